@@ -1,0 +1,4 @@
+/**
+ * The application API: {@code HomaTransport} and {@code HomaSocket}.
+ */
+package dev.homa.core;

@@ -1,0 +1,92 @@
+package dev.homa.nic;
+
+/**
+ * How the protocol moves packets: a driver owns an off-heap packet pool and a way onto a network. The protocol
+ * writes Homa bytes (header + payload) into a {@link Packet}; the driver adds whatever framing its medium needs
+ * (Ethernet + 802.1Q + IPv4, a UDP datagram, nothing at all for the in-memory fabric).
+ * <p>
+ * A driver is used by one thread, the protocol's, and needs no locks. Sends are batched: {@link #send} queues,
+ * {@link #flush()} marks the batch boundary where the driver hands the batch to the medium (one syscall, one
+ * ring doorbell).
+ */
+public interface NicDriver extends AutoCloseable
+{
+    /**
+     * @return the largest Homa packet (header + payload) one frame can carry: the IP MTU less the IP header for
+     * raw Ethernet, the UDP payload limit for UDP.
+     */
+    int maxPacketLength();
+
+    /**
+     * @return how many Homa priority levels reach the wire distinctly (8 for PCP and DSCP).
+     */
+    int priorityLevels();
+
+    /**
+     * @return link rate in bits per second, which sizes the pacer and the unscheduled bytes.
+     */
+    long linkBitsPerSecond();
+
+    /**
+     * @return bytes that frame one Homa packet on the wire beyond its own length (IP header, Ethernet header and
+     * VLAN tag, preamble, CRC and inter-frame gap), for the pacer's arithmetic.
+     */
+    int wireOverheadBytes();
+
+    /**
+     * @return this host's {@link HostAddress}.
+     */
+    long localAddress();
+
+    /**
+     * @return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock.
+     * The pacer holds this to about two full packets so that SRPT decisions are made late.
+     */
+    long queuedBytes();
+
+    /**
+     * @return a free packet from the pool with length 0, or {@code null} if the pool is exhausted.
+     */
+    Packet acquire();
+
+    /**
+     * Return a packet to the pool. The caller must not touch it afterwards.
+     *
+     * @param packet from {@link #acquire()} or a {@link PacketSink}.
+     */
+    void release(Packet packet);
+
+    /**
+     * Queue the packet for transmission. The caller keeps ownership and may send the same packet again (to
+     * another destination, or later as a retransmission), but must not change or release it before the next
+     * {@link #flush()} returns.
+     *
+     * @param packet      Homa bytes, {@link Packet#length()} valid.
+     * @param destination {@link HostAddress} of the receiving host.
+     * @param priority    Homa level 0 (lowest) .. {@link #priorityLevels()} - 1, carried as PCP or DSCP.
+     * @return true if queued, false if the driver's transmit queue is full (flush and retry).
+     */
+    boolean send(Packet packet, long destination, int priority);
+
+    /**
+     * Hand everything queued by {@link #send} to the medium.
+     *
+     * @return number of packets handed over.
+     */
+    int flush();
+
+    /**
+     * Deliver up to {@code limit} received packets to the sink, in arrival order.
+     *
+     * @param sink  receiver of the packets.
+     * @param limit most packets to deliver in this call.
+     * @return number delivered; 0 means nothing was waiting.
+     */
+    int poll(PacketSink sink, int limit);
+
+    /**
+     * Release the medium and the pool.
+     */
+    @Override
+    void close();
+}

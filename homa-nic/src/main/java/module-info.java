@@ -1,0 +1,12 @@
+/**
+ * Homa NIC layer: the driver SPI that keeps the protocol independent of how packets move, the
+ * frame formats a packet wears on the wire, and the drivers themselves.
+ */
+module dev.homa.nic
+{
+    requires transitive org.agrona;
+    requires org.slf4j;
+
+    exports dev.homa.nic;
+    exports dev.homa.nic.time;
+}

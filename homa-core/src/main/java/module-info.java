@@ -10,4 +10,10 @@ module dev.homa.core
     requires org.slf4j;
 
     exports dev.homa.core;
+
+    // exports dev.homa.core.wire; (uncomment with the package's first class)
+
+    // exports dev.homa.core.grant; (uncomment with the package's first class)
+
+    // exports dev.homa.core.priority; (uncomment with the package's first class)
 }

@@ -1,0 +1,4 @@
+/**
+ * Network priorities chosen by the receiver: unscheduled cutoffs computed from recent traffic, scheduled levels.
+ */
+package dev.homa.core.priority;

@@ -67,11 +67,11 @@ public final class FabricTraceRecorder implements FabricTraceListener
     }
 
     /**
-     * A recorder that keeps up to a million entries without copying bytes.
+     * A recorder that keeps up to 100,000 entries without copying bytes (the digest covers every event).
      */
     public FabricTraceRecorder()
     {
-        this(false, 1_000_000);
+        this(false, 100_000);
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.homa.core.wire;
 
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -7,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -17,6 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -341,6 +346,29 @@ class PacketDecoderTest
         for (final RejectReason reason : EnumSet.allOf(RejectReason.class))
         {
             assertEquals(reason, RejectReason.get(reason.ordinal()));
+        }
+    }
+
+    @Test
+    @Timeout(5)
+    void fuzzSeedsAreAllAcceptedKernelPackets() throws Exception
+    {
+        final URL seeds = PacketDecoderTest.class.getResource("PacketDecoderFuzzTestInputs/fuzzValidate");
+        assertNotNull(seeds, "fuzz seed directory on the test class path");
+        try (Stream<Path> files = Files.list(Path.of(seeds.toURI())))
+        {
+            final List<Path> paths = files.sorted().toList();
+            assertEquals(12, paths.size());
+            for (final Path path : paths)
+            {
+                final byte[] packet = Files.readAllBytes(path);
+                assertEquals(RejectReason.NONE, strict.validate(new UnsafeBuffer(packet), 0, packet.length),
+                    path.getFileName().toString());
+            }
+        }
+        for (int type = PacketType.MIN_TYPE; type <= PacketType.MAX_TYPE; type++)
+        {
+            assertTrue(strict.acceptedCount(type) > 0, PacketType.name(type));
         }
     }
 

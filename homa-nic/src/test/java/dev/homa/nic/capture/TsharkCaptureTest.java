@@ -8,6 +8,7 @@ import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,16 +59,38 @@ class TsharkCaptureTest
         "homa.ack.num_acks", "homa.ack.client_id", "homa.ack.server_port",
     };
 
+    /** Unscheduled cutoffs as the kernel's defaults (entry 0 is ignored and conventionally unlimited). */
+    private static final int[] KERNEL_CUTOFFS =
+        { 0x7FFF_FFFF, 1_000_000, 1_000_000, 1_000_000, 1_000_000, 15_000, 2800, 200 };
+
     private static Path luaScript;
 
     @TempDir
     Path dir;
 
+    private static String tsharkVersion;
+
     @BeforeAll
     static void findTsharkAndDissector() throws Exception
     {
         luaScript = locateDissector();
-        String version = null;
+        tsharkVersion = probeTshark();
+        System.out.println(null == tsharkVersion ?
+            "tshark: not found, dissector tests skip" : "tshark: " + tsharkVersion + ", dissector: " + luaScript);
+    }
+
+    @BeforeEach
+    void requireTshark()
+    {
+        // Checked per test rather than in @BeforeAll so that each skipped test reports the reason.
+        assumeTrue(null != tsharkVersion,
+            "tshark is not installed (or not on PATH as '" + TSHARK + "'): " +
+            "the Wireshark dissector tests are skipped. " +
+            "Install it (Debian/Ubuntu: apt-get install tshark; .ci/run does) to run them.");
+    }
+
+    private static String probeTshark() throws InterruptedException
+    {
         try
         {
             final Process process = new ProcessBuilder(TSHARK, "--version")
@@ -76,21 +99,15 @@ class TsharkCaptureTest
             final byte[] output = process.getInputStream().readAllBytes();
             if (process.waitFor(TSHARK_TIMEOUT_SECONDS, TimeUnit.SECONDS) && 0 == process.exitValue())
             {
-                version = new String(output, StandardCharsets.UTF_8).lines().findFirst().orElse("?");
+                return new String(output, StandardCharsets.UTF_8).lines().findFirst().orElse("?");
             }
-            else
-            {
-                process.destroyForcibly();
-            }
+            process.destroyForcibly();
+            return null;
         }
         catch (final IOException ex)
         {
-            version = null;
+            return null;
         }
-        assumeTrue(null != version,
-            "tshark is not installed (or not on PATH as '" + TSHARK + "'): the Wireshark dissector tests are skipped. " +
-            "Install it (Debian/Ubuntu: apt-get install tshark; .ci/run does) to run them.");
-        System.out.println("tshark: " + version + ", dissector: " + luaScript);
     }
 
     @Test
@@ -204,8 +221,7 @@ class TsharkCaptureTest
 
             deliver(fake, 7, (b) -> HomaBytes.resend(b, 99, 4000, 101, 1400, -1, 7));
             deliver(fake, 7, (b) -> HomaBytes.cutoffs(
-                b, 99, 4000, 101, new int[]{ 0x7FFF_FFFF, 1_000_000, 1_000_000, 1_000_000, 1_000_000, 15_000, 2800, 200 },
-                9));
+                b, 99, 4000, 101, KERNEL_CUTOFFS, 9));
             deliver(fake, -1, (b) -> HomaBytes.common(b, HomaBytes.NEED_ACK, 99, 4000, 101));
             deliver(fake, 2, (b) -> HomaBytes.common(b, HomaBytes.RPC_UNKNOWN, 99, 4000, 101));
             clock.advanceTo(6_000);

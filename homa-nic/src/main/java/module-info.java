@@ -14,7 +14,7 @@ module dev.homa.nic
 
     exports dev.homa.nic.capture;
 
-    // exports dev.homa.nic.loopback; (uncomment with the package's first class)
+    exports dev.homa.nic.loopback;
 
     // exports dev.homa.nic.raw; (uncomment with the package's first class)
 

@@ -5,6 +5,8 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.PriorityMapping;
+import dev.homa.nic.loopback.Fabric;
+import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.BeforeAll;
@@ -281,6 +283,74 @@ class TsharkCaptureTest
         final Map<String, String> unknown = rows.get(8);
         assertType(0x13, "RPC_UNKNOWN", unknown);
         assertFraming(unknown, 2, "198.18.0.2", "198.18.0.1");
+    }
+
+    @Test
+    void fabricCaptureOnBothHostsShowsEachPacketSentAndReceived() throws Exception
+    {
+        final Path file = dir.resolve("fabric.pcap");
+        final Fabric fabric = Fabric.builder().mode(FabricMode.TIMED).hosts(2).packetPoolSize(8).build();
+        final VirtualClock clock = fabric.clock();
+        // One file for both hosts: single-threaded virtual time keeps the records in time order.
+        final PcapWriter writer = PcapWriter.create(file);
+        final CapturingDriver a = new CapturingDriver(fabric.driverAt(0), writer, clock, EPOCH_BASE_NS);
+        final CapturingDriver b = new CapturingDriver(fabric.driverAt(1), writer, clock, EPOCH_BASE_NS);
+        final long[] arrivalNs = new long[2];
+        try (a; b)
+        {
+            final Packet data = a.acquire();
+            data.length(HomaBytes.data(data.buffer(), 4000, 99, 200, 1382, 1382, 0, 0, 1, false, 0, 1382));
+            a.send(data, b.localAddress(), 2);
+            a.flush();
+            a.release(data);
+
+            while (0 == b.poll((packet) -> receive(b, packet, arrivalNs, 0, clock), 1))
+            {
+                assertTrue(fabric.scheduler().runNext(), "the DATA packet must arrive");
+            }
+            while (0 == a.poll((packet) -> receive(a, packet, arrivalNs, 1, clock), 1))
+            {
+                assertTrue(fabric.scheduler().runNext(), "the GRANT must arrive");
+            }
+        }
+
+        final List<Map<String, String>> rows = tshark(file);
+        assertEquals(4, rows.size());
+        final String[] types = { "DATA", "DATA", "GRANT", "GRANT" };
+        final int[] levels = { 2, 2, 7, 7 };
+        final long[] times = { 0, arrivalNs[0], arrivalNs[0], arrivalNs[1] };
+        for (int i = 0; i < 4; i++)
+        {
+            final Map<String, String> row = rows.get(i);
+            final boolean fromA = i < 2;
+            assertFraming(row, levels[i], fromA ? "198.18.0.1" : "198.18.0.2", fromA ? "198.18.0.2" : "198.18.0.1");
+            assertType("DATA".equals(types[i]) ? 0x10 : 0x11, types[i], row);
+            assertTime(EPOCH_BASE_NS + times[i], row);
+        }
+        assertTrue(arrivalNs[0] > 0 && arrivalNs[1] > arrivalNs[0], "virtual time moved on");
+        assertEquals("1382", rows.get(1).get("homa.data.payload_length"));
+        assertEquals("200", rows.get(1).get("homa.sender_id"));
+        assertEquals("1382", rows.get(3).get("homa.grant.offset"));
+        assertEquals("7", rows.get(3).get("homa.grant.priority"));
+    }
+
+    private static void receive(
+        final CapturingDriver driver, final Packet packet, final long[] arrivalNs, final int index,
+        final VirtualClock clock)
+    {
+        arrivalNs[index] = clock.nanoTime();
+        final boolean isData = HomaBytes.DATA == packet.buffer().getByte(11);
+        final long source = packet.source();
+        driver.release(packet);
+        if (isData)
+        {
+            // Answer the DATA with a GRANT at the highest level, as a receiver would.
+            final Packet grant = driver.acquire();
+            grant.length(HomaBytes.grant(grant.buffer(), 99, 4000, 201, 1382, 7));
+            driver.send(grant, source, 7);
+            driver.flush();
+            driver.release(grant);
+        }
     }
 
     private static void deliver(

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import org.agrona.collections.Long2LongHashMap;
+import dev.homa.nic.frame.EthernetFlyweight;
 import org.agrona.collections.IntHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -264,7 +265,7 @@ final class NeighbourTable implements AutoCloseable
             }
             else if (NDA_LLADDR == attributeType && 10 == attributeLength)
             {
-                mac = RawFrameCodec.getMac(receive, attribute + 4);
+                mac = EthernetFlyweight.macOf(receive, attribute + 4);
             }
             attribute += align4(attributeLength);
         }

@@ -10,16 +10,22 @@ import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicQueueEstimator;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.frame.FrameRejectReason;
+import dev.homa.nic.frame.HomaFrameReader;
+import dev.homa.nic.frame.HomaFrameWriter;
+import dev.homa.nic.frame.Ipv4Flyweight;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import static dev.homa.nic.raw.RawFrameCodec.ETHER_TYPE_IPV4;
-import static dev.homa.nic.raw.RawFrameCodec.ETHER_TYPE_VLAN;
-import static dev.homa.nic.raw.RawFrameCodec.FRAME_HEADER_LENGTH;
-import static dev.homa.nic.raw.RawFrameCodec.IPPROTO_HOMA;
+import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_IPV4;
+import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_VLAN;
+import static dev.homa.nic.frame.FrameLayout.IPPROTO_HOMA;
+import static dev.homa.nic.frame.FrameLayout.TAGGED_HEADER_LENGTH;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
@@ -114,6 +120,8 @@ public final class RawEthernetDriver implements NicDriver
     private final PacketPool pool;
     private final NeighbourTable neighbours;
     private final RawEthernetCounters counters = new RawEthernetCounters();
+    private final HomaFrameWriter frameWriter;
+    private final HomaFrameReader frameReader = new HomaFrameReader();
     private final MemorySegment statistics;
     private final MemorySegment statisticsLength;
 
@@ -146,6 +154,7 @@ public final class RawEthernetDriver implements NicDriver
     {
         this.context = context;
         this.clock = context.clock;
+        this.frameWriter = new HomaFrameWriter(context.vlanId, Ipv4Flyweight.DEFAULT_TTL, true);
         this.arena = Arena.ofShared();
         this.errno = LibC.newErrnoState(arena);
         int packetFd = -1;
@@ -163,14 +172,14 @@ public final class RawEthernetDriver implements NicDriver
             final MemorySegment ifreq = arena.allocate(LibC.IFREQ_SIZE, 8);
             this.ifIndex = ifreqInt(packetFd, ifreq, LibC.SIOCGIFINDEX, "SIOCGIFINDEX");
             ifreqCall(packetFd, ifreq, LibC.SIOCGIFHWADDR, "SIOCGIFHWADDR");
-            this.localMac = RawFrameCodec.getMac(new UnsafeBuffer(ifreq.address(), LibC.IFREQ_SIZE), 18);
+            this.localMac = EthernetFlyweight.macOf(new UnsafeBuffer(ifreq.address(), LibC.IFREQ_SIZE), 18);
             final int mtu = ifreqInt(packetFd, ifreq, LibC.SIOCGIFMTU, "SIOCGIFMTU");
             this.localIp = 0 != context.localAddress ? HostAddress.ipv4Of(context.localAddress) :
                 interfaceIpv4(ifreq, context.interfaceName);
             this.localAddress = HostAddress.ipv4(localIp);
-            final int fromMtu = mtu - RawFrameCodec.IPV4_HEADER_LENGTH;
+            final int fromMtu = mtu - FrameLayout.IPV4_HEADER_LENGTH;
             this.maxPacketLength = 0 != context.maxPacketLength ? Math.min(context.maxPacketLength, fromMtu) :
-                Math.min(fromMtu, 9000 - RawFrameCodec.IPV4_HEADER_LENGTH);
+                Math.min(fromMtu, 9000 - FrameLayout.IPV4_HEADER_LENGTH);
             if (maxPacketLength < 64)
             {
                 throw new RawEthernetException("MTU " + mtu + " of " + context.interfaceName + " is too small");
@@ -285,7 +294,7 @@ public final class RawEthernetDriver implements NicDriver
         final long nowNs = clock.nanoTime();
         this.nextRefreshNs = nowNs + context.neighbourRefreshNs;
         LOG.info("raw Ethernet driver on {} (ifindex {}, {} {}): max packet {} bytes, ring {}x{} bytes, pool {}",
-            context.interfaceName, ifIndex, RawFrameCodec.macToString(localMac), HostAddress.toString(localAddress),
+            context.interfaceName, ifIndex, EthernetFlyweight.macToString(localMac), HostAddress.toString(localAddress),
             maxPacketLength, blockCount, blockSize, context.poolPackets);
     }
 
@@ -420,7 +429,7 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public int wireOverheadBytes()
     {
-        return FRAME_HEADER_LENGTH + RawFrameCodec.PHY_OVERHEAD;
+        return FrameLayout.WIRE_OVERHEAD_BYTES;
     }
 
     @Override
@@ -474,16 +483,15 @@ public final class RawEthernetDriver implements NicDriver
         final int homaLength = packet.length();
         final int entry = txCount++;
         final int iov = entry * 2 * IOVEC_LENGTH;
-        final int pcp = RawFrameCodec.pcpForLevel(priority);
-        final int frameLength = FRAME_HEADER_LENGTH + homaLength;
+        final int frameLength = TAGGED_HEADER_LENGTH + homaLength;
         if (batch != slotBatch[slot])
         {
             // Usual case: header in the slot's headroom, frame contiguous, one iovec.
             slotBatch[slot] = batch;
             final int homaOffset = pool.homaOffset(slot);
-            final int headerOffset = homaOffset - FRAME_HEADER_LENGTH;
-            RawFrameCodec.writeHeader(pool.regionBuffer(), headerOffset, destinationMac, localMac, pcp,
-                context.vlanId, localIp, destinationIp, ipId++, homaLength);
+            final int headerOffset = homaOffset - TAGGED_HEADER_LENGTH;
+            frameWriter.writeHeaders(pool.regionBuffer(), headerOffset, destinationMac, localMac, localIp,
+                destinationIp, homaLength, priority, ipId++);
             txIovecs.putLong(iov, pool.regionAddress() + headerOffset, LITTLE_ENDIAN);
             txIovecs.putLong(iov + 8, frameLength, LITTLE_ENDIAN);
             txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 1, LITTLE_ENDIAN);
@@ -493,10 +501,10 @@ public final class RawEthernetDriver implements NicDriver
             // Same packet already queued in this batch (to another host): its headroom is taken.
             counters.txStagedHeaders++;
             final int stagingOffset = entry * STAGING_LENGTH;
-            RawFrameCodec.writeHeader(txStaging, stagingOffset, destinationMac, localMac, pcp, context.vlanId,
-                localIp, destinationIp, ipId++, homaLength);
+            frameWriter.writeHeaders(txStaging, stagingOffset, destinationMac, localMac, localIp, destinationIp,
+                homaLength, priority, ipId++);
             txIovecs.putLong(iov, txStagingAddress + stagingOffset, LITTLE_ENDIAN);
-            txIovecs.putLong(iov + 8, FRAME_HEADER_LENGTH, LITTLE_ENDIAN);
+            txIovecs.putLong(iov + 8, TAGGED_HEADER_LENGTH, LITTLE_ENDIAN);
             txIovecs.putLong(iov + IOVEC_LENGTH, pool.regionAddress() + pool.homaOffset(slot), LITTLE_ENDIAN);
             txIovecs.putLong(iov + IOVEC_LENGTH + 8, homaLength, LITTLE_ENDIAN);
             txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 2, LITTLE_ENDIAN);
@@ -533,7 +541,7 @@ public final class RawEthernetDriver implements NicDriver
                 {
                     final int frameLength = txFrameLength[i];
                     counters.txBytes += frameLength;
-                    estimator.onTransmit(frameLength + RawFrameCodec.PHY_OVERHEAD);
+                    estimator.onTransmit(frameLength - TAGGED_HEADER_LENGTH + FrameLayout.WIRE_OVERHEAD_BYTES);
                 }
                 counters.txPackets += result;
                 sent += result;
@@ -640,73 +648,35 @@ public final class RawEthernetDriver implements NicDriver
         }
         final int snapLength = ring.getInt(frame + TP_SNAPLEN_OFFSET, LITTLE_ENDIAN);
         if (snapLength != ring.getInt(frame + TP_LEN_OFFSET, LITTLE_ENDIAN) ||
-            snapLength < RawFrameCodec.ETHERNET_HEADER_LENGTH)
+            snapLength < FrameLayout.ETHERNET_HEADER_LENGTH)
         {
             counters.rxMalformed++;
             return null;
         }
         final int mac = frame + (ring.getShort(frame + TP_MAC_OFFSET, LITTLE_ENDIAN) & 0xFFFF);
-        if (localMac != RawFrameCodec.getMac(ring, mac))
+        if (localMac != EthernetFlyweight.macOf(ring, mac))
         {
             counters.rxNotForUs++;
             return null;
         }
-        final int tpStatus = ring.getInt(frame + TP_STATUS_OFFSET, LITTLE_ENDIAN);
-        int etherType = ring.getShort(mac + 12, BIG_ENDIAN) & 0xFFFF;
-        int ip = mac + RawFrameCodec.ETHERNET_HEADER_LENGTH;
-        int tci = -1;
-        if (0 != (tpStatus & TP_STATUS_VLAN_VALID))
+        final FrameRejectReason reason = frameReader.read(ring, mac, snapLength);
+        if (FrameRejectReason.NONE != reason)
         {
-            tci = ring.getInt(frame + TP_VLAN_TCI_OFFSET, LITTLE_ENDIAN) & 0xFFFF;
-        }
-        else if (ETHER_TYPE_VLAN == etherType && snapLength >= 18)
-        {
-            tci = ring.getShort(mac + 14, BIG_ENDIAN) & 0xFFFF;
-            etherType = ring.getShort(mac + 16, BIG_ENDIAN) & 0xFFFF;
-            ip += RawFrameCodec.VLAN_TAG_LENGTH;
-        }
-        if (ETHER_TYPE_IPV4 != etherType)
-        {
-            counters.rxWrongEtherType++;
+            switch (reason)
+            {
+                case NOT_IPV4 -> counters.rxWrongEtherType++;
+                case NOT_HOMA -> counters.rxWrongProtocol++;
+                case BAD_CHECKSUM -> counters.rxBadChecksum++;
+                default -> counters.rxMalformed++;
+            }
             return null;
         }
-        final int available = mac + snapLength - ip;
-        if (available < RawFrameCodec.IPV4_HEADER_LENGTH)
-        {
-            counters.rxMalformed++;
-            return null;
-        }
-        final int versionIhl = ring.getByte(ip) & 0xFF;
-        final int ihl = (versionIhl & 0xF) * 4;
-        final int totalLength = ring.getShort(ip + RawFrameCodec.IP_TOTAL_LENGTH_OFFSET, BIG_ENDIAN) & 0xFFFF;
-        if (0x40 != (versionIhl & 0xF0) || ihl < RawFrameCodec.IPV4_HEADER_LENGTH || totalLength < ihl ||
-            totalLength > available)
-        {
-            counters.rxMalformed++;
-            return null;
-        }
-        if (IPPROTO_HOMA != (ring.getByte(ip + RawFrameCodec.IP_PROTOCOL_OFFSET) & 0xFF))
-        {
-            counters.rxWrongProtocol++;
-            return null;
-        }
-        if (0 != RawFrameCodec.ipChecksum(ring, ip, ihl))
-        {
-            counters.rxBadChecksum++;
-            return null;
-        }
-        if (localIp != ring.getInt(ip + RawFrameCodec.IP_DESTINATION_OFFSET, BIG_ENDIAN))
+        if (localIp != frameReader.destinationIpv4())
         {
             counters.rxWrongAddress++;
             return null;
         }
-        if (0 != (ring.getShort(ip + RawFrameCodec.IP_FLAGS_FRAGMENT_OFFSET, BIG_ENDIAN) & 0x3FFF))
-        {
-            // More-fragments set or a non-zero offset: Homa packets are never fragmented.
-            counters.rxMalformed++;
-            return null;
-        }
-        final int homaLength = totalLength - ihl;
+        final int homaLength = frameReader.homaLength();
         if (homaLength > maxPacketLength)
         {
             counters.rxTooLong++;
@@ -718,14 +688,28 @@ public final class RawEthernetDriver implements NicDriver
             frameIsDeliverable = true;
             return null;
         }
-        ring.getBytes(ip + ihl, packet.buffer(), 0, homaLength);
-        if (tci < 0)
+        ring.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
+        final int priority;
+        final int tpStatus = ring.getInt(frame + TP_STATUS_OFFSET, LITTLE_ENDIAN);
+        if (frameReader.tagged())
         {
+            priority = frameReader.priority();
+        }
+        else if (0 != (tpStatus & TP_STATUS_VLAN_VALID))
+        {
+            // The usual case: the kernel moved the tag into the ring header before the tap saw the frame.
+            final int tci = ring.getInt(frame + TP_VLAN_TCI_OFFSET, LITTLE_ENDIAN) & 0xFFFF;
+            priority = HomaFrameReader.pcpToPriority(tci >>> 13);
+        }
+        else
+        {
+            // No tag anywhere (a hop stripped it): the writer's DSCP class selector still says the level.
             counters.rxUntagged++;
+            priority = frameReader.priority();
         }
         packet.length(homaLength)
-            .source(HostAddress.ipv4(ring.getInt(ip + RawFrameCodec.IP_SOURCE_OFFSET, BIG_ENDIAN)))
-            .priority(tci < 0 ? -1 : RawFrameCodec.levelForPcp(tci >>> 13))
+            .source(HostAddress.ipv4(frameReader.sourceIpv4()))
+            .priority(priority)
             .timestampNs(nowNs);
         counters.rxPackets++;
         counters.rxBytes += homaLength;

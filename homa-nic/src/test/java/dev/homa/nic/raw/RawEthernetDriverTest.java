@@ -8,6 +8,9 @@ import java.util.function.BooleanSupplier;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.nic.netns.NetnsPair;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
@@ -185,9 +188,10 @@ class RawEthernetDriverTest
         bad.buffer().putBytes(0, homaLooking(new Random(SEED), 100, 3, 0));
         bad.length(100);
         assertTrue(a.send(bad, b.localAddress(), 3));
-        final UnsafeBuffer header = new UnsafeBuffer(bad.buffer().addressOffset() - RawFrameCodec.FRAME_HEADER_LENGTH,
-            RawFrameCodec.FRAME_HEADER_LENGTH);
-        final int checksumOffset = RawFrameCodec.IP_OFFSET + RawFrameCodec.IP_CHECKSUM_OFFSET;
+        final UnsafeBuffer header = new UnsafeBuffer(bad.buffer().addressOffset() - FrameLayout.TAGGED_HEADER_LENGTH,
+            FrameLayout.TAGGED_HEADER_LENGTH);
+        final int checksumOffset = FrameLayout.ETHERNET_HEADER_LENGTH + FrameLayout.VLAN_TAG_LENGTH +
+            Ipv4Flyweight.HEADER_CHECKSUM_OFFSET;
         header.putShort(checksumOffset, (short)(header.getShort(checksumOffset, BIG_ENDIAN) ^ 0x0101), BIG_ENDIAN);
         assertEquals(1, a.flush());
         a.release(bad);
@@ -195,7 +199,7 @@ class RawEthernetDriverTest
         // Another IP behind B's MAC: a static neighbour entry in A makes A address B's NIC with 198.18.0.99.
         final long other = HostAddress.parseIpv4("198.18.0.99");
         pair.exec(pair.nsA(), "ip", "neigh", "replace", "198.18.0.99", "lladdr",
-            RawFrameCodec.macToString(b.localMac()), "dev", pair.ifA(), "nud", "permanent");
+            EthernetFlyweight.macToString(b.localMac()), "dev", pair.ifA(), "nud", "permanent");
         assertTrue(a.awaitNeighbour(other, TimeUnit.SECONDS.toNanos(2)));
         sendOne(a, other, 1);
 
@@ -231,7 +235,7 @@ class RawEthernetDriverTest
             () -> "no ARP answer");
         assertEquals(b.localMac(), a.neighbourMac(b.localAddress()));
         assertTrue(pair.exec(pair.nsA(), "ip", "neigh", "show", pair.ipB())
-            .contains(RawFrameCodec.macToString(b.localMac())));
+            .contains(EthernetFlyweight.macToString(b.localMac())));
 
         sendOne(a, b.localAddress(), 2);
         final int[] got = new int[1];

@@ -11,9 +11,11 @@ module dev.homa.core
 
     exports dev.homa.core;
 
-    // exports dev.homa.core.wire; (uncomment with the package's first class)
+    exports dev.homa.core.wire;
 
-    // exports dev.homa.core.grant; (uncomment with the package's first class)
+    exports dev.homa.core.grant;
 
-    // exports dev.homa.core.priority; (uncomment with the package's first class)
+    exports dev.homa.core.priority;
+
+    exports dev.homa.core.workload;
 }

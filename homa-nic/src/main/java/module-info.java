@@ -15,11 +15,11 @@ module dev.homa.nic
     exports dev.homa.nic;
     exports dev.homa.nic.time;
 
-    // exports dev.homa.nic.frame; (uncomment with the package's first class)
+    exports dev.homa.nic.frame;
 
-    // exports dev.homa.nic.capture; (uncomment with the package's first class)
+    exports dev.homa.nic.capture;
 
-    // exports dev.homa.nic.loopback; (uncomment with the package's first class)
+    exports dev.homa.nic.loopback;
 
     // exports dev.homa.nic.raw; (uncomment with the package's first class)
 

@@ -172,14 +172,15 @@ public final class UdpDriver implements NicDriver
 
         final int poolSize = context.poolSize();
         final int stride = BitUtil.align(maxPacketLength, 64);
-        poolMemory = BufferUtil.allocateDirectAligned(stride * poolSize, 64);
+        poolMemory = ByteBuffer.allocateDirect(stride * poolSize + 64);
+        final ByteBuffer alignedPool = poolMemory.alignedSlice(64);
         packets = new Packet[poolSize];
         packetViews = new ByteBuf[poolSize];
         packetState = new byte[poolSize];
         freeStack = new int[poolSize];
         for (int i = 0; i < poolSize; i++)
         {
-            final ByteBuffer slot = poolMemory.slice(i * stride, maxPacketLength);
+            final ByteBuffer slot = alignedPool.slice(i * stride, maxPacketLength);
             packets[i] = new Packet(new UnsafeBuffer(slot), i);
             packetViews[i] = Unpooled.wrappedBuffer(slot);
             freeStack[i] = poolSize - 1 - i;
@@ -200,12 +201,13 @@ public final class UdpDriver implements NicDriver
         final boolean gsoWanted = context.gso() && context.gsoBuffers() > 0 && 2 * maxPacketLength <= MAX_UDP_PAYLOAD;
         gsoEnabled = gsoWanted && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
         final int gsoBufferCount = gsoEnabled ? context.gsoBuffers() : 0;
-        gsoMemory = BufferUtil.allocateDirectAligned(Math.max(1, gsoBufferCount) * GSO_BUFFER_LENGTH, 64);
+        gsoMemory = ByteBuffer.allocateDirect(Math.max(1, gsoBufferCount) * GSO_BUFFER_LENGTH + 64);
+        final ByteBuffer alignedGso = gsoMemory.alignedSlice(64);
         gsoViews = new ByteBuf[gsoBufferCount];
         gsoDatagrams = new SegmentedOutboundDatagram[gsoBufferCount];
         for (int i = 0; i < gsoBufferCount; i++)
         {
-            gsoViews[i] = Unpooled.wrappedBuffer(gsoMemory.slice(i * GSO_BUFFER_LENGTH, GSO_BUFFER_LENGTH));
+            gsoViews[i] = Unpooled.wrappedBuffer(alignedGso.slice(i * GSO_BUFFER_LENGTH, GSO_BUFFER_LENGTH));
             gsoDatagrams[i] = new SegmentedOutboundDatagram();
         }
 

@@ -1,37 +1,379 @@
 package dev.homa.core.priority;
 
+import java.util.Arrays;
+
 /**
- * Computes unscheduled cutoffs from recently received message lengths (HomaModule homa_prio, paper section 3.4).
+ * Computes a receiver's unscheduled cutoffs from the lengths of recently received messages (HomaModule
+ * util/homa_prio, paper section 3.4; protocol.md section 5).
+ * <ol>
+ * <li>Unscheduled bytes of a message are all of it up to {@code unscheduledBytes}, else its first
+ * {@code unscheduledBytes}.</li>
+ * <li>Unscheduled levels = round(levels x unscheduled bytes / all bytes), at least 1 and at most levels - 1 (both
+ * kinds of traffic get a level; with a single level it is shared). They are the top levels.</li>
+ * <li>Each unscheduled level should carry an equal share of the unscheduled bytes, shorter messages higher: walking
+ * the size buckets from small to large, the cutoff of the k-th level from the top is placed at the bucket boundary
+ * whose cumulative unscheduled bytes are nearest to k shares (the kernel takes the first boundary at or above; the
+ * nearest halves the worst error).</li>
+ * <li>The lowest unscheduled level and every scheduled level get {@code maxMessageLength}; levels at or above
+ * {@code numPriorities} (when fewer than eight are in use) get 0 so they are never chosen.</li>
+ * </ol>
+ * Statistics live in log-linear size buckets (32 per power of two, exact below 32 bytes: at most 3% wide), so memory
+ * is fixed by {@code maxMessageLength}. Recency comes from two generations of {@code windowMessages / 2} messages
+ * each: the estimate covers the last {@code windowMessages / 2} to {@code windowMessages} messages. No allocation
+ * after construction; no clock: the engine calls {@link #recompute(Cutoffs)} on its own schedule (the kernel's
+ * homa_prio reruns every second).
  */
 public final class CutoffCalculator
 {
+    /**
+     * Default number of recent messages the statistics cover (at most).
+     */
+    public static final int WINDOW_MESSAGES_DEFAULT = 100_000;
+
+    /**
+     * Default number of messages needed before cutoffs are computed (homa_prio's threshold).
+     */
+    public static final int MINIMUM_MESSAGES_DEFAULT = 10_000;
+
+    private static final int SUB_BUCKET_BITS = 5;
+    private static final int SUB_BUCKETS = 1 << SUB_BUCKET_BITS;
+
     private final int numPriorities;
     private final int unscheduledBytes;
     private final int maxMessageLength;
+    private final int bucketCount;
+    private final long[] currentBytes;
+    private final long[] currentUnscheduled;
+    private final long[] previousBytes;
+    private final long[] previousUnscheduled;
+    private final int[] computed = new int[Cutoffs.NUM_PRIORITIES];
 
+    private int generationMessages = WINDOW_MESSAGES_DEFAULT / 2;
+    private int minimumMessages = MINIMUM_MESSAGES_DEFAULT;
+    private int forcedUnscheduledLevels;
+    private long currentMessages;
+    private long previousMessages;
+    private long messagesRecorded;
+    private long rejectedLengths;
+    private long recomputations;
+    private long installs;
+    private int unscheduledLevels;
+
+    /**
+     * @param numPriorities    priority levels in use, 1 to {@link Cutoffs#NUM_PRIORITIES}.
+     * @param unscheduledBytes bytes a sender sends unscheduled, at least 1.
+     * @param maxMessageLength largest legal message, at least 1.
+     * @throws IllegalArgumentException if a value is out of range.
+     */
     public CutoffCalculator(final int numPriorities, final int unscheduledBytes, final int maxMessageLength)
     {
+        if (numPriorities < 1 || numPriorities > Cutoffs.NUM_PRIORITIES)
+        {
+            throw new IllegalArgumentException(
+                "numPriorities must be in [1, " + Cutoffs.NUM_PRIORITIES + "]: " + numPriorities);
+        }
+        if (unscheduledBytes < 1)
+        {
+            throw new IllegalArgumentException("unscheduledBytes must be >= 1: " + unscheduledBytes);
+        }
+        if (maxMessageLength < 1)
+        {
+            throw new IllegalArgumentException("maxMessageLength must be >= 1: " + maxMessageLength);
+        }
+
         this.numPriorities = numPriorities;
         this.unscheduledBytes = unscheduledBytes;
         this.maxMessageLength = maxMessageLength;
+        bucketCount = bucketIndex(maxMessageLength) + 1;
+        currentBytes = new long[bucketCount];
+        currentUnscheduled = new long[bucketCount];
+        previousBytes = new long[bucketCount];
+        previousUnscheduled = new long[bucketCount];
+        unscheduledLevels = defaultUnscheduledLevels(numPriorities);
     }
 
+    /**
+     * @param windowMessages most recent messages the statistics cover, at least 2 (split in two generations).
+     * @return this for a fluent API.
+     * @throws IllegalArgumentException if below 2.
+     */
+    public CutoffCalculator windowMessages(final int windowMessages)
+    {
+        if (windowMessages < 2)
+        {
+            throw new IllegalArgumentException("windowMessages must be >= 2: " + windowMessages);
+        }
+        generationMessages = windowMessages / 2;
+        return this;
+    }
+
+    /**
+     * @return most recent messages the statistics cover.
+     */
+    public int windowMessages()
+    {
+        return generationMessages * 2;
+    }
+
+    /**
+     * @param minimumMessages messages in the window before {@link #recompute(Cutoffs)} changes anything, at least 1.
+     * @return this for a fluent API.
+     * @throws IllegalArgumentException if below 1.
+     */
+    public CutoffCalculator minimumMessages(final int minimumMessages)
+    {
+        if (minimumMessages < 1)
+        {
+            throw new IllegalArgumentException("minimumMessages must be >= 1: " + minimumMessages);
+        }
+        this.minimumMessages = minimumMessages;
+        return this;
+    }
+
+    /**
+     * @return messages needed in the window before cutoffs are computed.
+     */
+    public int minimumMessages()
+    {
+        return minimumMessages;
+    }
+
+    /**
+     * Let an operator fix the number of unscheduled levels instead of deriving it from the traffic.
+     *
+     * @param levels 0 (derive from traffic) or 1 to numPriorities - 1 (1 when a single level is in use).
+     * @return this for a fluent API.
+     * @throws IllegalArgumentException if out of range.
+     */
+    public CutoffCalculator forcedUnscheduledLevels(final int levels)
+    {
+        final int max = Math.max(1, numPriorities - 1);
+        if (levels < 0 || levels > max)
+        {
+            throw new IllegalArgumentException("forcedUnscheduledLevels must be 0 or in [1, " + max + "]: " + levels);
+        }
+        forcedUnscheduledLevels = levels;
+        return this;
+    }
+
+    /**
+     * Record a received message. Lengths below 1 are counted in {@link #rejectedLengths()} and ignored; lengths above
+     * the maximum count as the maximum.
+     *
+     * @param length whole message length in bytes.
+     */
     public void onMessageReceived(final int length)
     {
+        if (length < 1)
+        {
+            rejectedLengths++;
+            return;
+        }
+
+        if (currentMessages >= generationMessages)
+        {
+            rotate();
+        }
+
+        final int clipped = Math.min(length, maxMessageLength);
+        final int bucket = bucketIndex(clipped);
+        currentBytes[bucket] += clipped;
+        currentUnscheduled[bucket] += Math.min(clipped, unscheduledBytes);
+        currentMessages++;
+        messagesRecorded++;
     }
 
+    /**
+     * Compute cutoffs from the window and install them in {@code target} if they differ from what it holds, with the
+     * next version ({@link Cutoffs#nextVersion(int)}). Does nothing before {@link #minimumMessages()} messages.
+     * Also updates {@link #unscheduledLevels()} and {@link #maxScheduledPriority()}.
+     *
+     * @param target the receiver's cutoffs.
+     * @return true if {@code target} changed (a new version to advertise).
+     */
     public boolean recompute(final Cutoffs target)
     {
-        return false;
+        final long messages = currentMessages + previousMessages;
+        if (messages < minimumMessages)
+        {
+            return false;
+        }
+
+        long totalBytes = 0;
+        long totalUnscheduled = 0;
+        for (int b = 0; b < bucketCount; b++)
+        {
+            totalBytes += currentBytes[b] + previousBytes[b];
+            totalUnscheduled += currentUnscheduled[b] + previousUnscheduled[b];
+        }
+        recomputations++;
+
+        final int levels;
+        if (1 == numPriorities)
+        {
+            levels = 1;
+        }
+        else if (0 != forcedUnscheduledLevels)
+        {
+            levels = forcedUnscheduledLevels;
+        }
+        else
+        {
+            final long rounded = Math.round((double)numPriorities * totalUnscheduled / totalBytes);
+            levels = (int)Math.max(1, Math.min(numPriorities - 1, rounded));
+        }
+        unscheduledLevels = levels;
+
+        final int top = numPriorities - 1;
+        final int lowest = numPriorities - levels;
+        for (int level = 0; level < Cutoffs.NUM_PRIORITIES; level++)
+        {
+            computed[level] = level < numPriorities ? maxMessageLength : 0;
+        }
+
+        final double share = (double)totalUnscheduled / levels;
+        int level = top;
+        int k = 1;
+        long cumulative = 0;
+        int previousBucket = -1;
+        long previousCumulative = 0;
+        int lastAssignedBucket = -1;
+        for (int b = 0; b < bucketCount && level > lowest; b++)
+        {
+            final long bytes = currentUnscheduled[b] + previousUnscheduled[b];
+            if (0 == bytes)
+            {
+                continue;
+            }
+            cumulative += bytes;
+
+            while (level > lowest && cumulative >= k * share)
+            {
+                final double goal = k * share;
+                final boolean usePrevious = previousBucket > lastAssignedBucket &&
+                    goal - previousCumulative < cumulative - goal;
+                final int bucket = usePrevious ? previousBucket : b;
+                computed[level] = Math.min(bucketUpperBound(bucket), maxMessageLength);
+                lastAssignedBucket = bucket;
+                level--;
+                k++;
+            }
+
+            previousBucket = b;
+            previousCumulative = cumulative;
+        }
+
+        if (target.sameCutoffs(computed))
+        {
+            return false;
+        }
+        target.set(computed, Cutoffs.nextVersion(target.version()));
+        installs++;
+        return true;
     }
 
+    /**
+     * @return unscheduled levels from the last computation (before any: half the levels, as the kernel's defaults).
+     */
     public int unscheduledLevels()
     {
-        return 1;
+        return unscheduledLevels;
     }
 
+    /**
+     * @return highest level for scheduled data: levels - unscheduled levels - 1 (0 when a single level is shared).
+     */
     public int maxScheduledPriority()
     {
-        return numPriorities - unscheduledLevels() - 1;
+        return Math.max(0, numPriorities - unscheduledLevels - 1);
+    }
+
+    /**
+     * @return messages in the current window.
+     */
+    public long windowMessageCount()
+    {
+        return currentMessages + previousMessages;
+    }
+
+    /**
+     * @return messages recorded since construction.
+     */
+    public long messagesRecorded()
+    {
+        return messagesRecorded;
+    }
+
+    /**
+     * @return lengths below 1 that were ignored.
+     */
+    public long rejectedLengths()
+    {
+        return rejectedLengths;
+    }
+
+    /**
+     * @return computations run (enough messages were in the window).
+     */
+    public long recomputations()
+    {
+        return recomputations;
+    }
+
+    /**
+     * @return computations that installed changed cutoffs.
+     */
+    public long installs()
+    {
+        return installs;
+    }
+
+    /**
+     * @param length message length, 1 to the maximum.
+     * @return largest length counted in the same statistics bucket (a possible cutoff value).
+     */
+    public int bucketUpperBoundFor(final int length)
+    {
+        return Math.min(bucketUpperBound(bucketIndex(Math.min(Math.max(length, 1), maxMessageLength))),
+            maxMessageLength);
+    }
+
+    private void rotate()
+    {
+        System.arraycopy(currentBytes, 0, previousBytes, 0, bucketCount);
+        System.arraycopy(currentUnscheduled, 0, previousUnscheduled, 0, bucketCount);
+        Arrays.fill(currentBytes, 0);
+        Arrays.fill(currentUnscheduled, 0);
+        previousMessages = currentMessages;
+        currentMessages = 0;
+    }
+
+    private static int defaultUnscheduledLevels(final int numPriorities)
+    {
+        return Math.max(1, numPriorities / 2);
+    }
+
+    static int bucketIndex(final int value)
+    {
+        if (value < SUB_BUCKETS)
+        {
+            return value;
+        }
+        final int exponent = 31 - Integer.numberOfLeadingZeros(value);
+        final int shift = exponent - SUB_BUCKET_BITS;
+        final int mantissa = (value >>> shift) & (SUB_BUCKETS - 1);
+        return SUB_BUCKETS + shift * SUB_BUCKETS + mantissa;
+    }
+
+    static int bucketUpperBound(final int index)
+    {
+        if (index < SUB_BUCKETS)
+        {
+            return index;
+        }
+        final int shift = (index - SUB_BUCKETS) / SUB_BUCKETS;
+        final int mantissa = (index - SUB_BUCKETS) % SUB_BUCKETS;
+        final long upper = ((long)(SUB_BUCKETS + mantissa + 1) << shift) - 1;
+        return (int)Math.min(Integer.MAX_VALUE, upper);
     }
 }

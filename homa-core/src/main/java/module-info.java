@@ -11,7 +11,7 @@ module dev.homa.core
 
     exports dev.homa.core;
 
-    // exports dev.homa.core.wire; (uncomment with the package's first class)
+    exports dev.homa.core.wire;
 
     exports dev.homa.core.grant;
 

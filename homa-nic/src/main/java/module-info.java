@@ -6,17 +6,22 @@ module dev.homa.nic
 {
     requires transitive org.agrona;
     requires org.slf4j;
+    requires io.netty.buffer;
+    requires io.netty.common;
+    requires io.netty.transport;
+    requires io.netty.transport.unix.common;
+    requires io.netty.transport.classes.epoll;
 
     exports dev.homa.nic;
     exports dev.homa.nic.time;
 
-    // exports dev.homa.nic.frame; (uncomment with the package's first class)
+    exports dev.homa.nic.frame;
 
-    // exports dev.homa.nic.capture; (uncomment with the package's first class)
+    exports dev.homa.nic.capture;
 
-    // exports dev.homa.nic.loopback; (uncomment with the package's first class)
+    exports dev.homa.nic.loopback;
 
-    // exports dev.homa.nic.raw; (uncomment with the package's first class)
+    exports dev.homa.nic.raw;
 
-    // exports dev.homa.nic.udp; (uncomment with the package's first class)
+    exports dev.homa.nic.udp;
 }

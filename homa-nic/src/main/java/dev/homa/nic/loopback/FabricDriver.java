@@ -1,0 +1,481 @@
+package dev.homa.nic.loopback;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import dev.homa.nic.time.TimedEvent;
+import dev.homa.nic.time.VirtualTimeScheduler;
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.nio.ByteBuffer;
+
+/**
+ * One host's NIC on a {@link Fabric}. Owns a fixed pool of packet slots over one preallocated direct buffer: the
+ * protocol acquires from it to send, and received packets are copies into it (a packet arriving when the pool is
+ * empty is dropped and counted, like a NIC with no free receive descriptor).
+ * <p>
+ * In timed mode the NIC is a FIFO transmit queue serialized at link rate and {@link #queuedBytes()} is exact: wire
+ * bytes of the frames waiting plus the unsent part of the frame on the wire. In instant mode it is always 0.
+ * <p>
+ * Single-threaded, like the fabric: use it from the thread that drives the fabric's scheduler.
+ */
+public final class FabricDriver implements NicDriver
+{
+    private final Fabric fabric;
+    private final int index;
+    private final long address;
+    private final int maxPacketLength;
+    private final Packet[] packets;
+    private final boolean[] inUse;
+    private final int[] freeStack;
+    private int freeCount;
+    private final PacketRing receiveQueue;
+    private final PacketRing heldBack;
+    private final Packet[] pendingPackets;
+    private final long[] pendingDestinations;
+    private final int[] pendingPriorities;
+    private int pendingCount;
+    private boolean closed;
+
+    private final VirtualTimeScheduler scheduler;
+    private final FrameQueue nicQueue = new FrameQueue();
+    private final LinkSerializer nicLink;
+    private final long propagationPs;
+    private final TimedEvent nicEvent = this::onTransmitComplete;
+    private Frame nicCurrent;
+
+    private long txPackets;
+    private long txBytes;
+    private long sendRejects;
+    private long rxPackets;
+    private long rxBytes;
+    private long rxPoolDrops;
+    private long peakQueuedBytes;
+
+    FabricDriver(
+        final Fabric fabric,
+        final int index,
+        final long address,
+        final int maxPacketLength,
+        final int poolSize,
+        final int txBatchCapacity,
+        final VirtualTimeScheduler scheduler,
+        final long linkBitsPerSecond,
+        final long propagationPs)
+    {
+        this.fabric = fabric;
+        this.index = index;
+        this.address = address;
+        this.maxPacketLength = maxPacketLength;
+        this.scheduler = scheduler;
+        this.nicLink = new LinkSerializer(linkBitsPerSecond);
+        this.propagationPs = propagationPs;
+
+        final int slotLength = (maxPacketLength + 63) & ~63;
+        final ByteBuffer memory = BufferUtil.allocateDirectAligned(poolSize * slotLength, 64);
+        packets = new Packet[poolSize];
+        inUse = new boolean[poolSize];
+        freeStack = new int[poolSize];
+        for (int i = 0; i < poolSize; i++)
+        {
+            packets[i] = new Packet(new UnsafeBuffer(memory, i * slotLength, maxPacketLength), i);
+            freeStack[i] = poolSize - 1 - i;
+        }
+        freeCount = poolSize;
+        receiveQueue = new PacketRing(poolSize);
+        heldBack = new PacketRing(poolSize);
+        pendingPackets = new Packet[txBatchCapacity];
+        pendingDestinations = new long[txBatchCapacity];
+        pendingPriorities = new int[txBatchCapacity];
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public int maxPacketLength()
+    {
+        return maxPacketLength;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public int priorityLevels()
+    {
+        return SwitchPort.LEVELS;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public long linkBitsPerSecond()
+    {
+        return fabric.linkBitsPerSecond();
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public int wireOverheadBytes()
+    {
+        return fabric.wireOverheadBytes();
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public long localAddress()
+    {
+        return address;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public long queuedBytes()
+    {
+        return nicQueue.wireBytes() + nicLink.remainingBytes(scheduler.nowNs() * 1000L);
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public Packet acquire()
+    {
+        final Packet packet = take();
+        if (null != packet)
+        {
+            packet.length(0).source(HostAddress.NONE).priority(-1).timestampNs(0);
+        }
+        return packet;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void release(final Packet packet)
+    {
+        final long handle = packet.handle();
+        if (handle < 0 || handle >= packets.length || packets[(int)handle] != packet)
+        {
+            throw new IllegalArgumentException("packet does not belong to the pool of " + this);
+        }
+        if (!inUse[(int)handle])
+        {
+            throw new IllegalStateException("packet " + handle + " released twice on " + this);
+        }
+        inUse[(int)handle] = false;
+        freeStack[freeCount++] = (int)handle;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public boolean send(final Packet packet, final long destination, final int priority)
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("driver closed: " + this);
+        }
+        if (priority < 0 || priority >= SwitchPort.LEVELS)
+        {
+            throw new IllegalArgumentException("priority outside 0.." + (SwitchPort.LEVELS - 1) + ": " + priority);
+        }
+        if (0 == packet.length())
+        {
+            throw new IllegalArgumentException("empty packet");
+        }
+        if (packet.length() > maxPacketLength)
+        {
+            throw new IllegalArgumentException("packet length " + packet.length() + " > " + maxPacketLength);
+        }
+        if (pendingCount == pendingPackets.length)
+        {
+            sendRejects++;
+            return false;
+        }
+        pendingPackets[pendingCount] = packet;
+        pendingDestinations[pendingCount] = destination;
+        pendingPriorities[pendingCount] = priority;
+        pendingCount++;
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public int flush()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("driver closed: " + this);
+        }
+        final int count = pendingCount;
+        pendingCount = 0;
+        for (int i = 0; i < count; i++)
+        {
+            final Packet packet = pendingPackets[i];
+            pendingPackets[i] = null;
+            txPackets++;
+            txBytes += packet.length();
+            fabric.onFlush(this, packet, pendingDestinations[i], pendingPriorities[i]);
+        }
+        return count;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public int poll(final PacketSink sink, final int limit)
+    {
+        int delivered = 0;
+        while (delivered < limit)
+        {
+            Packet packet = receiveQueue.poll();
+            if (null == packet)
+            {
+                if (heldBack.isEmpty())
+                {
+                    break;
+                }
+                while (!heldBack.isEmpty())
+                {
+                    receiveQueue.add(heldBack.poll());
+                }
+                packet = receiveQueue.poll();
+            }
+            delivered++;
+            sink.onPacket(packet);
+        }
+        return delivered;
+    }
+
+    /**
+     * Stop this host: pending sends are discarded, later calls to send or flush throw, and the fabric drops
+     * packets to and from it (as {@link DropReason#HOST_DOWN}).
+     */
+    @Override
+    public void close()
+    {
+        closed = true;
+        for (int i = 0; i < pendingCount; i++)
+        {
+            pendingPackets[i] = null;
+        }
+        pendingCount = 0;
+    }
+
+    /**
+     * @return true once {@link #close()} was called.
+     */
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    /**
+     * @return index of this host in its fabric, 0-based in order of addition.
+     */
+    public int hostIndex()
+    {
+        return index;
+    }
+
+    /**
+     * @return the fabric this host is on.
+     */
+    public Fabric fabric()
+    {
+        return fabric;
+    }
+
+    /**
+     * @return packets handed to the fabric by {@link #flush()}.
+     */
+    public long txPackets()
+    {
+        return txPackets;
+    }
+
+    /**
+     * @return Homa bytes handed to the fabric by {@link #flush()}.
+     */
+    public long txBytes()
+    {
+        return txBytes;
+    }
+
+    /**
+     * @return calls to {@link #send} refused because the batch was full.
+     */
+    public long sendRejects()
+    {
+        return sendRejects;
+    }
+
+    /**
+     * @return packets put into the receive queue.
+     */
+    public long rxPackets()
+    {
+        return rxPackets;
+    }
+
+    /**
+     * @return Homa bytes put into the receive queue.
+     */
+    public long rxBytes()
+    {
+        return rxBytes;
+    }
+
+    /**
+     * @return arriving packets dropped because the pool had no free slot.
+     */
+    public long rxPoolDrops()
+    {
+        return rxPoolDrops;
+    }
+
+    /**
+     * @return free slots in the packet pool.
+     */
+    public int availablePackets()
+    {
+        return freeCount;
+    }
+
+    /**
+     * @return slots in the packet pool.
+     */
+    public int poolSize()
+    {
+        return packets.length;
+    }
+
+    /**
+     * @return packets waiting to be polled, including ones held back for reordering.
+     */
+    public int receiveQueueDepth()
+    {
+        return receiveQueue.size() + heldBack.size();
+    }
+
+    /**
+     * @return largest {@link #queuedBytes()} seen right after a flush (timed mode).
+     */
+    public long peakQueuedBytes()
+    {
+        return peakQueuedBytes;
+    }
+
+    /**
+     * @return frames in the NIC's transmit queue, the one on the wire included (timed mode).
+     */
+    public int queuedPackets()
+    {
+        return nicQueue.count() + (null == nicCurrent ? 0 : 1);
+    }
+
+    /**
+     * @return nanoseconds (rounded down) the uplink has spent transmitting up to the current virtual time.
+     */
+    public long nicBusyNs()
+    {
+        return nicLink.busyPs(scheduler.nowNs() * 1000L) / 1000L;
+    }
+
+    /**
+     * @return nanoseconds since time 0 that the uplink was not transmitting.
+     */
+    public long nicIdleNs()
+    {
+        return scheduler.nowNs() - nicBusyNs();
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public String toString()
+    {
+        return "FabricDriver{" + HostAddress.toString(address) + '}';
+    }
+
+    Packet take()
+    {
+        if (0 == freeCount)
+        {
+            return null;
+        }
+        final int handle = freeStack[--freeCount];
+        inUse[handle] = true;
+        return packets[handle];
+    }
+
+    void onReceive(final Packet packet, final boolean holdBack)
+    {
+        rxPackets++;
+        rxBytes += packet.length();
+        if (holdBack)
+        {
+            heldBack.add(packet);
+        }
+        else
+        {
+            receiveQueue.add(packet);
+        }
+    }
+
+    void onReceivePoolEmpty()
+    {
+        rxPoolDrops++;
+    }
+
+    void transmit(final Frame frame)
+    {
+        nicQueue.add(frame);
+        if (null == nicCurrent)
+        {
+            startNext(scheduler.nowNs() * 1000L);
+        }
+        peakQueuedBytes = Math.max(peakQueuedBytes, queuedBytes());
+    }
+
+    private void startNext(final long readyPs)
+    {
+        final Frame frame = nicQueue.poll();
+        if (null != frame)
+        {
+            nicCurrent = frame;
+            final long endPs = nicLink.start(readyPs, frame.wireBytes);
+            fabric.onNicStart(frame);
+            scheduler.schedule(LinkSerializer.ceilNs(endPs), nicEvent);
+        }
+    }
+
+    private void onTransmitComplete(final long nowNs)
+    {
+        final Frame frame = nicCurrent;
+        nicCurrent = null;
+        nicLink.finish();
+        final long endPs = nicLink.endPs();
+        frame.stage = Frame.STAGE_UPLINK;
+        frame.timePs = endPs + propagationPs;
+        scheduler.schedule(LinkSerializer.ceilNs(frame.timePs), frame);
+        startNext(endPs);
+    }
+}

@@ -1,0 +1,295 @@
+package dev.homa.nic.loopback;
+
+import dev.homa.nic.time.TimedEvent;
+import dev.homa.nic.time.VirtualTimeScheduler;
+
+/**
+ * The switch egress port towards one host: {@link #LEVELS} strict-priority FIFO queues (the highest non-empty level
+ * always goes next) sharing one buffer, drained at link rate.
+ * <p>
+ * Byte figures are wire bytes (Homa bytes + {@link Fabric#wireOverheadBytes()}), the unit the link is timed in. A
+ * frame counts towards the depth of its queue and of the port from arrival until its last bit has left (the switch
+ * holds the buffer while it transmits); the per-level depths therefore always sum to the port depth. Enqueue
+ * counters ({@link #packets(int)}, {@link #bytes(int)}) count frames accepted, drops count frames refused by the
+ * buffer limit (tail drop). In instant mode only the enqueue counters move.
+ * <p>
+ * Read methods are for the fabric's thread (tests, the simulation loop).
+ */
+public final class SwitchPort
+{
+    /** Priority levels per port. */
+    public static final int LEVELS = 8;
+
+    private final VirtualTimeScheduler scheduler;
+    private final long hostAddress;
+    private final long bufferLimitBytes;
+    private final long propagationPs;
+    private final LinkSerializer link;
+    private final FrameQueue[] queues = new FrameQueue[LEVELS];
+    private final long[] depthBytes = new long[LEVELS];
+    private final long[] peakDepthBytes = new long[LEVELS];
+    private final long[] packets = new long[LEVELS];
+    private final long[] bytes = new long[LEVELS];
+    private final long[] drops = new long[LEVELS];
+    private final TimedEvent drainEvent = this::onTransmitComplete;
+    private long portDepthBytes;
+    private long portPeakDepthBytes;
+    private long sentPackets;
+    private Frame current;
+
+    SwitchPort(
+        final VirtualTimeScheduler scheduler,
+        final long hostAddress,
+        final long linkBitsPerSecond,
+        final long bufferLimitBytes,
+        final long propagationPs)
+    {
+        this.scheduler = scheduler;
+        this.hostAddress = hostAddress;
+        this.bufferLimitBytes = bufferLimitBytes;
+        this.propagationPs = propagationPs;
+        this.link = new LinkSerializer(linkBitsPerSecond);
+        for (int i = 0; i < LEVELS; i++)
+        {
+            queues[i] = new FrameQueue();
+        }
+    }
+
+    /**
+     * @return address of the host this port feeds.
+     */
+    public long hostAddress()
+    {
+        return hostAddress;
+    }
+
+    /**
+     * @return buffer limit in bytes, 0 for unlimited.
+     */
+    public long bufferLimitBytes()
+    {
+        return bufferLimitBytes;
+    }
+
+    /**
+     * @param level priority level 0..7.
+     * @return frames accepted into that queue.
+     */
+    public long packets(final int level)
+    {
+        return packets[level];
+    }
+
+    /**
+     * @param level priority level 0..7.
+     * @return wire bytes accepted into that queue.
+     */
+    public long bytes(final int level)
+    {
+        return bytes[level];
+    }
+
+    /**
+     * @param level priority level 0..7.
+     * @return frames of that level refused because the port buffer was full.
+     */
+    public long drops(final int level)
+    {
+        return drops[level];
+    }
+
+    /**
+     * @param level priority level 0..7.
+     * @return wire bytes of that level in the port now.
+     */
+    public long depthBytes(final int level)
+    {
+        return depthBytes[level];
+    }
+
+    /**
+     * @param level priority level 0..7.
+     * @return largest {@link #depthBytes(int)} seen.
+     */
+    public long peakDepthBytes(final int level)
+    {
+        return peakDepthBytes[level];
+    }
+
+    /**
+     * @return frames accepted at all levels.
+     */
+    public long packets()
+    {
+        long sum = 0;
+        for (final long value : packets)
+        {
+            sum += value;
+        }
+        return sum;
+    }
+
+    /**
+     * @return wire bytes accepted at all levels.
+     */
+    public long bytes()
+    {
+        long sum = 0;
+        for (final long value : bytes)
+        {
+            sum += value;
+        }
+        return sum;
+    }
+
+    /**
+     * @return frames refused at all levels.
+     */
+    public long drops()
+    {
+        long sum = 0;
+        for (final long value : drops)
+        {
+            sum += value;
+        }
+        return sum;
+    }
+
+    /**
+     * @return frames whose last bit has left the port.
+     */
+    public long sentPackets()
+    {
+        return sentPackets;
+    }
+
+    /**
+     * @return wire bytes in the port now, all levels.
+     */
+    public long depthBytes()
+    {
+        return portDepthBytes;
+    }
+
+    /**
+     * @return largest {@link #depthBytes()} seen.
+     */
+    public long peakDepthBytes()
+    {
+        return portPeakDepthBytes;
+    }
+
+    /**
+     * @return frames waiting or on the wire at this port.
+     */
+    public int depthPackets()
+    {
+        int sum = null == current ? 0 : 1;
+        for (final FrameQueue queue : queues)
+        {
+            sum += queue.count();
+        }
+        return sum;
+    }
+
+    /**
+     * Forget the peaks, to measure a phase of a run.
+     */
+    public void resetPeaks()
+    {
+        portPeakDepthBytes = portDepthBytes;
+        for (int i = 0; i < LEVELS; i++)
+        {
+            peakDepthBytes[i] = depthBytes[i];
+        }
+    }
+
+    /**
+     * @return nanoseconds (rounded down) the link to the host has spent transmitting, up to the current virtual
+     * time. With {@link #idleNs()} a test measures how much a receiver's downlink idled.
+     */
+    public long busyNs()
+    {
+        return link.busyPs(scheduler.nowNs() * 1000L) / 1000L;
+    }
+
+    /**
+     * @return nanoseconds since time 0 that the link to the host was not transmitting.
+     */
+    public long idleNs()
+    {
+        return scheduler.nowNs() - busyNs();
+    }
+
+    /**
+     * @return picoseconds the link to the host has spent transmitting, up to the current virtual time.
+     */
+    public long busyPs()
+    {
+        return link.busyPs(scheduler.nowNs() * 1000L);
+    }
+
+    void countInstant(final int level, final int wireBytes)
+    {
+        packets[level]++;
+        bytes[level] += wireBytes;
+    }
+
+    /**
+     * A frame has fully arrived at the switch (at {@code frame.timePs}).
+     *
+     * @return false if tail-dropped; the caller then owns the frame again.
+     */
+    boolean enqueue(final Frame frame)
+    {
+        final int level = frame.priority;
+        final int wireBytes = frame.wireBytes;
+        if (0 != bufferLimitBytes && portDepthBytes + wireBytes > bufferLimitBytes)
+        {
+            drops[level]++;
+            return false;
+        }
+        packets[level]++;
+        bytes[level] += wireBytes;
+        depthBytes[level] += wireBytes;
+        peakDepthBytes[level] = Math.max(peakDepthBytes[level], depthBytes[level]);
+        portDepthBytes += wireBytes;
+        portPeakDepthBytes = Math.max(portPeakDepthBytes, portDepthBytes);
+        queues[level].add(frame);
+        if (null == current)
+        {
+            startNext(frame.timePs);
+        }
+        return true;
+    }
+
+    private void startNext(final long readyPs)
+    {
+        for (int level = LEVELS - 1; level >= 0; level--)
+        {
+            final Frame frame = queues[level].poll();
+            if (null != frame)
+            {
+                current = frame;
+                final long endPs = link.start(readyPs, frame.wireBytes);
+                scheduler.schedule(LinkSerializer.ceilNs(endPs), drainEvent);
+                return;
+            }
+        }
+    }
+
+    private void onTransmitComplete(final long nowNs)
+    {
+        final Frame frame = current;
+        current = null;
+        link.finish();
+        final long endPs = link.endPs();
+        sentPackets++;
+        depthBytes[frame.priority] -= frame.wireBytes;
+        portDepthBytes -= frame.wireBytes;
+        frame.stage = Frame.STAGE_DOWNLINK;
+        frame.timePs = endPs + propagationPs;
+        scheduler.schedule(LinkSerializer.ceilNs(frame.timePs), frame);
+        startNext(endPs);
+    }
+}

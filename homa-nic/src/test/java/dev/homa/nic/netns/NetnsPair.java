@@ -1,0 +1,574 @@
+package dev.homa.nic.netns;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Two network namespaces joined by a veth pair, for tests that need real hosts: {@code <prefix><pid>n<k>a} with
+ * interface {@link #ifA()} = {@value #IF_A} holding {@link #ipA()}, and {@code ...b} with {@value #IF_B} holding
+ * {@link #ipB()}, both in 198.18.{subnet}.0/24 (the benchmark range). Both links and both loopbacks are up.
+ * <p>
+ * The veth is created directly inside the namespaces, so its names never collide with another test's pair in the
+ * root namespace; the namespace names carry the JVM's pid and a counter so parallel builds do not collide either.
+ * {@link #close()} deletes both namespaces (which destroys the veth); a JVM shutdown hook does the same if a test
+ * never reaches {@code close()}, and {@link #create(String)} removes leftovers of dead JVMs with the same prefix.
+ * <p>
+ * Code can run inside a namespace without a child process: {@link #callIn(String, Callable)} runs on a dedicated
+ * thread that has entered the namespace with {@code setns(2)} (which affects only the calling thread). Sockets keep
+ * the namespace they were created in, so a socket opened there can be used from any thread afterwards. Note that
+ * {@code /proc/self/net} and {@code /sys/class/net} still show the root namespace on such a thread; use
+ * {@code /proc/thread-self/net} or socket ioctls.
+ * <p>
+ * Typical use:
+ * <pre>{@code
+ *   Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
+ *   try (NetnsPair pair = NetnsPair.create("hraw"))
+ *   {
+ *       final Driver a = pair.callIn(pair.nsA(), () -> openDriver(pair.ifA()));
+ *   }
+ * }</pre>
+ */
+public final class NetnsPair implements AutoCloseable
+{
+    /** Interface name of the veth end in namespace A. */
+    public static final String IF_A = "veth-a";
+    /** Interface name of the veth end in namespace B. */
+    public static final String IF_B = "veth-b";
+
+    private static final int CLONE_NEWNET = 0x4000_0000;
+    private static final int O_RDONLY_CLOEXEC = 0x8_0000;
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+    private static final long PID = ProcessHandle.current().pid();
+    private static volatile String skipReason;
+    private static volatile boolean probed;
+
+    private final String nsA;
+    private final String nsB;
+    private final String ipA;
+    private final String ipB;
+    private final List<ExecutorService> executors = new ArrayList<>();
+    private final Thread shutdownHook;
+    private boolean closed;
+
+    private NetnsPair(final String nsA, final String nsB, final String ipA, final String ipB)
+    {
+        this.nsA = nsA;
+        this.nsB = nsB;
+        this.ipA = ipA;
+        this.ipB = ipB;
+        this.shutdownHook = new Thread(this::deleteNamespaces, "netns-cleanup-" + nsA);
+    }
+
+    /**
+     * Whether this process may build namespaces: root (CAP_SYS_ADMIN and CAP_NET_ADMIN), an {@code ip} binary, and
+     * a kernel that lets us add a namespace. Probed once.
+     *
+     * @return null if {@link #create(String)} can work, else a sentence saying why not, for JUnit assumptions.
+     */
+    public static String skipReasonIfUnavailable()
+    {
+        if (!probed)
+        {
+            synchronized (NetnsPair.class)
+            {
+                if (!probed)
+                {
+                    skipReason = probe();
+                    probed = true;
+                }
+            }
+        }
+        return skipReason;
+    }
+
+    /**
+     * Build a pair in subnet 198.18.0.0/24: A = 198.18.0.1, B = 198.18.0.2.
+     *
+     * @param prefix short lowercase tag naming the test suite, at most 8 characters (e.g. "hraw", "hudp").
+     * @return the pair, links up.
+     */
+    public static NetnsPair create(final String prefix)
+    {
+        return create(prefix, 0);
+    }
+
+    /**
+     * Build a pair in subnet 198.18.{subnet}.0/24: A = .1, B = .2.
+     *
+     * @param prefix short lowercase tag naming the test suite, at most 8 characters.
+     * @param subnet third octet, 0..255.
+     * @return the pair, links up.
+     */
+    public static NetnsPair create(final String prefix, final int subnet)
+    {
+        if (prefix.isEmpty() || prefix.length() > 8 || !prefix.matches("[a-z][a-z0-9]*"))
+        {
+            throw new IllegalArgumentException("prefix must be 1..8 lowercase letters/digits: " + prefix);
+        }
+        if (subnet < 0 || subnet > 255)
+        {
+            throw new IllegalArgumentException("subnet out of range 0..255: " + subnet);
+        }
+        final String reason = skipReasonIfUnavailable();
+        if (null != reason)
+        {
+            throw new IllegalStateException(reason);
+        }
+        removeLeftovers(prefix);
+
+        final String base = prefix + PID + "n" + COUNTER.incrementAndGet();
+        final NetnsPair pair = new NetnsPair(base + "a", base + "b", "198.18." + subnet + ".1",
+            "198.18." + subnet + ".2");
+        Runtime.getRuntime().addShutdownHook(pair.shutdownHook);
+        try
+        {
+            run("ip", "netns", "add", pair.nsA);
+            run("ip", "netns", "add", pair.nsB);
+            run("ip", "link", "add", "name", IF_A, "netns", pair.nsA, "type", "veth",
+                "peer", "name", IF_B, "netns", pair.nsB);
+            run("ip", "-n", pair.nsA, "addr", "add", pair.ipA + "/24", "dev", IF_A);
+            run("ip", "-n", pair.nsB, "addr", "add", pair.ipB + "/24", "dev", IF_B);
+            run("ip", "-n", pair.nsA, "link", "set", "lo", "up");
+            run("ip", "-n", pair.nsB, "link", "set", "lo", "up");
+            run("ip", "-n", pair.nsA, "link", "set", IF_A, "up");
+            run("ip", "-n", pair.nsB, "link", "set", IF_B, "up");
+        }
+        catch (final RuntimeException ex)
+        {
+            pair.close();
+            throw ex;
+        }
+        return pair;
+    }
+
+    /**
+     * @return name of namespace A.
+     */
+    public String nsA()
+    {
+        return nsA;
+    }
+
+    /**
+     * @return name of namespace B.
+     */
+    public String nsB()
+    {
+        return nsB;
+    }
+
+    /**
+     * @return interface name of the veth end in A.
+     */
+    public String ifA()
+    {
+        return IF_A;
+    }
+
+    /**
+     * @return interface name of the veth end in B.
+     */
+    public String ifB()
+    {
+        return IF_B;
+    }
+
+    /**
+     * @return dotted IPv4 address of A's veth end.
+     */
+    public String ipA()
+    {
+        return ipA;
+    }
+
+    /**
+     * @return dotted IPv4 address of B's veth end.
+     */
+    public String ipB()
+    {
+        return ipB;
+    }
+
+    /**
+     * Run a command inside a namespace ({@code ip netns exec ns command...}) and wait for it (at most 60 s).
+     *
+     * @param ns      {@link #nsA()} or {@link #nsB()} (or any namespace name).
+     * @param command program and arguments.
+     * @return standard output and error, merged.
+     * @throws IllegalStateException if it exits non-zero or times out.
+     */
+    public String exec(final String ns, final String... command)
+    {
+        return run(inNamespace(ns, command));
+    }
+
+    /**
+     * Start a command inside a namespace without waiting (e.g. a capture). The caller destroys it.
+     *
+     * @param ns      namespace name.
+     * @param command program and arguments.
+     * @return the running process, output and error merged into its input stream.
+     */
+    public Process start(final String ns, final String... command)
+    {
+        try
+        {
+            return new ProcessBuilder(inNamespace(ns, command)).redirectErrorStream(true).start();
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException("cannot start " + String.join(" ", command) + " in " + ns, ex);
+        }
+    }
+
+    /**
+     * Run code on a thread that has entered the namespace (one thread per namespace, reused, ended at
+     * {@link #close()}). Sockets created there belong to the namespace for their whole life.
+     *
+     * @param ns   namespace name.
+     * @param task the code.
+     * @param <T>  result type.
+     * @return the task's result.
+     * @throws Exception what the task threw, or a timeout after 60 s.
+     */
+    public <T> T callIn(final String ns, final Callable<T> task) throws Exception
+    {
+        final Future<T> future = executor(ns).submit(task);
+        try
+        {
+            return future.get(60, TimeUnit.SECONDS);
+        }
+        catch (final ExecutionException ex)
+        {
+            if (ex.getCause() instanceof Exception cause)
+            {
+                throw cause;
+            }
+            throw ex;
+        }
+        catch (final TimeoutException ex)
+        {
+            future.cancel(true);
+            throw ex;
+        }
+    }
+
+    /**
+     * A single-thread executor whose thread lives in the namespace; created on first use, shut down at
+     * {@link #close()}.
+     *
+     * @param ns namespace name.
+     * @return the executor.
+     */
+    public synchronized ExecutorService executor(final String ns)
+    {
+        final String name = "netns-" + ns;
+        for (final ExecutorService existing : executors)
+        {
+            if (existing instanceof NamedExecutor named && named.name.equals(name))
+            {
+                return existing;
+            }
+        }
+        final NamedExecutor executor = new NamedExecutor(name, ns);
+        executors.add(executor);
+        return executor;
+    }
+
+    /**
+     * Move the calling thread into a namespace with {@code setns(2)}. Only this thread changes; the rest of the
+     * JVM stays where it is.
+     *
+     * @param ns namespace name under /var/run/netns.
+     */
+    public static void enter(final String ns)
+    {
+        Native.enter(ns);
+    }
+
+    /**
+     * Delete both namespaces. Idempotent.
+     */
+    @Override
+    public synchronized void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        for (final ExecutorService executor : executors)
+        {
+            executor.shutdownNow();
+        }
+        deleteNamespaces();
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        }
+        catch (final IllegalStateException ignore)
+        {
+            // Already shutting down: the hook runs anyway and deleting twice is harmless.
+        }
+    }
+
+    private void deleteNamespaces()
+    {
+        tryRun("ip", "netns", "del", nsA);
+        tryRun("ip", "netns", "del", nsB);
+    }
+
+    private static String[] inNamespace(final String ns, final String... command)
+    {
+        final String[] full = new String[command.length + 4];
+        full[0] = "ip";
+        full[1] = "netns";
+        full[2] = "exec";
+        full[3] = ns;
+        System.arraycopy(command, 0, full, 4, command.length);
+        return full;
+    }
+
+    private static String probe()
+    {
+        if (!"Linux".equals(System.getProperty("os.name")))
+        {
+            return "network namespaces need Linux, this is " + System.getProperty("os.name");
+        }
+        try
+        {
+            final long capEff = capEff();
+            final long capNetAdmin = 1L << 12;
+            final long capSysAdmin = 1L << 21;
+            if ((capEff & (capNetAdmin | capSysAdmin)) != (capNetAdmin | capSysAdmin))
+            {
+                return "network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN); effective capabilities are 0x" +
+                    Long.toHexString(capEff);
+            }
+        }
+        catch (final IOException ex)
+        {
+            return "cannot read /proc/self/status: " + ex;
+        }
+        try
+        {
+            run("ip", "-V");
+        }
+        catch (final RuntimeException ex)
+        {
+            return "the iproute2 'ip' command is not available: " + ex.getMessage();
+        }
+        final String probe = "hprobe" + PID;
+        try
+        {
+            run("ip", "netns", "add", probe);
+        }
+        catch (final RuntimeException ex)
+        {
+            return "ip netns add is not permitted here: " + ex.getMessage();
+        }
+        finally
+        {
+            tryRun("ip", "netns", "del", probe);
+        }
+        try
+        {
+            Native.check();
+        }
+        catch (final Throwable ex)
+        {
+            return "setns(2) through FFM is unavailable (needs --enable-native-access): " + ex;
+        }
+        return null;
+    }
+
+    private static long capEff() throws IOException
+    {
+        for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
+        {
+            if (line.startsWith("CapEff:"))
+            {
+                return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+            }
+        }
+        return 0;
+    }
+
+    private static void removeLeftovers(final String prefix)
+    {
+        final String list;
+        try
+        {
+            list = run("ip", "netns", "list");
+        }
+        catch (final RuntimeException ex)
+        {
+            return;
+        }
+        for (final String line : list.split("\n"))
+        {
+            final String name = line.split(" ")[0].trim();
+            if (name.startsWith(prefix) && name.length() > prefix.length())
+            {
+                final String rest = name.substring(prefix.length());
+                final int n = rest.indexOf('n');
+                if (n > 0 && rest.substring(0, n).chars().allMatch(Character::isDigit))
+                {
+                    final long pid = Long.parseLong(rest.substring(0, n));
+                    if (pid != PID && ProcessHandle.of(pid).isEmpty())
+                    {
+                        tryRun("ip", "netns", "del", name);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void tryRun(final String... command)
+    {
+        try
+        {
+            run(command);
+        }
+        catch (final RuntimeException ignore)
+        {
+            // Best effort teardown: the namespace may already be gone.
+        }
+    }
+
+    private static String run(final String... command)
+    {
+        try
+        {
+            final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            final String output;
+            try (InputStream in = process.getInputStream())
+            {
+                output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            if (!process.waitFor(60, TimeUnit.SECONDS))
+            {
+                process.destroyForcibly();
+                throw new IllegalStateException("timed out: " + String.join(" ", command));
+            }
+            if (0 != process.exitValue())
+            {
+                throw new IllegalStateException(
+                    String.join(" ", command) + " exited " + process.exitValue() + ": " + output.trim());
+            }
+            return output;
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException("cannot run " + String.join(" ", command) + ": " + ex, ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted: " + String.join(" ", command), ex);
+        }
+    }
+
+    private static final class NamedExecutor extends java.util.concurrent.ThreadPoolExecutor
+    {
+        private final String name;
+
+        NamedExecutor(final String name, final String ns)
+        {
+            super(1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                (runnable) ->
+                {
+                    final Thread thread = new Thread(() ->
+                    {
+                        enter(ns);
+                        runnable.run();
+                    }, name);
+                    thread.setDaemon(true);
+                    return thread;
+                });
+            this.name = name;
+        }
+    }
+
+    /**
+     * setns(2) through the FFM API, loaded lazily so that a JVM without native access can still probe.
+     */
+    private static final class Native
+    {
+        private static final Linker LINKER = Linker.nativeLinker();
+        private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+        private static final MethodHandle OPEN = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("open"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), ERRNO);
+        private static final MethodHandle SETNS = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("setns"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), ERRNO);
+        private static final MethodHandle CLOSE = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("close"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+        static void check()
+        {
+            // Class initialisation above does the work: it fails without native access.
+        }
+
+        static void enter(final String ns)
+        {
+            try (Arena arena = Arena.ofConfined())
+            {
+                final MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
+                final MemorySegment path = arena.allocateFrom("/var/run/netns/" + ns);
+                final int fd = (int)OPEN.invokeExact(state, path, O_RDONLY_CLOEXEC);
+                if (fd < 0)
+                {
+                    throw new IllegalStateException("open /var/run/netns/" + ns + " failed, errno " + errno(state));
+                }
+                try
+                {
+                    final int rc = (int)SETNS.invokeExact(state, fd, CLONE_NEWNET);
+                    if (0 != rc)
+                    {
+                        throw new IllegalStateException("setns(" + ns + ") failed, errno " + errno(state));
+                    }
+                }
+                finally
+                {
+                    final int ignore = (int)CLOSE.invokeExact(fd);
+                }
+            }
+            catch (final RuntimeException | Error ex)
+            {
+                throw ex;
+            }
+            catch (final Throwable ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        }
+
+        private static int errno(final MemorySegment state)
+        {
+            return state.get(ValueLayout.JAVA_INT, Linker.Option.captureStateLayout().byteOffset(
+                java.lang.foreign.MemoryLayout.PathElement.groupElement("errno")));
+        }
+    }
+}

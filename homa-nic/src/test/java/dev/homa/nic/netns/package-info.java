@@ -1,0 +1,4 @@
+/**
+ * Test support: throwaway network namespaces joined by veth pairs, and running code inside a namespace.
+ */
+package dev.homa.nic.netns;

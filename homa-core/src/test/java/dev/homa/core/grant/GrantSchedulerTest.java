@@ -446,6 +446,37 @@ class GrantSchedulerTest
     }
 
     @Test
+    void shouldRegrantWhenMaxScheduledPriorityChanges()
+    {
+        final GrantScheduler scheduler = new GrantScheduler(
+            config().windowBytes(100_800).maxIncomingBytes(600_000).maxScheduledPriority(3));
+        final TestMessage a = arrived(1, 300_000, 0);
+        final TestMessage b = arrived(2, 400_000, 1);
+        final TestMessage c = arrived(3, 500_000, 2);
+        final TestMessage d = arrived(4, 600_000, 3);
+        final TestMessage e = arrived(5, 700_000, 4);
+        for (final TestMessage m : List.of(a, b, c, d, e))
+        {
+            scheduler.add(m);
+        }
+        scheduler.sendGrants(0, sender);
+        assertEquals(List.of(3, 2, 1, 0, 0), sender.drain().stream().map(RecordingGrantSender.Grant::priority).toList());
+
+        // New cutoffs leave five scheduled levels: every message that changes level is told, at the same offset.
+        scheduler.maxScheduledPriority(4);
+        scheduler.sendGrants(0, sender);
+        final List<RecordingGrantSender.Grant> grants = sender.drain();
+        assertEquals(List.of(a, b, c, d), grants.stream().map(RecordingGrantSender.Grant::message).toList());
+        assertEquals(List.of(4, 3, 2, 1), grants.stream().map(RecordingGrantSender.Grant::priority).toList());
+        assertEquals(0, e.state.priority());
+        assertEquals(roundUp(UNSCHED + 100_800), grants.get(0).offset());
+        assertEquals(4, scheduler.priorityGrants());
+
+        scheduler.maxScheduledPriority(4);
+        assertEquals(0, scheduler.sendGrants(0, sender), "no change, no grants");
+    }
+
+    @Test
     void shouldSendFifoGrantToOldestAtConfiguredInterval()
     {
         // 10 Gbit/s, 10,000-byte increments, 10% of the link: one FIFO grant per 100,000 bytes = 80 us.

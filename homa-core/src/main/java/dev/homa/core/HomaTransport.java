@@ -55,7 +55,12 @@ public final class HomaTransport implements AutoCloseable
         this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));
         this.engine = new HomaEngine(ctx, commands, sockets, sendPagesReserved);
-        final ErrorHandler errorHandler = ctx.errorHandler();
+        final ErrorHandler appHandler = ctx.errorHandler();
+        final ErrorHandler errorHandler = (throwable) ->
+        {
+            engine.metrics().increment(dev.homa.core.metrics.HomaMetrics.ERRORS);
+            appHandler.onError(throwable);
+        };
         if (ThreadingMode.INVOKER == ctx.threadingMode())
         {
             invoker = new AgentInvoker(errorHandler, null, engine);
@@ -367,6 +372,10 @@ public final class HomaTransport implements AutoCloseable
         private int commandBufferBytes = 1 << 20;
         private long commandTimeoutNs = 1_000_000_000L;
         private int completionQueueCapacity = 4096;
+        private boolean strictOvercommit;
+        private int cutoffMinimumMessages = 10_000;
+        private int cutoffWindowMessages = 100_000;
+        private int unscheduledLevels;
         private boolean concluded;
 
         /**
@@ -461,6 +470,10 @@ public final class HomaTransport implements AutoCloseable
             check(commandBufferBytes >= 4096 && Integer.bitCount(commandBufferBytes) == 1,
                 "commandBufferBytes", commandBufferBytes, "a power of two >= 4096");
             check(commandTimeoutNs > 0, "commandTimeoutNs", commandTimeoutNs, "> 0");
+            check(cutoffMinimumMessages >= 1, "cutoffMinimumMessages", cutoffMinimumMessages, ">= 1");
+            check(cutoffWindowMessages >= 2, "cutoffWindowMessages", cutoffWindowMessages, ">= 2");
+            check(unscheduledLevels >= 0 && unscheduledLevels <= 7, "unscheduledLevels", unscheduledLevels,
+                "0 (computed) .. 7");
             check(completionQueueCapacity >= 2, "completionQueueCapacity", completionQueueCapacity, ">= 2");
             concluded = true;
             return this;
@@ -1219,6 +1232,85 @@ public final class HomaTransport implements AutoCloseable
         public int completionQueueCapacity()
         {
             return completionQueueCapacity;
+        }
+
+        /**
+         * @param strictOvercommit true: at most K messages hold undelivered grants at any time (a message waits for a
+         *                         holder to drain); false (default, kernel): K counts messages still being granted.
+         * @return this.
+         */
+        public Context strictOvercommit(final boolean strictOvercommit)
+        {
+            checkMutable();
+            this.strictOvercommit = strictOvercommit;
+            return this;
+        }
+
+        /**
+         * @return strict overcommitment.
+         */
+        public boolean strictOvercommit()
+        {
+            return strictOvercommit;
+        }
+
+        /**
+         * @param cutoffMinimumMessages messages received before online cutoffs are first computed (default 10,000,
+         *                              as homa_prio).
+         * @return this.
+         */
+        public Context cutoffMinimumMessages(final int cutoffMinimumMessages)
+        {
+            checkMutable();
+            this.cutoffMinimumMessages = cutoffMinimumMessages;
+            return this;
+        }
+
+        /**
+         * @return messages needed before cutoffs are computed.
+         */
+        public int cutoffMinimumMessages()
+        {
+            return cutoffMinimumMessages;
+        }
+
+        /**
+         * @param cutoffWindowMessages recent messages the cutoff statistics cover (default 100,000).
+         * @return this.
+         */
+        public Context cutoffWindowMessages(final int cutoffWindowMessages)
+        {
+            checkMutable();
+            this.cutoffWindowMessages = cutoffWindowMessages;
+            return this;
+        }
+
+        /**
+         * @return cutoff statistics window.
+         */
+        public int cutoffWindowMessages()
+        {
+            return cutoffWindowMessages;
+        }
+
+        /**
+         * @param unscheduledLevels force this many unscheduled levels (1..7); 0 (default) = from the unscheduled
+         *                          fraction of bytes (paper section 3.4).
+         * @return this.
+         */
+        public Context unscheduledLevels(final int unscheduledLevels)
+        {
+            checkMutable();
+            this.unscheduledLevels = unscheduledLevels;
+            return this;
+        }
+
+        /**
+         * @return forced unscheduled levels, 0 = computed.
+         */
+        public int unscheduledLevels()
+        {
+            return unscheduledLevels;
         }
 
         /**

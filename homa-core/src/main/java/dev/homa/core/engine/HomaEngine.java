@@ -200,7 +200,10 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         {
             localCutoffs.copyFrom(Cutoffs.kernelDefaults());
         }
-        this.calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, unscheduledBytes, maxMessageLength);
+        this.calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, unscheduledBytes, maxMessageLength)
+            .minimumMessages(ctx.cutoffMinimumMessages())
+            .windowMessages(ctx.cutoffWindowMessages())
+            .forcedUnscheduledLevels(ctx.unscheduledLevels());
         this.scheduler = new GrantScheduler(new GrantConfig()
             .overcommit(ctx.overcommit())
             .maxIncomingBytes(ctx.maxIncomingBytes())
@@ -211,7 +214,8 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             .maxActivePerPeer(ctx.maxActivePerPeer())
             .fifoGrantFractionPerMille(ctx.fifoGrantFractionPerMille())
             .fifoGrantIncrement(ctx.fifoGrantIncrement())
-            .linkBitsPerSecond(driver.linkBitsPerSecond()));
+            .linkBitsPerSecond(driver.linkBitsPerSecond())
+            .strictOvercommit(ctx.strictOvercommit()));
 
         nowNs = clock.nanoTime();
         nextTickNs = nowNs + tickNs;
@@ -267,6 +271,11 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
                 nextCutoffNs = nowNs + cutoffIntervalNs;
                 recomputeCutoffs();
             }
+            if (nowNs - scheduler.nextFifoGrantDeadlineNs() >= 0 && 0 != scheduler.trackedCount())
+            {
+                // FIFO grants (starvation escape) are paced by time, not by arriving data.
+                work += scheduler.sendGrants(nowNs, this);
+            }
             work += pace();
             if (0 != overflowCount)
             {
@@ -302,6 +311,10 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         if (0 != rpcCount || !waitingForPages.isEmpty())
         {
             deadline = Math.min(deadline, nextTickNs);
+            if (0 != scheduler.trackedCount())
+            {
+                deadline = Math.min(deadline, Math.max(now, scheduler.nextFifoGrantDeadlineNs()));
+            }
             if (!staticCutoffs)
             {
                 deadline = Math.min(deadline, nextCutoffNs);
@@ -406,6 +419,28 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     {
         final Peer p = peers.get(peer);
         return null == p ? null : p.cutoffs;
+    }
+
+    /**
+     * @return incoming messages holding scheduled grants not yet filled with data: granted beyond both the bytes
+     * received and the sender's unscheduled bytes (protocol thread / tests).
+     */
+    public int messagesWithOutstandingGrants()
+    {
+        int count = 0;
+        for (Rpc rpc = allHead; null != rpc; rpc = rpc.allNext)
+        {
+            final InboundMessage in = rpc.in;
+            if (in.started() && !in.complete())
+            {
+                final int granted = in.grantState.grantedOffset();
+                if (granted > in.received && granted > in.incoming)
+                {
+                    count++;
+                }
+            }
+        }
+        return count;
     }
 
     /**
@@ -1416,6 +1451,13 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             return;
         }
 
+        if (!in.scheduled)
+        {
+            // Every message is tracked, even one that needs no grant: its unscheduled bytes count toward the
+            // incoming budget (kernel accounting).
+            in.scheduled = true;
+            scheduler.add(in);
+        }
         final int offset = data.segmentOffset();
         final int payload = length - DataHeaderFlyweight.HEADER_LENGTH;
         if (offset < 0 || (long)offset + payload > in.length)
@@ -1449,13 +1491,8 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         {
             completeInbound(rpc);
         }
-        else if (fresh > 0 && in.length > in.incoming)
+        else if (fresh > 0)
         {
-            if (!in.scheduled)
-            {
-                in.scheduled = true;
-                scheduler.add(in);
-            }
             scheduler.onDataReceived(in);
             scheduler.sendGrants(nowNs, this);
         }

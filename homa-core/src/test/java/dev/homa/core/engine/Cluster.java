@@ -28,12 +28,14 @@ final class Cluster implements AutoCloseable
     final FabricSimulation sim;
     final HomaTransport[] transports;
     final List<Throwable> errors = new ArrayList<>();
+    final HostStep[] steps;
 
     Cluster(final Fabric fabric, final Consumer<HomaTransport.Context> configure)
     {
         this.fabric = fabric;
         this.sim = new FabricSimulation(fabric);
         transports = new HomaTransport[fabric.hostCount()];
+        steps = new HostStep[fabric.hostCount()];
         for (int i = 0; i < transports.length; i++)
         {
             final HomaTransport.Context ctx = new HomaTransport.Context()
@@ -46,18 +48,65 @@ final class Cluster implements AutoCloseable
             configure.accept(ctx);
             final HomaTransport transport = HomaTransport.launch(ctx);
             transports[i] = transport;
-            sim.add(new Steppable()
-            {
-                public int doWork()
-                {
-                    return transport.doWork();
-                }
+            steps[i] = new HostStep(transport, fabric.driverAt(i));
+            sim.add(steps[i]);
+        }
+    }
 
-                public long nextDeadlineNs()
-                {
-                    return transport.nextDeadlineNs();
-                }
-            });
+    /**
+     * Make a host slow: its duty cycle runs at most once per interval (a busy or descheduled host), so it answers
+     * grants late.
+     */
+    Cluster slowHost(final int host, final long intervalNs)
+    {
+        steps[host].intervalNs = intervalNs;
+        return this;
+    }
+
+    /** Runs one transport's duty cycle; optionally at most once per interval. */
+    final class HostStep implements Steppable
+    {
+        final HomaTransport transport;
+        final dev.homa.nic.loopback.FabricDriver driver;
+        long intervalNs;
+        long nextRunNs;
+
+        HostStep(final HomaTransport transport, final dev.homa.nic.loopback.FabricDriver driver)
+        {
+            this.transport = transport;
+            this.driver = driver;
+        }
+
+        @Override
+        public int doWork()
+        {
+            if (0 == intervalNs)
+            {
+                return transport.doWork();
+            }
+            final long now = sim.nowNs();
+            if (now < nextRunNs)
+            {
+                return 0;
+            }
+            nextRunNs = now + intervalNs;
+            transport.doWork();
+            return 0;
+        }
+
+        @Override
+        public long nextDeadlineNs()
+        {
+            final long deadline = transport.nextDeadlineNs();
+            if (0 == intervalNs)
+            {
+                return deadline;
+            }
+            if (driver.receiveQueueDepth() > 0 || deadline <= nextRunNs)
+            {
+                return Math.max(nextRunNs, sim.nowNs());
+            }
+            return deadline;
         }
     }
 

@@ -71,7 +71,6 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private static final int COMMAND_LIMIT = 64;
     private static final int RELEASE_LIMIT = 256;
     private static final int BATCH = 32;
-    private static final int PEER_GC_TICKS = 100;
 
     private final NicDriver driver;
     private final NanoClock clock;
@@ -319,6 +318,11 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             {
                 deadline = Math.min(deadline, nextCutoffNs);
             }
+        }
+        else if (0 != peers.size())
+        {
+            // Idle: only peer eviction is pending.
+            deadline = Math.min(deadline, Math.max(nextTickNs, peers.nextIdleEvictionNs()));
         }
         return deadline;
     }
@@ -1715,10 +1719,8 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             work += checkRpc(rpc);
             rpc = next;
         }
-        if (0 == ticks % PEER_GC_TICKS)
-        {
-            peers.evictIdle(nowNs);
-        }
+        // Cheap when nothing is due: the scan stops at the first peer that is not idle long enough.
+        peers.evictIdle(nowNs);
         if (!waitingForPages.isEmpty())
         {
             retryWaitingForPages();

@@ -38,6 +38,14 @@ final class PeerTable
         return peers.size();
     }
 
+    /**
+     * @return when the least recently used peer becomes evictable for idleness, {@link Long#MAX_VALUE} if none.
+     */
+    long nextIdleEvictionNs()
+    {
+        return null == head ? Long.MAX_VALUE : head.lastActiveNs + idleNs;
+    }
+
     Peer get(final long address)
     {
         return peers.get(address);

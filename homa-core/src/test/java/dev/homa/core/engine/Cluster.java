@@ -32,10 +32,16 @@ final class Cluster implements AutoCloseable
 
     Cluster(final Fabric fabric, final Consumer<HomaTransport.Context> configure)
     {
+        this(fabric, fabric.hostCount(), configure);
+    }
+
+    /** Transports only on the first {@code hosts} fabric hosts; the others stay raw drivers (test traffic). */
+    Cluster(final Fabric fabric, final int hosts, final Consumer<HomaTransport.Context> configure)
+    {
         this.fabric = fabric;
         this.sim = new FabricSimulation(fabric);
-        transports = new HomaTransport[fabric.hostCount()];
-        steps = new HostStep[fabric.hostCount()];
+        transports = new HomaTransport[hosts];
+        steps = new HostStep[hosts];
         for (int i = 0; i < transports.length; i++)
         {
             final HomaTransport.Context ctx = new HomaTransport.Context()
@@ -151,7 +157,10 @@ final class Cluster implements AutoCloseable
     {
         for (final HomaTransport transport : transports)
         {
-            transport.close();
+            if (null != transport)
+            {
+                transport.close();
+            }
         }
         fabric.close();
     }

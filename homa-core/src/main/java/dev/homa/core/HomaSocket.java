@@ -199,6 +199,11 @@ public final class HomaSocket implements AutoCloseable
      */
     public HomaMessage homaRecv(final int flags, final long timeout, final TimeUnit unit)
     {
+        if (transport.isInvoker() && transport.context().clock() instanceof dev.homa.nic.time.VirtualClock)
+        {
+            throw new HomaException("blocking homaRecv in INVOKER mode on a VirtualClock would never time out: " +
+                "advance the simulation and call homaRecv(flags) instead");
+        }
         final long deadlineNs = transport.context().clock().nanoTime() + unit.toNanos(timeout);
         final IdleStrategy idle = transport.isInvoker() ? null : transport.context().idleStrategy();
         if (null != idle)

@@ -71,6 +71,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private static final int COMMAND_LIMIT = 64;
     private static final int RELEASE_LIMIT = 256;
     private static final int BATCH = 32;
+    private static final int ACKED_HISTORY = 4096;
 
     private final NicDriver driver;
     private final NanoClock clock;
@@ -100,6 +101,10 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final ArrayDeque<Rpc> waitingForPages = new ArrayDeque<>();
     private final Packet[] batch = new Packet[BATCH];
     private final int[] cutoffScratch = new int[Cutoffs.NUM_PRIORITIES];
+    private final org.agrona.collections.LongHashSet recentlyAcked = new org.agrona.collections.LongHashSet(
+        ACKED_HISTORY * 2);
+    private final long[] ackedRing = new long[ACKED_HISTORY];
+    private int ackedRingNext;
 
     private final int maxPayload;
     private final int maxPages;
@@ -1373,6 +1378,14 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
                 metrics.increment(HomaMetrics.DROP_UNKNOWN_RPC);
                 return;
             }
+            if (recentlyAcked.contains(EngineSocket.serverKey(source, sourcePort, localId) ^ socket.port))
+            {
+                // A late copy (delayed original or spurious retransmission) of a request whose RPC the client has
+                // already acknowledged: recreating it would execute the request again (draft section 7.1) or leave
+                // a partial RPC to time out. Bounded memory: the last ACKED_HISTORY acknowledged RPCs.
+                metrics.increment(HomaMetrics.DROP_COMPLETE_MESSAGE);
+                return;
+            }
             if (serverRpcCount >= maxServerRpcs)
             {
                 metrics.increment(HomaMetrics.DROP_MAX_SERVER_RPCS);
@@ -1407,6 +1420,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
                     if (null != acked && acked != rpc)
                     {
                         metrics.increment(HomaMetrics.SERVER_RPCS_ACKED);
+                        rememberAcked(acked);
                         freeRpc(acked);
                     }
                 }
@@ -1703,7 +1717,21 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             return;
         }
         metrics.increment(HomaMetrics.SERVER_RPCS_ACKED);
+        rememberAcked(rpc);
         freeRpc(rpc);
+    }
+
+    private void rememberAcked(final Rpc rpc)
+    {
+        final long key = rpc.hashKey ^ rpc.socket.port;
+        final long old = ackedRing[ackedRingNext];
+        if (0 != old)
+        {
+            recentlyAcked.remove(old);
+        }
+        ackedRing[ackedRingNext] = key;
+        ackedRingNext = (ackedRingNext + 1) % ACKED_HISTORY;
+        recentlyAcked.add(key);
     }
 
     // ------------------------------------------------------------------------------------------------------------

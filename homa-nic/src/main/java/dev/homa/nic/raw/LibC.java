@@ -46,6 +46,7 @@ final class LibC
     static final int PACKET_FANOUT = 18;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;
+    static final int TPACKET_V2 = 1;
     static final int TPACKET_V3 = 2;
     static final int PACKET_OUTGOING = 4;
     static final int PACKET_HOST = 0;

@@ -7,8 +7,9 @@ import dev.homa.nic.PacketSink;
 import dev.homa.nic.frame.AllocationMeter;
 import dev.homa.nic.netns.NetnsPair;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -35,16 +36,17 @@ class RawEthernetAllocationTest
     private AllocationMeter meter;
     private final PacketSink sink = this::onPacket;
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriver.RxRing.class)
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void steadyStateSendFlushPollAllocatesNothing() throws Exception
+    void steadyStateSendFlushPollAllocatesNothing(final RawEthernetDriver.RxRing ring) throws Exception
     {
         Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
         meter = new AllocationMeter();
 
         try (NetnsPair pair = NetnsPair.create("hrawal", 3);
-            RawEthernetDriver a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA()));
-            RawEthernetDriver b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB())))
+            RawEthernetDriver a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?ring=" + ring));
+            RawEthernetDriver b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?ring=" + ring)))
         {
             receiver = b;
             assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
@@ -82,7 +84,7 @@ class RawEthernetAllocationTest
                 final long before = meter.allocatedBytes();
                 run(a, b, burst, MEASURED_BURSTS);
                 final long allocated = meter.allocatedBytes() - before;
-                System.out.println("batch " + batch + ": allocated " + allocated + " bytes (flush " + flushBytes +
+                System.out.println(ring + " batch " + batch + ": allocated " + allocated + " bytes (flush " + flushBytes +
                     ", poll " + pollBytes + ") over " + MEASURED_BURSTS * BURST +
                     " packets sent, flushed, received and released");
                 least = Math.min(least, allocated);

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -65,17 +67,23 @@ class RawEthernetDriverTest
 
     private void openBoth() throws Exception
     {
-        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=512"));
-        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=512"));
+        openBoth(RawEthernetDriver.RxRing.V2);
+    }
+
+    private void openBoth(final RawEthernetDriver.RxRing ring) throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=512&ring=" + ring));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=512&ring=" + ring));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)), "A resolves B");
         assertTrue(b.awaitNeighbour(a.localAddress(), TimeUnit.SECONDS.toNanos(5)), "B resolves A");
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriver.RxRing.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void exchangesHomaPacketsBothWaysAtEveryPriority() throws Exception
+    void exchangesHomaPacketsBothWaysAtEveryPriority(final RawEthernetDriver.RxRing ring) throws Exception
     {
-        openBoth();
+        openBoth(ring);
         assertEquals(HostAddress.parseIpv4(pair.ipA()), a.localAddress());
         assertEquals(HostAddress.parseIpv4(pair.ipB()), b.localAddress());
         assertEquals(1480, a.maxPacketLength());
@@ -142,7 +150,7 @@ class RawEthernetDriverTest
             assertEquals(0, rx.rxBadChecksum() + rx.rxMalformed() + rx.rxWrongAddress() + rx.rxNotForUs() +
                 rx.rxUntagged() + rx.ringDrops());
             assertEquals(8L * perPriority, sender.counters().txPackets());
-            System.out.println("exchanged " + received.size() + " packets " +
+            System.out.println(ring + ": exchanged " + received.size() + " packets " +
                 HostAddress.toString(sender.localAddress()) + " -> " + HostAddress.toString(receiver.localAddress()));
         }
     }

@@ -51,6 +51,11 @@ final class LibC
     static final int PACKET_OUTGOING = 4;
     static final int PACKET_HOST = 0;
 
+    // <fcntl.h>, <sched.h>
+    static final int O_RDONLY = 0;
+    static final int O_CLOEXEC = 0x8_0000;
+    static final int CLONE_NEWNET = 0x4000_0000;
+
     // <sys/mman.h>
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
@@ -100,6 +105,8 @@ final class LibC
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
+    private static final MethodHandle OPEN = bind("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SETNS = bind("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
         FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LIBC.findOrThrow("ioctl"),
@@ -294,6 +301,30 @@ final class LibC
         try
         {
             return (int)IOCTL.invokeExact(errno, fd, request, argument);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int open(final MemorySegment errno, final MemorySegment path, final int flags)
+    {
+        try
+        {
+            return (int)OPEN.invokeExact(errno, path, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int setns(final MemorySegment errno, final int fd, final int type)
+    {
+        try
+        {
+            return (int)SETNS.invokeExact(errno, fd, type);
         }
         catch (final Throwable ex)
         {

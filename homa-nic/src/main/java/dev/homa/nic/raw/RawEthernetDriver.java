@@ -352,7 +352,78 @@ public final class RawEthernetDriver implements NicDriver
      */
     public static RawEthernetDriver open(final Context context)
     {
-        return new RawEthernetDriver(context.conclude());
+        context.conclude();
+        if (null == context.networkNamespace)
+        {
+            return new RawEthernetDriver(context);
+        }
+        return openInNamespace(context);
+    }
+
+    /**
+     * Open the sockets from a short-lived thread that has entered the named network namespace with
+     * {@code setns(2)}: only that thread moves, and every socket keeps the namespace it was created in, so the
+     * driver then works from any thread while the rest of the JVM stays where it is.
+     */
+    private static RawEthernetDriver openInNamespace(final Context context)
+    {
+        final RawEthernetDriver[] result = new RawEthernetDriver[1];
+        final RuntimeException[] failure = new RuntimeException[1];
+        final Thread opener = new Thread(() ->
+        {
+            try
+            {
+                enterNamespace(context.networkNamespace);
+                result[0] = new RawEthernetDriver(context);
+            }
+            catch (final RuntimeException ex)
+            {
+                failure[0] = ex;
+            }
+        }, "homa-raw-open-" + context.networkNamespace);
+        opener.start();
+        try
+        {
+            opener.join();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new RawEthernetException("interrupted while opening the driver in " + context.networkNamespace);
+        }
+        if (null != failure[0])
+        {
+            throw failure[0];
+        }
+        return result[0];
+    }
+
+    private static void enterNamespace(final String name)
+    {
+        final String path = name.startsWith("/") ? name : "/var/run/netns/" + name;
+        try (Arena local = Arena.ofConfined())
+        {
+            final MemorySegment state = LibC.newErrnoState(local);
+            final int nsFd = LibC.open(state, local.allocateFrom(path), LibC.O_RDONLY | LibC.O_CLOEXEC);
+            if (nsFd < 0)
+            {
+                throw new RawEthernetException("cannot open network namespace " + path + ": " +
+                    LibC.describe(LibC.errno(state)));
+            }
+            try
+            {
+                if (0 != LibC.setns(state, nsFd, LibC.CLONE_NEWNET))
+                {
+                    final int error = LibC.errno(state);
+                    throw new RawEthernetException("setns(" + path + ") failed: " + LibC.describe(error) +
+                        (LibC.EPERM == error ? " (entering a network namespace needs CAP_SYS_ADMIN)" : ""));
+                }
+            }
+            finally
+            {
+                LibC.close(nsFd);
+            }
+        }
     }
 
     /**
@@ -361,7 +432,8 @@ public final class RawEthernetDriver implements NicDriver
      * {@code batch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
      * {@code maxPacket}, {@code fanout} (group id), {@code fanoutMode} (hash, lb, cpu, rollover, random, qm),
      * {@code vlan} (VLAN id, default 0 = priority tag only), {@code qdiscBypass} (true/false),
-     * {@code icmpGuard} (true/false), {@code neighbourRefreshMs}.
+     * {@code icmpGuard} (true/false), {@code neighbourRefreshMs}, {@code ring} (v2, v3), {@code netns} (network
+     * namespace name or path to open the sockets in).
      *
      * @param uri such as {@code raw://veth0?rate=10g&fanout=7}.
      * @return the running driver.
@@ -492,6 +564,7 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public Packet acquire()
     {
+        checkOpen();
         return pool.acquire();
     }
 
@@ -512,6 +585,7 @@ public final class RawEthernetDriver implements NicDriver
         {
             throw new IllegalArgumentException("raw Ethernet sends to IPv4 hosts only: " + destination);
         }
+        checkOpen();
         final int slot = pool.slotOf(packet);
         if (txCount == txCapacity)
         {
@@ -561,6 +635,7 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public int flush()
     {
+        checkOpen();
         final long nowNs = clock.nanoTime();
         if (nowNs - nextRefreshNs >= 0)
         {
@@ -619,6 +694,7 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public int poll(final PacketSink sink, final int limit)
     {
+        checkOpen();
         return RxRing.V3 == rxRing ? pollBlocks(sink, limit) : pollFrames(sink, limit);
     }
 
@@ -793,6 +869,15 @@ public final class RawEthernetDriver implements NicDriver
         counters.rxPackets++;
         counters.rxBytes += homaLength;
         return packet;
+    }
+
+    private void checkOpen()
+    {
+        if (closed)
+        {
+            // The pool and the ring are unmapped: touching them would crash the JVM, so fail loudly instead.
+            throw new IllegalStateException("raw Ethernet driver on " + context.interfaceName + " is closed");
+        }
     }
 
     private void releaseBlock(final int blockOffset)
@@ -973,6 +1058,7 @@ public final class RawEthernetDriver implements NicDriver
         int maxPacketLength;
         int fanoutGroup = -1;
         int fanoutMode;
+        String networkNamespace;
         RxRing rxRing = RxRing.V2;
         int vlanId;
         boolean qdiscBypass = true;
@@ -1020,6 +1106,7 @@ public final class RawEthernetDriver implements NicDriver
                 case "rate" -> linkBitsPerSecond(parseRate(value));
                 case "pool" -> poolPackets(Integer.parseInt(value));
                 case "batch" -> txBatch(Integer.parseInt(value));
+                case "netns" -> networkNamespace(value);
                 case "ring" -> rxRing(RxRing.valueOf(value.toUpperCase(Locale.ROOT)));
                 case "blockSize" -> rxBlockSize((int)parseSize(value));
                 case "blocks" -> rxBlockCount(Integer.parseInt(value));
@@ -1098,6 +1185,18 @@ public final class RawEthernetDriver implements NicDriver
         public Context txBatch(final int packets)
         {
             this.txBatch = packets;
+            return this;
+        }
+
+        /**
+         * @param name network namespace to open the sockets in: a name under /var/run/netns (as made by
+         *             {@code ip netns add}) or an absolute path such as /proc/PID/ns/net; null (default) = the
+         *             calling thread's.
+         * @return this.
+         */
+        public Context networkNamespace(final String name)
+        {
+            this.networkNamespace = name;
             return this;
         }
 

@@ -157,6 +157,40 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void netnsOptionOpensTheSocketsInsideTheNamespaceFromAnyThread()
+    {
+        // Opened from the test thread, which stays in the root namespace: the driver enters the namespace itself.
+        a = RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64&netns=" + pair.nsA());
+        b = RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&netns=" + pair.nsB());
+        assertEquals(HostAddress.parseIpv4(pair.ipA()), a.localAddress());
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        exchange(a, b, 3);
+
+        final RawEthernetException missing = org.junit.jupiter.api.Assertions.assertThrows(
+            RawEthernetException.class, () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?netns=hraw-none"));
+        assertTrue(missing.getMessage().contains("/var/run/netns/hraw-none"), missing.getMessage());
+        final RawEthernetException wrongIf = org.junit.jupiter.api.Assertions.assertThrows(
+            RawEthernetException.class, () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?netns=" + pair.nsA()));
+        assertTrue(wrongIf.getMessage().contains("no network interface named " + pair.ifB()), wrongIf.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void closedDriverRefusesUse() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=8"));
+        final Packet packet = a.acquire();
+        a.close();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.acquire());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> a.send(packet, HostAddress.parseIpv4(pair.ipB()), 0));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.flush());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.poll((p) -> { }, 1));
+        a.close();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void samePacketQueuedTwiceInOneBatchKeepsBothHeaders() throws Exception
     {
         openBoth();

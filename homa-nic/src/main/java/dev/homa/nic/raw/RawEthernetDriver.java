@@ -3,7 +3,9 @@ package dev.homa.nic.raw;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
@@ -26,6 +28,10 @@ import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_IPV4;
 import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_VLAN;
 import static dev.homa.nic.frame.FrameLayout.IPPROTO_HOMA;
 import static dev.homa.nic.frame.FrameLayout.TAGGED_HEADER_LENGTH;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
@@ -213,11 +219,11 @@ public final class RawEthernetDriver implements NicDriver
             {
                 setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VERSION, LibC.TPACKET_V3, "PACKET_VERSION");
                 final MemorySegment req = arena.allocate(TPACKET_REQ3_LENGTH, 8);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, context.rxBlockSize);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, context.rxBlockCount);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 8, RX_FRAME_SIZE);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 12, (int)(ringBytes / RX_FRAME_SIZE));
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 16, context.rxBlockTimeoutMs);
+                req.set(JAVA_INT, 0, context.rxBlockSize);
+                req.set(JAVA_INT, 4, context.rxBlockCount);
+                req.set(JAVA_INT, 8, RX_FRAME_SIZE);
+                req.set(JAVA_INT, 12, (int)(ringBytes / RX_FRAME_SIZE));
+                req.set(JAVA_INT, 16, context.rxBlockTimeoutMs);
                 setRing(packetFd, req, TPACKET_REQ3_LENGTH);
             }
             else
@@ -225,10 +231,10 @@ public final class RawEthernetDriver implements NicDriver
                 setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VERSION, LibC.TPACKET_V2, "PACKET_VERSION");
                 final int v2FrameSize = v2FrameSize(maxPacketLength);
                 final MemorySegment req = arena.allocate(TPACKET_REQ_LENGTH, 8);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, context.rxBlockSize);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, context.rxBlockCount);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 8, v2FrameSize);
-                req.set(java.lang.foreign.ValueLayout.JAVA_INT, 12,
+                req.set(JAVA_INT, 0, context.rxBlockSize);
+                req.set(JAVA_INT, 4, context.rxBlockCount);
+                req.set(JAVA_INT, 8, v2FrameSize);
+                req.set(JAVA_INT, 12,
                     (context.rxBlockSize / v2FrameSize) * context.rxBlockCount);
                 setRing(packetFd, req, TPACKET_REQ_LENGTH);
             }
@@ -251,9 +257,9 @@ public final class RawEthernetDriver implements NicDriver
             }
 
             final MemorySegment sll = arena.allocate(20, 8);
-            sll.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short)LibC.AF_PACKET);
-            sll.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 2, (short)LibC.htons(LibC.ETH_P_ALL));
-            sll.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, ifIndex);
+            sll.set(JAVA_SHORT, 0, (short)LibC.AF_PACKET);
+            sll.set(JAVA_SHORT, 2, (short)LibC.htons(LibC.ETH_P_ALL));
+            sll.set(JAVA_INT, 4, ifIndex);
             if (0 != LibC.bind(errno, packetFd, sll, 20))
             {
                 throw new RawEthernetException("bind of the packet socket to " + context.interfaceName +
@@ -456,12 +462,12 @@ public final class RawEthernetDriver implements NicDriver
      */
     public RawEthernetCounters counters()
     {
-        statisticsLength.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, 12);
+        statisticsLength.set(JAVA_INT, 0, 12);
         if (!closed && 0 == LibC.getsockopt(errno, fd, LibC.SOL_PACKET, LibC.PACKET_STATISTICS, statistics,
             statisticsLength))
         {
             // Reading resets the kernel's counts, so accumulate.
-            counters.ringDrops += statistics.get(java.lang.foreign.ValueLayout.JAVA_INT, 4) & 0xFFFF_FFFFL;
+            counters.ringDrops += statistics.get(JAVA_INT, 4) & 0xFFFF_FFFFL;
         }
         return counters;
     }
@@ -511,7 +517,7 @@ public final class RawEthernetDriver implements NicDriver
             {
                 return true;
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            LockSupport.parkNanos(200_000);
         }
         return false;
     }
@@ -956,7 +962,7 @@ public final class RawEthernetDriver implements NicDriver
     private int ifreqInt(final int socket, final MemorySegment ifreq, final long request, final String name)
     {
         ifreqCall(socket, ifreq, request, name);
-        return ifreq.get(java.lang.foreign.ValueLayout.JAVA_INT, 16);
+        return ifreq.get(JAVA_INT, 16);
     }
 
     private void ifreqCall(final int socket, final MemorySegment ifreq, final long request, final String name)
@@ -978,8 +984,8 @@ public final class RawEthernetDriver implements NicDriver
     private static void putName(final MemorySegment ifreq, final String interfaceName)
     {
         ifreq.fill((byte)0);
-        final byte[] name = interfaceName.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        MemorySegment.copy(name, 0, ifreq, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, name.length);
+        final byte[] name = interfaceName.getBytes(StandardCharsets.US_ASCII);
+        MemorySegment.copy(name, 0, ifreq, JAVA_BYTE, 0, name.length);
     }
 
     private void setInt(final int socket, final int level, final int option, final int value, final String name)
@@ -994,7 +1000,7 @@ public final class RawEthernetDriver implements NicDriver
     private boolean trySetInt(final int socket, final int level, final int option, final int value)
     {
         final MemorySegment intValue = arena.allocate(4, 4);
-        intValue.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, value);
+        intValue.set(JAVA_INT, 0, value);
         return 0 == LibC.setsockopt(errno, socket, level, option, intValue, 4);
     }
 
@@ -1004,14 +1010,14 @@ public final class RawEthernetDriver implements NicDriver
         for (int i = 0; i < program.length; i++)
         {
             final int[] insn = program[i];
-            instructions.set(java.lang.foreign.ValueLayout.JAVA_SHORT, i * 8L, (short)insn[0]);
-            instructions.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i * 8L + 2, (byte)insn[1]);
-            instructions.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i * 8L + 3, (byte)insn[2]);
-            instructions.set(java.lang.foreign.ValueLayout.JAVA_INT, i * 8L + 4, insn[3]);
+            instructions.set(JAVA_SHORT, i * 8L, (short)insn[0]);
+            instructions.set(JAVA_BYTE, i * 8L + 2, (byte)insn[1]);
+            instructions.set(JAVA_BYTE, i * 8L + 3, (byte)insn[2]);
+            instructions.set(JAVA_INT, i * 8L + 4, insn[3]);
         }
         final MemorySegment fprog = arena.allocate(16, 8);
-        fprog.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short)program.length);
-        fprog.set(java.lang.foreign.ValueLayout.ADDRESS, 8, instructions);
+        fprog.set(JAVA_SHORT, 0, (short)program.length);
+        fprog.set(ADDRESS, 8, instructions);
         if (0 != LibC.setsockopt(errno, socket, LibC.SOL_SOCKET, LibC.SO_ATTACH_FILTER, fprog, 16))
         {
             throw new RawEthernetException("attaching the " + name + " (SO_ATTACH_FILTER) failed: " +

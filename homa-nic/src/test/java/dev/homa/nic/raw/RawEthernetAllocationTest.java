@@ -45,8 +45,10 @@ class RawEthernetAllocationTest
         meter = new AllocationMeter();
 
         try (NetnsPair pair = NetnsPair.create("hrawal", 3);
-            RawEthernetDriver a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?ring=" + ring));
-            RawEthernetDriver b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?ring=" + ring)))
+            RawEthernetDriver a = RawEthernetDriver.fromUri(
+                "raw://" + pair.ifA() + "?ring=" + ring + "&netns=" + pair.nsA());
+            RawEthernetDriver b = RawEthernetDriver.fromUri(
+                "raw://" + pair.ifB() + "?ring=" + ring + "&netns=" + pair.nsB()))
         {
             receiver = b;
             assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
@@ -84,7 +86,8 @@ class RawEthernetAllocationTest
                 final long before = meter.allocatedBytes();
                 run(a, b, burst, MEASURED_BURSTS);
                 final long allocated = meter.allocatedBytes() - before;
-                System.out.println(ring + " batch " + batch + ": allocated " + allocated + " bytes (flush " + flushBytes +
+                System.out.println(ring + " batch " + batch + ": allocated " + allocated + " bytes (flush " +
+                    flushBytes +
                     ", poll " + pollBytes + ") over " + MEASURED_BURSTS * BURST +
                     " packets sent, flushed, received and released");
                 least = Math.min(least, allocated);

@@ -25,6 +25,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -166,11 +167,12 @@ class RawEthernetDriverTest
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
         exchange(a, b, 3);
 
-        final RawEthernetException missing = org.junit.jupiter.api.Assertions.assertThrows(
+        final RawEthernetException missing = assertThrows(
             RawEthernetException.class, () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?netns=hraw-none"));
         assertTrue(missing.getMessage().contains("/var/run/netns/hraw-none"), missing.getMessage());
-        final RawEthernetException wrongIf = org.junit.jupiter.api.Assertions.assertThrows(
-            RawEthernetException.class, () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?netns=" + pair.nsA()));
+        final RawEthernetException wrongIf = assertThrows(
+            RawEthernetException.class,
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?netns=" + pair.nsA()));
         assertTrue(wrongIf.getMessage().contains("no network interface named " + pair.ifB()), wrongIf.getMessage());
     }
 
@@ -181,11 +183,11 @@ class RawEthernetDriverTest
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=8"));
         final Packet packet = a.acquire();
         a.close();
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.acquire());
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        assertThrows(IllegalStateException.class, () -> a.acquire());
+        assertThrows(IllegalStateException.class,
             () -> a.send(packet, HostAddress.parseIpv4(pair.ipB()), 0));
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.flush());
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.poll((p) -> { }, 1));
+        assertThrows(IllegalStateException.class, () -> a.flush());
+        assertThrows(IllegalStateException.class, () -> a.poll((p) -> { }, 1));
         a.close();
     }
 
@@ -294,11 +296,40 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void periodicRefreshPicksUpAChangedNeighbourMac() throws Exception
+    {
+        a = pair.callIn(pair.nsA(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=16&neighbourRefreshMs=20"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=16"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        assertEquals(b.localMac(), a.neighbourMac(b.localAddress()));
+
+        // The kernel learns a new MAC for B (a NIC swap, a failover): flush() reloads the table on its period.
+        pair.exec(pair.nsA(), "ip", "neigh", "replace", pair.ipB(), "lladdr", "02:00:00:00:00:42",
+            "dev", pair.ifA(), "nud", "permanent");
+        awaitTrue(() ->
+        {
+            a.flush();
+            return 0x0200_0000_0042L == a.neighbourMac(b.localAddress());
+        }, () -> "MAC still " + Long.toHexString(a.neighbourMac(b.localAddress())));
+
+        // And an entry that disappears from the kernel disappears from the driver.
+        pair.exec(pair.nsA(), "ip", "neigh", "del", pair.ipB(), "dev", pair.ifA());
+        awaitTrue(() ->
+        {
+            a.flush();
+            return -1L == a.neighbourMac(b.localAddress());
+        }, () -> "entry still cached");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void keepsIcmpProtocolUnreachableOffTheWire() throws Exception
     {
         // Control: B with the guard off lets its kernel answer Homa with ICMP protocol-unreachable.
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
-        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&icmpGuard=false"));
+        b = pair.callIn(pair.nsB(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&icmpGuard=false"));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
         final long before = outDestUnreachs(pair.nsB());
         exchange(a, b, 5);

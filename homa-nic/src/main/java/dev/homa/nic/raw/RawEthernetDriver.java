@@ -86,35 +86,6 @@ public final class RawEthernetDriver implements NicDriver
 {
     private static final Logger LOG = LoggerFactory.getLogger(RawEthernetDriver.class);
 
-    // struct tpacket_req3: seven u32.
-    private static final int TPACKET_REQ3_LENGTH = 28;
-    // struct tpacket_block_desc / tpacket_hdr_v1 offsets.
-    private static final int BLOCK_STATUS_OFFSET = 8;
-    private static final int BLOCK_NUM_PKTS_OFFSET = 12;
-    private static final int BLOCK_FIRST_PKT_OFFSET = 16;
-    private static final int TP_STATUS_KERNEL = 0;
-    private static final int TP_STATUS_USER = 1;
-    private static final int TP_STATUS_VLAN_VALID = 1 << 4;
-    // struct tpacket3_hdr offsets; struct sockaddr_ll follows at TPACKET_ALIGN(48).
-    private static final int TP3_NEXT_OFFSET = 0;
-    private static final int TP3_SNAPLEN_OFFSET = 12;
-    private static final int TP3_LEN_OFFSET = 16;
-    private static final int TP3_STATUS_OFFSET = 20;
-    private static final int TP3_MAC_OFFSET = 24;
-    private static final int TP3_VLAN_TCI_OFFSET = 32;
-    private static final int TP3_PKTTYPE_OFFSET = 48 + 10;
-    private static final int RX_FRAME_SIZE = 2048;
-    // struct tpacket_req: four u32. struct tpacket2_hdr offsets; struct sockaddr_ll follows at TPACKET_ALIGN(32).
-    private static final int TPACKET_REQ_LENGTH = 16;
-    private static final int TP2_STATUS_OFFSET = 0;
-    private static final int TP2_LEN_OFFSET = 4;
-    private static final int TP2_SNAPLEN_OFFSET = 8;
-    private static final int TP2_MAC_OFFSET = 12;
-    private static final int TP2_VLAN_TCI_OFFSET = 24;
-    private static final int TP2_PKTTYPE_OFFSET = 32 + 10;
-    // Room in a V2 frame for the kernel's header, sockaddr_ll and alignment in front of the Ethernet frame.
-    private static final int TP2_FRAME_HEADROOM = 128;
-
     // struct mmsghdr (msghdr 56 + msg_len 4 + pad) and struct iovec.
     private static final int MMSGHDR_LENGTH = 64;
     private static final int MSG_IOV_OFFSET = 16;
@@ -144,24 +115,7 @@ public final class RawEthernetDriver implements NicDriver
     private final MemorySegment statistics;
     private final MemorySegment statisticsLength;
 
-    private final MemorySegment ring;
-    private final UnsafeBuffer ringBuffer;
-    private final RxRing rxRing;
-    private final int blockSize;
-    private final int blockCount;
-    private final int frameSize;
-    private final int framesPerBlock;
-    private final int frameCount;
-    private final int statusOffset;
-    private final int lenOffset;
-    private final int snapLenOffset;
-    private final int macOffset;
-    private final int vlanTciOffset;
-    private final int pktTypeOffset;
-    private int currentFrame;
-    private int currentBlock;
-    private int packetsLeftInBlock;
-    private int packetOffset;
+    private final ReceiveRing ring;
 
     private final MemorySegment txMessages;
     private final UnsafeBuffer txMessagesBuffer;
@@ -189,9 +143,8 @@ public final class RawEthernetDriver implements NicDriver
         this.errno = LibC.newErrnoState(arena);
         int packetFd = -1;
         int guardFd = -1;
-        MemorySegment mappedRing = null;
+        ReceiveRing receiveRing = null;
         NeighbourTable table = null;
-        final long ringBytes = (long)context.rxBlockSize * context.rxBlockCount;
         try
         {
             packetFd = LibC.socket(errno, LibC.AF_PACKET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
@@ -215,36 +168,8 @@ public final class RawEthernetDriver implements NicDriver
                 throw new RawEthernetException("MTU " + mtu + " of " + context.interfaceName + " is too small");
             }
 
-            if (RxRing.V3 == context.rxRing)
-            {
-                setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VERSION, LibC.TPACKET_V3, "PACKET_VERSION");
-                final MemorySegment req = arena.allocate(TPACKET_REQ3_LENGTH, 8);
-                req.set(JAVA_INT, 0, context.rxBlockSize);
-                req.set(JAVA_INT, 4, context.rxBlockCount);
-                req.set(JAVA_INT, 8, RX_FRAME_SIZE);
-                req.set(JAVA_INT, 12, (int)(ringBytes / RX_FRAME_SIZE));
-                req.set(JAVA_INT, 16, context.rxBlockTimeoutMs);
-                setRing(packetFd, req, TPACKET_REQ3_LENGTH);
-            }
-            else
-            {
-                setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VERSION, LibC.TPACKET_V2, "PACKET_VERSION");
-                final int v2FrameSize = v2FrameSize(maxPacketLength);
-                final MemorySegment req = arena.allocate(TPACKET_REQ_LENGTH, 8);
-                req.set(JAVA_INT, 0, context.rxBlockSize);
-                req.set(JAVA_INT, 4, context.rxBlockCount);
-                req.set(JAVA_INT, 8, v2FrameSize);
-                req.set(JAVA_INT, 12,
-                    (context.rxBlockSize / v2FrameSize) * context.rxBlockCount);
-                setRing(packetFd, req, TPACKET_REQ_LENGTH);
-            }
-            mappedRing = LibC.mmap(errno, ringBytes, LibC.PROT_READ | LibC.PROT_WRITE,
-                LibC.MAP_SHARED | LibC.MAP_POPULATE, packetFd);
-            if (-1L == mappedRing.address())
-            {
-                mappedRing = null;
-                throw new RawEthernetException("mmap of the receive ring failed: " + LibC.describe(LibC.errno(errno)));
-            }
+            receiveRing = ReceiveRing.open(arena, errno, packetFd, context.rxRing, context.rxBlockSize,
+                context.rxBlockCount, context.rxBlockTimeoutMs, maxPacketLength, counters);
             attachFilter(packetFd, HOMA_FILTER, "Homa receive filter");
             if (context.qdiscBypass)
             {
@@ -293,9 +218,9 @@ public final class RawEthernetDriver implements NicDriver
             {
                 table.close();
             }
-            if (null != mappedRing)
+            if (null != receiveRing)
             {
-                LibC.munmap(errno, mappedRing, ringBytes);
+                receiveRing.close(errno);
             }
             LibC.close(guardFd);
             LibC.close(packetFd);
@@ -305,21 +230,7 @@ public final class RawEthernetDriver implements NicDriver
         this.fd = packetFd;
         this.icmpGuardFd = guardFd;
         this.neighbours = table;
-        this.ring = mappedRing.reinterpret(ringBytes);
-        this.ringBuffer = new UnsafeBuffer(ring.address(), (int)ringBytes);
-        this.rxRing = context.rxRing;
-        this.blockSize = context.rxBlockSize;
-        this.blockCount = context.rxBlockCount;
-        final boolean v3 = RxRing.V3 == rxRing;
-        this.frameSize = v3 ? RX_FRAME_SIZE : v2FrameSize(maxPacketLength);
-        this.framesPerBlock = blockSize / frameSize;
-        this.frameCount = framesPerBlock * blockCount;
-        this.statusOffset = v3 ? TP3_STATUS_OFFSET : TP2_STATUS_OFFSET;
-        this.lenOffset = v3 ? TP3_LEN_OFFSET : TP2_LEN_OFFSET;
-        this.snapLenOffset = v3 ? TP3_SNAPLEN_OFFSET : TP2_SNAPLEN_OFFSET;
-        this.macOffset = v3 ? TP3_MAC_OFFSET : TP2_MAC_OFFSET;
-        this.vlanTciOffset = v3 ? TP3_VLAN_TCI_OFFSET : TP2_VLAN_TCI_OFFSET;
-        this.pktTypeOffset = v3 ? TP3_PKTTYPE_OFFSET : TP2_PKTTYPE_OFFSET;
+        this.ring = receiveRing;
         this.estimator = new NicQueueEstimator(clock, context.linkBitsPerSecond);
         this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength);
         this.slotBatch = new int[context.poolPackets];
@@ -344,9 +255,9 @@ public final class RawEthernetDriver implements NicDriver
 
         final long nowNs = clock.nanoTime();
         this.nextRefreshNs = nowNs + context.neighbourRefreshNs;
-        LOG.info("raw Ethernet driver on {} (ifindex {}, {} {}): max packet {} bytes, ring {}x{} bytes, pool {}",
+        LOG.info("raw Ethernet driver on {} (ifindex {}, {} {}): max packet {} bytes, {} ring {}x{} bytes, pool {}",
             context.interfaceName, ifIndex, EthernetFlyweight.macToString(localMac), HostAddress.toString(localAddress),
-            maxPacketLength, blockCount, blockSize, context.poolPackets);
+            maxPacketLength, context.rxRing, context.rxBlockCount, context.rxBlockSize, context.poolPackets);
     }
 
     /**
@@ -701,18 +612,13 @@ public final class RawEthernetDriver implements NicDriver
     public int poll(final PacketSink sink, final int limit)
     {
         checkOpen();
-        return RxRing.V3 == rxRing ? pollBlocks(sink, limit) : pollFrames(sink, limit);
-    }
-
-    private int pollFrames(final PacketSink sink, final int limit)
-    {
         final long nowNs = clock.nanoTime();
-        final UnsafeBuffer ring = this.ringBuffer;
+        final ReceiveRing ring = this.ring;
         int delivered = 0;
         while (delivered < limit)
         {
-            final int frame = (currentFrame / framesPerBlock) * blockSize + (currentFrame % framesPerBlock) * frameSize;
-            if (0 == (ring.getIntVolatile(frame + TP2_STATUS_OFFSET) & TP_STATUS_USER))
+            final int frame = ring.nextFrame();
+            if (frame < 0)
             {
                 break;
             }
@@ -722,52 +628,7 @@ public final class RawEthernetDriver implements NicDriver
                 // Pool empty: leave the frame in the ring until the sink releases packets.
                 break;
             }
-            ring.putIntRelease(frame + TP2_STATUS_OFFSET, TP_STATUS_KERNEL);
-            currentFrame = currentFrame + 1 == frameCount ? 0 : currentFrame + 1;
-            if (null != packet)
-            {
-                delivered++;
-                sink.onPacket(packet);
-            }
-        }
-        return delivered;
-    }
-
-    private int pollBlocks(final PacketSink sink, final int limit)
-    {
-        final long nowNs = clock.nanoTime();
-        final UnsafeBuffer ring = this.ringBuffer;
-        int delivered = 0;
-        while (delivered < limit)
-        {
-            final int blockOffset = currentBlock * blockSize;
-            if (0 == packetsLeftInBlock)
-            {
-                if (0 == (ring.getIntVolatile(blockOffset + BLOCK_STATUS_OFFSET) & TP_STATUS_USER))
-                {
-                    break;
-                }
-                packetsLeftInBlock = ring.getInt(blockOffset + BLOCK_NUM_PKTS_OFFSET, LITTLE_ENDIAN);
-                packetOffset = blockOffset + ring.getInt(blockOffset + BLOCK_FIRST_PKT_OFFSET, LITTLE_ENDIAN);
-                if (0 == packetsLeftInBlock)
-                {
-                    releaseBlock(blockOffset);
-                    continue;
-                }
-            }
-
-            final int frame = packetOffset;
-            final Packet packet = accept(frame, nowNs);
-            if (null == packet && frameIsDeliverable)
-            {
-                // Pool empty: leave the frame in the ring until the sink releases packets.
-                break;
-            }
-            packetOffset = frame + ring.getInt(frame + TP3_NEXT_OFFSET, LITTLE_ENDIAN);
-            if (0 == --packetsLeftInBlock)
-            {
-                releaseBlock(blockOffset);
-            }
+            ring.consume();
             if (null != packet)
             {
                 delivered++;
@@ -786,7 +647,7 @@ public final class RawEthernetDriver implements NicDriver
         }
         closed = true;
         neighbours.close();
-        LibC.munmap(errno, ring, ring.byteSize());
+        ring.close(errno);
         LibC.close(icmpGuardFd);
         LibC.close(fd);
         arena.close();
@@ -800,27 +661,27 @@ public final class RawEthernetDriver implements NicDriver
     private Packet accept(final int frame, final long nowNs)
     {
         frameIsDeliverable = false;
-        final UnsafeBuffer ring = this.ringBuffer;
-        final int pktType = ring.getByte(frame + pktTypeOffset) & 0xFF;
-        if (LibC.PACKET_OUTGOING == pktType)
+        final ReceiveRing ring = this.ring;
+        final UnsafeBuffer buffer = ring.buffer();
+        if (LibC.PACKET_OUTGOING == ring.packetType(frame))
         {
             counters.rxOutgoing++;
             return null;
         }
-        final int snapLength = ring.getInt(frame + snapLenOffset, LITTLE_ENDIAN);
-        if (snapLength != ring.getInt(frame + lenOffset, LITTLE_ENDIAN) ||
+        final int snapLength = ring.snapLength(frame);
+        if (snapLength != ring.wireLength(frame) ||
             snapLength < FrameLayout.ETHERNET_HEADER_LENGTH)
         {
             counters.rxMalformed++;
             return null;
         }
-        final int mac = frame + (ring.getShort(frame + macOffset, LITTLE_ENDIAN) & 0xFFFF);
-        if (localMac != EthernetFlyweight.macOf(ring, mac))
+        final int mac = ring.macOffset(frame);
+        if (localMac != EthernetFlyweight.macOf(buffer, mac))
         {
             counters.rxNotForUs++;
             return null;
         }
-        final FrameRejectReason reason = frameReader.read(ring, mac, snapLength);
+        final FrameRejectReason reason = frameReader.read(buffer, mac, snapLength);
         if (FrameRejectReason.NONE != reason)
         {
             switch (reason)
@@ -849,18 +710,17 @@ public final class RawEthernetDriver implements NicDriver
             frameIsDeliverable = true;
             return null;
         }
-        ring.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
+        buffer.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
         final int priority;
-        final int tpStatus = ring.getInt(frame + statusOffset, LITTLE_ENDIAN);
+        final int strippedTci = ring.strippedTci(frame);
         if (frameReader.tagged())
         {
             priority = frameReader.priority();
         }
-        else if (0 != (tpStatus & TP_STATUS_VLAN_VALID))
+        else if (strippedTci >= 0)
         {
             // The usual case: the kernel moved the tag into the ring header before the tap saw the frame.
-            final int tci = ring.getShort(frame + vlanTciOffset, LITTLE_ENDIAN) & 0xFFFF;
-            priority = HomaFrameReader.pcpToPriority(tci >>> 13);
+            priority = HomaFrameReader.pcpToPriority(strippedTci >>> 13);
         }
         else
         {
@@ -886,14 +746,6 @@ public final class RawEthernetDriver implements NicDriver
         }
     }
 
-    private void releaseBlock(final int blockOffset)
-    {
-        ringBuffer.putIntRelease(blockOffset + BLOCK_STATUS_OFFSET, TP_STATUS_KERNEL);
-        counters.rxBlocks++;
-        packetsLeftInBlock = 0;
-        currentBlock = currentBlock + 1 == blockCount ? 0 : currentBlock + 1;
-    }
-
     private void onUnresolved(final int destinationIp)
     {
         counters.txUnresolved++;
@@ -905,22 +757,6 @@ public final class RawEthernetDriver implements NicDriver
             neighbours.requestResolution(destinationIp);
             neighbours.refresh();
         }
-    }
-
-    private void setRing(final int packetFd, final MemorySegment req, final int length)
-    {
-        if (0 != LibC.setsockopt(errno, packetFd, LibC.SOL_PACKET, LibC.PACKET_RX_RING, req, length))
-        {
-            throw new RawEthernetException("setsockopt(PACKET_RX_RING, " + context.rxRing + ", " +
-                context.rxBlockCount + " blocks of " + context.rxBlockSize + " bytes) failed: " +
-                LibC.describe(LibC.errno(errno)));
-        }
-    }
-
-    private static int v2FrameSize(final int maxPacketLength)
-    {
-        // A power of two so that frames tile the (power-of-two) blocks exactly.
-        return Integer.highestOneBit(TP2_FRAME_HEADROOM + TAGGED_HEADER_LENGTH + maxPacketLength - 1) << 1;
     }
 
     static String socketFailure(final int error, final String interfaceName)

@@ -754,7 +754,13 @@ public final class RawEthernetDriver implements NicDriver
         {
             // Bounded: at most one kernel round trip per retry interval however many packets miss.
             nextMissRefreshNs = nowNs + context.neighbourRetryNs;
-            neighbours.requestResolution(destinationIp);
+            final int error = neighbours.requestResolution(destinationIp);
+            if (0 != error)
+            {
+                // E.g. EPERM without CAP_NET_ADMIN: the kernel will not ARP for us; visible, not thrown per packet.
+                counters.resolutionErrors++;
+                counters.lastResolutionErrno = error;
+            }
             neighbours.refresh();
         }
     }

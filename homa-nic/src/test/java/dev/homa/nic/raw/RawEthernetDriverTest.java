@@ -191,6 +191,63 @@ class RawEthernetDriverTest
         a.close();
     }
 
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriver.RxRing.class)
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void emptyPoolLeavesFramesInTheRingUntilPacketsAreReleased(final RawEthernetDriver.RxRing ring) throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
+        b = pair.callIn(pair.nsB(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=8&ring=" + ring));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        final int total = 20;
+        for (int i = 0; i < total; i++)
+        {
+            final Packet packet = a.acquire();
+            packet.buffer().putInt(0, i, BIG_ENDIAN);
+            packet.length(64);
+            assertTrue(a.send(packet, b.localAddress(), 1));
+            a.flush();
+            a.release(packet);
+        }
+
+        final List<Packet> held = new ArrayList<>();
+        final List<Integer> order = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            b.poll((packet) ->
+            {
+                held.add(packet);
+                order.add(packet.buffer().getInt(0, BIG_ENDIAN));
+            }, 64);
+            return 8 == held.size();
+        }, () -> "held " + held.size());
+        assertEquals(0, b.poll((packet) -> fail("pool is empty, nothing can be delivered"), 64));
+
+        while (order.size() < total)
+        {
+            held.forEach(b::release);
+            held.clear();
+            awaitTrue(() ->
+            {
+                b.poll((packet) ->
+                {
+                    held.add(packet);
+                    order.add(packet.buffer().getInt(0, BIG_ENDIAN));
+                }, 64);
+                return 8 == held.size() || order.size() == total;
+            }, () -> "received " + order);
+        }
+        held.forEach(b::release);
+        final List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i < total; i++)
+        {
+            expected.add(i);
+        }
+        assertEquals(expected, order, "every frame delivered once, in order, none lost while the pool was empty");
+        assertEquals(total, b.counters().rxPackets());
+    }
+
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void samePacketQueuedTwiceInOneBatchKeepsBothHeaders() throws Exception

@@ -79,7 +79,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * CAP_NET_ADMIN. Without CAP_NET_RAW {@link #open} fails with a message naming it.
  * <p>
  * One thread uses a driver (the {@link NicDriver} contract). For several receive threads on one NIC open one
- * driver per thread with the same {@link Context#fanoutGroup}: the kernel spreads flows over their rings.
+ * driver per thread with the same {@link Context#fanoutGroup}: the kernel spreads flows over their rings. (Two
+ * drivers on one interface without a common fanout group each receive a copy of every frame.)
  * A driver opened on a thread that entered a network namespace keeps that namespace for all its sockets.
  */
 public final class RawEthernetDriver implements NicDriver

@@ -35,6 +35,7 @@ final class LibC
     static final int SOL_SOCKET = 1;
     static final int SO_SNDBUF = 7;
     static final int SO_RCVBUF = 8;
+    static final int SO_RCVTIMEO = 20;
     static final int SO_ATTACH_FILTER = 26;
     static final int SO_SNDBUFFORCE = 32;
 

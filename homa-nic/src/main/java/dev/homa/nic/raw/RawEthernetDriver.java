@@ -705,30 +705,43 @@ public final class RawEthernetDriver implements NicDriver
             counters.rxTooLong++;
             return null;
         }
+        final int priority;
+        final int vlanId;
+        final int strippedTci = ring.strippedTci(frame);
+        if (strippedTci >= 0)
+        {
+            // The usual case: the kernel moved the tag into the ring header before the tap saw the frame.
+            priority = HomaFrameReader.pcpToPriority(strippedTci >>> 13);
+            vlanId = strippedTci & 0xFFF;
+        }
+        else if (frameReader.tagged())
+        {
+            priority = frameReader.priority();
+            vlanId = frameReader.vlanId();
+        }
+        else
+        {
+            // No tag anywhere (a hop stripped it): the writer's DSCP class selector still says the level.
+            priority = frameReader.priority();
+            vlanId = 0;
+        }
+        if (vlanId != context.vlanId)
+        {
+            // Another VLAN on a trunk port: not ours even if the addresses match.
+            counters.rxNotForUs++;
+            return null;
+        }
         final Packet packet = pool.acquire();
         if (null == packet)
         {
             frameIsDeliverable = true;
             return null;
         }
-        buffer.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
-        final int priority;
-        final int strippedTci = ring.strippedTci(frame);
-        if (frameReader.tagged())
+        if (strippedTci < 0 && !frameReader.tagged())
         {
-            priority = frameReader.priority();
-        }
-        else if (strippedTci >= 0)
-        {
-            // The usual case: the kernel moved the tag into the ring header before the tap saw the frame.
-            priority = HomaFrameReader.pcpToPriority(strippedTci >>> 13);
-        }
-        else
-        {
-            // No tag anywhere (a hop stripped it): the writer's DSCP class selector still says the level.
             counters.rxUntagged++;
-            priority = frameReader.priority();
         }
+        buffer.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
         packet.length(homaLength)
             .source(HostAddress.ipv4(frameReader.sourceIpv4()))
             .priority(priority)

@@ -178,6 +178,26 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void acceptsOnlyItsOwnVlan() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64&vlan=5"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&vlan=5"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        exchange(a, b, 4);
+        b.close();
+
+        // Same host, other VLAN: counted and dropped.
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
+        sendOne(a, b.localAddress(), 6);
+        awaitTrue(() ->
+        {
+            b.poll((packet) -> fail("frame of VLAN 5 delivered to a VLAN 0 driver"), 8);
+            return 1 == b.counters().rxNotForUs();
+        }, () -> b.counters().toString());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void closedDriverRefusesUse() throws Exception
     {
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=8"));

@@ -72,7 +72,8 @@ public final class RawEthernetCounters
     }
 
     /**
-     * @return packets dropped at flush because the socket stayed full (EAGAIN/ENOBUFS) after retries.
+     * @return packets dropped at flush: refused by the device (ENOBUFS; for veth, the peer's backlog was full) or
+     * not taken because the socket's send buffer stayed full (EAGAIN) through the retries.
      */
     public long txDropped()
     {

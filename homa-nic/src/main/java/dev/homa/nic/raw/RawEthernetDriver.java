@@ -587,14 +587,21 @@ public final class RawEthernetDriver implements NicDriver
                 continue;
             }
             final int error = LibC.errno(errno);
-            if (LibC.EAGAIN == error || LibC.ENOBUFS == error || LibC.EINTR == error)
+            if (LibC.EAGAIN == error || LibC.EINTR == error)
             {
+                // Send buffer full (non-blocking socket): nothing was taken, the device drains it shortly.
                 if (++retries > TX_RETRIES)
                 {
                     counters.txDropped += count - index;
                     break;
                 }
                 Thread.onSpinWait();
+            }
+            else if (LibC.ENOBUFS == error)
+            {
+                // The device (or the peer's backlog, for veth) dropped this frame: like loss on the wire.
+                counters.txDropped++;
+                index++;
             }
             else
             {
@@ -1103,7 +1110,8 @@ public final class RawEthernetDriver implements NicDriver
         }
 
         /**
-         * @param bytes cap on the Homa packet length; 0 (default) uses the interface MTU less the IPv4 header.
+         * @param bytes cap on the Homa packet length; 0 (default) uses the interface MTU less the IPv4 header, at
+         *              most 8980 (a 9000-byte jumbo frame) so that an interface such as lo does not size 64 KiB slots.
          * @return this.
          */
         public Context maxPacketLength(final int bytes)

@@ -198,6 +198,45 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void overloadIsCountedNotHidden() throws Exception
+    {
+        a = pair.callIn(pair.nsA(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=1024&batch=1024"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&blocks=4"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        final int rounds = 8;
+        final Packet[] batch = new Packet[1024];
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < batch.length; i++)
+            {
+                batch[i] = a.acquire();
+                batch[i].length(1400);
+                assertTrue(a.send(batch[i], b.localAddress(), 0));
+            }
+            a.flush();
+            for (final Packet packet : batch)
+            {
+                a.release(packet);
+            }
+        }
+        final RawEthernetCounters tx = a.counters();
+        assertEquals(rounds * 1024L, tx.txPackets() + tx.txDropped(), tx.toString());
+
+        // Nothing polled yet: the small ring (4 x 256 KiB = 512 frames) overflows; the kernel counts what it drops.
+        final long[] received = new long[1];
+        awaitTrue(() ->
+        {
+            received[0] += b.poll((packet) -> b.release(packet), 256);
+            return tx.txPackets() == received[0] + b.counters().ringDrops();
+        }, () -> "sent " + tx.txPackets() + ", received " + received[0] + ", " + b.counters());
+        System.out.println("overload: handed over " + tx.txPackets() + ", dropped at send " + tx.txDropped() +
+            ", received " + received[0] + ", ring drops " + b.counters().ringDrops());
+        assertTrue(b.counters().ringDrops() > 0, "the ring did overflow");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void closedDriverRefusesUse() throws Exception
     {
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=8"));

@@ -22,6 +22,7 @@ import io.netty.channel.epoll.EpollDatagramChannelConfig;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.util.ReferenceCountUtil;
 import org.agrona.BitUtil;
@@ -33,6 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -108,6 +110,7 @@ public final class UdpDriver implements NicDriver
     private final boolean prioritySteering;
     private boolean gsoEnabled;
     private final boolean groEnabled;
+    private final NativeDatapath nativeDatapath;
 
     private final ByteBuffer poolMemory;
     private final Packet[] packets;
@@ -198,9 +201,11 @@ public final class UdpDriver implements NicDriver
             txDatagrams[i] = new OutboundDatagram();
         }
 
-        final boolean gsoWanted = context.gso() && context.gsoBuffers() > 0 && 2 * maxPacketLength <= MAX_UDP_PAYLOAD;
+        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
+        final boolean gsoWanted = context.gso() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD &&
+            (nativePath || context.gsoBuffers() > 0);
         gsoEnabled = gsoWanted && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
-        final int gsoBufferCount = gsoEnabled ? context.gsoBuffers() : 0;
+        final int gsoBufferCount = gsoEnabled && !nativePath ? context.gsoBuffers() : 0;
         gsoMemory = ByteBuffer.allocateDirect(Math.max(1, gsoBufferCount) * GSO_BUFFER_LENGTH + 64);
         final ByteBuffer alignedGso = gsoMemory.alignedSlice(64);
         gsoViews = new ByteBuf[gsoBufferCount];
@@ -215,6 +220,7 @@ public final class UdpDriver implements NicDriver
         final long bind = context.bindAddress();
         boolean groActive = context.gro();
         boolean steered = false;
+        NativeDatapath datapath = null;
         int port = HostAddress.portOf(bind);
         try
         {
@@ -249,9 +255,22 @@ public final class UdpDriver implements NicDriver
             {
                 LOGGER.warn("priority steering unavailable, received packets report priority -1: {}", ex.toString());
             }
-            for (final EpollDatagramChannel channel : channels)
+            if (nativePath)
             {
-                eventLoop.register(channel);
+                final FileDescriptor[] sockets = new FileDescriptor[PRIORITY_LEVELS];
+                for (int level = 0; level < PRIORITY_LEVELS; level++)
+                {
+                    sockets[level] = channels[level].fd();
+                }
+                datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
+                    sockets, txCapacity, context.receiveBatch(), groActive);
+            }
+            else
+            {
+                for (final EpollDatagramChannel channel : channels)
+                {
+                    eventLoop.register(channel);
+                }
             }
         }
         catch (final IOException | ChannelException ex)
@@ -260,10 +279,12 @@ public final class UdpDriver implements NicDriver
             throw new IllegalStateException("cannot open UDP sockets on " + HostAddress.toString(bind), ex);
         }
         groEnabled = groActive;
+        nativeDatapath = datapath;
         prioritySteering = steered;
         localAddress = HostAddress.ipv4(HostAddress.ipv4Of(bind), port);
-        LOGGER.info("udp driver on {}: maxPacketLength={} gso={} gro={} prioritySteering={}",
-            HostAddress.toString(localAddress), maxPacketLength, gsoEnabled, groEnabled, prioritySteering);
+        LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
+            HostAddress.toString(localAddress), context.datapath(), maxPacketLength, gsoEnabled, groEnabled,
+            prioritySteering);
     }
 
     /**
@@ -431,6 +452,19 @@ public final class UdpDriver implements NicDriver
         {
             return 0;
         }
+        if (null != nativeDatapath)
+        {
+            nativeDatapath.send(txPackets, txDestinations, txPriorities, count, gsoEnabled);
+            final int overhead = wireOverheadBytes();
+            for (int j = 0; j < count; j++)
+            {
+                queueEstimator.onTransmit(txPackets[j].length() + overhead);
+                txPackets[j] = null;
+            }
+            txCount = 0;
+            packetsSent += count;
+            return count;
+        }
 
         int touchedLevels = 0;
         int gsoUsed = 0;
@@ -500,7 +534,7 @@ public final class UdpDriver implements NicDriver
      * A GSO run: consecutive packets to one destination at one level, all as long as the first except the last,
      * which may be shorter, within the UDP payload and segment-count limits.
      */
-    private int gsoRunEnd(final int start, final int count)
+    int gsoRunEnd(final int start, final int count)
     {
         final long destination = txDestinations[start];
         final int level = txPriorities[start];
@@ -589,7 +623,7 @@ public final class UdpDriver implements NicDriver
         return delivered;
     }
 
-    private void runEventLoop()
+    void runEventLoop()
     {
         rxTimestampNs = clock.nanoTime();
         eventLoop.runNow();
@@ -609,7 +643,18 @@ public final class UdpDriver implements NicDriver
             owner = current;
             eventLoop.setOwningThread(current);
         }
-        if (owner == current)
+        if (null != nativeDatapath && owner == current)
+        {
+            nativeDatapath.close();
+            closeSockets();
+            eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
+            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!eventLoop.isTerminated() && System.nanoTime() < deadlineNs)
+            {
+                eventLoop.runNow();
+            }
+        }
+        else if (owner == current)
         {
             for (final EpollDatagramChannel channel : channels)
             {
@@ -783,6 +828,92 @@ public final class UdpDriver implements NicDriver
         owner = current;
         eventLoop.setOwningThread(current);
         eventLoop.runNow();
+        if (null != nativeDatapath)
+        {
+            nativeDatapath.register(eventLoop);
+        }
+    }
+
+    int takeFreeSlot()
+    {
+        if (0 == freeCount)
+        {
+            return -1;
+        }
+        final int index = freeStack[--freeCount];
+        packetState[index] = STATE_OWNED;
+        return index;
+    }
+
+    void returnFreeSlot(final int index)
+    {
+        packetState[index] = STATE_FREE;
+        freeStack[freeCount++] = index;
+    }
+
+    void onReceived(final int index, final int length, final long source, final int level)
+    {
+        final Packet packet = packets[index]
+            .length(length)
+            .source(source)
+            .priority(prioritySteering ? level : -1)
+            .timestampNs(rxTimestampNs);
+        int tail = rxHead + rxCount;
+        if (tail >= rxRing.length)
+        {
+            tail -= rxRing.length;
+        }
+        rxRing[tail] = packet;
+        rxCount++;
+        packetsReceived++;
+    }
+
+    void onDroppedNoBuffer()
+    {
+        rxDroppedNoBuffer++;
+    }
+
+    void onDroppedOversize()
+    {
+        rxDroppedOversize++;
+    }
+
+    void onFlushStall()
+    {
+        flushStalls++;
+    }
+
+    void onGsoSend(final int segments)
+    {
+        gsoSends++;
+        gsoSegments += segments;
+    }
+
+    void onSendError(final int errno, final boolean segmented)
+    {
+        ioErrors++;
+        if (segmented && LinuxUdpCalls.EIO == errno && gsoEnabled)
+        {
+            // The device cannot checksum-offload segmented UDP: stop using GSO, Homa retransmits what was lost.
+            gsoEnabled = false;
+            LOGGER.warn("disabling UDP GSO after sendmmsg EIO");
+        }
+        logErrorOnce("sendmmsg", errno);
+    }
+
+    void onReceiveError(final int errno)
+    {
+        ioErrors++;
+        logErrorOnce("recvmmsg", errno);
+    }
+
+    private void logErrorOnce(final String call, final int errno)
+    {
+        if (!ioErrorLogged)
+        {
+            ioErrorLogged = true;
+            LOGGER.warn("udp driver {} failed with errno {} (logged once, counted in ioErrors)", call, errno);
+        }
     }
 
     private InetSocketAddress recipientFor(final long destination)
@@ -844,19 +975,7 @@ public final class UdpDriver implements NicDriver
             content.getBytes(content.readerIndex(), packetViews[index], 0, length);
             // Inet4Address.hashCode() is the address itself; getAddress() would allocate a copy.
             final long source = HostAddress.ipv4(sender.getAddress().hashCode(), sender.getPort());
-            final Packet packet = packets[index]
-                .length(length)
-                .source(source)
-                .priority(prioritySteering ? level : -1)
-                .timestampNs(rxTimestampNs);
-            int tail = rxHead + rxCount;
-            if (tail >= rxRing.length)
-            {
-                tail -= rxRing.length;
-            }
-            rxRing[tail] = packet;
-            rxCount++;
-            packetsReceived++;
+            onReceived(index, length, source, level);
         }
     }
 

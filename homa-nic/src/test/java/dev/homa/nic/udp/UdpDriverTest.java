@@ -60,14 +60,17 @@ class UdpDriverTest
         return seed;
     }
 
-    @ParameterizedTest(name = "gso={0} gro={1}")
-    @CsvSource({ "true,true", "true,false", "false,true", "false,false" })
+    @ParameterizedTest(name = "{0} gso={1} gro={2}")
+    @CsvSource({
+        "NATIVE,true,true", "NATIVE,true,false", "NATIVE,false,true", "NATIVE,false,false",
+        "NETTY,true,true", "NETTY,true,false", "NETTY,false,true", "NETTY,false,false" })
     @Timeout(60)
-    void exchangesPacketsAtAllPrioritiesByteExactInBothDirections(final boolean gso, final boolean gro)
+    void exchangesPacketsAtAllPrioritiesByteExactInBothDirections(
+        final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro)
     {
         final Random random = new Random(seed());
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).gso(gso).gro(gro));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gso(gso).gro(gro));
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
         assertEquals(1472, a.maxPacketLength());
         assertEquals(8, a.priorityLevels());
         assertEquals(HostAddress.ipv4Of(LOOPBACK), HostAddress.ipv4Of(a.localAddress()));
@@ -168,12 +171,13 @@ class UdpDriverTest
         return sequence;
     }
 
-    @ParameterizedTest(name = "gro={0}")
-    @CsvSource({ "true", "false" })
+    @ParameterizedTest(name = "{0} gro={1}")
+    @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,true", "NETTY,false" })
     @Timeout(30)
-    void dropsOversizeDatagramsAndKeepsReceiving(final boolean gro) throws Exception
+    void dropsOversizeDatagramsAndKeepsReceiving(final UdpDriverContext.Datapath datapath, final boolean gro)
+        throws Exception
     {
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gro(gro));
         final int port = HostAddress.portOf(b.localAddress());
         try (DatagramChannel foreign = DatagramChannel.open())
         {
@@ -202,12 +206,14 @@ class UdpDriverTest
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "{0} gro={1}")
+    @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,false" })
     @Timeout(30)
-    void poolExhaustionDropsReceivesAndRecovers()
+    void poolExhaustionDropsReceivesAndRecovers(final UdpDriverContext.Datapath datapath, final boolean gro)
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).gso(false));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).poolSize(8).gro(false));
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(false));
+        final UdpDriver b = open(
+            new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).poolSize(8).gro(gro));
 
         final List<Packet> held = new ArrayList<>();
         for (int i = 0; i < 8; i++)

@@ -440,6 +440,10 @@ final class NativeDatapath
         {
             segment = length;
         }
+        else if (length > segment)
+        {
+            driver.onGroSuperDatagram();
+        }
         final long base = (long)i * GRO_BUFFER_LENGTH;
         for (int offset = 0; offset < length; offset += segment)
         {

@@ -90,6 +90,11 @@ class UdpDriverTest
         {
             assertTrue(a.gsoSends() > 0 && b.gsoSends() > 0, "runs of full packets went out as GSO");
             assertTrue(a.gsoSegments() >= 2 * a.gsoSends());
+            if (gro && UdpDriverContext.Datapath.NATIVE == datapath)
+            {
+                assertTrue(a.groSuperDatagrams() > 0 && b.groSuperDatagrams() > 0,
+                    "GSO runs arrive coalesced and are cut at the UDP_GRO segment size");
+            }
         }
         assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer());
         assertEquals(0, a.ioErrors() + b.ioErrors());
@@ -101,7 +106,7 @@ class UdpDriverTest
      * One flush worth of packets: runs of full-size packets to one level (GSO material) mixed with single packets of
      * random length at random levels. Every packet carries its sequence number and seeded random bytes.
      */
-    private static int sendBatch(final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence)
+    static int sendBatch(final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence)
     {
         final Map<Integer, byte[]> expected = new HashMap<>();
         final Map<Integer, Integer> expectedPriority = new HashMap<>();

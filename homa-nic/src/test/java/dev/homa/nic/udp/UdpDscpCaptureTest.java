@@ -2,8 +2,10 @@ package dev.homa.nic.udp;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
-import org.junit.jupiter.api.Test;
+import dev.homa.nic.netns.NetnsPair;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.BufferedReader;
 import java.io.File;
@@ -30,24 +32,63 @@ class UdpDscpCaptureTest
     private static final int PER_LEVEL = 3;
     private static final int BASE_LENGTH = 100;
 
-    @Test
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(UdpDriverContext.Datapath.class)
     @Timeout(60)
-    void everyLevelIsCarriedAsClassSelectorDscp() throws Exception
+    void everyLevelIsCarriedAsClassSelectorDscpOnLoopback(final UdpDriverContext.Datapath datapath) throws Exception
     {
         assumeTrue(new File("/usr/bin/tshark").canExecute() || onPath("tshark"), "tshark not installed");
+        try (UdpDriver a = new UdpDriver(
+                new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(false));
+            UdpDriver b = new UdpDriver(
+                new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gro(false)))
+        {
+            captureAndCheck(a, b, (port, pcap) -> new ProcessBuilder(tsharkCommand("lo", port, pcap))
+                .redirectErrorStream(true).start());
+        }
+    }
 
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(90)
+    void everyLevelIsCarriedAsClassSelectorDscpOverVeth(final UdpDriverContext.Datapath datapath) throws Exception
+    {
+        assumeTrue(new File("/usr/bin/tshark").canExecute() || onPath("tshark"), "tshark not installed");
+        assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
+        try (NetnsPair pair = NetnsPair.create("hudpd"))
+        {
+            final UdpDriver a = pair.callIn(pair.nsA(), () -> new UdpDriver(new UdpDriverContext()
+                .bindAddress(HostAddress.parseIpv4(pair.ipA())).datapath(datapath).gso(false)));
+            final UdpDriver b = pair.callIn(pair.nsB(), () -> new UdpDriver(new UdpDriverContext()
+                .bindAddress(HostAddress.parseIpv4(pair.ipB())).datapath(datapath).gro(false)));
+            try (a; b)
+            {
+                captureAndCheck(a, b, (port, pcap) -> pair.start(pair.nsB(), tsharkCommand(pair.ifB(), port, pcap)));
+            }
+        }
+    }
+
+    @FunctionalInterface
+    interface CaptureStarter
+    {
+        Process start(int port, Path pcap) throws IOException;
+    }
+
+    private static String[] tsharkCommand(final String iface, final int port, final Path pcap)
+    {
+        final int expectedFrames = UdpDriver.PRIORITY_LEVELS * PER_LEVEL;
+        return new String[]{ "tshark", "-i", iface, "-f", "udp dst port " + port, "-c",
+            String.valueOf(expectedFrames), "-a", "duration:30", "-w", pcap.toString() };
+    }
+
+    private static void captureAndCheck(final UdpDriver a, final UdpDriver b, final CaptureStarter starter)
+        throws Exception
+    {
         final Path pcap = Files.createTempFile("homa-udp-dscp", ".pcapng");
-        pcap.toFile().setWritable(true, false);
-        try (UdpDriver a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).gso(false));
-            UdpDriver b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).gro(false)))
         {
             final int port = HostAddress.portOf(b.localAddress());
             final int expectedFrames = UdpDriver.PRIORITY_LEVELS * PER_LEVEL;
-            final Process capture = new ProcessBuilder(
-                "tshark", "-i", "lo", "-f", "udp dst port " + port, "-c", String.valueOf(expectedFrames),
-                "-a", "duration:30", "-w", pcap.toString())
-                .redirectErrorStream(true)
-                .start();
+            final Process capture = starter.start(port, pcap);
             try
             {
                 awaitCaptureStarted(capture);
@@ -87,6 +128,11 @@ class UdpDscpCaptureTest
             }
         }
 
+        checkCapture(pcap);
+    }
+
+    private static void checkCapture(final Path pcap) throws Exception
+    {
         final List<String> lines = run("tshark", "-r", pcap.toString(), "-T", "fields",
             "-e", "udp.length", "-e", "ip.dsfield.dscp", "-e", "ip.dsfield.ecn");
         Files.deleteIfExists(pcap);

@@ -21,7 +21,7 @@ module dev.homa.nic
 
     exports dev.homa.nic.loopback;
 
-    // exports dev.homa.nic.raw; (uncomment with the package's first class)
+    exports dev.homa.nic.raw;
 
     exports dev.homa.nic.udp;
 }

@@ -1,0 +1,327 @@
+package dev.homa.nic.raw;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The few libc calls the raw driver needs, bound once through the FFM API. Every call that can fail captures
+ * {@code errno} into a caller-supplied segment ({@link #newErrnoState(Arena)}), so the hot path reads it without
+ * allocation and without racing other native code on the same thread. Constants are the Linux x86-64/aarch64
+ * values from the uapi headers named beside each group.
+ */
+final class LibC
+{
+    // <bits/socket.h>, <linux/if_ether.h>
+    static final int AF_INET = 2;
+    static final int AF_NETLINK = 16;
+    static final int AF_PACKET = 17;
+    static final int SOCK_DGRAM = 2;
+    static final int SOCK_RAW = 3;
+    static final int SOCK_CLOEXEC = 0x8_0000;
+    static final int SOCK_NONBLOCK = 0x800;
+    static final int ETH_P_ALL = 0x0003;
+    static final int MSG_DONTWAIT = 0x40;
+
+    // <asm-generic/socket.h>
+    static final int SOL_SOCKET = 1;
+    static final int SO_SNDBUF = 7;
+    static final int SO_RCVBUF = 8;
+    static final int SO_ATTACH_FILTER = 26;
+    static final int SO_SNDBUFFORCE = 32;
+
+    // <linux/if_packet.h>
+    static final int SOL_PACKET = 263;
+    static final int PACKET_RX_RING = 5;
+    static final int PACKET_STATISTICS = 6;
+    static final int PACKET_VERSION = 10;
+    static final int PACKET_FANOUT = 18;
+    static final int PACKET_QDISC_BYPASS = 20;
+    static final int PACKET_IGNORE_OUTGOING = 23;
+    static final int TPACKET_V3 = 2;
+    static final int PACKET_OUTGOING = 4;
+    static final int PACKET_HOST = 0;
+
+    // <sys/mman.h>
+    static final int PROT_READ = 1;
+    static final int PROT_WRITE = 2;
+    static final int MAP_SHARED = 1;
+    static final int MAP_POPULATE = 0x8000;
+
+    // <linux/sockios.h>
+    static final long SIOCGIFADDR = 0x8915;
+    static final long SIOCGIFMTU = 0x8921;
+    static final long SIOCGIFHWADDR = 0x8927;
+    static final long SIOCGIFINDEX = 0x8933;
+    static final int IFNAMSIZ = 16;
+    static final int IFREQ_SIZE = 40;
+
+    // <asm-generic/errno-base.h>
+    static final int EPERM = 1;
+    static final int ENOENT = 2;
+    static final int EINTR = 4;
+    static final int EAGAIN = 11;
+    static final int EACCES = 13;
+    static final int ENODEV = 19;
+    static final int EINVAL = 22;
+    static final int ENOPROTOOPT = 92;
+    static final int ENOBUFS = 105;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+    private static final long ERRNO_OFFSET =
+        Linker.Option.captureStateLayout().byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+
+    private static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT,
+        JAVA_INT));
+    private static final MethodHandle BIND = bind("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS,
+        JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = bind("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+        JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = bind("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+        JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle MMAP = bind("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG,
+        JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    // The message vector is passed as a raw address (a long): the hot path then builds no MemorySegment per call.
+    private static final MethodHandle SENDMMSG = bind("sendmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+        JAVA_LONG, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SEND = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
+        JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
+        JAVA_LONG, JAVA_INT));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle IOCTL = LINKER.downcallHandle(LIBC.findOrThrow("ioctl"),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.findOrThrow("strerror"),
+        FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private LibC()
+    {
+    }
+
+    private static MethodHandle bind(final String name, final FunctionDescriptor descriptor)
+    {
+        return LINKER.downcallHandle(LIBC.findOrThrow(name), descriptor, ERRNO);
+    }
+
+    /**
+     * @param arena owner of the segment.
+     * @return a segment for {@code errno} capture, one per calling context.
+     */
+    static MemorySegment newErrnoState(final Arena arena)
+    {
+        return arena.allocate(Linker.Option.captureStateLayout());
+    }
+
+    static int errno(final MemorySegment state)
+    {
+        return state.get(JAVA_INT, ERRNO_OFFSET);
+    }
+
+    static String strerror(final int errno)
+    {
+        try
+        {
+            final MemorySegment text = (MemorySegment)STRERROR.invokeExact(errno);
+            return text.reinterpret(256).getString(0);
+        }
+        catch (final Throwable ex)
+        {
+            return "errno " + errno;
+        }
+    }
+
+    static String describe(final int errno)
+    {
+        return errnoName(errno) + " (" + strerror(errno) + ")";
+    }
+
+    static String errnoName(final int errno)
+    {
+        return switch (errno)
+        {
+            case EPERM -> "EPERM";
+            case ENOENT -> "ENOENT";
+            case EINTR -> "EINTR";
+            case EAGAIN -> "EAGAIN";
+            case EACCES -> "EACCES";
+            case ENODEV -> "ENODEV";
+            case EINVAL -> "EINVAL";
+            case ENOPROTOOPT -> "ENOPROTOOPT";
+            case ENOBUFS -> "ENOBUFS";
+            default -> "errno " + errno;
+        };
+    }
+
+    static int socket(final MemorySegment errno, final int domain, final int type, final int protocol)
+    {
+        try
+        {
+            return (int)SOCKET.invokeExact(errno, domain, type, protocol);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int bind(final MemorySegment errno, final int fd, final MemorySegment address, final int length)
+    {
+        try
+        {
+            return (int)BIND.invokeExact(errno, fd, address, length);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int setsockopt(
+        final MemorySegment errno,
+        final int fd,
+        final int level,
+        final int name,
+        final MemorySegment value,
+        final int length)
+    {
+        try
+        {
+            return (int)SETSOCKOPT.invokeExact(errno, fd, level, name, value, length);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int getsockopt(
+        final MemorySegment errno,
+        final int fd,
+        final int level,
+        final int name,
+        final MemorySegment value,
+        final MemorySegment length)
+    {
+        try
+        {
+            return (int)GETSOCKOPT.invokeExact(errno, fd, level, name, value, length);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static MemorySegment mmap(
+        final MemorySegment errno, final long length, final int prot, final int flags, final int fd)
+    {
+        try
+        {
+            return (MemorySegment)MMAP.invokeExact(errno, MemorySegment.NULL, length, prot, flags, fd, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int munmap(final MemorySegment errno, final MemorySegment address, final long length)
+    {
+        try
+        {
+            return (int)MUNMAP.invokeExact(errno, address, length);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int sendmmsg(
+        final MemorySegment errno, final int fd, final long messagesAddress, final int count, final int flags)
+    {
+        try
+        {
+            return (int)SENDMMSG.invokeExact(errno, fd, messagesAddress, count, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static long send(
+        final MemorySegment errno, final int fd, final MemorySegment buffer, final long length, final int flags)
+    {
+        try
+        {
+            return (long)SEND.invokeExact(errno, fd, buffer, length, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static long recv(
+        final MemorySegment errno, final int fd, final MemorySegment buffer, final long length, final int flags)
+    {
+        try
+        {
+            return (long)RECV.invokeExact(errno, fd, buffer, length, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int ioctl(final MemorySegment errno, final int fd, final long request, final MemorySegment argument)
+    {
+        try
+        {
+            return (int)IOCTL.invokeExact(errno, fd, request, argument);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static void close(final int fd)
+    {
+        if (fd >= 0)
+        {
+            try
+            {
+                final int ignore = (int)CLOSE.invokeExact(fd);
+            }
+            catch (final Throwable ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        }
+    }
+
+    /**
+     * @param value 16-bit value in host order.
+     * @return it in network order, as {@code htons} (the hosts we run on are little-endian or big-endian alike).
+     */
+    static int htons(final int value)
+    {
+        return java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.BIG_ENDIAN ?
+            value & 0xFFFF : Short.reverseBytes((short)value) & 0xFFFF;
+    }
+}

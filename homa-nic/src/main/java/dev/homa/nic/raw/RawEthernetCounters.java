@@ -1,0 +1,213 @@
+package dev.homa.nic.raw;
+
+/**
+ * What a {@link RawEthernetDriver} did, counted per reason rather than logged: every dropped frame lands in exactly
+ * one counter. Written only by the driver's thread with plain stores; read them from that thread or after it
+ * stops (a monitoring thread may see slightly old values, never torn ones on 64-bit JVMs).
+ */
+public final class RawEthernetCounters
+{
+    long txPackets;
+    long txBytes;
+    long txSyscalls;
+    long txStagedHeaders;
+    long txUnresolved;
+    long txDropped;
+    long txErrors;
+    int lastTxErrno;
+    long rxPackets;
+    long rxBytes;
+    long rxBlocks;
+    long rxOutgoing;
+    long rxNotForUs;
+    long rxWrongEtherType;
+    long rxWrongProtocol;
+    long rxWrongAddress;
+    long rxBadChecksum;
+    long rxMalformed;
+    long rxTooLong;
+    long rxUntagged;
+    long ringDrops;
+
+    /**
+     * @return Homa packets handed to the kernel.
+     */
+    public long txPackets()
+    {
+        return txPackets;
+    }
+
+    /**
+     * @return frame bytes handed to the kernel (headers included, no PHY overhead).
+     */
+    public long txBytes()
+    {
+        return txBytes;
+    }
+
+    /**
+     * @return sendmmsg calls made by flush.
+     */
+    public long txSyscalls()
+    {
+        return txSyscalls;
+    }
+
+    /**
+     * @return sends whose header went to a staging buffer because the same packet was already queued in the batch.
+     */
+    public long txStagedHeaders()
+    {
+        return txStagedHeaders;
+    }
+
+    /**
+     * @return packets dropped at send because the destination's MAC was unknown (resolution was requested).
+     */
+    public long txUnresolved()
+    {
+        return txUnresolved;
+    }
+
+    /**
+     * @return packets dropped at flush because the socket stayed full (EAGAIN/ENOBUFS) after retries.
+     */
+    public long txDropped()
+    {
+        return txDropped;
+    }
+
+    /**
+     * @return packets the kernel refused with another error; see {@link #lastTxErrno()}.
+     */
+    public long txErrors()
+    {
+        return txErrors;
+    }
+
+    /**
+     * @return errno of the last refused packet, 0 if none.
+     */
+    public int lastTxErrno()
+    {
+        return lastTxErrno;
+    }
+
+    /**
+     * @return Homa packets delivered to the sink.
+     */
+    public long rxPackets()
+    {
+        return rxPackets;
+    }
+
+    /**
+     * @return Homa bytes delivered to the sink.
+     */
+    public long rxBytes()
+    {
+        return rxBytes;
+    }
+
+    /**
+     * @return ring blocks consumed and handed back to the kernel.
+     */
+    public long rxBlocks()
+    {
+        return rxBlocks;
+    }
+
+    /**
+     * @return frames we sent ourselves seen again by the tap (dropped).
+     */
+    public long rxOutgoing()
+    {
+        return rxOutgoing;
+    }
+
+    /**
+     * @return frames whose destination MAC is not ours (broadcast, multicast, another host; dropped).
+     */
+    public long rxNotForUs()
+    {
+        return rxNotForUs;
+    }
+
+    /**
+     * @return frames that are not IPv4 (dropped).
+     */
+    public long rxWrongEtherType()
+    {
+        return rxWrongEtherType;
+    }
+
+    /**
+     * @return IPv4 frames that are not protocol 146 (dropped).
+     */
+    public long rxWrongProtocol()
+    {
+        return rxWrongProtocol;
+    }
+
+    /**
+     * @return Homa frames for another IPv4 address (dropped).
+     */
+    public long rxWrongAddress()
+    {
+        return rxWrongAddress;
+    }
+
+    /**
+     * @return frames whose IPv4 header checksum is wrong (dropped).
+     */
+    public long rxBadChecksum()
+    {
+        return rxBadChecksum;
+    }
+
+    /**
+     * @return frames with a bad IPv4 version, header length, total length, fragment bits or truncated capture.
+     */
+    public long rxMalformed()
+    {
+        return rxMalformed;
+    }
+
+    /**
+     * @return Homa packets longer than a pool slot (dropped).
+     */
+    public long rxTooLong()
+    {
+        return rxTooLong;
+    }
+
+    /**
+     * @return accepted frames that carried no 802.1Q tag (delivered with priority -1).
+     */
+    public long rxUntagged()
+    {
+        return rxUntagged;
+    }
+
+    /**
+     * @return frames the kernel dropped because the receive ring was full (PACKET_STATISTICS), as of the last
+     * {@link RawEthernetDriver#counters()} call.
+     */
+    public long ringDrops()
+    {
+        return ringDrops;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "RawEthernetCounters{txPackets=" + txPackets + ", txBytes=" + txBytes + ", txSyscalls=" + txSyscalls +
+            ", txStagedHeaders=" + txStagedHeaders + ", txUnresolved=" + txUnresolved + ", txDropped=" + txDropped +
+            ", txErrors=" + txErrors + ", lastTxErrno=" + lastTxErrno + ", rxPackets=" + rxPackets +
+            ", rxBytes=" + rxBytes + ", rxBlocks=" + rxBlocks + ", rxOutgoing=" + rxOutgoing +
+            ", rxNotForUs=" + rxNotForUs + ", rxWrongEtherType=" + rxWrongEtherType +
+            ", rxWrongProtocol=" + rxWrongProtocol + ", rxWrongAddress=" + rxWrongAddress +
+            ", rxBadChecksum=" + rxBadChecksum + ", rxMalformed=" + rxMalformed + ", rxTooLong=" + rxTooLong +
+            ", rxUntagged=" + rxUntagged + ", ringDrops=" + ringDrops + '}';
+    }
+}

@@ -1,0 +1,1215 @@
+package dev.homa.nic.raw;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.URI;
+import java.util.Locale;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.NicQueueEstimator;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.frame.FrameRejectReason;
+import dev.homa.nic.frame.HomaFrameReader;
+import dev.homa.nic.frame.HomaFrameWriter;
+import dev.homa.nic.frame.Ipv4Flyweight;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_IPV4;
+import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_VLAN;
+import static dev.homa.nic.frame.FrameLayout.IPPROTO_HOMA;
+import static dev.homa.nic.frame.FrameLayout.TAGGED_HEADER_LENGTH;
+import static java.nio.ByteOrder.BIG_ENDIAN;
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+/**
+ * Homa over raw Ethernet on Linux: an {@code AF_PACKET} socket driven through the FFM API (no JNI, no native
+ * build). Every Homa packet leaves as Ethernet + 802.1Q tag + IPv4 (protocol 146) + Homa bytes; the tag's PCP
+ * carries the Homa priority in 802.1p order (level 0 -> PCP 1, level 1 -> PCP 0, n -> n) with VLAN id 0, so
+ * switches put it in the right strict-priority queue without any VLAN configuration.
+ * <p>
+ * <b>Receive</b>: a {@code TPACKET_V3} memory-mapped ring of blocks. {@link #poll} walks the blocks the kernel has
+ * retired to user space, copies each accepted Homa packet into a pool slot and hands the burst to the sink, then
+ * returns each block to the kernel with a release store. The kernel strips a received 802.1Q tag into metadata
+ * before taps see the frame; the PCP is read back from the ring header's {@code tp_vlan_tci} when
+ * {@code TP_STATUS_VLAN_VALID} is set (and from the frame itself if a tag is still inline). The socket is a
+ * {@code ETH_P_ALL} tap because protocol-bound packet sockets run after the kernel has discarded a VID-0 tag. A
+ * classic BPF filter passes only IPv4 protocol 146, so other traffic never costs ring space; what passes is checked
+ * again (destination MAC and IP, header checksum, lengths, fragments) and every drop is counted in
+ * {@link RawEthernetCounters}. Latency note: a V3 block is handed over when full or when its retire timer
+ * ({@link Context#rxBlockTimeoutMs}, default 1 ms) fires, so a lone packet can wait up to that long.
+ * <p>
+ * <b>Transmit</b>: {@link #send} writes the 38-byte frame header into the headroom in front of the packet's pool
+ * slot and queues one {@code mmsghdr} whose single iovec covers header and Homa bytes; {@link #flush()} hands the
+ * batch to the kernel with one {@code sendmmsg} (non-blocking). {@code PACKET_QDISC_BYPASS} sends straight to the
+ * device. Why not a {@code TPACKET_V2} TX ring: with a ring every packet is copied once more in user space, frames
+ * need a status hand-shake before reuse, and an error in one frame stalls the ring; {@code sendmmsg} is one syscall
+ * per batch like the ring's doorbell, reports errors per message, and points the kernel at the pool directly. If the
+ * same packet is queued twice in one batch (to two hosts) the second header goes to a staging buffer and the message
+ * uses two iovecs, so neither header overwrites the other.
+ * <p>
+ * <b>Neighbours</b>: next-hop MACs come from the kernel's table over rtnetlink ({@link NeighbourTable}), refreshed
+ * every {@link Context#neighbourRefreshNs}; a miss asks the kernel to ARP for the address and drops the packet
+ * (counted in {@link RawEthernetCounters#txUnresolved()}; Homa retransmits). {@link #awaitNeighbour} waits for an
+ * address at start-up.
+ * <p>
+ * <b>ICMP</b>: the kernel also sees every frame (taps do not consume) and, having no protocol 146, would answer each
+ * with ICMP "protocol unreachable". The driver opens an {@code AF_INET}/{@code SOCK_RAW} socket for protocol 146
+ * with a drop-everything BPF filter: the kernel then counts the packet as delivered to a raw socket and sends no
+ * ICMP ({@code ip_protocol_deliver_rcu}), the filter frees the clone at once. No firewall is needed (this host has
+ * neither nft nor iptables) and nothing global changes.
+ * <p>
+ * <b>Permissions</b>: needs CAP_NET_RAW (packet and raw sockets) and, for ARP requests and a large send buffer,
+ * CAP_NET_ADMIN. Without CAP_NET_RAW {@link #open} fails with a message naming it.
+ * <p>
+ * One thread uses a driver (the {@link NicDriver} contract). For several receive threads on one NIC open one
+ * driver per thread with the same {@link Context#fanoutGroup}: the kernel spreads flows over their rings.
+ * A driver opened on a thread that entered a network namespace keeps that namespace for all its sockets.
+ */
+public final class RawEthernetDriver implements NicDriver
+{
+    private static final Logger LOG = LoggerFactory.getLogger(RawEthernetDriver.class);
+
+    // struct tpacket_req3: seven u32.
+    private static final int TPACKET_REQ3_LENGTH = 28;
+    // struct tpacket_block_desc / tpacket_hdr_v1 offsets.
+    private static final int BLOCK_STATUS_OFFSET = 8;
+    private static final int BLOCK_NUM_PKTS_OFFSET = 12;
+    private static final int BLOCK_FIRST_PKT_OFFSET = 16;
+    private static final int TP_STATUS_KERNEL = 0;
+    private static final int TP_STATUS_USER = 1;
+    private static final int TP_STATUS_VLAN_VALID = 1 << 4;
+    // struct tpacket3_hdr offsets; struct sockaddr_ll follows at TPACKET_ALIGN(48).
+    private static final int TP_NEXT_OFFSET = 0;
+    private static final int TP_SNAPLEN_OFFSET = 12;
+    private static final int TP_LEN_OFFSET = 16;
+    private static final int TP_STATUS_OFFSET = 20;
+    private static final int TP_MAC_OFFSET = 24;
+    private static final int TP_VLAN_TCI_OFFSET = 32;
+    private static final int SLL_PKTTYPE_OFFSET = 48 + 10;
+    private static final int RX_FRAME_SIZE = 2048;
+
+    // struct mmsghdr (msghdr 56 + msg_len 4 + pad) and struct iovec.
+    private static final int MMSGHDR_LENGTH = 64;
+    private static final int MSG_IOV_OFFSET = 16;
+    private static final int MSG_IOVLEN_OFFSET = 24;
+    private static final int IOVEC_LENGTH = 16;
+    private static final int STAGING_LENGTH = 64;
+    private static final int TX_RETRIES = 64;
+    private static final int SEND_BUFFER_BYTES = 4 * 1024 * 1024;
+
+    private final Context context;
+    private final Arena arena;
+    private final MemorySegment errno;
+    private final int fd;
+    private final int icmpGuardFd;
+    private final int ifIndex;
+    private final long localMac;
+    private final int localIp;
+    private final long localAddress;
+    private final int maxPacketLength;
+    private final NanoClock clock;
+    private final NicQueueEstimator estimator;
+    private final PacketPool pool;
+    private final NeighbourTable neighbours;
+    private final RawEthernetCounters counters = new RawEthernetCounters();
+    private final HomaFrameWriter frameWriter;
+    private final HomaFrameReader frameReader = new HomaFrameReader();
+    private final MemorySegment statistics;
+    private final MemorySegment statisticsLength;
+
+    private final MemorySegment ring;
+    private final UnsafeBuffer ringBuffer;
+    private final int blockSize;
+    private final int blockCount;
+    private int currentBlock;
+    private int packetsLeftInBlock;
+    private int packetOffset;
+
+    private final MemorySegment txMessages;
+    private final UnsafeBuffer txMessagesBuffer;
+    private final UnsafeBuffer txIovecs;
+    private final long txIovecsAddress;
+    private final UnsafeBuffer txStaging;
+    private final long txStagingAddress;
+    private final int[] txFrameLength;
+    private final int[] slotBatch;
+    private final int txCapacity;
+    private int txCount;
+    private int batch = 1;
+    private int ipId;
+    private long nextRefreshNs;
+    private long nextMissRefreshNs;
+    private boolean frameIsDeliverable;
+    private boolean closed;
+
+    private RawEthernetDriver(final Context context)
+    {
+        this.context = context;
+        this.clock = context.clock;
+        this.frameWriter = new HomaFrameWriter(context.vlanId, Ipv4Flyweight.DEFAULT_TTL, true);
+        this.arena = Arena.ofShared();
+        this.errno = LibC.newErrnoState(arena);
+        int packetFd = -1;
+        int guardFd = -1;
+        MemorySegment mappedRing = null;
+        NeighbourTable table = null;
+        final long ringBytes = (long)context.rxBlockSize * context.rxBlockCount;
+        try
+        {
+            packetFd = LibC.socket(errno, LibC.AF_PACKET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
+            if (packetFd < 0)
+            {
+                throw new RawEthernetException(socketFailure(LibC.errno(errno), context.interfaceName));
+            }
+            final MemorySegment ifreq = arena.allocate(LibC.IFREQ_SIZE, 8);
+            this.ifIndex = ifreqInt(packetFd, ifreq, LibC.SIOCGIFINDEX, "SIOCGIFINDEX");
+            ifreqCall(packetFd, ifreq, LibC.SIOCGIFHWADDR, "SIOCGIFHWADDR");
+            this.localMac = EthernetFlyweight.macOf(new UnsafeBuffer(ifreq.address(), LibC.IFREQ_SIZE), 18);
+            final int mtu = ifreqInt(packetFd, ifreq, LibC.SIOCGIFMTU, "SIOCGIFMTU");
+            this.localIp = 0 != context.localAddress ? HostAddress.ipv4Of(context.localAddress) :
+                interfaceIpv4(ifreq, context.interfaceName);
+            this.localAddress = HostAddress.ipv4(localIp);
+            final int fromMtu = mtu - FrameLayout.IPV4_HEADER_LENGTH;
+            this.maxPacketLength = 0 != context.maxPacketLength ? Math.min(context.maxPacketLength, fromMtu) :
+                Math.min(fromMtu, 9000 - FrameLayout.IPV4_HEADER_LENGTH);
+            if (maxPacketLength < 64)
+            {
+                throw new RawEthernetException("MTU " + mtu + " of " + context.interfaceName + " is too small");
+            }
+
+            setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VERSION, LibC.TPACKET_V3, "PACKET_VERSION");
+            final MemorySegment req = arena.allocate(TPACKET_REQ3_LENGTH, 8);
+            req.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, context.rxBlockSize);
+            req.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, context.rxBlockCount);
+            req.set(java.lang.foreign.ValueLayout.JAVA_INT, 8, RX_FRAME_SIZE);
+            req.set(java.lang.foreign.ValueLayout.JAVA_INT, 12, (int)(ringBytes / RX_FRAME_SIZE));
+            req.set(java.lang.foreign.ValueLayout.JAVA_INT, 16, context.rxBlockTimeoutMs);
+            if (0 != LibC.setsockopt(errno, packetFd, LibC.SOL_PACKET, LibC.PACKET_RX_RING, req,
+                TPACKET_REQ3_LENGTH))
+            {
+                throw new RawEthernetException("setsockopt(PACKET_RX_RING, " + context.rxBlockCount + " blocks of " +
+                    context.rxBlockSize + " bytes) failed: " + LibC.describe(LibC.errno(errno)));
+            }
+            mappedRing = LibC.mmap(errno, ringBytes, LibC.PROT_READ | LibC.PROT_WRITE,
+                LibC.MAP_SHARED | LibC.MAP_POPULATE, packetFd);
+            if (-1L == mappedRing.address())
+            {
+                mappedRing = null;
+                throw new RawEthernetException("mmap of the receive ring failed: " + LibC.describe(LibC.errno(errno)));
+            }
+            attachFilter(packetFd, HOMA_FILTER, "Homa receive filter");
+            if (context.qdiscBypass)
+            {
+                setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
+            }
+            trySetInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_IGNORE_OUTGOING, 1);
+            if (!trySetInt(packetFd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, SEND_BUFFER_BYTES))
+            {
+                trySetInt(packetFd, LibC.SOL_SOCKET, LibC.SO_SNDBUF, SEND_BUFFER_BYTES);
+            }
+
+            final MemorySegment sll = arena.allocate(20, 8);
+            sll.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short)LibC.AF_PACKET);
+            sll.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 2, (short)LibC.htons(LibC.ETH_P_ALL));
+            sll.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, ifIndex);
+            if (0 != LibC.bind(errno, packetFd, sll, 20))
+            {
+                throw new RawEthernetException("bind of the packet socket to " + context.interfaceName +
+                    " failed: " + LibC.describe(LibC.errno(errno)));
+            }
+            if (context.fanoutGroup >= 0)
+            {
+                setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_FANOUT,
+                    (context.fanoutGroup & 0xFFFF) | (context.fanoutMode << 16), "PACKET_FANOUT");
+            }
+
+            if (context.suppressIcmp)
+            {
+                guardFd = LibC.socket(errno, LibC.AF_INET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, IPPROTO_HOMA);
+                if (guardFd < 0)
+                {
+                    throw new RawEthernetException("cannot open the raw IPv4 protocol-146 socket that keeps the " +
+                        "kernel from answering Homa with ICMP protocol-unreachable: " +
+                        LibC.describe(LibC.errno(errno)));
+                }
+                attachFilter(guardFd, DROP_ALL_FILTER, "ICMP guard filter");
+                trySetInt(guardFd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, 0);
+            }
+
+            table = new NeighbourTable(arena, ifIndex);
+            table.refresh();
+        }
+        catch (final RuntimeException ex)
+        {
+            if (null != table)
+            {
+                table.close();
+            }
+            if (null != mappedRing)
+            {
+                LibC.munmap(errno, mappedRing, ringBytes);
+            }
+            LibC.close(guardFd);
+            LibC.close(packetFd);
+            arena.close();
+            throw ex;
+        }
+        this.fd = packetFd;
+        this.icmpGuardFd = guardFd;
+        this.neighbours = table;
+        this.ring = mappedRing.reinterpret(ringBytes);
+        this.ringBuffer = new UnsafeBuffer(ring.address(), (int)ringBytes);
+        this.blockSize = context.rxBlockSize;
+        this.blockCount = context.rxBlockCount;
+        this.estimator = new NicQueueEstimator(clock, context.linkBitsPerSecond);
+        this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength);
+        this.slotBatch = new int[context.poolPackets];
+
+        this.txCapacity = context.txBatch;
+        this.txMessages = arena.allocate((long)MMSGHDR_LENGTH * txCapacity, 64);
+        this.txMessagesBuffer = new UnsafeBuffer(txMessages.address(), (int)txMessages.byteSize());
+        final MemorySegment iovecs = arena.allocate((long)2 * IOVEC_LENGTH * txCapacity, 64);
+        this.txIovecs = new UnsafeBuffer(iovecs.address(), (int)iovecs.byteSize());
+        this.txIovecsAddress = iovecs.address();
+        final MemorySegment staging = arena.allocate((long)STAGING_LENGTH * txCapacity, 64);
+        this.txStaging = new UnsafeBuffer(staging.address(), (int)staging.byteSize());
+        this.txStagingAddress = staging.address();
+        this.txFrameLength = new int[txCapacity];
+        for (int i = 0; i < txCapacity; i++)
+        {
+            txMessagesBuffer.putLong(i * MMSGHDR_LENGTH + MSG_IOV_OFFSET,
+                txIovecsAddress + (long)i * 2 * IOVEC_LENGTH, LITTLE_ENDIAN);
+        }
+        this.statistics = arena.allocate(12, 8);
+        this.statisticsLength = arena.allocate(4, 4);
+
+        final long nowNs = clock.nanoTime();
+        this.nextRefreshNs = nowNs + context.neighbourRefreshNs;
+        LOG.info("raw Ethernet driver on {} (ifindex {}, {} {}): max packet {} bytes, ring {}x{} bytes, pool {}",
+            context.interfaceName, ifIndex, EthernetFlyweight.macToString(localMac), HostAddress.toString(localAddress),
+            maxPacketLength, blockCount, blockSize, context.poolPackets);
+    }
+
+    /**
+     * Open the driver on the calling thread's network namespace.
+     *
+     * @param context configuration; {@link Context#interfaceName} is required.
+     * @return the running driver.
+     * @throws RawEthernetException if a system call fails; the message names a missing capability.
+     */
+    public static RawEthernetDriver open(final Context context)
+    {
+        return new RawEthernetDriver(context.conclude());
+    }
+
+    /**
+     * Open a driver from a URI: {@code raw://IFNAME?option=value&...}. Options: {@code ip} (local IPv4, default the
+     * interface's), {@code rate} (link rate, e.g. {@code 10g}, {@code 25g}, {@code 100m}), {@code pool} (packets),
+     * {@code batch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
+     * {@code maxPacket}, {@code fanout} (group id), {@code fanoutMode} (hash, lb, cpu, rollover, random, qm),
+     * {@code vlan} (VLAN id, default 0 = priority tag only), {@code qdiscBypass} (true/false),
+     * {@code icmpGuard} (true/false), {@code neighbourRefreshMs}.
+     *
+     * @param uri such as {@code raw://veth0?rate=10g&fanout=7}.
+     * @return the running driver.
+     */
+    public static RawEthernetDriver fromUri(final String uri)
+    {
+        return open(Context.fromUri(uri));
+    }
+
+    /**
+     * @return the concluded configuration.
+     */
+    public Context context()
+    {
+        return context;
+    }
+
+    /**
+     * @return counters, with {@link RawEthernetCounters#ringDrops()} refreshed from the kernel.
+     */
+    public RawEthernetCounters counters()
+    {
+        statisticsLength.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, 12);
+        if (!closed && 0 == LibC.getsockopt(errno, fd, LibC.SOL_PACKET, LibC.PACKET_STATISTICS, statistics,
+            statisticsLength))
+        {
+            // Reading resets the kernel's counts, so accumulate.
+            counters.ringDrops += statistics.get(java.lang.foreign.ValueLayout.JAVA_INT, 4) & 0xFFFF_FFFFL;
+        }
+        return counters;
+    }
+
+    /**
+     * @return this host's MAC address (48 bits).
+     */
+    public long localMac()
+    {
+        return localMac;
+    }
+
+    /**
+     * @return the interface index.
+     */
+    public int interfaceIndex()
+    {
+        return ifIndex;
+    }
+
+    /**
+     * Wait until the kernel knows the MAC of {@code destination}, asking it to ARP; for start-up, not the data path.
+     *
+     * @param destination {@link HostAddress} of the peer (on-link).
+     * @param timeoutNs   longest wait.
+     * @return true if resolved.
+     */
+    public boolean awaitNeighbour(final long destination, final long timeoutNs)
+    {
+        final int ip = HostAddress.ipv4Of(destination);
+        final long deadline = System.nanoTime() + timeoutNs;
+        neighbours.refresh();
+        if (NeighbourTable.NO_MAC != neighbours.lookup(ip))
+        {
+            return true;
+        }
+        final int error = neighbours.requestResolution(ip);
+        if (0 != error)
+        {
+            throw new RawEthernetException("asking the kernel to resolve " + HostAddress.toString(destination) +
+                " failed: " + LibC.describe(error) + (LibC.EPERM == error ? " (needs CAP_NET_ADMIN)" : ""));
+        }
+        while (System.nanoTime() - deadline < 0)
+        {
+            neighbours.refresh();
+            if (NeighbourTable.NO_MAC != neighbours.lookup(ip))
+            {
+                return true;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+        return false;
+    }
+
+    /**
+     * @param destination {@link HostAddress} of a peer.
+     * @return its MAC as known now, or -1.
+     */
+    public long neighbourMac(final long destination)
+    {
+        return neighbours.lookup(HostAddress.ipv4Of(destination));
+    }
+
+    @Override
+    public int maxPacketLength()
+    {
+        return maxPacketLength;
+    }
+
+    @Override
+    public int priorityLevels()
+    {
+        return 8;
+    }
+
+    @Override
+    public long linkBitsPerSecond()
+    {
+        return context.linkBitsPerSecond;
+    }
+
+    @Override
+    public int wireOverheadBytes()
+    {
+        return FrameLayout.WIRE_OVERHEAD_BYTES;
+    }
+
+    @Override
+    public long localAddress()
+    {
+        return localAddress;
+    }
+
+    @Override
+    public long queuedBytes()
+    {
+        return estimator.queuedBytes();
+    }
+
+    @Override
+    public Packet acquire()
+    {
+        return pool.acquire();
+    }
+
+    @Override
+    public void release(final Packet packet)
+    {
+        pool.release(packet);
+    }
+
+    @Override
+    public boolean send(final Packet packet, final long destination, final int priority)
+    {
+        if (priority < 0 || priority > 7)
+        {
+            throw new IllegalArgumentException("priority outside 0..7: " + priority);
+        }
+        if (!HostAddress.isIpv4(destination))
+        {
+            throw new IllegalArgumentException("raw Ethernet sends to IPv4 hosts only: " + destination);
+        }
+        final int slot = pool.slotOf(packet);
+        if (txCount == txCapacity)
+        {
+            return false;
+        }
+        final int destinationIp = HostAddress.ipv4Of(destination);
+        final long destinationMac = neighbours.lookup(destinationIp);
+        if (NeighbourTable.NO_MAC == destinationMac)
+        {
+            onUnresolved(destinationIp);
+            return true;
+        }
+
+        final int homaLength = packet.length();
+        final int entry = txCount++;
+        final int iov = entry * 2 * IOVEC_LENGTH;
+        final int frameLength = TAGGED_HEADER_LENGTH + homaLength;
+        if (batch != slotBatch[slot])
+        {
+            // Usual case: header in the slot's headroom, frame contiguous, one iovec.
+            slotBatch[slot] = batch;
+            final int homaOffset = pool.homaOffset(slot);
+            final int headerOffset = homaOffset - TAGGED_HEADER_LENGTH;
+            frameWriter.writeHeaders(pool.regionBuffer(), headerOffset, destinationMac, localMac, localIp,
+                destinationIp, homaLength, priority, ipId++);
+            txIovecs.putLong(iov, pool.regionAddress() + headerOffset, LITTLE_ENDIAN);
+            txIovecs.putLong(iov + 8, frameLength, LITTLE_ENDIAN);
+            txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 1, LITTLE_ENDIAN);
+        }
+        else
+        {
+            // Same packet already queued in this batch (to another host): its headroom is taken.
+            counters.txStagedHeaders++;
+            final int stagingOffset = entry * STAGING_LENGTH;
+            frameWriter.writeHeaders(txStaging, stagingOffset, destinationMac, localMac, localIp, destinationIp,
+                homaLength, priority, ipId++);
+            txIovecs.putLong(iov, txStagingAddress + stagingOffset, LITTLE_ENDIAN);
+            txIovecs.putLong(iov + 8, TAGGED_HEADER_LENGTH, LITTLE_ENDIAN);
+            txIovecs.putLong(iov + IOVEC_LENGTH, pool.regionAddress() + pool.homaOffset(slot), LITTLE_ENDIAN);
+            txIovecs.putLong(iov + IOVEC_LENGTH + 8, homaLength, LITTLE_ENDIAN);
+            txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 2, LITTLE_ENDIAN);
+        }
+        txFrameLength[entry] = frameLength;
+        return true;
+    }
+
+    @Override
+    public int flush()
+    {
+        final long nowNs = clock.nanoTime();
+        if (nowNs - nextRefreshNs >= 0)
+        {
+            nextRefreshNs = nowNs + context.neighbourRefreshNs;
+            neighbours.refresh();
+        }
+        final int count = txCount;
+        if (0 == count)
+        {
+            return 0;
+        }
+        int index = 0;
+        int sent = 0;
+        int retries = 0;
+        while (index < count)
+        {
+            final int result = LibC.sendmmsg(errno, fd, txMessages.address() + (long)index * MMSGHDR_LENGTH,
+                count - index, LibC.MSG_DONTWAIT);
+            counters.txSyscalls++;
+            if (result > 0)
+            {
+                for (int i = index, end = index + result; i < end; i++)
+                {
+                    final int frameLength = txFrameLength[i];
+                    counters.txBytes += frameLength;
+                    estimator.onTransmit(frameLength - TAGGED_HEADER_LENGTH + FrameLayout.WIRE_OVERHEAD_BYTES);
+                }
+                counters.txPackets += result;
+                sent += result;
+                index += result;
+                continue;
+            }
+            final int error = LibC.errno(errno);
+            if (LibC.EAGAIN == error || LibC.ENOBUFS == error || LibC.EINTR == error)
+            {
+                if (++retries > TX_RETRIES)
+                {
+                    counters.txDropped += count - index;
+                    break;
+                }
+                Thread.onSpinWait();
+            }
+            else
+            {
+                // This message is refused for good (e.g. EMSGSIZE, ENETDOWN): drop it, send the rest.
+                counters.txErrors++;
+                counters.lastTxErrno = error;
+                index++;
+            }
+        }
+        txCount = 0;
+        batch++;
+        return sent;
+    }
+
+    @Override
+    public int poll(final PacketSink sink, final int limit)
+    {
+        final long nowNs = clock.nanoTime();
+        final UnsafeBuffer ring = this.ringBuffer;
+        int delivered = 0;
+        while (delivered < limit)
+        {
+            final int blockOffset = currentBlock * blockSize;
+            if (0 == packetsLeftInBlock)
+            {
+                if (0 == (ring.getIntVolatile(blockOffset + BLOCK_STATUS_OFFSET) & TP_STATUS_USER))
+                {
+                    break;
+                }
+                packetsLeftInBlock = ring.getInt(blockOffset + BLOCK_NUM_PKTS_OFFSET, LITTLE_ENDIAN);
+                packetOffset = blockOffset + ring.getInt(blockOffset + BLOCK_FIRST_PKT_OFFSET, LITTLE_ENDIAN);
+                if (0 == packetsLeftInBlock)
+                {
+                    releaseBlock(blockOffset);
+                    continue;
+                }
+            }
+
+            final int frame = packetOffset;
+            final Packet packet = accept(frame, nowNs);
+            if (null == packet && frameIsDeliverable)
+            {
+                // Pool empty: leave the frame in the ring until the sink releases packets.
+                break;
+            }
+            packetOffset = frame + ring.getInt(frame + TP_NEXT_OFFSET, LITTLE_ENDIAN);
+            if (0 == --packetsLeftInBlock)
+            {
+                releaseBlock(blockOffset);
+            }
+            if (null != packet)
+            {
+                delivered++;
+                sink.onPacket(packet);
+            }
+        }
+        return delivered;
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        neighbours.close();
+        LibC.munmap(errno, ring, ring.byteSize());
+        LibC.close(icmpGuardFd);
+        LibC.close(fd);
+        arena.close();
+    }
+
+    /**
+     * Validate one ring frame; on success copy its Homa bytes into a pool packet.
+     *
+     * @return the packet, or null if dropped (counted) or if the pool is empty ({@link #frameIsDeliverable} set).
+     */
+    private Packet accept(final int frame, final long nowNs)
+    {
+        frameIsDeliverable = false;
+        final UnsafeBuffer ring = this.ringBuffer;
+        final int pktType = ring.getByte(frame + SLL_PKTTYPE_OFFSET) & 0xFF;
+        if (LibC.PACKET_OUTGOING == pktType)
+        {
+            counters.rxOutgoing++;
+            return null;
+        }
+        final int snapLength = ring.getInt(frame + TP_SNAPLEN_OFFSET, LITTLE_ENDIAN);
+        if (snapLength != ring.getInt(frame + TP_LEN_OFFSET, LITTLE_ENDIAN) ||
+            snapLength < FrameLayout.ETHERNET_HEADER_LENGTH)
+        {
+            counters.rxMalformed++;
+            return null;
+        }
+        final int mac = frame + (ring.getShort(frame + TP_MAC_OFFSET, LITTLE_ENDIAN) & 0xFFFF);
+        if (localMac != EthernetFlyweight.macOf(ring, mac))
+        {
+            counters.rxNotForUs++;
+            return null;
+        }
+        final FrameRejectReason reason = frameReader.read(ring, mac, snapLength);
+        if (FrameRejectReason.NONE != reason)
+        {
+            switch (reason)
+            {
+                case NOT_IPV4 -> counters.rxWrongEtherType++;
+                case NOT_HOMA -> counters.rxWrongProtocol++;
+                case BAD_CHECKSUM -> counters.rxBadChecksum++;
+                default -> counters.rxMalformed++;
+            }
+            return null;
+        }
+        if (localIp != frameReader.destinationIpv4())
+        {
+            counters.rxWrongAddress++;
+            return null;
+        }
+        final int homaLength = frameReader.homaLength();
+        if (homaLength > maxPacketLength)
+        {
+            counters.rxTooLong++;
+            return null;
+        }
+        final Packet packet = pool.acquire();
+        if (null == packet)
+        {
+            frameIsDeliverable = true;
+            return null;
+        }
+        ring.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
+        final int priority;
+        final int tpStatus = ring.getInt(frame + TP_STATUS_OFFSET, LITTLE_ENDIAN);
+        if (frameReader.tagged())
+        {
+            priority = frameReader.priority();
+        }
+        else if (0 != (tpStatus & TP_STATUS_VLAN_VALID))
+        {
+            // The usual case: the kernel moved the tag into the ring header before the tap saw the frame.
+            final int tci = ring.getInt(frame + TP_VLAN_TCI_OFFSET, LITTLE_ENDIAN) & 0xFFFF;
+            priority = HomaFrameReader.pcpToPriority(tci >>> 13);
+        }
+        else
+        {
+            // No tag anywhere (a hop stripped it): the writer's DSCP class selector still says the level.
+            counters.rxUntagged++;
+            priority = frameReader.priority();
+        }
+        packet.length(homaLength)
+            .source(HostAddress.ipv4(frameReader.sourceIpv4()))
+            .priority(priority)
+            .timestampNs(nowNs);
+        counters.rxPackets++;
+        counters.rxBytes += homaLength;
+        return packet;
+    }
+
+    private void releaseBlock(final int blockOffset)
+    {
+        ringBuffer.putIntRelease(blockOffset + BLOCK_STATUS_OFFSET, TP_STATUS_KERNEL);
+        counters.rxBlocks++;
+        packetsLeftInBlock = 0;
+        currentBlock = currentBlock + 1 == blockCount ? 0 : currentBlock + 1;
+    }
+
+    private void onUnresolved(final int destinationIp)
+    {
+        counters.txUnresolved++;
+        final long nowNs = clock.nanoTime();
+        if (nowNs - nextMissRefreshNs >= 0)
+        {
+            // Bounded: at most one kernel round trip per retry interval however many packets miss.
+            nextMissRefreshNs = nowNs + context.neighbourRetryNs;
+            neighbours.requestResolution(destinationIp);
+            neighbours.refresh();
+        }
+    }
+
+    static String socketFailure(final int error, final String interfaceName)
+    {
+        if (LibC.EPERM == error || LibC.EACCES == error)
+        {
+            return "raw Ethernet driver on " + interfaceName + " needs the CAP_NET_RAW capability to open an " +
+                "AF_PACKET socket, and this process does not have it (socket(AF_PACKET, SOCK_RAW) failed: " +
+                LibC.describe(error) + "). Run as root, grant it to the JVM " +
+                "(setcap cap_net_raw,cap_net_admin+ep $JAVA_HOME/bin/java), or use the udp:// driver, which " +
+                "needs no privileges.";
+        }
+        return "socket(AF_PACKET, SOCK_RAW) failed: " + LibC.describe(error);
+    }
+
+    private int interfaceIpv4(final MemorySegment ifreq, final String interfaceName)
+    {
+        final int udp = LibC.socket(errno, LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (udp < 0)
+        {
+            throw new RawEthernetException("socket(AF_INET) failed: " + LibC.describe(LibC.errno(errno)));
+        }
+        try
+        {
+            putName(ifreq, interfaceName);
+            if (0 != LibC.ioctl(errno, udp, LibC.SIOCGIFADDR, ifreq))
+            {
+                throw new RawEthernetException(interfaceName + " has no IPv4 address (SIOCGIFADDR: " +
+                    LibC.describe(LibC.errno(errno)) + "); assign one or pass ?ip=");
+            }
+            return new UnsafeBuffer(ifreq.address(), LibC.IFREQ_SIZE).getInt(20, BIG_ENDIAN);
+        }
+        finally
+        {
+            LibC.close(udp);
+        }
+    }
+
+    private int ifreqInt(final int socket, final MemorySegment ifreq, final long request, final String name)
+    {
+        ifreqCall(socket, ifreq, request, name);
+        return ifreq.get(java.lang.foreign.ValueLayout.JAVA_INT, 16);
+    }
+
+    private void ifreqCall(final int socket, final MemorySegment ifreq, final long request, final String name)
+    {
+        putName(ifreq, context.interfaceName);
+        if (0 != LibC.ioctl(errno, socket, request, ifreq))
+        {
+            final int error = LibC.errno(errno);
+            if (LibC.ENODEV == error)
+            {
+                throw new RawEthernetException("no network interface named " + context.interfaceName +
+                    " in this network namespace (" + name + ": " + LibC.describe(error) + ")");
+            }
+            throw new RawEthernetException(name + " on " + context.interfaceName + " failed: " +
+                LibC.describe(error));
+        }
+    }
+
+    private static void putName(final MemorySegment ifreq, final String interfaceName)
+    {
+        ifreq.fill((byte)0);
+        final byte[] name = interfaceName.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        MemorySegment.copy(name, 0, ifreq, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, name.length);
+    }
+
+    private void setInt(final int socket, final int level, final int option, final int value, final String name)
+    {
+        if (!trySetInt(socket, level, option, value))
+        {
+            throw new RawEthernetException("setsockopt(" + name + ", " + value + ") failed: " +
+                LibC.describe(LibC.errno(errno)));
+        }
+    }
+
+    private boolean trySetInt(final int socket, final int level, final int option, final int value)
+    {
+        final MemorySegment intValue = arena.allocate(4, 4);
+        intValue.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, value);
+        return 0 == LibC.setsockopt(errno, socket, level, option, intValue, 4);
+    }
+
+    private void attachFilter(final int socket, final int[][] program, final String name)
+    {
+        final MemorySegment instructions = arena.allocate(8L * program.length, 8);
+        for (int i = 0; i < program.length; i++)
+        {
+            final int[] insn = program[i];
+            instructions.set(java.lang.foreign.ValueLayout.JAVA_SHORT, i * 8L, (short)insn[0]);
+            instructions.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i * 8L + 2, (byte)insn[1]);
+            instructions.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i * 8L + 3, (byte)insn[2]);
+            instructions.set(java.lang.foreign.ValueLayout.JAVA_INT, i * 8L + 4, insn[3]);
+        }
+        final MemorySegment fprog = arena.allocate(16, 8);
+        fprog.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short)program.length);
+        fprog.set(java.lang.foreign.ValueLayout.ADDRESS, 8, instructions);
+        if (0 != LibC.setsockopt(errno, socket, LibC.SOL_SOCKET, LibC.SO_ATTACH_FILTER, fprog, 16))
+        {
+            throw new RawEthernetException("attaching the " + name + " (SO_ATTACH_FILTER) failed: " +
+                LibC.describe(LibC.errno(errno)));
+        }
+    }
+
+    // Classic BPF, {code, jt, jf, k}. Offsets are from the MAC header; the kernel has usually moved the 802.1Q tag
+    // into metadata already, but a tag left inline is accepted too.
+    private static final int BPF_LDH_ABS = 0x28;
+    private static final int BPF_LDB_ABS = 0x30;
+    private static final int BPF_JEQ_K = 0x15;
+    private static final int BPF_RET_K = 0x06;
+    private static final int[][] HOMA_FILTER =
+    {
+        { BPF_LDH_ABS, 0, 0, 12 },                  // 0: A = EtherType
+        { BPF_JEQ_K, 0, 2, ETHER_TYPE_IPV4 },       // 1: IPv4 ? 2 : 4
+        { BPF_LDB_ABS, 0, 0, 14 + 9 },              // 2: A = IP protocol
+        { BPF_JEQ_K, 5, 6, IPPROTO_HOMA },          // 3: Homa ? accept : drop
+        { BPF_JEQ_K, 0, 5, ETHER_TYPE_VLAN },       // 4: inline tag ? 5 : drop
+        { BPF_LDH_ABS, 0, 0, 16 },                  // 5: A = inner EtherType
+        { BPF_JEQ_K, 0, 3, ETHER_TYPE_IPV4 },       // 6: IPv4 ? 7 : drop
+        { BPF_LDB_ABS, 0, 0, 18 + 9 },              // 7: A = IP protocol
+        { BPF_JEQ_K, 0, 1, IPPROTO_HOMA },          // 8: Homa ? accept : drop
+        { BPF_RET_K, 0, 0, 0x4_0000 },              // 9: accept whole frame
+        { BPF_RET_K, 0, 0, 0 },                     // 10: drop
+    };
+    private static final int[][] DROP_ALL_FILTER = { { BPF_RET_K, 0, 0, 0 } };
+
+    /**
+     * Configuration of a {@link RawEthernetDriver}: fluent setters, defaults that suit a 10 Gb/s NIC, validated
+     * once by {@link #conclude()}.
+     */
+    public static final class Context
+    {
+        String interfaceName;
+        long localAddress;
+        long linkBitsPerSecond = 10_000_000_000L;
+        int poolPackets = 2048;
+        int txBatch = 256;
+        int rxBlockSize = 256 * 1024;
+        int rxBlockCount = 32;
+        int rxBlockTimeoutMs = 1;
+        int maxPacketLength;
+        int fanoutGroup = -1;
+        int fanoutMode;
+        int vlanId;
+        boolean qdiscBypass = true;
+        boolean suppressIcmp = true;
+        long neighbourRefreshNs = 1_000_000_000L;
+        long neighbourRetryNs = 10_000_000L;
+        NanoClock clock = SystemNanoClock.INSTANCE;
+
+        /**
+         * Parse {@code raw://IFNAME?options}; see {@link RawEthernetDriver#fromUri(String)}.
+         *
+         * @param text the URI.
+         * @return a context.
+         */
+        public static Context fromUri(final String text)
+        {
+            final URI uri = URI.create(text);
+            if (!"raw".equals(uri.getScheme()) || null == uri.getHost() && null == uri.getAuthority())
+            {
+                throw new IllegalArgumentException("expected raw://IFNAME?options, got " + text);
+            }
+            final Context context = new Context().interfaceName(null != uri.getAuthority() ? uri.getAuthority() :
+                uri.getHost());
+            final String query = uri.getRawQuery();
+            if (null != query && !query.isEmpty())
+            {
+                for (final String pair : query.split("&"))
+                {
+                    final int equals = pair.indexOf('=');
+                    if (equals <= 0)
+                    {
+                        throw new IllegalArgumentException("option without value in " + text + ": " + pair);
+                    }
+                    context.option(pair.substring(0, equals), pair.substring(equals + 1));
+                }
+            }
+            return context;
+        }
+
+        private void option(final String key, final String value)
+        {
+            switch (key)
+            {
+                case "ip" -> localAddress(HostAddress.parseIpv4(value));
+                case "rate" -> linkBitsPerSecond(parseRate(value));
+                case "pool" -> poolPackets(Integer.parseInt(value));
+                case "batch" -> txBatch(Integer.parseInt(value));
+                case "blockSize" -> rxBlockSize((int)parseSize(value));
+                case "blocks" -> rxBlockCount(Integer.parseInt(value));
+                case "blockTimeoutMs" -> rxBlockTimeoutMs(Integer.parseInt(value));
+                case "maxPacket" -> maxPacketLength(Integer.parseInt(value));
+                case "fanout" -> fanoutGroup(Integer.parseInt(value));
+                case "fanoutMode" -> fanoutMode(FanoutMode.valueOf(value.toUpperCase(Locale.ROOT)));
+                case "vlan" -> vlanId(Integer.parseInt(value));
+                case "qdiscBypass" -> qdiscBypass(Boolean.parseBoolean(value));
+                case "icmpGuard" -> suppressIcmp(Boolean.parseBoolean(value));
+                case "neighbourRefreshMs" -> neighbourRefreshNs(Long.parseLong(value) * 1_000_000L);
+                default -> throw new IllegalArgumentException("unknown raw:// option: " + key);
+            }
+        }
+
+        /**
+         * @param name network interface, e.g. {@code eth0}; required.
+         * @return this.
+         */
+        public Context interfaceName(final String name)
+        {
+            this.interfaceName = name;
+            return this;
+        }
+
+        /**
+         * @return the interface name.
+         */
+        public String interfaceName()
+        {
+            return interfaceName;
+        }
+
+        /**
+         * @param address this host's IPv4 {@link HostAddress}; 0 (default) takes the interface's address.
+         * @return this.
+         */
+        public Context localAddress(final long address)
+        {
+            this.localAddress = address;
+            return this;
+        }
+
+        /**
+         * @param bitsPerSecond link rate for the pacer and the queue estimate (veth has none; default 10 Gb/s).
+         * @return this.
+         */
+        public Context linkBitsPerSecond(final long bitsPerSecond)
+        {
+            this.linkBitsPerSecond = bitsPerSecond;
+            return this;
+        }
+
+        /**
+         * @return link rate in bits per second.
+         */
+        public long linkBitsPerSecond()
+        {
+            return linkBitsPerSecond;
+        }
+
+        /**
+         * @param packets pool slots shared by send and receive (default 2048).
+         * @return this.
+         */
+        public Context poolPackets(final int packets)
+        {
+            this.poolPackets = packets;
+            return this;
+        }
+
+        /**
+         * @param packets most sends queued between flushes, one sendmmsg (default 256, at most 1024).
+         * @return this.
+         */
+        public Context txBatch(final int packets)
+        {
+            this.txBatch = packets;
+            return this;
+        }
+
+        /**
+         * @param bytes size of one receive-ring block, a multiple of the page size (default 256 KiB).
+         * @return this.
+         */
+        public Context rxBlockSize(final int bytes)
+        {
+            this.rxBlockSize = bytes;
+            return this;
+        }
+
+        /**
+         * @param blocks receive-ring blocks (default 32).
+         * @return this.
+         */
+        public Context rxBlockCount(final int blocks)
+        {
+            this.rxBlockCount = blocks;
+            return this;
+        }
+
+        /**
+         * @param ms how long the kernel keeps a partly filled block before handing it over (default 1, the least).
+         * @return this.
+         */
+        public Context rxBlockTimeoutMs(final int ms)
+        {
+            this.rxBlockTimeoutMs = ms;
+            return this;
+        }
+
+        /**
+         * @param bytes cap on the Homa packet length; 0 (default) uses the interface MTU less the IPv4 header.
+         * @return this.
+         */
+        public Context maxPacketLength(final int bytes)
+        {
+            this.maxPacketLength = bytes;
+            return this;
+        }
+
+        /**
+         * @param group PACKET_FANOUT group id 0..65535 shared by the drivers of several receive threads; -1 = none.
+         * @return this.
+         */
+        public Context fanoutGroup(final int group)
+        {
+            this.fanoutGroup = group;
+            return this;
+        }
+
+        /**
+         * @param mode how the kernel spreads frames over the group's sockets.
+         * @return this.
+         */
+        public Context fanoutMode(final FanoutMode mode)
+        {
+            this.fanoutMode = mode.value;
+            return this;
+        }
+
+        /**
+         * @param id VLAN id in the tag, 0 (default) = priority tag only, frame stays on the native VLAN.
+         * @return this.
+         */
+        public Context vlanId(final int id)
+        {
+            this.vlanId = id;
+            return this;
+        }
+
+        /**
+         * @param bypass send straight to the device, skipping the qdisc (default true). Captures on the sending
+         *               interface do not see bypassed frames; capture on the receiver.
+         * @return this.
+         */
+        public Context qdiscBypass(final boolean bypass)
+        {
+            this.qdiscBypass = bypass;
+            return this;
+        }
+
+        /**
+         * @param suppress open the protocol-146 raw socket that keeps the kernel from sending ICMP
+         *                 protocol-unreachable for every Homa packet (default true).
+         * @return this.
+         */
+        public Context suppressIcmp(final boolean suppress)
+        {
+            this.suppressIcmp = suppress;
+            return this;
+        }
+
+        /**
+         * @param ns period of neighbour-table reloads (default 1 s).
+         * @return this.
+         */
+        public Context neighbourRefreshNs(final long ns)
+        {
+            this.neighbourRefreshNs = ns;
+            return this;
+        }
+
+        /**
+         * @param clock clock for timestamps, the queue estimate and refresh deadlines.
+         * @return this.
+         */
+        public Context clock(final NanoClock clock)
+        {
+            this.clock = clock;
+            return this;
+        }
+
+        /**
+         * Validate.
+         *
+         * @return this.
+         * @throws IllegalArgumentException naming the first bad value.
+         */
+        public Context conclude()
+        {
+            if (null == interfaceName || interfaceName.isEmpty() || interfaceName.length() >= LibC.IFNAMSIZ)
+            {
+                throw new IllegalArgumentException("interface name must be 1..15 characters: " + interfaceName);
+            }
+            if (0 != localAddress && !HostAddress.isIpv4(localAddress))
+            {
+                throw new IllegalArgumentException("local address must be IPv4");
+            }
+            require(linkBitsPerSecond > 0, "link rate must be positive: " + linkBitsPerSecond);
+            require(poolPackets > 0, "pool must hold at least one packet: " + poolPackets);
+            require(txBatch > 0 && txBatch <= 1024, "txBatch must be 1..1024: " + txBatch);
+            require(rxBlockSize >= 4096 && 0 == (rxBlockSize & 4095) && Integer.bitCount(rxBlockSize) == 1,
+                "rxBlockSize must be a power of two multiple of 4096: " + rxBlockSize);
+            require(rxBlockCount > 0 && (long)rxBlockCount * rxBlockSize <= Integer.MAX_VALUE,
+                "ring of " + rxBlockCount + " x " + rxBlockSize + " bytes is out of range");
+            require(rxBlockTimeoutMs >= 1, "rxBlockTimeoutMs must be at least 1: " + rxBlockTimeoutMs);
+            require(maxPacketLength >= 0, "maxPacketLength must not be negative: " + maxPacketLength);
+            require(fanoutGroup >= -1 && fanoutGroup <= 0xFFFF, "fanout group must be -1..65535: " + fanoutGroup);
+            require(vlanId >= 0 && vlanId < 4095, "VLAN id must be 0..4094: " + vlanId);
+            require(neighbourRefreshNs > 0, "neighbour refresh period must be positive");
+            require(null != clock, "clock must be set");
+            return this;
+        }
+
+        private static void require(final boolean condition, final String message)
+        {
+            if (!condition)
+            {
+                throw new IllegalArgumentException(message);
+            }
+        }
+
+        static long parseRate(final String value)
+        {
+            final String lower = value.toLowerCase(Locale.ROOT);
+            final char unit = lower.charAt(lower.length() - 1);
+            final long multiplier = switch (unit)
+            {
+                case 'k' -> 1_000L;
+                case 'm' -> 1_000_000L;
+                case 'g' -> 1_000_000_000L;
+                default -> 1L;
+            };
+            final String digits = 1L == multiplier ? lower : lower.substring(0, lower.length() - 1);
+            return (long)(Double.parseDouble(digits) * multiplier);
+        }
+
+        static long parseSize(final String value)
+        {
+            final String lower = value.toLowerCase(Locale.ROOT);
+            final char unit = lower.charAt(lower.length() - 1);
+            final long multiplier = switch (unit)
+            {
+                case 'k' -> 1024L;
+                case 'm' -> 1024L * 1024;
+                case 'g' -> 1024L * 1024 * 1024;
+                default -> 1L;
+            };
+            final String digits = 1L == multiplier ? lower : lower.substring(0, lower.length() - 1);
+            return Long.parseLong(digits) * multiplier;
+        }
+    }
+
+    /**
+     * PACKET_FANOUT modes.
+     */
+    public enum FanoutMode
+    {
+        /** By flow hash: all packets of a peer pair reach the same socket. */
+        HASH(0),
+        /** Round robin. */
+        LB(1),
+        /** By the CPU that received the frame. */
+        CPU(2),
+        /** Fill one socket, then the next. */
+        ROLLOVER(3),
+        /** Random. */
+        RANDOM(4),
+        /** By the NIC's receive queue. */
+        QM(5);
+
+        final int value;
+
+        FanoutMode(final int value)
+        {
+            this.value = value;
+        }
+    }
+}

@@ -1,0 +1,397 @@
+package dev.homa.nic.raw;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.Packet;
+import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.frame.Ipv4Flyweight;
+import dev.homa.nic.netns.NetnsPair;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static java.nio.ByteOrder.BIG_ENDIAN;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Two network namespaces joined by veth, one driver in each (opened from a thread that entered the namespace with
+ * setns), real frames in both directions.
+ */
+class RawEthernetDriverTest
+{
+    private static final long SEED = Long.getLong("homa.seed", 0x5EED_0005L);
+
+    private NetnsPair pair;
+    private RawEthernetDriver a;
+    private RawEthernetDriver b;
+
+    @BeforeEach
+    void setUp() throws Exception
+    {
+        Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
+        System.out.println("seed=" + SEED);
+        pair = NetnsPair.create("hraw");
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        if (null != a)
+        {
+            a.close();
+        }
+        if (null != b)
+        {
+            b.close();
+        }
+        if (null != pair)
+        {
+            pair.close();
+        }
+    }
+
+    private void openBoth() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=512"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=512"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)), "A resolves B");
+        assertTrue(b.awaitNeighbour(a.localAddress(), TimeUnit.SECONDS.toNanos(5)), "B resolves A");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void exchangesHomaPacketsBothWaysAtEveryPriority() throws Exception
+    {
+        openBoth();
+        assertEquals(HostAddress.parseIpv4(pair.ipA()), a.localAddress());
+        assertEquals(HostAddress.parseIpv4(pair.ipB()), b.localAddress());
+        assertEquals(1480, a.maxPacketLength());
+        assertEquals(b.localMac(), a.neighbourMac(b.localAddress()));
+
+        final Random random = new Random(SEED);
+        final int perPriority = 40;
+        for (final RawEthernetDriver[] direction : new RawEthernetDriver[][]{ { a, b }, { b, a } })
+        {
+            final RawEthernetDriver sender = direction[0];
+            final RawEthernetDriver receiver = direction[1];
+            final List<byte[]> expected = new ArrayList<>();
+            final List<Integer> expectedPriority = new ArrayList<>();
+            final List<Packet> batch = new ArrayList<>();
+            for (int priority = 0; priority < 8; priority++)
+            {
+                for (int i = 0; i < perPriority; i++)
+                {
+                    final Packet packet = sender.acquire();
+                    final int length = 28 + random.nextInt(sender.maxPacketLength() - 27);
+                    final byte[] bytes = homaLooking(random, length, priority, i);
+                    packet.buffer().putBytes(0, bytes);
+                    packet.length(length);
+                    assertTrue(sender.send(packet, receiver.localAddress(), priority));
+                    expected.add(bytes);
+                    expectedPriority.add(priority);
+                    batch.add(packet);
+                    if (8 == batch.size())
+                    {
+                        assertEquals(8, sender.flush());
+                        batch.forEach(sender::release);
+                        batch.clear();
+                    }
+                }
+            }
+            assertEquals(batch.size(), sender.flush());
+            batch.forEach(sender::release);
+            final List<byte[]> received = new ArrayList<>();
+            final List<Integer> receivedPriority = new ArrayList<>();
+            final List<Long> receivedSource = new ArrayList<>();
+            awaitTrue(() ->
+            {
+                receiver.poll((packet) ->
+                {
+                    final byte[] bytes = new byte[packet.length()];
+                    packet.buffer().getBytes(0, bytes);
+                    received.add(bytes);
+                    receivedPriority.add(packet.priority());
+                    receivedSource.add(packet.source());
+                    receiver.release(packet);
+                }, 64);
+                return received.size() >= expected.size();
+            }, () -> "received " + received.size() + " of " + expected.size() + " " + receiver.counters());
+
+            assertEquals(expected.size(), received.size());
+            for (int i = 0; i < expected.size(); i++)
+            {
+                assertArrayEquals(expected.get(i), received.get(i), "packet " + i);
+                assertEquals(expectedPriority.get(i), receivedPriority.get(i), "priority of packet " + i);
+                assertEquals(sender.localAddress(), (long)receivedSource.get(i));
+            }
+            final RawEthernetCounters rx = receiver.counters();
+            assertEquals(8L * perPriority, rx.rxPackets());
+            assertEquals(0, rx.rxBadChecksum() + rx.rxMalformed() + rx.rxWrongAddress() + rx.rxNotForUs() +
+                rx.rxUntagged() + rx.ringDrops());
+            assertEquals(8L * perPriority, sender.counters().txPackets());
+            System.out.println("exchanged " + received.size() + " packets " +
+                HostAddress.toString(sender.localAddress()) + " -> " + HostAddress.toString(receiver.localAddress()));
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void samePacketQueuedTwiceInOneBatchKeepsBothHeaders() throws Exception
+    {
+        openBoth();
+        final Packet packet = a.acquire();
+        final byte[] bytes = homaLooking(new Random(SEED), 600, 5, 1);
+        packet.buffer().putBytes(0, bytes);
+        packet.length(bytes.length);
+        assertTrue(a.send(packet, b.localAddress(), 7));
+        assertTrue(a.send(packet, b.localAddress(), 2));
+        assertEquals(2, a.flush());
+        a.release(packet);
+        assertEquals(1, a.counters().txStagedHeaders());
+
+        final List<Integer> priorities = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            b.poll((received) ->
+            {
+                final byte[] copy = new byte[received.length()];
+                received.buffer().getBytes(0, copy);
+                assertArrayEquals(bytes, copy);
+                priorities.add(received.priority());
+                b.release(received);
+            }, 8);
+            return priorities.size() >= 2;
+        }, () -> "received " + priorities);
+        assertEquals(List.of(7, 2), priorities);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void dropsFramesNotForUsAndCountsThem() throws Exception
+    {
+        openBoth();
+        // Bad IPv4 header checksum: corrupt the header written in the packet's headroom after send().
+        final Packet bad = a.acquire();
+        bad.buffer().putBytes(0, homaLooking(new Random(SEED), 100, 3, 0));
+        bad.length(100);
+        assertTrue(a.send(bad, b.localAddress(), 3));
+        final UnsafeBuffer header = new UnsafeBuffer(bad.buffer().addressOffset() - FrameLayout.TAGGED_HEADER_LENGTH,
+            FrameLayout.TAGGED_HEADER_LENGTH);
+        final int checksumOffset = FrameLayout.ETHERNET_HEADER_LENGTH + FrameLayout.VLAN_TAG_LENGTH +
+            Ipv4Flyweight.HEADER_CHECKSUM_OFFSET;
+        header.putShort(checksumOffset, (short)(header.getShort(checksumOffset, BIG_ENDIAN) ^ 0x0101), BIG_ENDIAN);
+        assertEquals(1, a.flush());
+        a.release(bad);
+
+        // Another IP behind B's MAC: a static neighbour entry in A makes A address B's NIC with 198.18.0.99.
+        final long other = HostAddress.parseIpv4("198.18.0.99");
+        pair.exec(pair.nsA(), "ip", "neigh", "replace", "198.18.0.99", "lladdr",
+            EthernetFlyweight.macToString(b.localMac()), "dev", pair.ifA(), "nud", "permanent");
+        assertTrue(a.awaitNeighbour(other, TimeUnit.SECONDS.toNanos(2)));
+        sendOne(a, other, 1);
+
+        // B's IP behind another MAC: the frame reaches B's veth (which delivers anything) with a foreign MAC.
+        final long bAddress = b.localAddress();
+        pair.exec(pair.nsA(), "ip", "neigh", "replace", pair.ipB(), "lladdr", "02:00:00:00:00:99",
+            "dev", pair.ifA(), "nud", "permanent");
+        assertTrue(a.awaitNeighbour(bAddress, TimeUnit.SECONDS.toNanos(2)));
+        assertEquals(0x0200_0000_0099L, a.neighbourMac(bAddress));
+        sendOne(a, bAddress, 4);
+
+        awaitTrue(() ->
+        {
+            b.poll((packet) -> fail("nothing should be delivered"), 8);
+            final RawEthernetCounters counters = b.counters();
+            return 1 == counters.rxBadChecksum() && 1 == counters.rxWrongAddress() && 1 == counters.rxNotForUs();
+        }, () -> b.counters().toString());
+        assertEquals(0, b.counters().rxPackets());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void resolvesAMissingNeighbourThroughTheKernel() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
+        assertEquals(-1L, a.neighbourMac(b.localAddress()), "fresh namespace has no entry");
+
+        // The first send finds no MAC: dropped, counted, and the kernel is asked to ARP.
+        sendOne(a, b.localAddress(), 2);
+        assertEquals(1, a.counters().txUnresolved());
+        awaitTrue(() -> a.awaitNeighbour(b.localAddress(), TimeUnit.MILLISECONDS.toNanos(100)),
+            () -> "no ARP answer");
+        assertEquals(b.localMac(), a.neighbourMac(b.localAddress()));
+        assertTrue(pair.exec(pair.nsA(), "ip", "neigh", "show", pair.ipB())
+            .contains(EthernetFlyweight.macToString(b.localMac())));
+
+        sendOne(a, b.localAddress(), 2);
+        final int[] got = new int[1];
+        awaitTrue(() ->
+        {
+            b.poll((packet) ->
+            {
+                got[0]++;
+                b.release(packet);
+            }, 8);
+            return 1 == got[0];
+        }, () -> b.counters().toString());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void keepsIcmpProtocolUnreachableOffTheWire() throws Exception
+    {
+        // Control: B with the guard off lets its kernel answer Homa with ICMP protocol-unreachable.
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&icmpGuard=false"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        final long before = outDestUnreachs(pair.nsB());
+        exchange(a, b, 5);
+        final long unguarded = outDestUnreachs(pair.nsB()) - before;
+        assertTrue(unguarded >= 1, "without the guard the kernel sends ICMP: " + unguarded);
+        b.close();
+
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
+        final long guardedBefore = outDestUnreachs(pair.nsB());
+        exchange(a, b, 50);
+        assertEquals(0, outDestUnreachs(pair.nsB()) - guardedBefore, "ICMP sent while the guard is open");
+        System.out.println("ICMP dest-unreachable sent: unguarded " + unguarded + " for 5 packets, guarded 0 for 50");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void fanoutSpreadsFramesOverTheGroupsSockets() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=256"));
+        b = pair.callIn(pair.nsB(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=256&fanout=4242&fanoutMode=lb"));
+        try (RawEthernetDriver b2 = pair.callIn(pair.nsB(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=256&fanout=4242&fanoutMode=lb")))
+        {
+            assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+            final int total = 100;
+            for (int i = 0; i < total; i++)
+            {
+                sendOne(a, b.localAddress(), i & 7);
+            }
+            final int[] counts = new int[2];
+            awaitTrue(() ->
+            {
+                b.poll((packet) ->
+                {
+                    counts[0]++;
+                    b.release(packet);
+                }, 64);
+                b2.poll((packet) ->
+                {
+                    counts[1]++;
+                    b2.release(packet);
+                }, 64);
+                return total == counts[0] + counts[1];
+            }, () -> counts[0] + " + " + counts[1]);
+            assertEquals(total / 2, counts[0], "round robin");
+            assertEquals(total / 2, counts[1], "round robin");
+        }
+    }
+
+    private void exchange(final RawEthernetDriver sender, final RawEthernetDriver receiver, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            sendOne(sender, receiver.localAddress(), 3);
+        }
+        final int[] got = new int[1];
+        awaitTrue(() ->
+        {
+            receiver.poll((packet) ->
+            {
+                got[0]++;
+                receiver.release(packet);
+            }, 64);
+            return count == got[0];
+        }, () -> got[0] + " of " + count);
+    }
+
+    static void sendOne(final RawEthernetDriver sender, final long destination, final int priority)
+    {
+        final Packet packet = sender.acquire();
+        assertNotNull(packet);
+        final byte[] bytes = homaLooking(new Random(priority), 64, priority, 0);
+        packet.buffer().putBytes(0, bytes);
+        packet.length(bytes.length);
+        assertTrue(sender.send(packet, destination, priority));
+        sender.flush();
+        sender.release(packet);
+    }
+
+    private long outDestUnreachs(final String ns)
+    {
+        final String snmp = pair.exec(ns, "cat", "/proc/net/snmp");
+        String[] names = null;
+        for (final String line : snmp.split("\n"))
+        {
+            if (line.startsWith("Icmp:"))
+            {
+                if (null == names)
+                {
+                    names = line.split("\\s+");
+                }
+                else
+                {
+                    final String[] values = line.split("\\s+");
+                    for (int i = 0; i < names.length; i++)
+                    {
+                        if ("OutDestUnreachs".equals(names[i]))
+                        {
+                            return Long.parseLong(values[i]);
+                        }
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no Icmp OutDestUnreachs in /proc/net/snmp");
+    }
+
+    /**
+     * Bytes that look like a Homa DATA packet: the 28-byte common header (ports, doff, type 0x10, sender id)
+     * followed by a seeded payload.
+     */
+    static byte[] homaLooking(final Random random, final int length, final int priority, final int index)
+    {
+        final byte[] bytes = new byte[length];
+        random.nextBytes(bytes);
+        final UnsafeBuffer buffer = new UnsafeBuffer(bytes);
+        buffer.putShort(0, (short)40000, BIG_ENDIAN);
+        buffer.putShort(2, (short)99, BIG_ENDIAN);
+        buffer.putByte(12, (byte)(14 << 4));
+        buffer.putByte(13, (byte)0x10);
+        buffer.putLong(20, ((long)priority << 32) | index, BIG_ENDIAN);
+        return bytes;
+    }
+
+    static void awaitTrue(final BooleanSupplier condition, final java.util.function.Supplier<String> message)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                fail("timed out: " + message.get());
+            }
+            Thread.onSpinWait();
+        }
+    }
+}

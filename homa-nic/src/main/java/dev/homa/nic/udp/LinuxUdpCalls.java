@@ -10,9 +10,14 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code sendmmsg} and {@code recvmmsg} through the FFM API, with {@code errno} captured. Pointers are passed as
- * {@code long} addresses into preallocated native memory so that a call creates no {@link MemorySegment} views:
- * the data path allocates nothing.
+ * {@code sendmmsg} and {@code recvmmsg} through the FFM API. Pointers are passed as {@code long} addresses into
+ * preallocated native memory so that a call creates no {@link MemorySegment} views: the data path allocates
+ * nothing.
+ * <p>
+ * Each call has two handles. The fast one takes only primitives. The other captures {@code errno}, which the JDK
+ * implements by slicing the capture segment on every call - an allocation unless the JIT's escape analysis removes
+ * it, which it does not reliably do. A call that returns -1 is therefore repeated once through the capturing handle
+ * to learn why; -1 is the exception on these paths (a full socket buffer, a socket with nothing left to read).
  * <p>
  * Layouts are those of Linux x86-64 (LP64): {@code struct mmsghdr} is 64 bytes, {@code struct iovec} 16,
  * {@code struct sockaddr_in} 16, {@code struct cmsghdr} 16 before its data.
@@ -59,6 +64,8 @@ final class LinuxUdpCalls
 
     private static final MethodHandle SENDMMSG;
     private static final MethodHandle RECVMMSG;
+    private static final MethodHandle SENDMMSG_ERRNO;
+    private static final MethodHandle RECVMMSG_ERRNO;
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
@@ -66,18 +73,18 @@ final class LinuxUdpCalls
     {
         final Linker linker = Linker.nativeLinker();
         final Linker.Option errno = Linker.Option.captureCallState("errno");
-        SENDMMSG = linker.downcallHandle(
-            linker.defaultLookup().findOrThrow("sendmmsg"),
-            FunctionDescriptor.of(
-                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT),
-            errno);
-        RECVMMSG = linker.downcallHandle(
-            linker.defaultLookup().findOrThrow("recvmmsg"),
-            FunctionDescriptor.of(
-                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
-            errno);
+        final MemorySegment sendmmsg = linker.defaultLookup().findOrThrow("sendmmsg");
+        final MemorySegment recvmmsg = linker.defaultLookup().findOrThrow("recvmmsg");
+        final FunctionDescriptor send = FunctionDescriptor.of(
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT);
+        final FunctionDescriptor receive = FunctionDescriptor.of(
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
+        SENDMMSG = linker.downcallHandle(sendmmsg, send);
+        RECVMMSG = linker.downcallHandle(recvmmsg, receive);
+        SENDMMSG_ERRNO = linker.downcallHandle(sendmmsg, send, errno);
+        RECVMMSG_ERRNO = linker.downcallHandle(recvmmsg, receive, errno);
     }
 
     private LinuxUdpCalls()
@@ -105,7 +112,8 @@ final class LinuxUdpCalls
     {
         try
         {
-            return (int)SENDMMSG.invokeExact(captureState, fd, messages, count, flags);
+            final int result = (int)SENDMMSG.invokeExact(fd, messages, count, flags);
+            return -1 != result ? result : (int)SENDMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags);
         }
         catch (final Throwable ex)
         {
@@ -126,7 +134,9 @@ final class LinuxUdpCalls
     {
         try
         {
-            return (int)RECVMMSG.invokeExact(captureState, fd, messages, count, flags, 0L);
+            final int result = (int)RECVMMSG.invokeExact(fd, messages, count, flags, 0L);
+            return -1 != result ? result :
+                (int)RECVMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags, 0L);
         }
         catch (final Throwable ex)
         {

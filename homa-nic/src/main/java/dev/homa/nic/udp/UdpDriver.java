@@ -264,7 +264,7 @@ public final class UdpDriver implements NicDriver
                 PrioritySteering.attach((Socket)channels[0].fd());
                 steered = true;
             }
-            catch (final IOException ex)
+            catch (final IOException | ChannelException ex)
             {
                 LOGGER.warn("priority steering unavailable, received packets report priority -1: {}", ex.toString());
             }
@@ -361,9 +361,10 @@ public final class UdpDriver implements NicDriver
         {
             socket.setIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY, level);
         }
-        catch (final IOException ex)
+        catch (final IOException | ChannelException ex)
         {
-            // Priorities above 6 need CAP_NET_ADMIN; the DSCP still carries the full level.
+            // Priorities above 6 need CAP_NET_ADMIN; the DSCP still carries the full level. (Netty reports the
+            // refusal as an unchecked ChannelException despite the declared IOException.)
             socket.setIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY, Math.min(level, 6));
         }
     }

@@ -145,7 +145,8 @@ final class NativeDatapath
             final long message = (long)i * MMSGHDR_LENGTH;
             rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_NAME_OFFSET,
                 rxNames.address() + (long)i * SOCKADDR_IN_LENGTH);
-            rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET, rxIovecs.address() + (long)i * IOVEC_LENGTH);
+            rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET,
+                rxIovecs.address() + (long)i * IOVEC_LENGTH);
             rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, 1L);
             rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET,
                 rxControls.address() + (long)i * RX_CONTROL_LENGTH);
@@ -358,7 +359,8 @@ final class NativeDatapath
             final int slot = driver.takeFreeSlot();
             rxSlots[i] = slot;
             final long iovec = (long)i * IOVEC_LENGTH;
-            rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, slot < 0 ? scratch.address() : slotAddress(slot));
+            rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET,
+                slot < 0 ? scratch.address() : slotAddress(slot));
             rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, maxPacketLength);
             resetMessage(i, 0);
         }

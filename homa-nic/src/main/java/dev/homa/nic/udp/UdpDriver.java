@@ -50,14 +50,15 @@ import java.util.concurrent.TimeUnit;
  * <h2>Threading: Netty's event loop is the protocol thread</h2>
  * The {@link NicDriver} contract is poll-based and single-threaded. Netty 4.2's {@link ManualIoEventLoop} is an
  * event loop that the owner drives itself, so the driver runs Netty's epoll loop <em>on the protocol thread</em>,
- * inside {@link #poll} and {@link #flush}: no second thread, no hand-off queue, no locks, no wake-ups, and the
- * pooled receive buffers stay in the protocol thread's allocator cache. The first thread to call {@link #poll},
+ * inside {@link #poll} and {@link #flush}: no second thread, no hand-off queue, no locks, no wake-ups. An idle
+ * {@link #poll} costs one non-blocking {@code epoll_wait}. The first thread to call {@link #poll},
  * {@link #send}, {@link #flush} or {@link #close} becomes the owner; another thread afterwards is a usage error.
  *
  * <h2>Priority: one socket per level, steered by TOS</h2>
- * {@code IP_TOS} and {@code SO_PRIORITY} are per socket and Netty has no per-packet TOS control message, so the
- * driver opens eight sockets bound to the same address and port with {@code SO_REUSEPORT} and sends each packet
- * on the socket of its level; the peer sees one address. On receive, a classic BPF reuseport program
+ * {@code SO_PRIORITY} is per socket, Netty's channels set {@code IP_TOS} per socket too, and recovering the level on
+ * receive needs the datagrams of each level on their own socket, so the driver opens eight sockets bound to the
+ * same address and port with {@code SO_REUSEPORT} and sends each packet on the socket of its level; the peer sees
+ * one address. On receive, a classic BPF reuseport program
  * ({@link PrioritySteering}) makes the kernel deliver each datagram to the socket whose index equals its TOS class,
  * so the receiving socket names the level the sender chose ({@link Packet#priority()}); -1 where the program could
  * not be attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they
@@ -657,24 +658,21 @@ public final class UdpDriver implements NicDriver
             owner = current;
             eventLoop.setOwningThread(current);
         }
-        if (null != nativeDatapath && owner == current)
+        if (owner == current)
         {
-            nativeDatapath.close();
-            closeSockets();
-            eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
-            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!eventLoop.isTerminated() && System.nanoTime() < deadlineNs)
+            if (null != nativeDatapath)
             {
-                eventLoop.runNow();
+                nativeDatapath.close();
+                closeSockets();
             }
-        }
-        else if (owner == current)
-        {
-            for (final EpollDatagramChannel channel : channels)
+            else
             {
-                if (null != channel)
+                for (final EpollDatagramChannel channel : channels)
                 {
-                    channel.close();
+                    if (null != channel)
+                    {
+                        channel.close();
+                    }
                 }
             }
             eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
@@ -686,9 +684,13 @@ public final class UdpDriver implements NicDriver
         }
         else
         {
-            // Netty's loop can only be run by its owner: release the ports at least; the loop's epoll, event and
-            // timer descriptors stay open. Close on the protocol thread to avoid this.
+            // Netty's loop can only be run by its owner: release the ports and native memory at least; the loop's
+            // epoll, event and timer descriptors stay open. Close on the protocol thread to avoid this.
             LOGGER.warn("udp driver closed from {} instead of its owner {}: epoll descriptors leak", current, owner);
+            if (null != nativeDatapath)
+            {
+                nativeDatapath.close();
+            }
             closeSockets();
         }
         BufferUtil.free(poolMemory);

@@ -59,6 +59,8 @@ import static dev.homa.nic.udp.LinuxUdpCalls.UDP_SEGMENT;
 final class NativeDatapath
 {
     private static final int MAX_RECEIVE_CALLS_PER_EVENT = 4;
+    /** A socket buffer that stays full this long means a dead path: drop the rest of the batch, Homa resends. */
+    private static final long SEND_STALL_LIMIT_NS = 1_000_000_000L;
     private static final int GRO_BUFFER_LENGTH = 65_536;
     private static final int RX_CONTROL_LENGTH = 64;
     private static final int GRO_BATCH_MAX = 8;
@@ -262,7 +264,7 @@ final class NativeDatapath
     private void sendAll(final int fd, final int messages)
     {
         int sent = 0;
-        boolean stalled = false;
+        long stallStartNs = 0;
         while (sent < messages)
         {
             final int result = LinuxUdpCalls.sendmmsg(
@@ -276,10 +278,21 @@ final class NativeDatapath
             if (EAGAIN == errno || EINTR == errno)
             {
                 // Socket buffer full: the caller may reuse its packets when flush returns, so wait for room.
-                if (!stalled)
+                final long nowNs = System.nanoTime();
+                if (0 == stallStartNs)
                 {
-                    stalled = true;
+                    stallStartNs = nowNs;
                     driver.onFlushStall();
+                }
+                else if (nowNs - stallStartNs > SEND_STALL_LIMIT_NS)
+                {
+                    long unsent = 0;
+                    for (int m = sent; m < messages; m++)
+                    {
+                        unsent += txMessages.get(ValueLayout.JAVA_LONG, (long)m * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET);
+                    }
+                    driver.onSendStallDrop(unsent);
+                    return;
                 }
                 driver.runEventLoop();
                 Thread.onSpinWait();

@@ -164,6 +164,7 @@ public final class UdpDriver implements NicDriver
     private long ioErrors;
     private long flushStalls;
     private long groSuperDatagrams;
+    private long txDroppedStalled;
     private boolean ioErrorLogged;
 
     /**
@@ -804,6 +805,14 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * @return packets dropped on send because the socket buffer stayed full for a second (native datapath).
+     */
+    public long txDroppedStalled()
+    {
+        return txDroppedStalled;
+    }
+
+    /**
      * @return flushes that had to wait for socket buffer space.
      */
     public long flushStalls()
@@ -900,6 +909,12 @@ public final class UdpDriver implements NicDriver
     void onDroppedOversize()
     {
         rxDroppedOversize++;
+    }
+
+    void onSendStallDrop(final long packets)
+    {
+        txDroppedStalled += packets;
+        LOGGER.warn("udp driver dropped {} packets after the socket buffer stayed full for a second", packets);
     }
 
     void onGroSuperDatagram()

@@ -24,19 +24,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Two JVM processes in two network namespaces: this one in namespace A, an {@link UdpEchoServer} child in B.
- * 20,000 packets of seeded random sizes (full-size runs among them, so GSO and GRO engage) at all eight levels go
+ * 10,000 packets of seeded random sizes (full-size runs among them, so GSO and GRO engage) at all eight levels go
  * over the veth and come back byte-exact at the level they were sent at. Packet-level only: the RPC-level
  * acceptance over this driver needs the protocol engine.
  */
 class UdpTwoProcessTest
 {
-    private static final int PACKETS = 20_000;
+    private static final int PACKETS = 10_000;
     private static final int WINDOW = 64;
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(UdpDriverContext.Datapath.class)
     @Timeout(120)
-    void echoesTwentyThousandPacketsBetweenProcessesByteExact(final UdpDriverContext.Datapath datapath)
+    void echoesTenThousandPacketsBetweenProcessesByteExact(final UdpDriverContext.Datapath datapath)
         throws Exception
     {
         assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);

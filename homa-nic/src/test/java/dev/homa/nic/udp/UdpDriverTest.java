@@ -328,6 +328,31 @@ class UdpDriverTest
     }
 
     @Test
+    @Timeout(30)
+    void queuedBytesFollowTheLinkRateOnTheDriverClock()
+    {
+        final dev.homa.nic.time.VirtualClock clock = new dev.homa.nic.time.VirtualClock(1_000_000L);
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).clock(clock)
+            .linkBitsPerSecond(8_000_000L));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        assertEquals(66, a.wireOverheadBytes(), "IPv4 + UDP + Ethernet header, FCS, preamble, gap");
+        assertEquals(0, a.queuedBytes());
+        final Packet packet = a.acquire().length(934);
+        for (int i = 0; i < 10; i++)
+        {
+            assertTrue(a.send(packet, b.localAddress(), 1));
+        }
+        assertEquals(10, a.flush());
+        a.release(packet);
+        // 10 frames of 1000 wire bytes at 1 MB/s (less the estimator's 1% margin): about 10,000 bytes queued.
+        assertTrue(Math.abs(a.queuedBytes() - 10_000) <= 2, "queued " + a.queuedBytes());
+        clock.advanceBy(5_050_000L);
+        assertTrue(Math.abs(a.queuedBytes() - 5_000) <= 60, "queued after 5 ms " + a.queuedBytes());
+        clock.advanceBy(10_000_000L);
+        assertEquals(0, a.queuedBytes());
+    }
+
+    @Test
     @Timeout(10)
     void parsesUri()
     {

@@ -828,6 +828,30 @@ public final class UdpDriver implements NicDriver
         return freeCount;
     }
 
+    /**
+     * For tests: read a level's socket options back from the kernel.
+     *
+     * @param level priority level.
+     * @return {@code SO_PRIORITY} of that level's socket.
+     * @throws IOException if the kernel refuses.
+     */
+    int socketPriority(final int level) throws IOException
+    {
+        return ((Socket)channels[level].fd()).getIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY);
+    }
+
+    /**
+     * For tests: the TOS byte a level's socket puts on its datagrams.
+     *
+     * @param level priority level.
+     * @return {@code IP_TOS} of that level's socket.
+     * @throws IOException if the kernel refuses.
+     */
+    int socketTos(final int level) throws IOException
+    {
+        return ((Socket)channels[level].fd()).getTrafficClass();
+    }
+
     private int indexOf(final Packet packet)
     {
         final long handle = packet.handle();

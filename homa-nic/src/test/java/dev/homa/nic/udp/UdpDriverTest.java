@@ -329,6 +329,20 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void eachLevelsSocketCarriesItsTosAndSkbPriority() throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        for (int level = 0; level < UdpDriver.PRIORITY_LEVELS; level++)
+        {
+            assertEquals(level << 5, a.socketTos(level), "IP_TOS of level " + level);
+            // This test runs as root; without CAP_NET_ADMIN level 7 gets 6 (UdpUnprivilegedTest).
+            final int priority = a.socketPriority(level);
+            assertTrue(level == priority || (7 == level && 6 == priority), "SO_PRIORITY of level " + level);
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void queuedBytesFollowTheLinkRateOnTheDriverClock()
     {
         final dev.homa.nic.time.VirtualClock clock = new dev.homa.nic.time.VirtualClock(1_000_000L);

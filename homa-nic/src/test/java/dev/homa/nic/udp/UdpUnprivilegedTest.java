@@ -41,6 +41,7 @@ class UdpUnprivilegedTest
             "setpriv may not change capabilities here: " + output);
         assertEquals(0, process.exitValue(), output);
         assertTrue(output.contains("OK steering=true"), output);
-        assertTrue(output.contains("soPriority7=6 tos7=224"), "level 7 keeps CS7 on the wire, skb priority 6: " + output);
+        assertTrue(output.contains("soPriority7=6 tos7=224"),
+            "level 7 keeps CS7 on the wire, skb priority 6: " + output);
     }
 }

@@ -183,9 +183,13 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             final long warmupDeadline = start + budgetNs / 3;
             long sequence = 0;
             long warmups = 0;
+            long warmupTimeouts = 0;
             while (warmups < warmup && System.nanoTime() - warmupDeadline < 0)
             {
-                client.roundTrip(++sequence, timeoutNs);
+                if (client.roundTrip(++sequence, timeoutNs) < 0)
+                {
+                    warmupTimeouts++;
+                }
                 warmups++;
             }
             final long deadline = start + budgetNs;
@@ -211,6 +215,10 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             {
                 note = "cut short by the " + maxSeconds + " s budget: " + warmups + "/" + warmup + " warm-up, " +
                     taken + "/" + samples + " samples";
+            }
+            if (warmupTimeouts > 0)
+            {
+                note = (null == note ? "" : note + "; ") + warmupTimeouts + " warm-up round trips timed out";
             }
             return new RttResult(path, histogram, timeouts, warmups, elapsedNs, note);
         }

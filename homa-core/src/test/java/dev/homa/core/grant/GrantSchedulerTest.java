@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
 class GrantSchedulerTest
@@ -445,6 +446,37 @@ class GrantSchedulerTest
     }
 
     @Test
+    void shouldRegrantWhenMaxScheduledPriorityChanges()
+    {
+        final GrantScheduler scheduler = new GrantScheduler(
+            config().windowBytes(100_800).maxIncomingBytes(600_000).maxScheduledPriority(3));
+        final TestMessage a = arrived(1, 300_000, 0);
+        final TestMessage b = arrived(2, 400_000, 1);
+        final TestMessage c = arrived(3, 500_000, 2);
+        final TestMessage d = arrived(4, 600_000, 3);
+        final TestMessage e = arrived(5, 700_000, 4);
+        for (final TestMessage m : List.of(a, b, c, d, e))
+        {
+            scheduler.add(m);
+        }
+        scheduler.sendGrants(0, sender);
+        assertEquals(List.of(3, 2, 1, 0, 0), sender.drain().stream().map(RecordingGrantSender.Grant::priority).toList());
+
+        // New cutoffs leave five scheduled levels: every message that changes level is told, at the same offset.
+        scheduler.maxScheduledPriority(4);
+        scheduler.sendGrants(0, sender);
+        final List<RecordingGrantSender.Grant> grants = sender.drain();
+        assertEquals(List.of(a, b, c, d), grants.stream().map(RecordingGrantSender.Grant::message).toList());
+        assertEquals(List.of(4, 3, 2, 1), grants.stream().map(RecordingGrantSender.Grant::priority).toList());
+        assertEquals(0, e.state.priority());
+        assertEquals(roundUp(UNSCHED + 100_800), grants.get(0).offset());
+        assertEquals(4, scheduler.priorityGrants());
+
+        scheduler.maxScheduledPriority(4);
+        assertEquals(0, scheduler.sendGrants(0, sender), "no change, no grants");
+    }
+
+    @Test
     void shouldSendFifoGrantToOldestAtConfiguredInterval()
     {
         // 10 Gbit/s, 10,000-byte increments, 10% of the link: one FIFO grant per 100,000 bytes = 80 us.
@@ -591,10 +623,22 @@ class GrantSchedulerTest
     @Test
     void shouldNeverLowerGrantsAndKeepInvariantsUnderRandomEvents()
     {
+        randomEvents(false);
+    }
+
+    @Test
+    void shouldKeepInvariantsUnderRandomEventsInStrictMode()
+    {
+        randomEvents(true);
+    }
+
+    private void randomEvents(final boolean strict)
+    {
         final long seed = Long.getLong("homa.seed", 7L);
-        System.out.println("seed=" + seed);
+        System.out.println("seed=" + seed + " strict=" + strict);
         final Random random = new Random(seed);
         final GrantConfig config = config()
+            .strictOvercommit(strict)
             .overcommit(4)
             .maxIncomingBytes(200_000)
             .fifoGrantFractionPerMille(50)
@@ -653,8 +697,13 @@ class GrantSchedulerTest
 
             long expectedIncoming = 0;
             int candidates = 0;
+            int holders = 0;
             for (final TestMessage message : live)
             {
+                if (message.outstanding() > 0 && message.state.scheduledGrantSent)
+                {
+                    holders++;
+                }
                 expectedIncoming += Math.max(0, Math.min(message.state.grantedOffset(), message.length) -
                     message.received);
                 if (message.state.grantedOffset() < message.length)
@@ -664,6 +713,7 @@ class GrantSchedulerTest
             }
             assertEquals(expectedIncoming, scheduler.incomingBytes(), "step " + step);
             assertEquals(live.size(), scheduler.trackedCount());
+            assertEquals(holders, scheduler.grantHolders());
             assertEquals(candidates, scheduler.candidateCount());
             assertTrue(scheduler.activeCount() <= 4);
             for (int rank = 1; rank < scheduler.activeCount(); rank++)
@@ -673,8 +723,83 @@ class GrantSchedulerTest
                 assertTrue(better.outranks(worse), "active set out of SRPT order at step " + step);
             }
         }
+        System.out.println("grants=" + scheduler.grantsSent() + " fifo=" + scheduler.fifoGrants() + " promotions=" +
+            scheduler.promotions() + " demotions=" + scheduler.demotions() + " priorityGrants=" +
+            scheduler.priorityGrants() + " strictDeferrals=" + scheduler.strictDeferrals());
         assertTrue(scheduler.grantsSent() > 1000, "grants " + scheduler.grantsSent());
         assertTrue(scheduler.fifoGrants() > 0);
+    }
+
+    @Test
+    void shouldNotAllocateInSteadyState()
+    {
+        // Read through reflection: homa-core's module does not read java.management, the tests run on the class path.
+        assumeTrue(allocatedBytes() >= 0, "no per-thread allocation counter");
+
+        final GrantScheduler scheduler = new GrantScheduler(config().fifoGrantFractionPerMille(50));
+        final TestMessage[] messages = new TestMessage[32];
+        final long[] sink = new long[1];
+        final GrantSender noop = (message, offset, priority) -> sink[0] += offset + priority;
+
+        long allocated = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            final long before = allocatedBytes();
+            for (int i = 0; i < messages.length; i++)
+            {
+                if (null == messages[i])
+                {
+                    messages[i] = new TestMessage(i % 12, 200_000 + i * 10_000, i, UNSCHED);
+                }
+            }
+            final long start = allocatedBytes();
+            long nowNs = 0;
+            long birth = 1000L * round;
+            for (int step = 0; step < 200_000; step++)
+            {
+                final TestMessage message = messages[step % messages.length];
+                if (!message.state.isTracked())
+                {
+                    message.state.reset(UNSCHED);
+                    message.received = UNSCHED;
+                    scheduler.add(message);
+                }
+                else if (message.received < message.state.grantedOffset())
+                {
+                    message.received = Math.min(message.length, message.received + PAYLOAD);
+                    scheduler.onDataReceived(message);
+                    if (message.complete())
+                    {
+                        scheduler.remove(message);
+                        message.received = 0;
+                    }
+                }
+                nowNs += 500;
+                scheduler.sendGrants(nowNs, noop);
+            }
+            allocated = allocatedBytes() - start;
+            assertTrue(start >= before);
+            birth++;
+        }
+        assertTrue(sink[0] != 0);
+        System.out.println("allocated in the last 200,000 steps: " + allocated + " bytes");
+        // Any per-step allocation would show as megabytes; allow a little for the counter's own reflective call.
+        assertTrue(allocated < 4096, "bytes allocated in the last 200,000 steps: " + allocated);
+    }
+
+    private static long allocatedBytes()
+    {
+        try
+        {
+            final Object bean = Class.forName("java.lang.management.ManagementFactory")
+                .getMethod("getThreadMXBean").invoke(null);
+            return (long)Class.forName("com.sun.management.ThreadMXBean")
+                .getMethod("getCurrentThreadAllocatedBytes").invoke(bean);
+        }
+        catch (final ReflectiveOperationException | RuntimeException ex)
+        {
+            return -1;
+        }
     }
 
     @Test

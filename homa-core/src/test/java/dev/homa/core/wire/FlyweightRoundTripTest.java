@@ -1,6 +1,7 @@
 package dev.homa.core.wire;
 
 import java.util.Arrays;
+import java.util.Random;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.BeforeEach;
@@ -356,6 +357,78 @@ class FlyweightRoundTripTest
         assertEquals(0x42, HomaHeaderFlyweight.typeOf(buffer, OFFSET));
         assertEquals(0x50, HomaHeaderFlyweight.doffOf(buffer, OFFSET));
         assertGuardsIntact(HomaHeaderFlyweight.COMMON_HEADER_LENGTH);
+    }
+
+    @Test
+    @Timeout(10)
+    void randomFieldValuesRoundTripAtRandomOffsets()
+    {
+        final long seed = Long.getLong("homa.seed", System.nanoTime());
+        System.out.println("seed=" + seed + " (FlyweightRoundTripTest.randomFieldValuesRoundTripAtRandomOffsets; " +
+            "replay with -Dhoma.seed=" + seed + ")");
+        final Random random = new Random(seed);
+        final DataHeaderFlyweight data = new DataHeaderFlyweight();
+        final GrantFlyweight grant = new GrantFlyweight();
+        final ResendFlyweight resend = new ResendFlyweight();
+
+        for (int i = 0; i < 10_000; i++)
+        {
+            final int offset = random.nextInt(1024);
+            final int sport = random.nextInt(0x10000);
+            final int dport = random.nextInt(0x10000);
+            final long senderId = random.nextLong();
+            final int messageLength = random.nextInt();
+            final int incoming = random.nextInt();
+            final long ackClientId = random.nextLong();
+            final int ackServerPort = random.nextInt(0x10000);
+            final int cutoffVersion = random.nextInt(0x10000);
+            final boolean retransmit = random.nextBoolean();
+            final int segmentOffset = random.nextInt() & 0x7FFF_FFFF;
+            final int flags = random.nextInt(0x100);
+
+            data.wrap(buffer, offset)
+                .initialize(PacketType.DATA, sport, dport, senderId)
+                .messageLength(messageLength)
+                .incoming(incoming)
+                .ackClientId(ackClientId)
+                .ackServerPort(ackServerPort)
+                .cutoffVersion(cutoffVersion)
+                .retransmit(retransmit)
+                .segmentOffset(segmentOffset)
+                .flags(flags);
+
+            final DataHeaderFlyweight reader = new DataHeaderFlyweight().wrap(buffer, offset);
+            assertEquals(sport, reader.sourcePort());
+            assertEquals(dport, reader.destinationPort());
+            assertEquals(senderId, reader.senderId());
+            assertEquals(flags, reader.flags());
+            assertEquals(messageLength, reader.messageLength());
+            assertEquals(incoming, reader.incoming());
+            assertEquals(ackClientId, reader.ackClientId());
+            assertEquals(ackServerPort, reader.ackServerPort());
+            assertEquals(cutoffVersion, reader.cutoffVersion());
+            assertEquals(retransmit, reader.retransmit());
+            assertEquals(segmentOffset, reader.segmentOffset());
+            assertEquals(PacketType.DATA, HomaHeaderFlyweight.typeOf(buffer, offset));
+
+            final int grantOffset = random.nextInt();
+            final int priority = random.nextInt(0x100);
+            grant.wrap(buffer, offset).initialize(PacketType.GRANT, sport, dport, senderId)
+                .offset(grantOffset)
+                .priority(priority);
+            assertEquals(grantOffset, grant.offset());
+            assertEquals(priority, grant.priority());
+            assertEquals(senderId, HomaHeaderFlyweight.senderIdOf(buffer, offset));
+
+            final int resendLength = random.nextInt();
+            resend.wrap(buffer, offset).initialize(PacketType.RESEND, sport, dport, senderId)
+                .offset(grantOffset)
+                .length(resendLength)
+                .priority(priority);
+            assertEquals(grantOffset, resend.offset());
+            assertEquals(resendLength, resend.length());
+            assertEquals(priority, resend.priority());
+        }
     }
 
     private void assertGuardsIntact(final int headerLength)

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import dev.homa.nic.Packet;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -136,7 +137,7 @@ class PacketDecoderTest
         // Kernel forms: DATA 14 words, a GSO DATA batch 13 words, control packets 5 words.
         final int length = dataPacket(1000, 0, 1000);
         assertEquals(RejectReason.NONE, strict.validate(buffer, OFFSET, length));
-        data.doff(13 << 4);
+        data.doff(HomaHeaderFlyweight.DOFF_DATA_GSO);
         assertEquals(RejectReason.NONE, strict.validate(buffer, OFFSET, length));
         assertEquals(0, strict.headerLengthMismatchCount());
 
@@ -335,6 +336,18 @@ class PacketDecoderTest
         final List<Long> afterReset = new ArrayList<>();
         decoder.forEachCounter((name, value) -> afterReset.add(value));
         assertTrue(afterReset.stream().allMatch(value -> 0L == value));
+    }
+
+    @Test
+    @Timeout(5)
+    void validatesADriverPacketFromIndexZero()
+    {
+        final Packet packet = new Packet(new UnsafeBuffer(new byte[1500]), 0);
+        new GrantFlyweight().wrap(packet.buffer(), 0).initialize(PacketType.GRANT, 1, 2, 3).offset(100).priority(2);
+        packet.length(GrantFlyweight.LENGTH);
+        assertEquals(RejectReason.NONE, decoder.validate(packet));
+        packet.length(GrantFlyweight.LENGTH - 1);
+        assertEquals(RejectReason.TOO_SHORT, decoder.validate(packet));
     }
 
     @Test

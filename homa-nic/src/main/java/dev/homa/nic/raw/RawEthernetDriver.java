@@ -737,7 +737,7 @@ public final class RawEthernetDriver implements NicDriver
         }
     }
 
-    private static String socketFailure(final int error, final String interfaceName)
+    static String socketFailure(final int error, final String interfaceName)
     {
         if (LibC.EPERM == error || LibC.EACCES == error)
         {

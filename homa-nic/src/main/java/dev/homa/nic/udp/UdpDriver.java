@@ -22,6 +22,7 @@ import io.netty.channel.epoll.EpollDatagramChannelConfig;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.util.ReferenceCountUtil;
 import org.agrona.BitUtil;
@@ -33,6 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -48,34 +50,47 @@ import java.util.concurrent.TimeUnit;
  * <h2>Threading: Netty's event loop is the protocol thread</h2>
  * The {@link NicDriver} contract is poll-based and single-threaded. Netty 4.2's {@link ManualIoEventLoop} is an
  * event loop that the owner drives itself, so the driver runs Netty's epoll loop <em>on the protocol thread</em>,
- * inside {@link #poll} and {@link #flush}: no second thread, no hand-off queue, no locks, no wake-ups, and the
- * pooled receive buffers stay in the protocol thread's allocator cache. The first thread to call {@link #poll},
+ * inside {@link #poll} and {@link #flush}: no second thread, no hand-off queue, no locks, no wake-ups. An idle
+ * {@link #poll} costs one non-blocking {@code epoll_wait}. The first thread to call {@link #poll},
  * {@link #send}, {@link #flush} or {@link #close} becomes the owner; another thread afterwards is a usage error.
  *
  * <h2>Priority: one socket per level, steered by TOS</h2>
- * {@code IP_TOS} and {@code SO_PRIORITY} are per socket and Netty has no per-packet TOS control message, so the
- * driver opens eight sockets bound to the same address and port with {@code SO_REUSEPORT} and sends each packet
- * on the socket of its level; the peer sees one address. On receive, a classic BPF reuseport program
+ * {@code SO_PRIORITY} is per socket, Netty's channels set {@code IP_TOS} per socket too, and recovering the level on
+ * receive needs the datagrams of each level on their own socket, so the driver opens eight sockets bound to the
+ * same address and port with {@code SO_REUSEPORT} and sends each packet on the socket of its level; the peer sees
+ * one address. On receive, a classic BPF reuseport program
  * ({@link PrioritySteering}) makes the kernel deliver each datagram to the socket whose index equals its TOS class,
  * so the receiving socket names the level the sender chose ({@link Packet#priority()}); -1 where the program could
  * not be attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they
  * may in a switch with priority queues.
  *
- * <h2>Batching</h2>
- * {@link #send} only queues. {@link #flush} writes every queued packet into Netty's outbound buffer of its level's
- * channel and flushes each channel once, highest level first: Netty hands a channel's batch to the kernel with one
- * {@code sendmmsg}. A run of two or more consecutive packets to the same destination and level whose lengths are
- * equal (the last may be shorter) is copied into a 64 KiB staging buffer and sent as one UDP GSO super-datagram
- * ({@code UDP_SEGMENT}), which the kernel segments once, late. Receives use {@code recvmmsg} of
- * {@link UdpDriverContext#receiveBatch()} datagrams, or with UDP GRO one {@code recvmsg} of a coalesced 64 KiB
- * super-datagram that Netty splits at the reported segment size. GSO and GRO fall back to plain datagrams where the
- * kernel or the device refuses them.
+ * <h2>Datapaths</h2>
+ * Both datapaths run on Netty's epoll loop and batch the same way: {@link #send} only queues; {@link #flush} forms
+ * GSO runs (two or more consecutive packets to one destination and level, all as long as the first except the
+ * last, within 64 segments and the UDP payload limit) and hands each level's datagrams to the kernel in one
+ * {@code sendmmsg} on that level's socket, highest level first; a run becomes one {@code UDP_SEGMENT}
+ * super-datagram that the kernel segments once, late. {@link #flush} returns only when the kernel has taken every
+ * datagram, so the caller may reuse its packets right away.
+ * <ul>
+ *     <li>{@link UdpDriverContext.Datapath#NATIVE} (default): {@code sendmmsg}/{@code recvmmsg} through FFM on the
+ *     sockets, with read readiness from Netty through an {@code EpollIoHandle} per socket. Zero-copy both ways:
+ *     iovecs point at the pool slots (a GSO run gathers its slots), receives scatter into free slots. With UDP GRO
+ *     a {@code recvmmsg} batch reads coalesced 64 KiB super-datagrams, cut at the reported segment size into
+ *     slots. No allocation per packet (UdpDriverAllocationTest: 0 B/packet).</li>
+ *     <li>{@link UdpDriverContext.Datapath#NETTY}: Netty {@code EpollDatagramChannel}s. Writes are reusable
+ *     {@code DatagramPacket}s over the pool slots flushed through Netty's {@code NativeDatagramPacketArray}
+ *     ({@code sendmmsg}); GSO runs are copied into 64 KiB staging buffers; reads use Netty's {@code recvmmsg}, or
+ *     its {@code recvmsg} path with GRO (Netty reports GRO segment sizes only there). Netty's datagram API
+ *     allocates an {@code InetSocketAddress}, an {@code Inet4Address} and a {@code DatagramPacket} per received
+ *     datagram and copies the recipient's address bytes per sent one: about 150-200 B/packet measured on a
+ *     {@code FastThreadLocalThread} (more on other threads, where Netty's Recycler does not batch).</li>
+ * </ul>
+ * GSO and GRO fall back to plain datagrams where the kernel lacks them; GSO is switched off if a device refuses a
+ * segmented send ({@code EIO}: no UDP checksum offload).
  *
  * <h2>Memory</h2>
- * Packets live in one off-heap pool shared by sending and receiving. Sends are zero-copy (Netty's iovecs point at
- * the pool slots) except for GSO runs, copied once into the staging buffer. Receives are copied once from Netty's
- * pooled buffer into a pool slot. {@link #flush} returns only when the kernel has taken every datagram, so the
- * caller may reuse its packets right away.
+ * Packets live in one off-heap pool shared by sending and receiving, 64-byte aligned slots of
+ * {@link #maxPacketLength()} bytes. A received packet delivered to a sink is a pool slot until released.
  */
 public final class UdpDriver implements NicDriver
 {
@@ -108,6 +123,7 @@ public final class UdpDriver implements NicDriver
     private final boolean prioritySteering;
     private boolean gsoEnabled;
     private final boolean groEnabled;
+    private final NativeDatapath nativeDatapath;
 
     private final ByteBuffer poolMemory;
     private final Packet[] packets;
@@ -147,6 +163,8 @@ public final class UdpDriver implements NicDriver
     private long rxDroppedOther;
     private long ioErrors;
     private long flushStalls;
+    private long groSuperDatagrams;
+    private long txDroppedStalled;
     private boolean ioErrorLogged;
 
     /**
@@ -198,9 +216,11 @@ public final class UdpDriver implements NicDriver
             txDatagrams[i] = new OutboundDatagram();
         }
 
-        final boolean gsoWanted = context.gso() && context.gsoBuffers() > 0 && 2 * maxPacketLength <= MAX_UDP_PAYLOAD;
+        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
+        final boolean gsoWanted = context.gso() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD &&
+            (nativePath || context.gsoBuffers() > 0);
         gsoEnabled = gsoWanted && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
-        final int gsoBufferCount = gsoEnabled ? context.gsoBuffers() : 0;
+        final int gsoBufferCount = gsoEnabled && !nativePath ? context.gsoBuffers() : 0;
         gsoMemory = ByteBuffer.allocateDirect(Math.max(1, gsoBufferCount) * GSO_BUFFER_LENGTH + 64);
         final ByteBuffer alignedGso = gsoMemory.alignedSlice(64);
         gsoViews = new ByteBuf[gsoBufferCount];
@@ -215,6 +235,7 @@ public final class UdpDriver implements NicDriver
         final long bind = context.bindAddress();
         boolean groActive = context.gro();
         boolean steered = false;
+        NativeDatapath datapath = null;
         int port = HostAddress.portOf(bind);
         try
         {
@@ -245,13 +266,26 @@ public final class UdpDriver implements NicDriver
                 PrioritySteering.attach((Socket)channels[0].fd());
                 steered = true;
             }
-            catch (final IOException ex)
+            catch (final IOException | ChannelException ex)
             {
                 LOGGER.warn("priority steering unavailable, received packets report priority -1: {}", ex.toString());
             }
-            for (final EpollDatagramChannel channel : channels)
+            if (nativePath)
             {
-                eventLoop.register(channel);
+                final FileDescriptor[] sockets = new FileDescriptor[PRIORITY_LEVELS];
+                for (int level = 0; level < PRIORITY_LEVELS; level++)
+                {
+                    sockets[level] = channels[level].fd();
+                }
+                datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
+                    sockets, txCapacity, context.receiveBatch(), groActive);
+            }
+            else
+            {
+                for (final EpollDatagramChannel channel : channels)
+                {
+                    eventLoop.register(channel);
+                }
             }
         }
         catch (final IOException | ChannelException ex)
@@ -260,10 +294,12 @@ public final class UdpDriver implements NicDriver
             throw new IllegalStateException("cannot open UDP sockets on " + HostAddress.toString(bind), ex);
         }
         groEnabled = groActive;
+        nativeDatapath = datapath;
         prioritySteering = steered;
         localAddress = HostAddress.ipv4(HostAddress.ipv4Of(bind), port);
-        LOGGER.info("udp driver on {}: maxPacketLength={} gso={} gro={} prioritySteering={}",
-            HostAddress.toString(localAddress), maxPacketLength, gsoEnabled, groEnabled, prioritySteering);
+        LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
+            HostAddress.toString(localAddress), context.datapath(), maxPacketLength, gsoEnabled, groEnabled,
+            prioritySteering);
     }
 
     /**
@@ -327,9 +363,10 @@ public final class UdpDriver implements NicDriver
         {
             socket.setIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY, level);
         }
-        catch (final IOException ex)
+        catch (final IOException | ChannelException ex)
         {
-            // Priorities above 6 need CAP_NET_ADMIN; the DSCP still carries the full level.
+            // Priorities above 6 need CAP_NET_ADMIN; the DSCP still carries the full level. (Netty reports the
+            // refusal as an unchecked ChannelException despite the declared IOException.)
             socket.setIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY, Math.min(level, 6));
         }
     }
@@ -431,6 +468,19 @@ public final class UdpDriver implements NicDriver
         {
             return 0;
         }
+        if (null != nativeDatapath)
+        {
+            nativeDatapath.send(txPackets, txDestinations, txPriorities, count, gsoEnabled);
+            final int overhead = wireOverheadBytes();
+            for (int j = 0; j < count; j++)
+            {
+                queueEstimator.onTransmit(txPackets[j].length() + overhead);
+                txPackets[j] = null;
+            }
+            txCount = 0;
+            packetsSent += count;
+            return count;
+        }
 
         int touchedLevels = 0;
         int gsoUsed = 0;
@@ -500,7 +550,7 @@ public final class UdpDriver implements NicDriver
      * A GSO run: consecutive packets to one destination at one level, all as long as the first except the last,
      * which may be shorter, within the UDP payload and segment-count limits.
      */
-    private int gsoRunEnd(final int start, final int count)
+    int gsoRunEnd(final int start, final int count)
     {
         final long destination = txDestinations[start];
         final int level = txPriorities[start];
@@ -589,7 +639,7 @@ public final class UdpDriver implements NicDriver
         return delivered;
     }
 
-    private void runEventLoop()
+    void runEventLoop()
     {
         rxTimestampNs = clock.nanoTime();
         eventLoop.runNow();
@@ -611,11 +661,19 @@ public final class UdpDriver implements NicDriver
         }
         if (owner == current)
         {
-            for (final EpollDatagramChannel channel : channels)
+            if (null != nativeDatapath)
             {
-                if (null != channel)
+                nativeDatapath.close();
+                closeSockets();
+            }
+            else
+            {
+                for (final EpollDatagramChannel channel : channels)
                 {
-                    channel.close();
+                    if (null != channel)
+                    {
+                        channel.close();
+                    }
                 }
             }
             eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
@@ -627,9 +685,13 @@ public final class UdpDriver implements NicDriver
         }
         else
         {
-            // Netty's loop can only be run by its owner: release the ports at least; the loop's epoll, event and
-            // timer descriptors stay open. Close on the protocol thread to avoid this.
+            // Netty's loop can only be run by its owner: release the ports and native memory at least; the loop's
+            // epoll, event and timer descriptors stay open. Close on the protocol thread to avoid this.
             LOGGER.warn("udp driver closed from {} instead of its owner {}: epoll descriptors leak", current, owner);
+            if (null != nativeDatapath)
+            {
+                nativeDatapath.close();
+            }
             closeSockets();
         }
         BufferUtil.free(poolMemory);
@@ -735,6 +797,22 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * @return coalesced datagrams received with UDP GRO and cut into packets (native datapath).
+     */
+    public long groSuperDatagrams()
+    {
+        return groSuperDatagrams;
+    }
+
+    /**
+     * @return packets dropped on send because the socket buffer stayed full for a second (native datapath).
+     */
+    public long txDroppedStalled()
+    {
+        return txDroppedStalled;
+    }
+
+    /**
      * @return flushes that had to wait for socket buffer space.
      */
     public long flushStalls()
@@ -748,6 +826,30 @@ public final class UdpDriver implements NicDriver
     public int freePackets()
     {
         return freeCount;
+    }
+
+    /**
+     * For tests: read a level's socket options back from the kernel.
+     *
+     * @param level priority level.
+     * @return {@code SO_PRIORITY} of that level's socket.
+     * @throws IOException if the kernel refuses.
+     */
+    int socketPriority(final int level) throws IOException
+    {
+        return ((Socket)channels[level].fd()).getIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY);
+    }
+
+    /**
+     * For tests: the TOS byte a level's socket puts on its datagrams.
+     *
+     * @param level priority level.
+     * @return {@code IP_TOS} of that level's socket.
+     * @throws IOException if the kernel refuses.
+     */
+    int socketTos(final int level) throws IOException
+    {
+        return ((Socket)channels[level].fd()).getTrafficClass();
     }
 
     private int indexOf(final Packet packet)
@@ -783,6 +885,103 @@ public final class UdpDriver implements NicDriver
         owner = current;
         eventLoop.setOwningThread(current);
         eventLoop.runNow();
+        if (null != nativeDatapath)
+        {
+            nativeDatapath.register(eventLoop);
+        }
+    }
+
+    int takeFreeSlot()
+    {
+        if (0 == freeCount)
+        {
+            return -1;
+        }
+        final int index = freeStack[--freeCount];
+        packetState[index] = STATE_OWNED;
+        return index;
+    }
+
+    void returnFreeSlot(final int index)
+    {
+        packetState[index] = STATE_FREE;
+        freeStack[freeCount++] = index;
+    }
+
+    void onReceived(final int index, final int length, final long source, final int level)
+    {
+        final Packet packet = packets[index]
+            .length(length)
+            .source(source)
+            .priority(prioritySteering ? level : -1)
+            .timestampNs(rxTimestampNs);
+        int tail = rxHead + rxCount;
+        if (tail >= rxRing.length)
+        {
+            tail -= rxRing.length;
+        }
+        rxRing[tail] = packet;
+        rxCount++;
+        packetsReceived++;
+    }
+
+    void onDroppedNoBuffer()
+    {
+        rxDroppedNoBuffer++;
+    }
+
+    void onDroppedOversize()
+    {
+        rxDroppedOversize++;
+    }
+
+    void onSendStallDrop(final long packets)
+    {
+        txDroppedStalled += packets;
+        LOGGER.warn("udp driver dropped {} packets after the socket buffer stayed full for a second", packets);
+    }
+
+    void onGroSuperDatagram()
+    {
+        groSuperDatagrams++;
+    }
+
+    void onFlushStall()
+    {
+        flushStalls++;
+    }
+
+    void onGsoSend(final int segments)
+    {
+        gsoSends++;
+        gsoSegments += segments;
+    }
+
+    void onSendError(final int errno, final boolean segmented)
+    {
+        ioErrors++;
+        if (segmented && LinuxUdpCalls.EIO == errno && gsoEnabled)
+        {
+            // The device cannot checksum-offload segmented UDP: stop using GSO, Homa retransmits what was lost.
+            gsoEnabled = false;
+            LOGGER.warn("disabling UDP GSO after sendmmsg EIO");
+        }
+        logErrorOnce("sendmmsg", errno);
+    }
+
+    void onReceiveError(final int errno)
+    {
+        ioErrors++;
+        logErrorOnce("recvmmsg", errno);
+    }
+
+    private void logErrorOnce(final String call, final int errno)
+    {
+        if (!ioErrorLogged)
+        {
+            ioErrorLogged = true;
+            LOGGER.warn("udp driver {} failed with errno {} (logged once, counted in ioErrors)", call, errno);
+        }
     }
 
     private InetSocketAddress recipientFor(final long destination)
@@ -844,19 +1043,7 @@ public final class UdpDriver implements NicDriver
             content.getBytes(content.readerIndex(), packetViews[index], 0, length);
             // Inet4Address.hashCode() is the address itself; getAddress() would allocate a copy.
             final long source = HostAddress.ipv4(sender.getAddress().hashCode(), sender.getPort());
-            final Packet packet = packets[index]
-                .length(length)
-                .source(source)
-                .priority(prioritySteering ? level : -1)
-                .timestampNs(rxTimestampNs);
-            int tail = rxHead + rxCount;
-            if (tail >= rxRing.length)
-            {
-                tail -= rxRing.length;
-            }
-            rxRing[tail] = packet;
-            rxCount++;
-            packetsReceived++;
+            onReceived(index, length, source, level);
         }
     }
 

@@ -16,6 +16,26 @@ import java.util.Locale;
  */
 public final class UdpDriverContext
 {
+    /**
+     * How datagrams move between the pool and the sockets; both run on Netty's epoll event loop.
+     */
+    public enum Datapath
+    {
+        /**
+         * {@code sendmmsg}/{@code recvmmsg} called through FFM on the sockets, driven by Netty epoll readiness
+         * (an {@code EpollIoHandle} per socket): zero-copy both ways (GSO gathers the pool slots), GRO together
+         * with recvmmsg, and no allocation per packet.
+         */
+        NATIVE,
+        /**
+         * Netty {@code EpollDatagramChannel}s: writes of reusable {@code DatagramPacket}s flushed with Netty's
+         * {@code sendmmsg}, reads through Netty's {@code recvmmsg}/GRO path. Netty's datagram API allocates a sender
+         * address and an envelope per received datagram and copies an address per sent one (measured in
+         * UdpDriverAllocationTest).
+         */
+        NETTY
+    }
+
     /** Default IP MTU of the path: plain Ethernet. */
     public static final int MTU_DEFAULT = 1500;
     /** Default link rate for the pacer: 10 Gb/s. */
@@ -45,6 +65,7 @@ public final class UdpDriverContext
     private int addressCacheCapacity = ADDRESS_CACHE_CAPACITY_DEFAULT;
     private boolean gso = true;
     private boolean gro = true;
+    private Datapath datapath = Datapath.NATIVE;
     private NanoClock clock = SystemNanoClock.INSTANCE;
     private boolean concluded;
 
@@ -58,7 +79,8 @@ public final class UdpDriverContext
      *     <li>{@code batch} - datagrams per recvmmsg (default 32).</li>
      *     <li>{@code rcvbuf}, {@code sndbuf} - socket buffer bytes, k/m suffix allowed (default 4m).</li>
      *     <li>{@code gso}, {@code gro} - true/false (default true; off anyway where the kernel lacks them).</li>
-     *     <li>{@code gsobuffers} - 64 KiB GSO staging buffers (default 16).</li>
+     *     <li>{@code gsobuffers} - 64 KiB GSO staging buffers of the netty datapath (default 16).</li>
+     *     <li>{@code datapath} - native (default) or netty, see {@link Datapath}.</li>
      * </ul>
      * Port 0 asks the kernel for a free port.
      *
@@ -110,7 +132,20 @@ public final class UdpDriverContext
             case "gso" -> gso(parseBoolean(value, uri));
             case "gro" -> gro(parseBoolean(value, uri));
             case "gsobuffers" -> gsoBuffers((int)parseSize(value, uri));
+            case "datapath" -> datapath(parseDatapath(value, uri));
             default -> throw new IllegalArgumentException("unknown udp option '" + name + "' in " + uri);
+        }
+    }
+
+    private static Datapath parseDatapath(final String value, final String uri)
+    {
+        try
+        {
+            return Datapath.valueOf(value.toUpperCase(Locale.ROOT));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("datapath must be native or netty, got '" + value + "' in " + uri, ex);
         }
     }
 
@@ -187,6 +222,10 @@ public final class UdpDriverContext
         require(socketSendBufferBytes >= 4096, "socketSendBufferBytes", socketSendBufferBytes);
         require(gsoBuffers >= 0 && gsoBuffers <= 1024, "gsoBuffers", gsoBuffers);
         require(addressCacheCapacity >= 1, "addressCacheCapacity", addressCacheCapacity);
+        if (null == datapath)
+        {
+            throw new IllegalArgumentException("datapath must not be null");
+        }
         if (null == clock)
         {
             throw new IllegalArgumentException("clock must not be null");
@@ -438,6 +477,25 @@ public final class UdpDriverContext
     public boolean gro()
     {
         return gro;
+    }
+
+    /**
+     * @param datapath how datagrams move, see {@link Datapath}.
+     * @return this.
+     */
+    public UdpDriverContext datapath(final Datapath datapath)
+    {
+        checkNotConcluded();
+        this.datapath = datapath;
+        return this;
+    }
+
+    /**
+     * @return how datagrams move.
+     */
+    public Datapath datapath()
+    {
+        return datapath;
     }
 
     /**

@@ -60,14 +60,17 @@ class UdpDriverTest
         return seed;
     }
 
-    @ParameterizedTest(name = "gso={0} gro={1}")
-    @CsvSource({ "true,true", "true,false", "false,true", "false,false" })
+    @ParameterizedTest(name = "{0} gso={1} gro={2}")
+    @CsvSource({
+        "NATIVE,true,true", "NATIVE,true,false", "NATIVE,false,true", "NATIVE,false,false",
+        "NETTY,true,true", "NETTY,true,false", "NETTY,false,true", "NETTY,false,false" })
     @Timeout(60)
-    void exchangesPacketsAtAllPrioritiesByteExactInBothDirections(final boolean gso, final boolean gro)
+    void exchangesPacketsAtAllPrioritiesByteExactInBothDirections(
+        final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro)
     {
         final Random random = new Random(seed());
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).gso(gso).gro(gro));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gso(gso).gro(gro));
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
         assertEquals(1472, a.maxPacketLength());
         assertEquals(8, a.priorityLevels());
         assertEquals(HostAddress.ipv4Of(LOOPBACK), HostAddress.ipv4Of(a.localAddress()));
@@ -87,6 +90,11 @@ class UdpDriverTest
         {
             assertTrue(a.gsoSends() > 0 && b.gsoSends() > 0, "runs of full packets went out as GSO");
             assertTrue(a.gsoSegments() >= 2 * a.gsoSends());
+            if (gro && UdpDriverContext.Datapath.NATIVE == datapath)
+            {
+                assertTrue(a.groSuperDatagrams() > 0 && b.groSuperDatagrams() > 0,
+                    "GSO runs arrive coalesced and are cut at the UDP_GRO segment size");
+            }
         }
         assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer());
         assertEquals(0, a.ioErrors() + b.ioErrors());
@@ -98,7 +106,7 @@ class UdpDriverTest
      * One flush worth of packets: runs of full-size packets to one level (GSO material) mixed with single packets of
      * random length at random levels. Every packet carries its sequence number and seeded random bytes.
      */
-    private static int sendBatch(final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence)
+    static int sendBatch(final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence)
     {
         final Map<Integer, byte[]> expected = new HashMap<>();
         final Map<Integer, Integer> expectedPriority = new HashMap<>();
@@ -168,12 +176,13 @@ class UdpDriverTest
         return sequence;
     }
 
-    @ParameterizedTest(name = "gro={0}")
-    @CsvSource({ "true", "false" })
+    @ParameterizedTest(name = "{0} gro={1}")
+    @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,true", "NETTY,false" })
     @Timeout(30)
-    void dropsOversizeDatagramsAndKeepsReceiving(final boolean gro) throws Exception
+    void dropsOversizeDatagramsAndKeepsReceiving(final UdpDriverContext.Datapath datapath, final boolean gro)
+        throws Exception
     {
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gro(gro));
         final int port = HostAddress.portOf(b.localAddress());
         try (DatagramChannel foreign = DatagramChannel.open())
         {
@@ -202,12 +211,14 @@ class UdpDriverTest
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "{0} gro={1}")
+    @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,false" })
     @Timeout(30)
-    void poolExhaustionDropsReceivesAndRecovers()
+    void poolExhaustionDropsReceivesAndRecovers(final UdpDriverContext.Datapath datapath, final boolean gro)
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).gso(false));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).poolSize(8).gro(false));
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(false));
+        final UdpDriver b = open(
+            new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).poolSize(8).gro(gro));
 
         final List<Packet> held = new ArrayList<>();
         for (int i = 0; i < 8; i++)
@@ -314,6 +325,45 @@ class UdpDriverTest
         other.start();
         other.join();
         assertTrue(thrown[0] instanceof IllegalStateException, String.valueOf(thrown[0]));
+    }
+
+    @Test
+    @Timeout(30)
+    void eachLevelsSocketCarriesItsTosAndSkbPriority() throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        for (int level = 0; level < UdpDriver.PRIORITY_LEVELS; level++)
+        {
+            assertEquals(level << 5, a.socketTos(level), "IP_TOS of level " + level);
+            // This test runs as root; without CAP_NET_ADMIN level 7 gets 6 (UdpUnprivilegedTest).
+            final int priority = a.socketPriority(level);
+            assertTrue(level == priority || (7 == level && 6 == priority), "SO_PRIORITY of level " + level);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void queuedBytesFollowTheLinkRateOnTheDriverClock()
+    {
+        final dev.homa.nic.time.VirtualClock clock = new dev.homa.nic.time.VirtualClock(1_000_000L);
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).clock(clock)
+            .linkBitsPerSecond(8_000_000L));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        assertEquals(66, a.wireOverheadBytes(), "IPv4 + UDP + Ethernet header, FCS, preamble, gap");
+        assertEquals(0, a.queuedBytes());
+        final Packet packet = a.acquire().length(934);
+        for (int i = 0; i < 10; i++)
+        {
+            assertTrue(a.send(packet, b.localAddress(), 1));
+        }
+        assertEquals(10, a.flush());
+        a.release(packet);
+        // 10 frames of 1000 wire bytes at 1 MB/s (less the estimator's 1% margin): about 10,000 bytes queued.
+        assertTrue(Math.abs(a.queuedBytes() - 10_000) <= 2, "queued " + a.queuedBytes());
+        clock.advanceBy(5_050_000L);
+        assertTrue(Math.abs(a.queuedBytes() - 5_000) <= 60, "queued after 5 ms " + a.queuedBytes());
+        clock.advanceBy(10_000_000L);
+        assertEquals(0, a.queuedBytes());
     }
 
     @Test

@@ -373,6 +373,7 @@ public final class HomaTransport implements AutoCloseable
         private long commandTimeoutNs = 1_000_000_000L;
         private int completionQueueCapacity = 4096;
         private boolean strictOvercommit;
+        private int pacerFifoFractionPerMille = 50;
         private int cutoffMinimumMessages = 10_000;
         private int cutoffWindowMessages = 100_000;
         private int unscheduledLevels;
@@ -470,6 +471,8 @@ public final class HomaTransport implements AutoCloseable
             check(commandBufferBytes >= 4096 && Integer.bitCount(commandBufferBytes) == 1,
                 "commandBufferBytes", commandBufferBytes, "a power of two >= 4096");
             check(commandTimeoutNs > 0, "commandTimeoutNs", commandTimeoutNs, "> 0");
+            check(pacerFifoFractionPerMille >= 0 && pacerFifoFractionPerMille <= 1000, "pacerFifoFractionPerMille",
+                pacerFifoFractionPerMille, "0..1000");
             check(cutoffMinimumMessages >= 1, "cutoffMinimumMessages", cutoffMinimumMessages, ">= 1");
             check(cutoffWindowMessages >= 2, "cutoffWindowMessages", cutoffWindowMessages, ">= 2");
             check(unscheduledLevels >= 0 && unscheduledLevels <= 7, "unscheduledLevels", unscheduledLevels,
@@ -1252,6 +1255,26 @@ public final class HomaTransport implements AutoCloseable
         public boolean strictOvercommit()
         {
             return strictOvercommit;
+        }
+
+        /**
+         * @param pacerFifoFractionPerMille share of paced packets sent from the oldest outgoing message instead of
+         *                                  the SRPT head (kernel pacer fifo_fraction, default 50 = 5%; 0 = pure SRPT).
+         * @return this.
+         */
+        public Context pacerFifoFractionPerMille(final int pacerFifoFractionPerMille)
+        {
+            checkMutable();
+            this.pacerFifoFractionPerMille = pacerFifoFractionPerMille;
+            return this;
+        }
+
+        /**
+         * @return pacer FIFO fraction per mille.
+         */
+        public int pacerFifoFractionPerMille()
+        {
+            return pacerFifoFractionPerMille;
         }
 
         /**

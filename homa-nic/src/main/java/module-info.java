@@ -6,6 +6,11 @@ module dev.homa.nic
 {
     requires transitive org.agrona;
     requires org.slf4j;
+    requires io.netty.buffer;
+    requires io.netty.common;
+    requires io.netty.transport;
+    requires io.netty.transport.unix.common;
+    requires io.netty.transport.classes.epoll;
 
     exports dev.homa.nic;
     exports dev.homa.nic.time;
@@ -18,5 +23,5 @@ module dev.homa.nic
 
     exports dev.homa.nic.raw;
 
-    // exports dev.homa.nic.udp; (uncomment with the package's first class)
+    exports dev.homa.nic.udp;
 }

@@ -83,6 +83,7 @@ public final class GrantConfig
     private int fifoGrantIncrement = FIFO_GRANT_INCREMENT_DEFAULT;
     private long linkBitsPerSecond = LINK_BITS_PER_SECOND_DEFAULT;
     private int initialPeerCapacity = INITIAL_PEER_CAPACITY_DEFAULT;
+    private boolean strictOvercommit = false;
 
     /**
      * @param overcommit most messages granted at the same time (K), 1 to {@link #MAX_OVERCOMMIT}.
@@ -286,6 +287,30 @@ public final class GrantConfig
     }
 
     /**
+     * Strict overcommitment: never let more than {@code overcommit} messages hold scheduled grants whose data has not
+     * all arrived. The kernel (default, false) counts only the messages still being granted, so a message that is
+     * fully granted, or displaced by a shorter one, keeps receiving its tail while the next message is already
+     * granted: no bubble between messages, but briefly more than K senders hold grants. Strict mode makes a message
+     * without data on the way wait for a holder to drain (FIFO grants stay exempt: they are the starvation escape).
+     *
+     * @param strictOvercommit true for the strict limit.
+     * @return this for a fluent API.
+     */
+    public GrantConfig strictOvercommit(final boolean strictOvercommit)
+    {
+        this.strictOvercommit = strictOvercommit;
+        return this;
+    }
+
+    /**
+     * @return true if at most {@code overcommit} messages may hold undelivered scheduled grants.
+     */
+    public boolean strictOvercommit()
+    {
+        return strictOvercommit;
+    }
+
+    /**
      * FIFO grant period: the link time of {@code fifoGrantIncrement * 1000 / fifoGrantFractionPerMille} bytes, so
      * FIFO grants use that fraction of the link.
      *
@@ -388,6 +413,7 @@ public final class GrantConfig
             ", fifoGrantIncrement=" + fifoGrantIncrement +
             ", linkBitsPerSecond=" + linkBitsPerSecond +
             ", initialPeerCapacity=" + initialPeerCapacity +
+            ", strictOvercommit=" + strictOvercommit +
             '}';
     }
 }

@@ -26,6 +26,9 @@ import org.agrona.collections.Long2ObjectHashMap;
  * grant, nor one whose sender ignores grants) gets {@code fifoGrantIncrement} more bytes at the highest scheduled
  * level. Like the kernel's "pity grants", these are outside K and may exceed the incoming budget by one
  * increment.</li>
+ * <li><b>Strict overcommitment</b> ({@link GrantConfig#strictOvercommit(boolean)}, off by default as in the kernel):
+ * a message without grant data on the way is only granted while fewer than K messages hold undelivered scheduled
+ * grants, so a fully granted or displaced message's tail counts against K.</li>
  * </ul>
  * Driving it: the engine calls {@link #add(Grantable)} when a message's first packet arrives (every message may be
  * added: one that needs no grant is then tracked only so its unscheduled bytes count toward the budget, as in the
@@ -47,6 +50,7 @@ public final class GrantScheduler
     private final int maxActivePerPeer;
     private final int fifoGrantIncrement;
     private final long fifoGrantIntervalNs;
+    private final boolean strictOvercommit;
     private int maxScheduledPriority;
 
     private final Long2ObjectHashMap<PeerQueue> queueByPeer;
@@ -62,6 +66,7 @@ public final class GrantScheduler
     private int candidateCount;
     private int trackedCount;
     private long incomingBytes;
+    private int holders;
     private boolean dirty;
     private boolean inSendGrants;
     private long nextFifoDeadlineNs = NO_DEADLINE;
@@ -76,6 +81,7 @@ public final class GrantScheduler
     private long recalculations;
     private long fullyGranted;
     private long peerQueuesCreated;
+    private long strictDeferrals;
 
     /**
      * @param config knobs; validated and copied.
@@ -92,6 +98,7 @@ public final class GrantScheduler
         maxActivePerPeer = config.maxActivePerPeer();
         fifoGrantIncrement = config.fifoGrantIncrement();
         fifoGrantIntervalNs = config.fifoGrantIntervalNs();
+        strictOvercommit = config.strictOvercommit();
         maxScheduledPriority = config.maxScheduledPriority();
 
         final int capacity = config.initialPeerCapacity();
@@ -212,6 +219,11 @@ public final class GrantScheduler
         }
         incomingBytes -= state.incoming;
         state.incoming = 0;
+        if (state.holder)
+        {
+            state.holder = false;
+            holders--;
+        }
         state.trackState = GrantState.NOT_TRACKED;
         state.message = null;
         trackedCount--;
@@ -319,6 +331,23 @@ public final class GrantScheduler
     public int trackedCount()
     {
         return trackedCount;
+    }
+
+    /**
+     * @return messages holding scheduled grants whose data has not all arrived (limited to the overcommit in strict
+     * mode, FIFO grants aside).
+     */
+    public int grantHolders()
+    {
+        return holders;
+    }
+
+    /**
+     * @return grants held back in strict mode because K messages already held undelivered grants.
+     */
+    public long strictDeferrals()
+    {
+        return strictDeferrals;
     }
 
     /**
@@ -436,6 +465,13 @@ public final class GrantScheduler
         final int incoming = Math.max(0, Math.min(state.grantedOffset, state.length) - state.received);
         incomingBytes += incoming - state.incoming;
         state.incoming = incoming;
+
+        final boolean holder = state.scheduledGrantSent && incoming > 0;
+        if (holder != state.holder)
+        {
+            state.holder = holder;
+            holders += holder ? 1 : -1;
+        }
     }
 
     private int grantActive(final GrantSender sender)
@@ -500,7 +536,13 @@ public final class GrantScheduler
             target = Math.min(length, roundUpToPacket(target));
         }
 
-        final boolean raise = target > granted && (target - granted >= maxPacketPayload || target == length);
+        boolean raise = target > granted && (target - granted >= maxPacketPayload || target == length);
+        if (raise && strictOvercommit && !state.holder && holders >= overcommit)
+        {
+            // Strict mode: K senders already hold grants with data on the way; wait until one drains.
+            strictDeferrals++;
+            raise = false;
+        }
         if (raise)
         {
             if (budgetLimited)

@@ -29,6 +29,7 @@ public final class GrantState
     int incoming;
     int rank = -1;
     boolean scheduledGrantSent;
+    boolean holder;
 
     PeerQueue queue;
     GrantState peerPrev;
@@ -75,6 +76,7 @@ public final class GrantState
         incoming = 0;
         rank = -1;
         scheduledGrantSent = false;
+        holder = false;
         queue = null;
         peerPrev = null;
         peerNext = null;

@@ -104,6 +104,12 @@ public class HomaHeaderFlyweight
     public static final int DOFF_DATA = 14 << 4;
 
     /**
+     * Doff byte a kernel writes on a GSO batch of DATA segments: the 52 bytes before the segment header (13 words),
+     * which the NIC replicates into each segment; the segments on the wire have the usual 56-byte layout.
+     */
+    public static final int DOFF_DATA_GSO = 13 << 4;
+
+    /**
      * Doff byte of every other packet type: 5 words (the TCP header the common header overlays).
      */
     public static final int DOFF_CONTROL = 5 << 4;

@@ -2,6 +2,7 @@ package dev.homa.core.wire;
 
 import java.util.Arrays;
 
+import dev.homa.nic.Packet;
 import org.agrona.DirectBuffer;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
@@ -48,11 +49,6 @@ public final class PacketDecoder
      * Highest priority level on the wire (the kernel's {@code HOMA_MAX_PRIORITIES} - 1).
      */
     public static final int MAX_PRIORITY = 7;
-
-    /**
-     * Doff of a kernel GSO DATA batch: the 52 bytes before the segment header, in words.
-     */
-    static final int DOFF_DATA_GSO = 13 << 4;
 
     private static final String HEADER_LENGTH_MISMATCH_NAME = "header_length_mismatch";
     private static final String[] ACCEPTED_NAMES = new String[PacketType.TYPE_COUNT];
@@ -133,6 +129,17 @@ public final class PacketDecoder
             rejectedCounts[reason.ordinal()]++;
         }
         return reason;
+    }
+
+    /**
+     * Check a packet as a driver delivered it (index 0 of its buffer is the first Homa byte).
+     *
+     * @param packet received packet.
+     * @return {@link RejectReason#NONE} if the packet may be read, otherwise why it must be dropped.
+     */
+    public RejectReason validate(final Packet packet)
+    {
+        return validate(packet.buffer(), 0, packet.length());
     }
 
     /**
@@ -253,7 +260,7 @@ public final class PacketDecoder
 
         final int doff = HomaHeaderFlyweight.doffOf(buffer, offset);
         final boolean doffMatches = PacketType.DATA == type ?
-            (HomaHeaderFlyweight.DOFF_DATA == doff || DOFF_DATA_GSO == doff) :
+            (HomaHeaderFlyweight.DOFF_DATA == doff || HomaHeaderFlyweight.DOFF_DATA_GSO == doff) :
             HomaHeaderFlyweight.DOFF_CONTROL == doff;
         if (!doffMatches)
         {

@@ -36,6 +36,41 @@ public final class MessageSizeDistribution
     }
 
     /**
+     * System property naming the directory that holds the workload CSVs; overrides the search.
+     */
+    public static final String WORKLOADS_DIR_PROP_NAME = "homa.workloads.dir";
+
+    /**
+     * Find a workload CSV such as {@code w4.csv}: in the directory named by {@link #WORKLOADS_DIR_PROP_NAME} if set,
+     * else in {@code shared/workloads/} beside the nearest ancestor of the working directory that has one. That
+     * covers both layouts in use: the team checkout ({@code /work/main/homa-core} finds {@code /work/shared}) and CI
+     * (a clone with {@code shared/} next to it).
+     *
+     * @param fileName e.g. {@code "w4.csv"}.
+     * @return the file, or null if it cannot be found.
+     */
+    public static Path findWorkload(final String fileName)
+    {
+        final String dir = System.getProperty(WORKLOADS_DIR_PROP_NAME);
+        if (null != dir && !dir.isBlank())
+        {
+            final Path file = Path.of(dir).resolve(fileName);
+            return Files.isRegularFile(file) ? file : null;
+        }
+
+        for (Path ancestor = Path.of("").toAbsolutePath(); null != ancestor; ancestor = ancestor.getParent())
+        {
+            final Path file = ancestor.resolve("shared").resolve("workloads").resolve(fileName);
+            if (Files.isRegularFile(file))
+            {
+                return file;
+            }
+        }
+
+        return null;
+    }
+
+    /**
      * Load a CSV without a cap.
      *
      * @param path the CSV file.

@@ -30,6 +30,8 @@ import java.util.List;
  * 4 802.1Q tag, 4 FCS, 8 preamble and start delimiter, 12 inter-frame gap). So a 1438-byte Homa packet is a
  * 1500-byte frame: exactly 1,200 ns at 10 Gb/s. The largest Homa packet defaults to 1480 bytes (a 1500-byte IP MTU
  * less the IPv4 header) and so takes 1542 bytes, 1233.6 ns, at 10 Gb/s. Switch buffer figures use the same unit.
+ * Padding to the 64-byte Ethernet minimum is not modelled: no Homa packet (at least 26 bytes,
+ * {@code HOMA_MIN_PKT_LENGTH}) needs it with the default overhead.
  * <h2>Time</h2>
  * Link occupancy is computed in integer picoseconds without drift ({@code LinkSerializer}); events fire at the
  * first nanosecond at or after their picosecond time, and each stage starts from the exact picosecond time of the

@@ -399,6 +399,14 @@ public final class FabricDriver implements NicDriver
     }
 
     /**
+     * @return nanoseconds since time 0 that the uplink was not transmitting.
+     */
+    public long nicIdleNs()
+    {
+        return scheduler.nowNs() - nicBusyNs();
+    }
+
+    /**
      * {@inheritDoc}
      */
     @Override

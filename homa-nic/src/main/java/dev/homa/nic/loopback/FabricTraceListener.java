@@ -22,7 +22,10 @@ public interface FabricTraceListener
     int FLAG_CORRUPTED = 1;
     /** Fault flag: this frame is the extra copy of a duplicated one. */
     int FLAG_DUPLICATE = 2;
-    /** Fault flag: this frame was held back so that later ones overtook it. */
+    /**
+     * Fault flag: this frame was held back so that later ones overtook it. In instant mode its DELIVERED event is
+     * reported when it is put aside; the receiver sees it once its receive queue has drained.
+     */
     int FLAG_REORDERED = 4;
 
     /**

@@ -14,8 +14,12 @@ import java.util.List;
  */
 public final class FabricTraceRecorder implements FabricTraceListener
 {
+    /** Mask selecting every event kind. */
+    public static final int ALL_EVENTS = (1 << SENT) | (1 << ENQUEUED) | (1 << DROPPED) | (1 << DELIVERED);
+
     private final boolean copyBytes;
     private final int maxEntries;
+    private final int eventMask;
     private final List<Entry> entries = new ArrayList<>();
     private long digest = 0xCBF2_9CE4_8422_2325L;
     private long count;
@@ -67,11 +71,11 @@ public final class FabricTraceRecorder implements FabricTraceListener
     }
 
     /**
-     * A recorder that keeps up to a million entries without copying bytes.
+     * A recorder that keeps up to 100,000 entries without copying bytes (the digest covers every event).
      */
     public FabricTraceRecorder()
     {
-        this(false, 1_000_000);
+        this(false, 100_000);
     }
 
     /**
@@ -80,8 +84,20 @@ public final class FabricTraceRecorder implements FabricTraceListener
      */
     public FabricTraceRecorder(final boolean copyBytes, final int maxEntries)
     {
+        this(copyBytes, maxEntries, ALL_EVENTS);
+    }
+
+    /**
+     * @param copyBytes  keep a copy of each packet's Homa bytes.
+     * @param maxEntries entries to keep; later events still go into the digest and the count.
+     * @param eventMask  which events to record and digest: bit {@code 1 << event}, e.g. {@code 1 << SENT} to see
+     *                   only what hosts put on the wire; {@link #ALL_EVENTS} for all.
+     */
+    public FabricTraceRecorder(final boolean copyBytes, final int maxEntries, final int eventMask)
+    {
         this.copyBytes = copyBytes;
         this.maxEntries = maxEntries;
+        this.eventMask = eventMask;
     }
 
     /**
@@ -98,6 +114,10 @@ public final class FabricTraceRecorder implements FabricTraceListener
         final DirectBuffer buffer,
         final int length)
     {
+        if (0 == (eventMask & (1 << event)))
+        {
+            return;
+        }
         long hash = 0xCBF2_9CE4_8422_2325L;
         for (int i = 0; i < length; i++)
         {

@@ -144,6 +144,8 @@ class FaultInjectionTest
         assertRate("timed loss", n - tally.distinct, n, loss);
         assertRate("timed duplication", tally.duplicates, tally.distinct, duplicate);
         // A held frame (delay up to 20 us, frames every 200 ns) is overtaken unless its delay is under one gap.
+        System.out.printf("timed reorder: %d late arrivals of %d (%.4f%%)%n",
+            tally.late, tally.distinct, 100.0 * tally.late / tally.distinct);
         assertTrue(tally.late > 0.8 * reorder * tally.distinct, "late arrivals " + tally.late);
         assertRate("timed reorder decisions", fabric.reorders(), n - fabric.lossDrops(), reorder);
         assertEquals(0, fabric.framesInFlight());

@@ -208,9 +208,17 @@ class InstantFabricTest
         assertEquals(B, delivered.destination());
         assertEquals(7, delivered.priority());
         assertEquals(0x10, delivered.bytes()[0]);
+        final FabricTraceRecorder sentOnly = new FabricTraceRecorder(false, 10, 1 << FabricTraceListener.SENT);
+        fabric.addTraceListener(sentOnly);
+        a.send(packet, B, 7);
+        a.flush();
+        assertEquals(1, sentOnly.count());
+        assertEquals(6, recorder.count());
+        assertEquals(2, recorder.entries(FabricTraceListener.DELIVERED).size());
         fabric.removeTraceListener(recorder);
         a.send(packet, B, 7);
         a.flush();
-        assertEquals(3, recorder.count());
+        assertEquals(6, recorder.count());
+        assertEquals(2, sentOnly.count());
     }
 }

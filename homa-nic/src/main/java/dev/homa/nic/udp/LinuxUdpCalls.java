@@ -1,0 +1,155 @@
+package dev.homa.nic.udp;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * {@code sendmmsg} and {@code recvmmsg} through the FFM API. Pointers are passed as {@code long} addresses into
+ * preallocated native memory so that a call creates no {@link MemorySegment} views: the data path allocates
+ * nothing.
+ * <p>
+ * Each call has two handles. The fast one takes only primitives. The other captures {@code errno}, which the JDK
+ * implements by slicing the capture segment on every call - an allocation unless the JIT's escape analysis removes
+ * it, which it does not reliably do. A call that returns -1 is therefore repeated once through the capturing handle
+ * to learn why; -1 is the exception on these paths (a full socket buffer, a socket with nothing left to read).
+ * <p>
+ * Layouts are those of Linux x86-64 (LP64): {@code struct mmsghdr} is 64 bytes, {@code struct iovec} 16,
+ * {@code struct sockaddr_in} 16, {@code struct cmsghdr} 16 before its data.
+ */
+final class LinuxUdpCalls
+{
+    static final int AF_INET = 2;
+    static final int SOL_UDP = 17;
+    static final int UDP_SEGMENT = 103;
+    static final int UDP_GRO = 104;
+    static final int MSG_DONTWAIT = 0x40;
+    static final int MSG_TRUNC = 0x20;
+    static final int EAGAIN = 11;
+    static final int EINTR = 4;
+    static final int EIO = 5;
+
+    static final int MMSGHDR_LENGTH = 64;
+    static final int MSG_NAME_OFFSET = 0;
+    static final int MSG_NAMELEN_OFFSET = 8;
+    static final int MSG_IOV_OFFSET = 16;
+    static final int MSG_IOVLEN_OFFSET = 24;
+    static final int MSG_CONTROL_OFFSET = 32;
+    static final int MSG_CONTROLLEN_OFFSET = 40;
+    static final int MSG_FLAGS_OFFSET = 48;
+    static final int MSG_LEN_OFFSET = 56;
+
+    static final int IOVEC_LENGTH = 16;
+    static final int IOV_BASE_OFFSET = 0;
+    static final int IOV_LEN_OFFSET = 8;
+
+    static final int SOCKADDR_IN_LENGTH = 16;
+    static final int SIN_FAMILY_OFFSET = 0;
+    static final int SIN_PORT_OFFSET = 2;
+    static final int SIN_ADDR_OFFSET = 4;
+
+    static final int CMSG_LEN_OFFSET = 0;
+    static final int CMSG_LEVEL_OFFSET = 8;
+    static final int CMSG_TYPE_OFFSET = 12;
+    static final int CMSG_DATA_OFFSET = 16;
+    /** CMSG_LEN(sizeof(uint16_t)) for UDP_SEGMENT. */
+    static final int CMSG_SEGMENT_LEN = CMSG_DATA_OFFSET + 2;
+    /** CMSG_SPACE(sizeof(uint16_t)). */
+    static final int CMSG_SEGMENT_SPACE = 24;
+
+    private static final MethodHandle SENDMMSG;
+    private static final MethodHandle RECVMMSG;
+    private static final MethodHandle SENDMMSG_ERRNO;
+    private static final MethodHandle RECVMMSG_ERRNO;
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    static
+    {
+        final Linker linker = Linker.nativeLinker();
+        final Linker.Option errno = Linker.Option.captureCallState("errno");
+        final MemorySegment sendmmsg = linker.defaultLookup().findOrThrow("sendmmsg");
+        final MemorySegment recvmmsg = linker.defaultLookup().findOrThrow("recvmmsg");
+        final FunctionDescriptor send = FunctionDescriptor.of(
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT);
+        final FunctionDescriptor receive = FunctionDescriptor.of(
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
+        SENDMMSG = linker.downcallHandle(sendmmsg, send);
+        RECVMMSG = linker.downcallHandle(recvmmsg, receive);
+        SENDMMSG_ERRNO = linker.downcallHandle(sendmmsg, send, errno);
+        RECVMMSG_ERRNO = linker.downcallHandle(recvmmsg, receive, errno);
+    }
+
+    private LinuxUdpCalls()
+    {
+    }
+
+    /**
+     * @return layout of the errno capture segment each caller preallocates.
+     */
+    static StructLayout captureLayout()
+    {
+        return CAPTURE_LAYOUT;
+    }
+
+    /**
+     * @param captureState from {@link #captureLayout()}.
+     * @param fd           socket.
+     * @param messages     address of the first {@code struct mmsghdr}.
+     * @param count        messages.
+     * @param flags        MSG_* flags.
+     * @return messages sent, or -1 with errno in {@code captureState}.
+     */
+    static int sendmmsg(
+        final MemorySegment captureState, final int fd, final long messages, final int count, final int flags)
+    {
+        try
+        {
+            final int result = (int)SENDMMSG.invokeExact(fd, messages, count, flags);
+            return -1 != result ? result : (int)SENDMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException("sendmmsg downcall failed", ex);
+        }
+    }
+
+    /**
+     * @param captureState from {@link #captureLayout()}.
+     * @param fd           socket.
+     * @param messages     address of the first {@code struct mmsghdr}.
+     * @param count        messages.
+     * @param flags        MSG_* flags.
+     * @return messages received, or -1 with errno in {@code captureState}.
+     */
+    static int recvmmsg(
+        final MemorySegment captureState, final int fd, final long messages, final int count, final int flags)
+    {
+        try
+        {
+            final int result = (int)RECVMMSG.invokeExact(fd, messages, count, flags, 0L);
+            return -1 != result ? result :
+                (int)RECVMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException("recvmmsg downcall failed", ex);
+        }
+    }
+
+    /**
+     * @param captureState after a failed call.
+     * @return its errno.
+     */
+    static int errno(final MemorySegment captureState)
+    {
+        return (int)ERRNO.get(captureState, 0L);
+    }
+}

@@ -1,0 +1,548 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.Packet;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.unix.FileDescriptor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static dev.homa.nic.udp.LinuxUdpCalls.AF_INET;
+import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_DATA_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_LEN_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_LEVEL_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_SEGMENT_LEN;
+import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_SEGMENT_SPACE;
+import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_TYPE_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.EAGAIN;
+import static dev.homa.nic.udp.LinuxUdpCalls.EINTR;
+import static dev.homa.nic.udp.LinuxUdpCalls.IOVEC_LENGTH;
+import static dev.homa.nic.udp.LinuxUdpCalls.IOV_BASE_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.IOV_LEN_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MMSGHDR_LENGTH;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_CONTROLLEN_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_CONTROL_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_DONTWAIT;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_FLAGS_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_IOVLEN_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_IOV_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_LEN_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_NAMELEN_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_NAME_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_TRUNC;
+import static dev.homa.nic.udp.LinuxUdpCalls.SIN_ADDR_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.SIN_FAMILY_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.SIN_PORT_OFFSET;
+import static dev.homa.nic.udp.LinuxUdpCalls.SOCKADDR_IN_LENGTH;
+import static dev.homa.nic.udp.LinuxUdpCalls.SOL_UDP;
+import static dev.homa.nic.udp.LinuxUdpCalls.UDP_GRO;
+import static dev.homa.nic.udp.LinuxUdpCalls.UDP_SEGMENT;
+
+/**
+ * The allocation-free datapath of {@link UdpDriver}: {@code sendmmsg} and {@code recvmmsg} through FFM on the
+ * driver's sockets, with readiness from Netty's epoll loop through one {@link EpollIoHandle} per socket.
+ * <p>
+ * Sending gathers straight from the pool slots: one {@code struct mmsghdr} per datagram, and for a GSO run one
+ * message whose iovecs are the run's slots with a {@code UDP_SEGMENT} control message, so the kernel both gathers
+ * and segments - no copy at all. Receiving without GRO scatters straight into free pool slots (a datagram that
+ * does not fit comes back with {@code MSG_TRUNC} and is dropped); with GRO it reads coalesced super-datagrams
+ * into 64 KiB staging buffers and cuts them at the {@code UDP_GRO} segment size into slots. All headers, iovecs,
+ * addresses and control buffers are preallocated native memory, reused for every call.
+ */
+final class NativeDatapath
+{
+    private static final int MAX_RECEIVE_CALLS_PER_EVENT = 4;
+    /** A socket buffer that stays full this long means a dead path: drop the rest of the batch, Homa resends. */
+    private static final long SEND_STALL_LIMIT_NS = 1_000_000_000L;
+    private static final int GRO_BUFFER_LENGTH = 65_536;
+    private static final int RX_CONTROL_LENGTH = 64;
+    private static final int GRO_BATCH_MAX = 8;
+    private static final ValueLayout.OfShort PORT_LAYOUT =
+        ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt ADDRESS_LAYOUT =
+        ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private final UdpDriver driver;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment captureState;
+    private final MemorySegment pool;
+    private final int stride;
+    private final int maxPacketLength;
+    private final int[] fds;
+    private final Receiver[] receivers;
+    private final IoRegistration[] registrations;
+
+    private final MemorySegment txMessages;
+    private final MemorySegment txIovecs;
+    private final MemorySegment txNames;
+    private final MemorySegment txControls;
+    private final long txMessagesAddress;
+    private final int[] runStart;
+    private final int[] runEnd;
+
+    private final boolean gro;
+    private final int rxBatch;
+    private final MemorySegment rxMessages;
+    private final MemorySegment rxNames;
+    private final MemorySegment rxIovecs;
+    private final MemorySegment rxControls;
+    private final MemorySegment rxStaging;
+    private final MemorySegment scratch;
+    private final long rxMessagesAddress;
+    private final int[] rxSlots;
+
+    NativeDatapath(
+        final UdpDriver driver,
+        final MemorySegment pool,
+        final int stride,
+        final int maxPacketLength,
+        final FileDescriptor[] sockets,
+        final int txCapacity,
+        final int receiveBatch,
+        final boolean gro)
+    {
+        this.driver = driver;
+        this.pool = pool;
+        this.stride = stride;
+        this.maxPacketLength = maxPacketLength;
+        this.gro = gro;
+        captureState = arena.allocate(LinuxUdpCalls.captureLayout());
+
+        fds = new int[sockets.length];
+        receivers = new Receiver[sockets.length];
+        registrations = new IoRegistration[sockets.length];
+        for (int level = 0; level < sockets.length; level++)
+        {
+            fds[level] = sockets[level].intValue();
+            receivers[level] = new Receiver(sockets[level], level);
+        }
+
+        txMessages = arena.allocate((long)MMSGHDR_LENGTH * txCapacity, 64);
+        txIovecs = arena.allocate((long)IOVEC_LENGTH * txCapacity, 64);
+        txNames = arena.allocate((long)SOCKADDR_IN_LENGTH * txCapacity, 64);
+        txControls = arena.allocate((long)CMSG_SEGMENT_SPACE * txCapacity, 64);
+        txMessagesAddress = txMessages.address();
+        runStart = new int[txCapacity];
+        runEnd = new int[txCapacity];
+
+        rxBatch = gro ? Math.min(receiveBatch, GRO_BATCH_MAX) : receiveBatch;
+        rxMessages = arena.allocate((long)MMSGHDR_LENGTH * rxBatch, 64);
+        rxNames = arena.allocate((long)SOCKADDR_IN_LENGTH * rxBatch, 64);
+        rxIovecs = arena.allocate((long)IOVEC_LENGTH * rxBatch, 64);
+        rxControls = arena.allocate((long)RX_CONTROL_LENGTH * rxBatch, 64);
+        rxStaging = gro ? arena.allocate((long)GRO_BUFFER_LENGTH * rxBatch, 64) : MemorySegment.NULL;
+        scratch = arena.allocate(GRO_BUFFER_LENGTH, 64);
+        rxMessagesAddress = rxMessages.address();
+        rxSlots = new int[rxBatch];
+
+        for (int i = 0; i < rxBatch; i++)
+        {
+            final long message = (long)i * MMSGHDR_LENGTH;
+            rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_NAME_OFFSET,
+                rxNames.address() + (long)i * SOCKADDR_IN_LENGTH);
+            rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET,
+                rxIovecs.address() + (long)i * IOVEC_LENGTH);
+            rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, 1L);
+            rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET,
+                rxControls.address() + (long)i * RX_CONTROL_LENGTH);
+        }
+    }
+
+    /**
+     * Register the sockets with the loop for read readiness; on the loop's owner thread.
+     *
+     * @param eventLoop the driver's loop.
+     */
+    void register(final IoEventLoop eventLoop)
+    {
+        for (int level = 0; level < receivers.length; level++)
+        {
+            final IoRegistration registration = eventLoop.register(receivers[level]).syncUninterruptibly().getNow();
+            // Level-triggered: a socket left readable after a bounded read is reported again on the next poll.
+            registration.submit(EpollIoOps.EPOLLIN);
+            registrations[level] = registration;
+        }
+    }
+
+    void close()
+    {
+        for (final IoRegistration registration : registrations)
+        {
+            if (null != registration)
+            {
+                registration.cancel();
+            }
+        }
+        arena.close();
+    }
+
+    /**
+     * Send the driver's transmit queue: runs are formed in queue order, then each level's runs go out in one
+     * {@code sendmmsg} on that level's socket, highest level first.
+     *
+     * @return packets sent inside GSO runs.
+     */
+    int send(
+        final Packet[] packets, final long[] destinations, final int[] priorities, final int count, final boolean gso)
+    {
+        int runs = 0;
+        int i = 0;
+        while (i < count)
+        {
+            final int end = gso ? driver.gsoRunEnd(i, count) : i + 1;
+            runStart[runs] = i;
+            runEnd[runs] = end;
+            runs++;
+            i = end;
+        }
+
+        int gsoPackets = 0;
+        for (int level = UdpDriver.PRIORITY_LEVELS - 1; level >= 0; level--)
+        {
+            int messages = 0;
+            int iovecs = 0;
+            for (int r = 0; r < runs; r++)
+            {
+                final int start = runStart[r];
+                if (level != priorities[start])
+                {
+                    continue;
+                }
+                final int end = runEnd[r];
+                final long message = (long)messages * MMSGHDR_LENGTH;
+                final long name = (long)messages * SOCKADDR_IN_LENGTH;
+                writeSockaddr(txNames, name, destinations[start]);
+                txMessages.set(ValueLayout.JAVA_LONG, message + MSG_NAME_OFFSET, txNames.address() + name);
+                txMessages.set(ValueLayout.JAVA_INT, message + MSG_NAMELEN_OFFSET, SOCKADDR_IN_LENGTH);
+                txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET,
+                    txIovecs.address() + (long)iovecs * IOVEC_LENGTH);
+                txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, end - start);
+                for (int j = start; j < end; j++)
+                {
+                    final Packet packet = packets[j];
+                    final long iovec = (long)iovecs * IOVEC_LENGTH;
+                    txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, slotAddress((int)packet.handle()));
+                    txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, packet.length());
+                    iovecs++;
+                }
+                if (end - start >= 2)
+                {
+                    final long control = (long)messages * CMSG_SEGMENT_SPACE;
+                    txControls.set(ValueLayout.JAVA_LONG, control + CMSG_LEN_OFFSET, CMSG_SEGMENT_LEN);
+                    txControls.set(ValueLayout.JAVA_INT, control + CMSG_LEVEL_OFFSET, SOL_UDP);
+                    txControls.set(ValueLayout.JAVA_INT, control + CMSG_TYPE_OFFSET, UDP_SEGMENT);
+                    txControls.set(ValueLayout.JAVA_SHORT, control + CMSG_DATA_OFFSET,
+                        (short)packets[start].length());
+                    txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET, txControls.address() + control);
+                    txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET, CMSG_SEGMENT_SPACE);
+                    gsoPackets += end - start;
+                    driver.onGsoSend(end - start);
+                }
+                else
+                {
+                    txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET, 0L);
+                    txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET, 0L);
+                }
+                txMessages.set(ValueLayout.JAVA_INT, message + MSG_FLAGS_OFFSET, 0);
+                messages++;
+            }
+            if (messages > 0)
+            {
+                sendAll(fds[level], messages);
+            }
+        }
+        return gsoPackets;
+    }
+
+    private void sendAll(final int fd, final int messages)
+    {
+        int sent = 0;
+        long stallStartNs = 0;
+        while (sent < messages)
+        {
+            final int result = LinuxUdpCalls.sendmmsg(
+                captureState, fd, txMessagesAddress + (long)sent * MMSGHDR_LENGTH, messages - sent, MSG_DONTWAIT);
+            if (result > 0)
+            {
+                sent += result;
+                continue;
+            }
+            final int errno = LinuxUdpCalls.errno(captureState);
+            if (EAGAIN == errno || EINTR == errno)
+            {
+                // Socket buffer full: the caller may reuse its packets when flush returns, so wait for room.
+                final long nowNs = System.nanoTime();
+                if (0 == stallStartNs)
+                {
+                    stallStartNs = nowNs;
+                    driver.onFlushStall();
+                }
+                else if (nowNs - stallStartNs > SEND_STALL_LIMIT_NS)
+                {
+                    long unsent = 0;
+                    for (int m = sent; m < messages; m++)
+                    {
+                        unsent += txMessages.get(ValueLayout.JAVA_LONG, (long)m * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET);
+                    }
+                    driver.onSendStallDrop(unsent);
+                    return;
+                }
+                driver.runEventLoop();
+                Thread.onSpinWait();
+                continue;
+            }
+            // The first unsent message failed: count it, skip it, send the rest.
+            final long control = txMessages.get(ValueLayout.JAVA_LONG,
+                (long)sent * MMSGHDR_LENGTH + MSG_CONTROLLEN_OFFSET);
+            driver.onSendError(errno, 0 != control);
+            sent++;
+        }
+    }
+
+    private static void writeSockaddr(final MemorySegment names, final long offset, final long destination)
+    {
+        names.set(ValueLayout.JAVA_SHORT, offset + SIN_FAMILY_OFFSET, (short)AF_INET);
+        names.set(PORT_LAYOUT, offset + SIN_PORT_OFFSET, (short)HostAddress.portOf(destination));
+        names.set(ADDRESS_LAYOUT, offset + SIN_ADDR_OFFSET, HostAddress.ipv4Of(destination));
+        names.set(ValueLayout.JAVA_LONG, offset + 8, 0L);
+    }
+
+    private long slotAddress(final int index)
+    {
+        return pool.address() + (long)index * stride;
+    }
+
+    /**
+     * Read what one socket has, in at most a few {@code recvmmsg} calls.
+     */
+    private void receive(final int level)
+    {
+        for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
+        {
+            final int prepared = gro ? prepareStaging() : prepareSlots();
+            final int received = LinuxUdpCalls.recvmmsg(captureState, fds[level], rxMessagesAddress, prepared,
+                MSG_DONTWAIT);
+            if (received <= 0)
+            {
+                releaseSlots(0, prepared);
+                if (received < 0)
+                {
+                    final int errno = LinuxUdpCalls.errno(captureState);
+                    if (EAGAIN != errno && EINTR != errno)
+                    {
+                        driver.onReceiveError(errno);
+                    }
+                }
+                return;
+            }
+            for (int i = 0; i < received; i++)
+            {
+                if (gro)
+                {
+                    onStagedMessage(i, level);
+                }
+                else
+                {
+                    onSlotMessage(i, level);
+                }
+            }
+            releaseSlots(received, prepared);
+            if (received < prepared)
+            {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Point each message at a free pool slot; with the pool empty, at the scratch buffer so that the datagrams are
+     * still taken off the socket and counted as dropped.
+     */
+    private int prepareSlots()
+    {
+        for (int i = 0; i < rxBatch; i++)
+        {
+            final int slot = driver.takeFreeSlot();
+            rxSlots[i] = slot;
+            final long iovec = (long)i * IOVEC_LENGTH;
+            rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET,
+                slot < 0 ? scratch.address() : slotAddress(slot));
+            rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, maxPacketLength);
+            resetMessage(i, 0);
+        }
+        return rxBatch;
+    }
+
+    private int prepareStaging()
+    {
+        for (int i = 0; i < rxBatch; i++)
+        {
+            rxSlots[i] = -1;
+            final long iovec = (long)i * IOVEC_LENGTH;
+            rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET,
+                rxStaging.address() + (long)i * GRO_BUFFER_LENGTH);
+            rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, GRO_BUFFER_LENGTH);
+            resetMessage(i, RX_CONTROL_LENGTH);
+        }
+        return rxBatch;
+    }
+
+    private void resetMessage(final int i, final int controlLength)
+    {
+        final long message = (long)i * MMSGHDR_LENGTH;
+        rxMessages.set(ValueLayout.JAVA_INT, message + MSG_NAMELEN_OFFSET, SOCKADDR_IN_LENGTH);
+        rxMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET, controlLength);
+        rxMessages.set(ValueLayout.JAVA_INT, message + MSG_FLAGS_OFFSET, 0);
+        rxMessages.set(ValueLayout.JAVA_INT, message + MSG_LEN_OFFSET, 0);
+    }
+
+    private void releaseSlots(final int from, final int to)
+    {
+        for (int i = from; i < to; i++)
+        {
+            final int slot = rxSlots[i];
+            if (slot >= 0)
+            {
+                driver.returnFreeSlot(slot);
+                rxSlots[i] = -1;
+            }
+        }
+    }
+
+    private void onSlotMessage(final int i, final int level)
+    {
+        final int slot = rxSlots[i];
+        rxSlots[i] = -1;
+        final long message = (long)i * MMSGHDR_LENGTH;
+        final int length = rxMessages.get(ValueLayout.JAVA_INT, message + MSG_LEN_OFFSET);
+        final int flags = rxMessages.get(ValueLayout.JAVA_INT, message + MSG_FLAGS_OFFSET);
+        final long source = sourceOf(i);
+        if (slot < 0)
+        {
+            driver.onDroppedNoBuffer();
+        }
+        else if (0 != (flags & MSG_TRUNC) || 0 == length || HostAddress.NONE == source)
+        {
+            driver.onDroppedOversize();
+            driver.returnFreeSlot(slot);
+        }
+        else
+        {
+            driver.onReceived(slot, length, source, level);
+        }
+    }
+
+    private void onStagedMessage(final int i, final int level)
+    {
+        final long message = (long)i * MMSGHDR_LENGTH;
+        final int length = rxMessages.get(ValueLayout.JAVA_INT, message + MSG_LEN_OFFSET);
+        final int flags = rxMessages.get(ValueLayout.JAVA_INT, message + MSG_FLAGS_OFFSET);
+        final long source = sourceOf(i);
+        if (0 != (flags & MSG_TRUNC) || 0 == length || HostAddress.NONE == source)
+        {
+            driver.onDroppedOversize();
+            return;
+        }
+        int segment = groSegmentSize(i);
+        if (0 == segment)
+        {
+            segment = length;
+        }
+        else if (length > segment)
+        {
+            driver.onGroSuperDatagram();
+        }
+        final long base = (long)i * GRO_BUFFER_LENGTH;
+        for (int offset = 0; offset < length; offset += segment)
+        {
+            final int segmentLength = Math.min(segment, length - offset);
+            if (segmentLength > maxPacketLength)
+            {
+                driver.onDroppedOversize();
+                continue;
+            }
+            final int slot = driver.takeFreeSlot();
+            if (slot < 0)
+            {
+                driver.onDroppedNoBuffer();
+                continue;
+            }
+            MemorySegment.copy(rxStaging, base + offset, pool, (long)slot * stride, segmentLength);
+            driver.onReceived(slot, segmentLength, source, level);
+        }
+    }
+
+    private int groSegmentSize(final int i)
+    {
+        final long message = (long)i * MMSGHDR_LENGTH;
+        final long controlLength = rxMessages.get(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET);
+        final long controlBase = (long)i * RX_CONTROL_LENGTH;
+        long offset = 0;
+        while (offset + CMSG_DATA_OFFSET <= controlLength)
+        {
+            final long cmsgLength = rxControls.get(ValueLayout.JAVA_LONG, controlBase + offset + CMSG_LEN_OFFSET);
+            if (cmsgLength < CMSG_DATA_OFFSET)
+            {
+                break;
+            }
+            if (SOL_UDP == rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_LEVEL_OFFSET) &&
+                UDP_GRO == rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_TYPE_OFFSET))
+            {
+                return rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_DATA_OFFSET);
+            }
+            offset += (cmsgLength + 7) & ~7L;
+        }
+        return 0;
+    }
+
+    private long sourceOf(final int i)
+    {
+        final long name = (long)i * SOCKADDR_IN_LENGTH;
+        if (AF_INET != rxNames.get(ValueLayout.JAVA_SHORT, name + SIN_FAMILY_OFFSET))
+        {
+            return HostAddress.NONE;
+        }
+        final int port = rxNames.get(PORT_LAYOUT, name + SIN_PORT_OFFSET) & 0xFFFF;
+        return HostAddress.ipv4(rxNames.get(ADDRESS_LAYOUT, name + SIN_ADDR_OFFSET), port);
+    }
+
+    /**
+     * Read readiness of one level's socket, delivered by Netty's epoll loop on the owner thread.
+     */
+    private final class Receiver implements EpollIoHandle
+    {
+        private final FileDescriptor fd;
+        private final int level;
+
+        Receiver(final FileDescriptor fd, final int level)
+        {
+            this.fd = fd;
+            this.level = level;
+        }
+
+        @Override
+        public FileDescriptor fd()
+        {
+            return fd;
+        }
+
+        @Override
+        public void handle(final IoRegistration registration, final IoEvent ioEvent)
+        {
+            receive(level);
+        }
+
+        @Override
+        public void close()
+        {
+            // The driver closes its sockets itself.
+        }
+    }
+}

@@ -1,0 +1,1112 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.NicQueueEstimator;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelException;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.ManualIoEventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollDatagramChannelConfig;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
+import io.netty.util.ReferenceCountUtil;
+import org.agrona.BitUtil;
+import org.agrona.BufferUtil;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Homa over UDP/IPv4 on Netty's native epoll transport: the Homa header is the UDP payload and the priority level
+ * travels as DSCP class selector CS0..CS7 ({@code IP_TOS = level << 5}) and as the socket's {@code SO_PRIORITY}.
+ * Runs without privileges.
+ *
+ * <h2>Threading: Netty's event loop is the protocol thread</h2>
+ * The {@link NicDriver} contract is poll-based and single-threaded. Netty 4.2's {@link ManualIoEventLoop} is an
+ * event loop that the owner drives itself, so the driver runs Netty's epoll loop <em>on the protocol thread</em>,
+ * inside {@link #poll} and {@link #flush}: no second thread, no hand-off queue, no locks, no wake-ups. An idle
+ * {@link #poll} costs one non-blocking {@code epoll_wait}. The first thread to call {@link #poll},
+ * {@link #send}, {@link #flush} or {@link #close} becomes the owner; another thread afterwards is a usage error.
+ *
+ * <h2>Priority: one socket per level, steered by TOS</h2>
+ * {@code SO_PRIORITY} is per socket, Netty's channels set {@code IP_TOS} per socket too, and recovering the level on
+ * receive needs the datagrams of each level on their own socket, so the driver opens eight sockets bound to the
+ * same address and port with {@code SO_REUSEPORT} and sends each packet on the socket of its level; the peer sees
+ * one address. On receive, a classic BPF reuseport program
+ * ({@link PrioritySteering}) makes the kernel deliver each datagram to the socket whose index equals its TOS class,
+ * so the receiving socket names the level the sender chose ({@link Packet#priority()}); -1 where the program could
+ * not be attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they
+ * may in a switch with priority queues.
+ *
+ * <h2>Datapaths</h2>
+ * Both datapaths run on Netty's epoll loop and batch the same way: {@link #send} only queues; {@link #flush} forms
+ * GSO runs (two or more consecutive packets to one destination and level, all as long as the first except the
+ * last, within 64 segments and the UDP payload limit) and hands each level's datagrams to the kernel in one
+ * {@code sendmmsg} on that level's socket, highest level first; a run becomes one {@code UDP_SEGMENT}
+ * super-datagram that the kernel segments once, late. {@link #flush} returns only when the kernel has taken every
+ * datagram, so the caller may reuse its packets right away.
+ * <ul>
+ *     <li>{@link UdpDriverContext.Datapath#NATIVE} (default): {@code sendmmsg}/{@code recvmmsg} through FFM on the
+ *     sockets, with read readiness from Netty through an {@code EpollIoHandle} per socket. Zero-copy both ways:
+ *     iovecs point at the pool slots (a GSO run gathers its slots), receives scatter into free slots. With UDP GRO
+ *     a {@code recvmmsg} batch reads coalesced 64 KiB super-datagrams, cut at the reported segment size into
+ *     slots. No allocation per packet (UdpDriverAllocationTest: 0 B/packet).</li>
+ *     <li>{@link UdpDriverContext.Datapath#NETTY}: Netty {@code EpollDatagramChannel}s. Writes are reusable
+ *     {@code DatagramPacket}s over the pool slots flushed through Netty's {@code NativeDatagramPacketArray}
+ *     ({@code sendmmsg}); GSO runs are copied into 64 KiB staging buffers; reads use Netty's {@code recvmmsg}, or
+ *     its {@code recvmsg} path with GRO (Netty reports GRO segment sizes only there). Netty's datagram API
+ *     allocates an {@code InetSocketAddress}, an {@code Inet4Address} and a {@code DatagramPacket} per received
+ *     datagram and copies the recipient's address bytes per sent one: about 150-200 B/packet measured on a
+ *     {@code FastThreadLocalThread} (more on other threads, where Netty's Recycler does not batch).</li>
+ * </ul>
+ * GSO and GRO fall back to plain datagrams where the kernel lacks them; GSO is switched off if a device refuses a
+ * segmented send ({@code EIO}: no UDP checksum offload).
+ *
+ * <h2>Memory</h2>
+ * Packets live in one off-heap pool shared by sending and receiving, 64-byte aligned slots of
+ * {@link #maxPacketLength()} bytes. A received packet delivered to a sink is a pool slot until released.
+ */
+public final class UdpDriver implements NicDriver
+{
+    /** Priority levels carried as DSCP CS0..CS7. */
+    public static final int PRIORITY_LEVELS = 8;
+    /** IPv4 header (no options) plus UDP header. */
+    public static final int IPV4_UDP_HEADER_LENGTH = 20 + 8;
+    /** Largest UDP payload over IPv4. */
+    public static final int MAX_UDP_PAYLOAD = 65_535 - IPV4_UDP_HEADER_LENGTH;
+    /** Ethernet header 14, FCS 4, preamble 8, inter-frame gap 12. */
+    public static final int ETHERNET_OVERHEAD = 14 + 4 + 8 + 12;
+    /** Most segments the driver puts in one GSO super-datagram (the kernel's UDP_MAX_SEGMENTS is at least 64). */
+    public static final int GSO_MAX_SEGMENTS = 64;
+    /** Bytes of a GSO staging buffer. */
+    public static final int GSO_BUFFER_LENGTH = 65_536;
+
+    static final int SO_PRIORITY = 12;
+    private static final int GRO_RECEIVE_BUFFER_LENGTH = 65_536 + 4096;
+    private static final int STATE_FREE = 0;
+    private static final int STATE_OWNED = 1;
+    private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
+
+    private final ManualIoEventLoop eventLoop;
+    private final EpollDatagramChannel[] channels = new EpollDatagramChannel[PRIORITY_LEVELS];
+    private final NanoClock clock;
+    private final NicQueueEstimator queueEstimator;
+    private final long localAddress;
+    private final int maxPacketLength;
+    private final long linkBitsPerSecond;
+    private final boolean prioritySteering;
+    private boolean gsoEnabled;
+    private final boolean groEnabled;
+    private final NativeDatapath nativeDatapath;
+
+    private final ByteBuffer poolMemory;
+    private final Packet[] packets;
+    private final ByteBuf[] packetViews;
+    private final byte[] packetState;
+    private final int[] freeStack;
+    private int freeCount;
+
+    private final Packet[] rxRing;
+    private int rxHead;
+    private int rxCount;
+    private long rxTimestampNs;
+
+    private final Packet[] txPackets;
+    private final long[] txDestinations;
+    private final int[] txPriorities;
+    private final OutboundDatagram[] txDatagrams;
+    private int txCount;
+
+    private final ByteBuffer gsoMemory;
+    private final ByteBuf[] gsoViews;
+    private final SegmentedOutboundDatagram[] gsoDatagrams;
+
+    private final Long2ObjectHashMap<InetSocketAddress> addressCache;
+    private final int addressCacheCapacity;
+    private final byte[] addressBytes = new byte[4];
+
+    private Thread owner;
+    private boolean closed;
+
+    private long packetsSent;
+    private long packetsReceived;
+    private long gsoSends;
+    private long gsoSegments;
+    private long rxDroppedNoBuffer;
+    private long rxDroppedOversize;
+    private long rxDroppedOther;
+    private long ioErrors;
+    private long flushStalls;
+    private long groSuperDatagrams;
+    private long txDroppedStalled;
+    private boolean ioErrorLogged;
+
+    /**
+     * Open the sockets: eight per address, bound now so that {@link #localAddress()} is known; they join the event
+     * loop on the owner thread's first call.
+     *
+     * @param context settings; concluded here.
+     * @throws IllegalStateException if native epoll is unavailable or a socket cannot be opened or bound.
+     */
+    public UdpDriver(final UdpDriverContext context)
+    {
+        context.conclude();
+        if (!Epoll.isAvailable())
+        {
+            throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
+        }
+        clock = context.clock();
+        maxPacketLength = Math.min(context.mtu() - IPV4_UDP_HEADER_LENGTH, MAX_UDP_PAYLOAD);
+        linkBitsPerSecond = context.linkBitsPerSecond();
+        queueEstimator = new NicQueueEstimator(clock, linkBitsPerSecond);
+        addressCacheCapacity = context.addressCacheCapacity();
+        addressCache = new Long2ObjectHashMap<>();
+
+        final int poolSize = context.poolSize();
+        final int stride = BitUtil.align(maxPacketLength, 64);
+        poolMemory = ByteBuffer.allocateDirect(stride * poolSize + 64);
+        final ByteBuffer alignedPool = poolMemory.alignedSlice(64);
+        packets = new Packet[poolSize];
+        packetViews = new ByteBuf[poolSize];
+        packetState = new byte[poolSize];
+        freeStack = new int[poolSize];
+        for (int i = 0; i < poolSize; i++)
+        {
+            final ByteBuffer slot = alignedPool.slice(i * stride, maxPacketLength);
+            packets[i] = new Packet(new UnsafeBuffer(slot), i);
+            packetViews[i] = Unpooled.wrappedBuffer(slot);
+            freeStack[i] = poolSize - 1 - i;
+        }
+        freeCount = poolSize;
+        rxRing = new Packet[poolSize];
+
+        final int txCapacity = context.txQueueCapacity();
+        txPackets = new Packet[txCapacity];
+        txDestinations = new long[txCapacity];
+        txPriorities = new int[txCapacity];
+        txDatagrams = new OutboundDatagram[txCapacity];
+        for (int i = 0; i < txCapacity; i++)
+        {
+            txDatagrams[i] = new OutboundDatagram();
+        }
+
+        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
+        final boolean gsoWanted = context.gso() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD &&
+            (nativePath || context.gsoBuffers() > 0);
+        gsoEnabled = gsoWanted && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
+        final int gsoBufferCount = gsoEnabled && !nativePath ? context.gsoBuffers() : 0;
+        gsoMemory = ByteBuffer.allocateDirect(Math.max(1, gsoBufferCount) * GSO_BUFFER_LENGTH + 64);
+        final ByteBuffer alignedGso = gsoMemory.alignedSlice(64);
+        gsoViews = new ByteBuf[gsoBufferCount];
+        gsoDatagrams = new SegmentedOutboundDatagram[gsoBufferCount];
+        for (int i = 0; i < gsoBufferCount; i++)
+        {
+            gsoViews[i] = Unpooled.wrappedBuffer(alignedGso.slice(i * GSO_BUFFER_LENGTH, GSO_BUFFER_LENGTH));
+            gsoDatagrams[i] = new SegmentedOutboundDatagram();
+        }
+
+        eventLoop = new ManualIoEventLoop(null, null, EpollIoHandler.newFactory());
+        final long bind = context.bindAddress();
+        boolean groActive = context.gro();
+        boolean steered = false;
+        NativeDatapath datapath = null;
+        int port = HostAddress.portOf(bind);
+        try
+        {
+            final InetAddress bindIp = toInetAddress(HostAddress.ipv4Of(bind));
+            for (int level = 0; level < PRIORITY_LEVELS; level++)
+            {
+                final EpollDatagramChannel channel = new EpollDatagramChannel(SocketProtocolFamily.INET);
+                channels[level] = channel;
+                groActive = configure(channel, level, context, groActive);
+                final Socket socket = (Socket)channel.fd();
+                socket.bind(new InetSocketAddress(bindIp, port));
+                if (0 == level)
+                {
+                    port = socket.localAddress().getPort();
+                }
+            }
+            if (groActive != context.gro())
+            {
+                for (final EpollDatagramChannel channel : channels)
+                {
+                    channel.config().setUdpGro(false);
+                    channel.config().setMaxDatagramPayloadSize(maxPacketLength + 1);
+                    channel.config().setRecvByteBufAllocator(recvAllocator(context, false));
+                }
+            }
+            try
+            {
+                PrioritySteering.attach((Socket)channels[0].fd());
+                steered = true;
+            }
+            catch (final IOException | ChannelException ex)
+            {
+                LOGGER.warn("priority steering unavailable, received packets report priority -1: {}", ex.toString());
+            }
+            if (nativePath)
+            {
+                final FileDescriptor[] sockets = new FileDescriptor[PRIORITY_LEVELS];
+                for (int level = 0; level < PRIORITY_LEVELS; level++)
+                {
+                    sockets[level] = channels[level].fd();
+                }
+                datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
+                    sockets, txCapacity, context.receiveBatch(), groActive);
+            }
+            else
+            {
+                for (final EpollDatagramChannel channel : channels)
+                {
+                    eventLoop.register(channel);
+                }
+            }
+        }
+        catch (final IOException | ChannelException ex)
+        {
+            closeSockets();
+            throw new IllegalStateException("cannot open UDP sockets on " + HostAddress.toString(bind), ex);
+        }
+        groEnabled = groActive;
+        nativeDatapath = datapath;
+        prioritySteering = steered;
+        localAddress = HostAddress.ipv4(HostAddress.ipv4Of(bind), port);
+        LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
+            HostAddress.toString(localAddress), context.datapath(), maxPacketLength, gsoEnabled, groEnabled,
+            prioritySteering);
+    }
+
+    /**
+     * @param uri such as {@code udp://198.18.0.1:4000?mtu=1500}; see {@link UdpDriverContext#fromUri(String)}.
+     * @return an open driver.
+     */
+    public static UdpDriver fromUri(final String uri)
+    {
+        return new UdpDriver(UdpDriverContext.fromUri(uri));
+    }
+
+    private boolean configure(
+        final EpollDatagramChannel channel, final int level, final UdpDriverContext context, final boolean gro)
+        throws IOException
+    {
+        final EpollDatagramChannelConfig config = channel.config();
+        config.setReusePort(true);
+        config.setOption(ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION, Boolean.TRUE);
+        // IP_TOS also resets the socket's skb priority, so SO_PRIORITY must come after it.
+        config.setTrafficClass(level << 5);
+        setSocketPriority((Socket)channel.fd(), level);
+        config.setReceiveBufferSize(context.socketReceiveBufferBytes());
+        config.setSendBufferSize(context.socketSendBufferBytes());
+        config.setAllocator(PooledByteBufAllocator.DEFAULT);
+        config.setWriteBufferWaterMark(new WriteBufferWaterMark(Integer.MAX_VALUE - 1, Integer.MAX_VALUE));
+        config.setAutoRead(true);
+
+        boolean groActive = gro;
+        if (groActive)
+        {
+            try
+            {
+                config.setUdpGro(true);
+            }
+            catch (final ChannelException ex)
+            {
+                LOGGER.info("UDP_GRO unavailable, receiving without it: {}", ex.toString());
+                groActive = false;
+            }
+        }
+        // Netty reports GRO segment sizes only on its single-datagram recvmsg path: with GRO one read is one
+        // coalesced super-datagram; without it recvmmsg fills a batch of datagrams one byte larger than the
+        // largest packet so that an oversize datagram shows up as such instead of silently truncated.
+        config.setMaxDatagramPayloadSize(groActive ? 0 : maxPacketLength + 1);
+        config.setRecvByteBufAllocator(recvAllocator(context, groActive));
+        channel.pipeline().addLast(new Receiver(level));
+        return groActive;
+    }
+
+    private FixedRecvByteBufAllocator recvAllocator(final UdpDriverContext context, final boolean gro)
+    {
+        final int bufferLength = gro ? GRO_RECEIVE_BUFFER_LENGTH : (maxPacketLength + 1) * context.receiveBatch();
+        final FixedRecvByteBufAllocator allocator = new FixedRecvByteBufAllocator(bufferLength);
+        allocator.maxMessagesPerRead(Math.max(16, context.receiveBatch() * 4));
+        return allocator;
+    }
+
+    private static void setSocketPriority(final Socket socket, final int level) throws IOException
+    {
+        try
+        {
+            socket.setIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY, level);
+        }
+        catch (final IOException | ChannelException ex)
+        {
+            // Priorities above 6 need CAP_NET_ADMIN; the DSCP still carries the full level. (Netty reports the
+            // refusal as an unchecked ChannelException despite the declared IOException.)
+            socket.setIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY, Math.min(level, 6));
+        }
+    }
+
+    @Override
+    public int maxPacketLength()
+    {
+        return maxPacketLength;
+    }
+
+    @Override
+    public int priorityLevels()
+    {
+        return PRIORITY_LEVELS;
+    }
+
+    @Override
+    public long linkBitsPerSecond()
+    {
+        return linkBitsPerSecond;
+    }
+
+    @Override
+    public int wireOverheadBytes()
+    {
+        return IPV4_UDP_HEADER_LENGTH + ETHERNET_OVERHEAD;
+    }
+
+    @Override
+    public long localAddress()
+    {
+        return localAddress;
+    }
+
+    @Override
+    public long queuedBytes()
+    {
+        return queueEstimator.queuedBytes();
+    }
+
+    @Override
+    public Packet acquire()
+    {
+        if (0 == freeCount)
+        {
+            return null;
+        }
+        final int index = freeStack[--freeCount];
+        packetState[index] = STATE_OWNED;
+        return packets[index].length(0).source(HostAddress.NONE).priority(-1).timestampNs(0);
+    }
+
+    @Override
+    public void release(final Packet packet)
+    {
+        final int index = indexOf(packet);
+        if (STATE_FREE == packetState[index])
+        {
+            throw new IllegalStateException("packet " + index + " released twice");
+        }
+        packetState[index] = STATE_FREE;
+        freeStack[freeCount++] = index;
+    }
+
+    @Override
+    public boolean send(final Packet packet, final long destination, final int priority)
+    {
+        checkOwner();
+        final int index = indexOf(packet);
+        if (STATE_FREE == packetState[index])
+        {
+            throw new IllegalStateException("packet " + index + " is not owned by the caller");
+        }
+        if (priority < 0 || priority >= PRIORITY_LEVELS)
+        {
+            throw new IllegalArgumentException("priority out of range 0.." + (PRIORITY_LEVELS - 1) + ": " + priority);
+        }
+        if (!HostAddress.isIpv4(destination) || 0 == HostAddress.portOf(destination))
+        {
+            throw new IllegalArgumentException("destination needs IPv4 and a port: " + destination);
+        }
+        if (txCount == txPackets.length)
+        {
+            return false;
+        }
+        txPackets[txCount] = packet;
+        txDestinations[txCount] = destination;
+        txPriorities[txCount] = priority;
+        txCount++;
+        return true;
+    }
+
+    @Override
+    public int flush()
+    {
+        checkOwner();
+        final int count = txCount;
+        if (0 == count)
+        {
+            return 0;
+        }
+        if (null != nativeDatapath)
+        {
+            nativeDatapath.send(txPackets, txDestinations, txPriorities, count, gsoEnabled);
+            final int overhead = wireOverheadBytes();
+            for (int j = 0; j < count; j++)
+            {
+                queueEstimator.onTransmit(txPackets[j].length() + overhead);
+                txPackets[j] = null;
+            }
+            txCount = 0;
+            packetsSent += count;
+            return count;
+        }
+
+        int touchedLevels = 0;
+        int gsoUsed = 0;
+        int i = 0;
+        while (i < count)
+        {
+            final Packet first = txPackets[i];
+            final long destination = txDestinations[i];
+            final int level = txPriorities[i];
+            final InetSocketAddress recipient = recipientFor(destination);
+            final EpollDatagramChannel channel = channels[level];
+            touchedLevels |= 1 << level;
+
+            final int runEnd = gsoUsed < gsoViews.length ? gsoRunEnd(i, count) : i + 1;
+            if (runEnd - i >= 2)
+            {
+                final ByteBuf staging = gsoViews[gsoUsed];
+                int offset = 0;
+                for (int j = i; j < runEnd; j++)
+                {
+                    final Packet packet = txPackets[j];
+                    staging.setBytes(offset, packetViews[(int)packet.handle()], 0, packet.length());
+                    offset += packet.length();
+                    queueEstimator.onTransmit(packet.length() + wireOverheadBytes());
+                }
+                staging.setIndex(0, offset);
+                channel.write(gsoDatagrams[gsoUsed].set(staging, first.length(), recipient), channel.voidPromise());
+                gsoUsed++;
+                gsoSends++;
+                gsoSegments += runEnd - i;
+                i = runEnd;
+            }
+            else
+            {
+                final ByteBuf view = packetViews[(int)first.handle()];
+                view.setIndex(0, first.length());
+                channel.write(txDatagrams[i].set(view, recipient), channel.voidPromise());
+                queueEstimator.onTransmit(first.length() + wireOverheadBytes());
+                i++;
+            }
+        }
+
+        for (int level = PRIORITY_LEVELS - 1; level >= 0; level--)
+        {
+            if (0 != (touchedLevels & (1 << level)))
+            {
+                channels[level].flush();
+            }
+        }
+        awaitWritten(touchedLevels);
+
+        for (int j = 0; j < count; j++)
+        {
+            txPackets[j] = null;
+            txDatagrams[j].clear();
+        }
+        for (int j = 0; j < gsoUsed; j++)
+        {
+            gsoDatagrams[j].clear();
+        }
+        txCount = 0;
+        packetsSent += count;
+        return count;
+    }
+
+    /**
+     * A GSO run: consecutive packets to one destination at one level, all as long as the first except the last,
+     * which may be shorter, within the UDP payload and segment-count limits.
+     */
+    int gsoRunEnd(final int start, final int count)
+    {
+        final long destination = txDestinations[start];
+        final int level = txPriorities[start];
+        final int segmentLength = txPackets[start].length();
+        if (0 == segmentLength)
+        {
+            return start + 1;
+        }
+        int total = segmentLength;
+        int end = start + 1;
+        while (end < count && end - start < GSO_MAX_SEGMENTS &&
+            destination == txDestinations[end] && level == txPriorities[end])
+        {
+            final int length = txPackets[end].length();
+            if (0 == length || length > segmentLength || total + length > MAX_UDP_PAYLOAD)
+            {
+                break;
+            }
+            total += length;
+            end++;
+            if (length < segmentLength)
+            {
+                break;
+            }
+        }
+        return end;
+    }
+
+    /**
+     * The contract lets the caller reuse its packets once flush returns, and Netty's iovecs point into them, so
+     * wait until the kernel has taken every datagram. The socket buffer is only full when the NIC is slower than
+     * the sender, which the pacer prevents; the spin is the back-pressure that remains.
+     */
+    private void awaitWritten(final int touchedLevels)
+    {
+        boolean stalled = false;
+        while (true)
+        {
+            boolean pending = false;
+            for (int level = 0; level < PRIORITY_LEVELS; level++)
+            {
+                if (0 != (touchedLevels & (1 << level)))
+                {
+                    final ChannelOutboundBuffer outbound = channels[level].unsafe().outboundBuffer();
+                    if (null != outbound && !outbound.isEmpty())
+                    {
+                        pending = true;
+                        break;
+                    }
+                }
+            }
+            if (!pending)
+            {
+                return;
+            }
+            if (!stalled)
+            {
+                stalled = true;
+                flushStalls++;
+            }
+            runEventLoop();
+            Thread.onSpinWait();
+        }
+    }
+
+    @Override
+    public int poll(final PacketSink sink, final int limit)
+    {
+        checkOwner();
+        if (rxCount < limit)
+        {
+            runEventLoop();
+        }
+        final Packet[] ring = rxRing;
+        final int capacity = ring.length;
+        int delivered = 0;
+        while (delivered < limit && rxCount > 0)
+        {
+            final Packet packet = ring[rxHead];
+            ring[rxHead] = null;
+            rxHead = rxHead + 1 == capacity ? 0 : rxHead + 1;
+            rxCount--;
+            delivered++;
+            sink.onPacket(packet);
+        }
+        return delivered;
+    }
+
+    void runEventLoop()
+    {
+        rxTimestampNs = clock.nanoTime();
+        eventLoop.runNow();
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        final Thread current = Thread.currentThread();
+        if (null == owner)
+        {
+            owner = current;
+            eventLoop.setOwningThread(current);
+        }
+        if (owner == current)
+        {
+            if (null != nativeDatapath)
+            {
+                nativeDatapath.close();
+                closeSockets();
+            }
+            else
+            {
+                for (final EpollDatagramChannel channel : channels)
+                {
+                    if (null != channel)
+                    {
+                        channel.close();
+                    }
+                }
+            }
+            eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
+            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!eventLoop.isTerminated() && System.nanoTime() < deadlineNs)
+            {
+                eventLoop.runNow();
+            }
+        }
+        else
+        {
+            // Netty's loop can only be run by its owner: release the ports and native memory at least; the loop's
+            // epoll, event and timer descriptors stay open. Close on the protocol thread to avoid this.
+            LOGGER.warn("udp driver closed from {} instead of its owner {}: epoll descriptors leak", current, owner);
+            if (null != nativeDatapath)
+            {
+                nativeDatapath.close();
+            }
+            closeSockets();
+        }
+        BufferUtil.free(poolMemory);
+        BufferUtil.free(gsoMemory);
+    }
+
+    private void closeSockets()
+    {
+        for (final EpollDatagramChannel channel : channels)
+        {
+            if (null != channel)
+            {
+                try
+                {
+                    channel.fd().close();
+                }
+                catch (final IOException ignore)
+                {
+                    // closing a socket that is already closed
+                }
+            }
+        }
+    }
+
+    /**
+     * @return true if sends of runs to one destination use UDP GSO (wanted, supported, and not refused so far).
+     */
+    public boolean gsoEnabled()
+    {
+        return gsoEnabled;
+    }
+
+    /**
+     * @return true if the sockets receive with UDP GRO.
+     */
+    public boolean groEnabled()
+    {
+        return groEnabled;
+    }
+
+    /**
+     * @return true if received packets carry the priority level they had on the wire.
+     */
+    public boolean prioritySteering()
+    {
+        return prioritySteering;
+    }
+
+    /**
+     * @return packets handed to the kernel.
+     */
+    public long packetsSent()
+    {
+        return packetsSent;
+    }
+
+    /**
+     * @return packets delivered into the receive ring.
+     */
+    public long packetsReceived()
+    {
+        return packetsReceived;
+    }
+
+    /**
+     * @return GSO super-datagrams sent.
+     */
+    public long gsoSends()
+    {
+        return gsoSends;
+    }
+
+    /**
+     * @return packets sent inside GSO super-datagrams.
+     */
+    public long gsoSegments()
+    {
+        return gsoSegments;
+    }
+
+    /**
+     * @return received datagrams dropped because the packet pool was empty.
+     */
+    public long rxDroppedNoBuffer()
+    {
+        return rxDroppedNoBuffer;
+    }
+
+    /**
+     * @return received datagrams dropped because they exceeded {@link #maxPacketLength()} or were empty.
+     */
+    public long rxDroppedOversize()
+    {
+        return rxDroppedOversize;
+    }
+
+    /**
+     * @return I/O errors reported by Netty (failed sends, failed reads).
+     */
+    public long ioErrors()
+    {
+        return ioErrors;
+    }
+
+    /**
+     * @return coalesced datagrams received with UDP GRO and cut into packets (native datapath).
+     */
+    public long groSuperDatagrams()
+    {
+        return groSuperDatagrams;
+    }
+
+    /**
+     * @return packets dropped on send because the socket buffer stayed full for a second (native datapath).
+     */
+    public long txDroppedStalled()
+    {
+        return txDroppedStalled;
+    }
+
+    /**
+     * @return flushes that had to wait for socket buffer space.
+     */
+    public long flushStalls()
+    {
+        return flushStalls;
+    }
+
+    /**
+     * @return free packets in the pool.
+     */
+    public int freePackets()
+    {
+        return freeCount;
+    }
+
+    /**
+     * For tests: read a level's socket options back from the kernel.
+     *
+     * @param level priority level.
+     * @return {@code SO_PRIORITY} of that level's socket.
+     * @throws IOException if the kernel refuses.
+     */
+    int socketPriority(final int level) throws IOException
+    {
+        return ((Socket)channels[level].fd()).getIntOpt(PrioritySteering.SOL_SOCKET, SO_PRIORITY);
+    }
+
+    /**
+     * For tests: the TOS byte a level's socket puts on its datagrams.
+     *
+     * @param level priority level.
+     * @return {@code IP_TOS} of that level's socket.
+     * @throws IOException if the kernel refuses.
+     */
+    int socketTos(final int level) throws IOException
+    {
+        return ((Socket)channels[level].fd()).getTrafficClass();
+    }
+
+    private int indexOf(final Packet packet)
+    {
+        final long handle = packet.handle();
+        if (handle < 0 || handle >= packets.length || packets[(int)handle] != packet)
+        {
+            throw new IllegalArgumentException("packet does not belong to this driver");
+        }
+        return (int)handle;
+    }
+
+    private void checkOwner()
+    {
+        final Thread current = Thread.currentThread();
+        if (current != owner)
+        {
+            attach(current);
+        }
+    }
+
+    private void attach(final Thread current)
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("driver closed");
+        }
+        if (null != owner)
+        {
+            throw new IllegalStateException(
+                "UdpDriver is owned by " + owner + " and was called from " + current);
+        }
+        owner = current;
+        eventLoop.setOwningThread(current);
+        eventLoop.runNow();
+        if (null != nativeDatapath)
+        {
+            nativeDatapath.register(eventLoop);
+        }
+    }
+
+    int takeFreeSlot()
+    {
+        if (0 == freeCount)
+        {
+            return -1;
+        }
+        final int index = freeStack[--freeCount];
+        packetState[index] = STATE_OWNED;
+        return index;
+    }
+
+    void returnFreeSlot(final int index)
+    {
+        packetState[index] = STATE_FREE;
+        freeStack[freeCount++] = index;
+    }
+
+    void onReceived(final int index, final int length, final long source, final int level)
+    {
+        final Packet packet = packets[index]
+            .length(length)
+            .source(source)
+            .priority(prioritySteering ? level : -1)
+            .timestampNs(rxTimestampNs);
+        int tail = rxHead + rxCount;
+        if (tail >= rxRing.length)
+        {
+            tail -= rxRing.length;
+        }
+        rxRing[tail] = packet;
+        rxCount++;
+        packetsReceived++;
+    }
+
+    void onDroppedNoBuffer()
+    {
+        rxDroppedNoBuffer++;
+    }
+
+    void onDroppedOversize()
+    {
+        rxDroppedOversize++;
+    }
+
+    void onSendStallDrop(final long packets)
+    {
+        txDroppedStalled += packets;
+        LOGGER.warn("udp driver dropped {} packets after the socket buffer stayed full for a second", packets);
+    }
+
+    void onGroSuperDatagram()
+    {
+        groSuperDatagrams++;
+    }
+
+    void onFlushStall()
+    {
+        flushStalls++;
+    }
+
+    void onGsoSend(final int segments)
+    {
+        gsoSends++;
+        gsoSegments += segments;
+    }
+
+    void onSendError(final int errno, final boolean segmented)
+    {
+        ioErrors++;
+        if (segmented && LinuxUdpCalls.EIO == errno && gsoEnabled)
+        {
+            // The device cannot checksum-offload segmented UDP: stop using GSO, Homa retransmits what was lost.
+            gsoEnabled = false;
+            LOGGER.warn("disabling UDP GSO after sendmmsg EIO");
+        }
+        logErrorOnce("sendmmsg", errno);
+    }
+
+    void onReceiveError(final int errno)
+    {
+        ioErrors++;
+        logErrorOnce("recvmmsg", errno);
+    }
+
+    private void logErrorOnce(final String call, final int errno)
+    {
+        if (!ioErrorLogged)
+        {
+            ioErrorLogged = true;
+            LOGGER.warn("udp driver {} failed with errno {} (logged once, counted in ioErrors)", call, errno);
+        }
+    }
+
+    private InetSocketAddress recipientFor(final long destination)
+    {
+        InetSocketAddress address = addressCache.get(destination);
+        if (null == address)
+        {
+            if (addressCache.size() >= addressCacheCapacity)
+            {
+                addressCache.clear();
+            }
+            try
+            {
+                address = new InetSocketAddress(
+                    toInetAddress(HostAddress.ipv4Of(destination)), HostAddress.portOf(destination));
+            }
+            catch (final UnknownHostException ex)
+            {
+                throw new IllegalArgumentException("bad destination " + destination, ex);
+            }
+            addressCache.put(destination, address);
+        }
+        return address;
+    }
+
+    private InetAddress toInetAddress(final int ipv4) throws UnknownHostException
+    {
+        addressBytes[0] = (byte)(ipv4 >>> 24);
+        addressBytes[1] = (byte)(ipv4 >>> 16);
+        addressBytes[2] = (byte)(ipv4 >>> 8);
+        addressBytes[3] = (byte)ipv4;
+        return InetAddress.getByAddress(addressBytes);
+    }
+
+    private void onDatagram(final DatagramPacket datagram, final int level)
+    {
+        final ByteBuf content = datagram.content();
+        final int length = content.readableBytes();
+        final InetSocketAddress sender = datagram.sender();
+        if (0 == length || length > maxPacketLength)
+        {
+            rxDroppedOversize++;
+        }
+        else if (0 == freeCount || null == sender || !(sender.getAddress() instanceof Inet4Address))
+        {
+            if (0 == freeCount)
+            {
+                rxDroppedNoBuffer++;
+            }
+            else
+            {
+                rxDroppedOther++;
+            }
+        }
+        else
+        {
+            final int index = freeStack[--freeCount];
+            packetState[index] = STATE_OWNED;
+            content.getBytes(content.readerIndex(), packetViews[index], 0, length);
+            // Inet4Address.hashCode() is the address itself; getAddress() would allocate a copy.
+            final long source = HostAddress.ipv4(sender.getAddress().hashCode(), sender.getPort());
+            onReceived(index, length, source, level);
+        }
+    }
+
+    private void onIoError(final Throwable cause)
+    {
+        ioErrors++;
+        if (gsoEnabled && cause instanceof IOException && String.valueOf(cause.getMessage()).contains("EIO"))
+        {
+            // The device cannot checksum-offload segmented UDP: stop using GSO, Homa retransmits what was lost.
+            gsoEnabled = false;
+            LOGGER.warn("disabling UDP GSO after send error: {}", cause.toString());
+        }
+        if (!ioErrorLogged)
+        {
+            ioErrorLogged = true;
+            LOGGER.warn("udp driver I/O error (logged once, counted in ioErrors): {}", cause.toString());
+        }
+    }
+
+    /**
+     * @return received datagrams dropped for another reason (no IPv4 sender).
+     */
+    public long rxDroppedOther()
+    {
+        return rxDroppedOther;
+    }
+
+    /**
+     * Copies each datagram of one level's socket into a pool slot; runs on the owner thread inside the loop.
+     */
+    private final class Receiver extends ChannelInboundHandlerAdapter
+    {
+        private final int level;
+
+        Receiver(final int level)
+        {
+            this.level = level;
+        }
+
+        @Override
+        public void channelRead(final ChannelHandlerContext ctx, final Object msg)
+        {
+            try
+            {
+                if (msg instanceof DatagramPacket)
+                {
+                    onDatagram((DatagramPacket)msg, level);
+                }
+                else
+                {
+                    rxDroppedOther++;
+                }
+            }
+            finally
+            {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause)
+        {
+            onIoError(cause);
+        }
+    }
+}

@@ -1,0 +1,519 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.HostAddress;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+
+import java.net.URI;
+import java.util.Locale;
+
+/**
+ * Settings of a {@link UdpDriver}: fluent setters, defaults that suit a 10 Gb/s Ethernet with a 1500-byte MTU, and
+ * {@link #conclude()} which validates them once before the driver opens its sockets.
+ * <p>
+ * A context can be read from a URI, {@code udp://host:port?option=value&...}, so that an application picks the
+ * driver by configuration alone (see {@link #fromUri(String)} for the options).
+ */
+public final class UdpDriverContext
+{
+    /**
+     * How datagrams move between the pool and the sockets; both run on Netty's epoll event loop.
+     */
+    public enum Datapath
+    {
+        /**
+         * {@code sendmmsg}/{@code recvmmsg} called through FFM on the sockets, driven by Netty epoll readiness
+         * (an {@code EpollIoHandle} per socket): zero-copy both ways (GSO gathers the pool slots), GRO together
+         * with recvmmsg, and no allocation per packet.
+         */
+        NATIVE,
+        /**
+         * Netty {@code EpollDatagramChannel}s: writes of reusable {@code DatagramPacket}s flushed with Netty's
+         * {@code sendmmsg}, reads through Netty's {@code recvmmsg}/GRO path. Netty's datagram API allocates a sender
+         * address and an envelope per received datagram and copies an address per sent one (measured in
+         * UdpDriverAllocationTest).
+         */
+        NETTY
+    }
+
+    /** Default IP MTU of the path: plain Ethernet. */
+    public static final int MTU_DEFAULT = 1500;
+    /** Default link rate for the pacer: 10 Gb/s. */
+    public static final long LINK_BITS_PER_SECOND_DEFAULT = 10_000_000_000L;
+    /** Default number of packet buffers shared by sending and receiving. */
+    public static final int POOL_SIZE_DEFAULT = 4096;
+    /** Default most packets queued by {@code send} between two flushes; 1024 is the kernel's UIO_MAXIOV. */
+    public static final int TX_QUEUE_CAPACITY_DEFAULT = 1024;
+    /** Default datagrams per {@code recvmmsg} call (when GRO is off). */
+    public static final int RECEIVE_BATCH_DEFAULT = 32;
+    /** Default socket receive and send buffer sizes; the kernel caps them at net.core.[rw]mem_max. */
+    public static final int SOCKET_BUFFER_BYTES_DEFAULT = 4 * 1024 * 1024;
+    /** Default number of GSO staging buffers of 64 KiB, i.e. GSO super-datagrams per flush. */
+    public static final int GSO_BUFFERS_DEFAULT = 16;
+    /** Most entries in the destination to socket-address cache before it is cleared. */
+    public static final int ADDRESS_CACHE_CAPACITY_DEFAULT = 16 * 1024;
+
+    private long bindAddress = HostAddress.NONE;
+    private int mtu = MTU_DEFAULT;
+    private long linkBitsPerSecond = LINK_BITS_PER_SECOND_DEFAULT;
+    private int poolSize = POOL_SIZE_DEFAULT;
+    private int txQueueCapacity = TX_QUEUE_CAPACITY_DEFAULT;
+    private int receiveBatch = RECEIVE_BATCH_DEFAULT;
+    private int socketReceiveBufferBytes = SOCKET_BUFFER_BYTES_DEFAULT;
+    private int socketSendBufferBytes = SOCKET_BUFFER_BYTES_DEFAULT;
+    private int gsoBuffers = GSO_BUFFERS_DEFAULT;
+    private int addressCacheCapacity = ADDRESS_CACHE_CAPACITY_DEFAULT;
+    private boolean gso = true;
+    private boolean gro = true;
+    private Datapath datapath = Datapath.NATIVE;
+    private NanoClock clock = SystemNanoClock.INSTANCE;
+    private boolean concluded;
+
+    /**
+     * Read a context from a URI such as {@code udp://198.18.0.1:4000?mtu=9000&gso=false}. Options:
+     * <ul>
+     *     <li>{@code mtu} - IP MTU of the path (default 1500); the largest Homa packet is mtu - 28.</li>
+     *     <li>{@code link} - link rate, bits per second with an optional k/m/g suffix (default 10g).</li>
+     *     <li>{@code pool} - packet buffers (default 4096).</li>
+     *     <li>{@code txqueue} - packets queued between flushes (default 1024).</li>
+     *     <li>{@code batch} - datagrams per recvmmsg (default 32).</li>
+     *     <li>{@code rcvbuf}, {@code sndbuf} - socket buffer bytes, k/m suffix allowed (default 4m).</li>
+     *     <li>{@code gso}, {@code gro} - true/false (default true; off anyway where the kernel lacks them).</li>
+     *     <li>{@code gsobuffers} - 64 KiB GSO staging buffers of the netty datapath (default 16).</li>
+     *     <li>{@code datapath} - native (default) or netty, see {@link Datapath}.</li>
+     * </ul>
+     * Port 0 asks the kernel for a free port.
+     *
+     * @param uri the URI text.
+     * @return a new context, not yet concluded.
+     */
+    public static UdpDriverContext fromUri(final String uri)
+    {
+        final URI parsed = URI.create(uri);
+        if (!"udp".equalsIgnoreCase(parsed.getScheme()))
+        {
+            throw new IllegalArgumentException("not a udp:// URI: " + uri);
+        }
+        if (null == parsed.getHost())
+        {
+            throw new IllegalArgumentException("udp URI needs an IPv4 host: " + uri);
+        }
+        final int port = -1 == parsed.getPort() ? 0 : parsed.getPort();
+        final UdpDriverContext context = new UdpDriverContext()
+            .bindAddress(HostAddress.parseIpv4(parsed.getHost() + ":" + port));
+
+        final String query = parsed.getRawQuery();
+        if (null != query && !query.isEmpty())
+        {
+            for (final String pair : query.split("&"))
+            {
+                final int equals = pair.indexOf('=');
+                if (equals <= 0)
+                {
+                    throw new IllegalArgumentException("option without value in " + uri + ": " + pair);
+                }
+                context.option(pair.substring(0, equals), pair.substring(equals + 1), uri);
+            }
+        }
+        return context;
+    }
+
+    private void option(final String name, final String value, final String uri)
+    {
+        switch (name.toLowerCase(Locale.ROOT))
+        {
+            case "mtu" -> mtu((int)parseSize(value, uri));
+            case "link" -> linkBitsPerSecond(parseRate(value, uri));
+            case "pool" -> poolSize((int)parseSize(value, uri));
+            case "txqueue" -> txQueueCapacity((int)parseSize(value, uri));
+            case "batch" -> receiveBatch((int)parseSize(value, uri));
+            case "rcvbuf" -> socketReceiveBufferBytes((int)parseSize(value, uri));
+            case "sndbuf" -> socketSendBufferBytes((int)parseSize(value, uri));
+            case "gso" -> gso(parseBoolean(value, uri));
+            case "gro" -> gro(parseBoolean(value, uri));
+            case "gsobuffers" -> gsoBuffers((int)parseSize(value, uri));
+            case "datapath" -> datapath(parseDatapath(value, uri));
+            default -> throw new IllegalArgumentException("unknown udp option '" + name + "' in " + uri);
+        }
+    }
+
+    private static Datapath parseDatapath(final String value, final String uri)
+    {
+        try
+        {
+            return Datapath.valueOf(value.toUpperCase(Locale.ROOT));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("datapath must be native or netty, got '" + value + "' in " + uri, ex);
+        }
+    }
+
+    private static boolean parseBoolean(final String value, final String uri)
+    {
+        if ("true".equalsIgnoreCase(value))
+        {
+            return true;
+        }
+        if ("false".equalsIgnoreCase(value))
+        {
+            return false;
+        }
+        throw new IllegalArgumentException("expected true or false, got '" + value + "' in " + uri);
+    }
+
+    private static long parseSize(final String value, final String uri)
+    {
+        return parseScaled(value, uri, 1024);
+    }
+
+    private static long parseRate(final String value, final String uri)
+    {
+        return parseScaled(value, uri, 1000);
+    }
+
+    private static long parseScaled(final String value, final String uri, final long unit)
+    {
+        if (value.isEmpty())
+        {
+            throw new IllegalArgumentException("empty value in " + uri);
+        }
+        final char last = Character.toLowerCase(value.charAt(value.length() - 1));
+        final long scale = switch (last)
+        {
+            case 'k' -> unit;
+            case 'm' -> unit * unit;
+            case 'g' -> unit * unit * unit;
+            default -> 1;
+        };
+        final String digits = 1 == scale ? value : value.substring(0, value.length() - 1);
+        try
+        {
+            return Math.multiplyExact(Long.parseLong(digits), scale);
+        }
+        catch (final NumberFormatException | ArithmeticException ex)
+        {
+            throw new IllegalArgumentException("bad number '" + value + "' in " + uri, ex);
+        }
+    }
+
+    /**
+     * Validate the settings; called by the driver before it opens anything.
+     *
+     * @return this.
+     * @throws IllegalArgumentException naming the first bad setting.
+     */
+    public UdpDriverContext conclude()
+    {
+        if (concluded)
+        {
+            return this;
+        }
+        if (!HostAddress.isIpv4(bindAddress))
+        {
+            throw new IllegalArgumentException("bindAddress must be an IPv4 HostAddress, got " + bindAddress);
+        }
+        require(mtu >= 68 + UdpDriver.IPV4_UDP_HEADER_LENGTH && mtu <= 65535, "mtu", mtu);
+        require(linkBitsPerSecond > 0, "linkBitsPerSecond", linkBitsPerSecond);
+        require(poolSize >= 2 && poolSize <= 1 << 20, "poolSize", poolSize);
+        require(txQueueCapacity >= 1 && txQueueCapacity <= 1 << 16, "txQueueCapacity", txQueueCapacity);
+        require(receiveBatch >= 1 && receiveBatch <= 1024, "receiveBatch", receiveBatch);
+        require(socketReceiveBufferBytes >= 4096, "socketReceiveBufferBytes", socketReceiveBufferBytes);
+        require(socketSendBufferBytes >= 4096, "socketSendBufferBytes", socketSendBufferBytes);
+        require(gsoBuffers >= 0 && gsoBuffers <= 1024, "gsoBuffers", gsoBuffers);
+        require(addressCacheCapacity >= 1, "addressCacheCapacity", addressCacheCapacity);
+        if (null == datapath)
+        {
+            throw new IllegalArgumentException("datapath must not be null");
+        }
+        if (null == clock)
+        {
+            throw new IllegalArgumentException("clock must not be null");
+        }
+        concluded = true;
+        return this;
+    }
+
+    private static void require(final boolean condition, final String name, final long value)
+    {
+        if (!condition)
+        {
+            throw new IllegalArgumentException(name + " out of range: " + value);
+        }
+    }
+
+    private void checkNotConcluded()
+    {
+        if (concluded)
+        {
+            throw new IllegalStateException("context already concluded");
+        }
+    }
+
+    /**
+     * @param bindAddress local IPv4 {@link HostAddress} with port (port 0: any free port).
+     * @return this.
+     */
+    public UdpDriverContext bindAddress(final long bindAddress)
+    {
+        checkNotConcluded();
+        this.bindAddress = bindAddress;
+        return this;
+    }
+
+    /**
+     * @return local IPv4 {@link HostAddress} with port to bind.
+     */
+    public long bindAddress()
+    {
+        return bindAddress;
+    }
+
+    /**
+     * @param mtu IP MTU of the path in bytes.
+     * @return this.
+     */
+    public UdpDriverContext mtu(final int mtu)
+    {
+        checkNotConcluded();
+        this.mtu = mtu;
+        return this;
+    }
+
+    /**
+     * @return IP MTU of the path in bytes.
+     */
+    public int mtu()
+    {
+        return mtu;
+    }
+
+    /**
+     * @param linkBitsPerSecond link rate for the pacer.
+     * @return this.
+     */
+    public UdpDriverContext linkBitsPerSecond(final long linkBitsPerSecond)
+    {
+        checkNotConcluded();
+        this.linkBitsPerSecond = linkBitsPerSecond;
+        return this;
+    }
+
+    /**
+     * @return link rate for the pacer.
+     */
+    public long linkBitsPerSecond()
+    {
+        return linkBitsPerSecond;
+    }
+
+    /**
+     * @param poolSize packet buffers shared by sending and receiving.
+     * @return this.
+     */
+    public UdpDriverContext poolSize(final int poolSize)
+    {
+        checkNotConcluded();
+        this.poolSize = poolSize;
+        return this;
+    }
+
+    /**
+     * @return packet buffers shared by sending and receiving.
+     */
+    public int poolSize()
+    {
+        return poolSize;
+    }
+
+    /**
+     * @param txQueueCapacity most packets queued between two flushes.
+     * @return this.
+     */
+    public UdpDriverContext txQueueCapacity(final int txQueueCapacity)
+    {
+        checkNotConcluded();
+        this.txQueueCapacity = txQueueCapacity;
+        return this;
+    }
+
+    /**
+     * @return most packets queued between two flushes.
+     */
+    public int txQueueCapacity()
+    {
+        return txQueueCapacity;
+    }
+
+    /**
+     * @param receiveBatch datagrams per recvmmsg call when GRO is off.
+     * @return this.
+     */
+    public UdpDriverContext receiveBatch(final int receiveBatch)
+    {
+        checkNotConcluded();
+        this.receiveBatch = receiveBatch;
+        return this;
+    }
+
+    /**
+     * @return datagrams per recvmmsg call when GRO is off.
+     */
+    public int receiveBatch()
+    {
+        return receiveBatch;
+    }
+
+    /**
+     * @param bytes SO_RCVBUF of each socket.
+     * @return this.
+     */
+    public UdpDriverContext socketReceiveBufferBytes(final int bytes)
+    {
+        checkNotConcluded();
+        this.socketReceiveBufferBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @return SO_RCVBUF of each socket.
+     */
+    public int socketReceiveBufferBytes()
+    {
+        return socketReceiveBufferBytes;
+    }
+
+    /**
+     * @param bytes SO_SNDBUF of each socket.
+     * @return this.
+     */
+    public UdpDriverContext socketSendBufferBytes(final int bytes)
+    {
+        checkNotConcluded();
+        this.socketSendBufferBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @return SO_SNDBUF of each socket.
+     */
+    public int socketSendBufferBytes()
+    {
+        return socketSendBufferBytes;
+    }
+
+    /**
+     * @param gsoBuffers 64 KiB staging buffers for GSO super-datagrams, i.e. most GSO sends per flush.
+     * @return this.
+     */
+    public UdpDriverContext gsoBuffers(final int gsoBuffers)
+    {
+        checkNotConcluded();
+        this.gsoBuffers = gsoBuffers;
+        return this;
+    }
+
+    /**
+     * @return 64 KiB staging buffers for GSO super-datagrams.
+     */
+    public int gsoBuffers()
+    {
+        return gsoBuffers;
+    }
+
+    /**
+     * @param capacity most destinations whose socket address is cached.
+     * @return this.
+     */
+    public UdpDriverContext addressCacheCapacity(final int capacity)
+    {
+        checkNotConcluded();
+        this.addressCacheCapacity = capacity;
+        return this;
+    }
+
+    /**
+     * @return most destinations whose socket address is cached.
+     */
+    public int addressCacheCapacity()
+    {
+        return addressCacheCapacity;
+    }
+
+    /**
+     * @param gso true to send runs of equal-sized packets to one destination as one UDP_SEGMENT super-datagram
+     *            where the kernel supports it.
+     * @return this.
+     */
+    public UdpDriverContext gso(final boolean gso)
+    {
+        checkNotConcluded();
+        this.gso = gso;
+        return this;
+    }
+
+    /**
+     * @return true if GSO is wanted.
+     */
+    public boolean gso()
+    {
+        return gso;
+    }
+
+    /**
+     * @param gro true to let the kernel coalesce received datagrams (UDP_GRO) where it supports it.
+     * @return this.
+     */
+    public UdpDriverContext gro(final boolean gro)
+    {
+        checkNotConcluded();
+        this.gro = gro;
+        return this;
+    }
+
+    /**
+     * @return true if GRO is wanted.
+     */
+    public boolean gro()
+    {
+        return gro;
+    }
+
+    /**
+     * @param datapath how datagrams move, see {@link Datapath}.
+     * @return this.
+     */
+    public UdpDriverContext datapath(final Datapath datapath)
+    {
+        checkNotConcluded();
+        this.datapath = datapath;
+        return this;
+    }
+
+    /**
+     * @return how datagrams move.
+     */
+    public Datapath datapath()
+    {
+        return datapath;
+    }
+
+    /**
+     * @param clock the driver's clock for arrival timestamps and the queue estimate.
+     * @return this.
+     */
+    public UdpDriverContext clock(final NanoClock clock)
+    {
+        checkNotConcluded();
+        this.clock = clock;
+        return this;
+    }
+
+    /**
+     * @return the driver's clock.
+     */
+    public NanoClock clock()
+    {
+        return clock;
+    }
+}

@@ -1,0 +1,394 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.Packet;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Two drivers on 127.0.0.1 exchange real datagrams. Every test runs both drivers on the test thread, which becomes
+ * their owner (the thread that drives Netty's loop).
+ */
+@Timeout(60)
+class UdpDriverTest
+{
+    static final long LOOPBACK = HostAddress.parseIpv4("127.0.0.1");
+
+    private final List<UdpDriver> drivers = new ArrayList<>();
+
+    @AfterEach
+    void closeDrivers()
+    {
+        for (final UdpDriver driver : drivers)
+        {
+            driver.close();
+        }
+    }
+
+    UdpDriver open(final UdpDriverContext context)
+    {
+        final UdpDriver driver = new UdpDriver(context);
+        drivers.add(driver);
+        return driver;
+    }
+
+    static long seed()
+    {
+        final long seed = Long.getLong("homa.seed", System.nanoTime());
+        System.out.println("seed=" + seed);
+        return seed;
+    }
+
+    @ParameterizedTest(name = "{0} gso={1} gro={2}")
+    @CsvSource({
+        "NATIVE,true,true", "NATIVE,true,false", "NATIVE,false,true", "NATIVE,false,false",
+        "NETTY,true,true", "NETTY,true,false", "NETTY,false,true", "NETTY,false,false" })
+    @Timeout(60)
+    void exchangesPacketsAtAllPrioritiesByteExactInBothDirections(
+        final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro)
+    {
+        final Random random = new Random(seed());
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
+        assertEquals(1472, a.maxPacketLength());
+        assertEquals(8, a.priorityLevels());
+        assertEquals(HostAddress.ipv4Of(LOOPBACK), HostAddress.ipv4Of(a.localAddress()));
+        assertTrue(HostAddress.portOf(a.localAddress()) != 0);
+        assertFalse(gso && !a.gsoEnabled(), "GSO requested and supported by this kernel");
+        assertFalse(!gso && a.gsoEnabled());
+        assertEquals(gro, a.groEnabled(), "GRO requested and supported by this kernel");
+        assertTrue(a.prioritySteering(), "reuseport TOS steering attaches without privilege");
+
+        int sequence = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            sequence = sendBatch(random, a, b, sequence);
+            sequence = sendBatch(random, b, a, sequence);
+        }
+        if (gso)
+        {
+            assertTrue(a.gsoSends() > 0 && b.gsoSends() > 0, "runs of full packets went out as GSO");
+            assertTrue(a.gsoSegments() >= 2 * a.gsoSends());
+            if (gro && UdpDriverContext.Datapath.NATIVE == datapath)
+            {
+                assertTrue(a.groSuperDatagrams() > 0 && b.groSuperDatagrams() > 0,
+                    "GSO runs arrive coalesced and are cut at the UDP_GRO segment size");
+            }
+        }
+        assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer());
+        assertEquals(0, a.ioErrors() + b.ioErrors());
+        assertEquals(a.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
+        assertEquals(b.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
+    }
+
+    /**
+     * One flush worth of packets: runs of full-size packets to one level (GSO material) mixed with single packets of
+     * random length at random levels. Every packet carries its sequence number and seeded random bytes.
+     */
+    static int sendBatch(final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence)
+    {
+        final Map<Integer, byte[]> expected = new HashMap<>();
+        final Map<Integer, Integer> expectedPriority = new HashMap<>();
+        final List<Packet> sent = new ArrayList<>();
+        int sequence = firstSequence;
+        final int groups = 1 + random.nextInt(8);
+        for (int g = 0; g < groups; g++)
+        {
+            final int level = random.nextInt(8);
+            final boolean run = random.nextBoolean();
+            final int count = run ? 2 + random.nextInt(30) : 1;
+            for (int k = 0; k < count; k++)
+            {
+                final int length = run && k < count - 1 ? from.maxPacketLength() :
+                    8 + random.nextInt(from.maxPacketLength() - 7);
+                final byte[] bytes = new byte[length];
+                random.nextBytes(bytes);
+                bytes[0] = (byte)(sequence >>> 24);
+                bytes[1] = (byte)(sequence >>> 16);
+                bytes[2] = (byte)(sequence >>> 8);
+                bytes[3] = (byte)sequence;
+                final Packet packet = from.acquire();
+                assertNotNull(packet);
+                packet.buffer().putBytes(0, bytes);
+                packet.length(length);
+                assertTrue(from.send(packet, to.localAddress(), level));
+                expected.put(sequence, bytes);
+                expectedPriority.put(sequence, level);
+                sent.add(packet);
+                sequence++;
+            }
+        }
+        assertEquals(sent.size(), from.flush());
+        for (final Packet packet : sent)
+        {
+            from.release(packet);
+        }
+
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (!expected.isEmpty())
+        {
+            to.poll(packet ->
+            {
+                try
+                {
+                    final int seq = packet.buffer().getInt(0, java.nio.ByteOrder.BIG_ENDIAN);
+                    final byte[] want = expected.remove(seq);
+                    assertNotNull(want, "unexpected or duplicate packet " + seq);
+                    final byte[] got = new byte[packet.length()];
+                    packet.buffer().getBytes(0, got);
+                    assertArrayEquals(want, got, "payload of packet " + seq);
+                    assertEquals(from.localAddress(), packet.source());
+                    assertEquals((int)expectedPriority.get(seq), packet.priority(), "priority of packet " + seq);
+                    assertTrue(packet.timestampNs() > 0);
+                }
+                finally
+                {
+                    to.release(packet);
+                }
+            }, 64);
+            if (System.nanoTime() > deadlineNs)
+            {
+                fail("missing " + expected.size() + " packets, first " + expected.keySet().iterator().next() +
+                    "; drops noBuffer=" + to.rxDroppedNoBuffer() + " oversize=" + to.rxDroppedOversize());
+            }
+        }
+        return sequence;
+    }
+
+    @ParameterizedTest(name = "{0} gro={1}")
+    @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,true", "NETTY,false" })
+    @Timeout(30)
+    void dropsOversizeDatagramsAndKeepsReceiving(final UdpDriverContext.Datapath datapath, final boolean gro)
+        throws Exception
+    {
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gro(gro));
+        final int port = HostAddress.portOf(b.localAddress());
+        try (DatagramChannel foreign = DatagramChannel.open())
+        {
+            final InetSocketAddress target = new InetSocketAddress("127.0.0.1", port);
+            foreign.send(ByteBuffer.allocate(b.maxPacketLength() + 1), target);
+            foreign.send(ByteBuffer.allocate(9000), target);
+            final ByteBuffer good = ByteBuffer.allocate(b.maxPacketLength());
+            good.put(0, (byte)42);
+            foreign.send(good, target);
+
+            final int[] lengths = new int[1];
+            final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+            while (0 == lengths[0])
+            {
+                b.poll(packet ->
+                {
+                    lengths[0] = packet.length();
+                    assertEquals(42, packet.buffer().getByte(0));
+                    assertEquals(-1 == packet.priority() ? -1 : 0, packet.priority());
+                    b.release(packet);
+                }, 16);
+                assertTrue(System.nanoTime() < deadlineNs, "good datagram never arrived");
+            }
+            assertEquals(b.maxPacketLength(), lengths[0]);
+            assertEquals(2, b.rxDroppedOversize());
+        }
+    }
+
+    @ParameterizedTest(name = "{0} gro={1}")
+    @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,false" })
+    @Timeout(30)
+    void poolExhaustionDropsReceivesAndRecovers(final UdpDriverContext.Datapath datapath, final boolean gro)
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(false));
+        final UdpDriver b = open(
+            new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).poolSize(8).gro(gro));
+
+        final List<Packet> held = new ArrayList<>();
+        for (int i = 0; i < 8; i++)
+        {
+            held.add(b.acquire());
+        }
+        assertNull(b.acquire(), "pool of 8 is exhausted");
+
+        sendSmall(a, b, 20);
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (b.rxDroppedNoBuffer() < 20)
+        {
+            assertEquals(0, b.poll(packet -> fail("nothing can be received"), 16));
+            assertTrue(System.nanoTime() < deadlineNs, "drops not counted: " + b.rxDroppedNoBuffer());
+        }
+
+        for (final Packet packet : held)
+        {
+            b.release(packet);
+        }
+        assertThrows(IllegalStateException.class, () -> b.release(held.get(0)), "double release is misuse");
+
+        sendSmall(a, b, 5);
+        final int[] received = new int[1];
+        while (received[0] < 5)
+        {
+            b.poll(packet ->
+            {
+                received[0]++;
+                b.release(packet);
+            }, 16);
+            assertTrue(System.nanoTime() < deadlineNs, "no recovery after release");
+        }
+        assertEquals(8, b.freePackets());
+    }
+
+    private static void sendSmall(final UdpDriver from, final UdpDriver to, final int count)
+    {
+        final List<Packet> sent = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            final Packet packet = from.acquire();
+            packet.buffer().putInt(0, i);
+            packet.length(64);
+            assertTrue(from.send(packet, to.localAddress(), 3));
+            sent.add(packet);
+        }
+        from.flush();
+        sent.forEach(from::release);
+    }
+
+    @Test
+    @Timeout(30)
+    void transmitQueueFullMeansFlushAndRetry()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).txQueueCapacity(4));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final Packet packet = a.acquire().length(100);
+        for (int i = 0; i < 4; i++)
+        {
+            assertTrue(a.send(packet, b.localAddress(), 0));
+        }
+        assertFalse(a.send(packet, b.localAddress(), 0));
+        assertEquals(4, a.flush());
+        assertTrue(a.send(packet, b.localAddress(), 0));
+        assertEquals(1, a.flush());
+        a.release(packet);
+    }
+
+    @Test
+    @Timeout(30)
+    void rejectsMisuse()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final Packet packet = a.acquire().length(10);
+        assertThrows(IllegalArgumentException.class, () -> a.send(packet, a.localAddress(), 8));
+        assertThrows(IllegalArgumentException.class, () -> a.send(packet, a.localAddress(), -1));
+        assertThrows(IllegalArgumentException.class, () -> a.send(packet, LOOPBACK, 0), "no port");
+        assertThrows(IllegalArgumentException.class, () -> b.send(packet, a.localAddress(), 0), "foreign packet");
+        assertThrows(IllegalArgumentException.class, () -> packet.length(a.maxPacketLength() + 1));
+        a.release(packet);
+        assertThrows(IllegalStateException.class, () -> a.send(packet, b.localAddress(), 0), "released packet");
+    }
+
+    @Test
+    @Timeout(30)
+    void anotherThreadIsRejectedOnceOwned() throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        assertEquals(0, a.flush());
+        final Throwable[] thrown = new Throwable[1];
+        final Thread other = new Thread(() ->
+        {
+            try
+            {
+                a.poll(packet -> { }, 1);
+            }
+            catch (final Throwable ex)
+            {
+                thrown[0] = ex;
+            }
+        });
+        other.start();
+        other.join();
+        assertTrue(thrown[0] instanceof IllegalStateException, String.valueOf(thrown[0]));
+    }
+
+    @Test
+    @Timeout(30)
+    void eachLevelsSocketCarriesItsTosAndSkbPriority() throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        for (int level = 0; level < UdpDriver.PRIORITY_LEVELS; level++)
+        {
+            assertEquals(level << 5, a.socketTos(level), "IP_TOS of level " + level);
+            // This test runs as root; without CAP_NET_ADMIN level 7 gets 6 (UdpUnprivilegedTest).
+            final int priority = a.socketPriority(level);
+            assertTrue(level == priority || (7 == level && 6 == priority), "SO_PRIORITY of level " + level);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void queuedBytesFollowTheLinkRateOnTheDriverClock()
+    {
+        final dev.homa.nic.time.VirtualClock clock = new dev.homa.nic.time.VirtualClock(1_000_000L);
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).clock(clock)
+            .linkBitsPerSecond(8_000_000L));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        assertEquals(66, a.wireOverheadBytes(), "IPv4 + UDP + Ethernet header, FCS, preamble, gap");
+        assertEquals(0, a.queuedBytes());
+        final Packet packet = a.acquire().length(934);
+        for (int i = 0; i < 10; i++)
+        {
+            assertTrue(a.send(packet, b.localAddress(), 1));
+        }
+        assertEquals(10, a.flush());
+        a.release(packet);
+        // 10 frames of 1000 wire bytes at 1 MB/s (less the estimator's 1% margin): about 10,000 bytes queued.
+        assertTrue(Math.abs(a.queuedBytes() - 10_000) <= 2, "queued " + a.queuedBytes());
+        clock.advanceBy(5_050_000L);
+        assertTrue(Math.abs(a.queuedBytes() - 5_000) <= 60, "queued after 5 ms " + a.queuedBytes());
+        clock.advanceBy(10_000_000L);
+        assertEquals(0, a.queuedBytes());
+    }
+
+    @Test
+    @Timeout(10)
+    void parsesUri()
+    {
+        final UdpDriverContext context = UdpDriverContext.fromUri(
+            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m");
+        context.conclude();
+        assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());
+        assertEquals(9000, context.mtu());
+        assertEquals(25_000_000_000L, context.linkBitsPerSecond());
+        assertEquals(1024, context.poolSize());
+        assertFalse(context.gso());
+        assertTrue(context.gro());
+        assertEquals(16, context.receiveBatch());
+        assertEquals(2 * 1024 * 1024, context.socketReceiveBufferBytes());
+        assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("raw://eth0"));
+        assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?bogus=1"));
+        assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?mtu=x"));
+        assertThrows(IllegalArgumentException.class,
+            () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?mtu=20").conclude());
+
+        final UdpDriver driver = UdpDriver.fromUri("udp://127.0.0.1:0?mtu=9000");
+        drivers.add(driver);
+        assertEquals(9000 - 28, driver.maxPacketLength());
+    }
+}

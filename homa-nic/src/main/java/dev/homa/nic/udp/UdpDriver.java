@@ -40,6 +40,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -112,6 +113,9 @@ public final class UdpDriver implements NicDriver
     private static final int STATE_FREE = 0;
     private static final int STATE_OWNED = 1;
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
+    private static final Runnable NO_OP = () ->
+    {
+    };
 
     private final ManualIoEventLoop eventLoop;
     private final EpollDatagramChannel[] channels = new EpollDatagramChannel[PRIORITY_LEVELS];
@@ -136,6 +140,7 @@ public final class UdpDriver implements NicDriver
     private int rxHead;
     private int rxCount;
     private long rxTimestampNs;
+    private boolean rxTimestampStale = true;
 
     private final Packet[] txPackets;
     private final long[] txDestinations;
@@ -152,7 +157,7 @@ public final class UdpDriver implements NicDriver
     private final byte[] addressBytes = new byte[4];
 
     private Thread owner;
-    private boolean closed;
+    private volatile boolean closed;
 
     private long packetsSent;
     private long packetsReceived;
@@ -639,9 +644,60 @@ public final class UdpDriver implements NicDriver
         return delivered;
     }
 
+    /**
+     * Wait in {@code epoll_wait} until a socket is readable, {@link #wakeup()} is called or the time is up; what
+     * became readable is read into the receive ring for the next {@link #poll}. For idle strategies on the owner
+     * thread ({@link EpollIdleStrategy}).
+     *
+     * @param maxWaitNs longest wait, at least 1 ns.
+     * @return events and tasks handled, 0 if the wait timed out.
+     */
+    public int awaitReadable(final long maxWaitNs)
+    {
+        checkOwner();
+        if (rxCount > 0)
+        {
+            return rxCount;
+        }
+        rxTimestampStale = true;
+        return eventLoop.run(Math.max(1L, maxWaitNs));
+    }
+
+    /**
+     * End an {@link #awaitReadable} wait early, or make the next one return at once. Safe from any thread.
+     * <p>
+     * Queues an empty task rather than calling the loop's own wakeup, which is lost unless the loop is already
+     * blocked: the loop checks its task queue before it blocks, so a queued task is never missed.
+     */
+    public void wakeup()
+    {
+        if (!closed)
+        {
+            try
+            {
+                eventLoop.execute(NO_OP);
+            }
+            catch (final RejectedExecutionException ignore)
+            {
+                // closed meanwhile: nobody is waiting any more
+            }
+        }
+    }
+
+    /**
+     * @param maxSpins  idle calls that only spin before waiting in epoll.
+     * @param maxWaitNs longest wait in epoll per idle call.
+     * @return an idle strategy for this driver's owner thread.
+     */
+    public EpollIdleStrategy idleStrategy(final int maxSpins, final long maxWaitNs)
+    {
+        return new EpollIdleStrategy(this, maxSpins, maxWaitNs);
+    }
+
     void runEventLoop()
     {
-        rxTimestampNs = clock.nanoTime();
+        // Arrival time is read once per loop run, and only if something arrives.
+        rxTimestampStale = true;
         eventLoop.runNow();
     }
 
@@ -910,6 +966,11 @@ public final class UdpDriver implements NicDriver
 
     void onReceived(final int index, final int length, final long source, final int level)
     {
+        if (rxTimestampStale)
+        {
+            rxTimestampStale = false;
+            rxTimestampNs = clock.nanoTime();
+        }
         final Packet packet = packets[index]
             .length(length)
             .source(source)

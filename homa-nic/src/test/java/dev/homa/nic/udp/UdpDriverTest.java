@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -325,6 +326,46 @@ class UdpDriverTest
         other.start();
         other.join();
         assertTrue(thrown[0] instanceof IllegalStateException, String.valueOf(thrown[0]));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(30)
+    void idleStrategyWaitsInEpollUntilADatagramOrAWakeup(final UdpDriverContext.Datapath datapath) throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final EpollIdleStrategy idle = b.idleStrategy(0, 20_000_000_000L);
+        assertEquals(0, b.poll(packet -> fail("nothing sent yet"), 1));
+
+        // A datagram ends the wait long before its 20 s bound, and the next poll has it.
+        final Packet packet = a.acquire().length(100);
+        a.send(packet, b.localAddress(), 5);
+        a.flush();
+        a.release(packet);
+        final long startNs = System.nanoTime();
+        final int[] received = new int[1];
+        while (0 == received[0])
+        {
+            idle.idle(0);
+            b.poll(p ->
+            {
+                assertEquals(5, p.priority());
+                received[0]++;
+                b.release(p);
+            }, 8);
+        }
+        assertTrue(System.nanoTime() - startNs < 10_000_000_000L, "woken by the datagram, not the timeout");
+
+        // A wakeup from another thread ends an idle wait too.
+        // Whether it lands before or during the wait, a wakeup is never lost.
+        final Thread waker = new Thread(b::wakeup);
+        final long waitStartNs = System.nanoTime();
+        waker.start();
+        idle.idle(0);
+        waker.join();
+        assertTrue(System.nanoTime() - waitStartNs < 10_000_000_000L, "woken by wakeup(), not the timeout");
+        assertEquals("udp-epoll", idle.alias());
     }
 
     @Test

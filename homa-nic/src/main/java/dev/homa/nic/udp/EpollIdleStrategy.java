@@ -2,12 +2,18 @@ package dev.homa.nic.udp;
 
 import org.agrona.concurrent.IdleStrategy;
 
+import java.util.concurrent.locks.LockSupport;
+
 /**
  * An {@link IdleStrategy} for the thread that owns a {@link UdpDriver}: after a short spin it waits in
  * {@code epoll_wait} on the driver's sockets instead of parking, so an idle protocol thread wakes when a datagram
  * arrives rather than when a park timer expires, and costs no CPU meanwhile. The wait is bounded so that timers
  * still run on time; {@link UdpDriver#wakeup()} ends it early from another thread (e.g. when the application
  * enqueues work for the protocol).
+ * <p>
+ * Only the owner thread may wait on the driver's event loop. Called on any other thread (an application thread
+ * blocking for a result with the transport's idle strategy), or before the driver has an owner, it parks for the
+ * bounded wait instead, so that it never makes the wrong thread the owner.
  */
 public final class EpollIdleStrategy implements IdleStrategy
 {
@@ -49,7 +55,11 @@ public final class EpollIdleStrategy implements IdleStrategy
     @Override
     public void idle()
     {
-        if (spins < maxSpins)
+        if (!driver.isOwnerThread())
+        {
+            LockSupport.parkNanos(maxWaitNs);
+        }
+        else if (spins < maxSpins)
         {
             spins++;
             Thread.onSpinWait();

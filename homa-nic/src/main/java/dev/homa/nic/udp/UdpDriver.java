@@ -156,7 +156,7 @@ public final class UdpDriver implements NicDriver
     private final int addressCacheCapacity;
     private final byte[] addressBytes = new byte[4];
 
-    private Thread owner;
+    private volatile Thread owner;
     private volatile boolean closed;
 
     private long packetsSent;
@@ -692,6 +692,15 @@ public final class UdpDriver implements NicDriver
     public EpollIdleStrategy idleStrategy(final int maxSpins, final long maxWaitNs)
     {
         return new EpollIdleStrategy(this, maxSpins, maxWaitNs);
+    }
+
+    /**
+     * @return true if the calling thread owns this driver: it made the first {@link #poll}, {@link #send} or
+     * {@link #flush} call.
+     */
+    public boolean isOwnerThread()
+    {
+        return Thread.currentThread() == owner;
     }
 
     void runEventLoop()

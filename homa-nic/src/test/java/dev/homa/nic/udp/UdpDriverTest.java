@@ -336,7 +336,27 @@ class UdpDriverTest
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
         final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
         final EpollIdleStrategy idle = b.idleStrategy(0, 20_000_000_000L);
+        final EpollIdleStrategy brief = b.idleStrategy(0, 1_000L);
+        brief.idle(0);
+        assertFalse(b.isOwnerThread(), "idling before the first poll parks and does not take ownership");
         assertEquals(0, b.poll(packet -> fail("nothing sent yet"), 1));
+        assertTrue(b.isOwnerThread());
+        final Throwable[] thrown = new Throwable[1];
+        final Thread other = new Thread(() ->
+        {
+            try
+            {
+                brief.idle(0);
+            }
+            catch (final Throwable ex)
+            {
+                thrown[0] = ex;
+            }
+        });
+        other.start();
+        other.join();
+        assertNull(thrown[0], "another thread idling on the strategy parks instead of failing");
+        assertTrue(b.isOwnerThread());
 
         // A datagram ends the wait long before its 20 s bound, and the next poll has it.
         final Packet packet = a.acquire().length(100);

@@ -18,4 +18,6 @@ module dev.homa.core
     exports dev.homa.core.priority;
 
     exports dev.homa.core.workload;
+
+    exports dev.homa.core.metrics;
 }

@@ -35,6 +35,7 @@ final class LibC
     static final int SOL_SOCKET = 1;
     static final int SO_SNDBUF = 7;
     static final int SO_RCVBUF = 8;
+    static final int SO_RCVTIMEO = 20;
     static final int SO_ATTACH_FILTER = 26;
     static final int SO_SNDBUFFORCE = 32;
 
@@ -46,9 +47,15 @@ final class LibC
     static final int PACKET_FANOUT = 18;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;
+    static final int TPACKET_V2 = 1;
     static final int TPACKET_V3 = 2;
     static final int PACKET_OUTGOING = 4;
     static final int PACKET_HOST = 0;
+
+    // <fcntl.h>, <sched.h>
+    static final int O_RDONLY = 0;
+    static final int O_CLOEXEC = 0x8_0000;
+    static final int CLONE_NEWNET = 0x4000_0000;
 
     // <sys/mman.h>
     static final int PROT_READ = 1;
@@ -99,6 +106,8 @@ final class LibC
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
+    private static final MethodHandle OPEN = bind("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SETNS = bind("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
         FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LIBC.findOrThrow("ioctl"),
@@ -293,6 +302,30 @@ final class LibC
         try
         {
             return (int)IOCTL.invokeExact(errno, fd, request, argument);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int open(final MemorySegment errno, final MemorySegment path, final int flags)
+    {
+        try
+        {
+            return (int)OPEN.invokeExact(errno, path, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static int setns(final MemorySegment errno, final int fd, final int type)
+    {
+        try
+        {
+            return (int)SETNS.invokeExact(errno, fd, type);
         }
         catch (final Throwable ex)
         {

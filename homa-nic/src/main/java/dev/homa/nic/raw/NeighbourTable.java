@@ -8,6 +8,7 @@ import dev.homa.nic.frame.EthernetFlyweight;
 import org.agrona.collections.IntHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
@@ -84,6 +85,11 @@ final class NeighbourTable implements AutoCloseable
             throw new RawEthernetException("cannot open an rtnetlink socket to read the neighbour table: " +
                 LibC.describe(LibC.errno(errno)));
         }
+        // The kernel answers synchronously; a receive timeout turns a kernel that never answers into an error
+        // instead of a protocol thread blocked for ever.
+        final MemorySegment timeout = arena.allocate(16, 8);
+        timeout.set(JAVA_LONG, 0, 1L);
+        LibC.setsockopt(errno, fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, timeout, 16);
     }
 
     /**
@@ -129,7 +135,8 @@ final class NeighbourTable implements AutoCloseable
                 {
                     continue;
                 }
-                throw new RawEthernetException("reading the neighbour table failed: " + LibC.describe(error));
+                throw new RawEthernetException("reading the neighbour table failed: " + LibC.describe(error) +
+                    (LibC.EAGAIN == error ? " (no answer from the kernel within 1 s)" : ""));
             }
             int offset = 0;
             while (offset + NLMSG_HEADER_LENGTH <= length)

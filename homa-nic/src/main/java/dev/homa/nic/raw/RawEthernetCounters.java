@@ -15,6 +15,8 @@ public final class RawEthernetCounters
     long txDropped;
     long txErrors;
     int lastTxErrno;
+    long resolutionErrors;
+    int lastResolutionErrno;
     long rxPackets;
     long rxBytes;
     long rxBlocks;
@@ -70,7 +72,8 @@ public final class RawEthernetCounters
     }
 
     /**
-     * @return packets dropped at flush because the socket stayed full (EAGAIN/ENOBUFS) after retries.
+     * @return packets dropped at flush: refused by the device (ENOBUFS; for veth, the peer's backlog was full) or
+     * not taken because the socket's send buffer stayed full (EAGAIN) through the retries.
      */
     public long txDropped()
     {
@@ -91,6 +94,22 @@ public final class RawEthernetCounters
     public int lastTxErrno()
     {
         return lastTxErrno;
+    }
+
+    /**
+     * @return requests to the kernel to resolve a neighbour that it refused; see {@link #lastResolutionErrno()}.
+     */
+    public long resolutionErrors()
+    {
+        return resolutionErrors;
+    }
+
+    /**
+     * @return errno of the last refused resolution request (EPERM: CAP_NET_ADMIN missing), 0 if none.
+     */
+    public int lastResolutionErrno()
+    {
+        return lastResolutionErrno;
     }
 
     /**
@@ -203,7 +222,8 @@ public final class RawEthernetCounters
     {
         return "RawEthernetCounters{txPackets=" + txPackets + ", txBytes=" + txBytes + ", txSyscalls=" + txSyscalls +
             ", txStagedHeaders=" + txStagedHeaders + ", txUnresolved=" + txUnresolved + ", txDropped=" + txDropped +
-            ", txErrors=" + txErrors + ", lastTxErrno=" + lastTxErrno + ", rxPackets=" + rxPackets +
+            ", txErrors=" + txErrors + ", lastTxErrno=" + lastTxErrno + ", resolutionErrors=" + resolutionErrors +
+            ", lastResolutionErrno=" + lastResolutionErrno + ", rxPackets=" + rxPackets +
             ", rxBytes=" + rxBytes + ", rxBlocks=" + rxBlocks + ", rxOutgoing=" + rxOutgoing +
             ", rxNotForUs=" + rxNotForUs + ", rxWrongEtherType=" + rxWrongEtherType +
             ", rxWrongProtocol=" + rxWrongProtocol + ", rxWrongAddress=" + rxWrongAddress +

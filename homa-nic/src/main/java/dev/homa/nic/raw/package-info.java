@@ -1,4 +1,35 @@
 /**
- * Raw Ethernet driver: Linux AF_PACKET through the FFM API, 802.1Q priority tags, memory-mapped rings.
+ * Raw Ethernet driver: Homa straight onto a Linux NIC through an {@code AF_PACKET} socket driven by the FFM API
+ * ({@code java.lang.foreign}; no JNI, no native build step), with the Homa priority in every frame's 802.1Q PCP.
+ * <p>
+ * Select it with {@code RawEthernetDriver.fromUri("raw://eth0?rate=25g")} (options in
+ * {@link dev.homa.nic.raw.RawEthernetDriver#fromUri(String)}). Design in brief:
+ * <ul>
+ *   <li><b>Frames</b>: Ethernet, 802.1Q tag with VID 0 and PCP in 802.1p order (level 0 -> PCP 1, 1 -> 0, n -> n),
+ *   IPv4 protocol 146 with header checksum and the level also as DSCP class selector, then the Homa bytes. Written
+ *   by {@link dev.homa.nic.frame.HomaFrameWriter} into headroom in front of each pool slot.</li>
+ *   <li><b>Transmit</b>: one {@code sendmmsg} per {@code flush()}, iovecs pointing at the pool, with
+ *   {@code PACKET_QDISC_BYPASS}. Chosen over a {@code TPACKET_V2} TX ring: same one syscall per batch, no extra
+ *   copy into the ring, no per-frame status hand-shake, errors reported per message.</li>
+ *   <li><b>Receive</b>: a memory-mapped ring ({@link dev.homa.nic.raw.ReceiveRing}), {@code TPACKET_V2} by
+ *   default (each frame visible at once: ping-pong RTT p50 about 10 us on veth) or {@code TPACKET_V3} blocks
+ *   (fewer hand-overs, but a block retire timer of at least 1 ms: RTT p50 about 1 ms on an idle link). The kernel
+ *   strips the 802.1Q tag into the ring header ({@code tp_vlan_tci}, {@code TP_STATUS_VLAN_VALID}); the driver
+ *   recovers the PCP there. A BPF filter admits only IPv4/146; the driver then drops, and counts, frames for
+ *   another MAC or IP, with a bad checksum, truncated or fragmented. {@code PACKET_FANOUT} lets one driver per
+ *   receive thread share a NIC.</li>
+ *   <li><b>Neighbours</b>: MACs from the kernel's neighbour table over rtnetlink, reloaded every second; a miss
+ *   asks the kernel to ARP ({@code NTF_USE}) and drops the packet (Homa retransmits); STALE entries in use are
+ *   re-armed so the kernel re-probes them.</li>
+ *   <li><b>ICMP</b>: the kernel sees our frames too and would answer each with "protocol unreachable". A raw IPv4
+ *   socket for protocol 146 with a drop-all filter makes the kernel consider the packet delivered, so it sends no
+ *   ICMP; no firewall rules or sysctls are touched.</li>
+ *   <li><b>Namespaces</b>: {@code netns=NAME} opens every socket from a thread that entered the namespace with
+ *   {@code setns(2)}; the sockets keep it, so the driver is then used from any thread.</li>
+ *   <li><b>Permissions</b>: CAP_NET_RAW (the open fails with a message naming it otherwise) and CAP_NET_ADMIN for
+ *   ARP requests and a forced send buffer.</li>
+ * </ul>
+ * Steady-state send, flush, poll and release allocate nothing: pool, ring, message vectors and the errno capture
+ * segment are preallocated and every downcall takes primitives or preallocated segments.
  */
 package dev.homa.nic.raw;

@@ -75,7 +75,8 @@ class RawEthernetCaptureTest
             reader.join(5_000);
 
             final List<String> lines = readFields(pcap);
-            assertEquals(8 * PER_PRIORITY, lines.size(), () -> "frames in capture: " + lines + ", tshark said " + output +
+            assertEquals(8 * PER_PRIORITY, lines.size(), () -> "frames in capture: " + lines + ", tshark said " +
+                output +
                 ", pcap bytes " + pcap.toFile().length());
             for (int i = 0; i < lines.size(); i++)
             {

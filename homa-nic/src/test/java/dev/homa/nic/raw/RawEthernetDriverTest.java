@@ -18,11 +18,14 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -65,17 +68,23 @@ class RawEthernetDriverTest
 
     private void openBoth() throws Exception
     {
-        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=512"));
-        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=512"));
+        openBoth(RawEthernetDriver.RxRing.V2);
+    }
+
+    private void openBoth(final RawEthernetDriver.RxRing ring) throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=512&ring=" + ring));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=512&ring=" + ring));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)), "A resolves B");
         assertTrue(b.awaitNeighbour(a.localAddress(), TimeUnit.SECONDS.toNanos(5)), "B resolves A");
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriver.RxRing.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void exchangesHomaPacketsBothWaysAtEveryPriority() throws Exception
+    void exchangesHomaPacketsBothWaysAtEveryPriority(final RawEthernetDriver.RxRing ring) throws Exception
     {
-        openBoth();
+        openBoth(ring);
         assertEquals(HostAddress.parseIpv4(pair.ipA()), a.localAddress());
         assertEquals(HostAddress.parseIpv4(pair.ipB()), b.localAddress());
         assertEquals(1480, a.maxPacketLength());
@@ -142,9 +151,160 @@ class RawEthernetDriverTest
             assertEquals(0, rx.rxBadChecksum() + rx.rxMalformed() + rx.rxWrongAddress() + rx.rxNotForUs() +
                 rx.rxUntagged() + rx.ringDrops());
             assertEquals(8L * perPriority, sender.counters().txPackets());
-            System.out.println("exchanged " + received.size() + " packets " +
+            System.out.println(ring + ": exchanged " + received.size() + " packets " +
                 HostAddress.toString(sender.localAddress()) + " -> " + HostAddress.toString(receiver.localAddress()));
         }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void netnsOptionOpensTheSocketsInsideTheNamespaceFromAnyThread()
+    {
+        // Opened from the test thread, which stays in the root namespace: the driver enters the namespace itself.
+        a = RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64&netns=" + pair.nsA());
+        b = RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&netns=" + pair.nsB());
+        assertEquals(HostAddress.parseIpv4(pair.ipA()), a.localAddress());
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        exchange(a, b, 3);
+
+        final RawEthernetException missing = assertThrows(
+            RawEthernetException.class, () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?netns=hraw-none"));
+        assertTrue(missing.getMessage().contains("/var/run/netns/hraw-none"), missing.getMessage());
+        final RawEthernetException wrongIf = assertThrows(
+            RawEthernetException.class,
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?netns=" + pair.nsA()));
+        assertTrue(wrongIf.getMessage().contains("no network interface named " + pair.ifB()), wrongIf.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void acceptsOnlyItsOwnVlan() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64&vlan=5"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&vlan=5"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        exchange(a, b, 4);
+        b.close();
+
+        // Same host, other VLAN: counted and dropped.
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
+        sendOne(a, b.localAddress(), 6);
+        awaitTrue(() ->
+        {
+            b.poll((packet) -> fail("frame of VLAN 5 delivered to a VLAN 0 driver"), 8);
+            return 1 == b.counters().rxNotForUs();
+        }, () -> b.counters().toString());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void overloadIsCountedNotHidden() throws Exception
+    {
+        a = pair.callIn(pair.nsA(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=1024&batch=1024"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&blocks=4"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        final int rounds = 8;
+        final Packet[] batch = new Packet[1024];
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < batch.length; i++)
+            {
+                batch[i] = a.acquire();
+                batch[i].length(1400);
+                assertTrue(a.send(batch[i], b.localAddress(), 0));
+            }
+            a.flush();
+            for (final Packet packet : batch)
+            {
+                a.release(packet);
+            }
+        }
+        final RawEthernetCounters tx = a.counters();
+        assertEquals(rounds * 1024L, tx.txPackets() + tx.txDropped(), tx.toString());
+
+        // Nothing polled yet: the small ring (4 x 256 KiB = 512 frames) overflows; the kernel counts what it drops.
+        final long[] received = new long[1];
+        awaitTrue(() ->
+        {
+            received[0] += b.poll((packet) -> b.release(packet), 256);
+            return tx.txPackets() == received[0] + b.counters().ringDrops();
+        }, () -> "sent " + tx.txPackets() + ", received " + received[0] + ", " + b.counters());
+        System.out.println("overload: handed over " + tx.txPackets() + ", dropped at send " + tx.txDropped() +
+            ", received " + received[0] + ", ring drops " + b.counters().ringDrops());
+        assertTrue(b.counters().ringDrops() > 0, "the ring did overflow");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void closedDriverRefusesUse() throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=8"));
+        final Packet packet = a.acquire();
+        a.close();
+        assertThrows(IllegalStateException.class, () -> a.acquire());
+        assertThrows(IllegalStateException.class,
+            () -> a.send(packet, HostAddress.parseIpv4(pair.ipB()), 0));
+        assertThrows(IllegalStateException.class, () -> a.flush());
+        assertThrows(IllegalStateException.class, () -> a.poll((p) -> { }, 1));
+        a.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriver.RxRing.class)
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void emptyPoolLeavesFramesInTheRingUntilPacketsAreReleased(final RawEthernetDriver.RxRing ring) throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
+        b = pair.callIn(pair.nsB(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=8&ring=" + ring));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        final int total = 20;
+        for (int i = 0; i < total; i++)
+        {
+            final Packet packet = a.acquire();
+            packet.buffer().putInt(0, i, BIG_ENDIAN);
+            packet.length(64);
+            assertTrue(a.send(packet, b.localAddress(), 1));
+            a.flush();
+            a.release(packet);
+        }
+
+        final List<Packet> held = new ArrayList<>();
+        final List<Integer> order = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            b.poll((packet) ->
+            {
+                held.add(packet);
+                order.add(packet.buffer().getInt(0, BIG_ENDIAN));
+            }, 64);
+            return 8 == held.size();
+        }, () -> "held " + held.size());
+        assertEquals(0, b.poll((packet) -> fail("pool is empty, nothing can be delivered"), 64));
+
+        while (order.size() < total)
+        {
+            held.forEach(b::release);
+            held.clear();
+            awaitTrue(() ->
+            {
+                b.poll((packet) ->
+                {
+                    held.add(packet);
+                    order.add(packet.buffer().getInt(0, BIG_ENDIAN));
+                }, 64);
+                return 8 == held.size() || order.size() == total;
+            }, () -> "received " + order);
+        }
+        held.forEach(b::release);
+        final List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i < total; i++)
+        {
+            expected.add(i);
+        }
+        assertEquals(expected, order, "every frame delivered once, in order, none lost while the pool was empty");
+        assertEquals(total, b.counters().rxPackets());
     }
 
     @Test
@@ -252,11 +412,40 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void periodicRefreshPicksUpAChangedNeighbourMac() throws Exception
+    {
+        a = pair.callIn(pair.nsA(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=16&neighbourRefreshMs=20"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=16"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        assertEquals(b.localMac(), a.neighbourMac(b.localAddress()));
+
+        // The kernel learns a new MAC for B (a NIC swap, a failover): flush() reloads the table on its period.
+        pair.exec(pair.nsA(), "ip", "neigh", "replace", pair.ipB(), "lladdr", "02:00:00:00:00:42",
+            "dev", pair.ifA(), "nud", "permanent");
+        awaitTrue(() ->
+        {
+            a.flush();
+            return 0x0200_0000_0042L == a.neighbourMac(b.localAddress());
+        }, () -> "MAC still " + Long.toHexString(a.neighbourMac(b.localAddress())));
+
+        // And an entry that disappears from the kernel disappears from the driver.
+        pair.exec(pair.nsA(), "ip", "neigh", "del", pair.ipB(), "dev", pair.ifA());
+        awaitTrue(() ->
+        {
+            a.flush();
+            return -1L == a.neighbourMac(b.localAddress());
+        }, () -> "entry still cached");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void keepsIcmpProtocolUnreachableOffTheWire() throws Exception
     {
         // Control: B with the guard off lets its kernel answer Homa with ICMP protocol-unreachable.
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
-        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&icmpGuard=false"));
+        b = pair.callIn(pair.nsB(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&icmpGuard=false"));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
         final long before = outDestUnreachs(pair.nsB());
         exchange(a, b, 5);

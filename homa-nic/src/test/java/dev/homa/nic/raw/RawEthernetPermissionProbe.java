@@ -2,7 +2,7 @@ package dev.homa.nic.raw;
 
 /**
  * Child-process entry point for the permission test: opens the raw driver on the interface named by the first
- * argument and reports the outcome on standard output ("OPENED" or "FAILED: message"), exit code 0 or 3.
+ * argument and reports the outcome on standard output ("OPENED" or "REFUSED: message"), exit code 0 or 3.
  */
 public final class RawEthernetPermissionProbe
 {
@@ -21,7 +21,7 @@ public final class RawEthernetPermissionProbe
         }
         catch (final RawEthernetException ex)
         {
-            System.out.println("FAILED: " + ex.getMessage());
+            System.out.println("REFUSED: " + ex.getMessage());
             System.exit(3);
         }
     }

@@ -55,7 +55,7 @@ class RawEthernetPermissionTest
             final Result denied = runChild(pair.nsA(), pair.ifA(), true);
             System.out.println("without CAP_NET_RAW: " + denied.output.trim());
             assertEquals(3, denied.exitCode, denied.output);
-            assertTrue(denied.output.contains("FAILED: "), denied.output);
+            assertTrue(denied.output.contains("REFUSED: "), denied.output);
             assertTrue(denied.output.contains("needs the CAP_NET_RAW capability"), denied.output);
             assertTrue(denied.output.contains("EPERM"), denied.output);
         }

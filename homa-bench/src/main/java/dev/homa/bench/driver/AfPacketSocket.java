@@ -1,0 +1,215 @@
+package dev.homa.bench.driver;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The plainest way to move Ethernet frames through {@code AF_PACKET}: one {@code SOCK_RAW} socket bound to an
+ * interface, {@code send(2)} a frame, {@code recv(2)} with {@code MSG_DONTWAIT} in a busy loop. No rings, no batching,
+ * no protocol: the floor that a raw Ethernet driver's round trip is compared with.
+ * <p>
+ * Configured like homa-nic's raw driver where it changes the path a frame takes ({@code PACKET_QDISC_BYPASS},
+ * {@code PACKET_IGNORE_OUTGOING}) and, like it, with an {@code AF_INET} raw socket for IPv4 protocol 146 under a
+ * drop-everything filter, so the kernel does not answer every frame with ICMP "protocol unreachable" (which would
+ * put a second frame on the veth for each one we send). Frames are received untagged: the kernel moves an 802.1Q tag
+ * into metadata before a tap sees it.
+ * <p>
+ * Opened on the calling thread's network namespace. One thread uses a socket.
+ */
+public final class AfPacketSocket implements AutoCloseable
+{
+    /** Largest frame the receive buffer holds. */
+    public static final int BUFFER_LENGTH = 9216;
+
+    private static final int IPPROTO_HOMA = 146;
+    private static final int SOCKADDR_LL_LENGTH = 20;
+    private static final int[][] DROP_ALL = { { 0x06, 0, 0, 0 } };
+
+    private final Arena arena;
+    private final MemorySegment errno;
+    private final int fd;
+    private final int guardFd;
+    private final int ifIndex;
+    private final UnsafeBuffer sendBuffer;
+    private final UnsafeBuffer receiveBuffer;
+    private long sendErrors;
+    private int lastSendErrno;
+    private boolean closed;
+
+    private AfPacketSocket(final String interfaceName, final boolean qdiscBypass)
+    {
+        arena = Arena.ofShared();
+        errno = LinuxNet.newErrnoState(arena);
+        int packetFd = -1;
+        int icmpGuardFd = -1;
+        try
+        {
+            packetFd = LinuxNet.socket(errno, LinuxNet.AF_PACKET, LinuxNet.SOCK_RAW | LinuxNet.SOCK_CLOEXEC, 0);
+            if (packetFd < 0)
+            {
+                throw new IllegalStateException("socket(AF_PACKET, SOCK_RAW) failed (needs CAP_NET_RAW): " +
+                    LinuxNet.describe(LinuxNet.errno(errno)));
+            }
+            final MemorySegment ifreq = arena.allocate(LinuxNet.IFREQ_SIZE, 8);
+            final byte[] name = interfaceName.getBytes(StandardCharsets.US_ASCII);
+            MemorySegment.copy(name, 0, ifreq, ValueLayout.JAVA_BYTE, 0, name.length);
+            if (0 != LinuxNet.ioctl(errno, packetFd, LinuxNet.SIOCGIFINDEX, ifreq))
+            {
+                throw new IllegalStateException("no interface " + interfaceName + " in this namespace: " +
+                    LinuxNet.describe(LinuxNet.errno(errno)));
+            }
+            ifIndex = ifreq.get(ValueLayout.JAVA_INT, 16);
+            if (qdiscBypass)
+            {
+                setInt(packetFd, LinuxNet.SOL_PACKET, LinuxNet.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
+            }
+            setInt(packetFd, LinuxNet.SOL_PACKET, LinuxNet.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+
+            final MemorySegment sll = arena.allocate(SOCKADDR_LL_LENGTH, 8);
+            sll.set(ValueLayout.JAVA_SHORT, 0, (short)LinuxNet.AF_PACKET);
+            sll.set(ValueLayout.JAVA_SHORT, 2, Short.reverseBytes((short)LinuxNet.ETH_P_ALL));
+            sll.set(ValueLayout.JAVA_INT, 4, ifIndex);
+            if (0 != LinuxNet.bind(errno, packetFd, sll, SOCKADDR_LL_LENGTH))
+            {
+                throw new IllegalStateException("bind to " + interfaceName + " failed: " +
+                    LinuxNet.describe(LinuxNet.errno(errno)));
+            }
+
+            icmpGuardFd = LinuxNet.socket(errno, LinuxNet.AF_INET, LinuxNet.SOCK_RAW | LinuxNet.SOCK_CLOEXEC,
+                IPPROTO_HOMA);
+            if (icmpGuardFd < 0)
+            {
+                throw new IllegalStateException("socket(AF_INET, SOCK_RAW, 146) failed: " +
+                    LinuxNet.describe(LinuxNet.errno(errno)));
+            }
+            final int error = LinuxNet.attachFilter(arena, errno, icmpGuardFd, DROP_ALL);
+            if (0 != error)
+            {
+                throw new IllegalStateException("SO_ATTACH_FILTER on the ICMP guard failed: " +
+                    LinuxNet.describe(error));
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            LinuxNet.close(icmpGuardFd);
+            LinuxNet.close(packetFd);
+            arena.close();
+            throw ex;
+        }
+        fd = packetFd;
+        guardFd = icmpGuardFd;
+        sendBuffer = new UnsafeBuffer(arena.allocate(BUFFER_LENGTH, 64).address(), BUFFER_LENGTH);
+        receiveBuffer = new UnsafeBuffer(arena.allocate(BUFFER_LENGTH, 64).address(), BUFFER_LENGTH);
+    }
+
+    /**
+     * Open a socket on an interface of the calling thread's namespace.
+     *
+     * @param interfaceName such as {@code veth-a}.
+     * @param qdiscBypass   set {@code PACKET_QDISC_BYPASS} (the raw driver's default).
+     * @return the socket.
+     * @throws IllegalStateException naming the failed call.
+     */
+    public static AfPacketSocket open(final String interfaceName, final boolean qdiscBypass)
+    {
+        return new AfPacketSocket(interfaceName, qdiscBypass);
+    }
+
+    /**
+     * @return off-heap buffer whose first {@code length} bytes {@link #send(int)} transmits.
+     */
+    public UnsafeBuffer sendBuffer()
+    {
+        return sendBuffer;
+    }
+
+    /**
+     * @return off-heap buffer that {@link #receive()} fills.
+     */
+    public UnsafeBuffer receiveBuffer()
+    {
+        return receiveBuffer;
+    }
+
+    /**
+     * @return the interface index the socket is bound to.
+     */
+    public int interfaceIndex()
+    {
+        return ifIndex;
+    }
+
+    /**
+     * Send the first {@code length} bytes of {@link #sendBuffer()} as one frame, without blocking.
+     *
+     * @param length frame length (Ethernet header onwards, no FCS).
+     * @return true if the kernel took it; false is counted in {@link #sendErrors()}.
+     */
+    public boolean send(final int length)
+    {
+        final long sent = LinuxNet.send(errno, fd, sendBuffer.addressOffset(), length, LinuxNet.MSG_DONTWAIT);
+        if (sent != length)
+        {
+            sendErrors++;
+            lastSendErrno = LinuxNet.errno(errno);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Take one frame if one is waiting, without blocking.
+     *
+     * @return its length in {@link #receiveBuffer()}, or 0 if none is waiting.
+     */
+    public int receive()
+    {
+        final long length = LinuxNet.recv(errno, fd, receiveBuffer.addressOffset(), BUFFER_LENGTH,
+            LinuxNet.MSG_DONTWAIT);
+        return length > 0 ? (int)length : 0;
+    }
+
+    /**
+     * @return sends the kernel refused.
+     */
+    public long sendErrors()
+    {
+        return sendErrors;
+    }
+
+    /**
+     * @return errno of the last refused send, 0 if none.
+     */
+    public int lastSendErrno()
+    {
+        return lastSendErrno;
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        LinuxNet.close(guardFd);
+        LinuxNet.close(fd);
+        arena.close();
+    }
+
+    private void setInt(final int socket, final int level, final int option, final int value, final String name)
+    {
+        final MemorySegment intValue = arena.allocate(4, 4);
+        intValue.set(ValueLayout.JAVA_INT, 0, value);
+        if (0 != LinuxNet.setsockopt(errno, socket, level, option, intValue, 4))
+        {
+            throw new IllegalStateException("setsockopt(" + name + ") failed: " +
+                LinuxNet.describe(LinuxNet.errno(errno)));
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.homa.bench.rtt;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.NicDrivers;
+
+/**
+ * Builds the client and the server of a path. Each side is built on the thread (and so in the namespace) that will
+ * run it.
+ */
+final class RttEndpoints
+{
+    private RttEndpoints()
+    {
+    }
+
+    static RttClient client(final RttPath path, final RttSetup setup)
+    {
+        return switch (path)
+        {
+            case AF_PACKET -> new AfPacketRtt.Client(setup);
+            case KERNEL_UDP -> new KernelUdpRtt.Client(setup);
+            case RAW_ECHO -> new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
+            case UDP_ECHO -> new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
+            case HOMA_RAW, HOMA_UDP -> HomaRtt.client(clientDriverUri(path, setup), serverAddress(path, setup), setup);
+        };
+    }
+
+    static RttServer server(final RttPath path, final RttSetup setup)
+    {
+        return switch (path)
+        {
+            case AF_PACKET -> new AfPacketRtt.Server(setup);
+            case KERNEL_UDP -> new KernelUdpRtt.Server(setup);
+            case RAW_ECHO, UDP_ECHO -> new DriverEchoRtt.Server(NicDrivers.open(serverDriverUri(path, setup)));
+            case HOMA_RAW, HOMA_UDP -> HomaRtt.server(serverDriverUri(path, setup), setup);
+        };
+    }
+
+    static boolean usesRawDriver(final RttPath path)
+    {
+        return RttPath.RAW_ECHO == path || RttPath.HOMA_RAW == path;
+    }
+
+    static String clientDriverUri(final RttPath path, final RttSetup setup)
+    {
+        return usesRawDriver(path) ? "raw://" + setup.clientInterface() :
+            "udp://" + setup.clientIp() + ":" + setup.clientPort();
+    }
+
+    static String serverDriverUri(final RttPath path, final RttSetup setup)
+    {
+        return usesRawDriver(path) ? "raw://" + setup.serverInterface() :
+            "udp://" + setup.serverIp() + ":" + setup.serverPort();
+    }
+
+    static long serverAddress(final RttPath path, final RttSetup setup)
+    {
+        return usesRawDriver(path) ? HostAddress.parseIpv4(setup.serverIp()) :
+            HostAddress.parseIpv4(setup.serverIp() + ":" + setup.serverPort());
+    }
+
+    private static NicDriver clientDriver(final RttPath path, final RttSetup setup)
+    {
+        return NicDrivers.open(clientDriverUri(path, setup));
+    }
+}

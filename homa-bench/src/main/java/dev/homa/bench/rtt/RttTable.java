@@ -1,0 +1,98 @@
+package dev.homa.bench.rtt;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The benchmark's report: one Markdown table row per path with p50/p90/p99/p99.9/max in microseconds and, for a
+ * driver path, the p50 and p99 ratios to its floor measured in the same run, checked against the targets.
+ */
+public final class RttTable
+{
+    /** Target p50 ratio to the floor. */
+    public static final double P50_TARGET = 1.10;
+    /** Target p99 ratio to the floor. */
+    public static final double P99_TARGET = 1.30;
+
+    private RttTable()
+    {
+    }
+
+    /**
+     * @param results in run order.
+     * @return the Markdown table followed by notes.
+     */
+    public static String format(final List<RttResult> results)
+    {
+        final StringBuilder text = new StringBuilder();
+        text.append("| path | samples | timeouts | p50 us | p90 us | p99 us | p99.9 us | max us | mean us | " +
+            "p50 / floor | p99 / floor |\n");
+        text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        final StringBuilder notes = new StringBuilder();
+        for (final RttResult result : results)
+        {
+            text.append("| ").append(result.path().id()).append(" | ");
+            if (!result.hasSamples())
+            {
+                text.append("0 | ").append(result.timeouts()).append(" | - | - | - | - | - | - | - | - |\n");
+            }
+            else
+            {
+                text.append(result.histogram().getTotalCount()).append(" | ").append(result.timeouts()).append(" | ")
+                    .append(us(result.micros(50))).append(" | ")
+                    .append(us(result.micros(90))).append(" | ")
+                    .append(us(result.micros(99))).append(" | ")
+                    .append(us(result.micros(99.9))).append(" | ")
+                    .append(us(result.histogram().getMaxValue() / 1000.0)).append(" | ")
+                    .append(us(result.histogram().getMean() / 1000.0)).append(" | ");
+                final RttResult floor = floorOf(result, results);
+                if (null == floor)
+                {
+                    text.append(null == result.path().floor() ? "floor | floor |\n" : "no floor | no floor |\n");
+                }
+                else
+                {
+                    final double p50 = result.micros(50) / floor.micros(50);
+                    final double p99 = result.micros(99) / floor.micros(99);
+                    text.append(ratio(p50, P50_TARGET)).append(" | ").append(ratio(p99, P99_TARGET)).append(" |\n");
+                }
+            }
+            if (null != result.note())
+            {
+                notes.append("- ").append(result.path().id()).append(": ").append(result.note()).append('\n');
+            }
+        }
+        if (!notes.isEmpty())
+        {
+            text.append('\n').append(notes);
+        }
+        return text.toString();
+    }
+
+    private static RttResult floorOf(final RttResult result, final List<RttResult> results)
+    {
+        final RttPath floor = result.path().floor();
+        if (null == floor)
+        {
+            return null;
+        }
+        for (final RttResult candidate : results)
+        {
+            if (floor == candidate.path() && candidate.hasSamples())
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    private static String us(final double value)
+    {
+        return String.format(Locale.ROOT, "%.1f", value);
+    }
+
+    private static String ratio(final double value, final double target)
+    {
+        return String.format(Locale.ROOT, "%.2fx %s", value, value <= target ? "ok" : "MISS");
+    }
+}

@@ -1,0 +1,59 @@
+package dev.homa.bench.rtt;
+
+import java.util.List;
+
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RttTableTest
+{
+    @Test
+    @Timeout(5)
+    void ratiosAreToTheMatchingFloorAndMarkedAgainstTheTargets()
+    {
+        final RttResult floor = result(RttPath.AF_PACKET, 10_000, 20_000);
+        final RttResult withinTarget = result(RttPath.HOMA_RAW, 10_900, 25_000);
+        final RttResult udpFloor = result(RttPath.KERNEL_UDP, 5_000, 10_000);
+        final RttResult missing = result(RttPath.HOMA_UDP, 6_000, 14_000);
+
+        final String table = RttTable.format(List.of(floor, udpFloor, withinTarget, missing));
+
+        assertTrue(table.contains("| homa-raw | 1000 | 0 | 10.9 |"), table);
+        assertTrue(table.contains("1.09x ok | 1.25x ok |"), table);
+        assertTrue(table.contains("1.20x MISS | 1.40x MISS |"), table);
+    }
+
+    @Test
+    @Timeout(5)
+    void aPathThatDidNotRunSaysWhy()
+    {
+        final String table = RttTable.format(List.of(RttResult.skipped(RttPath.HOMA_UDP, "no engine")));
+
+        assertTrue(table.contains("| homa-udp | 0 | 0 | - |"), table);
+        assertTrue(table.contains("- homa-udp: no engine"), table);
+    }
+
+    @Test
+    @Timeout(5)
+    void pathsAreNamedByTheirIds()
+    {
+        for (final RttPath path : RttPath.values())
+        {
+            assertEquals(path, RttPath.of(path.id()));
+        }
+        assertThrows(IllegalArgumentException.class, () -> RttPath.of("carrier-pigeon"));
+    }
+
+    private static RttResult result(final RttPath path, final long p50Ns, final long p99Ns)
+    {
+        final Histogram histogram = new Histogram(1_000_000_000L, 3);
+        histogram.recordValueWithCount(p50Ns, 980);
+        histogram.recordValueWithCount(p99Ns, 20);
+        return new RttResult(path, histogram, 0, 0, 1, null);
+    }
+}

@@ -1,0 +1,356 @@
+package dev.homa.core;
+
+import dev.homa.nic.HostAddress;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.function.Consumer;
+
+/**
+ * One result of {@link HomaSocket#homaRecv}: a complete request, a complete response, or the error of a failed
+ * RPC. The bytes are not copied: they stay in the transport's off-heap receive pool (the kernel's bpages) and the
+ * message exposes them as one {@link DirectBuffer} view per pool page ({@link #segment(int)}), or copies them out
+ * on request ({@link #getBytes}).
+ * <p>
+ * The application owns the message until it calls {@link #release()}; the pages go back to the pool then, and the
+ * object itself is recycled, so it must not be touched afterwards. A request must be answered with
+ * {@link HomaSocket#homaReply} before it is released. Messages are pooled objects: nothing is allocated per
+ * message in steady state.
+ */
+public final class HomaMessage
+{
+    /** Kinds of result. */
+    public enum Kind
+    {
+        /** A request from a client; {@link #id()} is odd (server side). */
+        REQUEST,
+        /** The response to one of this socket's requests; {@link #id()} is even (client side). */
+        RESPONSE,
+        /** The RPC {@link #id()} failed; {@link #error()} says why. */
+        ERROR
+    }
+
+    private final UnsafeBuffer[] segments;
+    private final int[] pages;
+    private final Consumer<HomaMessage> releaser;
+    private Kind kind;
+    private long id;
+    private long peer;
+    private int peerPort;
+    private int localPort;
+    private long cookie;
+    private int length;
+    private int segmentCount;
+    private int pageCount;
+    private HomaException error;
+    private boolean owned;
+
+    /**
+     * Internal: created by the protocol engine for its pool.
+     *
+     * @param maxSegments most pool pages one message can span.
+     * @param releaser    hands a released message back to the protocol thread.
+     */
+    public HomaMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
+    {
+        this.segments = new UnsafeBuffer[maxSegments];
+        for (int i = 0; i < maxSegments; i++)
+        {
+            segments[i] = new UnsafeBuffer(0, 0);
+        }
+        this.pages = new int[maxSegments];
+        this.releaser = releaser;
+    }
+
+    /**
+     * Internal: fill in a result before it is handed to the application.
+     *
+     * @param kind      request, response or error.
+     * @param id        local RPC id.
+     * @param peer      peer host address.
+     * @param peerPort  peer's Homa port.
+     * @param localPort the socket's port.
+     * @param cookie    completion cookie of a client RPC, 0 for requests.
+     * @param length    message length, 0 for errors.
+     * @param error     the failure for {@link Kind#ERROR}, else null.
+     * @return this.
+     */
+    public HomaMessage prepare(
+        final Kind kind,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final int localPort,
+        final long cookie,
+        final int length,
+        final HomaException error)
+    {
+        this.kind = kind;
+        this.id = id;
+        this.peer = peer;
+        this.peerPort = peerPort;
+        this.localPort = localPort;
+        this.cookie = cookie;
+        this.length = length;
+        this.error = error;
+        this.segmentCount = 0;
+        this.pageCount = 0;
+        this.owned = true;
+        return this;
+    }
+
+    /**
+     * Internal: append one receive-pool page holding the next bytes of the message.
+     *
+     * @param pool       the pool's buffer.
+     * @param page       page index (returned to the pool on release).
+     * @param offset     byte offset of the page in the pool.
+     * @param byteLength bytes of the message in this page.
+     */
+    public void addSegment(final DirectBuffer pool, final int page, final int offset, final int byteLength)
+    {
+        segments[segmentCount++].wrap(pool, offset, byteLength);
+        pages[pageCount++] = page;
+    }
+
+    /**
+     * Internal: number of pool pages held.
+     *
+     * @return page count.
+     */
+    public int pageCount()
+    {
+        return pageCount;
+    }
+
+    /**
+     * Internal: one held pool page.
+     *
+     * @param i index below {@link #pageCount()}.
+     * @return page index.
+     */
+    public int page(final int i)
+    {
+        return pages[i];
+    }
+
+    /**
+     * Internal: forget the pages and views after the protocol thread took the pages back.
+     */
+    public void clear()
+    {
+        for (int i = 0; i < segmentCount; i++)
+        {
+            segments[i].wrap(0, 0);
+        }
+        segmentCount = 0;
+        pageCount = 0;
+        error = null;
+        owned = false;
+    }
+
+    /**
+     * @return what this result is.
+     */
+    public Kind kind()
+    {
+        return kind;
+    }
+
+    /**
+     * @return true for a failed RPC ({@link Kind#ERROR}).
+     */
+    public boolean isError()
+    {
+        return Kind.ERROR == kind;
+    }
+
+    /**
+     * @return the failure of an {@link Kind#ERROR} result, else null.
+     */
+    public HomaException error()
+    {
+        return error;
+    }
+
+    /**
+     * @return the local RPC id: odd for a request (pass the message to {@link HomaSocket#homaReply}), even for a
+     * response or a client error (the value {@link HomaSocket#homaSend} returned).
+     */
+    public long id()
+    {
+        return id;
+    }
+
+    /**
+     * @return the peer's {@link HostAddress}.
+     */
+    public long peer()
+    {
+        return peer;
+    }
+
+    /**
+     * @return the peer socket's Homa port.
+     */
+    public int peerPort()
+    {
+        return peerPort;
+    }
+
+    /**
+     * @return the port of the socket that received this.
+     */
+    public int localPort()
+    {
+        return localPort;
+    }
+
+    /**
+     * @return the completion cookie given to {@link HomaSocket#homaSend} (responses and client errors).
+     */
+    public long cookie()
+    {
+        return cookie;
+    }
+
+    /**
+     * @return message length in bytes (0 for errors).
+     */
+    public int length()
+    {
+        return length;
+    }
+
+    /**
+     * @return number of zero-copy views; their lengths add up to {@link #length()}.
+     */
+    public int segmentCount()
+    {
+        return segmentCount;
+    }
+
+    /**
+     * @param i view index, 0 .. {@link #segmentCount()} - 1, in message order.
+     * @return a read-only-by-contract view of the bytes, valid until {@link #release()}.
+     */
+    public DirectBuffer segment(final int i)
+    {
+        if (i < 0 || i >= segmentCount)
+        {
+            throw new IndexOutOfBoundsException("segment " + i + " of " + segmentCount);
+        }
+        return segments[i];
+    }
+
+    /**
+     * @param index byte offset in the message.
+     * @return the byte.
+     */
+    public byte getByte(final int index)
+    {
+        if (index < 0 || index >= length)
+        {
+            throw new IndexOutOfBoundsException("index " + index + " outside message of " + length + " bytes");
+        }
+        final int pageBytes = 0 == segmentCount ? 1 : segments[0].capacity();
+        int remaining = index;
+        for (int i = 0; i < segmentCount; i++)
+        {
+            final int capacity = segments[i].capacity();
+            if (remaining < capacity)
+            {
+                return segments[i].getByte(remaining);
+            }
+            remaining -= capacity;
+        }
+        throw new IllegalStateException("message views do not cover index " + index + " (page " + pageBytes + ")");
+    }
+
+    /**
+     * Copy bytes out of the message.
+     *
+     * @param index       first message byte.
+     * @param dst         destination.
+     * @param dstIndex    first destination byte.
+     * @param byteLength  bytes to copy.
+     */
+    public void getBytes(final int index, final MutableDirectBuffer dst, final int dstIndex, final int byteLength)
+    {
+        checkRange(index, byteLength);
+        int msgPos = index;
+        int out = dstIndex;
+        int remaining = byteLength;
+        int segStart = 0;
+        for (int i = 0; i < segmentCount && remaining > 0; i++)
+        {
+            final UnsafeBuffer seg = segments[i];
+            final int segEnd = segStart + seg.capacity();
+            if (msgPos < segEnd)
+            {
+                final int n = Math.min(remaining, segEnd - msgPos);
+                seg.getBytes(msgPos - segStart, dst, out, n);
+                msgPos += n;
+                out += n;
+                remaining -= n;
+            }
+            segStart = segEnd;
+        }
+    }
+
+    /**
+     * Copy bytes out of the message into a heap array.
+     *
+     * @param index      first message byte.
+     * @param dst        destination.
+     * @param dstIndex   first destination byte.
+     * @param byteLength bytes to copy.
+     */
+    public void getBytes(final int index, final byte[] dst, final int dstIndex, final int byteLength)
+    {
+        getBytes(index, new UnsafeBuffer(dst), dstIndex, byteLength);
+    }
+
+    /**
+     * @return a new array with the whole message (convenience; allocates).
+     */
+    public byte[] toByteArray()
+    {
+        final byte[] bytes = new byte[length];
+        getBytes(0, bytes, 0, length);
+        return bytes;
+    }
+
+    /**
+     * Give the pages and this object back to the transport. Call exactly once.
+     */
+    public void release()
+    {
+        if (!owned)
+        {
+            throw new IllegalStateException("message already released");
+        }
+        owned = false;
+        releaser.accept(this);
+    }
+
+    private void checkRange(final int index, final int byteLength)
+    {
+        if (index < 0 || byteLength < 0 || index + byteLength > length)
+        {
+            throw new IndexOutOfBoundsException(
+                "range " + index + "+" + byteLength + " outside message of " + length + " bytes");
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public String toString()
+    {
+        return "HomaMessage{" + kind + " id=" + id + " peer=" + HostAddress.toString(peer) + ":" + peerPort +
+            " length=" + length + (null != error ? " error=" + error.getMessage() : "") + "}";
+    }
+}

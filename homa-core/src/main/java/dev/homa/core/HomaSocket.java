@@ -1,0 +1,463 @@
+package dev.homa.core;
+
+import dev.homa.core.engine.Commands;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.AtomicBuffer;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+import org.jctools.queues.SpmcArrayQueue;
+
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A Homa socket bound to one port of a {@link HomaTransport}: it sends requests ({@link #homaSend}), receives
+ * requests and responses ({@link #homaRecv}), answers requests ({@link #homaReply}) and aborts its own RPCs
+ * ({@link #abort}). Every method may be called from any thread; the work is done on the protocol thread, reached
+ * through the transport's command ring, and results come back through this socket's single-producer
+ * multi-consumer queues.
+ */
+public final class HomaSocket implements AutoCloseable
+{
+    /** homaRecv flag: accept requests (server role). */
+    public static final int RECV_REQUEST = 1;
+    /** homaRecv flag: accept responses and client errors (client role). */
+    public static final int RECV_RESPONSE = 2;
+    /** homaRecv flag: accept either. */
+    public static final int RECV_ANY = RECV_REQUEST | RECV_RESPONSE;
+
+    private final HomaTransport transport;
+    private final int port;
+    private final Queue<HomaMessage> requests;
+    private final Queue<HomaMessage> responses;
+    private final ConcurrentHashMap<Long, CompletableFuture<HomaMessage>> futures = new ConcurrentHashMap<>();
+    private final AtomicInteger outstanding = new AtomicInteger();
+    private volatile boolean closed;
+
+    HomaSocket(final HomaTransport transport, final int port)
+    {
+        this.transport = transport;
+        this.port = port;
+        final int capacity = transport.context().completionQueueCapacity();
+        this.requests = new SpmcArrayQueue<>(capacity);
+        this.responses = new SpmcArrayQueue<>(capacity);
+    }
+
+    /**
+     * @return the bound port.
+     */
+    public int port()
+    {
+        return port;
+    }
+
+    /**
+     * Start an RPC: send a request.
+     *
+     * @param destination {@link dev.homa.nic.HostAddress} of the server host.
+     * @param destPort    server socket's port.
+     * @param buffer      request bytes (copied before return; the caller may reuse the buffer).
+     * @param offset      first byte.
+     * @param length      1 .. max message length bytes.
+     * @param cookie      opaque value returned with the response.
+     * @return the new RPC's id (even).
+     * @throws HomaLimitException if the message is too long, the socket has too many RPCs in flight or the send
+     *                            pool is full.
+     */
+    public long homaSend(
+        final long destination,
+        final int destPort,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final long cookie)
+    {
+        return send(destination, destPort, buffer, offset, length, cookie, 0);
+    }
+
+    /**
+     * Send a request and complete a future with its response (the response does not go to {@link #homaRecv}).
+     * The future completes on the protocol thread; use the {@code *Async} stages to leave it. A failed RPC
+     * completes the future exceptionally with the {@link HomaException}.
+     *
+     * @param destination server host.
+     * @param destPort    server port.
+     * @param buffer      request bytes.
+     * @param offset      first byte.
+     * @param length      bytes.
+     * @return the response; release it when done.
+     */
+    public CompletableFuture<HomaMessage> call(
+        final long destination, final int destPort, final DirectBuffer buffer, final int offset, final int length)
+    {
+        final CompletableFuture<HomaMessage> future = new CompletableFuture<>();
+        final long id = transport.newRpcId();
+        futures.put(id, future);
+        try
+        {
+            sendWithId(id, destination, destPort, buffer, offset, length, 0, Commands.FLAG_FUTURE);
+        }
+        catch (final HomaException ex)
+        {
+            futures.remove(id);
+            throw ex;
+        }
+        return future;
+    }
+
+    /**
+     * Answer a request.
+     *
+     * @param request the request as received (not yet released).
+     * @param buffer  response bytes (copied before return).
+     * @param offset  first byte.
+     * @param length  1 .. max message length bytes.
+     */
+    public void homaReply(final HomaMessage request, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (HomaMessage.Kind.REQUEST != request.kind())
+        {
+            throw new HomaException("homaReply needs a REQUEST message, got " + request.kind());
+        }
+        homaReply(request.peer(), request.peerPort(), request.id(), buffer, offset, length);
+    }
+
+    /**
+     * Answer a request by its coordinates (useful after the request message was released).
+     *
+     * @param client     the client host (request's {@link HomaMessage#peer()}).
+     * @param clientPort the client port.
+     * @param id         the request's odd id.
+     * @param buffer     response bytes.
+     * @param offset     first byte.
+     * @param length     bytes.
+     */
+    public void homaReply(
+        final long client, final int clientPort, final long id, final DirectBuffer buffer, final int offset,
+        final int length)
+    {
+        if (0 == (id & 1))
+        {
+            throw new HomaException("homaReply needs a server-side (odd) RPC id, got " + id);
+        }
+        checkMessage(buffer, offset, length);
+        final int pages = pagesFor(length);
+        if (!transport.reserveSendPages(pages))
+        {
+            throw new HomaLimitException("send pool exhausted: " + length + "-byte reply needs " + pages +
+                " pages of " + transport.sendPageBytes() + " bytes (homa sendPoolBytes)");
+        }
+        try
+        {
+            writeMessage(Commands.FLAG_REPLY, id, client, clientPort, 0, buffer, offset, length);
+        }
+        catch (final HomaException ex)
+        {
+            transport.unreserveSendPages(pages);
+            throw ex;
+        }
+    }
+
+    /**
+     * Receive without blocking.
+     *
+     * @param flags {@link #RECV_REQUEST}, {@link #RECV_RESPONSE} or {@link #RECV_ANY}.
+     * @return a result, or null if none is waiting.
+     */
+    public HomaMessage homaRecv(final int flags)
+    {
+        if (0 == (flags & RECV_ANY))
+        {
+            throw new HomaException("homaRecv flags must include RECV_REQUEST or RECV_RESPONSE: " + flags);
+        }
+        HomaMessage message = null;
+        if (0 != (flags & RECV_RESPONSE))
+        {
+            message = responses.poll();
+        }
+        if (null == message && 0 != (flags & RECV_REQUEST))
+        {
+            message = requests.poll();
+        }
+        return message;
+    }
+
+    /**
+     * Receive, waiting up to a timeout. In {@link ThreadingMode#DEDICATED} mode the caller idles with the
+     * context's idle strategy; in {@link ThreadingMode#INVOKER} mode the caller runs the duty cycle itself
+     * until a result arrives or the timeout passes on the context's clock (so with a virtual clock that nobody
+     * advances, use the non-blocking form instead).
+     *
+     * @param flags   which kinds to accept.
+     * @param timeout how long to wait.
+     * @param unit    unit of the timeout.
+     * @return a result, or null on timeout.
+     */
+    public HomaMessage homaRecv(final int flags, final long timeout, final TimeUnit unit)
+    {
+        if (transport.isInvoker() && transport.context().clock() instanceof dev.homa.nic.time.VirtualClock)
+        {
+            throw new HomaException("blocking homaRecv in INVOKER mode on a VirtualClock would never time out: " +
+                "advance the simulation and call homaRecv(flags) instead");
+        }
+        final long deadlineNs = transport.context().clock().nanoTime() + unit.toNanos(timeout);
+        final IdleStrategy idle = transport.isInvoker() ? null : transport.context().idleStrategy();
+        if (null != idle)
+        {
+            idle.reset();
+        }
+        while (true)
+        {
+            final HomaMessage message = homaRecv(flags);
+            if (null != message)
+            {
+                return message;
+            }
+            if (transport.context().clock().nanoTime() - deadlineNs >= 0 || closed)
+            {
+                return null;
+            }
+            if (null == idle)
+            {
+                transport.invoker().invoke();
+            }
+            else
+            {
+                transport.ensureOpen();
+                idle.idle();
+            }
+        }
+    }
+
+    /**
+     * Abort a client RPC of this socket: its state is discarded, nothing more is sent, and a pending
+     * {@link #call} future completes with {@link HomaAbortedException}. Unknown or finished ids are ignored.
+     *
+     * @param id the id {@link #homaSend} returned.
+     */
+    public void abort(final long id)
+    {
+        if (0 != (id & 1))
+        {
+            throw new HomaException("abort takes a client (even) RPC id, got " + id);
+        }
+        transport.offerControl(Commands.ABORT, port, id);
+    }
+
+    /**
+     * @return client RPCs of this socket that have not yet delivered their response or error.
+     */
+    public int outstandingRpcs()
+    {
+        return outstanding.get();
+    }
+
+    /**
+     * Close: abort this socket's RPCs and unbind the port.
+     */
+    @Override
+    public void close()
+    {
+        if (!closed)
+        {
+            closed = true;
+            transport.offerControl(Commands.CLOSE, port, 0);
+            transport.removeSocket(port);
+        }
+    }
+
+    /**
+     * @return true after {@link #close()}.
+     */
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    /**
+     * Internal (protocol thread): hand a result to the application.
+     *
+     * @param message request, response or error.
+     * @return false if the queue is full (the engine retries later).
+     */
+    public boolean deliver(final HomaMessage message)
+    {
+        return HomaMessage.Kind.REQUEST == message.kind() ? requests.offer(message) : responses.offer(message);
+    }
+
+    /**
+     * Internal (protocol thread): complete the future of a {@link #call} RPC if there is one.
+     *
+     * @param id      client RPC id.
+     * @param message the response or error.
+     * @return true if a future took it.
+     */
+    public boolean completeFuture(final long id, final HomaMessage message)
+    {
+        final CompletableFuture<HomaMessage> future = futures.remove(id);
+        if (null == future)
+        {
+            return false;
+        }
+        if (message.isError())
+        {
+            final HomaException error = message.error();
+            message.release();
+            future.completeExceptionally(error);
+        }
+        else
+        {
+            future.complete(message);
+        }
+        return true;
+    }
+
+    /**
+     * Internal (protocol thread): a client RPC ended (delivered, failed or aborted).
+     */
+    public void onClientRpcEnded()
+    {
+        outstanding.decrementAndGet();
+    }
+
+    /**
+     * Internal (protocol thread): release the send-pool reservation of a freed outgoing message.
+     *
+     * @param pages pages reserved for it.
+     */
+    public void onSendPagesFreed(final int pages)
+    {
+        transport.unreserveSendPages(pages);
+    }
+
+    private long send(
+        final long destination,
+        final int destPort,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final long cookie,
+        final int flags)
+    {
+        final long id = transport.newRpcId();
+        sendWithId(id, destination, destPort, buffer, offset, length, cookie, flags);
+        return id;
+    }
+
+    private void sendWithId(
+        final long id,
+        final long destination,
+        final int destPort,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final long cookie,
+        final int flags)
+    {
+        if (closed)
+        {
+            throw new HomaException("socket " + port + " is closed");
+        }
+        if (destPort <= 0 || destPort > 0xFFFF)
+        {
+            throw new HomaException("destination port out of range 1..65535: " + destPort);
+        }
+        checkMessage(buffer, offset, length);
+        final int max = transport.context().maxRpcsPerSocket();
+        if (outstanding.incrementAndGet() > max)
+        {
+            outstanding.decrementAndGet();
+            throw new HomaLimitException("socket " + port + " already has " + max +
+                " RPCs in flight (homa maxRpcsPerSocket)");
+        }
+        final int pages = pagesFor(length);
+        if (!transport.reserveSendPages(pages))
+        {
+            outstanding.decrementAndGet();
+            throw new HomaLimitException("send pool exhausted: " + length + "-byte request needs " + pages +
+                " pages of " + transport.sendPageBytes() + " bytes (homa sendPoolBytes)");
+        }
+        try
+        {
+            writeMessage(flags, id, destination, destPort, cookie, buffer, offset, length);
+        }
+        catch (final HomaException ex)
+        {
+            outstanding.decrementAndGet();
+            transport.unreserveSendPages(pages);
+            throw ex;
+        }
+    }
+
+    private void checkMessage(final DirectBuffer buffer, final int offset, final int length)
+    {
+        transport.ensureOpen();
+        final int max = transport.context().maxMessageLength();
+        if (length > max)
+        {
+            throw new HomaLimitException("message of " + length + " bytes exceeds the maximum of " + max +
+                " bytes (HOMA_MAX_MESSAGE_LENGTH)");
+        }
+        if (length < 1)
+        {
+            throw new HomaException("message length must be at least 1 byte: " + length);
+        }
+        if (offset < 0 || (long)offset + length > buffer.capacity())
+        {
+            throw new HomaException("range " + offset + "+" + length + " outside buffer of " + buffer.capacity());
+        }
+    }
+
+    private int pagesFor(final int length)
+    {
+        final int pageBytes = transport.sendPageBytes();
+        return (length + pageBytes - 1) / pageBytes;
+    }
+
+    private void writeMessage(
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length)
+    {
+        final ManyToOneRingBuffer ring = transport.commands();
+        final AtomicBuffer ringBuffer = ring.buffer();
+        int chunkOffset = 0;
+        int type = Commands.SEND;
+        final long startNs = transport.context().clock().nanoTime();
+        while (chunkOffset < length)
+        {
+            final int chunk = Math.min(Commands.MAX_CHUNK, length - chunkOffset);
+            final int index = ring.tryClaim(type, Commands.HEADER_LENGTH + chunk);
+            if (index < 0)
+            {
+                if (RingBuffer.INSUFFICIENT_CAPACITY != index)
+                {
+                    throw new HomaException("command ring rejected a record of " + chunk + " bytes: " + index);
+                }
+                transport.awaitCommandSpace(startNs);
+                continue;
+            }
+            ringBuffer.putInt(index + Commands.PORT_OFFSET, port);
+            ringBuffer.putInt(index + Commands.FLAGS_OFFSET, flags);
+            ringBuffer.putLong(index + Commands.ID_OFFSET, id);
+            ringBuffer.putLong(index + Commands.PEER_OFFSET, peer);
+            ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
+            ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
+            ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
+            ringBuffer.putInt(index + Commands.CHUNK_OFFSET_OFFSET, chunkOffset);
+            ringBuffer.putBytes(index + Commands.HEADER_LENGTH, buffer, offset + chunkOffset, chunk);
+            ring.commit(index);
+            chunkOffset += chunk;
+            type = Commands.CHUNK;
+        }
+    }
+}

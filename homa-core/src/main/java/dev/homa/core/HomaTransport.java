@@ -1,0 +1,1334 @@
+package dev.homa.core;
+
+import dev.homa.core.engine.Commands;
+import dev.homa.core.engine.HomaEngine;
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.nic.NicDriver;
+import org.agrona.BufferUtil;
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A Homa transport: one protocol engine over one {@link NicDriver}, and the sockets bound on it. Built from a
+ * {@link Context} (after Aeron's {@code MediaDriver.Context}): {@code HomaTransport.launch(new
+ * HomaTransport.Context().driver(d))}.
+ * <p>
+ * Threads: the protocol runs single-threaded, either on a dedicated thread ({@link ThreadingMode#DEDICATED}) or
+ * on the caller's thread through {@link #invoker()} ({@link ThreadingMode#INVOKER}, used for embedding and for
+ * deterministic tests in virtual time). Application threads talk to it through a many-to-one ring buffer of
+ * commands (send, reply, abort, bind, close) and get results back through per-socket queues; no locks on the
+ * data path.
+ * <p>
+ * Semantics: RPCs are at-least-once. A server keeps an RPC (and its response) until the client acknowledges the
+ * response, so a retransmitted request finds the existing RPC; but if the server discards state (timeout, limits)
+ * and the client restarts the request after an RPC_UNKNOWN, the request can execute twice.
+ */
+public final class HomaTransport implements AutoCloseable
+{
+    private final Context ctx;
+    private final HomaEngine engine;
+    private final ManyToOneRingBuffer commands;
+    private final ConcurrentHashMap<Integer, HomaSocket> sockets = new ConcurrentHashMap<>();
+    private final AtomicInteger nextAutoPort = new AtomicInteger(Context.MIN_AUTO_PORT);
+    private final AtomicLong nextRpcId = new AtomicLong(2);
+    private final AtomicInteger sendPagesReserved = new AtomicInteger();
+    private final AgentInvoker invoker;
+    private final AgentRunner runner;
+    private volatile boolean closed;
+
+    private HomaTransport(final Context ctx)
+    {
+        this.ctx = ctx;
+        this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
+            ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));
+        this.engine = new HomaEngine(ctx, commands, sockets, sendPagesReserved);
+        final ErrorHandler appHandler = ctx.errorHandler();
+        final ErrorHandler errorHandler = (throwable) ->
+        {
+            engine.metrics().increment(dev.homa.core.metrics.HomaMetrics.ERRORS);
+            appHandler.onError(throwable);
+        };
+        if (ThreadingMode.INVOKER == ctx.threadingMode())
+        {
+            invoker = new AgentInvoker(errorHandler, null, engine);
+            invoker.start();
+            runner = null;
+        }
+        else
+        {
+            invoker = null;
+            runner = new AgentRunner(ctx.idleStrategy(), errorHandler, null, engine);
+            AgentRunner.startOnThread(runner);
+        }
+    }
+
+    /**
+     * Validate the context and start the transport.
+     *
+     * @param ctx configuration; concluded here.
+     * @return the running transport.
+     */
+    public static HomaTransport launch(final Context ctx)
+    {
+        return new HomaTransport(ctx.conclude());
+    }
+
+    /**
+     * Open a socket.
+     *
+     * @param port 1..65535 to bind explicitly (servers use 1..32767), or 0 for the next free port from 32768.
+     * @return the socket.
+     * @throws HomaException if the port is taken or out of range.
+     */
+    public HomaSocket openSocket(final int port)
+    {
+        ensureOpen();
+        if (port < 0 || port > 0xFFFF)
+        {
+            throw new HomaException("port out of range 0..65535: " + port);
+        }
+        int chosen = port;
+        HomaSocket socket;
+        if (0 == port)
+        {
+            for (int attempts = 0; ; attempts++)
+            {
+                if (attempts > Context.MAX_PORT - Context.MIN_AUTO_PORT)
+                {
+                    throw new HomaLimitException("no free port in " + Context.MIN_AUTO_PORT + ".." + Context.MAX_PORT);
+                }
+                chosen = nextAutoPort.getAndIncrement();
+                if (chosen > Context.MAX_PORT)
+                {
+                    nextAutoPort.compareAndSet(chosen + 1, Context.MIN_AUTO_PORT);
+                    continue;
+                }
+                socket = new HomaSocket(this, chosen);
+                if (null == sockets.putIfAbsent(chosen, socket))
+                {
+                    break;
+                }
+            }
+        }
+        else
+        {
+            socket = new HomaSocket(this, chosen);
+            if (null != sockets.putIfAbsent(chosen, socket))
+            {
+                throw new HomaException("port " + chosen + " is already bound on this transport");
+            }
+        }
+        offerControl(Commands.BIND, chosen, 0);
+        return socket;
+    }
+
+    /**
+     * @return the invoker that runs one duty cycle per {@code invoke()} ({@link ThreadingMode#INVOKER} only).
+     * @throws HomaException in {@link ThreadingMode#DEDICATED} mode.
+     */
+    public AgentInvoker invoker()
+    {
+        if (null == invoker)
+        {
+            throw new HomaException("invoker() needs ThreadingMode.INVOKER; this transport runs DEDICATED");
+        }
+        return invoker;
+    }
+
+    /**
+     * Run one duty cycle on the caller's thread ({@link ThreadingMode#INVOKER} only).
+     *
+     * @return work done; 0 = idle.
+     */
+    public int doWork()
+    {
+        return invoker().invoke();
+    }
+
+    /**
+     * For simulation loops in virtual time: the clock value at which the duty cycle next has something to do
+     * (now if it has work pending, the next timer tick, the pacer's wake-up, or {@link Long#MAX_VALUE} when
+     * nothing at all is pending). Only meaningful from the protocol thread (INVOKER mode).
+     *
+     * @return deadline on the context's clock.
+     */
+    public long nextDeadlineNs()
+    {
+        return engine.nextDeadlineNs();
+    }
+
+    /**
+     * @return the transport's counters (readable from any thread).
+     */
+    public HomaMetrics metrics()
+    {
+        return engine.metrics();
+    }
+
+    /**
+     * Internal view for tests and tools on the protocol thread.
+     *
+     * @return the engine.
+     */
+    public HomaEngine engine()
+    {
+        return engine;
+    }
+
+    /**
+     * @return the concluded context.
+     */
+    public Context context()
+    {
+        return ctx;
+    }
+
+    /**
+     * @return true once {@link #close()} was called.
+     */
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    /**
+     * Stop the protocol (joins the dedicated thread) and release the engine's memory. Outstanding RPCs are dropped.
+     */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        if (null != runner)
+        {
+            runner.close();
+        }
+        if (null != invoker)
+        {
+            invoker.close();
+        }
+    }
+
+    long newRpcId()
+    {
+        return nextRpcId.getAndAdd(2);
+    }
+
+    boolean reserveSendPages(final int pages)
+    {
+        final int max = engine.sendPoolPages();
+        while (true)
+        {
+            final int current = sendPagesReserved.get();
+            if (current + pages > max)
+            {
+                return false;
+            }
+            if (sendPagesReserved.compareAndSet(current, current + pages))
+            {
+                return true;
+            }
+        }
+    }
+
+    void unreserveSendPages(final int pages)
+    {
+        sendPagesReserved.addAndGet(-pages);
+    }
+
+    int sendPageBytes()
+    {
+        return engine.sendPageBytes();
+    }
+
+    ManyToOneRingBuffer commands()
+    {
+        return commands;
+    }
+
+    void removeSocket(final int port)
+    {
+        sockets.remove(port);
+    }
+
+    void ensureOpen()
+    {
+        if (closed)
+        {
+            throw new HomaException("transport is closed");
+        }
+    }
+
+    /**
+     * Wait for room in the command buffer: in INVOKER mode by running the duty cycle (which drains it), in
+     * DEDICATED mode by idling until the protocol thread catches up, within the context's command timeout.
+     */
+    void awaitCommandSpace(final long startNs)
+    {
+        if (null != invoker)
+        {
+            if (engine.inDutyCycle())
+            {
+                throw new HomaLimitException("command buffer full (" + ctx.commandBufferBytes() +
+                    " bytes, homa.command.buffer.bytes) while called from inside the duty cycle");
+            }
+            invoker.invoke();
+        }
+        else
+        {
+            ensureOpen();
+            Thread.onSpinWait();
+        }
+        if (ctx.clock().nanoTime() - startNs > ctx.commandTimeoutNs())
+        {
+            throw new HomaLimitException("command buffer full (" + ctx.commandBufferBytes() +
+                " bytes, homa.command.buffer.bytes) for longer than " + ctx.commandTimeoutNs() + " ns");
+        }
+    }
+
+    boolean isInvoker()
+    {
+        return null != invoker;
+    }
+
+    void offerControl(final int type, final int port, final long id)
+    {
+        final UnsafeBuffer scratch = new UnsafeBuffer(new byte[Commands.HEADER_LENGTH]);
+        scratch.putInt(Commands.PORT_OFFSET, port);
+        scratch.putLong(Commands.ID_OFFSET, id);
+        final long startNs = ctx.clock().nanoTime();
+        while (!commands.write(type, scratch, 0, Commands.HEADER_LENGTH))
+        {
+            awaitCommandSpace(startNs);
+        }
+    }
+
+    /**
+     * Configuration of a {@link HomaTransport}: fluent setters, defaults from the kernel module's sysctls where
+     * one exists, validated and completed (derived values) by {@link #conclude()}.
+     */
+    public static final class Context
+    {
+        /** First automatically assigned port (kernel HOMA_MIN_DEFAULT_PORT). */
+        public static final int MIN_AUTO_PORT = 0x8000;
+        /** Largest port. */
+        public static final int MAX_PORT = 0xFFFF;
+        /** Kernel HOMA_MAX_MESSAGE_LENGTH: the largest message, both directions. */
+        public static final int MAX_MESSAGE_LENGTH = 1_000_000;
+        /** Bytes of Homa DATA header in front of each payload. */
+        public static final int DATA_HEADER_LENGTH = 56;
+
+        private NicDriver driver;
+        private NanoClock clock;
+        private IdleStrategy idleStrategy;
+        private ThreadingMode threadingMode = ThreadingMode.INVOKER;
+        private ErrorHandler errorHandler;
+        private int maxMessageLength = MAX_MESSAGE_LENGTH;
+        private long rttNs = 8_000;
+        private int unscheduledBytes;
+        private int overcommit = 8;
+        private int maxIncomingBytes = 400_000;
+        private int windowBytes;
+        private int maxActivePerPeer = 1;
+        private int fifoGrantFractionPerMille = 50;
+        private int fifoGrantIncrement = 50_000;
+        private int maxNicQueueBytes;
+        private int smallMessageBytes = 1_000;
+        private int maxSendBurst = 16;
+        private int pollBurst = 64;
+        private long tickNs = 1_000_000;
+        private int resendTicks = 5;
+        private int resendIntervalTicks = 5;
+        private int timeoutTicks = 100;
+        private int requestAckTicks = 2;
+        private boolean incastEnabled = true;
+        private int incastThreshold = 16;
+        private int incastUnscheduledBytes = 300;
+        private int receivePageBytes = 65_536;
+        private long receivePoolBytes = 64L << 20;
+        private long sendPoolBytes = 64L << 20;
+        private int maxPeers = 10_000;
+        private long peerIdleNs = 10_000_000_000L;
+        private int maxServerRpcs = 10_000;
+        private int maxRpcsPerSocket = 10_000;
+        private int[] staticCutoffs;
+        private long cutoffIntervalNs = 1_000_000_000L;
+        private int commandBufferBytes = 1 << 20;
+        private long commandTimeoutNs = 1_000_000_000L;
+        private int completionQueueCapacity = 4096;
+        private boolean strictOvercommit;
+        private int cutoffMinimumMessages = 10_000;
+        private int cutoffWindowMessages = 100_000;
+        private int unscheduledLevels;
+        private boolean concluded;
+
+        /**
+         * Validate every setting and fill derived values (unscheduled bytes from link rate x RTT, NIC queue cap
+         * from the packet size). Called by {@link HomaTransport#launch(Context)}.
+         *
+         * @return this.
+         * @throws HomaConfigurationException naming the first bad setting.
+         */
+        public Context conclude()
+        {
+            if (concluded)
+            {
+                throw new HomaConfigurationException("context already concluded (one transport per context)");
+            }
+            if (null == driver)
+            {
+                throw new HomaConfigurationException("driver must be set");
+            }
+            if (null == clock)
+            {
+                clock = SystemNanoClock.INSTANCE;
+            }
+            if (null == idleStrategy)
+            {
+                idleStrategy = new BackoffIdleStrategy();
+            }
+            if (null == errorHandler)
+            {
+                errorHandler = Throwable::printStackTrace;
+            }
+            final int payload = driver.maxPacketLength() - DATA_HEADER_LENGTH;
+            if (payload < 1)
+            {
+                throw new HomaConfigurationException("driver.maxPacketLength() " + driver.maxPacketLength() +
+                    " leaves no payload after the " + DATA_HEADER_LENGTH + "-byte DATA header");
+            }
+            check(maxMessageLength >= 1 && maxMessageLength <= MAX_MESSAGE_LENGTH,
+                "maxMessageLength", maxMessageLength, "1.." + MAX_MESSAGE_LENGTH);
+            check(rttNs > 0, "rttNs", rttNs, "> 0");
+            if (0 == unscheduledBytes)
+            {
+                final long bytes = driver.linkBitsPerSecond() / 8 * rttNs / 1_000_000_000L;
+                unscheduledBytes = (int)Math.min(Math.max(bytes, payload), maxMessageLength);
+            }
+            check(unscheduledBytes > 0, "unscheduledBytes", unscheduledBytes, "> 0");
+            unscheduledBytes = roundUpToPackets(unscheduledBytes, payload);
+            check(overcommit >= 1 && overcommit <= 8, "overcommit", overcommit, "1..8 (HOMA_MAX_GRANTS)");
+            check(maxIncomingBytes >= payload, "maxIncomingBytes", maxIncomingBytes, ">= one packet payload");
+            check(windowBytes >= 0, "windowBytes", windowBytes, ">= 0 (0 = dynamic)");
+            check(maxActivePerPeer >= 1, "maxActivePerPeer", maxActivePerPeer, ">= 1");
+            check(fifoGrantFractionPerMille >= 0 && fifoGrantFractionPerMille <= 1000,
+                "fifoGrantFractionPerMille", fifoGrantFractionPerMille, "0..1000");
+            check(fifoGrantIncrement >= 0, "fifoGrantIncrement", fifoGrantIncrement, ">= 0");
+            if (0 == maxNicQueueBytes)
+            {
+                maxNicQueueBytes = 2 * (driver.maxPacketLength() + driver.wireOverheadBytes());
+            }
+            check(maxNicQueueBytes > 0, "maxNicQueueBytes", maxNicQueueBytes, "> 0");
+            check(smallMessageBytes >= 0, "smallMessageBytes", smallMessageBytes, ">= 0");
+            check(maxSendBurst >= 1, "maxSendBurst", maxSendBurst, ">= 1");
+            check(pollBurst >= 1, "pollBurst", pollBurst, ">= 1");
+            check(tickNs > 0, "tickNs", tickNs, "> 0");
+            check(resendTicks >= 1, "resendTicks", resendTicks, ">= 1");
+            check(resendIntervalTicks >= 1, "resendIntervalTicks", resendIntervalTicks, ">= 1");
+            check(timeoutTicks > resendTicks, "timeoutTicks", timeoutTicks, "> resendTicks (" + resendTicks + ")");
+            check(requestAckTicks >= 1, "requestAckTicks", requestAckTicks, ">= 1");
+            check(incastThreshold >= 1, "incastThreshold", incastThreshold, ">= 1");
+            check(incastUnscheduledBytes >= 1, "incastUnscheduledBytes", incastUnscheduledBytes, ">= 1");
+            check(receivePageBytes >= 4096 && Integer.bitCount(receivePageBytes) == 1,
+                "receivePageBytes", receivePageBytes, "a power of two >= 4096");
+            check(receivePoolBytes >= receivePageBytes * (long)pagesFor(maxMessageLength) &&
+                receivePoolBytes <= Integer.MAX_VALUE, "receivePoolBytes", receivePoolBytes,
+                "room for one maximum-length message and < 2 GiB");
+            check(sendPoolBytes >= receivePageBytes * (long)pagesFor(maxMessageLength) &&
+                sendPoolBytes <= Integer.MAX_VALUE, "sendPoolBytes", sendPoolBytes,
+                "room for one maximum-length message and < 2 GiB");
+            check(maxPeers >= 1, "maxPeers", maxPeers, ">= 1");
+            check(peerIdleNs > 0, "peerIdleNs", peerIdleNs, "> 0");
+            check(maxServerRpcs >= 1, "maxServerRpcs", maxServerRpcs, ">= 1");
+            check(maxRpcsPerSocket >= 1, "maxRpcsPerSocket", maxRpcsPerSocket, ">= 1");
+            if (null != staticCutoffs)
+            {
+                check(8 == staticCutoffs.length, "staticCutoffs.length", staticCutoffs.length, "8");
+                for (int i = 2; i < 8; i++)
+                {
+                    check(staticCutoffs[i] <= staticCutoffs[i - 1], "staticCutoffs[" + i + "]", staticCutoffs[i],
+                        "<= staticCutoffs[" + (i - 1) + "] (cutoffs never increase with the level)");
+                }
+            }
+            check(cutoffIntervalNs > 0, "cutoffIntervalNs", cutoffIntervalNs, "> 0");
+            check(commandBufferBytes >= 4096 && Integer.bitCount(commandBufferBytes) == 1,
+                "commandBufferBytes", commandBufferBytes, "a power of two >= 4096");
+            check(commandTimeoutNs > 0, "commandTimeoutNs", commandTimeoutNs, "> 0");
+            check(cutoffMinimumMessages >= 1, "cutoffMinimumMessages", cutoffMinimumMessages, ">= 1");
+            check(cutoffWindowMessages >= 2, "cutoffWindowMessages", cutoffWindowMessages, ">= 2");
+            check(unscheduledLevels >= 0 && unscheduledLevels <= 7, "unscheduledLevels", unscheduledLevels,
+                "0 (computed) .. 7");
+            check(completionQueueCapacity >= 2, "completionQueueCapacity", completionQueueCapacity, ">= 2");
+            concluded = true;
+            return this;
+        }
+
+        private int pagesFor(final int length)
+        {
+            return (length + receivePageBytes - 1) / receivePageBytes;
+        }
+
+        private static int roundUpToPackets(final int bytes, final int payload)
+        {
+            final long rounded = ((long)bytes + payload - 1) / payload * payload;
+            return (int)Math.min(rounded, Integer.MAX_VALUE);
+        }
+
+        private static void check(final boolean ok, final String name, final long value, final String rule)
+        {
+            if (!ok)
+            {
+                throw new HomaConfigurationException(name + " = " + value + " is invalid: must be " + rule);
+            }
+        }
+
+        private void checkMutable()
+        {
+            if (concluded)
+            {
+                throw new HomaConfigurationException("context is concluded; settings are frozen");
+            }
+        }
+
+        /**
+         * @param driver the NIC driver (required).
+         * @return this.
+         */
+        public Context driver(final NicDriver driver)
+        {
+            checkMutable();
+            this.driver = driver;
+            return this;
+        }
+
+        /**
+         * @return the NIC driver.
+         */
+        public NicDriver driver()
+        {
+            return driver;
+        }
+
+        /**
+         * @param clock time source for all protocol timing (default {@link SystemNanoClock}; tests pass a
+         *              virtual clock).
+         * @return this.
+         */
+        public Context clock(final NanoClock clock)
+        {
+            checkMutable();
+            this.clock = clock;
+            return this;
+        }
+
+        /**
+         * @return the clock.
+         */
+        public NanoClock clock()
+        {
+            return clock;
+        }
+
+        /**
+         * @param idleStrategy idle strategy of the dedicated thread and of blocking receives.
+         * @return this.
+         */
+        public Context idleStrategy(final IdleStrategy idleStrategy)
+        {
+            checkMutable();
+            this.idleStrategy = idleStrategy;
+            return this;
+        }
+
+        /**
+         * @return the idle strategy.
+         */
+        public IdleStrategy idleStrategy()
+        {
+            return idleStrategy;
+        }
+
+        /**
+         * @param threadingMode INVOKER (default) or DEDICATED.
+         * @return this.
+         */
+        public Context threadingMode(final ThreadingMode threadingMode)
+        {
+            checkMutable();
+            this.threadingMode = threadingMode;
+            return this;
+        }
+
+        /**
+         * @return the threading mode.
+         */
+        public ThreadingMode threadingMode()
+        {
+            return threadingMode;
+        }
+
+        /**
+         * @param errorHandler receives exceptions thrown inside the duty cycle (they are also counted).
+         * @return this.
+         */
+        public Context errorHandler(final ErrorHandler errorHandler)
+        {
+            checkMutable();
+            this.errorHandler = errorHandler;
+            return this;
+        }
+
+        /**
+         * @return the error handler.
+         */
+        public ErrorHandler errorHandler()
+        {
+            return errorHandler;
+        }
+
+        /**
+         * @param maxMessageLength largest message accepted, at most 1,000,000 (default).
+         * @return this.
+         */
+        public Context maxMessageLength(final int maxMessageLength)
+        {
+            checkMutable();
+            this.maxMessageLength = maxMessageLength;
+            return this;
+        }
+
+        /**
+         * @return the largest message length.
+         */
+        public int maxMessageLength()
+        {
+            return maxMessageLength;
+        }
+
+        /**
+         * @param rttNs round-trip time used to derive the unscheduled bytes (default 8 µs).
+         * @return this.
+         */
+        public Context rttNs(final long rttNs)
+        {
+            checkMutable();
+            this.rttNs = rttNs;
+            return this;
+        }
+
+        /**
+         * @return the round-trip time estimate.
+         */
+        public long rttNs()
+        {
+            return rttNs;
+        }
+
+        /**
+         * @param unscheduledBytes bytes of each message sent before any grant; 0 (default) derives link rate x
+         *                         RTT. Rounded up to a whole packet.
+         * @return this.
+         */
+        public Context unscheduledBytes(final int unscheduledBytes)
+        {
+            checkMutable();
+            this.unscheduledBytes = unscheduledBytes;
+            return this;
+        }
+
+        /**
+         * @return unscheduled bytes per message (after conclude: derived and rounded).
+         */
+        public int unscheduledBytes()
+        {
+            return unscheduledBytes;
+        }
+
+        /**
+         * @param overcommit K: incoming messages granted at once, 1..8 (default 8, kernel max_overcommit).
+         * @return this.
+         */
+        public Context overcommit(final int overcommit)
+        {
+            checkMutable();
+            this.overcommit = overcommit;
+            return this;
+        }
+
+        /**
+         * @return the overcommitment degree.
+         */
+        public int overcommit()
+        {
+            return overcommit;
+        }
+
+        /**
+         * @param maxIncomingBytes cap on granted-but-unreceived bytes (default 400,000, kernel max_incoming).
+         * @return this.
+         */
+        public Context maxIncomingBytes(final int maxIncomingBytes)
+        {
+            checkMutable();
+            this.maxIncomingBytes = maxIncomingBytes;
+            return this;
+        }
+
+        /**
+         * @return the incoming budget.
+         */
+        public int maxIncomingBytes()
+        {
+            return maxIncomingBytes;
+        }
+
+        /**
+         * @param windowBytes grant window beyond received bytes; 0 (default) = dynamic max_incoming/(active+1).
+         * @return this.
+         */
+        public Context windowBytes(final int windowBytes)
+        {
+            checkMutable();
+            this.windowBytes = windowBytes;
+            return this;
+        }
+
+        /**
+         * @return the grant window.
+         */
+        public int windowBytes()
+        {
+            return windowBytes;
+        }
+
+        /**
+         * @param maxActivePerPeer messages of one sender granted at once (default 1).
+         * @return this.
+         */
+        public Context maxActivePerPeer(final int maxActivePerPeer)
+        {
+            checkMutable();
+            this.maxActivePerPeer = maxActivePerPeer;
+            return this;
+        }
+
+        /**
+         * @return per-peer active limit.
+         */
+        public int maxActivePerPeer()
+        {
+            return maxActivePerPeer;
+        }
+
+        /**
+         * @param fifoGrantFractionPerMille share of grants for the oldest message (default 50 = 5%; 0 = off).
+         * @return this.
+         */
+        public Context fifoGrantFractionPerMille(final int fifoGrantFractionPerMille)
+        {
+            checkMutable();
+            this.fifoGrantFractionPerMille = fifoGrantFractionPerMille;
+            return this;
+        }
+
+        /**
+         * @return FIFO grant fraction per mille.
+         */
+        public int fifoGrantFractionPerMille()
+        {
+            return fifoGrantFractionPerMille;
+        }
+
+        /**
+         * @param fifoGrantIncrement bytes per FIFO grant (default 50,000).
+         * @return this.
+         */
+        public Context fifoGrantIncrement(final int fifoGrantIncrement)
+        {
+            checkMutable();
+            this.fifoGrantIncrement = fifoGrantIncrement;
+            return this;
+        }
+
+        /**
+         * @return FIFO grant increment.
+         */
+        public int fifoGrantIncrement()
+        {
+            return fifoGrantIncrement;
+        }
+
+        /**
+         * @param maxNicQueueBytes pacer cap on the driver's queued bytes; 0 (default) = two full packets.
+         * @return this.
+         */
+        public Context maxNicQueueBytes(final int maxNicQueueBytes)
+        {
+            checkMutable();
+            this.maxNicQueueBytes = maxNicQueueBytes;
+            return this;
+        }
+
+        /**
+         * @return the pacer's NIC queue cap.
+         */
+        public int maxNicQueueBytes()
+        {
+            return maxNicQueueBytes;
+        }
+
+        /**
+         * @param smallMessageBytes messages shorter than this bypass the pacer (default 1,000; 0 = none).
+         * @return this.
+         */
+        public Context smallMessageBytes(final int smallMessageBytes)
+        {
+            checkMutable();
+            this.smallMessageBytes = smallMessageBytes;
+            return this;
+        }
+
+        /**
+         * @return the pacer bypass threshold.
+         */
+        public int smallMessageBytes()
+        {
+            return smallMessageBytes;
+        }
+
+        /**
+         * @param maxSendBurst most paced DATA packets per duty cycle (default 16).
+         * @return this.
+         */
+        public Context maxSendBurst(final int maxSendBurst)
+        {
+            checkMutable();
+            this.maxSendBurst = maxSendBurst;
+            return this;
+        }
+
+        /**
+         * @return packets per pacing burst.
+         */
+        public int maxSendBurst()
+        {
+            return maxSendBurst;
+        }
+
+        /**
+         * @param pollBurst most received packets handled per duty cycle (default 64).
+         * @return this.
+         */
+        public Context pollBurst(final int pollBurst)
+        {
+            checkMutable();
+            this.pollBurst = pollBurst;
+            return this;
+        }
+
+        /**
+         * @return receive burst.
+         */
+        public int pollBurst()
+        {
+            return pollBurst;
+        }
+
+        /**
+         * @param tickNs timer tick (default 1 ms, kernel homa_timer).
+         * @return this.
+         */
+        public Context tickNs(final long tickNs)
+        {
+            checkMutable();
+            this.tickNs = tickNs;
+            return this;
+        }
+
+        /**
+         * @return the tick.
+         */
+        public long tickNs()
+        {
+            return tickNs;
+        }
+
+        /**
+         * @param resendTicks silent ticks before the first RESEND (default 5).
+         * @return this.
+         */
+        public Context resendTicks(final int resendTicks)
+        {
+            checkMutable();
+            this.resendTicks = resendTicks;
+            return this;
+        }
+
+        /**
+         * @return resend ticks.
+         */
+        public int resendTicks()
+        {
+            return resendTicks;
+        }
+
+        /**
+         * @param resendIntervalTicks ticks between RESENDs (default 5).
+         * @return this.
+         */
+        public Context resendIntervalTicks(final int resendIntervalTicks)
+        {
+            checkMutable();
+            this.resendIntervalTicks = resendIntervalTicks;
+            return this;
+        }
+
+        /**
+         * @return resend interval.
+         */
+        public int resendIntervalTicks()
+        {
+            return resendIntervalTicks;
+        }
+
+        /**
+         * @param timeoutTicks silent ticks before an RPC is aborted (default 100).
+         * @return this.
+         */
+        public Context timeoutTicks(final int timeoutTicks)
+        {
+            checkMutable();
+            this.timeoutTicks = timeoutTicks;
+            return this;
+        }
+
+        /**
+         * @return timeout ticks.
+         */
+        public int timeoutTicks()
+        {
+            return timeoutTicks;
+        }
+
+        /**
+         * @param requestAckTicks silent ticks after a full response before NEED_ACK (default 2).
+         * @return this.
+         */
+        public Context requestAckTicks(final int requestAckTicks)
+        {
+            checkMutable();
+            this.requestAckTicks = requestAckTicks;
+            return this;
+        }
+
+        /**
+         * @return NEED_ACK ticks.
+         */
+        public int requestAckTicks()
+        {
+            return requestAckTicks;
+        }
+
+        /**
+         * @param incastEnabled mark requests under incast (paper §3.6; default on).
+         * @return this.
+         */
+        public Context incastEnabled(final boolean incastEnabled)
+        {
+            checkMutable();
+            this.incastEnabled = incastEnabled;
+            return this;
+        }
+
+        /**
+         * @return incast handling on or off.
+         */
+        public boolean incastEnabled()
+        {
+            return incastEnabled;
+        }
+
+        /**
+         * @param incastThreshold outstanding client RPCs per socket above which new requests are marked
+         *                        (default 16).
+         * @return this.
+         */
+        public Context incastThreshold(final int incastThreshold)
+        {
+            checkMutable();
+            this.incastThreshold = incastThreshold;
+            return this;
+        }
+
+        /**
+         * @return incast threshold.
+         */
+        public int incastThreshold()
+        {
+            return incastThreshold;
+        }
+
+        /**
+         * @param incastUnscheduledBytes unscheduled bytes of a response to a marked request (default 300).
+         * @return this.
+         */
+        public Context incastUnscheduledBytes(final int incastUnscheduledBytes)
+        {
+            checkMutable();
+            this.incastUnscheduledBytes = incastUnscheduledBytes;
+            return this;
+        }
+
+        /**
+         * @return reduced unscheduled bytes.
+         */
+        public int incastUnscheduledBytes()
+        {
+            return incastUnscheduledBytes;
+        }
+
+        /**
+         * @param receivePageBytes pool page size, power of two (default 65,536 as kernel bpages).
+         * @return this.
+         */
+        public Context receivePageBytes(final int receivePageBytes)
+        {
+            checkMutable();
+            this.receivePageBytes = receivePageBytes;
+            return this;
+        }
+
+        /**
+         * @return page size of both pools.
+         */
+        public int receivePageBytes()
+        {
+            return receivePageBytes;
+        }
+
+        /**
+         * @param receivePoolBytes off-heap receive pool (default 64 MiB).
+         * @return this.
+         */
+        public Context receivePoolBytes(final long receivePoolBytes)
+        {
+            checkMutable();
+            this.receivePoolBytes = receivePoolBytes;
+            return this;
+        }
+
+        /**
+         * @return receive pool size.
+         */
+        public long receivePoolBytes()
+        {
+            return receivePoolBytes;
+        }
+
+        /**
+         * @param sendPoolBytes off-heap memory for outgoing messages kept for retransmission (default 64 MiB,
+         *                      the analogue of the kernel's wmem limit).
+         * @return this.
+         */
+        public Context sendPoolBytes(final long sendPoolBytes)
+        {
+            checkMutable();
+            this.sendPoolBytes = sendPoolBytes;
+            return this;
+        }
+
+        /**
+         * @return send pool size.
+         */
+        public long sendPoolBytes()
+        {
+            return sendPoolBytes;
+        }
+
+        /**
+         * @param maxPeers peer table limit (default 10,000, kernel net_max).
+         * @return this.
+         */
+        public Context maxPeers(final int maxPeers)
+        {
+            checkMutable();
+            this.maxPeers = maxPeers;
+            return this;
+        }
+
+        /**
+         * @return the peer limit.
+         */
+        public int maxPeers()
+        {
+            return maxPeers;
+        }
+
+        /**
+         * @param peerIdleNs a peer without RPCs idle this long is evicted (default 10 s).
+         * @return this.
+         */
+        public Context peerIdleNs(final long peerIdleNs)
+        {
+            checkMutable();
+            this.peerIdleNs = peerIdleNs;
+            return this;
+        }
+
+        /**
+         * @return peer idle time.
+         */
+        public long peerIdleNs()
+        {
+            return peerIdleNs;
+        }
+
+        /**
+         * @param maxServerRpcs server RPCs alive at once; new requests beyond are dropped (default 10,000).
+         * @return this.
+         */
+        public Context maxServerRpcs(final int maxServerRpcs)
+        {
+            checkMutable();
+            this.maxServerRpcs = maxServerRpcs;
+            return this;
+        }
+
+        /**
+         * @return the server RPC limit.
+         */
+        public int maxServerRpcs()
+        {
+            return maxServerRpcs;
+        }
+
+        /**
+         * @param maxRpcsPerSocket client RPCs in flight per socket (default 10,000).
+         * @return this.
+         */
+        public Context maxRpcsPerSocket(final int maxRpcsPerSocket)
+        {
+            checkMutable();
+            this.maxRpcsPerSocket = maxRpcsPerSocket;
+            return this;
+        }
+
+        /**
+         * @return the per-socket RPC limit.
+         */
+        public int maxRpcsPerSocket()
+        {
+            return maxRpcsPerSocket;
+        }
+
+        /**
+         * @param staticCutoffs eight unscheduled cutoffs (entry i = largest length at level i) to use instead of
+         *                      computing them online; null (default) = online.
+         * @return this.
+         */
+        public Context staticCutoffs(final int[] staticCutoffs)
+        {
+            checkMutable();
+            this.staticCutoffs = null == staticCutoffs ? null : staticCutoffs.clone();
+            return this;
+        }
+
+        /**
+         * @return static cutoffs or null.
+         */
+        public int[] staticCutoffs()
+        {
+            return null == staticCutoffs ? null : staticCutoffs.clone();
+        }
+
+        /**
+         * @param cutoffIntervalNs how often online cutoffs are recomputed (default 1 s, as homa_prio).
+         * @return this.
+         */
+        public Context cutoffIntervalNs(final long cutoffIntervalNs)
+        {
+            checkMutable();
+            this.cutoffIntervalNs = cutoffIntervalNs;
+            return this;
+        }
+
+        /**
+         * @return cutoff recompute interval.
+         */
+        public long cutoffIntervalNs()
+        {
+            return cutoffIntervalNs;
+        }
+
+        /**
+         * @param commandBufferBytes ring buffer for application commands, power of two (default 1 MiB).
+         * @return this.
+         */
+        public Context commandBufferBytes(final int commandBufferBytes)
+        {
+            checkMutable();
+            this.commandBufferBytes = commandBufferBytes;
+            return this;
+        }
+
+        /**
+         * @return the command buffer size.
+         */
+        public int commandBufferBytes()
+        {
+            return commandBufferBytes;
+        }
+
+        /**
+         * @param commandTimeoutNs how long a caller waits for command-buffer space before failing (default 1 s).
+         * @return this.
+         */
+        public Context commandTimeoutNs(final long commandTimeoutNs)
+        {
+            checkMutable();
+            this.commandTimeoutNs = commandTimeoutNs;
+            return this;
+        }
+
+        /**
+         * @return command timeout.
+         */
+        public long commandTimeoutNs()
+        {
+            return commandTimeoutNs;
+        }
+
+        /**
+         * @param completionQueueCapacity per-socket queue of results waiting for homaRecv (default 4096; results
+         *                                beyond wait on the protocol thread, none is lost).
+         * @return this.
+         */
+        public Context completionQueueCapacity(final int completionQueueCapacity)
+        {
+            checkMutable();
+            this.completionQueueCapacity = completionQueueCapacity;
+            return this;
+        }
+
+        /**
+         * @return completion queue capacity.
+         */
+        public int completionQueueCapacity()
+        {
+            return completionQueueCapacity;
+        }
+
+        /**
+         * @param strictOvercommit true: at most K messages hold undelivered grants at any time (a message waits for a
+         *                         holder to drain); false (default, kernel): K counts messages still being granted.
+         * @return this.
+         */
+        public Context strictOvercommit(final boolean strictOvercommit)
+        {
+            checkMutable();
+            this.strictOvercommit = strictOvercommit;
+            return this;
+        }
+
+        /**
+         * @return strict overcommitment.
+         */
+        public boolean strictOvercommit()
+        {
+            return strictOvercommit;
+        }
+
+        /**
+         * @param cutoffMinimumMessages messages received before online cutoffs are first computed (default 10,000,
+         *                              as homa_prio).
+         * @return this.
+         */
+        public Context cutoffMinimumMessages(final int cutoffMinimumMessages)
+        {
+            checkMutable();
+            this.cutoffMinimumMessages = cutoffMinimumMessages;
+            return this;
+        }
+
+        /**
+         * @return messages needed before cutoffs are computed.
+         */
+        public int cutoffMinimumMessages()
+        {
+            return cutoffMinimumMessages;
+        }
+
+        /**
+         * @param cutoffWindowMessages recent messages the cutoff statistics cover (default 100,000).
+         * @return this.
+         */
+        public Context cutoffWindowMessages(final int cutoffWindowMessages)
+        {
+            checkMutable();
+            this.cutoffWindowMessages = cutoffWindowMessages;
+            return this;
+        }
+
+        /**
+         * @return cutoff statistics window.
+         */
+        public int cutoffWindowMessages()
+        {
+            return cutoffWindowMessages;
+        }
+
+        /**
+         * @param unscheduledLevels force this many unscheduled levels (1..7); 0 (default) = from the unscheduled
+         *                          fraction of bytes (paper section 3.4).
+         * @return this.
+         */
+        public Context unscheduledLevels(final int unscheduledLevels)
+        {
+            checkMutable();
+            this.unscheduledLevels = unscheduledLevels;
+            return this;
+        }
+
+        /**
+         * @return forced unscheduled levels, 0 = computed.
+         */
+        public int unscheduledLevels()
+        {
+            return unscheduledLevels;
+        }
+
+        /**
+         * @return the DATA payload per packet: driver.maxPacketLength() - 56.
+         */
+        public int maxPayload()
+        {
+            return driver.maxPacketLength() - DATA_HEADER_LENGTH;
+        }
+
+        /**
+         * @param timeout amount.
+         * @param unit    unit.
+         * @return nanoseconds.
+         */
+        static long toNs(final long timeout, final TimeUnit unit)
+        {
+            return unit.toNanos(timeout);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.HomaMessage;
+import dev.homa.core.HomaSocket;
+import org.agrona.collections.Long2ObjectHashMap;
+
+import java.util.ArrayDeque;
+
+/**
+ * The protocol thread's side of a {@link HomaSocket}: its client RPCs by id, its server RPCs by a hash of
+ * (client host, client port, id) with collision chains (so the composite key needs no allocation), and results
+ * the application's queues could not take yet.
+ */
+final class EngineSocket
+{
+    final int port;
+    final HomaSocket api;
+    final Long2ObjectHashMap<Rpc> clientRpcs = new Long2ObjectHashMap<>();
+    final Long2ObjectHashMap<Rpc> serverRpcs = new Long2ObjectHashMap<>();
+    final ArrayDeque<HomaMessage> overflow = new ArrayDeque<>();
+    int serverRpcCount;
+
+    EngineSocket(final int port, final HomaSocket api)
+    {
+        this.port = port;
+        this.api = api;
+    }
+
+    static long serverKey(final long clientAddress, final int clientPort, final long id)
+    {
+        long h = id * 0x9E3779B97F4A7C15L;
+        h ^= clientAddress * 0xC2B2AE3D27D4EB4FL;
+        h ^= (long)clientPort * 0x165667B19E3779F9L;
+        return h ^ (h >>> 29);
+    }
+
+    Rpc findServer(final long clientAddress, final int clientPort, final long id)
+    {
+        Rpc rpc = serverRpcs.get(serverKey(clientAddress, clientPort, id));
+        while (null != rpc)
+        {
+            if (rpc.id == id && rpc.peerAddress == clientAddress && rpc.peerPort == clientPort)
+            {
+                return rpc;
+            }
+            rpc = rpc.hashNext;
+        }
+        return null;
+    }
+
+    void addServer(final Rpc rpc)
+    {
+        final long key = serverKey(rpc.peerAddress, rpc.peerPort, rpc.id);
+        rpc.hashKey = key;
+        rpc.hashNext = serverRpcs.get(key);
+        serverRpcs.put(key, rpc);
+        serverRpcCount++;
+    }
+
+    void removeServer(final Rpc rpc)
+    {
+        final Rpc first = serverRpcs.get(rpc.hashKey);
+        if (first == rpc)
+        {
+            if (null == rpc.hashNext)
+            {
+                serverRpcs.remove(rpc.hashKey);
+            }
+            else
+            {
+                serverRpcs.put(rpc.hashKey, rpc.hashNext);
+            }
+        }
+        else
+        {
+            Rpc prev = first;
+            while (null != prev && prev.hashNext != rpc)
+            {
+                prev = prev.hashNext;
+            }
+            if (null != prev)
+            {
+                prev.hashNext = rpc.hashNext;
+            }
+        }
+        rpc.hashNext = null;
+        serverRpcCount--;
+    }
+}

@@ -1,0 +1,62 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.priority.Cutoffs;
+
+/**
+ * Per remote host state (kernel {@code homa_peer}): the unscheduled cutoffs that host gave us (used for what we
+ * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs,
+ * and bookkeeping for LRU/idle eviction. Pooled; keyed by the driver's host address.
+ */
+final class Peer
+{
+    static final int MAX_ACKS = 5;
+
+    final Cutoffs cutoffs = new Cutoffs();
+    final long[] ackIds = new long[MAX_ACKS];
+    final int[] ackServerPorts = new int[MAX_ACKS];
+    final int[] ackClientPorts = new int[MAX_ACKS];
+    long address;
+    long lastCutoffsSentNs;
+    long lastActiveNs;
+    int ackCount;
+    int rpcCount;
+    Peer lruPrev;
+    Peer lruNext;
+
+    void reset(final long address, final Cutoffs unknown, final long nowNs)
+    {
+        this.address = address;
+        cutoffs.copyFrom(unknown);
+        lastCutoffsSentNs = Long.MIN_VALUE / 2;
+        lastActiveNs = nowNs;
+        ackCount = 0;
+        rpcCount = 0;
+        lruPrev = null;
+        lruNext = null;
+    }
+
+    /**
+     * Take the first pending ack whose client port matches (piggybacked acks name an RPC of the sending socket).
+     *
+     * @return index or -1.
+     */
+    int findAck(final int clientPort)
+    {
+        for (int i = 0; i < ackCount; i++)
+        {
+            if (ackClientPorts[i] == clientPort)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    void removeAck(final int index)
+    {
+        final int last = --ackCount;
+        ackIds[index] = ackIds[last];
+        ackServerPorts[index] = ackServerPorts[last];
+        ackClientPorts[index] = ackClientPorts[last];
+    }
+}

@@ -1,0 +1,154 @@
+package dev.homa.core;
+
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.metrics.MetricsPrinter;
+import dev.homa.nic.loopback.Fabric;
+import dev.homa.nic.loopback.FabricMode;
+import org.agrona.concurrent.SleepingIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The API: context validation, limits with precise exceptions, ports, and the DEDICATED threading mode with
+ * blocking receives and the CompletableFuture convenience from application threads.
+ */
+class HomaTransportTest
+{
+    @Test
+    @Timeout(10)
+    void contextRejectsBadSettingsPrecisely()
+    {
+        final HomaConfigurationException noDriver = assertThrows(HomaConfigurationException.class,
+            () -> new HomaTransport.Context().conclude());
+        assertTrue(noDriver.getMessage().contains("driver"), noDriver.getMessage());
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
+        {
+            final HomaConfigurationException overcommit = assertThrows(HomaConfigurationException.class,
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).overcommit(9).conclude());
+            assertTrue(overcommit.getMessage().startsWith("overcommit = 9"), overcommit.getMessage());
+            final HomaConfigurationException length = assertThrows(HomaConfigurationException.class,
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).maxMessageLength(2_000_000).conclude());
+            assertTrue(length.getMessage().contains("maxMessageLength"), length.getMessage());
+            final HomaTransport.Context ctx = new HomaTransport.Context().driver(fabric.driverAt(0)).conclude();
+            assertEquals(11_392, ctx.unscheduledBytes(), "10 Gb/s x 8 us rounded up to whole 1424-byte packets");
+            assertThrows(HomaConfigurationException.class, () -> ctx.overcommit(4));
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void limitsThrowPreciseExceptions()
+    {
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
+            HomaTransport transport = HomaTransport.launch(new HomaTransport.Context()
+                .driver(fabric.driverAt(0)).clock(fabric.clock()).maxRpcsPerSocket(2)
+                .receivePoolBytes(4L << 20).sendPoolBytes(24L * 65_536)))
+        {
+            final HomaSocket socket = transport.openSocket(0);
+            assertEquals(HomaTransport.Context.MIN_AUTO_PORT, socket.port());
+            assertThrows(HomaException.class, () -> transport.openSocket(socket.port()));
+            final UnsafeBuffer big = new UnsafeBuffer(new byte[1_000_001]);
+            final HomaLimitException tooLong = assertThrows(HomaLimitException.class,
+                () -> socket.homaSend(Fabric.hostAddress(1), 5, big, 0, 1_000_001, 0));
+            assertTrue(tooLong.getMessage().contains("1000001") && tooLong.getMessage().contains("1000000"),
+                tooLong.getMessage());
+            socket.homaSend(Fabric.hostAddress(1), 5, big, 0, 1_000_000, 0);
+            final HomaLimitException pool = assertThrows(HomaLimitException.class,
+                () -> socket.homaSend(Fabric.hostAddress(1), 5, big, 0, 1_000_000, 0));
+            assertTrue(pool.getMessage().contains("send pool"), pool.getMessage());
+            socket.homaSend(Fabric.hostAddress(1), 5, big, 0, 10, 0);
+            final HomaLimitException inFlight = assertThrows(HomaLimitException.class,
+                () -> socket.homaSend(Fabric.hostAddress(1), 5, big, 0, 10, 0));
+            assertTrue(inFlight.getMessage().contains("2 RPCs in flight"), inFlight.getMessage());
+            assertThrows(HomaException.class, () -> socket.homaSend(Fabric.hostAddress(1), 5, big, 0, 0, 0));
+            final HomaException virtual = assertThrows(HomaException.class,
+                () -> socket.homaRecv(HomaSocket.RECV_RESPONSE, 1, TimeUnit.SECONDS));
+            assertTrue(virtual.getMessage().contains("VirtualClock"), virtual.getMessage());
+        }
+    }
+
+    @Test
+    @Timeout(20)
+    void dedicatedThreadServesBlockingCallersAndFutures() throws Exception
+    {
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build();
+            HomaTransport transport = HomaTransport.launch(new HomaTransport.Context()
+                .driver(fabric.driverAt(0)).threadingMode(ThreadingMode.DEDICATED)
+                .idleStrategy(new SleepingIdleStrategy(TimeUnit.MICROSECONDS.toNanos(50)))
+                .receivePoolBytes(8L << 20).sendPoolBytes(8L << 20)))
+        {
+            assertThrows(HomaException.class, transport::invoker);
+            final HomaSocket server = transport.openSocket(99);
+            final HomaSocket client = transport.openSocket(0);
+            final long self = Fabric.hostAddress(0);
+            final Thread serverThread = Thread.ofPlatform().name("echo").start(() ->
+            {
+                final UnsafeBuffer scratch = new UnsafeBuffer(new byte[300_000]);
+                for (int i = 0; i < 3; i++)
+                {
+                    final HomaMessage request = server.homaRecv(HomaSocket.RECV_REQUEST, 10, TimeUnit.SECONDS);
+                    assertNotNull(request);
+                    assertEquals(1, request.id() & 1, "server ids are odd");
+                    request.getBytes(0, scratch, 0, request.length());
+                    server.homaReply(request, scratch, 0, request.length());
+                    request.release();
+                }
+            });
+            final byte[] payload = new byte[250_000];
+            for (int i = 0; i < payload.length; i++)
+            {
+                payload[i] = (byte)(i * 31);
+            }
+            final long id = client.homaSend(self, 99, new UnsafeBuffer(payload), 0, payload.length, 7);
+            final HomaMessage response = client.homaRecv(HomaSocket.RECV_RESPONSE, 10, TimeUnit.SECONDS);
+            assertNotNull(response);
+            assertEquals(id, response.id());
+            assertEquals(7, response.cookie());
+            assertArrayEquals(payload, response.toByteArray());
+            response.release();
+
+            final CompletableFuture<HomaMessage> future = client.call(self, 99, new UnsafeBuffer(payload), 0, 1000);
+            final HomaMessage viaFuture = future.get(10, TimeUnit.SECONDS);
+            assertEquals(1000, viaFuture.length());
+            assertEquals(payload[999], viaFuture.getByte(999));
+            viaFuture.release();
+            assertNull(client.homaRecv(HomaSocket.RECV_RESPONSE), "future responses bypass homaRecv");
+
+            // An RPC to a port nobody listens on times out (100 ticks of 1 ms on the real clock); its future fails.
+            final CompletableFuture<HomaMessage> lost = client.call(self, 1234, new UnsafeBuffer(payload), 0, 10);
+            final ExecutionException timedOut = assertThrows(ExecutionException.class,
+                () -> lost.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(HomaTimeoutException.class, timedOut.getCause());
+
+            client.homaSend(self, 99, new UnsafeBuffer(payload), 0, 10, 0);
+            final HomaMessage last = client.homaRecv(HomaSocket.RECV_RESPONSE, 10, TimeUnit.SECONDS);
+            assertNotNull(last);
+            last.release();
+            serverThread.join(10_000);
+
+            // Closing the socket aborts its RPCs; a pending future fails with HomaAbortedException.
+            final CompletableFuture<HomaMessage> aborted = client.call(self, 1234, new UnsafeBuffer(payload), 0, 10);
+            client.close();
+            final ExecutionException closed = assertThrows(ExecutionException.class,
+                () -> aborted.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(HomaAbortedException.class, closed.getCause());
+
+            final String printed = MetricsPrinter.format(transport.metrics().snapshot());
+            assertTrue(printed.contains("packets_sent.DATA"), printed);
+            assertTrue(transport.metrics().get(HomaMetrics.CLIENT_RPCS_COMPLETED) >= 3);
+        }
+    }
+}

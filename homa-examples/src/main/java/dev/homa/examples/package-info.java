@@ -1,0 +1,4 @@
+/**
+ * Runnable examples: {@link dev.homa.examples.EchoDemo}, the README's demo.
+ */
+package dev.homa.examples;

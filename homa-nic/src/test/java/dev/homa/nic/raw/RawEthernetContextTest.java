@@ -1,0 +1,87 @@
+package dev.homa.nic.raw;
+
+import java.util.concurrent.TimeUnit;
+
+import dev.homa.nic.HostAddress;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
+class RawEthernetContextTest
+{
+    @Test
+    void defaultsSuitALowLatencyTenGigabitNic()
+    {
+        final RawEthernetDriver.Context context = RawEthernetDriver.Context.fromUri("raw://eth0").conclude();
+        assertEquals("eth0", context.interfaceName());
+        assertEquals(10_000_000_000L, context.linkBitsPerSecond());
+        assertEquals(RawEthernetDriver.RxRing.V2, context.rxRing);
+        assertEquals(0, context.localAddress);
+        assertEquals(-1, context.fanoutGroup);
+        assertEquals(0, context.vlanId);
+        assertTrue(context.qdiscBypass);
+        assertTrue(context.suppressIcmp);
+        assertNull(context.networkNamespace);
+    }
+
+    @Test
+    void parsesEveryOption()
+    {
+        final RawEthernetDriver.Context context = RawEthernetDriver.Context.fromUri(
+            "raw://veth-a?ip=198.18.0.7&rate=25g&pool=4096&batch=64&blockSize=1m&blocks=8&blockTimeoutMs=2" +
+            "&maxPacket=1000&fanout=77&fanoutMode=cpu&vlan=12&qdiscBypass=false&icmpGuard=false" +
+            "&neighbourRefreshMs=250&ring=v3&netns=hostb").conclude();
+        assertEquals("veth-a", context.interfaceName());
+        assertEquals(HostAddress.parseIpv4("198.18.0.7"), context.localAddress);
+        assertEquals(25_000_000_000L, context.linkBitsPerSecond());
+        assertEquals(4096, context.poolPackets);
+        assertEquals(64, context.txBatch);
+        assertEquals(1 << 20, context.rxBlockSize);
+        assertEquals(8, context.rxBlockCount);
+        assertEquals(2, context.rxBlockTimeoutMs);
+        assertEquals(1000, context.maxPacketLength);
+        assertEquals(77, context.fanoutGroup);
+        assertEquals(RawEthernetDriver.FanoutMode.CPU.value, context.fanoutMode);
+        assertEquals(12, context.vlanId);
+        assertEquals(false, context.qdiscBypass);
+        assertEquals(false, context.suppressIcmp);
+        assertEquals(250_000_000L, context.neighbourRefreshNs);
+        assertEquals(RawEthernetDriver.RxRing.V3, context.rxRing);
+        assertEquals("hostb", context.networkNamespace);
+    }
+
+    @Test
+    void rejectsBadUrisAndValuesPrecisely()
+    {
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri("udp://eth0"));
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri("raw://eth0?bogus=1"));
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri("raw://eth0?pool"));
+        final IllegalArgumentException longName = assertThrows(IllegalArgumentException.class,
+            () -> RawEthernetDriver.Context.fromUri("raw://averyveryverylongname").conclude());
+        assertTrue(longName.getMessage().contains("1..15"), longName.getMessage());
+        final IllegalArgumentException block = assertThrows(IllegalArgumentException.class,
+            () -> RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=5000").conclude());
+        assertTrue(block.getMessage().contains("rxBlockSize"), block.getMessage());
+        assertThrows(IllegalArgumentException.class,
+            () -> RawEthernetDriver.Context.fromUri("raw://eth0?batch=2000").conclude());
+        assertThrows(IllegalArgumentException.class,
+            () -> RawEthernetDriver.Context.fromUri("raw://eth0?vlan=4095").conclude());
+        assertThrows(IllegalArgumentException.class,
+            () -> RawEthernetDriver.Context.fromUri("raw://eth0?fanout=70000").conclude());
+    }
+
+    @Test
+    void parsesRatesAndSizes()
+    {
+        assertEquals(100_000_000L, RawEthernetDriver.Context.parseRate("100m"));
+        assertEquals(2_500_000_000L, RawEthernetDriver.Context.parseRate("2.5g"));
+        assertEquals(1234L, RawEthernetDriver.Context.parseRate("1234"));
+        assertEquals(256 * 1024L, RawEthernetDriver.Context.parseSize("256k"));
+        assertEquals(4096L, RawEthernetDriver.Context.parseSize("4096"));
+    }
+}

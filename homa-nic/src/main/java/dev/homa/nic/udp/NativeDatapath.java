@@ -320,13 +320,21 @@ final class NativeDatapath
     }
 
     /**
-     * Read what one socket has, in at most a few {@code recvmmsg} calls.
+     * Read what one socket has, in at most a few {@code recvmmsg} calls and no more datagrams than the driver's
+     * receive budget (what the current poll can deliver). The socket is registered level-triggered, so what is left
+     * is reported again on the next poll and waits in the kernel's socket buffer meanwhile.
      */
     private void receive(final int level)
     {
         for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
         {
-            final int prepared = gro ? prepareStaging() : prepareSlots();
+            final int budget = driver.rxBudget();
+            if (budget <= 0)
+            {
+                return;
+            }
+            final int count = Math.min(rxBatch, budget);
+            final int prepared = gro ? prepareStaging(count) : prepareSlots(count);
             final int received = LinuxUdpCalls.recvmmsg(captureState, fds[level], rxMessagesAddress, prepared,
                 MSG_DONTWAIT);
             if (received <= 0)
@@ -365,9 +373,9 @@ final class NativeDatapath
      * Point each message at a free pool slot; with the pool empty, at the scratch buffer so that the datagrams are
      * still taken off the socket and counted as dropped.
      */
-    private int prepareSlots()
+    private int prepareSlots(final int count)
     {
-        for (int i = 0; i < rxBatch; i++)
+        for (int i = 0; i < count; i++)
         {
             final int slot = driver.takeFreeSlot();
             rxSlots[i] = slot;
@@ -377,12 +385,12 @@ final class NativeDatapath
             rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, maxPacketLength);
             resetMessage(i, 0);
         }
-        return rxBatch;
+        return count;
     }
 
-    private int prepareStaging()
+    private int prepareStaging(final int count)
     {
-        for (int i = 0; i < rxBatch; i++)
+        for (int i = 0; i < count; i++)
         {
             rxSlots[i] = -1;
             final long iovec = (long)i * IOVEC_LENGTH;
@@ -391,7 +399,7 @@ final class NativeDatapath
             rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, GRO_BUFFER_LENGTH);
             resetMessage(i, RX_CONTROL_LENGTH);
         }
-        return rxBatch;
+        return count;
     }
 
     private void resetMessage(final int i, final int controlLength)

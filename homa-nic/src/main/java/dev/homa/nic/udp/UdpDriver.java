@@ -77,7 +77,8 @@ import java.util.concurrent.TimeUnit;
  *     sockets, with read readiness from Netty through an {@code EpollIoHandle} per socket. Zero-copy both ways:
  *     iovecs point at the pool slots (a GSO run gathers its slots), receives scatter into free slots. With UDP GRO
  *     a {@code recvmmsg} batch reads coalesced 64 KiB super-datagrams, cut at the reported segment size into
- *     slots. No allocation per packet (UdpDriverAllocationTest: 0 B/packet).</li>
+ *     slots. A poll reads no more datagrams than it can deliver; the rest waits in the socket buffer, not in the
+ *     pool. No allocation per packet (UdpDriverAllocationTest: 0 B/packet).</li>
  *     <li>{@link UdpDriverContext.Datapath#NETTY}: Netty {@code EpollDatagramChannel}s. Writes are reusable
  *     {@code DatagramPacket}s over the pool slots flushed through Netty's {@code NativeDatagramPacketArray}
  *     ({@code sendmmsg}); GSO runs are copied into 64 KiB staging buffers; reads use Netty's {@code recvmmsg}, or
@@ -141,6 +142,8 @@ public final class UdpDriver implements NicDriver
     private int rxCount;
     private long rxTimestampNs;
     private boolean rxTimestampStale = true;
+    private int rxBudget;
+    private final int receiveBatch;
 
     private final Packet[] txPackets;
     private final long[] txDestinations;
@@ -187,6 +190,7 @@ public final class UdpDriver implements NicDriver
             throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
         }
         clock = context.clock();
+        receiveBatch = context.receiveBatch();
         maxPacketLength = Math.min(context.mtu() - IPV4_UDP_HEADER_LENGTH, MAX_UDP_PAYLOAD);
         linkBitsPerSecond = context.linkBitsPerSecond();
         queueEstimator = new NicQueueEstimator(clock, linkBitsPerSecond);
@@ -627,6 +631,8 @@ public final class UdpDriver implements NicDriver
         checkOwner();
         if (rxCount < limit)
         {
+            // Read no more than the caller takes: the rest waits in the socket buffer, not in the pool.
+            rxBudget = limit - rxCount;
             runEventLoop();
         }
         final Packet[] ring = rxRing;
@@ -660,6 +666,7 @@ public final class UdpDriver implements NicDriver
             return rxCount;
         }
         rxTimestampStale = true;
+        rxBudget = receiveBatch;
         return eventLoop.run(Math.max(1L, maxWaitNs));
     }
 
@@ -980,6 +987,7 @@ public final class UdpDriver implements NicDriver
             rxTimestampStale = false;
             rxTimestampNs = clock.nanoTime();
         }
+        rxBudget--;
         final Packet packet = packets[index]
             .length(length)
             .source(source)
@@ -993,6 +1001,11 @@ public final class UdpDriver implements NicDriver
         rxRing[tail] = packet;
         rxCount++;
         packetsReceived++;
+    }
+
+    int rxBudget()
+    {
+        return rxBudget;
     }
 
     void onDroppedNoBuffer()

@@ -273,6 +273,30 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void pollReadsNoMoreThanItDeliversLeavingTheRestInTheSocket()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gro(false));
+        sendSmall(a, b, 100);
+        final int[] delivered = new int[1];
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (delivered[0] < 100)
+        {
+            final int count = b.poll(packet ->
+            {
+                delivered[0]++;
+                b.release(packet);
+            }, 7);
+            assertTrue(count <= 7);
+            assertEquals(delivered[0], b.packetsReceived(), "nothing read ahead into the pool");
+            assertEquals(UdpDriverContext.POOL_SIZE_DEFAULT, b.freePackets());
+            assertTrue(System.nanoTime() < deadlineNs, "only " + delivered[0] + " delivered");
+        }
+        assertEquals(0, b.rxDroppedNoBuffer());
+    }
+
+    @Test
+    @Timeout(30)
     void transmitQueueFullMeansFlushAndRetry()
     {
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).txQueueCapacity(4));

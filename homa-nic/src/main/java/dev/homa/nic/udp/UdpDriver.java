@@ -55,15 +55,23 @@ import java.util.concurrent.TimeUnit;
  * {@link #poll} costs one non-blocking {@code epoll_wait}. The first thread to call {@link #poll},
  * {@link #send}, {@link #flush} or {@link #close} becomes the owner; another thread afterwards is a usage error.
  *
- * <h2>Priority: one socket per level, steered by TOS</h2>
- * {@code SO_PRIORITY} is per socket, Netty's channels set {@code IP_TOS} per socket too, and recovering the level on
- * receive needs the datagrams of each level on their own socket, so the driver opens eight sockets bound to the
- * same address and port with {@code SO_REUSEPORT} and sends each packet on the socket of its level; the peer sees
- * one address. On receive, a classic BPF reuseport program
- * ({@link PrioritySteering}) makes the kernel deliver each datagram to the socket whose index equals its TOS class,
- * so the receiving socket names the level the sender chose ({@link Packet#priority()}); -1 where the program could
- * not be attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they
- * may in a switch with priority queues.
+ * <h2>Priority: one socket per level</h2>
+ * {@code SO_PRIORITY} is per socket and Netty's channels set {@code IP_TOS} per socket too, so the driver opens
+ * eight sockets bound to the same address and port with {@code SO_REUSEPORT} and sends each packet on the socket
+ * of its level ({@code IP_TOS = level << 5}, {@code SO_PRIORITY = level}, 6 for level 7 without
+ * {@code CAP_NET_ADMIN}); the peer sees one address. Without help the kernel would spread received datagrams over
+ * the group by a hash of the addresses, so a classic BPF reuseport program ({@link PrioritySteering}) chooses the
+ * socket instead:
+ * <ul>
+ *     <li>native datapath: every datagram goes to the first socket, which has {@code IP_RECVTOS} on; the level is
+ *     read from each datagram's {@code IP_TOS} control message. A poll is then one {@code recvmmsg} on one socket,
+ *     with no {@code epoll_wait} before it.</li>
+ *     <li>netty datapath (Netty exposes no TOS control message): each datagram goes to the socket whose index is
+ *     its TOS class, and the receiving socket names the level.</li>
+ * </ul>
+ * Either way {@link Packet#priority()} is the level the sender put on the wire, or -1 where no program could be
+ * attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they may in
+ * a switch with priority queues.
  *
  * <h2>Datapaths</h2>
  * Both datapaths run on Netty's epoll loop and batch the same way: {@link #send} only queues; {@link #flush} forms
@@ -129,6 +137,8 @@ public final class UdpDriver implements NicDriver
     private boolean gsoEnabled;
     private final boolean groEnabled;
     private final NativeDatapath nativeDatapath;
+    private final boolean singleReceiver;
+    private volatile boolean wakeupPending;
 
     private final ByteBuffer poolMemory;
     private final Packet[] packets;
@@ -244,6 +254,7 @@ public final class UdpDriver implements NicDriver
         final long bind = context.bindAddress();
         boolean groActive = context.gro();
         boolean steered = false;
+        boolean single = false;
         NativeDatapath datapath = null;
         int port = HostAddress.portOf(bind);
         try
@@ -270,14 +281,33 @@ public final class UdpDriver implements NicDriver
                     channel.config().setRecvByteBufAllocator(recvAllocator(context, false));
                 }
             }
-            try
+            final Socket first = (Socket)channels[0].fd();
+            if (nativePath)
             {
-                PrioritySteering.attach((Socket)channels[0].fd());
-                steered = true;
+                try
+                {
+                    PrioritySteering.attachFirstSocketOnly(first);
+                    first.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+                    single = true;
+                    steered = true;
+                }
+                catch (final IOException | ChannelException ex)
+                {
+                    LOGGER.info("single receive socket unavailable, reading all eight: {}", ex.toString());
+                }
             }
-            catch (final IOException | ChannelException ex)
+            if (!single)
             {
-                LOGGER.warn("priority steering unavailable, received packets report priority -1: {}", ex.toString());
+                try
+                {
+                    PrioritySteering.attach(first);
+                    steered = true;
+                }
+                catch (final IOException | ChannelException ex)
+                {
+                    LOGGER.warn("priority steering unavailable, received packets report priority -1: {}",
+                        ex.toString());
+                }
             }
             if (nativePath)
             {
@@ -287,7 +317,7 @@ public final class UdpDriver implements NicDriver
                     sockets[level] = channels[level].fd();
                 }
                 datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
-                    sockets, txCapacity, context.receiveBatch(), groActive);
+                    sockets, txCapacity, context.receiveBatch(), groActive, single);
             }
             else
             {
@@ -304,6 +334,7 @@ public final class UdpDriver implements NicDriver
         }
         groEnabled = groActive;
         nativeDatapath = datapath;
+        singleReceiver = single;
         prioritySteering = steered;
         localAddress = HostAddress.ipv4(HostAddress.ipv4Of(bind), port);
         LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
@@ -633,7 +664,20 @@ public final class UdpDriver implements NicDriver
         {
             // Read no more than the caller takes: the rest waits in the socket buffer, not in the pool.
             rxBudget = limit - rxCount;
-            runEventLoop();
+            if (singleReceiver)
+            {
+                if (wakeupPending)
+                {
+                    wakeupPending = false;
+                    eventLoop.runNow();
+                }
+                rxTimestampStale = true;
+                nativeDatapath.receiveNow();
+            }
+            else
+            {
+                runEventLoop();
+            }
         }
         final Packet[] ring = rxRing;
         final int capacity = ring.length;
@@ -682,6 +726,8 @@ public final class UdpDriver implements NicDriver
         {
             try
             {
+                // Polls that bypass the loop run it when asked, so queued wake-up tasks never pile up.
+                wakeupPending = true;
                 eventLoop.execute(NO_OP);
             }
             catch (final RejectedExecutionException ignore)

@@ -282,7 +282,7 @@ public final class UdpDriver implements NicDriver
                 }
             }
             final Socket first = (Socket)channels[0].fd();
-            if (nativePath)
+            if (nativePath && context.singleReceiveSocket())
             {
                 try
                 {
@@ -848,6 +848,14 @@ public final class UdpDriver implements NicDriver
     public boolean groEnabled()
     {
         return groEnabled;
+    }
+
+    /**
+     * @return true if one socket receives everything (native datapath, level from IP_RECVTOS).
+     */
+    public boolean singleReceiveSocket()
+    {
+        return singleReceiver;
     }
 
     /**

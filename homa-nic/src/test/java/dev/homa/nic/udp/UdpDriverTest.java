@@ -79,7 +79,8 @@ class UdpDriverTest
         assertFalse(gso && !a.gsoEnabled(), "GSO requested and supported by this kernel");
         assertFalse(!gso && a.gsoEnabled());
         assertEquals(gro, a.groEnabled(), "GRO requested and supported by this kernel");
-        assertTrue(a.prioritySteering(), "reuseport TOS steering attaches without privilege");
+        assertTrue(a.prioritySteering(), "reuseport steering attaches without privilege");
+        assertEquals(UdpDriverContext.Datapath.NATIVE == datapath, a.singleReceiveSocket());
 
         int sequence = 0;
         for (int round = 0; round < 20; round++)
@@ -101,6 +102,27 @@ class UdpDriverTest
         assertEquals(0, a.ioErrors() + b.ioErrors());
         assertEquals(a.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
         assertEquals(b.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
+    }
+
+    @ParameterizedTest(name = "gso={0} gro={1}")
+    @CsvSource({ "true,true", "false,false" })
+    @Timeout(60)
+    void nativeFallbackWithOneSocketPerLevelAlsoExchangesByteExact(final boolean gso, final boolean gro)
+    {
+        final Random random = new Random(seed());
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).singleReceiveSocket(false)
+            .gso(gso).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).singleReceiveSocket(false)
+            .gso(gso).gro(gro));
+        assertFalse(a.singleReceiveSocket());
+        assertTrue(a.prioritySteering());
+        int sequence = 0;
+        for (int round = 0; round < 10; round++)
+        {
+            sequence = sendBatch(random, a, b, sequence);
+            sequence = sendBatch(random, b, a, sequence);
+        }
+        assertEquals(0, a.ioErrors() + b.ioErrors());
     }
 
     /**

@@ -207,19 +207,24 @@ public final class UdpDriver implements NicDriver
         addressCacheCapacity = context.addressCacheCapacity();
         addressCache = new Long2ObjectHashMap<>();
 
+        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
         final int poolSize = context.poolSize();
         final int stride = BitUtil.align(maxPacketLength, 64);
         poolMemory = ByteBuffer.allocateDirect(stride * poolSize + 64);
         final ByteBuffer alignedPool = poolMemory.alignedSlice(64);
         packets = new Packet[poolSize];
-        packetViews = new ByteBuf[poolSize];
+        // Netty views of the slots serve only the netty datapath; the native one passes addresses.
+        packetViews = new ByteBuf[nativePath ? 0 : poolSize];
         packetState = new byte[poolSize];
         freeStack = new int[poolSize];
         for (int i = 0; i < poolSize; i++)
         {
             final ByteBuffer slot = alignedPool.slice(i * stride, maxPacketLength);
             packets[i] = new Packet(new UnsafeBuffer(slot), i);
-            packetViews[i] = Unpooled.wrappedBuffer(slot);
+            if (!nativePath)
+            {
+                packetViews[i] = Unpooled.wrappedBuffer(slot);
+            }
             freeStack[i] = poolSize - 1 - i;
         }
         freeCount = poolSize;
@@ -229,13 +234,12 @@ public final class UdpDriver implements NicDriver
         txPackets = new Packet[txCapacity];
         txDestinations = new long[txCapacity];
         txPriorities = new int[txCapacity];
-        txDatagrams = new OutboundDatagram[txCapacity];
-        for (int i = 0; i < txCapacity; i++)
+        txDatagrams = new OutboundDatagram[nativePath ? 0 : txCapacity];
+        for (int i = 0; i < txDatagrams.length; i++)
         {
             txDatagrams[i] = new OutboundDatagram();
         }
 
-        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
         final boolean gsoWanted = context.gso() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD &&
             (nativePath || context.gsoBuffers() > 0);
         gsoEnabled = gsoWanted && EpollDatagramChannel.isSegmentedDatagramPacketSupported();

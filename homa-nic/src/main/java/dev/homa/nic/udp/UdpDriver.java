@@ -1101,11 +1101,12 @@ public final class UdpDriver implements NicDriver
     void onSendError(final int errno, final boolean segmented)
     {
         ioErrors++;
-        if (segmented && LinuxUdpCalls.EIO == errno && gsoEnabled)
+        if (segmented && gsoEnabled && (LinuxUdpCalls.EIO == errno || LinuxUdpCalls.EINVAL == errno))
         {
-            // The device cannot checksum-offload segmented UDP: stop using GSO, Homa retransmits what was lost.
+            // EIO: the device cannot checksum-offload segmented UDP; EINVAL: a segment does not fit the device MTU.
+            // Stop using GSO; Homa retransmits what was lost.
             gsoEnabled = false;
-            LOGGER.warn("disabling UDP GSO after sendmmsg EIO");
+            LOGGER.warn("disabling UDP GSO after sendmmsg errno {}", errno);
         }
         logErrorOnce("sendmmsg", errno);
     }

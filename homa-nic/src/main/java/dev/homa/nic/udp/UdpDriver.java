@@ -184,6 +184,7 @@ public final class UdpDriver implements NicDriver
     private long groSuperDatagrams;
     private long txDroppedStalled;
     private boolean ioErrorLogged;
+    private int lastErrno;
 
     /**
      * Open the sockets: eight per address, bound now so that {@link #localAddress()} is known; they join the event
@@ -943,6 +944,14 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * @return errno of the latest failed {@code sendmmsg}/{@code recvmmsg} (native datapath), 0 if none.
+     */
+    public int lastErrno()
+    {
+        return lastErrno;
+    }
+
+    /**
      * @return flushes that had to wait for socket buffer space.
      */
     public long flushStalls()
@@ -1101,10 +1110,12 @@ public final class UdpDriver implements NicDriver
     void onSendError(final int errno, final boolean segmented)
     {
         ioErrors++;
-        if (segmented && gsoEnabled && (LinuxUdpCalls.EIO == errno || LinuxUdpCalls.EINVAL == errno))
+        lastErrno = errno;
+        if (segmented && gsoEnabled &&
+            (LinuxUdpCalls.EIO == errno || LinuxUdpCalls.EINVAL == errno || LinuxUdpCalls.EMSGSIZE == errno))
         {
-            // EIO: the device cannot checksum-offload segmented UDP; EINVAL: a segment does not fit the device MTU.
-            // Stop using GSO; Homa retransmits what was lost.
+            // EIO: the device cannot checksum-offload segmented UDP; EMSGSIZE or EINVAL: a segment does not fit the
+            // device MTU (plain datagrams are fragmented instead). Stop using GSO; Homa retransmits what was lost.
             gsoEnabled = false;
             LOGGER.warn("disabling UDP GSO after sendmmsg errno {}", errno);
         }
@@ -1114,6 +1125,7 @@ public final class UdpDriver implements NicDriver
     void onReceiveError(final int errno)
     {
         ioErrors++;
+        lastErrno = errno;
         logErrorOnce("recvmmsg", errno);
     }
 

@@ -56,6 +56,16 @@ public final class LinuxNet
     public static final int CLONE_NEWNET = 0x4000_0000;
     /** O_RDONLY | O_CLOEXEC. */
     public static final int O_RDONLY_CLOEXEC = 0x8_0000;
+    /** Ring layout version option. */
+    public static final int PACKET_VERSION = 10;
+    /** Receive ring option. */
+    public static final int PACKET_RX_RING = 5;
+    /** Frame-per-slot ring layout. */
+    public static final int TPACKET_V2 = 1;
+    /** PROT_READ | PROT_WRITE. */
+    public static final int PROT_READ_WRITE = 3;
+    /** MAP_SHARED | MAP_POPULATE. */
+    public static final int MAP_SHARED_POPULATE = 0x1 | 0x8000;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -79,6 +89,10 @@ public final class LinuxNet
         FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SETNS = errnoHandle("setns",
         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle MMAP = errnoHandle("mmap",
+        FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = errnoHandle("munmap",
+        FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
         FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.findOrThrow("strerror"),
@@ -193,6 +207,33 @@ public final class LinuxNet
         try
         {
             return (long)RECV.invokeExact(state, fd, address, length, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw rethrow(ex);
+        }
+    }
+
+    /**
+     * @return the mapped address, or -1 on failure.
+     */
+    static long mmap(final MemorySegment state, final long length, final int prot, final int flags, final int fd)
+    {
+        try
+        {
+            return (long)MMAP.invokeExact(state, 0L, length, prot, flags, fd, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw rethrow(ex);
+        }
+    }
+
+    static void munmap(final MemorySegment state, final long address, final long length)
+    {
+        try
+        {
+            final int ignore = (int)MUNMAP.invokeExact(state, address, length);
         }
         catch (final Throwable ex)
         {

@@ -10,7 +10,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The AF_PACKET floor: the raw driver's frames (Ethernet + 802.1Q tag + IPv4 protocol 146 + a Homa-sized packet),
- * sent with one {@code send(2)} and received with {@code recv(2, MSG_DONTWAIT)} in a busy loop. The server parses the
+ * sent with one {@code send(2)} and received from a {@code TPACKET_V2} ring (or with {@code recv(2, MSG_DONTWAIT)})
+ * in a busy loop. The server parses the
  * frame with the same reader the driver uses (checksum included) and answers with a freshly written tagged frame, as
  * the driver would: the floor does the work any frame echo must do, nothing more.
  */
@@ -34,11 +35,12 @@ public final class AfPacketRtt
         private final int payloadOffset;
 
         /**
-         * @param setup where the two sides are; opened in the calling thread's namespace.
+         * @param setup  where the two sides are; opened in the calling thread's namespace.
+         * @param rxRing receive from a TPACKET_V2 ring rather than with recv(2).
          */
-        public Client(final RttSetup setup)
+        public Client(final RttSetup setup, final boolean rxRing)
         {
-            socket = AfPacketSocket.open(setup.clientInterface(), true);
+            socket = AfPacketSocket.open(setup.clientInterface(), true, rxRing);
             final UnsafeBuffer frame = socket.sendBuffer();
             final int homaLength = setup.homaPacketLength();
             new HomaFrameWriter().writeHeaders(frame, 0, RttPayload.parseMac(setup.serverMac()),
@@ -97,11 +99,12 @@ public final class AfPacketRtt
         private long answered;
 
         /**
-         * @param setup where the two sides are; opened in the calling thread's namespace.
+         * @param setup  where the two sides are; opened in the calling thread's namespace.
+         * @param rxRing receive from a TPACKET_V2 ring rather than with recv(2).
          */
-        public Server(final RttSetup setup)
+        public Server(final RttSetup setup, final boolean rxRing)
         {
-            socket = AfPacketSocket.open(setup.serverInterface(), true);
+            socket = AfPacketSocket.open(setup.serverInterface(), true, rxRing);
             localIp = ipv4(setup.serverIp());
         }
 

@@ -24,7 +24,7 @@ public final class RttEchoServer implements Callable<Integer>
     /** Line printed once the server can answer. */
     public static final String READY = "READY";
 
-    @Option(names = "--path", required = true, description = "af-packet, kernel-udp, raw-echo, udp-echo, homa-raw, " +
+    @Option(names = "--path", required = true, description = "af-packet, af-packet-recv, kernel-udp, raw-echo, udp-echo, homa-raw, " +
         "homa-udp")
     String path;
 

@@ -18,7 +18,8 @@ final class RttEndpoints
     {
         return switch (path)
         {
-            case AF_PACKET -> new AfPacketRtt.Client(setup);
+            case AF_PACKET -> new AfPacketRtt.Client(setup, true);
+            case AF_PACKET_RECV -> new AfPacketRtt.Client(setup, false);
             case KERNEL_UDP -> new KernelUdpRtt.Client(setup);
             case RAW_ECHO -> new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
             case UDP_ECHO -> new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
@@ -30,7 +31,8 @@ final class RttEndpoints
     {
         return switch (path)
         {
-            case AF_PACKET -> new AfPacketRtt.Server(setup);
+            case AF_PACKET -> new AfPacketRtt.Server(setup, true);
+            case AF_PACKET_RECV -> new AfPacketRtt.Server(setup, false);
             case KERNEL_UDP -> new KernelUdpRtt.Server(setup);
             case RAW_ECHO, UDP_ECHO -> new DriverEchoRtt.Server(NicDrivers.open(serverDriverUri(path, setup)));
             case HOMA_RAW, HOMA_UDP -> HomaRtt.server(serverDriverUri(path, setup), setup);

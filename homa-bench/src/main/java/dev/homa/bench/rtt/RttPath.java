@@ -5,8 +5,13 @@ package dev.homa.bench.rtt;
  */
 public enum RttPath
 {
-    /** Floor: a bare AF_PACKET socket echoing the raw driver's frames (Ethernet + 802.1Q + IPv4 146 + Homa bytes). */
-    AF_PACKET("af-packet", "AF_PACKET frame echo (floor)", null),
+    /**
+     * Floor: a bare AF_PACKET socket echoing the raw driver's frames (Ethernet + 802.1Q + IPv4 146 + Homa bytes),
+     * receiving from a TPACKET_V2 ring.
+     */
+    AF_PACKET("af-packet", "AF_PACKET frame echo, TPACKET_V2 ring (floor)", null),
+    /** The same with {@code recv(2)} instead of a ring: one system call more per frame, for comparison. */
+    AF_PACKET_RECV("af-packet-recv", "AF_PACKET frame echo, recv(2) (second floor)", null),
     /** Floor: a kernel UDP socket (java.nio DatagramChannel, non-blocking, busy-polled) echoing the same payload. */
     KERNEL_UDP("kernel-udp", "kernel UDP socket echo (floor)", null),
     /** The raw Ethernet driver used as a bare frame echo: driver cost without the protocol. */

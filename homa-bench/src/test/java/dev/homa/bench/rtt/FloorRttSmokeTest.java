@@ -24,7 +24,7 @@ class FloorRttSmokeTest
     private static final int ROUND_TRIPS = 300;
 
     @ParameterizedTest
-    @EnumSource(value = RttPath.class, names = { "AF_PACKET", "KERNEL_UDP" })
+    @EnumSource(value = RttPath.class, names = { "AF_PACKET", "AF_PACKET_RECV", "KERNEL_UDP" })
     @Timeout(value = 20, unit = TimeUnit.SECONDS)
     void floorEchoesEveryRoundTrip(final RttPath path) throws Exception
     {

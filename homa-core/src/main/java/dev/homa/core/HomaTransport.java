@@ -232,7 +232,7 @@ public final class HomaTransport implements AutoCloseable
 
     boolean reserveSendPages(final int pages)
     {
-        final int max = engine.sendPoolPages();
+        final int max = engine.sendPoolUnits();
         while (true)
         {
             final int current = sendPagesReserved.get();
@@ -252,9 +252,9 @@ public final class HomaTransport implements AutoCloseable
         sendPagesReserved.addAndGet(-pages);
     }
 
-    int sendPageBytes()
+    int sendUnitsFor(final int length)
     {
-        return engine.sendPageBytes();
+        return engine.sendUnitsFor(length);
     }
 
     ManyToOneRingBuffer commands()

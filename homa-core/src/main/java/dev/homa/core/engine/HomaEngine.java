@@ -353,19 +353,20 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     }
 
     /**
-     * @return pages in the send pool.
+     * @return reservation units of the send pool (32 per page; a message up to a 32nd of a page takes one).
      */
-    public int sendPoolPages()
+    public int sendPoolUnits()
     {
-        return sendPool.pageCount();
+        return sendPool.totalUnits();
     }
 
     /**
-     * @return page size of the pools.
+     * @param length message length.
+     * @return send-pool reservation units the message needs.
      */
-    public int sendPageBytes()
+    public int sendUnitsFor(final int length)
     {
-        return sendPool.pageBytes();
+        return sendPool.unitsFor(length);
     }
 
     /**
@@ -552,13 +553,13 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final int messageLength = buffer.getInt(index + Commands.LENGTH_OFFSET);
         final long cookie = buffer.getLong(index + Commands.COOKIE_OFFSET);
         final int chunk = length - Commands.HEADER_LENGTH;
-        final int pages = sendPool.pagesFor(messageLength);
+        final int units = sendPool.unitsFor(messageLength);
         final boolean reply = 0 != (flags & Commands.FLAG_REPLY);
 
         final EngineSocket socket = sockets.get(port);
         if (null == socket)
         {
-            sendPagesReserved.addAndGet(-pages);
+            sendPagesReserved.addAndGet(-units);
             return;
         }
 
@@ -569,7 +570,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             if (null == rpc || Rpc.STATE_IN_SERVICE != rpc.state)
             {
                 // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
-                sendPagesReserved.addAndGet(-pages);
+                sendPagesReserved.addAndGet(-units);
                 metrics.increment(HomaMetrics.DROP_WRONG_STATE);
                 return;
             }
@@ -581,7 +582,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             final Peer peer = peers.acquire(peerAddress, nowNs);
             if (null == peer)
             {
-                sendPagesReserved.addAndGet(-pages);
+                sendPagesReserved.addAndGet(-units);
                 metrics.increment(HomaMetrics.DROP_MAX_PEERS);
                 final HomaMessage error = takeMessage().prepare(HomaMessage.Kind.ERROR, id, peerAddress, peerPort,
                     port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
@@ -608,11 +609,25 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
 
         final OutboundMessage out = rpc.out;
         out.reset(rpc, messageLength);
-        if (!sendPool.allocate(out.pages, pages))
+        final int handles = sendPool.allocate(out.pages, messageLength);
+        if (handles < 0)
         {
-            throw new IllegalStateException("send pool accounting broken: " + pages + " pages reserved but not free");
+            // Reserved, but the free space is split between slot pages and whole pages: fail this RPC.
+            sendPagesReserved.addAndGet(-units);
+            metrics.increment(HomaMetrics.SEND_POOL_FRAGMENTED);
+            if (rpc.client)
+            {
+                failClient(rpc, new HomaLimitException("send pool fragmented: no room for a " + messageLength +
+                    "-byte message although it was reserved (homa sendPoolBytes)"));
+            }
+            else
+            {
+                // Discard the server RPC: the client's RESEND gets RPC_UNKNOWN and restarts it (at-least-once).
+                freeRpc(rpc);
+            }
+            return;
         }
-        out.pageCount = pages;
+        out.pageCount = handles;
         rpc.outPagesHeld = true;
         final int unscheduled;
         if (!rpc.client && rpc.incast)
@@ -786,7 +801,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         if (rpc.outPagesHeld)
         {
             sendPool.free(out.pages, out.pageCount);
-            sendPagesReserved.addAndGet(-out.pageCount);
+            sendPagesReserved.addAndGet(-sendPool.unitsFor(out.length));
             rpc.outPagesHeld = false;
         }
         resetInbound(rpc);
@@ -879,8 +894,8 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final int pageBytes = receivePool.pageBytes();
         for (int i = 0; i < in.pageCount; i++)
         {
-            final int page = in.pages[i];
-            message.addSegment(receivePool.buffer(), page, receivePool.pageOffset(page),
+            final int handle = in.pages[i];
+            message.addSegment(receivePool.buffer(), handle, receivePool.offsetOf(handle),
                 Math.min(pageBytes, in.length - i * pageBytes));
         }
         in.pageCount = 0;
@@ -904,10 +919,10 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private boolean allocateInbound(final Rpc rpc)
     {
         final InboundMessage in = rpc.in;
-        final int pages = receivePool.pagesFor(in.length);
-        if (receivePool.allocate(in.pages, pages))
+        final int handles = receivePool.allocate(in.pages, in.length);
+        if (handles > 0)
         {
-            in.pageCount = pages;
+            in.pageCount = handles;
             in.waitingForPages = false;
             return true;
         }

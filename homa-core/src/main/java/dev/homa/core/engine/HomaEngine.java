@@ -57,14 +57,18 @@ import java.util.function.Consumer;
  * priority the receiver's cutoffs give for the message length, the rest only up to the latest GRANT at the
  * grant's priority. All messages with transmittable bytes wait in one list ordered by bytes left to send (SRPT);
  * the pacer sends from its head while {@code driver.queuedBytes()} is below the cap, so the SRPT choice is made
- * late. Messages shorter than {@code smallMessageBytes} bypass the pacer. RESEND: retransmit what was sent, raise
+ * late; a small share of paced packets (pacer FIFO fraction, 5%) goes to the oldest message so long messages cannot
+ * starve. Messages shorter than {@code smallMessageBytes} bypass the pacer. RESEND: retransmit what was sent, raise
  * the grant if the range goes beyond it, BUSY if nothing asked for was sent yet or the response does not exist;
  * RPC_UNKNOWN if the RPC is unknown.
  * <p>
- * Receiver: packets are placed by byte offset into receive-pool pages; a message's pages are taken when its first
- * packet arrives and, if the pool is exhausted, the message waits (no grants; its bytes are re-requested when
- * pages free up). Messages with scheduled bytes are handed to the {@link GrantScheduler}; a completed message is
- * delivered zero-copy as a {@link HomaMessage} whose views point into the pool pages until released.
+ * Receiver: packets are placed by byte offset into receive-pool pages (small messages share slot pages); a
+ * message's storage is taken when its first packet arrives and, if the pool is exhausted, the message waits (no
+ * grants; its bytes are re-requested when pages free up). Every message is tracked by the {@link GrantScheduler}
+ * (unscheduled bytes count toward the incoming budget); a completed message is delivered zero-copy as a
+ * {@link HomaMessage} whose views point into the pool pages until released. Server RPCs live until the client's
+ * ACK (piggybacked on a later request, or an ACK packet after NEED_ACK); the last 4,096 acknowledged RPCs are
+ * remembered so a late copy of their request does not execute again.
  */
 public final class HomaEngine implements Agent, PacketSink, GrantSender
 {

@@ -118,6 +118,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final int smallMessageBytes;
     private final int maxSendBurst;
     private final int pacerFifoEvery;
+    private final boolean invokerMode;
     private final int pollBurst;
     private final long tickNs;
     private final int resendTicks;
@@ -182,6 +183,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         this.maxNicQueueBytes = ctx.maxNicQueueBytes();
         this.smallMessageBytes = ctx.smallMessageBytes();
         this.maxSendBurst = ctx.maxSendBurst();
+        this.invokerMode = dev.homa.core.ThreadingMode.INVOKER == ctx.threadingMode();
         this.pacerFifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
         this.pollBurst = ctx.pollBurst();
         this.tickNs = ctx.tickNs();
@@ -500,7 +502,15 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     {
         while (!releases.offer(message))
         {
-            Thread.onSpinWait();
+            if (invokerMode)
+            {
+                // INVOKER mode: the caller is the protocol thread, so nobody else would ever drain the queue.
+                drainReleases();
+            }
+            else
+            {
+                Thread.onSpinWait();
+            }
         }
     }
 

@@ -66,7 +66,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         "(default ${DEFAULT-VALUE}).")
     long maxSeconds;
 
-    @Option(names = "--timeout-ms", defaultValue = "50", description = "Give up on one round trip after this " +
+    @Option(names = "--timeout-ms", defaultValue = "1000", description = "Give up on one round trip after this " +
         "(default ${DEFAULT-VALUE}).")
     long timeoutMs;
 
@@ -144,6 +144,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         System.out.println("== " + path.id() + ": " + path.description());
         final ServerProcess server = ServerProcess.start(hosts, path, setup, maxSeconds + SERVER_START_SECONDS,
             serverJvmOptions);
+        RttResult result;
         try
         {
             final String ready = server.awaitReady(SERVER_START_SECONDS);
@@ -154,22 +155,23 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             final Future<RttResult> client = clientThread.submit(() -> measure(path, setup));
             try
             {
-                return client.get(maxSeconds + 60, TimeUnit.SECONDS);
+                result = client.get(maxSeconds + 60, TimeUnit.SECONDS);
             }
             catch (final ExecutionException ex)
             {
-                return RttResult.skipped(path, "client failed: " + ex.getCause());
+                result = RttResult.skipped(path, "client failed: " + ex.getCause());
             }
             catch (final TimeoutException ex)
             {
                 client.cancel(true);
-                return RttResult.skipped(path, "client did not finish within its budget");
+                result = RttResult.skipped(path, "client did not finish within its budget");
             }
         }
         finally
         {
             server.stop();
         }
+        return result.withAnswered(server.answered());
     }
 
     private RttResult measure(final RttPath path, final RttSetup setup)
@@ -220,7 +222,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             {
                 note = (null == note ? "" : note + "; ") + warmupTimeouts + " warm-up round trips timed out";
             }
-            return new RttResult(path, histogram, timeouts, warmups, elapsedNs, note);
+            return new RttResult(path, histogram, timeouts, warmups, elapsedNs, note, -1);
         }
         catch (final UnsupportedOperationException ex)
         {
@@ -276,11 +278,13 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     {
         private final Process process;
         private final CompletableFuture<String> ready = new CompletableFuture<>();
+        private final CompletableFuture<Long> answered = new CompletableFuture<>();
+        private Thread relay;
 
         private ServerProcess(final Process process, final String tag)
         {
             this.process = process;
-            final Thread relay = new Thread(() -> relay(tag), "relay-" + tag);
+            relay = new Thread(() -> relay(tag), "relay-" + tag);
             relay.setDaemon(true);
             relay.start();
         }
@@ -334,6 +338,12 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                 process.destroyForcibly();
                 process.waitFor(5, TimeUnit.SECONDS);
             }
+            relay.join(2_000);
+        }
+
+        long answered()
+        {
+            return answered.getNow(-1L);
         }
 
         private void relay(final String tag)
@@ -347,6 +357,10 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                     if (!ready.isDone() && (RttEchoServer.READY.equals(line) || line.startsWith("FAILED")))
                     {
                         ready.complete(line);
+                    }
+                    if (line.startsWith(RttEchoServer.DONE_PREFIX))
+                    {
+                        answered.complete(Long.parseLong(line.substring(RttEchoServer.DONE_PREFIX.length()).trim()));
                     }
                     System.out.println("   [server " + tag + "] " + line);
                 }

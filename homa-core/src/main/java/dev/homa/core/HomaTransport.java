@@ -340,39 +340,40 @@ public final class HomaTransport implements AutoCloseable
         private ThreadingMode threadingMode = ThreadingMode.INVOKER;
         private ErrorHandler errorHandler;
         private int maxMessageLength = MAX_MESSAGE_LENGTH;
-        private long rttNs = 8_000;
-        private int unscheduledBytes;
-        private int overcommit = 8;
-        private int maxIncomingBytes = 400_000;
-        private int windowBytes;
-        private int maxActivePerPeer = 1;
-        private int fifoGrantFractionPerMille = 50;
-        private int fifoGrantIncrement = 50_000;
-        private int maxNicQueueBytes;
-        private int smallMessageBytes = 1_000;
+        private long rttNs = Configuration.durationNs("homa.rtt", "8us");
+        private int unscheduledBytes = Configuration.sizeInt("homa.unscheduled.bytes", "0");
+        private int overcommit = Configuration.intValue("homa.overcommit", "8");
+        private int maxIncomingBytes = Configuration.sizeInt("homa.max.incoming.bytes", "400000");
+        private int windowBytes = Configuration.sizeInt("homa.window.bytes", "0");
+        private int maxActivePerPeer = Configuration.intValue("homa.max.active.per.peer", "1");
+        private int fifoGrantFractionPerMille = Configuration.intValue("homa.grant.fifo.fraction", "50");
+        private int fifoGrantIncrement = Configuration.sizeInt("homa.grant.fifo.increment", "50000");
+        private int maxNicQueueBytes = Configuration.sizeInt("homa.max.nic.queue.bytes", "0");
+        private int smallMessageBytes = Configuration.sizeInt("homa.small.message.bytes", "1000");
         private int maxSendBurst = 16;
         private int pollBurst = 64;
-        private long tickNs = 1_000_000;
-        private int resendTicks = 5;
-        private int resendIntervalTicks = 5;
-        private int timeoutTicks = 100;
-        private int requestAckTicks = 2;
-        private boolean incastEnabled = true;
-        private int incastThreshold = 16;
-        private int incastUnscheduledBytes = 300;
-        private int receivePageBytes = 65_536;
-        private long receivePoolBytes = 64L << 20;
-        private long sendPoolBytes = 64L << 20;
-        private int maxPeers = 10_000;
-        private long peerIdleNs = 10_000_000_000L;
-        private int maxServerRpcs = 10_000;
-        private int maxRpcsPerSocket = 10_000;
+        private long tickNs = Configuration.durationNs("homa.tick", "1ms");
+        private int resendTicks = Configuration.intValue("homa.resend.ticks", "5");
+        private int resendIntervalTicks = Configuration.intValue("homa.resend.interval.ticks", "5");
+        private int timeoutTicks = Configuration.intValue("homa.timeout.ticks", "100");
+        private int requestAckTicks = Configuration.intValue("homa.request.ack.ticks", "2");
+        private boolean incastEnabled = Configuration.boolValue("homa.incast.enabled", "true");
+        private int incastThreshold = Configuration.intValue("homa.incast.threshold", "16");
+        private int incastUnscheduledBytes = Configuration.sizeInt("homa.incast.unscheduled.bytes", "300");
+        private int receivePageBytes = Configuration.sizeInt("homa.receive.page.bytes", "64k");
+        private long receivePoolBytes = Configuration.sizeLong("homa.receive.pool.bytes", "64m");
+        private long sendPoolBytes = Configuration.sizeLong("homa.send.pool.bytes", "64m");
+        private int maxPeers = Configuration.intValue("homa.max.peers", "10000");
+        private long peerIdleNs = Configuration.durationNs("homa.peer.idle", "10s");
+        private int maxServerRpcs = Configuration.intValue("homa.max.server.rpcs", "10000");
+        private int maxRpcsPerSocket = Configuration.intValue("homa.max.rpcs.per.socket", "10000");
         private int[] staticCutoffs;
-        private long cutoffIntervalNs = 1_000_000_000L;
-        private int commandBufferBytes = 1 << 20;
+        private long cutoffIntervalNs = Configuration.durationNs("homa.cutoff.interval", "1s");
+        private int commandBufferBytes = Configuration.sizeInt("homa.command.buffer.bytes", "1m");
         private long commandTimeoutNs = 1_000_000_000L;
         private int completionQueueCapacity = 4096;
-        private boolean strictOvercommit;
+        private boolean strictOvercommit = Configuration.boolValue("homa.strict.overcommit", "false");
+        private int pacerFifoFractionPerMille = Configuration.intValue("homa.pacer.fifo.fraction", "50");
         private int cutoffMinimumMessages = 10_000;
         private int cutoffWindowMessages = 100_000;
         private int unscheduledLevels;
@@ -470,6 +471,8 @@ public final class HomaTransport implements AutoCloseable
             check(commandBufferBytes >= 4096 && Integer.bitCount(commandBufferBytes) == 1,
                 "commandBufferBytes", commandBufferBytes, "a power of two >= 4096");
             check(commandTimeoutNs > 0, "commandTimeoutNs", commandTimeoutNs, "> 0");
+            check(pacerFifoFractionPerMille >= 0 && pacerFifoFractionPerMille <= 1000, "pacerFifoFractionPerMille",
+                pacerFifoFractionPerMille, "0..1000");
             check(cutoffMinimumMessages >= 1, "cutoffMinimumMessages", cutoffMinimumMessages, ">= 1");
             check(cutoffWindowMessages >= 2, "cutoffWindowMessages", cutoffWindowMessages, ">= 2");
             check(unscheduledLevels >= 0 && unscheduledLevels <= 7, "unscheduledLevels", unscheduledLevels,
@@ -1252,6 +1255,26 @@ public final class HomaTransport implements AutoCloseable
         public boolean strictOvercommit()
         {
             return strictOvercommit;
+        }
+
+        /**
+         * @param pacerFifoFractionPerMille share of paced packets sent from the oldest outgoing message instead of
+         *                                  the SRPT head (kernel pacer fifo_fraction, default 50 = 5%; 0 = pure SRPT).
+         * @return this.
+         */
+        public Context pacerFifoFractionPerMille(final int pacerFifoFractionPerMille)
+        {
+            checkMutable();
+            this.pacerFifoFractionPerMille = pacerFifoFractionPerMille;
+            return this;
+        }
+
+        /**
+         * @return pacer FIFO fraction per mille.
+         */
+        public int pacerFifoFractionPerMille()
+        {
+            return pacerFifoFractionPerMille;
         }
 
         /**

@@ -50,6 +50,30 @@ class HomaTransportTest
 
     @Test
     @Timeout(10)
+    void defaultsComeFromSystemProperties()
+    {
+        System.setProperty("homa.overcommit", "3");
+        System.setProperty("homa.tick", "2ms");
+        System.setProperty("homa.receive.pool.bytes", "8m");
+        try
+        {
+            final HomaTransport.Context ctx = new HomaTransport.Context();
+            assertEquals(3, ctx.overcommit());
+            assertEquals(2_000_000, ctx.tickNs());
+            assertEquals(8L << 20, ctx.receivePoolBytes());
+            System.setProperty("homa.tick", "soon");
+            assertThrows(HomaConfigurationException.class, HomaTransport.Context::new);
+        }
+        finally
+        {
+            System.clearProperty("homa.overcommit");
+            System.clearProperty("homa.tick");
+            System.clearProperty("homa.receive.pool.bytes");
+        }
+    }
+
+    @Test
+    @Timeout(10)
     void limitsThrowPreciseExceptions()
     {
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();

@@ -113,6 +113,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final int maxNicQueueBytes;
     private final int smallMessageBytes;
     private final int maxSendBurst;
+    private final int pacerFifoEvery;
     private final int pollBurst;
     private final long tickNs;
     private final int resendTicks;
@@ -142,6 +143,8 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private boolean throttled;
     private long ticks;
     private long births;
+    private long outBirths;
+    private long paced;
     private int overflowCount;
     private boolean inDutyCycle;
 
@@ -175,6 +178,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         this.maxNicQueueBytes = ctx.maxNicQueueBytes();
         this.smallMessageBytes = ctx.smallMessageBytes();
         this.maxSendBurst = ctx.maxSendBurst();
+        this.pacerFifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
         this.pollBurst = ctx.pollBurst();
         this.tickNs = ctx.tickNs();
         this.resendTicks = ctx.resendTicks();
@@ -624,6 +628,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         out.granted = unscheduled;
         out.unscheduledPriority = clampPriority(rpc.peer.cutoffs.unscheduledPriorityFor(messageLength));
         out.scheduledPriority = 0;
+        out.birthOrder = outBirths++;
 
         sendPool.write(out.pages, 0, buffer, index + Commands.HEADER_LENGTH, chunk);
         out.available = chunk;
@@ -1024,10 +1029,16 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         throttled = false;
         while (sent < maxSendBurst)
         {
-            final OutboundMessage out = srptHead;
+            OutboundMessage out = srptHead;
             if (null == out)
             {
                 break;
+            }
+            if (0 != pacerFifoEvery && 0 == (paced + 1) % pacerFifoEvery && null != out.srptNext)
+            {
+                // The pacer's FIFO share (kernel pacer fifo_fraction): now and then the oldest message goes
+                // instead of the shortest, so a long message cannot starve behind a stream of shorter ones.
+                out = oldestTransmittable(out);
             }
             if (!out.hasTransmittable())
             {
@@ -1052,13 +1063,33 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             }
             out.nextOffset = end;
             sent++;
+            paced++;
             if (!out.hasTransmittable())
             {
                 dequeue(out);
             }
+            else if (out != srptHead)
+            {
+                // Sending shrank its remaining bytes: keep the list in SRPT order.
+                dequeue(out);
+                enqueue(out);
+            }
             onSent(out.rpc);
         }
         return sent;
+    }
+
+    private OutboundMessage oldestTransmittable(final OutboundMessage head)
+    {
+        OutboundMessage oldest = head;
+        for (OutboundMessage m = head.srptNext; null != m; m = m.srptNext)
+        {
+            if (m.birthOrder < oldest.birthOrder && m.hasTransmittable())
+            {
+                oldest = m;
+            }
+        }
+        return oldest;
     }
 
     private void onSent(final Rpc rpc)

@@ -20,6 +20,8 @@ final class OutboundMessage
     int unscheduled;
     int unscheduledPriority;
     int scheduledPriority;
+    /** Creation order, for the pacer's FIFO share (oldest first). */
+    long birthOrder;
     boolean queued;
     OutboundMessage srptPrev;
     OutboundMessage srptNext;

@@ -28,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * like the request) and leave no server state once the ACKs are through; the seed is printed ({@code -Dhoma.seed}
  * replays) and a replay with the same seed produces the identical packet trace.
  * <p>
- * {@code -Dhoma.loss.rpcs=N} changes the count of the big run (default 10,000).
+ * {@code -Dhoma.loss.rpcs=N} changes the count of the big run (default 10,000); {@code -Dhoma.loss.mode=TIMED}
+ * runs it on the timed fabric (link rates, queues) instead of the instant one.
  */
 class LossTest
 {
@@ -106,7 +107,8 @@ class LossTest
         final MessageSizeDistribution w4 = MessageSizeDistribution.load(workload("w4.csv"), 1_000_000);
         final RandomFaultInjector faults = new RandomFaultInjector(seed)
             .lossRate(0.05).duplicateRate(0.01).reorderRate(0.02);
-        final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(CLIENTS + SERVERS)
+        final FabricMode mode = FabricMode.valueOf(System.getProperty("homa.loss.mode", "INSTANT"));
+        final Fabric fabric = Fabric.builder().mode(mode).hosts(CLIENTS + SERVERS)
             .faultInjector(faults).packetPoolSize(4096).build();
         final FabricTraceRecorder trace = new FabricTraceRecorder(false, 0);
         fabric.addTraceListener(trace);

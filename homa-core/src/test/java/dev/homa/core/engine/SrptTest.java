@@ -123,7 +123,8 @@ class SrptTest
         final Fabric fabric = Fabric.builder().mode(FabricMode.TIMED).hosts(receivers + 1).build();
         final FabricTraceRecorder trace = new FabricTraceRecorder(true, 1_000_000, 1 << FabricTraceListener.SENT);
         fabric.addTraceListener(trace);
-        try (Cluster cluster = new Cluster(fabric, ctx -> {}))
+        // Pure SRPT: the pacer's 5% FIFO share would legitimately send an older, longer message's packet early.
+        try (Cluster cluster = new Cluster(fabric, ctx -> ctx.pacerFifoFractionPerMille(0)))
         {
             final HomaSocket[] servers = new HomaSocket[receivers];
             for (int r = 0; r < receivers; r++)

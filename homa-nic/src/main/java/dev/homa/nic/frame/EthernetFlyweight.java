@@ -24,7 +24,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  * With an 802.1Q tag the EtherType field holds the tag's TPID (0x8100) and the real EtherType follows the tag
  * (see {@link VlanTagFlyweight}). All fields are big-endian (network order).
  */
-public final class EthernetFlyweight
+public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
 {
     /** Offset of the destination MAC. */
     public static final int DESTINATION_MAC_OFFSET = 0;
@@ -48,39 +48,6 @@ public final class EthernetFlyweight
     public static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
     /** The broadcast address ff:ff:ff:ff:ff:ff. */
     public static final long BROADCAST_MAC = MAC_MASK;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
-    /**
-     * Point this flyweight at a header.
-     *
-     * @param buffer holding the frame.
-     * @param offset of the first byte of the frame.
-     * @return this.
-     */
-    public EthernetFlyweight wrap(final MutableDirectBuffer buffer, final int offset)
-    {
-        this.buffer = buffer;
-        this.offset = offset;
-        return this;
-    }
-
-    /**
-     * @return the wrapped buffer.
-     */
-    public MutableDirectBuffer buffer()
-    {
-        return buffer;
-    }
-
-    /**
-     * @return offset of the frame in the wrapped buffer.
-     */
-    public int offset()
-    {
-        return offset;
-    }
 
     /**
      * @return destination MAC in the low 48 bits.

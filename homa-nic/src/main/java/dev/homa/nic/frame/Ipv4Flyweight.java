@@ -1,7 +1,6 @@
 package dev.homa.nic.frame;
 
 import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
 
@@ -29,7 +28,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  * {@link PriorityMapping#levelToTos(int)}). The header checksum is the RFC 1071 ones' complement sum over the
  * header; {@link #updateChecksum()} computes it, {@link #isChecksumValid()} verifies it. All fields big-endian.
  */
-public final class Ipv4Flyweight
+public final class Ipv4Flyweight extends FrameFlyweight<Ipv4Flyweight>
 {
     /** Offset of the version (high nibble) and IHL (low nibble). */
     public static final int VERSION_IHL_OFFSET = 0;
@@ -68,39 +67,6 @@ public final class Ipv4Flyweight
     public static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
     /** Default time to live, as Linux's {@code net.ipv4.ip_default_ttl}. */
     public static final int DEFAULT_TTL = 64;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
-    /**
-     * Point this flyweight at a header.
-     *
-     * @param buffer holding the packet.
-     * @param offset of the first header byte.
-     * @return this.
-     */
-    public Ipv4Flyweight wrap(final MutableDirectBuffer buffer, final int offset)
-    {
-        this.buffer = buffer;
-        this.offset = offset;
-        return this;
-    }
-
-    /**
-     * @return the wrapped buffer.
-     */
-    public MutableDirectBuffer buffer()
-    {
-        return buffer;
-    }
-
-    /**
-     * @return offset of the header in the wrapped buffer.
-     */
-    public int offset()
-    {
-        return offset;
-    }
 
     /**
      * @return the IP version (4).

@@ -1,7 +1,6 @@
 package dev.homa.nic.frame;
 
 import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
 
@@ -21,7 +20,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  * is a priority tag: the frame stays on the native VLAN and the tag only carries the PCP, which is how Homa uses
  * it. All fields are big-endian.
  */
-public final class VlanTagFlyweight
+public final class VlanTagFlyweight extends FrameFlyweight<VlanTagFlyweight>
 {
     /** Offset of the tag protocol identifier. */
     public static final int TPID_OFFSET = 0;
@@ -41,39 +40,6 @@ public final class VlanTagFlyweight
 
     private static final int PCP_SHIFT = 13;
     private static final int DEI_BIT = 0x1000;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
-    /**
-     * Point this flyweight at a tag.
-     *
-     * @param buffer holding the frame.
-     * @param offset of the TPID (frame offset + 12).
-     * @return this.
-     */
-    public VlanTagFlyweight wrap(final MutableDirectBuffer buffer, final int offset)
-    {
-        this.buffer = buffer;
-        this.offset = offset;
-        return this;
-    }
-
-    /**
-     * @return the wrapped buffer.
-     */
-    public MutableDirectBuffer buffer()
-    {
-        return buffer;
-    }
-
-    /**
-     * @return offset of the TPID in the wrapped buffer.
-     */
-    public int offset()
-    {
-        return offset;
-    }
 
     /**
      * @return the TPID, 0x8100 for an 802.1Q tag.

@@ -102,6 +102,11 @@ final class LibC
     // The message vector is passed as a raw address (a long): the hot path then builds no MemorySegment per call.
     private static final MethodHandle SENDMMSG = bind("sendmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
         JAVA_LONG, JAVA_INT, JAVA_INT));
+    // The same call without errno capture: a downcall whose arguments are all primitives needs no per-call
+    // session context, so it allocates nothing even before C2 has compiled the caller. Used on the hot path; only
+    // when it fails is the call repeated through SENDMMSG to learn errno reliably.
+    private static final MethodHandle SENDMMSG_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("sendmmsg"),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
     private static final MethodHandle SEND = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
@@ -264,6 +269,22 @@ final class LibC
         try
         {
             return (int)SENDMMSG.invokeExact(errno, fd, messagesAddress, count, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * sendmmsg without errno: returns -1 on failure, then repeat the call with
+     * {@link #sendmmsg(MemorySegment, int, long, int, int)} (safe: a -1 means not even the first message was taken).
+     */
+    static int sendmmsgNoErrno(final int fd, final long messagesAddress, final int count, final int flags)
+    {
+        try
+        {
+            return (int)SENDMMSG_NO_ERRNO.invokeExact(fd, messagesAddress, count, flags);
         }
         catch (final Throwable ex)
         {

@@ -570,9 +570,15 @@ public final class RawEthernetDriver implements NicDriver
         int retries = 0;
         while (index < count)
         {
-            final int result = LibC.sendmmsg(errno, fd, txMessages.address() + (long)index * MMSGHDR_LENGTH,
-                count - index, LibC.MSG_DONTWAIT);
+            final long messages = txMessages.address() + (long)index * MMSGHDR_LENGTH;
+            int result = LibC.sendmmsgNoErrno(fd, messages, count - index, LibC.MSG_DONTWAIT);
             counters.txSyscalls++;
+            if (result < 0)
+            {
+                // Nothing was taken: repeat with errno capture to learn why (it may also simply succeed now).
+                result = LibC.sendmmsg(errno, fd, messages, count - index, LibC.MSG_DONTWAIT);
+                counters.txSyscalls++;
+            }
             if (result > 0)
             {
                 for (int i = index, end = index + result; i < end; i++)

@@ -29,7 +29,8 @@
  *   <li><b>Permissions</b>: CAP_NET_RAW (the open fails with a message naming it otherwise) and CAP_NET_ADMIN for
  *   ARP requests and a forced send buffer.</li>
  * </ul>
- * Steady-state send, flush, poll and release allocate nothing: pool, ring, message vectors and the errno capture
- * segment are preallocated and every downcall takes primitives or preallocated segments.
+ * Steady-state send, flush, poll and release allocate nothing: pool, ring and message vectors are preallocated,
+ * poll makes no system call and the hot sendmmsg downcall takes only primitives (errno is captured only when a
+ * call failed, by repeating it through a capturing handle: safe, since a failed sendmmsg took nothing).
  */
 package dev.homa.nic.raw;

@@ -33,6 +33,8 @@ final class LinuxUdpCalls
     static final int EAGAIN = 11;
     static final int EINTR = 4;
     static final int EIO = 5;
+    static final int EINVAL = 22;
+    static final int EMSGSIZE = 90;
 
     static final int MMSGHDR_LENGTH = 64;
     static final int MSG_NAME_OFFSET = 0;

@@ -64,6 +64,7 @@ final class NativeDatapath
     private static final int GRO_BUFFER_LENGTH = 65_536;
     private static final int RX_CONTROL_LENGTH = 64;
     private static final int GRO_BATCH_MAX = 8;
+    private static final int IP_TOS = 1;
     private static final ValueLayout.OfShort PORT_LAYOUT =
         ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt ADDRESS_LAYOUT =
@@ -88,6 +89,7 @@ final class NativeDatapath
     private final int[] runEnd;
 
     private final boolean gro;
+    private final boolean singleReceiver;
     private final int rxBatch;
     private final MemorySegment rxMessages;
     private final MemorySegment rxNames;
@@ -106,8 +108,10 @@ final class NativeDatapath
         final FileDescriptor[] sockets,
         final int txCapacity,
         final int receiveBatch,
-        final boolean gro)
+        final boolean gro,
+        final boolean singleReceiver)
     {
+        this.singleReceiver = singleReceiver;
         this.driver = driver;
         this.pool = pool;
         this.stride = stride;
@@ -320,13 +324,30 @@ final class NativeDatapath
     }
 
     /**
-     * Read what one socket has, in at most a few {@code recvmmsg} calls.
+     * Single-receiver mode: read the one socket that receives everything, without asking epoll first - a poll that
+     * finds data costs one system call.
+     */
+    void receiveNow()
+    {
+        receive(0);
+    }
+
+    /**
+     * Read what one socket has, in at most a few {@code recvmmsg} calls and no more datagrams than the driver's
+     * receive budget (what the current poll can deliver). The socket is registered level-triggered, so what is left
+     * is reported again on the next poll and waits in the kernel's socket buffer meanwhile.
      */
     private void receive(final int level)
     {
         for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
         {
-            final int prepared = gro ? prepareStaging() : prepareSlots();
+            final int budget = driver.rxBudget();
+            if (budget <= 0)
+            {
+                return;
+            }
+            final int count = Math.min(rxBatch, budget);
+            final int prepared = gro ? prepareStaging(count) : prepareSlots(count);
             final int received = LinuxUdpCalls.recvmmsg(captureState, fds[level], rxMessagesAddress, prepared,
                 MSG_DONTWAIT);
             if (received <= 0)
@@ -365,9 +386,9 @@ final class NativeDatapath
      * Point each message at a free pool slot; with the pool empty, at the scratch buffer so that the datagrams are
      * still taken off the socket and counted as dropped.
      */
-    private int prepareSlots()
+    private int prepareSlots(final int count)
     {
-        for (int i = 0; i < rxBatch; i++)
+        for (int i = 0; i < count; i++)
         {
             final int slot = driver.takeFreeSlot();
             rxSlots[i] = slot;
@@ -375,14 +396,14 @@ final class NativeDatapath
             rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET,
                 slot < 0 ? scratch.address() : slotAddress(slot));
             rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, maxPacketLength);
-            resetMessage(i, 0);
+            resetMessage(i, singleReceiver ? RX_CONTROL_LENGTH : 0);
         }
-        return rxBatch;
+        return count;
     }
 
-    private int prepareStaging()
+    private int prepareStaging(final int count)
     {
-        for (int i = 0; i < rxBatch; i++)
+        for (int i = 0; i < count; i++)
         {
             rxSlots[i] = -1;
             final long iovec = (long)i * IOVEC_LENGTH;
@@ -391,7 +412,7 @@ final class NativeDatapath
             rxIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, GRO_BUFFER_LENGTH);
             resetMessage(i, RX_CONTROL_LENGTH);
         }
-        return rxBatch;
+        return count;
     }
 
     private void resetMessage(final int i, final int controlLength)
@@ -435,7 +456,7 @@ final class NativeDatapath
         }
         else
         {
-            driver.onReceived(slot, length, source, level);
+            driver.onReceived(slot, length, source, singleReceiver ? tosLevel(i) : level);
         }
     }
 
@@ -460,6 +481,7 @@ final class NativeDatapath
             driver.onGroSuperDatagram();
         }
         final long base = (long)i * GRO_BUFFER_LENGTH;
+        final int packetLevel = singleReceiver ? tosLevel(i) : level;
         for (int offset = 0; offset < length; offset += segment)
         {
             final int segmentLength = Math.min(segment, length - offset);
@@ -475,31 +497,51 @@ final class NativeDatapath
                 continue;
             }
             MemorySegment.copy(rxStaging, base + offset, pool, (long)slot * stride, segmentLength);
-            driver.onReceived(slot, segmentLength, source, level);
+            driver.onReceived(slot, segmentLength, source, packetLevel);
         }
     }
 
     private int groSegmentSize(final int i)
     {
+        final long data = controlData(i, SOL_UDP, UDP_GRO);
+        return data < 0 ? 0 : rxControls.get(ValueLayout.JAVA_INT, data);
+    }
+
+    /**
+     * @return the level from the {@code IP_TOS} control message ({@code IP_RECVTOS}), -1 if there is none.
+     */
+    private int tosLevel(final int i)
+    {
+        final long data = controlData(i, PrioritySteering.IPPROTO_IP, IP_TOS);
+        return data < 0 ? -1 : (rxControls.get(ValueLayout.JAVA_BYTE, data) & 0xFF) >>> 5;
+    }
+
+    /**
+     * @return offset in {@code rxControls} of the data of message i's control message of that level and type,
+     * or -1.
+     */
+    private long controlData(final int i, final int cmsgLevel, final int cmsgType)
+    {
         final long message = (long)i * MMSGHDR_LENGTH;
-        final long controlLength = rxMessages.get(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET);
+        final long controlLength = Math.min(RX_CONTROL_LENGTH,
+            rxMessages.get(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET));
         final long controlBase = (long)i * RX_CONTROL_LENGTH;
         long offset = 0;
         while (offset + CMSG_DATA_OFFSET <= controlLength)
         {
             final long cmsgLength = rxControls.get(ValueLayout.JAVA_LONG, controlBase + offset + CMSG_LEN_OFFSET);
-            if (cmsgLength < CMSG_DATA_OFFSET)
+            if (cmsgLength < CMSG_DATA_OFFSET || offset + cmsgLength > controlLength)
             {
                 break;
             }
-            if (SOL_UDP == rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_LEVEL_OFFSET) &&
-                UDP_GRO == rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_TYPE_OFFSET))
+            if (cmsgLevel == rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_LEVEL_OFFSET) &&
+                cmsgType == rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_TYPE_OFFSET))
             {
-                return rxControls.get(ValueLayout.JAVA_INT, controlBase + offset + CMSG_DATA_OFFSET);
+                return controlBase + offset + CMSG_DATA_OFFSET;
             }
             offset += (cmsgLength + 7) & ~7L;
         }
-        return 0;
+        return -1;
     }
 
     private long sourceOf(final int i)

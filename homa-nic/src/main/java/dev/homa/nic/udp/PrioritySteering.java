@@ -31,6 +31,9 @@ final class PrioritySteering
     private static final int BPF_LD_B_ABS = 0x30;
     private static final int BPF_ALU_RSH_K = 0x74;
     private static final int BPF_RET_A = 0x16;
+    private static final int BPF_RET_K = 0x06;
+    static final int IPPROTO_IP = 0;
+    static final int IP_RECVTOS = 13;
     private static final int SKF_NET_OFF = -0x100000;
     private static final int IPV4_TOS_OFFSET = 1;
     private static final int CLASS_SELECTOR_SHIFT = 5;
@@ -61,6 +64,25 @@ final class PrioritySteering
         program.putLong(8, BufferUtil.address(filter));
         socket.setRawOpt(SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, program);
         // The kernel copied the program during the call; keep the filter reachable until then.
+        java.lang.ref.Reference.reachabilityFence(filter);
+    }
+
+    /**
+     * Attach a program that sends every datagram to the first socket of the group ({@code ret #0}), so that one
+     * socket receives everything; the level then comes from the {@code IP_TOS} control message that
+     * {@code IP_RECVTOS} adds to each datagram (native datapath).
+     *
+     * @param socket any bound member of the group.
+     * @throws IOException if the kernel refuses the program.
+     */
+    static void attachFirstSocketOnly(final Socket socket) throws IOException
+    {
+        final ByteBuffer filter = ByteBuffer.allocateDirect(SOCK_FILTER_LENGTH).order(ByteOrder.nativeOrder());
+        instruction(filter, BPF_RET_K, 0);
+        final ByteBuffer program = ByteBuffer.allocateDirect(SOCK_FPROG_LENGTH).order(ByteOrder.nativeOrder());
+        program.putShort(0, (short)1);
+        program.putLong(8, BufferUtil.address(filter));
+        socket.setRawOpt(SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, program);
         java.lang.ref.Reference.reachabilityFence(filter);
     }
 

@@ -40,6 +40,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -54,15 +55,23 @@ import java.util.concurrent.TimeUnit;
  * {@link #poll} costs one non-blocking {@code epoll_wait}. The first thread to call {@link #poll},
  * {@link #send}, {@link #flush} or {@link #close} becomes the owner; another thread afterwards is a usage error.
  *
- * <h2>Priority: one socket per level, steered by TOS</h2>
- * {@code SO_PRIORITY} is per socket, Netty's channels set {@code IP_TOS} per socket too, and recovering the level on
- * receive needs the datagrams of each level on their own socket, so the driver opens eight sockets bound to the
- * same address and port with {@code SO_REUSEPORT} and sends each packet on the socket of its level; the peer sees
- * one address. On receive, a classic BPF reuseport program
- * ({@link PrioritySteering}) makes the kernel deliver each datagram to the socket whose index equals its TOS class,
- * so the receiving socket names the level the sender chose ({@link Packet#priority()}); -1 where the program could
- * not be attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they
- * may in a switch with priority queues.
+ * <h2>Priority: one socket per level</h2>
+ * {@code SO_PRIORITY} is per socket and Netty's channels set {@code IP_TOS} per socket too, so the driver opens
+ * eight sockets bound to the same address and port with {@code SO_REUSEPORT} and sends each packet on the socket
+ * of its level ({@code IP_TOS = level << 5}, {@code SO_PRIORITY = level}, 6 for level 7 without
+ * {@code CAP_NET_ADMIN}); the peer sees one address. Without help the kernel would spread received datagrams over
+ * the group by a hash of the addresses, so a classic BPF reuseport program ({@link PrioritySteering}) chooses the
+ * socket instead:
+ * <ul>
+ *     <li>native datapath: every datagram goes to the first socket, which has {@code IP_RECVTOS} on; the level is
+ *     read from each datagram's {@code IP_TOS} control message. A poll is then one {@code recvmmsg} on one socket,
+ *     with no {@code epoll_wait} before it.</li>
+ *     <li>netty datapath (Netty exposes no TOS control message): each datagram goes to the socket whose index is
+ *     its TOS class, and the receiving socket names the level.</li>
+ * </ul>
+ * Either way {@link Packet#priority()} is the level the sender put on the wire, or -1 where no program could be
+ * attached. Datagrams of one level keep their order; packets of different levels may be reordered, as they may in
+ * a switch with priority queues.
  *
  * <h2>Datapaths</h2>
  * Both datapaths run on Netty's epoll loop and batch the same way: {@link #send} only queues; {@link #flush} forms
@@ -76,7 +85,8 @@ import java.util.concurrent.TimeUnit;
  *     sockets, with read readiness from Netty through an {@code EpollIoHandle} per socket. Zero-copy both ways:
  *     iovecs point at the pool slots (a GSO run gathers its slots), receives scatter into free slots. With UDP GRO
  *     a {@code recvmmsg} batch reads coalesced 64 KiB super-datagrams, cut at the reported segment size into
- *     slots. No allocation per packet (UdpDriverAllocationTest: 0 B/packet).</li>
+ *     slots. A poll reads no more datagrams than it can deliver; the rest waits in the socket buffer, not in the
+ *     pool. No allocation per packet (UdpDriverAllocationTest: 0 B/packet).</li>
  *     <li>{@link UdpDriverContext.Datapath#NETTY}: Netty {@code EpollDatagramChannel}s. Writes are reusable
  *     {@code DatagramPacket}s over the pool slots flushed through Netty's {@code NativeDatagramPacketArray}
  *     ({@code sendmmsg}); GSO runs are copied into 64 KiB staging buffers; reads use Netty's {@code recvmmsg}, or
@@ -112,6 +122,9 @@ public final class UdpDriver implements NicDriver
     private static final int STATE_FREE = 0;
     private static final int STATE_OWNED = 1;
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
+    private static final Runnable NO_OP = () ->
+    {
+    };
 
     private final ManualIoEventLoop eventLoop;
     private final EpollDatagramChannel[] channels = new EpollDatagramChannel[PRIORITY_LEVELS];
@@ -124,6 +137,8 @@ public final class UdpDriver implements NicDriver
     private boolean gsoEnabled;
     private final boolean groEnabled;
     private final NativeDatapath nativeDatapath;
+    private final boolean singleReceiver;
+    private volatile boolean wakeupPending;
 
     private final ByteBuffer poolMemory;
     private final Packet[] packets;
@@ -136,6 +151,9 @@ public final class UdpDriver implements NicDriver
     private int rxHead;
     private int rxCount;
     private long rxTimestampNs;
+    private boolean rxTimestampStale = true;
+    private int rxBudget;
+    private final int receiveBatch;
 
     private final Packet[] txPackets;
     private final long[] txDestinations;
@@ -151,8 +169,8 @@ public final class UdpDriver implements NicDriver
     private final int addressCacheCapacity;
     private final byte[] addressBytes = new byte[4];
 
-    private Thread owner;
-    private boolean closed;
+    private volatile Thread owner;
+    private volatile boolean closed;
 
     private long packetsSent;
     private long packetsReceived;
@@ -166,6 +184,7 @@ public final class UdpDriver implements NicDriver
     private long groSuperDatagrams;
     private long txDroppedStalled;
     private boolean ioErrorLogged;
+    private int lastErrno;
 
     /**
      * Open the sockets: eight per address, bound now so that {@link #localAddress()} is known; they join the event
@@ -182,25 +201,31 @@ public final class UdpDriver implements NicDriver
             throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
         }
         clock = context.clock();
+        receiveBatch = context.receiveBatch();
         maxPacketLength = Math.min(context.mtu() - IPV4_UDP_HEADER_LENGTH, MAX_UDP_PAYLOAD);
         linkBitsPerSecond = context.linkBitsPerSecond();
         queueEstimator = new NicQueueEstimator(clock, linkBitsPerSecond);
         addressCacheCapacity = context.addressCacheCapacity();
         addressCache = new Long2ObjectHashMap<>();
 
+        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
         final int poolSize = context.poolSize();
         final int stride = BitUtil.align(maxPacketLength, 64);
         poolMemory = ByteBuffer.allocateDirect(stride * poolSize + 64);
         final ByteBuffer alignedPool = poolMemory.alignedSlice(64);
         packets = new Packet[poolSize];
-        packetViews = new ByteBuf[poolSize];
+        // Netty views of the slots serve only the netty datapath; the native one passes addresses.
+        packetViews = new ByteBuf[nativePath ? 0 : poolSize];
         packetState = new byte[poolSize];
         freeStack = new int[poolSize];
         for (int i = 0; i < poolSize; i++)
         {
             final ByteBuffer slot = alignedPool.slice(i * stride, maxPacketLength);
             packets[i] = new Packet(new UnsafeBuffer(slot), i);
-            packetViews[i] = Unpooled.wrappedBuffer(slot);
+            if (!nativePath)
+            {
+                packetViews[i] = Unpooled.wrappedBuffer(slot);
+            }
             freeStack[i] = poolSize - 1 - i;
         }
         freeCount = poolSize;
@@ -210,13 +235,12 @@ public final class UdpDriver implements NicDriver
         txPackets = new Packet[txCapacity];
         txDestinations = new long[txCapacity];
         txPriorities = new int[txCapacity];
-        txDatagrams = new OutboundDatagram[txCapacity];
-        for (int i = 0; i < txCapacity; i++)
+        txDatagrams = new OutboundDatagram[nativePath ? 0 : txCapacity];
+        for (int i = 0; i < txDatagrams.length; i++)
         {
             txDatagrams[i] = new OutboundDatagram();
         }
 
-        final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
         final boolean gsoWanted = context.gso() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD &&
             (nativePath || context.gsoBuffers() > 0);
         gsoEnabled = gsoWanted && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
@@ -235,6 +259,7 @@ public final class UdpDriver implements NicDriver
         final long bind = context.bindAddress();
         boolean groActive = context.gro();
         boolean steered = false;
+        boolean single = false;
         NativeDatapath datapath = null;
         int port = HostAddress.portOf(bind);
         try
@@ -261,14 +286,33 @@ public final class UdpDriver implements NicDriver
                     channel.config().setRecvByteBufAllocator(recvAllocator(context, false));
                 }
             }
-            try
+            final Socket first = (Socket)channels[0].fd();
+            if (nativePath && context.singleReceiveSocket())
             {
-                PrioritySteering.attach((Socket)channels[0].fd());
-                steered = true;
+                try
+                {
+                    PrioritySteering.attachFirstSocketOnly(first);
+                    first.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+                    single = true;
+                    steered = true;
+                }
+                catch (final IOException | ChannelException ex)
+                {
+                    LOGGER.info("single receive socket unavailable, reading all eight: {}", ex.toString());
+                }
             }
-            catch (final IOException | ChannelException ex)
+            if (!single)
             {
-                LOGGER.warn("priority steering unavailable, received packets report priority -1: {}", ex.toString());
+                try
+                {
+                    PrioritySteering.attach(first);
+                    steered = true;
+                }
+                catch (final IOException | ChannelException ex)
+                {
+                    LOGGER.warn("priority steering unavailable, received packets report priority -1: {}",
+                        ex.toString());
+                }
             }
             if (nativePath)
             {
@@ -278,7 +322,7 @@ public final class UdpDriver implements NicDriver
                     sockets[level] = channels[level].fd();
                 }
                 datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
-                    sockets, txCapacity, context.receiveBatch(), groActive);
+                    sockets, txCapacity, context.receiveBatch(), groActive, single);
             }
             else
             {
@@ -295,6 +339,7 @@ public final class UdpDriver implements NicDriver
         }
         groEnabled = groActive;
         nativeDatapath = datapath;
+        singleReceiver = single;
         prioritySteering = steered;
         localAddress = HostAddress.ipv4(HostAddress.ipv4Of(bind), port);
         LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
@@ -622,7 +667,22 @@ public final class UdpDriver implements NicDriver
         checkOwner();
         if (rxCount < limit)
         {
-            runEventLoop();
+            // Read no more than the caller takes: the rest waits in the socket buffer, not in the pool.
+            rxBudget = limit - rxCount;
+            if (singleReceiver)
+            {
+                if (wakeupPending)
+                {
+                    wakeupPending = false;
+                    eventLoop.runNow();
+                }
+                rxTimestampStale = true;
+                nativeDatapath.receiveNow();
+            }
+            else
+            {
+                runEventLoop();
+            }
         }
         final Packet[] ring = rxRing;
         final int capacity = ring.length;
@@ -639,9 +699,72 @@ public final class UdpDriver implements NicDriver
         return delivered;
     }
 
+    /**
+     * Wait in {@code epoll_wait} until a socket is readable, {@link #wakeup()} is called or the time is up; what
+     * became readable is read into the receive ring for the next {@link #poll}. For idle strategies on the owner
+     * thread ({@link EpollIdleStrategy}).
+     *
+     * @param maxWaitNs longest wait, at least 1 ns.
+     * @return events and tasks handled, 0 if the wait timed out.
+     */
+    public int awaitReadable(final long maxWaitNs)
+    {
+        checkOwner();
+        if (rxCount > 0)
+        {
+            return rxCount;
+        }
+        rxTimestampStale = true;
+        rxBudget = receiveBatch;
+        return eventLoop.run(Math.max(1L, maxWaitNs));
+    }
+
+    /**
+     * End an {@link #awaitReadable} wait early, or make the next one return at once. Safe from any thread.
+     * <p>
+     * Queues an empty task rather than calling the loop's own wakeup, which is lost unless the loop is already
+     * blocked: the loop checks its task queue before it blocks, so a queued task is never missed.
+     */
+    public void wakeup()
+    {
+        if (!closed)
+        {
+            try
+            {
+                // Polls that bypass the loop run it when asked, so queued wake-up tasks never pile up.
+                wakeupPending = true;
+                eventLoop.execute(NO_OP);
+            }
+            catch (final RejectedExecutionException ignore)
+            {
+                // closed meanwhile: nobody is waiting any more
+            }
+        }
+    }
+
+    /**
+     * @param maxSpins  idle calls that only spin before waiting in epoll.
+     * @param maxWaitNs longest wait in epoll per idle call.
+     * @return an idle strategy for this driver's owner thread.
+     */
+    public EpollIdleStrategy idleStrategy(final int maxSpins, final long maxWaitNs)
+    {
+        return new EpollIdleStrategy(this, maxSpins, maxWaitNs);
+    }
+
+    /**
+     * @return true if the calling thread owns this driver: it made the first {@link #poll}, {@link #send} or
+     * {@link #flush} call.
+     */
+    public boolean isOwnerThread()
+    {
+        return Thread.currentThread() == owner;
+    }
+
     void runEventLoop()
     {
-        rxTimestampNs = clock.nanoTime();
+        // Arrival time is read once per loop run, and only if something arrives.
+        rxTimestampStale = true;
         eventLoop.runNow();
     }
 
@@ -733,6 +856,14 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * @return true if one socket receives everything (native datapath, level from IP_RECVTOS).
+     */
+    public boolean singleReceiveSocket()
+    {
+        return singleReceiver;
+    }
+
+    /**
      * @return true if received packets carry the priority level they had on the wire.
      */
     public boolean prioritySteering()
@@ -810,6 +941,14 @@ public final class UdpDriver implements NicDriver
     public long txDroppedStalled()
     {
         return txDroppedStalled;
+    }
+
+    /**
+     * @return errno of the latest failed {@code sendmmsg}/{@code recvmmsg} (native datapath), 0 if none.
+     */
+    public int lastErrno()
+    {
+        return lastErrno;
     }
 
     /**
@@ -910,6 +1049,12 @@ public final class UdpDriver implements NicDriver
 
     void onReceived(final int index, final int length, final long source, final int level)
     {
+        if (rxTimestampStale)
+        {
+            rxTimestampStale = false;
+            rxTimestampNs = clock.nanoTime();
+        }
+        rxBudget--;
         final Packet packet = packets[index]
             .length(length)
             .source(source)
@@ -923,6 +1068,11 @@ public final class UdpDriver implements NicDriver
         rxRing[tail] = packet;
         rxCount++;
         packetsReceived++;
+    }
+
+    int rxBudget()
+    {
+        return rxBudget;
     }
 
     void onDroppedNoBuffer()
@@ -960,11 +1110,14 @@ public final class UdpDriver implements NicDriver
     void onSendError(final int errno, final boolean segmented)
     {
         ioErrors++;
-        if (segmented && LinuxUdpCalls.EIO == errno && gsoEnabled)
+        lastErrno = errno;
+        if (segmented && gsoEnabled &&
+            (LinuxUdpCalls.EIO == errno || LinuxUdpCalls.EINVAL == errno || LinuxUdpCalls.EMSGSIZE == errno))
         {
-            // The device cannot checksum-offload segmented UDP: stop using GSO, Homa retransmits what was lost.
+            // EIO: the device cannot checksum-offload segmented UDP; EMSGSIZE or EINVAL: a segment does not fit the
+            // device MTU (plain datagrams are fragmented instead). Stop using GSO; Homa retransmits what was lost.
             gsoEnabled = false;
-            LOGGER.warn("disabling UDP GSO after sendmmsg EIO");
+            LOGGER.warn("disabling UDP GSO after sendmmsg errno {}", errno);
         }
         logErrorOnce("sendmmsg", errno);
     }
@@ -972,6 +1125,7 @@ public final class UdpDriver implements NicDriver
     void onReceiveError(final int errno)
     {
         ioErrors++;
+        lastErrno = errno;
         logErrorOnce("recvmmsg", errno);
     }
 

@@ -66,6 +66,7 @@ public final class UdpDriverContext
     private boolean gso = true;
     private boolean gro = true;
     private Datapath datapath = Datapath.NATIVE;
+    private boolean singleReceiveSocket = true;
     private NanoClock clock = SystemNanoClock.INSTANCE;
     private boolean concluded;
 
@@ -496,6 +497,25 @@ public final class UdpDriverContext
     public Datapath datapath()
     {
         return datapath;
+    }
+
+    /**
+     * For tests: whether the native datapath may receive on one socket with IP_RECVTOS (the default) or must use
+     * its fallback, one socket per level steered by TOS and read after epoll.
+     *
+     * @param single false to force the fallback.
+     * @return this.
+     */
+    UdpDriverContext singleReceiveSocket(final boolean single)
+    {
+        checkNotConcluded();
+        this.singleReceiveSocket = single;
+        return this;
+    }
+
+    boolean singleReceiveSocket()
+    {
+        return singleReceiveSocket;
     }
 
     /**

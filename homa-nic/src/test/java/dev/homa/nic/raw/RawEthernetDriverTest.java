@@ -12,6 +12,7 @@ import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.nic.netns.NetnsPair;
+import dev.homa.nic.time.VirtualClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -233,6 +234,37 @@ class RawEthernetDriverTest
         System.out.println("overload: handed over " + tx.txPackets() + ", dropped at send " + tx.txDropped() +
             ", received " + received[0] + ", ring drops " + b.counters().ringDrops());
         assertTrue(b.counters().ringDrops() > 0, "the ring did overflow");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void queuedBytesFollowTheLinkOnTheDriversClock() throws Exception
+    {
+        final VirtualClock clock = new VirtualClock();
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.open(
+            RawEthernetDriver.Context.fromUri("raw://" + pair.ifA() + "?pool=64&rate=1g").clock(clock)));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        assertEquals(0, a.queuedBytes());
+        final Packet[] packets = new Packet[10];
+        for (int i = 0; i < packets.length; i++)
+        {
+            packets[i] = a.acquire();
+            packets[i].length(1000);
+            assertTrue(a.send(packets[i], b.localAddress(), 4));
+        }
+        assertEquals(0, a.queuedBytes(), "nothing handed to the NIC before flush");
+        assertEquals(10, a.flush());
+        final long wireBytes = 10L * (1000 + a.wireOverheadBytes());
+        assertEquals(wireBytes, a.queuedBytes(), wireBytes * 0.02, "all frames queued at time 0");
+        clock.advanceBy(wireBytes * 8 / 2);     // half of the wire time at 1 Gb/s, in ns
+        assertEquals(wireBytes / 2.0, a.queuedBytes(), wireBytes * 0.02, "half drained");
+        clock.advanceBy(wireBytes * 8);
+        assertEquals(0, a.queuedBytes(), "drained");
+        for (final Packet packet : packets)
+        {
+            a.release(packet);
+        }
     }
 
     @Test

@@ -61,6 +61,61 @@ class RawEthernetPermissionTest
         }
     }
 
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void ordinaryUserIsToldWhichCapabilityIsMissing() throws Exception
+    {
+        Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) is missing");
+        // The user "nobody" cannot read root's Maven repository: give it world-readable copies of the jars.
+        final Path jars = Files.createTempDirectory("hraw-cp");
+        try (NetnsPair pair = NetnsPair.create("hrawcap", 3))
+        {
+            jars.toFile().setReadable(true, false);
+            jars.toFile().setExecutable(true, false);
+            final List<String> classPath = new ArrayList<>();
+            for (final String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+            {
+                final Path path = Path.of(entry);
+                if (Files.isDirectory(path))
+                {
+                    classPath.add(entry);
+                }
+                else if (path.getFileName().toString().startsWith("agrona") ||
+                    path.getFileName().toString().startsWith("slf4j"))
+                {
+                    final Path copy = Files.copy(path, jars.resolve(path.getFileName()));
+                    copy.toFile().setReadable(true, false);
+                    classPath.add(copy.toString());
+                }
+            }
+            final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", pair.nsA(),
+                "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx64m", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
+                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                "-cp", String.join(java.io.File.pathSeparator, classPath),
+                RawEthernetPermissionProbe.class.getName(), pair.ifA()));
+            final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "child did not finish");
+            System.out.println("as nobody: " + output.trim());
+            assertEquals(3, process.exitValue(), output);
+            assertTrue(output.contains("needs the CAP_NET_RAW capability"), output);
+        }
+        finally
+        {
+            try (var files = Files.list(jars))
+            {
+                for (final Path file : files.toList())
+                {
+                    Files.deleteIfExists(file);
+                }
+            }
+            Files.deleteIfExists(jars);
+        }
+    }
+
     private record Result(int exitCode, String output)
     {
     }

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -78,7 +79,8 @@ class UdpDriverTest
         assertFalse(gso && !a.gsoEnabled(), "GSO requested and supported by this kernel");
         assertFalse(!gso && a.gsoEnabled());
         assertEquals(gro, a.groEnabled(), "GRO requested and supported by this kernel");
-        assertTrue(a.prioritySteering(), "reuseport TOS steering attaches without privilege");
+        assertTrue(a.prioritySteering(), "reuseport steering attaches without privilege");
+        assertEquals(UdpDriverContext.Datapath.NATIVE == datapath, a.singleReceiveSocket());
 
         int sequence = 0;
         for (int round = 0; round < 20; round++)
@@ -100,6 +102,27 @@ class UdpDriverTest
         assertEquals(0, a.ioErrors() + b.ioErrors());
         assertEquals(a.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
         assertEquals(b.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
+    }
+
+    @ParameterizedTest(name = "gso={0} gro={1}")
+    @CsvSource({ "true,true", "false,false" })
+    @Timeout(60)
+    void nativeFallbackWithOneSocketPerLevelAlsoExchangesByteExact(final boolean gso, final boolean gro)
+    {
+        final Random random = new Random(seed());
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).singleReceiveSocket(false)
+            .gso(gso).gro(gro));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).singleReceiveSocket(false)
+            .gso(gso).gro(gro));
+        assertFalse(a.singleReceiveSocket());
+        assertTrue(a.prioritySteering());
+        int sequence = 0;
+        for (int round = 0; round < 10; round++)
+        {
+            sequence = sendBatch(random, a, b, sequence);
+            sequence = sendBatch(random, b, a, sequence);
+        }
+        assertEquals(0, a.ioErrors() + b.ioErrors());
     }
 
     /**
@@ -272,6 +295,30 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void pollReadsNoMoreThanItDeliversLeavingTheRestInTheSocket()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gro(false));
+        sendSmall(a, b, 100);
+        final int[] delivered = new int[1];
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (delivered[0] < 100)
+        {
+            final int count = b.poll(packet ->
+            {
+                delivered[0]++;
+                b.release(packet);
+            }, 7);
+            assertTrue(count <= 7);
+            assertEquals(delivered[0], b.packetsReceived(), "nothing read ahead into the pool");
+            assertEquals(UdpDriverContext.POOL_SIZE_DEFAULT, b.freePackets());
+            assertTrue(System.nanoTime() < deadlineNs, "only " + delivered[0] + " delivered");
+        }
+        assertEquals(0, b.rxDroppedNoBuffer());
+    }
+
+    @Test
+    @Timeout(30)
     void transmitQueueFullMeansFlushAndRetry()
     {
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).txQueueCapacity(4));
@@ -325,6 +372,66 @@ class UdpDriverTest
         other.start();
         other.join();
         assertTrue(thrown[0] instanceof IllegalStateException, String.valueOf(thrown[0]));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(30)
+    void idleStrategyWaitsInEpollUntilADatagramOrAWakeup(final UdpDriverContext.Datapath datapath) throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final EpollIdleStrategy idle = b.idleStrategy(0, 20_000_000_000L);
+        final EpollIdleStrategy brief = b.idleStrategy(0, 1_000L);
+        brief.idle(0);
+        assertFalse(b.isOwnerThread(), "idling before the first poll parks and does not take ownership");
+        assertEquals(0, b.poll(packet -> fail("nothing sent yet"), 1));
+        assertTrue(b.isOwnerThread());
+        final Throwable[] thrown = new Throwable[1];
+        final Thread other = new Thread(() ->
+        {
+            try
+            {
+                brief.idle(0);
+            }
+            catch (final Throwable ex)
+            {
+                thrown[0] = ex;
+            }
+        });
+        other.start();
+        other.join();
+        assertNull(thrown[0], "another thread idling on the strategy parks instead of failing");
+        assertTrue(b.isOwnerThread());
+
+        // A datagram ends the wait long before its 20 s bound, and the next poll has it.
+        final Packet packet = a.acquire().length(100);
+        a.send(packet, b.localAddress(), 5);
+        a.flush();
+        a.release(packet);
+        final long startNs = System.nanoTime();
+        final int[] received = new int[1];
+        while (0 == received[0])
+        {
+            idle.idle(0);
+            b.poll(p ->
+            {
+                assertEquals(5, p.priority());
+                received[0]++;
+                b.release(p);
+            }, 8);
+        }
+        assertTrue(System.nanoTime() - startNs < 10_000_000_000L, "woken by the datagram, not the timeout");
+
+        // A wakeup from another thread ends an idle wait too.
+        // Whether it lands before or during the wait, a wakeup is never lost.
+        final Thread waker = new Thread(b::wakeup);
+        final long waitStartNs = System.nanoTime();
+        waker.start();
+        idle.idle(0);
+        waker.join();
+        assertTrue(System.nanoTime() - waitStartNs < 10_000_000_000L, "woken by wakeup(), not the timeout");
+        assertEquals("udp-epoll", idle.alias());
     }
 
     @Test

@@ -52,4 +52,50 @@ class UdpVethTest
             }
         }
     }
+
+    /**
+     * A configured MTU above the device's makes a GSO send fail with EMSGSIZE (a segment would not fit the link): the
+     * driver counts the error, switches GSO off and keeps going with plain (IP-fragmented) datagrams.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({ "NATIVE" })
+    @Timeout(90)
+    void gsoSwitchesOffWhenTheDeviceRefusesItAndTrafficContinues(final UdpDriverContext.Datapath datapath)
+        throws Exception
+    {
+        assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
+        final Random random = new Random(UdpDriverTest.seed());
+        try (NetnsPair pair = NetnsPair.create("hudpg", 5))
+        {
+            final UdpDriver a = pair.callIn(pair.nsA(), () -> new UdpDriver(new UdpDriverContext()
+                .bindAddress(HostAddress.parseIpv4(pair.ipA() + ":4000")).datapath(datapath).mtu(3000)));
+            final UdpDriver b = pair.callIn(pair.nsB(), () -> new UdpDriver(new UdpDriverContext()
+                .bindAddress(HostAddress.parseIpv4(pair.ipB() + ":4000")).datapath(datapath).mtu(3000)));
+            try (a; b)
+            {
+                assertTrue(a.gsoEnabled());
+                final dev.homa.nic.Packet[] run = new dev.homa.nic.Packet[4];
+                for (int i = 0; i < run.length; i++)
+                {
+                    run[i] = a.acquire().length(a.maxPacketLength());
+                    assertTrue(a.send(run[i], b.localAddress(), 3));
+                }
+                a.flush();
+                for (final dev.homa.nic.Packet packet : run)
+                {
+                    a.release(packet);
+                }
+                assertTrue(a.ioErrors() >= 1, "the 2972-byte segments do not fit the 1500-byte veth");
+                assertEquals(90, a.lastErrno(), "EMSGSIZE");
+                assertTrue(!a.gsoEnabled(), "GSO switched off after errno " + a.lastErrno());
+
+                int sequence = 0;
+                for (int round = 0; round < 5; round++)
+                {
+                    sequence = UdpDriverTest.sendBatch(random, a, b, sequence);
+                }
+                assertEquals(0, a.gsoSends() - 1, "no GSO after the refusal");
+            }
+        }
+    }
 }

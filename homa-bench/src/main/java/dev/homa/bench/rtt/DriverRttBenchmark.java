@@ -47,7 +47,8 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
 {
     private static final long SERVER_START_SECONDS = 60;
 
-    @Option(names = "--paths", split = ",", defaultValue = "af-packet,af-packet-recv,kernel-udp,raw-echo,udp-echo,homa-raw,homa-udp",
+    @Option(names = "--paths", split = ",",
+        defaultValue = "af-packet,af-packet-recv,kernel-udp,raw-echo,udp-echo,homa-raw,homa-udp",
         description = "Paths in run order (default ${DEFAULT-VALUE}).")
     List<String> paths;
 

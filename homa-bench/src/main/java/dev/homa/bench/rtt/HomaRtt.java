@@ -6,6 +6,7 @@ import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDrivers;
+import org.agrona.BitUtil;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -68,8 +69,8 @@ final class HomaRtt
             this.socket = transport.openSocket(0);
             this.server = server;
             this.length = setup.payloadLength();
-            this.request = new UnsafeBuffer(BufferUtil.allocateDirectAligned(org.agrona.BitUtil.align(length, 64), 64));
-            this.response = new UnsafeBuffer(BufferUtil.allocateDirectAligned(org.agrona.BitUtil.align(length, 64), 64));
+            this.request = new UnsafeBuffer(BufferUtil.allocateDirectAligned(BitUtil.align(length, 64), 64));
+            this.response = new UnsafeBuffer(BufferUtil.allocateDirectAligned(BitUtil.align(length, 64), 64));
         }
 
         @Override
@@ -145,7 +146,7 @@ final class HomaRtt
             this.driver = driver;
             this.transport = launch(driver);
             this.socket = transport.openSocket(SERVER_PORT);
-            final int capacity = org.agrona.BitUtil.align(Math.max(setup.payloadLength(), 64), 64);
+            final int capacity = BitUtil.align(Math.max(setup.payloadLength(), 64), 64);
             this.reply = new UnsafeBuffer(BufferUtil.allocateDirectAligned(capacity, 64));
         }
 

@@ -26,8 +26,8 @@ public final class RttEchoServer implements Callable<Integer>
     /** Start of the last line: the number of requests answered follows. */
     public static final String DONE_PREFIX = "DONE answered=";
 
-    @Option(names = "--path", required = true, description = "af-packet, af-packet-recv, kernel-udp, raw-echo, udp-echo, homa-raw, " +
-        "homa-udp")
+    @Option(names = "--path", required = true,
+        description = "af-packet, af-packet-recv, kernel-udp, raw-echo, udp-echo, homa-raw, homa-udp")
     String path;
 
     @Option(names = "--client-if", required = true)

@@ -25,8 +25,8 @@ public final class RttTable
     public static String format(final List<RttResult> results)
     {
         final StringBuilder text = new StringBuilder();
-        text.append("| path | samples | timeouts | answered | p50 us | p90 us | p99 us | p99.9 us | max us | mean us | " +
-            "p50 / floor | p99 / floor |\n");
+        text.append("| path | samples | timeouts | answered | p50 us | p90 us | p99 us | p99.9 us | max us | " +
+            "mean us | p50 / floor | p99 / floor |\n");
         text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         final StringBuilder notes = new StringBuilder();
         for (final RttResult result : results)

@@ -17,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import dev.homa.bench.driver.LinuxNet;
 import dev.homa.bench.driver.VethNamespaces;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -74,6 +75,13 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     @Option(names = "--subnet", defaultValue = "77", description = "Third octet of 198.18.x.0/24 " +
         "(default ${DEFAULT-VALUE}).")
     int subnet;
+
+    @Option(names = "--client-cpu", defaultValue = "-1", description = "Pin the client thread to this CPU " +
+        "(default: not pinned).")
+    int clientCpu;
+
+    @Option(names = "--server-cpus", description = "Run the server JVM under 'taskset -c LIST' (default: not pinned).")
+    String serverCpus;
 
     @Option(names = "--server-jvm-option", description = "Extra option for the server JVM (repeatable).")
     List<String> serverJvmOptions = new ArrayList<>();
@@ -144,7 +152,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     {
         System.out.println("== " + path.id() + ": " + path.description());
         final ServerProcess server = ServerProcess.start(hosts, path, setup, maxSeconds + SERVER_START_SECONDS,
-            serverJvmOptions);
+            serverJvmOptions, serverCpus);
         RttResult result;
         try
         {
@@ -153,7 +161,14 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             {
                 return RttResult.skipped(path, "server did not start: " + ready);
             }
-            final Future<RttResult> client = clientThread.submit(() -> measure(path, setup));
+            final Future<RttResult> client = clientThread.submit(() ->
+            {
+                if (clientCpu >= 0)
+                {
+                    LinuxNet.pinCurrentThread(clientCpu);
+                }
+                return measure(path, setup);
+            });
             try
             {
                 result = client.get(maxSeconds + 60, TimeUnit.SECONDS);
@@ -256,7 +271,13 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         text.append("payload ").append(size).append(" B each way (frames: 38 B Ethernet+802.1Q+IPv4 header + 56 B " +
             "Homa header + payload; UDP: 56 B + payload), warm-up ").append(warmup).append(", samples ")
             .append(samples).append(", budget ").append(maxSeconds).append(" s per path, timeout ").append(timeoutMs)
-            .append(" ms\n");
+            .append(" ms");
+        if (clientCpu >= 0 || null != serverCpus)
+        {
+            text.append(", client thread on CPU ").append(clientCpu < 0 ? "any" : Integer.toString(clientCpu))
+                .append(", server JVM on CPUs ").append(null == serverCpus ? "any" : serverCpus);
+        }
+        text.append('\n');
         return text.toString();
     }
 
@@ -292,11 +313,16 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
 
         static ServerProcess start(
             final VethNamespaces hosts, final RttPath path, final RttSetup setup, final long maxSeconds,
-            final List<String> jvmOptions)
+            final List<String> jvmOptions, final String cpus)
         {
             final String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            final List<String> command = new ArrayList<>(List.of(java,
+            final List<String> command = new ArrayList<>();
+            if (null != cpus)
+            {
+                command.addAll(List.of("taskset", "-c", cpus));
+            }
+            command.addAll(List.of(java,
                 "-Xms256m", "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED",
                 "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",

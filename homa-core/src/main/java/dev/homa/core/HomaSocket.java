@@ -149,7 +149,7 @@ public final class HomaSocket implements AutoCloseable
         if (!transport.reserveSendPages(pages))
         {
             throw new HomaLimitException("send pool exhausted: " + length + "-byte reply needs " + pages +
-                " pages of " + transport.sendPageBytes() + " bytes (homa sendPoolBytes)");
+                " units of the send pool, which is full (homa sendPoolBytes)");
         }
         try
         {
@@ -379,7 +379,7 @@ public final class HomaSocket implements AutoCloseable
         {
             outstanding.decrementAndGet();
             throw new HomaLimitException("send pool exhausted: " + length + "-byte request needs " + pages +
-                " pages of " + transport.sendPageBytes() + " bytes (homa sendPoolBytes)");
+                " units of the send pool, which is full (homa sendPoolBytes)");
         }
         try
         {
@@ -414,8 +414,7 @@ public final class HomaSocket implements AutoCloseable
 
     private int pagesFor(final int length)
     {
-        final int pageBytes = transport.sendPageBytes();
-        return (length + pageBytes - 1) / pageBytes;
+        return transport.sendUnitsFor(length);
     }
 
     private void writeMessage(

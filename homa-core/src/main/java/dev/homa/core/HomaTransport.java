@@ -43,7 +43,7 @@ public final class HomaTransport implements AutoCloseable
     private final ManyToOneRingBuffer commands;
     private final ConcurrentHashMap<Integer, HomaSocket> sockets = new ConcurrentHashMap<>();
     private final AtomicInteger nextAutoPort = new AtomicInteger(Context.MIN_AUTO_PORT);
-    private final AtomicLong nextRpcId = new AtomicLong(2);
+    private final AtomicLong nextRpcId;
     private final AtomicInteger sendPagesReserved = new AtomicInteger();
     private final AgentInvoker invoker;
     private final AgentRunner runner;
@@ -52,6 +52,10 @@ public final class HomaTransport implements AutoCloseable
     private HomaTransport(final Context ctx)
     {
         this.ctx = ctx;
+        // Ids start from the clock, not from 2, so a restarted client does not reuse ids a server still remembers
+        // as acknowledged (it drops late copies of those requests). In virtual time the clock starts at 0: ids
+        // start at 2 and runs stay reproducible.
+        this.nextRpcId = new AtomicLong(Math.max(2, (ctx.clock().nanoTime() & 0x3FFF_FFFF_FFFF_FFFFL) << 1));
         this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));
         this.engine = new HomaEngine(ctx, commands, sockets, sendPagesReserved);
@@ -232,7 +236,7 @@ public final class HomaTransport implements AutoCloseable
 
     boolean reserveSendPages(final int pages)
     {
-        final int max = engine.sendPoolPages();
+        final int max = engine.sendPoolUnits();
         while (true)
         {
             final int current = sendPagesReserved.get();
@@ -252,9 +256,9 @@ public final class HomaTransport implements AutoCloseable
         sendPagesReserved.addAndGet(-pages);
     }
 
-    int sendPageBytes()
+    int sendUnitsFor(final int length)
     {
-        return engine.sendPageBytes();
+        return engine.sendUnitsFor(length);
     }
 
     ManyToOneRingBuffer commands()

@@ -57,14 +57,18 @@ import java.util.function.Consumer;
  * priority the receiver's cutoffs give for the message length, the rest only up to the latest GRANT at the
  * grant's priority. All messages with transmittable bytes wait in one list ordered by bytes left to send (SRPT);
  * the pacer sends from its head while {@code driver.queuedBytes()} is below the cap, so the SRPT choice is made
- * late. Messages shorter than {@code smallMessageBytes} bypass the pacer. RESEND: retransmit what was sent, raise
+ * late; a small share of paced packets (pacer FIFO fraction, 5%) goes to the oldest message so long messages cannot
+ * starve. Messages shorter than {@code smallMessageBytes} bypass the pacer. RESEND: retransmit what was sent, raise
  * the grant if the range goes beyond it, BUSY if nothing asked for was sent yet or the response does not exist;
  * RPC_UNKNOWN if the RPC is unknown.
  * <p>
- * Receiver: packets are placed by byte offset into receive-pool pages; a message's pages are taken when its first
- * packet arrives and, if the pool is exhausted, the message waits (no grants; its bytes are re-requested when
- * pages free up). Messages with scheduled bytes are handed to the {@link GrantScheduler}; a completed message is
- * delivered zero-copy as a {@link HomaMessage} whose views point into the pool pages until released.
+ * Receiver: packets are placed by byte offset into receive-pool pages (small messages share slot pages); a
+ * message's storage is taken when its first packet arrives and, if the pool is exhausted, the message waits (no
+ * grants; its bytes are re-requested when pages free up). Every message is tracked by the {@link GrantScheduler}
+ * (unscheduled bytes count toward the incoming budget); a completed message is delivered zero-copy as a
+ * {@link HomaMessage} whose views point into the pool pages until released. Server RPCs live until the client's
+ * ACK (piggybacked on a later request, or an ACK packet after NEED_ACK); the last 4,096 acknowledged RPCs are
+ * remembered so a late copy of their request does not execute again.
  */
 public final class HomaEngine implements Agent, PacketSink, GrantSender
 {
@@ -114,6 +118,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final int smallMessageBytes;
     private final int maxSendBurst;
     private final int pacerFifoEvery;
+    private final boolean invokerMode;
     private final int pollBurst;
     private final long tickNs;
     private final int resendTicks;
@@ -178,6 +183,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         this.maxNicQueueBytes = ctx.maxNicQueueBytes();
         this.smallMessageBytes = ctx.smallMessageBytes();
         this.maxSendBurst = ctx.maxSendBurst();
+        this.invokerMode = dev.homa.core.ThreadingMode.INVOKER == ctx.threadingMode();
         this.pacerFifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
         this.pollBurst = ctx.pollBurst();
         this.tickNs = ctx.tickNs();
@@ -353,19 +359,20 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     }
 
     /**
-     * @return pages in the send pool.
+     * @return reservation units of the send pool (32 per page; a message up to a 32nd of a page takes one).
      */
-    public int sendPoolPages()
+    public int sendPoolUnits()
     {
-        return sendPool.pageCount();
+        return sendPool.totalUnits();
     }
 
     /**
-     * @return page size of the pools.
+     * @param length message length.
+     * @return send-pool reservation units the message needs.
      */
-    public int sendPageBytes()
+    public int sendUnitsFor(final int length)
     {
-        return sendPool.pageBytes();
+        return sendPool.unitsFor(length);
     }
 
     /**
@@ -495,7 +502,15 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     {
         while (!releases.offer(message))
         {
-            Thread.onSpinWait();
+            if (invokerMode)
+            {
+                // INVOKER mode: the caller is the protocol thread, so nobody else would ever drain the queue.
+                drainReleases();
+            }
+            else
+            {
+                Thread.onSpinWait();
+            }
         }
     }
 
@@ -552,13 +567,13 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final int messageLength = buffer.getInt(index + Commands.LENGTH_OFFSET);
         final long cookie = buffer.getLong(index + Commands.COOKIE_OFFSET);
         final int chunk = length - Commands.HEADER_LENGTH;
-        final int pages = sendPool.pagesFor(messageLength);
+        final int units = sendPool.unitsFor(messageLength);
         final boolean reply = 0 != (flags & Commands.FLAG_REPLY);
 
         final EngineSocket socket = sockets.get(port);
         if (null == socket)
         {
-            sendPagesReserved.addAndGet(-pages);
+            sendPagesReserved.addAndGet(-units);
             return;
         }
 
@@ -569,7 +584,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             if (null == rpc || Rpc.STATE_IN_SERVICE != rpc.state)
             {
                 // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
-                sendPagesReserved.addAndGet(-pages);
+                sendPagesReserved.addAndGet(-units);
                 metrics.increment(HomaMetrics.DROP_WRONG_STATE);
                 return;
             }
@@ -581,7 +596,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             final Peer peer = peers.acquire(peerAddress, nowNs);
             if (null == peer)
             {
-                sendPagesReserved.addAndGet(-pages);
+                sendPagesReserved.addAndGet(-units);
                 metrics.increment(HomaMetrics.DROP_MAX_PEERS);
                 final HomaMessage error = takeMessage().prepare(HomaMessage.Kind.ERROR, id, peerAddress, peerPort,
                     port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
@@ -608,11 +623,25 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
 
         final OutboundMessage out = rpc.out;
         out.reset(rpc, messageLength);
-        if (!sendPool.allocate(out.pages, pages))
+        final int handles = sendPool.allocate(out.pages, messageLength);
+        if (handles < 0)
         {
-            throw new IllegalStateException("send pool accounting broken: " + pages + " pages reserved but not free");
+            // Reserved, but the free space is split between slot pages and whole pages: fail this RPC.
+            sendPagesReserved.addAndGet(-units);
+            metrics.increment(HomaMetrics.SEND_POOL_FRAGMENTED);
+            if (rpc.client)
+            {
+                failClient(rpc, new HomaLimitException("send pool fragmented: no room for a " + messageLength +
+                    "-byte message although it was reserved (homa sendPoolBytes)"));
+            }
+            else
+            {
+                // Discard the server RPC: the client's RESEND gets RPC_UNKNOWN and restarts it (at-least-once).
+                freeRpc(rpc);
+            }
+            return;
         }
-        out.pageCount = pages;
+        out.pageCount = handles;
         rpc.outPagesHeld = true;
         final int unscheduled;
         if (!rpc.client && rpc.incast)
@@ -786,7 +815,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         if (rpc.outPagesHeld)
         {
             sendPool.free(out.pages, out.pageCount);
-            sendPagesReserved.addAndGet(-out.pageCount);
+            sendPagesReserved.addAndGet(-sendPool.unitsFor(out.length));
             rpc.outPagesHeld = false;
         }
         resetInbound(rpc);
@@ -879,8 +908,8 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final int pageBytes = receivePool.pageBytes();
         for (int i = 0; i < in.pageCount; i++)
         {
-            final int page = in.pages[i];
-            message.addSegment(receivePool.buffer(), page, receivePool.pageOffset(page),
+            final int handle = in.pages[i];
+            message.addSegment(receivePool.buffer(), handle, receivePool.offsetOf(handle),
                 Math.min(pageBytes, in.length - i * pageBytes));
         }
         in.pageCount = 0;
@@ -904,10 +933,10 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private boolean allocateInbound(final Rpc rpc)
     {
         final InboundMessage in = rpc.in;
-        final int pages = receivePool.pagesFor(in.length);
-        if (receivePool.allocate(in.pages, pages))
+        final int handles = receivePool.allocate(in.pages, in.length);
+        if (handles > 0)
         {
-            in.pageCount = pages;
+            in.pageCount = handles;
             in.waitingForPages = false;
             return true;
         }

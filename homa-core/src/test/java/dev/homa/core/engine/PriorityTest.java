@@ -158,8 +158,8 @@ class PriorityTest
     }
 
     /**
-     * The receiver's online cutoffs, fed by W4 traffic through the engine (2,000 requests, unscheduled bytes 40,000
-     * as the kernel; recomputed every millisecond once 1,000 messages were seen), give each unscheduled level an
+     * The receiver's online cutoffs, fed by W4 traffic through the engine (20,000 requests, unscheduled bytes 40,000
+     * as the kernel; recomputed every millisecond once 10,000 messages were seen, homa_prio's threshold), give each unscheduled level an
      * equal share of the unscheduled bytes within 10%, and the new version reaches the sender. Run with the level
      * count derived from the unscheduled fraction of bytes (W4: 2 levels) and forced to 4 (a stricter split).
      */
@@ -171,14 +171,16 @@ class PriorityTest
         final long seed = Seeds.resolve("PriorityTest W4 cutoffs");
         final MessageSizeDistribution w4 = MessageSizeDistribution.load(LossTest.workload("w4.csv"), 1_000_000);
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build(),
-            ctx -> ctx.unscheduledBytes(40_000).cutoffMinimumMessages(1_000).cutoffIntervalNs(1_000_000)
+            ctx -> ctx.unscheduledBytes(40_000).cutoffMinimumMessages(10_000).cutoffIntervalNs(1_000_000)
                 .unscheduledLevels(forcedLevels)))
         {
+            // Instant fabric: the whole run happens at one virtual instant, so allow it many rounds.
+            cluster.sim.maxRoundsPerInstant(Integer.MAX_VALUE);
             cluster.add(new TinyReplyServer(cluster.transport(1).openSocket(PORT)));
             final HomaSocket client = cluster.transport(0).openSocket(0);
             final UnsafeBuffer buffer = new UnsafeBuffer(new byte[1_000_000]);
             final SplittableRandom random = new SplittableRandom(seed);
-            final int total = 2_000;
+            final int total = 20_000;
             final int[] lengths = new int[total];
             final int[] sent = new int[1];
             final int[] done = new int[1];

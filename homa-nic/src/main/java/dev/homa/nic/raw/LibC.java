@@ -107,6 +107,12 @@ final class LibC
     // when it fails is the call repeated through SENDMMSG to learn errno reliably.
     private static final MethodHandle SENDMMSG_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("sendmmsg"),
         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
+    // send(2) of one contiguous frame by raw address, without and with errno capture: a one-packet flush (the
+    // latency-bound case) skips sendmmsg's message-vector handling.
+    private static final MethodHandle SEND_FRAME_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("send"),
+        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SEND_FRAME = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG,
+        JAVA_LONG, JAVA_INT));
     private static final MethodHandle SEND = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
@@ -285,6 +291,31 @@ final class LibC
         try
         {
             return (int)SENDMMSG_NO_ERRNO.invokeExact(fd, messagesAddress, count, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static long sendFrameNoErrno(final int fd, final long address, final long length, final int flags)
+    {
+        try
+        {
+            return (long)SEND_FRAME_NO_ERRNO.invokeExact(fd, address, length, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static long sendFrame(
+        final MemorySegment errno, final int fd, final long address, final long length, final int flags)
+    {
+        try
+        {
+            return (long)SEND_FRAME.invokeExact(errno, fd, address, length, flags);
         }
         catch (final Throwable ex)
         {

@@ -8,8 +8,8 @@
  *   <li><b>Frames</b>: Ethernet, 802.1Q tag with VID 0 and PCP in 802.1p order (level 0 -> PCP 1, 1 -> 0, n -> n),
  *   IPv4 protocol 146 with header checksum and the level also as DSCP class selector, then the Homa bytes. Written
  *   by {@link dev.homa.nic.frame.HomaFrameWriter} into headroom in front of each pool slot.</li>
- *   <li><b>Transmit</b>: one {@code sendmmsg} per {@code flush()}, iovecs pointing at the pool, with
- *   {@code PACKET_QDISC_BYPASS}. Chosen over a {@code TPACKET_V2} TX ring: same one syscall per batch, no extra
+ *   <li><b>Transmit</b>: one {@code sendmmsg} per {@code flush()} (a plain {@code send} for a one-frame flush),
+ *   iovecs pointing at the pool, with {@code PACKET_QDISC_BYPASS}. Chosen over a {@code TPACKET_V2} TX ring: same one syscall per batch, no extra
  *   copy into the ring, no per-frame status hand-shake, errors reported per message.</li>
  *   <li><b>Receive</b>: a memory-mapped ring ({@link dev.homa.nic.raw.ReceiveRing}), {@code TPACKET_V2} by
  *   default (each frame visible at once: ping-pong RTT p50 about 10 us on veth) or {@code TPACKET_V3} blocks

@@ -69,6 +69,7 @@ final class NeighbourTable implements AutoCloseable
     private final IntHashSet stale = new IntHashSet(64, 0.65f, true);
     private int sequence;
     private long refreshes;
+    private int generation;
     private long resolutionRequests;
 
     NeighbourTable(final Arena arena, final int ifIndex)
@@ -112,6 +113,7 @@ final class NeighbourTable implements AutoCloseable
     void refresh()
     {
         refreshes++;
+        generation++;
         macByIp.clear();
         stale.clear();
         final int seq = ++sequence;
@@ -226,6 +228,15 @@ final class NeighbourTable implements AutoCloseable
                 return -receive.getInt(NLMSG_HEADER_LENGTH, LITTLE_ENDIAN);
             }
         }
+    }
+
+    /**
+     * @return a number that changes whenever the table may have changed: a caller's cached lookup is valid while
+     * it stays the same.
+     */
+    int generation()
+    {
+        return generation;
     }
 
     long refreshes()

@@ -133,6 +133,9 @@ public final class RawEthernetDriver implements NicDriver
     private int ipId;
     private long nextRefreshNs;
     private long nextMissRefreshNs;
+    private int lastDestinationIp;
+    private long lastDestinationMac = NeighbourTable.NO_MAC;
+    private int lastGeneration = -1;
     private boolean frameIsDeliverable;
     private boolean closed;
 
@@ -511,7 +514,20 @@ public final class RawEthernetDriver implements NicDriver
             return false;
         }
         final int destinationIp = HostAddress.ipv4Of(destination);
-        final long destinationMac = neighbours.lookup(destinationIp);
+        final long destinationMac;
+        if (destinationIp == lastDestinationIp && neighbours.generation() == lastGeneration &&
+            NeighbourTable.NO_MAC != lastDestinationMac)
+        {
+            // Consecutive packets mostly go to the same host: skip the hash lookup.
+            destinationMac = lastDestinationMac;
+        }
+        else
+        {
+            destinationMac = neighbours.lookup(destinationIp);
+            lastDestinationIp = destinationIp;
+            lastDestinationMac = destinationMac;
+            lastGeneration = neighbours.generation();
+        }
         if (NeighbourTable.NO_MAC == destinationMac)
         {
             onUnresolved(destinationIp);

@@ -93,6 +93,8 @@ public final class LinuxNet
         FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = errnoHandle("munmap",
         FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle SCHED_SETAFFINITY = errnoHandle("sched_setaffinity",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
         FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.findOrThrow("strerror"),
@@ -285,6 +287,39 @@ public final class LinuxNet
             finally
             {
                 close(fd);
+            }
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            throw ex;
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * Pin the calling thread (only it) to one CPU with {@code sched_setaffinity(2)}.
+     *
+     * @param cpu CPU number, 0..63.
+     * @throws IllegalStateException if the kernel refuses.
+     */
+    public static void pinCurrentThread(final int cpu)
+    {
+        if (cpu < 0 || cpu > 63)
+        {
+            throw new IllegalArgumentException("CPU out of range 0..63: " + cpu);
+        }
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment state = newErrnoState(arena);
+            final MemorySegment mask = arena.allocate(JAVA_LONG);
+            mask.set(JAVA_LONG, 0, 1L << cpu);
+            if (0 != (int)SCHED_SETAFFINITY.invokeExact(state, 0, 8L, mask))
+            {
+                throw new IllegalStateException("sched_setaffinity(CPU " + cpu + ") failed: " +
+                    describe(errno(state)));
             }
         }
         catch (final RuntimeException | Error ex)

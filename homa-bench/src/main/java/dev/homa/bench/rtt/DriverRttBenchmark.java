@@ -17,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import dev.homa.bench.driver.LinuxNet;
 import dev.homa.bench.driver.VethNamespaces;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -47,7 +48,8 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
 {
     private static final long SERVER_START_SECONDS = 60;
 
-    @Option(names = "--paths", split = ",", defaultValue = "af-packet,af-packet-recv,kernel-udp,raw-echo,udp-echo,homa-raw,homa-udp",
+    @Option(names = "--paths", split = ",",
+        defaultValue = "af-packet,af-packet-recv,kernel-udp,raw-echo,udp-echo,homa-raw,homa-udp",
         description = "Paths in run order (default ${DEFAULT-VALUE}).")
     List<String> paths;
 
@@ -66,13 +68,20 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         "(default ${DEFAULT-VALUE}).")
     long maxSeconds;
 
-    @Option(names = "--timeout-ms", defaultValue = "50", description = "Give up on one round trip after this " +
+    @Option(names = "--timeout-ms", defaultValue = "1000", description = "Give up on one round trip after this " +
         "(default ${DEFAULT-VALUE}).")
     long timeoutMs;
 
     @Option(names = "--subnet", defaultValue = "77", description = "Third octet of 198.18.x.0/24 " +
         "(default ${DEFAULT-VALUE}).")
     int subnet;
+
+    @Option(names = "--client-cpu", defaultValue = "-1", description = "Pin the client thread to this CPU " +
+        "(default: not pinned).")
+    int clientCpu;
+
+    @Option(names = "--server-cpus", description = "Run the server JVM under 'taskset -c LIST' (default: not pinned).")
+    String serverCpus;
 
     @Option(names = "--server-jvm-option", description = "Extra option for the server JVM (repeatable).")
     List<String> serverJvmOptions = new ArrayList<>();
@@ -143,7 +152,8 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     {
         System.out.println("== " + path.id() + ": " + path.description());
         final ServerProcess server = ServerProcess.start(hosts, path, setup, maxSeconds + SERVER_START_SECONDS,
-            serverJvmOptions);
+            serverJvmOptions, serverCpus);
+        RttResult result;
         try
         {
             final String ready = server.awaitReady(SERVER_START_SECONDS);
@@ -151,25 +161,33 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             {
                 return RttResult.skipped(path, "server did not start: " + ready);
             }
-            final Future<RttResult> client = clientThread.submit(() -> measure(path, setup));
+            final Future<RttResult> client = clientThread.submit(() ->
+            {
+                if (clientCpu >= 0)
+                {
+                    LinuxNet.pinCurrentThread(clientCpu);
+                }
+                return measure(path, setup);
+            });
             try
             {
-                return client.get(maxSeconds + 60, TimeUnit.SECONDS);
+                result = client.get(maxSeconds + 60, TimeUnit.SECONDS);
             }
             catch (final ExecutionException ex)
             {
-                return RttResult.skipped(path, "client failed: " + ex.getCause());
+                result = RttResult.skipped(path, "client failed: " + ex.getCause());
             }
             catch (final TimeoutException ex)
             {
                 client.cancel(true);
-                return RttResult.skipped(path, "client did not finish within its budget");
+                result = RttResult.skipped(path, "client did not finish within its budget");
             }
         }
         finally
         {
             server.stop();
         }
+        return result.withAnswered(server.answered());
     }
 
     private RttResult measure(final RttPath path, final RttSetup setup)
@@ -220,7 +238,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             {
                 note = (null == note ? "" : note + "; ") + warmupTimeouts + " warm-up round trips timed out";
             }
-            return new RttResult(path, histogram, timeouts, warmups, elapsedNs, note);
+            return new RttResult(path, histogram, timeouts, warmups, elapsedNs, note, -1);
         }
         catch (final UnsupportedOperationException ex)
         {
@@ -253,7 +271,13 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         text.append("payload ").append(size).append(" B each way (frames: 38 B Ethernet+802.1Q+IPv4 header + 56 B " +
             "Homa header + payload; UDP: 56 B + payload), warm-up ").append(warmup).append(", samples ")
             .append(samples).append(", budget ").append(maxSeconds).append(" s per path, timeout ").append(timeoutMs)
-            .append(" ms\n");
+            .append(" ms");
+        if (clientCpu >= 0 || null != serverCpus)
+        {
+            text.append(", client thread on CPU ").append(clientCpu < 0 ? "any" : Integer.toString(clientCpu))
+                .append(", server JVM on CPUs ").append(null == serverCpus ? "any" : serverCpus);
+        }
+        text.append('\n');
         return text.toString();
     }
 
@@ -276,22 +300,29 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     {
         private final Process process;
         private final CompletableFuture<String> ready = new CompletableFuture<>();
+        private final CompletableFuture<Long> answered = new CompletableFuture<>();
+        private Thread relay;
 
         private ServerProcess(final Process process, final String tag)
         {
             this.process = process;
-            final Thread relay = new Thread(() -> relay(tag), "relay-" + tag);
+            relay = new Thread(() -> relay(tag), "relay-" + tag);
             relay.setDaemon(true);
             relay.start();
         }
 
         static ServerProcess start(
             final VethNamespaces hosts, final RttPath path, final RttSetup setup, final long maxSeconds,
-            final List<String> jvmOptions)
+            final List<String> jvmOptions, final String cpus)
         {
             final String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            final List<String> command = new ArrayList<>(List.of(java,
+            final List<String> command = new ArrayList<>();
+            if (null != cpus)
+            {
+                command.addAll(List.of("taskset", "-c", cpus));
+            }
+            command.addAll(List.of(java,
                 "-Xms256m", "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED",
                 "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
@@ -334,6 +365,12 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                 process.destroyForcibly();
                 process.waitFor(5, TimeUnit.SECONDS);
             }
+            relay.join(2_000);
+        }
+
+        long answered()
+        {
+            return answered.getNow(-1L);
         }
 
         private void relay(final String tag)
@@ -347,6 +384,10 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                     if (!ready.isDone() && (RttEchoServer.READY.equals(line) || line.startsWith("FAILED")))
                     {
                         ready.complete(line);
+                    }
+                    if (line.startsWith(RttEchoServer.DONE_PREFIX))
+                    {
+                        answered.complete(Long.parseLong(line.substring(RttEchoServer.DONE_PREFIX.length()).trim()));
                     }
                     System.out.println("   [server " + tag + "] " + line);
                 }

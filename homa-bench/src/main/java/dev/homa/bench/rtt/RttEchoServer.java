@@ -23,9 +23,11 @@ public final class RttEchoServer implements Callable<Integer>
 {
     /** Line printed once the server can answer. */
     public static final String READY = "READY";
+    /** Start of the last line: the number of requests answered follows. */
+    public static final String DONE_PREFIX = "DONE answered=";
 
-    @Option(names = "--path", required = true, description = "af-packet, af-packet-recv, kernel-udp, raw-echo, udp-echo, homa-raw, " +
-        "homa-udp")
+    @Option(names = "--path", required = true,
+        description = "af-packet, af-packet-recv, kernel-udp, raw-echo, udp-echo, homa-raw, homa-udp")
     String path;
 
     @Option(names = "--client-if", required = true)
@@ -96,7 +98,7 @@ public final class RttEchoServer implements Callable<Integer>
                     }
                 }
             }
-            out.println("DONE answered=" + server.answered());
+            out.println(DONE_PREFIX + server.answered());
             out.flush();
             return 0;
         }

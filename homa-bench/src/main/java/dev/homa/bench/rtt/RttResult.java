@@ -11,8 +11,10 @@ import org.HdrHistogram.Histogram;
  * @param warmups   round trips done before measuring.
  * @param elapsedNs duration of the measured phase.
  * @param note      why the path did not run or was cut short; null if it ran fully.
+ * @param answered  requests the server reports it answered (warm-up included), -1 if unknown.
  */
-public record RttResult(RttPath path, Histogram histogram, long timeouts, long warmups, long elapsedNs, String note)
+public record RttResult(
+    RttPath path, Histogram histogram, long timeouts, long warmups, long elapsedNs, String note, long answered)
 {
     /**
      * @param path   the path.
@@ -21,7 +23,24 @@ public record RttResult(RttPath path, Histogram histogram, long timeouts, long w
      */
     public static RttResult skipped(final RttPath path, final String reason)
     {
-        return new RttResult(path, null, 0, 0, 0, reason);
+        return new RttResult(path, null, 0, 0, 0, reason, -1);
+    }
+
+    /**
+     * @param count what the server reported.
+     * @return a copy with {@link #answered()} set.
+     */
+    public RttResult withAnswered(final long count)
+    {
+        return new RttResult(path, histogram, timeouts, warmups, elapsedNs, note, count);
+    }
+
+    /**
+     * @return round trips attempted: warm-up, recorded samples and timeouts.
+     */
+    public long attempted()
+    {
+        return warmups + timeouts + (null == histogram ? 0 : histogram.getTotalCount());
     }
 
     /**

@@ -25,20 +25,22 @@ public final class RttTable
     public static String format(final List<RttResult> results)
     {
         final StringBuilder text = new StringBuilder();
-        text.append("| path | samples | timeouts | p50 us | p90 us | p99 us | p99.9 us | max us | mean us | " +
-            "p50 / floor | p99 / floor |\n");
-        text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        text.append("| path | samples | timeouts | answered | p50 us | p90 us | p99 us | p99.9 us | max us | " +
+            "mean us | p50 / floor | p99 / floor |\n");
+        text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         final StringBuilder notes = new StringBuilder();
         for (final RttResult result : results)
         {
             text.append("| ").append(result.path().id()).append(" | ");
             if (!result.hasSamples())
             {
-                text.append("0 | ").append(result.timeouts()).append(" | - | - | - | - | - | - | - | - |\n");
+                text.append("0 | ").append(result.timeouts()).append(" | ").append(answered(result))
+                    .append(" | - | - | - | - | - | - | - | - |\n");
             }
             else
             {
                 text.append(result.histogram().getTotalCount()).append(" | ").append(result.timeouts()).append(" | ")
+                    .append(answered(result)).append(" | ")
                     .append(us(result.micros(50))).append(" | ")
                     .append(us(result.micros(90))).append(" | ")
                     .append(us(result.micros(99))).append(" | ")
@@ -84,6 +86,11 @@ public final class RttTable
             }
         }
         return null;
+    }
+
+    private static String answered(final RttResult result)
+    {
+        return result.answered() < 0 ? "?" : result.answered() + "/" + result.attempted();
     }
 
     private static String us(final double value)

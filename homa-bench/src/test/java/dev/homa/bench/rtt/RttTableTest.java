@@ -23,7 +23,7 @@ class RttTableTest
 
         final String table = RttTable.format(List.of(floor, udpFloor, withinTarget, missing));
 
-        assertTrue(table.contains("| homa-raw | 1000 | 0 | 10.9 |"), table);
+        assertTrue(table.contains("| homa-raw | 1000 | 0 | 1000/1000 | 10.9 |"), table);
         assertTrue(table.contains("1.09x ok | 1.25x ok |"), table);
         assertTrue(table.contains("1.20x MISS | 1.40x MISS |"), table);
     }
@@ -34,7 +34,7 @@ class RttTableTest
     {
         final String table = RttTable.format(List.of(RttResult.skipped(RttPath.HOMA_UDP, "no engine")));
 
-        assertTrue(table.contains("| homa-udp | 0 | 0 | - |"), table);
+        assertTrue(table.contains("| homa-udp | 0 | 0 | ? | - |"), table);
         assertTrue(table.contains("- homa-udp: no engine"), table);
     }
 
@@ -54,6 +54,6 @@ class RttTableTest
         final Histogram histogram = new Histogram(1_000_000_000L, 3);
         histogram.recordValueWithCount(p50Ns, 980);
         histogram.recordValueWithCount(p99Ns, 20);
-        return new RttResult(path, histogram, 0, 0, 1, null);
+        return new RttResult(path, histogram, 0, 0, 1, null, 1000);
     }
 }

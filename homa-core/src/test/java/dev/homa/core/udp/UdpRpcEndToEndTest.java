@@ -1,0 +1,147 @@
+package dev.homa.core.udp;
+
+import dev.homa.core.HomaMessage;
+import dev.homa.core.HomaSocket;
+import dev.homa.core.HomaTransport;
+import dev.homa.core.ThreadingMode;
+import dev.homa.core.workload.MessageSizeDistribution;
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.netns.NetnsPair;
+import dev.homa.nic.udp.EpollIdleStrategy;
+import dev.homa.nic.udp.UdpDriver;
+import dev.homa.nic.udp.UdpDriverContext;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Acceptance: two JVM processes in two network namespaces exchange 10,000 RPCs of W4 sizes (capped at 1,000,000
+ * bytes) byte-exact over the UDP driver. This JVM is the client in namespace A; a {@link UdpRpcServer} child echoes
+ * in namespace B across the veth. Sizes are seeded ({@code -Dhoma.seed=}), the count is {@code -Dhoma.e2e.rpcs=}.
+ */
+class UdpRpcEndToEndTest
+{
+    private static final int SERVER_PORT = 100;
+    private static final int WINDOW = 16;
+
+    @Test
+    @Timeout(300)
+    void tenThousandW4RpcsBetweenTwoProcessesOverUdp() throws Exception
+    {
+        assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
+        final Path w4 = MessageSizeDistribution.findWorkload("w4.csv");
+        assumeTrue(null != w4, "w4.csv not found (set -Dhoma.workloads.dir)");
+        final MessageSizeDistribution sizes = MessageSizeDistribution.load(w4, 1_000_000);
+        final long seed = Long.getLong("homa.seed", System.nanoTime());
+        System.out.println("seed=" + seed);
+        final int rpcs = Integer.getInteger("homa.e2e.rpcs", 10_000);
+        final Random random = new Random(seed);
+
+        try (NetnsPair pair = NetnsPair.create("hudprpc", 4))
+        {
+            final String serverUdp = pair.ipB() + ":4000";
+            final Process server = pair.start(pair.nsB(),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "--enable-native-access=ALL-UNNAMED",
+                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"),
+                UdpRpcServer.class.getName(), serverUdp, String.valueOf(SERVER_PORT));
+            final BufferedReader serverOutput = new BufferedReader(
+                new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            try
+            {
+                String line;
+                final StringBuilder early = new StringBuilder();
+                while (null != (line = serverOutput.readLine()) && !line.startsWith("READY"))
+                {
+                    early.append(line).append('\n');
+                }
+                assertNotNull(line, "server exited before it was ready: " + early);
+
+                final UdpDriver driver = pair.callIn(pair.nsA(), () -> new UdpDriver(
+                    new UdpDriverContext().bindAddress(HostAddress.parseIpv4(pair.ipA() + ":4000"))));
+                final long startNs = System.nanoTime();
+                long bytes = 0;
+                // INVOKER mode: this thread runs the protocol, owns the driver and can close it cleanly.
+                final EpollIdleStrategy idle = driver.idleStrategy(100, 50_000L);
+                try (driver; HomaTransport transport = HomaTransport.launch(new HomaTransport.Context()
+                    .driver(driver)
+                    .threadingMode(ThreadingMode.INVOKER)
+                    .receivePoolBytes(256L << 20)
+                    .sendPoolBytes(256L << 20)))
+                {
+                    final HomaSocket socket = transport.openSocket(0);
+                    final long serverHost = HostAddress.parseIpv4(serverUdp);
+                    final ArrayDeque<CompletableFuture<HomaMessage>> futures = new ArrayDeque<>();
+                    final ArrayDeque<byte[]> requests = new ArrayDeque<>();
+                    int sent = 0;
+                    int done = 0;
+                    while (done < rpcs)
+                    {
+                        while (sent < rpcs && futures.size() < WINDOW)
+                        {
+                            final byte[] request = new byte[sizes.sample(random.nextDouble())];
+                            random.nextBytes(request);
+                            futures.add(socket.call(serverHost, SERVER_PORT, new UnsafeBuffer(request), 0,
+                                request.length));
+                            requests.add(request);
+                            bytes += request.length;
+                            sent++;
+                        }
+                        idle.idle(transport.doWork());
+                        while (!futures.isEmpty() && futures.peek().isDone())
+                        {
+                            final HomaMessage response = futures.poll().get();
+                            final byte[] request = requests.poll();
+                            assertEquals(request.length, response.length(), "response length of RPC " + done);
+                            assertArrayEquals(request, response.toByteArray(), "response bytes of RPC " + done);
+                            response.release();
+                            done++;
+                        }
+                        assertTrue(System.nanoTime() - startNs < TimeUnit.SECONDS.toNanos(240),
+                            "only " + done + " of " + rpcs + " RPCs completed");
+                    }
+                    final UnsafeBuffer stop = new UnsafeBuffer(new byte[4]);
+                    stop.putInt(0, UdpRpcServer.STOP);
+                    socket.homaSend(serverHost, SERVER_PORT, stop, 0, 4, 0);
+                    final long elapsedNs = System.nanoTime() - startNs;
+                    final long stopDeadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (server.isAlive() && System.nanoTime() < stopDeadlineNs)
+                    {
+                        // Keep the protocol running (retransmissions included) until the server has the stop.
+                        idle.idle(transport.doWork());
+                    }
+                    System.out.printf("%d W4 RPCs, %d MB each way, in %.1f s; client driver sent=%d received=%d " +
+                        "gsoSends=%d groSuperDatagrams=%d drops=%d%n", rpcs, bytes >> 20, elapsedNs / 1e9,
+                        driver.packetsSent(), driver.packetsReceived(), driver.gsoSends(),
+                        driver.groSuperDatagrams(), driver.rxDroppedNoBuffer() + driver.rxDroppedOversize());
+                    assertTrue(server.waitFor(5, TimeUnit.SECONDS), "server did not stop");
+                }
+                while (null != (line = serverOutput.readLine()))
+                {
+                    System.out.println("server: " + line);
+                }
+                assertEquals(0, server.exitValue());
+            }
+            finally
+            {
+                server.destroyForcibly();
+            }
+        }
+    }
+}

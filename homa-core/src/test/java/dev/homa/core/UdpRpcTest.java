@@ -80,7 +80,8 @@ class UdpRpcTest
             }
             echo.join(20_000);
             java.util.Arrays.sort(rtt);
-            System.out.printf("UDP loopback (%s), 100-byte echo RTT, real time: p50 %.1f us, p99 %.1f us, max %.1f us; " +
+            System.out.printf("UDP loopback (%s), 100-byte echo RTT, real time: p50 %.1f us, p99 %.1f us, " +
+                "max %.1f us; " +
                 "client retransmissions %d%n", HostAddress.toString(destination), rtt[small / 2] / 1e3,
                 rtt[small * 99 / 100] / 1e3, rtt[small - 1] / 1e3,
                 client.metrics().get(HomaMetrics.RETRANSMITTED_PACKETS));

@@ -76,7 +76,8 @@ class SrptTest
         final FabricTraceRecorder trace = new FabricTraceRecorder(true, 1_000_000, 1 << FabricTraceListener.SENT);
         fabric.addTraceListener(trace);
         final List<Integer> completion = new ArrayList<>();
-        try (Cluster cluster = new Cluster(fabric, ctx -> ctx.overcommit(overcommit).fifoGrantFractionPerMille(0).windowBytes(11_392)))
+        try (Cluster cluster = new Cluster(fabric,
+            ctx -> ctx.overcommit(overcommit).fifoGrantFractionPerMille(0).windowBytes(11_392)))
         {
             final HomaSocket server = cluster.transport(senders).openSocket(PORT);
             final UnsafeBuffer buffer = new UnsafeBuffer(new byte[500_000]);

@@ -9,8 +9,6 @@ import dev.homa.core.HomaTimeoutException;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.grant.GrantScheduler;
-import dev.homa.core.grant.GrantSender;
-import dev.homa.core.grant.Grantable;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.CutoffCalculator;
 import dev.homa.core.priority.Cutoffs;
@@ -30,6 +28,7 @@ import dev.homa.nic.PacketSink;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.CachedNanoClock;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.NanoClock;
@@ -70,11 +69,10 @@ import java.util.function.Consumer;
  * ACK (piggybacked on a later request, or an ACK packet after NEED_ACK); the last 4,096 acknowledged RPCs are
  * remembered so a late copy of their request does not execute again.
  */
-public final class HomaEngine implements Agent, PacketSink, GrantSender
+public final class HomaEngine implements Agent, PacketSink
 {
     private static final int COMMAND_LIMIT = 64;
     private static final int RELEASE_LIMIT = 256;
-    private static final int BATCH = 32;
     private static final int ACKED_HISTORY = 4096;
 
     private final NicDriver driver;
@@ -103,7 +101,6 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final ArrayDeque<Rpc> freeRpcs = new ArrayDeque<>();
     private final ArrayDeque<HomaMessage> freeMessages = new ArrayDeque<>();
     private final ArrayDeque<Rpc> waitingForPages = new ArrayDeque<>();
-    private final Packet[] batch = new Packet[BATCH];
     private final int[] cutoffScratch = new int[Cutoffs.NUM_PRIORITIES];
     private final org.agrona.collections.LongHashSet recentlyAcked = new org.agrona.collections.LongHashSet(
         ACKED_HISTORY * 2);
@@ -114,10 +111,6 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final int maxPages;
     private final int maxMessageLength;
     private final int unscheduledBytes;
-    private final int maxNicQueueBytes;
-    private final int smallMessageBytes;
-    private final int maxSendBurst;
-    private final int pacerFifoEvery;
     private final boolean invokerMode;
     private final int pollBurst;
     private final long tickNs;
@@ -132,24 +125,22 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private final boolean staticCutoffs;
     private final long cutoffIntervalNs;
     private final int highestPriority;
-    private final int wireOverhead;
-    private final double nsPerByte;
+    private final CachedNanoClock time = new CachedNanoClock();
+    private final PacketTransmitter transmitter;
+    private final DataSender dataSender;
+    private final ControlSender controlSender;
+    private final SrptQueue srpt = new SrptQueue();
+    private final Pacer pacer;
 
     private Rpc allHead;
     private int rpcCount;
     private int serverRpcCount;
-    private OutboundMessage srptHead;
-    private int batchCount;
-    private long batchBytes;
     private long nowNs;
     private long nextTickNs;
     private long nextCutoffNs;
-    private long pacerWakeNs;
-    private boolean throttled;
     private long ticks;
     private long births;
     private long outBirths;
-    private long paced;
     private int overflowCount;
     private boolean inDutyCycle;
 
@@ -180,11 +171,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         this.metrics = new HomaMetrics(reasons);
         this.maxPayload = ctx.maxPayload();
         this.unscheduledBytes = ctx.unscheduledBytes();
-        this.maxNicQueueBytes = ctx.maxNicQueueBytes();
-        this.smallMessageBytes = ctx.smallMessageBytes();
-        this.maxSendBurst = ctx.maxSendBurst();
         this.invokerMode = dev.homa.core.ThreadingMode.INVOKER == ctx.threadingMode();
-        this.pacerFifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
         this.pollBurst = ctx.pollBurst();
         this.tickNs = ctx.tickNs();
         this.resendTicks = ctx.resendTicks();
@@ -196,13 +183,15 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         this.incastUnscheduledBytes = ctx.incastUnscheduledBytes();
         this.maxServerRpcs = ctx.maxServerRpcs();
         this.cutoffIntervalNs = ctx.cutoffIntervalNs();
-        this.highestPriority = Math.max(0, Math.min(driver.priorityLevels(), Cutoffs.NUM_PRIORITIES) - 1);
-        this.wireOverhead = driver.wireOverheadBytes();
-        this.nsPerByte = 8e9 / driver.linkBitsPerSecond();
         this.receivePool = new PagePool(ctx.receivePoolBytes(), ctx.receivePageBytes());
         this.sendPool = new PagePool(ctx.sendPoolBytes(), ctx.receivePageBytes());
         this.maxPages = receivePool.pagesFor(maxMessageLength);
         this.peers = new PeerTable(ctx.maxPeers(), ctx.peerIdleNs(), metrics);
+        this.transmitter = new PacketTransmitter(driver, metrics);
+        this.highestPriority = transmitter.highestPriority();
+        this.dataSender = new DataSender(transmitter, sendPool, metrics);
+        this.controlSender = new ControlSender(transmitter, metrics, localCutoffs, maxMessageLength);
+        this.pacer = new Pacer(ctx, srpt, dataSender, transmitter, metrics, time);
 
         final int[] fixed = ctx.staticCutoffs();
         this.staticCutoffs = null != fixed;
@@ -232,6 +221,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             .strictOvercommit(ctx.strictOvercommit()));
 
         nowNs = clock.nanoTime();
+        time.update(nowNs);
         nextTickNs = nowNs + tickNs;
         nextCutoffNs = nowNs + cutoffIntervalNs;
     }
@@ -272,6 +262,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         try
         {
             nowNs = clock.nanoTime();
+            time.update(nowNs);
             int work = drainReleases();
             work += commands.read(commandHandler, COMMAND_LIMIT);
             work += driver.poll(this, pollBurst);
@@ -288,14 +279,14 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             if (nowNs - scheduler.nextFifoGrantDeadlineNs() >= 0 && 0 != scheduler.trackedCount())
             {
                 // FIFO grants (starvation escape) are paced by time, not by arriving data.
-                work += scheduler.sendGrants(nowNs, this);
+                work += scheduler.sendGrants(nowNs, controlSender);
             }
-            work += pace();
+            work += pacer.pace();
             if (0 != overflowCount)
             {
                 work += deliverOverflow();
             }
-            flushBatch();
+            transmitter.flushBatch();
             updateGauges();
             return work;
         }
@@ -317,11 +308,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         {
             return now;
         }
-        long deadline = Long.MAX_VALUE;
-        if (null != srptHead)
-        {
-            deadline = throttled ? Math.max(now, pacerWakeNs) : now;
-        }
+        long deadline = pacer.deadlineNs(now);
         if (0 != rpcCount || !waitingForPages.isEmpty())
         {
             deadline = Math.min(deadline, nextTickNs);
@@ -660,7 +647,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
 
         sendPool.write(out.pages, 0, buffer, index + Commands.HEADER_LENGTH, chunk);
         out.available = chunk;
-        onBytesAvailable(out);
+        pacer.onBytesAvailable(out);
     }
 
     private void onChunkCommand(final MutableDirectBuffer buffer, final int index, final int length, final int port)
@@ -686,7 +673,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final OutboundMessage out = rpc.out;
         sendPool.write(out.pages, chunkOffset, buffer, index + Commands.HEADER_LENGTH, chunk);
         out.available = Math.max(out.available, chunkOffset + chunk);
-        onBytesAvailable(out);
+        pacer.onBytesAvailable(out);
     }
 
     private void onAbortCommand(final int port, final long id)
@@ -809,7 +796,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final OutboundMessage out = rpc.out;
         if (out.queued)
         {
-            dequeue(out);
+            srpt.dequeue(out);
         }
         if (rpc.outPagesHeld)
         {
@@ -831,7 +818,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         {
             in.scheduled = false;
             scheduler.remove(in);
-            scheduler.sendGrants(nowNs, this);
+            scheduler.sendGrants(nowNs, controlSender);
         }
         if (in.waitingForPages)
         {
@@ -926,7 +913,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             rpc.silentTicks = 0;
             deliver(socket, message);
         }
-        scheduler.sendGrants(nowNs, this);
+        scheduler.sendGrants(nowNs, controlSender);
     }
 
     private boolean allocateInbound(final Rpc rpc)
@@ -966,259 +953,6 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     // ------------------------------------------------------------------------------------------------------------
     // Sending
 
-    private void onBytesAvailable(final OutboundMessage out)
-    {
-        if (!out.hasTransmittable())
-        {
-            return;
-        }
-        if (out.length < smallMessageBytes)
-        {
-            // Tiny messages skip the pacer (kernel defer_min_bytes) so it never delays them.
-            while (out.hasTransmittable())
-            {
-                final int offset = out.nextOffset;
-                final int end = Math.min(offset + maxPayload, out.transmittableEnd());
-                if (!sendData(out.rpc, offset, end - offset, false, priorityFor(out, offset)))
-                {
-                    break;
-                }
-                out.nextOffset = end;
-            }
-            onSent(out.rpc);
-            if (out.hasTransmittable())
-            {
-                enqueue(out);
-            }
-        }
-        else
-        {
-            enqueue(out);
-        }
-    }
-
-    private void enqueue(final OutboundMessage out)
-    {
-        if (out.queued)
-        {
-            return;
-        }
-        out.queued = true;
-        final int remaining = out.remaining();
-        OutboundMessage prev = null;
-        OutboundMessage cur = srptHead;
-        while (null != cur && cur.remaining() <= remaining)
-        {
-            prev = cur;
-            cur = cur.srptNext;
-        }
-        out.srptPrev = prev;
-        out.srptNext = cur;
-        if (null == prev)
-        {
-            srptHead = out;
-        }
-        else
-        {
-            prev.srptNext = out;
-        }
-        if (null != cur)
-        {
-            cur.srptPrev = out;
-        }
-    }
-
-    private void dequeue(final OutboundMessage out)
-    {
-        if (!out.queued)
-        {
-            return;
-        }
-        out.queued = false;
-        if (null == out.srptPrev)
-        {
-            srptHead = out.srptNext;
-        }
-        else
-        {
-            out.srptPrev.srptNext = out.srptNext;
-        }
-        if (null != out.srptNext)
-        {
-            out.srptNext.srptPrev = out.srptPrev;
-        }
-        out.srptPrev = null;
-        out.srptNext = null;
-    }
-
-    private int pace()
-    {
-        int sent = 0;
-        throttled = false;
-        while (sent < maxSendBurst)
-        {
-            OutboundMessage out = srptHead;
-            if (null == out)
-            {
-                break;
-            }
-            if (0 != pacerFifoEvery && 0 == (paced + 1) % pacerFifoEvery && null != out.srptNext)
-            {
-                // The pacer's FIFO share (kernel pacer fifo_fraction): now and then the oldest message goes
-                // instead of the shortest, so a long message cannot starve behind a stream of shorter ones.
-                out = oldestTransmittable(out);
-            }
-            if (!out.hasTransmittable())
-            {
-                dequeue(out);
-                continue;
-            }
-            final long queued = driver.queuedBytes() + batchBytes;
-            if (queued >= maxNicQueueBytes)
-            {
-                throttled = true;
-                pacerWakeNs = nowNs + Math.max(1, (long)Math.ceil((queued - maxNicQueueBytes + 1) * nsPerByte));
-                metrics.increment(HomaMetrics.PACER_THROTTLED);
-                break;
-            }
-            final int offset = out.nextOffset;
-            final int end = Math.min(offset + maxPayload, out.transmittableEnd());
-            if (!sendData(out.rpc, offset, end - offset, false, priorityFor(out, offset)))
-            {
-                throttled = true;
-                pacerWakeNs = nowNs + tickNs;
-                break;
-            }
-            out.nextOffset = end;
-            sent++;
-            paced++;
-            if (!out.hasTransmittable())
-            {
-                dequeue(out);
-            }
-            else if (out != srptHead)
-            {
-                // Sending shrank its remaining bytes: keep the list in SRPT order.
-                dequeue(out);
-                enqueue(out);
-            }
-            onSent(out.rpc);
-        }
-        return sent;
-    }
-
-    private OutboundMessage oldestTransmittable(final OutboundMessage head)
-    {
-        OutboundMessage oldest = head;
-        for (OutboundMessage m = head.srptNext; null != m; m = m.srptNext)
-        {
-            if (m.birthOrder < oldest.birthOrder && m.hasTransmittable())
-            {
-                oldest = m;
-            }
-        }
-        return oldest;
-    }
-
-    private void onSent(final Rpc rpc)
-    {
-        if (rpc.client && Rpc.STATE_OUTGOING_REQUEST == rpc.state && rpc.out.fullySent())
-        {
-            rpc.state = Rpc.STATE_AWAIT_RESPONSE;
-        }
-    }
-
-    private boolean sendData(
-        final Rpc rpc, final int offset, final int byteLength, final boolean retransmit, final int priority)
-    {
-        final Packet packet = acquire();
-        if (null == packet)
-        {
-            return false;
-        }
-        final OutboundMessage out = rpc.out;
-        final MutableDirectBuffer buffer = packet.buffer();
-        data.wrap(buffer, 0);
-        data.initialize(PacketType.DATA, rpc.socket.port, rpc.peerPort, rpc.id);
-        if (rpc.client && rpc.incast)
-        {
-            data.flags(HomaHeaderFlyweight.FLAG_INCAST);
-        }
-        data.messageLength(out.length);
-        data.incoming(Math.min(Math.max(out.granted, out.unscheduled), out.length));
-        if (rpc.client)
-        {
-            final Peer peer = rpc.peer;
-            final int ack = peer.findAck(rpc.socket.port);
-            if (ack >= 0)
-            {
-                data.ackClientId(peer.ackIds[ack]);
-                data.ackServerPort(peer.ackServerPorts[ack]);
-                peer.removeAck(ack);
-            }
-        }
-        data.cutoffVersion(rpc.peer.cutoffs.version());
-        data.retransmit(retransmit);
-        data.segmentOffset(offset);
-        data.sequence(offset);
-        sendPool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
-        packet.length(DataHeaderFlyweight.HEADER_LENGTH + byteLength);
-        if (retransmit)
-        {
-            metrics.increment(HomaMetrics.RETRANSMITTED_PACKETS);
-        }
-        return transmit(packet, rpc.peerAddress, priority, PacketType.DATA);
-    }
-
-    private void sendControl(
-        final int type, final int sourcePort, final int destinationPort, final long senderId, final long destination)
-    {
-        final Packet packet = acquire();
-        if (null == packet)
-        {
-            return;
-        }
-        header.wrap(packet.buffer(), 0);
-        header.initialize(type, sourcePort, destinationPort, senderId);
-        packet.length(HomaHeaderFlyweight.COMMON_HEADER_LENGTH);
-        transmit(packet, destination, highestPriority, type);
-    }
-
-    private void sendResend(final Rpc rpc, final int offset, final int length, final int priority)
-    {
-        final Packet packet = acquire();
-        if (null == packet)
-        {
-            return;
-        }
-        resendFw.wrap(packet.buffer(), 0);
-        resendFw.initialize(PacketType.RESEND, rpc.socket.port, rpc.peerPort, rpc.id);
-        resendFw.offset(offset);
-        resendFw.length(length);
-        resendFw.priority(clampPriority(priority));
-        packet.length(ResendFlyweight.LENGTH);
-        metrics.increment(HomaMetrics.RESENDS_REQUESTED);
-        transmit(packet, rpc.peerAddress, highestPriority, PacketType.RESEND);
-    }
-
-    private void sendCutoffs(final long destination, final int sourcePort, final int destinationPort, final long id)
-    {
-        final Packet packet = acquire();
-        if (null == packet)
-        {
-            return;
-        }
-        cutoffsFw.wrap(packet.buffer(), 0);
-        cutoffsFw.initialize(PacketType.CUTOFFS, sourcePort, destinationPort, id);
-        for (int i = 0; i < Cutoffs.NUM_PRIORITIES; i++)
-        {
-            cutoffsFw.cutoff(i, 0 == i ? Math.max(localCutoffs.cutoff(0), maxMessageLength) : localCutoffs.cutoff(i));
-        }
-        cutoffsFw.cutoffVersion(localCutoffs.version());
-        packet.length(CutoffsFlyweight.LENGTH);
-        transmit(packet, destination, highestPriority, PacketType.CUTOFFS);
-    }
-
     /**
      * Send an explicit ACK from a client socket: the common header names one RPC, the entries every pending ack
      * of that peer belonging to the same client port.
@@ -1226,7 +960,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
     private void sendAck(
         final Peer peer, final long destination, final int clientPort, final int serverPort, final long clientId)
     {
-        final Packet packet = acquire();
+        final Packet packet = transmitter.acquire();
         if (null == packet)
         {
             return;
@@ -1253,7 +987,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         }
         ackFw.numAcks(count);
         packet.length(AckFlyweight.LENGTH);
-        transmit(packet, destination, highestPriority, PacketType.ACK);
+        transmitter.transmit(packet, destination, highestPriority, PacketType.ACK);
     }
 
     private void addPendingAck(final Peer peer, final long clientId, final int serverPort, final int clientPort)
@@ -1271,96 +1005,6 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         peer.ackIds[i] = clientId;
         peer.ackServerPorts[i] = serverPort;
         peer.ackClientPorts[i] = clientPort;
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public void sendGrant(final Grantable message, final int grantOffset, final int priority)
-    {
-        final Rpc rpc = ((InboundMessage)message).rpc;
-        final Packet packet = acquire();
-        if (null == packet)
-        {
-            return;
-        }
-        grantFw.wrap(packet.buffer(), 0);
-        grantFw.initialize(PacketType.GRANT, rpc.socket.port, rpc.peerPort, rpc.id);
-        grantFw.offset(grantOffset);
-        grantFw.priority(clampPriority(priority));
-        packet.length(GrantFlyweight.LENGTH);
-        transmit(packet, rpc.peerAddress, highestPriority, PacketType.GRANT);
-    }
-
-    private Packet acquire()
-    {
-        Packet packet = driver.acquire();
-        if (null == packet)
-        {
-            flushBatch();
-            packet = driver.acquire();
-            if (null == packet)
-            {
-                metrics.increment(HomaMetrics.DROP_TX_FULL);
-            }
-        }
-        return packet;
-    }
-
-    private boolean transmit(final Packet packet, final long destination, final int priority, final int type)
-    {
-        final int level = clampPriority(priority);
-        if (!driver.send(packet, destination, level))
-        {
-            flushBatch();
-            if (!driver.send(packet, destination, level))
-            {
-                driver.release(packet);
-                metrics.increment(HomaMetrics.DROP_TX_FULL);
-                return false;
-            }
-        }
-        batch[batchCount++] = packet;
-        batchBytes += packet.length() + wireOverhead;
-        metrics.onPacketSent(type, packet.length(), level);
-        if (BATCH == batchCount)
-        {
-            flushBatch();
-        }
-        return true;
-    }
-
-    private void flushBatch()
-    {
-        if (0 == batchCount)
-        {
-            return;
-        }
-        driver.flush();
-        for (int i = 0; i < batchCount; i++)
-        {
-            driver.release(batch[i]);
-            batch[i] = null;
-        }
-        batchCount = 0;
-        batchBytes = 0;
-    }
-
-    /**
-     * The level for a DATA packet at {@code offset}: scheduled bytes go at the latest GRANT's priority; unscheduled
-     * bytes at the level the peer's cutoffs give for the message length <em>now</em>, as the kernel decides per
-     * packet, so the level always agrees with the cutoff_version the same packet carries.
-     */
-    private int priorityFor(final OutboundMessage out, final int offset)
-    {
-        return offset < out.unscheduled ?
-            clampPriority(out.rpc.peer.cutoffs.unscheduledPriorityFor(out.length)) : out.scheduledPriority;
-    }
-
-    private int clampPriority(final int priority)
-    {
-        return priority < 0 ? 0 : Math.min(priority, highestPriority);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1504,7 +1148,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             {
                 // Response bytes mean the server has the whole request: stop sending it.
                 rpc.state = Rpc.STATE_AWAIT_RESPONSE;
-                dequeue(rpc.out);
+                srpt.dequeue(rpc.out);
             }
         }
         else if (Rpc.STATE_INCOMING_REQUEST != rpc.state)
@@ -1572,7 +1216,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         if (data.cutoffVersion() != localCutoffs.version() && nowNs - peer.lastCutoffsSentNs >= tickNs)
         {
             peer.lastCutoffsSentNs = nowNs;
-            sendCutoffs(source, socket.port, sourcePort, rpc.id);
+            controlSender.sendCutoffs(source, socket.port, sourcePort, rpc.id);
         }
 
         if (in.complete())
@@ -1582,7 +1226,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         else if (fresh > 0)
         {
             scheduler.onDataReceived(in);
-            scheduler.sendGrants(nowNs, this);
+            scheduler.sendGrants(nowNs, controlSender);
         }
     }
 
@@ -1606,7 +1250,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         grantFw.wrap(buffer, 0);
         final OutboundMessage out = rpc.out;
         final int offset = Math.min(grantFw.offset(), out.length);
-        out.scheduledPriority = clampPriority(grantFw.priority());
+        out.scheduledPriority = transmitter.clampPriority(grantFw.priority());
         if (offset > out.granted)
         {
             out.granted = offset;
@@ -1616,7 +1260,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             }
             if (out.hasTransmittable())
             {
-                enqueue(out);
+                srpt.enqueue(out);
             }
         }
     }
@@ -1629,7 +1273,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         if (null == rpc)
         {
             metrics.increment(HomaMetrics.UNKNOWN_ANSWERS);
-            sendControl(PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source);
+            controlSender.sendControl(PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source);
             return;
         }
         rpc.silentTicks = 0;
@@ -1637,14 +1281,14 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         {
             // No response yet: the request is incomplete or the application is still working on it.
             metrics.increment(HomaMetrics.BUSY_ANSWERS);
-            sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
             return;
         }
         resendFw.wrap(buffer, 0);
         final OutboundMessage out = rpc.out;
         final int requested = resendFw.length();
         final int offset = Math.max(0, resendFw.offset());
-        final int priority = clampPriority(resendFw.priority());
+        final int priority = transmitter.clampPriority(resendFw.priority());
         final int end;
         if (ResendFlyweight.LENGTH_ALL == requested)
         {
@@ -1663,7 +1307,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
                     {
                         rpc.state = Rpc.STATE_OUTGOING_REQUEST;
                     }
-                    enqueue(out);
+                    srpt.enqueue(out);
                 }
             }
         }
@@ -1671,12 +1315,12 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         if (offset >= sentEnd)
         {
             metrics.increment(HomaMetrics.BUSY_ANSWERS);
-            sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
             return;
         }
         for (int o = offset; o < sentEnd; o += maxPayload)
         {
-            if (!sendData(rpc, o, Math.min(maxPayload, sentEnd - o), true, priority))
+            if (!dataSender.sendData(rpc, o, Math.min(maxPayload, sentEnd - o), true, priority))
             {
                 break;
             }
@@ -1703,15 +1347,15 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final OutboundMessage out = rpc.out;
         for (int o = 0; o < out.nextOffset; o += maxPayload)
         {
-            if (!sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, priorityFor(out, o)))
+            if (!dataSender.sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, dataSender.priorityFor(out, o)))
             {
                 break;
             }
         }
-        onSent(rpc);
+        pacer.onSent(rpc);
         if (out.hasTransmittable())
         {
-            enqueue(out);
+            srpt.enqueue(out);
         }
     }
 
@@ -1859,7 +1503,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             }
             if (out.fullySent() && rpc.silentTicks >= requestAckTicks)
             {
-                sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
+                controlSender.sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
                 return 1;
             }
             return 0;
@@ -1907,7 +1551,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         {
             if (rpc.client)
             {
-                sendResend(rpc, 0, ResendFlyweight.LENGTH_ALL, highestPriority);
+                controlSender.sendResend(rpc, 0, ResendFlyweight.LENGTH_ALL, highestPriority);
             }
             return;
         }
@@ -1920,13 +1564,13 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         for (int i = 0; i < in.gapCount; i++)
         {
             final int start = in.gapStarts[i];
-            sendResend(rpc, start, in.gapEnds[i] - start,
+            controlSender.sendResend(rpc, start, in.gapEnds[i] - start,
                 start < in.incoming ? unscheduledPriority : scheduledPriority);
         }
         final int granted = Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset()));
         if (in.highest < granted)
         {
-            sendResend(rpc, in.highest, granted - in.highest,
+            controlSender.sendResend(rpc, in.highest, granted - in.highest,
                 in.highest < in.incoming ? unscheduledPriority : scheduledPriority);
         }
     }

@@ -1,0 +1,280 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.HomaLimitException;
+import dev.homa.core.HomaMessage;
+import dev.homa.core.HomaSocket;
+import dev.homa.core.HomaTransport;
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.nic.HostAddress;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.MessageHandler;
+
+import java.util.ArrayList;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Carries out the application's commands from the command ring on the protocol thread: BIND and CLOSE a socket,
+ * SEND a request or response (the RPC and its outbound message are created here, the first chunk copied into the
+ * send pool), CHUNK (the next bytes of a message larger than one command) and ABORT a client RPC.
+ */
+final class CommandHandler implements MessageHandler
+{
+    private final Map<Integer, HomaSocket> registry;
+    private final Int2ObjectHashMap<EngineSocket> sockets;
+    private final RpcTable rpcs;
+    private final PeerTable peers;
+    private final PagePool sendPool;
+    private final AtomicInteger sendPagesReserved;
+    private final MessageDelivery delivery;
+    private final Pacer pacer;
+    private final HomaMetrics metrics;
+    private final CachedNanoClock clock;
+    private final int unscheduledBytes;
+    private final boolean incastEnabled;
+    private final int incastThreshold;
+    private final int incastUnscheduledBytes;
+    private long outBirths;
+
+    /**
+     * @param ctx               concluded context (unscheduled bytes, incast limits).
+     * @param registry          sockets by port as bound by the API.
+     * @param sockets           the engine's sockets by port.
+     * @param rpcs              the live RPCs.
+     * @param peers             the peer table.
+     * @param sendPool          where outbound messages live.
+     * @param sendPagesReserved send-pool reservations made by the API.
+     * @param delivery          delivers errors to the application.
+     * @param pacer             sends or queues new bytes.
+     * @param metrics           counters.
+     * @param clock             the duty cycle's cached time.
+     */
+    CommandHandler(
+        final HomaTransport.Context ctx,
+        final Map<Integer, HomaSocket> registry,
+        final Int2ObjectHashMap<EngineSocket> sockets,
+        final RpcTable rpcs,
+        final PeerTable peers,
+        final PagePool sendPool,
+        final AtomicInteger sendPagesReserved,
+        final MessageDelivery delivery,
+        final Pacer pacer,
+        final HomaMetrics metrics,
+        final CachedNanoClock clock)
+    {
+        this.registry = registry;
+        this.sockets = sockets;
+        this.rpcs = rpcs;
+        this.peers = peers;
+        this.sendPool = sendPool;
+        this.sendPagesReserved = sendPagesReserved;
+        this.delivery = delivery;
+        this.pacer = pacer;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.unscheduledBytes = ctx.unscheduledBytes();
+        this.incastEnabled = ctx.incastEnabled();
+        this.incastThreshold = ctx.incastThreshold();
+        this.incastUnscheduledBytes = ctx.incastUnscheduledBytes();
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void onMessage(final int type, final MutableDirectBuffer buffer, final int index, final int length)
+    {
+        final int port = buffer.getInt(index + Commands.PORT_OFFSET);
+        switch (type)
+        {
+            case Commands.BIND ->
+            {
+                final HomaSocket api = registry.get(port);
+                if (null != api && !sockets.containsKey(port))
+                {
+                    sockets.put(port, new EngineSocket(port, api));
+                }
+            }
+            case Commands.CLOSE -> closeSocket(port);
+            case Commands.SEND -> onSendCommand(buffer, index, length, port);
+            case Commands.CHUNK -> onChunkCommand(buffer, index, length, port);
+            case Commands.ABORT -> onAbortCommand(port, buffer.getLong(index + Commands.ID_OFFSET));
+            default ->
+            {
+            }
+        }
+    }
+
+    private void onSendCommand(final MutableDirectBuffer buffer, final int index, final int length, final int port)
+    {
+        final int flags = buffer.getInt(index + Commands.FLAGS_OFFSET);
+        final long id = buffer.getLong(index + Commands.ID_OFFSET);
+        final long peerAddress = buffer.getLong(index + Commands.PEER_OFFSET);
+        final int peerPort = buffer.getInt(index + Commands.PEER_PORT_OFFSET);
+        final int messageLength = buffer.getInt(index + Commands.LENGTH_OFFSET);
+        final long cookie = buffer.getLong(index + Commands.COOKIE_OFFSET);
+        final int chunk = length - Commands.HEADER_LENGTH;
+        final int units = sendPool.unitsFor(messageLength);
+        final boolean reply = 0 != (flags & Commands.FLAG_REPLY);
+
+        final EngineSocket socket = sockets.get(port);
+        if (null == socket)
+        {
+            sendPagesReserved.addAndGet(-units);
+            return;
+        }
+
+        final Rpc rpc;
+        if (reply)
+        {
+            rpc = socket.findServer(peerAddress, peerPort, id);
+            if (null == rpc || Rpc.STATE_IN_SERVICE != rpc.state)
+            {
+                // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
+                sendPagesReserved.addAndGet(-units);
+                metrics.increment(HomaMetrics.DROP_WRONG_STATE);
+                return;
+            }
+            rpc.state = Rpc.STATE_RESPONDING;
+            rpc.silentTicks = 0;
+        }
+        else
+        {
+            final Peer peer = peers.acquire(peerAddress, clock.nanoTime());
+            if (null == peer)
+            {
+                sendPagesReserved.addAndGet(-units);
+                metrics.increment(HomaMetrics.DROP_MAX_PEERS);
+                final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, id, peerAddress,
+                    peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
+                    " peers with live RPCs (homa maxPeers); RPC " + id + " to " +
+                    HostAddress.toString(peerAddress) + " not started"));
+                socket.api.onClientRpcEnded();
+                if (0 == (flags & Commands.FLAG_FUTURE) || !socket.api.completeFuture(id, error))
+                {
+                    delivery.deliver(socket, error);
+                }
+                return;
+            }
+            rpc = rpcs.newRpc(id, true, socket, peer, peerAddress, peerPort);
+            rpc.cookie = cookie;
+            rpc.future = 0 != (flags & Commands.FLAG_FUTURE);
+            socket.clientRpcs.put(id, rpc);
+            metrics.increment(HomaMetrics.CLIENT_RPCS_CREATED);
+            if (incastEnabled && socket.clientRpcs.size() > incastThreshold)
+            {
+                rpc.incast = true;
+                metrics.increment(HomaMetrics.INCAST_MARKED_REQUESTS);
+            }
+        }
+
+        final OutboundMessage out = rpc.out;
+        out.reset(rpc, messageLength);
+        final int handles = sendPool.allocate(out.pages, messageLength);
+        if (handles < 0)
+        {
+            // Reserved, but the free space is split between slot pages and whole pages: fail this RPC.
+            sendPagesReserved.addAndGet(-units);
+            metrics.increment(HomaMetrics.SEND_POOL_FRAGMENTED);
+            if (rpc.client)
+            {
+                rpcs.failClient(rpc, new HomaLimitException("send pool fragmented: no room for a " + messageLength +
+                    "-byte message although it was reserved (homa sendPoolBytes)"));
+            }
+            else
+            {
+                // Discard the server RPC: the client's RESEND gets RPC_UNKNOWN and restarts it (at-least-once).
+                rpcs.freeRpc(rpc);
+            }
+            return;
+        }
+        out.pageCount = handles;
+        rpc.outPagesHeld = true;
+        final int unscheduled;
+        if (!rpc.client && rpc.incast)
+        {
+            unscheduled = Math.min(incastUnscheduledBytes, messageLength);
+            metrics.increment(HomaMetrics.INCAST_LIMITED_RESPONSES);
+        }
+        else
+        {
+            unscheduled = Math.min(unscheduledBytes, messageLength);
+        }
+        out.unscheduled = unscheduled;
+        out.granted = unscheduled;
+        out.scheduledPriority = 0;
+        out.birthOrder = outBirths++;
+
+        sendPool.write(out.pages, 0, buffer, index + Commands.HEADER_LENGTH, chunk);
+        out.available = chunk;
+        pacer.onBytesAvailable(out);
+    }
+
+    private void onChunkCommand(final MutableDirectBuffer buffer, final int index, final int length, final int port)
+    {
+        final EngineSocket socket = sockets.get(port);
+        if (null == socket)
+        {
+            return;
+        }
+        final int flags = buffer.getInt(index + Commands.FLAGS_OFFSET);
+        final long id = buffer.getLong(index + Commands.ID_OFFSET);
+        final Rpc rpc = 0 != (flags & Commands.FLAG_REPLY) ?
+            socket.findServer(buffer.getLong(index + Commands.PEER_OFFSET),
+                buffer.getInt(index + Commands.PEER_PORT_OFFSET), id) :
+            socket.clientRpcs.get(id);
+        final int messageLength = buffer.getInt(index + Commands.LENGTH_OFFSET);
+        if (null == rpc || !rpc.outPagesHeld || rpc.out.length != messageLength)
+        {
+            return;
+        }
+        final int chunkOffset = buffer.getInt(index + Commands.CHUNK_OFFSET_OFFSET);
+        final int chunk = length - Commands.HEADER_LENGTH;
+        final OutboundMessage out = rpc.out;
+        sendPool.write(out.pages, chunkOffset, buffer, index + Commands.HEADER_LENGTH, chunk);
+        out.available = Math.max(out.available, chunkOffset + chunk);
+        pacer.onBytesAvailable(out);
+    }
+
+    private void onAbortCommand(final int port, final long id)
+    {
+        final EngineSocket socket = sockets.get(port);
+        if (null == socket)
+        {
+            return;
+        }
+        final Rpc rpc = socket.clientRpcs.get(id);
+        if (null != rpc)
+        {
+            metrics.increment(HomaMetrics.RPCS_ABORTED);
+            rpcs.abortClient(rpc, "RPC " + id + " aborted by the application");
+        }
+    }
+
+    private void closeSocket(final int port)
+    {
+        final EngineSocket socket = sockets.remove(port);
+        if (null == socket)
+        {
+            return;
+        }
+        final ArrayList<Rpc> doomed = new ArrayList<>(socket.clientRpcs.values());
+        for (final Rpc rpc : doomed)
+        {
+            metrics.increment(HomaMetrics.RPCS_ABORTED);
+            rpcs.abortClient(rpc, "socket " + port + " closed");
+        }
+        for (Rpc rpc = rpcs.first(); null != rpc; )
+        {
+            final Rpc next = rpc.allNext;
+            if (rpc.socket == socket)
+            {
+                rpcs.freeRpc(rpc);
+            }
+            rpc = next;
+        }
+        delivery.discardOverflow(socket);
+    }
+}

@@ -1,0 +1,260 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.priority.Cutoffs;
+import dev.homa.core.wire.CutoffsFlyweight;
+import dev.homa.core.wire.GrantFlyweight;
+import dev.homa.core.wire.PacketType;
+import dev.homa.core.wire.ResendFlyweight;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * Receives the control packets that steer a message this host sends: GRANT (send further, at the granted level),
+ * RESEND (retransmit what was sent, raise the grant if the range goes beyond it, BUSY if nothing asked for was sent
+ * yet or the response does not exist, RPC_UNKNOWN if the RPC is unknown), RPC_UNKNOWN (a client restarts its RPC),
+ * BUSY (the peer is alive) and CUTOFFS (the peer's unscheduled cutoffs).
+ */
+final class ControlReceiver
+{
+    private final GrantFlyweight grantFw = new GrantFlyweight();
+    private final ResendFlyweight resendFw = new ResendFlyweight();
+    private final CutoffsFlyweight cutoffsFw = new CutoffsFlyweight();
+    private final int[] cutoffScratch = new int[Cutoffs.NUM_PRIORITIES];
+    private final RpcTable rpcs;
+    private final PeerTable peers;
+    private final SrptQueue srpt;
+    private final Pacer pacer;
+    private final DataSender dataSender;
+    private final ControlSender controlSender;
+    private final PacketTransmitter transmitter;
+    private final HomaMetrics metrics;
+    private final int maxPayload;
+
+    /**
+     * @param rpcs          the live RPCs.
+     * @param peers         the peer table.
+     * @param srpt          the SRPT queue.
+     * @param pacer         tracks a restarted request's progress.
+     * @param dataSender    retransmits DATA.
+     * @param controlSender answers BUSY and RPC_UNKNOWN.
+     * @param transmitter   limits peer-given levels.
+     * @param metrics       counters.
+     * @param maxPayload    DATA payload bytes per packet.
+     */
+    ControlReceiver(
+        final RpcTable rpcs,
+        final PeerTable peers,
+        final SrptQueue srpt,
+        final Pacer pacer,
+        final DataSender dataSender,
+        final ControlSender controlSender,
+        final PacketTransmitter transmitter,
+        final HomaMetrics metrics,
+        final int maxPayload)
+    {
+        this.rpcs = rpcs;
+        this.peers = peers;
+        this.srpt = srpt;
+        this.pacer = pacer;
+        this.dataSender = dataSender;
+        this.controlSender = controlSender;
+        this.transmitter = transmitter;
+        this.metrics = metrics;
+        this.maxPayload = maxPayload;
+    }
+
+    /**
+     * GRANT: raise the message's granted offset and take the grant's priority for its scheduled bytes.
+     *
+     * @param buffer     the packet.
+     * @param socket     our socket.
+     * @param source     peer host.
+     * @param sourcePort peer port.
+     * @param localId    our RPC id.
+     */
+    void onGrant(
+        final MutableDirectBuffer buffer, final EngineSocket socket, final long source, final int sourcePort,
+        final long localId)
+    {
+        final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
+        if (null == rpc)
+        {
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_RPC);
+            return;
+        }
+        rpc.silentTicks = 0;
+        final boolean sending = rpc.client ? !rpc.in.started() : Rpc.STATE_RESPONDING == rpc.state;
+        if (!sending)
+        {
+            metrics.increment(HomaMetrics.DROP_WRONG_STATE);
+            return;
+        }
+        grantFw.wrap(buffer, 0);
+        final OutboundMessage out = rpc.out;
+        final int offset = Math.min(grantFw.offset(), out.length);
+        out.scheduledPriority = transmitter.clampPriority(grantFw.priority());
+        if (offset > out.granted)
+        {
+            out.granted = offset;
+            if (rpc.client && Rpc.STATE_AWAIT_RESPONSE == rpc.state && !out.fullySent())
+            {
+                rpc.state = Rpc.STATE_OUTGOING_REQUEST;
+            }
+            if (out.hasTransmittable())
+            {
+                srpt.enqueue(out);
+            }
+        }
+    }
+
+    /**
+     * RESEND: retransmit the sent part of the range at the requested level.
+     *
+     * @param buffer     the packet.
+     * @param socket     our socket.
+     * @param source     peer host.
+     * @param sourcePort peer port.
+     * @param localId    our RPC id.
+     */
+    void onResend(
+        final MutableDirectBuffer buffer, final EngineSocket socket, final long source, final int sourcePort,
+        final long localId)
+    {
+        final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
+        if (null == rpc)
+        {
+            metrics.increment(HomaMetrics.UNKNOWN_ANSWERS);
+            controlSender.sendControl(PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source);
+            return;
+        }
+        rpc.silentTicks = 0;
+        if (!rpc.client && Rpc.STATE_RESPONDING != rpc.state)
+        {
+            // No response yet: the request is incomplete or the application is still working on it.
+            metrics.increment(HomaMetrics.BUSY_ANSWERS);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+            return;
+        }
+        resendFw.wrap(buffer, 0);
+        final OutboundMessage out = rpc.out;
+        final int requested = resendFw.length();
+        final int offset = Math.max(0, resendFw.offset());
+        final int priority = transmitter.clampPriority(resendFw.priority());
+        final int end;
+        if (ResendFlyweight.LENGTH_ALL == requested)
+        {
+            end = out.nextOffset;
+        }
+        else
+        {
+            end = (int)Math.min((long)offset + (requested & 0xFFFF_FFFFL), out.length);
+            if (end > out.granted)
+            {
+                // The receiver expects bytes beyond our grant: a GRANT was lost.
+                out.granted = end;
+                if (out.hasTransmittable())
+                {
+                    if (rpc.client && Rpc.STATE_AWAIT_RESPONSE == rpc.state && !rpc.in.started())
+                    {
+                        rpc.state = Rpc.STATE_OUTGOING_REQUEST;
+                    }
+                    srpt.enqueue(out);
+                }
+            }
+        }
+        final int sentEnd = Math.min(end, out.nextOffset);
+        if (offset >= sentEnd)
+        {
+            metrics.increment(HomaMetrics.BUSY_ANSWERS);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+            return;
+        }
+        for (int o = offset; o < sentEnd; o += maxPayload)
+        {
+            if (!dataSender.sendData(rpc, o, Math.min(maxPayload, sentEnd - o), true, priority))
+            {
+                break;
+            }
+        }
+    }
+
+    /**
+     * RPC_UNKNOWN: a server RPC ends; a client RPC restarts from the beginning.
+     *
+     * @param socket     our socket.
+     * @param source     peer host.
+     * @param sourcePort peer port.
+     * @param localId    our RPC id.
+     */
+    void onRpcUnknown(final EngineSocket socket, final long source, final int sourcePort, final long localId)
+    {
+        final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
+        if (null == rpc)
+        {
+            return;
+        }
+        if (!rpc.client)
+        {
+            rpcs.freeRpc(rpc);
+            return;
+        }
+        // The server has no state for our RPC: restart it by sending again everything sent so far.
+        metrics.increment(HomaMetrics.CLIENT_RESTARTS);
+        rpcs.resetInbound(rpc);
+        rpc.state = Rpc.STATE_OUTGOING_REQUEST;
+        rpc.silentTicks = 0;
+        final OutboundMessage out = rpc.out;
+        for (int o = 0; o < out.nextOffset; o += maxPayload)
+        {
+            final int priority = dataSender.priorityFor(out, o);
+            if (!dataSender.sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, priority))
+            {
+                break;
+            }
+        }
+        pacer.onSent(rpc);
+        if (out.hasTransmittable())
+        {
+            srpt.enqueue(out);
+        }
+    }
+
+    /**
+     * BUSY: the peer is alive, so the RPC is not silent.
+     *
+     * @param socket     our socket.
+     * @param source     peer host.
+     * @param sourcePort peer port.
+     * @param localId    our RPC id.
+     */
+    void onBusy(final EngineSocket socket, final long source, final int sourcePort, final long localId)
+    {
+        final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
+        if (null != rpc)
+        {
+            rpc.silentTicks = 0;
+        }
+    }
+
+    /**
+     * CUTOFFS: adopt the peer's unscheduled cutoffs for what we send it (level 0 admits everything).
+     *
+     * @param buffer the packet.
+     * @param source peer host.
+     */
+    void onCutoffs(final MutableDirectBuffer buffer, final long source)
+    {
+        final Peer peer = peers.get(source);
+        if (null == peer)
+        {
+            return;
+        }
+        cutoffsFw.wrap(buffer, 0);
+        for (int i = 0; i < Cutoffs.NUM_PRIORITIES; i++)
+        {
+            cutoffScratch[i] = cutoffsFw.cutoff(i);
+        }
+        cutoffScratch[0] = Integer.MAX_VALUE;
+        peer.cutoffs.set(cutoffScratch, cutoffsFw.cutoffVersion());
+    }
+}

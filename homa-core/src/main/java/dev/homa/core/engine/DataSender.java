@@ -1,0 +1,104 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.DataHeaderFlyweight;
+import dev.homa.core.wire.HomaHeaderFlyweight;
+import dev.homa.core.wire.PacketType;
+import dev.homa.nic.Packet;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * Writes DATA packets: the header of one outbound message's segment (incoming = what the receiver may expect,
+ * the peer's cutoff version, a piggybacked ACK of the client port's oldest pending ack) and the payload copied
+ * out of the send pool, then hands the packet to the {@link PacketTransmitter}.
+ * <p>
+ * It also decides a DATA packet's level ({@link #priorityFor}), since that choice must agree with the cutoff
+ * version the same packet carries.
+ */
+final class DataSender
+{
+    private final DataHeaderFlyweight data = new DataHeaderFlyweight();
+    private final PacketTransmitter transmitter;
+    private final PagePool sendPool;
+    private final HomaMetrics metrics;
+
+    /**
+     * @param transmitter the batching transmitter.
+     * @param sendPool    where outbound messages' bytes live.
+     * @param metrics     counters.
+     */
+    DataSender(final PacketTransmitter transmitter, final PagePool sendPool, final HomaMetrics metrics)
+    {
+        this.transmitter = transmitter;
+        this.sendPool = sendPool;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Send one segment of the RPC's outbound message.
+     *
+     * @param rpc        the RPC whose outbound message is sent.
+     * @param offset     of the segment in the message.
+     * @param byteLength payload bytes.
+     * @param retransmit true when answering a RESEND or restarting.
+     * @param priority   level.
+     * @return false if the driver had no room (the caller retries later).
+     */
+    boolean sendData(
+        final Rpc rpc, final int offset, final int byteLength, final boolean retransmit, final int priority)
+    {
+        final Packet packet = transmitter.acquire();
+        if (null == packet)
+        {
+            return false;
+        }
+        final OutboundMessage out = rpc.out;
+        final MutableDirectBuffer buffer = packet.buffer();
+        data.wrap(buffer, 0);
+        data.initialize(PacketType.DATA, rpc.socket.port, rpc.peerPort, rpc.id);
+        if (rpc.client && rpc.incast)
+        {
+            data.flags(HomaHeaderFlyweight.FLAG_INCAST);
+        }
+        data.messageLength(out.length);
+        data.incoming(Math.min(Math.max(out.granted, out.unscheduled), out.length));
+        if (rpc.client)
+        {
+            final Peer peer = rpc.peer;
+            final int ack = peer.findAck(rpc.socket.port);
+            if (ack >= 0)
+            {
+                data.ackClientId(peer.ackIds[ack]);
+                data.ackServerPort(peer.ackServerPorts[ack]);
+                peer.removeAck(ack);
+            }
+        }
+        data.cutoffVersion(rpc.peer.cutoffs.version());
+        data.retransmit(retransmit);
+        data.segmentOffset(offset);
+        data.sequence(offset);
+        sendPool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
+        packet.length(DataHeaderFlyweight.HEADER_LENGTH + byteLength);
+        if (retransmit)
+        {
+            metrics.increment(HomaMetrics.RETRANSMITTED_PACKETS);
+        }
+        return transmitter.transmit(packet, rpc.peerAddress, priority, PacketType.DATA);
+    }
+
+    /**
+     * The level for a DATA packet at {@code offset}: scheduled bytes go at the latest GRANT's priority; unscheduled
+     * bytes at the level the peer's cutoffs give for the message length <em>now</em>, as the kernel decides per
+     * packet, so the level always agrees with the cutoff_version the same packet carries.
+     *
+     * @param out    the message.
+     * @param offset of the packet in the message.
+     * @return the level.
+     */
+    int priorityFor(final OutboundMessage out, final int offset)
+    {
+        return offset < out.unscheduled ?
+            transmitter.clampPriority(out.rpc.peer.cutoffs.unscheduledPriorityFor(out.length)) :
+            out.scheduledPriority;
+    }
+}

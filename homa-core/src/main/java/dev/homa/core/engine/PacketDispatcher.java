@@ -1,0 +1,111 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.HomaHeaderFlyweight;
+import dev.homa.core.wire.PacketDecoder;
+import dev.homa.core.wire.PacketType;
+import dev.homa.core.wire.RejectReason;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * The receive entry point: the {@link PacketSink} the driver is polled with. Validates every packet with the
+ * {@link PacketDecoder} (bad input is counted and dropped, never thrown), finds the destination socket, and hands
+ * the packet to the handler for its type; the packet goes back to the driver whatever happens.
+ */
+final class PacketDispatcher implements PacketSink
+{
+    private final HomaHeaderFlyweight header = new HomaHeaderFlyweight();
+    private final NicDriver driver;
+    private final PacketDecoder decoder;
+    private final HomaMetrics metrics;
+    private final Int2ObjectHashMap<EngineSocket> sockets;
+    private final DataReceiver dataReceiver;
+    private final ControlReceiver controlReceiver;
+    private final AckManager ackManager;
+
+    /**
+     * @param driver          the NIC driver (packets are released to it).
+     * @param decoder         validates packets.
+     * @param metrics         counters.
+     * @param sockets         the bound sockets by port.
+     * @param dataReceiver    handles DATA.
+     * @param controlReceiver handles GRANT, RESEND, RPC_UNKNOWN, BUSY, CUTOFFS.
+     * @param ackManager      handles NEED_ACK and ACK.
+     */
+    PacketDispatcher(
+        final NicDriver driver,
+        final PacketDecoder decoder,
+        final HomaMetrics metrics,
+        final Int2ObjectHashMap<EngineSocket> sockets,
+        final DataReceiver dataReceiver,
+        final ControlReceiver controlReceiver,
+        final AckManager ackManager)
+    {
+        this.driver = driver;
+        this.decoder = decoder;
+        this.metrics = metrics;
+        this.sockets = sockets;
+        this.dataReceiver = dataReceiver;
+        this.controlReceiver = controlReceiver;
+        this.ackManager = ackManager;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void onPacket(final Packet packet)
+    {
+        try
+        {
+            onValidPacket(packet);
+        }
+        finally
+        {
+            driver.release(packet);
+        }
+    }
+
+    private void onValidPacket(final Packet packet)
+    {
+        final MutableDirectBuffer buffer = packet.buffer();
+        final int length = packet.length();
+        final RejectReason reason = decoder.validate(buffer, 0, length);
+        if (RejectReason.NONE != reason)
+        {
+            metrics.increment(HomaMetrics.decoderDrop(reason.ordinal()));
+            return;
+        }
+        final int type = HomaHeaderFlyweight.typeOf(buffer, 0);
+        metrics.onPacketReceived(type, length, packet.priority());
+        header.wrap(buffer, 0);
+        final int sourcePort = header.sourcePort();
+        final EngineSocket socket = sockets.get(header.destinationPort());
+        if (null == socket)
+        {
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_PORT);
+            return;
+        }
+        final long source = packet.source();
+        final long localId = header.senderId() ^ 1;
+        switch (type)
+        {
+            case PacketType.DATA -> dataReceiver.onData(buffer, length, socket, source, sourcePort, localId);
+            case PacketType.GRANT -> controlReceiver.onGrant(buffer, socket, source, sourcePort, localId);
+            case PacketType.RESEND -> controlReceiver.onResend(buffer, socket, source, sourcePort, localId);
+            case PacketType.RPC_UNKNOWN -> controlReceiver.onRpcUnknown(socket, source, sourcePort, localId);
+            case PacketType.BUSY -> controlReceiver.onBusy(socket, source, sourcePort, localId);
+            case PacketType.CUTOFFS -> controlReceiver.onCutoffs(buffer, source);
+            case PacketType.NEED_ACK -> ackManager.onNeedAck(socket, source, sourcePort, localId);
+            case PacketType.ACK -> ackManager.onAck(buffer, socket, source, sourcePort, localId);
+            default ->
+            {
+                // FREEZE: debugging aid only, no protocol effect.
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.homa.core.engine;
+
+import dev.homa.core.priority.Cutoffs;
+import dev.homa.core.wire.ResendFlyweight;
+
+/**
+ * Works out which bytes of an inbound message are missing and asks the sender for them (RESEND), at the level the
+ * bytes would have come at: the unscheduled level our cutoffs give for the length, or the message's grant priority.
+ * Used by the timer after silence, by a client answering NEED_ACK, and when receive-pool pages free up for a message
+ * whose earlier packets were dropped for lack of space.
+ */
+final class ResendRequester
+{
+    private final ControlSender controlSender;
+    private final Cutoffs localCutoffs;
+    private final int highestPriority;
+
+    /**
+     * @param controlSender   writes the RESEND packets.
+     * @param localCutoffs    this host's unscheduled cutoffs.
+     * @param highestPriority the highest usable level.
+     */
+    ResendRequester(final ControlSender controlSender, final Cutoffs localCutoffs, final int highestPriority)
+    {
+        this.controlSender = controlSender;
+        this.localCutoffs = localCutoffs;
+        this.highestPriority = highestPriority;
+    }
+
+    /**
+     * Ask the peer for every missing byte range: one RESEND per gap plus one for granted bytes beyond the highest
+     * received; a client whose response has not started asks for "everything sent" (length -1).
+     */
+    void requestRetransmission(final Rpc rpc)
+    {
+        final InboundMessage in = rpc.in;
+        if (!in.started())
+        {
+            if (rpc.client)
+            {
+                controlSender.sendResend(rpc, 0, ResendFlyweight.LENGTH_ALL, highestPriority);
+            }
+            return;
+        }
+        if (in.waitingForPages)
+        {
+            return;
+        }
+        final int unscheduledPriority = localCutoffs.unscheduledPriorityFor(in.length);
+        final int scheduledPriority = in.grantState.priority();
+        for (int i = 0; i < in.gapCount; i++)
+        {
+            final int start = in.gapStarts[i];
+            controlSender.sendResend(rpc, start, in.gapEnds[i] - start,
+                start < in.incoming ? unscheduledPriority : scheduledPriority);
+        }
+        final int granted = Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset()));
+        if (in.highest < granted)
+        {
+            controlSender.sendResend(rpc, in.highest, granted - in.highest,
+                in.highest < in.incoming ? unscheduledPriority : scheduledPriority);
+        }
+    }
+}

@@ -290,7 +290,8 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             .append(System.getProperty("java.runtime.version")).append('\n');
         text.append("payload ").append(size).append(" B each way (frames: 38 B Ethernet+802.1Q+IPv4 header + 56 B " +
             "Homa header + payload; UDP: 56 B + payload), warm-up ").append(warmup)
-            .append(" per path and round, samples ").append(samples).append(" in ").append(rounds).append(" rounds, budget ").append(maxSeconds)
+            .append(" per path and round, samples ").append(samples).append(" in ").append(rounds)
+            .append(" rounds, budget ").append(maxSeconds)
             .append(" s per path and round, timeout ").append(timeoutMs)
             .append(" ms");
         if (clientCpu >= 0 || null != serverCpus)

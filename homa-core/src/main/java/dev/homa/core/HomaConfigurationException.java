@@ -14,4 +14,13 @@ public final class HomaConfigurationException extends HomaException
     {
         super(message);
     }
+
+    /**
+     * @param message which setting is wrong and what it must be.
+     * @param cause   the underlying failure.
+     */
+    public HomaConfigurationException(final String message, final Throwable cause)
+    {
+        super(message, cause);
+    }
 }

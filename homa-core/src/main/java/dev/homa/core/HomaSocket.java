@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import dev.homa.core.engine.Commands;
+import dev.homa.nic.time.VirtualClock;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -187,8 +188,8 @@ public final class HomaSocket implements AutoCloseable
     }
 
     /**
-     * Receive, waiting up to a timeout. In {@link ThreadingMode#DEDICATED} mode the caller idles with the
-     * context's idle strategy; in {@link ThreadingMode#INVOKER} mode the caller runs the duty cycle itself
+     * Receive, waiting up to a timeout. In {@link ThreadingMode#DEDICATED} mode the caller idles with its own
+     * thread's instance from the context's receive idle-strategy supplier; in {@link ThreadingMode#INVOKER} mode the caller runs the duty cycle itself
      * until a result arrives or the timeout passes on the context's clock (so with a virtual clock that nobody
      * advances, use the non-blocking form instead).
      *
@@ -199,13 +200,13 @@ public final class HomaSocket implements AutoCloseable
      */
     public HomaMessage homaRecv(final int flags, final long timeout, final TimeUnit unit)
     {
-        if (transport.isInvoker() && transport.context().clock() instanceof dev.homa.nic.time.VirtualClock)
+        if (transport.isInvoker() && transport.context().clock() instanceof VirtualClock)
         {
             throw new HomaException("blocking homaRecv in INVOKER mode on a VirtualClock would never time out: " +
                 "advance the simulation and call homaRecv(flags) instead");
         }
         final long deadlineNs = transport.context().clock().nanoTime() + unit.toNanos(timeout);
-        final IdleStrategy idle = transport.isInvoker() ? null : transport.context().idleStrategy();
+        final IdleStrategy idle = transport.isInvoker() ? null : transport.receiveIdleStrategy();
         if (null != idle)
         {
             idle.reset();

@@ -4,8 +4,10 @@ import dev.homa.core.engine.Commands;
 import dev.homa.core.engine.HomaEngine;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.NicDriver;
+import dev.homa.nic.NicDrivers;
 import org.agrona.BufferUtil;
 import org.agrona.ErrorHandler;
+import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -20,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * A Homa transport: one protocol engine over one {@link NicDriver}, and the sockets bound on it. Built from a
@@ -47,6 +50,7 @@ public final class HomaTransport implements AutoCloseable
     private final AtomicInteger sendPagesReserved = new AtomicInteger();
     private final AgentInvoker invoker;
     private final AgentRunner runner;
+    private final ThreadLocal<IdleStrategy> receiveIdleStrategy;
     private volatile boolean closed;
 
     private HomaTransport(final Context ctx)
@@ -65,16 +69,20 @@ public final class HomaTransport implements AutoCloseable
             engine.metrics().increment(dev.homa.core.metrics.HomaMetrics.ERRORS);
             appHandler.onError(throwable);
         };
+        // Blocking receives idle on application threads: each thread gets its own instance, because idle
+        // strategies keep state and the dedicated thread's one must not be shared.
+        this.receiveIdleStrategy = ThreadLocal.withInitial(ctx.receiveIdleStrategySupplier());
+        final Agent agent = ctx.ownsDriver() ? new DriverOwningAgent(engine, ctx.driver()) : engine;
         if (ThreadingMode.INVOKER == ctx.threadingMode())
         {
-            invoker = new AgentInvoker(errorHandler, null, engine);
+            invoker = new AgentInvoker(errorHandler, null, agent);
             invoker.start();
             runner = null;
         }
         else
         {
             invoker = null;
-            runner = new AgentRunner(ctx.idleStrategy(), errorHandler, null, engine);
+            runner = new AgentRunner(ctx.idleStrategy(), errorHandler, null, agent);
             AgentRunner.startOnThread(runner);
         }
     }
@@ -229,6 +237,11 @@ public final class HomaTransport implements AutoCloseable
         }
     }
 
+    IdleStrategy receiveIdleStrategy()
+    {
+        return receiveIdleStrategy.get();
+    }
+
     long newRpcId()
     {
         return nextRpcId.getAndAdd(2);
@@ -337,10 +350,15 @@ public final class HomaTransport implements AutoCloseable
         public static final int MAX_MESSAGE_LENGTH = 1_000_000;
         /** Bytes of Homa DATA header in front of each payload. */
         public static final int DATA_HEADER_LENGTH = 56;
+        /** System property naming the driver by URI when none is set in code: {@value}. */
+        public static final String DRIVER_URI_PROP_NAME = "homa.driver.uri";
 
         private NicDriver driver;
+        private String driverUri = System.getProperty(DRIVER_URI_PROP_NAME);
+        private boolean ownsDriver;
         private NanoClock clock;
         private IdleStrategy idleStrategy;
+        private Supplier<IdleStrategy> receiveIdleStrategySupplier;
         private ThreadingMode threadingMode = ThreadingMode.INVOKER;
         private ErrorHandler errorHandler;
         private int maxMessageLength = MAX_MESSAGE_LENGTH;
@@ -396,9 +414,22 @@ public final class HomaTransport implements AutoCloseable
             {
                 throw new HomaConfigurationException("context already concluded (one transport per context)");
             }
+            if (null == driver && null != driverUri)
+            {
+                try
+                {
+                    driver = NicDrivers.open(driverUri);
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw new HomaConfigurationException("driverUri: " + ex.getMessage(), ex);
+                }
+                ownsDriver = true;
+            }
             if (null == driver)
             {
-                throw new HomaConfigurationException("driver must be set");
+                throw new HomaConfigurationException(
+                    "driver must be set: driver(NicDriver), driverUri(String) or -D" + DRIVER_URI_PROP_NAME);
             }
             if (null == clock)
             {
@@ -407,6 +438,10 @@ public final class HomaTransport implements AutoCloseable
             if (null == idleStrategy)
             {
                 idleStrategy = new BackoffIdleStrategy();
+            }
+            if (null == receiveIdleStrategySupplier)
+            {
+                receiveIdleStrategySupplier = BackoffIdleStrategy::new;
             }
             if (null == errorHandler)
             {
@@ -533,6 +568,72 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
+         * Name the driver by URI instead of passing one: {@code loopback://FABRIC/HOST}, {@code udp://HOST:PORT},
+         * {@code raw://IFNAME?options} (see {@link NicDrivers}), so an application switches drivers by
+         * configuration alone. The transport opens the driver at launch, owns it and closes it on the protocol
+         * thread when it closes. Default: the {@value #DRIVER_URI_PROP_NAME} system property. Ignored when
+         * {@link #driver(NicDriver)} is set.
+         *
+         * @param driverUri the driver URI.
+         * @return this.
+         */
+        public Context driverUri(final String driverUri)
+        {
+            checkMutable();
+            this.driverUri = driverUri;
+            return this;
+        }
+
+        /**
+         * @return the driver URI, or null.
+         */
+        public String driverUri()
+        {
+            return driverUri;
+        }
+
+        /**
+         * @param ownsDriver true if the transport closes the driver when it closes, on the protocol thread (which
+         *                   drivers with thread affinity, such as UDP's epoll loop, require). Default false for a
+         *                   driver passed in, true for one opened from {@link #driverUri(String)}.
+         * @return this.
+         */
+        public Context ownsDriver(final boolean ownsDriver)
+        {
+            checkMutable();
+            this.ownsDriver = ownsDriver;
+            return this;
+        }
+
+        /**
+         * @return true if the transport closes the driver.
+         */
+        public boolean ownsDriver()
+        {
+            return ownsDriver;
+        }
+
+        /**
+         * @param supplier makes the idle strategy each application thread uses while it blocks in
+         *                 {@link HomaSocket#homaRecv(int, long, TimeUnit)} (default {@link BackoffIdleStrategy}).
+         * @return this.
+         */
+        public Context receiveIdleStrategySupplier(final Supplier<IdleStrategy> supplier)
+        {
+            checkMutable();
+            this.receiveIdleStrategySupplier = supplier;
+            return this;
+        }
+
+        /**
+         * @return the supplier of blocking receivers' idle strategies.
+         */
+        public Supplier<IdleStrategy> receiveIdleStrategySupplier()
+        {
+            return receiveIdleStrategySupplier;
+        }
+
+        /**
          * @param clock time source for all protocol timing (default {@link SystemNanoClock}; tests pass a
          *              virtual clock).
          * @return this.
@@ -553,7 +654,7 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param idleStrategy idle strategy of the dedicated thread and of blocking receives.
+         * @param idleStrategy idle strategy of the dedicated protocol thread.
          * @return this.
          */
         public Context idleStrategy(final IdleStrategy idleStrategy)
@@ -1356,6 +1457,49 @@ public final class HomaTransport implements AutoCloseable
         static long toNs(final long timeout, final TimeUnit unit)
         {
             return unit.toNanos(timeout);
+        }
+    }
+
+    /**
+     * Runs the engine and closes a driver the transport owns from the agent's own {@code onClose}, so the driver
+     * is closed on the thread that drove it.
+     */
+    private static final class DriverOwningAgent implements Agent
+    {
+        private final HomaEngine engine;
+        private final NicDriver driver;
+
+        DriverOwningAgent(final HomaEngine engine, final NicDriver driver)
+        {
+            this.engine = engine;
+            this.driver = driver;
+        }
+
+        public void onStart()
+        {
+            engine.onStart();
+        }
+
+        public int doWork() throws Exception
+        {
+            return engine.doWork();
+        }
+
+        public void onClose()
+        {
+            try
+            {
+                engine.onClose();
+            }
+            finally
+            {
+                driver.close();
+            }
+        }
+
+        public String roleName()
+        {
+            return engine.roleName();
         }
     }
 }

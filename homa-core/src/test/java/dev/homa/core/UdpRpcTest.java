@@ -2,7 +2,6 @@ package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
-import dev.homa.nic.udp.UdpDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,11 +22,11 @@ class UdpRpcTest
     @Timeout(60)
     void echoOverUdpLoopback() throws Exception
     {
-        try (UdpDriver serverDriver = UdpDriver.fromUri("udp://127.0.0.1:0");
-            UdpDriver clientDriver = UdpDriver.fromUri("udp://127.0.0.1:0");
-            HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driver(serverDriver)
+        // The transports own their drivers: a UDP driver belongs to the thread that drives it (its epoll loop),
+        // so it is closed from the protocol thread's onClose, not from this one.
+        try (HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
                 .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(16L << 20).sendPoolBytes(16L << 20));
-            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driver(clientDriver)
+            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
                 .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(16L << 20).sendPoolBytes(16L << 20)))
         {
             final HomaSocket serverSocket = server.openSocket(700);
@@ -49,7 +48,7 @@ class UdpRpcTest
                 }
             });
             final HomaSocket socket = client.openSocket(0);
-            final long destination = serverDriver.localAddress();
+            final long destination = server.context().driver().localAddress();
             final byte[] payload = new byte[1_000_000];
             for (int i = 0; i < payload.length; i++)
             {

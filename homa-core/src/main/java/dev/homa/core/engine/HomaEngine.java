@@ -655,7 +655,6 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         }
         out.unscheduled = unscheduled;
         out.granted = unscheduled;
-        out.unscheduledPriority = clampPriority(rpc.peer.cutoffs.unscheduledPriorityFor(messageLength));
         out.scheduledPriority = 0;
         out.birthOrder = outBirths++;
 
@@ -980,7 +979,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             {
                 final int offset = out.nextOffset;
                 final int end = Math.min(offset + maxPayload, out.transmittableEnd());
-                if (!sendData(out.rpc, offset, end - offset, false, out.priorityFor(offset)))
+                if (!sendData(out.rpc, offset, end - offset, false, priorityFor(out, offset)))
                 {
                     break;
                 }
@@ -1084,7 +1083,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
             }
             final int offset = out.nextOffset;
             final int end = Math.min(offset + maxPayload, out.transmittableEnd());
-            if (!sendData(out.rpc, offset, end - offset, false, out.priorityFor(offset)))
+            if (!sendData(out.rpc, offset, end - offset, false, priorityFor(out, offset)))
             {
                 throttled = true;
                 pacerWakeNs = nowNs + tickNs;
@@ -1346,6 +1345,17 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         }
         batchCount = 0;
         batchBytes = 0;
+    }
+
+    /**
+     * The level for a DATA packet at {@code offset}: scheduled bytes go at the latest GRANT's priority; unscheduled
+     * bytes at the level the peer's cutoffs give for the message length <em>now</em>, as the kernel decides per
+     * packet, so the level always agrees with the cutoff_version the same packet carries.
+     */
+    private int priorityFor(final OutboundMessage out, final int offset)
+    {
+        return offset < out.unscheduled ?
+            clampPriority(out.rpc.peer.cutoffs.unscheduledPriorityFor(out.length)) : out.scheduledPriority;
     }
 
     private int clampPriority(final int priority)
@@ -1693,7 +1703,7 @@ public final class HomaEngine implements Agent, PacketSink, GrantSender
         final OutboundMessage out = rpc.out;
         for (int o = 0; o < out.nextOffset; o += maxPayload)
         {
-            if (!sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, out.unscheduledPriority))
+            if (!sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, priorityFor(out, o)))
             {
                 break;
             }

@@ -18,7 +18,6 @@ final class OutboundMessage
     int granted;
     /** Bytes sent without a grant (rounded up to a full packet, or the incast limit). */
     int unscheduled;
-    int unscheduledPriority;
     int scheduledPriority;
     /** Creation order, for the pacer's FIFO share (oldest first). */
     long birthOrder;
@@ -41,7 +40,6 @@ final class OutboundMessage
         nextOffset = 0;
         granted = 0;
         unscheduled = 0;
-        unscheduledPriority = 0;
         scheduledPriority = 0;
         queued = false;
         srptPrev = null;
@@ -71,8 +69,4 @@ final class OutboundMessage
         return nextOffset >= length;
     }
 
-    int priorityFor(final int offset)
-    {
-        return offset < unscheduled ? unscheduledPriority : scheduledPriority;
-    }
 }

@@ -7,6 +7,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code loopback://NAME/198.18.0.2} is host 198.18.0.2 of the fabric registered as NAME.
  * <p>
  * Control-path only: registration and lookup happen when transports start, never per packet.
+ * <p>
+ * A fabric is single-threaded: every driver of one fabric must be driven from the same thread, so transports on
+ * it run in {@code INVOKER} mode from one loop (as the tests and the simulator do), never each on a
+ * {@code DEDICATED} thread of its own.
  */
 public final class FabricRegistry
 {

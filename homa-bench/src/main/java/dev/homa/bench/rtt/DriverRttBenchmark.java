@@ -28,8 +28,10 @@ import picocli.CommandLine.Option;
  * Small-RPC round-trip times over the real drivers next to their floors, in one run, on two network namespaces
  * joined by a veth pair (issue 5's benchmark). For each path, in order: start the server as its own JVM in namespace
  * B ({@code ip netns exec}), run the client on a thread of this JVM that has entered namespace A, warm up, take
- * samples into an HdrHistogram, stop the server. Then print one table with p50/p90/p99/p99.9/max and each driver
- * path's ratio to its floor (raw paths to AF_PACKET, UDP paths to the kernel UDP socket).
+ * samples into an HdrHistogram, stop the server. The whole list runs {@code --rounds} times and each path's rounds
+ * are merged, so that a burst of unrelated work on a shared machine lands on every path alike. Then print one table
+ * with p50/p90/p99/p99.9/max and each driver path's ratio to its floor (raw paths to AF_PACKET, UDP paths to the
+ * kernel UDP socket).
  * <p>
  * Method, after Aeron's {@code EmbeddedPingPong}: closed loop (one request in flight, the next sent when the reply
  * arrives), timestamp and sequence in the payload, both sides busy-spin when idle (no parking, so no wake-up latency
@@ -38,9 +40,9 @@ import picocli.CommandLine.Option;
  * percentiles under load are understated; this benchmark measures unloaded RTT only. Round trips that time out are
  * counted, not recorded.
  * <p>
- * Bounded: every path stops after {@code --samples} or its {@code --max-seconds} budget (a third of it at most for
- * warm-up), the server stops when its standard input closes or at its own deadline, and the namespaces are deleted
- * on every exit path (finally block and shutdown hook). Needs root.
+ * Bounded: every path stops after its share of {@code --samples} or its {@code --max-seconds} budget per round (a
+ * third of it at most for warm-up), the server stops when its standard input closes or at its own deadline, and the
+ * namespaces are deleted on every exit path (finally block and shutdown hook). Needs root.
  */
 @Command(name = "driver-rtt", mixinStandardHelpOptions = true,
     description = "Small-RPC RTT over raw/UDP drivers and Homa next to AF_PACKET and kernel UDP floors, on veth.")
@@ -64,9 +66,14 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         "(default ${DEFAULT-VALUE}).")
     long samples;
 
-    @Option(names = "--max-seconds", defaultValue = "30", description = "Time budget per path, warm-up included " +
-        "(default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-seconds", defaultValue = "15", description = "Time budget per path and round, warm-up " +
+        "included (default ${DEFAULT-VALUE}).")
     long maxSeconds;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "Run the list of paths this many times, each " +
+        "round taking its share of --samples, and merge: a burst of other work on the machine then hits every path " +
+        "alike instead of one (default ${DEFAULT-VALUE}).")
+    int rounds;
 
     @Option(names = "--timeout-ms", defaultValue = "1000", description = "Give up on one round trip after this " +
         "(default ${DEFAULT-VALUE}).")
@@ -100,6 +107,11 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     @Override
     public Integer call() throws Exception
     {
+        if (rounds < 1 || samples < 1 || warmup < 0 || maxSeconds < 1 || size < RttPayload.MIN_PAYLOAD)
+        {
+            throw new CommandLine.ParameterException(new CommandLine(this), "need --rounds >= 1, --samples >= 1, " +
+                "--warmup >= 0, --max-seconds >= 1 and --size >= " + RttPayload.MIN_PAYLOAD);
+        }
         final List<RttPath> order = new ArrayList<>();
         for (final String id : paths)
         {
@@ -123,12 +135,19 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                 Executors.newSingleThreadExecutor(VethNamespaces.threadsIn(hosts.nsA()));
             try
             {
-                for (final RttPath path : order)
+                final RttResult[] merged = new RttResult[order.size()];
+                final long roundSamples = (samples + rounds - 1) / rounds;
+                for (int round = 1; round <= rounds; round++)
                 {
-                    final RttResult result = runPath(hosts, clientThread, path, setup);
-                    results.add(result);
-                    System.out.println(summary(result));
+                    System.out.println("-- round " + round + " of " + rounds);
+                    for (int i = 0; i < order.size(); i++)
+                    {
+                        final RttResult result = runPath(hosts, clientThread, order.get(i), setup, roundSamples);
+                        System.out.println(summary(result));
+                        merged[i] = null == merged[i] ? result : merged[i].merge(result);
+                    }
                 }
+                results.addAll(List.of(merged));
             }
             finally
             {
@@ -147,7 +166,8 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     }
 
     private RttResult runPath(
-        final VethNamespaces hosts, final ExecutorService clientThread, final RttPath path, final RttSetup setup)
+        final VethNamespaces hosts, final ExecutorService clientThread, final RttPath path, final RttSetup setup,
+        final long sampleCount)
         throws InterruptedException
     {
         System.out.println("== " + path.id() + ": " + path.description());
@@ -167,7 +187,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                 {
                     LinuxNet.pinCurrentThread(clientCpu);
                 }
-                return measure(path, setup);
+                return measure(path, setup, sampleCount);
             });
             try
             {
@@ -190,7 +210,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         return result.withAnswered(server.answered());
     }
 
-    private RttResult measure(final RttPath path, final RttSetup setup)
+    private RttResult measure(final RttPath path, final RttSetup setup, final long sampleCount)
     {
         final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         final long budgetNs = TimeUnit.SECONDS.toNanos(maxSeconds);
@@ -214,7 +234,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             final long measureStart = System.nanoTime();
             long timeouts = 0;
             long taken = 0;
-            while (taken < samples && System.nanoTime() - deadline < 0)
+            while (taken < sampleCount && System.nanoTime() - deadline < 0)
             {
                 final long rttNs = client.roundTrip(++sequence, timeoutNs);
                 taken++;
@@ -229,10 +249,10 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             }
             final long elapsedNs = System.nanoTime() - measureStart;
             String note = null;
-            if (taken < samples || warmups < warmup)
+            if (taken < sampleCount || warmups < warmup)
             {
                 note = "cut short by the " + maxSeconds + " s budget: " + warmups + "/" + warmup + " warm-up, " +
-                    taken + "/" + samples + " samples";
+                    taken + "/" + sampleCount + " samples";
             }
             if (warmupTimeouts > 0)
             {
@@ -269,8 +289,10 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         text.append("java ").append(System.getProperty("java.vm.name")).append(' ')
             .append(System.getProperty("java.runtime.version")).append('\n');
         text.append("payload ").append(size).append(" B each way (frames: 38 B Ethernet+802.1Q+IPv4 header + 56 B " +
-            "Homa header + payload; UDP: 56 B + payload), warm-up ").append(warmup).append(", samples ")
-            .append(samples).append(", budget ").append(maxSeconds).append(" s per path, timeout ").append(timeoutMs)
+            "Homa header + payload; UDP: 56 B + payload), warm-up ").append(warmup)
+            .append(" per path and round, samples ").append(samples).append(" in ").append(rounds)
+            .append(" rounds, budget ").append(maxSeconds)
+            .append(" s per path and round, timeout ").append(timeoutMs)
             .append(" ms");
         if (clientCpu >= 0 || null != serverCpus)
         {

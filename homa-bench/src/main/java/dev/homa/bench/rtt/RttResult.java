@@ -36,6 +36,30 @@ public record RttResult(
     }
 
     /**
+     * Combine two rounds of the same path.
+     *
+     * @param other the later round.
+     * @return both rounds' samples, counts and notes.
+     */
+    public RttResult merge(final RttResult other)
+    {
+        final Histogram both;
+        if (null == histogram || null == other.histogram)
+        {
+            both = null == histogram ? other.histogram : histogram;
+        }
+        else
+        {
+            both = histogram.copy();
+            both.add(other.histogram);
+        }
+        final String notes = null == note ? other.note : null == other.note ? note : note + "; " + other.note;
+        final long count = answered < 0 || other.answered < 0 ? -1 : answered + other.answered;
+        return new RttResult(path, both, timeouts + other.timeouts, warmups + other.warmups,
+            elapsedNs + other.elapsedNs, notes, count);
+    }
+
+    /**
      * @return round trips attempted: warm-up, recorded samples and timeouts.
      */
     public long attempted()

@@ -30,6 +30,18 @@ class RttTableTest
 
     @Test
     @Timeout(5)
+    void aFloorWithAStalledTailGivesNoP99Ratio()
+    {
+        final RttResult floor = result(RttPath.KERNEL_UDP, 5_000, 8_000_000);
+        final RttResult path = result(RttPath.UDP_ECHO, 8_000, 10_000);
+
+        final String table = RttTable.format(List.of(floor, path));
+
+        assertTrue(table.contains("1.60x MISS | n/a, floor p99 disturbed |"), table);
+    }
+
+    @Test
+    @Timeout(5)
     void aPathThatDidNotRunSaysWhy()
     {
         final String table = RttTable.format(List.of(RttResult.skipped(RttPath.HOMA_UDP, "no engine")));

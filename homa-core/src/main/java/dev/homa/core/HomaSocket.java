@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import dev.homa.core.engine.Commands;
+import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AtomicBuffer;
@@ -37,6 +38,7 @@ public final class HomaSocket implements AutoCloseable
     private final Queue<HomaMessage> responses;
     private final ConcurrentHashMap<Long, CompletableFuture<HomaMessage>> futures = new ConcurrentHashMap<>();
     private final AtomicInteger outstanding = new AtomicInteger();
+    private final SocketEndpoint endpoint = new Endpoint();
     private volatile boolean closed;
 
     HomaSocket(final HomaTransport transport, final int port)
@@ -280,59 +282,11 @@ public final class HomaSocket implements AutoCloseable
     }
 
     /**
-     * Internal (protocol thread): hand a result to the application.
-     *
-     * @param message request, response or error.
-     * @return false if the queue is full (the engine retries later).
+     * @return the protocol thread's way into this socket.
      */
-    public boolean deliver(final HomaMessage message)
+    SocketEndpoint endpoint()
     {
-        return HomaMessage.Kind.REQUEST == message.kind() ? requests.offer(message) : responses.offer(message);
-    }
-
-    /**
-     * Internal (protocol thread): complete the future of a {@link #call} RPC if there is one.
-     *
-     * @param id      client RPC id.
-     * @param message the response or error.
-     * @return true if a future took it.
-     */
-    public boolean completeFuture(final long id, final HomaMessage message)
-    {
-        final CompletableFuture<HomaMessage> future = futures.remove(id);
-        if (null == future)
-        {
-            return false;
-        }
-        if (message.isError())
-        {
-            final HomaException error = message.error();
-            message.release();
-            future.completeExceptionally(error);
-        }
-        else
-        {
-            future.complete(message);
-        }
-        return true;
-    }
-
-    /**
-     * Internal (protocol thread): a client RPC ended (delivered, failed or aborted).
-     */
-    public void onClientRpcEnded()
-    {
-        outstanding.decrementAndGet();
-    }
-
-    /**
-     * Internal (protocol thread): release the send-pool reservation of a freed outgoing message.
-     *
-     * @param pages pages reserved for it.
-     */
-    public void onSendPagesFreed(final int pages)
-    {
-        transport.unreserveSendPages(pages);
+        return endpoint;
     }
 
     private long send(
@@ -458,6 +412,42 @@ public final class HomaSocket implements AutoCloseable
             ring.commit(index);
             chunkOffset += chunk;
             type = Commands.CHUNK;
+        }
+    }
+
+    /**
+     * The socket as the protocol thread sees it: results in, futures completed, RPCs counted out.
+     */
+    private final class Endpoint implements SocketEndpoint
+    {
+        public boolean deliver(final HomaMessage message)
+        {
+            return HomaMessage.Kind.REQUEST == message.kind() ? requests.offer(message) : responses.offer(message);
+        }
+
+        public boolean completeFuture(final long id, final HomaMessage message)
+        {
+            final CompletableFuture<HomaMessage> future = futures.remove(id);
+            if (null == future)
+            {
+                return false;
+            }
+            if (message.isError())
+            {
+                final HomaException error = message.error();
+                message.release();
+                future.completeExceptionally(error);
+            }
+            else
+            {
+                future.complete(message);
+            }
+            return true;
+        }
+
+        public void onClientRpcEnded()
+        {
+            outstanding.decrementAndGet();
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.homa.core;
 
 import dev.homa.core.engine.Commands;
 import dev.homa.core.engine.HomaEngine;
+import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDrivers;
@@ -45,6 +46,7 @@ public final class HomaTransport implements AutoCloseable
     private final HomaEngine engine;
     private final ManyToOneRingBuffer commands;
     private final ConcurrentHashMap<Integer, HomaSocket> sockets = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, SocketEndpoint> endpoints = new ConcurrentHashMap<>();
     private final AtomicInteger nextAutoPort = new AtomicInteger(Context.MIN_AUTO_PORT);
     private final AtomicLong nextRpcId;
     private final AtomicInteger sendPagesReserved = new AtomicInteger();
@@ -62,7 +64,7 @@ public final class HomaTransport implements AutoCloseable
         this.nextRpcId = new AtomicLong(Math.max(2, (ctx.clock().nanoTime() & 0x3FFF_FFFF_FFFF_FFFFL) << 1));
         this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));
-        this.engine = new HomaEngine(ctx, commands, sockets, sendPagesReserved);
+        this.engine = new HomaEngine(ctx, commands, endpoints, sendPagesReserved);
         final ErrorHandler appHandler = ctx.errorHandler();
         final ErrorHandler errorHandler = (throwable) ->
         {
@@ -143,6 +145,7 @@ public final class HomaTransport implements AutoCloseable
                 throw new HomaException("port " + chosen + " is already bound on this transport");
             }
         }
+        endpoints.put(chosen, socket.endpoint());
         offerControl(Commands.BIND, chosen, 0);
         return socket;
     }
@@ -282,6 +285,7 @@ public final class HomaTransport implements AutoCloseable
     void removeSocket(final int port)
     {
         sockets.remove(port);
+        endpoints.remove(port);
     }
 
     void ensureOpen()

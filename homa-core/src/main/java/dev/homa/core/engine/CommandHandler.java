@@ -2,7 +2,6 @@ package dev.homa.core.engine;
 
 import dev.homa.core.HomaLimitException;
 import dev.homa.core.HomaMessage;
-import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
@@ -22,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class CommandHandler implements MessageHandler
 {
-    private final Map<Integer, HomaSocket> registry;
+    private final Map<Integer, SocketEndpoint> registry;
     private final Int2ObjectHashMap<EngineSocket> sockets;
     private final RpcTable rpcs;
     private final PeerTable peers;
@@ -53,7 +52,7 @@ final class CommandHandler implements MessageHandler
      */
     CommandHandler(
         final HomaTransport.Context ctx,
-        final Map<Integer, HomaSocket> registry,
+        final Map<Integer, SocketEndpoint> registry,
         final Int2ObjectHashMap<EngineSocket> sockets,
         final RpcTable rpcs,
         final PeerTable peers,
@@ -91,7 +90,7 @@ final class CommandHandler implements MessageHandler
         {
             case Commands.BIND ->
             {
-                final HomaSocket api = registry.get(port);
+                final SocketEndpoint api = registry.get(port);
                 if (null != api && !sockets.containsKey(port))
                 {
                     sockets.put(port, new EngineSocket(port, api));

@@ -1,7 +1,6 @@
 package dev.homa.core.engine;
 
 import dev.homa.core.HomaMessage;
-import dev.homa.core.HomaSocket;
 import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.ArrayDeque;
@@ -14,13 +13,13 @@ import java.util.ArrayDeque;
 final class EngineSocket
 {
     final int port;
-    final HomaSocket api;
+    final SocketEndpoint api;
     final Long2ObjectHashMap<Rpc> clientRpcs = new Long2ObjectHashMap<>();
     final Long2ObjectHashMap<Rpc> serverRpcs = new Long2ObjectHashMap<>();
     final ArrayDeque<HomaMessage> overflow = new ArrayDeque<>();
     int serverRpcCount;
 
-    EngineSocket(final int port, final HomaSocket api)
+    EngineSocket(final int port, final SocketEndpoint api)
     {
         this.port = port;
         this.api = api;

@@ -1,7 +1,6 @@
 package dev.homa.core.engine;
 
 import dev.homa.core.HomaMessage;
-import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.grant.GrantScheduler;
@@ -105,7 +104,7 @@ public final class HomaEngine implements Agent
     public HomaEngine(
         final HomaTransport.Context ctx,
         final ManyToOneRingBuffer commands,
-        final Map<Integer, HomaSocket> registry,
+        final Map<Integer, SocketEndpoint> registry,
         final AtomicInteger sendPagesReserved)
     {
         this.driver = ctx.driver();

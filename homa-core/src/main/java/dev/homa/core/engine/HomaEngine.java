@@ -231,7 +231,14 @@ public final class HomaEngine implements Agent
             nowNs = clock.nanoTime();
             time.update(nowNs);
             int work = delivery.drainReleases();
-            work += commands.read(commandHandler, COMMAND_LIMIT);
+            final int commandWork = commands.read(commandHandler, COMMAND_LIMIT);
+            if (0 != commandWork)
+            {
+                // A request or reply the application just handed over leaves before the driver is polled: a poll
+                // can be a system call (recvmmsg on UDP), and a reply should not wait behind one.
+                work += commandWork + pacer.pace();
+                transmitter.flushBatch();
+            }
             work += driver.poll(dispatcher, pollBurst);
             if (nowNs - nextTickNs >= 0)
             {

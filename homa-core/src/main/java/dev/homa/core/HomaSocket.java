@@ -382,6 +382,10 @@ public final class HomaSocket implements AutoCloseable
         final int offset,
         final int length)
     {
+        if (transport.engine().sendInline(port, flags, id, peer, peerPort, cookie, buffer, offset, length))
+        {
+            return;
+        }
         final ManyToOneRingBuffer ring = transport.commands();
         final AtomicBuffer ringBuffer = ring.buffer();
         int chunkOffset = 0;

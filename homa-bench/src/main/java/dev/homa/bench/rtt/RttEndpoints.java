@@ -46,14 +46,20 @@ final class RttEndpoints
 
     static String clientDriverUri(final RttPath path, final RttSetup setup)
     {
-        return usesRawDriver(path) ? "raw://" + setup.clientInterface() :
-            "udp://" + setup.clientIp() + ":" + setup.clientPort();
+        return (usesRawDriver(path) ? "raw://" + setup.clientInterface() :
+            "udp://" + setup.clientIp() + ":" + setup.clientPort()) + driverOptions(path);
     }
 
     static String serverDriverUri(final RttPath path, final RttSetup setup)
     {
-        return usesRawDriver(path) ? "raw://" + setup.serverInterface() :
-            "udp://" + setup.serverIp() + ":" + setup.serverPort();
+        return (usesRawDriver(path) ? "raw://" + setup.serverInterface() :
+            "udp://" + setup.serverIp() + ":" + setup.serverPort()) + driverOptions(path);
+    }
+
+    private static String driverOptions(final RttPath path)
+    {
+        final String options = System.getProperty(usesRawDriver(path) ? "rtt.raw.options" : "rtt.udp.options", "");
+        return options.isEmpty() ? "" : "?" + options;
     }
 
     static long serverAddress(final RttPath path, final RttSetup setup)

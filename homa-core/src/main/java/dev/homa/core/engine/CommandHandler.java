@@ -5,6 +5,7 @@ import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
+import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.CachedNanoClock;
@@ -108,13 +109,46 @@ final class CommandHandler implements MessageHandler
 
     private void onSendCommand(final MutableDirectBuffer buffer, final int index, final int length, final int port)
     {
-        final int flags = buffer.getInt(index + Commands.FLAGS_OFFSET);
-        final long id = buffer.getLong(index + Commands.ID_OFFSET);
-        final long peerAddress = buffer.getLong(index + Commands.PEER_OFFSET);
-        final int peerPort = buffer.getInt(index + Commands.PEER_PORT_OFFSET);
-        final int messageLength = buffer.getInt(index + Commands.LENGTH_OFFSET);
-        final long cookie = buffer.getLong(index + Commands.COOKIE_OFFSET);
-        final int chunk = length - Commands.HEADER_LENGTH;
+        startMessage(
+            port,
+            buffer.getInt(index + Commands.FLAGS_OFFSET),
+            buffer.getLong(index + Commands.ID_OFFSET),
+            buffer.getLong(index + Commands.PEER_OFFSET),
+            buffer.getInt(index + Commands.PEER_PORT_OFFSET),
+            buffer.getInt(index + Commands.LENGTH_OFFSET),
+            buffer.getLong(index + Commands.COOKIE_OFFSET),
+            buffer,
+            index + Commands.HEADER_LENGTH,
+            length - Commands.HEADER_LENGTH);
+    }
+
+    /**
+     * Start an outbound message (a request or a reply) whose first {@code chunk} bytes are at hand: from a SEND
+     * record of the command ring, or straight from the application's buffer when it runs inline.
+     *
+     * @param port          our socket's port.
+     * @param flags         {@link Commands} flags.
+     * @param id            the RPC id.
+     * @param peerAddress   the other host.
+     * @param peerPort      the other socket's port.
+     * @param messageLength the whole message's length.
+     * @param cookie        the client's cookie (requests).
+     * @param src           the first bytes.
+     * @param srcIndex      where they start.
+     * @param chunk         how many there are (the rest follows in CHUNK records).
+     */
+    void startMessage(
+        final int port,
+        final int flags,
+        final long id,
+        final long peerAddress,
+        final int peerPort,
+        final int messageLength,
+        final long cookie,
+        final DirectBuffer src,
+        final int srcIndex,
+        final int chunk)
+    {
         final int units = sendPool.unitsFor(messageLength);
         final boolean reply = 0 != (flags & Commands.FLAG_REPLY);
 
@@ -206,7 +240,7 @@ final class CommandHandler implements MessageHandler
         out.scheduledPriority = 0;
         out.birthOrder = outBirths++;
 
-        sendPool.write(out.pages, 0, buffer, index + Commands.HEADER_LENGTH, chunk);
+        sendPool.write(out.pages, 0, src, srcIndex, chunk);
         out.available = chunk;
         pacer.onBytesAvailable(out);
     }

@@ -11,6 +11,7 @@ import dev.homa.core.wire.PacketDecoder;
 import dev.homa.core.wire.RejectReason;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
+import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.CachedNanoClock;
@@ -93,7 +94,7 @@ public final class HomaEngine implements Agent
     private long nowNs;
     private long nextTickNs;
     private long nextCutoffNs;
-    private boolean inDutyCycle;
+    private final InvokerThread invokerThread;
 
     /**
      * @param ctx               concluded context.
@@ -166,8 +167,8 @@ public final class HomaEngine implements Agent
         final ResendRequester resendRequester =
             new ResendRequester(controlSender, localCutoffs, transmitter.highestPriority());
         this.allocator = new InboundAllocator(receivePool, metrics, resendRequester);
-        this.delivery = new MessageDelivery(
-            sockets, receivePool, allocator, maxPages, dev.homa.core.ThreadingMode.INVOKER == ctx.threadingMode());
+        this.invokerThread = new InvokerThread(dev.homa.core.ThreadingMode.INVOKER == ctx.threadingMode());
+        this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread);
         this.rpcs = new RpcTable(
             srpt, sendPool, receivePool, sendPagesReserved, scheduler, controlSender, allocator, delivery, time,
             maxPages);
@@ -225,7 +226,7 @@ public final class HomaEngine implements Agent
     @Override
     public int doWork()
     {
-        inDutyCycle = true;
+        invokerThread.enter();
         try
         {
             nowNs = clock.nanoTime();
@@ -266,7 +267,58 @@ public final class HomaEngine implements Agent
         }
         finally
         {
-            inDutyCycle = false;
+            invokerThread.exit();
+        }
+    }
+
+    /**
+     * INVOKER mode, called by the thread that drives the duty cycle between two cycles: start a message now, from
+     * the application's buffer, and transmit what may leave at once (see {@link InvokerThread}). Commands already
+     * in the ring go first so that nothing is reordered behind this one.
+     *
+     * @param port     our socket's port.
+     * @param flags    {@link Commands} flags.
+     * @param id       the RPC id.
+     * @param peer     the other host.
+     * @param peerPort the other socket's port.
+     * @param cookie   the client's cookie (requests).
+     * @param buffer   the message.
+     * @param offset   its first byte.
+     * @param length   its length.
+     * @return false if the caller may not run the engine now and must queue a command instead.
+     */
+    public boolean sendInline(
+        final int port,
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length)
+    {
+        if (!invokerThread.mayRunInline())
+        {
+            return false;
+        }
+        invokerThread.enter();
+        try
+        {
+            nowNs = clock.nanoTime();
+            time.update(nowNs);
+            while (0 != commands.read(commandHandler, COMMAND_LIMIT))
+            {
+                // Drain: a BIND or an earlier message still in the ring must take effect first.
+            }
+            commandHandler.startMessage(port, flags, id, peer, peerPort, length, cookie, buffer, offset, length);
+            pacer.pace();
+            transmitter.flushBatch();
+            return true;
+        }
+        finally
+        {
+            invokerThread.exit();
         }
     }
 
@@ -308,7 +360,7 @@ public final class HomaEngine implements Agent
      */
     public boolean inDutyCycle()
     {
-        return inDutyCycle;
+        return invokerThread.inDutyCycle();
     }
 
     /**

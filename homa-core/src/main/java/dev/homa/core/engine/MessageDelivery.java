@@ -18,13 +18,13 @@ final class MessageDelivery
     private static final int RELEASE_LIMIT = 256;
 
     private final ManyToOneConcurrentArrayQueue<HomaMessage> releases = new ManyToOneConcurrentArrayQueue<>(1 << 16);
-    private final Consumer<HomaMessage> releaser = this::offerRelease;
+    private final Consumer<HomaMessage> releaser = this::onRelease;
     private final ArrayDeque<HomaMessage> freeMessages = new ArrayDeque<>();
     private final Int2ObjectHashMap<EngineSocket> sockets;
     private final PagePool receivePool;
     private final InboundAllocator allocator;
     private final int maxPages;
-    private final boolean invokerMode;
+    private final InvokerThread invokerThread;
     private int overflowCount;
 
     /**
@@ -32,20 +32,20 @@ final class MessageDelivery
      * @param receivePool where delivered messages' bytes live.
      * @param allocator   gets pages to waiting messages once released ones free some.
      * @param maxPages    pages of the longest message.
-     * @param invokerMode true when the application thread is the protocol thread.
+     * @param invokerThread tells whether a release runs on the protocol thread between duty cycles.
      */
     MessageDelivery(
         final Int2ObjectHashMap<EngineSocket> sockets,
         final PagePool receivePool,
         final InboundAllocator allocator,
         final int maxPages,
-        final boolean invokerMode)
+        final InvokerThread invokerThread)
     {
         this.sockets = sockets;
         this.receivePool = receivePool;
         this.allocator = allocator;
         this.maxPages = maxPages;
-        this.invokerMode = invokerMode;
+        this.invokerThread = invokerThread;
     }
 
     /**
@@ -95,11 +95,18 @@ final class MessageDelivery
         }
     }
 
-    private void offerRelease(final HomaMessage message)
+    private void onRelease(final HomaMessage message)
     {
+        if (invokerThread.mayRunInline() && !allocator.hasWaiting())
+        {
+            // The protocol thread itself, between duty cycles: free at once, no queue. With messages waiting for
+            // pages the next duty cycle frees them, so that it also hands the pages on and sends what that allows.
+            free(message);
+            return;
+        }
         while (!releases.offer(message))
         {
-            if (invokerMode)
+            if (invokerThread.invokerMode())
             {
                 // INVOKER mode: the caller is the protocol thread, so nobody else would ever drain the queue.
                 drainReleases();
@@ -122,12 +129,7 @@ final class MessageDelivery
         HomaMessage message;
         while (count < RELEASE_LIMIT && null != (message = releases.poll()))
         {
-            for (int i = 0, n = message.pageCount(); i < n; i++)
-            {
-                receivePool.free(message.page(i));
-            }
-            message.clear();
-            freeMessages.addLast(message);
+            free(message);
             count++;
         }
         if (0 != count && allocator.hasWaiting())
@@ -135,6 +137,16 @@ final class MessageDelivery
             allocator.retryWaiting();
         }
         return count;
+    }
+
+    private void free(final HomaMessage message)
+    {
+        for (int i = 0, n = message.pageCount(); i < n; i++)
+        {
+            receivePool.free(message.page(i));
+        }
+        message.clear();
+        freeMessages.addLast(message);
     }
 
     /**

@@ -64,6 +64,7 @@ final class LinuxUdpCalls
     /** CMSG_SPACE(sizeof(uint16_t)). */
     static final int CMSG_SEGMENT_SPACE = 24;
 
+    private static final MethodHandle SENDTO_ERRNO;
     private static final MethodHandle SENDMMSG_ERRNO;
     private static final MethodHandle RECVMMSG_ERRNO;
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
@@ -75,6 +76,7 @@ final class LinuxUdpCalls
         final Linker.Option errno = Linker.Option.captureCallState("errno");
         final MemorySegment sendmmsg = linker.defaultLookup().findOrThrow("sendmmsg");
         final MemorySegment recvmmsg = linker.defaultLookup().findOrThrow("recvmmsg");
+        final MemorySegment sendto = linker.defaultLookup().findOrThrow("sendto");
         final FunctionDescriptor send = FunctionDescriptor.of(
             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT);
@@ -82,6 +84,9 @@ final class LinuxUdpCalls
             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
         SENDMMSG_ERRNO = linker.downcallHandle(sendmmsg, send, errno);
+        SENDTO_ERRNO = linker.downcallHandle(sendto, FunctionDescriptor.of(
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), errno);
         RECVMMSG_ERRNO = linker.downcallHandle(recvmmsg, receive, errno);
     }
 
@@ -116,6 +121,33 @@ final class LinuxUdpCalls
         catch (final Throwable ex)
         {
             throw new IllegalStateException("sendmmsg downcall failed", ex);
+        }
+    }
+
+    /**
+     * One datagram: {@code sendto} skips what {@code sendmmsg} costs for a vector of one (copying and checking the
+     * message header), about 0.1-0.2 us per call on this kernel.
+     *
+     * @param captureState from {@link #captureLayout()}.
+     * @param fd           socket.
+     * @param buffer       address of the datagram.
+     * @param length       its length.
+     * @param flags        MSG_* flags.
+     * @param address      address of the destination {@code struct sockaddr_in}.
+     * @return bytes sent, or -1 with errno in {@code captureState}.
+     */
+    static long sendto(
+        final MemorySegment captureState, final int fd, final long buffer, final long length, final int flags,
+        final long address)
+    {
+        try
+        {
+            return (long)SENDTO_ERRNO.invokeExact(captureState, fd, buffer, length, flags, address,
+                SOCKADDR_IN_LENGTH);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException("sendto downcall failed", ex);
         }
     }
 

@@ -29,13 +29,14 @@ public final class NicQueueEstimator
     }
 
     /**
-     * Account for one frame handed to the NIC.
+     * Account for frames handed to the NIC together (one flush): the caller reads its clock once for the whole
+     * batch, after the system call, instead of once per frame.
      *
-     * @param wireBytes bytes of the frame on the wire, overhead included.
+     * @param wireBytes bytes of the frames on the wire, overhead included.
+     * @param nowNs     the driver's clock when they were handed over.
      */
-    public void onTransmit(final int wireBytes)
+    public void onTransmit(final long wireBytes, final long nowNs)
     {
-        final long nowNs = clock.nanoTime();
         final long startNs = Math.max(nowNs, linkIdleTimeNs);
         linkIdleTimeNs = startNs + (long)Math.ceil(wireBytes * nsPerByte);
     }

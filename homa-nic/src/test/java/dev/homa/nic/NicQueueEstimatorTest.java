@@ -17,11 +17,11 @@ class NicQueueEstimatorTest
         final VirtualClock clock = new VirtualClock(1_000);
         final NicQueueEstimator estimator = new NicQueueEstimator(clock, TEN_GBPS);
 
-        estimator.onTransmit(1500);
-        estimator.onTransmit(1500);
-        // 1500 B at 10 Gb/s under-estimated by 1% is 1212.12 ns, rounded up per frame.
+        estimator.onTransmit(1500, clock.nanoTime());
+        estimator.onTransmit(1500, clock.nanoTime());
+        // 1500 B at 10 Gb/s under-estimated by 1% is 1212.12 ns, rounded up per call.
         assertEquals(2 * 1213, estimator.backlogNs());
-        // Two frames, less the rounding up of each frame to a whole nanosecond.
+        // Two frames, less the rounding up of each call to a whole nanosecond.
         assertEquals(3000, estimator.queuedBytes(), 3);
 
         clock.advanceBy(1213);
@@ -36,10 +36,22 @@ class NicQueueEstimatorTest
     {
         final VirtualClock clock = new VirtualClock();
         final NicQueueEstimator estimator = new NicQueueEstimator(clock, TEN_GBPS);
-        estimator.onTransmit(1500);
+        estimator.onTransmit(1500, clock.nanoTime());
         clock.advanceBy(1_000_000);
-        estimator.onTransmit(1500);
+        estimator.onTransmit(1500, clock.nanoTime());
         assertEquals(1_000_000 + 1213, estimator.linkIdleTimeNs());
+    }
+
+    @Test
+    void aBatchCountsAsItsTotalBytes()
+    {
+        final VirtualClock clock = new VirtualClock(500);
+        final NicQueueEstimator estimator = new NicQueueEstimator(clock, TEN_GBPS);
+        estimator.onTransmit(64 * 1500L, clock.nanoTime());
+        // 96,000 B at 9.9 Gb/s: 77,575.76 ns, rounded up once for the whole flush.
+        assertEquals(77_576, estimator.backlogNs());
+        clock.advanceBy(77_576);
+        assertEquals(0, estimator.backlogNs());
     }
 
     @Test

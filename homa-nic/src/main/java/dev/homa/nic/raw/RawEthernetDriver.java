@@ -571,20 +571,16 @@ public final class RawEthernetDriver implements NicDriver
     public int flush()
     {
         checkOpen();
-        final long nowNs = clock.nanoTime();
-        if (nowNs - nextRefreshNs >= 0)
-        {
-            nextRefreshNs = nowNs + context.neighbourRefreshNs;
-            neighbours.refresh();
-        }
         final int count = txCount;
         if (0 == count)
         {
+            refreshNeighboursIfDue(clock.nanoTime());
             return 0;
         }
         int index = 0;
         int sent = 0;
         int retries = 0;
+        long wireBytes = 0;
         while (index < count)
         {
             final int result = transmit(index, count - index);
@@ -594,7 +590,7 @@ public final class RawEthernetDriver implements NicDriver
                 {
                     final int frameLength = txFrameLength[i];
                     counters.txBytes += frameLength;
-                    estimator.onTransmit(frameLength - TAGGED_HEADER_LENGTH + FrameLayout.WIRE_OVERHEAD_BYTES);
+                    wireBytes += frameLength - TAGGED_HEADER_LENGTH + FrameLayout.WIRE_OVERHEAD_BYTES;
                 }
                 counters.txPackets += result;
                 sent += result;
@@ -628,7 +624,20 @@ public final class RawEthernetDriver implements NicDriver
         }
         txCount = 0;
         batch++;
+        // The clock is read once, after the frames left: nothing stands between the caller and send(2).
+        final long nowNs = clock.nanoTime();
+        estimator.onTransmit(wireBytes, nowNs);
+        refreshNeighboursIfDue(nowNs);
         return sent;
+    }
+
+    private void refreshNeighboursIfDue(final long nowNs)
+    {
+        if (nowNs - nextRefreshNs >= 0)
+        {
+            nextRefreshNs = nowNs + context.neighbourRefreshNs;
+            neighbours.refresh();
+        }
     }
 
     /**

@@ -517,11 +517,14 @@ public final class UdpDriver implements NicDriver
         {
             nativeDatapath.send(txPackets, txDestinations, txPriorities, count, gsoEnabled);
             final int overhead = wireOverheadBytes();
+            long wireBytes = 0;
             for (int j = 0; j < count; j++)
             {
-                queueEstimator.onTransmit(txPackets[j].length() + overhead);
+                wireBytes += txPackets[j].length() + overhead;
                 txPackets[j] = null;
             }
+            // One clock read per flush, after the system calls: not one per packet before them.
+            queueEstimator.onTransmit(wireBytes, clock.nanoTime());
             txCount = 0;
             packetsSent += count;
             return count;
@@ -530,6 +533,7 @@ public final class UdpDriver implements NicDriver
         int touchedLevels = 0;
         int gsoUsed = 0;
         int i = 0;
+        long wireBytes = 0;
         while (i < count)
         {
             final Packet first = txPackets[i];
@@ -549,7 +553,7 @@ public final class UdpDriver implements NicDriver
                     final Packet packet = txPackets[j];
                     staging.setBytes(offset, packetViews[(int)packet.handle()], 0, packet.length());
                     offset += packet.length();
-                    queueEstimator.onTransmit(packet.length() + wireOverheadBytes());
+                    wireBytes += packet.length() + wireOverheadBytes();
                 }
                 staging.setIndex(0, offset);
                 channel.write(gsoDatagrams[gsoUsed].set(staging, first.length(), recipient), channel.voidPromise());
@@ -563,7 +567,7 @@ public final class UdpDriver implements NicDriver
                 final ByteBuf view = packetViews[(int)first.handle()];
                 view.setIndex(0, first.length());
                 channel.write(txDatagrams[i].set(view, recipient), channel.voidPromise());
-                queueEstimator.onTransmit(first.length() + wireOverheadBytes());
+                wireBytes += first.length() + wireOverheadBytes();
                 i++;
             }
         }
@@ -576,6 +580,7 @@ public final class UdpDriver implements NicDriver
             }
         }
         awaitWritten(touchedLevels);
+        queueEstimator.onTransmit(wireBytes, clock.nanoTime());
 
         for (int j = 0; j < count; j++)
         {

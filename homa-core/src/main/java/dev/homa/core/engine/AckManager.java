@@ -17,6 +17,7 @@ import org.agrona.collections.LongHashSet;
 final class AckManager
 {
     static final int ACKED_HISTORY = 4096;
+    private static final int DEFERRED_ACKS = 64;
 
     private final AckFlyweight ackFw = new AckFlyweight();
     private final LongHashSet recentlyAcked = new LongHashSet(ACKED_HISTORY * 2);
@@ -29,6 +30,11 @@ final class AckManager
     private final HomaMetrics metrics;
     private final int highestPriority;
     private int ackedRingNext;
+    private final long[] deferredSources = new long[DEFERRED_ACKS];
+    private final long[] deferredIds = new long[DEFERRED_ACKS];
+    private final int[] deferredPorts = new int[DEFERRED_ACKS];
+    private final Rpc[] deferredCarriers = new Rpc[DEFERRED_ACKS];
+    private int deferredCount;
 
     /**
      * @param transmitter     the batching transmitter.
@@ -79,17 +85,57 @@ final class AckManager
     void onPiggybackedAck(
         final Rpc rpc, final long source, final int sourcePort, final long ackId, final int ackServerPort)
     {
-        final EngineSocket ackSocket = sockets.get(ackServerPort);
-        if (null != ackSocket)
+        if (DEFERRED_ACKS == deferredCount)
         {
-            final Rpc acked = ackSocket.findServer(source, sourcePort, ackId ^ 1);
-            if (null != acked && acked != rpc)
+            freeDeferred();
+        }
+        final int i = deferredCount++;
+        deferredSources[i] = source;
+        deferredIds[i] = ackId;
+        deferredPorts[i] = (sourcePort << 16) | ackServerPort;
+        deferredCarriers[i] = rpc;
+    }
+
+    /**
+     * @return true if piggybacked acks wait to be applied.
+     */
+    boolean hasDeferred()
+    {
+        return 0 != deferredCount;
+    }
+
+    /**
+     * Apply the piggybacked acks taken since the last call: free the acknowledged server RPCs. They arrive on a new
+     * request, and freeing the old RPC first (tables, pages, the acknowledged history) would delay that request's
+     * delivery and so its reply; the duty cycle calls this before it polls again, like the kernel's reaper frees
+     * dead RPCs outside the packet path. A late packet for an RPC acknowledged meanwhile finds it still alive,
+     * which is harmless: its response was complete.
+     *
+     * @return acks applied.
+     */
+    int freeDeferred()
+    {
+        final int count = deferredCount;
+        for (int i = 0; i < count; i++)
+        {
+            final int ports = deferredPorts[i];
+            final EngineSocket ackSocket = sockets.get(ports & 0xFFFF);
+            if (null != ackSocket)
             {
-                metrics.increment(HomaMetrics.SERVER_RPCS_ACKED);
-                rememberAcked(acked);
-                rpcs.freeRpc(acked);
+                final Rpc acked = ackSocket.findServer(deferredSources[i], ports >>> 16, deferredIds[i] ^ 1);
+                // Never the RPC whose own request carried the ack (a pooled object compared by reference: at worst
+                // an ack is skipped, never applied to the wrong RPC).
+                if (null != acked && acked != deferredCarriers[i])
+                {
+                    metrics.increment(HomaMetrics.SERVER_RPCS_ACKED);
+                    rememberAcked(acked);
+                    rpcs.freeRpc(acked);
+                }
             }
         }
+        java.util.Arrays.fill(deferredCarriers, 0, count, null);
+        deferredCount = 0;
+        return count;
     }
 
     /**

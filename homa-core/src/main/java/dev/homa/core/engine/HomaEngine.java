@@ -82,6 +82,7 @@ public final class HomaEngine implements Agent
     private final PacketDispatcher dispatcher;
     private final RpcTimer timer;
     private final CommandHandler commandHandler;
+    private final AckManager ackManager;
 
     private final int maxMessageLength;
     private final int maxPayload;
@@ -174,7 +175,7 @@ public final class HomaEngine implements Agent
             maxPages);
 
         // Receiving.
-        final AckManager ackManager = new AckManager(transmitter, sockets, rpcs, peers, resendRequester, metrics);
+        this.ackManager = new AckManager(transmitter, sockets, rpcs, peers, resendRequester, metrics);
         final DataReceiver dataReceiver = new DataReceiver(
             rpcs, ackManager, peers, scheduler, controlSender, allocator, delivery, calculator, srpt, localCutoffs,
             receivePool, metrics, time, ctx.maxServerRpcs(), tickNs);
@@ -232,6 +233,10 @@ public final class HomaEngine implements Agent
             nowNs = clock.nanoTime();
             time.update(nowNs);
             int work = delivery.drainReleases();
+            if (ackManager.hasDeferred())
+            {
+                work += ackManager.freeDeferred();
+            }
             final int commandWork = commands.read(commandHandler, COMMAND_LIMIT);
             if (0 != commandWork)
             {
@@ -305,8 +310,9 @@ public final class HomaEngine implements Agent
         invokerThread.enter();
         try
         {
-            nowNs = clock.nanoTime();
-            time.update(nowNs);
+            // The time is the last duty cycle's, as for everything else the engine does between clock reads: the
+            // thread that calls this drives the duty cycle, so it is a loop iteration old, and reading the clock
+            // here would put one more clock read ahead of the send system call.
             while (0 != commands.read(commandHandler, COMMAND_LIMIT))
             {
                 // Drain: a BIND or an earlier message still in the ring must take effect first.
@@ -330,7 +336,7 @@ public final class HomaEngine implements Agent
     public long nextDeadlineNs()
     {
         final long now = clock.nanoTime();
-        if (commands.size() > 0 || delivery.hasPendingWork())
+        if (commands.size() > 0 || delivery.hasPendingWork() || ackManager.hasDeferred())
         {
             return now;
         }

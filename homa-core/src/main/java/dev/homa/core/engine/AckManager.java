@@ -6,7 +6,6 @@ import dev.homa.core.wire.PacketType;
 import dev.homa.nic.Packet;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.LongHashSet;
 
 /**
  * The end of server RPCs. A client remembers each completed RPC as a pending ack in its peer (piggybacked on the
@@ -20,8 +19,7 @@ final class AckManager
     private static final int DEFERRED_ACKS = 64;
 
     private final AckFlyweight ackFw = new AckFlyweight();
-    private final LongHashSet recentlyAcked = new LongHashSet(ACKED_HISTORY * 2);
-    private final long[] ackedRing = new long[ACKED_HISTORY];
+    private final AckedHistory recentlyAcked = new AckedHistory(ACKED_HISTORY);
     private final PacketTransmitter transmitter;
     private final Int2ObjectHashMap<EngineSocket> sockets;
     private final RpcTable rpcs;
@@ -29,7 +27,6 @@ final class AckManager
     private final ResendRequester resendRequester;
     private final HomaMetrics metrics;
     private final int highestPriority;
-    private int ackedRingNext;
     private final long[] deferredSources = new long[DEFERRED_ACKS];
     private final long[] deferredIds = new long[DEFERRED_ACKS];
     private final int[] deferredPorts = new int[DEFERRED_ACKS];
@@ -272,14 +269,6 @@ final class AckManager
 
     private void rememberAcked(final Rpc rpc)
     {
-        final long key = rpc.hashKey ^ rpc.socket.port;
-        final long old = ackedRing[ackedRingNext];
-        if (0 != old)
-        {
-            recentlyAcked.remove(old);
-        }
-        ackedRing[ackedRingNext] = key;
-        ackedRingNext = (ackedRingNext + 1) % ACKED_HISTORY;
-        recentlyAcked.add(key);
+        recentlyAcked.add(rpc.hashKey ^ rpc.socket.port);
     }
 }

@@ -16,6 +16,7 @@ import java.util.ArrayDeque;
 final class PeerTable
 {
     private static final int EVICTION_SCAN = 32;
+    private static final long NO_ADDRESS = dev.homa.nic.HostAddress.NONE;
 
     private final Long2ObjectHashMap<Peer> peers = new Long2ObjectHashMap<>();
     private final ArrayDeque<Peer> free = new ArrayDeque<>();
@@ -25,6 +26,10 @@ final class PeerTable
     private final HomaMetrics metrics;
     private Peer head;
     private Peer tail;
+    // The peer of the last lookup: consecutive packets mostly come from one host (a message's packets, a client's
+    // request after its previous one), and this skips the hash lookup for them.
+    private long lastAddress = NO_ADDRESS;
+    private Peer lastPeer;
 
     PeerTable(final int maxPeers, final long idleNs, final HomaMetrics metrics)
     {
@@ -48,7 +53,7 @@ final class PeerTable
 
     Peer get(final long address)
     {
-        return peers.get(address);
+        return lastAddress == address ? lastPeer : peers.get(address);
     }
 
     /**
@@ -56,10 +61,12 @@ final class PeerTable
      */
     Peer acquire(final long address, final long nowNs)
     {
-        Peer peer = peers.get(address);
+        Peer peer = lastAddress == address ? lastPeer : peers.get(address);
         if (null != peer)
         {
             touch(peer, nowNs);
+            lastAddress = address;
+            lastPeer = peer;
             return peer;
         }
         if (peers.size() >= maxPeers && !evictOne())
@@ -127,6 +134,11 @@ final class PeerTable
 
     private void remove(final Peer peer)
     {
+        if (lastPeer == peer)
+        {
+            lastPeer = null;
+            lastAddress = NO_ADDRESS;
+        }
         peers.remove(peer.address);
         unlink(peer);
         free.addFirst(peer);

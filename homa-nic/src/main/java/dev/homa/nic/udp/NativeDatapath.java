@@ -167,7 +167,11 @@ final class NativeDatapath
      */
     void register(final IoEventLoop eventLoop)
     {
-        for (int level = 0; level < receivers.length; level++)
+        // With one receive socket the others only send, and stay out of epoll: a socket in an epoll set wakes it
+        // (ep_poll_callback, under an IRQ-saving lock) each time a sent datagram frees its buffer space, about
+        // 0.3 us per datagram measured on loopback.
+        final int registered = singleReceiver ? 1 : receivers.length;
+        for (int level = 0; level < registered; level++)
         {
             final IoRegistration registration = eventLoop.register(receivers[level]).syncUninterruptibly().getNow();
             // Level-triggered: a socket left readable after a bounded read is reported again on the next poll.

@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A Homa socket bound to one port of a {@link HomaTransport}: it sends requests ({@link #homaSend}), receives
  * requests and responses ({@link #homaRecv}), answers requests ({@link #homaReply}) and aborts its own RPCs
  * ({@link #abort}). Every method may be called from any thread; the work is done on the protocol thread, reached
- * through the transport's command ring, and results come back through this socket's single-producer
- * multi-consumer queues.
+ * through the transport's command ring (or inline, when the caller is the thread that drives an INVOKER
+ * transport's duty cycle: see {@link ThreadingMode#INVOKER}), and results come back through this socket's
+ * single-producer multi-consumer queues.
  */
 public final class HomaSocket implements AutoCloseable
 {

@@ -10,8 +10,9 @@ import org.agrona.collections.Int2ObjectHashMap;
 /**
  * The end of server RPCs. A client remembers each completed RPC as a pending ack in its peer (piggybacked on the
  * next DATA to that peer, or flushed in an explicit ACK when the store is full or the server sends NEED_ACK); a server
- * frees an RPC when its ack arrives, and remembers the last {@value #ACKED_HISTORY} acknowledged RPCs so a late copy
- * of their request does not execute again (draft section 7.1).
+ * frees an RPC when its ack arrives (a piggybacked one at the start of the next duty cycle, so that it does not delay
+ * the request carrying it), and remembers the last {@value #ACKED_HISTORY} acknowledged RPCs so a late copy of their
+ * request does not execute again (draft section 7.1).
  */
 final class AckManager
 {

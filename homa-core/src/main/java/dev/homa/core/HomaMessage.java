@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.core.engine.MessageAccess;
 import dev.homa.nic.HostAddress;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -46,13 +47,60 @@ public final class HomaMessage
     private HomaException error;
     private boolean owned;
 
-    /**
-     * Internal: created by the protocol engine for its pool.
-     *
-     * @param maxSegments most pool pages one message can span.
-     * @param releaser    hands a released message back to the protocol thread.
-     */
-    public HomaMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
+    static
+    {
+        MessageAccess.install(new MessageAccess()
+        {
+            @Override
+            protected HomaMessage newMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
+            {
+                return new HomaMessage(maxSegments, releaser);
+            }
+
+            @Override
+            protected HomaMessage prepare(
+                final HomaMessage message,
+                final Kind kind,
+                final long id,
+                final long peer,
+                final int peerPort,
+                final int localPort,
+                final long cookie,
+                final int length,
+                final HomaException error)
+            {
+                return message.prepare(kind, id, peer, peerPort, localPort, cookie, length, error);
+            }
+
+            @Override
+            protected void addSegment(
+                final HomaMessage message, final DirectBuffer pool, final int page, final int offset,
+                final int byteLength)
+            {
+                message.addSegment(pool, page, offset, byteLength);
+            }
+
+            @Override
+            protected int pageCount(final HomaMessage message)
+            {
+                return message.pageCount;
+            }
+
+            @Override
+            protected int page(final HomaMessage message, final int i)
+            {
+                return message.pages[i];
+            }
+
+            @Override
+            protected void clear(final HomaMessage message)
+            {
+                message.clear();
+            }
+        });
+    }
+
+    private HomaMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
     {
         this.segments = new UnsafeBuffer[maxSegments];
         for (int i = 0; i < maxSegments; i++)
@@ -63,20 +111,7 @@ public final class HomaMessage
         this.releaser = releaser;
     }
 
-    /**
-     * Internal: fill in a result before it is handed to the application.
-     *
-     * @param kind      request, response or error.
-     * @param id        local RPC id.
-     * @param peer      peer host address.
-     * @param peerPort  peer's Homa port.
-     * @param localPort the socket's port.
-     * @param cookie    completion cookie of a client RPC, 0 for requests.
-     * @param length    message length, 0 for errors.
-     * @param error     the failure for {@link Kind#ERROR}, else null.
-     * @return this.
-     */
-    public HomaMessage prepare(
+    private HomaMessage prepare(
         final Kind kind,
         final long id,
         final long peer,
@@ -100,45 +135,13 @@ public final class HomaMessage
         return this;
     }
 
-    /**
-     * Internal: append one receive-pool page holding the next bytes of the message.
-     *
-     * @param pool       the pool's buffer.
-     * @param page       page index (returned to the pool on release).
-     * @param offset     byte offset of the page in the pool.
-     * @param byteLength bytes of the message in this page.
-     */
-    public void addSegment(final DirectBuffer pool, final int page, final int offset, final int byteLength)
+    private void addSegment(final DirectBuffer pool, final int page, final int offset, final int byteLength)
     {
         segments[segmentCount++].wrap(pool, offset, byteLength);
         pages[pageCount++] = page;
     }
 
-    /**
-     * Internal: number of pool pages held.
-     *
-     * @return page count.
-     */
-    public int pageCount()
-    {
-        return pageCount;
-    }
-
-    /**
-     * Internal: one held pool page.
-     *
-     * @param i index below {@link #pageCount()}.
-     * @return page index.
-     */
-    public int page(final int i)
-    {
-        return pages[i];
-    }
-
-    /**
-     * Internal: forget the pages and views after the protocol thread took the pages back.
-     */
-    public void clear()
+    private void clear()
     {
         for (int i = 0; i < segmentCount; i++)
         {

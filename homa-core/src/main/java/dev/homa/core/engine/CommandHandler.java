@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class CommandHandler implements MessageHandler
 {
+    private static final MessageAccess MESSAGES = MessageAccess.get();
+
     private final Map<Integer, SocketEndpoint> registry;
     private final Int2ObjectHashMap<EngineSocket> sockets;
     private final RpcTable rpcs;
@@ -180,8 +182,8 @@ final class CommandHandler implements MessageHandler
             {
                 sendPagesReserved.addAndGet(-units);
                 metrics.increment(HomaMetrics.DROP_MAX_PEERS);
-                final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, id, peerAddress,
-                    peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
+                final HomaMessage error = MESSAGES.prepare(delivery.takeMessage(), HomaMessage.Kind.ERROR, id,
+                    peerAddress, peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
                     " peers with live RPCs (homa maxPeers); RPC " + id + " to " +
                     HostAddress.toString(peerAddress) + " not started"));
                 socket.api.onClientRpcEnded();

@@ -19,6 +19,8 @@ import org.agrona.concurrent.CachedNanoClock;
  */
 final class DataReceiver
 {
+    private static final MessageAccess MESSAGES = MessageAccess.get();
+
     private final DataHeaderFlyweight data = new DataHeaderFlyweight();
     private final RpcTable rpcs;
     private final AckManager ackManager;
@@ -256,14 +258,14 @@ final class DataReceiver
         metrics.add(HomaMetrics.MESSAGE_BYTES_RECEIVED, in.length);
 
         final EngineSocket socket = rpc.socket;
-        final HomaMessage message = delivery.takeMessage().prepare(
+        final HomaMessage message = MESSAGES.prepare(delivery.takeMessage(),
             rpc.client ? HomaMessage.Kind.RESPONSE : HomaMessage.Kind.REQUEST,
             rpc.id, rpc.peerAddress, rpc.peerPort, socket.port, rpc.client ? rpc.cookie : 0, in.length, null);
         final int pageBytes = receivePool.pageBytes();
         for (int i = 0; i < in.pageCount; i++)
         {
             final int handle = in.pages[i];
-            message.addSegment(receivePool.buffer(), handle, receivePool.offsetOf(handle),
+            MESSAGES.addSegment(message, receivePool.buffer(), handle, receivePool.offsetOf(handle),
                 Math.min(pageBytes, in.length - i * pageBytes));
         }
         in.pageCount = 0;

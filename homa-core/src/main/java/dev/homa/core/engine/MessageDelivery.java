@@ -16,6 +16,7 @@ import java.util.function.Consumer;
 final class MessageDelivery
 {
     private static final int RELEASE_LIMIT = 256;
+    private static final MessageAccess MESSAGES = MessageAccess.get();
 
     private final ManyToOneConcurrentArrayQueue<HomaMessage> releases = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     private final Consumer<HomaMessage> releaser = this::onRelease;
@@ -71,7 +72,7 @@ final class MessageDelivery
      */
     void recycle(final HomaMessage message)
     {
-        message.clear();
+        MESSAGES.clear(message);
         freeMessages.addLast(message);
     }
 
@@ -86,11 +87,11 @@ final class MessageDelivery
         while (null != (message = socket.overflow.pollFirst()))
         {
             overflowCount--;
-            for (int i = 0; i < message.pageCount(); i++)
+            for (int i = 0; i < MESSAGES.pageCount(message); i++)
             {
-                receivePool.free(message.page(i));
+                receivePool.free(MESSAGES.page(message, i));
             }
-            message.clear();
+            MESSAGES.clear(message);
             freeMessages.addLast(message);
         }
     }
@@ -141,11 +142,11 @@ final class MessageDelivery
 
     private void free(final HomaMessage message)
     {
-        for (int i = 0, n = message.pageCount(); i < n; i++)
+        for (int i = 0, n = MESSAGES.pageCount(message); i < n; i++)
         {
-            receivePool.free(message.page(i));
+            receivePool.free(MESSAGES.page(message, i));
         }
-        message.clear();
+        MESSAGES.clear(message);
         freeMessages.addLast(message);
     }
 
@@ -155,7 +156,7 @@ final class MessageDelivery
     HomaMessage takeMessage()
     {
         final HomaMessage message = freeMessages.pollFirst();
-        return null != message ? message : new HomaMessage(maxPages, releaser);
+        return null != message ? message : MESSAGES.newMessage(maxPages, releaser);
     }
 
     /**

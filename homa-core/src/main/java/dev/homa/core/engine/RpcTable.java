@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class RpcTable
 {
+    private static final MessageAccess MESSAGES = MessageAccess.get();
+
     private final ArrayDeque<Rpc> freeRpcs = new ArrayDeque<>();
     private final SrptQueue srpt;
     private final PagePool sendPool;
@@ -233,8 +235,8 @@ final class RpcTable
      */
     void failClient(final Rpc rpc, final HomaException error)
     {
-        final HomaMessage message = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, rpc.id, rpc.peerAddress,
-            rpc.peerPort, rpc.socket.port, rpc.cookie, 0, error);
+        final HomaMessage message = MESSAGES.prepare(delivery.takeMessage(), HomaMessage.Kind.ERROR, rpc.id,
+            rpc.peerAddress, rpc.peerPort, rpc.socket.port, rpc.cookie, 0, error);
         delivery.deliverClient(rpc, message);
         freeRpc(rpc);
     }
@@ -249,8 +251,8 @@ final class RpcTable
     {
         if (rpc.future)
         {
-            final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, rpc.id, rpc.peerAddress,
-                rpc.peerPort, rpc.socket.port, rpc.cookie, 0, new HomaAbortedException(reason));
+            final HomaMessage error = MESSAGES.prepare(delivery.takeMessage(), HomaMessage.Kind.ERROR, rpc.id,
+                rpc.peerAddress, rpc.peerPort, rpc.socket.port, rpc.cookie, 0, new HomaAbortedException(reason));
             if (!rpc.socket.api.completeFuture(rpc.id, error))
             {
                 delivery.recycle(error);

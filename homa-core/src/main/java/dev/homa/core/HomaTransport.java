@@ -194,11 +194,12 @@ public final class HomaTransport implements AutoCloseable
     }
 
     /**
-     * Internal view for tests and tools on the protocol thread.
+     * The protocol agent, for this package (the socket's inline path) and, through the test sources'
+     * {@code EngineAccess}, for tests on the protocol thread; not part of the API.
      *
      * @return the engine.
      */
-    public HomaEngine engine()
+    HomaEngine engine()
     {
         return engine;
     }

@@ -1,5 +1,6 @@
 package dev.homa.core.engine;
 
+import dev.homa.core.EngineAccess;
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
@@ -128,7 +129,7 @@ final class Cluster implements AutoCloseable
 
     HomaEngine engine(final int host)
     {
-        return transports[host].engine();
+        return EngineAccess.engine(transports[host]);
     }
 
     Cluster add(final Steppable app)

@@ -2,6 +2,7 @@ package dev.homa.core.raw;
 
 import java.util.concurrent.TimeUnit;
 
+import dev.homa.core.EngineAccess;
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
@@ -89,7 +90,7 @@ public final class RawEchoRpcServer
             }
             // Give the last responses time to be acknowledged before the transport goes away.
             final long lingerDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-            while (System.nanoTime() - lingerDeadline < 0 && transport.engine().rpcCount() > 0)
+            while (System.nanoTime() - lingerDeadline < 0 && EngineAccess.engine(transport).rpcCount() > 0)
             {
                 Thread.onSpinWait();
             }

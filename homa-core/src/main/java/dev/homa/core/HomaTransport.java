@@ -383,6 +383,7 @@ public final class HomaTransport implements AutoCloseable
         private int resendTicks = Configuration.intValue("homa.resend.ticks", "5");
         private int resendIntervalTicks = Configuration.intValue("homa.resend.interval.ticks", "5");
         private int timeoutTicks = Configuration.intValue("homa.timeout.ticks", "100");
+        private int timeoutResends = Configuration.intValue("homa.timeout.resends", "0");
         private int requestAckTicks = Configuration.intValue("homa.request.ack.ticks", "2");
         private boolean incastEnabled = Configuration.boolValue("homa.incast.enabled", "true");
         private int incastThreshold = Configuration.intValue("homa.incast.threshold", "16");
@@ -488,6 +489,7 @@ public final class HomaTransport implements AutoCloseable
             check(resendIntervalTicks >= 1, "resendIntervalTicks", resendIntervalTicks, ">= 1");
             check(timeoutTicks > resendTicks, "timeoutTicks", timeoutTicks, "> resendTicks (" + resendTicks + ")");
             check(requestAckTicks >= 1, "requestAckTicks", requestAckTicks, ">= 1");
+            check(timeoutResends >= 0, "timeoutResends", timeoutResends, ">= 0 (0 = off)");
             check(incastThreshold >= 1, "incastThreshold", incastThreshold, ">= 1");
             check(incastUnscheduledBytes >= 1, "incastUnscheduledBytes", incastUnscheduledBytes, ">= 1");
             check(receivePageBytes >= 4096 && Integer.bitCount(receivePageBytes) == 1,
@@ -1037,6 +1039,31 @@ public final class HomaTransport implements AutoCloseable
         public int timeoutTicks()
         {
             return timeoutTicks;
+        }
+
+        /**
+         * Peer-wide timeout (draft section 6.4, the 2023 kernel's {@code timeout_resends}): once this many rounds of
+         * RESENDs to one host went by without any packet from it, the host is presumed dead and every RPC with it
+         * is aborted at once, instead of each waiting out its own {@code timeoutTicks}. A round is a tick in which
+         * at least one RESEND went to the host; any packet from it starts the count again. 0 (the default, as the
+         * current kernel) turns it off.
+         *
+         * @param timeoutResends unanswered RESEND rounds before a peer is presumed dead; 0 = off.
+         * @return this.
+         */
+        public Context timeoutResends(final int timeoutResends)
+        {
+            checkMutable();
+            this.timeoutResends = timeoutResends;
+            return this;
+        }
+
+        /**
+         * @return unanswered RESEND rounds before a peer is presumed dead; 0 = off.
+         */
+        public int timeoutResends()
+        {
+            return timeoutResends;
         }
 
         /**

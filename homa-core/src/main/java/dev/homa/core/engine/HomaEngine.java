@@ -182,7 +182,7 @@ public final class HomaEngine implements Agent
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, metrics, maxPayload);
         this.dispatcher = new PacketDispatcher(
-            driver, decoder, metrics, sockets, dataReceiver, controlReceiver, ackManager);
+            driver, decoder, metrics, sockets, dataReceiver, controlReceiver, ackManager, peers);
 
         // Timers and commands.
         this.timer = new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, metrics, time);

@@ -26,6 +26,7 @@ final class PacketDispatcher implements PacketSink
     private final DataReceiver dataReceiver;
     private final ControlReceiver controlReceiver;
     private final AckManager ackManager;
+    private final PeerTable peers;
 
     /**
      * @param driver          the NIC driver (packets are released to it).
@@ -35,6 +36,7 @@ final class PacketDispatcher implements PacketSink
      * @param dataReceiver    handles DATA.
      * @param controlReceiver handles GRANT, RESEND, RPC_UNKNOWN, BUSY, CUTOFFS.
      * @param ackManager      handles NEED_ACK and ACK.
+     * @param peers           learns that a host answered (peer-wide timeout).
      */
     PacketDispatcher(
         final NicDriver driver,
@@ -43,8 +45,10 @@ final class PacketDispatcher implements PacketSink
         final Int2ObjectHashMap<EngineSocket> sockets,
         final DataReceiver dataReceiver,
         final ControlReceiver controlReceiver,
-        final AckManager ackManager)
+        final AckManager ackManager,
+        final PeerTable peers)
     {
+        this.peers = peers;
         this.driver = driver;
         this.decoder = decoder;
         this.metrics = metrics;
@@ -82,6 +86,7 @@ final class PacketDispatcher implements PacketSink
         }
         final int type = HomaHeaderFlyweight.typeOf(buffer, 0);
         metrics.onPacketReceived(type, length, packet.priority());
+        peers.onPacketFrom(packet.source());
         header.wrap(buffer, 0);
         final int sourcePort = header.sourcePort();
         final EngineSocket socket = sockets.get(header.destinationPort());

@@ -5,7 +5,7 @@ import dev.homa.core.priority.Cutoffs;
 /**
  * Per remote host state (kernel {@code homa_peer}): the unscheduled cutoffs that host gave us (used for what we
  * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs,
- * and bookkeeping for LRU/idle eviction. Pooled; keyed by the driver's host address.
+ * how many rounds of RESENDs it left unanswered, and bookkeeping for LRU/idle eviction. Pooled; keyed by the driver's host address.
  */
 final class Peer
 {
@@ -20,6 +20,9 @@ final class Peer
     long lastActiveNs;
     int ackCount;
     int rpcCount;
+    /** Timer ticks with a RESEND to this host since the last packet from it (peer-wide timeout). */
+    int unansweredResends;
+    long lastResendTick;
     Peer lruPrev;
     Peer lruNext;
 
@@ -31,6 +34,8 @@ final class Peer
         lastActiveNs = nowNs;
         ackCount = 0;
         rpcCount = 0;
+        unansweredResends = 0;
+        lastResendTick = Long.MIN_VALUE / 2;
         lruPrev = null;
         lruNext = null;
     }

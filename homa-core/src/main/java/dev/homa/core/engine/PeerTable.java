@@ -30,6 +30,8 @@ final class PeerTable
     // request after its previous one), and this skips the hash lookup for them.
     private long lastAddress = NO_ADDRESS;
     private Peer lastPeer;
+    // Peers owing us an answer to a RESEND: while there are none, a received packet needs no peer lookup.
+    private int unansweredPeers;
 
     PeerTable(final int maxPeers, final long idleNs, final HomaMetrics metrics)
     {
@@ -83,6 +85,57 @@ final class PeerTable
         append(peer);
         metrics.set(HomaMetrics.PEERS, peers.size());
         return peer;
+    }
+
+    /**
+     * The timer sent a RESEND to this peer. One round counts per RESEND interval however many of its RPCs asked,
+     * and whenever in the interval they did.
+     *
+     * @param peer          the peer.
+     * @param tick          the timer's tick number.
+     * @param intervalTicks ticks between RESENDs of one RPC.
+     */
+    void onResendSent(final Peer peer, final long tick, final int intervalTicks)
+    {
+        if (tick - peer.lastResendTick >= intervalTicks)
+        {
+            peer.lastResendTick = tick;
+            if (0 == peer.unansweredResends++)
+            {
+                unansweredPeers++;
+            }
+        }
+    }
+
+    /**
+     * Any packet from a host answers the RESENDs sent to it: it is alive.
+     *
+     * @param address the packet's source.
+     */
+    void onPacketFrom(final long address)
+    {
+        if (0 != unansweredPeers)
+        {
+            final Peer peer = get(address);
+            if (null != peer)
+            {
+                clearUnanswered(peer);
+            }
+        }
+    }
+
+    /**
+     * Forget a peer's unanswered RESENDs (it answered, or it was presumed dead and its RPCs aborted).
+     *
+     * @param peer the peer.
+     */
+    void clearUnanswered(final Peer peer)
+    {
+        if (0 != peer.unansweredResends)
+        {
+            peer.unansweredResends = 0;
+            unansweredPeers--;
+        }
     }
 
     void touch(final Peer peer, final long nowNs)
@@ -139,6 +192,7 @@ final class PeerTable
             lastPeer = null;
             lastAddress = NO_ADDRESS;
         }
+        clearUnanswered(peer);
         peers.remove(peer.address);
         unlink(peer);
         free.addFirst(peer);

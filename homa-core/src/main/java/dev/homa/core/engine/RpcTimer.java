@@ -11,8 +11,9 @@ import org.agrona.concurrent.CachedNanoClock;
  * The periodic tick over every live RPC: counts ticks of silence while the peer owes us packets (never while we owe
  * it, while the application serves a request, or while everything granted has arrived), asks for missing bytes
  * (RESEND) after {@code resendTicks} and then every {@code resendIntervalTicks}, asks a client to acknowledge a sent
- * response (NEED_ACK), and ends an RPC silent for {@code timeoutTicks}. The same tick evicts idle peers and retries
- * messages waiting for receive pages.
+ * response (NEED_ACK), and ends an RPC silent for {@code timeoutTicks}. With {@code timeoutResends} set, a peer
+ * that left that many rounds of RESENDs unanswered is presumed dead and all its RPCs end at once. The same tick
+ * evicts idle peers and retries messages waiting for receive pages.
  */
 final class RpcTimer
 {
@@ -28,7 +29,9 @@ final class RpcTimer
     private final int resendIntervalTicks;
     private final int timeoutTicks;
     private final int requestAckTicks;
+    private final int timeoutResends;
     private long ticks;
+    private Peer deadPeer;
 
     /**
      * @param ctx             concluded context (tick and its multiples).
@@ -62,6 +65,7 @@ final class RpcTimer
         this.resendIntervalTicks = ctx.resendIntervalTicks();
         this.timeoutTicks = ctx.timeoutTicks();
         this.requestAckTicks = ctx.requestAckTicks();
+        this.timeoutResends = ctx.timeoutResends();
     }
 
     /**
@@ -78,6 +82,11 @@ final class RpcTimer
             final Rpc next = rpc.allNext;
             work += checkRpc(rpc);
             rpc = next;
+        }
+        if (null != deadPeer)
+        {
+            work += abortPeer(deadPeer);
+            deadPeer = null;
         }
         // Cheap when nothing is due: the scan stops at the first peer that is not idle long enough.
         peers.evictIdle(clock.nanoTime());
@@ -152,9 +161,59 @@ final class RpcTimer
         }
         if (rpc.silentTicks >= resendTicks && 0 == (rpc.silentTicks - resendTicks) % resendIntervalTicks)
         {
+            if (0 != timeoutResends)
+            {
+                final Peer peer = rpc.peer;
+                if (peer.unansweredResends >= timeoutResends && ticks - peer.lastResendTick >= resendIntervalTicks)
+                {
+                    // The last round had a whole interval to be answered (other RPCs of the peer may have counted
+                    // it in this very tick). One dead peer per tick, as the kernel's timer: others on the next.
+                    if (null == deadPeer)
+                    {
+                        deadPeer = peer;
+                    }
+                    return 0;
+                }
+                peers.onResendSent(peer, ticks, resendIntervalTicks);
+            }
             resendRequester.requestRetransmission(rpc);
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * The peer left {@code timeoutResends} rounds of RESENDs unanswered: presume it dead and end every RPC with it
+     * (draft section 6.4), rather than let each wait out its own {@code timeoutTicks}.
+     */
+    private int abortPeer(final Peer peer)
+    {
+        metrics.increment(HomaMetrics.PEER_TIMEOUTS);
+        final int rounds = peer.unansweredResends;
+        int aborted = 0;
+        for (Rpc rpc = rpcs.first(); null != rpc; )
+        {
+            final Rpc next = rpc.allNext;
+            if (rpc.peer == peer)
+            {
+                aborted++;
+                if (rpc.client)
+                {
+                    metrics.increment(HomaMetrics.CLIENT_TIMEOUTS);
+                    rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, "RPC " + rpc.id + " to " +
+                        HostAddress.toString(rpc.peerAddress) + " port " + rpc.peerPort + " timed out: the peer " +
+                        "is presumed dead, " + rounds + " rounds of RESENDs went unanswered (timeoutResends " +
+                        timeoutResends + ")"));
+                }
+                else
+                {
+                    metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
+                    rpcs.freeRpc(rpc);
+                }
+            }
+            rpc = next;
+        }
+        peers.clearUnanswered(peer);
+        return aborted;
     }
 }

@@ -101,8 +101,10 @@ public final class HomaMetrics
 
     /** Messages refused although reserved: the send pool's free space was split between slot and whole pages. */
     public static final int SEND_POOL_FRAGMENTED = SCALARS + 28;
+    /** Peers presumed dead after timeout_resends rounds of RESENDs went unanswered (their RPCs were aborted). */
+    public static final int PEER_TIMEOUTS = SCALARS + 29;
 
-    private static final int ENGINE_DROPS = SCALARS + 29;
+    private static final int ENGINE_DROPS = SCALARS + 30;
 
     /** Dropped: no socket bound to the destination port. */
     public static final int DROP_UNKNOWN_PORT = ENGINE_DROPS;
@@ -321,7 +323,7 @@ public final class HomaMetrics
             "peers", "peers_evicted", "receive_pages_in_use", "send_pages_in_use", "receive_pool_waits",
             "messages_received", "message_bytes_received", "duplicate_bytes", "cutoff_changes",
             "incast_marked_requests", "incast_limited_responses", "pacer_throttled", "errors", "acks_ignored",
-            "send_pool_fragmented",
+            "send_pool_fragmented", "peer_timeouts",
             "drop.unknown_port", "drop.unknown_rpc", "drop.max_server_rpcs", "drop.max_peers", "drop.receive_pool",
             "drop.length_mismatch", "drop.too_many_gaps", "drop.complete_message", "drop.tx_full",
             "drop.wrong_state" };

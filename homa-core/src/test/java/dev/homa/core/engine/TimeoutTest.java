@@ -119,6 +119,108 @@ class TimeoutTest
         }
     }
 
+    @Test
+    @Timeout(30)
+    void deadPeerEndsAllItsRpcsOnceItsResendsGoUnanswered()
+    {
+        final long tickNs = 1_000_000;
+        final int rounds = 3;
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),
+            ctx -> ctx.tickNs(tickNs).timeoutTicks(1000).resendTicks(3).resendIntervalTicks(3)
+                .timeoutResends(rounds)))
+        {
+            cluster.transport(1).openSocket(PORT);
+            cluster.fabric.hostDown(cluster.address(1), true);
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            final long startNs = cluster.sim.nowNs();
+            final UnsafeBuffer request = new UnsafeBuffer(new byte[5000]);
+            for (int i = 0; i < 4; i++)
+            {
+                client.homaSend(cluster.address(1), PORT, request, 0, 5000, i);
+            }
+            final HomaMessage[] errors = new HomaMessage[4];
+            final int[] count = {0};
+            assertTrue(cluster.runUntil(() ->
+            {
+                HomaMessage message;
+                while (null != (message = client.homaRecv(HomaSocket.RECV_RESPONSE)))
+                {
+                    errors[count[0]++] = message;
+                }
+                return 4 == count[0];
+            }, 100 * tickNs), "all four RPCs ended long before their own 1000-tick timeout");
+            final long elapsedNs = cluster.sim.nowNs() - startNs;
+            // RESEND rounds at silent ticks 3, 6 and 9 go unanswered; the next RESEND due (tick 12) finds the peer
+            // dead instead.
+            assertTrue(elapsedNs >= 12 * tickNs && elapsedNs <= 14 * tickNs, "ended after " + elapsedNs + " ns");
+            for (final HomaMessage error : errors)
+            {
+                assertTrue(error.isError());
+                final HomaTimeoutException timeout = assertInstanceOf(HomaTimeoutException.class, error.error());
+                assertTrue(timeout.getMessage().contains("presumed dead"), timeout.getMessage());
+                error.release();
+            }
+            final HomaMetrics metrics = cluster.engine(0).metrics();
+            assertEquals(1, metrics.get(HomaMetrics.PEER_TIMEOUTS));
+            assertEquals(4, metrics.get(HomaMetrics.CLIENT_TIMEOUTS));
+            assertEquals(0, cluster.engine(0).rpcCount());
+            assertEquals(0, client.outstandingRpcs());
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aServerFreesTheRpcsOfAClientThatDied()
+    {
+        final long tickNs = 1_000_000;
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),
+            ctx -> ctx.tickNs(tickNs).timeoutTicks(1000).resendTicks(2).resendIntervalTicks(2).timeoutResends(2)))
+        {
+            cluster.transport(1).openSocket(PORT);
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            // Long enough to need grants: the server holds a partial request when the client goes.
+            final int length = 500_000;
+            client.homaSend(cluster.address(1), PORT, new UnsafeBuffer(new byte[length]), 0, length, 0);
+            assertTrue(cluster.runUntil(() -> 1 == cluster.engine(1).serverRpcCount(), 10 * tickNs));
+            cluster.fabric.hostDown(cluster.address(0), true);
+            final long downNs = cluster.sim.nowNs();
+            assertTrue(cluster.runUntil(() -> 0 == cluster.engine(1).serverRpcCount(), 100 * tickNs),
+                "the server freed the RPC long before its own 1000-tick timeout");
+            assertTrue(cluster.sim.nowNs() - downNs <= 10 * tickNs, "after " + (cluster.sim.nowNs() - downNs) + " ns");
+            assertEquals(1, cluster.engine(1).metrics().get(HomaMetrics.PEER_TIMEOUTS));
+            assertEquals(1, cluster.engine(1).metrics().get(HomaMetrics.SERVER_TIMEOUTS));
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aPeerThatAnswersIsNotPresumedDead()
+    {
+        final long serviceNs = 40_000_000;
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),
+            ctx -> ctx.timeoutTicks(1000).resendTicks(2).resendIntervalTicks(2).timeoutResends(2)))
+        {
+            final HomaSocket server = cluster.transport(1).openSocket(PORT);
+            cluster.add(new SlowServer(server, serviceNs, cluster));
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[20_000]);
+            Cluster.fill(buffer, 20_000, 7);
+            client.homaSend(cluster.address(1), PORT, buffer, 0, 20_000, 0);
+            final HomaMessage[] result = new HomaMessage[1];
+            assertTrue(cluster.runUntil(() -> null != (result[0] = client.homaRecv(HomaSocket.RECV_RESPONSE)),
+                200_000_000L));
+            assertEquals(HomaMessage.Kind.RESPONSE, result[0].kind(), () -> result[0].toString());
+            Cluster.assertPayload(result[0], 20_000, 7);
+            result[0].release();
+            assertTrue(cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED) >= 3, "RESENDs went out");
+            assertTrue(cluster.engine(0).metrics().packetsReceived(0x14) >= 3, "and were answered with BUSY");
+            assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.PEER_TIMEOUTS));
+            cluster.assertNoErrors();
+        }
+    }
+
     /** Replies (echo) only after a fixed service time in virtual time. */
     private static final class SlowServer implements Steppable
     {

@@ -1,6 +1,10 @@
 package dev.homa.core;
 
+import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.PacketType;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -9,6 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -125,6 +131,116 @@ class InvokerInlineTest
         client.doWork();
         assertEquals(1, dataSent(client));
         assertNull(clientSocket.homaRecv(HomaSocket.RECV_RESPONSE));
+    }
+
+    @Test
+    void aTransmitFailureAfterTheMessageWasTakenGoesToTheErrorHandler()
+    {
+        final List<Throwable> errors = new ArrayList<>();
+        final FailingFlush driver = new FailingFlush(fabric.driverAt(0));
+        try (HomaTransport failing = HomaTransport.launch(new HomaTransport.Context().driver(driver)
+            .clock(fabric.clock()).threadingMode(ThreadingMode.INVOKER).errorHandler(errors::add)))
+        {
+            client.close();
+            final HomaSocket socket = failing.openSocket(0);
+            failing.doWork();
+            driver.failNext = true;
+            final long id = socket.homaSend(Fabric.hostAddress(1), PORT, buffer, 0, 100, 1);
+            assertEquals(0, id & 1, "homaSend returned the RPC id: the message was taken");
+            assertEquals(1, errors.size(), "the failure went to the error handler");
+            assertEquals("flush failed", errors.get(0).getMessage());
+            assertEquals(1, failing.metrics().get(HomaMetrics.ERRORS));
+            assertEquals(1, socket.outstandingRpcs());
+        }
+    }
+
+    /** A fabric driver whose next flush throws once. */
+    private static final class FailingFlush implements NicDriver
+    {
+        private final NicDriver delegate;
+        boolean failNext;
+
+        FailingFlush(final NicDriver delegate)
+        {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public int maxPacketLength()
+        {
+            return delegate.maxPacketLength();
+        }
+
+        @Override
+        public int priorityLevels()
+        {
+            return delegate.priorityLevels();
+        }
+
+        @Override
+        public long linkBitsPerSecond()
+        {
+            return delegate.linkBitsPerSecond();
+        }
+
+        @Override
+        public int wireOverheadBytes()
+        {
+            return delegate.wireOverheadBytes();
+        }
+
+        @Override
+        public long localAddress()
+        {
+            return delegate.localAddress();
+        }
+
+        @Override
+        public long queuedBytes()
+        {
+            return delegate.queuedBytes();
+        }
+
+        @Override
+        public Packet acquire()
+        {
+            return delegate.acquire();
+        }
+
+        @Override
+        public void release(final Packet packet)
+        {
+            delegate.release(packet);
+        }
+
+        @Override
+        public boolean send(final Packet packet, final long destination, final int priority)
+        {
+            return delegate.send(packet, destination, priority);
+        }
+
+        @Override
+        public int flush()
+        {
+            if (failNext)
+            {
+                failNext = false;
+                throw new IllegalStateException("flush failed");
+            }
+            return delegate.flush();
+        }
+
+        @Override
+        public int poll(final PacketSink sink, final int limit)
+        {
+            return delegate.poll(sink, limit);
+        }
+
+        @Override
+        public void close()
+        {
+            delegate.close();
+        }
     }
 
     private void echoOnce()

@@ -12,6 +12,7 @@ import dev.homa.core.wire.RejectReason;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import org.agrona.DirectBuffer;
+import org.agrona.ErrorHandler;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.CachedNanoClock;
@@ -83,6 +84,7 @@ public final class HomaEngine implements Agent
     private final RpcTimer timer;
     private final CommandHandler commandHandler;
     private final AckManager ackManager;
+    private final ErrorHandler errorHandler;
 
     private final int maxMessageLength;
     private final int maxPayload;
@@ -111,6 +113,7 @@ public final class HomaEngine implements Agent
     {
         this.driver = ctx.driver();
         this.clock = ctx.clock();
+        this.errorHandler = ctx.errorHandler();
         this.commands = commands;
         this.maxMessageLength = ctx.maxMessageLength();
         final PacketDecoder decoder = new PacketDecoder(maxMessageLength);
@@ -318,8 +321,18 @@ public final class HomaEngine implements Agent
                 // Drain: a BIND or an earlier message still in the ring must take effect first.
             }
             commandHandler.startMessage(port, flags, id, peer, peerPort, length, cookie, buffer, offset, length);
-            pacer.pace();
-            transmitter.flushBatch();
+            try
+            {
+                pacer.pace();
+                transmitter.flushBatch();
+            }
+            catch (final RuntimeException ex)
+            {
+                // The message is the protocol's now (the timers will retransmit it): a failure to transmit is the
+                // duty cycle's kind of error, for the error handler, not a failed homaSend for the caller.
+                metrics.increment(HomaMetrics.ERRORS);
+                errorHandler.onError(ex);
+            }
             return true;
         }
         finally

@@ -10,11 +10,13 @@ import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBuffer;
 import org.jctools.queues.SpmcArrayQueue;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A Homa socket bound to one port of a {@link HomaTransport}: it sends requests ({@link #homaSend}), receives
@@ -38,7 +40,26 @@ public final class HomaSocket implements AutoCloseable
     private final Queue<HomaMessage> requests;
     private final Queue<HomaMessage> responses;
     private final ConcurrentHashMap<Long, CompletableFuture<HomaMessage>> futures = new ConcurrentHashMap<>();
-    private final AtomicInteger outstanding = new AtomicInteger();
+    private static final VarHandle ENDED;
+
+    static
+    {
+        try
+        {
+            ENDED = MethodHandles.lookup().findVarHandle(HomaSocket.class, "ended", long.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    // Client RPCs in flight = started - ended: application threads count starts (and take back the ones that
+    // failed to start), only the protocol thread counts ends, with an ordered store on its own field instead of a
+    // locked decrement on the path that delivers a response.
+    private final AtomicLong started = new AtomicLong();
+    @SuppressWarnings("unused")
+    private long ended;
     private final SocketEndpoint endpoint = new Endpoint();
     private volatile boolean closed;
 
@@ -257,7 +278,7 @@ public final class HomaSocket implements AutoCloseable
      */
     public int outstandingRpcs()
     {
-        return outstanding.get();
+        return (int)(started.get() - (long)ENDED.getAcquire(this));
     }
 
     /**
@@ -324,16 +345,16 @@ public final class HomaSocket implements AutoCloseable
         }
         checkMessage(buffer, offset, length);
         final int max = transport.context().maxRpcsPerSocket();
-        if (outstanding.incrementAndGet() > max)
+        if (started.incrementAndGet() - (long)ENDED.getAcquire(this) > max)
         {
-            outstanding.decrementAndGet();
+            started.decrementAndGet();
             throw new HomaLimitException("socket " + port + " already has " + max +
                 " RPCs in flight (homa maxRpcsPerSocket)");
         }
         final int pages = pagesFor(length);
         if (!transport.reserveSendPages(pages))
         {
-            outstanding.decrementAndGet();
+            started.decrementAndGet();
             throw new HomaLimitException("send pool exhausted: " + length + "-byte request needs " + pages +
                 " units of the send pool, which is full (homa sendPoolBytes)");
         }
@@ -343,7 +364,7 @@ public final class HomaSocket implements AutoCloseable
         }
         catch (final HomaException ex)
         {
-            outstanding.decrementAndGet();
+            started.decrementAndGet();
             transport.unreserveSendPages(pages);
             throw ex;
         }
@@ -452,7 +473,7 @@ public final class HomaSocket implements AutoCloseable
 
         public void onClientRpcEnded()
         {
-            outstanding.decrementAndGet();
+            ENDED.setRelease(HomaSocket.this, ended + 1);
         }
     }
 }

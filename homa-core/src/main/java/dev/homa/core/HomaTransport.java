@@ -2,6 +2,7 @@ package dev.homa.core;
 
 import dev.homa.core.engine.Commands;
 import dev.homa.core.engine.HomaEngine;
+import dev.homa.core.engine.SendPoolReservations;
 import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.NicDriver;
@@ -49,7 +50,7 @@ public final class HomaTransport implements AutoCloseable
     private final ConcurrentHashMap<Integer, SocketEndpoint> endpoints = new ConcurrentHashMap<>();
     private final AtomicInteger nextAutoPort = new AtomicInteger(Context.MIN_AUTO_PORT);
     private final AtomicLong nextRpcId;
-    private final AtomicInteger sendPagesReserved = new AtomicInteger();
+    private final SendPoolReservations sendPagesReserved = new SendPoolReservations();
     private final AgentInvoker invoker;
     private final AgentRunner runner;
     private final ThreadLocal<IdleStrategy> receiveIdleStrategy;
@@ -253,24 +254,12 @@ public final class HomaTransport implements AutoCloseable
 
     boolean reserveSendPages(final int pages)
     {
-        final int max = engine.sendPoolUnits();
-        while (true)
-        {
-            final int current = sendPagesReserved.get();
-            if (current + pages > max)
-            {
-                return false;
-            }
-            if (sendPagesReserved.compareAndSet(current, current + pages))
-            {
-                return true;
-            }
-        }
+        return sendPagesReserved.tryReserve(pages, engine.sendPoolUnits());
     }
 
     void unreserveSendPages(final int pages)
     {
-        sendPagesReserved.addAndGet(-pages);
+        sendPagesReserved.cancel(pages);
     }
 
     int sendUnitsFor(final int length)

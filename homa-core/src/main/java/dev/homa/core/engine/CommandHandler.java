@@ -13,7 +13,6 @@ import org.agrona.concurrent.MessageHandler;
 
 import java.util.ArrayList;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Carries out the application's commands from the command ring on the protocol thread: BIND and CLOSE a socket,
@@ -29,7 +28,7 @@ final class CommandHandler implements MessageHandler
     private final RpcTable rpcs;
     private final PeerTable peers;
     private final PagePool sendPool;
-    private final AtomicInteger sendPagesReserved;
+    private final SendPoolReservations sendPagesReserved;
     private final MessageDelivery delivery;
     private final Pacer pacer;
     private final HomaMetrics metrics;
@@ -60,7 +59,7 @@ final class CommandHandler implements MessageHandler
         final RpcTable rpcs,
         final PeerTable peers,
         final PagePool sendPool,
-        final AtomicInteger sendPagesReserved,
+        final SendPoolReservations sendPagesReserved,
         final MessageDelivery delivery,
         final Pacer pacer,
         final HomaMetrics metrics,
@@ -157,7 +156,7 @@ final class CommandHandler implements MessageHandler
         final EngineSocket socket = sockets.get(port);
         if (null == socket)
         {
-            sendPagesReserved.addAndGet(-units);
+            sendPagesReserved.release(units);
             return;
         }
 
@@ -168,7 +167,7 @@ final class CommandHandler implements MessageHandler
             if (null == rpc || Rpc.STATE_IN_SERVICE != rpc.state)
             {
                 // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
-                sendPagesReserved.addAndGet(-units);
+                sendPagesReserved.release(units);
                 metrics.increment(HomaMetrics.DROP_WRONG_STATE);
                 return;
             }
@@ -180,7 +179,7 @@ final class CommandHandler implements MessageHandler
             final Peer peer = peers.acquire(peerAddress, clock.nanoTime());
             if (null == peer)
             {
-                sendPagesReserved.addAndGet(-units);
+                sendPagesReserved.release(units);
                 metrics.increment(HomaMetrics.DROP_MAX_PEERS);
                 final HomaMessage error = MESSAGES.prepare(delivery.takeMessage(), HomaMessage.Kind.ERROR, id,
                     peerAddress, peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
@@ -211,7 +210,7 @@ final class CommandHandler implements MessageHandler
         if (handles < 0)
         {
             // Reserved, but the free space is split between slot pages and whole pages: fail this RPC.
-            sendPagesReserved.addAndGet(-units);
+            sendPagesReserved.release(units);
             metrics.increment(HomaMetrics.SEND_POOL_FRAGMENTED);
             if (rpc.client)
             {

@@ -20,7 +20,6 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The Homa protocol agent: everything of the protocol for one {@link NicDriver}, on one thread, without locks and
@@ -109,7 +108,7 @@ public final class HomaEngine implements Agent
         final HomaTransport.Context ctx,
         final ManyToOneRingBuffer commands,
         final Map<Integer, SocketEndpoint> registry,
-        final AtomicInteger sendPagesReserved)
+        final SendPoolReservations sendPagesReserved)
     {
         this.driver = ctx.driver();
         this.clock = ctx.clock();

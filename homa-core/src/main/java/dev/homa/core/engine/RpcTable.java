@@ -7,7 +7,6 @@ import dev.homa.core.grant.GrantScheduler;
 import org.agrona.concurrent.CachedNanoClock;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The live RPCs: creates them from a pool, keeps them in one list for the timer's scan and the sockets' maps for
@@ -22,7 +21,7 @@ final class RpcTable
     private final SrptQueue srpt;
     private final PagePool sendPool;
     private final PagePool receivePool;
-    private final AtomicInteger sendPagesReserved;
+    private final SendPoolReservations sendPagesReserved;
     private final GrantScheduler scheduler;
     private final ControlSender controlSender;
     private final InboundAllocator allocator;
@@ -49,7 +48,7 @@ final class RpcTable
         final SrptQueue srpt,
         final PagePool sendPool,
         final PagePool receivePool,
-        final AtomicInteger sendPagesReserved,
+        final SendPoolReservations sendPagesReserved,
         final GrantScheduler scheduler,
         final ControlSender controlSender,
         final InboundAllocator allocator,
@@ -178,7 +177,7 @@ final class RpcTable
         if (rpc.outPagesHeld)
         {
             sendPool.free(out.pages, out.pageCount);
-            sendPagesReserved.addAndGet(-sendPool.unitsFor(out.length));
+            sendPagesReserved.release(sendPool.unitsFor(out.length));
             rpc.outPagesHeld = false;
         }
         resetInbound(rpc);

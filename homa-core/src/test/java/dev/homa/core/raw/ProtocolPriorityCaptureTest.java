@@ -184,7 +184,10 @@ class ProtocolPriorityCaptureTest
                     // of unscheduled or granted bytes at the priority those bytes had.
                     final int[] known = unscheduledByMessage.get(key);
                     final boolean fromResend = resends.contains(level);
-                    final boolean asBefore = null != known && (offset < known[0] ? level == known[1] :
+                    final Cutoffs named = 0 == data.cutoffVersion() ? Cutoffs.unknownPeer() :
+                        cutoffsByHostVersion.get(frame.destination + "/" + data.cutoffVersion());
+                    final boolean asBefore = null != known && (offset < known[0] ?
+                        level == known[1] || (null != named && level == named.unscheduledPriorityFor(length)) :
                         grantsByMessage.getOrDefault(key, List.of()).stream().anyMatch((g) -> g[1] == level));
                     if (!fromResend && !asBefore)
                     {
@@ -211,15 +214,21 @@ class ProtocolPriorityCaptureTest
                 }
                 if (offset < unscheduled[0])
                 {
-                    if (unscheduled[1] < 0)
+                    // Each packet against the cutoffs it names: the sender picks the level per packet, so a CUTOFFS
+                    // arriving in the middle of a message's unscheduled bytes moves the rest to the new level under
+                    // the new version.
+                    final int version = data.cutoffVersion();
+                    final Cutoffs cutoffs = 0 == version ? Cutoffs.unknownPeer() :
+                        cutoffsByHostVersion.get(frame.destination + "/" + version);
+                    if (null == cutoffs)
                     {
-                        failures.add("DATA " + key + " names cutoff version " + data.cutoffVersion() +
+                        failures.add("DATA " + key + " names cutoff version " + version +
                             " that no CUTOFFS packet in the capture carries");
                     }
-                    else if (level != unscheduled[1])
+                    else if (level != cutoffs.unscheduledPriorityFor(length))
                     {
                         failures.add("unscheduled DATA " + key + "@" + offset + " of " + length + " at level " +
-                            level + ", cutoffs say " + unscheduled[1]);
+                            level + ", cutoffs version " + version + " say " + cutoffs.unscheduledPriorityFor(length));
                     }
                     unscheduledChecked++;
                 }

@@ -7,6 +7,8 @@ import dev.homa.nic.Packet;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 
+import java.util.Arrays;
+
 /**
  * The end of server RPCs. A client remembers each completed RPC as a pending ack in its peer (piggybacked on the
  * next DATA to that peer, or flushed in an explicit ACK when the store is full or the server sends NEED_ACK); a server
@@ -131,7 +133,7 @@ final class AckManager
                 }
             }
         }
-        java.util.Arrays.fill(deferredCarriers, 0, count, null);
+        Arrays.fill(deferredCarriers, 0, count, null);
         deferredCount = 0;
         return count;
     }

@@ -2,6 +2,7 @@ package dev.homa.core.engine;
 
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaTransport;
+import dev.homa.core.ThreadingMode;
 import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.grant.GrantScheduler;
 import dev.homa.core.metrics.HomaMetrics;
@@ -170,7 +171,7 @@ public final class HomaEngine implements Agent
         final ResendRequester resendRequester =
             new ResendRequester(controlSender, localCutoffs, transmitter.highestPriority());
         this.allocator = new InboundAllocator(receivePool, metrics, resendRequester);
-        this.invokerThread = new InvokerThread(dev.homa.core.ThreadingMode.INVOKER == ctx.threadingMode());
+        this.invokerThread = new InvokerThread(ThreadingMode.INVOKER == ctx.threadingMode());
         this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread);
         this.rpcs = new RpcTable(
             srpt, sendPool, receivePool, sendPagesReserved, scheduler, controlSender, allocator, delivery, time,

@@ -2,6 +2,7 @@ package dev.homa.core.engine;
 
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.Cutoffs;
+import dev.homa.nic.HostAddress;
 import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.ArrayDeque;
@@ -16,7 +17,7 @@ import java.util.ArrayDeque;
 final class PeerTable
 {
     private static final int EVICTION_SCAN = 32;
-    private static final long NO_ADDRESS = dev.homa.nic.HostAddress.NONE;
+    private static final long NO_ADDRESS = HostAddress.NONE;
 
     private final Long2ObjectHashMap<Peer> peers = new Long2ObjectHashMap<>();
     private final ArrayDeque<Peer> free = new ArrayDeque<>();

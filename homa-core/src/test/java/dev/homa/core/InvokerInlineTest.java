@@ -2,9 +2,8 @@ package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.PacketType;
+import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.NicDriver;
-import dev.homa.nic.Packet;
-import dev.homa.nic.PacketSink;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -155,68 +154,13 @@ class InvokerInlineTest
     }
 
     /** A fabric driver whose next flush throws once. */
-    private static final class FailingFlush implements NicDriver
+    private static final class FailingFlush extends ForwardingNicDriver
     {
-        private final NicDriver delegate;
         boolean failNext;
 
         FailingFlush(final NicDriver delegate)
         {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public int maxPacketLength()
-        {
-            return delegate.maxPacketLength();
-        }
-
-        @Override
-        public int priorityLevels()
-        {
-            return delegate.priorityLevels();
-        }
-
-        @Override
-        public long linkBitsPerSecond()
-        {
-            return delegate.linkBitsPerSecond();
-        }
-
-        @Override
-        public int wireOverheadBytes()
-        {
-            return delegate.wireOverheadBytes();
-        }
-
-        @Override
-        public long localAddress()
-        {
-            return delegate.localAddress();
-        }
-
-        @Override
-        public long queuedBytes()
-        {
-            return delegate.queuedBytes();
-        }
-
-        @Override
-        public Packet acquire()
-        {
-            return delegate.acquire();
-        }
-
-        @Override
-        public void release(final Packet packet)
-        {
-            delegate.release(packet);
-        }
-
-        @Override
-        public boolean send(final Packet packet, final long destination, final int priority)
-        {
-            return delegate.send(packet, destination, priority);
+            super(delegate);
         }
 
         @Override
@@ -227,19 +171,7 @@ class InvokerInlineTest
                 failNext = false;
                 throw new IllegalStateException("flush failed");
             }
-            return delegate.flush();
-        }
-
-        @Override
-        public int poll(final PacketSink sink, final int limit)
-        {
-            return delegate.poll(sink, limit);
-        }
-
-        @Override
-        public void close()
-        {
-            delegate.close();
+            return super.flush();
         }
     }
 

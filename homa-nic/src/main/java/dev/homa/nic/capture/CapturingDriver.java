@@ -1,6 +1,7 @@
 package dev.homa.nic.capture;
 
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
@@ -30,9 +31,8 @@ import java.util.Objects;
  * Allocation-free per packet: the headers are synthesized into one preallocated buffer and the pcap writer copies
  * them and the Homa bytes into its staging buffer. Closing the driver closes the wrapped driver and the writer.
  */
-public final class CapturingDriver implements NicDriver
+public final class CapturingDriver extends ForwardingNicDriver
 {
-    private final NicDriver delegate;
     private final PcapWriter writer;
     private final NanoClock clock;
     private final long epochBaseNs;
@@ -72,7 +72,7 @@ public final class CapturingDriver implements NicDriver
         final long epochBaseNs,
         final MacResolver macResolver)
     {
-        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        super(delegate);
         this.writer = Objects.requireNonNull(writer, "writer");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.epochBaseNs = epochBaseNs;
@@ -92,91 +92,11 @@ public final class CapturingDriver implements NicDriver
     }
 
     /**
-     * @return the wrapped driver.
-     */
-    public NicDriver delegate()
-    {
-        return delegate;
-    }
-
-    /**
      * @return the pcap writer.
      */
     public PcapWriter writer()
     {
         return writer;
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public int maxPacketLength()
-    {
-        return delegate.maxPacketLength();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public int priorityLevels()
-    {
-        return delegate.priorityLevels();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public long linkBitsPerSecond()
-    {
-        return delegate.linkBitsPerSecond();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public int wireOverheadBytes()
-    {
-        return delegate.wireOverheadBytes();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public long localAddress()
-    {
-        return delegate.localAddress();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public long queuedBytes()
-    {
-        return delegate.queuedBytes();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public Packet acquire()
-    {
-        return delegate.acquire();
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public void release(final Packet packet)
-    {
-        delegate.release(packet);
     }
 
     /**
@@ -193,15 +113,6 @@ public final class CapturingDriver implements NicDriver
             record(packet, delegate.localAddress(), destination, priority, ipIdentification++);
         }
         return queued;
-    }
-
-    /**
-     * {@inheritDoc}
-     */
-    @Override
-    public int flush()
-    {
-        return delegate.flush();
     }
 
     /**

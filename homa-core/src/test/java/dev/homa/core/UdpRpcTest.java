@@ -3,8 +3,10 @@ package dev.homa.core;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.Test;
+import dev.homa.nic.udp.UdpDriver;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.concurrent.TimeUnit;
 
@@ -14,19 +16,24 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
  * The engine over a real network path: two transports in DEDICATED mode (their own threads, the system clock), each
- * on a UDP driver bound to 127.0.0.1, echo RPCs of every size class byte-exact, then a burst of small RPCs.
+ * on a UDP driver bound to 127.0.0.1, echo RPCs of every size class byte-exact, then a burst of small RPCs; once
+ * with unconnected sockets only, once with connected peer sockets ({@code connect=4}), where a lone small packet
+ * leaves on the peer's connected socket and everything else (scheduled data at grant levels, batches) on the
+ * unconnected sockets while arriving on the connected one.
  */
 class UdpRpcTest
 {
-    @Test
+    @ParameterizedTest(name = "options \"{0}\"")
+    @ValueSource(strings = { "", "?connect=4" })
     @Timeout(60)
-    void echoOverUdpLoopback() throws Exception
+    void echoOverUdpLoopback(final String options) throws Exception
     {
         // The transports own their drivers: a UDP driver belongs to the thread that drives it (its epoll loop),
         // so it is closed from the protocol thread's onClose, not from this one.
-        try (HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
+        final String uri = "udp://127.0.0.1:0" + options;
+        try (HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driverUri(uri)
                 .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(16L << 20).sendPoolBytes(16L << 20));
-            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
+            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driverUri(uri)
                 .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(16L << 20).sendPoolBytes(16L << 20)))
         {
             final HomaSocket serverSocket = server.openSocket(700);
@@ -78,10 +85,16 @@ class UdpRpcTest
                 response.release();
             }
             echo.join(20_000);
+            if (!options.isEmpty())
+            {
+                // Each side opened one for the other (its first lone datagram); the RPCs above went through them.
+                assertEquals(1, ((UdpDriver)client.context().driver()).connectedSockets());
+                assertEquals(1, ((UdpDriver)server.context().driver()).connectedSockets());
+            }
             java.util.Arrays.sort(rtt);
-            System.out.printf("UDP loopback (%s), 100-byte echo RTT, real time: p50 %.1f us, p99 %.1f us, " +
+            System.out.printf("UDP loopback (%s%s), 100-byte echo RTT, real time: p50 %.1f us, p99 %.1f us, " +
                 "max %.1f us; " +
-                "client retransmissions %d%n", HostAddress.toString(destination), rtt[small / 2] / 1e3,
+                "client retransmissions %d%n", HostAddress.toString(destination), options, rtt[small / 2] / 1e3,
                 rtt[small * 99 / 100] / 1e3, rtt[small - 1] / 1e3,
                 client.metrics().get(HomaMetrics.RETRANSMITTED_PACKETS));
         }

@@ -152,6 +152,21 @@ public class RpcRoundTripBenchmark
     }
 
     /**
+     * One turn of an idle INVOKER-mode receive loop, {@code doWork} then {@code homaRecv} with nothing arriving: the
+     * period at which a busy-polling application looks for a packet, so half of it is the mean delay between a
+     * packet's arrival and the engine seeing it.
+     *
+     * @param h the hosts.
+     * @return the work count, for the blackhole.
+     */
+    @Benchmark
+    public long idleTurn(final Hosts h)
+    {
+        final int work = h.server.doWork();
+        return null == h.serverSocket.homaRecv(HomaSocket.RECV_REQUEST) ? work : -1;
+    }
+
+    /**
      * The fabric alone: the same two hops as a bare driver echo.
      */
     @State(Scope.Thread)

@@ -32,6 +32,7 @@ final class LinuxUdpCalls
     static final int MSG_TRUNC = 0x20;
     static final int EAGAIN = 11;
     static final int EINTR = 4;
+    static final int ECONNREFUSED = 111;
     static final int EIO = 5;
     static final int EINVAL = 22;
     static final int EMSGSIZE = 90;

@@ -5,9 +5,11 @@ import dev.homa.nic.Packet;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
+import org.agrona.collections.Long2ObjectHashMap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,6 +24,7 @@ import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_SEGMENT_LEN;
 import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_SEGMENT_SPACE;
 import static dev.homa.nic.udp.LinuxUdpCalls.CMSG_TYPE_OFFSET;
 import static dev.homa.nic.udp.LinuxUdpCalls.EAGAIN;
+import static dev.homa.nic.udp.LinuxUdpCalls.ECONNREFUSED;
 import static dev.homa.nic.udp.LinuxUdpCalls.EINTR;
 import static dev.homa.nic.udp.LinuxUdpCalls.IOVEC_LENGTH;
 import static dev.homa.nic.udp.LinuxUdpCalls.IOV_BASE_OFFSET;
@@ -55,6 +58,10 @@ import static dev.homa.nic.udp.LinuxUdpCalls.UDP_SEGMENT;
  * does not fit comes back with {@code MSG_TRUNC} and is dropped); with GRO it reads coalesced super-datagrams
  * into 64 KiB staging buffers and cuts them at the {@code UDP_GRO} segment size into slots. All headers, iovecs,
  * addresses and control buffers are preallocated native memory, reused for every call.
+ * <p>
+ * Connected peers ({@link UdpDriverContext#connectedPeers(int)}): a lone datagram to a peer that has a connected
+ * socket at its level leaves with {@code sendto} without an address on that socket, and the socket is read after
+ * the receive socket on every poll; the kernel delivers that peer's datagrams to it with the routes cached.
  */
 final class NativeDatapath
 {
@@ -77,8 +84,18 @@ final class NativeDatapath
     private final int stride;
     private final int maxPacketLength;
     private final int[] fds;
-    private final Receiver[] receivers;
     private final IoRegistration[] registrations;
+    private final int[] rxFds;
+    private final boolean[] rxBursts;
+    private final Receiver[] rxReceivers;
+    private int rxSockets;
+    private final int firstConnected;
+    private final int maxConnected;
+    private final Long2ObjectHashMap<ConnectedPeer> connected = new Long2ObjectHashMap<>();
+    private final ConnectedPeer[] connectedPeers;
+    private int connectedCount;
+    private IoEventLoop eventLoop;
+    private long[] txDestinations;
 
     private final MemorySegment txMessages;
     private final MemorySegment txIovecs;
@@ -91,7 +108,6 @@ final class NativeDatapath
     private final boolean gro;
     private final boolean singleReceiver;
     private final int rxBatch;
-    private boolean rxBurst;
     private final MemorySegment rxMessages;
     private final MemorySegment rxNames;
     private final MemorySegment rxIovecs;
@@ -110,7 +126,8 @@ final class NativeDatapath
         final int txCapacity,
         final int receiveBatch,
         final boolean gro,
-        final boolean singleReceiver)
+        final boolean singleReceiver,
+        final int maxConnected)
     {
         this.singleReceiver = singleReceiver;
         this.driver = driver;
@@ -121,13 +138,26 @@ final class NativeDatapath
         captureState = arena.allocate(LinuxUdpCalls.captureLayout());
 
         fds = new int[sockets.length];
-        receivers = new Receiver[sockets.length];
-        registrations = new IoRegistration[sockets.length];
+        this.maxConnected = singleReceiver ? maxConnected : 0;
+        connectedPeers = new ConnectedPeer[this.maxConnected];
+        final int rxCapacity = sockets.length + this.maxConnected;
+        registrations = new IoRegistration[rxCapacity];
+        rxFds = new int[rxCapacity];
+        rxBursts = new boolean[rxCapacity];
+        rxReceivers = new Receiver[rxCapacity];
+        // What a poll reads: the one receive socket (and connected ones as they come), or all eight.
+        rxSockets = singleReceiver ? 1 : sockets.length;
+        firstConnected = rxSockets;
         for (int level = 0; level < sockets.length; level++)
         {
             fds[level] = sockets[level].intValue();
-            receivers[level] = new Receiver(sockets[level], level);
+            if (level < rxSockets)
+            {
+                rxFds[level] = fds[level];
+                rxReceivers[level] = new Receiver(sockets[level], level);
+            }
         }
+        txDestinations = new long[txCapacity];
 
         txMessages = arena.allocate((long)MMSGHDR_LENGTH * txCapacity, 64);
         txIovecs = arena.allocate((long)IOVEC_LENGTH * txCapacity, 64);
@@ -170,14 +200,19 @@ final class NativeDatapath
         // With one receive socket the others only send, and stay out of epoll: a socket in an epoll set wakes it
         // (ep_poll_callback, under an IRQ-saving lock) each time a sent datagram frees its buffer space, about
         // 0.3 us per datagram measured on loopback.
-        final int registered = singleReceiver ? 1 : receivers.length;
-        for (int level = 0; level < registered; level++)
+        this.eventLoop = eventLoop;
+        for (int i = 0; i < rxSockets; i++)
         {
-            final IoRegistration registration = eventLoop.register(receivers[level]).syncUninterruptibly().getNow();
-            // Level-triggered: a socket left readable after a bounded read is reported again on the next poll.
-            registration.submit(EpollIoOps.EPOLLIN);
-            registrations[level] = registration;
+            registerForRead(i);
         }
+    }
+
+    private void registerForRead(final int index)
+    {
+        final IoRegistration registration = eventLoop.register(rxReceivers[index]).syncUninterruptibly().getNow();
+        // Level-triggered: a socket left readable after a bounded read is reported again on the next poll.
+        registration.submit(EpollIoOps.EPOLLIN);
+        registrations[index] = registration;
     }
 
     void close()
@@ -189,6 +224,12 @@ final class NativeDatapath
                 registration.cancel();
             }
         }
+        for (int i = 0; i < connectedCount; i++)
+        {
+            driver.closeConnected(connectedPeers[i].socket);
+        }
+        connectedCount = 0;
+        connected.clear();
         arena.close();
     }
 
@@ -228,6 +269,7 @@ final class NativeDatapath
                 final long message = (long)messages * MMSGHDR_LENGTH;
                 final long name = (long)messages * SOCKADDR_IN_LENGTH;
                 writeSockaddr(txNames, name, destinations[start]);
+                txDestinations[messages] = destinations[start];
                 txMessages.set(ValueLayout.JAVA_LONG, message + MSG_NAME_OFFSET, txNames.address() + name);
                 txMessages.set(ValueLayout.JAVA_INT, message + MSG_NAMELEN_OFFSET, SOCKADDR_IN_LENGTH);
                 txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET,
@@ -264,19 +306,20 @@ final class NativeDatapath
             }
             if (messages > 0)
             {
-                sendAll(fds[level], messages);
+                sendAll(level, messages);
             }
         }
         return gsoPackets;
     }
 
-    private void sendAll(final int fd, final int messages)
+    private void sendAll(final int level, final int messages)
     {
+        final int fd = fds[level];
         int sent = 0;
         long stallStartNs = 0;
         while (sent < messages)
         {
-            final int result = messages - sent == 1 ? sendOne(fd, sent) : LinuxUdpCalls.sendmmsg(
+            final int result = messages - sent == 1 ? sendOne(fd, level, sent) : LinuxUdpCalls.sendmmsg(
                 captureState, fd, txMessagesAddress + (long)sent * MMSGHDR_LENGTH, messages - sent, MSG_DONTWAIT);
             if (result > 0)
             {
@@ -321,7 +364,7 @@ final class NativeDatapath
      *
      * @return 1 if sent, -1 with errno in the capture state.
      */
-    private int sendOne(final int fd, final int index)
+    private int sendOne(final int fd, final int level, final int index)
     {
         final long message = (long)index * MMSGHDR_LENGTH;
         if (0L != txMessages.get(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET) ||
@@ -330,6 +373,16 @@ final class NativeDatapath
             return LinuxUdpCalls.sendmmsg(captureState, fd, txMessagesAddress + message, 1, MSG_DONTWAIT);
         }
         final long iovec = txMessages.get(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET) - txIovecs.address();
+        final ConnectedPeer peer = 0 == maxConnected ? null : connectedPeer(txDestinations[index], level);
+        if (null != peer && peer.level == level)
+        {
+            // Connected: no address, so the kernel takes the socket's cached route instead of looking one up.
+            return LinuxUdpCalls.sendto(captureState, peer.fd,
+                txIovecs.get(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET),
+                txIovecs.get(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET),
+                MSG_DONTWAIT,
+                0L) < 0 ? -1 : 1;
+        }
         final long sent = LinuxUdpCalls.sendto(captureState, fd,
             txIovecs.get(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET),
             txIovecs.get(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET),
@@ -357,7 +410,40 @@ final class NativeDatapath
      */
     void receiveNow()
     {
-        receive(0);
+        for (int i = 0; i < rxSockets; i++)
+        {
+            receive(i);
+        }
+    }
+
+    /**
+     * The peer's connected socket, opened on the first lone datagram to it while fewer than the limit are open.
+     *
+     * @return null if the peer has none and gets none.
+     */
+    private ConnectedPeer connectedPeer(final long destination, final int level)
+    {
+        ConnectedPeer peer = connected.get(destination);
+        if (null == peer && connectedCount < maxConnected)
+        {
+            final EpollDatagramChannel socket = driver.openConnected(destination, level);
+            if (null == socket)
+            {
+                // Refused (logged by the driver): not asked again for this peer; it keeps the unconnected path.
+                peer = new ConnectedPeer(null, -1, -1);
+            }
+            else
+            {
+                peer = new ConnectedPeer(socket, socket.fd().intValue(), level);
+                final int index = rxSockets++;
+                rxFds[index] = peer.fd;
+                rxReceivers[index] = new Receiver(socket.fd(), index);
+                registerForRead(index);
+            }
+            connected.put(destination, peer);
+            connectedPeers[connectedCount++] = peer;
+        }
+        return peer;
     }
 
     /**
@@ -365,8 +451,9 @@ final class NativeDatapath
      * receive budget (what the current poll can deliver). The socket is registered level-triggered, so what is left
      * is reported again on the next poll and waits in the kernel's socket buffer meanwhile.
      */
-    private void receive(final int level)
+    private void receive(final int index)
     {
+        final int fd = rxFds[index];
         for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
         {
             final int budget = driver.rxBudget();
@@ -377,19 +464,21 @@ final class NativeDatapath
             // A vector of one unless the last call filled its vector: recvmmsg tries for another datagram after
             // each one it receives, and on a mostly idle socket that extra try (~0.15 us) delayed every lone
             // datagram. After a full vector the next call reads a whole batch.
-            final boolean single = !rxBurst;
+            final boolean single = !rxBursts[index];
             final int count = Math.min(single ? 1 : rxBatch, budget);
             final int prepared = gro ? prepareStaging(count) : prepareSlots(count);
-            final int received = LinuxUdpCalls.recvmmsg(captureState, fds[level], rxMessagesAddress, prepared,
+            final int received = LinuxUdpCalls.recvmmsg(captureState, fd, rxMessagesAddress, prepared,
                 MSG_DONTWAIT);
-            rxBurst = received == prepared;
+            rxBursts[index] = received == prepared;
             if (received <= 0)
             {
                 releaseSlots(0, prepared);
                 if (received < 0)
                 {
                     final int errno = LinuxUdpCalls.errno(captureState);
-                    if (EAGAIN != errno && EINTR != errno)
+                    // ECONNREFUSED on a connected socket: an ICMP port unreachable from its peer, reported once;
+                    // a dead peer is the protocol's to detect.
+                    if (EAGAIN != errno && EINTR != errno && (ECONNREFUSED != errno || index < firstConnected))
                     {
                         driver.onReceiveError(errno);
                     }
@@ -400,11 +489,11 @@ final class NativeDatapath
             {
                 if (gro)
                 {
-                    onStagedMessage(i, level);
+                    onStagedMessage(i, index);
                 }
                 else
                 {
-                    onSlotMessage(i, level);
+                    onSlotMessage(i, index);
                 }
             }
             releaseSlots(received, prepared);
@@ -594,12 +683,12 @@ final class NativeDatapath
     private final class Receiver implements EpollIoHandle
     {
         private final FileDescriptor fd;
-        private final int level;
+        private final int index;
 
-        Receiver(final FileDescriptor fd, final int level)
+        Receiver(final FileDescriptor fd, final int index)
         {
             this.fd = fd;
-            this.level = level;
+            this.index = index;
         }
 
         @Override
@@ -611,7 +700,7 @@ final class NativeDatapath
         @Override
         public void handle(final IoRegistration registration, final IoEvent ioEvent)
         {
-            receive(level);
+            receive(index);
         }
 
         @Override
@@ -619,5 +708,12 @@ final class NativeDatapath
         {
             // The driver closes its sockets itself.
         }
+    }
+
+    /**
+     * A peer's connected socket; {@code fd} -1 if opening one was refused.
+     */
+    private record ConnectedPeer(EpollDatagramChannel socket, int fd, int level)
+    {
     }
 }

@@ -131,6 +131,8 @@ public final class UdpDriver implements NicDriver
     private final NanoClock clock;
     private final NicQueueEstimator queueEstimator;
     private final long localAddress;
+    private final UdpDriverContext context;
+    private int connectedSockets;
     private final int maxPacketLength;
     private final long linkBitsPerSecond;
     private final boolean prioritySteering;
@@ -196,6 +198,7 @@ public final class UdpDriver implements NicDriver
     public UdpDriver(final UdpDriverContext context)
     {
         context.conclude();
+        this.context = context;
         if (!Epoll.isAvailable())
         {
             throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
@@ -322,7 +325,7 @@ public final class UdpDriver implements NicDriver
                     sockets[level] = channels[level].fd();
                 }
                 datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
-                    sockets, txCapacity, context.receiveBatch(), groActive, single);
+                    sockets, txCapacity, context.receiveBatch(), groActive, single, context.connectedPeers());
             }
             else
             {
@@ -392,6 +395,74 @@ public final class UdpDriver implements NicDriver
         config.setRecvByteBufAllocator(recvAllocator(context, groActive));
         channel.pipeline().addLast(new Receiver(level));
         return groActive;
+    }
+
+    /**
+     * A socket of the driver's address and port connected to one peer, configured like the level's socket (and
+     * like the receive socket: IP_RECVTOS, GRO as active); it joins the port's reuseport group, where the kernel
+     * prefers it for that peer's datagrams. Native datapath, owner thread.
+     *
+     * @param destination the peer.
+     * @param level       the level it sends at.
+     * @return the socket, or null (logged) if the kernel refused it.
+     */
+    EpollDatagramChannel openConnected(final long destination, final int level)
+    {
+        EpollDatagramChannel channel = null;
+        try
+        {
+            channel = new EpollDatagramChannel(SocketProtocolFamily.INET);
+            final EpollDatagramChannelConfig config = channel.config();
+            config.setReusePort(true);
+            config.setTrafficClass(level << 5);
+            final Socket socket = (Socket)channel.fd();
+            setSocketPriority(socket, level);
+            config.setReceiveBufferSize(context.socketReceiveBufferBytes());
+            config.setSendBufferSize(context.socketSendBufferBytes());
+            if (groEnabled)
+            {
+                config.setUdpGro(true);
+            }
+            socket.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+            socket.bind(new InetSocketAddress(toInetAddress(HostAddress.ipv4Of(localAddress)),
+                HostAddress.portOf(localAddress)));
+            socket.connect(new InetSocketAddress(toInetAddress(HostAddress.ipv4Of(destination)),
+                HostAddress.portOf(destination)));
+            connectedSockets++;
+            LOGGER.debug("udp driver {}: connected socket to {} at level {}", HostAddress.toString(localAddress),
+                HostAddress.toString(destination), level);
+            return channel;
+        }
+        catch (final IOException | ChannelException ex)
+        {
+            LOGGER.warn("udp driver {}: no connected socket to {}, sending unconnected: {}",
+                HostAddress.toString(localAddress), HostAddress.toString(destination), ex.toString());
+            if (null != channel)
+            {
+                closeConnected(channel);
+            }
+            return null;
+        }
+    }
+
+    void closeConnected(final EpollDatagramChannel channel)
+    {
+        try
+        {
+            channel.fd().close();
+        }
+        catch (final IOException ignore)
+        {
+            // closing a socket that is already closed
+        }
+    }
+
+    /**
+     * @return connected sockets opened so far ({@link UdpDriverContext#connectedPeers(int)}).
+     */
+    public int connectedSockets()
+    {
+        return connectedSockets;
     }
 
     private FixedRecvByteBufAllocator recvAllocator(final UdpDriverContext context, final boolean gro)

@@ -278,6 +278,93 @@ class UdpDriverTest
         assertEquals(8, b.freePackets());
     }
 
+    @Test
+    @Timeout(30)
+    void connectedPeerSocketsCarryTheirPeersTrafficAndTheLimitHolds() throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
+        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        assertEquals(0, a.connectedSockets(), "opened on demand");
+
+        // Ping-pong of lone datagrams at level 7: the first one to each peer opens its connected socket, the rest
+        // leave on it and arrive on the peer's connected socket, source and level intact.
+        for (int i = 0; i < 50; i++)
+        {
+            exchangeOne(a, b, 7, i);
+            exchangeOne(b, a, 7, i);
+        }
+        assertEquals(1, a.connectedSockets());
+        assertEquals(1, b.connectedSockets());
+
+        // Another level (the connected socket's TOS is fixed) and a batch leave unconnected, and still arrive.
+        exchangeOne(a, b, 3, 1000);
+        sendSmall(a, b, 10);
+        final int[] batch = new int[1];
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (batch[0] < 10 && System.nanoTime() < deadlineNs)
+        {
+            b.poll(p ->
+            {
+                assertEquals(a.localAddress(), p.source());
+                assertEquals(3, p.priority());
+                batch[0]++;
+                b.release(p);
+            }, 16);
+        }
+        assertEquals(10, batch[0], "the batch arrived");
+
+        // The limit: a third peer talks to a over the unconnected sockets, both ways.
+        exchangeOne(a, c, 7, 2000);
+        exchangeOne(c, a, 7, 2001);
+        assertEquals(1, a.connectedSockets());
+        assertEquals(0, c.connectedSockets());
+
+        // A blocking wait wakes for a datagram on a connected socket too.
+        final Packet packet = a.acquire().length(64);
+        packet.buffer().putInt(0, 3000);
+        a.send(packet, b.localAddress(), 7);
+        a.flush();
+        a.release(packet);
+        b.idleStrategy(0, 20_000_000_000L).idle(0);
+        final int[] woken = new int[1];
+        b.poll(p ->
+        {
+            assertEquals(3000, p.buffer().getInt(0));
+            woken[0]++;
+            b.release(p);
+        }, 8);
+        assertEquals(1, woken[0], "the wait ended with the datagram ready");
+
+        assertEquals(0, a.ioErrors() + b.ioErrors() + c.ioErrors());
+        assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer() + c.rxDroppedNoBuffer());
+    }
+
+    private static void exchangeOne(final UdpDriver from, final UdpDriver to, final int level, final int value)
+    {
+        final Packet packet = from.acquire();
+        packet.buffer().putInt(0, value);
+        packet.length(100);
+        assertTrue(from.send(packet, to.localAddress(), level));
+        from.flush();
+        from.release(packet);
+        final int[] received = new int[1];
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (0 == received[0] && System.nanoTime() < deadlineNs)
+        {
+            to.poll(p ->
+            {
+                assertEquals(from.localAddress(), p.source());
+                assertEquals(level, p.priority());
+                assertEquals(value, p.buffer().getInt(0));
+                assertEquals(100, p.length());
+                received[0]++;
+                to.release(p);
+            }, 8);
+        }
+        assertEquals(1, received[0], "datagram " + value + " at level " + level + " arrived");
+    }
+
     private static void sendSmall(final UdpDriver from, final UdpDriver to, final int count)
     {
         final List<Packet> sent = new ArrayList<>();
@@ -478,7 +565,7 @@ class UdpDriverTest
     void parsesUri()
     {
         final UdpDriverContext context = UdpDriverContext.fromUri(
-            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m");
+            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8");
         context.conclude();
         assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());
         assertEquals(9000, context.mtu());
@@ -488,6 +575,9 @@ class UdpDriverTest
         assertTrue(context.gro());
         assertEquals(16, context.receiveBatch());
         assertEquals(2 * 1024 * 1024, context.socketReceiveBufferBytes());
+        assertEquals(8, context.connectedPeers());
+        assertThrows(IllegalArgumentException.class,
+            () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?connect=65").conclude());
         assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("raw://eth0"));
         assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?bogus=1"));
         assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?mtu=x"));

@@ -51,7 +51,8 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     private static final long SERVER_START_SECONDS = 60;
 
     @Option(names = "--paths", split = ",",
-        defaultValue = "af-packet,af-packet-recv,kernel-udp,raw-echo,udp-echo,homa-raw,homa-udp",
+        defaultValue = "af-packet,af-packet-recv,kernel-udp,raw-echo,udp-echo,udp-echo-connected,homa-raw,homa-udp," +
+            "homa-udp-connected",
         description = "Paths in run order (default ${DEFAULT-VALUE}).")
     List<String> paths;
 
@@ -125,6 +126,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
         }
 
         final List<RttResult> results = new ArrayList<>();
+        final List<List<RttResult>> byRound = new ArrayList<>();
         final String header = environment();
         System.out.println(header);
         try (VethNamespaces hosts = VethNamespaces.create("hbrtt", subnet))
@@ -140,12 +142,15 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
                 for (int round = 1; round <= rounds; round++)
                 {
                     System.out.println("-- round " + round + " of " + rounds);
+                    final List<RttResult> thisRound = new ArrayList<>();
                     for (int i = 0; i < order.size(); i++)
                     {
                         final RttResult result = runPath(hosts, clientThread, order.get(i), setup, roundSamples);
                         System.out.println(summary(result));
                         merged[i] = null == merged[i] ? result : merged[i].merge(result);
+                        thisRound.add(result);
                     }
+                    byRound.add(thisRound);
                 }
                 results.addAll(List.of(merged));
             }
@@ -155,7 +160,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             }
         }
 
-        final String report = header + "\n" + RttTable.format(results);
+        final String report = header + "\n" + RttTable.format(results, byRound);
         System.out.println();
         System.out.println(report);
         if (null != output)

@@ -22,8 +22,10 @@ final class RttEndpoints
             case AF_PACKET_RECV -> new AfPacketRtt.Client(setup, false);
             case KERNEL_UDP -> new KernelUdpRtt.Client(setup);
             case RAW_ECHO -> new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
-            case UDP_ECHO -> new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
-            case HOMA_RAW, HOMA_UDP -> HomaRtt.client(clientDriverUri(path, setup), serverAddress(path, setup), setup);
+            case UDP_ECHO, UDP_ECHO_CONNECTED ->
+                new DriverEchoRtt.Client(clientDriver(path, setup), serverAddress(path, setup), setup);
+            case HOMA_RAW, HOMA_UDP, HOMA_UDP_CONNECTED ->
+                HomaRtt.client(clientDriverUri(path, setup), serverAddress(path, setup), setup);
         };
     }
 
@@ -34,8 +36,9 @@ final class RttEndpoints
             case AF_PACKET -> new AfPacketRtt.Server(setup, true);
             case AF_PACKET_RECV -> new AfPacketRtt.Server(setup, false);
             case KERNEL_UDP -> new KernelUdpRtt.Server(setup);
-            case RAW_ECHO, UDP_ECHO -> new DriverEchoRtt.Server(NicDrivers.open(serverDriverUri(path, setup)));
-            case HOMA_RAW, HOMA_UDP -> HomaRtt.server(serverDriverUri(path, setup), setup);
+            case RAW_ECHO, UDP_ECHO, UDP_ECHO_CONNECTED ->
+                new DriverEchoRtt.Server(NicDrivers.open(serverDriverUri(path, setup)));
+            case HOMA_RAW, HOMA_UDP, HOMA_UDP_CONNECTED -> HomaRtt.server(serverDriverUri(path, setup), setup);
         };
     }
 
@@ -58,7 +61,11 @@ final class RttEndpoints
 
     private static String driverOptions(final RttPath path)
     {
-        final String options = System.getProperty(usesRawDriver(path) ? "rtt.raw.options" : "rtt.udp.options", "");
+        String options = System.getProperty(usesRawDriver(path) ? "rtt.raw.options" : "rtt.udp.options", "");
+        if (RttPath.UDP_ECHO_CONNECTED == path || RttPath.HOMA_UDP_CONNECTED == path)
+        {
+            options = options.isEmpty() ? "connect=1" : options + "&connect=1";
+        }
         return options.isEmpty() ? "" : "?" + options;
     }
 

@@ -21,7 +21,11 @@ public enum RttPath
     /** Homa RPCs over the raw Ethernet driver. */
     HOMA_RAW("homa-raw", "Homa RPC over raw:// driver", AF_PACKET),
     /** Homa RPCs over the UDP driver. */
-    HOMA_UDP("homa-udp", "Homa RPC over udp:// driver", KERNEL_UDP);
+    HOMA_UDP("homa-udp", "Homa RPC over udp:// driver", KERNEL_UDP),
+    /** The UDP driver echo with a connected socket for the peer ({@code connect=1}): the floor's kind of socket. */
+    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connected peer socket (connect=1), no Homa", KERNEL_UDP),
+    /** Homa RPCs over the UDP driver with a connected socket for the peer ({@code connect=1}). */
+    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1", KERNEL_UDP);
 
     private final String id;
     private final String description;

@@ -24,8 +24,33 @@ class RttTableTest
         final String table = RttTable.format(List.of(floor, udpFloor, withinTarget, missing));
 
         assertTrue(table.contains("| homa-raw | 1000 | 0 | 1000/1000 | 10.9 |"), table);
-        assertTrue(table.contains("1.09x ok | 1.25x ok |"), table);
-        assertTrue(table.contains("1.20x MISS | 1.40x MISS |"), table);
+        assertTrue(table.contains("1.09x ok | 1.25x ok | - | - |"), table);
+        assertTrue(table.contains("1.20x MISS | 1.40x MISS | - | - |"), table);
+    }
+
+    @Test
+    @Timeout(5)
+    void pairedRatiosCompareEachRoundWithItsOwnFloor()
+    {
+        // Steady: 1.05x in every round. Drifting: round 2 is slow for both; in round 3 only the path ran slow.
+        // Pooled, slow rounds of the path meet fast samples of the floor, so the pooled p50 ratio reads 1.26x.
+        final List<List<RttResult>> rounds = List.of(
+            List.of(result(RttPath.AF_PACKET, 3_000, 3_400), result(RttPath.HOMA_RAW, 3_150, 3_570)),
+            List.of(result(RttPath.AF_PACKET, 3_000, 3_400), result(RttPath.HOMA_RAW, 3_150, 3_570)),
+            List.of(result(RttPath.AF_PACKET, 3_000, 3_400), result(RttPath.HOMA_RAW, 3_150, 3_570)));
+        final List<List<RttResult>> drifting = List.of(
+            List.of(result(RttPath.AF_PACKET, 3_000, 3_400), result(RttPath.HOMA_RAW, 3_150, 3_570)),
+            List.of(result(RttPath.AF_PACKET, 3_600, 4_000), result(RttPath.HOMA_RAW, 3_780, 4_200)),
+            List.of(result(RttPath.AF_PACKET, 3_000, 3_400), result(RttPath.HOMA_RAW, 3_780, 4_200)));
+        final RttResult pooledFloor = result(RttPath.AF_PACKET, 3_000, 3_400);
+        final RttResult pooledPath = result(RttPath.HOMA_RAW, 3_780, 4_200);
+
+        final String steady = RttTable.format(List.of(pooledFloor, pooledPath), rounds);
+        assertTrue(steady.contains("| 1.05x ok (1.05-1.05, 3) | 1.05x ok (1.05-1.05, 3) |"), steady);
+
+        final String table = RttTable.format(List.of(pooledFloor, pooledPath), drifting);
+        assertTrue(table.contains("1.26x MISS | 1.24x ok | 1.05x ok (1.05-1.26, 3) | 1.05x ok (1.05-1.24, 3) |"),
+            table);
     }
 
     @Test

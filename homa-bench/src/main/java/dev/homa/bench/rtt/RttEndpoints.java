@@ -10,6 +10,9 @@ import dev.homa.nic.NicDrivers;
  */
 final class RttEndpoints
 {
+    /** The UDP driver's options for a pair of hosts that want the lowest latency. */
+    static final String LATENCY_OPTIONS = "connect=1&rxtos=false";
+
     private RttEndpoints()
     {
     }
@@ -64,7 +67,7 @@ final class RttEndpoints
         String options = System.getProperty(usesRawDriver(path) ? "rtt.raw.options" : "rtt.udp.options", "");
         if (RttPath.UDP_ECHO_CONNECTED == path || RttPath.HOMA_UDP_CONNECTED == path)
         {
-            options = options.isEmpty() ? "connect=1" : options + "&connect=1";
+            options = options.isEmpty() ? LATENCY_OPTIONS : options + "&" + LATENCY_OPTIONS;
         }
         return options.isEmpty() ? "" : "?" + options;
     }

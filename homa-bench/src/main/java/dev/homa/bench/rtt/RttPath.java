@@ -22,10 +22,13 @@ public enum RttPath
     HOMA_RAW("homa-raw", "Homa RPC over raw:// driver", AF_PACKET),
     /** Homa RPCs over the UDP driver. */
     HOMA_UDP("homa-udp", "Homa RPC over udp:// driver", KERNEL_UDP),
-    /** The UDP driver echo with a connected socket for the peer ({@code connect=1}): the floor's kind of socket. */
-    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connected peer socket (connect=1), no Homa", KERNEL_UDP),
-    /** Homa RPCs over the UDP driver with a connected socket for the peer ({@code connect=1}). */
-    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1", KERNEL_UDP);
+    /**
+     * The UDP driver echo configured for one peer and latency ({@code connect=1&rxtos=false}): a connected socket,
+     * the floor's kind, and no TOS control message per received datagram.
+     */
+    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connect=1&rxtos=false, no Homa", KERNEL_UDP),
+    /** Homa RPCs over the UDP driver configured as {@link #UDP_ECHO_CONNECTED}. */
+    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1&rxtos=false", KERNEL_UDP);
 
     private final String id;
     private final String description;

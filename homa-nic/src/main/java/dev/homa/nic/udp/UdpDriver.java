@@ -295,7 +295,10 @@ public final class UdpDriver implements NicDriver
                 try
                 {
                     PrioritySteering.attachFirstSocketOnly(first);
-                    first.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+                    if (context.receiveTos())
+                    {
+                        first.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+                    }
                     single = true;
                     steered = true;
                 }
@@ -423,7 +426,10 @@ public final class UdpDriver implements NicDriver
             {
                 config.setUdpGro(true);
             }
-            socket.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+            if (context.receiveTos())
+            {
+                socket.setIntOpt(PrioritySteering.IPPROTO_IP, PrioritySteering.IP_RECVTOS, 1);
+            }
             socket.bind(new InetSocketAddress(toInetAddress(HostAddress.ipv4Of(localAddress)),
                 HostAddress.portOf(localAddress)));
             socket.connect(new InetSocketAddress(toInetAddress(HostAddress.ipv4Of(destination)),
@@ -792,7 +798,19 @@ public final class UdpDriver implements NicDriver
         }
         rxTimestampStale = true;
         rxBudget = receiveBatch;
-        return eventLoop.run(Math.max(1L, maxWaitNs));
+        if (null == nativeDatapath)
+        {
+            return eventLoop.run(Math.max(1L, maxWaitNs));
+        }
+        nativeDatapath.armForWait();
+        try
+        {
+            return eventLoop.run(Math.max(1L, maxWaitNs));
+        }
+        finally
+        {
+            nativeDatapath.disarmAfterWait();
+        }
     }
 
     /**

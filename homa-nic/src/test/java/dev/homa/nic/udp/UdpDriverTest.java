@@ -340,7 +340,26 @@ class UdpDriverTest
         assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer() + c.rxDroppedNoBuffer());
     }
 
+    @Test
+    @Timeout(30)
+    void withoutReceiveTosPacketsArriveWithoutALevel()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).receiveTos(false));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).receiveTos(false).connectedPeers(1));
+        exchangeOne(a, b, -1, 7, 1);
+        exchangeOne(b, a, -1, 7, 2);
+        exchangeOne(a, b, -1, 3, 3);
+        assertEquals(1, b.connectedSockets());
+        assertEquals(0, a.ioErrors() + b.ioErrors());
+    }
+
     private static void exchangeOne(final UdpDriver from, final UdpDriver to, final int level, final int value)
+    {
+        exchangeOne(from, to, level, level, value);
+    }
+
+    private static void exchangeOne(
+        final UdpDriver from, final UdpDriver to, final int expectedLevel, final int level, final int value)
     {
         final Packet packet = from.acquire();
         packet.buffer().putInt(0, value);
@@ -355,7 +374,7 @@ class UdpDriverTest
             to.poll(p ->
             {
                 assertEquals(from.localAddress(), p.source());
-                assertEquals(level, p.priority());
+                assertEquals(expectedLevel, p.priority());
                 assertEquals(value, p.buffer().getInt(0));
                 assertEquals(100, p.length());
                 received[0]++;
@@ -565,7 +584,7 @@ class UdpDriverTest
     void parsesUri()
     {
         final UdpDriverContext context = UdpDriverContext.fromUri(
-            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8");
+            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8&rxtos=false");
         context.conclude();
         assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());
         assertEquals(9000, context.mtu());
@@ -576,6 +595,7 @@ class UdpDriverTest
         assertEquals(16, context.receiveBatch());
         assertEquals(2 * 1024 * 1024, context.socketReceiveBufferBytes());
         assertEquals(8, context.connectedPeers());
+        assertFalse(context.receiveTos());
         assertThrows(IllegalArgumentException.class,
             () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?connect=65").conclude());
         assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("raw://eth0"));

@@ -25,6 +25,9 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  */
 final class ReceiveRing
 {
+    /** Frames the ring holds when the block count is left to the driver. */
+    static final int DEFAULT_RING_FRAMES = 512;
+
     private static final int TP_STATUS_KERNEL = 0;
     private static final int TP_STATUS_USER = 1;
     private static final int TP_STATUS_VLAN_VALID = 1 << 4;
@@ -108,7 +111,7 @@ final class ReceiveRing
      * @param fd              the packet socket.
      * @param layout          V2 or V3.
      * @param blockSize       bytes per block, a power of two multiple of the page size.
-     * @param blockCount      blocks.
+     * @param requestedBlocks blocks, 0 for enough to hold {@link #DEFAULT_RING_FRAMES} frames.
      * @param blockTimeoutMs  V3 retire timer.
      * @param maxPacketLength largest Homa packet, sizes V2 frames.
      * @param counters        where consumed blocks are counted.
@@ -120,7 +123,7 @@ final class ReceiveRing
         final int fd,
         final RawEthernetDriver.RxRing layout,
         final int blockSize,
-        final int blockCount,
+        final int requestedBlocks,
         final int blockTimeoutMs,
         final int maxPacketLength,
         final RawEthernetCounters counters)
@@ -132,6 +135,8 @@ final class ReceiveRing
             throw new RawEthernetException("receive-ring block of " + blockSize + " bytes cannot hold a frame of " +
                 frameSize + " bytes; raise blockSize");
         }
+        final int blockCount = 0 != requestedBlocks ? requestedBlocks :
+            (int)Math.max(2, ((long)DEFAULT_RING_FRAMES * frameSize + blockSize - 1) / blockSize);
         final long ringBytes = (long)blockSize * blockCount;
         final MemorySegment version = arena.allocate(4, 4);
         version.set(JAVA_INT, 0, v3 ? LibC.TPACKET_V3 : LibC.TPACKET_V2);
@@ -283,5 +288,13 @@ final class ReceiveRing
     {
         // A power of two so that frames tile the (power-of-two) blocks exactly.
         return Integer.highestOneBit(TP2_FRAME_HEADROOM + FrameLayout.TAGGED_HEADER_LENGTH + maxPacketLength - 1) << 1;
+    }
+
+    /**
+     * @return blocks in the ring.
+     */
+    int blockCount()
+    {
+        return blockCount;
     }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The engine over a real network path: two transports in DEDICATED mode (their own threads, the system clock), each
@@ -88,8 +89,16 @@ class UdpRpcTest
             if (!options.isEmpty())
             {
                 // Each side opened one for the other (its first lone datagram); the RPCs above went through them.
-                assertEquals(1, ((UdpDriver)client.context().driver()).connectedSockets());
-                assertEquals(1, ((UdpDriver)server.context().driver()).connectedSockets());
+                final UdpDriver clientDriver = (UdpDriver)client.context().driver();
+                final UdpDriver serverDriver = (UdpDriver)server.context().driver();
+                assertEquals(1, clientDriver.connectedSockets());
+                assertEquals(1, serverDriver.connectedSockets());
+                // The small RPCs' requests and responses are lone datagrams at one level: nearly all of them took
+                // the connected sockets (a first request may go at another level, before the server's cutoffs).
+                assertTrue(clientDriver.connectedSends() > small * 9 / 10, () -> "client connected sends " +
+                    clientDriver.connectedSends());
+                assertTrue(serverDriver.connectedSends() > small * 9 / 10, () -> "server connected sends " +
+                    serverDriver.connectedSends());
             }
             java.util.Arrays.sort(rtt);
             System.out.printf("UDP loopback (%s%s), 100-byte echo RTT, real time: p50 %.1f us, p99 %.1f us, " +

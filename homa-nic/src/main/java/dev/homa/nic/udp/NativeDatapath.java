@@ -265,7 +265,7 @@ final class NativeDatapath
         }
         for (int i = 0; i < connectedCount; i++)
         {
-            if (null != connectedPeers[i].socket)
+            if (connectedPeers[i].fd >= 0)
             {
                 driver.closeConnected(connectedPeers[i].socket);
             }
@@ -416,8 +416,9 @@ final class NativeDatapath
         }
         final long iovec = txMessages.get(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET) - txIovecs.address();
         final ConnectedPeer peer = 0 == maxConnected ? null : connectedPeer(txDestinations[index], level);
-        if (null != peer && peer.level == level)
+        if (null != peer && peer.takes(level))
         {
+            driver.onConnectedSend();
             // Connected: no address, so the kernel takes the socket's cached route instead of looking one up.
             return LinuxUdpCalls.sendto(captureState, peer.fd,
                 txIovecs.get(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET),
@@ -472,11 +473,11 @@ final class NativeDatapath
             if (null == socket)
             {
                 // Refused (logged by the driver): not asked again for this peer; it keeps the unconnected path.
-                peer = new ConnectedPeer(null, -1, -1);
+                peer = new ConnectedPeer(null, -1, -1, driver);
             }
             else
             {
-                peer = new ConnectedPeer(socket, socket.fd().intValue(), level);
+                peer = new ConnectedPeer(socket, socket.fd().intValue(), level, driver);
                 final int index = rxSockets++;
                 rxFds[index] = peer.fd;
                 rxReceivers[index] = new Receiver(socket.fd(), index);
@@ -756,9 +757,56 @@ final class NativeDatapath
     }
 
     /**
-     * A peer's connected socket; {@code fd} -1 if opening one was refused.
+     * A peer's connected socket ({@code fd} -1 if opening one was refused) and the level its {@code IP_TOS} is set
+     * to. The level follows the peer's lone datagrams with hysteresis: after {@link #RELEVEL_AFTER} in a row at
+     * another level the socket moves to that level (a first request goes out before the receiver's cutoffs are
+     * known, often one level off the one its successors use). Changing {@code IP_TOS} drops the socket's cached
+     * route, so alternating levels must not flip it back and forth.
      */
-    private record ConnectedPeer(EpollDatagramChannel socket, int fd, int level)
+    private static final class ConnectedPeer
     {
+        private static final int RELEVEL_AFTER = 8;
+
+        private final EpollDatagramChannel socket;
+        private final int fd;
+        private final UdpDriver driver;
+        private int level;
+        private int misses;
+
+        ConnectedPeer(final EpollDatagramChannel socket, final int fd, final int level, final UdpDriver driver)
+        {
+            this.socket = socket;
+            this.fd = fd;
+            this.level = level;
+            this.driver = driver;
+        }
+
+        /**
+         * @param packetLevel a lone datagram's level.
+         * @return true if it goes on this socket.
+         */
+        boolean takes(final int packetLevel)
+        {
+            if (fd < 0)
+            {
+                return false;
+            }
+            if (packetLevel == level)
+            {
+                misses = 0;
+                return true;
+            }
+            if (++misses < RELEVEL_AFTER)
+            {
+                return false;
+            }
+            misses = 0;
+            if (!driver.setConnectedLevel(socket, packetLevel))
+            {
+                return false;
+            }
+            level = packetLevel;
+            return true;
+        }
     }
 }

@@ -133,6 +133,8 @@ public final class UdpDriver implements NicDriver
     private final long localAddress;
     private final UdpDriverContext context;
     private int connectedSockets;
+    private long connectedSends;
+    private long connectedRelevels;
     private final int maxPacketLength;
     private final long linkBitsPerSecond;
     private final boolean prioritySteering;
@@ -449,6 +451,49 @@ public final class UdpDriver implements NicDriver
             }
             return null;
         }
+    }
+
+    /**
+     * Move a connected socket to another level ({@code IP_TOS}, then {@code SO_PRIORITY}, which IP_TOS resets).
+     *
+     * @return false (logged) if the kernel refused.
+     */
+    boolean setConnectedLevel(final EpollDatagramChannel channel, final int level)
+    {
+        try
+        {
+            channel.config().setTrafficClass(level << 5);
+            setSocketPriority((Socket)channel.fd(), level);
+            connectedRelevels++;
+            return true;
+        }
+        catch (final IOException | ChannelException ex)
+        {
+            LOGGER.warn("udp driver {}: connected socket stays at its level: {}", HostAddress.toString(localAddress),
+                ex.toString());
+            return false;
+        }
+    }
+
+    void onConnectedSend()
+    {
+        connectedSends++;
+    }
+
+    /**
+     * @return datagrams sent on connected sockets.
+     */
+    public long connectedSends()
+    {
+        return connectedSends;
+    }
+
+    /**
+     * @return times a connected socket moved to another level.
+     */
+    public long connectedRelevels()
+    {
+        return connectedRelevels;
     }
 
     void closeConnected(final EpollDatagramChannel channel)

@@ -296,9 +296,21 @@ class UdpDriverTest
         }
         assertEquals(1, a.connectedSockets());
         assertEquals(1, b.connectedSockets());
+        assertEquals(50, a.connectedSends(), "every lone datagram to b went on the connected socket");
+        assertEquals(50, b.connectedSends());
 
-        // Another level (the connected socket's TOS is fixed) and a batch leave unconnected, and still arrive.
-        exchangeOne(a, b, 3, 1000);
+        // Another level leaves unconnected until eight in a row move the socket to it; a batch always leaves
+        // unconnected. All of it arrives, on b's connected socket, at the level it was sent at.
+        for (int i = 0; i < 7; i++)
+        {
+            exchangeOne(a, b, 3, 1000 + i);
+        }
+        assertEquals(50, a.connectedSends());
+        exchangeOne(a, b, 3, 1007);
+        assertEquals(1, a.connectedRelevels());
+        assertEquals(51, a.connectedSends());
+        exchangeOne(a, b, 7, 1008);
+        assertEquals(51, a.connectedSends(), "one datagram at the old level does not move it back");
         sendSmall(a, b, 10);
         final int[] batch = new int[1];
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;

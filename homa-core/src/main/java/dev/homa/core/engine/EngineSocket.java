@@ -51,8 +51,8 @@ final class EngineSocket
     {
         final long key = serverKey(rpc.peerAddress, rpc.peerPort, rpc.id);
         rpc.hashKey = key;
-        rpc.hashNext = serverRpcs.get(key);
-        serverRpcs.put(key, rpc);
+        // One probe: put hands back the chain this RPC now heads.
+        rpc.hashNext = serverRpcs.put(key, rpc);
         serverRpcCount++;
     }
 

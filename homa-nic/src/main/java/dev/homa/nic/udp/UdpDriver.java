@@ -465,6 +465,8 @@ public final class UdpDriver implements NicDriver
             channel.config().setTrafficClass(level << 5);
             setSocketPriority((Socket)channel.fd(), level);
             connectedRelevels++;
+            LOGGER.debug("udp driver {}: connected socket {} moved to level {}", HostAddress.toString(localAddress),
+                channel.fd().intValue(), level);
             return true;
         }
         catch (final IOException | ChannelException ex)

@@ -43,13 +43,13 @@ class UdpDriverAllocationTest
         returned++;
     }
 
-    @ParameterizedTest(name = "{0} gso={1} gro={2}")
-    @CsvSource({ "NATIVE,true,true", "NATIVE,false,false", "NATIVE,true,false" })
+    @ParameterizedTest(name = "{0} gso={1} gro={2} connect={3}")
+    @CsvSource({ "NATIVE,true,true,0", "NATIVE,false,false,0", "NATIVE,true,false,0", "NATIVE,false,false,1" })
     @Timeout(120)
     void steadyStateSendFlushPollAllocatesNothingPerPacket(
-        final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro)
+        final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro, final int connect)
     {
-        final double bytesPerPacket = measure(datapath, gso, gro);
+        final double bytesPerPacket = measure(datapath, gso, gro, connect);
         assertEquals(0.0, bytesPerPacket, 0.05, "steady state allocates " + bytesPerPacket + " B/packet");
     }
 
@@ -88,11 +88,17 @@ class UdpDriverAllocationTest
 
     private double measure(final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro)
     {
+        return measure(datapath, gso, gro, 0);
+    }
+
+    private double measure(
+        final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro, final int connect)
+    {
         final long threadId = Thread.currentThread().threadId();
-        a = new UdpDriver(
-            new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(gso).gro(gro));
-        b = new UdpDriver(
-            new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(gso).gro(gro));
+        a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(gso)
+            .gro(gro).connectedPeers(connect));
+        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(gso)
+            .gro(gro).connectedPeers(connect));
         try
         {
             final Packet[] burst = new Packet[BURST];
@@ -111,9 +117,15 @@ class UdpDriverAllocationTest
 
             final long packets = 2L * BURST * MEASURED_ROUNDS;
             final double bytesPerPacket = (double)(after - before) / packets;
-            System.out.printf("udp allocation %s gso=%b gro=%b: %d bytes over %d packets = %.3f B/packet " +
-                "(gsoSends=%d groSuperDatagrams=%d)%n", datapath, gso, gro, after - before, packets, bytesPerPacket,
-                a.gsoSends() + b.gsoSends(), a.groSuperDatagrams() + b.groSuperDatagrams());
+            System.out.printf("udp allocation %s gso=%b gro=%b connect=%d: %d bytes over %d packets = %.3f B/packet " +
+                "(gsoSends=%d groSuperDatagrams=%d connectedSends=%d)%n", datapath, gso, gro, connect, after - before,
+                packets, bytesPerPacket, a.gsoSends() + b.gsoSends(), a.groSuperDatagrams() + b.groSuperDatagrams(),
+                a.connectedSends() + b.connectedSends());
+            if (connect > 0)
+            {
+                assertTrue(a.connectedSends() + b.connectedSends() > MEASURED_ROUNDS,
+                    "lone datagrams took the connected sockets");
+            }
             assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer());
             for (final Packet packet : burst)
             {

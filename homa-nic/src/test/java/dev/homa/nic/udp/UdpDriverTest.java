@@ -354,6 +354,41 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void aConnectedPeerThatGoesAwayIsNotAnError()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(2));
+        final UdpDriver b = new UdpDriver(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(2));
+        final long gone = b.localAddress();
+        try
+        {
+            exchangeOne(a, b, 7, 1);
+            exchangeOne(b, a, 7, 2);
+        }
+        finally
+        {
+            b.close();
+        }
+        // Datagrams to the closed port draw ICMP port-unreachable, which a connected socket reports as
+        // ECONNREFUSED on its next call: the protocol's timers deal with a dead peer, the driver must not fail.
+        for (int i = 0; i < 5; i++)
+        {
+            final Packet packet = a.acquire().length(100);
+            assertTrue(a.send(packet, gone, 7));
+            a.flush();
+            a.release(packet);
+            for (int p = 0; p < 100; p++)
+            {
+                a.poll(x -> fail("nothing can arrive from a closed port"), 8);
+            }
+        }
+        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        exchangeOne(a, c, 7, 3);
+        exchangeOne(c, a, 7, 4);
+        assertEquals(0, a.ioErrors(), "a refused peer is not an I/O error");
+    }
+
+    @Test
+    @Timeout(30)
     void withoutReceiveTosPacketsArriveWithoutALevel()
     {
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).receiveTos(false));

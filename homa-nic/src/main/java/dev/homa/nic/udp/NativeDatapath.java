@@ -96,7 +96,7 @@ final class NativeDatapath
     private int connectedCount;
     private IoEventLoop eventLoop;
     private boolean armed;
-    private long[] txDestinations;
+    private final long[] txDestinations;
 
     private final MemorySegment txMessages;
     private final MemorySegment txIovecs;
@@ -472,7 +472,8 @@ final class NativeDatapath
             final EpollDatagramChannel socket = driver.openConnected(destination, level);
             if (null == socket)
             {
-                // Refused (logged by the driver): not asked again for this peer; it keeps the unconnected path.
+                // Refused (logged by the driver): not asked again for this peer, which keeps the unconnected path
+                // and its place among the limit.
                 peer = new ConnectedPeer(null, -1, -1, driver);
             }
             else

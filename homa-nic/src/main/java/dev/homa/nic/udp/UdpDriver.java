@@ -381,9 +381,7 @@ public final class UdpDriver implements NicDriver
         final EpollDatagramChannelConfig config = channel.config();
         config.setReusePort(true);
         config.setOption(ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION, Boolean.TRUE);
-        // IP_TOS also resets the socket's skb priority, so SO_PRIORITY must come after it.
-        config.setTrafficClass(level << 5);
-        setSocketPriority((Socket)channel.fd(), level);
+        applyLevel(channel, level);
         config.setReceiveBufferSize(context.socketReceiveBufferBytes());
         config.setSendBufferSize(context.socketSendBufferBytes());
         config.setAllocator(PooledByteBufAllocator.DEFAULT);
@@ -429,9 +427,8 @@ public final class UdpDriver implements NicDriver
             channel = new EpollDatagramChannel(SocketProtocolFamily.INET);
             final EpollDatagramChannelConfig config = channel.config();
             config.setReusePort(true);
-            config.setTrafficClass(level << 5);
+            applyLevel(channel, level);
             final Socket socket = (Socket)channel.fd();
-            setSocketPriority(socket, level);
             config.setReceiveBufferSize(context.socketReceiveBufferBytes());
             config.setSendBufferSize(context.socketSendBufferBytes());
             if (groEnabled)
@@ -472,8 +469,7 @@ public final class UdpDriver implements NicDriver
     {
         try
         {
-            channel.config().setTrafficClass(level << 5);
-            setSocketPriority((Socket)channel.fd(), level);
+            applyLevel(channel, level);
             connectedRelevels++;
             LOGGER.debug("udp driver {}: connected socket {} moved to level {}", HostAddress.toString(localAddress),
                 channel.fd().intValue(), level);
@@ -534,6 +530,13 @@ public final class UdpDriver implements NicDriver
         final FixedRecvByteBufAllocator allocator = new FixedRecvByteBufAllocator(bufferLength);
         allocator.maxMessagesPerRead(Math.max(16, context.receiveBatch() * 4));
         return allocator;
+    }
+
+    private static void applyLevel(final EpollDatagramChannel channel, final int level) throws IOException
+    {
+        // IP_TOS also resets the socket's skb priority, so SO_PRIORITY must come after it.
+        channel.config().setTrafficClass(level << 5);
+        setSocketPriority((Socket)channel.fd(), level);
     }
 
     private static void setSocketPriority(final Socket socket, final int level) throws IOException

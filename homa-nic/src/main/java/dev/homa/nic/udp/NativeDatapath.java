@@ -96,6 +96,9 @@ final class NativeDatapath
     private int connectedCount;
     private IoEventLoop eventLoop;
     private boolean armed;
+    private final int unconnectedEvery;
+    private int pollsSinceUnconnected;
+    private boolean unconnectedBusy;
     private final long[] txDestinations;
 
     private final MemorySegment txMessages;
@@ -128,8 +131,10 @@ final class NativeDatapath
         final int receiveBatch,
         final boolean gro,
         final boolean singleReceiver,
-        final int maxConnected)
+        final int maxConnected,
+        final int unconnectedEvery)
     {
+        this.unconnectedEvery = unconnectedEvery;
         this.singleReceiver = singleReceiver;
         this.driver = driver;
         this.pool = pool;
@@ -453,7 +458,23 @@ final class NativeDatapath
      */
     void receiveNow()
     {
-        for (int i = 0; i < rxSockets; i++)
+        // With connected sockets, the port's unconnected socket is read on every unconnectedEvery-th poll only,
+        // and on every poll while it has traffic. A busy-polling loop notices a datagram on average half a period
+        // after it arrives, and every recvmmsg is a third of a microsecond on this kernel; in a closed loop the
+        // arrival also locks to one phase of the period, so an RPC round trip over a connected socket was 6.9 or
+        // 8.2 us from one run to the next with both sockets read on every poll, 6.8-6.9 us with this.
+        final boolean readUnconnected =
+            rxSockets == firstConnected || unconnectedBusy || ++pollsSinceUnconnected >= unconnectedEvery;
+        if (readUnconnected)
+        {
+            pollsSinceUnconnected = 0;
+            unconnectedBusy = false;
+            for (int i = 0; i < firstConnected; i++)
+            {
+                unconnectedBusy |= receive(i) > 0;
+            }
+        }
+        for (int i = firstConnected; i < rxSockets; i++)
         {
             receive(i);
         }
@@ -498,15 +519,16 @@ final class NativeDatapath
      * receive budget (what the current poll can deliver). The socket is registered level-triggered, so what is left
      * is reported again on the next poll and waits in the kernel's socket buffer meanwhile.
      */
-    private void receive(final int index)
+    private int receive(final int index)
     {
         final int fd = rxFds[index];
+        int total = 0;
         for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
         {
             final int budget = driver.rxBudget();
             if (budget <= 0)
             {
-                return;
+                return total;
             }
             // A vector of one unless the last call filled its vector: recvmmsg tries for another datagram after
             // each one it receives, and on a mostly idle socket that extra try (~0.15 us) delayed every lone
@@ -530,8 +552,9 @@ final class NativeDatapath
                         driver.onReceiveError(errno);
                     }
                 }
-                return;
+                return total;
             }
+            total += received;
             for (int i = 0; i < received; i++)
             {
                 if (gro)
@@ -546,9 +569,10 @@ final class NativeDatapath
             releaseSlots(received, prepared);
             if (received < prepared || single)
             {
-                return;
+                return total;
             }
         }
+        return total;
     }
 
     /**

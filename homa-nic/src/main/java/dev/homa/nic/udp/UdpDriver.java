@@ -340,7 +340,8 @@ public final class UdpDriver implements NicDriver
                     sockets[level] = channels[level].fd();
                 }
                 datapath = new NativeDatapath(this, MemorySegment.ofBuffer(alignedPool), stride, maxPacketLength,
-                    sockets, txCapacity, context.receiveBatch(), groActive, single, context.connectedPeers());
+                    sockets, txCapacity, context.receiveBatch(), groActive, single, context.connectedPeers(),
+                    context.unconnectedPollInterval());
             }
             else
             {

@@ -54,6 +54,8 @@ public final class UdpDriverContext
     public static final int ADDRESS_CACHE_CAPACITY_DEFAULT = 16 * 1024;
     /** Most peers that get a connected socket of their own (native datapath). */
     public static final int CONNECTED_PEERS_MAX = 64;
+    /** Polls per read of the unconnected receive socket while connected sockets exist. */
+    public static final int UNCONNECTED_POLL_INTERVAL_DEFAULT = 8;
 
     private long bindAddress = HostAddress.NONE;
     private int mtu = MTU_DEFAULT;
@@ -71,6 +73,7 @@ public final class UdpDriverContext
     private boolean singleReceiveSocket = true;
     private int connectedPeers;
     private boolean receiveTos = true;
+    private int unconnectedPollInterval = UNCONNECTED_POLL_INTERVAL_DEFAULT;
     private NanoClock clock = SystemNanoClock.INSTANCE;
     private boolean concluded;
 
@@ -89,6 +92,8 @@ public final class UdpDriverContext
      *     <li>{@code connect} - peers that get a connected socket (default 0), see {@link #connectedPeers(int)}.</li>
      *     <li>{@code rxtos} - true/false: learn each received datagram's level (default true), see
      *     {@link #receiveTos(boolean)}.</li>
+     *     <li>{@code unconnectedEvery} - with connected sockets, read the unconnected one every this many polls
+     *     (default 8), see {@link #unconnectedPollInterval(int)}.</li>
      * </ul>
      * Port 0 asks the kernel for a free port.
      *
@@ -143,6 +148,7 @@ public final class UdpDriverContext
             case "datapath" -> datapath(parseDatapath(value, uri));
             case "connect" -> connectedPeers((int)parseSize(value, uri));
             case "rxtos" -> receiveTos(parseBoolean(value, uri));
+            case "unconnectedevery" -> unconnectedPollInterval((int)parseSize(value, uri));
             default -> throw new IllegalArgumentException("unknown udp option '" + name + "' in " + uri);
         }
     }
@@ -233,6 +239,8 @@ public final class UdpDriverContext
         require(gsoBuffers >= 0 && gsoBuffers <= 1024, "gsoBuffers", gsoBuffers);
         require(addressCacheCapacity >= 1, "addressCacheCapacity", addressCacheCapacity);
         require(connectedPeers >= 0 && connectedPeers <= CONNECTED_PEERS_MAX, "connectedPeers", connectedPeers);
+        require(unconnectedPollInterval >= 1 && unconnectedPollInterval <= 1024, "unconnectedPollInterval",
+            unconnectedPollInterval);
         if (null == datapath)
         {
             throw new IllegalArgumentException("datapath must not be null");
@@ -478,6 +486,32 @@ public final class UdpDriverContext
     public int connectedPeers()
     {
         return connectedPeers;
+    }
+
+    /**
+     * While connected sockets exist ({@link #connectedPeers(int)}), the port's unconnected receive socket - where
+     * datagrams of the other peers arrive - is read on every {@code polls}-th poll, and on every poll while its
+     * last read found datagrams. Each read is a system call (about a third of a microsecond here), and a
+     * busy-polling loop notices a datagram half a loop period after its arrival on average, so reading fewer
+     * sockets per poll lowers the connected peers' latency; the other peers' first datagram after a quiet spell
+     * waits up to {@code polls} polls longer.
+     *
+     * @param polls 1 (every poll) to 1024; default {@value #UNCONNECTED_POLL_INTERVAL_DEFAULT}.
+     * @return this.
+     */
+    public UdpDriverContext unconnectedPollInterval(final int polls)
+    {
+        checkNotConcluded();
+        this.unconnectedPollInterval = polls;
+        return this;
+    }
+
+    /**
+     * @return polls per read of the unconnected receive socket while connected sockets exist.
+     */
+    public int unconnectedPollInterval()
+    {
+        return unconnectedPollInterval;
     }
 
     /**

@@ -354,6 +354,38 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void withConnectedSocketsTheUnconnectedOneIsReadEveryFewPollsAndWhileBusy()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1)
+            .unconnectedPollInterval(4));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
+        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        exchangeOne(a, b, 7, 1);
+        exchangeOne(b, a, 7, 2);
+        assertEquals(1, a.connectedSockets());
+
+        for (int trial = 0; trial < 3; trial++)
+        {
+            // A datagram from c, which has no connected socket at a, waits for the unconnected socket's turn:
+            // at most 4 polls. Reading it makes the socket busy, so the next poll reads it again and finds it
+            // empty, which starts the count of 4 afresh.
+            sendFrom(c, a, 100 + trial);
+            assertTrue(pollsUntilOne(a) <= 4);
+            assertEquals(0, a.poll(p -> fail("nothing more was sent"), 1));
+
+            // Two more: the first is read on exactly the 4th poll, the second on the next (busy).
+            sendFrom(c, a, 10 * trial);
+            sendFrom(c, a, 10 * trial + 1);
+            assertEquals(4, pollsUntilOne(a), "the unconnected socket is read on every 4th poll");
+            assertEquals(1, a.poll(a::release, 1), "busy: read again on the next poll");
+        }
+        // Its connected peer is read on every poll.
+        exchangeOne(b, a, 7, 3);
+        assertEquals(0, a.ioErrors());
+    }
+
+    @Test
+    @Timeout(30)
     void aConnectedPeerThatGoesAwayIsNotAnError()
     {
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(2));
@@ -398,6 +430,32 @@ class UdpDriverTest
         exchangeOne(a, b, -1, 3, 3);
         assertEquals(1, b.connectedSockets());
         assertEquals(0, a.ioErrors() + b.ioErrors());
+    }
+
+    private static void sendFrom(final UdpDriver from, final UdpDriver to, final int value)
+    {
+        final Packet packet = from.acquire().length(64);
+        packet.buffer().putInt(0, value);
+        assertTrue(from.send(packet, to.localAddress(), 7));
+        from.flush();
+        from.release(packet);
+    }
+
+    private static int pollsUntilOne(final UdpDriver driver)
+    {
+        final int[] got = new int[1];
+        int polls = 0;
+        while (0 == got[0] && polls < 1_000)
+        {
+            polls++;
+            driver.poll(p ->
+            {
+                got[0]++;
+                driver.release(p);
+            }, 1);
+        }
+        assertEquals(1, got[0], "a datagram arrived");
+        return polls;
     }
 
     private static void exchangeOne(final UdpDriver from, final UdpDriver to, final int level, final int value)
@@ -631,7 +689,7 @@ class UdpDriverTest
     void parsesUri()
     {
         final UdpDriverContext context = UdpDriverContext.fromUri(
-            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8&rxtos=false");
+            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8&rxtos=false&unconnectedEvery=16");
         context.conclude();
         assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());
         assertEquals(9000, context.mtu());
@@ -643,6 +701,7 @@ class UdpDriverTest
         assertEquals(2 * 1024 * 1024, context.socketReceiveBufferBytes());
         assertEquals(8, context.connectedPeers());
         assertFalse(context.receiveTos());
+        assertEquals(16, context.unconnectedPollInterval());
         assertThrows(IllegalArgumentException.class,
             () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?connect=65").conclude());
         assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("raw://eth0"));

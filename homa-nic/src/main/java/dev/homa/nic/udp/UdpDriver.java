@@ -106,7 +106,8 @@ import java.util.concurrent.TimeUnit;
  * kernel prefers it for that peer's datagrams and keeps its routes cached both ways, which an unconnected socket
  * cannot: about 1.1 us less per round trip on veth. Lone datagrams at the socket's level leave on it (it follows
  * the peer's level after eight in a row at another one); batches and other levels keep the per-level sockets.
- * Each connected socket is read on every poll, so this suits hosts with a few peers.
+ * Each connected socket is read on every poll, so this suits hosts with a few peers; meanwhile the unconnected
+ * receive socket is read on every {@code unconnectedEvery}-th poll (8) and while busy.
  *
  * <h2>Memory</h2>
  * Packets live in one off-heap pool shared by sending and receiving, 64-byte aligned slots of

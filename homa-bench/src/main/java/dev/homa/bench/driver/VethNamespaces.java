@@ -1,8 +1,8 @@
 package dev.homa.bench.driver;
 
+import dev.homa.nic.netns.NetnsPair;
+
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,6 +10,9 @@ import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.homa.nic.netns.NetnsPair.run;
+import static dev.homa.nic.netns.NetnsPair.tryRun;
 
 /**
  * Two network namespaces joined by one veth pair: the benchmark's two hosts. Namespace A
@@ -31,7 +34,7 @@ public final class VethNamespaces implements AutoCloseable
 
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final long PID = ProcessHandle.current().pid();
-    private static final long COMMAND_TIMEOUT_SECONDS = 30;
+    private static final long CAP_NET_RAW = 1L << 13;
 
     private final String nsA;
     private final String nsB;
@@ -55,45 +58,27 @@ public final class VethNamespaces implements AutoCloseable
      */
     public static String skipReasonIfUnavailable()
     {
-        if (!"Linux".equals(System.getProperty("os.name")))
+        final String reason = NetnsPair.skipReasonIfUnavailable();
+        if (null != reason)
         {
-            return "network namespaces need Linux, this is " + System.getProperty("os.name");
+            return reason;
         }
         try
         {
-            long capEff = 0;
             for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
             {
-                if (line.startsWith("CapEff:"))
+                if (line.startsWith("CapEff:") &&
+                    0 == (Long.parseUnsignedLong(line.substring(7).trim(), 16) & CAP_NET_RAW))
                 {
-                    capEff = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                    return "the AF_PACKET floor and the raw driver need CAP_NET_RAW, which this process lacks";
                 }
             }
-            final long needed = (1L << 12) | (1L << 13) | (1L << 21); // NET_ADMIN, NET_RAW, SYS_ADMIN
-            if ((capEff & needed) != needed)
-            {
-                return "namespaces and raw sockets need root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW); " +
-                    "effective capabilities are 0x" + Long.toHexString(capEff);
-            }
+            return null;
         }
         catch (final IOException ex)
         {
             return "cannot read /proc/self/status: " + ex;
         }
-        final String probe = "hbprobe" + PID;
-        try
-        {
-            run("ip", "netns", "add", probe);
-        }
-        catch (final RuntimeException ex)
-        {
-            return "ip netns add is not possible here: " + ex.getMessage();
-        }
-        finally
-        {
-            tryRun("ip", "netns", "del", probe);
-        }
-        return null;
     }
 
     /**
@@ -114,7 +99,7 @@ public final class VethNamespaces implements AutoCloseable
         {
             throw new IllegalArgumentException("subnet out of range 0..255: " + subnet);
         }
-        removeLeftovers(prefix);
+        NetnsPair.removeLeftovers(prefix);
         final String base = prefix + PID + "n" + COUNTER.incrementAndGet();
         final VethNamespaces pair = new VethNamespaces(base + "a", base + "b", subnet);
         Runtime.getRuntime().addShutdownHook(pair.shutdownHook);
@@ -301,80 +286,5 @@ public final class VethNamespaces implements AutoCloseable
         }
         tryRun("ip", "netns", "del", nsA);
         tryRun("ip", "netns", "del", nsB);
-    }
-
-    private static void removeLeftovers(final String prefix)
-    {
-        final String list;
-        try
-        {
-            list = run("ip", "netns", "list");
-        }
-        catch (final RuntimeException ex)
-        {
-            return;
-        }
-        for (final String line : list.split("\n"))
-        {
-            final String name = line.split(" ")[0].trim();
-            if (name.startsWith(prefix) && name.length() > prefix.length())
-            {
-                final String rest = name.substring(prefix.length());
-                final int n = rest.indexOf('n');
-                if (n > 0 && rest.substring(0, n).chars().allMatch(Character::isDigit))
-                {
-                    final long pid = Long.parseLong(rest.substring(0, n));
-                    if (pid != PID && ProcessHandle.of(pid).isEmpty())
-                    {
-                        tryRun("ip", "netns", "del", name);
-                    }
-                }
-            }
-        }
-    }
-
-    private static void tryRun(final String... command)
-    {
-        try
-        {
-            run(command);
-        }
-        catch (final RuntimeException ignore)
-        {
-            // Best-effort teardown: the namespace may be gone already.
-        }
-    }
-
-    private static String run(final String... command)
-    {
-        try
-        {
-            final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            final String output;
-            try (InputStream in = process.getInputStream())
-            {
-                output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-            if (!process.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS))
-            {
-                process.destroyForcibly();
-                throw new IllegalStateException("timed out: " + String.join(" ", command));
-            }
-            if (0 != process.exitValue())
-            {
-                throw new IllegalStateException(String.join(" ", command) + " exited " + process.exitValue() + ": " +
-                    output.trim());
-            }
-            return output;
-        }
-        catch (final IOException ex)
-        {
-            throw new IllegalStateException("cannot run " + String.join(" ", command) + ": " + ex, ex);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted: " + String.join(" ", command), ex);
-        }
     }
 }

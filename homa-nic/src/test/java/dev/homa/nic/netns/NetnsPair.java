@@ -413,7 +413,13 @@ public final class NetnsPair implements AutoCloseable
         return 0;
     }
 
-    private static void removeLeftovers(final String prefix)
+    /**
+     * Delete the namespaces that a dead process of this naming scheme ({@code prefix + pid + "n" + ...}) left
+     * behind; namespaces of live processes are left alone. Shared with the benchmark's namespace pair.
+     *
+     * @param prefix the tag the namespaces were created with.
+     */
+    public static void removeLeftovers(final String prefix)
     {
         final String list;
         try
@@ -443,7 +449,12 @@ public final class NetnsPair implements AutoCloseable
         }
     }
 
-    private static void tryRun(final String... command)
+    /**
+     * {@link #run} for teardown: a failure is ignored.
+     *
+     * @param command program and arguments.
+     */
+    public static void tryRun(final String... command)
     {
         try
         {
@@ -455,7 +466,14 @@ public final class NetnsPair implements AutoCloseable
         }
     }
 
-    private static String run(final String... command)
+    /**
+     * Run a command in this namespace and wait for it (60 s at most).
+     *
+     * @param command program and arguments.
+     * @return its output (standard error merged in).
+     * @throws IllegalStateException naming the command if it cannot start, times out or exits non-zero.
+     */
+    public static String run(final String... command)
     {
         try
         {

@@ -98,6 +98,7 @@ final class NativeDatapath
     private boolean armed;
     private final int unconnectedEvery;
     private int pollsSinceUnconnected;
+    private long rotation;
     private boolean unconnectedBusy;
     private final long[] txDestinations;
 
@@ -465,18 +466,24 @@ final class NativeDatapath
         // 8.2 us from one run to the next with both sockets read on every poll, 6.8-6.9 us with this.
         final boolean readUnconnected =
             rxSockets == firstConnected || unconnectedBusy || ++pollsSinceUnconnected >= unconnectedEvery;
+        final int first = readUnconnected ? 0 : firstConnected;
         if (readUnconnected)
         {
             pollsSinceUnconnected = 0;
             unconnectedBusy = false;
-            for (int i = 0; i < firstConnected; i++)
-            {
-                unconnectedBusy |= receive(i) > 0;
-            }
         }
-        for (int i = firstConnected; i < rxSockets; i++)
+        // The sockets take turns at going first: a poll reads no more than the caller's budget, so a fixed order
+        // would let a busy socket starve the ones after it.
+        final int count = rxSockets - first;
+        final int start = count > 1 ? (int)(rotation++ % count) : 0;
+        for (int k = 0; k < count; k++)
         {
-            receive(i);
+            final int i = first + (start + k) % count;
+            final int received = receive(i);
+            if (i < firstConnected && received > 0)
+            {
+                unconnectedBusy = true;
+            }
         }
     }
 

@@ -386,6 +386,47 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void aBusySocketDoesNotStarveTheOthers()
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1)
+            .unconnectedPollInterval(1));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
+        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        exchangeOne(a, b, 7, 1);
+        exchangeOne(b, a, 7, 2);
+        for (int round = 0; round < 4; round++)
+        {
+            // Five datagrams wait on a's unconnected socket (from c), one on its connected socket (from b); a poll
+            // takes one. b's must not wait behind all of c's, whichever socket went first last time.
+            for (int i = 0; i < 5; i++)
+            {
+                sendFrom(c, a, 100 + i);
+            }
+            sendFrom(b, a, 200);
+            final long[] sources = new long[6];
+            for (int p = 0; p < 6; p++)
+            {
+                final int index = p;
+                assertEquals(1, a.poll(packet ->
+                {
+                    sources[index] = packet.source();
+                    a.release(packet);
+                }, 1));
+            }
+            int position = -1;
+            for (int p = 0; p < 6; p++)
+            {
+                if (sources[p] == b.localAddress())
+                {
+                    position = p;
+                }
+            }
+            assertTrue(position >= 0 && position <= 1, "b's datagram came " + (position + 1) + "th of 6");
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void aConnectedPeerThatGoesAwayIsNotAnError()
     {
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(2));

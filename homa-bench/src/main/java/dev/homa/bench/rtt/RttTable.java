@@ -85,10 +85,10 @@ public final class RttTable
                     {
                         text.append(ratio(p99, P99_TARGET)).append(" | ");
                     }
-                    text.append(pairedRatio(results.indexOf(result), results.indexOf(floor), rounds, 50, P50_TARGET))
-                        .append(" | ")
-                        .append(pairedRatio(results.indexOf(result), results.indexOf(floor), rounds, 99, P99_TARGET))
-                        .append(" |\n");
+                    final int pathIndex = results.indexOf(result);
+                    final int floorIndex = results.indexOf(floor);
+                    text.append(pairedRatio(pathIndex, floorIndex, rounds, 50, P50_TARGET)).append(" | ")
+                        .append(pairedRatio(pathIndex, floorIndex, rounds, 99, P99_TARGET)).append(" |\n");
                 }
             }
             if (null != result.note())

@@ -92,8 +92,6 @@ final class NativeDatapath
     private final int firstConnected;
     private final int maxConnected;
     private final Long2ObjectHashMap<ConnectedPeer> connected = new Long2ObjectHashMap<>();
-    private final ConnectedPeer[] connectedPeers;
-    private int connectedCount;
     private IoEventLoop eventLoop;
     private boolean armed;
     private final int unconnectedEvery;
@@ -146,7 +144,6 @@ final class NativeDatapath
 
         fds = new int[sockets.length];
         this.maxConnected = singleReceiver ? maxConnected : 0;
-        connectedPeers = new ConnectedPeer[this.maxConnected];
         final int rxCapacity = sockets.length + this.maxConnected;
         registrations = new IoRegistration[rxCapacity];
         rxFds = new int[rxCapacity];
@@ -269,14 +266,13 @@ final class NativeDatapath
                 registration.cancel();
             }
         }
-        for (int i = 0; i < connectedCount; i++)
+        for (final ConnectedPeer peer : connected.values())
         {
-            if (connectedPeers[i].fd >= 0)
+            if (peer.fd >= 0)
             {
-                driver.closeConnected(connectedPeers[i].socket);
+                driver.closeConnected(peer.socket);
             }
         }
-        connectedCount = 0;
         connected.clear();
         arena.close();
     }
@@ -495,7 +491,7 @@ final class NativeDatapath
     private ConnectedPeer connectedPeer(final long destination, final int level)
     {
         ConnectedPeer peer = connected.get(destination);
-        if (null == peer && connectedCount < maxConnected)
+        if (null == peer && connected.size() < maxConnected)
         {
             final EpollDatagramChannel socket = driver.openConnected(destination, level);
             if (null == socket)
@@ -516,7 +512,6 @@ final class NativeDatapath
                 }
             }
             connected.put(destination, peer);
-            connectedPeers[connectedCount++] = peer;
         }
         return peer;
     }

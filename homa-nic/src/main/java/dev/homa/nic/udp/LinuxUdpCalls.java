@@ -65,6 +65,9 @@ final class LinuxUdpCalls
     /** CMSG_SPACE(sizeof(uint16_t)). */
     static final int CMSG_SEGMENT_SPACE = 24;
 
+    private static final MethodHandle SENDTO;
+    private static final MethodHandle SENDMMSG;
+    private static final MethodHandle RECVMMSG;
     private static final MethodHandle SENDTO_ERRNO;
     private static final MethodHandle SENDMMSG_ERRNO;
     private static final MethodHandle RECVMMSG_ERRNO;
@@ -84,10 +87,14 @@ final class LinuxUdpCalls
         final FunctionDescriptor receive = FunctionDescriptor.of(
             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
-        SENDMMSG_ERRNO = linker.downcallHandle(sendmmsg, send, errno);
-        SENDTO_ERRNO = linker.downcallHandle(sendto, FunctionDescriptor.of(
+        final FunctionDescriptor sendtoDescriptor = FunctionDescriptor.of(
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), errno);
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
+        SENDMMSG = linker.downcallHandle(sendmmsg, send);
+        SENDTO = linker.downcallHandle(sendto, sendtoDescriptor);
+        RECVMMSG = linker.downcallHandle(recvmmsg, receive);
+        SENDMMSG_ERRNO = linker.downcallHandle(sendmmsg, send, errno);
+        SENDTO_ERRNO = linker.downcallHandle(sendto, sendtoDescriptor, errno);
         RECVMMSG_ERRNO = linker.downcallHandle(recvmmsg, receive, errno);
     }
 
@@ -116,8 +123,11 @@ final class LinuxUdpCalls
     {
         try
         {
-            // One call, errno captured: calling again on failure just to learn the errno would retry the batch.
-            return (int)SENDMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags);
+            // Without errno first: a capturing downcall slices the capture segment on every call, an allocation
+            // that only C2's escape analysis removes, and only when it inlines the whole call (it does not always).
+            // A failed sendmmsg took nothing, so the capturing repeat retries the batch and may simply succeed.
+            final int sent = (int)SENDMMSG.invokeExact(fd, messages, count, flags);
+            return sent >= 0 ? sent : (int)SENDMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags);
         }
         catch (final Throwable ex)
         {
@@ -143,12 +153,38 @@ final class LinuxUdpCalls
     {
         try
         {
-            return (long)SENDTO_ERRNO.invokeExact(captureState, fd, buffer, length, flags, address,
-                SOCKADDR_IN_LENGTH);
+            // Without errno first, as sendmmsg; a failed sendto sent nothing.
+            final long sent = (long)SENDTO.invokeExact(fd, buffer, length, flags, address, SOCKADDR_IN_LENGTH);
+            return sent >= 0 ? sent :
+                (long)SENDTO_ERRNO.invokeExact(captureState, fd, buffer, length, flags, address, SOCKADDR_IN_LENGTH);
         }
         catch (final Throwable ex)
         {
             throw new IllegalStateException("sendto downcall failed", ex);
+        }
+    }
+
+    /**
+     * Without errno: on a busy-polled socket a failure is nearly always {@code EAGAIN} (empty), and neither a
+     * second call to learn it (an empty poll would cost two system calls) nor a capturing call (an allocation
+     * unless C2 inlines it whole) suits every poll; callers sample errno with {@link #recvmmsg(MemorySegment, int,
+     * long, int, int)} now and then.
+     *
+     * @param fd       socket.
+     * @param messages address of the first {@code struct mmsghdr}.
+     * @param count    messages.
+     * @param flags    MSG_* flags.
+     * @return messages received, or -1.
+     */
+    static int recvmmsg(final int fd, final long messages, final int count, final int flags)
+    {
+        try
+        {
+            return (int)RECVMMSG.invokeExact(fd, messages, count, flags, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException("recvmmsg downcall failed", ex);
         }
     }
 
@@ -165,8 +201,6 @@ final class LinuxUdpCalls
     {
         try
         {
-            // Always capture errno: a busy-polled socket is mostly empty, and calling again just to learn the
-            // EAGAIN doubled the cost of every empty poll (two system calls, ~700 ns instead of ~350 ns).
             return (int)RECVMMSG_ERRNO.invokeExact(captureState, fd, messages, count, flags, 0L);
         }
         catch (final Throwable ex)

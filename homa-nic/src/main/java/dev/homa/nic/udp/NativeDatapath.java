@@ -70,6 +70,8 @@ final class NativeDatapath
     private static final long SEND_STALL_LIMIT_NS = 1_000_000_000L;
     private static final int GRO_BUFFER_LENGTH = 65_536;
     private static final int RX_CONTROL_LENGTH = 64;
+    /** One failed read in this many is repeated with errno captured (see {@link LinuxUdpCalls#recvmmsg}). */
+    private static final long ERRNO_SAMPLE_MASK = (1 << 10) - 1;
     private static final int GRO_BATCH_MAX = 8;
     private static final int IP_TOS = 1;
     private static final ValueLayout.OfShort PORT_LAYOUT =
@@ -97,6 +99,7 @@ final class NativeDatapath
     private final int unconnectedEvery;
     private int pollsSinceUnconnected;
     private long rotation;
+    private long failedReads;
     private boolean unconnectedBusy;
     private final long[] txDestinations;
 
@@ -538,12 +541,12 @@ final class NativeDatapath
             final boolean single = !rxBursts[index];
             final int count = Math.min(single ? 1 : rxBatch, budget);
             final int prepared = gro ? prepareStaging(count) : prepareSlots(count);
-            final int received = LinuxUdpCalls.recvmmsg(captureState, fd, rxMessagesAddress, prepared,
-                MSG_DONTWAIT);
-            rxBursts[index] = received == prepared;
-            if (received <= 0)
+            int received = LinuxUdpCalls.recvmmsg(fd, rxMessagesAddress, prepared, MSG_DONTWAIT);
+            if (received < 0 && 0 == (++failedReads & ERRNO_SAMPLE_MASK))
             {
-                releaseSlots(0, prepared);
+                // Now and then a failed read is repeated with errno captured, so that an error other than an empty
+                // socket is seen and counted; the repeat reads what arrived meanwhile like any other call.
+                received = LinuxUdpCalls.recvmmsg(captureState, fd, rxMessagesAddress, prepared, MSG_DONTWAIT);
                 if (received < 0)
                 {
                     final int errno = LinuxUdpCalls.errno(captureState);
@@ -554,6 +557,11 @@ final class NativeDatapath
                         driver.onReceiveError(errno);
                     }
                 }
+            }
+            rxBursts[index] = received == prepared;
+            if (received <= 0)
+            {
+                releaseSlots(0, prepared);
                 return total;
             }
             total += received;

@@ -14,4 +14,17 @@ public interface PacketSink
      *               are set.
      */
     void onPacket(Packet packet);
+
+    /**
+     * Whether {@link #onPacket(Packet)} always releases its packet before it returns, and in between only reads
+     * it: never keeps it, hands it to another thread or sends it. A driver may then lend such a sink a view of its
+     * own receive memory (a ring frame) instead of copying the packet into a pool packet first. A sink that
+     * answers true must hold to it for every packet.
+     *
+     * @return true if every packet is released inside {@code onPacket}; false (the default) if it may live on.
+     */
+    default boolean releasesBeforeReturn()
+    {
+        return false;
+    }
 }

@@ -156,6 +156,7 @@ final class DataReceiver
             }
         }
 
+        
         rpc.silentTicks = 0;
         if (rpc.client)
         {
@@ -198,19 +199,21 @@ final class DataReceiver
             return;
         }
 
-        if (!in.scheduled)
-        {
-            // Every message is tracked, even one that needs no grant: its unscheduled bytes count toward the
-            // incoming budget (kernel accounting).
-            in.scheduled = true;
-            scheduler.add(in);
-        }
         final int offset = data.segmentOffset();
         final int payload = length - DataHeaderFlyweight.HEADER_LENGTH;
         if (offset < 0 || (long)offset + payload > in.length)
         {
             metrics.increment(HomaMetrics.decoderDrop(RejectReason.OFFSET_PAST_END.ordinal()));
             return;
+        }
+        if (!in.scheduled && (0 != in.bytesReceived() || payload != in.length))
+        {
+            // Every message that spans packets is tracked, even one that needs no grant: its unscheduled bytes
+            // count toward the incoming budget (kernel accounting). One that this packet completes would be
+            // added and removed again at once with no grant in between: it stays out of the scheduler, which
+            // keeps a small RPC's critical path off the scheduler's lists.
+            in.scheduled = true;
+            scheduler.add(in);
         }
         final int fresh = in.accept(offset, payload);
         if (fresh < 0)
@@ -222,6 +225,7 @@ final class DataReceiver
         {
             receivePool.write(in.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, payload);
         }
+        
         if (fresh < payload)
         {
             metrics.add(HomaMetrics.DUPLICATE_BYTES, payload - fresh);
@@ -248,7 +252,8 @@ final class DataReceiver
     private void completeInbound(final Rpc rpc)
     {
         final InboundMessage in = rpc.in;
-        if (in.scheduled)
+        final boolean wasScheduled = in.scheduled;
+        if (wasScheduled)
         {
             in.scheduled = false;
             scheduler.remove(in);
@@ -283,6 +288,10 @@ final class DataReceiver
             rpc.silentTicks = 0;
             delivery.deliver(socket, message);
         }
-        scheduler.sendGrants(clock.nanoTime(), controlSender);
+        if (wasScheduled)
+        {
+            // Its budget is free for the others.
+            scheduler.sendGrants(clock.nanoTime(), controlSender);
+        }
     }
 }

@@ -74,6 +74,18 @@ final class PacketDispatcher implements PacketSink
         }
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The engine copies a DATA payload into its receive pool and reads control packets in place, so a driver may
+     * lend it its receive memory.
+     */
+    @Override
+    public boolean releasesBeforeReturn()
+    {
+        return true;
+    }
+
     private void onValidPacket(final Packet packet)
     {
         final MutableDirectBuffer buffer = packet.buffer();
@@ -99,7 +111,7 @@ final class PacketDispatcher implements PacketSink
         final long localId = header.senderId() ^ 1;
         switch (type)
         {
-            case PacketType.DATA -> dataReceiver.onData(buffer, length, socket, source, sourcePort, localId);
+            case PacketType.DATA -> {  dataReceiver.onData(buffer, length, socket, source, sourcePort, localId); }
             case PacketType.GRANT -> controlReceiver.onGrant(buffer, socket, source, sourcePort, localId);
             case PacketType.RESEND -> controlReceiver.onResend(buffer, socket, source, sourcePort, localId);
             case PacketType.RPC_UNKNOWN -> controlReceiver.onRpcUnknown(socket, source, sourcePort, localId);

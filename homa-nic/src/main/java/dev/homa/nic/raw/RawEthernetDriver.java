@@ -86,6 +86,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  */
 public final class RawEthernetDriver implements NicDriver
 {
+    private static final long RING_VIEW_HANDLE = -2;
+
     private static final Logger LOG = LoggerFactory.getLogger(RawEthernetDriver.class);
 
     // struct mmsghdr (msghdr 56 + msg_len 4 + pad) and struct iovec.
@@ -137,6 +139,10 @@ public final class RawEthernetDriver implements NicDriver
     private long lastDestinationMac = NeighbourTable.NO_MAC;
     private int lastGeneration = -1;
     private boolean frameIsDeliverable;
+    // Lent to sinks that release before they return: the Homa bytes of the current ring frame, in place.
+    private final Packet ringView = new Packet(new UnsafeBuffer(0, 0), RING_VIEW_HANDLE);
+    private boolean ringViewLent;
+    private int framePriority;
     private boolean closed;
 
     private RawEthernetDriver(final Context context)
@@ -493,6 +499,15 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public void release(final Packet packet)
     {
+        if (packet == ringView)
+        {
+            if (!ringViewLent)
+            {
+                throw new IllegalStateException("ring frame view released twice");
+            }
+            ringViewLent = false;
+            return;
+        }
         pool.release(packet);
     }
 
@@ -679,6 +694,7 @@ public final class RawEthernetDriver implements NicDriver
     {
         checkOpen();
         final ReceiveRing ring = this.ring;
+        final boolean lend = sink.releasesBeforeReturn();
         long nowNs = 0;
         int delivered = 0;
         while (delivered < limit)
@@ -692,6 +708,11 @@ public final class RawEthernetDriver implements NicDriver
             {
                 // Read the clock only when there is something to stamp: an empty poll is two memory reads.
                 nowNs = clock.nanoTime();
+            }
+            if (lend)
+            {
+                delivered += lendFrame(sink, frame, nowNs);
+                continue;
             }
             final Packet packet = accept(frame, nowNs);
             if (null == packet && frameIsDeliverable)
@@ -732,25 +753,93 @@ public final class RawEthernetDriver implements NicDriver
     private Packet accept(final int frame, final long nowNs)
     {
         frameIsDeliverable = false;
+        if (!validate(frame))
+        {
+            return null;
+        }
+        final Packet packet = pool.acquire();
+        if (null == packet)
+        {
+            frameIsDeliverable = true;
+            return null;
+        }
+        final int homaLength = frameReader.homaLength();
+        ring.buffer().getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
+        return stamp(packet, homaLength, nowNs);
+    }
+
+    /**
+     * Deliver one ring frame to a sink that releases before it returns: in place, without a pool packet or a
+     * copy, and consumed only once the sink is done with it.
+     *
+     * @return 1 if delivered, 0 if dropped (counted).
+     */
+    private int lendFrame(final PacketSink sink, final int frame, final long nowNs)
+    {
+        try
+        {
+            if (!validate(frame))
+            {
+                return 0;
+            }
+            final int homaLength = frameReader.homaLength();
+            final Packet packet = ringView;
+            packet.buffer().wrap(ring.buffer().addressOffset() + frameReader.homaOffset(), homaLength);
+            stamp(packet, homaLength, nowNs);
+            ringViewLent = true;
+            sink.onPacket(packet);
+            if (ringViewLent)
+            {
+                throw new IllegalStateException("a sink that releases before it returns kept a packet");
+            }
+            return 1;
+        }
+        finally
+        {
+            // The frame goes back to the kernel even if the sink failed: redelivering it would fail again.
+            ringViewLent = false;
+            ring.consume();
+        }
+    }
+
+    private Packet stamp(final Packet packet, final int homaLength, final long nowNs)
+    {
+        packet.length(homaLength)
+            .source(HostAddress.ipv4(frameReader.sourceIpv4()))
+            .priority(framePriority)
+            .timestampNs(nowNs);
+        counters.rxPackets++;
+        counters.rxBytes += homaLength;
+        return packet;
+    }
+
+    /**
+     * Validate one ring frame (counting a drop), leaving its addresses in the frame reader and its level in
+     * {@link #framePriority}.
+     *
+     * @return true if it is a Homa packet for us.
+     */
+    private boolean validate(final int frame)
+    {
         final ReceiveRing ring = this.ring;
         final UnsafeBuffer buffer = ring.buffer();
         if (LibC.PACKET_OUTGOING == ring.packetType(frame))
         {
             counters.rxOutgoing++;
-            return null;
+            return false;
         }
         final int snapLength = ring.snapLength(frame);
         if (snapLength != ring.wireLength(frame) ||
             snapLength < FrameLayout.ETHERNET_HEADER_LENGTH)
         {
             counters.rxMalformed++;
-            return null;
+            return false;
         }
         final int mac = ring.macOffset(frame);
         if (localMac != EthernetFlyweight.macOf(buffer, mac))
         {
             counters.rxNotForUs++;
-            return null;
+            return false;
         }
         final FrameRejectReason reason = frameReader.read(buffer, mac, snapLength);
         if (FrameRejectReason.NONE != reason)
@@ -762,18 +851,18 @@ public final class RawEthernetDriver implements NicDriver
                 case BAD_CHECKSUM -> counters.rxBadChecksum++;
                 default -> counters.rxMalformed++;
             }
-            return null;
+            return false;
         }
         if (localIp != frameReader.destinationIpv4())
         {
             counters.rxWrongAddress++;
-            return null;
+            return false;
         }
         final int homaLength = frameReader.homaLength();
         if (homaLength > maxPacketLength)
         {
             counters.rxTooLong++;
-            return null;
+            return false;
         }
         final int priority;
         final int vlanId;
@@ -799,26 +888,14 @@ public final class RawEthernetDriver implements NicDriver
         {
             // Another VLAN on a trunk port: not ours even if the addresses match.
             counters.rxNotForUs++;
-            return null;
-        }
-        final Packet packet = pool.acquire();
-        if (null == packet)
-        {
-            frameIsDeliverable = true;
-            return null;
+            return false;
         }
         if (strippedTci < 0 && !frameReader.tagged())
         {
             counters.rxUntagged++;
         }
-        buffer.getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
-        packet.length(homaLength)
-            .source(HostAddress.ipv4(frameReader.sourceIpv4()))
-            .priority(priority)
-            .timestampNs(nowNs);
-        counters.rxPackets++;
-        counters.rxBytes += homaLength;
-        return packet;
+        framePriority = priority;
+        return true;
     }
 
     private void checkOpen()

@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.Ipv4Flyweight;
@@ -280,6 +281,105 @@ class RawEthernetDriverTest
         assertThrows(IllegalStateException.class, () -> a.flush());
         assertThrows(IllegalStateException.class, () -> a.poll((p) -> { }, 1));
         a.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriver.RxRing.class)
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void lendsRingFramesInPlaceToSinksThatReleaseBeforeReturning(final RawEthernetDriver.RxRing ring)
+        throws Exception
+    {
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
+        // A pool of 4 packets: 40 frames wait between two polls, more than could be copied out at once.
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=4&ring=" + ring));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        final Random random = new Random(SEED);
+        final List<byte[]> expected = new ArrayList<>();
+        for (int i = 0; i < 40; i++)
+        {
+            final byte[] bytes = homaLooking(random, 28 + random.nextInt(1400), i % 8, i);
+            final Packet packet = a.acquire();
+            packet.buffer().putBytes(0, bytes);
+            packet.length(bytes.length);
+            assertTrue(a.send(packet, b.localAddress(), i % 8));
+            a.flush();
+            a.release(packet);
+            expected.add(bytes);
+        }
+
+        final List<byte[]> received = new ArrayList<>();
+        final List<Packet> lent = new ArrayList<>();
+        final PacketSink sink = lending((packet) ->
+        {
+            final byte[] bytes = new byte[packet.length()];
+            packet.buffer().getBytes(0, bytes);
+            assertEquals(received.size() % 8, packet.priority(), "priority of packet " + received.size());
+            assertEquals(a.localAddress(), packet.source());
+            assertThrows(IllegalArgumentException.class, () -> b.send(packet, a.localAddress(), 0),
+                "a lent frame is not a pool packet and cannot be sent");
+            received.add(bytes);
+            lent.add(packet);
+            b.release(packet);
+            assertThrows(IllegalStateException.class, () -> b.release(packet), "released twice");
+        });
+        awaitTrue(() ->
+        {
+            b.poll(sink, 64);
+            return received.size() >= expected.size();
+        }, () -> "received " + received.size() + " of " + expected.size() + " " + b.counters());
+        assertEquals(expected.size(), received.size());
+        for (int i = 0; i < expected.size(); i++)
+        {
+            assertArrayEquals(expected.get(i), received.get(i), "packet " + i);
+            assertTrue(lent.get(0) == lent.get(i), "every packet is the one view of the ring, not a pool copy");
+        }
+        assertEquals(expected.size(), b.counters().rxPackets());
+        assertEquals(0, b.counters().ringDrops());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void sinkThatKeepsALentFrameFailsAndTheFrameIsNotOfferedAgain() throws Exception
+    {
+        openBoth();
+        sendOne(a, b.localAddress(), 2);
+        sendOne(a, b.localAddress(), 5);
+        final List<Integer> priorities = new ArrayList<>();
+        final List<String> failures = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            try
+            {
+                b.poll(lending((packet) -> priorities.add(packet.priority())), 1);
+            }
+            catch (final IllegalStateException ex)
+            {
+                failures.add(ex.getMessage());
+            }
+            return 2 == priorities.size();
+        }, () -> "delivered " + priorities);
+        assertEquals(List.of(2, 5), priorities, "each frame once: a frame the sink failed on is not offered again");
+        assertEquals(2, failures.size(), failures.toString());
+        assertTrue(failures.get(0).contains("kept a packet"), failures.get(0));
+        assertEquals(0, b.poll(lending((packet) -> fail("nothing left")), 8));
+    }
+
+    private static PacketSink lending(final java.util.function.Consumer<Packet> body)
+    {
+        return new PacketSink()
+        {
+            @Override
+            public void onPacket(final Packet packet)
+            {
+                body.accept(packet);
+            }
+
+            @Override
+            public boolean releasesBeforeReturn()
+            {
+                return true;
+            }
+        };
     }
 
     @ParameterizedTest

@@ -86,6 +86,17 @@ final class PacketDispatcher implements PacketSink
         return true;
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The engine keeps its own time (one clock read per duty cycle) and reads no packet's receive time.
+     */
+    @Override
+    public boolean needsTimestamps()
+    {
+        return false;
+    }
+
     private void onValidPacket(final Packet packet)
     {
         final MutableDirectBuffer buffer = packet.buffer();

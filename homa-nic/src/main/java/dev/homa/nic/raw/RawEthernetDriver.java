@@ -695,6 +695,9 @@ public final class RawEthernetDriver implements NicDriver
         checkOpen();
         final ReceiveRing ring = this.ring;
         final boolean lend = sink.releasesBeforeReturn();
+        // Frames found by this poll carry one receive time: read once, and only if there is a frame and the sink
+        // wants it.
+        boolean stampPending = sink.needsTimestamps();
         long nowNs = 0;
         int delivered = 0;
         while (delivered < limit)
@@ -704,9 +707,10 @@ public final class RawEthernetDriver implements NicDriver
             {
                 break;
             }
-            if (0 == nowNs)
+            if (stampPending)
             {
                 // Read the clock only when there is something to stamp: an empty poll is two memory reads.
+                stampPending = false;
                 nowNs = clock.nanoTime();
             }
             if (lend)

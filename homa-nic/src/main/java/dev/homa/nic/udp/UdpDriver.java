@@ -813,6 +813,11 @@ public final class UdpDriver implements NicDriver
         {
             // Read no more than the caller takes: the rest waits in the socket buffer, not in the pool.
             rxBudget = limit - rxCount;
+            final boolean stamp = sink.needsTimestamps();
+            if (!stamp)
+            {
+                rxTimestampNs = 0;
+            }
             if (singleReceiver)
             {
                 if (wakeupPending)
@@ -820,12 +825,12 @@ public final class UdpDriver implements NicDriver
                     wakeupPending = false;
                     eventLoop.runNow();
                 }
-                rxTimestampStale = true;
+                rxTimestampStale = stamp;
                 nativeDatapath.receiveNow();
             }
             else
             {
-                runEventLoop();
+                runEventLoop(stamp);
             }
         }
         final Packet[] ring = rxRing;
@@ -919,8 +924,13 @@ public final class UdpDriver implements NicDriver
 
     void runEventLoop()
     {
-        // Arrival time is read once per loop run, and only if something arrives.
-        rxTimestampStale = true;
+        runEventLoop(true);
+    }
+
+    private void runEventLoop(final boolean stamp)
+    {
+        // Arrival time is read once per loop run, and only if something arrives (and the sink wants it).
+        rxTimestampStale = stamp;
         eventLoop.runNow();
     }
 

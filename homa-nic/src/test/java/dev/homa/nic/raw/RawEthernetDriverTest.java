@@ -270,6 +270,57 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void framesCarryTheDriversClockUnlessTheSinkNeedsNoTimestamps() throws Exception
+    {
+        final VirtualClock clock = new VirtualClock();
+        clock.advanceBy(12_345);
+        a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.open(
+            RawEthernetDriver.Context.fromUri("raw://" + pair.ifB() + "?pool=64").clock(clock)));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+        for (final boolean lend : new boolean[]{ false, true })
+        {
+            sendOne(a, b.localAddress(), 1);
+            assertEquals(12_345L, timestampOfOne(b, lend, true));
+            sendOne(a, b.localAddress(), 1);
+            assertEquals(0L, timestampOfOne(b, lend, false), "no clock read for a sink that reads no timestamp");
+        }
+    }
+
+    private static long timestampOfOne(final RawEthernetDriver driver, final boolean lend, final boolean stamps)
+    {
+        final List<Long> got = new ArrayList<>();
+        final PacketSink sink = new PacketSink()
+        {
+            @Override
+            public void onPacket(final Packet packet)
+            {
+                got.add(packet.timestampNs());
+                driver.release(packet);
+            }
+
+            @Override
+            public boolean releasesBeforeReturn()
+            {
+                return lend;
+            }
+
+            @Override
+            public boolean needsTimestamps()
+            {
+                return stamps;
+            }
+        };
+        awaitTrue(() ->
+        {
+            driver.poll(sink, 1);
+            return !got.isEmpty();
+        }, () -> "no frame");
+        return got.getFirst();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void closedDriverRefusesUse() throws Exception
     {
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=8"));

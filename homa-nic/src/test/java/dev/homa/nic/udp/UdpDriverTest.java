@@ -2,6 +2,8 @@ package dev.homa.nic.udp;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import dev.homa.nic.time.VirtualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -471,6 +473,50 @@ class UdpDriverTest
         exchangeOne(a, b, -1, 3, 3);
         assertEquals(1, b.connectedSockets());
         assertEquals(0, a.ioErrors() + b.ioErrors());
+    }
+
+    @ParameterizedTest
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(30)
+    void packetsCarryTheDriversClockUnlessTheSinkNeedsNoTimestamps(final UdpDriverContext.Datapath datapath)
+    {
+        final VirtualClock clock = new VirtualClock();
+        clock.advanceBy(12_345);
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).clock(clock));
+        sendFrom(a, b, 1);
+        assertEquals(List.of(12_345L), timestampsOfOne(b, true));
+        clock.advanceBy(1_000);
+        sendFrom(a, b, 2);
+        assertEquals(List.of(0L), timestampsOfOne(b, false), "no clock read for a sink that reads no timestamp");
+        sendFrom(a, b, 3);
+        assertEquals(List.of(13_345L), timestampsOfOne(b, true));
+    }
+
+    private static List<Long> timestampsOfOne(final UdpDriver driver, final boolean needsTimestamps)
+    {
+        final List<Long> stamps = new ArrayList<>();
+        final PacketSink sink = new PacketSink()
+        {
+            @Override
+            public void onPacket(final Packet packet)
+            {
+                stamps.add(packet.timestampNs());
+                driver.release(packet);
+            }
+
+            @Override
+            public boolean needsTimestamps()
+            {
+                return needsTimestamps;
+            }
+        };
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (stamps.isEmpty() && System.nanoTime() < deadlineNs)
+        {
+            driver.poll(sink, 1);
+        }
+        return stamps;
     }
 
     private static void sendFrom(final UdpDriver from, final UdpDriver to, final int value)

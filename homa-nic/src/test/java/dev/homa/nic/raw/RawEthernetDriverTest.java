@@ -9,6 +9,7 @@ import java.util.function.BooleanSupplier;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.TestSinks;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.Ipv4Flyweight;
@@ -290,27 +291,11 @@ class RawEthernetDriverTest
     private static long timestampOfOne(final RawEthernetDriver driver, final boolean lend, final boolean stamps)
     {
         final List<Long> got = new ArrayList<>();
-        final PacketSink sink = new PacketSink()
+        final PacketSink sink = TestSinks.sink((packet) ->
         {
-            @Override
-            public void onPacket(final Packet packet)
-            {
-                got.add(packet.timestampNs());
-                driver.release(packet);
-            }
-
-            @Override
-            public boolean releasesBeforeReturn()
-            {
-                return lend;
-            }
-
-            @Override
-            public boolean needsTimestamps()
-            {
-                return stamps;
-            }
-        };
+            got.add(packet.timestampNs());
+            driver.release(packet);
+        }, lend, stamps);
         awaitTrue(() ->
         {
             driver.poll(sink, 1);
@@ -417,20 +402,7 @@ class RawEthernetDriverTest
 
     private static PacketSink lending(final java.util.function.Consumer<Packet> body)
     {
-        return new PacketSink()
-        {
-            @Override
-            public void onPacket(final Packet packet)
-            {
-                body.accept(packet);
-            }
-
-            @Override
-            public boolean releasesBeforeReturn()
-            {
-                return true;
-            }
-        };
+        return TestSinks.sink(body, true, true);
     }
 
     @ParameterizedTest

@@ -3,6 +3,7 @@ package dev.homa.nic.udp;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.TestSinks;
 import dev.homa.nic.time.VirtualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -496,21 +497,11 @@ class UdpDriverTest
     private static List<Long> timestampsOfOne(final UdpDriver driver, final boolean needsTimestamps)
     {
         final List<Long> stamps = new ArrayList<>();
-        final PacketSink sink = new PacketSink()
+        final PacketSink sink = TestSinks.sink((packet) ->
         {
-            @Override
-            public void onPacket(final Packet packet)
-            {
-                stamps.add(packet.timestampNs());
-                driver.release(packet);
-            }
-
-            @Override
-            public boolean needsTimestamps()
-            {
-                return needsTimestamps;
-            }
-        };
+            stamps.add(packet.timestampNs());
+            driver.release(packet);
+        }, false, needsTimestamps);
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;
         while (stamps.isEmpty() && System.nanoTime() < deadlineNs)
         {

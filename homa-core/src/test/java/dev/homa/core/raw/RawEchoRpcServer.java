@@ -8,6 +8,7 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.netns.ParentWatchdog;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -43,23 +44,7 @@ public final class RawEchoRpcServer
         final long client = HostAddress.parseIpv4(args[1]);
         final int port = Integer.parseInt(args[2]);
         final long expected = Long.parseLong(args[3]);
-        final Thread watchdog = new Thread(() ->
-        {
-            try
-            {
-                while (System.in.read() >= 0)
-                {
-                    Thread.onSpinWait();
-                }
-            }
-            catch (final java.io.IOException ignore)
-            {
-                // Parent gone.
-            }
-            System.exit(2);
-        });
-        watchdog.setDaemon(true);
-        watchdog.start();
+        ParentWatchdog.exitWhenParentEnds();
 
         final RawEthernetDriver driver = RawEthernetDriver.fromUri(args[0]);
         if (!driver.awaitNeighbour(client, TimeUnit.SECONDS.toNanos(10)))

@@ -3,6 +3,7 @@ package dev.homa.nic.raw;
 import java.util.concurrent.TimeUnit;
 
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.netns.ParentWatchdog;
 import dev.homa.nic.Packet;
 
 /**
@@ -27,23 +28,7 @@ public final class RawEchoServer
     {
         final long peer = HostAddress.parseIpv4(args[1]);
         final long expected = Long.parseLong(args[2]);
-        final Thread watchdog = new Thread(() ->
-        {
-            try
-            {
-                while (System.in.read() >= 0)
-                {
-                    Thread.onSpinWait();
-                }
-            }
-            catch (final java.io.IOException ignore)
-            {
-                // Parent gone.
-            }
-            System.exit(2);
-        });
-        watchdog.setDaemon(true);
-        watchdog.start();
+        ParentWatchdog.exitWhenParentEnds();
 
         try (RawEthernetDriver driver = RawEthernetDriver.fromUri(args[0]))
         {

@@ -13,7 +13,10 @@ import java.util.Arrays;
  * <li>Each unscheduled level should carry an equal share of the unscheduled bytes, shorter messages higher: walking
  * the size buckets from small to large, the cutoff of the k-th level from the top is placed at the bucket boundary
  * whose cumulative unscheduled bytes are nearest to k shares (the kernel takes the first boundary at or above; the
- * nearest halves the worst error).</li>
+ * nearest halves the worst error). Then a balance pass moves one boundary at a time to where the worse of its two
+ * levels is closest to a share, until no move helps (at most 16 passes): with sizes that come in lumps of several
+ * per cent of the bytes, the nearest boundaries can leave two neighbouring levels off in opposite directions. A
+ * recomputation takes 0.3-1.4 us on the paper workloads ({@code CutoffCalculatorBenchmark}).</li>
  * <li>The lowest unscheduled level and every scheduled level get {@code maxMessageLength}; levels at or above
  * {@code numPriorities} (when fewer than eight are in use) get 0 so they are never chosen.</li>
  * </ol>
@@ -36,6 +39,7 @@ public final class CutoffCalculator
     public static final int MINIMUM_MESSAGES_DEFAULT = 10_000;
 
     private static final int SUB_BUCKET_BITS = 5;
+    private static final int MAX_BALANCE_PASSES = 16;
     private static final int SUB_BUCKETS = 1 << SUB_BUCKET_BITS;
 
     private final int numPriorities;
@@ -47,6 +51,9 @@ public final class CutoffCalculator
     private final long[] previousBytes;
     private final long[] previousUnscheduled;
     private final int[] computed = new int[Cutoffs.NUM_PRIORITIES];
+    private final int[] boundary = new int[Cutoffs.NUM_PRIORITIES];
+    private final int[] nonEmpty;
+    private final long[] prefix;
 
     private int generationMessages = WINDOW_MESSAGES_DEFAULT / 2;
     private int minimumMessages = MINIMUM_MESSAGES_DEFAULT;
@@ -89,6 +96,8 @@ public final class CutoffCalculator
         currentUnscheduled = new long[bucketCount];
         previousBytes = new long[bucketCount];
         previousUnscheduled = new long[bucketCount];
+        nonEmpty = new int[bucketCount];
+        prefix = new long[bucketCount + 1];
         unscheduledLevels = defaultUnscheduledLevels(numPriorities);
     }
 
@@ -225,42 +234,46 @@ public final class CutoffCalculator
         unscheduledLevels = levels;
 
         final int top = numPriorities - 1;
-        final int lowest = numPriorities - levels;
         for (int level = 0; level < Cutoffs.NUM_PRIORITIES; level++)
         {
             computed[level] = level < numPriorities ? maxMessageLength : 0;
         }
 
         final double share = (double)totalUnscheduled / levels;
-        int level = top;
-        int k = 1;
-        long cumulative = 0;
-        int previousBucket = -1;
-        long previousCumulative = 0;
-        int lastAssignedBucket = -1;
-        for (int b = 0; b < bucketCount && level > lowest; b++)
+        int count = 0;
+        for (int b = 0; b < bucketCount; b++)
         {
             final long bytes = currentUnscheduled[b] + previousUnscheduled[b];
-            if (0 == bytes)
+            if (0 != bytes)
             {
-                continue;
+                nonEmpty[count] = b;
+                prefix[count + 1] = prefix[count] + bytes;
+                count++;
             }
-            cumulative += bytes;
+        }
 
-            while (level > lowest && cumulative >= k * share)
+        // First pass: each boundary at the non-empty bucket whose cumulative bytes are nearest to k shares.
+        final int boundaries = levels - 1;
+        int placed = 0;
+        int lastAssigned = -1;
+        for (int i = 0; i < count && placed < boundaries; i++)
+        {
+            while (placed < boundaries && prefix[i + 1] >= (placed + 1) * share)
             {
-                final double goal = k * share;
-                final boolean usePrevious = previousBucket > lastAssignedBucket &&
-                    goal - previousCumulative < cumulative - goal;
-                final int bucket = usePrevious ? previousBucket : b;
-                computed[level] = Math.min(bucketUpperBound(bucket), maxMessageLength);
-                lastAssignedBucket = bucket;
-                level--;
-                k++;
+                final double goal = (placed + 1) * share;
+                final boolean usePrevious = i - 1 > lastAssigned && goal - prefix[i] < prefix[i + 1] - goal;
+                final int index = usePrevious ? i - 1 : i;
+                boundary[placed++] = index;
+                lastAssigned = index;
             }
-
-            previousBucket = b;
-            previousCumulative = cumulative;
+        }
+        if (placed == boundaries && boundariesSplitEveryLevel(count, boundaries))
+        {
+            balance(count, boundaries, share);
+        }
+        for (int k = 0; k < placed; k++)
+        {
+            computed[top - k] = Math.min(bucketUpperBound(nonEmpty[boundary[k]]), maxMessageLength);
         }
 
         if (target.sameCutoffs(computed))
@@ -336,6 +349,65 @@ public final class CutoffCalculator
     {
         return Math.min(bucketUpperBound(bucketIndex(Math.min(Math.max(length, 1), maxMessageLength))),
             maxMessageLength);
+    }
+
+    private boolean boundariesSplitEveryLevel(final int count, final int boundaries)
+    {
+        for (int k = 1; k < boundaries; k++)
+        {
+            if (boundary[k] <= boundary[k - 1])
+            {
+                return false;
+            }
+        }
+        return 0 == boundaries || boundary[boundaries - 1] < count - 1;
+    }
+
+    /**
+     * Second pass: sizes come in lumps (a single message size can carry several per cent of the bytes), so the
+     * boundary nearest to k shares can still leave a level well off its share, and two neighbours off in opposite
+     * directions. Move one boundary at a time to where the worse of its two levels is closest to a share, until no
+     * move helps: the worst level never gets worse. Bounded: each pass is one walk over the non-empty buckets.
+     */
+    private void balance(final int count, final int boundaries, final double share)
+    {
+        for (int pass = 0; pass < MAX_BALANCE_PASSES; pass++)
+        {
+            boolean moved = false;
+            for (int k = 0; k < boundaries; k++)
+            {
+                final int from = 0 == k ? 0 : boundary[k - 1] + 1;
+                final int to = k + 1 < boundaries ? boundary[k + 1] : count - 1;
+                int best = boundary[k];
+                double bestCost = pairCost(from, best, to, share);
+                for (int x = from; x < to; x++)
+                {
+                    final double cost = pairCost(from, x, to, share);
+                    if (cost < bestCost)
+                    {
+                        best = x;
+                        bestCost = cost;
+                    }
+                }
+                if (best != boundary[k])
+                {
+                    boundary[k] = best;
+                    moved = true;
+                }
+            }
+            if (!moved)
+            {
+                return;
+            }
+        }
+    }
+
+    // The worse deviation from a share of the two levels [from, split] and (split, to] of non-empty buckets.
+    private double pairCost(final int from, final int split, final int to, final double share)
+    {
+        final long upper = prefix[split + 1] - prefix[from];
+        final long lower = prefix[to + 1] - prefix[split + 1];
+        return Math.max(Math.abs(upper - share), Math.abs(lower - share));
     }
 
     private void rotate()

@@ -24,10 +24,17 @@ class CutoffCalculatorTest
     private static final int UNSCHEDULED_BYTES = 40_000;
 
     /**
+     * Seeds every workload is checked with (unless -Dhoma.seed names one): the first eight, and those of 60 that put
+     * a W2 level furthest off its share, before the balance pass (11, 26, 34, 47: 20-21%) or after it (45: 18%).
+     */
+    private static final long[] SEEDS = { 1, 2, 3, 4, 5, 6, 7, 8, 11, 26, 34, 45, 47 };
+
+    /**
      * Acceptance (issue 4, item 4): on W4 the cutoffs give each unscheduled level an equal share of the unscheduled
      * bytes within 10%. The other paper workloads are checked too. W2 gets 20%: its seven levels each take 1/7 (14%)
-     * of the bytes, while single sizes carry up to 6% (512 bytes: 6.2%, 465: 5.6%, 427: 5.1%), and a cutoff falls
-     * between sizes, so a level can miss its share by up to half such a step.
+     * of the bytes, while single sizes carry up to 6% (512 bytes: 6.2%, 465: 5.6%, 427: 5.1%) and a cutoff falls
+     * between sizes. Over 60 seeds, boundaries placed only at the cumulative count nearest to k shares left a W2
+     * level up to 21% off (7 seeds above 20%); with the balance pass the worst is 18%, W1 5% (7% before), W3-W5 3%.
      */
     @ParameterizedTest
     @CsvSource({ "w1.csv, 0.10", "w2.csv, 0.20", "w3.csv, 0.10", "w4.csv, 0.10", "w5.csv, 0.10" })
@@ -40,11 +47,23 @@ class CutoffCalculatorTest
             "set -D" + MessageSizeDistribution.WORKLOADS_DIR_PROP_NAME + "=<dir>");
         final MessageSizeDistribution distribution = MessageSizeDistribution.load(w4, MAX_MESSAGE_LENGTH);
 
-        final long seed = Long.getLong("homa.seed", 4L);
-        System.out.println("seed=" + seed);
+        final Long fixed = Long.getLong("homa.seed");
+        for (final long seed : null != fixed ? new long[]{ fixed } : SEEDS)
+        {
+            checkEqualShares(name, tolerance, distribution, seed);
+        }
+    }
+
+    private static void checkEqualShares(
+        final String name, final double tolerance, final MessageSizeDistribution distribution, final long seed)
+    {
+        System.out.println(name + " seed=" + seed);
         final Random random = new Random(seed);
         final int[] samples = new int[200_000];
-        final CutoffCalculator calculator = new CutoffCalculator(8, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH);
+        // The window holds every sample, so the shares checked below are of exactly the traffic the cutoffs were
+        // computed from (the default window would see only the last 100 000-150 000 of them).
+        final CutoffCalculator calculator = new CutoffCalculator(8, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
+            .windowMessages(2 * samples.length);
         for (int i = 0; i < samples.length; i++)
         {
             samples[i] = distribution.sample(random.nextDouble());
@@ -68,7 +87,7 @@ class CutoffCalculatorTest
             total += length;
         }
 
-        final StringBuilder report = new StringBuilder(name + " cutoffs ").append(cutoffs).append('\n')
+        final StringBuilder report = new StringBuilder(name + " seed " + seed + " (replay: -Dhoma.seed=" + seed + ") cutoffs ").append(cutoffs).append('\n')
             .append(String.format("unscheduled share of bytes %.4f -> %d unscheduled levels, maxScheduledPriority %d%n",
                 (double)unscheduled / total, levels, calculator.maxScheduledPriority()));
         for (int level = 7; level >= lowest; level--)

@@ -1,0 +1,79 @@
+package dev.homa.bench.priority;
+
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import dev.homa.core.priority.CutoffCalculator;
+import dev.homa.core.priority.Cutoffs;
+import dev.homa.core.workload.MessageSizeDistribution;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Cost of one recomputation of the unscheduled cutoffs (the engine runs it on its own thread once per cutoff
+ * interval, 1 s by default, so it is a pause of that length in the duty cycle), over the statistics of 200 000
+ * messages of a paper workload. The workload files are looked up beside the working directory's ancestors
+ * ({@code shared/workloads}, see {@link MessageSizeDistribution#findWorkload(String)}).
+ * <pre>
+ * java -jar homa-bench/target/benchmarks.jar CutoffCalculator -prof gc
+ * </pre>
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
+public class CutoffCalculatorBenchmark
+{
+    private static final int MAX_MESSAGE_LENGTH = 1_000_000;
+    private static final int UNSCHEDULED_BYTES = 40_000;
+
+    @Param({ "w1.csv", "w2.csv", "w3.csv", "w4.csv", "w5.csv" })
+    String workload;
+
+    private CutoffCalculator calculator;
+    private Cutoffs cutoffs;
+
+    /**
+     * Fill the statistics from a seeded sample of the workload.
+     */
+    @Setup
+    public void setUp()
+    {
+        final Path path = MessageSizeDistribution.findWorkload(workload);
+        if (null == path)
+        {
+            throw new IllegalStateException(workload + " not found in a shared/workloads beside the working " +
+                "directory or its ancestors");
+        }
+        final MessageSizeDistribution distribution = MessageSizeDistribution.load(path, MAX_MESSAGE_LENGTH);
+        calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
+            .windowMessages(400_000);
+        final Random random = new Random(4);
+        for (int i = 0; i < 200_000; i++)
+        {
+            calculator.onMessageReceived(distribution.sample(random.nextDouble()));
+        }
+        cutoffs = Cutoffs.kernelDefaults();
+    }
+
+    /**
+     * @return whether new cutoffs were installed (only the first time; every call computes them).
+     */
+    @Benchmark
+    public boolean recompute()
+    {
+        return calculator.recompute(cutoffs);
+    }
+}

@@ -1,0 +1,4 @@
+/**
+ * JMH benchmarks of the unscheduled-priority machinery.
+ */
+package dev.homa.bench.priority;

@@ -9,45 +9,37 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-
-import static dev.homa.nic.netns.NetnsPair.run;
-import static dev.homa.nic.netns.NetnsPair.tryRun;
 
 /**
- * Two network namespaces joined by one veth pair: the benchmark's two hosts. Namespace A
- * ({@code <prefix><pid>n<k>a}) holds {@value #IF_A} with 198.18.{subnet}.1 and MAC {@code 02:00:c6:12:<subnet>:01};
- * B holds {@value #IF_B} with .2 and {@code ...:02}. Both sides get a permanent neighbour entry for the other, so no
- * ARP happens during a measurement and the raw paths know the peer's MAC without asking.
+ * Two network namespaces joined by one veth pair: the benchmark's two hosts, a {@link NetnsPair} built with static
+ * neighbours. Namespace A ({@code <prefix><pid>n<k>a}) holds {@value #IF_A} with 198.18.{subnet}.1 and MAC
+ * {@code 02:00:c6:12:<subnet>:01}; B holds {@value #IF_B} with .2 and {@code ...:02}. Both sides get a permanent
+ * neighbour entry for the other, so no ARP happens during a measurement and the raw paths know the peer's MAC
+ * without asking.
  * <p>
- * Teardown on every exit path: {@link #close()} deletes both namespaces (the veth dies with them) and stops the
- * processes started through {@link #start}; a JVM shutdown hook does the same if the program is interrupted before
- * it gets there, and {@link #create} first removes namespaces with the same prefix left by JVMs that no longer run.
- * Only addresses in 198.18.0.0/15 are used.
+ * What this adds to the pair: the benchmark's own capability check, and the server processes it starts in a
+ * namespace. Teardown on every exit path: {@link #close()} stops the processes started through {@link #start} and
+ * deletes both namespaces (the veth dies with them); a JVM shutdown hook does the same if the program is interrupted
+ * before it gets there, and {@link #create} first removes namespaces with the same prefix left by JVMs that no
+ * longer run. Only addresses in 198.18.0.0/15 are used.
  */
 public final class VethNamespaces implements AutoCloseable
 {
     /** Interface of the veth end in namespace A. */
-    public static final String IF_A = "veth-a";
+    public static final String IF_A = NetnsPair.IF_A;
     /** Interface of the veth end in namespace B. */
-    public static final String IF_B = "veth-b";
+    public static final String IF_B = NetnsPair.IF_B;
 
-    private static final AtomicInteger COUNTER = new AtomicInteger();
-    private static final long PID = ProcessHandle.current().pid();
     private static final long CAP_NET_RAW = 1L << 13;
 
-    private final String nsA;
-    private final String nsB;
-    private final int subnet;
+    private final NetnsPair pair;
     private final List<Process> processes = new ArrayList<>();
     private final Thread shutdownHook;
     private boolean closed;
 
-    private VethNamespaces(final String nsA, final String nsB, final int subnet)
+    private VethNamespaces(final NetnsPair pair)
     {
-        this.nsA = nsA;
-        this.nsB = nsB;
-        this.subnet = subnet;
+        this.pair = pair;
         this.shutdownHook = new Thread(this::teardown, "veth-namespaces-cleanup");
     }
 
@@ -91,41 +83,9 @@ public final class VethNamespaces implements AutoCloseable
      */
     public static VethNamespaces create(final String prefix, final int subnet)
     {
-        if (!prefix.matches("[a-z][a-z0-9]{0,7}"))
-        {
-            throw new IllegalArgumentException("prefix must be 1..8 lowercase letters/digits: " + prefix);
-        }
-        if (subnet < 0 || subnet > 255)
-        {
-            throw new IllegalArgumentException("subnet out of range 0..255: " + subnet);
-        }
-        NetnsPair.removeLeftovers(prefix);
-        final String base = prefix + PID + "n" + COUNTER.incrementAndGet();
-        final VethNamespaces pair = new VethNamespaces(base + "a", base + "b", subnet);
-        Runtime.getRuntime().addShutdownHook(pair.shutdownHook);
-        try
-        {
-            run("ip", "netns", "add", pair.nsA);
-            run("ip", "netns", "add", pair.nsB);
-            run("ip", "link", "add", "name", IF_A, "address", pair.macA(), "netns", pair.nsA, "type", "veth",
-                "peer", "name", IF_B, "address", pair.macB(), "netns", pair.nsB);
-            run("ip", "-n", pair.nsA, "addr", "add", pair.ipA() + "/24", "dev", IF_A);
-            run("ip", "-n", pair.nsB, "addr", "add", pair.ipB() + "/24", "dev", IF_B);
-            run("ip", "-n", pair.nsA, "link", "set", "lo", "up");
-            run("ip", "-n", pair.nsB, "link", "set", "lo", "up");
-            run("ip", "-n", pair.nsA, "link", "set", IF_A, "up");
-            run("ip", "-n", pair.nsB, "link", "set", IF_B, "up");
-            run("ip", "-n", pair.nsA, "neigh", "replace", pair.ipB(), "lladdr", pair.macB(), "dev", IF_A,
-                "nud", "permanent");
-            run("ip", "-n", pair.nsB, "neigh", "replace", pair.ipA(), "lladdr", pair.macA(), "dev", IF_B,
-                "nud", "permanent");
-        }
-        catch (final RuntimeException ex)
-        {
-            pair.close();
-            throw ex;
-        }
-        return pair;
+        final VethNamespaces hosts = new VethNamespaces(NetnsPair.create(prefix, subnet, true));
+        Runtime.getRuntime().addShutdownHook(hosts.shutdownHook);
+        return hosts;
     }
 
     /**
@@ -133,7 +93,7 @@ public final class VethNamespaces implements AutoCloseable
      */
     public String nsA()
     {
-        return nsA;
+        return pair.nsA();
     }
 
     /**
@@ -141,7 +101,7 @@ public final class VethNamespaces implements AutoCloseable
      */
     public String nsB()
     {
-        return nsB;
+        return pair.nsB();
     }
 
     /**
@@ -149,7 +109,7 @@ public final class VethNamespaces implements AutoCloseable
      */
     public String ipA()
     {
-        return "198.18." + subnet + ".1";
+        return pair.ipA();
     }
 
     /**
@@ -157,31 +117,32 @@ public final class VethNamespaces implements AutoCloseable
      */
     public String ipB()
     {
-        return "198.18." + subnet + ".2";
+        return pair.ipB();
     }
 
     /**
-     * @return MAC of A's veth end, colon form.
+     * @return MAC of A's veth end.
      */
     public String macA()
     {
-        return String.format("02:00:c6:12:%02x:01", subnet);
+        return pair.macA();
     }
 
     /**
-     * @return MAC of B's veth end, colon form.
+     * @return MAC of B's veth end.
      */
     public String macB()
     {
-        return String.format("02:00:c6:12:%02x:02", subnet);
+        return pair.macB();
     }
 
     /**
-     * Start a program inside a namespace with {@code ip netns exec}; {@link #close()} destroys it if it still runs.
+     * Start a process inside a namespace ({@code ip netns exec}); it is stopped at {@link #close()} if still running.
+     * Its standard error goes to ours; its standard input and output are the caller's to use.
      *
      * @param namespace {@link #nsA()} or {@link #nsB()}.
      * @param command   program and arguments.
-     * @return the process; standard error is inherited, standard output is the caller's to read.
+     * @return the process.
      */
     public synchronized Process start(final String namespace, final List<String> command)
     {
@@ -204,25 +165,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * Run a command in a namespace and wait for it.
-     *
-     * @param namespace namespace name.
-     * @param command   program and arguments.
-     * @return merged output.
-     */
-    public String exec(final String namespace, final String... command)
-    {
-        final String[] full = new String[command.length + 4];
-        full[0] = "ip";
-        full[1] = "netns";
-        full[2] = "exec";
-        full[3] = namespace;
-        System.arraycopy(command, 0, full, 4, command.length);
-        return run(full);
-    }
-
-    /**
-     * A thread factory whose threads enter a namespace before running their task, for an in-process side.
+     * Threads that enter the namespace (setns) before they run anything: sockets they open live there.
      *
      * @param namespace namespace name.
      * @return the factory.
@@ -242,7 +185,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * Stop started processes and delete both namespaces. Idempotent.
+     * Stop the processes started here and delete both namespaces. Idempotent.
      */
     @Override
     public void close()
@@ -284,7 +227,6 @@ public final class VethNamespaces implements AutoCloseable
                 Thread.currentThread().interrupt();
             }
         }
-        tryRun("ip", "netns", "del", nsA);
-        tryRun("ip", "netns", "del", nsB);
+        pair.close();
     }
 }

@@ -65,16 +65,21 @@ public final class NetnsPair implements AutoCloseable
     private final String nsB;
     private final String ipA;
     private final String ipB;
+    private final String macA;
+    private final String macB;
     private final List<ExecutorService> executors = new ArrayList<>();
     private final Thread shutdownHook;
     private boolean closed;
 
-    private NetnsPair(final String nsA, final String nsB, final String ipA, final String ipB)
+    private NetnsPair(
+        final String nsA, final String nsB, final String ipA, final String ipB, final String macA, final String macB)
     {
         this.nsA = nsA;
         this.nsB = nsB;
         this.ipA = ipA;
         this.ipB = ipB;
+        this.macA = macA;
+        this.macB = macB;
         this.shutdownHook = new Thread(this::deleteNamespaces, "netns-cleanup-" + nsA);
     }
 
@@ -120,6 +125,21 @@ public final class NetnsPair implements AutoCloseable
      */
     public static NetnsPair create(final String prefix, final int subnet)
     {
+        return create(prefix, subnet, false);
+    }
+
+    /**
+     * Build a pair in subnet 198.18.{subnet}.0/24: A = .1, B = .2; with {@code staticNeighbours}, A's veth end gets
+     * MAC {@code 02:00:c6:12:<subnet>:01}, B's {@code ...:02}, and each side a permanent neighbour entry for the
+     * other, so nothing ARPs later (what a benchmark wants; a test of neighbour resolution wants the default).
+     *
+     * @param prefix           short lowercase tag naming the user, at most 8 characters.
+     * @param subnet           third octet, 0..255.
+     * @param staticNeighbours fixed MACs and permanent neighbour entries.
+     * @return the pair, links up.
+     */
+    public static NetnsPair create(final String prefix, final int subnet, final boolean staticNeighbours)
+    {
         if (prefix.isEmpty() || prefix.length() > 8 || !prefix.matches("[a-z][a-z0-9]*"))
         {
             throw new IllegalArgumentException("prefix must be 1..8 lowercase letters/digits: " + prefix);
@@ -137,20 +157,36 @@ public final class NetnsPair implements AutoCloseable
 
         final String base = prefix + PID + "n" + COUNTER.incrementAndGet();
         final NetnsPair pair = new NetnsPair(base + "a", base + "b", "198.18." + subnet + ".1",
-            "198.18." + subnet + ".2");
+            "198.18." + subnet + ".2", staticNeighbours ? String.format("02:00:c6:12:%02x:01", subnet) : null,
+            staticNeighbours ? String.format("02:00:c6:12:%02x:02", subnet) : null);
         Runtime.getRuntime().addShutdownHook(pair.shutdownHook);
         try
         {
             run("ip", "netns", "add", pair.nsA);
             run("ip", "netns", "add", pair.nsB);
-            run("ip", "link", "add", "name", IF_A, "netns", pair.nsA, "type", "veth",
-                "peer", "name", IF_B, "netns", pair.nsB);
+            if (staticNeighbours)
+            {
+                run("ip", "link", "add", "name", IF_A, "address", pair.macA, "netns", pair.nsA, "type", "veth",
+                    "peer", "name", IF_B, "address", pair.macB, "netns", pair.nsB);
+            }
+            else
+            {
+                run("ip", "link", "add", "name", IF_A, "netns", pair.nsA, "type", "veth",
+                    "peer", "name", IF_B, "netns", pair.nsB);
+            }
             run("ip", "-n", pair.nsA, "addr", "add", pair.ipA + "/24", "dev", IF_A);
             run("ip", "-n", pair.nsB, "addr", "add", pair.ipB + "/24", "dev", IF_B);
             run("ip", "-n", pair.nsA, "link", "set", "lo", "up");
             run("ip", "-n", pair.nsB, "link", "set", "lo", "up");
             run("ip", "-n", pair.nsA, "link", "set", IF_A, "up");
             run("ip", "-n", pair.nsB, "link", "set", IF_B, "up");
+            if (staticNeighbours)
+            {
+                run("ip", "-n", pair.nsA, "neigh", "replace", pair.ipB, "lladdr", pair.macB, "dev", IF_A,
+                    "nud", "permanent");
+                run("ip", "-n", pair.nsB, "neigh", "replace", pair.ipA, "lladdr", pair.macA, "dev", IF_B,
+                    "nud", "permanent");
+            }
         }
         catch (final RuntimeException ex)
         {
@@ -206,6 +242,33 @@ public final class NetnsPair implements AutoCloseable
     public String ipB()
     {
         return ipB;
+    }
+
+    /**
+     * @return MAC of A's veth end.
+     * @throws IllegalStateException unless the pair was built with static neighbours (else the kernel chose it).
+     */
+    public String macA()
+    {
+        return staticMac(macA);
+    }
+
+    /**
+     * @return MAC of B's veth end.
+     * @throws IllegalStateException unless the pair was built with static neighbours.
+     */
+    public String macB()
+    {
+        return staticMac(macB);
+    }
+
+    private static String staticMac(final String mac)
+    {
+        if (null == mac)
+        {
+            throw new IllegalStateException("MACs are fixed only for a pair built with static neighbours");
+        }
+        return mac;
     }
 
     /**

@@ -156,7 +156,6 @@ final class DataReceiver
             }
         }
 
-        
         rpc.silentTicks = 0;
         if (rpc.client)
         {
@@ -225,7 +224,6 @@ final class DataReceiver
         {
             receivePool.write(in.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, payload);
         }
-        
         if (fresh < payload)
         {
             metrics.add(HomaMetrics.DUPLICATE_BYTES, payload - fresh);

@@ -122,7 +122,7 @@ final class PacketDispatcher implements PacketSink
         final long localId = header.senderId() ^ 1;
         switch (type)
         {
-            case PacketType.DATA -> {  dataReceiver.onData(buffer, length, socket, source, sourcePort, localId); }
+            case PacketType.DATA -> dataReceiver.onData(buffer, length, socket, source, sourcePort, localId);
             case PacketType.GRANT -> controlReceiver.onGrant(buffer, socket, source, sourcePort, localId);
             case PacketType.RESEND -> controlReceiver.onResend(buffer, socket, source, sourcePort, localId);
             case PacketType.RPC_UNKNOWN -> controlReceiver.onRpcUnknown(socket, source, sourcePort, localId);

@@ -39,8 +39,14 @@ import java.util.concurrent.TimeUnit;
  * each side, payload copied once per hop): the fabric's own share, so {@code homaRoundTrip - echoFloor} is the
  * engine's.</li>
  * </ul>
+ * <p>
+ * {@code evictBytes} (default 0) writes one word per cache line of that many bytes after each hop, in both
+ * benchmarks alike: on a real network each host's own {@code send(2)} runs the kernel's network stack and leaves
+ * the engine's data out of L1, which the hot loop here never sees. {@code homaRoundTrip - echoFloor} at the same
+ * {@code evictBytes} is then the engine's cost with the caches as a round trip over veth leaves them.
  * <pre>
  * java -jar homa-bench/target/benchmarks.jar RpcRoundTrip -f 1 -wi 3 -i 5 -prof gc
+ * java -jar homa-bench/target/benchmarks.jar 'RpcRoundTrip.*(homaRoundTrip|echoFloor)' -p evictBytes=0,65536,262144
  * </pre>
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -52,6 +58,18 @@ public class RpcRoundTripBenchmark
 {
     private static final int SERVER_PORT = 99;
     private static final int PRIORITY = 7;
+    private static final int CACHE_LINE_WORDS = 8;
+
+    /**
+     * Dirty every cache line of {@code lines}: what a host's own system call does to its caches between two hops.
+     */
+    static void evict(final long[] lines)
+    {
+        for (int i = 0; i < lines.length; i += CACHE_LINE_WORDS)
+        {
+            lines[i]++;
+        }
+    }
 
     /**
      * Two hosts on an instant fabric.
@@ -62,6 +80,10 @@ public class RpcRoundTripBenchmark
         @Param({"100"})
         int size;
 
+        @Param({"0"})
+        int evictBytes;
+
+        long[] evicted;
         Fabric fabric;
         HomaTransport client;
         HomaTransport server;
@@ -78,6 +100,7 @@ public class RpcRoundTripBenchmark
         @Setup(Level.Trial)
         public void setup()
         {
+            evicted = new long[evictBytes / Long.BYTES];
             fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
             serverAddress = Fabric.hostAddress(1);
             client = HomaTransport.launch(new HomaTransport.Context().driver(fabric.driverAt(0))
@@ -112,6 +135,7 @@ public class RpcRoundTripBenchmark
         final long sequence = ++h.sequence;
         h.request.putLong(0, sequence);
         h.clientSocket.homaSend(h.serverAddress, SERVER_PORT, h.request, 0, h.size, sequence);
+        evict(h.evicted);
         while (true)
         {
             h.client.doWork();
@@ -128,6 +152,7 @@ public class RpcRoundTripBenchmark
                 {
                     request.release();
                 }
+                evict(h.evicted);
                 h.server.doWork();
             }
             h.client.doWork();
@@ -175,6 +200,10 @@ public class RpcRoundTripBenchmark
         @Param({"100"})
         int size;
 
+        @Param({"0"})
+        int evictBytes;
+
+        long[] evicted;
         Fabric fabric;
         NicDriver clientDriver;
         NicDriver serverDriver;
@@ -188,6 +217,7 @@ public class RpcRoundTripBenchmark
         @Setup(Level.Trial)
         public void setup()
         {
+            evicted = new long[evictBytes / Long.BYTES];
             fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
             clientAddress = Fabric.hostAddress(0);
             serverAddress = Fabric.hostAddress(1);
@@ -215,6 +245,7 @@ public class RpcRoundTripBenchmark
                 serverDriver.send(out, clientAddress, PRIORITY);
                 serverDriver.flush();
                 serverDriver.release(out);
+                evict(evicted);
             }
             else
             {
@@ -237,6 +268,7 @@ public class RpcRoundTripBenchmark
         e.clientDriver.send(out, e.serverAddress, PRIORITY);
         e.clientDriver.flush();
         e.clientDriver.release(out);
+        evict(e.evicted);
         while (0 == e.serverDriver.poll(e, 16))
         {
             Thread.onSpinWait();

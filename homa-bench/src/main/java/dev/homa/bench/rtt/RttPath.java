@@ -23,12 +23,13 @@ public enum RttPath
     /** Homa RPCs over the UDP driver. */
     HOMA_UDP("homa-udp", "Homa RPC over udp:// driver", KERNEL_UDP),
     /**
-     * The UDP driver echo configured for one peer and latency ({@code connect=1&rxtos=false}): a connected socket,
-     * the floor's kind, and no TOS control message per received datagram.
+     * The UDP driver echo configured for one peer and latency ({@code connect=1&rxtos=false&unconnectedEvery=64}): a
+     * connected socket, the floor's kind, no TOS control message per received datagram, and the socket for other
+     * peers read on every 64th poll.
      */
-    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connect=1&rxtos=false, no Homa", KERNEL_UDP),
+    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connect=1&rxtos=false&unconnectedEvery=64, no Homa", KERNEL_UDP),
     /** Homa RPCs over the UDP driver configured as {@link #UDP_ECHO_CONNECTED}. */
-    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1&rxtos=false", KERNEL_UDP);
+    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1&rxtos=false&unconnectedEvery=64", KERNEL_UDP);
 
     private final String id;
     private final String description;

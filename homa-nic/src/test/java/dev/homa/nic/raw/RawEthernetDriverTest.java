@@ -142,11 +142,7 @@ class RawEthernetDriverTest
             }
             assertEquals(batch.size(), sender.flush());
             batch.forEach(sender::release);
-            awaitTrue(() ->
-            {
-                receiver.poll(sink, 64);
-                return received.size() >= expected.size();
-            }, () -> "received " + received.size() + " of " + expected.size() + " " + receiver.counters());
+            awaitReceived(receiver, sink, received, expected.size());
 
             assertEquals(expected.size(), received.size());
             for (int i = 0; i < expected.size(); i++)
@@ -364,11 +360,7 @@ class RawEthernetDriverTest
             b.release(packet);
             assertThrows(IllegalStateException.class, () -> b.release(packet), "released twice");
         });
-        awaitTrue(() ->
-        {
-            b.poll(sink, 64);
-            return received.size() >= expected.size();
-        }, () -> "received " + received.size() + " of " + expected.size() + " " + b.counters());
+        awaitReceived(b, sink, received, expected.size());
         assertEquals(expected.size(), received.size());
         for (int i = 0; i < expected.size(); i++)
         {
@@ -730,6 +722,16 @@ class RawEthernetDriverTest
         buffer.putByte(13, (byte)0x10);
         buffer.putLong(20, ((long)priority << 32) | index, BIG_ENDIAN);
         return bytes;
+    }
+
+    private static void awaitReceived(
+        final RawEthernetDriver receiver, final PacketSink sink, final List<?> received, final int count)
+    {
+        awaitTrue(() ->
+        {
+            receiver.poll(sink, 64);
+            return received.size() >= count;
+        }, () -> "received " + received.size() + " of " + count + " " + receiver.counters());
     }
 
     static void awaitTrue(final BooleanSupplier condition, final java.util.function.Supplier<String> message)

@@ -27,9 +27,11 @@ public enum RttPath
      * connected socket, the floor's kind, no TOS control message per received datagram, and the socket for other
      * peers read on every 64th poll.
      */
-    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connect=1&rxtos=false&unconnectedEvery=64, no Homa", KERNEL_UDP),
+    UDP_ECHO_CONNECTED("udp-echo-connected", "UdpDriver echo, connect=1&rxtos=false&unconnectedEvery=64, no Homa",
+        KERNEL_UDP),
     /** Homa RPCs over the UDP driver configured as {@link #UDP_ECHO_CONNECTED}. */
-    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1&rxtos=false&unconnectedEvery=64", KERNEL_UDP);
+    HOMA_UDP_CONNECTED("homa-udp-connected", "Homa RPC over udp://...?connect=1&rxtos=false&unconnectedEvery=64",
+        KERNEL_UDP);
 
     private final String id;
     private final String description;

@@ -359,12 +359,10 @@ class UdpDriverTest
     @Timeout(30)
     void withConnectedSocketsTheUnconnectedOneIsReadEveryFewPollsAndWhileBusy()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1)
-            .unconnectedPollInterval(4));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
-        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
-        exchangeOne(a, b, 7, 1);
-        exchangeOne(b, a, 7, 2);
+        final UdpDriver[] hosts = connectedTrio(4);
+        final UdpDriver a = hosts[0];
+        final UdpDriver b = hosts[1];
+        final UdpDriver c = hosts[2];
         assertEquals(1, a.connectedSockets());
 
         for (int trial = 0; trial < 3; trial++)
@@ -391,12 +389,10 @@ class UdpDriverTest
     @Timeout(30)
     void aBusySocketDoesNotStarveTheOthers()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1)
-            .unconnectedPollInterval(1));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
-        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
-        exchangeOne(a, b, 7, 1);
-        exchangeOne(b, a, 7, 2);
+        final UdpDriver[] hosts = connectedTrio(1);
+        final UdpDriver a = hosts[0];
+        final UdpDriver b = hosts[1];
+        final UdpDriver c = hosts[2];
         for (int round = 0; round < 4; round++)
         {
             // Five datagrams wait on a's unconnected socket (from c), one on its connected socket (from b); a poll
@@ -508,6 +504,22 @@ class UdpDriverTest
             driver.poll(sink, 1);
         }
         return stamps;
+    }
+
+    /**
+     * Three hosts on loopback: a, with one connected socket, reads its unconnected one every
+     * {@code unconnectedEvery} polls; b is a's connected peer (one exchange each way has opened both connected
+     * sockets); c has none, so its datagrams reach a's unconnected socket.
+     */
+    private UdpDriver[] connectedTrio(final int unconnectedEvery)
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1)
+            .unconnectedPollInterval(unconnectedEvery));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
+        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        exchangeOne(a, b, 7, 1);
+        exchangeOne(b, a, 7, 2);
+        return new UdpDriver[]{ a, b, c };
     }
 
     private static void sendFrom(final UdpDriver from, final UdpDriver to, final int value)

@@ -11,6 +11,8 @@ public enum FrameRejectReason
     TOO_SHORT,
     /** The EtherType (after at most one 802.1Q tag) is not IPv4. */
     NOT_IPV4,
+    /** More than one VLAN tag (802.1ad service tag or QinQ): no Homa host sends that. */
+    STACKED_TAGS,
     /** The IP version nibble is not 4. */
     BAD_IP_VERSION,
     /** IHL below 5 words. */

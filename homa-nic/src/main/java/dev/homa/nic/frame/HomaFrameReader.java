@@ -5,7 +5,8 @@ import org.agrona.DirectBuffer;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 
 /**
- * Parses a received raw Ethernet frame down to the Homa bytes: Ethernet II, at most one 802.1Q tag, IPv4 with
+ * Parses a received raw Ethernet frame down to the Homa bytes: Ethernet II, at most one 802.1Q tag (stacked tags
+ * are refused), IPv4 with
  * protocol 146 and a valid header checksum. Never throws on frame contents: {@link #read} returns
  * {@link FrameRejectReason#NONE} and fills the accessors, or a reason, and counts both. Allocation-free; one
  * instance per receiving thread, reused for every frame.
@@ -20,6 +21,9 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  */
 public final class HomaFrameReader
 {
+    /** EtherType of an 802.1ad service tag (the outer tag of QinQ). */
+    public static final int ETHER_TYPE_SERVICE_TAG = 0x88A8;
+
     private final long[] rejectCounts = new long[FrameRejectReason.count()];
 
     private int homaOffset;
@@ -58,6 +62,10 @@ public final class HomaFrameReader
         }
         int etherType = EthernetFlyweight.etherTypeOf(frame, frameOffset);
         int ipOffset = frameOffset + FrameLayout.ETHERNET_HEADER_LENGTH;
+        if (ETHER_TYPE_SERVICE_TAG == etherType)
+        {
+            return FrameRejectReason.STACKED_TAGS;
+        }
         if (EthernetFlyweight.ETHER_TYPE_VLAN == etherType)
         {
             if (frameLength < FrameLayout.ETHERNET_HEADER_LENGTH + FrameLayout.VLAN_TAG_LENGTH)
@@ -69,6 +77,10 @@ public final class HomaFrameReader
             tagged = true;
             etherType = frame.getShort(tagOffset + VlanTagFlyweight.INNER_ETHER_TYPE_OFFSET, BIG_ENDIAN) & 0xFFFF;
             ipOffset += FrameLayout.VLAN_TAG_LENGTH;
+            if (EthernetFlyweight.ETHER_TYPE_VLAN == etherType || ETHER_TYPE_SERVICE_TAG == etherType)
+            {
+                return FrameRejectReason.STACKED_TAGS;
+            }
         }
         else
         {

@@ -65,6 +65,7 @@ final class LibC
 
     // <linux/sockios.h>
     static final long SIOCGIFADDR = 0x8915;
+    static final long SIOCGIFBRDADDR = 0x8919;
     static final long SIOCGIFMTU = 0x8921;
     static final long SIOCGIFHWADDR = 0x8927;
     static final long SIOCGIFINDEX = 0x8933;

@@ -29,6 +29,8 @@ public final class RawEthernetCounters
     long rxMalformed;
     long rxTooLong;
     long rxUntagged;
+    long rxMartianSource;
+    long rxStackedTags;
     long ringDrops;
 
     /**
@@ -209,6 +211,24 @@ public final class RawEthernetCounters
     }
 
     /**
+     * @return frames from a source the IP layer would drop as a martian (0.0.0.0/8, loopback, multicast, reserved
+     * or broadcast addresses, this host's own address, a multicast source MAC): never answered, which would turn
+     * one forged frame into a broadcast or a packet to ourselves.
+     */
+    public long rxMartianSource()
+    {
+        return rxMartianSource;
+    }
+
+    /**
+     * @return frames with more than one VLAN tag (802.1ad, QinQ), dropped.
+     */
+    public long rxStackedTags()
+    {
+        return rxStackedTags;
+    }
+
+    /**
      * @return frames the kernel dropped because the receive ring was full (PACKET_STATISTICS), as of the last
      * {@link RawEthernetDriver#counters()} call.
      */
@@ -228,6 +248,7 @@ public final class RawEthernetCounters
             ", rxNotForUs=" + rxNotForUs + ", rxWrongEtherType=" + rxWrongEtherType +
             ", rxWrongProtocol=" + rxWrongProtocol + ", rxWrongAddress=" + rxWrongAddress +
             ", rxBadChecksum=" + rxBadChecksum + ", rxMalformed=" + rxMalformed + ", rxTooLong=" + rxTooLong +
-            ", rxUntagged=" + rxUntagged + ", ringDrops=" + ringDrops + '}';
+            ", rxUntagged=" + rxUntagged + ", rxMartianSource=" + rxMartianSource +
+            ", rxStackedTags=" + rxStackedTags + ", ringDrops=" + ringDrops + '}';
     }
 }

@@ -52,7 +52,9 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * {@code TP_STATUS_VLAN_VALID} is set (and from the frame itself if a tag is still inline). The socket is a
  * {@code ETH_P_ALL} tap because protocol-bound packet sockets run after the kernel has discarded a VID-0 tag. A
  * classic BPF filter passes only IPv4 protocol 146, so other traffic never costs ring space; what passes is checked
- * again (destination MAC and IP, header checksum, lengths, fragments) and every drop is counted in
+ * again (destination MAC and IP, header checksum, lengths, fragments, stacked VLAN tags, and the source: the
+ * martian, broadcast, multicast and own-address sources that the kernel's IP layer drops before any protocol sees
+ * them, see {@link #isMartianSource}) and every drop is counted in
  * {@link RawEthernetCounters}.
  * <p>
  * <b>Transmit</b>: {@link #send} writes the 38-byte frame header into the headroom in front of the packet's pool
@@ -98,6 +100,8 @@ public final class RawEthernetDriver implements NicDriver
     private static final int STAGING_LENGTH = 64;
     private static final int TX_RETRIES = 64;
     private static final int SEND_BUFFER_BYTES = 4 * 1024 * 1024;
+    // The group bit: the least significant bit of a MAC's first octet (bit 40 of the low 48).
+    private static final long MULTICAST_MAC_BIT = 1L << 40;
 
     private final Context context;
     private final Arena arena;
@@ -107,6 +111,7 @@ public final class RawEthernetDriver implements NicDriver
     private final int ifIndex;
     private final long localMac;
     private final int localIp;
+    private final int broadcastIp;
     private final long localAddress;
     private final int maxPacketLength;
     private final NanoClock clock;
@@ -171,6 +176,7 @@ public final class RawEthernetDriver implements NicDriver
             this.localIp = 0 != context.localAddress ? HostAddress.ipv4Of(context.localAddress) :
                 interfaceIpv4(ifreq, context.interfaceName);
             this.localAddress = HostAddress.ipv4(localIp);
+            this.broadcastIp = interfaceBroadcast(ifreq, context.interfaceName);
             final int fromMtu = mtu - FrameLayout.IPV4_HEADER_LENGTH;
             this.maxPacketLength = 0 != context.maxPacketLength ? Math.min(context.maxPacketLength, fromMtu) :
                 Math.min(fromMtu, 9000 - FrameLayout.IPV4_HEADER_LENGTH);
@@ -853,6 +859,7 @@ public final class RawEthernetDriver implements NicDriver
                 case NOT_IPV4 -> counters.rxWrongEtherType++;
                 case NOT_HOMA -> counters.rxWrongProtocol++;
                 case BAD_CHECKSUM -> counters.rxBadChecksum++;
+                case STACKED_TAGS -> counters.rxStackedTags++;
                 default -> counters.rxMalformed++;
             }
             return false;
@@ -860,6 +867,12 @@ public final class RawEthernetDriver implements NicDriver
         if (localIp != frameReader.destinationIpv4())
         {
             counters.rxWrongAddress++;
+            return false;
+        }
+        if (isMartianSource(frameReader.sourceIpv4(), localIp, broadcastIp) ||
+            0 != (frameReader.sourceMac() & MULTICAST_MAC_BIT))
+        {
+            counters.rxMartianSource++;
             return false;
         }
         final int homaLength = frameReader.homaLength();
@@ -871,6 +884,12 @@ public final class RawEthernetDriver implements NicDriver
         final int priority;
         final int vlanId;
         final int strippedTci = ring.strippedTci(frame);
+        if (strippedTci >= 0 && frameReader.tagged())
+        {
+            // A second tag inside the one the kernel stripped (802.1ad / QinQ): not a frame of ours.
+            counters.rxStackedTags++;
+            return false;
+        }
         if (strippedTci >= 0)
         {
             // The usual case: the kernel moved the tag into the ring header before the tap saw the frame.
@@ -964,6 +983,49 @@ public final class RawEthernetDriver implements NicDriver
         {
             LibC.close(udp);
         }
+    }
+
+    /**
+     * @return the interface's IPv4 broadcast address, or 0 if it has none or the kernel does not say.
+     */
+    private int interfaceBroadcast(final MemorySegment ifreq, final String interfaceName)
+    {
+        final int udp = LibC.socket(errno, LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (udp < 0)
+        {
+            return 0;
+        }
+        try
+        {
+            putName(ifreq, interfaceName);
+            return 0 != LibC.ioctl(errno, udp, LibC.SIOCGIFBRDADDR, ifreq) ? 0 :
+                new UnsafeBuffer(ifreq.address(), LibC.IFREQ_SIZE).getInt(20, BIG_ENDIAN);
+        }
+        finally
+        {
+            LibC.close(udp);
+        }
+    }
+
+    /**
+     * Sources the kernel's IP layer would drop as martians before any protocol saw them (and which an answer would
+     * turn into a broadcast, a multicast or a packet to ourselves): "this network" 0.0.0.0/8, loopback 127.0.0.0/8
+     * on a device that is not itself on it, multicast 224.0.0.0/4, reserved 240.0.0.0/4 with the limited broadcast
+     * 255.255.255.255, the interface's directed broadcast, and this host's own address.
+     *
+     * @param source  source IPv4 address, network order.
+     * @param localIp this host's address.
+     * @param broadcastIp the interface's directed broadcast address, 0 if unknown.
+     * @return true if a frame from that source must be dropped.
+     */
+    static boolean isMartianSource(final int source, final int localIp, final int broadcastIp)
+    {
+        final int firstOctet = source >>> 24;
+        return 0 == firstOctet ||
+            (127 == firstOctet && 127 != localIp >>> 24) ||
+            (source >>> 28) >= 0xE ||
+            source == localIp ||
+            (0 != broadcastIp && source == broadcastIp);
     }
 
     private int ifreqInt(final int socket, final MemorySegment ifreq, final long request, final String name)

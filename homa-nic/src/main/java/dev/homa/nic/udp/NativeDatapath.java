@@ -9,6 +9,7 @@ import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
 import org.agrona.collections.Long2ObjectHashMap;
 
 import java.lang.foreign.Arena;
@@ -278,6 +279,22 @@ final class NativeDatapath
         }
         connected.clear();
         arena.close();
+    }
+
+    /**
+     * @return the kernel's receive drop counts of the connected sockets, summed (owner thread).
+     */
+    long connectedSocketDrops()
+    {
+        long drops = 0;
+        for (final ConnectedPeer peer : connected.values())
+        {
+            if (peer.fd >= 0)
+            {
+                drops += UdpDriver.socketDrops((Socket)peer.socket.fd());
+            }
+        }
+        return drops;
     }
 
     /**
@@ -652,9 +669,8 @@ final class NativeDatapath
         {
             driver.onDroppedNoBuffer();
         }
-        else if (0 != (flags & MSG_TRUNC) || 0 == length || HostAddress.NONE == source)
+        else if (!acceptable(flags, length, source))
         {
-            driver.onDroppedOversize();
             driver.returnFreeSlot(slot);
         }
         else
@@ -669,9 +685,8 @@ final class NativeDatapath
         final int length = rxMessages.get(ValueLayout.JAVA_INT, message + MSG_LEN_OFFSET);
         final int flags = rxMessages.get(ValueLayout.JAVA_INT, message + MSG_FLAGS_OFFSET);
         final long source = sourceOf(i);
-        if (0 != (flags & MSG_TRUNC) || 0 == length || HostAddress.NONE == source)
+        if (!acceptable(flags, length, source))
         {
-            driver.onDroppedOversize();
             return;
         }
         int segment = groSegmentSize(i);
@@ -702,6 +717,29 @@ final class NativeDatapath
             MemorySegment.copy(rxStaging, base + offset, pool, (long)slot * stride, segmentLength);
             driver.onReceived(slot, segmentLength, source, packetLevel);
         }
+    }
+
+    /**
+     * @return true if a received datagram can be a packet; otherwise it is counted under its reason.
+     */
+    private boolean acceptable(final int flags, final int length, final long source)
+    {
+        if (0 != (flags & MSG_TRUNC))
+        {
+            driver.onDroppedOversize();
+            return false;
+        }
+        if (0 == length)
+        {
+            driver.onDroppedEmpty();
+            return false;
+        }
+        if (HostAddress.NONE == source)
+        {
+            driver.onDroppedOther();
+            return false;
+        }
+        return true;
     }
 
     private int groSegmentSize(final int i)

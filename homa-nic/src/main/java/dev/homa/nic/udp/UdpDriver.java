@@ -129,6 +129,9 @@ public final class UdpDriver implements NicDriver
     public static final int GSO_BUFFER_LENGTH = 65_536;
 
     static final int SO_PRIORITY = 12;
+    private static final int SO_MEMINFO = 55;
+    private static final int SK_MEMINFO_VARS = 9;
+    private static final int SK_MEMINFO_DROPS = 8;
     private static final int GRO_RECEIVE_BUFFER_LENGTH = 65_536 + 4096;
     private static final int STATE_FREE = 0;
     private static final int STATE_OWNED = 1;
@@ -193,11 +196,13 @@ public final class UdpDriver implements NicDriver
     private long gsoSegments;
     private long rxDroppedNoBuffer;
     private long rxDroppedOversize;
+    private long rxDroppedEmpty;
     private long rxDroppedOther;
     private long ioErrors;
     private long flushStalls;
     private long groSuperDatagrams;
     private long txDroppedStalled;
+    private volatile long kernelReceiveDrops;
     private boolean ioErrorLogged;
     private int lastErrno;
 
@@ -271,8 +276,19 @@ public final class UdpDriver implements NicDriver
             gsoDatagrams[i] = new SegmentedOutboundDatagram();
         }
 
-        eventLoop = new ManualIoEventLoop(null, null, EpollIoHandler.newFactory());
         final long bind = context.bindAddress();
+        if (0 != HostAddress.portOf(bind) && !context.sharePort())
+        {
+            try
+            {
+                claimPort(new InetSocketAddress(toInetAddress(HostAddress.ipv4Of(bind)), HostAddress.portOf(bind)));
+            }
+            catch (final IOException | ChannelException ex)
+            {
+                throw new IllegalStateException("cannot bind UDP port " + HostAddress.toString(bind), ex);
+            }
+        }
+        eventLoop = new ManualIoEventLoop(null, null, EpollIoHandler.newFactory());
         boolean groActive = context.gro();
         boolean steered = false;
         boolean single = false;
@@ -355,6 +371,8 @@ public final class UdpDriver implements NicDriver
         catch (final IOException | ChannelException ex)
         {
             closeSockets();
+            eventLoop.setOwningThread(Thread.currentThread());
+            terminate(eventLoop);
             throw new IllegalStateException("cannot open UDP sockets on " + HostAddress.toString(bind), ex);
         }
         groEnabled = groActive;
@@ -365,6 +383,35 @@ public final class UdpDriver implements NicDriver
         LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
             HostAddress.toString(localAddress), context.datapath(), maxPacketLength, gsoEnabled, groEnabled,
             prioritySteering);
+    }
+
+    /**
+     * Bind the port once without {@code SO_REUSEPORT} (and without {@code SO_REUSEADDR}), which the kernel refuses
+     * if any socket holds the address and port already, and release it again for the driver's reuseport group.
+     * Without this a second driver on the same port would join the first one's group and silently take part of
+     * its traffic.
+     */
+    private static void claimPort(final InetSocketAddress address) throws IOException
+    {
+        final Socket probe = Socket.newSocketDgram();
+        try
+        {
+            probe.bind(address);
+        }
+        catch (final IOException | ChannelException ex)
+        {
+            if (String.valueOf(ex.getMessage()).contains("in use"))
+            {
+                throw new IllegalStateException("UDP port " + address.getAddress().getHostAddress() + ":" +
+                    address.getPort() + " is already in use by another socket; choose another port, or pass " +
+                    "share=true (UdpDriverContext.sharePort) to serve it together with that socket");
+            }
+            throw ex;
+        }
+        finally
+        {
+            probe.close();
+        }
     }
 
     /**
@@ -965,12 +1012,7 @@ public final class UdpDriver implements NicDriver
                     }
                 }
             }
-            eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
-            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!eventLoop.isTerminated() && System.nanoTime() < deadlineNs)
-            {
-                eventLoop.runNow();
-            }
+            terminate(eventLoop);
         }
         else
         {
@@ -985,6 +1027,16 @@ public final class UdpDriver implements NicDriver
         }
         BufferUtil.free(poolMemory);
         BufferUtil.free(gsoMemory);
+    }
+
+    private static void terminate(final ManualIoEventLoop eventLoop)
+    {
+        eventLoop.shutdownGracefully(0, 0, TimeUnit.NANOSECONDS);
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!eventLoop.isTerminated() && System.nanoTime() < deadlineNs)
+        {
+            eventLoop.runNow();
+        }
     }
 
     private void closeSockets()
@@ -1078,11 +1130,64 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return received datagrams dropped because they exceeded {@link #maxPacketLength()} or were empty.
+     * @return received datagrams dropped because they exceeded {@link #maxPacketLength()} (or were truncated).
      */
     public long rxDroppedOversize()
     {
         return rxDroppedOversize;
+    }
+
+    /**
+     * @return received datagrams dropped because they were empty (no Homa header at all).
+     */
+    public long rxDroppedEmpty()
+    {
+        return rxDroppedEmpty;
+    }
+
+    /**
+     * Datagrams the kernel dropped before the driver could read them, because a receive socket's buffer was full:
+     * the sum over the driver's level sockets of the kernel's per-socket drop count ({@code sk_drops}, the number
+     * {@code SO_RXQ_OVFL} would attach to each datagram), read with {@code getsockopt(SO_MEMINFO)} when asked, so
+     * that the receive path carries no extra control message and drops show even when nothing arrives after them.
+     * Owner thread (connected sockets are counted only there); the last value read once the driver is closed.
+     *
+     * @return datagrams dropped by the kernel on this driver's receive sockets.
+     */
+    public long kernelReceiveDrops()
+    {
+        if (!closed)
+        {
+            long drops = 0;
+            for (final EpollDatagramChannel channel : channels)
+            {
+                drops += socketDrops((Socket)channel.fd());
+            }
+            if (null != nativeDatapath && Thread.currentThread() == owner)
+            {
+                drops += nativeDatapath.connectedSocketDrops();
+            }
+            kernelReceiveDrops = Math.max(kernelReceiveDrops, drops);
+        }
+        return kernelReceiveDrops;
+    }
+
+    /**
+     * @return the kernel's drop count of one socket ({@code SK_MEMINFO_DROPS}), 0 if it cannot be read.
+     */
+    static long socketDrops(final Socket socket)
+    {
+        final ByteBuffer meminfo = ByteBuffer.allocateDirect(SK_MEMINFO_VARS * Integer.BYTES)
+            .order(java.nio.ByteOrder.nativeOrder());
+        try
+        {
+            socket.getRawOpt(PrioritySteering.SOL_SOCKET, SO_MEMINFO, meminfo);
+            return meminfo.getInt(SK_MEMINFO_DROPS * Integer.BYTES) & 0xFFFF_FFFFL;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            return 0;
+        }
     }
 
     /**
@@ -1251,6 +1356,16 @@ public final class UdpDriver implements NicDriver
         rxDroppedOversize++;
     }
 
+    void onDroppedEmpty()
+    {
+        rxDroppedEmpty++;
+    }
+
+    void onDroppedOther()
+    {
+        rxDroppedOther++;
+    }
+
     void onSendStallDrop(final long packets)
     {
         txDroppedStalled += packets;
@@ -1341,7 +1456,11 @@ public final class UdpDriver implements NicDriver
         final ByteBuf content = datagram.content();
         final int length = content.readableBytes();
         final InetSocketAddress sender = datagram.sender();
-        if (0 == length || length > maxPacketLength)
+        if (0 == length)
+        {
+            rxDroppedEmpty++;
+        }
+        else if (length > maxPacketLength)
         {
             rxDroppedOversize++;
         }

@@ -74,6 +74,7 @@ public final class UdpDriverContext
     private int connectedPeers;
     private boolean receiveTos = true;
     private int unconnectedPollInterval = UNCONNECTED_POLL_INTERVAL_DEFAULT;
+    private boolean sharePort;
     private NanoClock clock = SystemNanoClock.INSTANCE;
     private boolean concluded;
 
@@ -94,6 +95,8 @@ public final class UdpDriverContext
      *     {@link #receiveTos(boolean)}.</li>
      *     <li>{@code unconnectedEvery} - with connected sockets, read the unconnected one every this many polls
      *     (default 8), see {@link #unconnectedPollInterval(int)}.</li>
+     *     <li>{@code share} - true/false: join the sockets already bound to the port (default false), see
+     *     {@link #sharePort(boolean)}.</li>
      * </ul>
      * Port 0 asks the kernel for a free port.
      *
@@ -149,6 +152,7 @@ public final class UdpDriverContext
             case "connect" -> connectedPeers((int)parseSize(value, uri));
             case "rxtos" -> receiveTos(parseBoolean(value, uri));
             case "unconnectedevery" -> unconnectedPollInterval((int)parseSize(value, uri));
+            case "share" -> sharePort(parseBoolean(value, uri));
             default -> throw new IllegalArgumentException("unknown udp option '" + name + "' in " + uri);
         }
     }
@@ -286,6 +290,31 @@ public final class UdpDriverContext
     public long bindAddress()
     {
         return bindAddress;
+    }
+
+    /**
+     * The driver binds its sockets with {@code SO_REUSEPORT} (one per level, plus connected ones), and the kernel
+     * would let any other socket of the same user with that option join the port and take a share of its
+     * datagrams. So, unless sharing is asked for, the driver first binds the port alone, without the option, and
+     * fails with a clear error if anything holds it already.
+     *
+     * @param sharePort true to join whatever is bound to the port already (several processes serving one port);
+     *                  false (default) to fail if the port is in use.
+     * @return this.
+     */
+    public UdpDriverContext sharePort(final boolean sharePort)
+    {
+        checkNotConcluded();
+        this.sharePort = sharePort;
+        return this;
+    }
+
+    /**
+     * @return true if the driver may join sockets already bound to its port.
+     */
+    public boolean sharePort()
+    {
+        return sharePort;
     }
 
     /**

@@ -187,7 +187,11 @@ class HomaFrameTest
         frame.putShort(16, (short)0x86DD, java.nio.ByteOrder.BIG_ENDIAN);
         assertEquals(FrameRejectReason.NOT_IPV4, reader.read(frame, 0, length));
         frame.putShort(12, (short)0x88A8, java.nio.ByteOrder.BIG_ENDIAN);
-        assertEquals(FrameRejectReason.NOT_IPV4, reader.read(frame, 0, length), "QinQ is not decoded");
+        assertEquals(FrameRejectReason.STACKED_TAGS, reader.read(frame, 0, length), "an 802.1ad service tag");
+
+        rewrite();
+        frame.putShort(16, (short)0x8100, java.nio.ByteOrder.BIG_ENDIAN);
+        assertEquals(FrameRejectReason.STACKED_TAGS, reader.read(frame, 0, length), "a tag inside a tag (QinQ)");
 
         rewrite();
         frame.putByte(18, (byte)0x65);
@@ -223,7 +227,8 @@ class HomaFrameTest
         assertEquals(FrameRejectReason.FRAGMENTED, reader.read(frame, 0, length));
 
         assertEquals(4, reader.rejectedCount(FrameRejectReason.TOO_SHORT));
-        assertEquals(2, reader.rejectedCount(FrameRejectReason.NOT_IPV4));
+        assertEquals(1, reader.rejectedCount(FrameRejectReason.NOT_IPV4));
+        assertEquals(2, reader.rejectedCount(FrameRejectReason.STACKED_TAGS));
         assertEquals(1, reader.rejectedCount(FrameRejectReason.BAD_IP_VERSION));
         assertEquals(1, reader.rejectedCount(FrameRejectReason.BAD_IP_HEADER_LENGTH));
         assertEquals(1, reader.rejectedCount(FrameRejectReason.NOT_HOMA));

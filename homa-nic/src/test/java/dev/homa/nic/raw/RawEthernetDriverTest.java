@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -531,6 +532,111 @@ class RawEthernetDriverTest
             return 1 == counters.rxBadChecksum() && 1 == counters.rxWrongAddress() && 1 == counters.rxNotForUs();
         }, () -> b.counters().toString());
         assertEquals(0, b.counters().rxPackets());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void dropsMartianSourcesAndStackedTagsAsTheIpLayerWould() throws Exception
+    {
+        openBoth();
+        final int aIp = HostAddress.ipv4Of(a.localAddress());
+        final int bIp = HostAddress.ipv4Of(b.localAddress());
+        final int[] martians = {
+            0xFFFF_FFFF, 0, 0x00A0_0001, 0xE000_0001, 0xEFFF_FFFA, 0xF000_0001, 0x7F00_0001, bIp };
+        for (final int source : martians)
+        {
+            sendFrame(a, b, forgedFrame(a.localMac(), b.localMac(), source, bIp, false));
+        }
+        // A group (multicast) source MAC with a good source IP, and a frame with two tags.
+        sendFrame(a, b, forgedFrame(a.localMac() | 0x0100_0000_0000L, b.localMac(), aIp, bIp, false));
+        sendFrame(a, b, forgedFrame(a.localMac(), b.localMac(), aIp, bIp, true));
+        // The control: the same frame from A's own address is delivered.
+        sendFrame(a, b, forgedFrame(a.localMac(), b.localMac(), aIp, bIp, false));
+
+        final List<Long> sources = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            b.poll(TestSinks.sink((packet) ->
+            {
+                sources.add(packet.source());
+                b.release(packet);
+            }, true, false), 16);
+            final RawEthernetCounters counters = b.counters();
+            return 1 == sources.size() && martians.length + 1 == counters.rxMartianSource() &&
+                1 == counters.rxStackedTags();
+        }, () -> sources + " " + b.counters());
+        assertEquals(List.of(a.localAddress()), sources);
+    }
+
+    @Test
+    void martianSourcesAreTheIpLayersOnes()
+    {
+        final int local = 0xC612_0002;
+        final int broadcast = 0xC612_00FF;
+        for (final int martian : new int[] {
+            0, 0x00FF_FFFF, 0x7F00_0001, 0xE000_0000, 0xEFFF_FFFF, 0xF000_0000, 0xFFFF_FFFF, local, broadcast })
+        {
+            assertTrue(RawEthernetDriver.isMartianSource(martian, local, broadcast), Integer.toHexString(martian));
+        }
+        for (final int fine : new int[] { 0x0100_0000, 0x0A00_0001, 0xC612_0001, 0xC612_0000, 0xDFFF_FFFF })
+        {
+            assertFalse(RawEthernetDriver.isMartianSource(fine, local, broadcast), Integer.toHexString(fine));
+        }
+        assertFalse(RawEthernetDriver.isMartianSource(0x7F00_0001, 0x7F00_0002, 0), "loopback on loopback");
+        assertFalse(RawEthernetDriver.isMartianSource(0xC612_00FF, local, 0), "no broadcast address known");
+    }
+
+    /**
+     * Send exactly these frame bytes: the driver writes its header into the headroom in front of the packet, and
+     * the frame is rewritten after {@code send} and before {@code flush}.
+     */
+    private static void sendFrame(final RawEthernetDriver sender, final RawEthernetDriver receiver, final byte[] frame)
+    {
+        final Packet packet = sender.acquire();
+        assertNotNull(packet);
+        packet.length(frame.length - FrameLayout.TAGGED_HEADER_LENGTH);
+        assertTrue(sender.send(packet, receiver.localAddress(), 0));
+        new UnsafeBuffer(packet.buffer().addressOffset() - FrameLayout.TAGGED_HEADER_LENGTH, frame.length)
+            .putBytes(0, frame);
+        assertEquals(1, sender.flush());
+        sender.release(packet);
+    }
+
+    /**
+     * A tagged Ethernet + IPv4 (protocol 146, valid checksum) frame with 64 Homa-looking bytes, from any source
+     * address; with {@code stacked}, a second 802.1Q tag inside the first.
+     */
+    private static byte[] forgedFrame(
+        final long sourceMac, final long destinationMac, final int sourceIp, final int destinationIp,
+        final boolean stacked)
+    {
+        final byte[] homa = homaLooking(new Random(SEED), 64, 0, 0);
+        final int tags = stacked ? 2 : 1;
+        final int ipOffset = FrameLayout.ETHERNET_HEADER_LENGTH + tags * FrameLayout.VLAN_TAG_LENGTH;
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[ipOffset + Ipv4Flyweight.HEADER_LENGTH + homa.length]);
+        EthernetFlyweight.putMac(frame, 0, destinationMac);
+        EthernetFlyweight.putMac(frame, 6, sourceMac);
+        int offset = 12;
+        for (int i = 0; i < tags; i++)
+        {
+            frame.putShort(offset, (short)EthernetFlyweight.ETHER_TYPE_VLAN, BIG_ENDIAN);
+            frame.putShort(offset + 2, (short)(1 << 13), BIG_ENDIAN);
+            offset += 4;
+        }
+        frame.putShort(offset, (short)EthernetFlyweight.ETHER_TYPE_IPV4, BIG_ENDIAN);
+        frame.putByte(ipOffset, (byte)0x45);
+        frame.putShort(ipOffset + Ipv4Flyweight.TOTAL_LENGTH_OFFSET,
+            (short)(Ipv4Flyweight.HEADER_LENGTH + homa.length), BIG_ENDIAN);
+        frame.putShort(ipOffset + Ipv4Flyweight.FLAGS_FRAGMENT_OFFSET, (short)Ipv4Flyweight.FLAG_DONT_FRAGMENT,
+            BIG_ENDIAN);
+        frame.putByte(ipOffset + Ipv4Flyweight.TTL_OFFSET, (byte)Ipv4Flyweight.DEFAULT_TTL);
+        frame.putByte(ipOffset + Ipv4Flyweight.PROTOCOL_OFFSET, (byte)Ipv4Flyweight.PROTOCOL_HOMA);
+        frame.putInt(ipOffset + Ipv4Flyweight.SOURCE_ADDRESS_OFFSET, sourceIp, BIG_ENDIAN);
+        frame.putInt(ipOffset + Ipv4Flyweight.DESTINATION_ADDRESS_OFFSET, destinationIp, BIG_ENDIAN);
+        frame.putShort(ipOffset + Ipv4Flyweight.HEADER_CHECKSUM_OFFSET,
+            (short)Ipv4Flyweight.checksum(frame, ipOffset, Ipv4Flyweight.HEADER_LENGTH), BIG_ENDIAN);
+        frame.putBytes(ipOffset + Ipv4Flyweight.HEADER_LENGTH, homa);
+        return frame.byteArray();
     }
 
     @Test

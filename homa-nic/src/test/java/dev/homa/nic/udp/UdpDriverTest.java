@@ -620,6 +620,80 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void aPortInUseFailsClearlyUnlessSharingIsAsked() throws Exception
+    {
+        final UdpDriver first = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final long taken = first.localAddress();
+        final IllegalStateException error = assertThrows(IllegalStateException.class,
+            () -> open(new UdpDriverContext().bindAddress(taken)));
+        assertTrue(error.getMessage().contains("already in use") && error.getMessage().contains("share=true"),
+            error.getMessage());
+        try (DatagramChannel other = DatagramChannel.open())
+        {
+            other.bind(new InetSocketAddress("127.0.0.1", 0));
+            final long held = HostAddress.withPort(LOOPBACK, ((InetSocketAddress)other.getLocalAddress()).getPort());
+            assertThrows(IllegalStateException.class, () -> open(new UdpDriverContext().bindAddress(held)),
+                "a port held by any socket, not only by another driver");
+        }
+        final UdpDriver second = open(UdpDriverContext.fromUri("udp://" + HostAddress.toString(taken) + "?share=true"));
+        assertEquals(taken, second.localAddress(), "asked for: the second driver joins the port");
+    }
+
+    @ParameterizedTest
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(30)
+    void anEmptyDatagramIsCountedAsEmptyNotOversize(final UdpDriverContext.Datapath datapath) throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        try (DatagramChannel sender = DatagramChannel.open())
+        {
+            final InetSocketAddress target = new InetSocketAddress("127.0.0.1", HostAddress.portOf(a.localAddress()));
+            sender.send(ByteBuffer.allocate(0), target);
+            sender.send(ByteBuffer.allocate(a.maxPacketLength() + 1), target);
+            final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+            while (0 == a.rxDroppedEmpty() || 0 == a.rxDroppedOversize())
+            {
+                a.poll(packet -> fail("nothing is a packet"), 8);
+                assertTrue(System.nanoTime() < deadlineNs, "empty " + a.rxDroppedEmpty() + " oversize " +
+                    a.rxDroppedOversize());
+            }
+        }
+        assertEquals(1, a.rxDroppedEmpty());
+        assertEquals(1, a.rxDroppedOversize());
+    }
+
+    @ParameterizedTest
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(30)
+    void datagramsTheKernelDropsForAFullSocketBufferAreCounted(final UdpDriverContext.Datapath datapath)
+        throws Exception
+    {
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gro(false)
+            .socketReceiveBufferBytes(4096));
+        final int sent = 2000;
+        try (DatagramChannel sender = DatagramChannel.open())
+        {
+            final InetSocketAddress target = new InetSocketAddress("127.0.0.1", HostAddress.portOf(a.localAddress()));
+            for (int i = 0; i < sent; i++)
+            {
+                sender.send(ByteBuffer.allocate(1000), target);
+            }
+        }
+        assertTrue(a.kernelReceiveDrops() > 0, "a 4 KiB socket buffer overflows without a poll");
+        final int[] received = new int[1];
+        while (0 != a.poll(packet ->
+        {
+            received[0]++;
+            a.release(packet);
+        }, 64))
+        {
+            // Drain what the socket kept.
+        }
+        assertEquals(sent, received[0] + a.kernelReceiveDrops(), "every datagram was read or counted as dropped");
+    }
+
+    @Test
+    @Timeout(30)
     void transmitQueueFullMeansFlushAndRetry()
     {
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).txQueueCapacity(4));

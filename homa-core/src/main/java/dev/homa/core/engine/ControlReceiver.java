@@ -237,7 +237,8 @@ final class ControlReceiver
     }
 
     /**
-     * CUTOFFS: adopt the peer's unscheduled cutoffs for what we send it (level 0 admits everything).
+     * CUTOFFS: adopt the peer's unscheduled cutoffs for what we send it, whatever their order (level 0 admits
+     * everything; homa_cutoffs_pkt).
      *
      * @param buffer the packet.
      * @param source peer host.
@@ -250,9 +251,11 @@ final class ControlReceiver
             return;
         }
         cutoffsFw.wrap(buffer, 0);
-        for (int i = 0; i < Cutoffs.NUM_PRIORITIES; i++)
+        for (int i = 1; i < Cutoffs.NUM_PRIORITIES; i++)
         {
-            cutoffScratch[i] = cutoffsFw.cutoff(i);
+            // Any eight values, as the kernel takes them: one at or above 2^31 is negative in the kernel's int and
+            // never admits a message, as 0 does here.
+            cutoffScratch[i] = Math.max(0, cutoffsFw.cutoff(i));
         }
         cutoffScratch[0] = Integer.MAX_VALUE;
         peer.cutoffs.set(cutoffScratch, cutoffsFw.cutoffVersion());

@@ -21,7 +21,6 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  *     <li>GRANT: {@code 0 <= offset <= maxMessageLength}, {@code priority <= 7};</li>
  *     <li>RESEND: {@code 0 <= offset <= maxMessageLength}, {@code length == -1} or
  *     {@code 1 <= length} with {@code offset + length <= maxMessageLength}, {@code priority <= 7};</li>
- *     <li>CUTOFFS: entries 1..7 are non-negative and non-increasing with the level;</li>
  *     <li>ACK: {@code numAcks <= 5}.</li>
  * </ul>
  * Deliberate choices where the kernel (HomaModule) is lenient or silent:
@@ -37,6 +36,9 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  *     <li><b>seg.offset == -1</b>: a current kernel writes it on single-segment DATA and puts the offset in the
  *     common header's sequence instead; the decoder and {@link DataHeaderFlyweight#segmentOffset()} resolve it
  *     the kernel's way.</li>
+ *     <li><b>CUTOFFS</b>: any eight values are accepted, as the kernel takes them: a kernel's own defaults are not
+ *     monotonic over all levels (levels 0-3 hold 0), and a receiver picks the highest level whose cutoff admits the
+ *     length whatever the order.</li>
  *     <li><b>num_acks above 5</b>: the kernel clips it; we reject, since its own sender never writes it, so only a
  *     corrupt or hostile packet does.</li>
  *     <li>Bytes after a control packet's header (e.g. Ethernet padding) are ignored, as in the kernel.</li>
@@ -282,9 +284,6 @@ public final class PacketDecoder
             case PacketType.RESEND:
                 return checkResend(buffer, offset);
 
-            case PacketType.CUTOFFS:
-                return checkCutoffs(buffer, offset);
-
             case PacketType.ACK:
                 return checkAck(buffer, offset);
 
@@ -360,23 +359,6 @@ public final class PacketDecoder
         if (resendOffset + resendLength > maxMessageLength)
         {
             return RejectReason.OFFSET_PAST_END;
-        }
-        return RejectReason.NONE;
-    }
-
-    private static RejectReason checkCutoffs(final DirectBuffer buffer, final int offset)
-    {
-        // Entry 0 is ignored by receivers (treated as unlimited), so only 1..7 must make sense.
-        long previous = Long.MAX_VALUE;
-        for (int level = 1; level < CutoffsFlyweight.NUM_CUTOFFS; level++)
-        {
-            final int cutoff = buffer.getInt(
-                offset + CutoffsFlyweight.CUTOFFS_OFFSET + level * Integer.BYTES, BIG_ENDIAN);
-            if (cutoff < 0 || cutoff > previous)
-            {
-                return RejectReason.BAD_CUTOFFS;
-            }
-            previous = cutoff;
         }
         return RejectReason.NONE;
     }

@@ -60,13 +60,7 @@ public enum RejectReason
     /**
      * ACK with num_acks above {@link AckFlyweight#MAX_ACKS}.
      */
-    TOO_MANY_ACKS("rejected.too_many_acks"),
-
-    /**
-     * CUTOFFS with a negative entry or entries 1..7 not non-increasing (a higher level may never admit longer
-     * messages than a lower one).
-     */
-    BAD_CUTOFFS("rejected.bad_cutoffs");
+    TOO_MANY_ACKS("rejected.too_many_acks");
 
     private static final RejectReason[] VALUES = values();
 

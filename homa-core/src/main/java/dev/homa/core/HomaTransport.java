@@ -59,9 +59,9 @@ public final class HomaTransport implements AutoCloseable
     private HomaTransport(final Context ctx)
     {
         this.ctx = ctx;
-        // Ids start from the clock, not from 2, so a restarted client does not reuse ids a server still remembers
-        // as acknowledged (it drops late copies of those requests). In virtual time the clock starts at 0: ids
-        // start at 2 and runs stay reproducible.
+        // Ids start from the clock, not from 2 as the kernel's do, so a restarted client does not reuse the id of an
+        // RPC a server still holds unacknowledged (its new request would meet the old RPC and its old response). In
+        // virtual time the clock starts at 0: ids start at 2 and runs stay reproducible.
         this.nextRpcId = new AtomicLong(Math.max(2, (ctx.clock().nanoTime() & 0x3FFF_FFFF_FFFF_FFFFL) << 1));
         this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));

@@ -10,19 +10,19 @@ import org.agrona.collections.Int2ObjectHashMap;
 import java.util.Arrays;
 
 /**
- * The end of server RPCs. A client remembers each completed RPC as a pending ack in its peer (piggybacked on the
- * next DATA to that peer, or flushed in an explicit ACK when the store is full or the server sends NEED_ACK); a server
- * frees an RPC when its ack arrives (a piggybacked one at the start of the next duty cycle, so that it does not delay
- * the request carrying it), and remembers the last {@value #ACKED_HISTORY} acknowledged RPCs so a late copy of their
- * request does not execute again (draft section 7.1).
+ * The end of server RPCs, as the kernel does it (homa_peer_add_ack, homa_rpc_ack). A client remembers each completed
+ * RPC as a pending ack in its peer, one list for all its client sockets: piggybacked on the next DATA to that host
+ * (any RPC's), or sent in an explicit ACK when the store is full (the new RPC in the header, the five stored ones as
+ * entries) or when the server sends NEED_ACK. A server frees the RPC an ack names by client host and id, whichever
+ * client port sent it; a piggybacked one at the start of the next duty cycle, so that it does not delay the request
+ * carrying it. Nothing is remembered after the RPC ends: a request that arrives again creates a new RPC, as it does in
+ * the kernel (a restarted client reuses its ids), so delivery is at least once.
  */
 final class AckManager
 {
-    static final int ACKED_HISTORY = 4096;
     private static final int DEFERRED_ACKS = 64;
 
     private final AckFlyweight ackFw = new AckFlyweight();
-    private final AckedHistory recentlyAcked = new AckedHistory(ACKED_HISTORY);
     private final PacketTransmitter transmitter;
     private final Int2ObjectHashMap<EngineSocket> sockets;
     private final RpcTable rpcs;
@@ -62,28 +62,14 @@ final class AckManager
     }
 
     /**
-     * @param socket     the server socket.
-     * @param source     client host.
-     * @param sourcePort client port.
-     * @param localId    server-side RPC id.
-     * @return true if that RPC was acknowledged recently (a request packet for it is a late copy).
-     */
-    boolean wasAcked(final EngineSocket socket, final long source, final int sourcePort, final long localId)
-    {
-        return recentlyAcked.contains(EngineSocket.serverKey(source, sourcePort, localId) ^ socket.port);
-    }
-
-    /**
-     * An ack piggybacked on a request's DATA: free the acknowledged server RPC unless it is this very one.
+     * An ack piggybacked on a DATA packet: free the acknowledged server RPC unless it is the packet's own RPC.
      *
-     * @param rpc           the server RPC the DATA belongs to.
-     * @param source        client host.
-     * @param sourcePort    client port.
+     * @param rpc           the RPC the DATA belongs to.
+     * @param source        the host that sent it (the acknowledged RPC's client).
      * @param ackId         the acknowledged client RPC id (nonzero).
      * @param ackServerPort the server port of the acknowledged RPC.
      */
-    void onPiggybackedAck(
-        final Rpc rpc, final long source, final int sourcePort, final long ackId, final int ackServerPort)
+    void onPiggybackedAck(final Rpc rpc, final long source, final long ackId, final int ackServerPort)
     {
         if (DEFERRED_ACKS == deferredCount)
         {
@@ -92,7 +78,7 @@ final class AckManager
         final int i = deferredCount++;
         deferredSources[i] = source;
         deferredIds[i] = ackId;
-        deferredPorts[i] = (sourcePort << 16) | ackServerPort;
+        deferredPorts[i] = ackServerPort;
         deferredCarriers[i] = rpc;
     }
 
@@ -106,10 +92,10 @@ final class AckManager
 
     /**
      * Apply the piggybacked acks taken since the last call: free the acknowledged server RPCs. They arrive on a new
-     * request, and freeing the old RPC first (tables, pages, the acknowledged history) would delay that request's
-     * delivery and so its reply; the duty cycle calls this before it polls again, like the kernel's reaper frees
-     * dead RPCs outside the packet path. A late packet for an RPC acknowledged meanwhile finds it still alive,
-     * which is harmless: its response was complete.
+     * request, and freeing the old RPC first (tables, pages) would delay that request's delivery and so its reply;
+     * the duty cycle calls this before it polls again, like the kernel's reaper frees dead RPCs outside the packet
+     * path. A late packet for an RPC acknowledged meanwhile finds it still alive, which is harmless: its response
+     * was complete.
      *
      * @return acks applied.
      */
@@ -118,17 +104,15 @@ final class AckManager
         final int count = deferredCount;
         for (int i = 0; i < count; i++)
         {
-            final int ports = deferredPorts[i];
-            final EngineSocket ackSocket = sockets.get(ports & 0xFFFF);
+            final EngineSocket ackSocket = sockets.get(deferredPorts[i]);
             if (null != ackSocket)
             {
-                final Rpc acked = ackSocket.findServer(deferredSources[i], ports >>> 16, deferredIds[i] ^ 1);
-                // Never the RPC whose own request carried the ack (a pooled object compared by reference: at worst
+                final Rpc acked = ackSocket.findServer(deferredSources[i], deferredIds[i] ^ 1);
+                // Never the RPC whose own packet carried the ack (a pooled object compared by reference: at worst
                 // an ack is skipped, never applied to the wrong RPC).
                 if (null != acked && acked != deferredCarriers[i])
                 {
                     metrics.increment(HomaMetrics.SERVER_RPCS_ACKED);
-                    rememberAcked(acked);
                     rpcs.freeRpc(acked);
                 }
             }
@@ -139,34 +123,26 @@ final class AckManager
     }
 
     /**
-     * Remember a completed client RPC for its server: piggybacked on the next DATA to that peer, or flushed in an
-     * explicit ACK when the peer's store is full.
+     * Remember a completed client RPC for its server (homa_peer_add_ack): stored in the peer for the next DATA to
+     * that host or, when the store is full, sent at once in an explicit ACK that names this RPC in its header and
+     * carries the stored ones, emptying the store.
      *
-     * @param peer       the server host.
-     * @param clientId   the RPC id.
-     * @param serverPort the server's port.
-     * @param clientPort our port.
+     * @param rpc the client RPC whose response is complete.
      */
-    void addPendingAck(final Peer peer, final long clientId, final int serverPort, final int clientPort)
+    void addPendingAck(final Rpc rpc)
     {
+        final Peer peer = rpc.peer;
         if (Peer.MAX_ACKS == peer.ackCount)
         {
-            // Store full: flush the acks of the oldest entry's client port in an explicit ACK packet.
-            sendAck(peer, peer.address, peer.ackClientPorts[0], peer.ackServerPorts[0], peer.ackIds[0]);
-            if (Peer.MAX_ACKS == peer.ackCount)
-            {
-                peer.removeAck(0);
-            }
+            sendAck(peer, rpc.peerAddress, rpc.socket.port, rpc.peerPort, rpc.id);
+            return;
         }
-        final int i = peer.ackCount++;
-        peer.ackIds[i] = clientId;
-        peer.ackServerPorts[i] = serverPort;
-        peer.ackClientPorts[i] = clientPort;
+        peer.addAck(rpc.id, rpc.peerPort);
     }
 
     /**
-     * Send an explicit ACK from a client socket: the common header names one RPC, the entries every pending ack
-     * of that peer belonging to the same client port.
+     * Send an explicit ACK: the common header names one RPC, the entries every pending ack of that peer (up to five),
+     * whichever client socket they belong to.
      */
     void sendAck(
         final Peer peer, final long destination, final int clientPort, final int serverPort, final long clientId)
@@ -181,19 +157,12 @@ final class AckManager
         int count = 0;
         if (null != peer)
         {
-            for (int i = 0; i < peer.ackCount && count < AckFlyweight.MAX_ACKS; )
+            while (0 != peer.ackCount && count < AckFlyweight.MAX_ACKS)
             {
-                if (peer.ackClientPorts[i] == clientPort)
-                {
-                    ackFw.clientId(count, peer.ackIds[i]);
-                    ackFw.serverPort(count, peer.ackServerPorts[i]);
-                    count++;
-                    peer.removeAck(i);
-                }
-                else
-                {
-                    i++;
-                }
+                final int last = --peer.ackCount;
+                ackFw.clientId(count, peer.ackIds[last]);
+                ackFw.serverPort(count, peer.ackServerPorts[last]);
+                count++;
             }
         }
         ackFw.numAcks(count);
@@ -203,7 +172,7 @@ final class AckManager
 
     /**
      * NEED_ACK: the server sent its whole response and wants to free the RPC. Acknowledge it (with every pending
-     * ack of that client port) unless the response is still arriving here, in which case ask for what is missing.
+     * ack for that host) unless the response is still arriving here, in which case ask for what is missing.
      *
      * @param socket     our socket.
      * @param source     server host.
@@ -223,19 +192,16 @@ final class AckManager
     }
 
     /**
-     * ACK: free the named server RPC and every one listed in the packet.
+     * ACK: free the RPC the header names and every one listed in the packet, by client host and id.
      *
-     * @param buffer     the packet.
-     * @param socket     our socket.
-     * @param source     client host.
-     * @param sourcePort client port.
-     * @param localId    the server-side id of the RPC the header names.
+     * @param buffer  the packet.
+     * @param socket  our socket.
+     * @param source  client host.
+     * @param localId the server-side id of the RPC the header names.
      */
-    void onAck(
-        final MutableDirectBuffer buffer, final EngineSocket socket, final long source, final int sourcePort,
-        final long localId)
+    void onAck(final MutableDirectBuffer buffer, final EngineSocket socket, final long source, final long localId)
     {
-        freeAcked(socket, source, sourcePort, localId);
+        freeAcked(socket, source, localId);
         ackFw.wrap(buffer, 0);
         final int count = Math.min(ackFw.numAcks(), AckFlyweight.MAX_ACKS);
         for (int i = 0; i < count; i++)
@@ -243,7 +209,7 @@ final class AckManager
             final EngineSocket serverSocket = sockets.get(ackFw.serverPort(i));
             if (null != serverSocket)
             {
-                freeAcked(serverSocket, source, sourcePort, ackFw.clientId(i) ^ 1);
+                freeAcked(serverSocket, source, ackFw.clientId(i) ^ 1);
             }
             else
             {
@@ -252,26 +218,20 @@ final class AckManager
         }
     }
 
-    private void freeAcked(final EngineSocket socket, final long source, final int sourcePort, final long serverId)
+    private void freeAcked(final EngineSocket socket, final long source, final long serverId)
     {
         if (0 == (serverId & 1))
         {
             metrics.increment(HomaMetrics.ACKS_IGNORED);
             return;
         }
-        final Rpc rpc = socket.findServer(source, sourcePort, serverId);
+        final Rpc rpc = socket.findServer(source, serverId);
         if (null == rpc)
         {
             metrics.increment(HomaMetrics.ACKS_IGNORED);
             return;
         }
         metrics.increment(HomaMetrics.SERVER_RPCS_ACKED);
-        rememberAcked(rpc);
         rpcs.freeRpc(rpc);
-    }
-
-    private void rememberAcked(final Rpc rpc)
-    {
-        recentlyAcked.add(rpc.hashKey ^ rpc.socket.port);
     }
 }

@@ -11,7 +11,8 @@ import org.agrona.MutableDirectBuffer;
 /**
  * Receives the control packets that steer a message this host sends: GRANT (send further, at the granted level),
  * RESEND (retransmit what was sent, raise the grant if the range goes beyond it, BUSY if nothing asked for was sent
- * yet or the response does not exist, RPC_UNKNOWN if the RPC is unknown), RPC_UNKNOWN (a client restarts its RPC),
+ * yet or the response does not exist, RPC_UNKNOWN if the RPC is unknown), RPC_UNKNOWN (a client whose response has
+ * not started restarts its RPC),
  * BUSY (the peer is alive) and CUTOFFS (the peer's unscheduled cutoffs).
  */
 final class ControlReceiver
@@ -179,7 +180,10 @@ final class ControlReceiver
     }
 
     /**
-     * RPC_UNKNOWN: a server RPC ends; a client RPC restarts from the beginning.
+     * RPC_UNKNOWN: a server RPC ends; a client RPC whose response has not started restarts, sending again everything
+     * sent so far at its unscheduled level; once response bytes have come it is ignored (homa_rpc_unknown_pkt). It
+     * does not count as hearing from the server: a server that keeps answering RPC_UNKNOWN and never takes the
+     * request lets the RPC time out.
      *
      * @param socket     our socket.
      * @param source     peer host.
@@ -198,15 +202,18 @@ final class ControlReceiver
             rpcs.freeRpc(rpc);
             return;
         }
+        if (rpc.in.started())
+        {
+            metrics.increment(HomaMetrics.DROP_WRONG_STATE);
+            return;
+        }
         // The server has no state for our RPC: restart it by sending again everything sent so far.
         metrics.increment(HomaMetrics.CLIENT_RESTARTS);
-        rpcs.resetInbound(rpc);
         rpc.state = Rpc.STATE_OUTGOING_REQUEST;
-        rpc.silentTicks = 0;
         final OutboundMessage out = rpc.out;
+        final int priority = transmitter.clampPriority(rpc.peer.cutoffs.unscheduledPriorityFor(out.length));
         for (int o = 0; o < out.nextOffset; o += maxPayload)
         {
-            final int priority = dataSender.priorityFor(out, o);
             if (!dataSender.sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, priority))
             {
                 break;

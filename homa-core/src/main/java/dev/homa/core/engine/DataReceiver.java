@@ -12,8 +12,8 @@ import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.CachedNanoClock;
 
 /**
- * Receives DATA: finds or creates the RPC (a server RPC is born with its request's first packet, unless the request
- * was already acknowledged or a limit is reached), takes the piggybacked ack, places the payload by offset into the
+ * Receives DATA: finds or creates the RPC (a server RPC is born with the first packet that names it, unless a limit
+ * is reached), takes the piggybacked ack, places the payload by offset into the
  * message's receive-pool pages, tracks the message in the grant scheduler, tells a sender with stale cutoffs our
  * current ones, and completes the message: a response ends its client RPC, a request goes to the application.
  */
@@ -41,7 +41,7 @@ final class DataReceiver
 
     /**
      * @param rpcs          the live RPCs.
-     * @param ackManager    acks and the recently acknowledged RPCs.
+     * @param ackManager    applies piggybacked acks, remembers completed client RPCs.
      * @param peers         the peer table.
      * @param scheduler     the grant scheduler.
      * @param controlSender sends grants and CUTOFFS.
@@ -118,14 +118,6 @@ final class DataReceiver
                 metrics.increment(HomaMetrics.DROP_UNKNOWN_RPC);
                 return;
             }
-            if (ackManager.wasAcked(socket, source, sourcePort, localId))
-            {
-                // A late copy (delayed original or spurious retransmission) of a request whose RPC the client has
-                // already acknowledged: recreating it would execute the request again (draft section 7.1) or leave
-                // a partial RPC to time out. Bounded memory: the last ACKED_HISTORY acknowledged RPCs.
-                metrics.increment(HomaMetrics.DROP_COMPLETE_MESSAGE);
-                return;
-            }
             if (rpcs.serverRpcCount() >= maxServerRpcs)
             {
                 metrics.increment(HomaMetrics.DROP_MAX_SERVER_RPCS);
@@ -147,13 +139,11 @@ final class DataReceiver
             peers.touch(rpc.peer, nowNs);
         }
 
-        if (!rpc.client)
+        final long ackId = data.ackClientId();
+        if (0 != ackId)
         {
-            final long ackId = data.ackClientId();
-            if (0 != ackId)
-            {
-                ackManager.onPiggybackedAck(rpc, source, sourcePort, ackId, data.ackServerPort());
-            }
+            // Any DATA from a host may carry an ack for a server RPC of ours with that host as client.
+            ackManager.onPiggybackedAck(rpc, source, ackId, data.ackServerPort());
         }
 
         rpc.silentTicks = 0;
@@ -276,7 +266,7 @@ final class DataReceiver
         if (rpc.client)
         {
             metrics.increment(HomaMetrics.CLIENT_RPCS_COMPLETED);
-            ackManager.addPendingAck(rpc.peer, rpc.id, rpc.peerPort, socket.port);
+            ackManager.addPendingAck(rpc);
             delivery.deliverClient(rpc, message);
             rpcs.freeRpc(rpc);
         }

@@ -9,7 +9,7 @@ import org.agrona.MutableDirectBuffer;
 
 /**
  * Writes DATA packets: the header of one outbound message's segment (incoming = what the receiver may expect,
- * the peer's cutoff version, a piggybacked ACK of the client port's oldest pending ack) and the payload copied
+ * the peer's cutoff version, one of the peer's pending acks) and the payload copied
  * out of the send pool, then hands the packet to the {@link PacketTransmitter}.
  * <p>
  * It also decides a DATA packet's level ({@link #priorityFor}), since that choice must agree with the cutoff
@@ -62,18 +62,16 @@ final class DataSender
         }
         data.messageLength(out.length);
         data.incoming(Math.min(Math.max(out.granted, out.unscheduled), out.length));
-        if (rpc.client)
+        final Peer peer = rpc.peer;
+        if (0 != peer.ackCount)
         {
-            final Peer peer = rpc.peer;
-            final int ack = peer.findAck(rpc.socket.port);
-            if (ack >= 0)
-            {
-                data.ackClientId(peer.ackIds[ack]);
-                data.ackServerPort(peer.ackServerPorts[ack]);
-                peer.removeAck(ack);
-            }
+            // Any DATA to the host carries one of its pending acks, whichever of our sockets sends it
+            // (homa_peer_get_acks).
+            final int last = --peer.ackCount;
+            data.ackClientId(peer.ackIds[last]);
+            data.ackServerPort(peer.ackServerPorts[last]);
         }
-        data.cutoffVersion(rpc.peer.cutoffs.version());
+        data.cutoffVersion(peer.cutoffs.version());
         data.retransmit(retransmit);
         data.segmentOffset(offset);
         data.sequence(offset);

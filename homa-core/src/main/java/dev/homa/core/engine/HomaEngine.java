@@ -55,8 +55,8 @@ import java.util.Map;
  * grants; its bytes are re-requested when pages free up). Every message is tracked by the {@link GrantScheduler}
  * (unscheduled bytes count toward the incoming budget); a completed message is delivered zero-copy as a
  * {@link HomaMessage} whose views point into the pool pages until released. Server RPCs live until the client's
- * ACK (piggybacked on a later request, or an ACK packet after NEED_ACK); the last 4,096 acknowledged RPCs are
- * remembered so a late copy of their request does not execute again.
+ * ACK (piggybacked on later DATA, or an ACK packet after NEED_ACK), matched by client host and id; a request that
+ * arrives again afterwards is a new RPC, as in the kernel.
  */
 public final class HomaEngine implements Agent
 {

@@ -129,7 +129,7 @@ final class PacketDispatcher implements PacketSink
             case PacketType.BUSY -> controlReceiver.onBusy(socket, source, sourcePort, localId);
             case PacketType.CUTOFFS -> controlReceiver.onCutoffs(buffer, source);
             case PacketType.NEED_ACK -> ackManager.onNeedAck(socket, source, sourcePort, localId);
-            case PacketType.ACK -> ackManager.onAck(buffer, socket, source, sourcePort, localId);
+            case PacketType.ACK -> ackManager.onAck(buffer, socket, source, localId);
             default ->
             {
                 // FREEZE: debugging aid only, no protocol effect.

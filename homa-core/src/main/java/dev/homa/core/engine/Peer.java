@@ -4,7 +4,8 @@ import dev.homa.core.priority.Cutoffs;
 
 /**
  * Per remote host state (kernel {@code homa_peer}): the unscheduled cutoffs that host gave us (used for what we
- * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs,
+ * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs (one
+ * list for all our client sockets, as the kernel keeps it: the server frees by host and id),
  * how many rounds of RESENDs it left unanswered, and bookkeeping for LRU/idle eviction. Pooled; keyed by the driver's host address.
  */
 final class Peer
@@ -14,7 +15,6 @@ final class Peer
     final Cutoffs cutoffs = new Cutoffs();
     final long[] ackIds = new long[MAX_ACKS];
     final int[] ackServerPorts = new int[MAX_ACKS];
-    final int[] ackClientPorts = new int[MAX_ACKS];
     long address;
     long lastCutoffsSentNs;
     long lastActiveNs;
@@ -40,28 +40,10 @@ final class Peer
         lruNext = null;
     }
 
-    /**
-     * Take the first pending ack whose client port matches (piggybacked acks name an RPC of the sending socket).
-     *
-     * @return index or -1.
-     */
-    int findAck(final int clientPort)
+    void addAck(final long clientId, final int serverPort)
     {
-        for (int i = 0; i < ackCount; i++)
-        {
-            if (ackClientPorts[i] == clientPort)
-            {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    void removeAck(final int index)
-    {
-        final int last = --ackCount;
-        ackIds[index] = ackIds[last];
-        ackServerPorts[index] = ackServerPorts[last];
-        ackClientPorts[index] = ackClientPorts[last];
+        final int i = ackCount++;
+        ackIds[i] = clientId;
+        ackServerPorts[i] = serverPort;
     }
 }

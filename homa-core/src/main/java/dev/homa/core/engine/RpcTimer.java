@@ -9,9 +9,9 @@ import org.agrona.concurrent.CachedNanoClock;
 
 /**
  * The periodic tick over every live RPC: counts ticks of silence while the peer owes us packets (never while we owe
- * it, while the application serves a request, or while everything granted has arrived), asks for missing bytes
- * (RESEND) after {@code resendTicks} and then every {@code resendIntervalTicks}, asks a client to acknowledge a sent
- * response (NEED_ACK), and ends an RPC silent for {@code timeoutTicks}. With {@code timeoutResends} set, a peer
+ * it, while the application serves a request, while a server sends its response, or while everything granted has
+ * arrived), asks for missing bytes (RESEND) after {@code resendTicks} and then every {@code resendIntervalTicks}, asks
+ * a client to acknowledge a sent response (NEED_ACK), and ends an RPC silent for {@code timeoutTicks}. With {@code timeoutResends} set, a peer
  * that left that many rounds of RESENDs unanswered is presumed dead and all its RPCs end at once. The same tick
  * evicts idle peers and retries messages waiting for receive pages.
  */
@@ -121,14 +121,24 @@ final class RpcTimer
         }
         if (!rpc.client && Rpc.STATE_RESPONDING == rpc.state)
         {
+            if (!out.fullySent())
+            {
+                // Waiting for the client's grants: a server never gives up on a response it is sending (the
+                // kernel's timer counts no silence for it), so a client that holds the response back, e.g. for
+                // receive buffer space, still gets it.
+                rpc.silentTicks = 0;
+                return 0;
+            }
             rpc.silentTicks++;
             if (rpc.silentTicks >= timeoutTicks)
             {
+                // Every byte sent, NEED_ACK every tick, and nothing at all from the client for timeoutTicks (a live
+                // client answers each NEED_ACK with an ACK or a RESEND): it is gone. The kernel would keep the RPC.
                 metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
                 rpcs.freeRpc(rpc);
                 return 1;
             }
-            if (out.fullySent() && rpc.silentTicks >= requestAckTicks)
+            if (rpc.silentTicks >= requestAckTicks)
             {
                 controlSender.sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
                 return 1;

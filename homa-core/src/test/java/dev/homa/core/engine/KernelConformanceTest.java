@@ -149,4 +149,256 @@ class KernelConformanceTest
         assertEquals(2, kernel.ofType(CUTOFFS).size(), "the current version draws no CUTOFFS");
         cluster.assertNoErrors();
     }
+
+    /** The engine's responses (DATA from the server port) to one kernel client RPC. */
+    private List<KernelPeer.Received> responses(final long clientId)
+    {
+        return kernel.matching(r -> DATA == r.type() && r.senderId() == (clientId ^ 1));
+    }
+
+    private void request(final int clientPort, final long id, final int length, final long ackId, final boolean again)
+    {
+        kernel.send(KernelPeer.data(clientPort, SERVER_PORT, id, length, length, 0, length, ackId,
+            0 == ackId ? 0 : SERVER_PORT, 0, again), engineAddress());
+    }
+
+    @Test
+    @Timeout(30)
+    void restartedKernelClientReusingItsIdsIsServed()
+    {
+        start(FabricMode.INSTANT, ctx -> {});
+        cluster.add(new Cluster.EchoServer(cluster.transport(0).openSocket(SERVER_PORT)));
+        request(KERNEL_CLIENT_PORT, 2, 100, 0, false);
+        run(100_000);
+        assertEquals(1, responses(2).size(), "first request answered");
+        // The next request acknowledges the first; an explicit ACK the second (as after NEED_ACK).
+        request(KERNEL_CLIENT_PORT, 4, 100, 2, false);
+        run(100_000);
+        assertEquals(1, responses(4).size(), "second request answered");
+        kernel.send(KernelPeer.ack(KERNEL_CLIENT_PORT, SERVER_PORT, 4), engineAddress());
+        run(100_000);
+        assertEquals(0, cluster.engine(0).serverRpcCount(), "both RPCs acknowledged and freed");
+        kernel.clear();
+
+        // The client host reboots: its ids start again at 2 on port 32768 (homa_utils.c).
+        request(KERNEL_CLIENT_PORT, 2, 300, 0, false);
+        run(100_000);
+        final List<KernelPeer.Received> again = responses(2);
+        assertEquals(1, again.size(), "the restarted client's request is served");
+        assertEquals(300, again.getFirst().messageLength(), "with the new request's response");
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void spoofedAckEndsInOneRestartNotALoop()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.tickNs(1_000_000).resendTicks(5).resendIntervalTicks(5));
+        final HomaSocket server = cluster.transport(0).openSocket(SERVER_PORT);
+        request(KERNEL_CLIENT_PORT, 6, 100, 0, false);
+        run(10_000);
+        final HomaMessage first = server.homaRecv(HomaSocket.RECV_REQUEST);
+        assertFalse(null == first, "request delivered");
+        // An ACK with the client's own address frees the RPC before the application answers.
+        kernel.send(KernelPeer.ack(KERNEL_CLIENT_PORT, SERVER_PORT, 6), engineAddress());
+        run(10_000);
+        assertEquals(0, cluster.engine(0).serverRpcCount(), "spoofed ACK freed the RPC");
+        server.homaReply(first, new UnsafeBuffer(new byte[100]), 0, 100);
+        first.release();
+        run(10_000);
+        assertTrue(responses(6).isEmpty(), "no RPC left to answer");
+
+        // The kernel client, silent for resend_ticks, asks for the response, is told the RPC is unknown and
+        // restarts: it sends its request again, flagged as a retransmission (homa_rpc_unknown_pkt).
+        kernel.send(KernelPeer.resend(KERNEL_CLIENT_PORT, SERVER_PORT, 6, 0, -1, 7), engineAddress());
+        run(10_000);
+        assertEquals(1, kernel.ofType(KernelPeer.RPC_UNKNOWN).size(), "RESEND for the freed RPC: RPC_UNKNOWN");
+        request(KERNEL_CLIENT_PORT, 6, 100, 0, true);
+        run(10_000);
+        final HomaMessage second = server.homaRecv(HomaSocket.RECV_REQUEST);
+        assertFalse(null == second, "the restarted request is a new RPC");
+        server.homaReply(second, new UnsafeBuffer(new byte[100]), 0, 100);
+        second.release();
+        run(10_000);
+        assertEquals(1, responses(6).size(), "and is answered");
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void clientTimesOutAgainstAServerThatOnlyAnswersRpcUnknown()
+    {
+        final int timeoutTicks = 30;
+        start(FabricMode.INSTANT, ctx -> ctx.tickNs(1_000_000).resendTicks(3).resendIntervalTicks(3)
+            .timeoutTicks(timeoutTicks));
+        // A server that drops every request packet and answers every RESEND with RPC_UNKNOWN.
+        kernel.responder = r ->
+        {
+            if (KernelPeer.RESEND == r.type())
+            {
+                kernel.send(KernelPeer.control(KernelPeer.RPC_UNKNOWN, r.destinationPort(), r.sourcePort(),
+                    r.senderId() ^ 1), engineAddress());
+            }
+        };
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        final long id = client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[500]), 0, 500, 0);
+        final HomaMessage[] result = new HomaMessage[1];
+        final long startNs = cluster.sim.nowNs();
+        assertTrue(cluster.runUntil(() -> null != (result[0] = client.homaRecv(HomaSocket.RECV_RESPONSE)),
+            10L * timeoutTicks * 1_000_000), "the RPC ends");
+        assertTrue(result[0].isError(), "with an error");
+        assertEquals(id, result[0].id());
+        final long elapsedNs = cluster.sim.nowNs() - startNs;
+        assertTrue(elapsedNs <= (timeoutTicks + 2) * 1_000_000L, "within timeout_ticks: " + elapsedNs + " ns");
+        final long restarts = cluster.engine(0).metrics().get(HomaMetrics.CLIENT_RESTARTS);
+        assertTrue(restarts >= 2 && restarts <= timeoutTicks / 3, "restarted once per RESEND: " + restarts);
+        result[0].release();
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void clientIgnoresRpcUnknownOnceItsResponseStarted()
+    {
+        start(FabricMode.INSTANT, ctx -> {});
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[500]), 0, 500, 0);
+        run(10_000);
+        final KernelPeer.Received request = kernel.ofType(DATA).getFirst();
+        final int clientPort = request.sourcePort();
+        final long serverId = request.senderId() ^ 1;
+        final int length = 3_000;
+        kernel.send(KernelPeer.data(SERVER_PORT, clientPort, serverId, length, length, 0, 1_000, 0, 0, 0, false),
+            engineAddress());
+        run(10_000);
+        kernel.clear();
+        // A stray RPC_UNKNOWN (homa_rpc_unknown_pkt ignores it unless the request is still outgoing).
+        kernel.send(KernelPeer.control(KernelPeer.RPC_UNKNOWN, SERVER_PORT, clientPort, serverId), engineAddress());
+        run(10_000);
+        assertTrue(kernel.ofType(DATA).isEmpty(), "the request is not sent again");
+        for (int offset = 1_000; offset < length; offset += 1_000)
+        {
+            kernel.send(KernelPeer.data(SERVER_PORT, clientPort, serverId, length, length, offset, 1_000, 0, 0, 0,
+                false), engineAddress());
+        }
+        run(10_000);
+        final HomaMessage response = client.homaRecv(HomaSocket.RECV_RESPONSE);
+        assertFalse(null == response || response.isError(), "the response completes");
+        assertEquals(length, response.length());
+        for (int i = 0; i < length; i++)
+        {
+            assertEquals(KernelPeer.payloadByte(i), response.getByte(i), "byte " + i);
+        }
+        response.release();
+        assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_RESTARTS));
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void serverKeepsAResponseItsClientHoldsBack()
+    {
+        final int timeoutTicks = 20;
+        start(FabricMode.INSTANT, ctx -> ctx.tickNs(1_000_000).timeoutTicks(timeoutTicks));
+        final HomaSocket server = cluster.transport(0).openSocket(SERVER_PORT);
+        request(KERNEL_CLIENT_PORT, 2, 100, 0, false);
+        run(10_000);
+        final HomaMessage req = server.homaRecv(HomaSocket.RECV_REQUEST);
+        final int length = 200_000;
+        server.homaReply(req, new UnsafeBuffer(new byte[length]), 0, length);
+        req.release();
+        // The client takes the unscheduled part and then grants nothing for three timeouts (a kernel client whose
+        // receive buffer is full does exactly that).
+        run(3L * timeoutTicks * 1_000_000);
+        final List<KernelPeer.Received> unscheduled = responses(2);
+        assertFalse(unscheduled.isEmpty(), "unscheduled part sent");
+        assertEquals(1, cluster.engine(0).serverRpcCount(), "the server still holds the RPC");
+        assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.SERVER_TIMEOUTS));
+        assertTrue(kernel.ofType(KernelPeer.NEED_ACK).isEmpty(), "no NEED_ACK before the response is sent");
+        // Now the client grants everything; the response completes and an ACK frees the RPC.
+        kernel.send(KernelPeer.grant(KERNEL_CLIENT_PORT, SERVER_PORT, 2, length, 0), engineAddress());
+        run(10_000_000);
+        int bytes = 0;
+        for (final KernelPeer.Received r : responses(2))
+        {
+            bytes += r.payloadLength();
+        }
+        assertEquals(length, bytes, "every response byte sent once");
+        kernel.send(KernelPeer.ack(KERNEL_CLIENT_PORT, SERVER_PORT, 2), engineAddress());
+        run(10_000);
+        assertEquals(0, cluster.engine(0).serverRpcCount());
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void acksFromAnyClientSocketOfAHostFreeByIdAlone()
+    {
+        start(FabricMode.INSTANT, ctx -> {});
+        cluster.add(new Cluster.EchoServer(cluster.transport(0).openSocket(SERVER_PORT)));
+        // A kernel host with two client sockets: ids come from one host-wide counter (homa_rpc_alloc_client).
+        for (int i = 0; i < 4; i++)
+        {
+            request(KERNEL_CLIENT_PORT + (i & 1), 2 + 2 * i, 100, 0, false);
+        }
+        run(100_000);
+        assertEquals(4, cluster.engine(0).serverRpcCount());
+        // Acks travel on whatever packet the host sends next: a piggybacked one on the other socket's request...
+        request(KERNEL_CLIENT_PORT + 1, 10, 100, 2, false);
+        run(100_000);
+        assertEquals(4, cluster.engine(0).serverRpcCount(), "RPC 2 (port 32768) freed by a packet from 32769");
+        // ... and the rest in an ACK from one socket naming RPCs of both.
+        kernel.send(KernelPeer.ack(KERNEL_CLIENT_PORT, SERVER_PORT, 10, 4, SERVER_PORT, 6, SERVER_PORT, 8, SERVER_PORT),
+            engineAddress());
+        run(100_000);
+        assertEquals(0, cluster.engine(0).serverRpcCount(), "every RPC freed");
+        assertEquals(5, cluster.engine(0).metrics().get(HomaMetrics.SERVER_RPCS_ACKED));
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void engineClientSendsItsAcksForAllSocketsTogether()
+    {
+        start(FabricMode.INSTANT, ctx -> {});
+        // The kernel server answers every request with a 100-byte response.
+        kernel.responder = r ->
+        {
+            if (DATA == r.type() && 0 == (r.senderId() & 1) && 0 == r.dataOffset())
+            {
+                respond(r, 100);
+            }
+        };
+        final HomaSocket a = cluster.transport(0).openSocket(0);
+        final HomaSocket b = cluster.transport(0).openSocket(0);
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[100]);
+        final long[] ids = new long[3];
+        for (int i = 0; i < 3; i++)
+        {
+            ids[i] = a.homaSend(kernel.address, SERVER_PORT, buffer, 0, 100, 0);
+        }
+        run(100_000);
+        for (int i = 0; i < 3; i++)
+        {
+            a.homaRecv(HomaSocket.RECV_RESPONSE).release();
+        }
+        kernel.clear();
+        // The next request, from the other socket, carries one of socket a's acks...
+        b.homaSend(kernel.address, SERVER_PORT, buffer, 0, 100, 0);
+        run(100_000);
+        final KernelPeer.Received carrier = kernel.ofType(DATA).getFirst();
+        final long piggybacked = carrier.u64(36);
+        assertTrue(piggybacked == ids[0] || piggybacked == ids[1] || piggybacked == ids[2],
+            "a socket-a RPC acknowledged on socket b's request: " + piggybacked);
+        assertEquals(SERVER_PORT, carrier.u16(44));
+        b.homaRecv(HomaSocket.RECV_RESPONSE).release();
+        // ... and a NEED_ACK for socket b's RPC draws an ACK with every other pending ack of the host.
+        kernel.send(KernelPeer.control(KernelPeer.NEED_ACK, SERVER_PORT, carrier.sourcePort(),
+            carrier.senderId() ^ 1), engineAddress());
+        run(100_000);
+        final KernelPeer.Received ack = kernel.ofType(KernelPeer.ACK).getFirst();
+        assertEquals(carrier.senderId(), ack.senderId(), "header names the RPC asked about");
+        assertEquals(3, ack.u16(28), "the other three pending acks (two of socket a, b's first)");
+        cluster.assertNoErrors();
+    }
 }

@@ -7,6 +7,7 @@ import dev.homa.nic.loopback.Steppable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
@@ -37,6 +38,8 @@ final class KernelPeer implements Steppable
     final FabricDriver driver;
     final long address;
     final List<Received> received = new ArrayList<>();
+    /** Called with every packet as it arrives, to script the peer's answers. */
+    Consumer<Received> responder = r -> {};
 
     KernelPeer(final FabricDriver driver)
     {
@@ -275,8 +278,10 @@ final class KernelPeer implements Steppable
         {
             final byte[] bytes = new byte[packet.length()];
             packet.buffer().getBytes(0, bytes);
-            received.add(new Received(bytes, packet.source(), packet.priority()));
+            final Received r = new Received(bytes, packet.source(), packet.priority());
             driver.release(packet);
+            received.add(r);
+            responder.accept(r);
         }, Integer.MAX_VALUE);
     }
 

@@ -9,6 +9,7 @@ import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
+import dev.homa.core.metrics.MetricsPrinter;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.loopback.Fabric;
@@ -89,6 +90,9 @@ public final class HomaPing implements Runnable
         @Option(names = "--max-seconds", defaultValue = "0", description = "Exit after this long (0 = no limit).")
         long maxSeconds;
 
+        @Option(names = "--metrics", description = "Print the server's Homa counters when it exits.")
+        boolean metrics;
+
         @Override
         public Integer call()
         {
@@ -141,6 +145,10 @@ public final class HomaPing implements Runnable
                     server.doWork();
                 }
                 System.out.println("answered " + server.answered() + " requests");
+                if (metrics)
+                {
+                    MetricsPrinter.print(server.transport.metrics().snapshot(), System.out);
+                }
             }
             finally
             {
@@ -194,6 +202,9 @@ public final class HomaPing implements Runnable
 
         @Option(names = "--distribution", description = "Also print the full percentile distribution.")
         boolean distribution;
+
+        @Option(names = "--metrics", description = "Also print this side's Homa counters at the end.")
+        boolean metrics;
 
         @Override
         public Integer call()
@@ -321,6 +332,10 @@ public final class HomaPing implements Runnable
                     {
                         histogram.recordValue(Math.min(rttNs, histogram.getHighestTrackableValue()));
                     }
+                }
+                if (metrics)
+                {
+                    MetricsPrinter.print(transport.metrics().snapshot(), System.out);
                 }
             }
             PingReport.print(System.out, histogram, size, failed, distribution);

@@ -344,6 +344,12 @@ public final class HomaTransport implements AutoCloseable
         public static final int MAX_MESSAGE_LENGTH = 1_000_000;
         /** Bytes of Homa DATA header in front of each payload. */
         public static final int DATA_HEADER_LENGTH = 56;
+        /** The kernel's max_incoming default: granted or unscheduled bytes not yet received, all messages. */
+        public static final int MAX_INCOMING_BYTES_DEFAULT = 400_000;
+        /** The kernel's max_nic_est_backlog_usecs: the pacer's cap on a NIC's estimated backlog, in ns. */
+        public static final long NIC_BACKLOG_NS_DEFAULT = 5_000;
+        /** Bytes handed over per flush where the driver has no transmit queue: one full GSO super-datagram. */
+        public static final int UNQUEUED_FLUSH_BYTES_DEFAULT = 64 * 1024;
         /** System property naming the driver by URI when none is set in code: {@value}. */
         public static final String DRIVER_URI_PROP_NAME = "homa.driver.uri";
 
@@ -359,14 +365,14 @@ public final class HomaTransport implements AutoCloseable
         private long rttNs = Configuration.durationNs("homa.rtt", "8us");
         private int unscheduledBytes = Configuration.sizeInt("homa.unscheduled.bytes", "0");
         private int overcommit = Configuration.intValue("homa.overcommit", "8");
-        private int maxIncomingBytes = Configuration.sizeInt("homa.max.incoming.bytes", "400000");
+        private int maxIncomingBytes = Configuration.sizeInt("homa.max.incoming.bytes", "0");
         private int windowBytes = Configuration.sizeInt("homa.window.bytes", "0");
         private int maxActivePerPeer = Configuration.intValue("homa.max.active.per.peer", "1");
         private int fifoGrantFractionPerMille = Configuration.intValue("homa.grant.fifo.fraction", "50");
         private int fifoGrantIncrement = Configuration.sizeInt("homa.grant.fifo.increment", "50000");
         private int maxNicQueueBytes = Configuration.sizeInt("homa.max.nic.queue.bytes", "0");
         private int smallMessageBytes = Configuration.sizeInt("homa.small.message.bytes", "1000");
-        private int maxSendBurst = 16;
+        private int maxSendBurst = 64;
         private int pollBurst = 64;
         private long tickNs = Configuration.durationNs("homa.tick", "1ms");
         private int resendTicks = Configuration.intValue("homa.resend.ticks", "5");
@@ -459,6 +465,12 @@ public final class HomaTransport implements AutoCloseable
             check(unscheduledBytes > 0, "unscheduledBytes", unscheduledBytes, "> 0");
             unscheduledBytes = roundUpToPackets(unscheduledBytes, payload);
             check(overcommit >= 1 && overcommit <= 8, "overcommit", overcommit, "1..8 (HOMA_MAX_GRANTS)");
+            if (0 == maxIncomingBytes)
+            {
+                // The kernel's 400,000, or more where packets are so large that every window could not hold one.
+                maxIncomingBytes = (int)Math.min(Integer.MAX_VALUE,
+                    Math.max(MAX_INCOMING_BYTES_DEFAULT, (long)payload * (overcommit + 1)));
+            }
             check(maxIncomingBytes >= payload, "maxIncomingBytes", maxIncomingBytes, ">= one packet payload");
             check(windowBytes >= 0, "windowBytes", windowBytes, ">= 0 (0 = dynamic)");
             check(maxActivePerPeer >= 1, "maxActivePerPeer", maxActivePerPeer, ">= 1");
@@ -467,7 +479,13 @@ public final class HomaTransport implements AutoCloseable
             check(fifoGrantIncrement >= 0, "fifoGrantIncrement", fifoGrantIncrement, ">= 0");
             if (0 == maxNicQueueBytes)
             {
-                maxNicQueueBytes = 2 * (driver.maxPacketLength() + driver.wireOverheadBytes());
+                final long twoPackets = 2L * (driver.maxPacketLength() + driver.wireOverheadBytes());
+                // A NIC: the kernel's max_nic_est_backlog_usecs of backlog. No transmit queue (loopback, veth): the
+                // cap only bounds what one duty cycle hands over per flush, so it allows a full GSO batch.
+                final long cap = driver.hasTransmitQueue() ?
+                    driver.linkBitsPerSecond() / 8 * NIC_BACKLOG_NS_DEFAULT / 1_000_000_000L :
+                    UNQUEUED_FLUSH_BYTES_DEFAULT;
+                maxNicQueueBytes = (int)Math.min(Integer.MAX_VALUE, Math.max(twoPackets, cap));
             }
             check(maxNicQueueBytes > 0, "maxNicQueueBytes", maxNicQueueBytes, "> 0");
             check(smallMessageBytes >= 0, "smallMessageBytes", smallMessageBytes, ">= 0");
@@ -784,7 +802,8 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param maxIncomingBytes cap on granted-but-unreceived bytes (default 400,000, kernel max_incoming).
+         * @param maxIncomingBytes cap on granted-but-unreceived bytes; 0 (default) for the kernel's max_incoming,
+         *                         400,000, or (overcommit + 1) packets where that is more.
          * @return this.
          */
         public Context maxIncomingBytes(final int maxIncomingBytes)
@@ -879,7 +898,10 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param maxNicQueueBytes pacer cap on the driver's queued bytes; 0 (default) = two full packets.
+         * @param maxNicQueueBytes pacer cap on the driver's queued bytes plus those batched for the next flush; 0
+         *                         (default) = 5 us of the link (kernel max_nic_est_backlog_usecs), or 64 KiB for a
+         *                         driver without a transmit queue ({@link NicDriver#hasTransmitQueue()}), at least two
+         *                         full packets either way.
          * @return this.
          */
         public Context maxNicQueueBytes(final int maxNicQueueBytes)
@@ -917,7 +939,7 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param maxSendBurst most paced DATA packets per duty cycle (default 16).
+         * @param maxSendBurst most paced DATA packets per duty cycle (default 64, a full GSO batch).
          * @return this.
          */
         public Context maxSendBurst(final int maxSendBurst)

@@ -64,6 +64,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public boolean hasTransmitQueue()
+    {
+        return delegate.hasTransmitQueue();
+    }
+
+    @Override
     public Packet acquire()
     {
         return delegate.acquire();

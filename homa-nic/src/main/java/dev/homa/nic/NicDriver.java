@@ -40,9 +40,23 @@ public interface NicDriver extends AutoCloseable
 
     /**
      * @return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock.
-     * The pacer holds this to about two full packets so that SRPT decisions are made late.
+     * The pacer holds this to a few microseconds of the link so that SRPT decisions are made late. Always 0 for a
+     * driver without a transmit queue ({@link #hasTransmitQueue()}).
      */
     long queuedBytes();
+
+    /**
+     * Whether packets wait after {@link #flush()} in a transmit queue in front of a link of {@link
+     * #linkBitsPerSecond()}, as they do in a NIC: then the pacer keeps that queue short. A software path has no such
+     * queue: on loopback or veth the kernel runs the receiving side inside the send call, so a flush is delivered when
+     * it returns and the link rate only sizes the protocol's windows.
+     *
+     * @return true if {@link #queuedBytes()} estimates a real queue (the default).
+     */
+    default boolean hasTransmitQueue()
+    {
+        return true;
+    }
 
     /**
      * @return a free packet from the pool with length 0, or {@code null} if the pool is exhausted.

@@ -16,7 +16,7 @@ import dev.homa.nic.Packet;
  */
 final class PacketTransmitter
 {
-    private static final int BATCH = 32;
+    private static final int BATCH = 64;
 
     private final NicDriver driver;
     private final HomaMetrics metrics;

@@ -103,7 +103,9 @@ class PriorityTest
 
     /**
      * Two long messages compete at one receiver: their scheduled packets use the two lowest levels, the shorter
-     * (fewer bytes left) the higher of the two; once it completes the other falls to level 0.
+     * (fewer bytes left) the higher of the two; once it completes the other falls to level 0. The shorter one starts
+     * once the receiver is granting the longer, so that every grant it gets is made with both in view (started at the
+     * same instant, which first packet arrives first depends on the senders' pacing).
      */
     @Test
     @Timeout(60)
@@ -116,8 +118,9 @@ class PriorityTest
         {
             final HomaSocket server = cluster.transport(2).openSocket(PORT);
             final UnsafeBuffer buffer = new UnsafeBuffer(new byte[600_000]);
-            cluster.transport(0).openSocket(0).homaSend(cluster.address(2), PORT, buffer, 0, 300_000, 0);
             cluster.transport(1).openSocket(0).homaSend(cluster.address(2), PORT, buffer, 0, 600_000, 0);
+            assertTrue(cluster.runUntil(() -> cluster.engine(2).scheduler().grantsSent() > 0, 1_000_000_000L));
+            cluster.transport(0).openSocket(0).homaSend(cluster.address(2), PORT, buffer, 0, 300_000, 0);
             final int[] done = new int[1];
             assertTrue(cluster.runUntil(() ->
             {

@@ -18,6 +18,7 @@ import dev.homa.nic.frame.FrameRejectReason;
 import dev.homa.nic.frame.HomaFrameReader;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.Ipv4Flyweight;
+import dev.homa.nic.linux.NetDevice;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -88,6 +89,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  */
 public final class RawEthernetDriver implements NicDriver
 {
+    /** Link rate when the interface reports none: the kernel's {@code link_mbps} default, 25 Gb/s. */
+    public static final long LINK_BITS_PER_SECOND_FALLBACK = 25_000_000_000L;
     private static final long RING_VIEW_HANDLE = -2;
 
     private static final Logger LOG = LoggerFactory.getLogger(RawEthernetDriver.class);
@@ -116,6 +119,8 @@ public final class RawEthernetDriver implements NicDriver
     private final int maxPacketLength;
     private final NanoClock clock;
     private final NicQueueEstimator estimator;
+    private final long linkBitsPerSecond;
+    private final boolean transmitQueue;
     private final PacketPool pool;
     private final NeighbourTable neighbours;
     private final RawEthernetCounters counters = new RawEthernetCounters();
@@ -248,7 +253,12 @@ public final class RawEthernetDriver implements NicDriver
         this.icmpGuardFd = guardFd;
         this.neighbours = table;
         this.ring = receiveRing;
-        this.estimator = new NicQueueEstimator(clock, context.linkBitsPerSecond);
+        final NetDevice device = 0 != context.linkBitsPerSecond ? NetDevice.UNKNOWN :
+            NetDevice.named(context.interfaceName);
+        this.transmitQueue = 0 != context.linkBitsPerSecond || !device.software();
+        this.linkBitsPerSecond = 0 != context.linkBitsPerSecond ? context.linkBitsPerSecond :
+            0 != device.speedBitsPerSecond() ? device.speedBitsPerSecond() : LINK_BITS_PER_SECOND_FALLBACK;
+        this.estimator = new NicQueueEstimator(clock, linkBitsPerSecond);
         this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength);
         this.slotBatch = new int[context.poolPackets];
 
@@ -474,7 +484,7 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public long linkBitsPerSecond()
     {
-        return context.linkBitsPerSecond;
+        return linkBitsPerSecond;
     }
 
     @Override
@@ -492,7 +502,13 @@ public final class RawEthernetDriver implements NicDriver
     @Override
     public long queuedBytes()
     {
-        return estimator.queuedBytes();
+        return transmitQueue ? estimator.queuedBytes() : 0;
+    }
+
+    @Override
+    public boolean hasTransmitQueue()
+    {
+        return transmitQueue;
     }
 
     @Override
@@ -1124,7 +1140,7 @@ public final class RawEthernetDriver implements NicDriver
     {
         String interfaceName;
         long localAddress;
-        long linkBitsPerSecond = 10_000_000_000L;
+        long linkBitsPerSecond;
         int poolPackets = 2048;
         int txBatch = 256;
         int rxBlockSize = 256 * 1024;
@@ -1226,7 +1242,10 @@ public final class RawEthernetDriver implements NicDriver
         }
 
         /**
-         * @param bitsPerSecond link rate for the pacer and the queue estimate (veth has none; default 10 Gb/s).
+         * @param bitsPerSecond link rate in bits per second. Set, the pacer holds the transmit queue to it. 0
+         *                      (default) takes it from the interface: a NIC's reported speed (25 Gb/s if it reports
+         *                      none), paced; a software device such as veth has no wire and no transmit queue, so
+         *                      nothing is paced and its nominal speed only sizes the protocol's windows.
          * @return this.
          */
         public Context linkBitsPerSecond(final long bitsPerSecond)
@@ -1236,7 +1255,7 @@ public final class RawEthernetDriver implements NicDriver
         }
 
         /**
-         * @return link rate in bits per second.
+         * @return link rate in bits per second, 0 for the interface's.
          */
         public long linkBitsPerSecond()
         {
@@ -1417,7 +1436,7 @@ public final class RawEthernetDriver implements NicDriver
             {
                 throw new IllegalArgumentException("local address must be IPv4");
             }
-            require(linkBitsPerSecond > 0, "link rate must be positive: " + linkBitsPerSecond);
+            require(linkBitsPerSecond >= 0, "link rate must not be negative: " + linkBitsPerSecond);
             require(poolPackets > 0, "pool must hold at least one packet: " + poolPackets);
             require(txBatch > 0 && txBatch <= 1024, "txBatch must be 1..1024: " + txBatch);
             require(rxBlockSize >= 4096 && 0 == (rxBlockSize & 4095) && Integer.bitCount(rxBlockSize) == 1,

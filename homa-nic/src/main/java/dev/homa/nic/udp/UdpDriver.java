@@ -5,6 +5,7 @@ import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicQueueEstimator;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.linux.NetDevice;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -151,6 +152,7 @@ public final class UdpDriver implements NicDriver
     private long connectedRelevels;
     private final int maxPacketLength;
     private final long linkBitsPerSecond;
+    private final boolean transmitQueue;
     private final boolean prioritySteering;
     private boolean gsoEnabled;
     private final boolean groEnabled;
@@ -223,15 +225,23 @@ public final class UdpDriver implements NicDriver
         }
         clock = context.clock();
         receiveBatch = context.receiveBatch();
-        maxPacketLength = Math.min(context.mtu() - IPV4_UDP_HEADER_LENGTH, MAX_UDP_PAYLOAD);
-        linkBitsPerSecond = context.linkBitsPerSecond();
+        final NetDevice device = 0 != context.mtu() && 0 != context.linkBitsPerSecond() ? NetDevice.UNKNOWN :
+            NetDevice.forIpv4(HostAddress.ipv4Of(context.bindAddress()));
+        final int mtu = 0 != context.mtu() ? context.mtu() :
+            0 != device.mtu() ? device.mtu() : UdpDriverContext.MTU_FALLBACK;
+        maxPacketLength = Math.min(mtu - IPV4_UDP_HEADER_LENGTH, MAX_UDP_PAYLOAD);
+        transmitQueue = 0 != context.linkBitsPerSecond() || !device.software();
+        linkBitsPerSecond = 0 != context.linkBitsPerSecond() ? context.linkBitsPerSecond() :
+            0 != device.speedBitsPerSecond() ? device.speedBitsPerSecond() :
+            UdpDriverContext.LINK_BITS_PER_SECOND_FALLBACK;
         queueEstimator = new NicQueueEstimator(clock, linkBitsPerSecond);
         addressCacheCapacity = context.addressCacheCapacity();
         addressCache = new Long2ObjectHashMap<>();
 
         final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();
-        final int poolSize = context.poolSize();
         final int stride = BitUtil.align(maxPacketLength, 64);
+        final int poolSize = 0 != context.poolSize() ? context.poolSize() : Math.min(UdpDriverContext.POOL_SIZE_DEFAULT,
+            Math.max(UdpDriverContext.POOL_SIZE_MIN_DEFAULT, UdpDriverContext.POOL_BYTES_TARGET / stride));
         poolMemory = ByteBuffer.allocateDirect(stride * poolSize + 64);
         final ByteBuffer alignedPool = poolMemory.alignedSlice(64);
         packets = new Packet[poolSize];
@@ -380,9 +390,10 @@ public final class UdpDriver implements NicDriver
         singleReceiver = single;
         prioritySteering = steered;
         localAddress = HostAddress.ipv4(HostAddress.ipv4Of(bind), port);
-        LOGGER.info("udp driver on {}: datapath={} maxPacketLength={} gso={} gro={} prioritySteering={}",
-            HostAddress.toString(localAddress), context.datapath(), maxPacketLength, gsoEnabled, groEnabled,
-            prioritySteering);
+        LOGGER.info("udp driver on {} ({}): datapath={} maxPacketLength={} link={} Mb/s{} gso={} gro={} " +
+            "prioritySteering={}", HostAddress.toString(localAddress), null == device.name() ? "device unknown" :
+            device.name(), context.datapath(), maxPacketLength, linkBitsPerSecond / 1_000_000,
+            transmitQueue ? " paced" : " (software device: not paced)", gsoEnabled, groEnabled, prioritySteering);
     }
 
     /**
@@ -633,9 +644,15 @@ public final class UdpDriver implements NicDriver
     }
 
     @Override
+    public boolean hasTransmitQueue()
+    {
+        return transmitQueue;
+    }
+
+    @Override
     public long queuedBytes()
     {
-        return queueEstimator.queuedBytes();
+        return transmitQueue ? queueEstimator.queuedBytes() : 0;
     }
 
     @Override

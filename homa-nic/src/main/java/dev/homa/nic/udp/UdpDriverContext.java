@@ -8,8 +8,9 @@ import java.net.URI;
 import java.util.Locale;
 
 /**
- * Settings of a {@link UdpDriver}: fluent setters, defaults that suit a 10 Gb/s Ethernet with a 1500-byte MTU, and
- * {@link #conclude()} which validates them once before the driver opens its sockets.
+ * Settings of a {@link UdpDriver}: fluent setters, defaults taken from the network device that holds the bind address
+ * (its MTU; its speed if it is a NIC), and {@link #conclude()} which validates them once before the driver opens its
+ * sockets.
  * <p>
  * A context can be read from a URI, {@code udp://host:port?option=value&...}, so that an application picks the
  * driver by configuration alone (see {@link #fromUri(String)} for the options).
@@ -36,12 +37,16 @@ public final class UdpDriverContext
         NETTY
     }
 
-    /** Default IP MTU of the path: plain Ethernet. */
-    public static final int MTU_DEFAULT = 1500;
-    /** Default link rate for the pacer: 10 Gb/s. */
-    public static final long LINK_BITS_PER_SECOND_DEFAULT = 10_000_000_000L;
+    /** IP MTU when the device's cannot be read: plain Ethernet. */
+    public static final int MTU_FALLBACK = 1500;
+    /** Link rate when the device reports none: the kernel's {@code link_mbps} default, 25 Gb/s. */
+    public static final long LINK_BITS_PER_SECOND_FALLBACK = 25_000_000_000L;
     /** Default number of packet buffers shared by sending and receiving. */
     public static final int POOL_SIZE_DEFAULT = 4096;
+    /** With the default pool size, the pool's memory is held to about this much (fewer slots for large packets). */
+    public static final int POOL_BYTES_TARGET = 16 * 1024 * 1024;
+    /** Fewest slots the default pool size gives. */
+    public static final int POOL_SIZE_MIN_DEFAULT = 256;
     /** Default most packets queued by {@code send} between two flushes; 1024 is the kernel's UIO_MAXIOV. */
     public static final int TX_QUEUE_CAPACITY_DEFAULT = 1024;
     /** Default datagrams per {@code recvmmsg} call (when GRO is off). */
@@ -58,9 +63,9 @@ public final class UdpDriverContext
     public static final int UNCONNECTED_POLL_INTERVAL_DEFAULT = 8;
 
     private long bindAddress = HostAddress.NONE;
-    private int mtu = MTU_DEFAULT;
-    private long linkBitsPerSecond = LINK_BITS_PER_SECOND_DEFAULT;
-    private int poolSize = POOL_SIZE_DEFAULT;
+    private int mtu;
+    private long linkBitsPerSecond;
+    private int poolSize;
     private int txQueueCapacity = TX_QUEUE_CAPACITY_DEFAULT;
     private int receiveBatch = RECEIVE_BATCH_DEFAULT;
     private int socketReceiveBufferBytes = SOCKET_BUFFER_BYTES_DEFAULT;
@@ -81,8 +86,11 @@ public final class UdpDriverContext
     /**
      * Read a context from a URI such as {@code udp://198.18.0.1:4000?mtu=9000&gso=false}. Options:
      * <ul>
-     *     <li>{@code mtu} - IP MTU of the path (default 1500); the largest Homa packet is mtu - 28.</li>
-     *     <li>{@code link} - link rate, bits per second with an optional k/m/g suffix (default 10g).</li>
+     *     <li>{@code mtu} - IP MTU of the path (default: the device's; 65,536 on loopback); the largest Homa packet
+     *     is mtu - 28.</li>
+     *     <li>{@code link} - link rate, bits per second with an optional k/m/g suffix, which the pacer then holds the
+     *     transmit queue to (default: a NIC's own speed; no pacing on a software device such as loopback or veth,
+     *     see {@link #linkBitsPerSecond(long)}).</li>
      *     <li>{@code pool} - packet buffers (default 4096).</li>
      *     <li>{@code txqueue} - packets queued between flushes (default 1024).</li>
      *     <li>{@code batch} - datagrams per recvmmsg (default 32).</li>
@@ -233,9 +241,9 @@ public final class UdpDriverContext
         {
             throw new IllegalArgumentException("bindAddress must be an IPv4 HostAddress, got " + bindAddress);
         }
-        require(mtu >= 68 + UdpDriver.IPV4_UDP_HEADER_LENGTH && mtu <= 65535, "mtu", mtu);
-        require(linkBitsPerSecond > 0, "linkBitsPerSecond", linkBitsPerSecond);
-        require(poolSize >= 2 && poolSize <= 1 << 20, "poolSize", poolSize);
+        require(0 == mtu || mtu >= 68 + UdpDriver.IPV4_UDP_HEADER_LENGTH && mtu <= 65536, "mtu", mtu);
+        require(linkBitsPerSecond >= 0, "linkBitsPerSecond", linkBitsPerSecond);
+        require(0 == poolSize || poolSize >= 2 && poolSize <= 1 << 20, "poolSize", poolSize);
         require(txQueueCapacity >= 1 && txQueueCapacity <= 1 << 16, "txQueueCapacity", txQueueCapacity);
         require(receiveBatch >= 1 && receiveBatch <= 1024, "receiveBatch", receiveBatch);
         require(socketReceiveBufferBytes >= 4096, "socketReceiveBufferBytes", socketReceiveBufferBytes);
@@ -318,7 +326,8 @@ public final class UdpDriverContext
     }
 
     /**
-     * @param mtu IP MTU of the path in bytes.
+     * @param mtu IP MTU of the path in bytes; 0 (default) takes the MTU of the device that holds the bind address
+     *            (for the wildcard address the smallest of the devices that are up), or 1,500 if it cannot be read.
      * @return this.
      */
     public UdpDriverContext mtu(final int mtu)
@@ -329,7 +338,7 @@ public final class UdpDriverContext
     }
 
     /**
-     * @return IP MTU of the path in bytes.
+     * @return IP MTU of the path in bytes, 0 for the device's.
      */
     public int mtu()
     {
@@ -337,7 +346,12 @@ public final class UdpDriverContext
     }
 
     /**
-     * @param linkBitsPerSecond link rate for the pacer.
+     * @param linkBitsPerSecond link rate in bits per second. Set, it is the rate the pacer holds the transmit queue
+     *                          to. 0 (default) takes it from the device: a NIC's reported speed (25 Gb/s if it reports
+     *                          none), paced; a software device (loopback, veth, a bridge) has no wire and no transmit
+     *                          queue - the kernel runs the receiving side inside the send call - so nothing is paced
+     *                          and the rate (the device's nominal one, or 25 Gb/s) only sizes the protocol's windows.
+     *                          Set it for a software device whose traffic leaves through a slower NIC.
      * @return this.
      */
     public UdpDriverContext linkBitsPerSecond(final long linkBitsPerSecond)
@@ -348,7 +362,7 @@ public final class UdpDriverContext
     }
 
     /**
-     * @return link rate for the pacer.
+     * @return link rate in bits per second, 0 for the device's.
      */
     public long linkBitsPerSecond()
     {
@@ -356,7 +370,9 @@ public final class UdpDriverContext
     }
 
     /**
-     * @param poolSize packet buffers shared by sending and receiving.
+     * @param poolSize packet buffers shared by sending and receiving; 0 (default) for {@value #POOL_SIZE_DEFAULT}, or
+     *                 fewer (at least {@value #POOL_SIZE_MIN_DEFAULT}) where that many packets of the MTU would take
+     *                 more than {@value #POOL_BYTES_TARGET} bytes.
      * @return this.
      */
     public UdpDriverContext poolSize(final int poolSize)
@@ -367,7 +383,7 @@ public final class UdpDriverContext
     }
 
     /**
-     * @return packet buffers shared by sending and receiving.
+     * @return packet buffers shared by sending and receiving, 0 for the default.
      */
     public int poolSize()
     {

@@ -95,9 +95,9 @@ class UdpDriverAllocationTest
         final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro, final int connect)
     {
         final long threadId = Thread.currentThread().threadId();
-        a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(gso)
+        a = new UdpDriver(UdpDriverTest.ethernet().datapath(datapath).gso(gso)
             .gro(gro).connectedPeers(connect));
-        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(gso)
+        b = new UdpDriver(UdpDriverTest.ethernet().datapath(datapath).gso(gso)
             .gro(gro).connectedPeers(connect));
         try
         {

@@ -5,6 +5,7 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.time.VirtualClock;
+import org.agrona.BitUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -38,6 +39,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 class UdpDriverTest
 {
     static final long LOOPBACK = HostAddress.parseIpv4("127.0.0.1");
+
+    /**
+     * A driver context on loopback with Ethernet's 1,500-byte MTU: the tests exercise the path a NIC gives (packets of
+     * 1,472 bytes, GSO runs of them), where loopback's own MTU of 64 KiB would make every packet one datagram.
+     */
+    static UdpDriverContext ethernet()
+    {
+        return new UdpDriverContext().bindAddress(LOOPBACK).mtu(1500);
+    }
 
     private final List<UdpDriver> drivers = new ArrayList<>();
 
@@ -73,8 +83,8 @@ class UdpDriverTest
         final UdpDriverContext.Datapath datapath, final boolean gso, final boolean gro)
     {
         final Random random = new Random(seed());
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(gso).gro(gro));
+        final UdpDriver a = open(ethernet().datapath(datapath).gso(gso).gro(gro));
+        final UdpDriver b = open(ethernet().datapath(datapath).gso(gso).gro(gro));
         assertEquals(1472, a.maxPacketLength());
         assertEquals(8, a.priorityLevels());
         assertEquals(HostAddress.ipv4Of(LOOPBACK), HostAddress.ipv4Of(a.localAddress()));
@@ -113,9 +123,9 @@ class UdpDriverTest
     void nativeFallbackWithOneSocketPerLevelAlsoExchangesByteExact(final boolean gso, final boolean gro)
     {
         final Random random = new Random(seed());
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).singleReceiveSocket(false)
+        final UdpDriver a = open(ethernet().singleReceiveSocket(false)
             .gso(gso).gro(gro));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).singleReceiveSocket(false)
+        final UdpDriver b = open(ethernet().singleReceiveSocket(false)
             .gso(gso).gro(gro));
         assertFalse(a.singleReceiveSocket());
         assertTrue(a.prioritySteering());
@@ -208,7 +218,7 @@ class UdpDriverTest
     void dropsOversizeDatagramsAndKeepsReceiving(final UdpDriverContext.Datapath datapath, final boolean gro)
         throws Exception
     {
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gro(gro));
+        final UdpDriver b = open(ethernet().datapath(datapath).gro(gro));
         final int port = HostAddress.portOf(b.localAddress());
         try (DatagramChannel foreign = DatagramChannel.open())
         {
@@ -242,9 +252,9 @@ class UdpDriverTest
     @Timeout(30)
     void poolExhaustionDropsReceivesAndRecovers(final UdpDriverContext.Datapath datapath, final boolean gro)
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gso(false));
+        final UdpDriver a = open(ethernet().datapath(datapath).gso(false));
         final UdpDriver b = open(
-            new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).poolSize(8).gro(gro));
+            ethernet().datapath(datapath).poolSize(8).gro(gro));
 
         final List<Packet> held = new ArrayList<>();
         for (int i = 0; i < 8; i++)
@@ -285,9 +295,9 @@ class UdpDriverTest
     @Timeout(30)
     void connectedPeerSocketsCarryTheirPeersTrafficAndTheLimitHolds() throws Exception
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
-        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver a = open(ethernet().connectedPeers(1));
+        final UdpDriver b = open(ethernet().connectedPeers(1));
+        final UdpDriver c = open(ethernet());
         assertEquals(0, a.connectedSockets(), "opened on demand");
 
         // Ping-pong of lone datagrams at level 7: the first one to each peer opens its connected socket, the rest
@@ -428,8 +438,8 @@ class UdpDriverTest
     @Timeout(30)
     void aConnectedPeerThatGoesAwayIsNotAnError()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(2));
-        final UdpDriver b = new UdpDriver(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(2));
+        final UdpDriver a = open(ethernet().connectedPeers(2));
+        final UdpDriver b = new UdpDriver(ethernet().connectedPeers(2));
         final long gone = b.localAddress();
         try
         {
@@ -453,7 +463,7 @@ class UdpDriverTest
                 a.poll(x -> fail("nothing can arrive from a closed port"), 8);
             }
         }
-        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver c = open(ethernet());
         exchangeOne(a, c, 7, 3);
         exchangeOne(c, a, 7, 4);
         assertEquals(0, a.ioErrors(), "a refused peer is not an I/O error");
@@ -463,8 +473,8 @@ class UdpDriverTest
     @Timeout(30)
     void withoutReceiveTosPacketsArriveWithoutALevel()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).receiveTos(false));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).receiveTos(false).connectedPeers(1));
+        final UdpDriver a = open(ethernet().receiveTos(false));
+        final UdpDriver b = open(ethernet().receiveTos(false).connectedPeers(1));
         exchangeOne(a, b, -1, 7, 1);
         exchangeOne(b, a, -1, 7, 2);
         exchangeOne(a, b, -1, 3, 3);
@@ -479,8 +489,8 @@ class UdpDriverTest
     {
         final VirtualClock clock = new VirtualClock();
         clock.advanceBy(12_345);
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).clock(clock));
+        final UdpDriver a = open(ethernet().datapath(datapath));
+        final UdpDriver b = open(ethernet().datapath(datapath).clock(clock));
         sendFrom(a, b, 1);
         assertEquals(List.of(12_345L), timestampsOfOne(b, true));
         clock.advanceBy(1_000);
@@ -513,10 +523,10 @@ class UdpDriverTest
      */
     private UdpDriver[] connectedTrio(final int unconnectedEvery)
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1)
+        final UdpDriver a = open(ethernet().connectedPeers(1)
             .unconnectedPollInterval(unconnectedEvery));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).connectedPeers(1));
-        final UdpDriver c = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(ethernet().connectedPeers(1));
+        final UdpDriver c = open(ethernet());
         exchangeOne(a, b, 7, 1);
         exchangeOne(b, a, 7, 2);
         return new UdpDriver[]{ a, b, c };
@@ -598,8 +608,8 @@ class UdpDriverTest
     @Timeout(30)
     void pollReadsNoMoreThanItDeliversLeavingTheRestInTheSocket()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).gro(false));
+        final UdpDriver a = open(ethernet());
+        final UdpDriver b = open(ethernet().gro(false));
         sendSmall(a, b, 100);
         final int[] delivered = new int[1];
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;
@@ -696,8 +706,8 @@ class UdpDriverTest
     @Timeout(30)
     void transmitQueueFullMeansFlushAndRetry()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).txQueueCapacity(4));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver a = open(ethernet().txQueueCapacity(4));
+        final UdpDriver b = open(ethernet());
         final Packet packet = a.acquire().length(100);
         for (int i = 0; i < 4; i++)
         {
@@ -714,8 +724,8 @@ class UdpDriverTest
     @Timeout(30)
     void rejectsMisuse()
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver a = open(ethernet());
+        final UdpDriver b = open(ethernet());
         final Packet packet = a.acquire().length(10);
         assertThrows(IllegalArgumentException.class, () -> a.send(packet, a.localAddress(), 8));
         assertThrows(IllegalArgumentException.class, () -> a.send(packet, a.localAddress(), -1));
@@ -730,7 +740,7 @@ class UdpDriverTest
     @Timeout(30)
     void anotherThreadIsRejectedOnceOwned() throws Exception
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver a = open(ethernet());
         assertEquals(0, a.flush());
         final Throwable[] thrown = new Throwable[1];
         final Thread other = new Thread(() ->
@@ -754,8 +764,8 @@ class UdpDriverTest
     @Timeout(30)
     void idleStrategyWaitsInEpollUntilADatagramOrAWakeup(final UdpDriverContext.Datapath datapath) throws Exception
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final UdpDriver a = open(ethernet().datapath(datapath));
+        final UdpDriver b = open(ethernet().datapath(datapath));
         final EpollIdleStrategy idle = b.idleStrategy(0, 20_000_000_000L);
         final EpollIdleStrategy brief = b.idleStrategy(0, 1_000L);
         brief.idle(0);
@@ -813,7 +823,7 @@ class UdpDriverTest
     @Timeout(30)
     void eachLevelsSocketCarriesItsTosAndSkbPriority() throws Exception
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver a = open(ethernet());
         for (int level = 0; level < UdpDriver.PRIORITY_LEVELS; level++)
         {
             assertEquals(level << 5, a.socketTos(level), "IP_TOS of level " + level);
@@ -825,12 +835,46 @@ class UdpDriverTest
 
     @Test
     @Timeout(30)
+    void takesItsPacketSizeAndPacingFromTheDevice() throws Exception
+    {
+        // Loopback: the device's MTU (64 KiB, so the UDP payload limit binds), and no transmit queue to pace: the
+        // kernel delivers a datagram inside sendmmsg, so whatever was flushed is gone.
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(ethernet());
+        final int loMtu = java.net.NetworkInterface.getByName("lo").getMTU();
+        assertEquals(Math.min(loMtu - UdpDriver.IPV4_UDP_HEADER_LENGTH, UdpDriver.MAX_UDP_PAYLOAD), a.maxPacketLength());
+        assertFalse(a.hasTransmitQueue());
+        assertEquals(UdpDriverContext.LINK_BITS_PER_SECOND_FALLBACK, a.linkBitsPerSecond(), "lo reports no speed");
+        assertEquals(UdpDriverContext.POOL_BYTES_TARGET / BitUtil.align(a.maxPacketLength(), 64), a.freePackets(),
+            "a pool of large packets is held to the memory target");
+        final Packet packet = a.acquire().length(a.maxPacketLength());
+        for (int i = 0; i < 8; i++)
+        {
+            assertTrue(a.send(packet, b.localAddress(), 0));
+        }
+        assertEquals(8, a.flush());
+        a.release(packet);
+        assertEquals(0, a.queuedBytes());
+
+        // A rate set by hand is a link to pace, whatever the device.
+        final UdpDriver paced = open(new UdpDriverContext().bindAddress(LOOPBACK).linkBitsPerSecond(1_000_000L));
+        assertTrue(paced.hasTransmitQueue());
+        assertEquals(1_000_000L, paced.linkBitsPerSecond());
+        final Packet another = paced.acquire().length(1000);
+        assertTrue(paced.send(another, b.localAddress(), 0));
+        assertEquals(1, paced.flush());
+        paced.release(another);
+        assertTrue(paced.queuedBytes() > 0, "a millisecond of queue at 1 Mb/s");
+    }
+
+    @Test
+    @Timeout(30)
     void queuedBytesFollowTheLinkRateOnTheDriverClock()
     {
         final dev.homa.nic.time.VirtualClock clock = new dev.homa.nic.time.VirtualClock(1_000_000L);
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).clock(clock)
+        final UdpDriver a = open(ethernet().clock(clock)
             .linkBitsPerSecond(8_000_000L));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(ethernet());
         assertEquals(66, a.wireOverheadBytes(), "IPv4 + UDP + Ethernet header, FCS, preamble, gap");
         assertEquals(0, a.queuedBytes());
         final Packet packet = a.acquire().length(934);

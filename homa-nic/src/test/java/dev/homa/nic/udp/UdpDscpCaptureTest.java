@@ -39,9 +39,9 @@ class UdpDscpCaptureTest
     {
         assumeTrue(new File("/usr/bin/tshark").canExecute() || onPath("tshark"), "tshark not installed");
         try (UdpDriver a = new UdpDriver(
-                new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gso(false));
+                UdpDriverTest.ethernet().datapath(datapath).gso(false));
             UdpDriver b = new UdpDriver(
-                new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).datapath(datapath).gro(false)))
+                UdpDriverTest.ethernet().datapath(datapath).gro(false)))
         {
             captureAndCheck(a, b, (port, pcap) -> new ProcessBuilder(tsharkCommand("lo", port, pcap))
                 .redirectErrorStream(true).start());

@@ -654,7 +654,7 @@ class UdpDriverTest
     @Timeout(30)
     void anEmptyDatagramIsCountedAsEmptyNotOversize(final UdpDriverContext.Datapath datapath) throws Exception
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath));
+        final UdpDriver a = open(ethernet().datapath(datapath));
         try (DatagramChannel sender = DatagramChannel.open())
         {
             final InetSocketAddress target = new InetSocketAddress("127.0.0.1", HostAddress.portOf(a.localAddress()));
@@ -678,7 +678,7 @@ class UdpDriverTest
     void datagramsTheKernelDropsForAFullSocketBufferAreCounted(final UdpDriverContext.Datapath datapath)
         throws Exception
     {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK).datapath(datapath).gro(false)
+        final UdpDriver a = open(ethernet().datapath(datapath).gro(false)
             .socketReceiveBufferBytes(4096));
         final int sent = 2000;
         try (DatagramChannel sender = DatagramChannel.open())

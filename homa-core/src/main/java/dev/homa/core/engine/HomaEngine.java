@@ -169,7 +169,7 @@ public final class HomaEngine implements Agent
 
         // RPC and message life cycle.
         final ResendRequester resendRequester =
-            new ResendRequester(controlSender, localCutoffs, transmitter.highestPriority());
+            new ResendRequester(controlSender, transmitter.highestPriority());
         this.allocator = new InboundAllocator(receivePool, metrics, resendRequester);
         this.invokerThread = new InvokerThread(ThreadingMode.INVOKER == ctx.threadingMode());
         this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread);

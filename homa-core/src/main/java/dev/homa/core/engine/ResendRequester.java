@@ -1,29 +1,25 @@
 package dev.homa.core.engine;
 
-import dev.homa.core.priority.Cutoffs;
 import dev.homa.core.wire.ResendFlyweight;
 
 /**
- * Works out which bytes of an inbound message are missing and asks the sender for them (RESEND), at the level the
- * bytes would have come at: the unscheduled level our cutoffs give for the length, or the message's grant priority.
- * Used by the timer after silence, by a client answering NEED_ACK, and when receive-pool pages free up for a message
- * whose earlier packets were dropped for lack of space.
+ * Works out which bytes of an inbound message are missing and asks the sender for them (RESEND), always at the
+ * highest level, as the kernel asks (homa_request_retrans): lost bytes are late already, and a kernel sender
+ * retransmits at the level asked. Used by the timer after silence, by a client answering NEED_ACK, and when
+ * receive-pool pages free up for a message whose earlier packets were dropped for lack of space.
  */
 final class ResendRequester
 {
     private final ControlSender controlSender;
-    private final Cutoffs localCutoffs;
     private final int highestPriority;
 
     /**
      * @param controlSender   writes the RESEND packets.
-     * @param localCutoffs    this host's unscheduled cutoffs.
      * @param highestPriority the highest usable level.
      */
-    ResendRequester(final ControlSender controlSender, final Cutoffs localCutoffs, final int highestPriority)
+    ResendRequester(final ControlSender controlSender, final int highestPriority)
     {
         this.controlSender = controlSender;
-        this.localCutoffs = localCutoffs;
         this.highestPriority = highestPriority;
     }
 
@@ -46,19 +42,15 @@ final class ResendRequester
         {
             return;
         }
-        final int unscheduledPriority = localCutoffs.unscheduledPriorityFor(in.length);
-        final int scheduledPriority = in.grantState.priority();
         for (int i = 0; i < in.gapCount; i++)
         {
             final int start = in.gapStarts[i];
-            controlSender.sendResend(rpc, start, in.gapEnds[i] - start,
-                start < in.incoming ? unscheduledPriority : scheduledPriority);
+            controlSender.sendResend(rpc, start, in.gapEnds[i] - start, highestPriority);
         }
         final int granted = Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset()));
         if (in.highest < granted)
         {
-            controlSender.sendResend(rpc, in.highest, granted - in.highest,
-                in.highest < in.incoming ? unscheduledPriority : scheduledPriority);
+            controlSender.sendResend(rpc, in.highest, granted - in.highest, highestPriority);
         }
     }
 }

@@ -401,4 +401,32 @@ class KernelConformanceTest
         assertEquals(3, ack.u16(28), "the other three pending acks (two of socket a, b's first)");
         cluster.assertNoErrors();
     }
+
+    @Test
+    @Timeout(30)
+    void resendAsksForTheHighestLevel()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.tickNs(1_000_000).resendTicks(3).resendIntervalTicks(3));
+        cluster.transport(0).openSocket(SERVER_PORT);
+        // A 30,000-byte request, all unscheduled (level 4 by the engine's cutoffs), one packet lost in the middle
+        // and the last one too.
+        final int length = 30_000;
+        for (int offset = 0; offset < length - 1_000; offset += 1_000)
+        {
+            if (10_000 != offset)
+            {
+                kernel.send(KernelPeer.data(KERNEL_CLIENT_PORT, SERVER_PORT, 2, length, length, offset, 1_000, 0, 0,
+                    1, false), engineAddress());
+            }
+        }
+        run(5_000_000);
+        final List<KernelPeer.Received> resends = kernel.ofType(KernelPeer.RESEND);
+        assertTrue(resends.size() >= 2, "a RESEND for the gap and one for the tail: " + resends);
+        for (final KernelPeer.Received resend : resends)
+        {
+            assertEquals(7, resend.priorityField(), "retransmission asked at the highest level");
+            assertEquals(7, resend.priority(), "RESEND travels at the highest level");
+        }
+        cluster.assertNoErrors();
+    }
 }

@@ -58,6 +58,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public boolean carriesIpProtocol146()
+    {
+        return delegate.carriesIpProtocol146();
+    }
+
+    @Override
     public long queuedBytes()
     {
         return delegate.queuedBytes();

@@ -39,6 +39,19 @@ public interface NicDriver extends AutoCloseable
     long localAddress();
 
     /**
+     * Whether packets reach the wire as IPv4 protocol 146 datagrams, where a kernel host reads them (raw Ethernet;
+     * a capture that records them so): the protocol then fills each common header's checksum as a kernel's packets
+     * carry it (see {@link dev.homa.nic.frame.HomaChecksum}). A driver that encapsulates (UDP) or never leaves the
+     * process (the fabric) says no, and the field stays 0.
+     *
+     * @return true if packets travel as IPv4 protocol 146.
+     */
+    default boolean carriesIpProtocol146()
+    {
+        return false;
+    }
+
+    /**
      * @return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock.
      * The pacer holds this to a few microseconds of the link so that SRPT decisions are made late. Always 0 for a
      * driver without a transmit queue ({@link #hasTransmitQueue()}).

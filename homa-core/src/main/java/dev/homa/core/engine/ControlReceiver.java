@@ -172,7 +172,7 @@ final class ControlReceiver
         }
         for (int o = offset; o < sentEnd; o += maxPayload)
         {
-            if (!dataSender.sendData(rpc, o, Math.min(maxPayload, sentEnd - o), true, priority))
+            if (!dataSender.resendData(rpc, o, Math.min(maxPayload, sentEnd - o), sentEnd, priority))
             {
                 break;
             }
@@ -214,7 +214,7 @@ final class ControlReceiver
         final int priority = transmitter.clampPriority(rpc.peer.cutoffs.unscheduledPriorityFor(out.length));
         for (int o = 0; o < out.nextOffset; o += maxPayload)
         {
-            if (!dataSender.sendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), true, priority))
+            if (!dataSender.resendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), out.nextOffset, priority))
             {
                 break;
             }

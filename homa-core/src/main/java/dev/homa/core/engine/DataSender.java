@@ -8,8 +8,8 @@ import dev.homa.nic.Packet;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * Writes DATA packets: the header of one outbound message's segment (incoming = what the receiver may expect,
- * the peer's cutoff version, one of the peer's pending acks) and the payload copied
+ * Writes DATA packets: the header of one outbound message's segment, every field as a current kernel sets it
+ * (incoming, the offset's place, the peer's cutoff version, one of the peer's pending acks) and the payload copied
  * out of the send pool, then hands the packet to the {@link PacketTransmitter}.
  * <p>
  * It also decides a DATA packet's level ({@link #priorityFor}), since that choice must agree with the cutoff
@@ -35,33 +35,57 @@ final class DataSender
     }
 
     /**
-     * Send one segment of the RPC's outbound message.
+     * Send one segment of the RPC's outbound message for the first time, with the header a current kernel builds for
+     * it (homa_tx_data_pkt_alloc): incoming is the message's unscheduled bytes, the offset is in sequence and
+     * seg.offset is -1.
      *
      * @param rpc        the RPC whose outbound message is sent.
      * @param offset     of the segment in the message.
      * @param byteLength payload bytes.
-     * @param retransmit true when answering a RESEND or restarting.
      * @param priority   level.
      * @return false if the driver had no room (the caller retries later).
      */
-    boolean sendData(
-        final Rpc rpc, final int offset, final int byteLength, final boolean retransmit, final int priority)
+    boolean sendData(final Rpc rpc, final int offset, final int byteLength, final int priority)
+    {
+        return send(rpc, offset, byteLength, -1, priority);
+    }
+
+    /**
+     * Send one segment again, as homa_resend_data writes it: flagged retransmit, the offset in both sequence and
+     * seg.offset, incoming the end of the range being retransmitted.
+     *
+     * @param rpc        the RPC whose outbound message is sent.
+     * @param offset     of the segment in the message.
+     * @param byteLength payload bytes.
+     * @param rangeEnd   end (exclusive) of the range this segment is retransmitted for.
+     * @param priority   level.
+     * @return false if the driver had no room (the caller retries later).
+     */
+    boolean resendData(
+        final Rpc rpc, final int offset, final int byteLength, final int rangeEnd, final int priority)
+    {
+        return send(rpc, offset, byteLength, rangeEnd, priority);
+    }
+
+    private boolean send(
+        final Rpc rpc, final int offset, final int byteLength, final int rangeEnd, final int priority)
     {
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {
             return false;
         }
+        final boolean retransmit = rangeEnd >= 0;
         final OutboundMessage out = rpc.out;
         final MutableDirectBuffer buffer = packet.buffer();
         data.wrap(buffer, 0);
         data.initialize(PacketType.DATA, rpc.socket.port, rpc.peerPort, rpc.id);
         if (rpc.client && rpc.incast)
         {
-            data.flags(HomaHeaderFlyweight.FLAG_INCAST);
+            data.flags(HomaHeaderFlyweight.HIJACK_FLAGS | HomaHeaderFlyweight.FLAG_INCAST);
         }
         data.messageLength(out.length);
-        data.incoming(Math.min(Math.max(out.granted, out.unscheduled), out.length));
+        data.incoming(retransmit ? rangeEnd : out.unscheduled);
         final Peer peer = rpc.peer;
         if (0 != peer.ackCount)
         {
@@ -72,15 +96,18 @@ final class DataSender
             data.ackServerPort(peer.ackServerPorts[last]);
         }
         data.cutoffVersion(peer.cutoffs.version());
-        data.retransmit(retransmit);
-        data.segmentOffset(offset);
-        data.sequence(offset);
-        sendPool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
-        packet.length(DataHeaderFlyweight.HEADER_LENGTH + byteLength);
         if (retransmit)
         {
+            data.retransmit(true);
+            data.segmentOffset(offset);
             metrics.increment(HomaMetrics.RETRANSMITTED_PACKETS);
         }
+        else
+        {
+            data.offsetInSequence(offset);
+        }
+        sendPool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
+        packet.length(DataHeaderFlyweight.HEADER_LENGTH + byteLength);
         return transmitter.transmit(packet, rpc.peerAddress, priority, PacketType.DATA);
     }
 

@@ -91,7 +91,7 @@ final class Pacer
             {
                 final int offset = out.nextOffset;
                 final int end = Math.min(offset + maxPayload, out.transmittableEnd());
-                if (!dataSender.sendData(out.rpc, offset, end - offset, false, dataSender.priorityFor(out, offset)))
+                if (!dataSender.sendData(out.rpc, offset, end - offset, dataSender.priorityFor(out, offset)))
                 {
                     break;
                 }
@@ -147,7 +147,7 @@ final class Pacer
             }
             final int offset = out.nextOffset;
             final int end = Math.min(offset + maxPayload, out.transmittableEnd());
-            if (!dataSender.sendData(out.rpc, offset, end - offset, false, dataSender.priorityFor(out, offset)))
+            if (!dataSender.sendData(out.rpc, offset, end - offset, dataSender.priorityFor(out, offset)))
             {
                 throttled = true;
                 pacerWakeNs = clock.nanoTime() + tickNs;

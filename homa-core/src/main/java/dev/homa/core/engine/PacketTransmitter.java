@@ -2,8 +2,10 @@ package dev.homa.core.engine;
 
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.Cutoffs;
+import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
+import dev.homa.nic.frame.HomaChecksum;
 
 /**
  * The transmit side of the driver: hands out driver packets to write into, queues written packets on the driver
@@ -12,7 +14,8 @@ import dev.homa.nic.Packet;
  * <p>
  * A full driver (no free packet, or a send refused) first forces a flush to give the driver a chance to drain; only
  * then is the packet counted as {@link HomaMetrics#DROP_TX_FULL} and dropped, like any packet lost in the network.
- * The bytes batched but not yet flushed count toward the pacer's view of the NIC queue.
+ * The bytes batched but not yet flushed count toward the pacer's view of the NIC queue. Where packets travel as IPv4
+ * protocol 146 ({@link NicDriver#carriesIpProtocol146()}) it fills each one's common-header checksum first.
  */
 final class PacketTransmitter
 {
@@ -23,6 +26,8 @@ final class PacketTransmitter
     private final Packet[] batch = new Packet[BATCH];
     private final int highestPriority;
     private final int wireOverhead;
+    private final boolean checksum;
+    private final int localIp;
     private int batchCount;
     private long batchBytes;
 
@@ -36,6 +41,8 @@ final class PacketTransmitter
         this.metrics = metrics;
         this.highestPriority = Math.max(0, Math.min(driver.priorityLevels(), Cutoffs.NUM_PRIORITIES) - 1);
         this.wireOverhead = driver.wireOverheadBytes();
+        this.checksum = driver.carriesIpProtocol146() && HostAddress.isIpv4(driver.localAddress());
+        this.localIp = HostAddress.ipv4Of(driver.localAddress());
     }
 
     /**
@@ -93,6 +100,11 @@ final class PacketTransmitter
     boolean transmit(final Packet packet, final long destination, final int priority, final int type)
     {
         final int level = clampPriority(priority);
+        if (checksum && HostAddress.isIpv4(destination))
+        {
+            // What the kernel's NIC offload completes on its packets (homa_hijack_set_hdr seeds it).
+            HomaChecksum.write(packet.buffer(), 0, packet.length(), localIp, HostAddress.ipv4Of(destination));
+        }
         if (!driver.send(packet, destination, level))
         {
             flushBatch();

@@ -262,8 +262,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * Set the segment offset and, as the kernel does, the same value into the common header's sequence field.
-     * (We always write the real offset into seg.offset, as a kernel GSO batch and the upstream kernel do.)
+     * Set the segment offset and the same value into the common header's sequence field, as a current kernel writes
+     * a retransmission (homa_resend_data) or the first segment of a GSO batch.
      *
      * @param segmentOffset message offset of the first payload byte.
      * @return this.
@@ -272,6 +272,20 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     {
         buffer.putInt(offset + SEGMENT_OFFSET_OFFSET, segmentOffset, BIG_ENDIAN);
         buffer.putInt(offset + SEQUENCE_OFFSET, segmentOffset, BIG_ENDIAN);
+        return this;
+    }
+
+    /**
+     * Put the offset in the common header's sequence field and {@link #SEGMENT_OFFSET_IN_SEQUENCE} into seg.offset,
+     * as a current kernel writes a packet of one segment on its first transmission (homa_tx_data_pkt_alloc).
+     *
+     * @param messageOffset message offset of the first payload byte.
+     * @return this.
+     */
+    public DataHeaderFlyweight offsetInSequence(final int messageOffset)
+    {
+        buffer.putInt(offset + SEGMENT_OFFSET_OFFSET, SEGMENT_OFFSET_IN_SEQUENCE, BIG_ENDIAN);
+        buffer.putInt(offset + SEQUENCE_OFFSET, messageOffset, BIG_ENDIAN);
         return this;
     }
 

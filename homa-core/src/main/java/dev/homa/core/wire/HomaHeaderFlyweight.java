@@ -79,12 +79,13 @@ public class HomaHeaderFlyweight
     public static final int WINDOW_OFFSET = 14;
 
     /**
-     * Offset of the u16 checksum (kernel: set only when masquerading as TCP).
+     * Offset of the u16 checksum: a TCP-style checksum over an IPv4 pseudo-header on a kernel's packets (see
+     * dev.homa.nic.frame.HomaChecksum).
      */
     public static final int CHECKSUM_OFFSET = 16;
 
     /**
-     * Offset of the u16 urgent pointer (kernel: 0xb97d marks a packet masquerading as TCP).
+     * Offset of the u16 urgent pointer ({@link #HIJACK_URGENT} on a kernel's packets).
      */
     public static final int URGENT_OFFSET = 18;
 
@@ -115,9 +116,21 @@ public class HomaHeaderFlyweight
     public static final int DOFF_CONTROL = 5 << 4;
 
     /**
-     * Our documented extension in the otherwise unused flags byte: a client marks a request sent under incast;
-     * the server then limits the response's unscheduled bytes. The kernel never sets it on Homa packets and
-     * ignores the flags byte on receive, so mixing with kernel peers is safe.
+     * The flags byte a current kernel writes on every packet (homa_hijack_set_hdr: SYN and RST, which TCP never sends
+     * together, so that a receiver that takes Homa packets out of TCP's path can tell them apart). Receivers of
+     * IPv4 protocol 146 ignore the byte.
+     */
+    public static final int HIJACK_FLAGS = 6;
+
+    /**
+     * The urgent pointer a current kernel writes on every packet (homa_hijack_set_hdr), the second half of that mark.
+     */
+    public static final int HIJACK_URGENT = 0xb97d;
+
+    /**
+     * Our documented extension in the flags byte, on top of {@link #HIJACK_FLAGS}: a client marks a request sent
+     * under incast; the server then limits the response's unscheduled bytes. A kernel never sets this bit and ignores
+     * the flags byte of protocol 146 packets, so mixing with kernel peers is safe.
      */
     public static final int FLAG_INCAST = 0x80;
 
@@ -169,8 +182,10 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * Write a fresh header for {@code type}: zero all {@link PacketType#headerLength(int)} bytes (the whole common
-     * header for an unknown type), then set type, the kernel's doff for the type, ports and sender id.
+     * Write a fresh header for {@code type} as a current kernel does: zero all {@link PacketType#headerLength(int)}
+     * bytes (the whole common header for an unknown type), then set type, the kernel's doff for the type,
+     * {@link #HIJACK_FLAGS}, {@link #HIJACK_URGENT}, ports and sender id. The checksum is left 0 for the driver that
+     * knows the addresses.
      *
      * @param type       opcode from {@link PacketType}.
      * @param sourcePort u16 source port.
@@ -185,6 +200,8 @@ public class HomaHeaderFlyweight
         buffer.setMemory(offset, headerLength > 0 ? headerLength : COMMON_HEADER_LENGTH, (byte)0);
         buffer.putByte(offset + TYPE_OFFSET, (byte)type);
         buffer.putByte(offset + DOFF_OFFSET, (byte)PacketType.doffFor(type));
+        buffer.putByte(offset + FLAGS_OFFSET, (byte)HIJACK_FLAGS);
+        buffer.putShort(offset + URGENT_OFFSET, (short)HIJACK_URGENT, BIG_ENDIAN);
         buffer.putShort(offset + SOURCE_PORT_OFFSET, (short)sourcePort, BIG_ENDIAN);
         buffer.putShort(offset + DESTINATION_PORT_OFFSET, (short)destinationPort, BIG_ENDIAN);
         buffer.putLong(offset + SENDER_ID_OFFSET, senderId, BIG_ENDIAN);
@@ -282,7 +299,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u8 flags, see {@link #FLAG_INCAST}.
+     * @return u8 flags, see {@link #HIJACK_FLAGS} and {@link #FLAG_INCAST}.
      */
     public int flags()
     {

@@ -5,6 +5,8 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.RejectReason;
+import dev.homa.nic.ForwardingNicDriver;
+import dev.homa.nic.HostAddress;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -428,5 +430,84 @@ class KernelConformanceTest
             assertEquals(7, resend.priority(), "RESEND travels at the highest level");
         }
         cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void everyDataHeaderFieldIsAsTheKernelSetsIt()
+    {
+        final int length = 100_000;
+        start(FabricMode.INSTANT, ctx -> ctx.driver(new ForwardingNicDriver(ctx.driver())
+        {
+            @Override
+            public boolean carriesIpProtocol146()
+            {
+                return true;
+            }
+        }));
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[length]);
+        for (int i = 0; i < length; i++)
+        {
+            request.putByte(i, KernelPeer.payloadByte(i));
+        }
+        client.homaSend(kernel.address, SERVER_PORT, request, 0, length, 0);
+        run(100_000);
+        final KernelPeer.Received first = kernel.ofType(DATA).getFirst();
+        final int unscheduled = cluster.engine(0).unscheduledBytes();
+        // The kernel server grants the rest at level 2 and then asks for one range again.
+        kernel.send(KernelPeer.grant(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, length, 2), engineAddress());
+        run(1_000_000);
+        final List<KernelPeer.Received> sent = kernel.ofType(DATA);
+        kernel.send(KernelPeer.resend(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, 30_000, 3_000, 7),
+            engineAddress());
+        run(100_000);
+        final List<KernelPeer.Received> all = kernel.ofType(DATA);
+        final List<KernelPeer.Received> again = all.subList(sent.size(), all.size());
+
+        int covered = 0;
+        for (final KernelPeer.Received d : sent)
+        {
+            assertCommonHeader(d, 0xE0);
+            assertEquals(length, d.messageLength());
+            assertEquals(unscheduled, d.u32(32), "incoming: the unscheduled bytes, in every packet");
+            assertEquals(0, d.u64(36), "no ack pending");
+            assertEquals(0, d.u16(46), "no CUTOFFS heard: version 0");
+            assertEquals(0, d.u8(48), "not a retransmission");
+            assertEquals(0, d.u8(49) | d.u8(50) | d.u8(51), "pad");
+            assertEquals(-1, d.u32(52), "seg.offset -1: the offset is in sequence");
+            assertEquals(covered, d.u32(4), "sequence: the offset");
+            for (int i = 0; i < d.payloadLength(); i++)
+            {
+                assertEquals(KernelPeer.payloadByte(covered + i), d.bytes()[KernelPeer.DATA_HEADER + i]);
+            }
+            covered += d.payloadLength();
+        }
+        assertEquals(length, covered, "the whole message once, in order");
+        assertFalse(again.isEmpty(), "the RESEND was answered");
+        int resent = 30_000;
+        for (final KernelPeer.Received d : again)
+        {
+            assertCommonHeader(d, 0xE0);
+            assertEquals(1, d.u8(48), "retransmit");
+            assertEquals(resent, d.u32(4), "sequence");
+            assertEquals(resent, d.u32(52), "seg.offset holds the offset too (homa_resend_data)");
+            assertEquals(33_000, d.u32(32), "incoming: the end of the range asked for");
+            assertEquals(7, d.priority(), "at the level the RESEND named");
+            resent += d.payloadLength();
+        }
+        assertTrue(resent >= 33_000, "the range covered");
+        cluster.assertNoErrors();
+    }
+
+    private void assertCommonHeader(final KernelPeer.Received packet, final int doff)
+    {
+        assertEquals(doff, packet.u8(12), "doff");
+        assertEquals(KernelPeer.HIJACK_FLAGS, packet.u8(13), "flags");
+        assertEquals(0, packet.u16(14), "window");
+        assertEquals(KernelPeer.HIJACK_URGENT, packet.u16(18), "urgent");
+        assertEquals(0, packet.u8(8) | packet.u8(9) | packet.u8(10), "TCP ack bytes");
+        assertEquals(KernelPeer.kernelChecksum(packet.bytes(), HostAddress.ipv4Of(engineAddress()),
+            HostAddress.ipv4Of(kernel.address)), packet.u16(16), "checksum");
     }
 }

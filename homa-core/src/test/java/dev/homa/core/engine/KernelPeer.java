@@ -185,6 +185,28 @@ final class KernelPeer implements Steppable
         return b;
     }
 
+    /**
+     * The checksum a kernel's packet carries (homa_hijack_set_hdr seeds tcp_v4_check, the offload completes it):
+     * RFC 1071 over a pseudo-header with protocol 6 and the Homa length, then the packet with bytes 16-17 as 0.
+     */
+    static int kernelChecksum(final byte[] packet, final int srcIp, final int dstIp)
+    {
+        long sum = (srcIp >>> 16) + (srcIp & 0xFFFF) + (dstIp >>> 16) + (dstIp & 0xFFFF) + 6 + packet.length;
+        for (int i = 0; i < packet.length; i += 2)
+        {
+            if (16 != i)
+            {
+                sum += ((packet[i] & 0xFF) << 8) | (i + 1 < packet.length ? packet[i + 1] & 0xFF : 0);
+            }
+        }
+        while (0 != (sum >>> 16))
+        {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        final int checksum = (int)(~sum & 0xFFFF);
+        return 0 == checksum ? 0xFFFF : checksum;
+    }
+
     static byte payloadByte(final int messageOffset)
     {
         return (byte)(messageOffset * 7);

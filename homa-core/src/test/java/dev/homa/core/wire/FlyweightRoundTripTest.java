@@ -52,14 +52,14 @@ class FlyweightRoundTripTest
             .cutoffVersion(0xFEDC)
             .retransmit(true)
             .segmentOffset(10_000)
-            .flags(HomaHeaderFlyweight.FLAG_INCAST);
+            .flags(HomaHeaderFlyweight.HIJACK_FLAGS | HomaHeaderFlyweight.FLAG_INCAST);
 
         final byte[] expected = bytes(
             0x12, 0x34, 0xAB, 0xCD,                         // 0: sport, dport
             0x00, 0x00, 0x27, 0x10,                         // 4: sequence = first payload offset (10000)
             0x00, 0x00, 0x00, 0x10,                         // 8: unused ack bytes, type DATA
-            0xE0, 0x80, 0x00, 0x00,                         // 12: doff 14 words, flags INCAST, window
-            0x00, 0x00, 0x00, 0x00,                         // 16: checksum, urgent
+            0xE0, 0x86, 0x00, 0x00,                         // 12: doff 14 words, flags SYN|RST + INCAST, window
+            0x00, 0x00, 0xB9, 0x7D,                         // 16: checksum (the driver's), urgent 0xb97d
             0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // 20: sender_id
             0x00, 0x0F, 0x42, 0x40,                         // 28: message_length 1000000
             0x00, 0x00, 0x9C, 0x40,                         // 32: incoming 40000
@@ -77,10 +77,10 @@ class FlyweightRoundTripTest
         assertEquals(10_000, reader.sequence());
         assertEquals(PacketType.DATA, reader.type());
         assertEquals(14 << 4, reader.doff());
-        assertEquals(HomaHeaderFlyweight.FLAG_INCAST, reader.flags());
+        assertEquals(HomaHeaderFlyweight.HIJACK_FLAGS | HomaHeaderFlyweight.FLAG_INCAST, reader.flags());
         assertEquals(0, reader.window());
         assertEquals(0, reader.checksum());
-        assertEquals(0, reader.urgent());
+        assertEquals(0xB97D, reader.urgent());
         assertEquals(0x0102030405060708L, reader.senderId());
         assertEquals(1_000_000, reader.messageLength());
         assertEquals(40_000, reader.incoming());
@@ -107,8 +107,8 @@ class FlyweightRoundTripTest
             0x80, 0x01, 0x0F, 0xA0,                         // 0: sport 32769, dport 4000
             0x00, 0x00, 0x00, 0x00,                         // 4: sequence
             0x00, 0x00, 0x00, 0x11,                         // 8: type GRANT
-            0x50, 0x00, 0x00, 0x00,                         // 12: doff 5 words
-            0x00, 0x00, 0x00, 0x00,                         // 16
+            0x50, 0x06, 0x00, 0x00,                         // 12: doff 5 words, flags SYN|RST
+            0x00, 0x00, 0xB9, 0x7D,                         // 16: checksum, urgent 0xb97d
             0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // 20: sender_id
             0x00, 0x01, 0x23, 0x45,                         // 28: offset
             0x07);                                          // 32: priority
@@ -137,8 +137,8 @@ class FlyweightRoundTripTest
             .priority(7);
 
         final byte[] expected = bytes(
-            0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0x50, 0x00, 0x00, 0x00,
-            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+            0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0x50, 0x06, 0x00, 0x00,
+            0x00, 0x00, 0xB9, 0x7D, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
             0x00, 0x00, 0x05, 0x78,                         // 28: offset 1400
             0xFF, 0xFF, 0xFF, 0xFF,                         // 32: length -1
             0x07);                                          // 36: priority
@@ -236,8 +236,8 @@ class FlyweightRoundTripTest
             header.wrap(buffer, OFFSET).initialize(type, 0xFFFF, 0x8000, -1L);
 
             final byte[] expected = bytes(
-                0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, type, 0x50, 0x00, 0x00, 0x00,
-                0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF);
+                0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, type, 0x50, 0x06, 0x00, 0x00,
+                0x00, 0x00, 0xB9, 0x7D, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF);
             assertArrayEquals(expected, copy(buffer, OFFSET, HomaHeaderFlyweight.COMMON_HEADER_LENGTH));
             assertGuardsIntact(HomaHeaderFlyweight.COMMON_HEADER_LENGTH);
             assertEquals(HomaHeaderFlyweight.COMMON_HEADER_LENGTH, PacketType.headerLength(type));

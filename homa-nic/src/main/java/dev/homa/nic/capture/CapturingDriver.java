@@ -100,6 +100,17 @@ public final class CapturingDriver extends ForwardingNicDriver
     }
 
     /**
+     * {@inheritDoc}
+     * <p>
+     * True: the capture records every packet as IPv4 protocol 146, so the protocol fills the checksum it would carry.
+     */
+    @Override
+    public boolean carriesIpProtocol146()
+    {
+        return true;
+    }
+
+    /**
      * Send through the wrapped driver and, if it queued the packet, record it.
      * <p>
      * {@inheritDoc}

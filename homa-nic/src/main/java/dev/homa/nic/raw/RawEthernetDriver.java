@@ -533,6 +533,17 @@ public final class RawEthernetDriver implements NicDriver
         pool.release(packet);
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * True: frames are Ethernet + IPv4 protocol 146.
+     */
+    @Override
+    public boolean carriesIpProtocol146()
+    {
+        return true;
+    }
+
     @Override
     public boolean send(final Packet packet, final long destination, final int priority)
     {

@@ -390,6 +390,15 @@ public final class HomaTransport implements AutoCloseable
         private long peerIdleNs = Configuration.durationNs("homa.peer.idle", "10s");
         private int maxServerRpcs = Configuration.intValue("homa.max.server.rpcs", "10000");
         private int maxRpcsPerSocket = Configuration.intValue("homa.max.rpcs.per.socket", "10000");
+        private int maxServerRpcsPerPeer = Configuration.intValue("homa.max.server.rpcs.per.peer", "1000");
+        private long maxReceiveBytesPerPeer = Configuration.sizeLong("homa.max.receive.bytes.per.peer", "0");
+        private long receiveReserveBytes = Configuration.sizeLong("homa.receive.reserve.bytes", "0");
+        private int maxIncomingBytesPerPeer = Configuration.sizeInt("homa.max.incoming.bytes.per.peer", "0");
+        private int retransmitBudgetPercent = Configuration.intValue("homa.retransmit.budget.percent", "200");
+        private int maxUnansweredResends = Configuration.intValue("homa.max.unanswered.resends", "3");
+        private int responseStallTicks = Configuration.intValue("homa.response.stall.ticks", "1000");
+        private int maxAnswersPerPeerPerTick = Configuration.intValue("homa.max.answers.per.peer.per.tick", "128");
+        private int maxAnswersToUnknownPerTick = Configuration.intValue("homa.max.answers.unknown.per.tick", "256");
         private int[] staticCutoffs;
         private long cutoffIntervalNs = Configuration.durationNs("homa.cutoff.interval", "1s");
         private int commandBufferBytes = Configuration.sizeInt("homa.command.buffer.bytes", "1m");
@@ -511,6 +520,36 @@ public final class HomaTransport implements AutoCloseable
             check(peerIdleNs > 0, "peerIdleNs", peerIdleNs, "> 0");
             check(maxServerRpcs >= 1, "maxServerRpcs", maxServerRpcs, ">= 1");
             check(maxRpcsPerSocket >= 1, "maxRpcsPerSocket", maxRpcsPerSocket, ">= 1");
+            check(maxServerRpcsPerPeer >= 1, "maxServerRpcsPerPeer", maxServerRpcsPerPeer, ">= 1");
+            if (0 == maxReceiveBytesPerPeer)
+            {
+                maxReceiveBytesPerPeer = receivePoolBytes / 4;
+            }
+            check(maxReceiveBytesPerPeer >= maxMessageLength, "maxReceiveBytesPerPeer", maxReceiveBytesPerPeer,
+                ">= maxMessageLength (" + maxMessageLength + "), or 0 for a quarter of the receive pool");
+            if (0 == receiveReserveBytes)
+            {
+                receiveReserveBytes = receivePoolBytes / 16;
+            }
+            check(receiveReserveBytes >= 0 &&
+                receivePoolBytes - receiveReserveBytes >= receivePageBytes * (long)pagesFor(maxMessageLength),
+                "receiveReserveBytes", receiveReserveBytes,
+                "room for one maximum-length message beside it, or 0 for a sixteenth of the receive pool");
+            if (0 == maxIncomingBytesPerPeer)
+            {
+                maxIncomingBytesPerPeer = Math.max(payload, maxIncomingBytes / 2);
+            }
+            check(maxIncomingBytesPerPeer >= payload && maxIncomingBytesPerPeer <= maxIncomingBytes,
+                "maxIncomingBytesPerPeer", maxIncomingBytesPerPeer,
+                "one packet payload .. maxIncomingBytes, or 0 for half of maxIncomingBytes");
+            check(retransmitBudgetPercent >= 100, "retransmitBudgetPercent", retransmitBudgetPercent,
+                ">= 100 (every byte of a message may be sent again at least once)");
+            check(maxUnansweredResends >= 0, "maxUnansweredResends", maxUnansweredResends, ">= 0 (0 = off)");
+            check(responseStallTicks >= timeoutTicks, "responseStallTicks", responseStallTicks,
+                ">= timeoutTicks (" + timeoutTicks + ")");
+            check(maxAnswersPerPeerPerTick >= 1, "maxAnswersPerPeerPerTick", maxAnswersPerPeerPerTick, ">= 1");
+            check(maxAnswersToUnknownPerTick >= 1, "maxAnswersToUnknownPerTick", maxAnswersToUnknownPerTick,
+                ">= 1");
             if (null != staticCutoffs)
             {
                 check(8 == staticCutoffs.length, "staticCutoffs.length", staticCutoffs.length, "8");
@@ -1286,6 +1325,229 @@ public final class HomaTransport implements AutoCloseable
         public int maxRpcsPerSocket()
         {
             return maxRpcsPerSocket;
+        }
+
+        /**
+         * Fair share of the server RPC table: a peer (host) with this many live server RPCs gets no new one until
+         * some end, so one source cannot take every slot of {@link #maxServerRpcs(int)}; the first packets of its
+         * further requests are dropped and counted ({@code drop.peer_server_rpcs}); a live client recovers them
+         * through its RESENDs. Default 1,000 ({@code homa.max.server.rpcs.per.peer}).
+         *
+         * @param maxServerRpcsPerPeer live server RPCs per peer.
+         * @return this.
+         */
+        public Context maxServerRpcsPerPeer(final int maxServerRpcsPerPeer)
+        {
+            checkMutable();
+            this.maxServerRpcsPerPeer = maxServerRpcsPerPeer;
+            return this;
+        }
+
+        /**
+         * @return live server RPCs per peer.
+         */
+        public int maxServerRpcsPerPeer()
+        {
+            return maxServerRpcsPerPeer;
+        }
+
+        /**
+         * Fair share of the receive pool: the messages one peer has partly received may hold at most this many
+         * bytes of pool pages; a further message of that peer waits for pages (no grants, its packets dropped and
+         * asked for again later) and is counted ({@code receive_peer_limit_waits}). Messages already delivered to
+         * the application do not count. Default 0 = a quarter of {@link #receivePoolBytes(long)}
+         * ({@code homa.max.receive.bytes.per.peer}).
+         *
+         * @param maxReceiveBytesPerPeer bytes, at least the maximum message length; 0 = a quarter of the pool.
+         * @return this.
+         */
+        public Context maxReceiveBytesPerPeer(final long maxReceiveBytesPerPeer)
+        {
+            checkMutable();
+            this.maxReceiveBytesPerPeer = maxReceiveBytesPerPeer;
+            return this;
+        }
+
+        /**
+         * @return receive-pool bytes per peer (after conclude: resolved).
+         */
+        public long maxReceiveBytesPerPeer()
+        {
+            return maxReceiveBytesPerPeer;
+        }
+
+        /**
+         * Receive-pool bytes kept for messages of at most one page: a longer message takes pages only while this
+         * many stay free, so the first packets of long messages (from many hosts, honest or forged) cannot leave
+         * short RPCs without room; those of a longer message that must wait count as {@code receive_pool_waits}.
+         * Default 0 = a sixteenth of {@link #receivePoolBytes(long)} ({@code homa.receive.reserve.bytes}).
+         *
+         * @param receiveReserveBytes bytes; 0 = a sixteenth of the pool.
+         * @return this.
+         */
+        public Context receiveReserveBytes(final long receiveReserveBytes)
+        {
+            checkMutable();
+            this.receiveReserveBytes = receiveReserveBytes;
+            return this;
+        }
+
+        /**
+         * @return receive-pool bytes reserved for one-page messages (after conclude: resolved).
+         */
+        public long receiveReserveBytes()
+        {
+            return receiveReserveBytes;
+        }
+
+        /**
+         * Fair share of the incoming budget (see {@link dev.homa.core.grant.GrantConfig#maxIncomingBytesPerPeer(int)}):
+         * one peer's granted-or-unscheduled bytes not yet received count toward {@link #maxIncomingBytes(int)} only
+         * up to this cap, and the peer is granted no more beyond it, so the unscheduled bytes that forged first
+         * packets claim cannot stop the grants of everyone else. Default 0 = half of {@code maxIncomingBytes}, the
+         * dynamic window of a single message ({@code homa.max.incoming.bytes.per.peer}).
+         *
+         * @param maxIncomingBytesPerPeer bytes; 0 = half of the incoming budget.
+         * @return this.
+         */
+        public Context maxIncomingBytesPerPeer(final int maxIncomingBytesPerPeer)
+        {
+            checkMutable();
+            this.maxIncomingBytesPerPeer = maxIncomingBytesPerPeer;
+            return this;
+        }
+
+        /**
+         * @return incoming bytes per peer (after conclude: resolved).
+         */
+        public int maxIncomingBytesPerPeer()
+        {
+            return maxIncomingBytesPerPeer;
+        }
+
+        /**
+         * Bound on what RESENDs can draw: over its life an RPC retransmits at most this percentage of its message's
+         * length (and at least four packets) in answer to RESENDs and RPC_UNKNOWNs; past it, a RESEND is not
+         * answered and is counted ({@code retransmit_budget_spent}), so a stream of forged RESENDs cannot turn one
+         * message into an unbounded flood toward the address they name. Default 200
+         * ({@code homa.retransmit.budget.percent}); loss of 5% costs about 5.
+         *
+         * @param retransmitBudgetPercent percent of the message length, at least 100.
+         * @return this.
+         */
+        public Context retransmitBudgetPercent(final int retransmitBudgetPercent)
+        {
+            checkMutable();
+            this.retransmitBudgetPercent = retransmitBudgetPercent;
+            return this;
+        }
+
+        /**
+         * @return retransmission budget in percent of the message length.
+         */
+        public int retransmitBudgetPercent()
+        {
+            return retransmitBudgetPercent;
+        }
+
+        /**
+         * A server RPC still receiving its request is reclaimed once its client has been silent for
+         * {@code resendTicks + maxUnansweredResends * resendIntervalTicks} ticks (20 by default) instead of waiting
+         * out {@link #timeoutTicks(int)}: a live client answers every RESEND (with data or BUSY) and, while it
+         * waits for grants or for this host's pages, sends RESENDs of its own every resend interval, so that much
+         * silence is a dead or forged client. The request was never delivered, so nothing executes twice; the
+         * RPC's table slot, pages and incoming bytes go back to the others. Counted as
+         * {@code server_rpcs_reclaimed}. Default 3 ({@code homa.max.unanswered.resends}); 0 = off.
+         *
+         * @param maxUnansweredResends resend intervals of silence after the first RESEND; 0 = wait for the timeout.
+         * @return this.
+         */
+        public Context maxUnansweredResends(final int maxUnansweredResends)
+        {
+            checkMutable();
+            this.maxUnansweredResends = maxUnansweredResends;
+            return this;
+        }
+
+        /**
+         * @return unanswered RESEND rounds before a server RPC is reclaimed; 0 = off.
+         */
+        public int maxUnansweredResends()
+        {
+            return maxUnansweredResends;
+        }
+
+        /**
+         * How long a server waits for the grants of a client that is not taking its response (the kernel waits for
+         * ever, so that a client short of receive buffer space still gets it): after this many ticks without any
+         * packet from the client for the RPC, the RPC ends (counted as {@code server_timeouts}) and its send-pool
+         * pages go back. Without a limit, requests forged from an address that never grants would hold RPCs and
+         * pages for good. Default 1,000 ticks, a second ({@code homa.response.stall.ticks}).
+         *
+         * @param responseStallTicks ticks, at least {@link #timeoutTicks(int)}.
+         * @return this.
+         */
+        public Context responseStallTicks(final int responseStallTicks)
+        {
+            checkMutable();
+            this.responseStallTicks = responseStallTicks;
+            return this;
+        }
+
+        /**
+         * @return ticks a response waits for grants from a silent client.
+         */
+        public int responseStallTicks()
+        {
+            return responseStallTicks;
+        }
+
+        /**
+         * Rate limit on the control packets sent to one peer in answer to its packets or by the timer (BUSY,
+         * RPC_UNKNOWN, ACK answering NEED_ACK, CUTOFFS, NEED_ACK, RESEND): at most this many per tick; the rest are
+         * skipped and counted ({@code answers_limited}) and the timers recover what matters. GRANTs and DATA have
+         * limits of their own. Default 128 ({@code homa.max.answers.per.peer.per.tick}).
+         *
+         * @param maxAnswersPerPeerPerTick control packets per peer per tick.
+         * @return this.
+         */
+        public Context maxAnswersPerPeerPerTick(final int maxAnswersPerPeerPerTick)
+        {
+            checkMutable();
+            this.maxAnswersPerPeerPerTick = maxAnswersPerPeerPerTick;
+            return this;
+        }
+
+        /**
+         * @return control answers per peer per tick.
+         */
+        public int maxAnswersPerPeerPerTick()
+        {
+            return maxAnswersPerPeerPerTick;
+        }
+
+        /**
+         * Rate limit, over all of them together, on answers to hosts this host keeps no state for (RPC_UNKNOWN for
+         * a RESEND naming an unknown RPC, ACK for a NEED_ACK from an unknown host): at most this many per tick, so
+         * packets forged from ever new addresses draw a bounded stream. Default 256
+         * ({@code homa.max.answers.unknown.per.tick}).
+         *
+         * @param maxAnswersToUnknownPerTick answers per tick to hosts without a peer entry.
+         * @return this.
+         */
+        public Context maxAnswersToUnknownPerTick(final int maxAnswersToUnknownPerTick)
+        {
+            checkMutable();
+            this.maxAnswersToUnknownPerTick = maxAnswersToUnknownPerTick;
+            return this;
+        }
+
+        /**
+         * @return answers per tick to hosts without a peer entry.
+         */
+        public int maxAnswersToUnknownPerTick()
+        {
+            return maxAnswersToUnknownPerTick;
         }
 
         /**

@@ -28,6 +28,7 @@ final class AckManager
     private final RpcTable rpcs;
     private final PeerTable peers;
     private final ResendRequester resendRequester;
+    private final AnswerLimiter limiter;
     private final HomaMetrics metrics;
     private final int highestPriority;
     private final long[] deferredSources = new long[DEFERRED_ACKS];
@@ -42,6 +43,7 @@ final class AckManager
      * @param rpcs            the live RPCs.
      * @param peers           the peer table (pending acks live in the peers).
      * @param resendRequester answers NEED_ACK for a response still arriving.
+     * @param limiter         rate limits ACKs that answer NEED_ACKs.
      * @param metrics         counters.
      */
     AckManager(
@@ -50,6 +52,7 @@ final class AckManager
         final RpcTable rpcs,
         final PeerTable peers,
         final ResendRequester resendRequester,
+        final AnswerLimiter limiter,
         final HomaMetrics metrics)
     {
         this.transmitter = transmitter;
@@ -57,6 +60,7 @@ final class AckManager
         this.rpcs = rpcs;
         this.peers = peers;
         this.resendRequester = resendRequester;
+        this.limiter = limiter;
         this.metrics = metrics;
         this.highestPriority = transmitter.highestPriority();
     }
@@ -173,6 +177,7 @@ final class AckManager
     /**
      * NEED_ACK: the server sent its whole response and wants to free the RPC. Acknowledge it (with every pending
      * ack for that host) unless the response is still arriving here, in which case ask for what is missing.
+     * The ACK is an answer to whoever the NEED_ACK names as its source, so it passes the {@link AnswerLimiter}.
      *
      * @param socket     our socket.
      * @param source     server host.
@@ -188,7 +193,19 @@ final class AckManager
             resendRequester.requestRetransmission(rpc);
             return;
         }
-        sendAck(peers.get(source), source, socket.port, sourcePort, localId);
+        final Peer peer = peers.get(source);
+        if (null == peer)
+        {
+            // We never had an RPC with that host (or none for longer than the idle time, long after any server
+            // would have given up): not a NEED_ACK of ours to answer, and answering would reflect bytes to any
+            // address a forger names.
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_PEER);
+            return;
+        }
+        if (limiter.allow(peer))
+        {
+            sendAck(peer, source, socket.port, sourcePort, localId);
+        }
     }
 
     /**

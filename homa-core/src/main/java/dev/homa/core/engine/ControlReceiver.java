@@ -12,8 +12,9 @@ import org.agrona.MutableDirectBuffer;
  * Receives the control packets that steer a message this host sends: GRANT (send further, at the granted level),
  * RESEND (retransmit what was sent, raise the grant if the range goes beyond it, BUSY if nothing asked for was sent
  * yet or the response does not exist, RPC_UNKNOWN if the RPC is unknown), RPC_UNKNOWN (a client whose response has
- * not started restarts its RPC),
- * BUSY (the peer is alive) and CUTOFFS (the peer's unscheduled cutoffs).
+ * not started restarts its RPC), BUSY (the peer is alive) and CUTOFFS (the peer's unscheduled cutoffs). Packets for
+ * unknown RPCs or peers are counted and dropped. Retransmissions go only to the RPC's own peer (a RESEND from
+ * anywhere else finds no RPC) and, over an RPC's life, never exceed its retransmission budget.
  */
 final class ControlReceiver
 {
@@ -30,6 +31,7 @@ final class ControlReceiver
     private final PacketTransmitter transmitter;
     private final HomaMetrics metrics;
     private final int maxPayload;
+    private final int retransmitBudgetPercent;
 
     /**
      * @param rpcs          the live RPCs.
@@ -41,6 +43,8 @@ final class ControlReceiver
      * @param transmitter   limits peer-given levels.
      * @param metrics       counters.
      * @param maxPayload    DATA payload bytes per packet.
+     * @param retransmitBudgetPercent an RPC retransmits at most this percentage of its message (at least four
+     *                                packets) over its life.
      */
     ControlReceiver(
         final RpcTable rpcs,
@@ -51,7 +55,8 @@ final class ControlReceiver
         final ControlSender controlSender,
         final PacketTransmitter transmitter,
         final HomaMetrics metrics,
-        final int maxPayload)
+        final int maxPayload,
+        final int retransmitBudgetPercent)
     {
         this.rpcs = rpcs;
         this.peers = peers;
@@ -62,6 +67,7 @@ final class ControlReceiver
         this.transmitter = transmitter;
         this.metrics = metrics;
         this.maxPayload = maxPayload;
+        this.retransmitBudgetPercent = retransmitBudgetPercent;
     }
 
     /**
@@ -125,7 +131,8 @@ final class ControlReceiver
         if (null == rpc)
         {
             metrics.increment(HomaMetrics.UNKNOWN_ANSWERS);
-            controlSender.sendControl(PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source);
+            controlSender.sendControl(
+                PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source, peers.get(source));
             return;
         }
         rpc.silentTicks = 0;
@@ -133,7 +140,7 @@ final class ControlReceiver
         {
             // No response yet: the request is incomplete or the application is still working on it.
             metrics.increment(HomaMetrics.BUSY_ANSWERS);
-            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source, rpc.peer);
             return;
         }
         resendFw.wrap(buffer, 0);
@@ -167,15 +174,33 @@ final class ControlReceiver
         if (offset >= sentEnd)
         {
             metrics.increment(HomaMetrics.BUSY_ANSWERS);
-            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source, rpc.peer);
             return;
         }
-        for (int o = offset; o < sentEnd; o += maxPayload)
+        retransmit(rpc, offset, sentEnd, priority);
+    }
+
+    /**
+     * Send the range again, within what is left of the RPC's retransmission budget (counted when it runs out).
+     */
+    private void retransmit(final Rpc rpc, final int offset, final int end, final int priority)
+    {
+        final OutboundMessage out = rpc.out;
+        final long budget = Math.max(4L * maxPayload, (long)out.length * retransmitBudgetPercent / 100);
+        final long left = budget - rpc.retransmittedBytes;
+        final int limitedEnd = (int)Math.min(end, offset + Math.max(0, left));
+        if (limitedEnd < end)
         {
-            if (!dataSender.resendData(rpc, o, Math.min(maxPayload, sentEnd - o), sentEnd, priority))
+            metrics.increment(HomaMetrics.RETRANSMIT_BUDGET_SPENT);
+        }
+        for (int o = offset; o < limitedEnd; o += maxPayload)
+        {
+            final int bytes = Math.min(maxPayload, limitedEnd - o);
+            if (!dataSender.resendData(rpc, o, bytes, end, priority))
             {
                 break;
             }
+            rpc.retransmittedBytes += bytes;
         }
     }
 
@@ -195,6 +220,7 @@ final class ControlReceiver
         final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
         if (null == rpc)
         {
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_RPC);
             return;
         }
         if (!rpc.client)
@@ -212,13 +238,7 @@ final class ControlReceiver
         rpc.state = Rpc.STATE_OUTGOING_REQUEST;
         final OutboundMessage out = rpc.out;
         final int priority = transmitter.clampPriority(rpc.peer.cutoffs.unscheduledPriorityFor(out.length));
-        for (int o = 0; o < out.nextOffset; o += maxPayload)
-        {
-            if (!dataSender.resendData(rpc, o, Math.min(maxPayload, out.nextOffset - o), out.nextOffset, priority))
-            {
-                break;
-            }
-        }
+        retransmit(rpc, 0, out.nextOffset, priority);
         pacer.onSent(rpc);
         if (out.hasTransmittable())
         {
@@ -237,10 +257,12 @@ final class ControlReceiver
     void onBusy(final EngineSocket socket, final long source, final int sourcePort, final long localId)
     {
         final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
-        if (null != rpc)
+        if (null == rpc)
         {
-            rpc.silentTicks = 0;
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_RPC);
+            return;
         }
+        rpc.silentTicks = 0;
     }
 
     /**
@@ -255,6 +277,7 @@ final class ControlReceiver
         final Peer peer = peers.get(source);
         if (null == peer)
         {
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_PEER);
             return;
         }
         cutoffsFw.wrap(buffer, 0);

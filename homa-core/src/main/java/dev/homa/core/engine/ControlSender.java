@@ -14,7 +14,8 @@ import dev.homa.nic.Packet;
 /**
  * Writes the control packets other than ACK: GRANT (as the {@link GrantSender} of the grant scheduler), RESEND,
  * CUTOFFS and the bare-header ones (BUSY, RPC_UNKNOWN, NEED_ACK). Control packets always go at the highest level:
- * they are small and a late one stalls a whole message.
+ * they are small and a late one stalls a whole message. All but GRANT (which the scheduler's budget bounds) pass the
+ * {@link AnswerLimiter} first.
  */
 final class ControlSender implements GrantSender
 {
@@ -23,6 +24,7 @@ final class ControlSender implements GrantSender
     private final ResendFlyweight resendFw = new ResendFlyweight();
     private final CutoffsFlyweight cutoffsFw = new CutoffsFlyweight();
     private final PacketTransmitter transmitter;
+    private final AnswerLimiter limiter;
     private final HomaMetrics metrics;
     private final Cutoffs localCutoffs;
     private final int maxMessageLength;
@@ -30,17 +32,20 @@ final class ControlSender implements GrantSender
 
     /**
      * @param transmitter      the batching transmitter.
+     * @param limiter          rate limits on control packets per peer.
      * @param metrics          counters.
      * @param localCutoffs     this host's unscheduled cutoffs (advertised in CUTOFFS).
      * @param maxMessageLength the longest message (level 0 admits it).
      */
     ControlSender(
         final PacketTransmitter transmitter,
+        final AnswerLimiter limiter,
         final HomaMetrics metrics,
         final Cutoffs localCutoffs,
         final int maxMessageLength)
     {
         this.transmitter = transmitter;
+        this.limiter = limiter;
         this.metrics = metrics;
         this.localCutoffs = localCutoffs;
         this.maxMessageLength = maxMessageLength;
@@ -55,10 +60,20 @@ final class ControlSender implements GrantSender
      * @param destinationPort the peer's port.
      * @param senderId        RPC id as the receiver's sender sees it.
      * @param destination     host address.
+     * @param peer            the destination's entry, or null if it has none (for the rate limit).
      */
     void sendControl(
-        final int type, final int sourcePort, final int destinationPort, final long senderId, final long destination)
+        final int type,
+        final int sourcePort,
+        final int destinationPort,
+        final long senderId,
+        final long destination,
+        final Peer peer)
     {
+        if (!limiter.allow(peer))
+        {
+            return;
+        }
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {
@@ -77,13 +92,18 @@ final class ControlSender implements GrantSender
      * @param offset   first byte.
      * @param length   bytes, or {@link ResendFlyweight#LENGTH_ALL}.
      * @param priority level the retransmission should use.
+     * @return true if the packet went to the transmitter.
      */
-    void sendResend(final Rpc rpc, final int offset, final int length, final int priority)
+    boolean sendResend(final Rpc rpc, final int offset, final int length, final int priority)
     {
+        if (!limiter.allow(rpc.peer))
+        {
+            return false;
+        }
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {
-            return;
+            return false;
         }
         resendFw.wrap(packet.buffer(), 0);
         resendFw.initialize(PacketType.RESEND, rpc.socket.port, rpc.peerPort, rpc.id);
@@ -92,7 +112,7 @@ final class ControlSender implements GrantSender
         resendFw.priority(transmitter.clampPriority(priority));
         packet.length(ResendFlyweight.LENGTH);
         metrics.increment(HomaMetrics.RESENDS_REQUESTED);
-        transmitter.transmit(packet, rpc.peerAddress, highestPriority, PacketType.RESEND);
+        return transmitter.transmit(packet, rpc.peerAddress, highestPriority, PacketType.RESEND);
     }
 
     /**
@@ -102,9 +122,15 @@ final class ControlSender implements GrantSender
      * @param sourcePort      our port.
      * @param destinationPort the peer's port.
      * @param id              RPC id the packet names.
+     * @param peer            the destination's entry (for the rate limit).
      */
-    void sendCutoffs(final long destination, final int sourcePort, final int destinationPort, final long id)
+    void sendCutoffs(
+        final long destination, final int sourcePort, final int destinationPort, final long id, final Peer peer)
     {
+        if (!limiter.allow(peer))
+        {
+            return;
+        }
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {

@@ -13,7 +13,8 @@ import org.agrona.concurrent.CachedNanoClock;
 
 /**
  * Receives DATA: finds or creates the RPC (a server RPC is born with the first packet that names it, unless a limit
- * is reached), takes the piggybacked ack, places the payload by offset into the
+ * is reached: the server RPC table, the peer table, or the peer's share of the server RPC table), takes the
+ * piggybacked ack, places the payload by offset into the
  * message's receive-pool pages, tracks the message in the grant scheduler, tells a sender with stale cutoffs our
  * current ones, and completes the message: a response ends its client RPC, a request goes to the application.
  */
@@ -36,6 +37,7 @@ final class DataReceiver
     private final HomaMetrics metrics;
     private final CachedNanoClock clock;
     private final int maxServerRpcs;
+    private final int maxServerRpcsPerPeer;
     private final long tickNs;
     private long births;
 
@@ -54,6 +56,7 @@ final class DataReceiver
      * @param metrics       counters.
      * @param clock         the duty cycle's cached time.
      * @param maxServerRpcs limit on live server RPCs.
+     * @param maxServerRpcsPerPeer limit on live server RPCs of one peer.
      * @param tickNs        the timer period (at most one CUTOFFS per peer per tick).
      */
     DataReceiver(
@@ -71,6 +74,7 @@ final class DataReceiver
         final HomaMetrics metrics,
         final CachedNanoClock clock,
         final int maxServerRpcs,
+        final int maxServerRpcsPerPeer,
         final long tickNs)
     {
         this.rpcs = rpcs;
@@ -87,6 +91,7 @@ final class DataReceiver
         this.metrics = metrics;
         this.clock = clock;
         this.maxServerRpcs = maxServerRpcs;
+        this.maxServerRpcsPerPeer = maxServerRpcsPerPeer;
         this.tickNs = tickNs;
     }
 
@@ -127,6 +132,11 @@ final class DataReceiver
             if (null == peer)
             {
                 metrics.increment(HomaMetrics.DROP_MAX_PEERS);
+                return;
+            }
+            if (peer.serverRpcCount >= maxServerRpcsPerPeer)
+            {
+                metrics.increment(HomaMetrics.DROP_PEER_SERVER_RPCS);
                 return;
             }
             rpc = rpcs.newRpc(localId, false, socket, peer, source, sourcePort);
@@ -170,7 +180,7 @@ final class DataReceiver
             in.incoming = Math.max(0, Math.min(data.incoming(), messageLength));
             in.birthOrder = births++;
             in.peerAddress = source;
-            in.grantState.reset(in.incoming);
+            in.grantState.reset(in.incoming).account(rpc.peer.incoming);
             if (!allocator.allocate(rpc))
             {
                 metrics.increment(HomaMetrics.DROP_RECEIVE_POOL);
@@ -223,7 +233,7 @@ final class DataReceiver
         if (data.cutoffVersion() != localCutoffs.version() && nowNs - peer.lastCutoffsSentNs >= tickNs)
         {
             peer.lastCutoffsSentNs = nowNs;
-            controlSender.sendCutoffs(source, socket.port, sourcePort, rpc.id);
+            controlSender.sendCutoffs(source, socket.port, sourcePort, rpc.id, peer);
         }
 
         if (in.complete())
@@ -262,6 +272,7 @@ final class DataReceiver
                 Math.min(pageBytes, in.length - i * pageBytes));
         }
         in.pageCount = 0;
+        allocator.release(rpc);
 
         if (rpc.client)
         {

@@ -150,6 +150,7 @@ public final class HomaEngine implements Agent
         this.scheduler = new GrantScheduler(new GrantConfig()
             .overcommit(ctx.overcommit())
             .maxIncomingBytes(ctx.maxIncomingBytes())
+            .maxIncomingBytesPerPeer(ctx.maxIncomingBytesPerPeer())
             .windowBytes(ctx.windowBytes())
             .unscheduledBytes(unscheduledBytes)
             .maxPacketPayload(maxPayload)
@@ -163,14 +164,18 @@ public final class HomaEngine implements Agent
         // Sending.
         this.transmitter = new PacketTransmitter(driver, metrics);
         final DataSender dataSender = new DataSender(transmitter, sendPool, metrics);
-        this.controlSender = new ControlSender(transmitter, metrics, localCutoffs, maxMessageLength);
+        final AnswerLimiter limiter =
+            new AnswerLimiter(metrics, ctx.maxAnswersPerPeerPerTick(), ctx.maxAnswersToUnknownPerTick());
+        this.controlSender = new ControlSender(transmitter, limiter, metrics, localCutoffs, maxMessageLength);
         final SrptQueue srpt = new SrptQueue();
         this.pacer = new Pacer(ctx, srpt, dataSender, transmitter, metrics, time);
 
         // RPC and message life cycle.
         final ResendRequester resendRequester =
             new ResendRequester(controlSender, transmitter.highestPriority());
-        this.allocator = new InboundAllocator(receivePool, metrics, resendRequester);
+        this.allocator =
+            new InboundAllocator(receivePool, metrics, resendRequester, time, ctx.maxReceiveBytesPerPeer(),
+            ctx.receiveReserveBytes());
         this.invokerThread = new InvokerThread(ThreadingMode.INVOKER == ctx.threadingMode());
         this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread);
         this.rpcs = new RpcTable(
@@ -178,17 +183,19 @@ public final class HomaEngine implements Agent
             maxPages);
 
         // Receiving.
-        this.ackManager = new AckManager(transmitter, sockets, rpcs, peers, resendRequester, metrics);
+        this.ackManager = new AckManager(transmitter, sockets, rpcs, peers, resendRequester, limiter, metrics);
         final DataReceiver dataReceiver = new DataReceiver(
             rpcs, ackManager, peers, scheduler, controlSender, allocator, delivery, calculator, srpt, localCutoffs,
-            receivePool, metrics, time, ctx.maxServerRpcs(), tickNs);
+            receivePool, metrics, time, ctx.maxServerRpcs(), ctx.maxServerRpcsPerPeer(), tickNs);
         final ControlReceiver controlReceiver = new ControlReceiver(
-            rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, metrics, maxPayload);
+            rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, metrics, maxPayload,
+            ctx.retransmitBudgetPercent());
         this.dispatcher = new PacketDispatcher(
             driver, decoder, metrics, sockets, dataReceiver, controlReceiver, ackManager, peers);
 
         // Timers and commands.
-        this.timer = new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, metrics, time);
+        this.timer =
+            new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, limiter, metrics, time);
         this.commandHandler = new CommandHandler(
             ctx, registry, sockets, rpcs, peers, sendPool, sendPagesReserved, delivery, pacer, metrics, time);
 

@@ -31,6 +31,8 @@ final class InboundMessage implements Grantable
     int gapCount;
     long birthOrder;
     long peerAddress;
+    /** Receive-pool bytes counted against the peer's share while the message is being received. */
+    long chargedBytes;
     boolean waitingForPages;
     boolean scheduled;
     Rpc rpc;
@@ -51,6 +53,7 @@ final class InboundMessage implements Grantable
         gapCount = 0;
         birthOrder = 0;
         peerAddress = 0;
+        chargedBytes = 0;
         waitingForPages = false;
         scheduled = false;
     }

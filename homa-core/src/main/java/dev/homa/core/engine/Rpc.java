@@ -30,6 +30,8 @@ final class Rpc
     int peerPort;
     long cookie;
     int silentTicks;
+    /** Bytes retransmitted in answer to RESENDs and RPC_UNKNOWNs, against the retransmission budget. */
+    long retransmittedBytes;
     boolean incast;
     boolean future;
     boolean outPagesHeld;
@@ -63,6 +65,7 @@ final class Rpc
         this.peerPort = peerPort;
         cookie = 0;
         silentTicks = 0;
+        retransmittedBytes = 0;
         incast = false;
         future = false;
         outPagesHeld = false;

@@ -102,6 +102,7 @@ final class RpcTable
     {
         socket.addServer(rpc);
         serverRpcCount++;
+        rpc.peer.serverRpcCount++;
     }
 
     /**
@@ -167,6 +168,7 @@ final class RpcTable
         {
             socket.removeServer(rpc);
             serverRpcCount--;
+            rpc.peer.serverRpcCount--;
         }
 
         final OutboundMessage out = rpc.out;
@@ -205,6 +207,7 @@ final class RpcTable
         {
             allocator.remove(rpc);
         }
+        allocator.release(rpc);
         receivePool.free(in.pages, in.pageCount);
         in.reset(rpc);
     }

@@ -9,11 +9,21 @@ import org.agrona.concurrent.CachedNanoClock;
 
 /**
  * The periodic tick over every live RPC: counts ticks of silence while the peer owes us packets (never while we owe
- * it, while the application serves a request, while a server sends its response, or while everything granted has
- * arrived), asks for missing bytes (RESEND) after {@code resendTicks} and then every {@code resendIntervalTicks}, asks
- * a client to acknowledge a sent response (NEED_ACK), and ends an RPC silent for {@code timeoutTicks}. With {@code timeoutResends} set, a peer
- * that left that many rounds of RESENDs unanswered is presumed dead and all its RPCs end at once. The same tick
- * evicts idle peers and retries messages waiting for receive pages.
+ * it or while the application serves a request; for a client, not while everything granted has arrived or while
+ * the response waits for receive pages; for a server sending its response, only up to {@code responseStallTicks}),
+ * asks for missing bytes (RESEND) after {@code resendTicks} and then every
+ * {@code resendIntervalTicks}, asks a client to acknowledge a sent response (NEED_ACK, after
+ * {@code requestAckTicks} and then at twice as many ticks each time), and ends an RPC silent for
+ * {@code timeoutTicks}.
+ * <p>
+ * A server RPC that is still receiving its request counts silence even while it waits for grants or pages: a live
+ * client keeps it alive with its own RESENDs (ours and the kernel's do, every resend interval), while one that
+ * never came back (a forged first packet, a crashed client) must not hold its table slot, pages and incoming bytes
+ * forever. Such an RPC is reclaimed early, once {@code maxUnansweredResends} resend intervals after the first RESEND
+ * went by without a packet from the client.
+ * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
+ * its RPCs end at once. The same tick evicts idle peers, retries messages waiting for receive pages and renews
+ * every peer's allowance of control answers.
  */
 final class RpcTimer
 {
@@ -22,6 +32,7 @@ final class RpcTimer
     private final ResendRequester resendRequester;
     private final InboundAllocator allocator;
     private final PeerTable peers;
+    private final AnswerLimiter limiter;
     private final HomaMetrics metrics;
     private final CachedNanoClock clock;
     private final long tickNs;
@@ -30,6 +41,8 @@ final class RpcTimer
     private final int timeoutTicks;
     private final int requestAckTicks;
     private final int timeoutResends;
+    private final int reclaimTicks;
+    private final int responseStallTicks;
     private long ticks;
     private Peer deadPeer;
 
@@ -40,6 +53,7 @@ final class RpcTimer
      * @param resendRequester sends RESENDs.
      * @param allocator       messages waiting for receive pages.
      * @param peers           the peer table.
+     * @param limiter         control answers per peer and tick (renewed here).
      * @param metrics         counters.
      * @param clock           the duty cycle's cached time.
      */
@@ -50,6 +64,7 @@ final class RpcTimer
         final ResendRequester resendRequester,
         final InboundAllocator allocator,
         final PeerTable peers,
+        final AnswerLimiter limiter,
         final HomaMetrics metrics,
         final CachedNanoClock clock)
     {
@@ -58,6 +73,7 @@ final class RpcTimer
         this.resendRequester = resendRequester;
         this.allocator = allocator;
         this.peers = peers;
+        this.limiter = limiter;
         this.metrics = metrics;
         this.clock = clock;
         this.tickNs = ctx.tickNs();
@@ -66,6 +82,9 @@ final class RpcTimer
         this.timeoutTicks = ctx.timeoutTicks();
         this.requestAckTicks = ctx.requestAckTicks();
         this.timeoutResends = ctx.timeoutResends();
+        this.responseStallTicks = ctx.responseStallTicks();
+        this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
+            ctx.resendTicks() + ctx.maxUnansweredResends() * ctx.resendIntervalTicks();
     }
 
     /**
@@ -76,6 +95,7 @@ final class RpcTimer
     int onTick()
     {
         ticks++;
+        limiter.onTick();
         int work = 0;
         for (Rpc rpc = rpcs.first(); null != rpc; )
         {
@@ -114,45 +134,63 @@ final class RpcTimer
             return 0;
         }
         final InboundMessage in = rpc.in;
-        if (in.waitingForPages)
+        if (rpc.client && in.waitingForPages)
         {
             rpc.silentTicks = 0;
             return 0;
         }
         if (!rpc.client && Rpc.STATE_RESPONDING == rpc.state)
         {
+            rpc.silentTicks++;
             if (!out.fullySent())
             {
-                // Waiting for the client's grants: a server never gives up on a response it is sending (the
-                // kernel's timer counts no silence for it), so a client that holds the response back, e.g. for
-                // receive buffer space, still gets it.
-                rpc.silentTicks = 0;
+                // Waiting for the client's grants: the kernel's timer counts no silence for a response it is
+                // sending, so a client that holds it back (e.g. for receive buffer space) still gets it. A client
+                // that never grants (gone, or an address forged into a request) must not keep the RPC and its
+                // send-pool pages forever: it has responseStallTicks.
+                if (rpc.silentTicks >= responseStallTicks)
+                {
+                    metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
+                    rpcs.freeRpc(rpc);
+                    return 1;
+                }
                 return 0;
             }
-            rpc.silentTicks++;
             if (rpc.silentTicks >= timeoutTicks)
             {
-                // Every byte sent, NEED_ACK every tick, and nothing at all from the client for timeoutTicks (a live
-                // client answers each NEED_ACK with an ACK or a RESEND): it is gone. The kernel would keep the RPC.
+                // Every byte sent, NEED_ACKs at doubling intervals, and nothing at all from the client for
+                // timeoutTicks (a live client answers each NEED_ACK with an ACK or a RESEND): it is gone. The kernel
+                // would keep the RPC.
                 metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
                 rpcs.freeRpc(rpc);
                 return 1;
             }
-            if (rpc.silentTicks >= requestAckTicks)
+            if (isNeedAckTick(rpc.silentTicks))
             {
-                controlSender.sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
+                controlSender.sendControl(
+                    PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress, rpc.peer);
                 return 1;
             }
             return 0;
         }
-        if (in.started() && !in.complete() && 0 == in.gapCount &&
+        if (rpc.client && in.started() && !in.complete() && 0 == in.gapCount &&
             in.highest >= Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset())))
         {
-            // Everything we granted has arrived; silence is expected until our scheduler grants more.
+            // Everything we granted has arrived; silence is expected until our scheduler grants more. (A server
+            // RPC counts on: its client probes with RESENDs while it waits.)
             rpc.silentTicks = 0;
             return 0;
         }
         rpc.silentTicks++;
+        if (!rpc.client && Rpc.STATE_INCOMING_REQUEST == rpc.state && rpc.silentTicks >= reclaimTicks)
+        {
+            // A live client answers every RESEND (with data or BUSY) and, while it waits for grants or for our
+            // pages, sends RESENDs of its own every resend interval: this one let several rounds pass. The request
+            // was never delivered, so ending its RPC costs nothing but a restart if the client does come back.
+            metrics.increment(HomaMetrics.SERVER_RPCS_RECLAIMED);
+            rpcs.freeRpc(rpc);
+            return 1;
+        }
         if (rpc.silentTicks >= timeoutTicks)
         {
             if (rpc.client)
@@ -190,6 +228,21 @@ final class RpcTimer
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * NEED_ACK goes out after {@code requestAckTicks} of silence and then each time the silence has doubled (2, 4,
+     * 8, 16, 32, 64 ticks by default): a client that answers needs one, and one that never does (gone, or an address
+     * forged into a request) draws a handful before the RPC times out instead of one per tick.
+     */
+    private boolean isNeedAckTick(final int silentTicks)
+    {
+        if (silentTicks < requestAckTicks || 0 != silentTicks % requestAckTicks)
+        {
+            return false;
+        }
+        final int multiple = silentTicks / requestAckTicks;
+        return 0 == (multiple & (multiple - 1));
     }
 
     /**

@@ -79,6 +79,7 @@ public final class GrantConfig
     private int maxPacketPayload = MAX_PACKET_PAYLOAD_DEFAULT;
     private int maxScheduledPriority = MAX_SCHEDULED_PRIORITY_DEFAULT;
     private int maxActivePerPeer = MAX_ACTIVE_PER_PEER_DEFAULT;
+    private int maxIncomingBytesPerPeer;
     private int fifoGrantFractionPerMille = FIFO_GRANT_FRACTION_PER_MILLE_DEFAULT;
     private int fifoGrantIncrement = FIFO_GRANT_INCREMENT_DEFAULT;
     private long linkBitsPerSecond = LINK_BITS_PER_SECOND_DEFAULT;
@@ -119,6 +120,29 @@ public final class GrantConfig
     public int maxIncomingBytes()
     {
         return maxIncomingBytes;
+    }
+
+    /**
+     * Fair share of the incoming budget: the incoming bytes of one sending peer's messages (those that carry an
+     * {@link IncomingAccount}) count toward {@link #maxIncomingBytes()} only up to this cap, and that peer is granted
+     * no further bytes beyond it. So one peer, honest or not (a forged first packet may claim a megabyte of
+     * unscheduled bytes that never come), cannot take the whole budget from the others.
+     *
+     * @param maxIncomingBytesPerPeer the cap; 0 (default) = {@link #maxIncomingBytes()}, no separate cap.
+     * @return this for a fluent API.
+     */
+    public GrantConfig maxIncomingBytesPerPeer(final int maxIncomingBytesPerPeer)
+    {
+        this.maxIncomingBytesPerPeer = maxIncomingBytesPerPeer;
+        return this;
+    }
+
+    /**
+     * @return the per-peer cap on incoming bytes; 0 = the whole budget.
+     */
+    public int maxIncomingBytesPerPeer()
+    {
+        return maxIncomingBytesPerPeer;
     }
 
     /**
@@ -348,6 +372,12 @@ public final class GrantConfig
             throw new IllegalArgumentException("maxIncomingBytes must be >= maxPacketPayload * (overcommit + 1) = " +
                 ((long)maxPacketPayload * (overcommit + 1)) + " so every window holds a packet: " + maxIncomingBytes);
         }
+        if (maxIncomingBytesPerPeer < 0 ||
+            (0 != maxIncomingBytesPerPeer && maxIncomingBytesPerPeer < maxPacketPayload))
+        {
+            throw new IllegalArgumentException("maxIncomingBytesPerPeer must be 0 (the whole budget) or >= " +
+                "maxPacketPayload " + maxPacketPayload + ": " + maxIncomingBytesPerPeer);
+        }
         if (windowBytes < 0)
         {
             throw new IllegalArgumentException("windowBytes must be >= 0 (0 = dynamic): " + windowBytes);
@@ -404,6 +434,7 @@ public final class GrantConfig
         return "GrantConfig{" +
             "overcommit=" + overcommit +
             ", maxIncomingBytes=" + maxIncomingBytes +
+            ", maxIncomingBytesPerPeer=" + maxIncomingBytesPerPeer +
             ", windowBytes=" + windowBytes +
             ", unscheduledBytes=" + unscheduledBytes +
             ", maxPacketPayload=" + maxPacketPayload +

@@ -17,8 +17,9 @@ import org.agrona.collections.Long2ObjectHashMap;
  * grants are already out at a lower level, the newcomer's go out at a higher one).</li>
  * <li><b>Window</b>: each active message is granted up to {@code received + window} (window fixed, or dynamic
  * {@code maxIncoming / (active + 1)}), clipped to its length and to the room left in the incoming budget (sum over
- * tracked messages of granted-or-unscheduled bytes not yet received), rounded up to a whole packet but never past
- * the end. A grant goes out only when it raises the offset by at least one packet or reaches the end, or when the
+ * tracked messages of granted-or-unscheduled bytes not yet received, each sending peer's share counted up to
+ * {@link GrantConfig#maxIncomingBytesPerPeer(int)}, beyond which that peer gets no more), rounded up to a whole
+ * packet but never past the end. A grant goes out only when it raises the offset by at least one packet or reaches the end, or when the
  * message's priority changed while it still has granted bytes on the way. Grants never go down.</li>
  * <li><b>Priorities</b> follow {@link ScheduledPriorities#levelFor(int, int, int)}.</li>
  * <li><b>FIFO grants</b>: while some grantable message is not active, every {@link GrantConfig#fifoGrantIntervalNs()}
@@ -44,6 +45,7 @@ public final class GrantScheduler
 
     private final int overcommit;
     private final int maxIncomingBytes;
+    private final long maxIncomingBytesPerPeer;
     private final int windowBytes;
     private final int unscheduledBytes;
     private final int maxPacketPayload;
@@ -66,6 +68,7 @@ public final class GrantScheduler
     private int candidateCount;
     private int trackedCount;
     private long incomingBytes;
+    private long countedIncomingBytes;
     private int holders;
     private boolean dirty;
     private boolean inSendGrants;
@@ -76,6 +79,7 @@ public final class GrantScheduler
     private long fifoGrants;
     private long priorityGrants;
     private long budgetLimitedGrants;
+    private long peerLimitedGrants;
     private long promotions;
     private long demotions;
     private long recalculations;
@@ -92,6 +96,8 @@ public final class GrantScheduler
         config.validate();
         overcommit = config.overcommit();
         maxIncomingBytes = config.maxIncomingBytes();
+        maxIncomingBytesPerPeer = 0 == config.maxIncomingBytesPerPeer() ? maxIncomingBytes :
+            config.maxIncomingBytesPerPeer();
         windowBytes = config.windowBytes();
         unscheduledBytes = config.unscheduledBytes();
         maxPacketPayload = config.maxPacketPayload();
@@ -217,8 +223,7 @@ public final class GrantScheduler
         {
             unlinkCandidate(state);
         }
-        incomingBytes -= state.incoming;
-        state.incoming = 0;
+        changeIncoming(state, 0);
         if (state.holder)
         {
             state.holder = false;
@@ -400,6 +405,15 @@ public final class GrantScheduler
     }
 
     /**
+     * @return grants cut short by the sending peer's cap on incoming bytes
+     * ({@link GrantConfig#maxIncomingBytesPerPeer(int)}); also counted in {@link #budgetLimitedGrants()}.
+     */
+    public long peerLimitedGrants()
+    {
+        return peerLimitedGrants;
+    }
+
+    /**
      * @return times a message's window was cut short by the incoming budget.
      */
     public long budgetLimitedGrants()
@@ -463,8 +477,7 @@ public final class GrantScheduler
     private void updateIncoming(final GrantState state)
     {
         final int incoming = Math.max(0, Math.min(state.grantedOffset, state.length) - state.received);
-        incomingBytes += incoming - state.incoming;
-        state.incoming = incoming;
+        changeIncoming(state, incoming);
 
         final boolean holder = state.scheduledGrantSent && incoming > 0;
         if (holder != state.holder)
@@ -472,6 +485,48 @@ public final class GrantScheduler
             state.holder = holder;
             holders += holder ? 1 : -1;
         }
+    }
+
+    /**
+     * Set a message's incoming bytes, keeping the raw total, its peer's sum and the counted total (each peer's sum
+     * capped at the per-peer limit) up to date.
+     */
+    private void changeIncoming(final GrantState state, final int incoming)
+    {
+        final int delta = incoming - state.incoming;
+        if (0 == delta)
+        {
+            return;
+        }
+        incomingBytes += delta;
+        state.incoming = incoming;
+        final IncomingAccount account = state.account;
+        if (null == account)
+        {
+            countedIncomingBytes += delta;
+            return;
+        }
+        final long before = account.bytes;
+        final long after = before + delta;
+        account.bytes = after;
+        countedIncomingBytes += Math.min(after, maxIncomingBytesPerPeer) - Math.min(before, maxIncomingBytesPerPeer);
+    }
+
+    /**
+     * @return bytes the message may be granted beyond what it has received, leaving out its own incoming bytes:
+     * the room in the budget (each peer counted up to its cap) and, for a message with an account, in its peer's cap.
+     */
+    private long roomFor(final GrantState state)
+    {
+        final IncomingAccount account = state.account;
+        if (null == account)
+        {
+            return maxIncomingBytes - (countedIncomingBytes - state.incoming);
+        }
+        final long others = account.bytes - state.incoming;
+        final long counted = Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
+        final long budgetRoom = maxIncomingBytes - (countedIncomingBytes - counted);
+        return Math.min(budgetRoom, maxIncomingBytesPerPeer - others);
     }
 
     private int grantActive(final GrantSender sender)
@@ -521,7 +576,7 @@ public final class GrantScheduler
         final int length = state.length;
 
         long target = (long)state.received + window;
-        final long budgetTarget = (long)state.received + maxIncomingBytes - (incomingBytes - state.incoming);
+        final long budgetTarget = (long)state.received + roomFor(state);
         final boolean budgetLimited = budgetTarget < target;
         if (budgetLimited)
         {
@@ -548,6 +603,11 @@ public final class GrantScheduler
             if (budgetLimited)
             {
                 budgetLimitedGrants++;
+                if (null != state.account && state.account.bytes - state.incoming + (target - state.received) >=
+                    maxIncomingBytesPerPeer)
+                {
+                    peerLimitedGrants++;
+                }
             }
             emit(state, (int)target, level, sender);
             return true;

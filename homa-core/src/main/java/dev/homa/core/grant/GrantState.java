@@ -28,6 +28,7 @@ public final class GrantState
     int remaining;
     int incoming;
     int rank = -1;
+    IncomingAccount account;
     boolean scheduledGrantSent;
     boolean holder;
 
@@ -75,6 +76,7 @@ public final class GrantState
         remaining = 0;
         incoming = 0;
         rank = -1;
+        account = null;
         scheduledGrantSent = false;
         holder = false;
         queue = null;
@@ -83,6 +85,23 @@ public final class GrantState
         fifoPrev = null;
         fifoNext = null;
 
+        return this;
+    }
+
+    /**
+     * Share the per-peer incoming sum of the message's sender (after {@link #reset(int)}, before the message is
+     * added to the scheduler); without one the message has no per-peer cap.
+     *
+     * @param account the sending peer's account, or null.
+     * @return this for a fluent API.
+     */
+    public GrantState account(final IncomingAccount account)
+    {
+        if (NOT_TRACKED != trackState)
+        {
+            throw new IllegalStateException("account of a message already tracked by a GrantScheduler");
+        }
+        this.account = account;
         return this;
     }
 

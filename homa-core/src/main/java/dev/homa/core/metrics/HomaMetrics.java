@@ -104,7 +104,17 @@ public final class HomaMetrics
     /** Peers presumed dead after timeout_resends rounds of RESENDs went unanswered (their RPCs were aborted). */
     public static final int PEER_TIMEOUTS = SCALARS + 29;
 
-    private static final int ENGINE_DROPS = SCALARS + 30;
+    /** Server RPCs receiving a request reclaimed after maxUnansweredResends RESEND rounds went unanswered. */
+    public static final int SERVER_RPCS_RECLAIMED = SCALARS + 30;
+    /** RESENDs answered short or not at all because the RPC had retransmitted its budget (retransmitBudgetPercent). */
+    public static final int RETRANSMIT_BUDGET_SPENT = SCALARS + 31;
+    /** Control answers (BUSY, RPC_UNKNOWN, ACK, CUTOFFS, NEED_ACK, RESEND) not sent: a per-peer or unknown-host rate
+     * limit was reached (maxAnswersPerPeerPerTick, maxAnswersToUnknownPerTick). */
+    public static final int ANSWERS_LIMITED = SCALARS + 32;
+    /** Messages that had to wait for receive-pool pages because their peer held maxReceiveBytesPerPeer already. */
+    public static final int RECEIVE_PEER_LIMIT_WAITS = SCALARS + 33;
+
+    private static final int ENGINE_DROPS = SCALARS + 34;
 
     /** Dropped: no socket bound to the destination port. */
     public static final int DROP_UNKNOWN_PORT = ENGINE_DROPS;
@@ -127,7 +137,12 @@ public final class HomaMetrics
     /** Dropped: packet type that needs an RPC in a state that cannot use it (e.g. GRANT for a response). */
     public static final int DROP_WRONG_STATE = ENGINE_DROPS + 9;
 
-    private static final int DECODER_DROPS = ENGINE_DROPS + 10;
+    /** Dropped: the first packet of a request from a peer that already has maxServerRpcsPerPeer server RPCs. */
+    public static final int DROP_PEER_SERVER_RPCS = ENGINE_DROPS + 10;
+    /** Dropped: a packet that needs the sender's peer entry (CUTOFFS, NEED_ACK) from a host this host has none for. */
+    public static final int DROP_UNKNOWN_PEER = ENGINE_DROPS + 11;
+
+    private static final int DECODER_DROPS = ENGINE_DROPS + 12;
 
     private final int dropReasonCount;
     private final int length;
@@ -323,10 +338,11 @@ public final class HomaMetrics
             "peers", "peers_evicted", "receive_pages_in_use", "send_pages_in_use", "receive_pool_waits",
             "messages_received", "message_bytes_received", "duplicate_bytes", "cutoff_changes",
             "incast_marked_requests", "incast_limited_responses", "pacer_throttled", "errors", "acks_ignored",
-            "send_pool_fragmented", "peer_timeouts",
+            "send_pool_fragmented", "peer_timeouts", "server_rpcs_reclaimed", "retransmit_budget_spent",
+            "answers_limited", "receive_peer_limit_waits",
             "drop.unknown_port", "drop.unknown_rpc", "drop.max_server_rpcs", "drop.max_peers", "drop.receive_pool",
             "drop.length_mismatch", "drop.too_many_gaps", "drop.complete_message", "drop.tx_full",
-            "drop.wrong_state" };
+            "drop.wrong_state", "drop.peer_server_rpcs", "drop.unknown_peer" };
         System.arraycopy(scalars, 0, names, SCALARS, scalars.length);
         for (int r = 0; r < dropReasonCount; r++)
         {

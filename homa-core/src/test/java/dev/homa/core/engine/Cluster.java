@@ -5,6 +5,7 @@ import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
+import dev.homa.nic.NicDriver;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricSimulation;
 import dev.homa.nic.loopback.Steppable;
@@ -39,6 +40,19 @@ final class Cluster implements AutoCloseable
     /** Transports only on the first {@code hosts} fabric hosts; the others stay raw drivers (test traffic). */
     Cluster(final Fabric fabric, final int hosts, final Consumer<HomaTransport.Context> configure)
     {
+        this(fabric, hosts, configure, (index, driver) -> driver);
+    }
+
+    /**
+     * As above, each transport's driver passed through {@code wrap} (host index, fabric driver) first, e.g. to
+     * inject packets or count what a host sends.
+     */
+    Cluster(
+        final Fabric fabric,
+        final int hosts,
+        final Consumer<HomaTransport.Context> configure,
+        final java.util.function.BiFunction<Integer, NicDriver, NicDriver> wrap)
+    {
         this.fabric = fabric;
         this.sim = new FabricSimulation(fabric);
         transports = new HomaTransport[hosts];
@@ -46,7 +60,7 @@ final class Cluster implements AutoCloseable
         for (int i = 0; i < transports.length; i++)
         {
             final HomaTransport.Context ctx = new HomaTransport.Context()
-                .driver(fabric.driverAt(i))
+                .driver(wrap.apply(i, fabric.driverAt(i)))
                 .clock(fabric.clock())
                 .threadingMode(ThreadingMode.INVOKER)
                 .receivePoolBytes(32L << 20)

@@ -394,9 +394,9 @@ public final class HomaTransport implements AutoCloseable
         private long maxReceiveBytesPerPeer = Configuration.sizeLong("homa.max.receive.bytes.per.peer", "0");
         private long receiveReserveBytes = Configuration.sizeLong("homa.receive.reserve.bytes", "0");
         private int maxIncomingBytesPerPeer = Configuration.sizeInt("homa.max.incoming.bytes.per.peer", "0");
-        private int retransmitBudgetPercent = Configuration.intValue("homa.retransmit.budget.percent", "200");
+        private int retransmitBudgetPercent = Configuration.intValue("homa.retransmit.budget.percent", "500");
         private int maxUnansweredResends = Configuration.intValue("homa.max.unanswered.resends", "3");
-        private int responseStallTicks = Configuration.intValue("homa.response.stall.ticks", "1000");
+        private int responseStallTicks = Configuration.intValue("homa.response.stall.ticks", "0");
         private int maxAnswersPerPeerPerTick = Configuration.intValue("homa.max.answers.per.peer.per.tick", "128");
         private int maxAnswersToUnknownPerTick = Configuration.intValue("homa.max.answers.unknown.per.tick", "256");
         private int[] staticCutoffs;
@@ -545,8 +545,12 @@ public final class HomaTransport implements AutoCloseable
             check(retransmitBudgetPercent >= 100, "retransmitBudgetPercent", retransmitBudgetPercent,
                 ">= 100 (every byte of a message may be sent again at least once)");
             check(maxUnansweredResends >= 0, "maxUnansweredResends", maxUnansweredResends, ">= 0 (0 = off)");
+            if (0 == responseStallTicks)
+            {
+                responseStallTicks = (int)Math.min(Integer.MAX_VALUE, 10L * timeoutTicks);
+            }
             check(responseStallTicks >= timeoutTicks, "responseStallTicks", responseStallTicks,
-                ">= timeoutTicks (" + timeoutTicks + ")");
+                ">= timeoutTicks (" + timeoutTicks + "), or 0 for ten times timeoutTicks");
             check(maxAnswersPerPeerPerTick >= 1, "maxAnswersPerPeerPerTick", maxAnswersPerPeerPerTick, ">= 1");
             check(maxAnswersToUnknownPerTick >= 1, "maxAnswersToUnknownPerTick", maxAnswersToUnknownPerTick,
                 ">= 1");
@@ -1426,11 +1430,13 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * Bound on what RESENDs can draw: over its life an RPC retransmits at most this percentage of its message's
-         * length (and at least four packets) in answer to RESENDs and RPC_UNKNOWNs; past it, a RESEND is not
-         * answered and is counted ({@code retransmit_budget_spent}), so a stream of forged RESENDs cannot turn one
-         * message into an unbounded flood toward the address they name. Default 200
-         * ({@code homa.retransmit.budget.percent}); loss of 5% costs about 5.
+         * Bound on what RESENDs can draw: over its life (or, for a client, since its last restart) an RPC retransmits
+         * at most this percentage of its message's length, and at least four packets, in answer to RESENDs; past it,
+         * a RESEND is not answered and is counted ({@code retransmit_budget_spent}), so a stream of forged RESENDs
+         * cannot turn one message into an unbounded flood toward the address they name, while a receiver that lost
+         * four fifths of everything sent to it still gets its message. Default 500
+         * ({@code homa.retransmit.budget.percent}); loss of 5% costs about 5. A client restarts an RPC after an
+         * RPC_UNKNOWN at most once per resend interval.
          *
          * @param retransmitBudgetPercent percent of the message length, at least 100.
          * @return this.
@@ -1482,9 +1488,10 @@ public final class HomaTransport implements AutoCloseable
          * ever, so that a client short of receive buffer space still gets it): after this many ticks without any
          * packet from the client for the RPC, the RPC ends (counted as {@code server_timeouts}) and its send-pool
          * pages go back. Without a limit, requests forged from an address that never grants would hold RPCs and
-         * pages for good. Default 1,000 ticks, a second ({@code homa.response.stall.ticks}).
+         * pages for good. Default 0 = ten times {@link #timeoutTicks(int)}, a second
+         * ({@code homa.response.stall.ticks}).
          *
-         * @param responseStallTicks ticks, at least {@link #timeoutTicks(int)}.
+         * @param responseStallTicks ticks, at least {@link #timeoutTicks(int)}; 0 = ten times as many.
          * @return this.
          */
         public Context responseStallTicks(final int responseStallTicks)

@@ -7,6 +7,7 @@ import dev.homa.core.wire.GrantFlyweight;
 import dev.homa.core.wire.PacketType;
 import dev.homa.core.wire.ResendFlyweight;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.CachedNanoClock;
 
 /**
  * Receives the control packets that steer a message this host sends: GRANT (send further, at the granted level),
@@ -32,6 +33,8 @@ final class ControlReceiver
     private final HomaMetrics metrics;
     private final int maxPayload;
     private final int retransmitBudgetPercent;
+    private final CachedNanoClock clock;
+    private final long restartIntervalNs;
 
     /**
      * @param rpcs          the live RPCs.
@@ -45,6 +48,8 @@ final class ControlReceiver
      * @param maxPayload    DATA payload bytes per packet.
      * @param retransmitBudgetPercent an RPC retransmits at most this percentage of its message (at least four
      *                                packets) over its life.
+     * @param clock                   the duty cycle's cached time.
+     * @param restartIntervalNs       a client restarts an RPC at most once in this time.
      */
     ControlReceiver(
         final RpcTable rpcs,
@@ -56,7 +61,9 @@ final class ControlReceiver
         final PacketTransmitter transmitter,
         final HomaMetrics metrics,
         final int maxPayload,
-        final int retransmitBudgetPercent)
+        final int retransmitBudgetPercent,
+        final CachedNanoClock clock,
+        final long restartIntervalNs)
     {
         this.rpcs = rpcs;
         this.peers = peers;
@@ -68,6 +75,8 @@ final class ControlReceiver
         this.metrics = metrics;
         this.maxPayload = maxPayload;
         this.retransmitBudgetPercent = retransmitBudgetPercent;
+        this.clock = clock;
+        this.restartIntervalNs = restartIntervalNs;
     }
 
     /**
@@ -233,7 +242,18 @@ final class ControlReceiver
             metrics.increment(HomaMetrics.DROP_WRONG_STATE);
             return;
         }
-        // The server has no state for our RPC: restart it by sending again everything sent so far.
+        final long nowNs = clock.nanoTime();
+        if (nowNs - rpc.lastRestartNs < restartIntervalNs)
+        {
+            // At most one restart per resend interval, as a live server's RPC_UNKNOWN answers our RESEND at most
+            // that often: a stream of forged RPC_UNKNOWNs must not make us send the request again and again.
+            metrics.increment(HomaMetrics.ANSWERS_LIMITED);
+            return;
+        }
+        rpc.lastRestartNs = nowNs;
+        // The server has no state for our RPC: restart it by sending again everything sent so far, a new attempt
+        // with a new retransmission budget.
+        rpc.retransmittedBytes = 0;
         metrics.increment(HomaMetrics.CLIENT_RESTARTS);
         rpc.state = Rpc.STATE_OUTGOING_REQUEST;
         final OutboundMessage out = rpc.out;

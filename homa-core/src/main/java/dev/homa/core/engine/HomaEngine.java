@@ -189,7 +189,7 @@ public final class HomaEngine implements Agent
             receivePool, metrics, time, ctx.maxServerRpcs(), ctx.maxServerRpcsPerPeer(), tickNs);
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, metrics, maxPayload,
-            ctx.retransmitBudgetPercent());
+            ctx.retransmitBudgetPercent(), time, ctx.resendIntervalTicks() * tickNs);
         this.dispatcher = new PacketDispatcher(
             driver, decoder, metrics, sockets, dataReceiver, controlReceiver, ackManager, peers);
 

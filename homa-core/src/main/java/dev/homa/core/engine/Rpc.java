@@ -32,6 +32,8 @@ final class Rpc
     int silentTicks;
     /** Bytes retransmitted in answer to RESENDs and RPC_UNKNOWNs, against the retransmission budget. */
     long retransmittedBytes;
+    /** When a client last restarted the RPC after an RPC_UNKNOWN. */
+    long lastRestartNs;
     boolean incast;
     boolean future;
     boolean outPagesHeld;
@@ -66,6 +68,7 @@ final class Rpc
         cookie = 0;
         silentTicks = 0;
         retransmittedBytes = 0;
+        lastRestartNs = Long.MIN_VALUE / 2;
         incast = false;
         future = false;
         outPagesHeld = false;

@@ -1457,11 +1457,12 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * A server RPC still receiving its request is reclaimed once its client has been silent for
-         * {@code resendTicks + maxUnansweredResends * resendIntervalTicks} ticks (20 by default) instead of waiting
-         * out {@link #timeoutTicks(int)}: a live client answers every RESEND (with data or BUSY) and, while it
-         * waits for grants or for this host's pages, sends RESENDs of its own every resend interval, so that much
-         * silence is a dead or forged client. The request was never delivered, so nothing executes twice; the
+         * A server RPC still receiving its request, created by one packet with nothing from its client since, is
+         * reclaimed once that client has been silent for {@code resendTicks + maxUnansweredResends *
+         * resendIntervalTicks} ticks (20 by default) instead of waiting out {@link #timeoutTicks(int)}: a live
+         * client answers every RESEND (with data or BUSY) and, while it waits for grants or for this host's pages,
+         * sends RESENDs of its own every resend interval, so that much silence after a lone packet is a dead or
+         * forged client. The request was never delivered, so nothing executes twice; the
          * RPC's table slot, pages and incoming bytes go back to the others. Counted as
          * {@code server_rpcs_reclaimed}. Default 3 ({@code homa.max.unanswered.resends}); 0 = off.
          *

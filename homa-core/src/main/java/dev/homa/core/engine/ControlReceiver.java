@@ -99,6 +99,7 @@ final class ControlReceiver
             return;
         }
         rpc.silentTicks = 0;
+        rpc.heard = true;
         final boolean sending = rpc.client ? !rpc.in.started() : Rpc.STATE_RESPONDING == rpc.state;
         if (!sending)
         {
@@ -145,6 +146,7 @@ final class ControlReceiver
             return;
         }
         rpc.silentTicks = 0;
+        rpc.heard = true;
         if (!rpc.client && Rpc.STATE_RESPONDING != rpc.state)
         {
             // No response yet: the request is incomplete or the application is still working on it.
@@ -283,6 +285,7 @@ final class ControlReceiver
             return;
         }
         rpc.silentTicks = 0;
+        rpc.heard = true;
     }
 
     /**

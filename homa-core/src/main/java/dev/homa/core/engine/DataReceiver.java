@@ -147,6 +147,7 @@ final class DataReceiver
         else
         {
             peers.touch(rpc.peer, nowNs);
+            rpc.heard = true;
         }
 
         final long ackId = data.ackClientId();

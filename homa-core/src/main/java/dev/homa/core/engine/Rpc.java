@@ -32,6 +32,8 @@ final class Rpc
     int silentTicks;
     /** Bytes retransmitted in answer to RESENDs and RPC_UNKNOWNs, against the retransmission budget. */
     long retransmittedBytes;
+    /** The peer sent something for this RPC after the packet that created it (so it is not a forged one-off). */
+    boolean heard;
     /** When a client last restarted the RPC after an RPC_UNKNOWN. */
     long lastRestartNs;
     boolean incast;
@@ -69,6 +71,7 @@ final class Rpc
         silentTicks = 0;
         retransmittedBytes = 0;
         lastRestartNs = Long.MIN_VALUE / 2;
+        heard = false;
         incast = false;
         future = false;
         outPagesHeld = false;

@@ -19,8 +19,8 @@ import org.agrona.concurrent.CachedNanoClock;
  * A server RPC that is still receiving its request counts silence even while it waits for grants or pages: a live
  * client keeps it alive with its own RESENDs (ours and the kernel's do, every resend interval), while one that
  * never came back (a forged first packet, a crashed client) must not hold its table slot, pages and incoming bytes
- * forever. Such an RPC is reclaimed early, once {@code maxUnansweredResends} resend intervals after the first RESEND
- * went by without a packet from the client.
+ * forever. If nothing but the packet that created it ever came from the client, it is reclaimed early, once
+ * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer.
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
  * its RPCs end at once. The same tick evicts idle peers, retries messages waiting for receive pages and renews
  * every peer's allowance of control answers.
@@ -182,11 +182,12 @@ final class RpcTimer
             return 0;
         }
         rpc.silentTicks++;
-        if (!rpc.client && Rpc.STATE_INCOMING_REQUEST == rpc.state && rpc.silentTicks >= reclaimTicks)
+        if (!rpc.client && Rpc.STATE_INCOMING_REQUEST == rpc.state && !rpc.heard && rpc.silentTicks >= reclaimTicks)
         {
-            // A live client answers every RESEND (with data or BUSY) and, while it waits for grants or for our
-            // pages, sends RESENDs of its own every resend interval: this one let several rounds pass. The request
-            // was never delivered, so ending its RPC costs nothing but a restart if the client does come back.
+            // Created by one packet and nothing since: a live client answers every RESEND (with data or BUSY) and,
+            // while it waits for grants or for our pages, sends RESENDs of its own every resend interval; this one
+            // let several rounds pass. The request was never delivered, so ending its RPC costs nothing but a
+            // restart if the client does come back. A client heard from more than once gets timeoutTicks.
             metrics.increment(HomaMetrics.SERVER_RPCS_RECLAIMED);
             rpcs.freeRpc(rpc);
             return 1;

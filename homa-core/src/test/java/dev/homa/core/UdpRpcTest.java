@@ -4,6 +4,7 @@ import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
 import org.agrona.concurrent.UnsafeBuffer;
 import dev.homa.nic.udp.UdpDriver;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,6 +108,34 @@ class UdpRpcTest
                 "client retransmissions %d%n", HostAddress.toString(destination), options, rtt[small / 2] / 1e3,
                 rtt[small * 99 / 100] / 1e3, rtt[small - 1] / 1e3,
                 client.metrics().get(HomaMetrics.RETRANSMITTED_PACKETS));
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aClosedPortEndsTheRpcAtOnce() throws Exception
+    {
+        // udp:// has no ICMP for a Homa port: the server's transport answers in band, and the client's RPC ends with
+        // the reason instead of waiting out its timeout.
+        try (HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
+                .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(4L << 20).sendPoolBytes(4L << 20));
+            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
+                .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(4L << 20).sendPoolBytes(4L << 20)))
+        {
+            server.openSocket(700);
+            final HomaSocket socket = client.openSocket(0);
+            final long destination = server.context().driver().localAddress();
+            final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+            final long id = socket.homaSend(destination, 701, request, 0, 100, 0);
+            final HomaMessage result = socket.homaRecv(HomaSocket.RECV_RESPONSE, 20, TimeUnit.SECONDS);
+            assertNotNull(result);
+            assertTrue(result.isError(), result::toString);
+            assertEquals(id, result.id());
+            final HomaUnreachableException error = assertInstanceOf(HomaUnreachableException.class, result.error());
+            assertTrue(error.getMessage().contains("port 701"), error.getMessage());
+            result.release();
+            assertEquals(0, client.metrics().get(HomaMetrics.RESENDS_REQUESTED), "ended before any RESEND");
+            assertEquals(1, server.metrics().get(HomaMetrics.UNREACHABLE_ANSWERS));
         }
     }
 }

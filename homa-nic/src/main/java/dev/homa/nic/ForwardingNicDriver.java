@@ -64,6 +64,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public boolean sendPortUnreachable(final Packet received)
+    {
+        return delegate.sendPortUnreachable(received);
+    }
+
+    @Override
     public long queuedBytes()
     {
         return delegate.queuedBytes();

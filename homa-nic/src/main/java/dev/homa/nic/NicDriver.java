@@ -103,6 +103,20 @@ public interface NicDriver extends AutoCloseable
     int flush();
 
     /**
+     * Tell the sender of a received packet that nothing listens on its destination port, as the medium does it: ICMP
+     * port unreachable quoting the packet on raw Ethernet, as a kernel host answers. The driver's own answers come
+     * back as {@link UnreachableNotice}s from its {@link #poll}. A medium without such a message says no, and the
+     * protocol answers with an {@link UnreachableNotice} itself.
+     *
+     * @param received the packet, still owned by the caller.
+     * @return true if the medium's answer went out.
+     */
+    default boolean sendPortUnreachable(final Packet received)
+    {
+        return false;
+    }
+
+    /**
      * Deliver up to {@code limit} received packets to the sink, in arrival order.
      *
      * @param sink  receiver of the packets.

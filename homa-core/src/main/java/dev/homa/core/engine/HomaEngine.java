@@ -190,8 +190,8 @@ public final class HomaEngine implements Agent
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, metrics, maxPayload,
             ctx.retransmitBudgetPercent(), time, ctx.resendIntervalTicks() * tickNs);
-        this.dispatcher = new PacketDispatcher(
-            driver, decoder, metrics, sockets, dataReceiver, controlReceiver, ackManager, peers);
+        this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, dataReceiver, controlReceiver,
+            ackManager, peers, new Unreachable(driver, transmitter, rpcs, metrics, time));
 
         // Timers and commands.
         this.timer =

@@ -8,13 +8,15 @@ import dev.homa.core.wire.RejectReason;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.UnreachableNotice;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 
 /**
  * The receive entry point: the {@link PacketSink} the driver is polled with. Validates every packet with the
  * {@link PacketDecoder} (bad input is counted and dropped, never thrown), finds the destination socket, and hands
- * the packet to the handler for its type; the packet goes back to the driver whatever happens.
+ * the packet to the handler for its type; a packet for a port without a socket is answered as unreachable, and an
+ * unreachable notice goes to {@link Unreachable}. The packet goes back to the driver whatever happens.
  */
 final class PacketDispatcher implements PacketSink
 {
@@ -27,6 +29,7 @@ final class PacketDispatcher implements PacketSink
     private final ControlReceiver controlReceiver;
     private final AckManager ackManager;
     private final PeerTable peers;
+    private final Unreachable unreachable;
 
     /**
      * @param driver          the NIC driver (packets are released to it).
@@ -37,6 +40,7 @@ final class PacketDispatcher implements PacketSink
      * @param controlReceiver handles GRANT, RESEND, RPC_UNKNOWN, BUSY, CUTOFFS.
      * @param ackManager      handles NEED_ACK and ACK.
      * @param peers           learns that a host answered (peer-wide timeout).
+     * @param unreachable     answers packets for closed ports, ends RPCs with hosts that say so.
      */
     PacketDispatcher(
         final NicDriver driver,
@@ -46,8 +50,10 @@ final class PacketDispatcher implements PacketSink
         final DataReceiver dataReceiver,
         final ControlReceiver controlReceiver,
         final AckManager ackManager,
-        final PeerTable peers)
+        final PeerTable peers,
+        final Unreachable unreachable)
     {
+        this.unreachable = unreachable;
         this.peers = peers;
         this.driver = driver;
         this.decoder = decoder;
@@ -112,10 +118,17 @@ final class PacketDispatcher implements PacketSink
         peers.onPacketFrom(packet.source());
         header.wrap(buffer, 0);
         final int sourcePort = header.sourcePort();
+        if (PacketType.RPC_UNKNOWN == type && UnreachableNotice.isNotice(buffer, length))
+        {
+            // Whichever socket sent what was refused, every RPC with that host and port ends.
+            unreachable.onNotice(packet.source(), sourcePort, UnreachableNotice.code(buffer));
+            return;
+        }
         final EngineSocket socket = sockets.get(header.destinationPort());
         if (null == socket)
         {
             metrics.increment(HomaMetrics.DROP_UNKNOWN_PORT);
+            unreachable.answer(packet, sourcePort, header.destinationPort(), header.senderId());
             return;
         }
         final long source = packet.source();

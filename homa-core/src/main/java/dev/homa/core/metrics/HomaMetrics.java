@@ -114,7 +114,12 @@ public final class HomaMetrics
     /** Messages that had to wait for receive-pool pages because their peer held maxReceiveBytesPerPeer already. */
     public static final int RECEIVE_PEER_LIMIT_WAITS = SCALARS + 33;
 
-    private static final int ENGINE_DROPS = SCALARS + 34;
+    /** Answers to packets for ports without a socket: ICMP port unreachable (raw) or an in-band notice. */
+    public static final int UNREACHABLE_ANSWERS = SCALARS + 34;
+    /** RPCs ended because their peer said nothing listens there (port, protocol or host unreachable). */
+    public static final int RPCS_UNREACHABLE = SCALARS + 35;
+
+    private static final int ENGINE_DROPS = SCALARS + 36;
 
     /** Dropped: no socket bound to the destination port. */
     public static final int DROP_UNKNOWN_PORT = ENGINE_DROPS;
@@ -339,7 +344,7 @@ public final class HomaMetrics
             "messages_received", "message_bytes_received", "duplicate_bytes", "cutoff_changes",
             "incast_marked_requests", "incast_limited_responses", "pacer_throttled", "errors", "acks_ignored",
             "send_pool_fragmented", "peer_timeouts", "server_rpcs_reclaimed", "retransmit_budget_spent",
-            "answers_limited", "receive_peer_limit_waits",
+            "answers_limited", "receive_peer_limit_waits", "unreachable_answers", "rpcs_unreachable",
             "drop.unknown_port", "drop.unknown_rpc", "drop.max_server_rpcs", "drop.max_peers", "drop.receive_pool",
             "drop.length_mismatch", "drop.too_many_gaps", "drop.complete_message", "drop.tx_full",
             "drop.wrong_state", "drop.peer_server_rpcs", "drop.unknown_peer" };

@@ -3,6 +3,7 @@ package dev.homa.core.engine;
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
+import dev.homa.core.HomaUnreachableException;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.RejectReason;
 import dev.homa.nic.ForwardingNicDriver;
@@ -509,5 +510,61 @@ class KernelConformanceTest
         assertEquals(0, packet.u8(8) | packet.u8(9) | packet.u8(10), "TCP ack bytes");
         assertEquals(KernelPeer.kernelChecksum(packet.bytes(), HostAddress.ipv4Of(engineAddress()),
             HostAddress.ipv4Of(kernel.address)), packet.u16(16), "checksum");
+    }
+
+    @Test
+    @Timeout(30)
+    void aPacketForAClosedPortIsAnsweredAndTheAnswerEndsTheRpcsAtOnce()
+    {
+        start(FabricMode.INSTANT, ctx -> {});
+        cluster.transport(0).openSocket(SERVER_PORT);
+        // A request to a port nobody listens on (the fabric has no ICMP: the answer comes in band).
+        kernel.send(KernelPeer.data(KERNEL_CLIENT_PORT, 77, 2, 100, 100, 0, 100, 0, 0, 0, false), engineAddress());
+        run(10_000);
+        final List<KernelPeer.Received> answers = kernel.ofType(KernelPeer.RPC_UNKNOWN);
+        assertEquals(1, answers.size(), "answered");
+        final KernelPeer.Received answer = answers.getFirst();
+        assertEquals(0x40, answer.u8(13) & 0x40, "the unreachable notice mark");
+        assertEquals(77, answer.sourcePort(), "names the closed port");
+        assertEquals(KERNEL_CLIENT_PORT, answer.destinationPort());
+        assertEquals(3, answer.senderId(), "the request's id, flipped");
+        assertEquals(3, answer.u16(14), "ICMP code: port unreachable");
+
+        // The other way: the engine's RPCs to a port the peer says is closed end at once, the others live on.
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+        final long closed = client.homaSend(kernel.address, 55, request, 0, 100, 0);
+        final long open = client.homaSend(kernel.address, 56, request, 0, 100, 0);
+        run(10_000);
+        final KernelPeer.Received toClosed = kernel.matching(r -> DATA == r.type() && 55 == r.destinationPort())
+            .getFirst();
+        final java.nio.ByteBuffer notice = KernelPeer.control(KernelPeer.RPC_UNKNOWN, 55, toClosed.sourcePort(),
+            toClosed.senderId() ^ 1);
+        notice.put(13, (byte)(KernelPeer.HIJACK_FLAGS | 0x40));
+        notice.putShort(14, (short)3);
+        kernel.send(notice, engineAddress());
+        run(10_000);
+        final HomaMessage result = client.homaRecv(HomaSocket.RECV_RESPONSE);
+        assertFalse(null == result, "the RPC to the closed port ended");
+        assertEquals(closed, result.id());
+        assertTrue(result.isError());
+        assertTrue(result.error() instanceof HomaUnreachableException, result.error().toString());
+        result.release();
+        assertEquals(1, cluster.engine(0).rpcCount(), "the RPC to port 56 lives on");
+        assertEquals(open, kernel.matching(r -> DATA == r.type() && 56 == r.destinationPort()).getFirst()
+            .senderId());
+        assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED), "no RESEND needed");
+
+        // A flood to closed ports draws no more answers than the kernel's ICMP rate limit allows (burst 50).
+        kernel.clear();
+        for (int i = 0; i < 200; i++)
+        {
+            kernel.send(KernelPeer.data(KERNEL_CLIENT_PORT, 78, 4 + 2 * i, 100, 100, 0, 100, 0, 0, 0, false),
+                engineAddress());
+        }
+        run(10_000);
+        assertEquals(49, kernel.ofType(KernelPeer.RPC_UNKNOWN).size(),
+            "a burst of 50 answers (the first went earlier), then 1 a millisecond");
+        cluster.assertNoErrors();
     }
 }

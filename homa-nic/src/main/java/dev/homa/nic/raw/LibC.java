@@ -24,6 +24,7 @@ final class LibC
     static final int AF_INET = 2;
     static final int AF_NETLINK = 16;
     static final int AF_PACKET = 17;
+    static final int IPPROTO_ICMP = 1;
     static final int SOCK_DGRAM = 2;
     static final int SOCK_RAW = 3;
     static final int SOCK_CLOEXEC = 0x8_0000;
@@ -118,6 +119,8 @@ final class LibC
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SENDTO = bind("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
+        JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle OPEN = bind("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SETNS = bind("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
@@ -330,6 +333,20 @@ final class LibC
         try
         {
             return (long)SEND.invokeExact(errno, fd, buffer, length, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static long sendto(
+        final MemorySegment errno, final int fd, final MemorySegment buffer, final long length, final int flags,
+        final MemorySegment address, final int addressLength)
+    {
+        try
+        {
+            return (long)SENDTO.invokeExact(errno, fd, buffer, length, flags, address, addressLength);
         }
         catch (final Throwable ex)
         {

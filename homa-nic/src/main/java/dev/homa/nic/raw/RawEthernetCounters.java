@@ -12,6 +12,8 @@ public final class RawEthernetCounters
     long txSyscalls;
     long txStagedHeaders;
     long txUnresolved;
+    long txHeld;
+    long txPortUnreachable;
     long txDropped;
     long txErrors;
     int lastTxErrno;
@@ -32,6 +34,7 @@ public final class RawEthernetCounters
     long rxMartianSource;
     long rxStackedTags;
     long ringDrops;
+    long rxUnreachable;
 
     /**
      * @return Homa packets handed to the kernel.
@@ -66,11 +69,35 @@ public final class RawEthernetCounters
     }
 
     /**
-     * @return packets dropped at send because the destination's MAC was unknown (resolution was requested).
+     * @return packets dropped because the destination's MAC stayed unknown (the hold was full, or 3 s passed).
      */
     public long txUnresolved()
     {
         return txUnresolved;
+    }
+
+    /**
+     * @return packets held while their destination's MAC was resolved (sent later unless also counted unresolved).
+     */
+    public long txHeld()
+    {
+        return txHeld;
+    }
+
+    /**
+     * @return ICMP port unreachable messages sent for Homa packets to ports without a socket.
+     */
+    public long txPortUnreachable()
+    {
+        return txPortUnreachable;
+    }
+
+    /**
+     * @return ICMP unreachable messages quoting our packets, delivered to the sink as notices.
+     */
+    public long rxUnreachable()
+    {
+        return rxUnreachable;
     }
 
     /**
@@ -241,7 +268,8 @@ public final class RawEthernetCounters
     public String toString()
     {
         return "RawEthernetCounters{txPackets=" + txPackets + ", txBytes=" + txBytes + ", txSyscalls=" + txSyscalls +
-            ", txStagedHeaders=" + txStagedHeaders + ", txUnresolved=" + txUnresolved + ", txDropped=" + txDropped +
+            ", txStagedHeaders=" + txStagedHeaders + ", txUnresolved=" + txUnresolved + ", txHeld=" + txHeld +
+            ", txPortUnreachable=" + txPortUnreachable + ", txDropped=" + txDropped +
             ", txErrors=" + txErrors + ", lastTxErrno=" + lastTxErrno + ", resolutionErrors=" + resolutionErrors +
             ", lastResolutionErrno=" + lastResolutionErrno + ", rxPackets=" + rxPackets +
             ", rxBytes=" + rxBytes + ", rxBlocks=" + rxBlocks + ", rxOutgoing=" + rxOutgoing +
@@ -249,6 +277,6 @@ public final class RawEthernetCounters
             ", rxWrongProtocol=" + rxWrongProtocol + ", rxWrongAddress=" + rxWrongAddress +
             ", rxBadChecksum=" + rxBadChecksum + ", rxMalformed=" + rxMalformed + ", rxTooLong=" + rxTooLong +
             ", rxUntagged=" + rxUntagged + ", rxMartianSource=" + rxMartianSource +
-            ", rxStackedTags=" + rxStackedTags + ", ringDrops=" + ringDrops + '}';
+            ", rxStackedTags=" + rxStackedTags + ", rxUnreachable=" + rxUnreachable + ", ringDrops=" + ringDrops + '}';
     }
 }

@@ -38,7 +38,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
 /**
  * Homa over raw Ethernet on Linux: an {@code AF_PACKET} socket driven through the FFM API (no JNI, no native
- * build). Every Homa packet leaves as Ethernet + 802.1Q tag + IPv4 (protocol 146) + Homa bytes; the tag's PCP
+ * build). Every Homa packet leaves as Ethernet + 802.1Q tag + IPv4 (protocol 146) + Homa bytes (the tag can be left
+ * out, see below); the tag's PCP
  * carries the Homa priority in 802.1p order (level 0 -> PCP 1, level 1 -> PCP 0, n -> n) with VLAN id 0, so
  * switches put it in the right strict-priority queue without any VLAN configuration.
  * <p>
@@ -69,15 +70,22 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * uses two iovecs, so neither header overwrites the other.
  * <p>
  * <b>Neighbours</b>: next-hop MACs come from the kernel's table over rtnetlink ({@link NeighbourTable}), refreshed
- * every {@link Context#neighbourRefreshNs}; a miss asks the kernel to ARP for the address and drops the packet
- * (counted in {@link RawEthernetCounters#txUnresolved()}; Homa retransmits). {@link #awaitNeighbour} waits for an
- * address at start-up.
+ * every {@link Context#neighbourRefreshNs}; a miss asks the kernel to ARP for the address and holds a copy of the
+ * packet until the MAC is known, as the kernel's neighbour layer does ({@link NeighbourHold}: up to 64 packets, for
+ * up to 3 s; beyond that a packet is dropped and counted in {@link RawEthernetCounters#txUnresolved()}).
+ * {@link #awaitNeighbour} waits for an address at start-up.
+ * <p>
+ * <b>Untagged frames</b>: with {@link Context#tagged} false the frames carry no 802.1Q tag and the level travels only
+ * as DSCP, as a kernel host sends Homa; for networks that strip or refuse tags.
  * <p>
  * <b>ICMP</b>: the kernel also sees every frame (taps do not consume) and, having no protocol 146, would answer each
  * with ICMP "protocol unreachable". The driver opens an {@code AF_INET}/{@code SOCK_RAW} socket for protocol 146
  * with a drop-everything BPF filter: the kernel then counts the packet as delivered to a raw socket and sends no
  * ICMP ({@code ip_protocol_deliver_rcu}), the filter frees the clone at once. No firewall is needed (this host has
- * neither nft nor iptables) and nothing global changes.
+ * neither nft nor iptables) and nothing global changes. A Homa packet for a port without a socket is answered, as a
+ * kernel host answers it, with ICMP port unreachable, and the ICMP unreachable messages that quote our own packets
+ * reach the protocol as {@link dev.homa.nic.UnreachableNotice}s ({@link IcmpChannel}, one raw ICMP socket, read
+ * once every {@value #ICMP_POLL_INTERVAL} empty polls).
  * <p>
  * <b>Permissions</b>: needs CAP_NET_RAW (packet and raw sockets) and, for ARP requests and a large send buffer,
  * CAP_NET_ADMIN. Without CAP_NET_RAW {@link #open} fails with a message naming it.
@@ -105,12 +113,21 @@ public final class RawEthernetDriver implements NicDriver
     private static final int SEND_BUFFER_BYTES = 4 * 1024 * 1024;
     // The group bit: the least significant bit of a MAC's first octet (bit 40 of the low 48).
     private static final long MULTICAST_MAC_BIT = 1L << 40;
+    private static final int ICMP_POLL_INTERVAL = 256;
+    private static final int ICMP_BURST = 8;
 
     private final Context context;
     private final Arena arena;
     private final MemorySegment errno;
     private final int fd;
     private final int icmpGuardFd;
+    private final IcmpChannel icmp;
+    private final int headerLength;
+    private final NeighbourHold hold = new NeighbourHold();
+    private final NeighbourHold.Release holdRelease = new HeldPacketRelease();
+    private final Packet[] ownedInBatch;
+    private int ownedInBatchCount;
+    private int emptyPolls;
     private final int ifIndex;
     private final long localMac;
     private final int localIp;
@@ -160,10 +177,12 @@ public final class RawEthernetDriver implements NicDriver
         this.context = context;
         this.clock = context.clock;
         this.frameWriter = new HomaFrameWriter(context.vlanId, Ipv4Flyweight.DEFAULT_TTL, true);
+        this.headerLength = context.tagged ? TAGGED_HEADER_LENGTH : FrameLayout.UNTAGGED_HEADER_LENGTH;
         this.arena = Arena.ofShared();
         this.errno = LibC.newErrnoState(arena);
         int packetFd = -1;
         int guardFd = -1;
+        IcmpChannel icmpChannel = null;
         ReceiveRing receiveRing = null;
         NeighbourTable table = null;
         try
@@ -231,11 +250,16 @@ public final class RawEthernetDriver implements NicDriver
                 trySetInt(guardFd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, 0);
             }
 
+            icmpChannel = IcmpChannel.open(arena, errno, localIp, this::attachFilter);
             table = new NeighbourTable(arena, ifIndex);
             table.refresh();
         }
         catch (final RuntimeException ex)
         {
+            if (null != icmpChannel)
+            {
+                icmpChannel.close();
+            }
             if (null != table)
             {
                 table.close();
@@ -251,6 +275,7 @@ public final class RawEthernetDriver implements NicDriver
         }
         this.fd = packetFd;
         this.icmpGuardFd = guardFd;
+        this.icmp = icmpChannel;
         this.neighbours = table;
         this.ring = receiveRing;
         final NetDevice device = 0 != context.linkBitsPerSecond ? NetDevice.UNKNOWN :
@@ -272,6 +297,7 @@ public final class RawEthernetDriver implements NicDriver
         this.txStaging = new UnsafeBuffer(staging.address(), (int)staging.byteSize());
         this.txStagingAddress = staging.address();
         this.txFrameLength = new int[txCapacity];
+        this.ownedInBatch = new Packet[txCapacity];
         for (int i = 0; i < txCapacity; i++)
         {
             txMessagesBuffer.putLong(i * MMSGHDR_LENGTH + MSG_IOV_OFFSET,
@@ -375,7 +401,8 @@ public final class RawEthernetDriver implements NicDriver
      * interface's), {@code rate} (link rate, e.g. {@code 10g}, {@code 25g}, {@code 100m}), {@code pool} (packets),
      * {@code batch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
      * {@code maxPacket}, {@code fanout} (group id), {@code fanoutMode} (hash, lb, cpu, rollover, random, qm),
-     * {@code vlan} (VLAN id, default 0 = priority tag only), {@code qdiscBypass} (true/false),
+     * {@code vlan} (VLAN id, default 0 = priority tag only), {@code tag} (false: untagged frames, level as DSCP only),
+     * {@code qdiscBypass} (true/false),
      * {@code icmpGuard} (true/false), {@code neighbourRefreshMs}, {@code ring} (v2, v3), {@code netns} (network
      * namespace name or path to open the sockets in).
      *
@@ -579,21 +606,30 @@ public final class RawEthernetDriver implements NicDriver
         if (NeighbourTable.NO_MAC == destinationMac)
         {
             onUnresolved(destinationIp);
+            holdUnresolved(packet, destinationIp, priority);
             return true;
         }
+        queue(slot, packet.length(), destinationIp, destinationMac, priority);
+        return true;
+    }
 
-        final int homaLength = packet.length();
+    /**
+     * Queue one frame of a pool packet for the next flush: header in the slot's headroom (or a staging buffer if the
+     * packet is already in this batch) and one or two iovecs.
+     */
+    private void queue(
+        final int slot, final int homaLength, final int destinationIp, final long destinationMac, final int priority)
+    {
         final int entry = txCount++;
         final int iov = entry * 2 * IOVEC_LENGTH;
-        final int frameLength = TAGGED_HEADER_LENGTH + homaLength;
+        final int frameLength = headerLength + homaLength;
         if (batch != slotBatch[slot])
         {
             // Usual case: header in the slot's headroom, frame contiguous, one iovec.
             slotBatch[slot] = batch;
             final int homaOffset = pool.homaOffset(slot);
-            final int headerOffset = homaOffset - TAGGED_HEADER_LENGTH;
-            frameWriter.writeHeaders(pool.regionBuffer(), headerOffset, destinationMac, localMac, localIp,
-                destinationIp, homaLength, priority, ipId++);
+            final int headerOffset = homaOffset - headerLength;
+            writeHeaders(pool.regionBuffer(), headerOffset, destinationMac, destinationIp, homaLength, priority);
             txIovecs.putLong(iov, pool.regionAddress() + headerOffset, LITTLE_ENDIAN);
             txIovecs.putLong(iov + 8, frameLength, LITTLE_ENDIAN);
             txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 1, LITTLE_ENDIAN);
@@ -603,22 +639,98 @@ public final class RawEthernetDriver implements NicDriver
             // Same packet already queued in this batch (to another host): its headroom is taken.
             counters.txStagedHeaders++;
             final int stagingOffset = entry * STAGING_LENGTH;
-            frameWriter.writeHeaders(txStaging, stagingOffset, destinationMac, localMac, localIp, destinationIp,
-                homaLength, priority, ipId++);
+            writeHeaders(txStaging, stagingOffset, destinationMac, destinationIp, homaLength, priority);
             txIovecs.putLong(iov, txStagingAddress + stagingOffset, LITTLE_ENDIAN);
-            txIovecs.putLong(iov + 8, TAGGED_HEADER_LENGTH, LITTLE_ENDIAN);
+            txIovecs.putLong(iov + 8, headerLength, LITTLE_ENDIAN);
             txIovecs.putLong(iov + IOVEC_LENGTH, pool.regionAddress() + pool.homaOffset(slot), LITTLE_ENDIAN);
             txIovecs.putLong(iov + IOVEC_LENGTH + 8, homaLength, LITTLE_ENDIAN);
             txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 2, LITTLE_ENDIAN);
         }
         txFrameLength[entry] = frameLength;
-        return true;
+    }
+
+    private void writeHeaders(
+        final UnsafeBuffer frame, final int offset, final long destinationMac, final int destinationIp,
+        final int homaLength, final int priority)
+    {
+        if (context.tagged)
+        {
+            frameWriter.writeHeaders(frame, offset, destinationMac, localMac, localIp, destinationIp, homaLength,
+                priority, ipId++);
+        }
+        else
+        {
+            frameWriter.writeUntaggedHeaders(frame, offset, destinationMac, localMac, localIp, destinationIp,
+                homaLength, priority, ipId++);
+        }
+    }
+
+    /**
+     * A packet for a host not resolved yet: keep a copy until the kernel knows its MAC, if there is room.
+     */
+    private void holdUnresolved(final Packet packet, final int destinationIp, final int priority)
+    {
+        final Packet copy = hold.hasRoom() ? pool.acquire() : null;
+        if (null == copy)
+        {
+            counters.txUnresolved++;
+            return;
+        }
+        packet.buffer().getBytes(0, copy.buffer(), 0, packet.length());
+        copy.length(packet.length());
+        counters.txHeld++;
+        hold.hold(copy, destinationIp, priority, clock.nanoTime());
+    }
+
+    /**
+     * Look the hosts of held packets up again and queue those resolved now.
+     *
+     * @return packets queued.
+     */
+    private int releaseHeld(final long nowNs)
+    {
+        neighbours.refresh();
+        final int room = txCapacity - txCount;
+        if (room < hold.count())
+        {
+            // Never more than the batch holds: the rest wait for the next look-up.
+            return 0;
+        }
+        return hold.release(nowNs, neighbours, holdRelease);
+    }
+
+    /**
+     * Sends a held packet once its host is resolved (the pool slot goes back after the flush) or drops it.
+     */
+    private final class HeldPacketRelease implements NeighbourHold.Release
+    {
+        @Override
+        public void send(final Packet packet, final int destinationIp, final int priority, final long mac)
+        {
+            queue(pool.slotOf(packet), packet.length(), destinationIp, mac, priority);
+            ownedInBatch[ownedInBatchCount++] = packet;
+        }
+
+        @Override
+        public void drop(final Packet packet)
+        {
+            counters.txUnresolved++;
+            pool.release(packet);
+        }
     }
 
     @Override
     public int flush()
     {
         checkOpen();
+        if (0 != hold.count())
+        {
+            final long nowNs = clock.nanoTime();
+            if (hold.due(nowNs))
+            {
+                releaseHeld(nowNs);
+            }
+        }
         final int count = txCount;
         if (0 == count)
         {
@@ -638,7 +750,7 @@ public final class RawEthernetDriver implements NicDriver
                 {
                     final int frameLength = txFrameLength[i];
                     counters.txBytes += frameLength;
-                    wireBytes += frameLength - TAGGED_HEADER_LENGTH + FrameLayout.WIRE_OVERHEAD_BYTES;
+                    wireBytes += frameLength - headerLength + FrameLayout.WIRE_OVERHEAD_BYTES;
                 }
                 counters.txPackets += result;
                 sent += result;
@@ -672,6 +784,12 @@ public final class RawEthernetDriver implements NicDriver
         }
         txCount = 0;
         batch++;
+        for (int i = 0; i < ownedInBatchCount; i++)
+        {
+            pool.release(ownedInBatch[i]);
+            ownedInBatch[i] = null;
+        }
+        ownedInBatchCount = 0;
         // The clock is read once, after the frames left: nothing stands between the caller and send(2).
         final long nowNs = clock.nanoTime();
         estimator.onTransmit(wireBytes, nowNs);
@@ -726,6 +844,14 @@ public final class RawEthernetDriver implements NicDriver
     public int poll(final PacketSink sink, final int limit)
     {
         checkOpen();
+        if (0 != hold.count())
+        {
+            final long nowNs = clock.nanoTime();
+            if (hold.due(nowNs) && releaseHeld(nowNs) > 0)
+            {
+                flush();
+            }
+        }
         final ReceiveRing ring = this.ring;
         final boolean lend = sink.releasesBeforeReturn();
         // Frames found by this poll carry one receive time: read once, and only if there is a frame and the sink
@@ -738,6 +864,12 @@ public final class RawEthernetDriver implements NicDriver
             final int frame = ring.nextFrame();
             if (frame < 0)
             {
+                if (0 == delivered && ++emptyPolls >= ICMP_POLL_INTERVAL)
+                {
+                    // ICMP errors are rare and not urgent to the microsecond: one look per so many idle polls.
+                    emptyPolls = 0;
+                    delivered += pollIcmp(sink);
+                }
                 break;
             }
             if (stampPending)
@@ -775,11 +907,62 @@ public final class RawEthernetDriver implements NicDriver
             return;
         }
         closed = true;
+        hold.clear(holdRelease);
+        icmp.close();
         neighbours.close();
         ring.close(errno);
         LibC.close(icmpGuardFd);
         LibC.close(fd);
         arena.close();
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * ICMP port unreachable quoting the packet, as a kernel host answers (see {@link IcmpChannel}).
+     */
+    @Override
+    public boolean sendPortUnreachable(final Packet received)
+    {
+        checkOpen();
+        if (!HostAddress.isIpv4(received.source()) || !icmp.sendPortUnreachable(received))
+        {
+            return false;
+        }
+        counters.txPortUnreachable++;
+        return true;
+    }
+
+    /**
+     * Deliver the ICMP unreachable messages waiting, as {@link dev.homa.nic.UnreachableNotice}s.
+     *
+     * @return notices delivered.
+     */
+    private int pollIcmp(final PacketSink sink)
+    {
+        int delivered = 0;
+        for (int i = 0; i < ICMP_BURST; i++)
+        {
+            final Packet packet = pool.acquire();
+            if (null == packet)
+            {
+                break;
+            }
+            final int result = icmp.receive(packet);
+            if (result <= 0)
+            {
+                pool.release(packet);
+                if (result < 0)
+                {
+                    break;
+                }
+                continue;
+            }
+            counters.rxUnreachable++;
+            delivered++;
+            sink.onPacket(packet);
+        }
+        return delivered;
     }
 
     /**
@@ -959,7 +1142,6 @@ public final class RawEthernetDriver implements NicDriver
 
     private void onUnresolved(final int destinationIp)
     {
-        counters.txUnresolved++;
         final long nowNs = clock.nanoTime();
         if (nowNs - nextMissRefreshNs >= 0)
         {
@@ -1163,6 +1345,7 @@ public final class RawEthernetDriver implements NicDriver
         String networkNamespace;
         RxRing rxRing = RxRing.V2;
         int vlanId;
+        boolean tagged = true;
         boolean qdiscBypass = true;
         boolean suppressIcmp = true;
         long neighbourRefreshNs = 1_000_000_000L;
@@ -1217,6 +1400,7 @@ public final class RawEthernetDriver implements NicDriver
                 case "fanout" -> fanoutGroup(Integer.parseInt(value));
                 case "fanoutMode" -> fanoutMode(FanoutMode.valueOf(value.toUpperCase(Locale.ROOT)));
                 case "vlan" -> vlanId(Integer.parseInt(value));
+                case "tag" -> tagged(Boolean.parseBoolean(value));
                 case "qdiscBypass" -> qdiscBypass(Boolean.parseBoolean(value));
                 case "icmpGuard" -> suppressIcmp(Boolean.parseBoolean(value));
                 case "neighbourRefreshMs" -> neighbourRefreshNs(Long.parseLong(value) * 1_000_000L);
@@ -1390,6 +1574,17 @@ public final class RawEthernetDriver implements NicDriver
         }
 
         /**
+         * @param tag put an 802.1Q tag on every frame with the level as PCP (default true); false sends untagged
+         *            IPv4 with the level only as DSCP, as a kernel host does, for networks that strip or refuse tags.
+         * @return this.
+         */
+        public Context tagged(final boolean tag)
+        {
+            this.tagged = tag;
+            return this;
+        }
+
+        /**
          * @param bypass send straight to the device, skipping the qdisc (default true). Captures on the sending
          *               interface do not see bypassed frames; capture on the receiver.
          * @return this.
@@ -1458,6 +1653,7 @@ public final class RawEthernetDriver implements NicDriver
             require(maxPacketLength >= 0, "maxPacketLength must not be negative: " + maxPacketLength);
             require(fanoutGroup >= -1 && fanoutGroup <= 0xFFFF, "fanout group must be -1..65535: " + fanoutGroup);
             require(vlanId >= 0 && vlanId < 4095, "VLAN id must be 0..4094: " + vlanId);
+            require(tagged || 0 == vlanId, "a VLAN id needs tagged frames: vlan=" + vlanId + " with tag=false");
             require(neighbourRefreshNs > 0, "neighbour refresh period must be positive");
             require(null != clock, "clock must be set");
             require(null != rxRing, "rxRing must be set");

@@ -8,13 +8,21 @@
 -- Every multi-byte field is big-endian. Offsets are from the start of the Homa header (protocol.md section 2):
 --   common header (28): sport 0, dport 2, sequence 4, (unused 8..10), type 11, doff 12, flags 13, window 14,
 --                       checksum 16, urgent 18, sender_id 20 (u64)
+--                       A current kernel writes flags 6 (SYN|RST) and urgent 0xb97d on every packet and a TCP-style
+--                       checksum (RFC 1071 over a pseudo-header with protocol 6 and the Homa length, then the packet
+--                       with the field as 0), which homa.checksum.status verifies; 0 means not set (Homa over UDP).
 --   DATA    (56 + payload): message_length 28, incoming 32, ack.client_id 36 (u64), ack.server_port 44,
 --                           cutoff_version 46, retransmit 48, pad 49..51, seg.offset 52, payload at 56
+--                           seg.offset -1 (0xffffffff): the offset is in sequence (a kernel's single-segment packet);
+--                           homa.data.offset is the offset either way. doff is 14 words, or 13 on the segments of a
+--                           kernel's GSO batch (same layout on the wire).
 --   GRANT   (33): offset 28, priority 32
 --   RESEND  (37): offset 28, length 32 (-1 = everything sent so far), priority 36
 --   CUTOFFS (62): unsched_cutoffs[8] at 28 (u32 each), cutoff_version 60
 --   ACK     (80): num_acks 28, 5 entries of {client_id u64, server_port u16} at 30
 --   RPC_UNKNOWN, BUSY, FREEZE, NEED_ACK: the common header only
+--   An RPC_UNKNOWN with flags bit 0x40 is this project's in-band "port unreachable" (sport = the closed port, 0 for the
+--   whole host; window = the ICMP code), used where the medium has no ICMP (UDP).
 --
 -- Filter examples: homa.type == 0x10, homa.data.offset > 0, homa.grant.priority == 3, homa.rpc_id == 1234
 --
@@ -71,10 +79,13 @@ f.type           = ProtoField.uint8("homa.type", "Type", base.HEX, type_names)
 f.type_name      = ProtoField.string("homa.type_name", "Type Name")
 f.doff           = ProtoField.uint8("homa.doff", "Data Offset (32-bit words)", base.DEC, nil, 0xF0)
 f.flags          = ProtoField.uint8("homa.flags", "Flags", base.HEX)
+f.flags_kernel   = ProtoField.bool("homa.flags.kernel", "Kernel mark (SYN|RST)", 8, nil, 0x06)
+f.flags_unreachable = ProtoField.bool("homa.flags.unreachable", "Unreachable notice", 8, nil, 0x40)
 f.flags_incast   = ProtoField.bool("homa.flags.incast", "Incast", 8, nil, 0x80)
 f.window         = ProtoField.uint16("homa.window", "Window (unused)", base.HEX)
-f.checksum       = ProtoField.uint16("homa.checksum", "Checksum (TCP hijacking only)", base.HEX)
-f.urgent         = ProtoField.uint16("homa.urgent", "Urgent (0xb97d = hijacked TCP)", base.HEX)
+f.checksum       = ProtoField.uint16("homa.checksum", "Checksum (TCP-style, pseudo-header protocol 6)", base.HEX)
+f.checksum_status = ProtoField.string("homa.checksum.status", "Checksum Status")
+f.urgent         = ProtoField.uint16("homa.urgent", "Urgent (0xb97d on a kernel's packets)", base.HEX)
 f.sender_id      = ProtoField.uint64("homa.sender_id", "Sender ID", base.DEC)
 f.rpc_id         = ProtoField.uint64("homa.rpc_id", "RPC ID (client's id: sender_id with bit 0 cleared)", base.DEC)
 f.from_client    = ProtoField.bool("homa.from_client", "From Client (sender_id even)")
@@ -87,7 +98,10 @@ f.data_cutoff_version = ProtoField.uint16("homa.data.cutoff_version", "Cutoff Ve
 f.data_retransmit     = ProtoField.uint8("homa.data.retransmit", "Retransmit", base.DEC,
                                          { [0] = "no", [1] = "yes" })
 f.data_pad            = ProtoField.bytes("homa.data.pad", "Pad")
-f.data_offset         = ProtoField.uint32("homa.data.offset", "Segment Offset", base.DEC)
+f.data_seg_offset     = ProtoField.int32("homa.data.seg_offset", "seg.offset (-1: the offset is in sequence)",
+                                         base.DEC)
+f.data_offset         = ProtoField.uint32("homa.data.offset", "Offset", base.DEC)
+f.data_gso            = ProtoField.bool("homa.data.gso_segment", "Segment of a GSO batch (doff 13)")
 f.data_payload_length = ProtoField.uint32("homa.data.payload_length", "Payload Length", base.DEC)
 f.data_end            = ProtoField.uint32("homa.data.end", "Segment End (offset + payload length)", base.DEC)
 f.data_payload        = ProtoField.bytes("homa.data.payload", "Payload")
@@ -116,7 +130,36 @@ local e_too_many     = ProtoExpert.new("homa.too_many_acks", "More acks than fit
                                        expert.group.MALFORMED, expert.severity.ERROR)
 local e_retransmit   = ProtoExpert.new("homa.retransmission", "Retransmitted DATA (answers a RESEND)",
                                        expert.group.SEQUENCE, expert.severity.NOTE)
-homa.experts = { e_short, e_unknown_type, e_bad_doff, e_too_many, e_retransmit }
+local e_bad_checksum = ProtoExpert.new("homa.bad_checksum", "Checksum is not the TCP-style one a kernel's packet carries",
+                                       expert.group.CHECKSUM, expert.severity.WARN)
+homa.experts = { e_short, e_unknown_type, e_bad_doff, e_too_many, e_retransmit, e_bad_checksum }
+
+local f_ip_src = Field.new("ip.src")
+local f_ip_dst = Field.new("ip.dst")
+
+-- The checksum a kernel's packet carries: RFC 1071 over the pseudo-header {src, dst, 0, 6, length} and the Homa
+-- bytes with the checksum field taken as 0 (homa_hijack_set_hdr seeds it, the offload completes it).
+local function kernel_checksum(tvb, length, src, dst)
+    local sum = math.floor(src / 65536) + (src % 65536) + math.floor(dst / 65536) + (dst % 65536) + 6 + length
+    local i = 0
+    while i + 1 < length do
+        if i ~= 16 then
+            sum = sum + tvb(i, 2):uint()
+        end
+        i = i + 2
+    end
+    if i < length then
+        sum = sum + tvb(i, 1):uint() * 256
+    end
+    while sum > 0xffff do
+        sum = (sum % 65536) + math.floor(sum / 65536)
+    end
+    local checksum = 0xffff - sum
+    if checksum == 0 then
+        checksum = 0xffff
+    end
+    return checksum
+end
 
 homa.prefs.udp_port = Pref.uint("UDP port", 0, "Decode this UDP port as Homa (0: none)")
 
@@ -128,18 +171,23 @@ local function dissect_data(tvb, pinfo, tree, length)
     tree:add(f.data_cutoff_version, tvb(46, 2))
     local retransmit_item = tree:add(f.data_retransmit, tvb(48, 1))
     tree:add(f.data_pad, tvb(49, 3))
-    tree:add(f.data_offset, tvb(52, 4))
-    local payload_length = length - 56
     local seg_offset = tvb(52, 4):uint()
+    local offset = seg_offset
+    if seg_offset == 0xffffffff then
+        offset = tvb(4, 4):uint()
+    end
+    tree:add(f.data_seg_offset, tvb(52, 4))
+    tree:add(f.data_offset, offset):set_generated()
+    local payload_length = length - 56
     tree:add(f.data_payload_length, payload_length):set_generated()
-    tree:add(f.data_end, seg_offset + payload_length):set_generated()
+    tree:add(f.data_end, offset + payload_length):set_generated()
     if payload_length > 0 then
         tree:add(f.data_payload, tvb(56, payload_length))
     end
     if tvb(48, 1):uint() ~= 0 then
         retransmit_item:add_proto_expert_info(e_retransmit)
     end
-    return string.format(" msg=%u offset=%u len=%u incoming=%u%s", tvb(28, 4):uint(), seg_offset, payload_length,
+    return string.format(" msg=%u offset=%u len=%u incoming=%u%s", tvb(28, 4):uint(), offset, payload_length,
                          tvb(32, 4):uint(), tvb(48, 1):uint() ~= 0 and " RETRANSMIT" or "")
 end
 
@@ -217,9 +265,24 @@ function homa.dissector(tvb, pinfo, tree)
     subtree:add(f.type_name, name):set_generated()
     local doff_item = subtree:add(f.doff, tvb(12, 1))
     local flags_item = subtree:add(f.flags, tvb(13, 1))
+    flags_item:add(f.flags_kernel, tvb(13, 1))
+    flags_item:add(f.flags_unreachable, tvb(13, 1))
     flags_item:add(f.flags_incast, tvb(13, 1))
     subtree:add(f.window, tvb(14, 2))
-    subtree:add(f.checksum, tvb(16, 2))
+    local checksum_item = subtree:add(f.checksum, tvb(16, 2))
+    local checksum = tvb(16, 2):uint()
+    local src = f_ip_src()
+    local dst = f_ip_dst()
+    if checksum == 0 then
+        subtree:add(f.checksum_status, "not set"):set_generated()
+    elseif src ~= nil and dst ~= nil and src.len == 4 and dst.len == 4 then
+        if kernel_checksum(tvb, length, src.range:uint(), dst.range:uint()) == checksum then
+            subtree:add(f.checksum_status, "good"):set_generated()
+        else
+            subtree:add(f.checksum_status, "bad"):set_generated()
+            checksum_item:add_proto_expert_info(e_bad_checksum)
+        end
+    end
     subtree:add(f.urgent, tvb(18, 2))
     subtree:add(f.sender_id, tvb(20, 8))
     -- Kernel convention: client RPC ids are even and the server's id for the same RPC is the client's id + 1.
@@ -236,8 +299,10 @@ function homa.dissector(tvb, pinfo, tree)
         type_item:add_proto_expert_info(e_unknown_type)
     else
         local doff_words = math.floor(tvb(12, 1):uint() / 16)
-        local expected_words = ptype == TYPE_DATA and 14 or 5
-        if doff_words ~= expected_words then
+        if ptype == TYPE_DATA and doff_words == 13 then
+            -- A segment of a kernel's GSO batch: the NIC replicated the 52 bytes before the segment header.
+            subtree:add(f.data_gso, true):set_generated()
+        elseif doff_words ~= (ptype == TYPE_DATA and 14 or 5) then
             doff_item:add_proto_expert_info(e_bad_doff)
         end
         if length < header_length then
@@ -247,6 +312,8 @@ function homa.dissector(tvb, pinfo, tree)
             local dissect = dissectors[ptype]
             if dissect ~= nil then
                 info = info .. dissect(tvb, pinfo, subtree, length)
+            elseif ptype == TYPE_RPC_UNKNOWN and tvb(13, 1):bitfield(1, 1) == 1 then
+                info = info .. string.format(" UNREACHABLE port=%u code=%u", sport, tvb(14, 2):uint())
             end
         end
     end

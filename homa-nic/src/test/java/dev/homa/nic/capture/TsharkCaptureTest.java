@@ -3,6 +3,7 @@ package dev.homa.nic.capture;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.loopback.Fabric;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,7 +60,8 @@ class TsharkCaptureTest
         "homa.data.ack.server_port", "homa.data.cutoff_version", "homa.data.retransmit", "homa.data.offset",
         "homa.data.payload_length", "homa.grant.offset", "homa.grant.priority", "homa.resend.offset",
         "homa.resend.length", "homa.resend.priority", "homa.cutoffs.cutoff", "homa.cutoffs.version",
-        "homa.ack.num_acks", "homa.ack.client_id", "homa.ack.server_port",
+        "homa.ack.num_acks", "homa.ack.client_id", "homa.ack.server_port", "homa.data.seg_offset",
+        "homa.checksum.status", "homa.data.gso_segment", "homa.flags.kernel", "_ws.expert.message",
     };
 
     /** Unscheduled cutoffs as the kernel's defaults (entry 0 is ignored and conventionally unlimited). */
@@ -192,6 +195,75 @@ class TsharkCaptureTest
         assertType(0x11, "GRANT", lowGrant);
         assertEquals("1000000", lowGrant.get("homa.grant.offset"));
         assertEquals("0", lowGrant.get("homa.grant.priority"));
+    }
+
+    @Test
+    void kernelDataSegmentsDissectAsTheKernelWritesThem() throws Exception
+    {
+        final Path file = dir.resolve("kernel-data.pcap");
+        final HomaFrameWriter frameWriter = new HomaFrameWriter();
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[2048]);
+        final UnsafeBuffer homa = new UnsafeBuffer(frame, 38, frame.capacity() - 38);
+        final int srcIp = HostAddress.ipv4Of(LOCAL);
+        final int dstIp = HostAddress.ipv4Of(REMOTE);
+        final long srcMac = EthernetFlyweight.syntheticMac(srcIp);
+        final long dstMac = EthernetFlyweight.syntheticMac(dstIp);
+        try (PcapWriter writer = PcapWriter.create(file))
+        {
+            // A single-segment packet as homa_tx_data_pkt_alloc writes it: the offset in sequence, seg.offset -1,
+            // flags 6, urgent 0xb97d and the TCP-style checksum its NIC completes.
+            int length = HomaBytes.data(homa, 32768, 99, 2, 100_000, 40_000, 0, 0, 1, false, 14_000, 1400);
+            kernelMarks(homa, length, srcIp, dstIp);
+            homa.putInt(52, -1, BIG_ENDIAN);
+            HomaChecksum.write(homa, 0, length, srcIp, dstIp);
+            frameWriter.writeHeaders(frame, 0, dstMac, srcMac, srcIp, dstIp, length, 4, 1);
+            writer.writeFrame(EPOCH_BASE_NS + 1_000, frame, 0, 38 + length);
+
+            // The second segment of a GSO batch on the wire: doff 13, sequence as in the first, seg.offset its own.
+            length = HomaBytes.data(homa, 32768, 99, 2, 100_000, 40_000, 0, 0, 1, false, 15_400, 1400);
+            kernelMarks(homa, length, srcIp, dstIp);
+            homa.putByte(12, (byte)(13 << 4));
+            homa.putInt(4, 14_000, BIG_ENDIAN);
+            HomaChecksum.write(homa, 0, length, srcIp, dstIp);
+            frameWriter.writeHeaders(frame, 0, dstMac, srcMac, srcIp, dstIp, length, 4, 2);
+            writer.writeFrame(EPOCH_BASE_NS + 2_000, frame, 0, 38 + length);
+
+            // A checksum that is not the kernel's.
+            length = HomaBytes.grant(homa, 99, 32768, 3, 60_000, 2);
+            kernelMarks(homa, length, dstIp, srcIp);
+            homa.putShort(16, (short)0x1234, BIG_ENDIAN);
+            frameWriter.writeHeaders(frame, 0, srcMac, dstMac, dstIp, srcIp, length, 7, 3);
+            writer.writeFrame(EPOCH_BASE_NS + 3_000, frame, 0, 38 + length);
+        }
+
+        final List<Map<String, String>> rows = tshark(file);
+        assertEquals(3, rows.size());
+        final Map<String, String> single = rows.get(0);
+        assertEquals("14000", single.get("homa.data.offset"), "the offset read from sequence");
+        assertEquals("-1", single.get("homa.data.seg_offset"));
+        assertEquals("14", single.get("homa.doff"));
+        assertEquals("good", single.get("homa.checksum.status"));
+        assertEquals("1", single.get("homa.flags.kernel"));
+        assertEquals("", single.get("_ws.expert.message"), "nothing to flag");
+
+        final Map<String, String> segment = rows.get(1);
+        assertEquals("15400", segment.get("homa.data.offset"));
+        assertEquals("13", segment.get("homa.doff"));
+        assertEquals("1", segment.get("homa.data.gso_segment"));
+        assertEquals("good", segment.get("homa.checksum.status"));
+        assertEquals("", segment.get("_ws.expert.message"), "a GSO segment is not malformed");
+
+        final Map<String, String> badChecksum = rows.get(2);
+        assertEquals("bad", badChecksum.get("homa.checksum.status"));
+        assertTrue(badChecksum.get("_ws.expert.message").contains("Checksum"), badChecksum.toString());
+    }
+
+    /** The marks a current kernel puts on every packet (homa_hijack_set_hdr). */
+    private static void kernelMarks(final UnsafeBuffer homa, final int length, final int srcIp, final int dstIp)
+    {
+        homa.putByte(13, (byte)6);
+        homa.putShort(18, (short)0xb97d, BIG_ENDIAN);
+        HomaChecksum.write(homa, 0, length, srcIp, dstIp);
     }
 
     @Test

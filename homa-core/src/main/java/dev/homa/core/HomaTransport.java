@@ -1159,8 +1159,8 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param incastThreshold outstanding client RPCs per socket above which new requests are marked
-         *                        (default 16).
+         * @param incastThreshold outstanding client RPCs of this host, all its sockets together, above which new
+         *                        requests are marked (default 16).
          * @return this.
          */
         public Context incastThreshold(final int incastThreshold)

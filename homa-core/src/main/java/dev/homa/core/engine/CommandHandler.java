@@ -197,7 +197,8 @@ final class CommandHandler implements MessageHandler
             rpc.future = 0 != (flags & Commands.FLAG_FUTURE);
             socket.clientRpcs.put(id, rpc);
             metrics.increment(HomaMetrics.CLIENT_RPCS_CREATED);
-            if (incastEnabled && socket.clientRpcs.size() > incastThreshold)
+            // Incast is the host's: its downlink takes the responses of every socket's RPCs.
+            if (incastEnabled && rpcs.rpcCount() - rpcs.serverRpcCount() > incastThreshold)
             {
                 rpc.incast = true;
                 metrics.increment(HomaMetrics.INCAST_MARKED_REQUESTS);

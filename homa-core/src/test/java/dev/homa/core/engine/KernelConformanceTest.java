@@ -567,4 +567,62 @@ class KernelConformanceTest
             "a burst of 50 answers (the first went earlier), then 1 a millisecond");
         cluster.assertNoErrors();
     }
+
+    @Test
+    @Timeout(30)
+    void incastCountsEveryRpcOfTheHostWhateverItsSocket()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.incastThreshold(4));
+        // One RPC on each of seven sockets: the host has seven outstanding, over the threshold from the fifth on.
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+        for (int i = 0; i < 7; i++)
+        {
+            cluster.transport(0).openSocket(0).homaSend(kernel.address, SERVER_PORT, request, 0, 100, 0);
+        }
+        run(10_000);
+        final List<KernelPeer.Received> requests = kernel.ofType(DATA);
+        assertEquals(7, requests.size());
+        int marked = 0;
+        for (final KernelPeer.Received r : requests)
+        {
+            marked += 0 != (r.u8(13) & 0x80) ? 1 : 0;
+        }
+        assertEquals(3, marked, "requests beyond the host's fourth outstanding RPC are marked");
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void messagesWaitingForTheReceivePoolGetItShortestFirst()
+    {
+        final int page = 64 * 1024;
+        start(FabricMode.INSTANT, ctx -> ctx.maxMessageLength(200_000).receivePoolBytes(5L * page)
+            .maxReceiveBytesPerPeer(5L * page).receiveReserveBytes(page / 2));
+        final HomaSocket server = cluster.transport(0).openSocket(SERVER_PORT);
+        // A takes four of the five pages; B (three pages), C and D (two each) must wait.
+        final int[] lengths = { 200_000, 150_000, 100_000, 120_000 };
+        for (int i = 0; i < lengths.length; i++)
+        {
+            kernel.send(KernelPeer.data(KERNEL_CLIENT_PORT, SERVER_PORT, 2 + 2 * i, lengths[i], lengths[i], 0, 1_000,
+                0, 0, 0, false), engineAddress());
+            run(10_000);
+        }
+        for (int offset = 1_000; offset < lengths[0]; offset += 1_000)
+        {
+            kernel.send(KernelPeer.data(KERNEL_CLIENT_PORT, SERVER_PORT, 2, lengths[0], lengths[0], offset, 1_000,
+                0, 0, 0, false), engineAddress());
+        }
+        run(10_000);
+        final HomaMessage a = server.homaRecv(HomaSocket.RECV_REQUEST);
+        assertFalse(null == a, "A complete");
+        kernel.clear();
+        // A's pages come back: the shortest waiting messages get them first (homa_pool's waiting_for_bufs is sorted
+        // by length), C and D, which then ask for their bytes; B, the longest, waits on.
+        a.release();
+        run(2_000_000);
+        final List<KernelPeer.Received> resends = kernel.ofType(KernelPeer.RESEND);
+        final List<Long> asked = resends.stream().map(KernelPeer.Received::senderId).distinct().sorted().toList();
+        assertEquals(List.of(7L, 9L), asked, "C (id 7) and D (id 9) got pages; B (id 5) waits: " + resends);
+        cluster.assertNoErrors();
+    }
 }

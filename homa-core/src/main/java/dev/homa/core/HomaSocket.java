@@ -6,6 +6,7 @@ import dev.homa.nic.time.VirtualClock;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBuffer;
 import org.jctools.queues.SpmcArrayQueue;
@@ -17,6 +18,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 /**
  * A Homa socket bound to one port of a {@link HomaTransport}: it sends requests ({@link #homaSend}), receives
@@ -41,6 +44,8 @@ public final class HomaSocket implements AutoCloseable
     private final Queue<HomaMessage> responses;
     private final ConcurrentHashMap<Long, CompletableFuture<HomaMessage>> futures = new ConcurrentHashMap<>();
     private static final VarHandle ENDED;
+    /** A waiter that finds no free slot in {@link ReceiveWaiters} looks again after this long. */
+    private static final long UNREGISTERED_PARK_NS = 50_000;
 
     static
     {
@@ -61,6 +66,7 @@ public final class HomaSocket implements AutoCloseable
     @SuppressWarnings("unused")
     private long ended;
     private final SocketEndpoint endpoint = new Endpoint();
+    private final ReceiveWaiters waiters = new ReceiveWaiters();
     private volatile boolean closed;
 
     HomaSocket(final HomaTransport transport, final int port)
@@ -212,10 +218,13 @@ public final class HomaSocket implements AutoCloseable
     }
 
     /**
-     * Receive, waiting up to a timeout. In {@link ThreadingMode#DEDICATED} mode the caller idles with its own
-     * thread's instance from the context's receive idle-strategy supplier; in {@link ThreadingMode#INVOKER} mode the caller runs the duty cycle itself
-     * until a result arrives or the timeout passes on the context's clock (so with a virtual clock that nobody
-     * advances, use the non-blocking form instead).
+     * Receive, waiting up to a timeout. In {@link ThreadingMode#DEDICATED} mode the caller polls the queues for the
+     * context's {@link HomaTransport.Context#idleSpinNs(long) idle spin} and then parks until the protocol thread
+     * queues a result it accepts (or, with {@link HomaTransport.Context#receiveIdleStrategySupplier(Supplier)} set,
+     * idles with its own thread's instance of that strategy). In {@link ThreadingMode#INVOKER} mode the caller runs
+     * the duty cycle itself, sleeping in the driver between cycles once it has been idle that long, until a result
+     * arrives or the timeout passes on the context's clock (so with a virtual clock that nobody advances, use the
+     * non-blocking form instead).
      *
      * @param flags   which kinds to accept.
      * @param timeout how long to wait.
@@ -229,12 +238,15 @@ public final class HomaSocket implements AutoCloseable
             throw new HomaException("blocking homaRecv in INVOKER mode on a VirtualClock would never time out: " +
                 "advance the simulation and call homaRecv(flags) instead");
         }
-        final long deadlineNs = transport.context().clock().nanoTime() + unit.toNanos(timeout);
+        final NanoClock clock = transport.context().clock();
+        final long deadlineNs = clock.nanoTime() + unit.toNanos(timeout);
         final IdleStrategy idle = transport.isInvoker() ? null : transport.receiveIdleStrategy();
         if (null != idle)
         {
             idle.reset();
         }
+        final long spinNs = transport.context().idleSpinNs();
+        long lastWorkNs = clock.nanoTime();
         while (true)
         {
             final HomaMessage message = homaRecv(flags);
@@ -242,19 +254,64 @@ public final class HomaSocket implements AutoCloseable
             {
                 return message;
             }
-            if (transport.context().clock().nanoTime() - deadlineNs >= 0 || closed)
+            final long nowNs = clock.nanoTime();
+            if (nowNs - deadlineNs >= 0 || closed)
             {
                 return null;
             }
-            if (null == idle)
+            if (transport.isInvoker())
             {
-                transport.invoker().invoke();
+                if (0 != transport.invoker().invoke())
+                {
+                    lastWorkNs = nowNs;
+                }
+                else if (nowNs - lastWorkNs >= spinNs)
+                {
+                    transport.engine().awaitWork(deadlineNs - nowNs);
+                }
             }
-            else
+            else if (null != idle)
             {
                 transport.ensureOpen();
                 idle.idle();
             }
+            else if (nowNs - lastWorkNs < spinNs)
+            {
+                Thread.onSpinWait();
+            }
+            else
+            {
+                final HomaMessage parked = park(flags, deadlineNs - nowNs);
+                if (null != parked)
+                {
+                    return parked;
+                }
+            }
+        }
+    }
+
+    private HomaMessage park(final int flags, final long maxNs)
+    {
+        transport.ensureOpen();
+        final int slot = waiters.register(flags);
+        if (slot < 0)
+        {
+            LockSupport.parkNanos(this, Math.min(maxNs, UNREGISTERED_PARK_NS));
+            return null;
+        }
+        try
+        {
+            // Registered before this last look: a result queued from here on wakes the thread.
+            final HomaMessage message = homaRecv(flags);
+            if (null == message && !closed)
+            {
+                LockSupport.parkNanos(this, maxNs);
+            }
+            return message;
+        }
+        finally
+        {
+            waiters.unregister(slot);
         }
     }
 
@@ -292,6 +349,7 @@ public final class HomaSocket implements AutoCloseable
             closed = true;
             transport.offerControl(Commands.CLOSE, port, 0);
             transport.removeSocket(port);
+            waiters.wakeAll();
         }
     }
 
@@ -439,6 +497,7 @@ public final class HomaSocket implements AutoCloseable
             chunkOffset += chunk;
             type = Commands.CHUNK;
         }
+        transport.engine().wake();
     }
 
     /**
@@ -448,7 +507,13 @@ public final class HomaSocket implements AutoCloseable
     {
         public boolean deliver(final HomaMessage message)
         {
-            return HomaMessage.Kind.REQUEST == message.kind() ? requests.offer(message) : responses.offer(message);
+            final boolean request = HomaMessage.Kind.REQUEST == message.kind();
+            if (!(request ? requests.offer(message) : responses.offer(message)))
+            {
+                return false;
+            }
+            waiters.wake(request ? RECV_REQUEST : RECV_RESPONSE);
+            return true;
         }
 
         public boolean completeFuture(final long id, final HomaMessage message)

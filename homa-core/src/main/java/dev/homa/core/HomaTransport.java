@@ -12,7 +12,6 @@ import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
@@ -54,6 +53,8 @@ public final class HomaTransport implements AutoCloseable
     private final AgentInvoker invoker;
     private final AgentRunner runner;
     private final ThreadLocal<IdleStrategy> receiveIdleStrategy;
+    /** Longest single sleep of an idle protocol thread, so that close() is never kept waiting long. */
+    private static final long MAX_IDLE_WAIT_NS = 10_000_000L;
     private volatile boolean closed;
 
     private HomaTransport(final Context ctx)
@@ -74,7 +75,8 @@ public final class HomaTransport implements AutoCloseable
         };
         // Blocking receives idle on application threads: each thread gets its own instance, because idle
         // strategies keep state and the dedicated thread's one must not be shared.
-        this.receiveIdleStrategy = ThreadLocal.withInitial(ctx.receiveIdleStrategySupplier());
+        this.receiveIdleStrategy = null == ctx.receiveIdleStrategySupplier() ? null :
+            ThreadLocal.withInitial(ctx.receiveIdleStrategySupplier());
         final Agent agent = ctx.ownsDriver() ? new DriverOwningAgent(engine, ctx.driver()) : engine;
         if (ThreadingMode.INVOKER == ctx.threadingMode())
         {
@@ -85,7 +87,8 @@ public final class HomaTransport implements AutoCloseable
         else
         {
             invoker = null;
-            runner = new AgentRunner(ctx.idleStrategy(), errorHandler, null, agent);
+            final IdleStrategy idle = null != ctx.idleStrategy() ? ctx.idleStrategy() : newIdleStrategy();
+            runner = new AgentRunner(idle, errorHandler, null, agent);
             AgentRunner.startOnThread(runner);
         }
     }
@@ -234,6 +237,8 @@ public final class HomaTransport implements AutoCloseable
         closed = true;
         if (null != runner)
         {
+            // A protocol thread asleep in the driver would only see the stop at its next wake-up.
+            ctx.driver().wakeup();
             runner.close();
         }
         if (null != invoker)
@@ -242,9 +247,40 @@ public final class HomaTransport implements AutoCloseable
         }
     }
 
+    /**
+     * @return the application's idle strategy for this thread's blocking receives, or null to park until the
+     * protocol thread queues a result (the default).
+     */
     IdleStrategy receiveIdleStrategy()
     {
-        return receiveIdleStrategy.get();
+        return null == receiveIdleStrategy ? null : receiveIdleStrategy.get();
+    }
+
+    /**
+     * {@link ThreadingMode#INVOKER} mode, on the thread that drives the duty cycle: sleep until a packet may have
+     * arrived, another thread hands the transport work, a protocol timer is due, or {@code maxWaitNs} passes. For an
+     * application loop that has deadlines of its own; {@link #newIdleStrategy()} suits one that has none.
+     *
+     * @param maxWaitNs longest sleep.
+     * @throws HomaException in {@link ThreadingMode#DEDICATED} mode, whose protocol thread sleeps by itself.
+     */
+    public void awaitWork(final long maxWaitNs)
+    {
+        invoker();
+        engine.awaitWork(maxWaitNs);
+    }
+
+    /**
+     * An idle strategy for the thread that drives this transport's duty cycle: in {@link ThreadingMode#INVOKER} mode
+     * the application's own loop ({@code idle.idle(transport.doWork())}), by default the dedicated thread's. It polls
+     * for {@link Context#idleSpinNs()} after the last work, then sleeps in the driver until a packet may have arrived,
+     * another thread hands the transport work, or a protocol timer is due. One per driving thread.
+     *
+     * @return a new {@link ProtocolIdleStrategy}.
+     */
+    public ProtocolIdleStrategy newIdleStrategy()
+    {
+        return new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS);
     }
 
     long newRpcId()
@@ -328,6 +364,7 @@ public final class HomaTransport implements AutoCloseable
         {
             awaitCommandSpace(startNs);
         }
+        engine.wake();
     }
 
     /**
@@ -359,6 +396,7 @@ public final class HomaTransport implements AutoCloseable
         private NanoClock clock;
         private IdleStrategy idleStrategy;
         private Supplier<IdleStrategy> receiveIdleStrategySupplier;
+        private long idleSpinNs = Configuration.durationNs("homa.idle.spin", "20us");
         private ThreadingMode threadingMode = ThreadingMode.INVOKER;
         private ErrorHandler errorHandler;
         private int maxMessageLength = MAX_MESSAGE_LENGTH;
@@ -445,14 +483,7 @@ public final class HomaTransport implements AutoCloseable
             {
                 clock = SystemNanoClock.INSTANCE;
             }
-            if (null == idleStrategy)
-            {
-                idleStrategy = new BackoffIdleStrategy();
-            }
-            if (null == receiveIdleStrategySupplier)
-            {
-                receiveIdleStrategySupplier = BackoffIdleStrategy::new;
-            }
+            check(idleSpinNs >= 0, "idleSpinNs", idleSpinNs, ">= 0");
             if (null == errorHandler)
             {
                 errorHandler = Throwable::printStackTrace;
@@ -672,7 +703,8 @@ public final class HomaTransport implements AutoCloseable
 
         /**
          * @param supplier makes the idle strategy each application thread uses while it blocks in
-         *                 {@link HomaSocket#homaRecv(int, long, TimeUnit)} (default {@link BackoffIdleStrategy}).
+         *                 {@link HomaSocket#homaRecv(int, long, TimeUnit)}; null (default) polls for {@link
+         *                 #idleSpinNs()} and then parks until the protocol thread queues a result.
          * @return this.
          */
         public Context receiveIdleStrategySupplier(final Supplier<IdleStrategy> supplier)
@@ -711,7 +743,8 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param idleStrategy idle strategy of the dedicated protocol thread.
+         * @param idleStrategy idle strategy of the dedicated protocol thread; null (default) for a {@link
+         *                     ProtocolIdleStrategy}, which sleeps in the driver once idle for {@link #idleSpinNs()}.
          * @return this.
          */
         public Context idleStrategy(final IdleStrategy idleStrategy)
@@ -722,11 +755,33 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @return the idle strategy.
+         * @return the idle strategy, null for the default.
          */
         public IdleStrategy idleStrategy()
         {
             return idleStrategy;
+        }
+
+        /**
+         * @param idleSpinNs how long a thread that waits for the protocol keeps polling before it sleeps: the
+         *                   protocol thread before it sleeps in the driver, an application thread in a blocking
+         *                   {@code homaRecv} before it parks (default 20 us; the kernel's Homa polls 50 us before a
+         *                   receiver sleeps). Longer costs CPU while idle, shorter costs a wake-up per message.
+         * @return this.
+         */
+        public Context idleSpinNs(final long idleSpinNs)
+        {
+            checkMutable();
+            this.idleSpinNs = idleSpinNs;
+            return this;
+        }
+
+        /**
+         * @return nanoseconds of polling before a waiting thread sleeps.
+         */
+        public long idleSpinNs()
+        {
+            return idleSpinNs;
         }
 
         /**

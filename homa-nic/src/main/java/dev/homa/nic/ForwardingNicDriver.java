@@ -82,6 +82,24 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public boolean canAwaitReadable()
+    {
+        return delegate.canAwaitReadable();
+    }
+
+    @Override
+    public int awaitReadable(final long maxWaitNs)
+    {
+        return delegate.awaitReadable(maxWaitNs);
+    }
+
+    @Override
+    public void wakeup()
+    {
+        delegate.wakeup();
+    }
+
+    @Override
     public Packet acquire()
     {
         return delegate.acquire();

@@ -72,6 +72,35 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * @return true if {@link #awaitReadable(long)} really blocks until input arrives, so that an idle protocol thread
+     * can sleep in it instead of spinning or parking on a timer.
+     */
+    default boolean canAwaitReadable()
+    {
+        return false;
+    }
+
+    /**
+     * On the thread that uses the driver: block until a packet may be ready for {@link #poll}, {@link #wakeup()} is
+     * called, or {@code maxWaitNs} passes. A driver that cannot wait ({@link #canAwaitReadable()} false) returns at
+     * once.
+     *
+     * @param maxWaitNs longest wait, at least 1 ns.
+     * @return a positive number if woken by input or a wake-up, 0 if the time ran out (or the driver cannot wait).
+     */
+    default int awaitReadable(final long maxWaitNs)
+    {
+        return 0;
+    }
+
+    /**
+     * End an {@link #awaitReadable(long)} in progress, or make the next one return at once. Safe from any thread.
+     */
+    default void wakeup()
+    {
+    }
+
+    /**
      * @return a free packet from the pool with length 0, or {@code null} if the pool is exhausted.
      */
     Packet acquire();

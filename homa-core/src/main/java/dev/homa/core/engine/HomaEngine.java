@@ -20,7 +20,9 @@ import org.agrona.concurrent.CachedNanoClock;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 
+import java.lang.invoke.VarHandle;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The Homa protocol agent: everything of the protocol for one {@link NicDriver}, on one thread, without locks and
@@ -61,6 +63,7 @@ import java.util.Map;
 public final class HomaEngine implements Agent
 {
     private static final int COMMAND_LIMIT = 64;
+    private static final long PARK_WITHOUT_DRIVER_WAIT_NS = 50_000;
 
     private final NicDriver driver;
     private final NanoClock clock;
@@ -85,6 +88,8 @@ public final class HomaEngine implements Agent
     private final CommandHandler commandHandler;
     private final AckManager ackManager;
     private final ErrorHandler errorHandler;
+    /** The protocol thread is in {@link #awaitWork}: a thread that hands it work must ring {@link #wake()}. */
+    private volatile boolean sleeping;
 
     private final int maxMessageLength;
     private final int maxPayload;
@@ -177,7 +182,7 @@ public final class HomaEngine implements Agent
             new InboundAllocator(receivePool, metrics, resendRequester, time, ctx.maxReceiveBytesPerPeer(),
             ctx.receiveReserveBytes());
         this.invokerThread = new InvokerThread(ThreadingMode.INVOKER == ctx.threadingMode());
-        this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread);
+        this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread, this::wake);
         this.rpcs = new RpcTable(
             srpt, sendPool, receivePool, sendPagesReserved, scheduler, controlSender, allocator, delivery, time,
             maxPages);
@@ -345,6 +350,65 @@ public final class HomaEngine implements Agent
         finally
         {
             invokerThread.exit();
+        }
+    }
+
+    /**
+     * Block the protocol thread between duty cycles until the driver may have packets, another thread hands the
+     * engine work ({@link #wake()}), the engine's own next deadline (a timer tick, the pacer) comes, or {@code
+     * maxWaitNs} passes - whichever is first. A driver that cannot wait ({@link NicDriver#canAwaitReadable()}) parks
+     * the thread briefly instead.
+     *
+     * @param maxWaitNs longest wait.
+     */
+    public void awaitWork(final long maxWaitNs)
+    {
+        if (!driver.canAwaitReadable())
+        {
+            LockSupport.parkNanos(Math.min(maxWaitNs, PARK_WITHOUT_DRIVER_WAIT_NS));
+            return;
+        }
+        // Announce the sleep before looking for work: a command committed after this store sees it and wakes the
+        // driver; one committed before it is seen by nextDeadlineNs(), which then answers "now".
+        sleeping = true;
+        try
+        {
+            final long waitNs = Math.min(maxWaitNs, nextDeadlineNs() - clock.nanoTime());
+            if (waitNs > 0)
+            {
+                driver.awaitReadable(waitNs);
+            }
+        }
+        finally
+        {
+            sleeping = false;
+        }
+    }
+
+    /**
+     * Whether a packet is due within a round trip: bytes of an inbound message were granted (or sent unscheduled)
+     * but have not arrived, or an outbound message waits for its receiver's next GRANT. The kernel answers such
+     * packets in softirq context whatever the application does; a protocol thread that slept now would add a
+     * wake-up to the round trip, and its peer, also waiting, another. O(RPCs); ask once per idle spell.
+     *
+     * @return true if the protocol thread should keep polling rather than sleep.
+     */
+    public boolean expectsPacketsSoon()
+    {
+        return scheduler.incomingBytes() > 0 || rpcs.hasOutboundAwaitingGrant();
+    }
+
+    /**
+     * Any thread, after it handed the engine work (a command, a released message): end an {@link #awaitWork} in
+     * progress. Costs a fence when the protocol thread is awake, a driver wake-up when it sleeps.
+     */
+    public void wake()
+    {
+        // The work was published with a release store; this orders it before the read of the flag (StoreLoad).
+        VarHandle.fullFence();
+        if (sleeping)
+        {
+            driver.wakeup();
         }
     }
 

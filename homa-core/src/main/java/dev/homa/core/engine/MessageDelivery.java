@@ -26,6 +26,7 @@ final class MessageDelivery
     private final InboundAllocator allocator;
     private final int maxPages;
     private final InvokerThread invokerThread;
+    private final Runnable wake;
     private int overflowCount;
 
     /**
@@ -34,19 +35,22 @@ final class MessageDelivery
      * @param allocator   gets pages to waiting messages once released ones free some.
      * @param maxPages    pages of the longest message.
      * @param invokerThread tells whether a release runs on the protocol thread between duty cycles.
+     * @param wake        wakes a sleeping protocol thread after a release was queued.
      */
     MessageDelivery(
         final Int2ObjectHashMap<EngineSocket> sockets,
         final PagePool receivePool,
         final InboundAllocator allocator,
         final int maxPages,
-        final InvokerThread invokerThread)
+        final InvokerThread invokerThread,
+        final Runnable wake)
     {
         this.sockets = sockets;
         this.receivePool = receivePool;
         this.allocator = allocator;
         this.maxPages = maxPages;
         this.invokerThread = invokerThread;
+        this.wake = wake;
     }
 
     /**
@@ -117,6 +121,7 @@ final class MessageDelivery
                 Thread.onSpinWait();
             }
         }
+        wake.run();
     }
 
     /**

@@ -267,6 +267,23 @@ final class RpcTable
      * @return incoming messages holding scheduled grants not yet filled with data: granted beyond both the bytes
      * received and the sender's unscheduled bytes.
      */
+    /**
+     * @return true if an outbound message has sent all it was granted and waits for the receiver's next GRANT.
+     */
+    boolean hasOutboundAwaitingGrant()
+    {
+        for (Rpc rpc = allHead; null != rpc; rpc = rpc.allNext)
+        {
+            final OutboundMessage out = rpc.out;
+            if ((Rpc.STATE_OUTGOING_REQUEST == rpc.state || Rpc.STATE_RESPONDING == rpc.state) &&
+                out.length > 0 && !out.fullySent() && out.nextOffset >= out.granted)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     int messagesWithOutstandingGrants()
     {
         int count = 0;

@@ -644,6 +644,12 @@ public final class UdpDriver implements NicDriver
     }
 
     @Override
+    public boolean canAwaitReadable()
+    {
+        return true;
+    }
+
+    @Override
     public boolean hasTransmitQueue()
     {
         return transmitQueue;
@@ -920,6 +926,7 @@ public final class UdpDriver implements NicDriver
      * @param maxWaitNs longest wait, at least 1 ns.
      * @return events and tasks handled, 0 if the wait timed out.
      */
+    @Override
     public int awaitReadable(final long maxWaitNs)
     {
         checkOwner();
@@ -950,6 +957,7 @@ public final class UdpDriver implements NicDriver
      * Queues an empty task rather than calling the loop's own wakeup, which is lost unless the loop is already
      * blocked: the loop checks its task queue before it blocks, so a queued task is never missed.
      */
+    @Override
     public void wakeup()
     {
         if (!closed)

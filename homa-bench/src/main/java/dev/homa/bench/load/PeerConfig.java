@@ -1,0 +1,98 @@
+package dev.homa.bench.load;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A transport as the runner compares it, by the name used in tables:
+ * <ul>
+ *     <li>{@code homa}: Homa over {@code udp://}, the README's settings for throughput (INVOKER threading: one
+ *     thread per process runs the protocol and the application, as the TCP peers' one event-loop thread does; plus
+ *     any {@code --homa-option} system properties);</li>
+ *     <li>{@code homa-default}: Homa over {@code udp://} with nothing set, as the README's example runs it
+ *     (DEDICATED threading: the transport's own protocol thread, the application blocking in {@code homaRecv});</li>
+ *     <li>{@code homa-raw}: Homa over {@code raw://} (veth only), INVOKER;</li>
+ *     <li>{@code nio}: Java NIO TCP, one selector thread per process;</li>
+ *     <li>{@code netty}: Netty epoll TCP, one event loop per process.</li>
+ * </ul>
+ *
+ * @param name        the table name.
+ * @param peer        {@code homa}, {@code nio} or {@code netty}: the processes' {@code --peer}.
+ * @param homaDriver  {@code udp} or {@code raw} for Homa, else null.
+ * @param dedicated   Homa's DEDICATED threading.
+ * @param jvmOptions  system properties for both sides' JVMs.
+ */
+record PeerConfig(String name, String peer, String homaDriver, boolean dedicated, List<String> jvmOptions)
+{
+    /**
+     * @param name        a table name (see the class comment).
+     * @param homaOptions system properties of the tuned Homa variants.
+     * @return the transport.
+     */
+    static PeerConfig parse(final String name, final List<String> homaOptions)
+    {
+        return switch (name)
+        {
+            case "homa" -> new PeerConfig(name, "homa", "udp", false, homaOptions);
+            case "homa-default" -> new PeerConfig(name, "homa", "udp", true, List.of());
+            case "homa-raw" -> new PeerConfig(name, "homa", "raw", false, homaOptions);
+            case "nio", "netty" -> new PeerConfig(name, name, null, false, List.of());
+            default -> throw new IllegalArgumentException(
+                "transport must be homa, homa-default, homa-raw, nio or netty: " + name);
+        };
+    }
+
+    boolean isHoma()
+    {
+        return "homa".equals(peer);
+    }
+
+    boolean isTcp()
+    {
+        return !isHoma();
+    }
+
+    /**
+     * @param hosts where the server runs.
+     * @param port  UDP or TCP port to use.
+     * @return the server process's arguments.
+     */
+    List<String> serverArguments(final Hosts hosts, final int port)
+    {
+        final List<String> args = new ArrayList<>(List.of("server", "--peer", peer,
+            "--max-message", Integer.toString(MessageSizes.MAX_LENGTH)));
+        if (isHoma())
+        {
+            args.addAll(List.of("--homa-uri", "raw".equals(homaDriver) ? "raw://" + hosts.serverInterface :
+                "udp://" + hosts.serverIp + ":" + port, "--homa-threading", dedicated ? "dedicated" : "invoker"));
+        }
+        else
+        {
+            args.addAll(List.of("--bind", hosts.serverIp + ":" + port));
+        }
+        return args;
+    }
+
+    /**
+     * Point a client spec at the server.
+     *
+     * @param spec       the client's spec (changed).
+     * @param hosts      where the processes run.
+     * @param serverPort the port the server reported.
+     */
+    void aim(final LoadSpec spec, final Hosts hosts, final int serverPort)
+    {
+        spec.peer = peer;
+        if (isHoma() && "raw".equals(homaDriver))
+        {
+            spec.server = hosts.serverIp;
+            spec.homaUri = "raw://" + hosts.clientInterface;
+        }
+        else
+        {
+            spec.server = hosts.serverIp + ":" + serverPort;
+            spec.homaUri = isHoma() ? "udp://" + hosts.clientIp + ":0" : null;
+        }
+        spec.homaThreading = dedicated ? "dedicated" : "invoker";
+    }
+}

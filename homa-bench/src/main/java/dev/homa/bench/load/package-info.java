@@ -1,0 +1,7 @@
+/**
+ * {@code homa-load}: request/response load over Homa and over TCP (Java NIO and Netty) with one process layout and
+ * one framing, closed or open loop, fixed sizes or the paper's workloads, on loopback or between two network
+ * namespaces; {@link dev.homa.bench.load.LoadGenerator} is the command, {@link dev.homa.bench.load.LoadRunner} its
+ * {@code run}.
+ */
+package dev.homa.bench.load;

@@ -14,7 +14,7 @@ import org.agrona.SystemUtil;
  * homa.request.ack.ticks, homa.incast.enabled, homa.incast.threshold, homa.incast.unscheduled.bytes,
  * homa.receive.page.bytes, homa.receive.pool.bytes, homa.send.pool.bytes, homa.max.peers, homa.peer.idle,
  * homa.max.server.rpcs, homa.max.rpcs.per.socket, homa.cutoff.interval, homa.command.buffer.bytes,
- * homa.pacer.fifo.fraction, homa.strict.overcommit, homa.max.server.rpcs.per.peer,
+ * homa.pacer.fifo.fraction, homa.strict.overcommit, homa.max.incoming.requests.per.peer,
  * homa.max.receive.bytes.per.peer, homa.receive.reserve.bytes, homa.max.incoming.bytes.per.peer,
  * homa.retransmit.budget.percent, homa.max.unanswered.resends, homa.max.answers.per.peer.per.tick,
  * homa.max.answers.unknown.per.tick, homa.response.stall.ticks

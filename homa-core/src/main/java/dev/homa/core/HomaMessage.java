@@ -15,7 +15,8 @@ import java.util.function.Consumer;
  * on request ({@link #getBytes}).
  * <p>
  * The application owns the message until it calls {@link #release()}; the pages go back to the pool then, and the
- * object itself is recycled, so it must not be touched afterwards. A request must be answered with
+ * object itself is recycled: every accessor of a released message throws {@link IllegalStateException} (until the
+ * object is handed out again as another message, so do not keep references past {@code release()}). A request must be answered with
  * {@link HomaSocket#homaReply} before it is released. Messages are pooled objects: nothing is allocated per
  * message in steady state.
  */
@@ -46,6 +47,7 @@ public final class HomaMessage
     private int pageCount;
     private HomaException error;
     private boolean owned;
+    private boolean replied;
 
     static
     {
@@ -132,6 +134,7 @@ public final class HomaMessage
         this.segmentCount = 0;
         this.pageCount = 0;
         this.owned = true;
+        this.replied = false;
         return this;
     }
 
@@ -158,6 +161,7 @@ public final class HomaMessage
      */
     public Kind kind()
     {
+        checkOwned();
         return kind;
     }
 
@@ -166,6 +170,7 @@ public final class HomaMessage
      */
     public boolean isError()
     {
+        checkOwned();
         return Kind.ERROR == kind;
     }
 
@@ -174,6 +179,7 @@ public final class HomaMessage
      */
     public HomaException error()
     {
+        checkOwned();
         return error;
     }
 
@@ -183,6 +189,7 @@ public final class HomaMessage
      */
     public long id()
     {
+        checkOwned();
         return id;
     }
 
@@ -191,6 +198,7 @@ public final class HomaMessage
      */
     public long peer()
     {
+        checkOwned();
         return peer;
     }
 
@@ -199,6 +207,7 @@ public final class HomaMessage
      */
     public int peerPort()
     {
+        checkOwned();
         return peerPort;
     }
 
@@ -207,6 +216,7 @@ public final class HomaMessage
      */
     public int localPort()
     {
+        checkOwned();
         return localPort;
     }
 
@@ -215,6 +225,7 @@ public final class HomaMessage
      */
     public long cookie()
     {
+        checkOwned();
         return cookie;
     }
 
@@ -223,6 +234,7 @@ public final class HomaMessage
      */
     public int length()
     {
+        checkOwned();
         return length;
     }
 
@@ -231,6 +243,7 @@ public final class HomaMessage
      */
     public int segmentCount()
     {
+        checkOwned();
         return segmentCount;
     }
 
@@ -240,6 +253,7 @@ public final class HomaMessage
      */
     public DirectBuffer segment(final int i)
     {
+        checkOwned();
         if (i < 0 || i >= segmentCount)
         {
             throw new IndexOutOfBoundsException("segment " + i + " of " + segmentCount);
@@ -253,6 +267,7 @@ public final class HomaMessage
      */
     public byte getByte(final int index)
     {
+        checkOwned();
         if (index < 0 || index >= length)
         {
             throw new IndexOutOfBoundsException("index " + index + " outside message of " + length + " bytes");
@@ -338,8 +353,41 @@ public final class HomaMessage
         releaser.accept(this);
     }
 
+    private void checkOwned()
+    {
+        if (!owned)
+        {
+            throw new IllegalStateException("HomaMessage used after release(): its pages went back to the pool");
+        }
+    }
+
+    /**
+     * Note that the request was answered (HomaSocket#homaReply), once.
+     *
+     * @throws HomaException if it was answered already, or released.
+     */
+    void markReplied()
+    {
+        checkOwned();
+        if (replied)
+        {
+            throw new HomaException("request " + id + " from " + HostAddress.toString(peer) + ":" + peerPort +
+                " was already answered: a request gets one reply");
+        }
+        replied = true;
+    }
+
+    /**
+     * Undo {@link #markReplied()} (the reply could not be started).
+     */
+    void unmarkReplied()
+    {
+        replied = false;
+    }
+
     private void checkRange(final int index, final int byteLength)
     {
+        checkOwned();
         if (index < 0 || byteLength < 0 || index + byteLength > length)
         {
             throw new IndexOutOfBoundsException(
@@ -353,6 +401,10 @@ public final class HomaMessage
     @Override
     public String toString()
     {
+        if (!owned)
+        {
+            return "HomaMessage{released}";
+        }
         return "HomaMessage{" + kind + " id=" + id + " peer=" + HostAddress.toString(peer) + ":" + peerPort +
             " length=" + length + (null != error ? " error=" + error.getMessage() : "") + "}";
     }

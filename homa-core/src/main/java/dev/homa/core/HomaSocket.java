@@ -42,7 +42,7 @@ public final class HomaSocket implements AutoCloseable
     private final int port;
     private final Queue<HomaMessage> requests;
     private final Queue<HomaMessage> responses;
-    private final ConcurrentHashMap<Long, CompletableFuture<HomaMessage>> futures = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, RpcFuture> futures = new ConcurrentHashMap<>();
     private static final VarHandle ENDED;
     /** A waiter that finds no free slot in {@link ReceiveWaiters} looks again after this long. */
     private static final long UNREGISTERED_PARK_NS = 50_000;
@@ -113,7 +113,9 @@ public final class HomaSocket implements AutoCloseable
     /**
      * Send a request and complete a future with its response (the response does not go to {@link #homaRecv}).
      * The future completes on the protocol thread; use the {@code *Async} stages to leave it. A failed RPC
-     * completes the future exceptionally with the {@link HomaException}.
+     * completes the future exceptionally with the {@link HomaException}. Cancelling the future, or completing it
+     * any other way (e.g. {@code orTimeout}), aborts the RPC: nothing more is sent for it and a response that
+     * still comes is dropped.
      *
      * @param destination server host.
      * @param destPort    server port.
@@ -125,23 +127,91 @@ public final class HomaSocket implements AutoCloseable
     public CompletableFuture<HomaMessage> call(
         final long destination, final int destPort, final DirectBuffer buffer, final int offset, final int length)
     {
-        final CompletableFuture<HomaMessage> future = new CompletableFuture<>();
-        final long id = transport.newRpcId();
-        futures.put(id, future);
+        final RpcFuture future = new RpcFuture(transport.newRpcId());
+        futures.put(future.id, future);
         try
         {
-            sendWithId(id, destination, destPort, buffer, offset, length, 0, Commands.FLAG_FUTURE);
+            sendWithId(future.id, destination, destPort, buffer, offset, length, 0, Commands.FLAG_FUTURE);
         }
         catch (final HomaException ex)
         {
-            futures.remove(id);
+            futures.remove(future.id);
             throw ex;
         }
         return future;
     }
 
     /**
-     * Answer a request.
+     * {@link #call(long, int, DirectBuffer, int, int)} with a deadline: if no response has come when it passes (on
+     * the transport's clock, checked every tick), the RPC ends and the future completes exceptionally with a
+     * {@link HomaTimeoutException}, whatever the server was doing.
+     *
+     * @param destination server host.
+     * @param destPort    server port.
+     * @param buffer      request bytes.
+     * @param offset      first byte.
+     * @param length      bytes.
+     * @param timeout     how long the RPC may take, from now.
+     * @param unit        unit of the timeout.
+     * @return the response; release it when done.
+     */
+    public CompletableFuture<HomaMessage> call(
+        final long destination,
+        final int destPort,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final long timeout,
+        final TimeUnit unit)
+    {
+        final long deadlineNs = deadline(timeout, unit);
+        final CompletableFuture<HomaMessage> future = call(destination, destPort, buffer, offset, length);
+        transport.offerControl(Commands.DEADLINE, port, ((RpcFuture)future).id, deadlineNs);
+        return future;
+    }
+
+    /**
+     * {@link #homaSend(long, int, DirectBuffer, int, int, long)} with a deadline: if no response has come when it
+     * passes (on the transport's clock, checked every tick), the RPC ends with a {@link HomaTimeoutException}
+     * error result.
+     *
+     * @param destination server host.
+     * @param destPort    server socket's port.
+     * @param buffer      request bytes (copied before return).
+     * @param offset      first byte.
+     * @param length      1 .. max message length bytes.
+     * @param cookie      opaque value returned with the response.
+     * @param timeout     how long the RPC may take, from now.
+     * @param unit        unit of the timeout.
+     * @return the new RPC's id (even).
+     */
+    public long homaSend(
+        final long destination,
+        final int destPort,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final long cookie,
+        final long timeout,
+        final TimeUnit unit)
+    {
+        final long deadlineNs = deadline(timeout, unit);
+        final long id = send(destination, destPort, buffer, offset, length, cookie, 0);
+        transport.offerControl(Commands.DEADLINE, port, id, deadlineNs);
+        return id;
+    }
+
+    private long deadline(final long timeout, final TimeUnit unit)
+    {
+        if (timeout <= 0)
+        {
+            throw new HomaException("an RPC's timeout must be positive: " + timeout + " " + unit);
+        }
+        return transport.context().clock().nanoTime() + unit.toNanos(timeout);
+    }
+
+    /**
+     * Answer a request, once: a second reply to the same request throws.
      *
      * @param request the request as received (not yet released).
      * @param buffer  response bytes (copied before return).
@@ -154,7 +224,16 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("homaReply needs a REQUEST message, got " + request.kind());
         }
-        homaReply(request.peer(), request.peerPort(), request.id(), buffer, offset, length);
+        request.markReplied();
+        try
+        {
+            homaReply(request.peer(), request.peerPort(), request.id(), buffer, offset, length);
+        }
+        catch (final RuntimeException ex)
+        {
+            request.unmarkReplied();
+            throw ex;
+        }
     }
 
     /**
@@ -401,6 +480,11 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("destination port out of range 1..65535: " + destPort);
         }
+        final String destinationError = transport.context().driver().destinationError(destination);
+        if (null != destinationError)
+        {
+            throw new HomaException("bad destination: " + destinationError);
+        }
         checkMessage(buffer, offset, length);
         final int max = transport.context().maxRpcsPerSocket();
         if (started.incrementAndGet() - (long)ENDED.getAcquire(this) > max)
@@ -498,6 +582,63 @@ public final class HomaSocket implements AutoCloseable
             type = Commands.CHUNK;
         }
         transport.engine().wake();
+    }
+
+    /**
+     * The future of a {@link #call}: completed by the protocol thread with the response, or by the application
+     * (cancel, orTimeout, complete...), which aborts the RPC.
+     */
+    private final class RpcFuture extends CompletableFuture<HomaMessage>
+    {
+        private final long id;
+
+        RpcFuture(final long id)
+        {
+            this.id = id;
+        }
+
+        @Override
+        public boolean complete(final HomaMessage value)
+        {
+            final boolean done = super.complete(value);
+            abandon(done);
+            return done;
+        }
+
+        @Override
+        public boolean completeExceptionally(final Throwable ex)
+        {
+            final boolean done = super.completeExceptionally(ex);
+            abandon(done);
+            return done;
+        }
+
+        @Override
+        public boolean cancel(final boolean mayInterruptIfRunning)
+        {
+            final boolean done = super.cancel(mayInterruptIfRunning);
+            abandon(done);
+            return done;
+        }
+
+        /**
+         * The protocol thread takes the future out of the map before it completes it; if it is still there, the
+         * application completed it, and the RPC must end.
+         */
+        private void abandon(final boolean done)
+        {
+            if (done && futures.remove(id, this) && !closed && !transport.isClosed())
+            {
+                try
+                {
+                    transport.offerControl(Commands.ABORT, port, id);
+                }
+                catch (final HomaException ex)
+                {
+                    // The transport closed meanwhile: the RPC is gone with it.
+                }
+            }
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.homa.core.engine.Commands;
 import dev.homa.core.engine.HomaEngine;
 import dev.homa.core.engine.SendPoolReservations;
 import dev.homa.core.engine.SocketEndpoint;
+import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDrivers;
@@ -101,7 +102,17 @@ public final class HomaTransport implements AutoCloseable
      */
     public static HomaTransport launch(final Context ctx)
     {
-        return new HomaTransport(ctx.conclude());
+        ctx.conclude();
+        try
+        {
+            return new HomaTransport(ctx);
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            // Nothing was started: release the driver this launch opened (its ports, its rings).
+            ctx.closeOwnedDriver();
+            throw ex;
+        }
     }
 
     /**
@@ -328,7 +339,7 @@ public final class HomaTransport implements AutoCloseable
      */
     void awaitCommandSpace(final long startNs)
     {
-        if (null != invoker)
+        if (null != invoker && engine.isInvokerThread())
         {
             if (engine.inDutyCycle())
             {
@@ -336,6 +347,12 @@ public final class HomaTransport implements AutoCloseable
                     " bytes, homa.command.buffer.bytes) while called from inside the duty cycle");
             }
             invoker.invoke();
+        }
+        else if (null != invoker)
+        {
+            // Another thread (a future's timer, say) waits for the one that drives the duty cycle to drain the ring.
+            ensureOpen();
+            Thread.onSpinWait();
         }
         else
         {
@@ -356,9 +373,21 @@ public final class HomaTransport implements AutoCloseable
 
     void offerControl(final int type, final int port, final long id)
     {
+        offerControl(type, port, id, 0);
+    }
+
+    /**
+     * @param type  the command.
+     * @param port  the socket's port.
+     * @param id    the RPC id.
+     * @param value the command's value at {@link Commands#DEADLINE_OFFSET} (DEADLINE).
+     */
+    void offerControl(final int type, final int port, final long id, final long value)
+    {
         final UnsafeBuffer scratch = new UnsafeBuffer(new byte[Commands.HEADER_LENGTH]);
         scratch.putInt(Commands.PORT_OFFSET, port);
         scratch.putLong(Commands.ID_OFFSET, id);
+        scratch.putLong(Commands.DEADLINE_OFFSET, value);
         final long startNs = ctx.clock().nanoTime();
         while (!commands.write(type, scratch, 0, Commands.HEADER_LENGTH))
         {
@@ -428,7 +457,7 @@ public final class HomaTransport implements AutoCloseable
         private long peerIdleNs = Configuration.durationNs("homa.peer.idle", "10s");
         private int maxServerRpcs = Configuration.intValue("homa.max.server.rpcs", "10000");
         private int maxRpcsPerSocket = Configuration.intValue("homa.max.rpcs.per.socket", "10000");
-        private int maxServerRpcsPerPeer = Configuration.intValue("homa.max.server.rpcs.per.peer", "1000");
+        private int maxIncomingRequestsPerPeer = Configuration.intValue("homa.max.incoming.requests.per.peer", "1000");
         private long maxReceiveBytesPerPeer = Configuration.sizeLong("homa.max.receive.bytes.per.peer", "0");
         private long receiveReserveBytes = Configuration.sizeLong("homa.receive.reserve.bytes", "0");
         private int maxIncomingBytesPerPeer = Configuration.sizeInt("homa.max.incoming.bytes.per.peer", "0");
@@ -447,6 +476,7 @@ public final class HomaTransport implements AutoCloseable
         private int cutoffMinimumMessages = 10_000;
         private int cutoffWindowMessages = 100_000;
         private int unscheduledLevels;
+        private GrantConfig grantConfig;
         private boolean concluded;
 
         /**
@@ -468,12 +498,42 @@ public final class HomaTransport implements AutoCloseable
                 {
                     driver = NicDrivers.open(driverUri);
                 }
-                catch (final IllegalArgumentException ex)
+                catch (final RuntimeException ex)
                 {
                     throw new HomaConfigurationException("driverUri: " + ex.getMessage(), ex);
                 }
                 ownsDriver = true;
+                try
+                {
+                    concludeSettings();
+                }
+                catch (final RuntimeException ex)
+                {
+                    // A bad setting found after the driver was opened: close it, so nothing stays bound.
+                    closeOwnedDriver();
+                    throw ex;
+                }
+                return this;
             }
+            concludeSettings();
+            return this;
+        }
+
+        /**
+         * Close the driver this context opened from its URI (launch failed after {@link #conclude()}).
+         */
+        void closeOwnedDriver()
+        {
+            if (ownsDriver && null != driver && null != driverUri)
+            {
+                driver.close();
+                driver = null;
+                ownsDriver = false;
+            }
+        }
+
+        private void concludeSettings()
+        {
             if (null == driver)
             {
                 throw new HomaConfigurationException(
@@ -551,7 +611,7 @@ public final class HomaTransport implements AutoCloseable
             check(peerIdleNs > 0, "peerIdleNs", peerIdleNs, "> 0");
             check(maxServerRpcs >= 1, "maxServerRpcs", maxServerRpcs, ">= 1");
             check(maxRpcsPerSocket >= 1, "maxRpcsPerSocket", maxRpcsPerSocket, ">= 1");
-            check(maxServerRpcsPerPeer >= 1, "maxServerRpcsPerPeer", maxServerRpcsPerPeer, ">= 1");
+            check(maxIncomingRequestsPerPeer >= 1, "maxIncomingRequestsPerPeer", maxIncomingRequestsPerPeer, ">= 1");
             if (0 == maxReceiveBytesPerPeer)
             {
                 maxReceiveBytesPerPeer = receivePoolBytes / 4;
@@ -605,8 +665,36 @@ public final class HomaTransport implements AutoCloseable
             check(unscheduledLevels >= 0 && unscheduledLevels <= 7, "unscheduledLevels", unscheduledLevels,
                 "0 (computed) .. 7");
             check(completionQueueCapacity >= 2, "completionQueueCapacity", completionQueueCapacity, ">= 2");
+            grantConfig = new GrantConfig()
+                .overcommit(overcommit)
+                .maxIncomingBytes(maxIncomingBytes)
+                .maxIncomingBytesPerPeer(maxIncomingBytesPerPeer)
+                .windowBytes(windowBytes)
+                .unscheduledBytes(unscheduledBytes)
+                .maxPacketPayload(payload)
+                .maxActivePerPeer(maxActivePerPeer)
+                .fifoGrantFractionPerMille(fifoGrantFractionPerMille)
+                .fifoGrantIncrement(fifoGrantIncrement)
+                .linkBitsPerSecond(driver.linkBitsPerSecond())
+                .strictOvercommit(strictOvercommit);
+            try
+            {
+                grantConfig.validate();
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new HomaConfigurationException("grant settings: " + ex.getMessage(), ex);
+            }
             concluded = true;
-            return this;
+        }
+
+        /**
+         * @return the grant scheduler's settings as concluded from this context (its priorities still to be set
+         * from the cutoffs in use).
+         */
+        public GrantConfig grantConfig()
+        {
+            return grantConfig;
         }
 
         private int pagesFor(final int length)
@@ -1387,27 +1475,30 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * Fair share of the server RPC table: a peer (host) with this many live server RPCs gets no new one until
-         * some end, so one source cannot take every slot of {@link #maxServerRpcs(int)}; the first packets of its
-         * further requests are dropped and counted ({@code drop.peer_server_rpcs}); a live client recovers them
-         * through its RESENDs. Default 1,000 ({@code homa.max.server.rpcs.per.peer}).
+         * Fair share of the server RPC table: a peer (host) with this many requests still being received (partly
+         * arrived) gets no new server RPC until some complete or end, so the first packets of requests that never
+         * continue, from one source, cannot take every slot of {@link #maxServerRpcs(int)}; its further first
+         * packets are dropped and counted ({@code drop.peer_incoming_requests}), and a live client recovers them
+         * through its RESENDs. Requests already delivered to the application do not count: a client may have as
+         * many of those outstanding as the server's application can take. Default 1,000
+         * ({@code homa.max.incoming.requests.per.peer}).
          *
-         * @param maxServerRpcsPerPeer live server RPCs per peer.
+         * @param maxIncomingRequestsPerPeer requests per peer being received at once.
          * @return this.
          */
-        public Context maxServerRpcsPerPeer(final int maxServerRpcsPerPeer)
+        public Context maxIncomingRequestsPerPeer(final int maxIncomingRequestsPerPeer)
         {
             checkMutable();
-            this.maxServerRpcsPerPeer = maxServerRpcsPerPeer;
+            this.maxIncomingRequestsPerPeer = maxIncomingRequestsPerPeer;
             return this;
         }
 
         /**
-         * @return live server RPCs per peer.
+         * @return requests per peer being received at once.
          */
-        public int maxServerRpcsPerPeer()
+        public int maxIncomingRequestsPerPeer()
         {
-            return maxServerRpcsPerPeer;
+            return maxIncomingRequestsPerPeer;
         }
 
         /**
@@ -1566,10 +1657,10 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * Rate limit on the control packets sent to one peer in answer to its packets or by the timer (BUSY,
-         * RPC_UNKNOWN, ACK answering NEED_ACK, CUTOFFS, NEED_ACK, RESEND): at most this many per tick; the rest are
-         * skipped and counted ({@code answers_limited}) and the timers recover what matters. GRANTs and DATA have
-         * limits of their own. Default 128 ({@code homa.max.answers.per.peer.per.tick}).
+         * Rate limit on the answers sent to one peer for packets that name no RPC of this host (RPC_UNKNOWN for a
+         * RESEND, ACK for a NEED_ACK): at most this many per tick; the rest are skipped and counted
+         * ({@code answers_limited}) and the peer's timer asks again. (BUSY goes at most once per RPC per tick;
+         * GRANTs, DATA and CUTOFFS have limits of their own.) Default 128 ({@code homa.max.answers.per.peer.per.tick}).
          *
          * @param maxAnswersPerPeerPerTick control packets per peer per tick.
          * @return this.

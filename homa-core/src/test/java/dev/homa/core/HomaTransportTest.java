@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.nic.HostAddress;
 import dev.homa.core.metrics.MetricsPrinter;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
@@ -9,6 +10,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.net.InetSocketAddress;
+import java.nio.channels.DatagramChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +48,62 @@ class HomaTransportTest
             final HomaTransport.Context ctx = new HomaTransport.Context().driver(fabric.driverAt(0)).conclude();
             assertEquals(11_392, ctx.unscheduledBytes(), "10 Gb/s x 8 us rounded up to whole 1424-byte packets");
             assertThrows(HomaConfigurationException.class, () -> ctx.overcommit(4));
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void grantSettingsAreCheckedByConcludeNotAtLaunch()
+    {
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
+        {
+            final HomaConfigurationException window = assertThrows(HomaConfigurationException.class,
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).windowBytes(100).conclude());
+            assertTrue(window.getMessage().contains("windowBytes"), window.getMessage());
+            final HomaConfigurationException incoming = assertThrows(HomaConfigurationException.class,
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).maxIncomingBytes(2000).conclude());
+            assertTrue(incoming.getMessage().contains("maxIncomingBytes"), incoming.getMessage());
+            final HomaConfigurationException fifo = assertThrows(HomaConfigurationException.class,
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).fifoGrantIncrement(0).conclude());
+            assertTrue(fifo.getMessage().contains("fifoGrantIncrement"), fifo.getMessage());
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aPortInUseFailsTheLaunchClearlyUnlessSharingIsAsked() throws Exception
+    {
+        try (HomaTransport first = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
+            .threadingMode(ThreadingMode.DEDICATED)))
+        {
+            final String taken = "udp://" + HostAddress.toString(first.context().driver().localAddress());
+            final HomaConfigurationException error = assertThrows(HomaConfigurationException.class,
+                () -> HomaTransport.launch(new HomaTransport.Context().driverUri(taken)));
+            assertTrue(error.getMessage().contains("already in use"), error.getMessage());
+            try (HomaTransport shared = HomaTransport.launch(new HomaTransport.Context()
+                .driverUri(taken + "?share=true").threadingMode(ThreadingMode.DEDICATED)))
+            {
+                assertEquals(first.context().driver().localAddress(), shared.context().driver().localAddress());
+            }
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aLaunchThatFailsOnABadSettingLeavesNothingBound() throws Exception
+    {
+        final int port;
+        try (DatagramChannel probe = DatagramChannel.open().bind(new InetSocketAddress("127.0.0.1", 0)))
+        {
+            port = ((InetSocketAddress)probe.getLocalAddress()).getPort();
+        }
+        final HomaConfigurationException error = assertThrows(HomaConfigurationException.class,
+            () -> HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:" + port)
+                .overcommit(99)));
+        assertTrue(error.getMessage().startsWith("overcommit = 99"), error.getMessage());
+        try (DatagramChannel again = DatagramChannel.open())
+        {
+            again.bind(new InetSocketAddress("127.0.0.1", port));
         }
     }
 

@@ -52,6 +52,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public String destinationError(final long destination)
+    {
+        return delegate.destinationError(destination);
+    }
+
+    @Override
     public long localAddress()
     {
         return delegate.localAddress();

@@ -52,6 +52,19 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * Check a destination before the protocol starts a message to it, so that a message nobody can deliver fails
+     * at once with a clear error instead of timing out.
+     *
+     * @param destination a {@link HostAddress}.
+     * @return null if this driver can send to it; otherwise why not, for the caller's exception.
+     */
+    default String destinationError(final long destination)
+    {
+        return HostAddress.isIpv4(destination) ? null :
+            "not an IPv4 host address: " + HostAddress.toString(destination);
+    }
+
+    /**
      * @return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock.
      * The pacer holds this to a few microseconds of the link so that SRPT decisions are made late. Always 0 for a
      * driver without a transmit queue ({@link #hasTransmitQueue()}).

@@ -3,12 +3,13 @@ package dev.homa.core.engine;
 import dev.homa.core.metrics.HomaMetrics;
 
 /**
- * Rate limits on the control packets a host sends because of what a peer sent it, or on its own timer's behalf
- * (BUSY, RPC_UNKNOWN, ACK answering NEED_ACK, CUTOFFS, NEED_ACK, RESEND): each peer may be sent at most
- * {@code maxAnswersPerPeerPerTick} of them per timer tick, and all hosts without a peer entry together at most
- * {@code maxAnswersToUnknownPerTick}. Nothing here is needed for progress on the first try: a skipped answer is
- * counted and the peer's or our timer asks again, so a flood of packets (forged or not) from one address, or from
- * ever new ones, draws a bounded stream back.
+ * Rate limits on the control packets a host sends in answer to packets that name no RPC of it (RPC_UNKNOWN for a
+ * RESEND, ACK for a NEED_ACK): each peer may be sent at most {@code maxAnswersPerPeerPerTick} of them per timer
+ * tick, and all hosts without a peer entry together at most {@code maxAnswersToUnknownPerTick}; and on those that
+ * name one (BUSY): at most one per RPC per tick. Nothing here is needed for progress on the first try: a skipped
+ * answer is counted and the peer's timer asks again, so a flood of packets (forged or not) from one address, or
+ * from ever new ones, draws a bounded stream back. (What the timer sends on its own, RESEND and NEED_ACK, is bounded
+ * by this host's RPCs and their schedules.)
  */
 final class AnswerLimiter
 {
@@ -37,6 +38,23 @@ final class AnswerLimiter
     {
         tick++;
         unknownAnswers = 0;
+    }
+
+    /**
+     * Take the RPC's one answer of this tick.
+     *
+     * @param rpc the RPC answered for.
+     * @return true if the answer may be sent; false if one went this tick already (counted).
+     */
+    boolean allowOncePerTick(final Rpc rpc)
+    {
+        if (rpc.answerTick != tick)
+        {
+            rpc.answerTick = tick;
+            return true;
+        }
+        metrics.increment(HomaMetrics.ANSWERS_LIMITED);
+        return false;
     }
 
     /**

@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * Carries out the application's commands from the command ring on the protocol thread: BIND and CLOSE a socket,
  * SEND a request or response (the RPC and its outbound message are created here, the first chunk copied into the
- * send pool), CHUNK (the next bytes of a message larger than one command) and ABORT a client RPC.
+ * send pool), CHUNK (the next bytes of a message larger than one command), ABORT a client RPC and give one a
+ * DEADLINE.
  */
 final class CommandHandler implements MessageHandler
 {
@@ -102,6 +103,8 @@ final class CommandHandler implements MessageHandler
             case Commands.SEND -> onSendCommand(buffer, index, length, port);
             case Commands.CHUNK -> onChunkCommand(buffer, index, length, port);
             case Commands.ABORT -> onAbortCommand(port, buffer.getLong(index + Commands.ID_OFFSET));
+            case Commands.DEADLINE -> onDeadlineCommand(
+                port, buffer.getLong(index + Commands.ID_OFFSET), buffer.getLong(index + Commands.DEADLINE_OFFSET));
             default ->
             {
             }
@@ -186,9 +189,13 @@ final class CommandHandler implements MessageHandler
                     " peers with live RPCs (homa maxPeers); RPC " + id + " to " +
                     HostAddress.toString(peerAddress) + " not started"));
                 socket.api.onClientRpcEnded();
-                if (0 == (flags & Commands.FLAG_FUTURE) || !socket.api.completeFuture(id, error))
+                if (0 == (flags & Commands.FLAG_FUTURE))
                 {
                     delivery.deliver(socket, error);
+                }
+                else if (!socket.api.completeFuture(id, error))
+                {
+                    delivery.recycle(error);
                 }
                 return;
             }
@@ -285,6 +292,17 @@ final class CommandHandler implements MessageHandler
         {
             metrics.increment(HomaMetrics.RPCS_ABORTED);
             rpcs.abortClient(rpc, "RPC " + id + " aborted by the application");
+        }
+    }
+
+    private void onDeadlineCommand(final int port, final long id, final long deadlineNs)
+    {
+        final EngineSocket socket = sockets.get(port);
+        final Rpc rpc = null == socket ? null : socket.clientRpcs.get(id);
+        if (null != rpc)
+        {
+            // Zero means "none": a deadline that falls exactly on it moves by a nanosecond.
+            rpc.deadlineNs = 0 == deadlineNs ? 1 : deadlineNs;
         }
     }
 

@@ -30,6 +30,8 @@ public final class Commands
     public static final int CHUNK = 4;
     /** Abort a client RPC (port, id). */
     public static final int ABORT = 5;
+    /** Give a client RPC a deadline (port, id, deadline at {@link #DEADLINE_OFFSET}). */
+    public static final int DEADLINE = 6;
 
     /** The record is a reply (server side). */
     public static final int FLAG_REPLY = 1;
@@ -52,6 +54,8 @@ public final class Commands
     public static final int COOKIE_OFFSET = 32;
     /** Offset of the chunk offset. */
     public static final int CHUNK_OFFSET_OFFSET = 40;
+    /** Offset of the deadline of a DEADLINE record (on the transport's clock), in the peer address's place. */
+    public static final int DEADLINE_OFFSET = PEER_OFFSET;
     /** Header length; payload follows. */
     public static final int HEADER_LENGTH = 48;
     /** Largest payload per record. */

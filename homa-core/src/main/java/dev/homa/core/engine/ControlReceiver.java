@@ -30,6 +30,7 @@ final class ControlReceiver
     private final DataSender dataSender;
     private final ControlSender controlSender;
     private final PacketTransmitter transmitter;
+    private final AnswerLimiter limiter;
     private final HomaMetrics metrics;
     private final int maxPayload;
     private final int retransmitBudgetPercent;
@@ -44,6 +45,7 @@ final class ControlReceiver
      * @param dataSender    retransmits DATA.
      * @param controlSender answers BUSY and RPC_UNKNOWN.
      * @param transmitter   limits peer-given levels.
+     * @param limiter       rate limits on RPC_UNKNOWN and BUSY answers.
      * @param metrics       counters.
      * @param maxPayload    DATA payload bytes per packet.
      * @param retransmitBudgetPercent an RPC retransmits at most this percentage of its message (at least four
@@ -59,6 +61,7 @@ final class ControlReceiver
         final DataSender dataSender,
         final ControlSender controlSender,
         final PacketTransmitter transmitter,
+        final AnswerLimiter limiter,
         final HomaMetrics metrics,
         final int maxPayload,
         final int retransmitBudgetPercent,
@@ -72,6 +75,7 @@ final class ControlReceiver
         this.dataSender = dataSender;
         this.controlSender = controlSender;
         this.transmitter = transmitter;
+        this.limiter = limiter;
         this.metrics = metrics;
         this.maxPayload = maxPayload;
         this.retransmitBudgetPercent = retransmitBudgetPercent;
@@ -140,9 +144,11 @@ final class ControlReceiver
         final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
         if (null == rpc)
         {
-            metrics.increment(HomaMetrics.UNKNOWN_ANSWERS);
-            controlSender.sendControl(
-                PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source, peers.get(source));
+            if (limiter.allow(peers.get(source)))
+            {
+                metrics.increment(HomaMetrics.UNKNOWN_ANSWERS);
+                controlSender.sendControl(PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source);
+            }
             return;
         }
         rpc.silentTicks = 0;
@@ -150,8 +156,7 @@ final class ControlReceiver
         if (!rpc.client && Rpc.STATE_RESPONDING != rpc.state)
         {
             // No response yet: the request is incomplete or the application is still working on it.
-            metrics.increment(HomaMetrics.BUSY_ANSWERS);
-            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source, rpc.peer);
+            answerBusy(rpc, socket, source, sourcePort);
             return;
         }
         resendFw.wrap(buffer, 0);
@@ -184,11 +189,23 @@ final class ControlReceiver
         final int sentEnd = Math.min(end, out.nextOffset);
         if (offset >= sentEnd)
         {
-            metrics.increment(HomaMetrics.BUSY_ANSWERS);
-            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source, rpc.peer);
+            answerBusy(rpc, socket, source, sourcePort);
             return;
         }
         retransmit(rpc, offset, sentEnd, priority);
+    }
+
+    /**
+     * BUSY, at most once per tick for one RPC: a live peer asks once per resend interval, a stream of forged RESENDs
+     * naming the RPC draws no more.
+     */
+    private void answerBusy(final Rpc rpc, final EngineSocket socket, final long source, final int sourcePort)
+    {
+        if (limiter.allowOncePerTick(rpc))
+        {
+            metrics.increment(HomaMetrics.BUSY_ANSWERS);
+            controlSender.sendControl(PacketType.BUSY, socket.port, sourcePort, rpc.id, source);
+        }
     }
 
     /**

@@ -14,8 +14,7 @@ import dev.homa.nic.Packet;
 /**
  * Writes the control packets other than ACK: GRANT (as the {@link GrantSender} of the grant scheduler), RESEND,
  * CUTOFFS and the bare-header ones (BUSY, RPC_UNKNOWN, NEED_ACK). Control packets always go at the highest level:
- * they are small and a late one stalls a whole message. All but GRANT (which the scheduler's budget bounds) pass the
- * {@link AnswerLimiter} first.
+ * they are small and a late one stalls a whole message.
  */
 final class ControlSender implements GrantSender
 {
@@ -24,7 +23,6 @@ final class ControlSender implements GrantSender
     private final ResendFlyweight resendFw = new ResendFlyweight();
     private final CutoffsFlyweight cutoffsFw = new CutoffsFlyweight();
     private final PacketTransmitter transmitter;
-    private final AnswerLimiter limiter;
     private final HomaMetrics metrics;
     private final Cutoffs localCutoffs;
     private final int maxMessageLength;
@@ -32,20 +30,17 @@ final class ControlSender implements GrantSender
 
     /**
      * @param transmitter      the batching transmitter.
-     * @param limiter          rate limits on control packets per peer.
      * @param metrics          counters.
      * @param localCutoffs     this host's unscheduled cutoffs (advertised in CUTOFFS).
      * @param maxMessageLength the longest message (level 0 admits it).
      */
     ControlSender(
         final PacketTransmitter transmitter,
-        final AnswerLimiter limiter,
         final HomaMetrics metrics,
         final Cutoffs localCutoffs,
         final int maxMessageLength)
     {
         this.transmitter = transmitter;
-        this.limiter = limiter;
         this.metrics = metrics;
         this.localCutoffs = localCutoffs;
         this.maxMessageLength = maxMessageLength;
@@ -60,20 +55,10 @@ final class ControlSender implements GrantSender
      * @param destinationPort the peer's port.
      * @param senderId        RPC id as the receiver's sender sees it.
      * @param destination     host address.
-     * @param peer            the destination's entry, or null if it has none (for the rate limit).
      */
     void sendControl(
-        final int type,
-        final int sourcePort,
-        final int destinationPort,
-        final long senderId,
-        final long destination,
-        final Peer peer)
+        final int type, final int sourcePort, final int destinationPort, final long senderId, final long destination)
     {
-        if (!limiter.allow(peer))
-        {
-            return;
-        }
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {
@@ -96,10 +81,6 @@ final class ControlSender implements GrantSender
      */
     boolean sendResend(final Rpc rpc, final int offset, final int length, final int priority)
     {
-        if (!limiter.allow(rpc.peer))
-        {
-            return false;
-        }
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {
@@ -122,15 +103,9 @@ final class ControlSender implements GrantSender
      * @param sourcePort      our port.
      * @param destinationPort the peer's port.
      * @param id              RPC id the packet names.
-     * @param peer            the destination's entry (for the rate limit).
      */
-    void sendCutoffs(
-        final long destination, final int sourcePort, final int destinationPort, final long id, final Peer peer)
+    void sendCutoffs(final long destination, final int sourcePort, final int destinationPort, final long id)
     {
-        if (!limiter.allow(peer))
-        {
-            return;
-        }
         final Packet packet = transmitter.acquire();
         if (null == packet)
         {

@@ -13,7 +13,7 @@ import org.agrona.concurrent.CachedNanoClock;
 
 /**
  * Receives DATA: finds or creates the RPC (a server RPC is born with the first packet that names it, unless a limit
- * is reached: the server RPC table, the peer table, or the peer's share of the server RPC table), takes the
+ * is reached: the server RPC table, the peer table, or the requests of one peer still being received), takes the
  * piggybacked ack, places the payload by offset into the
  * message's receive-pool pages, tracks the message in the grant scheduler, tells a sender with stale cutoffs our
  * current ones, and completes the message: a response ends its client RPC, a request goes to the application.
@@ -37,7 +37,7 @@ final class DataReceiver
     private final HomaMetrics metrics;
     private final CachedNanoClock clock;
     private final int maxServerRpcs;
-    private final int maxServerRpcsPerPeer;
+    private final int maxIncomingRequestsPerPeer;
     private final long tickNs;
     private long births;
 
@@ -56,7 +56,7 @@ final class DataReceiver
      * @param metrics       counters.
      * @param clock         the duty cycle's cached time.
      * @param maxServerRpcs limit on live server RPCs.
-     * @param maxServerRpcsPerPeer limit on live server RPCs of one peer.
+     * @param maxIncomingRequestsPerPeer limit on one peer's requests still being received.
      * @param tickNs        the timer period (at most one CUTOFFS per peer per tick).
      */
     DataReceiver(
@@ -74,7 +74,7 @@ final class DataReceiver
         final HomaMetrics metrics,
         final CachedNanoClock clock,
         final int maxServerRpcs,
-        final int maxServerRpcsPerPeer,
+        final int maxIncomingRequestsPerPeer,
         final long tickNs)
     {
         this.rpcs = rpcs;
@@ -91,7 +91,7 @@ final class DataReceiver
         this.metrics = metrics;
         this.clock = clock;
         this.maxServerRpcs = maxServerRpcs;
-        this.maxServerRpcsPerPeer = maxServerRpcsPerPeer;
+        this.maxIncomingRequestsPerPeer = maxIncomingRequestsPerPeer;
         this.tickNs = tickNs;
     }
 
@@ -134,9 +134,9 @@ final class DataReceiver
                 metrics.increment(HomaMetrics.DROP_MAX_PEERS);
                 return;
             }
-            if (peer.serverRpcCount >= maxServerRpcsPerPeer)
+            if (peer.incomingRequests >= maxIncomingRequestsPerPeer)
             {
-                metrics.increment(HomaMetrics.DROP_PEER_SERVER_RPCS);
+                metrics.increment(HomaMetrics.DROP_PEER_INCOMING_REQUESTS);
                 return;
             }
             rpc = rpcs.newRpc(localId, false, socket, peer, source, sourcePort);
@@ -234,7 +234,7 @@ final class DataReceiver
         if (data.cutoffVersion() != localCutoffs.version() && nowNs - peer.lastCutoffsSentNs >= tickNs)
         {
             peer.lastCutoffsSentNs = nowNs;
-            controlSender.sendCutoffs(source, socket.port, sourcePort, rpc.id, peer);
+            controlSender.sendCutoffs(source, socket.port, sourcePort, rpc.id);
         }
 
         if (in.complete())
@@ -285,6 +285,7 @@ final class DataReceiver
         else
         {
             rpc.state = Rpc.STATE_IN_SERVICE;
+            rpc.peer.incomingRequests--;
             rpc.silentTicks = 0;
             delivery.deliver(socket, message);
         }

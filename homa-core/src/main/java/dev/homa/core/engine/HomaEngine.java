@@ -3,7 +3,6 @@ package dev.homa.core.engine;
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
-import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.grant.GrantScheduler;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.CutoffCalculator;
@@ -152,26 +151,15 @@ public final class HomaEngine implements Agent
             .minimumMessages(ctx.cutoffMinimumMessages())
             .windowMessages(ctx.cutoffWindowMessages())
             .forcedUnscheduledLevels(ctx.unscheduledLevels());
-        this.scheduler = new GrantScheduler(new GrantConfig()
-            .overcommit(ctx.overcommit())
-            .maxIncomingBytes(ctx.maxIncomingBytes())
-            .maxIncomingBytesPerPeer(ctx.maxIncomingBytesPerPeer())
-            .windowBytes(ctx.windowBytes())
-            .unscheduledBytes(unscheduledBytes)
-            .maxPacketPayload(maxPayload)
-            .maxScheduledPriority(maxScheduledPriorityOf(localCutoffs))
-            .maxActivePerPeer(ctx.maxActivePerPeer())
-            .fifoGrantFractionPerMille(ctx.fifoGrantFractionPerMille())
-            .fifoGrantIncrement(ctx.fifoGrantIncrement())
-            .linkBitsPerSecond(driver.linkBitsPerSecond())
-            .strictOvercommit(ctx.strictOvercommit()));
+        this.scheduler =
+            new GrantScheduler(ctx.grantConfig().maxScheduledPriority(maxScheduledPriorityOf(localCutoffs)));
 
         // Sending.
         this.transmitter = new PacketTransmitter(driver, metrics);
         final DataSender dataSender = new DataSender(transmitter, sendPool, metrics);
         final AnswerLimiter limiter =
             new AnswerLimiter(metrics, ctx.maxAnswersPerPeerPerTick(), ctx.maxAnswersToUnknownPerTick());
-        this.controlSender = new ControlSender(transmitter, limiter, metrics, localCutoffs, maxMessageLength);
+        this.controlSender = new ControlSender(transmitter, metrics, localCutoffs, maxMessageLength);
         final SrptQueue srpt = new SrptQueue();
         this.pacer = new Pacer(ctx, srpt, dataSender, transmitter, metrics, time);
 
@@ -191,9 +179,9 @@ public final class HomaEngine implements Agent
         this.ackManager = new AckManager(transmitter, sockets, rpcs, peers, resendRequester, limiter, metrics);
         final DataReceiver dataReceiver = new DataReceiver(
             rpcs, ackManager, peers, scheduler, controlSender, allocator, delivery, calculator, srpt, localCutoffs,
-            receivePool, metrics, time, ctx.maxServerRpcs(), ctx.maxServerRpcsPerPeer(), tickNs);
+            receivePool, metrics, time, ctx.maxServerRpcs(), ctx.maxIncomingRequestsPerPeer(), tickNs);
         final ControlReceiver controlReceiver = new ControlReceiver(
-            rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, metrics, maxPayload,
+            rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, limiter, metrics, maxPayload,
             ctx.retransmitBudgetPercent(), time, ctx.resendIntervalTicks() * tickNs);
         this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, dataReceiver, controlReceiver,
             ackManager, peers, new Unreachable(driver, transmitter, rpcs, metrics, time));
@@ -443,6 +431,15 @@ public final class HomaEngine implements Agent
             deadline = Math.min(deadline, Math.max(nextTickNs, peers.nextIdleEvictionNs()));
         }
         return deadline;
+    }
+
+    /**
+     * @return true if the calling thread may drive the duty cycle: in INVOKER mode, the thread that does (or the
+     * first to come, before any duty cycle ran); never a thread that only completes futures or times them out.
+     */
+    public boolean isInvokerThread()
+    {
+        return invokerThread.isOwnerOrUnowned();
     }
 
     /**

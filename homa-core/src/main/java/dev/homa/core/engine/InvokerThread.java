@@ -82,4 +82,13 @@ final class InvokerThread
     {
         return enabled && Thread.currentThread() == owner && !inDutyCycle;
     }
+
+    /**
+     * @return true if the current thread drives the duty cycle, or no thread has yet (or several share it).
+     */
+    boolean isOwnerOrUnowned()
+    {
+        final Thread current = owner;
+        return null == current || Thread.currentThread() == current;
+    }
 }

@@ -180,16 +180,22 @@ final class MessageDelivery
     }
 
     /**
-     * Complete the RPC's future if it has one, else deliver to its socket.
+     * Complete the RPC's future if it has one (dropping the message if the application gave the future up), else
+     * deliver to its socket.
      *
      * @param rpc     the client RPC.
      * @param message its response or error.
      */
     void deliverClient(final Rpc rpc, final HomaMessage message)
     {
-        if (!rpc.future || !rpc.socket.api.completeFuture(rpc.id, message))
+        if (!rpc.future)
         {
             deliver(rpc.socket, message);
+        }
+        else if (!rpc.socket.api.completeFuture(rpc.id, message))
+        {
+            // The application completed or cancelled the future itself (its ABORT is on the way): nobody wants this.
+            free(message);
         }
     }
 

@@ -7,7 +7,7 @@ import dev.homa.core.priority.Cutoffs;
  * Per remote host state (kernel {@code homa_peer}): the unscheduled cutoffs that host gave us (used for what we
  * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs (one
  * list for all our client sockets, as the kernel keeps it: the server frees by host and id), how many rounds of
- * RESENDs it left unanswered, its fair shares (server RPCs, receive-pool bytes and incoming bytes it holds; control
+ * RESENDs it left unanswered, its fair shares (requests being received, receive-pool bytes and incoming bytes it holds; control
  * answers sent to it this tick), and bookkeeping for LRU/idle eviction. Pooled; keyed by the driver's host address.
  */
 final class Peer
@@ -23,7 +23,8 @@ final class Peer
     long lastActiveNs;
     int ackCount;
     int rpcCount;
-    int serverRpcCount;
+    /** Server RPCs of this peer still receiving their request. */
+    int incomingRequests;
     /** Receive-pool bytes held by this peer's messages still being received. */
     long receiveBytes;
     /** Timer tick of {@link #answers}. */
@@ -43,7 +44,7 @@ final class Peer
         lastActiveNs = nowNs;
         ackCount = 0;
         rpcCount = 0;
-        serverRpcCount = 0;
+        incomingRequests = 0;
         receiveBytes = 0;
         answerTick = -1;
         answers = 0;

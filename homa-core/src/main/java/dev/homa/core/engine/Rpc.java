@@ -34,6 +34,10 @@ final class Rpc
     long retransmittedBytes;
     /** The peer sent something for this RPC after the packet that created it (so it is not a forged one-off). */
     boolean heard;
+    /** Timer tick of the last BUSY answered for this RPC. */
+    long answerTick;
+    /** A client RPC's deadline on the transport's clock, 0 for none. */
+    long deadlineNs;
     /** When a client last restarted the RPC after an RPC_UNKNOWN. */
     long lastRestartNs;
     boolean incast;
@@ -72,6 +76,8 @@ final class Rpc
         retransmittedBytes = 0;
         lastRestartNs = Long.MIN_VALUE / 2;
         heard = false;
+        deadlineNs = 0;
+        answerTick = -1;
         incast = false;
         future = false;
         outPagesHeld = false;

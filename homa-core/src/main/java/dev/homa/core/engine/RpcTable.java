@@ -102,7 +102,7 @@ final class RpcTable
     {
         socket.addServer(rpc);
         serverRpcCount++;
-        rpc.peer.serverRpcCount++;
+        rpc.peer.incomingRequests++;
     }
 
     /**
@@ -168,7 +168,10 @@ final class RpcTable
         {
             socket.removeServer(rpc);
             serverRpcCount--;
-            rpc.peer.serverRpcCount--;
+            if (Rpc.STATE_INCOMING_REQUEST == rpc.state)
+            {
+                rpc.peer.incomingRequests--;
+            }
         }
 
         final OutboundMessage out = rpc.out;

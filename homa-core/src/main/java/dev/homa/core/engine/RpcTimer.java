@@ -6,6 +6,10 @@ import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.PacketType;
 import dev.homa.nic.HostAddress;
 import org.agrona.concurrent.CachedNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
 
 /**
  * The periodic tick over every live RPC: counts ticks of silence while the peer owes us packets (never while we owe
@@ -14,7 +18,8 @@ import org.agrona.concurrent.CachedNanoClock;
  * asks for missing bytes (RESEND) after {@code resendTicks} and then every
  * {@code resendIntervalTicks}, asks a client to acknowledge a sent response (NEED_ACK, after
  * {@code requestAckTicks} and then at twice as many ticks each time), and ends an RPC silent for
- * {@code timeoutTicks}.
+ * {@code timeoutTicks}, or a client RPC whose deadline passed. Timeouts are logged at most once every ten seconds
+ * (with the count of the others).
  * <p>
  * A server RPC that is still receiving its request counts silence even while it waits for grants or pages: a live
  * client keeps it alive with its own RESENDs (ours and the kernel's do, every resend interval), while one that
@@ -27,6 +32,9 @@ import org.agrona.concurrent.CachedNanoClock;
  */
 final class RpcTimer
 {
+    private static final Logger LOG = LoggerFactory.getLogger(RpcTimer.class);
+    private static final long LOG_INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
+
     private final RpcTable rpcs;
     private final ControlSender controlSender;
     private final ResendRequester resendRequester;
@@ -44,6 +52,8 @@ final class RpcTimer
     private final int reclaimTicks;
     private final int responseStallTicks;
     private long ticks;
+    private long nextLogNs = Long.MIN_VALUE;
+    private long unloggedTimeouts;
     private Peer deadPeer;
 
     /**
@@ -119,6 +129,12 @@ final class RpcTimer
 
     private int checkRpc(final Rpc rpc)
     {
+        if (0 != rpc.deadlineNs && clock.nanoTime() - rpc.deadlineNs >= 0)
+        {
+            metrics.increment(HomaMetrics.DEADLINES_EXPIRED);
+            fail(rpc, "no response within its deadline");
+            return 1;
+        }
         if (!rpc.client && Rpc.STATE_IN_SERVICE == rpc.state)
         {
             rpc.silentTicks = 0;
@@ -167,8 +183,7 @@ final class RpcTimer
             }
             if (isNeedAckTick(rpc.silentTicks))
             {
-                controlSender.sendControl(
-                    PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress, rpc.peer);
+                controlSender.sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
                 return 1;
             }
             return 0;
@@ -197,9 +212,8 @@ final class RpcTimer
             if (rpc.client)
             {
                 metrics.increment(HomaMetrics.CLIENT_TIMEOUTS);
-                rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, "RPC " + rpc.id + " to " +
-                    HostAddress.toString(rpc.peerAddress) + " port " + rpc.peerPort + " timed out: server silent for " +
-                    rpc.silentTicks + " ticks of " + tickNs + " ns (timeoutTicks " + timeoutTicks + ")"));
+                fail(rpc, "no packet from the server for " + millis(rpc.silentTicks * tickNs) + " (timeoutTicks " +
+                    timeoutTicks + " of " + millis(tickNs) + ")");
             }
             else
             {
@@ -229,6 +243,40 @@ final class RpcTimer
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * End a client RPC with a timeout error, and log it: the first one at once, later ones at most once every
+     * {@link #LOG_INTERVAL_NS} with the count of those not logged, so a dead server costs a line, not a line per RPC.
+     */
+    private void fail(final Rpc rpc, final String why)
+    {
+        final String message = "RPC " + rpc.id + " to " + HostAddress.toString(rpc.peerAddress) + " port " +
+            rpc.peerPort + " timed out: " + why;
+        rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, message));
+        final long nowNs = clock.nanoTime();
+        if (nowNs - nextLogNs >= 0 || Long.MIN_VALUE == nextLogNs)
+        {
+            nextLogNs = nowNs + LOG_INTERVAL_NS;
+            if (0 == unloggedTimeouts)
+            {
+                LOG.warn(message);
+            }
+            else
+            {
+                LOG.warn("{} ({} more RPCs timed out since the last report)", message, unloggedTimeouts);
+            }
+            unloggedTimeouts = 0;
+        }
+        else
+        {
+            unloggedTimeouts++;
+        }
+    }
+
+    private static String millis(final long ns)
+    {
+        return 0 == ns % 1_000_000 ? ns / 1_000_000 + " ms" : String.format("%.3f ms", ns / 1e6);
     }
 
     /**
@@ -264,10 +312,8 @@ final class RpcTimer
                 if (rpc.client)
                 {
                     metrics.increment(HomaMetrics.CLIENT_TIMEOUTS);
-                    rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, "RPC " + rpc.id + " to " +
-                        HostAddress.toString(rpc.peerAddress) + " port " + rpc.peerPort + " timed out: the peer " +
-                        "is presumed dead, " + rounds + " rounds of RESENDs went unanswered (timeoutResends " +
-                        timeoutResends + ")"));
+                    fail(rpc, "the server is presumed dead: " + rounds + " rounds of RESENDs went unanswered " +
+                        "(timeoutResends " + timeoutResends + ")");
                 }
                 else
                 {

@@ -108,8 +108,8 @@ public final class HomaMetrics
     public static final int SERVER_RPCS_RECLAIMED = SCALARS + 30;
     /** RESENDs answered short or not at all because the RPC had retransmitted its budget (retransmitBudgetPercent). */
     public static final int RETRANSMIT_BUDGET_SPENT = SCALARS + 31;
-    /** Control answers (BUSY, RPC_UNKNOWN, ACK, CUTOFFS, NEED_ACK, RESEND) not sent: a per-peer or unknown-host rate
-     * limit was reached (maxAnswersPerPeerPerTick, maxAnswersToUnknownPerTick). */
+    /** Answers not sent: RPC_UNKNOWN or ACK past a per-peer or unknown-host rate limit (maxAnswersPerPeerPerTick,
+     * maxAnswersToUnknownPerTick), a second BUSY for one RPC in a tick, a second restart in a resend interval. */
     public static final int ANSWERS_LIMITED = SCALARS + 32;
     /** Messages that had to wait for receive-pool pages because their peer held maxReceiveBytesPerPeer already. */
     public static final int RECEIVE_PEER_LIMIT_WAITS = SCALARS + 33;
@@ -118,8 +118,10 @@ public final class HomaMetrics
     public static final int UNREACHABLE_ANSWERS = SCALARS + 34;
     /** RPCs ended because their peer said nothing listens there (port, protocol or host unreachable). */
     public static final int RPCS_UNREACHABLE = SCALARS + 35;
+    /** Client RPCs ended with a timeout because their deadline passed (HomaSocket.call with a timeout). */
+    public static final int DEADLINES_EXPIRED = SCALARS + 36;
 
-    private static final int ENGINE_DROPS = SCALARS + 36;
+    private static final int ENGINE_DROPS = SCALARS + 37;
 
     /** Dropped: no socket bound to the destination port. */
     public static final int DROP_UNKNOWN_PORT = ENGINE_DROPS;
@@ -142,8 +144,8 @@ public final class HomaMetrics
     /** Dropped: packet type that needs an RPC in a state that cannot use it (e.g. GRANT for a response). */
     public static final int DROP_WRONG_STATE = ENGINE_DROPS + 9;
 
-    /** Dropped: the first packet of a request from a peer that already has maxServerRpcsPerPeer server RPCs. */
-    public static final int DROP_PEER_SERVER_RPCS = ENGINE_DROPS + 10;
+    /** Dropped: the first packet of a request from a peer with maxIncomingRequestsPerPeer requests being received. */
+    public static final int DROP_PEER_INCOMING_REQUESTS = ENGINE_DROPS + 10;
     /** Dropped: a packet that needs the sender's peer entry (CUTOFFS, NEED_ACK) from a host this host has none for. */
     public static final int DROP_UNKNOWN_PEER = ENGINE_DROPS + 11;
 
@@ -345,9 +347,10 @@ public final class HomaMetrics
             "incast_marked_requests", "incast_limited_responses", "pacer_throttled", "errors", "acks_ignored",
             "send_pool_fragmented", "peer_timeouts", "server_rpcs_reclaimed", "retransmit_budget_spent",
             "answers_limited", "receive_peer_limit_waits", "unreachable_answers", "rpcs_unreachable",
+            "deadlines_expired",
             "drop.unknown_port", "drop.unknown_rpc", "drop.max_server_rpcs", "drop.max_peers", "drop.receive_pool",
             "drop.length_mismatch", "drop.too_many_gaps", "drop.complete_message", "drop.tx_full",
-            "drop.wrong_state", "drop.peer_server_rpcs", "drop.unknown_peer" };
+            "drop.wrong_state", "drop.peer_incoming_requests", "drop.unknown_peer" };
         System.arraycopy(scalars, 0, names, SCALARS, scalars.length);
         for (int r = 0; r < dropReasonCount; r++)
         {

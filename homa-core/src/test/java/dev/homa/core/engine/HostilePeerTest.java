@@ -81,7 +81,7 @@ class HostilePeerTest
         final HomaTransport.Context ctx = result.serverContext;
         assertTrue(result.maxPages <= ctx.maxReceiveBytesPerPeer() / ctx.receivePageBytes(),
             "the source's messages hold at most its share of the pool: " + result.maxPages);
-        assertTrue(result.maxServerRpcs <= ctx.maxServerRpcsPerPeer() + 64,
+        assertTrue(result.maxServerRpcs <= ctx.maxIncomingRequestsPerPeer() + 64,
             "the source's RPCs are bounded: " + result.maxServerRpcs);
         result.assertRecovered();
         result.assertAmplificationAtMost(0.5, 0.6);
@@ -192,8 +192,8 @@ class HostilePeerTest
     }
 
     /**
-     * 1. The per-peer share of the server RPC table: a peer with maxServerRpcsPerPeer live server RPCs gets no new
-     * one (its first packets are counted and dropped) while another peer still does.
+     * 1. The per-peer share of the server RPC table: a peer with maxIncomingRequestsPerPeer requests being received
+     * gets no new one (its first packets are counted and dropped) while another peer still does.
      */
     @Test
     @Timeout(30)
@@ -201,7 +201,7 @@ class HostilePeerTest
     {
         final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
         final ForgingDriver[] forger = new ForgingDriver[1];
-        try (Cluster cluster = new Cluster(fabric, 1, ctx -> ctx.maxServerRpcsPerPeer(10), (index, driver) ->
+        try (Cluster cluster = new Cluster(fabric, 1, ctx -> ctx.maxIncomingRequestsPerPeer(10), (index, driver) ->
             forger[0] = new ForgingDriver(driver, HostilePeerTest::isForged)))
         {
             cluster.transport(0).openSocket(PORT);
@@ -213,7 +213,7 @@ class HostilePeerTest
             cluster.runUntil(() -> 0 == forger[0].pending(), MS);
             final HomaMetrics metrics = cluster.engine(0).metrics();
             assertEquals(11, cluster.engine(0).serverRpcCount(), "10 of the first peer, 1 of the second");
-            assertEquals(10, metrics.get(HomaMetrics.DROP_PEER_SERVER_RPCS));
+            assertEquals(10, metrics.get(HomaMetrics.DROP_PEER_INCOMING_REQUESTS));
             cluster.assertNoErrors();
         }
     }

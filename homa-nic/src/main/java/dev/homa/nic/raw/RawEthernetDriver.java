@@ -520,6 +520,30 @@ public final class RawEthernetDriver implements NicDriver
         return FrameLayout.WIRE_OVERHEAD_BYTES;
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * A raw Ethernet destination is a host, with no port, that is not a martian, broadcast or multicast address
+     * (see {@link #isMartianSource}) and not this host.
+     */
+    @Override
+    public String destinationError(final long destination)
+    {
+        if (!HostAddress.isIpv4(destination))
+        {
+            return "not an IPv4 host address: " + HostAddress.toString(destination);
+        }
+        if (0 != HostAddress.portOf(destination))
+        {
+            return HostAddress.toString(destination) + " has a port: raw:// peers are addressed by IP alone";
+        }
+        if (isMartianSource(HostAddress.ipv4Of(destination), localIp, broadcastIp))
+        {
+            return HostAddress.toString(destination) + " is not a unicast address of another host";
+        }
+        return null;
+    }
+
     @Override
     public long localAddress()
     {

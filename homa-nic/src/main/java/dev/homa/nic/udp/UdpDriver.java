@@ -637,6 +637,31 @@ public final class UdpDriver implements NicDriver
         return IPV4_UDP_HEADER_LENGTH + ETHERNET_OVERHEAD;
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * A UDP destination needs a port, and an address packets can reach: not 0.0.0.0, a multicast address or a
+     * broadcast address.
+     */
+    @Override
+    public String destinationError(final long destination)
+    {
+        if (!HostAddress.isIpv4(destination))
+        {
+            return "not an IPv4 host address: " + HostAddress.toString(destination);
+        }
+        if (0 == HostAddress.portOf(destination))
+        {
+            return HostAddress.toString(destination) + " has no UDP port: udp:// peers are addressed as ip:port";
+        }
+        final int ip = HostAddress.ipv4Of(destination);
+        if (0 == ip || (ip >>> 28) >= 0xE)
+        {
+            return HostAddress.toString(destination) + " is not a unicast address";
+        }
+        return null;
+    }
+
     @Override
     public long localAddress()
     {

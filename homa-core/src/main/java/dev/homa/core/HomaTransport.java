@@ -670,7 +670,6 @@ public final class HomaTransport implements AutoCloseable
                 .maxIncomingBytes(maxIncomingBytes)
                 .maxIncomingBytesPerPeer(maxIncomingBytesPerPeer)
                 .windowBytes(windowBytes)
-                .unscheduledBytes(unscheduledBytes)
                 .maxPacketPayload(payload)
                 .maxActivePerPeer(maxActivePerPeer)
                 .fifoGrantFractionPerMille(fifoGrantFractionPerMille)

@@ -206,12 +206,10 @@ final class DataReceiver
             metrics.increment(HomaMetrics.decoderDrop(RejectReason.OFFSET_PAST_END.ordinal()));
             return;
         }
-        if (!in.scheduled && (0 != in.bytesReceived() || payload != in.length))
+        if (!in.scheduled && in.incoming < in.length)
         {
-            // Every message that spans packets is tracked, even one that needs no grant: its unscheduled bytes
-            // count toward the incoming budget (kernel accounting). One that this packet completes would be
-            // added and removed again at once with no grant in between: it stays out of the scheduler, which
-            // keeps a small RPC's critical path off the scheduler's lists.
+            // A message that needs grants is the scheduler's from its first packet until its last (only such
+            // messages count toward the incoming budget, as in homa_grant_update_incoming).
             in.scheduled = true;
             scheduler.add(in);
         }

@@ -53,8 +53,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>
  * Receiver: packets are placed by byte offset into receive-pool pages (small messages share slot pages); a
  * message's storage is taken when its first packet arrives and, if the pool is exhausted, the message waits (no
- * grants; its bytes are re-requested when pages free up). Every message is tracked by the {@link GrantScheduler}
- * (unscheduled bytes count toward the incoming budget); a completed message is delivered zero-copy as a
+ * grants; its bytes are re-requested when pages free up). A message that needs grants is tracked by the
+ * {@link GrantScheduler} until its last byte arrives; a completed message is delivered zero-copy as a
  * {@link HomaMessage} whose views point into the pool pages until released. Server RPCs live until the client's
  * ACK (piggybacked on later DATA, or an ACK packet after NEED_ACK), matched by client host and id; a request that
  * arrives again afterwards is a new RPC, as in the kernel.

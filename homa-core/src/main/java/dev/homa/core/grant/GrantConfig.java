@@ -33,11 +33,6 @@ public final class GrantConfig
     public static final int WINDOW_BYTES_DEFAULT = 0;
 
     /**
-     * Kernel unsched_bytes.
-     */
-    public static final int UNSCHEDULED_BYTES_DEFAULT = 40_000;
-
-    /**
      * Payload of a full DATA packet on a 1500-byte MTU (1500 - 20 IP - 56 DATA header = 1424, kept round).
      */
     public static final int MAX_PACKET_PAYLOAD_DEFAULT = 1400;
@@ -75,7 +70,6 @@ public final class GrantConfig
     private int overcommit = OVERCOMMIT_DEFAULT;
     private int maxIncomingBytes = MAX_INCOMING_BYTES_DEFAULT;
     private int windowBytes = WINDOW_BYTES_DEFAULT;
-    private int unscheduledBytes = UNSCHEDULED_BYTES_DEFAULT;
     private int maxPacketPayload = MAX_PACKET_PAYLOAD_DEFAULT;
     private int maxScheduledPriority = MAX_SCHEDULED_PRIORITY_DEFAULT;
     private int maxActivePerPeer = MAX_ACTIVE_PER_PEER_DEFAULT;
@@ -162,25 +156,6 @@ public final class GrantConfig
     public int windowBytes()
     {
         return windowBytes;
-    }
-
-    /**
-     * @param unscheduledBytes bytes a sender sends without grants; a message with more than this many bytes on the
-     *                         way is not given a FIFO grant (it has one outstanding or ignores grants).
-     * @return this for a fluent API.
-     */
-    public GrantConfig unscheduledBytes(final int unscheduledBytes)
-    {
-        this.unscheduledBytes = unscheduledBytes;
-        return this;
-    }
-
-    /**
-     * @return bytes a sender sends without grants.
-     */
-    public int unscheduledBytes()
-    {
-        return unscheduledBytes;
     }
 
     /**
@@ -312,10 +287,10 @@ public final class GrantConfig
 
     /**
      * Strict overcommitment: never let more than {@code overcommit} messages hold scheduled grants whose data has not
-     * all arrived. The kernel (default, false) counts only the messages still being granted, so a message that is
-     * fully granted, or displaced by a shorter one, keeps receiving its tail while the next message is already
-     * granted: no bubble between messages, but briefly more than K senders hold grants. Strict mode makes a message
-     * without data on the way wait for a holder to drain (FIFO grants stay exempt: they are the starvation escape).
+     * all arrived. The kernel (default, false) keeps a message in its K slots until it is fully received, so only a
+     * message displaced by a shorter one, or given a FIFO grant, can hold grants outside them for a while. Strict
+     * mode makes a message without data on the way wait for such a holder to drain too (FIFO grants stay exempt: they
+     * are the starvation escape).
      *
      * @param strictOvercommit true for the strict limit.
      * @return this for a fluent API.
@@ -387,10 +362,6 @@ public final class GrantConfig
             throw new IllegalArgumentException(
                 "windowBytes must be 0 (dynamic) or >= maxPacketPayload " + maxPacketPayload + ": " + windowBytes);
         }
-        if (unscheduledBytes < 0)
-        {
-            throw new IllegalArgumentException("unscheduledBytes must be >= 0: " + unscheduledBytes);
-        }
         if (maxScheduledPriority < 0 || maxScheduledPriority > MAX_PRIORITY)
         {
             throw new IllegalArgumentException(
@@ -436,7 +407,6 @@ public final class GrantConfig
             ", maxIncomingBytes=" + maxIncomingBytes +
             ", maxIncomingBytesPerPeer=" + maxIncomingBytesPerPeer +
             ", windowBytes=" + windowBytes +
-            ", unscheduledBytes=" + unscheduledBytes +
             ", maxPacketPayload=" + maxPacketPayload +
             ", maxScheduledPriority=" + maxScheduledPriority +
             ", maxActivePerPeer=" + maxActivePerPeer +

@@ -4,50 +4,52 @@ import dev.homa.core.priority.ScheduledPriorities;
 import org.agrona.collections.Long2ObjectHashMap;
 
 /**
- * Receiver-side grant scheduler with HomaModule's semantics (homa_grant.c; protocol.md section 4).
+ * Receiver-side grant scheduler with the current HomaModule's semantics (homa_grant.c; protocol.md section 4).
  * <ul>
- * <li><b>Candidates</b> are the tracked messages not yet fully granted. They are kept in one SRPT-ordered queue per
- * sending peer ({@link PeerQueue}) and the queues in a list ordered by their best message, as the kernel does, so a
- * DATA arrival only moves a message a few places.</li>
+ * <li><b>Candidates</b> are the tracked messages that need grants (longer than their unscheduled bytes), from their
+ * first packet until their last byte arrives. They are kept in one SRPT-ordered queue per sending peer
+ * ({@link PeerQueue}) and the queues in a list ordered by their best message, as the kernel does, so a DATA arrival
+ * only moves a message a few places.</li>
  * <li><b>SRPT</b>: fewest bytes not yet received first, ties to the older message (smaller birth order).</li>
  * <li><b>Overcommitment</b>: at most {@code overcommit} (K) messages are active. The active set is the best K
  * candidates taking at most {@code maxActivePerPeer} from each peer; if that leaves slots free (fewer peers than
  * slots) they are filled with the best messages of the peers with the fewest active ones, so the per-peer limit is
  * a preference, not a cap. A shorter newcomer takes the slot of the worst active message (kernel behaviour: its
- * grants are already out at a lower level, the newcomer's go out at a higher one).</li>
+ * grants are already out at a lower level, the newcomer's go out at a higher one). A message keeps its slot until
+ * it is fully received, not merely fully granted (homa_grant_check_rpc), so at most K messages hold grants.</li>
  * <li><b>Window</b>: each active message is granted up to {@code received + window} (window fixed, or dynamic
  * {@code maxIncoming / (active + 1)}), clipped to its length and to the room left in the incoming budget (sum over
- * tracked messages of granted-or-unscheduled bytes not yet received, each sending peer's share counted up to
- * {@link GrantConfig#maxIncomingBytesPerPeer(int)}, beyond which that peer gets no more), rounded up to a whole
- * packet but never past the end. A grant goes out only when it raises the offset by at least one packet or reaches the end, or when the
- * message's priority changed while it still has granted bytes on the way. Grants never go down.</li>
+ * candidates of granted-or-unscheduled bytes not yet received, each sending peer's share counted up to
+ * {@link GrantConfig#maxIncomingBytesPerPeer(int)}, beyond which that peer gets no more; a message that needs no
+ * grant does not count, as in homa_grant_update_incoming), rounded up to a whole packet but never past the end. A
+ * grant goes out only when it raises the offset by at least one packet or reaches the end, or when the message's
+ * priority changed while it still has granted bytes on the way. Grants never go down.</li>
  * <li><b>Priorities</b> follow {@link ScheduledPriorities#levelFor(int, int, int)}.</li>
- * <li><b>FIFO grants</b>: while some grantable message is not active, every {@link GrantConfig#fifoGrantIntervalNs()}
- * the oldest candidate with no more than {@code unscheduledBytes} on the way (so not one that already holds a FIFO
- * grant, nor one whose sender ignores grants) gets {@code fifoGrantIncrement} more bytes at the highest scheduled
- * level. Like the kernel's "pity grants", these are outside K and may exceed the incoming budget by one
- * increment.</li>
+ * <li><b>FIFO grants</b> (homa_grant_check_fifo): every {@link GrantConfig#fifoGrantIntervalNs()} the oldest
+ * candidate, active or not, that is not fully granted and has less than {@code window + 2 * fifoGrantIncrement} on
+ * the way (more means its sender ignores grants) gets {@code fifoGrantIncrement} more bytes at the next-to-highest
+ * level (homa_high_priority, 6 of 0-7). Like the kernel's, these are outside K and the incoming budget.</li>
  * <li><b>Strict overcommitment</b> ({@link GrantConfig#strictOvercommit(boolean)}, off by default as in the kernel):
  * a message without grant data on the way is only granted while fewer than K messages hold undelivered scheduled
- * grants, so a fully granted or displaced message's tail counts against K.</li>
+ * grants, so the tail of a displaced message or a FIFO grant also counts against K.</li>
  * </ul>
- * Driving it: the engine calls {@link #add(Grantable)} when a message's first packet arrives (every message may be
- * added: one that needs no grant is then tracked only so its unscheduled bytes count toward the budget, as in the
- * kernel), {@link #onDataReceived(Grantable)} whenever its received bytes grow, {@link #remove(Grantable)} when it
- * completes or is aborted, and {@link #sendGrants(long, GrantSender)} after a batch of such events (and at
- * {@link #nextFifoGrantDeadlineNs()}). Single-threaded; no allocation in steady state (peer queues are pooled and only
- * created when more peers than ever before have grantable messages at once); no clock reads: time comes in as
- * {@code nowNs}.
+ * Driving it: the engine calls {@link #add(Grantable)} when the first packet of a message that needs grants arrives
+ * (one added that needs none is tracked without counting toward the budget), {@link #onDataReceived(Grantable)}
+ * whenever its received bytes grow, {@link #remove(Grantable)} when it completes or is aborted, and
+ * {@link #sendGrants(long, GrantSender)} after a batch of such events (and at {@link #nextFifoGrantDeadlineNs()}).
+ * Single-threaded; no allocation in steady state (peer queues are pooled and only created when more peers than ever
+ * before have grantable messages at once); no clock reads: time comes in as {@code nowNs}.
  */
 public final class GrantScheduler
 {
     private static final long NO_DEADLINE = Long.MAX_VALUE;
+    /** FIFO grants go at homa_high_priority: the next-to-highest level, below control packets only. */
+    private static final int FIFO_GRANT_LEVEL = GrantConfig.MAX_PRIORITY - 1;
 
     private final int overcommit;
     private final int maxIncomingBytes;
     private final long maxIncomingBytesPerPeer;
     private final int windowBytes;
-    private final int unscheduledBytes;
     private final int maxPacketPayload;
     private final int maxActivePerPeer;
     private final int fifoGrantIncrement;
@@ -99,7 +101,6 @@ public final class GrantScheduler
         maxIncomingBytesPerPeer = 0 == config.maxIncomingBytesPerPeer() ? maxIncomingBytes :
             config.maxIncomingBytesPerPeer();
         windowBytes = config.windowBytes();
-        unscheduledBytes = config.unscheduledBytes();
         maxPacketPayload = config.maxPacketPayload();
         maxActivePerPeer = config.maxActivePerPeer();
         fifoGrantIncrement = config.fifoGrantIncrement();
@@ -331,7 +332,7 @@ public final class GrantScheduler
     }
 
     /**
-     * @return all tracked messages (candidates and fully granted ones not yet removed).
+     * @return all tracked messages (candidates, and any added that need no grant).
      */
     public int trackedCount()
     {
@@ -357,7 +358,7 @@ public final class GrantScheduler
 
     /**
      * @return time at which the next FIFO grant is due, or {@link Long#MAX_VALUE} if none is pending (FIFO grants
-     * off, or no message waiting outside the active set at the last {@link #sendGrants(long, GrantSender)}).
+     * off, or no candidate at the last {@link #sendGrants(long, GrantSender)}).
      */
     public long nextFifoGrantDeadlineNs()
     {
@@ -476,7 +477,10 @@ public final class GrantScheduler
 
     private void updateIncoming(final GrantState state)
     {
-        final int incoming = Math.max(0, Math.min(state.grantedOffset, state.length) - state.received);
+        // Only a message that needs grants counts toward the budget (homa_grant_update_incoming tests
+        // RPC_GRANTABLE): one that came whole in its unscheduled bytes is not the scheduler's to limit.
+        final int incoming = GrantState.ACCOUNTING == state.trackState ? 0 :
+            Math.max(0, Math.min(state.grantedOffset, state.length) - state.received);
         changeIncoming(state, incoming);
 
         final boolean holder = state.scheduledGrantSent && incoming > 0;
@@ -531,43 +535,28 @@ public final class GrantScheduler
 
     private int grantActive(final GrantSender sender)
     {
-        int count = 0;
-        while (true)
+        if (dirty)
         {
-            if (dirty)
+            recomputeActive();
+        }
+        final int window = window();
+        int count = 0;
+        for (int rank = 0; rank < activeCount; rank++)
+        {
+            // A fully granted message keeps its slot, and its rank, until its last byte arrives (current
+            // homa_grant_check_rpc): it gets no more grants, and the next message is promoted only then.
+            final GrantState state = active[rank];
+            if (grant(state, window, ScheduledPriorities.levelFor(rank, activeCount, maxScheduledPriority), sender))
             {
-                recomputeActive();
-            }
-
-            final int window = 0 != windowBytes ? windowBytes : maxIncomingBytes / (activeCount + 1);
-            boolean anyFullyGranted = false;
-            for (int rank = 0; rank < activeCount; rank++)
-            {
-                final GrantState state = active[rank];
-                final int level = ScheduledPriorities.levelFor(rank, activeCount, maxScheduledPriority);
-                if (grant(state, window, level, sender))
-                {
-                    count++;
-                }
-                anyFullyGranted |= state.grantedOffset >= state.length;
-            }
-
-            if (!anyFullyGranted)
-            {
-                return count;
-            }
-
-            for (int rank = activeCount - 1; rank >= 0; rank--)
-            {
-                final GrantState state = active[rank];
-                if (state.grantedOffset >= state.length)
-                {
-                    fullyGranted++;
-                    unlinkCandidate(state);
-                    state.trackState = GrantState.ACCOUNTING;
-                }
+                count++;
             }
         }
+        return count;
+    }
+
+    private int window()
+    {
+        return 0 != windowBytes ? windowBytes : maxIncomingBytes / (activeCount + 1);
     }
 
     private boolean grant(final GrantState state, final int window, final int level, final GrantSender sender)
@@ -610,6 +599,10 @@ public final class GrantScheduler
                 }
             }
             emit(state, (int)target, level, sender);
+            if (target == length)
+            {
+                fullyGranted++;
+            }
             return true;
         }
 
@@ -641,46 +634,35 @@ public final class GrantScheduler
 
     private int fifoGrant(final long nowNs, final GrantSender sender)
     {
-        if (0 == fifoGrantIntervalNs)
+        if (0 == fifoGrantIntervalNs || 0 == candidateCount)
         {
-            return 0;
-        }
-        if (candidateCount <= activeCount)
-        {
-            // Nobody is waiting outside the active set, so nobody can starve: keep the FIFO clock stopped.
+            // Nothing to grant: the FIFO clock stops, and the next message gets its FIFO grant at once.
             nextFifoDeadlineNs = NO_DEADLINE;
             return 0;
         }
-        if (NO_DEADLINE == nextFifoDeadlineNs)
-        {
-            nextFifoDeadlineNs = nowNs + fifoGrantIntervalNs;
-            return 0;
-        }
-        if (nowNs - nextFifoDeadlineNs < 0)
+        if (NO_DEADLINE != nextFifoDeadlineNs && nowNs - nextFifoDeadlineNs < 0)
         {
             return 0;
         }
         nextFifoDeadlineNs = nowNs + fifoGrantIntervalNs;
-
+        // homa_grant_check_fifo: the oldest grantable message, active or not, that is not fully granted and has
+        // less than window + 2 increments on the way (more means its sender ignores our grants).
+        final long limit = (long)window() + 2L * fifoGrantIncrement;
         for (GrantState state = fifoHead; null != state; state = state.fifoNext)
         {
-            if (state.incoming > unscheduledBytes)
+            if (state.incoming >= limit || state.grantedOffset >= state.length)
             {
                 continue;
             }
-
             final long target = Math.min(state.length, roundUpToPacket((long)state.grantedOffset + fifoGrantIncrement));
             fifoGrants++;
-            emit(state, (int)target, maxScheduledPriority, sender);
-            if (state.grantedOffset >= state.length)
+            emit(state, (int)target, FIFO_GRANT_LEVEL, sender);
+            if (target == state.length)
             {
                 fullyGranted++;
-                unlinkCandidate(state);
-                state.trackState = GrantState.ACCOUNTING;
             }
             return 1;
         }
-
         return 0;
     }
 

@@ -130,7 +130,7 @@ public final class GrantState
     }
 
     /**
-     * @return true while the message still needs grants (tracked and not fully granted).
+     * @return true while the message takes part in granting (it needs grants and is not fully received).
      */
     public boolean isGrantable()
     {

@@ -625,4 +625,79 @@ class KernelConformanceTest
         assertEquals(List.of(7L, 9L), asked, "C (id 7) and D (id 9) got pages; B (id 5) waits: " + resends);
         cluster.assertNoErrors();
     }
+
+    private void sendRange(final long id, final int length, final int incoming, final int from, final int to)
+    {
+        for (int offset = from; offset < to; offset += 1_000)
+        {
+            kernel.send(KernelPeer.data(KERNEL_CLIENT_PORT, SERVER_PORT, id, length, incoming, offset,
+                Math.min(1_000, to - offset), 0, 0, 0, false), engineAddress());
+        }
+    }
+
+    private List<KernelPeer.Received> grantsFor(final long clientId)
+    {
+        return kernel.matching(r -> KernelPeer.GRANT == r.type() && r.senderId() == (clientId ^ 1));
+    }
+
+    @Test
+    @Timeout(30)
+    void aMessageHoldsItsGrantSlotUntilFullyReceived()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.overcommit(1).fifoGrantFractionPerMille(0));
+        cluster.transport(0).openSocket(SERVER_PORT);
+        sendRange(2, 100_000, 10_000, 0, 10_000);
+        sendRange(4, 200_000, 10_000, 0, 10_000);
+        run(10_000);
+        final List<KernelPeer.Received> grantsA = grantsFor(2);
+        assertEquals(100_000, grantsA.getLast().offset(), "A, the shorter, fully granted (window 200,000)");
+        assertTrue(grantsFor(4).isEmpty(), "B waits: K = 1");
+        sendRange(2, 100_000, 10_000, 10_000, 99_000);
+        run(10_000);
+        assertTrue(grantsFor(4).isEmpty(), "B still waits while A's last bytes are on the way (homa_grant_check_rpc)");
+        sendRange(2, 100_000, 10_000, 99_000, 100_000);
+        run(10_000);
+        assertFalse(grantsFor(4).isEmpty(), "A received: B takes the slot");
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void onlyMessagesThatNeedGrantsCountTowardMaxIncoming()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.maxIncomingBytes(100_000).maxIncomingBytesPerPeer(100_000)
+            .windowBytes(60_000).fifoGrantFractionPerMille(0));
+        cluster.transport(0).openSocket(SERVER_PORT);
+        // S needs no grant (all unscheduled): 79,000 of its bytes are on the way. L needs grants.
+        sendRange(2, 80_000, 80_000, 0, 1_000);
+        sendRange(4, 500_000, 10_000, 0, 10_000);
+        run(10_000);
+        final int granted = grantsFor(4).getLast().offset();
+        assertTrue(granted >= 10_000 + 60_000, "L gets its whole window; S is not counted (homa_grant_update_incoming" +
+            " counts RPC_GRANTABLE messages only): granted " + granted);
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void fifoGrantsGoToTheOldestAtTheNextToHighestLevel()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.overcommit(1));
+        cluster.transport(0).openSocket(SERVER_PORT);
+        sendRange(2, 500_000, 10_000, 0, 10_000);
+        sendRange(4, 100_000, 10_000, 0, 10_000);
+        run(1_000_000);
+        final List<KernelPeer.Received> fifo = kernel.matching(r -> KernelPeer.GRANT == r.type() &&
+            6 == r.priorityField());
+        assertFalse(fifo.isEmpty(), "a FIFO grant at level 6 (homa_high_priority)");
+        for (final KernelPeer.Received grant : fifo)
+        {
+            assertEquals(3, grant.senderId(), "to the oldest message");
+        }
+        for (final KernelPeer.Received grant : grantsFor(4))
+        {
+            assertTrue(grant.priorityField() <= 3, "SRPT grants at scheduled levels");
+        }
+        cluster.assertNoErrors();
+    }
 }

@@ -31,7 +31,6 @@ class GrantSchedulerTest
     {
         return new GrantConfig()
             .maxPacketPayload(PAYLOAD)
-            .unscheduledBytes(UNSCHED)
             .fifoGrantFractionPerMille(0);
     }
 
@@ -136,10 +135,9 @@ class GrantSchedulerTest
     void shouldNeverHaveMoreThanOvercommitMessagesBeingGrantedWithOutstandingGrants()
     {
         final int[] max = overcommitRun(false);
-        // Kernel semantics: a fully granted message leaves the active set so the next one's grants pipeline behind
-        // its tail; only the messages still being granted are limited to K.
+        // Current kernel: a message keeps its slot until fully received, so at most K messages hold grants.
         assertEquals(4, max[0]);
-        assertTrue(max[1] > 4, "fully granted tails overlap the next messages' grants: " + max[1]);
+        assertEquals(4, max[1], "at most K messages hold undelivered grants at any step");
     }
 
     @Test
@@ -482,10 +480,10 @@ class GrantSchedulerTest
         // 10 Gbit/s, 10,000-byte increments, 10% of the link: one FIFO grant per 100,000 bytes = 80 us.
         final GrantConfig config = config()
             .overcommit(1)
+            .windowBytes(20_000)
             .linkBitsPerSecond(10_000_000_000L)
             .fifoGrantIncrement(10_000)
-            .fifoGrantFractionPerMille(100)
-            .unscheduledBytes(10_000);
+            .fifoGrantFractionPerMille(100);
         assertEquals(80_000, config.fifoGrantIntervalNs());
         final GrantScheduler scheduler = new GrantScheduler(config);
         final TestMessage oldest = arrived(1, 1_000_000, 1);
@@ -495,43 +493,40 @@ class GrantSchedulerTest
         scheduler.add(shortest);
         scheduler.add(younger);
 
+        // The first grants come with a FIFO grant at once (the kernel's FIFO clock starts in the past), to the
+        // oldest message, at the next-to-highest level (homa_high_priority).
         scheduler.sendGrants(0, sender);
         assertSame(shortest, scheduler.activeMessage(0));
+        List<RecordingGrantSender.Grant> grants = sender.drain();
+        RecordingGrantSender.Grant fifo = grants.get(grants.size() - 1);
+        assertSame(oldest, fifo.message());
+        assertEquals(roundUp(UNSCHED + 10_000), fifo.offset());
+        assertEquals(6, fifo.priority());
         assertEquals(80_000, scheduler.nextFifoGrantDeadlineNs());
-        sender.drain();
 
         scheduler.sendGrants(79_999, sender);
         assertTrue(sender.drain().isEmpty());
-        assertEquals(UNSCHED, oldest.state.grantedOffset());
 
-        assertEquals(1, scheduler.sendGrants(80_000, sender));
-        RecordingGrantSender.Grant grant = sender.drain().get(0);
-        assertSame(oldest, grant.message());
-        assertEquals(roundUp(UNSCHED + 10_000), grant.offset());
-        assertEquals(3, grant.priority(), "FIFO grants use the highest scheduled level");
-        assertEquals(1, scheduler.fifoGrants());
-        assertEquals(160_000, scheduler.nextFifoGrantDeadlineNs());
-
-        // The oldest still has its FIFO grant on the way (more than unscheduledBytes): the next oldest waiting gets it.
-        assertEquals(1, scheduler.sendGrants(160_000, sender));
-        grant = sender.drain().get(0);
-        assertSame(younger, grant.message());
-
-        // Once the oldest's data arrives it is eligible again.
-        oldest.received = oldest.state.grantedOffset();
-        younger.received = younger.state.grantedOffset();
-        scheduler.onDataReceived(oldest);
-        scheduler.onDataReceived(younger);
-        scheduler.sendGrants(200_000, sender);
-        sender.drain();
-        scheduler.sendGrants(240_000, sender);
-        grant = sender.drain().get(0);
-        assertSame(oldest, grant.message());
-        assertEquals(3, scheduler.fifoGrants());
+        // Then one per interval: the oldest again while it has less than window + 2 increments on the way ...
+        long nowNs = 80_000;
+        while (oldest.state.incomingBytes() < 20_000 + 2 * 10_000)
+        {
+            assertEquals(1, scheduler.sendGrants(nowNs, sender));
+            fifo = sender.drain().get(0);
+            assertSame(oldest, fifo.message());
+            assertEquals(nowNs + 80_000, scheduler.nextFifoGrantDeadlineNs());
+            nowNs += 80_000;
+        }
+        // ... and once it has that much it is skipped (its sender ignores grants): the next oldest gets it, active
+        // or not.
+        assertEquals(1, scheduler.sendGrants(nowNs, sender));
+        fifo = sender.drain().get(0);
+        assertSame(shortest, fifo.message());
+        assertEquals(1 + nowNs / 80_000, scheduler.fifoGrants());
     }
 
     @Test
-    void shouldNotSendFifoGrantsWhenDisabledOrNobodyWaits()
+    void shouldNotSendFifoGrantsWhenDisabledOrNobodyNeedsGrants()
     {
         final GrantScheduler disabled = new GrantScheduler(config().overcommit(1).fifoGrantFractionPerMille(0));
         disabled.add(arrived(1, 1_000_000, 1));
@@ -543,15 +538,14 @@ class GrantSchedulerTest
         assertEquals(0, disabled.fifoGrants());
         assertEquals(Long.MAX_VALUE, disabled.nextFifoGrantDeadlineNs());
 
-        final GrantScheduler nobodyWaits = new GrantScheduler(config().overcommit(2).fifoGrantFractionPerMille(50));
-        nobodyWaits.add(arrived(1, 1_000_000, 1));
-        nobodyWaits.add(arrived(2, 200_000, 2));
+        final GrantScheduler nothingToGrant = new GrantScheduler(config().fifoGrantFractionPerMille(50));
+        nothingToGrant.add(new TestMessage(1, 5_000, 0, UNSCHED));
         for (long t = 0; t < 10_000_000; t += 100_000)
         {
-            nobodyWaits.sendGrants(t, sender);
+            nothingToGrant.sendGrants(t, sender);
         }
-        assertEquals(0, nobodyWaits.fifoGrants());
-        assertEquals(Long.MAX_VALUE, nobodyWaits.nextFifoGrantDeadlineNs());
+        assertEquals(0, nothingToGrant.fifoGrants());
+        assertEquals(Long.MAX_VALUE, nothingToGrant.nextFifoGrantDeadlineNs());
     }
 
     @Test
@@ -581,43 +575,45 @@ class GrantSchedulerTest
     }
 
     @Test
-    void shouldPromoteNextMessageWhenOneBecomesFullyGranted()
+    void shouldKeepAFullyGrantedMessageActiveUntilItIsReceived()
     {
-        final GrantScheduler scheduler = new GrantScheduler(config().overcommit(1));
+        final GrantScheduler scheduler = new GrantScheduler(config().overcommit(1).fifoGrantFractionPerMille(0));
         final TestMessage small = arrived(1, 50_000, 0);
         final TestMessage big = arrived(2, 600_000, 1);
         scheduler.add(small);
         scheduler.add(big);
-        assertEquals(2, scheduler.sendGrants(0, sender));
+        assertEquals(1, scheduler.sendGrants(0, sender));
         final List<RecordingGrantSender.Grant> grants = sender.drain();
         assertSame(small, grants.get(0).message());
         assertEquals(50_000, grants.get(0).offset(), "clipped to the length, not rounded past it");
-        assertSame(big, grants.get(1).message());
-        assertFalse(small.state.isGrantable());
-        assertTrue(small.state.isTracked());
         assertEquals(1, scheduler.fullyGrantedMessages());
-        assertEquals(1, scheduler.candidateCount());
+        assertTrue(small.state.isActive(), "its slot is held until the last byte arrives");
+        assertEquals(UNSCHED, big.state.grantedOffset(), "the next waits");
+
+        small.received = 49_000;
+        scheduler.onDataReceived(small);
+        assertEquals(0, scheduler.sendGrants(0, sender));
+        small.received = 50_000;
+        scheduler.onDataReceived(small);
+        scheduler.remove(small);
+        assertEquals(1, scheduler.sendGrants(0, sender));
+        assertSame(big, sender.drain().get(0).message());
     }
 
     @Test
-    void shouldCountUnscheduledBytesOfMessagesThatNeedNoGrant()
+    void shouldCountOnlyMessagesThatNeedGrants()
     {
         final GrantScheduler scheduler = new GrantScheduler(config().maxIncomingBytes(100_000).windowBytes(100_000));
         final TestMessage small = new TestMessage(1, 5_000, 0, UNSCHED);
         scheduler.add(small);
-        assertEquals(5_000, scheduler.incomingBytes());
+        assertEquals(0, scheduler.incomingBytes(), "no grant needed: not the scheduler's to count");
         assertFalse(small.state.isGrantable());
 
         final TestMessage big = arrived(2, 900_000, 1);
         scheduler.add(big);
         scheduler.sendGrants(0, sender);
-        assertEquals(roundUp(UNSCHED + 95_000), big.state.grantedOffset());
-
-        small.received = 5_000;
-        scheduler.onDataReceived(small);
-        scheduler.remove(small);
-        scheduler.sendGrants(0, sender);
-        assertEquals(roundUp(UNSCHED + 100_000), big.state.grantedOffset());
+        assertEquals(roundUp(UNSCHED + 100_000), big.state.grantedOffset(), "the whole window: nothing else counts");
+        assertEquals(big.state.grantedOffset() - big.received, scheduler.incomingBytes());
     }
 
     @Test
@@ -691,7 +687,7 @@ class GrantSchedulerTest
                 final int previous = lastGrant.get(grant.message());
                 assertTrue(grant.offset() >= previous, "grant lowered from " + previous + " to " + grant.offset());
                 assertTrue(grant.offset() <= grant.message().length, "grant past the end");
-                assertTrue(grant.priority() >= 0 && grant.priority() <= 3);
+                assertTrue(grant.priority() >= 0 && grant.priority() <= 3 || 6 == grant.priority());
                 lastGrant.put(grant.message(), grant.offset());
             }
 
@@ -704,10 +700,12 @@ class GrantSchedulerTest
                 {
                     holders++;
                 }
-                expectedIncoming += Math.max(0, Math.min(message.state.grantedOffset(), message.length) -
-                    message.received);
-                if (message.state.grantedOffset() < message.length)
+                if (message.needsGrants)
                 {
+                    // Only messages that need grants count, and they take part until their last byte is in.
+                    expectedIncoming += Math.max(0, Math.min(message.state.grantedOffset(), message.length) -
+                        message.received);
+                    assertTrue(message.state.isGrantable(), "a live message that needs grants is a candidate");
                     candidates++;
                 }
             }
@@ -835,7 +833,6 @@ class GrantSchedulerTest
         assertConfigError("windowBytes must be >= 0 (0 = dynamic): -1", new GrantConfig().windowBytes(-1));
         assertConfigError("windowBytes must be 0 (dynamic) or >= maxPacketPayload 1400: 100",
             new GrantConfig().windowBytes(100));
-        assertConfigError("unscheduledBytes must be >= 0: -5", new GrantConfig().unscheduledBytes(-5));
         assertConfigError("maxScheduledPriority must be in [0, 7]: 8", new GrantConfig().maxScheduledPriority(8));
         assertConfigError("maxActivePerPeer must be >= 1: 0", new GrantConfig().maxActivePerPeer(0));
         assertConfigError("fifoGrantFractionPerMille must be in [0, 1000]: 1001",

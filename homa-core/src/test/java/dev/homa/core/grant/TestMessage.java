@@ -9,6 +9,7 @@ final class TestMessage implements Grantable
     final int length;
     final long birth;
     final GrantState state = new GrantState();
+    final boolean needsGrants;
     int received;
 
     TestMessage(final long peer, final int length, final long birth, final int unscheduledBytes)
@@ -17,6 +18,7 @@ final class TestMessage implements Grantable
         this.length = length;
         this.birth = birth;
         state.reset(Math.min(unscheduledBytes, length));
+        this.needsGrants = length > unscheduledBytes;
     }
 
     public long peer()

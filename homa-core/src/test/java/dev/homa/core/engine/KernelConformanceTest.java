@@ -700,4 +700,51 @@ class KernelConformanceTest
         }
         cluster.assertNoErrors();
     }
+
+    @Test
+    @Timeout(30)
+    void aResponseWaitingForGrantsIsNotSilent()
+    {
+        final int timeoutTicks = 20;
+        start(FabricMode.INSTANT, ctx -> ctx.tickNs(1_000_000).resendTicks(3).resendIntervalTicks(3)
+            .timeoutTicks(timeoutTicks).overcommit(1).fifoGrantFractionPerMille(0));
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+        client.homaSend(kernel.address, SERVER_PORT, request, 0, 100, 0);
+        client.homaSend(kernel.address, SERVER_PORT, request, 0, 100, 0);
+        run(10_000);
+        final List<KernelPeer.Received> requests = kernel.ofType(DATA);
+        final KernelPeer.Received first = requests.get(0);
+        final KernelPeer.Received second = requests.get(1);
+        // The kernel server answers both; the engine grants the shorter response (K = 1), which then arrives a
+        // packet a tick, while the longer one has all its unscheduled bytes and waits for grants. A kernel server
+        // never probes a client, so the waiting response owes us nothing: it must not count silence, ask for
+        // anything or time out, however long the other takes (homa_timer_check_rpc: received >= granted).
+        responseRange(first, 200_000, 0, 10_000);
+        responseRange(second, 500_000, 0, 10_000);
+        int next = 10_000;
+        for (int tick = 0; tick < 3 * timeoutTicks; tick++)
+        {
+            responseRange(first, 200_000, next, next + 1_000);
+            next += 1_000;
+            run(1_000_000);
+        }
+        final long waiting = second.senderId();
+        assertTrue(kernel.matching(r -> KernelPeer.GRANT == r.type() && r.senderId() == waiting).isEmpty(),
+            "the longer response still waits for the slot");
+        assertTrue(kernel.matching(r -> KernelPeer.RESEND == r.type() && r.senderId() == waiting).isEmpty(),
+            "and is not asked for");
+        assertEquals(2, cluster.engine(0).rpcCount(), "neither RPC timed out");
+        assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
+        cluster.assertNoErrors();
+    }
+
+    private void responseRange(final KernelPeer.Received request, final int length, final int from, final int to)
+    {
+        for (int offset = from; offset < to; offset += 1_000)
+        {
+            kernel.send(KernelPeer.data(request.destinationPort(), request.sourcePort(), request.senderId() ^ 1,
+                length, 10_000, offset, Math.min(1_000, to - offset), 0, 0, 0, false), engineAddress());
+        }
+    }
 }

@@ -5,7 +5,9 @@ import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
+import dev.homa.nic.netns.LuaDissector;
 import dev.homa.nic.netns.NetnsPair;
+import dev.homa.nic.netns.TsharkCapture;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Assumptions;
@@ -13,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -63,8 +63,8 @@ class KernelWireCaptureTest
         final Set<String> clientIds = new HashSet<>();
         try (NetnsPair pair = NetnsPair.create("hrawwire", 12))
         {
-            final Process tsharkA = startCapture(pair, pair.nsA(), pair.ifA(), pcapA);
-            final Process tsharkB = startCapture(pair, pair.nsB(), pair.ifB(), pcapB);
+            final Process tsharkA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, 0);
+            final Process tsharkB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, 0);
             try (HomaTransport client = HomaTransport.launch(context(pair.ifA(), pair.nsA()));
                 HomaTransport server = HomaTransport.launch(context(pair.ifB(), pair.nsB())))
             {
@@ -103,8 +103,8 @@ class KernelWireCaptureTest
             }
             finally
             {
-                stop(tsharkA);
-                stop(tsharkB);
+                TsharkCapture.stop(tsharkA);
+                TsharkCapture.stop(tsharkB);
             }
             final List<Map<String, String>> rows = new ArrayList<>();
             rows.addAll(read(pcapA));
@@ -214,52 +214,10 @@ class KernelWireCaptureTest
             .sendPoolBytes(16L << 20);
     }
 
-    private static Process startCapture(final NetnsPair pair, final String ns, final String ifName, final Path pcap)
-        throws InterruptedException
-    {
-        final Process tshark = pair.start(ns, "tshark", "-i", ifName, "-f", "ip proto 146", "-w", pcap.toString());
-        final CountDownLatch started = new CountDownLatch(1);
-        final List<String> output = new ArrayList<>();
-        Thread.ofPlatform().daemon().start(() ->
-        {
-            try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(tshark.getInputStream(), StandardCharsets.UTF_8)))
-            {
-                String line;
-                while (null != (line = in.readLine()))
-                {
-                    synchronized (output)
-                    {
-                        output.add(line);
-                    }
-                    if (line.contains("Capture started"))
-                    {
-                        started.countDown();
-                    }
-                }
-            }
-            catch (final IOException ignore)
-            {
-                // Capture ended.
-            }
-        });
-        assertTrue(started.await(30, TimeUnit.SECONDS), () -> "tshark did not start: " + output);
-        return tshark;
-    }
-
-    private static void stop(final Process tshark) throws InterruptedException
-    {
-        tshark.destroy();
-        if (!tshark.waitFor(20, TimeUnit.SECONDS))
-        {
-            tshark.destroyForcibly();
-        }
-    }
-
     private static List<Map<String, String>> read(final Path pcap) throws Exception
     {
         final List<String> command = new ArrayList<>(List.of("tshark", "-n", "-r", pcap.toString(),
-            "-X", "lua_script:" + dissector(), "-Y", "homa", "-T", "fields", "-E", "separator=/t",
+            "-X", "lua_script:" + LuaDissector.locate(), "-Y", "homa", "-T", "fields", "-E", "separator=/t",
             "-E", "occurrence=f"));
         for (final String field : FIELDS)
         {
@@ -291,20 +249,5 @@ class KernelWireCaptureTest
             fail("tshark did not finish reading " + pcap);
         }
         return rows;
-    }
-
-    private static Path dissector()
-    {
-        Path directory = Path.of(System.getProperty("user.dir")).toAbsolutePath();
-        while (null != directory)
-        {
-            final Path candidate = directory.resolve("docs/wireshark/homa.lua");
-            if (Files.isRegularFile(candidate))
-            {
-                return candidate;
-            }
-            directory = directory.getParent();
-        }
-        throw new IllegalStateException("docs/wireshark/homa.lua not found above " + System.getProperty("user.dir"));
     }
 }

@@ -1,7 +1,6 @@
 package dev.homa.core.raw;
 
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import dev.homa.core.HomaMessage;
@@ -28,6 +26,7 @@ import dev.homa.core.wire.ResendFlyweight;
 import dev.homa.core.workload.MessageSizeDistribution;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.netns.NetnsPair;
+import dev.homa.nic.netns.TsharkCapture;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Assumptions;
@@ -67,8 +66,8 @@ class ProtocolPriorityCaptureTest
         try (NetnsPair pair = NetnsPair.create("hrawpcp", 10))
         {
             // Each side captures what it receives: with PACKET_QDISC_BYPASS a sender's own taps never see its frames.
-            final Process tsharkA = startCapture(pair, pair.nsA(), pair.ifA(), pcapA);
-            final Process tsharkB = startCapture(pair, pair.nsB(), pair.ifB(), pcapB);
+            final Process tsharkA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, SNAP_LENGTH);
+            final Process tsharkB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, SNAP_LENGTH);
             final Process server = RawEthernetEndToEndTest.startServer(pair, RPCS);
             final RawEthernetDriver driver = RawEthernetDriver.fromUri(
                 "raw://" + pair.ifA() + "?netns=" + pair.nsA() + "&pool=8192");
@@ -102,8 +101,8 @@ class ProtocolPriorityCaptureTest
             {
                 server.destroyForcibly();
                 driver.close();
-                stop(tsharkA);
-                stop(tsharkB);
+                TsharkCapture.stop(tsharkA);
+                TsharkCapture.stop(tsharkB);
             }
 
             final List<Frame> frames = new ArrayList<>();
@@ -267,50 +266,6 @@ class ProtocolPriorityCaptureTest
         public String toString()
         {
             return time + " " + source + " -> " + destination + " pcp " + pcp;
-        }
-    }
-
-    private static Process startCapture(final NetnsPair pair, final String ns, final String ifName, final Path pcap)
-        throws InterruptedException
-    {
-        final Process tshark = pair.start(ns, "tshark", "-i", ifName, "-s", String.valueOf(SNAP_LENGTH),
-            "-f", "ip proto 146", "-w", pcap.toString());
-        final CountDownLatch started = new CountDownLatch(1);
-        final List<String> output = new ArrayList<>();
-        Thread.ofPlatform().daemon().start(() ->
-        {
-            try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(tshark.getInputStream(), StandardCharsets.UTF_8)))
-            {
-                String line;
-                while (null != (line = in.readLine()))
-                {
-                    synchronized (output)
-                    {
-                        output.add(line);
-                    }
-                    if (line.contains("Capture started"))
-                    {
-                        started.countDown();
-                    }
-                }
-            }
-            catch (final IOException ignore)
-            {
-                // Capture ended.
-            }
-        });
-        assertTrue(started.await(30, TimeUnit.SECONDS), () -> "tshark did not start: " + output);
-        return tshark;
-    }
-
-    private static void stop(final Process tshark) throws InterruptedException
-    {
-        // SIGTERM: tshark finishes the file; give it time before insisting.
-        tshark.destroy();
-        if (!tshark.waitFor(20, TimeUnit.SECONDS))
-        {
-            tshark.destroyForcibly();
         }
     }
 

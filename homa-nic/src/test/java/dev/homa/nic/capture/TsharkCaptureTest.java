@@ -8,6 +8,7 @@ import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
+import dev.homa.nic.netns.LuaDissector;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,6 +52,10 @@ class TsharkCaptureTest
     private static final long LOCAL = HostAddress.parseIpv4("198.18.0.1");
     private static final long REMOTE = HostAddress.parseIpv4("198.18.0.2");
     private static final long EPOCH_BASE_NS = 1_700_000_000_000_000_000L;
+    private static final int SRC_IP = HostAddress.ipv4Of(LOCAL);
+    private static final int DST_IP = HostAddress.ipv4Of(REMOTE);
+    private static final long SRC_MAC = EthernetFlyweight.syntheticMac(SRC_IP);
+    private static final long DST_MAC = EthernetFlyweight.syntheticMac(DST_IP);
 
     /** Fields printed per frame, in this order. */
     private static final String[] FIELDS = {
@@ -70,6 +75,10 @@ class TsharkCaptureTest
 
     private static Path luaScript;
 
+    private final HomaFrameWriter frameWriter = new HomaFrameWriter();
+    private final UnsafeBuffer frame = new UnsafeBuffer(new byte[2048]);
+    private final UnsafeBuffer homa = new UnsafeBuffer(frame, 38, frame.capacity() - 38);
+
     @TempDir
     Path dir;
 
@@ -78,7 +87,7 @@ class TsharkCaptureTest
     @BeforeAll
     static void findTsharkAndDissector() throws Exception
     {
-        luaScript = locateDissector();
+        luaScript = LuaDissector.locate();
         tsharkVersion = probeTshark();
         System.out.println(null == tsharkVersion ?
             "tshark: not found, dissector tests skip" : "tshark: " + tsharkVersion + ", dissector: " + luaScript);
@@ -119,31 +128,24 @@ class TsharkCaptureTest
     void frameWriterCaptureShowsPcpProtocol146GoodChecksumAndTheDataAndGrantFields() throws Exception
     {
         final Path file = dir.resolve("data-grant.pcap");
-        final HomaFrameWriter frameWriter = new HomaFrameWriter();
-        final UnsafeBuffer frame = new UnsafeBuffer(new byte[2048]);
-        final UnsafeBuffer homa = new UnsafeBuffer(frame, 38, frame.capacity() - 38);
-        final int srcIp = HostAddress.ipv4Of(LOCAL);
-        final int dstIp = HostAddress.ipv4Of(REMOTE);
-        final long srcMac = EthernetFlyweight.syntheticMac(srcIp);
-        final long dstMac = EthernetFlyweight.syntheticMac(dstIp);
         final long bigId = 0x0123_4567_89AB_CDEEL;
 
         try (PcapWriter writer = PcapWriter.create(file))
         {
             int length = HomaBytes.data(homa, 4000, 99, bigId, 1_000_000, 60_000, 42, 99, 3, false, 14_000, 1400);
-            frameWriter.writeHeaders(frame, 0, dstMac, srcMac, srcIp, dstIp, length, 5, 1);
+            frameWriter.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, length, 5, 1);
             writer.writeFrame(EPOCH_BASE_NS + 1_000, frame, 0, 38 + length);
 
             length = HomaBytes.grant(homa, 99, 4000, bigId + 1, 30_000, 2);
-            frameWriter.writeHeaders(frame, 0, srcMac, dstMac, dstIp, srcIp, length, 7, 2);
+            frameWriter.writeHeaders(frame, 0, SRC_MAC, DST_MAC, DST_IP, SRC_IP, length, 7, 2);
             writer.writeFrame(EPOCH_BASE_NS + 2_000, frame, 0, 38 + length);
 
             length = HomaBytes.data(homa, 4000, 99, 2, 5000, 5000, 0, 0, 0, true, 1400, 100);
-            frameWriter.writeHeaders(frame, 0, dstMac, srcMac, srcIp, dstIp, length, 0, 3);
+            frameWriter.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, length, 0, 3);
             writer.writeFrame(EPOCH_BASE_NS + 3_000, frame, 0, 38 + length);
 
             length = HomaBytes.grant(homa, 99, 4000, 3, 1_000_000, 0);
-            frameWriter.writeHeaders(frame, 0, srcMac, dstMac, dstIp, srcIp, length, 1, 4);
+            frameWriter.writeHeaders(frame, 0, SRC_MAC, DST_MAC, DST_IP, SRC_IP, length, 1, 4);
             writer.writeFrame(EPOCH_BASE_NS + 4_000, frame, 0, 38 + length);
         }
 
@@ -201,38 +203,31 @@ class TsharkCaptureTest
     void kernelDataSegmentsDissectAsTheKernelWritesThem() throws Exception
     {
         final Path file = dir.resolve("kernel-data.pcap");
-        final HomaFrameWriter frameWriter = new HomaFrameWriter();
-        final UnsafeBuffer frame = new UnsafeBuffer(new byte[2048]);
-        final UnsafeBuffer homa = new UnsafeBuffer(frame, 38, frame.capacity() - 38);
-        final int srcIp = HostAddress.ipv4Of(LOCAL);
-        final int dstIp = HostAddress.ipv4Of(REMOTE);
-        final long srcMac = EthernetFlyweight.syntheticMac(srcIp);
-        final long dstMac = EthernetFlyweight.syntheticMac(dstIp);
         try (PcapWriter writer = PcapWriter.create(file))
         {
             // A single-segment packet as homa_tx_data_pkt_alloc writes it: the offset in sequence, seg.offset -1,
             // flags 6, urgent 0xb97d and the TCP-style checksum its NIC completes.
             int length = HomaBytes.data(homa, 32768, 99, 2, 100_000, 40_000, 0, 0, 1, false, 14_000, 1400);
-            kernelMarks(homa, length, srcIp, dstIp);
+            kernelMarks(homa, length, SRC_IP, DST_IP);
             homa.putInt(52, -1, BIG_ENDIAN);
-            HomaChecksum.write(homa, 0, length, srcIp, dstIp);
-            frameWriter.writeHeaders(frame, 0, dstMac, srcMac, srcIp, dstIp, length, 4, 1);
+            HomaChecksum.write(homa, 0, length, SRC_IP, DST_IP);
+            frameWriter.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, length, 4, 1);
             writer.writeFrame(EPOCH_BASE_NS + 1_000, frame, 0, 38 + length);
 
             // The second segment of a GSO batch on the wire: doff 13, sequence as in the first, seg.offset its own.
             length = HomaBytes.data(homa, 32768, 99, 2, 100_000, 40_000, 0, 0, 1, false, 15_400, 1400);
-            kernelMarks(homa, length, srcIp, dstIp);
+            kernelMarks(homa, length, SRC_IP, DST_IP);
             homa.putByte(12, (byte)(13 << 4));
             homa.putInt(4, 14_000, BIG_ENDIAN);
-            HomaChecksum.write(homa, 0, length, srcIp, dstIp);
-            frameWriter.writeHeaders(frame, 0, dstMac, srcMac, srcIp, dstIp, length, 4, 2);
+            HomaChecksum.write(homa, 0, length, SRC_IP, DST_IP);
+            frameWriter.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, length, 4, 2);
             writer.writeFrame(EPOCH_BASE_NS + 2_000, frame, 0, 38 + length);
 
             // A checksum that is not the kernel's.
             length = HomaBytes.grant(homa, 99, 32768, 3, 60_000, 2);
-            kernelMarks(homa, length, dstIp, srcIp);
+            kernelMarks(homa, length, DST_IP, SRC_IP);
             homa.putShort(16, (short)0x1234, BIG_ENDIAN);
-            frameWriter.writeHeaders(frame, 0, srcMac, dstMac, dstIp, srcIp, length, 7, 3);
+            frameWriter.writeHeaders(frame, 0, SRC_MAC, DST_MAC, DST_IP, SRC_IP, length, 7, 3);
             writer.writeFrame(EPOCH_BASE_NS + 3_000, frame, 0, 38 + length);
         }
 
@@ -517,21 +512,5 @@ class TsharkCaptureTest
             rows.add(row);
         }
         return rows;
-    }
-
-    private static Path locateDissector()
-    {
-        // Tests run in the module directory; the script lives at the repository root.
-        Path directory = Path.of(System.getProperty("user.dir")).toAbsolutePath();
-        while (null != directory)
-        {
-            final Path candidate = directory.resolve("docs/wireshark/homa.lua");
-            if (Files.isRegularFile(candidate))
-            {
-                return candidate;
-            }
-            directory = directory.getParent();
-        }
-        throw new IllegalStateException("docs/wireshark/homa.lua not found above " + System.getProperty("user.dir"));
     }
 }

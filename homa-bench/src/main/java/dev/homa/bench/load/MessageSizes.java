@@ -2,7 +2,6 @@ package dev.homa.bench.load;
 
 import dev.homa.core.workload.MessageSizeDistribution;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -61,12 +60,7 @@ final class MessageSizes
         final String s = spec.trim().toLowerCase(Locale.ROOT);
         if (s.matches("w[1-5]"))
         {
-            final Path file = MessageSizeDistribution.findWorkload(s + ".csv");
-            if (null == file)
-            {
-                throw new IllegalArgumentException("cannot find the table of workload " + s + " (" + s + ".csv)");
-            }
-            return new MessageSizes(s, 0, MessageSizeDistribution.load(file, MAX_LENGTH));
+            return new MessageSizes(s, 0, MessageSizeDistribution.workload(s, MAX_LENGTH));
         }
         final long bytes = parseBytes(s);
         if (bytes < LoadMessage.HEADER_LENGTH || bytes > MAX_LENGTH)

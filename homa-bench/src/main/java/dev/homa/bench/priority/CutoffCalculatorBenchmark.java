@@ -1,6 +1,5 @@
 package dev.homa.bench.priority;
 
-import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -22,8 +21,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Cost of one recomputation of the unscheduled cutoffs (the engine runs it on its own thread once per cutoff
  * interval, 1 s by default, so it is a pause of that length in the duty cycle), over the statistics of 200 000
- * messages of a paper workload. The workload files are looked up beside the working directory's ancestors
- * ({@code shared/workloads}, see {@link MessageSizeDistribution#findWorkload(String)}).
+ * messages of a paper workload ({@link MessageSizeDistribution#workload(String, int)}).
  * <pre>
  * java -jar homa-bench/target/benchmarks.jar CutoffCalculator -prof gc
  * </pre>
@@ -39,7 +37,7 @@ public class CutoffCalculatorBenchmark
     private static final int MAX_MESSAGE_LENGTH = 1_000_000;
     private static final int UNSCHEDULED_BYTES = 40_000;
 
-    @Param({ "w1.csv", "w2.csv", "w3.csv", "w4.csv", "w5.csv" })
+    @Param({ "w1", "w2", "w3", "w4", "w5" })
     String workload;
 
     private CutoffCalculator calculator;
@@ -51,13 +49,8 @@ public class CutoffCalculatorBenchmark
     @Setup
     public void setUp()
     {
-        final Path path = MessageSizeDistribution.findWorkload(workload);
-        if (null == path)
-        {
-            throw new IllegalStateException(workload + " not found in a shared/workloads beside the working " +
-                "directory or its ancestors");
-        }
-        final MessageSizeDistribution distribution = MessageSizeDistribution.load(path, MAX_MESSAGE_LENGTH);
+        final MessageSizeDistribution distribution =
+            MessageSizeDistribution.workload(workload, MAX_MESSAGE_LENGTH);
         calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
             .windowMessages(400_000);
         final Random random = new Random(4);

@@ -2,6 +2,8 @@ package dev.homa.core.workload;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,8 +12,8 @@ import java.util.Arrays;
 
 /**
  * A discrete message-size distribution loaded from a workload CSV with the header {@code bytes,cdf} (one point per
- * line, sizes strictly increasing, cdf non-decreasing and ending at 1), e.g. the paper's W1-W5 in
- * {@code shared/workloads/}.
+ * line, sizes strictly increasing, cdf non-decreasing and ending at 1), e.g. the paper's W1-W5 that ship with the
+ * library ({@link #workload(String, int)}).
  * <p>
  * The points live in two primitive arrays; {@link #sample(double)} binary-searches them and never allocates, so a
  * load generator can draw per message. Sampling follows HomaModule's dist.cc: the first point whose cdf is
@@ -36,38 +38,36 @@ public final class MessageSizeDistribution
     }
 
     /**
-     * System property naming the directory that holds the workload CSVs; overrides the search.
+     * The paper's workloads shipped with this library: {@code w1} .. {@code w5}.
      */
-    public static final String WORKLOADS_DIR_PROP_NAME = "homa.workloads.dir";
+    public static final String[] WORKLOADS = { "w1", "w2", "w3", "w4", "w5" };
 
     /**
-     * Find a workload CSV such as {@code w4.csv}: in the directory named by {@link #WORKLOADS_DIR_PROP_NAME} if set,
-     * else in {@code shared/workloads/} beside the nearest ancestor of the working directory that has one. That
-     * covers both layouts in use: the team checkout ({@code /work/main/homa-core} finds {@code /work/shared}) and CI
-     * (a clone with {@code shared/} next to it).
+     * One of the SIGCOMM paper's workloads W1-W5, as HomaModule's util/dist.cc holds them (extracted by
+     * {@code docs/workloads/extract_workloads.py}); the tables ship inside this jar.
      *
-     * @param fileName e.g. {@code "w4.csv"}.
-     * @return the file, or null if it cannot be found.
+     * @param name     {@code w1} .. {@code w5}.
+     * @param capBytes largest size returned by {@link #sample(double)}, at least 1 (cp_node caps at 1,000,000).
+     * @return the distribution.
+     * @throws IllegalArgumentException if there is no workload of that name.
      */
-    public static Path findWorkload(final String fileName)
+    public static MessageSizeDistribution workload(final String name, final int capBytes)
     {
-        final String dir = System.getProperty(WORKLOADS_DIR_PROP_NAME);
-        if (null != dir && !dir.isBlank())
+        final String fileName = name + ".csv";
+        try (InputStream in = MessageSizeDistribution.class.getResourceAsStream(fileName))
         {
-            final Path file = Path.of(dir).resolve(fileName);
-            return Files.isRegularFile(file) ? file : null;
-        }
-
-        for (Path ancestor = Path.of("").toAbsolutePath(); null != ancestor; ancestor = ancestor.getParent())
-        {
-            final Path file = ancestor.resolve("shared").resolve("workloads").resolve(fileName);
-            if (Files.isRegularFile(file))
+            if (null == in)
             {
-                return file;
+                throw new IllegalArgumentException("no workload '" + name + "': the workloads are " +
+                    String.join(", ", WORKLOADS));
             }
+            return parse(new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII)), fileName,
+                capBytes);
         }
-
-        return null;
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot read workload " + fileName, ex);
+        }
     }
 
     /**

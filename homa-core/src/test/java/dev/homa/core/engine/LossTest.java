@@ -15,8 +15,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,26 +35,6 @@ class LossTest
     private static final int CLIENTS = 4;
     private static final int SERVERS = 4;
     private static final int WINDOW = 8;
-
-    static Path workload(final String name)
-    {
-        Path dir = Path.of("").toAbsolutePath();
-        while (null != dir)
-        {
-            final Path shared = dir.resolve("shared/workloads/" + name);
-            if (Files.exists(shared))
-            {
-                return shared;
-            }
-            dir = dir.getParent();
-        }
-        final Path fallback = Path.of("/work/shared/workloads/" + name);
-        if (Files.exists(fallback))
-        {
-            return fallback;
-        }
-        throw new IllegalStateException("workload " + name + " not found above " + Path.of("").toAbsolutePath());
-    }
 
     @Test
     @Timeout(300)
@@ -104,7 +82,7 @@ class LossTest
 
     private static Result run(final long seed, final int rpcs)
     {
-        final MessageSizeDistribution w4 = MessageSizeDistribution.load(workload("w4.csv"), 1_000_000);
+        final MessageSizeDistribution w4 = MessageSizeDistribution.workload("w4", 1_000_000);
         final RandomFaultInjector faults = new RandomFaultInjector(seed)
             .lossRate(0.05).duplicateRate(0.01).reorderRate(0.02);
         final FabricMode mode = FabricMode.valueOf(System.getProperty("homa.loss.mode", "INSTANT"));

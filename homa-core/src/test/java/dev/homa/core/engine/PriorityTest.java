@@ -173,7 +173,7 @@ class PriorityTest
     void w4CutoffsConvergeToEqualBytesPerLevel(final int forcedLevels)
     {
         final long seed = Seeds.resolve("PriorityTest W4 cutoffs");
-        final MessageSizeDistribution w4 = MessageSizeDistribution.load(LossTest.workload("w4.csv"), 1_000_000);
+        final MessageSizeDistribution w4 = MessageSizeDistribution.workload("w4", 1_000_000);
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build(),
             ctx -> ctx.unscheduledBytes(40_000).cutoffMinimumMessages(10_000).cutoffIntervalNs(1_000_000)
                 .unscheduledLevels(forcedLevels)))

@@ -1,6 +1,5 @@
 package dev.homa.core.priority;
 
-import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -15,7 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
 class CutoffCalculatorTest
@@ -37,15 +35,10 @@ class CutoffCalculatorTest
      * level up to 21% off (7 seeds above 20%); with the balance pass the worst is 18%, W1 5% (7% before), W3-W5 3%.
      */
     @ParameterizedTest
-    @CsvSource({ "w1.csv, 0.10", "w2.csv, 0.20", "w3.csv, 0.10", "w4.csv, 0.10", "w5.csv, 0.10" })
+    @CsvSource({ "w1, 0.10", "w2, 0.20", "w3, 0.10", "w4, 0.10", "w5, 0.10" })
     void shouldSplitUnscheduledBytesEquallyAcrossLevels(final String name, final double tolerance)
     {
-        // The workload CSVs live in the repository's sibling shared/ directory (see
-        // MessageSizeDistribution.findWorkload); the test is skipped, with this reason, where it is absent.
-        final Path w4 = MessageSizeDistribution.findWorkload(name);
-        assumeTrue(null != w4, "shared/workloads/w4.csv not found beside any ancestor of the working directory; " +
-            "set -D" + MessageSizeDistribution.WORKLOADS_DIR_PROP_NAME + "=<dir>");
-        final MessageSizeDistribution distribution = MessageSizeDistribution.load(w4, MAX_MESSAGE_LENGTH);
+        final MessageSizeDistribution distribution = MessageSizeDistribution.workload(name, MAX_MESSAGE_LENGTH);
 
         final Long fixed = Long.getLong("homa.seed");
         for (final long seed : null != fixed ? new long[]{ fixed } : SEEDS)

@@ -58,8 +58,7 @@ class ProtocolPriorityCaptureTest
         Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/tshark")), "tshark is not installed");
         System.out.println("seed=" + SEED);
-        final MessageSizeDistribution w4 = MessageSizeDistribution.load(
-            RawEthernetEndToEndTest.workload("w4.csv"), 1_000_000);
+        final MessageSizeDistribution w4 = MessageSizeDistribution.workload("w4", 1_000_000);
         final Random random = new Random(SEED);
         final Path pcapA = Files.createTempFile("hraw-proto-a", ".pcapng");
         final Path pcapB = Files.createTempFile("hraw-proto-b", ".pcapng");

@@ -3,7 +3,6 @@ package dev.homa.core.raw;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +45,7 @@ class RawEthernetEndToEndTest
     {
         Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
         System.out.println("seed=" + SEED);
-        final MessageSizeDistribution w4 = MessageSizeDistribution.load(workload("w4.csv"), 1_000_000);
+        final MessageSizeDistribution w4 = MessageSizeDistribution.workload("w4", 1_000_000);
         final Random random = new Random(SEED);
         final int[] sizes = new int[RPCS];
         long totalBytes = 0;
@@ -191,22 +190,5 @@ class RawEthernetEndToEndTest
         }
         assertTrue(null != line, () -> "server did not start: " + serverLines);
         return HostAddress.parseIpv4(line.substring(6).trim());
-    }
-
-    static Path workload(final String name)
-    {
-        Path dir = Path.of("").toAbsolutePath();
-        while (null != dir)
-        {
-            final Path shared = dir.resolve("shared/workloads/" + name);
-            if (Files.exists(shared))
-            {
-                return shared;
-            }
-            dir = dir.getParent();
-        }
-        final Path fallback = Path.of("/work/shared/workloads/" + name);
-        Assumptions.assumeTrue(Files.exists(fallback), "workload " + name + " not found");
-        return fallback;
     }
 }

@@ -44,9 +44,7 @@ class UdpRpcEndToEndTest
     void tenThousandW4RpcsBetweenTwoProcessesOverUdp() throws Exception
     {
         assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
-        final Path w4 = MessageSizeDistribution.findWorkload("w4.csv");
-        assumeTrue(null != w4, "w4.csv not found (set -Dhoma.workloads.dir)");
-        final MessageSizeDistribution sizes = MessageSizeDistribution.load(w4, 1_000_000);
+        final MessageSizeDistribution sizes = MessageSizeDistribution.workload("w4", 1_000_000);
         final long seed = Long.getLong("homa.seed", System.nanoTime());
         System.out.println("seed=" + seed);
         final int rpcs = Integer.getInteger("homa.e2e.rpcs", 10_000);

@@ -2,7 +2,6 @@ package dev.homa.core.workload;
 
 import java.io.BufferedReader;
 import java.io.StringReader;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -11,7 +10,6 @@ import org.junit.jupiter.api.Timeout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
 class MessageSizeDistributionTest
@@ -54,11 +52,9 @@ class MessageSizeDistributionTest
     @Test
     void shouldMatchPublishedMeanOfW4()
     {
-        final Path w4 = MessageSizeDistribution.findWorkload("w4.csv");
-        assumeTrue(null != w4, "shared/workloads/w4.csv not found beside any ancestor of the working directory");
         // workloads.md: W4 mean 127,796.6 bytes; capped at 1 MB, 60,175.1.
-        assertEquals(127_796.6, MessageSizeDistribution.load(w4).meanBytes(), 0.1);
-        final MessageSizeDistribution capped = MessageSizeDistribution.load(w4, 1_000_000);
+        assertEquals(127_796.6, MessageSizeDistribution.workload("w4", Integer.MAX_VALUE).meanBytes(), 0.1);
+        final MessageSizeDistribution capped = MessageSizeDistribution.workload("w4", 1_000_000);
         assertEquals(60_175.1, capped.meanBytes(), 0.1);
         assertEquals(460, capped.pointCount());
         assertTrue(capped.sample(1.0) <= 1_000_000);

@@ -17,7 +17,8 @@ import org.agrona.SystemUtil;
  * homa.pacer.fifo.fraction, homa.strict.overcommit, homa.max.incoming.requests.per.peer,
  * homa.max.receive.bytes.per.peer, homa.receive.reserve.bytes, homa.max.incoming.bytes.per.peer,
  * homa.retransmit.budget.percent, homa.max.unanswered.resends, homa.max.answers.per.peer.per.tick,
- * homa.max.answers.unknown.per.tick, homa.response.stall.ticks
+ * homa.max.answers.unknown.per.tick, homa.response.stall.ticks, homa.counters.enabled, homa.counters.dir,
+ * homa.counters.interval, homa.print.configuration
  * </pre>
  */
 public final class Configuration

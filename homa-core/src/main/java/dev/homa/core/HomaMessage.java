@@ -16,9 +16,9 @@ import java.util.function.Consumer;
  * <p>
  * The application owns the message until it calls {@link #release()}; the pages go back to the pool then, and the
  * object itself is recycled: every accessor of a released message throws {@link IllegalStateException} (until the
- * object is handed out again as another message, so do not keep references past {@code release()}). A request must be answered with
- * {@link HomaSocket#homaReply} before it is released. Messages are pooled objects: nothing is allocated per
- * message in steady state.
+ * object is handed out again as another message, so do not keep references past {@code release()}). A request
+ * must be answered with {@link HomaSocket#homaReply} before it is released. Messages are pooled objects: nothing is
+ * allocated per message in steady state.
  */
 public final class HomaMessage
 {

@@ -5,6 +5,7 @@ import dev.homa.core.engine.HomaEngine;
 import dev.homa.core.engine.SendPoolReservations;
 import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.core.grant.GrantConfig;
+import dev.homa.core.metrics.CountersFile;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDrivers;
@@ -19,7 +20,10 @@ import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -43,6 +47,8 @@ import java.util.function.Supplier;
  */
 public final class HomaTransport implements AutoCloseable
 {
+    private static final Logger LOG = LoggerFactory.getLogger(HomaTransport.class);
+
     private final Context ctx;
     private final HomaEngine engine;
     private final ManyToOneRingBuffer commands;
@@ -68,6 +74,18 @@ public final class HomaTransport implements AutoCloseable
         this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));
         this.engine = new HomaEngine(ctx, commands, endpoints, sendPagesReserved);
+        if (ctx.countersEnabled())
+        {
+            try
+            {
+                engine.countersFile(CountersFile.create(
+                    Path.of(ctx.countersDir()), engine.roleName(), engine.metrics(), ctx.driver()));
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.warn("no counters file for homa-stat ({}); the counters stay in this process", ex.getMessage());
+            }
+        }
         final ErrorHandler appHandler = ctx.errorHandler();
         final ErrorHandler errorHandler = (throwable) ->
         {
@@ -90,7 +108,13 @@ public final class HomaTransport implements AutoCloseable
             invoker = null;
             final IdleStrategy idle = null != ctx.idleStrategy() ? ctx.idleStrategy() : newIdleStrategy();
             runner = new AgentRunner(idle, errorHandler, null, agent);
-            AgentRunner.startOnThread(runner);
+            // A daemon: an application that forgets close() still exits when its own threads end.
+            AgentRunner.startOnThread(runner, (task) ->
+            {
+                final Thread thread = new Thread(task);
+                thread.setDaemon(true);
+                return thread;
+            });
         }
     }
 
@@ -103,6 +127,10 @@ public final class HomaTransport implements AutoCloseable
     public static HomaTransport launch(final Context ctx)
     {
         ctx.conclude();
+        if (ctx.printConfiguration())
+        {
+            System.out.print(ctx);
+        }
         try
         {
             return new HomaTransport(ctx);
@@ -198,6 +226,16 @@ public final class HomaTransport implements AutoCloseable
     public long nextDeadlineNs()
     {
         return engine.nextDeadlineNs();
+    }
+
+    /**
+     * @return the file other processes read this transport's counters from ({@code homa-stat}), or null if there is
+     * none ({@link Context#countersEnabled(boolean)}).
+     */
+    public Path countersFile()
+    {
+        final CountersFile file = engine.countersFile();
+        return null == file ? null : file.path();
     }
 
     /**
@@ -464,6 +502,10 @@ public final class HomaTransport implements AutoCloseable
         private int retransmitBudgetPercent = Configuration.intValue("homa.retransmit.budget.percent", "500");
         private int maxUnansweredResends = Configuration.intValue("homa.max.unanswered.resends", "3");
         private int responseStallTicks = Configuration.intValue("homa.response.stall.ticks", "0");
+        private boolean countersEnabled = Configuration.boolValue("homa.counters.enabled", "true");
+        private String countersDir = System.getProperty("homa.counters.dir");
+        private long countersIntervalNs = Configuration.durationNs("homa.counters.interval", "10ms");
+        private boolean printConfiguration = Configuration.boolValue("homa.print.configuration", "false");
         private int maxAnswersPerPeerPerTick = Configuration.intValue("homa.max.answers.per.peer.per.tick", "128");
         private int maxAnswersToUnknownPerTick = Configuration.intValue("homa.max.answers.unknown.per.tick", "256");
         private int[] staticCutoffs;
@@ -492,6 +534,7 @@ public final class HomaTransport implements AutoCloseable
             {
                 throw new HomaConfigurationException("context already concluded (one transport per context)");
             }
+            JvmFlags.check();
             if (null == driver && null != driverUri)
             {
                 try
@@ -546,7 +589,7 @@ public final class HomaTransport implements AutoCloseable
             check(idleSpinNs >= 0, "idleSpinNs", idleSpinNs, ">= 0");
             if (null == errorHandler)
             {
-                errorHandler = Throwable::printStackTrace;
+                errorHandler = new LoggingErrorHandler();
             }
             final int payload = driver.maxPacketLength() - DATA_HEADER_LENGTH;
             if (payload < 1)
@@ -665,6 +708,11 @@ public final class HomaTransport implements AutoCloseable
             check(unscheduledLevels >= 0 && unscheduledLevels <= 7, "unscheduledLevels", unscheduledLevels,
                 "0 (computed) .. 7");
             check(completionQueueCapacity >= 2, "completionQueueCapacity", completionQueueCapacity, ">= 2");
+            check(countersIntervalNs > 0, "countersIntervalNs", countersIntervalNs, "> 0");
+            if (null == countersDir || countersDir.isBlank())
+            {
+                countersDir = CountersFile.defaultDirectory().toString();
+            }
             grantConfig = new GrantConfig()
                 .overcommit(overcommit)
                 .maxIncomingBytes(maxIncomingBytes)
@@ -1653,6 +1701,118 @@ public final class HomaTransport implements AutoCloseable
         public int responseStallTicks()
         {
             return responseStallTicks;
+        }
+
+        /**
+         * Publish the counters in a memory-mapped file that {@code homa-stat} reads from another process (as
+         * Aeron's CnC file), one per transport, deleted when it closes. Default true
+         * ({@code homa.counters.enabled}).
+         *
+         * @param countersEnabled false to keep the counters in the process only.
+         * @return this.
+         */
+        public Context countersEnabled(final boolean countersEnabled)
+        {
+            checkMutable();
+            this.countersEnabled = countersEnabled;
+            return this;
+        }
+
+        /**
+         * @return true if the counters go to a file.
+         */
+        public boolean countersEnabled()
+        {
+            return countersEnabled;
+        }
+
+        /**
+         * @param countersDir directory of the counters files; default {@code /dev/shm/homa-USER} (or
+         *                    {@code java.io.tmpdir/homa-USER} without {@code /dev/shm}), {@code homa.counters.dir}.
+         * @return this.
+         */
+        public Context countersDir(final String countersDir)
+        {
+            checkMutable();
+            this.countersDir = countersDir;
+            return this;
+        }
+
+        /**
+         * @return the counters directory (after conclude: resolved).
+         */
+        public String countersDir()
+        {
+            return countersDir;
+        }
+
+        /**
+         * @param countersIntervalNs how often the protocol thread copies its counters to the file (default 10 ms,
+         *                           {@code homa.counters.interval}); the data path never touches the file.
+         * @return this.
+         */
+        public Context countersIntervalNs(final long countersIntervalNs)
+        {
+            checkMutable();
+            this.countersIntervalNs = countersIntervalNs;
+            return this;
+        }
+
+        /**
+         * @return how often the counters file is updated.
+         */
+        public long countersIntervalNs()
+        {
+            return countersIntervalNs;
+        }
+
+        /**
+         * @param printConfiguration print every setting, as concluded, to standard output at launch (default
+         *                           false, {@code homa.print.configuration}).
+         * @return this.
+         */
+        public Context printConfiguration(final boolean printConfiguration)
+        {
+            checkMutable();
+            this.printConfiguration = printConfiguration;
+            return this;
+        }
+
+        /**
+         * @return true if the configuration is printed at launch.
+         */
+        public boolean printConfiguration()
+        {
+            return printConfiguration;
+        }
+
+        /**
+         * {@inheritDoc}
+         * <p>
+         * Every setting, one {@code name = value} per line (after {@link #conclude()}: as resolved).
+         */
+        @Override
+        public String toString()
+        {
+            final StringBuilder out = new StringBuilder("HomaTransport.Context\n");
+            for (final java.lang.reflect.Field field : Context.class.getDeclaredFields())
+            {
+                if (java.lang.reflect.Modifier.isStatic(field.getModifiers()))
+                {
+                    continue;
+                }
+                try
+                {
+                    final Object value = field.get(this);
+                    out.append("    ").append(field.getName()).append(" = ")
+                        .append(value instanceof int[] ? java.util.Arrays.toString((int[])value) : value).append('\n');
+                }
+                catch (final IllegalAccessException ex)
+                {
+                    out.append("    ").append(field.getName()).append(" = ?\n");
+                }
+            }
+            return out.toString();
         }
 
         /**

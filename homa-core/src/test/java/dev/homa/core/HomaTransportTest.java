@@ -109,6 +109,26 @@ class HomaTransportTest
 
     @Test
     @Timeout(10)
+    void theConfigurationAndTheCountersPrintReadably()
+    {
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build();
+            HomaTransport transport = HomaTransport.launch(new HomaTransport.Context().driver(fabric.driverAt(0))
+                .countersEnabled(false)))
+        {
+            final String configuration = transport.context().toString();
+            assertTrue(configuration.contains("    maxIncomingRequestsPerPeer = 1000\n"), configuration);
+            assertTrue(configuration.contains("    maxIncomingBytesPerPeer = "), configuration);
+            transport.openSocket(5);
+            transport.doWork();
+            final String metrics = transport.metrics().toString();
+            assertTrue(metrics.isEmpty() || metrics.contains(" "), metrics);
+            assertTrue(!metrics.contains("HomaMetrics@"), metrics);
+            assertNull(transport.countersFile(), "no counters file when disabled");
+        }
+    }
+
+    @Test
+    @Timeout(10)
     void defaultsComeFromSystemProperties()
     {
         System.setProperty("homa.overcommit", "3");
@@ -223,8 +243,9 @@ class HomaTransportTest
             last.release();
             serverThread.join(10_000);
 
-            // Closing the socket aborts its RPCs; a pending future fails with HomaAbortedException.
-            final CompletableFuture<HomaMessage> aborted = client.call(self, 1234, new UnsafeBuffer(payload), 0, 10);
+            // Closing the socket aborts its RPCs; a pending future fails with HomaAbortedException. (Port 99 takes the
+            // request and, its server thread gone, never answers: a closed port would answer first, racing the close.)
+            final CompletableFuture<HomaMessage> aborted = client.call(self, 99, new UnsafeBuffer(payload), 0, 10);
             client.close();
             final ExecutionException closed = assertThrows(ExecutionException.class,
                 () -> aborted.get(10, TimeUnit.SECONDS));

@@ -52,6 +52,24 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public int counterCount()
+    {
+        return delegate.counterCount();
+    }
+
+    @Override
+    public String counterName(final int index)
+    {
+        return delegate.counterName(index);
+    }
+
+    @Override
+    public long counterValue(final int index)
+    {
+        return delegate.counterValue(index);
+    }
+
+    @Override
     public String destinationError(final long destination)
     {
         return delegate.destinationError(destination);

@@ -65,6 +65,33 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * @return how many counters the driver keeps for monitoring (published beside the protocol's, e.g. in the
+     * transport's counters file); none by default.
+     */
+    default int counterCount()
+    {
+        return 0;
+    }
+
+    /**
+     * @param index 0 .. {@link #counterCount()} - 1.
+     * @return the counter's name, lower case with underscores (e.g. {@code kernel_receive_drops}).
+     */
+    default String counterName(final int index)
+    {
+        throw new IndexOutOfBoundsException("counter " + index + " of " + counterCount());
+    }
+
+    /**
+     * @param index 0 .. {@link #counterCount()} - 1.
+     * @return the counter's current value; called on the driver's thread.
+     */
+    default long counterValue(final int index)
+    {
+        throw new IndexOutOfBoundsException("counter " + index + " of " + counterCount());
+    }
+
+    /**
      * @return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock.
      * The pacer holds this to a few microseconds of the link so that SRPT decisions are made late. Always 0 for a
      * driver without a transmit queue ({@link #hasTransmitQueue()}).

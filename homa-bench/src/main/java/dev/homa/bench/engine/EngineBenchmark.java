@@ -32,15 +32,15 @@ import java.util.concurrent.TimeUnit;
  * ({@code transport.doWork()}: command drain, driver poll, timer check, pacer, flush) around one packet, on a
  * {@link BenchDriver} with no medium and a clock advanced by one 10 Gb/s packet time per operation:
  * <ul>
- * <li>{@link #receiveDataPacket()}: a 1,400-byte DATA packet of a 1 MB request is validated, placed into the
+ * <li>{@link #receiveDataPacket(Receiver)}: a 1,400-byte DATA packet of a 1 MB request is validated, placed into the
  * receive pool (reassembly bookkeeping by byte offset), handed to the grant scheduler and a GRANT decided and
  * written. Every 715 packets the request completes, is delivered zero-copy, released, and the fake client's ACK
  * frees the RPC; that per-message work is amortized into the figure.</li>
- * <li>{@link #sendDataPacket()}: the pacer picks the SRPT head and one 1,424-byte DATA packet of a 1 MB request is
- * built (header + payload copied out of the send pool) and handed to the driver. After the last packet the fake
- * server's 1-byte response completes the RPC and the next request is submitted through the command ring (the
- * 1 MB copy in is amortized too).</li>
- * <li>{@link #memcpyFloor()}: copying one packet's payload between two off-heap buffers, the least any path must
+ * <li>{@link #sendDataPacket(Sender)}: the pacer picks the SRPT head and one 1,424-byte DATA packet of a 1 MB
+ * request is built (header + payload copied out of the send pool) and handed to the driver. After the last packet
+ * the fake server's 1-byte response completes the RPC and the next request is submitted through the command ring
+ * (the 1 MB copy in is amortized too).</li>
+ * <li>{@link #memcpyFloor(Floor)}: copying one packet's payload between two off-heap buffers, the least any path must
  * do; the ratio path/floor is the protocol's overhead.</li>
  * </ul>
  * With {@code -prof gc}, {@code gc.alloc.rate.norm} shows the allocation per packet (the goal is 0 B/op).

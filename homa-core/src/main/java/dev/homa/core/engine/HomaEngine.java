@@ -4,6 +4,7 @@ import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.core.grant.GrantScheduler;
+import dev.homa.core.metrics.CountersFile;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.CutoffCalculator;
 import dev.homa.core.priority.Cutoffs;
@@ -100,6 +101,11 @@ public final class HomaEngine implements Agent
 
     private long nowNs;
     private long nextTickNs;
+    private CountersFile countersFile;
+    private long nextCountersNs;
+    private final long countersIntervalNs;
+    private final long startNs;
+    private final long startEpochMs = System.currentTimeMillis();
     private long nextCutoffNs;
     private final InvokerThread invokerThread;
 
@@ -194,6 +200,8 @@ public final class HomaEngine implements Agent
 
         nowNs = clock.nanoTime();
         time.update(nowNs);
+        startNs = nowNs;
+        countersIntervalNs = ctx.countersIntervalNs();
         nextTickNs = nowNs + tickNs;
         nextCutoffNs = nowNs + cutoffIntervalNs;
     }
@@ -254,6 +262,11 @@ public final class HomaEngine implements Agent
                 nextTickNs = nowNs + tickNs;
                 work += timer.onTick();
             }
+            if (null != countersFile && nowNs - nextCountersNs >= 0)
+            {
+                nextCountersNs = nowNs + countersIntervalNs;
+                countersFile.update(startEpochMs + (nowNs - startNs) / 1_000_000);
+            }
             if (!staticCutoffs && nowNs - nextCutoffNs >= 0)
             {
                 nextCutoffNs = nowNs + cutoffIntervalNs;
@@ -277,6 +290,40 @@ public final class HomaEngine implements Agent
         {
             invokerThread.exit();
         }
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The counters file gets the final values and goes away.
+     */
+    @Override
+    public void onClose()
+    {
+        if (null != countersFile)
+        {
+            countersFile.update(startEpochMs + (clock.nanoTime() - startNs) / 1_000_000);
+            countersFile.close();
+            countersFile = null;
+        }
+    }
+
+    /**
+     * Publish the counters to a file for other processes (before the agent starts).
+     *
+     * @param countersFile the file, updated every {@code countersIntervalNs} on the protocol thread.
+     */
+    public void countersFile(final CountersFile countersFile)
+    {
+        this.countersFile = countersFile;
+    }
+
+    /**
+     * @return the counters file, or null.
+     */
+    public CountersFile countersFile()
+    {
+        return countersFile;
     }
 
     /**

@@ -7,8 +7,9 @@ import dev.homa.core.priority.Cutoffs;
  * Per remote host state (kernel {@code homa_peer}): the unscheduled cutoffs that host gave us (used for what we
  * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs (one
  * list for all our client sockets, as the kernel keeps it: the server frees by host and id), how many rounds of
- * RESENDs it left unanswered, its fair shares (requests being received, receive-pool bytes and incoming bytes it holds; control
- * answers sent to it this tick), and bookkeeping for LRU/idle eviction. Pooled; keyed by the driver's host address.
+ * RESENDs it left unanswered, its fair shares (requests being received, receive-pool bytes and incoming bytes it
+ * holds; control answers sent to it this tick), and bookkeeping for LRU/idle eviction. Pooled; keyed by the
+ * driver's host address.
  */
 final class Peer
 {

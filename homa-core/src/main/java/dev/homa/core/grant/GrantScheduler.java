@@ -528,7 +528,8 @@ public final class GrantScheduler
             return maxIncomingBytes - (countedIncomingBytes - state.incoming);
         }
         final long others = account.bytes - state.incoming;
-        final long counted = Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
+        final long counted =
+            Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
         final long budgetRoom = maxIncomingBytes - (countedIncomingBytes - counted);
         return Math.min(budgetRoom, maxIncomingBytesPerPeer - others);
     }

@@ -319,6 +319,17 @@ public final class HomaMetrics
     }
 
     /**
+     * {@inheritDoc}
+     * <p>
+     * Every nonzero counter, one {@code name value} per line ({@link MetricsPrinter}).
+     */
+    @Override
+    public String toString()
+    {
+        return MetricsPrinter.format(snapshot());
+    }
+
+    /**
      * @return the printable name of every counter id, index = id.
      */
     public String[] names()

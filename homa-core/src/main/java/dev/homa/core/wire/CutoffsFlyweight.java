@@ -11,7 +11,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  |          Common header (28 bytes, type 0x15, doff 5 << 4)     |  0
+ *  |          Common header (28 bytes, type 0x15, doff 0x50)       |  0
  *  |                              ...                              |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |                    Unscheduled Cutoff [0]                     | 28

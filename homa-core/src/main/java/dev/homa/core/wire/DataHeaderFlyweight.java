@@ -12,7 +12,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  |          Common header (28 bytes, type 0x10, doff 14 << 4)    |  0
+ *  |          Common header (28 bytes, type 0x10, doff 0xE0)       |  0
  *  |                              ...                              |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |                        Message Length                         | 28

@@ -108,7 +108,8 @@ class HostilePeerTest
                 final long id = 2 * n + 2;
                 for (int offset = 0; offset < length; offset += payload)
                 {
-                    forger.data(VICTIM, FORGED_PORT, PORT, id, length, length, offset, Math.min(payload, length - offset));
+                    forger.data(VICTIM, FORGED_PORT, PORT, id, length, length, offset,
+                        Math.min(payload, length - offset));
                 }
             }
             for (long rpc = n - n % 10; rpc >= 0 && rpc > n - 30; rpc -= 10)
@@ -132,7 +133,8 @@ class HostilePeerTest
     void unacknowledgedResponsesDrawAHandfulOfNeedAcks()
     {
         final Result result = run("unacknowledged requests", ctx -> { }, 4, (scenario, n) ->
-            scenario.forger.data(VICTIM, FORGED_PORT, PORT, 2 * n + 2, SMALL, SMALL, 0, SMALL), HostilePeerTest::isForged);
+            scenario.forger.data(VICTIM, FORGED_PORT, PORT, 2 * n + 2, SMALL, SMALL, 0, SMALL),
+            HostilePeerTest::isForged);
         result.assertServed(0.99, 2.0);
         final long requests = result.packetsIn;
         final long needAcks = result.forger.sent(PacketType.NEED_ACK);
@@ -145,9 +147,10 @@ class HostilePeerTest
     /**
      * 4. First packets of 1 MB messages forged from ever new addresses (4,000 a second, 100 bytes of payload, half
      * of them claiming no more unscheduled bytes than they carry, so that all they were "granted" has arrived and
-     * only a server that counts their silence anyway reclaims them): each draws at most three rounds of RESENDs before its RPC is reclaimed (not a train until the timeout), and
-     * the pages they hold cannot crowd out short messages (the pool keeps a reserve for them, and waiting messages
-     * get pages shortest first): 1.4 times the forged bytes, short RPCs' p99 unchanged, every long one answered.
+     * only a server that counts their silence anyway reclaims them): each draws at most three rounds of RESENDs
+     * before its RPC is reclaimed (not a train until the timeout), and the pages they hold cannot crowd out short
+     * messages (the pool keeps a reserve for them, and waiting messages get pages shortest first): 1.4 times the
+     * forged bytes, short RPCs' p99 unchanged, every long one answered.
      */
     @Test
     @Timeout(120)

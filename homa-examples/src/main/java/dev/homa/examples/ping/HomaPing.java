@@ -10,6 +10,7 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.core.metrics.MetricsPrinter;
+import dev.homa.examples.Cli;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.loopback.Fabric;
@@ -60,7 +61,7 @@ public final class HomaPing implements Runnable
      */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new HomaPing()).execute(args));
+        System.exit(Cli.execute(new HomaPing(), args));
     }
 
     @Override

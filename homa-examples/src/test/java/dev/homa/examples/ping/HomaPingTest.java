@@ -51,6 +51,29 @@ class HomaPingTest
 
     @Test
     @Timeout(10)
+    void aBadDriverUriIsOneLineAndStatusTwo()
+    {
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final PrintStream original = System.err;
+        final int status;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try
+        {
+            status = dev.homa.examples.Cli.execute(new HomaPing(), "client", "--driver", "carrier-pigeon://coop",
+                "--server", "198.18.0.2");
+        }
+        finally
+        {
+            System.setErr(original);
+        }
+        final String text = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, status, text);
+        assertEquals(1, text.lines().count(), text);
+        assertTrue(text.startsWith("homa-ping client: ") && text.contains("carrier-pigeon"), text);
+    }
+
+    @Test
+    @Timeout(10)
     void aServerCannotUseTheInProcessFabric()
     {
         final int status = new CommandLine(new HomaPing()).execute("server", "--driver", "loopback://x/198.18.0.2");

@@ -264,6 +264,44 @@ public final class RawEthernetCounters
         return ringDrops;
     }
 
+    static final String[] NAMES = {
+        "tx_packets", "tx_bytes", "tx_syscalls", "tx_unresolved", "tx_dropped", "tx_errors", "resolution_errors",
+        "rx_packets", "rx_bytes", "rx_not_for_us", "rx_wrong_ether_type", "rx_wrong_protocol", "rx_wrong_address",
+        "rx_bad_checksum", "rx_malformed", "rx_too_long", "rx_untagged", "rx_martian_source", "rx_stacked_tags",
+        "ring_drops" };
+
+    /**
+     * @param index 0 .. {@link #NAMES} length - 1.
+     * @return the counter of that name.
+     */
+    long value(final int index)
+    {
+        return switch (index)
+        {
+            case 0 -> txPackets;
+            case 1 -> txBytes;
+            case 2 -> txSyscalls;
+            case 3 -> txUnresolved;
+            case 4 -> txDropped;
+            case 5 -> txErrors;
+            case 6 -> resolutionErrors;
+            case 7 -> rxPackets;
+            case 8 -> rxBytes;
+            case 9 -> rxNotForUs;
+            case 10 -> rxWrongEtherType;
+            case 11 -> rxWrongProtocol;
+            case 12 -> rxWrongAddress;
+            case 13 -> rxBadChecksum;
+            case 14 -> rxMalformed;
+            case 15 -> rxTooLong;
+            case 16 -> rxUntagged;
+            case 17 -> rxMartianSource;
+            case 18 -> rxStackedTags;
+            case 19 -> ringDrops;
+            default -> throw new IndexOutOfBoundsException("counter " + index + " of " + NAMES.length);
+        };
+    }
+
     @Override
     public String toString()
     {

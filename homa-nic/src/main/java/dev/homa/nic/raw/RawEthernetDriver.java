@@ -422,6 +422,25 @@ public final class RawEthernetDriver implements NicDriver
         return context;
     }
 
+    @Override
+    public int counterCount()
+    {
+        return RawEthernetCounters.NAMES.length;
+    }
+
+    @Override
+    public String counterName(final int index)
+    {
+        return RawEthernetCounters.NAMES[index];
+    }
+
+    @Override
+    public long counterValue(final int index)
+    {
+        // The ring's drop count lives in the kernel until asked for.
+        return (RawEthernetCounters.NAMES.length - 1 == index ? counters() : counters).value(index);
+    }
+
     /**
      * @return counters, with {@link RawEthernetCounters#ringDrops()} refreshed from the kernel.
      */

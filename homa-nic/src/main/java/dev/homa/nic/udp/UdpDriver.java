@@ -221,7 +221,10 @@ public final class UdpDriver implements NicDriver
         this.context = context;
         if (!Epoll.isAvailable())
         {
-            throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
+            final String modulePathHint = UdpDriver.class.getModule().isNamed() ?
+                " (on the module path, add --add-modules io.netty.transport.epoll.linux.x86_64)" : "";
+            throw new IllegalStateException("Netty native epoll is unavailable" + modulePathHint + ": " +
+                Epoll.unavailabilityCause(), Epoll.unavailabilityCause());
         }
         clock = context.clock();
         receiveBatch = context.receiveBatch();
@@ -635,6 +638,46 @@ public final class UdpDriver implements NicDriver
     public int wireOverheadBytes()
     {
         return IPV4_UDP_HEADER_LENGTH + ETHERNET_OVERHEAD;
+    }
+
+    private static final String[] COUNTERS = {
+        "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
+        "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
+        "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets" };
+
+    @Override
+    public int counterCount()
+    {
+        return COUNTERS.length;
+    }
+
+    @Override
+    public String counterName(final int index)
+    {
+        return COUNTERS[index];
+    }
+
+    @Override
+    public long counterValue(final int index)
+    {
+        return switch (index)
+        {
+            case 0 -> packetsSent;
+            case 1 -> packetsReceived;
+            case 2 -> gsoSends;
+            case 3 -> gsoSegments;
+            case 4 -> groSuperDatagrams;
+            case 5 -> rxDroppedNoBuffer;
+            case 6 -> rxDroppedOversize;
+            case 7 -> rxDroppedEmpty;
+            case 8 -> rxDroppedOther;
+            case 9 -> kernelReceiveDrops();
+            case 10 -> ioErrors;
+            case 11 -> txDroppedStalled;
+            case 12 -> flushStalls;
+            case 13 -> connectedSockets;
+            default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNTERS.length);
+        };
     }
 
     /**

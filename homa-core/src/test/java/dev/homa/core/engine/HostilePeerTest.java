@@ -202,10 +202,8 @@ class HostilePeerTest
     @Timeout(30)
     void onePeerTakesAtMostItsShareOfTheServerRpcTable()
     {
-        final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
         final ForgingDriver[] forger = new ForgingDriver[1];
-        try (Cluster cluster = new Cluster(fabric, 1, ctx -> ctx.maxIncomingRequestsPerPeer(10), (index, driver) ->
-            forger[0] = new ForgingDriver(driver, HostilePeerTest::isForged)))
+        try (Cluster cluster = oneHost(ctx -> ctx.maxIncomingRequestsPerPeer(10), forger))
         {
             cluster.transport(0).openSocket(PORT);
             for (int i = 0; i < 20; i++)
@@ -230,11 +228,9 @@ class HostilePeerTest
     @Timeout(30)
     void aRequestWaitingForGrantsIsReclaimedOnceItsClientFallsSilent()
     {
-        final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
         final ForgingDriver[] forger = new ForgingDriver[1];
         final long probing = HostAddress.ipv4(FORGED_BASE);
-        try (Cluster cluster = new Cluster(fabric, 1, ctx -> ctx.overcommit(1).fifoGrantFractionPerMille(0),
-            (index, driver) -> forger[0] = new ForgingDriver(driver, HostilePeerTest::isForged)))
+        try (Cluster cluster = oneHost(ctx -> ctx.overcommit(1).fifoGrantFractionPerMille(0), forger))
         {
             cluster.transport(0).openSocket(PORT);
             final HomaEngine server = cluster.engine(0);
@@ -261,10 +257,8 @@ class HostilePeerTest
     @Timeout(30)
     void controlPacketsForUnknownRpcsAndPeersAreCountedDrops()
     {
-        final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
         final ForgingDriver[] forger = new ForgingDriver[1];
-        try (Cluster cluster = new Cluster(fabric, 1, ctx -> { }, (index, driver) ->
-            forger[0] = new ForgingDriver(driver, HostilePeerTest::isForged)))
+        try (Cluster cluster = oneHost(ctx -> { }, forger))
         {
             cluster.transport(0).openSocket(PORT);
             final HomaMetrics metrics = cluster.engine(0).metrics();
@@ -287,6 +281,15 @@ class HostilePeerTest
             assertEquals(0, forger[0].packetsOut, "nothing answered");
             cluster.assertNoErrors();
         }
+    }
+
+    /**
+     * One transport on the instant fabric, its driver behind a {@link ForgingDriver} (returned in {@code forger}).
+     */
+    private static Cluster oneHost(final Consumer<HomaTransport.Context> configure, final ForgingDriver[] forger)
+    {
+        return new Cluster(Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build(), 1, configure,
+            (index, driver) -> forger[0] = new ForgingDriver(driver, HostilePeerTest::isForged));
     }
 
     private Result run(

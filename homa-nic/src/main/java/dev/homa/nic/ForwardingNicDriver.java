@@ -106,6 +106,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public boolean gathersPayload()
+    {
+        return delegate.gathersPayload();
+    }
+
+    @Override
     public boolean canAwaitReadable()
     {
         return delegate.canAwaitReadable();

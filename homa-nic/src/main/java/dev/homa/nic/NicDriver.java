@@ -141,7 +141,17 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
-     * @return a free packet from the pool with length 0, or {@code null} if the pool is exhausted.
+     * @return true if {@link #send} puts a packet's gathered payload ({@link Packet#appendPayload}) on the wire after
+     * its own bytes; false (the default) if the caller must copy every byte into the packet.
+     */
+    default boolean gathersPayload()
+    {
+        return false;
+    }
+
+    /**
+     * @return a free packet from the pool with length 0 and no gathered payload, or {@code null} if the pool is
+     * exhausted.
      */
     Packet acquire();
 

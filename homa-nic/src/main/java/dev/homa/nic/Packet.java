@@ -10,6 +10,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Instances are created once per pool slot by the driver and recycled, never allocated per packet. A packet
  * obtained from {@link NicDriver#acquire()} or delivered to a {@link PacketSink} belongs to the caller until it is
  * handed back with {@link NicDriver#release(Packet)}.
+ * <p>
+ * A packet to send may carry, after its own {@link #length()} bytes, up to {@value #MAX_PAYLOAD_SEGMENTS} pieces of
+ * native memory that the driver gathers onto the wire without copying them ({@link #appendPayload}), where the
+ * driver offers it ({@link NicDriver#gathersPayload()}): the protocol then writes only its header into the packet
+ * and lets the message's bytes go straight from where they wait for retransmission. They must stay valid and
+ * unchanged until the driver's next {@link NicDriver#flush()} returns.
  */
 public final class Packet
 {
@@ -19,6 +25,13 @@ public final class Packet
     private long source;
     private int priority;
     private long timestampNs;
+    private final long[] payloadAddresses = new long[MAX_PAYLOAD_SEGMENTS];
+    private final int[] payloadLengths = new int[MAX_PAYLOAD_SEGMENTS];
+    private int payloadSegments;
+    private int payloadBytes;
+
+    /** Most pieces of gathered payload one packet carries. */
+    public static final int MAX_PAYLOAD_SEGMENTS = 4;
 
     /**
      * For drivers: wrap one pool slot.
@@ -68,6 +81,72 @@ public final class Packet
         }
         this.length = length;
         return this;
+    }
+
+    /**
+     * Add a piece of native memory to go on the wire after the packet's own bytes and the pieces added before.
+     *
+     * @param address first byte.
+     * @param length  bytes, at least 1.
+     * @return false (nothing added) if the packet holds {@value #MAX_PAYLOAD_SEGMENTS} pieces already.
+     */
+    public boolean appendPayload(final long address, final int length)
+    {
+        if (MAX_PAYLOAD_SEGMENTS == payloadSegments)
+        {
+            return false;
+        }
+        payloadAddresses[payloadSegments] = address;
+        payloadLengths[payloadSegments] = length;
+        payloadSegments++;
+        payloadBytes += length;
+        return true;
+    }
+
+    /**
+     * Drop the gathered pieces (drivers do so when they hand a packet out).
+     *
+     * @return this.
+     */
+    public Packet clearPayload()
+    {
+        payloadSegments = 0;
+        payloadBytes = 0;
+        return this;
+    }
+
+    /**
+     * @return pieces of gathered payload.
+     */
+    public int payloadSegments()
+    {
+        return payloadSegments;
+    }
+
+    /**
+     * @param i piece index.
+     * @return its address.
+     */
+    public long payloadAddress(final int i)
+    {
+        return payloadAddresses[i];
+    }
+
+    /**
+     * @param i piece index.
+     * @return its length.
+     */
+    public int payloadLength(final int i)
+    {
+        return payloadLengths[i];
+    }
+
+    /**
+     * @return bytes the packet puts on the wire: its own and the gathered ones.
+     */
+    public int wireLength()
+    {
+        return length + payloadBytes;
     }
 
     /**

@@ -211,11 +211,13 @@ public final class LoadGenerator implements Runnable
     {
         final MetricsSnapshot s = metrics.snapshot();
         long drops = 0;
+        final StringBuilder which = new StringBuilder();
         for (int i = 0; i < s.length(); i++)
         {
-            if (s.name(i).startsWith("drop"))
+            if (s.name(i).startsWith("drop") && 0 != s.get(i))
             {
                 drops += s.get(i);
+                which.append(' ').append(s.name(i)).append('=').append(s.get(i));
             }
         }
         return "resends=" + s.get(HomaMetrics.RESENDS_REQUESTED) +
@@ -223,6 +225,6 @@ public final class LoadGenerator implements Runnable
             " timeouts=" + (s.get(HomaMetrics.CLIENT_TIMEOUTS) + s.get(HomaMetrics.SERVER_TIMEOUTS)) +
             " drops=" + drops +
             " pacerThrottled=" + s.get(HomaMetrics.PACER_THROTTLED) +
-            " dataPackets=" + s.get(HomaMetrics.PACKETS_SENT);
+            " dataPackets=" + s.get(HomaMetrics.PACKETS_SENT) + which;
     }
 }

@@ -162,7 +162,9 @@ public final class HomaEngine implements Agent
 
         // Sending.
         this.transmitter = new PacketTransmitter(driver, metrics);
-        final DataSender dataSender = new DataSender(transmitter, sendPool, metrics);
+        // A packet whose checksum the transmitter fills (IPv4 protocol 146) must hold all of its bytes.
+        final DataSender dataSender = new DataSender(transmitter, sendPool, metrics,
+            driver.gathersPayload() && !driver.carriesIpProtocol146());
         final AnswerLimiter limiter =
             new AnswerLimiter(metrics, ctx.maxAnswersPerPeerPerTick(), ctx.maxAnswersToUnknownPerTick());
         this.controlSender = new ControlSender(transmitter, metrics, localCutoffs, maxMessageLength);

@@ -116,8 +116,8 @@ final class PacketTransmitter
             }
         }
         batch[batchCount++] = packet;
-        batchBytes += packet.length() + wireOverhead;
-        metrics.onPacketSent(type, packet.length(), level);
+        batchBytes += packet.wireLength() + wireOverhead;
+        metrics.onPacketSent(type, packet.wireLength(), level);
         if (BATCH == batchCount)
         {
             flushBatch();

@@ -3,6 +3,7 @@ package dev.homa.core.engine;
 import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import dev.homa.nic.Packet;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.Arrays;
@@ -215,6 +216,40 @@ final class PagePool
             to += n;
             remaining -= n;
         }
+    }
+
+    /**
+     * Hand a range of a message's bytes to a packet as gathered payload, a piece per page it touches, instead of
+     * copying them ({@link Packet#appendPayload}).
+     *
+     * @param handles   the message's pages, or its slot.
+     * @param msgOffset first byte of the range in the message.
+     * @param length    bytes.
+     * @param packet    the packet to send them with.
+     * @return false if the packet cannot take that many pieces (it may hold some of them: clear them).
+     */
+    boolean appendTo(final int[] handles, final int msgOffset, final int length, final Packet packet)
+    {
+        final long base = buffer.addressOffset();
+        if (handles[0] < 0)
+        {
+            return packet.appendPayload(base + offsetOf(handles[0]) + msgOffset, length);
+        }
+        int pos = msgOffset;
+        int remaining = length;
+        while (remaining > 0)
+        {
+            final int page = handles[pos >>> pageShift];
+            final int inPage = pos & (pageBytes - 1);
+            final int n = Math.min(remaining, pageBytes - inPage);
+            if (!packet.appendPayload(base + ((long)page << pageShift) + inPage, n))
+            {
+                return false;
+            }
+            pos += n;
+            remaining -= n;
+        }
+        return true;
     }
 
     private int allocateSlot()

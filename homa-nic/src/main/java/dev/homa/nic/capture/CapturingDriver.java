@@ -111,6 +111,17 @@ public final class CapturingDriver extends ForwardingNicDriver
     }
 
     /**
+     * {@inheritDoc}
+     * <p>
+     * False: the capture records the packet's own bytes, so the protocol copies every byte into it.
+     */
+    @Override
+    public boolean gathersPayload()
+    {
+        return false;
+    }
+
+    /**
      * Send through the wrapped driver and, if it queued the packet, record it.
      * <p>
      * {@inheritDoc}

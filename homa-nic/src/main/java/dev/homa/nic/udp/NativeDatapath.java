@@ -110,6 +110,7 @@ final class NativeDatapath
     private final MemorySegment txControls;
     private final long txMessagesAddress;
     private final int[] runStart;
+    private final int[] messagePackets;
     private final int[] runEnd;
 
     private final boolean gro;
@@ -168,11 +169,12 @@ final class NativeDatapath
         txDestinations = new long[txCapacity];
 
         txMessages = arena.allocate((long)MMSGHDR_LENGTH * txCapacity, 64);
-        txIovecs = arena.allocate((long)IOVEC_LENGTH * txCapacity, 64);
+        txIovecs = arena.allocate((long)IOVEC_LENGTH * txCapacity * (1 + Packet.MAX_PAYLOAD_SEGMENTS), 64);
         txNames = arena.allocate((long)SOCKADDR_IN_LENGTH * txCapacity, 64);
         txControls = arena.allocate((long)CMSG_SEGMENT_SPACE * txCapacity, 64);
         txMessagesAddress = txMessages.address();
         runStart = new int[txCapacity];
+        messagePackets = new int[txCapacity];
         runEnd = new int[txCapacity];
 
         rxBatch = gro ? Math.min(receiveBatch, GRO_BATCH_MAX) : receiveBatch;
@@ -338,15 +340,20 @@ final class NativeDatapath
                 txMessages.set(ValueLayout.JAVA_INT, message + MSG_NAMELEN_OFFSET, SOCKADDR_IN_LENGTH);
                 txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOV_OFFSET,
                     txIovecs.address() + (long)iovecs * IOVEC_LENGTH);
-                txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, end - start);
+                final int firstIovec = iovecs;
                 for (int j = start; j < end; j++)
                 {
+                    // The packet's own bytes, then its gathered payload: the kernel copies (and for a GSO run
+                    // segments) them as one run of bytes.
                     final Packet packet = packets[j];
-                    final long iovec = (long)iovecs * IOVEC_LENGTH;
-                    txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, slotAddress((int)packet.handle()));
-                    txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, packet.length());
-                    iovecs++;
+                    iovec(iovecs++, slotAddress((int)packet.handle()), packet.length());
+                    for (int k = 0; k < packet.payloadSegments(); k++)
+                    {
+                        iovec(iovecs++, packet.payloadAddress(k), packet.payloadLength(k));
+                    }
                 }
+                txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, iovecs - firstIovec);
+                messagePackets[messages] = end - start;
                 if (end - start >= 2)
                 {
                     final long control = (long)messages * CMSG_SEGMENT_SPACE;
@@ -354,7 +361,7 @@ final class NativeDatapath
                     txControls.set(ValueLayout.JAVA_INT, control + CMSG_LEVEL_OFFSET, SOL_UDP);
                     txControls.set(ValueLayout.JAVA_INT, control + CMSG_TYPE_OFFSET, UDP_SEGMENT);
                     txControls.set(ValueLayout.JAVA_SHORT, control + CMSG_DATA_OFFSET,
-                        (short)packets[start].length());
+                        (short)packets[start].wireLength());
                     txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET, txControls.address() + control);
                     txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET, CMSG_SEGMENT_SPACE);
                     gsoPackets += end - start;
@@ -374,6 +381,13 @@ final class NativeDatapath
             }
         }
         return gsoPackets;
+    }
+
+    private void iovec(final int index, final long address, final long length)
+    {
+        final long iovec = (long)index * IOVEC_LENGTH;
+        txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, address);
+        txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, length);
     }
 
     private void sendAll(final int level, final int messages)
@@ -405,7 +419,7 @@ final class NativeDatapath
                     long unsent = 0;
                     for (int m = sent; m < messages; m++)
                     {
-                        unsent += txMessages.get(ValueLayout.JAVA_LONG, (long)m * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET);
+                        unsent += messagePackets[m];
                     }
                     driver.onSendStallDrop(unsent);
                     return;

@@ -711,6 +711,17 @@ public final class UdpDriver implements NicDriver
         return localAddress;
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The native datapath gathers: each packet is an iovec for its own bytes and one per gathered piece.
+     */
+    @Override
+    public boolean gathersPayload()
+    {
+        return null != nativeDatapath;
+    }
+
     @Override
     public boolean canAwaitReadable()
     {
@@ -738,7 +749,7 @@ public final class UdpDriver implements NicDriver
         }
         final int index = freeStack[--freeCount];
         packetState[index] = STATE_OWNED;
-        return packets[index].length(0).source(HostAddress.NONE).priority(-1).timestampNs(0);
+        return packets[index].length(0).clearPayload().source(HostAddress.NONE).priority(-1).timestampNs(0);
     }
 
     @Override
@@ -797,7 +808,7 @@ public final class UdpDriver implements NicDriver
             long wireBytes = 0;
             for (int j = 0; j < count; j++)
             {
-                wireBytes += txPackets[j].length() + overhead;
+                wireBytes += txPackets[j].wireLength() + overhead;
                 txPackets[j] = null;
             }
             // One clock read per flush, after the system calls: not one per packet before them.
@@ -881,7 +892,7 @@ public final class UdpDriver implements NicDriver
     {
         final long destination = txDestinations[start];
         final int level = txPriorities[start];
-        final int segmentLength = txPackets[start].length();
+        final int segmentLength = txPackets[start].wireLength();
         if (0 == segmentLength)
         {
             return start + 1;
@@ -891,7 +902,7 @@ public final class UdpDriver implements NicDriver
         while (end < count && end - start < GSO_MAX_SEGMENTS &&
             destination == txDestinations[end] && level == txPriorities[end])
         {
-            final int length = txPackets[end].length();
+            final int length = txPackets[end].wireLength();
             if (0 == length || length > segmentLength || total + length > MAX_UDP_PAYLOAD)
             {
                 break;

@@ -6,6 +6,7 @@ import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.BitUtil;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -118,6 +119,29 @@ class UdpDriverTest
     }
 
     @ParameterizedTest(name = "gso={0} gro={1}")
+    @CsvSource({ "true,true", "true,false", "false,true", "false,false" })
+    @Timeout(60)
+    void gathersPayloadPiecesOntoTheWireByteExact(final boolean gso, final boolean gro)
+    {
+        final Random random = new Random(seed());
+        final UdpDriver a = open(ethernet().gso(gso).gro(gro));
+        final UdpDriver b = open(ethernet().gso(gso).gro(gro));
+        assertTrue(a.gathersPayload(), "the native datapath gathers");
+        int sequence = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            sequence = sendBatch(random, a, b, sequence, true);
+            sequence = sendBatch(random, b, a, sequence, true);
+        }
+        if (gso)
+        {
+            assertTrue(a.gsoSends() > 0, "runs of gathered packets of one length still go out as GSO");
+        }
+        assertFalse(open(ethernet().datapath(UdpDriverContext.Datapath.NETTY)).gathersPayload(),
+            "the Netty datapath copies");
+    }
+
+    @ParameterizedTest(name = "gso={0} gro={1}")
     @CsvSource({ "true,true", "false,false" })
     @Timeout(60)
     void nativeFallbackWithOneSocketPerLevelAlsoExchangesByteExact(final boolean gso, final boolean gro)
@@ -144,6 +168,18 @@ class UdpDriverTest
      */
     static int sendBatch(final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence)
     {
+        return sendBatch(random, from, to, firstSequence, false);
+    }
+
+    /**
+     * @param gather put each packet's bytes past a random split point (8 or more bytes in) into 1 to 4 gathered
+     *               pieces of native memory instead of the packet.
+     */
+    static int sendBatch(
+        final Random random, final UdpDriver from, final UdpDriver to, final int firstSequence, final boolean gather)
+    {
+        final UnsafeBuffer staging = new UnsafeBuffer(ByteBuffer.allocateDirect(40 * from.maxPacketLength() * 8));
+        int stagingUsed = 0;
         final Map<Integer, byte[]> expected = new HashMap<>();
         final Map<Integer, Integer> expectedPriority = new HashMap<>();
         final List<Packet> sent = new ArrayList<>();
@@ -166,8 +202,28 @@ class UdpDriverTest
                 bytes[3] = (byte)sequence;
                 final Packet packet = from.acquire();
                 assertNotNull(packet);
-                packet.buffer().putBytes(0, bytes);
-                packet.length(length);
+                if (gather)
+                {
+                    final int own = Math.min(length, 8 + random.nextInt(Math.max(1, length - 7)));
+                    packet.buffer().putBytes(0, bytes, 0, own);
+                    packet.length(own);
+                    int at = own;
+                    final int pieces = 1 + random.nextInt(Packet.MAX_PAYLOAD_SEGMENTS);
+                    for (int piece = 0; piece < pieces && at < length; piece++)
+                    {
+                        final int n = piece == pieces - 1 ? length - at : 1 + random.nextInt(length - at);
+                        staging.putBytes(stagingUsed, bytes, at, n);
+                        assertTrue(packet.appendPayload(staging.addressOffset() + stagingUsed, n));
+                        stagingUsed += n;
+                        at += n;
+                    }
+                    assertEquals(length, packet.wireLength());
+                }
+                else
+                {
+                    packet.buffer().putBytes(0, bytes);
+                    packet.length(length);
+                }
                 assertTrue(from.send(packet, to.localAddress(), level));
                 expected.put(sequence, bytes);
                 expectedPriority.put(sequence, level);

@@ -17,6 +17,11 @@ import org.agrona.concurrent.NanoClock;
  * wake-up to every grant round trip, and a peer that slept meanwhile another, so a message would move at the pace
  * of wake-ups.
  * <p>
+ * Polling yields the processor at every step ({@code sched_yield}, a no-op when nothing else wants it): the kernel
+ * tends to wake the thread a packet is for on the processor of the thread that sent it, so a peer process on the
+ * same host, woken by this thread's own packet, may be queued behind it; a poll that never yielded would hold it
+ * off until the spin ended, and with it the reply the spin waits for.
+ * <p>
  * The default of a {@link ThreadingMode#DEDICATED} transport; an {@link ThreadingMode#INVOKER} loop gets one from
  * {@link HomaTransport#newIdleStrategy()}. Not thread-safe: one per driving thread.
  */
@@ -75,7 +80,7 @@ public final class ProtocolIdleStrategy implements IdleStrategy
         }
         if (nowNs - idleSinceNs < spellSpinNs)
         {
-            Thread.onSpinWait();
+            Thread.yield();
         }
         else
         {

@@ -302,7 +302,9 @@ public final class UdpDriver implements NicDriver
             }
         }
         eventLoop = new ManualIoEventLoop(null, null, EpollIoHandler.newFactory());
-        boolean groActive = context.gro();
+        // GRO coalesces datagrams into one of up to 64 KiB: with packets too large for two to fit, it would only add
+        // a copy out of its staging buffer.
+        boolean groActive = context.gro() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD;
         boolean steered = false;
         boolean single = false;
         NativeDatapath datapath = null;
@@ -322,7 +324,7 @@ public final class UdpDriver implements NicDriver
                     port = socket.localAddress().getPort();
                 }
             }
-            if (groActive != context.gro())
+            if (groActive != (context.gro() && 2 * maxPacketLength <= MAX_UDP_PAYLOAD))
             {
                 for (final EpollDatagramChannel channel : channels)
                 {

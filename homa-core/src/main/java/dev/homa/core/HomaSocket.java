@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import dev.homa.core.engine.Commands;
+import dev.homa.core.engine.HomaEngine;
 import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.DirectBuffer;
@@ -111,6 +112,25 @@ public final class HomaSocket implements AutoCloseable
     }
 
     /**
+     * Start an RPC whose request is the bytes of several buffers, in order (the kernel's {@code homa_sendv}): each
+     * buffer's whole capacity, gathered into the message without an intermediate copy.
+     *
+     * @param destination {@link dev.homa.nic.HostAddress} of the server host.
+     * @param destPort    server socket's port.
+     * @param buffers     the pieces (copied before return).
+     * @param count       how many of {@code buffers} to use, from index 0.
+     * @param cookie      opaque value returned with the response.
+     * @return the new RPC's id (even).
+     */
+    public long homaSendv(
+        final long destination, final int destPort, final DirectBuffer[] buffers, final int count, final long cookie)
+    {
+        final long id = transport.newRpcId();
+        sendWithId(id, destination, destPort, null, 0, gatheredLength(buffers, count), buffers, count, cookie, 0);
+        return id;
+    }
+
+    /**
      * Send a request and complete a future with its response (the response does not go to {@link #homaRecv}).
      * The future completes on the protocol thread; use the {@code *Async} stages to leave it. A failed RPC
      * completes the future exceptionally with the {@link HomaException}. Cancelling the future, or completing it
@@ -131,7 +151,7 @@ public final class HomaSocket implements AutoCloseable
         futures.put(future.id, future);
         try
         {
-            sendWithId(future.id, destination, destPort, buffer, offset, length, 0, Commands.FLAG_FUTURE);
+            sendWithId(future.id, destination, destPort, buffer, offset, length, null, 0, 0, Commands.FLAG_FUTURE);
         }
         catch (final HomaException ex)
         {
@@ -237,6 +257,34 @@ public final class HomaSocket implements AutoCloseable
     }
 
     /**
+     * Answer a request, once, with the bytes of several buffers in order (the kernel's {@code homa_replyv}): each
+     * buffer's whole capacity, gathered into the response without an intermediate copy. A server that answers with
+     * (parts of) what it received passes the request's own {@link HomaMessage#segment(int) segments}.
+     *
+     * @param request the request as received (not yet released).
+     * @param buffers the pieces (copied before return).
+     * @param count   how many of {@code buffers} to use, from index 0.
+     */
+    public void homaReplyv(final HomaMessage request, final DirectBuffer[] buffers, final int count)
+    {
+        if (HomaMessage.Kind.REQUEST != request.kind())
+        {
+            throw new HomaException("homaReplyv needs a REQUEST message, got " + request.kind());
+        }
+        final int length = gatheredLength(buffers, count);
+        request.markReplied();
+        try
+        {
+            reply(request.peer(), request.peerPort(), request.id(), null, 0, length, buffers, count);
+        }
+        catch (final RuntimeException ex)
+        {
+            request.unmarkReplied();
+            throw ex;
+        }
+    }
+
+    /**
      * Answer a request by its coordinates (useful after the request message was released).
      *
      * @param client     the client host (request's {@link HomaMessage#peer()}).
@@ -249,6 +297,19 @@ public final class HomaSocket implements AutoCloseable
     public void homaReply(
         final long client, final int clientPort, final long id, final DirectBuffer buffer, final int offset,
         final int length)
+    {
+        reply(client, clientPort, id, buffer, offset, length, null, 0);
+    }
+
+    private void reply(
+        final long client,
+        final int clientPort,
+        final long id,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final DirectBuffer[] buffers,
+        final int count)
     {
         if (0 == (id & 1))
         {
@@ -263,7 +324,7 @@ public final class HomaSocket implements AutoCloseable
         }
         try
         {
-            writeMessage(Commands.FLAG_REPLY, id, client, clientPort, 0, buffer, offset, length);
+            writeMessage(Commands.FLAG_REPLY, id, client, clientPort, 0, buffer, offset, length, buffers, count);
         }
         catch (final HomaException ex)
         {
@@ -356,7 +417,8 @@ public final class HomaSocket implements AutoCloseable
             }
             else if (nowNs - lastWorkNs < spinNs)
             {
-                Thread.onSpinWait();
+                // As the protocol thread polls (ProtocolIdleStrategy): yield, so a thread woken here can run.
+                Thread.yield();
             }
             else
             {
@@ -458,10 +520,15 @@ public final class HomaSocket implements AutoCloseable
         final int flags)
     {
         final long id = transport.newRpcId();
-        sendWithId(id, destination, destPort, buffer, offset, length, cookie, flags);
+        sendWithId(id, destination, destPort, buffer, offset, length, null, 0, cookie, flags);
         return id;
     }
 
+    /**
+     * @param buffer  the message, or null when it is gathered from {@code buffers}.
+     * @param buffers the pieces of a gathered message (whole capacities), or null.
+     * @param count   pieces used.
+     */
     private void sendWithId(
         final long id,
         final long destination,
@@ -469,6 +536,8 @@ public final class HomaSocket implements AutoCloseable
         final DirectBuffer buffer,
         final int offset,
         final int length,
+        final DirectBuffer[] buffers,
+        final int count,
         final long cookie,
         final int flags)
     {
@@ -502,7 +571,7 @@ public final class HomaSocket implements AutoCloseable
         }
         try
         {
-            writeMessage(flags, id, destination, destPort, cookie, buffer, offset, length);
+            writeMessage(flags, id, destination, destPort, cookie, buffer, offset, length, buffers, count);
         }
         catch (final HomaException ex)
         {
@@ -525,7 +594,7 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("message length must be at least 1 byte: " + length);
         }
-        if (offset < 0 || (long)offset + length > buffer.capacity())
+        if (null != buffer && (offset < 0 || (long)offset + length > buffer.capacity()))
         {
             throw new HomaException("range " + offset + "+" + length + " outside buffer of " + buffer.capacity());
         }
@@ -536,6 +605,20 @@ public final class HomaSocket implements AutoCloseable
         return transport.sendUnitsFor(length);
     }
 
+    private static int gatheredLength(final DirectBuffer[] buffers, final int count)
+    {
+        if (count < 1 || count > buffers.length)
+        {
+            throw new HomaException("count of gathered buffers out of range 1.." + buffers.length + ": " + count);
+        }
+        long length = 0;
+        for (int i = 0; i < count; i++)
+        {
+            length += buffers[i].capacity();
+        }
+        return (int)Math.min(length, Integer.MAX_VALUE);
+    }
+
     private void writeMessage(
         final int flags,
         final long id,
@@ -544,20 +627,57 @@ public final class HomaSocket implements AutoCloseable
         final long cookie,
         final DirectBuffer buffer,
         final int offset,
-        final int length)
+        final int length,
+        final DirectBuffer[] buffers,
+        final int count)
     {
-        if (transport.engine().sendInline(port, flags, id, peer, peerPort, cookie, buffer, offset, length))
+        final HomaEngine engine = transport.engine();
+        if (null == buffers ?
+            engine.sendInline(port, flags, id, peer, peerPort, cookie, buffer, offset, length) :
+            engine.sendInline(port, flags, id, peer, peerPort, cookie, buffers, count, length))
         {
             return;
         }
+        if (null == buffers)
+        {
+            writeChunks(flags, id, peer, peerPort, cookie, length, 0, buffer, offset, length);
+        }
+        else
+        {
+            int at = 0;
+            for (int i = 0; i < count; i++)
+            {
+                writeChunks(flags, id, peer, peerPort, cookie, length, at, buffers[i], 0, buffers[i].capacity());
+                at += buffers[i].capacity();
+            }
+        }
+        engine.wake();
+    }
+
+    /**
+     * Put bytes of a message into the command ring as records of at most {@link Commands#MAX_CHUNK} bytes: the
+     * message's first record starts it ({@link Commands#SEND}), the others add to it ({@link Commands#CHUNK}).
+     */
+    private void writeChunks(
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final int length,
+        final int messageOffset,
+        final DirectBuffer buffer,
+        final int offset,
+        final int bytes)
+    {
         final ManyToOneRingBuffer ring = transport.commands();
         final AtomicBuffer ringBuffer = ring.buffer();
-        int chunkOffset = 0;
-        int type = Commands.SEND;
+        int done = 0;
         final long startNs = transport.context().clock().nanoTime();
-        while (chunkOffset < length)
+        while (done < bytes)
         {
-            final int chunk = Math.min(Commands.MAX_CHUNK, length - chunkOffset);
+            final int chunk = Math.min(Commands.MAX_CHUNK, bytes - done);
+            final int type = 0 == messageOffset + done ? Commands.SEND : Commands.CHUNK;
             final int index = ring.tryClaim(type, Commands.HEADER_LENGTH + chunk);
             if (index < 0)
             {
@@ -575,13 +695,11 @@ public final class HomaSocket implements AutoCloseable
             ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
             ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
             ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
-            ringBuffer.putInt(index + Commands.CHUNK_OFFSET_OFFSET, chunkOffset);
-            ringBuffer.putBytes(index + Commands.HEADER_LENGTH, buffer, offset + chunkOffset, chunk);
+            ringBuffer.putInt(index + Commands.CHUNK_OFFSET_OFFSET, messageOffset + done);
+            ringBuffer.putBytes(index + Commands.HEADER_LENGTH, buffer, offset + done, chunk);
             ring.commit(index);
-            chunkOffset += chunk;
-            type = Commands.CHUNK;
+            done += chunk;
         }
-        transport.engine().wake();
     }
 
     /**

@@ -139,9 +139,10 @@ final class CommandHandler implements MessageHandler
      * @param cookie        the client's cookie (requests).
      * @param src           the first bytes.
      * @param srcIndex      where they start.
-     * @param chunk         how many there are (the rest follows in CHUNK records).
+     * @param chunk         how many there are (the rest follows in CHUNK records, or {@link #appendBytes}).
+     * @return the message, or null if it was not started (the RPC is gone or failed; counted).
      */
-    void startMessage(
+    OutboundMessage startMessage(
         final int port,
         final int flags,
         final long id,
@@ -160,7 +161,7 @@ final class CommandHandler implements MessageHandler
         if (null == socket)
         {
             sendPagesReserved.release(units);
-            return;
+            return null;
         }
 
         final Rpc rpc;
@@ -172,7 +173,7 @@ final class CommandHandler implements MessageHandler
                 // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
                 sendPagesReserved.release(units);
                 metrics.increment(HomaMetrics.DROP_WRONG_STATE);
-                return;
+                return null;
             }
             rpc.state = Rpc.STATE_RESPONDING;
             rpc.silentTicks = 0;
@@ -197,7 +198,7 @@ final class CommandHandler implements MessageHandler
                 {
                     delivery.recycle(error);
                 }
-                return;
+                return null;
             }
             rpc = rpcs.newRpc(id, true, socket, peer, peerAddress, peerPort);
             rpc.cookie = cookie;
@@ -230,7 +231,7 @@ final class CommandHandler implements MessageHandler
                 // Discard the server RPC: the client's RESEND gets RPC_UNKNOWN and restarts it (at-least-once).
                 rpcs.freeRpc(rpc);
             }
-            return;
+            return null;
         }
         out.pageCount = handles;
         rpc.outPagesHeld = true;
@@ -252,6 +253,24 @@ final class CommandHandler implements MessageHandler
         sendPool.write(out.pages, 0, src, srcIndex, chunk);
         out.available = chunk;
         pacer.onBytesAvailable(out);
+        return out;
+    }
+
+    /**
+     * More bytes of a message started with {@link #startMessage}, at its offset {@code chunkOffset}.
+     *
+     * @param out         the message.
+     * @param chunkOffset where the bytes go in it.
+     * @param src         the bytes.
+     * @param srcIndex    where they start.
+     * @param chunk       how many.
+     */
+    void appendBytes(
+        final OutboundMessage out, final int chunkOffset, final DirectBuffer src, final int srcIndex, final int chunk)
+    {
+        sendPool.write(out.pages, chunkOffset, src, srcIndex, chunk);
+        out.available = Math.max(out.available, chunkOffset + chunk);
+        pacer.onBytesAvailable(out);
     }
 
     private void onChunkCommand(final MutableDirectBuffer buffer, final int index, final int length, final int port)
@@ -272,12 +291,8 @@ final class CommandHandler implements MessageHandler
         {
             return;
         }
-        final int chunkOffset = buffer.getInt(index + Commands.CHUNK_OFFSET_OFFSET);
-        final int chunk = length - Commands.HEADER_LENGTH;
-        final OutboundMessage out = rpc.out;
-        sendPool.write(out.pages, chunkOffset, buffer, index + Commands.HEADER_LENGTH, chunk);
-        out.available = Math.max(out.available, chunkOffset + chunk);
-        pacer.onBytesAvailable(out);
+        appendBytes(rpc.out, buffer.getInt(index + Commands.CHUNK_OFFSET_OFFSET), buffer,
+            index + Commands.HEADER_LENGTH, length - Commands.HEADER_LENGTH);
     }
 
     private void onAbortCommand(final int port, final long id)

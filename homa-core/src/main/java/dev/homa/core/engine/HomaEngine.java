@@ -362,31 +362,96 @@ public final class HomaEngine implements Agent
         invokerThread.enter();
         try
         {
-            // The time is the last duty cycle's, as for everything else the engine does between clock reads: the
-            // thread that calls this drives the duty cycle, so it is a loop iteration old, and reading the clock
-            // here would put one more clock read ahead of the send system call.
-            while (0 != commands.read(commandHandler, COMMAND_LIMIT))
-            {
-                // Drain: a BIND or an earlier message still in the ring must take effect first.
-            }
+            drainCommandsInline();
             commandHandler.startMessage(port, flags, id, peer, peerPort, length, cookie, buffer, offset, length);
-            try
-            {
-                pacer.pace();
-                transmitter.flushBatch();
-            }
-            catch (final RuntimeException ex)
-            {
-                // The message is the protocol's now (the timers will retransmit it): a failure to transmit is the
-                // duty cycle's kind of error, for the error handler, not a failed homaSend for the caller.
-                metrics.increment(HomaMetrics.ERRORS);
-                errorHandler.onError(ex);
-            }
+            transmitInline();
             return true;
         }
         finally
         {
             invokerThread.exit();
+        }
+    }
+
+    /**
+     * {@link #sendInline(int, int, long, long, int, long, DirectBuffer, int, int)} for a message gathered from
+     * several buffers, each taken whole, in order.
+     *
+     * @param port     our socket's port.
+     * @param flags    {@link Commands} flags.
+     * @param id       the RPC id.
+     * @param peer     the other host.
+     * @param peerPort the other socket's port.
+     * @param cookie   the client's cookie (requests).
+     * @param buffers  the pieces.
+     * @param count    pieces used.
+     * @param length   the sum of their capacities.
+     * @return false if the caller may not run the engine now and must queue a command instead.
+     */
+    public boolean sendInline(
+        final int port,
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final DirectBuffer[] buffers,
+        final int count,
+        final int length)
+    {
+        if (!invokerThread.mayRunInline())
+        {
+            return false;
+        }
+        invokerThread.enter();
+        try
+        {
+            drainCommandsInline();
+            final DirectBuffer first = buffers[0];
+            final OutboundMessage out = commandHandler.startMessage(
+                port, flags, id, peer, peerPort, length, cookie, first, 0, first.capacity());
+            if (null != out)
+            {
+                int at = first.capacity();
+                for (int i = 1; i < count; i++)
+                {
+                    commandHandler.appendBytes(out, at, buffers[i], 0, buffers[i].capacity());
+                    at += buffers[i].capacity();
+                }
+            }
+            transmitInline();
+            return true;
+        }
+        finally
+        {
+            invokerThread.exit();
+        }
+    }
+
+    private void drainCommandsInline()
+    {
+        // The time is the last duty cycle's, as for everything else the engine does between clock reads: the
+        // thread that calls this drives the duty cycle, so it is a loop iteration old, and reading the clock here
+        // would put one more clock read ahead of the send system call.
+        while (0 != commands.read(commandHandler, COMMAND_LIMIT))
+        {
+            // Drain: a BIND or an earlier message still in the ring must take effect first.
+        }
+    }
+
+    private void transmitInline()
+    {
+        try
+        {
+            pacer.pace();
+            transmitter.flushBatch();
+        }
+        catch (final RuntimeException ex)
+        {
+            // The message is the protocol's now (the timers will retransmit it): a failure to transmit is the
+            // duty cycle's kind of error, for the error handler, not a failed homaSend for the caller.
+            metrics.increment(HomaMetrics.ERRORS);
+            errorHandler.onError(ex);
         }
     }
 

@@ -8,6 +8,7 @@ import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
 import org.agrona.BitUtil;
 import org.agrona.BufferUtil;
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -17,15 +18,16 @@ import java.util.function.BooleanSupplier;
 /**
  * The Homa echo server: one transport, one socket on a Homa port. INVOKER threading (default): one thread runs the
  * protocol and answers between duty cycles, sleeping in the driver when idle, as the TCP servers' one thread sleeps
- * in epoll. DEDICATED: the transport's protocol thread and a thread blocking in {@code homaRecv}. An echo copies the
- * request out of its receive-pool pages into one buffer and replies with it; any other length replies with the
- * server's pattern buffer under the request's header.
+ * in epoll. DEDICATED: the transport's protocol thread and a thread blocking in {@code homaRecv}. An echo replies
+ * with the request's own segments ({@code homaReplyv}, one copy into the send pool), as the TCP servers write back
+ * the buffer they read into; any other length replies with the server's pattern buffer under the request's header.
  */
 final class HomaServer implements AutoCloseable
 {
     private final HomaTransport transport;
     private final HomaSocket socket;
     private final UnsafeBuffer echo;
+    private DirectBuffer[] segments = new DirectBuffer[16];
     private final UnsafeBuffer own;
     private final boolean dedicated;
 
@@ -89,8 +91,17 @@ final class HomaServer implements AutoCloseable
             final int responseLength = length >= LoadMessage.HEADER_LENGTH ? LoadMessage.responseLength(echo, 0) : 0;
             if (responseLength == length)
             {
-                request.getBytes(0, echo, 0, length);
-                socket.homaReply(request, echo, 0, length);
+                // The echo gathers the request's own segments: one copy, receive pool to send pool.
+                final int count = request.segmentCount();
+                if (count > segments.length)
+                {
+                    segments = new DirectBuffer[count];
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    segments[i] = request.segment(i);
+                }
+                socket.homaReplyv(request, segments, count);
             }
             else if (responseLength >= LoadMessage.HEADER_LENGTH && responseLength <= own.capacity())
             {

@@ -64,6 +64,10 @@ final class LoadRunner implements Callable<Integer>
     @Option(names = "--sizes", split = ",", defaultValue = "100k,1m", description = "echo: request sizes.")
     List<String> sizes;
 
+    @Option(names = "--response", defaultValue = "echo",
+        description = "echo, sweep: response length, or echo (as long as the request).")
+    String response;
+
     @Option(names = "--clients", defaultValue = "4", description = "outstanding, mixed, open: clients.")
     int clients;
 
@@ -170,6 +174,12 @@ final class LoadRunner implements Callable<Integer>
         return spec;
     }
 
+    private LoadSpec withResponse(final LoadSpec spec)
+    {
+        spec.response = response;
+        return spec;
+    }
+
     private Trial.Result trial(
         final String scenario, final Hosts hosts, final PeerConfig peer, final List<LoadSpec> specs, final int round,
         final String note)
@@ -204,7 +214,8 @@ final class LoadRunner implements Callable<Integer>
                 for (final PeerConfig peer : peers)
                 {
                     byKey.computeIfAbsent(size + "/" + peer.name(), k -> new ArrayList<>())
-                        .add(trial("echo", hosts, peer, List.of(spec(size, 1, 0, round + 1)), round, ""));
+                        .add(trial("echo", hosts, peer, List.of(withResponse(spec(size, 1, 0, round + 1))), round,
+                            ""));
                 }
             }
         }

@@ -8,17 +8,17 @@ import org.agrona.SystemUtil;
  * -Dhoma.receive.pool.bytes=256m}. Sizes take k/m/g suffixes, durations ns/us/ms/s suffixes. A setter on the
  * context overrides the property. Property names:
  * <pre>
- * homa.rtt, homa.unscheduled.bytes, homa.overcommit, homa.max.incoming.bytes, homa.window.bytes,
- * homa.max.active.per.peer, homa.grant.fifo.fraction, homa.grant.fifo.increment, homa.max.nic.queue.bytes,
- * homa.small.message.bytes, homa.tick, homa.resend.ticks, homa.resend.interval.ticks, homa.timeout.ticks,
- * homa.request.ack.ticks, homa.incast.enabled, homa.incast.threshold, homa.incast.unscheduled.bytes,
- * homa.receive.page.bytes, homa.receive.pool.bytes, homa.send.pool.bytes, homa.max.peers, homa.peer.idle,
- * homa.max.server.rpcs, homa.max.rpcs.per.socket, homa.cutoff.interval, homa.command.buffer.bytes,
- * homa.pacer.fifo.fraction, homa.strict.overcommit, homa.max.incoming.requests.per.peer,
- * homa.max.receive.bytes.per.peer, homa.receive.reserve.bytes, homa.max.incoming.bytes.per.peer,
- * homa.retransmit.budget.percent, homa.max.unanswered.resends, homa.max.answers.per.peer.per.tick,
- * homa.max.answers.unknown.per.tick, homa.response.stall.ticks, homa.counters.enabled, homa.counters.dir,
- * homa.counters.interval, homa.print.configuration
+ * homa.max.message.length, homa.rtt, homa.unscheduled.bytes, homa.overcommit, homa.max.incoming.bytes,
+ * homa.window.bytes, homa.max.active.per.peer, homa.grant.fifo.fraction, homa.grant.fifo.increment,
+ * homa.max.nic.queue.bytes, homa.small.message.bytes, homa.tick, homa.resend.ticks, homa.resend.interval.ticks,
+ * homa.timeout.ticks, homa.request.ack.ticks, homa.incast.enabled, homa.incast.threshold,
+ * homa.incast.unscheduled.bytes, homa.receive.page.bytes, homa.receive.pool.bytes, homa.send.pool.bytes,
+ * homa.max.peers, homa.peer.idle, homa.max.server.rpcs, homa.max.rpcs.per.socket, homa.cutoff.interval,
+ * homa.command.buffer.bytes, homa.pacer.fifo.fraction, homa.strict.overcommit, homa.grant.fifo.order,
+ * homa.max.incoming.requests.per.peer, homa.max.receive.bytes.per.peer, homa.receive.reserve.bytes,
+ * homa.max.incoming.bytes.per.peer, homa.retransmit.budget.percent, homa.max.unanswered.resends,
+ * homa.max.answers.per.peer.per.tick, homa.max.answers.unknown.per.tick, homa.response.stall.ticks,
+ * homa.counters.enabled, homa.counters.dir, homa.counters.interval, homa.print.configuration
  * </pre>
  */
 public final class Configuration

@@ -444,8 +444,13 @@ public final class HomaTransport implements AutoCloseable
         public static final int MIN_AUTO_PORT = 0x8000;
         /** Largest port. */
         public static final int MAX_PORT = 0xFFFF;
-        /** Kernel HOMA_MAX_MESSAGE_LENGTH: the largest message, both directions. */
+        /** Kernel HOMA_MAX_MESSAGE_LENGTH: the largest message, both directions, and the default limit. */
         public static final int MAX_MESSAGE_LENGTH = 1_000_000;
+        /**
+         * Largest {@link #maxMessageLength(int)} accepted: offsets travel in 32 bits and a message must fit in a pool
+         * of at most 2 GiB.
+         */
+        public static final int MAX_MESSAGE_LENGTH_LIMIT = 1 << 30;
         /** Bytes of Homa DATA header in front of each payload. */
         public static final int DATA_HEADER_LENGTH = 56;
         /** The kernel's max_incoming default: granted or unscheduled bytes not yet received, all messages. */
@@ -466,7 +471,7 @@ public final class HomaTransport implements AutoCloseable
         private long idleSpinNs = Configuration.durationNs("homa.idle.spin", "20us");
         private ThreadingMode threadingMode = ThreadingMode.INVOKER;
         private ErrorHandler errorHandler;
-        private int maxMessageLength = MAX_MESSAGE_LENGTH;
+        private int maxMessageLength = Configuration.sizeInt("homa.max.message.length", "1000000");
         private long rttNs = Configuration.durationNs("homa.rtt", "8us");
         private int unscheduledBytes = Configuration.sizeInt("homa.unscheduled.bytes", "0");
         private int overcommit = Configuration.intValue("homa.overcommit", "8");
@@ -509,11 +514,13 @@ public final class HomaTransport implements AutoCloseable
         private int maxAnswersPerPeerPerTick = Configuration.intValue("homa.max.answers.per.peer.per.tick", "128");
         private int maxAnswersToUnknownPerTick = Configuration.intValue("homa.max.answers.unknown.per.tick", "256");
         private int[] staticCutoffs;
+        private PoolMemory poolMemory = PoolMemory.DIRECT;
         private long cutoffIntervalNs = Configuration.durationNs("homa.cutoff.interval", "1s");
         private int commandBufferBytes = Configuration.sizeInt("homa.command.buffer.bytes", "1m");
         private long commandTimeoutNs = 1_000_000_000L;
         private int completionQueueCapacity = 4096;
         private boolean strictOvercommit = Configuration.boolValue("homa.strict.overcommit", "false");
+        private boolean fifoGrantOrder = Configuration.boolValue("homa.grant.fifo.order", "false");
         private int pacerFifoFractionPerMille = Configuration.intValue("homa.pacer.fifo.fraction", "50");
         private int cutoffMinimumMessages = 10_000;
         private int cutoffWindowMessages = 100_000;
@@ -597,8 +604,8 @@ public final class HomaTransport implements AutoCloseable
                 throw new HomaConfigurationException("driver.maxPacketLength() " + driver.maxPacketLength() +
                     " leaves no payload after the " + DATA_HEADER_LENGTH + "-byte DATA header");
             }
-            check(maxMessageLength >= 1 && maxMessageLength <= MAX_MESSAGE_LENGTH,
-                "maxMessageLength", maxMessageLength, "1.." + MAX_MESSAGE_LENGTH);
+            check(maxMessageLength >= 1 && maxMessageLength <= MAX_MESSAGE_LENGTH_LIMIT,
+                "maxMessageLength", maxMessageLength, "1.." + MAX_MESSAGE_LENGTH_LIMIT);
             check(rttNs > 0, "rttNs", rttNs, "> 0");
             if (0 == unscheduledBytes)
             {
@@ -723,7 +730,8 @@ public final class HomaTransport implements AutoCloseable
                 .fifoGrantFractionPerMille(fifoGrantFractionPerMille)
                 .fifoGrantIncrement(fifoGrantIncrement)
                 .linkBitsPerSecond(driver.linkBitsPerSecond())
-                .strictOvercommit(strictOvercommit);
+                .strictOvercommit(strictOvercommit)
+                .fifoOrder(fifoGrantOrder);
             try
             {
                 grantConfig.validate();
@@ -958,7 +966,13 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param maxMessageLength largest message accepted, at most 1,000,000 (default).
+         * Largest message this host sends or accepts, both directions. The default is the kernel's
+         * HOMA_MAX_MESSAGE_LENGTH, 1,000,000 bytes ({@code homa.max.message.length}), so that kernel peers
+         * interoperate: a kernel host drops DATA of a longer message. Raise it only where every peer that exchanges
+         * such messages takes them too (up to {@value #MAX_MESSAGE_LENGTH_LIMIT}); the receive and send pools must
+         * hold at least one message of this length.
+         *
+         * @param maxMessageLength largest message, 1 .. {@value #MAX_MESSAGE_LENGTH_LIMIT}.
          * @return this.
          */
         public Context maxMessageLength(final int maxMessageLength)
@@ -1864,6 +1878,29 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
+         * @param poolMemory where the receive and send pools live; default {@link PoolMemory#DIRECT}.
+         * @return this.
+         */
+        public Context poolMemory(final PoolMemory poolMemory)
+        {
+            checkMutable();
+            if (null == poolMemory)
+            {
+                throw new HomaConfigurationException("poolMemory must not be null (PoolMemory.DIRECT is the default)");
+            }
+            this.poolMemory = poolMemory;
+            return this;
+        }
+
+        /**
+         * @return where the receive and send pools live.
+         */
+        public PoolMemory poolMemory()
+        {
+            return poolMemory;
+        }
+
+        /**
          * @param staticCutoffs eight unscheduled cutoffs (entry i = largest length at level i) to use instead of
          *                      computing them online; null (default) = online.
          * @return this.
@@ -1978,6 +2015,27 @@ public final class HomaTransport implements AutoCloseable
         public boolean strictOvercommit()
         {
             return strictOvercommit;
+        }
+
+        /**
+         * @param fifoGrantOrder true: the receiver grants the oldest incoming messages first instead of those with the
+         *                       fewest bytes left (SRPT, default false, {@code homa.grant.fifo.order}); for
+         *                       experiments that measure what SRPT buys, such as the simulator's ablation.
+         * @return this.
+         */
+        public Context fifoGrantOrder(final boolean fifoGrantOrder)
+        {
+            checkMutable();
+            this.fifoGrantOrder = fifoGrantOrder;
+            return this;
+        }
+
+        /**
+         * @return true if grants go to the oldest messages first.
+         */
+        public boolean fifoGrantOrder()
+        {
+            return fifoGrantOrder;
         }
 
         /**

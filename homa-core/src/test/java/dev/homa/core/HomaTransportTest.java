@@ -43,8 +43,12 @@ class HomaTransportTest
                 () -> new HomaTransport.Context().driver(fabric.driverAt(0)).overcommit(9).conclude());
             assertTrue(overcommit.getMessage().startsWith("overcommit = 9"), overcommit.getMessage());
             final HomaConfigurationException length = assertThrows(HomaConfigurationException.class,
-                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).maxMessageLength(2_000_000).conclude());
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0))
+                .maxMessageLength(HomaTransport.Context.MAX_MESSAGE_LENGTH_LIMIT + 1).conclude());
             assertTrue(length.getMessage().contains("maxMessageLength"), length.getMessage());
+            final HomaConfigurationException pool = assertThrows(HomaConfigurationException.class,
+                () -> new HomaTransport.Context().driver(fabric.driverAt(0)).maxMessageLength(100_000_000).conclude());
+            assertTrue(pool.getMessage().startsWith("receivePoolBytes"), pool.getMessage());
             final HomaTransport.Context ctx = new HomaTransport.Context().driver(fabric.driverAt(0)).conclude();
             assertEquals(11_392, ctx.unscheduledBytes(), "10 Gb/s x 8 us rounded up to whole 1424-byte packets");
             assertThrows(HomaConfigurationException.class, () -> ctx.overcommit(4));

@@ -138,8 +138,8 @@ public final class HomaEngine implements Agent
         this.pollBurst = ctx.pollBurst();
         this.tickNs = ctx.tickNs();
         this.cutoffIntervalNs = ctx.cutoffIntervalNs();
-        this.receivePool = new PagePool(ctx.receivePoolBytes(), ctx.receivePageBytes());
-        this.sendPool = new PagePool(ctx.sendPoolBytes(), ctx.receivePageBytes());
+        this.receivePool = new PagePool(ctx.receivePoolBytes(), ctx.receivePageBytes(), ctx.poolMemory());
+        this.sendPool = new PagePool(ctx.sendPoolBytes(), ctx.receivePageBytes(), ctx.poolMemory());
         final int maxPages = receivePool.pagesFor(maxMessageLength);
         this.peers = new PeerTable(ctx.maxPeers(), ctx.peerIdleNs(), metrics);
 
@@ -151,7 +151,7 @@ public final class HomaEngine implements Agent
         }
         else
         {
-            localCutoffs.copyFrom(Cutoffs.kernelDefaults());
+            localCutoffs.copyFrom(Cutoffs.kernelDefaults(maxMessageLength));
         }
         this.calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, unscheduledBytes, maxMessageLength)
             .minimumMessages(ctx.cutoffMinimumMessages())

@@ -1,6 +1,6 @@
 package dev.homa.core.engine;
 
-import org.agrona.BufferUtil;
+import dev.homa.core.PoolMemory;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import dev.homa.nic.Packet;
@@ -40,12 +40,22 @@ final class PagePool
 
     PagePool(final long poolBytes, final int pageBytes)
     {
+        this(poolBytes, pageBytes, PoolMemory.DIRECT);
+    }
+
+    PagePool(final long poolBytes, final int pageBytes, final PoolMemory memory)
+    {
         this.pageBytes = pageBytes;
         this.pageShift = Integer.numberOfTrailingZeros(pageBytes);
         this.slotBytes = pageBytes / SLOTS_PER_PAGE;
         this.slotShift = Integer.numberOfTrailingZeros(slotBytes);
         this.pageCount = (int)(poolBytes / pageBytes);
-        this.buffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(pageCount * pageBytes, 64));
+        this.buffer = memory.allocate(pageCount * pageBytes);
+        if (buffer.capacity() < pageCount * pageBytes)
+        {
+            throw new IllegalStateException("pool memory of " + buffer.capacity() + " bytes, asked for " +
+                pageCount * pageBytes);
+        }
         this.free = new int[pageCount];
         for (int i = 0; i < pageCount; i++)
         {

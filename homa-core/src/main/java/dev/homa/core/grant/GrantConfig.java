@@ -79,6 +79,7 @@ public final class GrantConfig
     private long linkBitsPerSecond = LINK_BITS_PER_SECOND_DEFAULT;
     private int initialPeerCapacity = INITIAL_PEER_CAPACITY_DEFAULT;
     private boolean strictOvercommit = false;
+    private boolean fifoOrder = false;
 
     /**
      * @param overcommit most messages granted at the same time (K), 1 to {@link #MAX_OVERCOMMIT}.
@@ -310,6 +311,27 @@ public final class GrantConfig
     }
 
     /**
+     * Rank grant candidates by age alone (first come, first granted) instead of SRPT, for experiments that measure
+     * what SRPT buys (the simulator's FIFO-grant ablation); no kernel does this. Default false.
+     *
+     * @param fifoOrder true for first come, first granted.
+     * @return this for a fluent API.
+     */
+    public GrantConfig fifoOrder(final boolean fifoOrder)
+    {
+        this.fifoOrder = fifoOrder;
+        return this;
+    }
+
+    /**
+     * @return true if candidates are ranked by age alone.
+     */
+    public boolean fifoOrder()
+    {
+        return fifoOrder;
+    }
+
+    /**
      * FIFO grant period: the link time of {@code fifoGrantIncrement * 1000 / fifoGrantFractionPerMille} bytes, so
      * FIFO grants use that fraction of the link.
      *
@@ -415,6 +437,7 @@ public final class GrantConfig
             ", linkBitsPerSecond=" + linkBitsPerSecond +
             ", initialPeerCapacity=" + initialPeerCapacity +
             ", strictOvercommit=" + strictOvercommit +
+            ", fifoOrder=" + fifoOrder +
             '}';
     }
 }

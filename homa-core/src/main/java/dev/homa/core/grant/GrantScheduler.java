@@ -55,6 +55,7 @@ public final class GrantScheduler
     private final int fifoGrantIncrement;
     private final long fifoGrantIntervalNs;
     private final boolean strictOvercommit;
+    private final boolean fifoOrder;
     private int maxScheduledPriority;
 
     private final Long2ObjectHashMap<PeerQueue> queueByPeer;
@@ -106,6 +107,7 @@ public final class GrantScheduler
         fifoGrantIncrement = config.fifoGrantIncrement();
         fifoGrantIntervalNs = config.fifoGrantIntervalNs();
         strictOvercommit = config.strictOvercommit();
+        fifoOrder = config.fifoOrder();
         maxScheduledPriority = config.maxScheduledPriority();
 
         final int capacity = config.initialPeerCapacity();
@@ -151,6 +153,7 @@ public final class GrantScheduler
         state.length = length;
         state.received = clampReceived(message.bytesReceived(), length);
         state.remaining = length - state.received;
+        state.orderKey = fifoOrder ? 0 : state.remaining;
         state.incoming = 0;
         state.rank = -1;
         trackedCount++;
@@ -193,12 +196,16 @@ public final class GrantScheduler
 
         if (GrantState.CANDIDATE == state.trackState)
         {
-            final PeerQueue queue = state.queue;
-            final GrantState oldFirst = queue.first;
-            repositionInQueue(queue, state);
-            if (queue.first != oldFirst || queue.first == state)
+            if (!fifoOrder)
             {
-                repositionQueue(queue);
+                state.orderKey = state.remaining;
+                final PeerQueue queue = state.queue;
+                final GrantState oldFirst = queue.first;
+                repositionInQueue(queue, state);
+                if (queue.first != oldFirst || queue.first == state)
+                {
+                    repositionQueue(queue);
+                }
             }
             dirty = true;
         }

@@ -26,6 +26,8 @@ public final class GrantState
     int length;
     int received;
     int remaining;
+    /** What the order compares first: {@link #remaining} (SRPT), or 0 for all (first come, first granted). */
+    int orderKey;
     int incoming;
     int rank = -1;
     IncomingAccount account;
@@ -74,6 +76,7 @@ public final class GrantState
         length = 0;
         received = 0;
         remaining = 0;
+        orderKey = 0;
         incoming = 0;
         rank = -1;
         account = null;
@@ -162,13 +165,14 @@ public final class GrantState
     }
 
     /**
-     * SRPT order: fewer bytes not yet received first, ties to the older message.
+     * SRPT order: fewer bytes not yet received first, ties to the older message; or, with
+     * {@link GrantConfig#fifoOrder(boolean)}, the older message first.
      *
      * @param other message to compare with.
      * @return true if this message should be granted before {@code other}.
      */
     boolean outranks(final GrantState other)
     {
-        return remaining < other.remaining || (remaining == other.remaining && birth < other.birth);
+        return orderKey < other.orderKey || (orderKey == other.orderKey && birth < other.birth);
     }
 }

@@ -47,7 +47,20 @@ public final class Cutoffs
      */
     public static Cutoffs kernelDefaults()
     {
-        final int max = KERNEL_MAX_MESSAGE_LENGTH;
+        return kernelDefaults(KERNEL_MAX_MESSAGE_LENGTH);
+    }
+
+    /**
+     * The kernel defaults for a host that takes messages longer than the kernel's: level 4 and below hold
+     * {@code maxMessageLength} instead of 1,000,000, so a longer message's unscheduled bytes still go at level 4
+     * rather than falling through to level 0.
+     *
+     * @param maxMessageLength the host's largest message; below 1,000,000 the kernel's value is kept.
+     * @return a new set.
+     */
+    public static Cutoffs kernelDefaults(final int maxMessageLength)
+    {
+        final int max = Math.max(KERNEL_MAX_MESSAGE_LENGTH, maxMessageLength);
         return new Cutoffs().set(new int[]{ max, max, max, max, max, 15_000, 2_800, 200 }, 1);
     }
 

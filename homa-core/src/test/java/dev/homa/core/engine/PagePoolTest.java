@@ -97,4 +97,35 @@ class PagePoolTest
         }
         assertEquals(0, pool.inUse(), "every page back, seed " + seed);
     }
+
+    @Test
+    @Timeout(10)
+    void bytesLiveInTheMemoryThePoolMemoryGave()
+    {
+        final UnsafeBuffer[] given = new UnsafeBuffer[1];
+        final int[] asked = new int[1];
+        final PagePool pool = new PagePool(8 * 4096, 4096, (bytes) ->
+        {
+            asked[0] = bytes;
+            given[0] = new UnsafeBuffer(org.agrona.BufferUtil.allocateDirectAligned(bytes, 64));
+            return given[0];
+        });
+        assertEquals(8 * 4096, asked[0]);
+        final int[] handles = new int[4];
+        assertEquals(2, pool.allocate(handles, 5000));
+        final UnsafeBuffer src = new UnsafeBuffer(new byte[5000]);
+        src.setMemory(0, 5000, (byte)0x5A);
+        pool.write(handles, 0, src, 0, 5000);
+        assertEquals((byte)0x5A, given[0].getByte(pool.offsetOf(handles[0])));
+        assertEquals((byte)0x5A, given[0].getByte(pool.offsetOf(handles[1]) + 5000 - 4096 - 1));
+    }
+
+    @Test
+    @Timeout(10)
+    void poolMemoryTooSmallIsRefused()
+    {
+        final IllegalStateException ex = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> new PagePool(8 * 4096, 4096, (bytes) -> new UnsafeBuffer(new byte[bytes / 2])));
+        assertTrue(ex.getMessage().contains("asked for 32768"), ex.getMessage());
+    }
 }

@@ -875,6 +875,34 @@ class GrantSchedulerTest
             .getMessage());
     }
 
+    @Test
+    void fifoOrderGrantsTheOldestMessageFirstWhereSrptGrantsTheShortest()
+    {
+        final int[] sizes = { 500_000, 100_000, 300_000 };
+        for (final boolean fifo : new boolean[]{ false, true })
+        {
+            final GrantScheduler scheduler = new GrantScheduler(config().overcommit(1).fifoOrder(fifo));
+            final TestMessage[] messages = new TestMessage[sizes.length];
+            for (int i = 0; i < sizes.length; i++)
+            {
+                messages[i] = arrived(i + 1, sizes[i], i);
+                scheduler.add(messages[i]);
+            }
+            scheduler.sendGrants(0, sender);
+            final List<RecordingGrantSender.Grant> grants = sender.drain();
+            assertEquals(1, grants.size(), "one active message");
+            assertSame(fifo ? messages[0] : messages[1], grants.get(0).message(), "fifo=" + fifo);
+
+            // The granted message gains data: under FIFO it keeps its slot however long it still is.
+            final TestMessage granted = grants.get(0).message();
+            granted.received += 10 * PAYLOAD;
+            scheduler.onDataReceived(granted);
+            scheduler.sendGrants(0, sender);
+            assertSame(granted, scheduler.activeMessage(0), "fifo=" + fifo);
+            assertTrue(sender.drain().stream().allMatch((grant) -> grant.message() == granted), "fifo=" + fifo);
+        }
+    }
+
     private static int roundUp(final int offset)
     {
         return ((offset + PAYLOAD - 1) / PAYLOAD) * PAYLOAD;

@@ -45,6 +45,7 @@ public final class FabricDriver implements NicDriver
     private final long propagationPs;
     private final TimedEvent nicEvent = this::onTransmitComplete;
     private Frame nicCurrent;
+    private ArrivalListener arrivalListener;
 
     private long txPackets;
     private long txBytes;
@@ -279,6 +280,19 @@ public final class FabricDriver implements NicDriver
     }
 
     /**
+     * Be told whenever a packet lands in this host's receive queue, so that a simulation polls the host only when it
+     * has input (event-driven stepping) instead of every host at every instant.
+     *
+     * @param listener called on the fabric's thread right after the packet is queued; null for none.
+     * @return this.
+     */
+    public FabricDriver arrivalListener(final ArrivalListener listener)
+    {
+        this.arrivalListener = listener;
+        return this;
+    }
+
+    /**
      * @return true once {@link #close()} was called.
      */
     public boolean isClosed()
@@ -438,6 +452,10 @@ public final class FabricDriver implements NicDriver
         {
             receiveQueue.add(packet);
         }
+        if (null != arrivalListener)
+        {
+            arrivalListener.onArrival(this);
+        }
     }
 
     void onReceivePoolEmpty()
@@ -477,5 +495,17 @@ public final class FabricDriver implements NicDriver
         frame.timePs = endPs + propagationPs;
         scheduler.schedule(LinkSerializer.ceilNs(frame.timePs), frame);
         startNext(endPs);
+    }
+
+    /**
+     * Told that a packet reached a host's receive queue.
+     */
+    @FunctionalInterface
+    public interface ArrivalListener
+    {
+        /**
+         * @param driver the host's driver, whose {@link FabricDriver#poll} now returns at least one packet.
+         */
+        void onArrival(FabricDriver driver);
     }
 }

@@ -9,15 +9,10 @@ module dev.homa.core
     requires org.jctools.core;
     requires org.slf4j;
 
+    // The API, the wire format, the counters and the workloads. The engine is package-private in dev.homa.core;
+    // grant and priority are its building blocks and stay inside the module.
     exports dev.homa.core;
-
     exports dev.homa.core.wire;
-
-    exports dev.homa.core.grant;
-
-    exports dev.homa.core.priority;
-
-    exports dev.homa.core.workload;
-
     exports dev.homa.core.metrics;
+    exports dev.homa.core.workload;
 }

@@ -1,6 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.core.engine.MessageAccess;
 import dev.homa.nic.HostAddress;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -49,60 +48,13 @@ public final class HomaMessage
     private boolean owned;
     private boolean replied;
 
-    static
-    {
-        MessageAccess.install(new MessageAccess()
-        {
-            @Override
-            protected HomaMessage newMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
-            {
-                return new HomaMessage(maxSegments, releaser);
-            }
-
-            @Override
-            protected HomaMessage prepare(
-                final HomaMessage message,
-                final Kind kind,
-                final long id,
-                final long peer,
-                final int peerPort,
-                final int localPort,
-                final long cookie,
-                final int length,
-                final HomaException error)
-            {
-                return message.prepare(kind, id, peer, peerPort, localPort, cookie, length, error);
-            }
-
-            @Override
-            protected void addSegment(
-                final HomaMessage message, final DirectBuffer pool, final int page, final int offset,
-                final int byteLength)
-            {
-                message.addSegment(pool, page, offset, byteLength);
-            }
-
-            @Override
-            protected int pageCount(final HomaMessage message)
-            {
-                return message.pageCount;
-            }
-
-            @Override
-            protected int page(final HomaMessage message, final int i)
-            {
-                return message.pages[i];
-            }
-
-            @Override
-            protected void clear(final HomaMessage message)
-            {
-                message.clear();
-            }
-        });
-    }
-
-    private HomaMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
+    /**
+     * A pooled, empty message: the protocol thread makes these, the application only receives them.
+     *
+     * @param maxSegments most pool pages one message can span.
+     * @param releaser    hands a released message back to the protocol thread.
+     */
+    HomaMessage(final int maxSegments, final Consumer<HomaMessage> releaser)
     {
         this.segments = new UnsafeBuffer[maxSegments];
         for (int i = 0; i < maxSegments; i++)
@@ -113,7 +65,20 @@ public final class HomaMessage
         this.releaser = releaser;
     }
 
-    private HomaMessage prepare(
+    /**
+     * Fill in a result before it is handed to the application (protocol thread).
+     *
+     * @param kind      request, response or error.
+     * @param id        local RPC id.
+     * @param peer      peer host address.
+     * @param peerPort  peer's Homa port.
+     * @param localPort the socket's port.
+     * @param cookie    completion cookie of a client RPC, 0 for requests.
+     * @param length    message length, 0 for errors.
+     * @param error     the failure for an error, else null.
+     * @return this.
+     */
+    HomaMessage prepare(
         final Kind kind,
         final long id,
         final long peer,
@@ -138,13 +103,41 @@ public final class HomaMessage
         return this;
     }
 
-    private void addSegment(final DirectBuffer pool, final int page, final int offset, final int byteLength)
+    /**
+     * Append one receive-pool page holding the next bytes of the message (protocol thread).
+     *
+     * @param pool       the pool's buffer.
+     * @param page       page index (returned to the pool on release).
+     * @param offset     byte offset of the page in the pool.
+     * @param byteLength bytes of the message in this page.
+     */
+    void addSegment(final DirectBuffer pool, final int page, final int offset, final int byteLength)
     {
         segments[segmentCount++].wrap(pool, offset, byteLength);
         pages[pageCount++] = page;
     }
 
-    private void clear()
+    /**
+     * @return receive-pool pages this message holds.
+     */
+    int pageCount()
+    {
+        return pageCount;
+    }
+
+    /**
+     * @param i index below {@link #pageCount()}.
+     * @return one held page.
+     */
+    int page(final int i)
+    {
+        return pages[i];
+    }
+
+    /**
+     * Forget the pages and views after the protocol thread took the pages back.
+     */
+    void clear()
     {
         for (int i = 0; i < segmentCount; i++)
         {

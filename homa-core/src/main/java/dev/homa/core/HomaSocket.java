@@ -1,8 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.core.engine.Commands;
-import dev.homa.core.engine.HomaEngine;
-import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AtomicBuffer;

@@ -1,9 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.core.engine.Commands;
-import dev.homa.core.engine.HomaEngine;
-import dev.homa.core.engine.SendPoolReservations;
-import dev.homa.core.engine.SocketEndpoint;
 import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.metrics.CountersFile;
 import dev.homa.core.metrics.HomaMetrics;
@@ -747,7 +743,7 @@ public final class HomaTransport implements AutoCloseable
          * @return the grant scheduler's settings as concluded from this context (its priorities still to be set
          * from the cutoffs in use).
          */
-        public GrantConfig grantConfig()
+        GrantConfig grantConfig()
         {
             return grantConfig;
         }

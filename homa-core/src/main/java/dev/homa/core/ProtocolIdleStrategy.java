@@ -1,6 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.core.engine.HomaEngine;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 

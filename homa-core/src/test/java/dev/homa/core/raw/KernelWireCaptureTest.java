@@ -1,6 +1,5 @@
 package dev.homa.core.raw;
 
-import dev.homa.core.EngineAccess;
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
@@ -68,8 +67,8 @@ class KernelWireCaptureTest
             try (HomaTransport client = HomaTransport.launch(context(pair.ifA(), pair.nsA()));
                 HomaTransport server = HomaTransport.launch(context(pair.ifB(), pair.nsB())))
             {
-                unscheduledByHost.put(pair.ipA(), EngineAccess.engine(client).unscheduledBytes());
-                unscheduledByHost.put(pair.ipB(), EngineAccess.engine(server).unscheduledBytes());
+                unscheduledByHost.put(pair.ipA(), client.context().unscheduledBytes());
+                unscheduledByHost.put(pair.ipB(), server.context().unscheduledBytes());
                 final HomaSocket serverSocket = server.openSocket(PORT);
                 final HomaSocket socket = client.openSocket(0);
                 final long serverAddress = server.context().driver().localAddress();

@@ -2,10 +2,10 @@ package dev.homa.core.raw;
 
 import java.util.concurrent.TimeUnit;
 
-import dev.homa.core.EngineAccess;
 import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
+import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.ThreadingMode;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.netns.ParentWatchdog;
@@ -75,7 +75,7 @@ public final class RawEchoRpcServer
             }
             // Give the last responses time to be acknowledged before the transport goes away.
             final long lingerDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-            while (System.nanoTime() - lingerDeadline < 0 && EngineAccess.engine(transport).rpcCount() > 0)
+            while (System.nanoTime() - lingerDeadline < 0 && transport.metrics().get(HomaMetrics.ACTIVE_RPCS) > 0)
             {
                 Thread.onSpinWait();
             }

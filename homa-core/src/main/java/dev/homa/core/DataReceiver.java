@@ -1,0 +1,294 @@
+package dev.homa.core;
+
+import dev.homa.core.grant.GrantScheduler;
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.priority.CutoffCalculator;
+import dev.homa.core.priority.Cutoffs;
+import dev.homa.core.wire.DataHeaderFlyweight;
+import dev.homa.core.wire.HomaHeaderFlyweight;
+import dev.homa.core.wire.RejectReason;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.CachedNanoClock;
+
+/**
+ * Receives DATA: finds or creates the RPC (a server RPC is born with the first packet that names it, unless a limit
+ * is reached: the server RPC table, the peer table, or the requests of one peer still being received), takes the
+ * piggybacked ack, places the payload by offset into the
+ * message's receive-pool pages, tracks the message in the grant scheduler, tells a sender with stale cutoffs our
+ * current ones, and completes the message: a response ends its client RPC, a request goes to the application.
+ */
+final class DataReceiver
+{
+
+    private final DataHeaderFlyweight data = new DataHeaderFlyweight();
+    private final RpcTable rpcs;
+    private final AckManager ackManager;
+    private final PeerTable peers;
+    private final GrantScheduler scheduler;
+    private final ControlSender controlSender;
+    private final InboundAllocator allocator;
+    private final MessageDelivery delivery;
+    private final CutoffCalculator calculator;
+    private final SrptQueue srpt;
+    private final Cutoffs localCutoffs;
+    private final PagePool receivePool;
+    private final HomaMetrics metrics;
+    private final CachedNanoClock clock;
+    private final int maxServerRpcs;
+    private final int maxIncomingRequestsPerPeer;
+    private final long tickNs;
+    private long births;
+
+    /**
+     * @param rpcs          the live RPCs.
+     * @param ackManager    applies piggybacked acks, remembers completed client RPCs.
+     * @param peers         the peer table.
+     * @param scheduler     the grant scheduler.
+     * @param controlSender sends grants and CUTOFFS.
+     * @param allocator     takes receive-pool pages.
+     * @param delivery      hands complete messages to the application.
+     * @param calculator    learns message sizes for the cutoffs.
+     * @param srpt          the SRPT queue (a request stops once response bytes arrive).
+     * @param localCutoffs  this host's unscheduled cutoffs.
+     * @param receivePool   where inbound messages are placed.
+     * @param metrics       counters.
+     * @param clock         the duty cycle's cached time.
+     * @param maxServerRpcs limit on live server RPCs.
+     * @param maxIncomingRequestsPerPeer limit on one peer's requests still being received.
+     * @param tickNs        the timer period (at most one CUTOFFS per peer per tick).
+     */
+    DataReceiver(
+        final RpcTable rpcs,
+        final AckManager ackManager,
+        final PeerTable peers,
+        final GrantScheduler scheduler,
+        final ControlSender controlSender,
+        final InboundAllocator allocator,
+        final MessageDelivery delivery,
+        final CutoffCalculator calculator,
+        final SrptQueue srpt,
+        final Cutoffs localCutoffs,
+        final PagePool receivePool,
+        final HomaMetrics metrics,
+        final CachedNanoClock clock,
+        final int maxServerRpcs,
+        final int maxIncomingRequestsPerPeer,
+        final long tickNs)
+    {
+        this.rpcs = rpcs;
+        this.ackManager = ackManager;
+        this.peers = peers;
+        this.scheduler = scheduler;
+        this.controlSender = controlSender;
+        this.allocator = allocator;
+        this.delivery = delivery;
+        this.calculator = calculator;
+        this.srpt = srpt;
+        this.localCutoffs = localCutoffs;
+        this.receivePool = receivePool;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.maxServerRpcs = maxServerRpcs;
+        this.maxIncomingRequestsPerPeer = maxIncomingRequestsPerPeer;
+        this.tickNs = tickNs;
+    }
+
+    /**
+     * DATA for one of our RPCs, or the first packet of a new request.
+     *
+     * @param buffer     the packet.
+     * @param length     packet length.
+     * @param socket     our socket.
+     * @param source     peer host.
+     * @param sourcePort peer port.
+     * @param localId    our RPC id.
+     */
+    void onData(
+        final MutableDirectBuffer buffer,
+        final int length,
+        final EngineSocket socket,
+        final long source,
+        final int sourcePort,
+        final long localId)
+    {
+        final long nowNs = clock.nanoTime();
+        data.wrap(buffer, 0);
+        Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
+        if (null == rpc)
+        {
+            if (0 == (localId & 1))
+            {
+                metrics.increment(HomaMetrics.DROP_UNKNOWN_RPC);
+                return;
+            }
+            if (rpcs.serverRpcCount() >= maxServerRpcs)
+            {
+                metrics.increment(HomaMetrics.DROP_MAX_SERVER_RPCS);
+                return;
+            }
+            final Peer peer = peers.acquire(source, nowNs);
+            if (null == peer)
+            {
+                metrics.increment(HomaMetrics.DROP_MAX_PEERS);
+                return;
+            }
+            if (peer.incomingRequests >= maxIncomingRequestsPerPeer)
+            {
+                metrics.increment(HomaMetrics.DROP_PEER_INCOMING_REQUESTS);
+                return;
+            }
+            rpc = rpcs.newRpc(localId, false, socket, peer, source, sourcePort);
+            rpcs.addServer(socket, rpc);
+            rpc.incast = 0 != (data.flags() & HomaHeaderFlyweight.FLAG_INCAST);
+            metrics.increment(HomaMetrics.SERVER_RPCS_CREATED);
+        }
+        else
+        {
+            peers.touch(rpc.peer, nowNs);
+            rpc.heard = true;
+        }
+
+        final long ackId = data.ackClientId();
+        if (0 != ackId)
+        {
+            // Any DATA from a host may carry an ack for a server RPC of ours with that host as client.
+            ackManager.onPiggybackedAck(rpc, source, ackId, data.ackServerPort());
+        }
+
+        rpc.silentTicks = 0;
+        if (rpc.client)
+        {
+            if (Rpc.STATE_OUTGOING_REQUEST == rpc.state)
+            {
+                // Response bytes mean the server has the whole request: stop sending it.
+                rpc.state = Rpc.STATE_AWAIT_RESPONSE;
+                srpt.dequeue(rpc.out);
+            }
+        }
+        else if (Rpc.STATE_INCOMING_REQUEST != rpc.state)
+        {
+            metrics.increment(HomaMetrics.DROP_COMPLETE_MESSAGE);
+            return;
+        }
+
+        final InboundMessage in = rpc.in;
+        final int messageLength = data.messageLength();
+        if (!in.started())
+        {
+            in.length = messageLength;
+            in.incoming = Math.max(0, Math.min(data.incoming(), messageLength));
+            in.birthOrder = births++;
+            in.peerAddress = source;
+            in.grantState.reset(in.incoming).account(rpc.peer.incoming);
+            if (!allocator.allocate(rpc))
+            {
+                metrics.increment(HomaMetrics.DROP_RECEIVE_POOL);
+                return;
+            }
+        }
+        else if (in.length != messageLength)
+        {
+            metrics.increment(HomaMetrics.DROP_LENGTH_MISMATCH);
+            return;
+        }
+        if (in.waitingForPages)
+        {
+            metrics.increment(HomaMetrics.DROP_RECEIVE_POOL);
+            return;
+        }
+
+        final int offset = data.segmentOffset();
+        final int payload = length - DataHeaderFlyweight.HEADER_LENGTH;
+        if (offset < 0 || (long)offset + payload > in.length)
+        {
+            metrics.increment(HomaMetrics.decoderDrop(RejectReason.OFFSET_PAST_END.ordinal()));
+            return;
+        }
+        if (!in.scheduled && in.incoming < in.length)
+        {
+            // A message that needs grants is the scheduler's from its first packet until its last (only such
+            // messages count toward the incoming budget, as in homa_grant_update_incoming).
+            in.scheduled = true;
+            scheduler.add(in);
+        }
+        final int fresh = in.accept(offset, payload);
+        if (fresh < 0)
+        {
+            metrics.increment(HomaMetrics.DROP_TOO_MANY_GAPS);
+            return;
+        }
+        if (fresh > 0)
+        {
+            receivePool.write(in.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, payload);
+        }
+        if (fresh < payload)
+        {
+            metrics.add(HomaMetrics.DUPLICATE_BYTES, payload - fresh);
+        }
+
+        final Peer peer = rpc.peer;
+        if (data.cutoffVersion() != localCutoffs.version() && nowNs - peer.lastCutoffsSentNs >= tickNs)
+        {
+            peer.lastCutoffsSentNs = nowNs;
+            controlSender.sendCutoffs(source, socket.port, sourcePort, rpc.id);
+        }
+
+        if (in.complete())
+        {
+            completeInbound(rpc);
+        }
+        else if (fresh > 0)
+        {
+            scheduler.onDataReceived(in);
+            scheduler.sendGrants(nowNs, controlSender);
+        }
+    }
+
+    private void completeInbound(final Rpc rpc)
+    {
+        final InboundMessage in = rpc.in;
+        final boolean wasScheduled = in.scheduled;
+        if (wasScheduled)
+        {
+            in.scheduled = false;
+            scheduler.remove(in);
+        }
+        calculator.onMessageReceived(in.length);
+        metrics.increment(HomaMetrics.MESSAGES_RECEIVED);
+        metrics.add(HomaMetrics.MESSAGE_BYTES_RECEIVED, in.length);
+
+        final EngineSocket socket = rpc.socket;
+        final HomaMessage message = delivery.takeMessage().prepare(
+            rpc.client ? HomaMessage.Kind.RESPONSE : HomaMessage.Kind.REQUEST,
+            rpc.id, rpc.peerAddress, rpc.peerPort, socket.port, rpc.client ? rpc.cookie : 0, in.length, null);
+        final int pageBytes = receivePool.pageBytes();
+        for (int i = 0; i < in.pageCount; i++)
+        {
+            final int handle = in.pages[i];
+            message.addSegment(receivePool.buffer(), handle, receivePool.offsetOf(handle),
+                Math.min(pageBytes, in.length - i * pageBytes));
+        }
+        in.pageCount = 0;
+        allocator.release(rpc);
+
+        if (rpc.client)
+        {
+            metrics.increment(HomaMetrics.CLIENT_RPCS_COMPLETED);
+            ackManager.addPendingAck(rpc);
+            delivery.deliverClient(rpc, message);
+            rpcs.freeRpc(rpc);
+        }
+        else
+        {
+            rpc.state = Rpc.STATE_IN_SERVICE;
+            rpc.peer.incomingRequests--;
+            rpc.silentTicks = 0;
+            delivery.deliver(socket, message);
+        }
+        if (wasScheduled)
+        {
+            // Its budget is free for the others.
+            scheduler.sendGrants(clock.nanoTime(), controlSender);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.homa.core;
+
+/**
+ * The sending half of an RPC (a client's request or a server's response): its bytes in send-pool pages (kept for
+ * retransmission until the RPC ends), how far they were copied in by the application, sent, and granted, and the
+ * priorities to use. Queued in the engine's SRPT send list while it has transmittable bytes.
+ */
+final class OutboundMessage
+{
+    final int[] pages;
+    int pageCount;
+    int length;
+    /** Bytes copied in from the application so far (a long message arrives in several command chunks). */
+    int available;
+    /** Next new byte to transmit. */
+    int nextOffset;
+    /** Bytes the receiver allows: unscheduled bytes at first, then the latest GRANT. */
+    int granted;
+    /** Bytes sent without a grant (rounded up to a full packet, or the incast limit). */
+    int unscheduled;
+    int scheduledPriority;
+    /** Creation order, for the pacer's FIFO share (oldest first). */
+    long birthOrder;
+    boolean queued;
+    OutboundMessage srptPrev;
+    OutboundMessage srptNext;
+    Rpc rpc;
+
+    OutboundMessage(final int maxPages)
+    {
+        this.pages = new int[maxPages];
+    }
+
+    void reset(final Rpc rpc, final int length)
+    {
+        this.rpc = rpc;
+        this.length = length;
+        pageCount = 0;
+        available = 0;
+        nextOffset = 0;
+        granted = 0;
+        unscheduled = 0;
+        scheduledPriority = 0;
+        queued = false;
+        srptPrev = null;
+        srptNext = null;
+    }
+
+    /**
+     * @return end (exclusive) of the bytes that may be sent now.
+     */
+    int transmittableEnd()
+    {
+        return Math.min(Math.min(granted, available), length);
+    }
+
+    boolean hasTransmittable()
+    {
+        return nextOffset < transmittableEnd();
+    }
+
+    int remaining()
+    {
+        return length - nextOffset;
+    }
+
+    boolean fullySent()
+    {
+        return nextOffset >= length;
+    }
+
+}

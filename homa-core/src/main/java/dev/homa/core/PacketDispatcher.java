@@ -1,0 +1,152 @@
+package dev.homa.core;
+
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.HomaHeaderFlyweight;
+import dev.homa.core.wire.PacketDecoder;
+import dev.homa.core.wire.PacketType;
+import dev.homa.core.wire.RejectReason;
+import dev.homa.nic.NicDriver;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import dev.homa.nic.UnreachableNotice;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * The receive entry point: the {@link PacketSink} the driver is polled with. Validates every packet with the
+ * {@link PacketDecoder} (bad input is counted and dropped, never thrown), finds the destination socket, and hands
+ * the packet to the handler for its type; a packet for a port without a socket is answered as unreachable, and an
+ * unreachable notice goes to {@link Unreachable}. The packet goes back to the driver whatever happens.
+ */
+final class PacketDispatcher implements PacketSink
+{
+    private final HomaHeaderFlyweight header = new HomaHeaderFlyweight();
+    private final NicDriver driver;
+    private final PacketDecoder decoder;
+    private final HomaMetrics metrics;
+    private final Int2ObjectHashMap<EngineSocket> sockets;
+    private final DataReceiver dataReceiver;
+    private final ControlReceiver controlReceiver;
+    private final AckManager ackManager;
+    private final PeerTable peers;
+    private final Unreachable unreachable;
+
+    /**
+     * @param driver          the NIC driver (packets are released to it).
+     * @param decoder         validates packets.
+     * @param metrics         counters.
+     * @param sockets         the bound sockets by port.
+     * @param dataReceiver    handles DATA.
+     * @param controlReceiver handles GRANT, RESEND, RPC_UNKNOWN, BUSY, CUTOFFS.
+     * @param ackManager      handles NEED_ACK and ACK.
+     * @param peers           learns that a host answered (peer-wide timeout).
+     * @param unreachable     answers packets for closed ports, ends RPCs with hosts that say so.
+     */
+    PacketDispatcher(
+        final NicDriver driver,
+        final PacketDecoder decoder,
+        final HomaMetrics metrics,
+        final Int2ObjectHashMap<EngineSocket> sockets,
+        final DataReceiver dataReceiver,
+        final ControlReceiver controlReceiver,
+        final AckManager ackManager,
+        final PeerTable peers,
+        final Unreachable unreachable)
+    {
+        this.unreachable = unreachable;
+        this.peers = peers;
+        this.driver = driver;
+        this.decoder = decoder;
+        this.metrics = metrics;
+        this.sockets = sockets;
+        this.dataReceiver = dataReceiver;
+        this.controlReceiver = controlReceiver;
+        this.ackManager = ackManager;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void onPacket(final Packet packet)
+    {
+        try
+        {
+            onValidPacket(packet);
+        }
+        finally
+        {
+            driver.release(packet);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The engine copies a DATA payload into its receive pool and reads control packets in place, so a driver may
+     * lend it its receive memory.
+     */
+    @Override
+    public boolean releasesBeforeReturn()
+    {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The engine keeps its own time (one clock read per duty cycle) and reads no packet's receive time.
+     */
+    @Override
+    public boolean needsTimestamps()
+    {
+        return false;
+    }
+
+    private void onValidPacket(final Packet packet)
+    {
+        final MutableDirectBuffer buffer = packet.buffer();
+        final int length = packet.length();
+        final RejectReason reason = decoder.validate(buffer, 0, length);
+        if (RejectReason.NONE != reason)
+        {
+            metrics.increment(HomaMetrics.decoderDrop(reason.ordinal()));
+            return;
+        }
+        final int type = HomaHeaderFlyweight.typeOf(buffer, 0);
+        metrics.onPacketReceived(type, length, packet.priority());
+        peers.onPacketFrom(packet.source());
+        header.wrap(buffer, 0);
+        final int sourcePort = header.sourcePort();
+        if (PacketType.RPC_UNKNOWN == type && UnreachableNotice.isNotice(buffer, length))
+        {
+            // Whichever socket sent what was refused, every RPC with that host and port ends.
+            unreachable.onNotice(packet.source(), sourcePort, UnreachableNotice.code(buffer));
+            return;
+        }
+        final EngineSocket socket = sockets.get(header.destinationPort());
+        if (null == socket)
+        {
+            metrics.increment(HomaMetrics.DROP_UNKNOWN_PORT);
+            unreachable.answer(packet, sourcePort, header.destinationPort(), header.senderId());
+            return;
+        }
+        final long source = packet.source();
+        final long localId = header.senderId() ^ 1;
+        switch (type)
+        {
+            case PacketType.DATA -> dataReceiver.onData(buffer, length, socket, source, sourcePort, localId);
+            case PacketType.GRANT -> controlReceiver.onGrant(buffer, socket, source, sourcePort, localId);
+            case PacketType.RESEND -> controlReceiver.onResend(buffer, socket, source, sourcePort, localId);
+            case PacketType.RPC_UNKNOWN -> controlReceiver.onRpcUnknown(socket, source, sourcePort, localId);
+            case PacketType.BUSY -> controlReceiver.onBusy(socket, source, sourcePort, localId);
+            case PacketType.CUTOFFS -> controlReceiver.onCutoffs(buffer, source);
+            case PacketType.NEED_ACK -> ackManager.onNeedAck(socket, source, sourcePort, localId);
+            case PacketType.ACK -> ackManager.onAck(buffer, socket, source, localId);
+            default ->
+            {
+                // FREEZE: debugging aid only, no protocol effect.
+            }
+        }
+    }
+}

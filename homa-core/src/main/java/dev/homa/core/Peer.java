@@ -1,0 +1,64 @@
+package dev.homa.core;
+
+import dev.homa.core.grant.IncomingAccount;
+import dev.homa.core.priority.Cutoffs;
+
+/**
+ * Per remote host state (kernel {@code homa_peer}): the unscheduled cutoffs that host gave us (used for what we
+ * send to it) and their version, when we last sent it our CUTOFFS, up to five pending acks for its server RPCs (one
+ * list for all our client sockets, as the kernel keeps it: the server frees by host and id), how many rounds of
+ * RESENDs it left unanswered, its fair shares (requests being received, receive-pool bytes and incoming bytes it
+ * holds; control answers sent to it this tick), and bookkeeping for LRU/idle eviction. Pooled; keyed by the
+ * driver's host address.
+ */
+final class Peer
+{
+    static final int MAX_ACKS = 5;
+
+    final Cutoffs cutoffs = new Cutoffs();
+    final IncomingAccount incoming = new IncomingAccount();
+    final long[] ackIds = new long[MAX_ACKS];
+    final int[] ackServerPorts = new int[MAX_ACKS];
+    long address;
+    long lastCutoffsSentNs;
+    long lastActiveNs;
+    int ackCount;
+    int rpcCount;
+    /** Server RPCs of this peer still receiving their request. */
+    int incomingRequests;
+    /** Receive-pool bytes held by this peer's messages still being received. */
+    long receiveBytes;
+    /** Timer tick of {@link #answers}. */
+    long answerTick;
+    int answers;
+    /** Timer ticks with a RESEND to this host since the last packet from it (peer-wide timeout). */
+    int unansweredResends;
+    long lastResendTick;
+    Peer lruPrev;
+    Peer lruNext;
+
+    void reset(final long address, final Cutoffs unknown, final long nowNs)
+    {
+        this.address = address;
+        cutoffs.copyFrom(unknown);
+        lastCutoffsSentNs = Long.MIN_VALUE / 2;
+        lastActiveNs = nowNs;
+        ackCount = 0;
+        rpcCount = 0;
+        incomingRequests = 0;
+        receiveBytes = 0;
+        answerTick = -1;
+        answers = 0;
+        unansweredResends = 0;
+        lastResendTick = Long.MIN_VALUE / 2;
+        lruPrev = null;
+        lruNext = null;
+    }
+
+    void addAck(final long clientId, final int serverPort)
+    {
+        final int i = ackCount++;
+        ackIds[i] = clientId;
+        ackServerPorts[i] = serverPort;
+    }
+}

@@ -1,0 +1,327 @@
+package dev.homa.core;
+
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.PacketType;
+import dev.homa.nic.HostAddress;
+import org.agrona.concurrent.CachedNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The periodic tick over every live RPC: counts ticks of silence while the peer owes us packets (never while we owe
+ * it or while the application serves a request; for a client, not while everything granted has arrived or while
+ * the response waits for receive pages; for a server sending its response, only up to {@code responseStallTicks}),
+ * asks for missing bytes (RESEND) after {@code resendTicks} and then every
+ * {@code resendIntervalTicks}, asks a client to acknowledge a sent response (NEED_ACK, after
+ * {@code requestAckTicks} and then at twice as many ticks each time), and ends an RPC silent for
+ * {@code timeoutTicks}, or a client RPC whose deadline passed. Timeouts are logged at most once every ten seconds
+ * (with the count of the others).
+ * <p>
+ * A server RPC that is still receiving its request counts silence even while it waits for grants or pages: a live
+ * client keeps it alive with its own RESENDs (ours and the kernel's do, every resend interval), while one that
+ * never came back (a forged first packet, a crashed client) must not hold its table slot, pages and incoming bytes
+ * forever. If nothing but the packet that created it ever came from the client, it is reclaimed early, once
+ * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer.
+ * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
+ * its RPCs end at once. The same tick evicts idle peers, retries messages waiting for receive pages and renews
+ * every peer's allowance of control answers.
+ */
+final class RpcTimer
+{
+    private static final Logger LOG = LoggerFactory.getLogger(RpcTimer.class);
+    private static final long LOG_INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
+
+    private final RpcTable rpcs;
+    private final ControlSender controlSender;
+    private final ResendRequester resendRequester;
+    private final InboundAllocator allocator;
+    private final PeerTable peers;
+    private final AnswerLimiter limiter;
+    private final HomaMetrics metrics;
+    private final CachedNanoClock clock;
+    private final long tickNs;
+    private final int resendTicks;
+    private final int resendIntervalTicks;
+    private final int timeoutTicks;
+    private final int requestAckTicks;
+    private final int timeoutResends;
+    private final int reclaimTicks;
+    private final int responseStallTicks;
+    private long ticks;
+    private long nextLogNs = Long.MIN_VALUE;
+    private long unloggedTimeouts;
+    private Peer deadPeer;
+
+    /**
+     * @param ctx             concluded context (tick and its multiples).
+     * @param rpcs            the live RPCs.
+     * @param controlSender   sends NEED_ACK.
+     * @param resendRequester sends RESENDs.
+     * @param allocator       messages waiting for receive pages.
+     * @param peers           the peer table.
+     * @param limiter         control answers per peer and tick (renewed here).
+     * @param metrics         counters.
+     * @param clock           the duty cycle's cached time.
+     */
+    RpcTimer(
+        final HomaTransport.Context ctx,
+        final RpcTable rpcs,
+        final ControlSender controlSender,
+        final ResendRequester resendRequester,
+        final InboundAllocator allocator,
+        final PeerTable peers,
+        final AnswerLimiter limiter,
+        final HomaMetrics metrics,
+        final CachedNanoClock clock)
+    {
+        this.rpcs = rpcs;
+        this.controlSender = controlSender;
+        this.resendRequester = resendRequester;
+        this.allocator = allocator;
+        this.peers = peers;
+        this.limiter = limiter;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.tickNs = ctx.tickNs();
+        this.resendTicks = ctx.resendTicks();
+        this.resendIntervalTicks = ctx.resendIntervalTicks();
+        this.timeoutTicks = ctx.timeoutTicks();
+        this.requestAckTicks = ctx.requestAckTicks();
+        this.timeoutResends = ctx.timeoutResends();
+        this.responseStallTicks = ctx.responseStallTicks();
+        this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
+            ctx.resendTicks() + ctx.maxUnansweredResends() * ctx.resendIntervalTicks();
+    }
+
+    /**
+     * One tick over every live RPC, then peer eviction and the receive-page retry.
+     *
+     * @return RPCs acted on.
+     */
+    int onTick()
+    {
+        ticks++;
+        limiter.onTick();
+        int work = 0;
+        for (Rpc rpc = rpcs.first(); null != rpc; )
+        {
+            final Rpc next = rpc.allNext;
+            work += checkRpc(rpc);
+            rpc = next;
+        }
+        if (null != deadPeer)
+        {
+            work += abortPeer(deadPeer);
+            deadPeer = null;
+        }
+        // Cheap when nothing is due: the scan stops at the first peer that is not idle long enough.
+        peers.evictIdle(clock.nanoTime());
+        if (allocator.hasWaiting())
+        {
+            allocator.retryWaiting();
+        }
+        return work;
+    }
+
+    private int checkRpc(final Rpc rpc)
+    {
+        if (0 != rpc.deadlineNs && clock.nanoTime() - rpc.deadlineNs >= 0)
+        {
+            metrics.increment(HomaMetrics.DEADLINES_EXPIRED);
+            fail(rpc, "no response within its deadline");
+            return 1;
+        }
+        if (!rpc.client && Rpc.STATE_IN_SERVICE == rpc.state)
+        {
+            rpc.silentTicks = 0;
+            return 0;
+        }
+        final OutboundMessage out = rpc.out;
+        final boolean sending = rpc.client ? Rpc.STATE_OUTGOING_REQUEST == rpc.state :
+            Rpc.STATE_RESPONDING == rpc.state;
+        if (sending && out.hasTransmittable())
+        {
+            // The ball is in our court: we hold granted bytes not yet sent.
+            rpc.silentTicks = 0;
+            return 0;
+        }
+        final InboundMessage in = rpc.in;
+        if (rpc.client && in.waitingForPages)
+        {
+            rpc.silentTicks = 0;
+            return 0;
+        }
+        if (!rpc.client && Rpc.STATE_RESPONDING == rpc.state)
+        {
+            rpc.silentTicks++;
+            if (!out.fullySent())
+            {
+                // Waiting for the client's grants: the kernel's timer counts no silence for a response it is
+                // sending, so a client that holds it back (e.g. for receive buffer space) still gets it. A client
+                // that never grants (gone, or an address forged into a request) must not keep the RPC and its
+                // send-pool pages forever: it has responseStallTicks.
+                if (rpc.silentTicks >= responseStallTicks)
+                {
+                    metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
+                    rpcs.freeRpc(rpc);
+                    return 1;
+                }
+                return 0;
+            }
+            if (rpc.silentTicks >= timeoutTicks)
+            {
+                // Every byte sent, NEED_ACKs at doubling intervals, and nothing at all from the client for
+                // timeoutTicks (a live client answers each NEED_ACK with an ACK or a RESEND): it is gone. The kernel
+                // would keep the RPC.
+                metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
+                rpcs.freeRpc(rpc);
+                return 1;
+            }
+            if (isNeedAckTick(rpc.silentTicks))
+            {
+                controlSender.sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
+                return 1;
+            }
+            return 0;
+        }
+        if (rpc.client && in.started() && !in.complete() && 0 == in.gapCount &&
+            in.highest >= Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset())))
+        {
+            // Everything we granted has arrived; silence is expected until our scheduler grants more. (A server
+            // RPC counts on: its client probes with RESENDs while it waits.)
+            rpc.silentTicks = 0;
+            return 0;
+        }
+        rpc.silentTicks++;
+        if (!rpc.client && Rpc.STATE_INCOMING_REQUEST == rpc.state && !rpc.heard && rpc.silentTicks >= reclaimTicks)
+        {
+            // Created by one packet and nothing since: a live client answers every RESEND (with data or BUSY) and,
+            // while it waits for grants or for our pages, sends RESENDs of its own every resend interval; this one
+            // let several rounds pass. The request was never delivered, so ending its RPC costs nothing but a
+            // restart if the client does come back. A client heard from more than once gets timeoutTicks.
+            metrics.increment(HomaMetrics.SERVER_RPCS_RECLAIMED);
+            rpcs.freeRpc(rpc);
+            return 1;
+        }
+        if (rpc.silentTicks >= timeoutTicks)
+        {
+            if (rpc.client)
+            {
+                metrics.increment(HomaMetrics.CLIENT_TIMEOUTS);
+                fail(rpc, "no packet from the server for " + millis(rpc.silentTicks * tickNs) + " (timeoutTicks " +
+                    timeoutTicks + " of " + millis(tickNs) + ")");
+            }
+            else
+            {
+                metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
+                rpcs.freeRpc(rpc);
+            }
+            return 1;
+        }
+        if (rpc.silentTicks >= resendTicks && 0 == (rpc.silentTicks - resendTicks) % resendIntervalTicks)
+        {
+            if (0 != timeoutResends)
+            {
+                final Peer peer = rpc.peer;
+                if (peer.unansweredResends >= timeoutResends && ticks - peer.lastResendTick >= resendIntervalTicks)
+                {
+                    // The last round had a whole interval to be answered (other RPCs of the peer may have counted
+                    // it in this very tick). One dead peer per tick, as the kernel's timer: others on the next.
+                    if (null == deadPeer)
+                    {
+                        deadPeer = peer;
+                    }
+                    return 0;
+                }
+                peers.onResendSent(peer, ticks, resendIntervalTicks);
+            }
+            resendRequester.requestRetransmission(rpc);
+            return 1;
+        }
+        return 0;
+    }
+
+    /**
+     * End a client RPC with a timeout error, and log it: the first one at once, later ones at most once every
+     * {@link #LOG_INTERVAL_NS} with the count of those not logged, so a dead server costs a line, not a line per RPC.
+     */
+    private void fail(final Rpc rpc, final String why)
+    {
+        final String message = "RPC " + rpc.id + " to " + HostAddress.toString(rpc.peerAddress) + " port " +
+            rpc.peerPort + " timed out: " + why;
+        rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, message));
+        final long nowNs = clock.nanoTime();
+        if (nowNs - nextLogNs >= 0 || Long.MIN_VALUE == nextLogNs)
+        {
+            nextLogNs = nowNs + LOG_INTERVAL_NS;
+            if (0 == unloggedTimeouts)
+            {
+                LOG.warn(message);
+            }
+            else
+            {
+                LOG.warn("{} ({} more RPCs timed out since the last report)", message, unloggedTimeouts);
+            }
+            unloggedTimeouts = 0;
+        }
+        else
+        {
+            unloggedTimeouts++;
+        }
+    }
+
+    private static String millis(final long ns)
+    {
+        return 0 == ns % 1_000_000 ? ns / 1_000_000 + " ms" : String.format("%.3f ms", ns / 1e6);
+    }
+
+    /**
+     * NEED_ACK goes out after {@code requestAckTicks} of silence and then each time the silence has doubled (2, 4,
+     * 8, 16, 32, 64 ticks by default): a client that answers needs one, and one that never does (gone, or an address
+     * forged into a request) draws a handful before the RPC times out instead of one per tick.
+     */
+    private boolean isNeedAckTick(final int silentTicks)
+    {
+        if (silentTicks < requestAckTicks || 0 != silentTicks % requestAckTicks)
+        {
+            return false;
+        }
+        final int multiple = silentTicks / requestAckTicks;
+        return 0 == (multiple & (multiple - 1));
+    }
+
+    /**
+     * The peer left {@code timeoutResends} rounds of RESENDs unanswered: presume it dead and end every RPC with it
+     * (draft section 6.4), rather than let each wait out its own {@code timeoutTicks}.
+     */
+    private int abortPeer(final Peer peer)
+    {
+        metrics.increment(HomaMetrics.PEER_TIMEOUTS);
+        final int rounds = peer.unansweredResends;
+        int aborted = 0;
+        for (Rpc rpc = rpcs.first(); null != rpc; )
+        {
+            final Rpc next = rpc.allNext;
+            if (rpc.peer == peer)
+            {
+                aborted++;
+                if (rpc.client)
+                {
+                    metrics.increment(HomaMetrics.CLIENT_TIMEOUTS);
+                    fail(rpc, "the server is presumed dead: " + rounds + " rounds of RESENDs went unanswered " +
+                        "(timeoutResends " + timeoutResends + ")");
+                }
+                else
+                {
+                    metrics.increment(HomaMetrics.SERVER_TIMEOUTS);
+                    rpcs.freeRpc(rpc);
+                }
+            }
+            rpc = next;
+        }
+        peers.clearUnanswered(peer);
+        return aborted;
+    }
+}

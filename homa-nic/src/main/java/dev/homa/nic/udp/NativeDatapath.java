@@ -57,7 +57,8 @@ import static dev.homa.nic.udp.LinuxUdpCalls.UDP_SEGMENT;
  * message whose iovecs are the run's slots with a {@code UDP_SEGMENT} control message, so the kernel both gathers
  * and segments - no copy at all. Receiving without GRO scatters straight into free pool slots (a datagram that
  * does not fit comes back with {@code MSG_TRUNC} and is dropped); with GRO it reads coalesced super-datagrams
- * into 64 KiB staging buffers and cuts them at the {@code UDP_GRO} segment size into slots. All headers, iovecs,
+ * into 64 KiB staging buffers and cuts them at the {@code UDP_GRO} segment size into slots, or, for a sink that
+ * releases every packet before it returns, lends it each segment in place (no copy at all). All headers, iovecs,
  * addresses and control buffers are preallocated native memory, reused for every call.
  * <p>
  * Connected peers ({@link UdpDriverContext#connectedPeers(int)}): a lone datagram to a peer that has a connected
@@ -720,6 +721,11 @@ final class NativeDatapath
             if (segmentLength > maxPacketLength)
             {
                 driver.onDroppedOversize();
+                continue;
+            }
+            if (driver.lending())
+            {
+                driver.lend(rxStaging.address() + base + offset, segmentLength, source, packetLevel);
                 continue;
             }
             final int slot = driver.takeFreeSlot();

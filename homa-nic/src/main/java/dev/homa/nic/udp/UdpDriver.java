@@ -116,6 +116,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UdpDriver implements NicDriver
 {
+    /** Handle of the packet that lends staged segments in place. */
+    private static final long LENT_HANDLE = -2;
     /** Priority levels carried as DSCP CS0..CS7. */
     public static final int PRIORITY_LEVELS = 8;
     /** IPv4 header (no options) plus UDP header. */
@@ -173,6 +175,10 @@ public final class UdpDriver implements NicDriver
     private long rxTimestampNs;
     private boolean rxTimestampStale = true;
     private int rxBudget;
+    /** During a poll, the sink that is lent staged GRO segments in place (it releases before returning), or null. */
+    private PacketSink lendingSink;
+    private int lentDelivered;
+    private final Packet lentView = new Packet(new UnsafeBuffer(0, 0), LENT_HANDLE);
     private final int receiveBatch;
 
     private final Packet[] txPackets;
@@ -757,6 +763,11 @@ public final class UdpDriver implements NicDriver
     @Override
     public void release(final Packet packet)
     {
+        if (packet == lentView)
+        {
+            // A staged segment lent in place: nothing of the pool to give back.
+            return;
+        }
         final int index = indexOf(packet);
         if (STATE_FREE == packetState[index])
         {
@@ -977,7 +988,17 @@ public final class UdpDriver implements NicDriver
                     eventLoop.runNow();
                 }
                 rxTimestampStale = stamp;
-                nativeDatapath.receiveNow();
+                // With nothing queued from before, what this poll reads may go to the sink in place, in order.
+                lendingSink = 0 == rxCount && sink.releasesBeforeReturn() ? sink : null;
+                lentDelivered = 0;
+                try
+                {
+                    nativeDatapath.receiveNow();
+                }
+                finally
+                {
+                    lendingSink = null;
+                }
             }
             else
             {
@@ -986,7 +1007,8 @@ public final class UdpDriver implements NicDriver
         }
         final Packet[] ring = rxRing;
         final int capacity = ring.length;
-        int delivered = 0;
+        int delivered = lentDelivered;
+        lentDelivered = 0;
         while (delivered < limit && rxCount > 0)
         {
             final Packet packet = ring[rxHead];
@@ -1445,6 +1467,39 @@ public final class UdpDriver implements NicDriver
         rxRing[tail] = packet;
         rxCount++;
         packetsReceived++;
+    }
+
+    /**
+     * @return true if staged segments go to the polling sink in place ({@link #lend}) rather than into slots.
+     */
+    boolean lending()
+    {
+        return null != lendingSink;
+    }
+
+    /**
+     * Hand one received segment to the polling sink as a view of the memory it was received into, without a copy:
+     * the sink releases it before it returns, so the memory may be read into again afterwards.
+     *
+     * @param address first byte of the segment.
+     * @param length  its length.
+     * @param source  sender.
+     * @param level   its level.
+     */
+    void lend(final long address, final int length, final long source, final int level)
+    {
+        if (rxTimestampStale)
+        {
+            rxTimestampStale = false;
+            rxTimestampNs = clock.nanoTime();
+        }
+        rxBudget--;
+        lentView.buffer().wrap(address, length);
+        lentView.length(length).clearPayload().source(source).priority(prioritySteering ? level : -1)
+            .timestampNs(rxTimestampNs);
+        packetsReceived++;
+        lentDelivered++;
+        lendingSink.onPacket(lentView);
     }
 
     int rxBudget()

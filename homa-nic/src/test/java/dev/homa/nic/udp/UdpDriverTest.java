@@ -268,6 +268,51 @@ class UdpDriverTest
         return sequence;
     }
 
+    @Test
+    @Timeout(30)
+    void lendsCoalescedSegmentsInPlaceToASinkThatReleasesBeforeReturning()
+    {
+        final UdpDriver a = open(ethernet());
+        final UdpDriver b = open(ethernet());
+        final int count = 21;
+        final List<Packet> sent = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            final Packet packet = a.acquire();
+            final int length = i < count - 1 ? a.maxPacketLength() : 100;
+            for (int j = 0; j < length; j++)
+            {
+                packet.buffer().putByte(j, (byte)(i * 31 + j));
+            }
+            packet.length(length);
+            assertTrue(a.send(packet, b.localAddress(), 3));
+            sent.add(packet);
+        }
+        assertEquals(count, a.flush());
+        sent.forEach(a::release);
+
+        final int pool = b.freePackets();
+        final int[] received = new int[1];
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (received[0] < count)
+        {
+            b.poll(TestSinks.sink(packet ->
+            {
+                final int i = received[0]++;
+                assertEquals(pool, b.freePackets(), "a lent segment takes no pool slot");
+                assertEquals(i < count - 1 ? a.maxPacketLength() : 100, packet.length());
+                for (int j = 0; j < packet.length(); j++)
+                {
+                    assertEquals((byte)(i * 31 + j), packet.buffer().getByte(j), "byte " + j + " of packet " + i);
+                }
+                b.release(packet);
+            }, true, false), 64);
+            assertTrue(System.nanoTime() < deadlineNs, "received " + received[0]);
+        }
+        assertTrue(b.groSuperDatagrams() > 0, "the run arrived coalesced");
+        assertEquals(pool, b.freePackets());
+    }
+
     @ParameterizedTest(name = "{0} gro={1}")
     @CsvSource({ "NATIVE,true", "NATIVE,false", "NETTY,true", "NETTY,false" })
     @Timeout(30)

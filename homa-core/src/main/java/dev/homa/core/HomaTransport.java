@@ -449,6 +449,8 @@ public final class HomaTransport implements AutoCloseable
         public static final int MAX_MESSAGE_LENGTH_LIMIT = 1 << 30;
         /** Bytes of Homa DATA header in front of each payload. */
         public static final int DATA_HEADER_LENGTH = 56;
+        /** Bytes of received packets a duty cycle takes by default (see {@link #pollBurst(int)}). */
+        public static final int POLL_BURST_BYTES = 256 * 1024;
         /** The kernel's max_incoming default: granted or unscheduled bytes not yet received, all messages. */
         public static final int MAX_INCOMING_BYTES_DEFAULT = 400_000;
         /** The kernel's max_nic_est_backlog_usecs: the pacer's cap on a NIC's estimated backlog, in ns. */
@@ -479,7 +481,7 @@ public final class HomaTransport implements AutoCloseable
         private int maxNicQueueBytes = Configuration.sizeInt("homa.max.nic.queue.bytes", "0");
         private int smallMessageBytes = Configuration.sizeInt("homa.small.message.bytes", "1000");
         private int maxSendBurst = 64;
-        private int pollBurst = 64;
+        private int pollBurst;
         private long tickNs = Configuration.durationNs("homa.tick", "1ms");
         private int resendTicks = Configuration.intValue("homa.resend.ticks", "5");
         private int resendIntervalTicks = Configuration.intValue("homa.resend.interval.ticks", "5");
@@ -636,6 +638,12 @@ public final class HomaTransport implements AutoCloseable
             check(maxNicQueueBytes > 0, "maxNicQueueBytes", maxNicQueueBytes, "> 0");
             check(smallMessageBytes >= 0, "smallMessageBytes", smallMessageBytes, ">= 0");
             check(maxSendBurst >= 1, "maxSendBurst", maxSendBurst, ">= 1");
+            if (0 == pollBurst)
+            {
+                // A duty cycle handles about 256 KiB of packets: the GRANTs it makes go out when it ends, so with
+                // 64 KiB packets a burst of 64 would hold them back for a millisecond of copying.
+                pollBurst = Math.max(4, Math.min(64, POLL_BURST_BYTES / driver.maxPacketLength()));
+            }
             check(pollBurst >= 1, "pollBurst", pollBurst, ">= 1");
             check(tickNs > 0, "tickNs", tickNs, "> 0");
             check(resendTicks >= 1, "resendTicks", resendTicks, ">= 1");
@@ -1201,7 +1209,8 @@ public final class HomaTransport implements AutoCloseable
         }
 
         /**
-         * @param pollBurst most received packets handled per duty cycle (default 64).
+         * @param pollBurst most received packets handled per duty cycle; 0 (default) for about 256 KiB of them:
+         *                  64 packets of Ethernet's MTU, 4 of loopback's.
          * @return this.
          */
         public Context pollBurst(final int pollBurst)

@@ -27,7 +27,7 @@ import org.agrona.concurrent.NanoClock;
 public final class ProtocolIdleStrategy implements IdleStrategy
 {
     /** Longest poll while a packet is expected; a peer slower than that is waited for asleep. */
-    static final long EXPECTING_SPIN_NS = 1_000_000;
+    static final long EXPECTING_SPIN_NS = 200_000;
     private static final long NOT_IDLE = Long.MIN_VALUE;
 
     private final HomaEngine engine;

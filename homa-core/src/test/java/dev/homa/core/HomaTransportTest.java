@@ -32,6 +32,30 @@ class HomaTransportTest
 {
     @Test
     @Timeout(10)
+    void aDutyCycleTakesAboutAQuarterMegabyteOfPackets()
+    {
+        final HomaTransport.Context loopback = new HomaTransport.Context().driverUri("udp://127.0.0.1:0").conclude();
+        final HomaTransport.Context ethernet =
+            new HomaTransport.Context().driverUri("udp://127.0.0.1:0?mtu=1500").conclude();
+        final HomaTransport.Context set =
+            new HomaTransport.Context().driverUri("udp://127.0.0.1:0?mtu=1500").pollBurst(7).conclude();
+        try
+        {
+            assertEquals(65_507, loopback.driver().maxPacketLength());
+            assertEquals(4, loopback.pollBurst(), "64 KiB packets: four per duty cycle");
+            assertEquals(64, ethernet.pollBurst(), "Ethernet packets: the cap of 64");
+            assertEquals(7, set.pollBurst(), "a setting wins");
+        }
+        finally
+        {
+            loopback.driver().close();
+            ethernet.driver().close();
+            set.driver().close();
+        }
+    }
+
+    @Test
+    @Timeout(10)
     void contextRejectsBadSettingsPrecisely()
     {
         final HomaConfigurationException noDriver = assertThrows(HomaConfigurationException.class,

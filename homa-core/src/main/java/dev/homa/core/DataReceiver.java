@@ -7,8 +7,12 @@ import dev.homa.core.priority.Cutoffs;
 import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.RejectReason;
+import dev.homa.nic.Packet;
+import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.CachedNanoClock;
+
+import java.nio.ByteOrder;
 
 /**
  * Receives DATA: finds or creates the RPC (a server RPC is born with the first packet that names it, unless a limit
@@ -94,10 +98,58 @@ final class DataReceiver
     }
 
     /**
+     * Where the payload of a DATA packet still in the driver goes ({@link PacketDispatcher#placePayload}): its
+     * message's receive-pool bytes at its offset, if the message is being received here, its pages taken, and the
+     * range inside it. The packet itself then comes through {@link #onData} with its payload in place. Nothing
+     * changes here: a packet that {@code onData} then refuses has only written into its own message's pages, where
+     * the bytes it would write are the message's own (a duplicate) or are not yet counted as received.
+     *
+     * @param header     the packet's DATA header.
+     * @param socket     our socket.
+     * @param source     peer host.
+     * @param sourcePort peer port.
+     * @param localId    our RPC id.
+     * @param payload    payload bytes the packet carries.
+     * @param into       gets the places.
+     * @return true if the places were appended to {@code into}.
+     */
+    boolean placePayload(
+        final DirectBuffer header,
+        final EngineSocket socket,
+        final long source,
+        final int sourcePort,
+        final long localId,
+        final int payload,
+        final Packet into)
+    {
+        final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
+        if (null == rpc || (rpc.client ? Rpc.STATE_OUTGOING_REQUEST != rpc.state &&
+            Rpc.STATE_AWAIT_RESPONSE != rpc.state : Rpc.STATE_INCOMING_REQUEST != rpc.state))
+        {
+            return false;
+        }
+        final InboundMessage in = rpc.in;
+        final int offset = DataHeaderFlyweight.segmentOffsetOf(header, 0);
+        if (!in.started() || in.complete() || in.waitingForPages ||
+            in.length != header.getInt(DataHeaderFlyweight.MESSAGE_LENGTH_OFFSET, ByteOrder.BIG_ENDIAN) ||
+            offset < 0 || (long)offset + payload > in.length)
+        {
+            return false;
+        }
+        if (receivePool.appendTo(in.pages, offset, payload, into))
+        {
+            return true;
+        }
+        into.clearPayload();
+        return false;
+    }
+
+    /**
      * DATA for one of our RPCs, or the first packet of a new request.
      *
      * @param buffer     the packet.
      * @param length     packet length.
+     * @param placed     payload bytes already in place ({@link #placePayload}); the buffer holds the rest.
      * @param socket     our socket.
      * @param source     peer host.
      * @param sourcePort peer port.
@@ -106,6 +158,7 @@ final class DataReceiver
     void onData(
         final MutableDirectBuffer buffer,
         final int length,
+        final int placed,
         final EngineSocket socket,
         final long source,
         final int sourcePort,
@@ -217,7 +270,7 @@ final class DataReceiver
             metrics.increment(HomaMetrics.DROP_TOO_MANY_GAPS);
             return;
         }
-        if (fresh > 0)
+        if (fresh > 0 && 0 == placed)
         {
             receivePool.write(in.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, payload);
         }

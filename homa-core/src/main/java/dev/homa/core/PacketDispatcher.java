@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.PacketDecoder;
 import dev.homa.core.wire.PacketType;
@@ -9,8 +10,11 @@ import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.UnreachableNotice;
+import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
+
+import java.nio.ByteOrder;
 
 /**
  * The receive entry point: the {@link PacketSink} the driver is polled with. Validates every packet with the
@@ -103,10 +107,53 @@ final class PacketDispatcher implements PacketSink
         return false;
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The DATA header: enough to find the message the payload belongs to.
+     */
+    @Override
+    public int placementHeaderLength()
+    {
+        return DataHeaderFlyweight.HEADER_LENGTH;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * A DATA packet's payload goes straight into its message's receive-pool pages, at its offset, when the message
+     * is under way here (its pages taken by an earlier packet) and takes that range; the packet then comes with only
+     * its header and is handled as if whole. Anything else - another type, a new message, a range it does not take -
+     * is received whole and handled as usual.
+     */
+    @Override
+    public int placePayload(
+        final DirectBuffer header, final int headerLength, final int packetLength, final long source,
+        final Packet into)
+    {
+        if (headerLength < DataHeaderFlyweight.HEADER_LENGTH || packetLength <= DataHeaderFlyweight.HEADER_LENGTH ||
+            PacketType.DATA != HomaHeaderFlyweight.typeOf(header, 0))
+        {
+            return -1;
+        }
+        final EngineSocket socket = sockets.get(
+            header.getShort(HomaHeaderFlyweight.DESTINATION_PORT_OFFSET, ByteOrder.BIG_ENDIAN) & 0xFFFF);
+        if (null == socket)
+        {
+            return -1;
+        }
+        return dataReceiver.placePayload(header, socket, source,
+            header.getShort(HomaHeaderFlyweight.SOURCE_PORT_OFFSET, ByteOrder.BIG_ENDIAN) & 0xFFFF,
+            header.getLong(HomaHeaderFlyweight.SENDER_ID_OFFSET, ByteOrder.BIG_ENDIAN) ^ 1,
+            packetLength - DataHeaderFlyweight.HEADER_LENGTH, into) ? DataHeaderFlyweight.HEADER_LENGTH : -1;
+    }
+
     private void onValidPacket(final Packet packet)
     {
         final MutableDirectBuffer buffer = packet.buffer();
-        final int length = packet.length();
+        // A packet whose payload was placed is handled as a whole one: its length counts the placed bytes.
+        final int placed = packet.placedBytes();
+        final int length = packet.length() + placed;
         final RejectReason reason = decoder.validate(buffer, 0, length);
         if (RejectReason.NONE != reason)
         {
@@ -135,7 +182,7 @@ final class PacketDispatcher implements PacketSink
         final long localId = header.senderId() ^ 1;
         switch (type)
         {
-            case PacketType.DATA -> dataReceiver.onData(buffer, length, socket, source, sourcePort, localId);
+            case PacketType.DATA -> dataReceiver.onData(buffer, length, placed, socket, source, sourcePort, localId);
             case PacketType.GRANT -> controlReceiver.onGrant(buffer, socket, source, sourcePort, localId);
             case PacketType.RESEND -> controlReceiver.onResend(buffer, socket, source, sourcePort, localId);
             case PacketType.RPC_UNKNOWN -> controlReceiver.onRpcUnknown(socket, source, sourcePort, localId);

@@ -16,6 +16,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * driver offers it ({@link NicDriver#gathersPayload()}): the protocol then writes only its header into the packet
  * and lets the message's bytes go straight from where they wait for retransmission. They must stay valid and
  * unchanged until the driver's next {@link NicDriver#flush()} returns.
+ * <p>
+ * A received packet may likewise arrive with bytes already placed where its sink asked ({@link #placedBytes()}).
  */
 public final class Packet
 {
@@ -29,6 +31,7 @@ public final class Packet
     private final int[] payloadLengths = new int[MAX_PAYLOAD_SEGMENTS];
     private int payloadSegments;
     private int payloadBytes;
+    private int placedBytes;
 
     /** Most pieces of gathered payload one packet carries. */
     public static final int MAX_PAYLOAD_SEGMENTS = 4;
@@ -112,6 +115,26 @@ public final class Packet
     {
         payloadSegments = 0;
         payloadBytes = 0;
+        placedBytes = 0;
+        return this;
+    }
+
+    /**
+     * @return on a received packet, bytes that followed its own {@link #length()} on the wire and that the driver
+     * wrote straight to where the sink's {@link PacketSink#placePayload} named; 0 for a packet received whole.
+     */
+    public int placedBytes()
+    {
+        return placedBytes;
+    }
+
+    /**
+     * @param placedBytes for drivers: see {@link #placedBytes()}.
+     * @return this.
+     */
+    public Packet placedBytes(final int placedBytes)
+    {
+        this.placedBytes = placedBytes;
         return this;
     }
 

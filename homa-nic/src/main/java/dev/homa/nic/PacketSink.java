@@ -1,5 +1,7 @@
 package dev.homa.nic;
 
+import org.agrona.DirectBuffer;
+
 /**
  * Receives a burst of packets from {@link NicDriver#poll(PacketSink, int)}, in arrival order.
  */
@@ -38,5 +40,37 @@ public interface PacketSink
     default boolean releasesBeforeReturn()
     {
         return false;
+    }
+
+    /**
+     * @return how many leading bytes of a packet {@link #placePayload} needs to see; 0 (the default) for a sink that
+     * never places payloads.
+     */
+    default int placementHeaderLength()
+    {
+        return 0;
+    }
+
+    /**
+     * Asked by a driver that can read a large packet's bytes straight into memory of the sink's choosing (one copy,
+     * the kernel's, instead of the kernel's into a pool packet and the sink's out of it), before it reads them:
+     * where should they go? The sink appends the places, in order, to {@code into} ({@link
+     * Packet#appendPayload}), then receives the packet as usual with {@link Packet#placedBytes()} set and only the
+     * leading bytes in the packet itself. Only asked of a sink that {@link #releasesBeforeReturn() releases before
+     * returning}, which then gets the packet at once.
+     *
+     * @param header       the packet's first {@code headerLength} bytes.
+     * @param headerLength bytes of {@code header}: {@link #placementHeaderLength()}, or less if the packet is shorter.
+     * @param packetLength the whole packet's length.
+     * @param source       the sender.
+     * @param into         the packet that will carry the leading bytes; append the places of the rest to it.
+     * @return how many leading bytes go into the packet itself (the places then take exactly the rest), or -1 to
+     * receive the whole packet into the packet as usual.
+     */
+    default int placePayload(
+        final DirectBuffer header, final int headerLength, final int packetLength, final long source,
+        final Packet into)
+    {
+        return -1;
     }
 }

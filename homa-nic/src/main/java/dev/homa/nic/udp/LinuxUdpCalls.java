@@ -30,6 +30,8 @@ final class LinuxUdpCalls
     static final int UDP_GRO = 104;
     static final int MSG_DONTWAIT = 0x40;
     static final int MSG_TRUNC = 0x20;
+    /** Read without taking the datagram off the socket. */
+    static final int MSG_PEEK = 0x2;
     static final int EAGAIN = 11;
     static final int EINTR = 4;
     static final int ECONNREFUSED = 111;

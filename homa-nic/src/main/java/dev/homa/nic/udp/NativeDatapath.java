@@ -2,6 +2,7 @@ package dev.homa.nic.udp;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
@@ -11,6 +12,7 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,6 +36,7 @@ import static dev.homa.nic.udp.LinuxUdpCalls.MMSGHDR_LENGTH;
 import static dev.homa.nic.udp.LinuxUdpCalls.MSG_CONTROLLEN_OFFSET;
 import static dev.homa.nic.udp.LinuxUdpCalls.MSG_CONTROL_OFFSET;
 import static dev.homa.nic.udp.LinuxUdpCalls.MSG_DONTWAIT;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_PEEK;
 import static dev.homa.nic.udp.LinuxUdpCalls.MSG_FLAGS_OFFSET;
 import static dev.homa.nic.udp.LinuxUdpCalls.MSG_IOVLEN_OFFSET;
 import static dev.homa.nic.udp.LinuxUdpCalls.MSG_IOV_OFFSET;
@@ -75,6 +78,10 @@ final class NativeDatapath
     /** One failed read in this many is repeated with errno captured (see {@link LinuxUdpCalls#recvmmsg}). */
     private static final long ERRNO_SAMPLE_MASK = (1 << 10) - 1;
     private static final int GRO_BATCH_MAX = 8;
+    /** Bytes of a datagram's start a placing sink may see before it is read. */
+    private static final int PEEK_LENGTH = 64;
+    /** Polls that keep peeking after the last large datagram. */
+    private static final int PLACEMENT_POLLS = 64;
     private static final int IP_TOS = 1;
     private static final ValueLayout.OfShort PORT_LAYOUT =
         ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -125,6 +132,11 @@ final class NativeDatapath
     private final MemorySegment scratch;
     private final long rxMessagesAddress;
     private final int[] rxSlots;
+    private final MemorySegment peekBytes;
+    private final UnsafeBuffer peekView;
+    private final MemorySegment placeIovecs;
+    /** Polls left in which datagrams are peeked at for placement: set by a large one, run down by small ones. */
+    private int placementPolls;
 
     NativeDatapath(
         final UdpDriver driver,
@@ -187,6 +199,9 @@ final class NativeDatapath
         scratch = arena.allocate(GRO_BUFFER_LENGTH, 64);
         rxMessagesAddress = rxMessages.address();
         rxSlots = new int[rxBatch];
+        peekBytes = arena.allocate(PEEK_LENGTH, 64);
+        peekView = new UnsafeBuffer(peekBytes.address(), PEEK_LENGTH);
+        placeIovecs = arena.allocate((long)IOVEC_LENGTH * (1 + Packet.MAX_PAYLOAD_SEGMENTS), 64);
 
         for (int i = 0; i < rxBatch; i++)
         {
@@ -558,6 +573,11 @@ final class NativeDatapath
      */
     private int receive(final int index)
     {
+        if (placementPolls > 0 && null != driver.placingSink())
+        {
+            placementPolls--;
+            return receivePlaced(index);
+        }
         final int fd = rxFds[index];
         int total = 0;
         for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
@@ -615,6 +635,100 @@ final class NativeDatapath
             }
         }
         return total;
+    }
+
+    /**
+     * Read datagrams one at a time for a sink that places large payloads itself: peek at the start of each (its
+     * header, sender and level), ask the sink where the rest goes, then read it with the header into a pool slot and
+     * the rest straight to the sink's places - one copy, the kernel's - and hand it over at once. A datagram the sink
+     * does not place, or one too small to be worth the peek, is read into its slot whole. Used while large datagrams
+     * come (see {@link #placementPolls}); two system calls a datagram instead of a share of one.
+     */
+    private int receivePlaced(final int index)
+    {
+        final int fd = rxFds[index];
+        final PacketSink sink = driver.placingSink();
+        final int headerLength = Math.min(PEEK_LENGTH, sink.placementHeaderLength());
+        int total = 0;
+        while (driver.rxBudget() > 0)
+        {
+            rxIovecs.set(ValueLayout.JAVA_LONG, IOV_BASE_OFFSET, peekBytes.address());
+            rxIovecs.set(ValueLayout.JAVA_LONG, IOV_LEN_OFFSET, headerLength);
+            rxMessages.set(ValueLayout.JAVA_LONG, MSG_IOV_OFFSET, rxIovecs.address());
+            rxMessages.set(ValueLayout.JAVA_LONG, MSG_IOVLEN_OFFSET, 1L);
+            resetMessage(0, singleReceiver ? RX_CONTROL_LENGTH : 0);
+            if (1 != LinuxUdpCalls.recvmmsg(fd, rxMessagesAddress, 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
+            {
+                return total;
+            }
+            // With MSG_TRUNC the length is the datagram's, however little of it the peek copied.
+            final int length = rxMessages.get(ValueLayout.JAVA_INT, MSG_LEN_OFFSET);
+            final long source = sourceOf(0);
+            final int level = singleReceiver ? tosLevel(0) : index;
+            final int slot = length > 0 && length <= maxPacketLength && HostAddress.NONE != source ?
+                driver.takeFreeSlot() : -1;
+            int keep = -1;
+            long iovecs = 1;
+            if (slot < 0)
+            {
+                placeIovec(0, scratch.address(), GRO_BUFFER_LENGTH);
+            }
+            else
+            {
+                if (length >= UdpDriver.PLACEMENT_MIN_LENGTH)
+                {
+                    final Packet packet = driver.slotPacket(slot);
+                    keep = sink.placePayload(peekView, Math.min(headerLength, length), length, source, packet);
+                    if (keep >= 0)
+                    {
+                        placeIovec(0, slotAddress(slot), keep);
+                        for (int k = 0; k < packet.payloadSegments(); k++)
+                        {
+                            placeIovec(k + 1, packet.payloadAddress(k), packet.payloadLength(k));
+                        }
+                        iovecs += packet.payloadSegments();
+                    }
+                }
+                if (keep < 0)
+                {
+                    placeIovec(0, slotAddress(slot), maxPacketLength);
+                }
+                placementPolls = length >= UdpDriver.PLACEMENT_MIN_LENGTH ? PLACEMENT_POLLS : placementPolls;
+            }
+            rxMessages.set(ValueLayout.JAVA_LONG, MSG_IOV_OFFSET, placeIovecs.address());
+            rxMessages.set(ValueLayout.JAVA_LONG, MSG_IOVLEN_OFFSET, iovecs);
+            resetMessage(0, 0);
+            final int read = LinuxUdpCalls.recvmmsg(fd, rxMessagesAddress, 1, MSG_DONTWAIT);
+            final int readLength = rxMessages.get(ValueLayout.JAVA_INT, MSG_LEN_OFFSET);
+            rxMessages.set(ValueLayout.JAVA_LONG, MSG_IOV_OFFSET, rxIovecs.address());
+            rxMessages.set(ValueLayout.JAVA_LONG, MSG_IOVLEN_OFFSET, 1L);
+            if (slot < 0)
+            {
+                // Taken off the socket into the scratch buffer: counted under its reason.
+                if (acceptable(length > maxPacketLength ? MSG_TRUNC : 0, length, source))
+                {
+                    driver.onDroppedNoBuffer();
+                }
+                continue;
+            }
+            if (1 != read || readLength != length)
+            {
+                // Gone or changed between the peek and the read (another reader of the socket): not ours to keep.
+                driver.returnFreeSlot(slot);
+                driver.onDroppedOther();
+                continue;
+            }
+            total++;
+            driver.deliverNow(slot, keep < 0 ? length : keep, keep < 0 ? 0 : length - keep, source, level);
+        }
+        return total;
+    }
+
+    private void placeIovec(final int index, final long address, final long length)
+    {
+        final long iovec = (long)index * IOVEC_LENGTH;
+        placeIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, address);
+        placeIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, length);
     }
 
     /**
@@ -690,6 +804,11 @@ final class NativeDatapath
         }
         else
         {
+            if (length >= UdpDriver.PLACEMENT_MIN_LENGTH)
+            {
+                // Large datagrams are coming: the next polls may read them straight into the sink's places.
+                placementPolls = PLACEMENT_POLLS;
+            }
             driver.onReceived(slot, length, source, singleReceiver ? tosLevel(i) : level);
         }
     }

@@ -116,6 +116,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UdpDriver implements NicDriver
 {
+    /**
+     * Packets of at least this length may have their payload placed by the sink: below it a second system call per
+     * packet (the peek at its header) costs more than the copy it saves.
+     */
+    static final int PLACEMENT_MIN_LENGTH = 16 * 1024;
+    /** The driver offers placement only where packets can be that large. */
+    static final int PLACEMENT_MIN_PACKET_LENGTH = 2 * PLACEMENT_MIN_LENGTH;
     /** Handle of the packet that lends staged segments in place. */
     private static final long LENT_HANDLE = -2;
     /** Priority levels carried as DSCP CS0..CS7. */
@@ -177,6 +184,8 @@ public final class UdpDriver implements NicDriver
     private int rxBudget;
     /** During a poll, the sink that is lent staged GRO segments in place (it releases before returning), or null. */
     private PacketSink lendingSink;
+    /** During a poll, the sink that places large packets' payloads itself ({@link PacketSink#placePayload}), or null. */
+    private PacketSink placingSink;
     private int lentDelivered;
     private final Packet lentView = new Packet(new UnsafeBuffer(0, 0), LENT_HANDLE);
     private final int receiveBatch;
@@ -988,8 +997,12 @@ public final class UdpDriver implements NicDriver
                     eventLoop.runNow();
                 }
                 rxTimestampStale = stamp;
-                // With nothing queued from before, what this poll reads may go to the sink in place, in order.
-                lendingSink = 0 == rxCount && sink.releasesBeforeReturn() ? sink : null;
+                // With nothing queued from before, what this poll reads may go to the sink at once, in order: lent in
+                // place (GRO staging), or with its payload placed where the sink says (large packets, no GRO).
+                final boolean direct = 0 == rxCount && sink.releasesBeforeReturn();
+                lendingSink = direct && groEnabled ? sink : null;
+                placingSink = direct && !groEnabled && maxPacketLength >= PLACEMENT_MIN_PACKET_LENGTH &&
+                    sink.placementHeaderLength() > 0 ? sink : null;
                 lentDelivered = 0;
                 try
                 {
@@ -998,6 +1011,7 @@ public final class UdpDriver implements NicDriver
                 finally
                 {
                     lendingSink = null;
+                    placingSink = null;
                 }
             }
             else
@@ -1456,6 +1470,7 @@ public final class UdpDriver implements NicDriver
         rxBudget--;
         final Packet packet = packets[index]
             .length(length)
+            .placedBytes(0)
             .source(source)
             .priority(prioritySteering ? level : -1)
             .timestampNs(rxTimestampNs);
@@ -1467,6 +1482,48 @@ public final class UdpDriver implements NicDriver
         rxRing[tail] = packet;
         rxCount++;
         packetsReceived++;
+    }
+
+    /**
+     * @return the polling sink if it places large packets' payloads itself, else null.
+     */
+    PacketSink placingSink()
+    {
+        return placingSink;
+    }
+
+    /**
+     * @param slot a pool slot.
+     * @return its packet, payload places cleared, for the placing sink to fill.
+     */
+    Packet slotPacket(final int slot)
+    {
+        return packets[slot].clearPayload();
+    }
+
+    /**
+     * Hand a packet just read into its slot (its payload perhaps placed where the sink said) to the polling sink at
+     * once; the slot stays the sink's until it releases the packet.
+     *
+     * @param slot   the slot.
+     * @param length bytes in the slot.
+     * @param placed bytes written to the sink's places.
+     * @param source sender.
+     * @param level  its level.
+     */
+    void deliverNow(final int slot, final int length, final int placed, final long source, final int level)
+    {
+        if (rxTimestampStale)
+        {
+            rxTimestampStale = false;
+            rxTimestampNs = clock.nanoTime();
+        }
+        rxBudget--;
+        final Packet packet = packets[slot].length(length).placedBytes(placed).source(source)
+            .priority(prioritySteering ? level : -1).timestampNs(rxTimestampNs);
+        packetsReceived++;
+        lentDelivered++;
+        placingSink.onPacket(packet);
     }
 
     /**

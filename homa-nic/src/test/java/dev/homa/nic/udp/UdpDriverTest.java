@@ -6,6 +6,7 @@ import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.BitUtil;
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -311,6 +312,97 @@ class UdpDriverTest
         }
         assertTrue(b.groSuperDatagrams() > 0, "the run arrived coalesced");
         assertEquals(pool, b.freePackets());
+    }
+
+    @Test
+    @Timeout(30)
+    void readsLargePayloadsStraightToWhereThePlacingSinkSays()
+    {
+        // Loopback's own MTU: 64 KiB datagrams, no GRO, so a placing sink is offered placement.
+        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
+        final int header = 56;
+        final int count = 12;
+        final int[] lengths = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            lengths[i] = 3 == i ? 300 : 40_000 + 1_000 * i;
+            final Packet packet = a.acquire();
+            for (int j = 0; j < lengths[i]; j++)
+            {
+                packet.buffer().putByte(j, (byte)(i * 7 + j * 13));
+            }
+            packet.length(lengths[i]);
+            assertTrue(a.send(packet, b.localAddress(), 2));
+            assertEquals(1, a.flush());
+            a.release(packet);
+        }
+        // Each payload is split over two places, the second one starting 1,000 bytes in, in its own region.
+        final UnsafeBuffer places = new UnsafeBuffer(ByteBuffer.allocateDirect(count * 2 * 65_536));
+        final int[] received = new int[1];
+        final int[] placed = new int[1];
+        final PacketSink sink = new PacketSink()
+        {
+            @Override
+            public void onPacket(final Packet packet)
+            {
+                final int i = received[0]++;
+                final int total = packet.length() + packet.placedBytes();
+                assertEquals(lengths[i], total, "length of packet " + i);
+                for (int j = 0; j < total; j++)
+                {
+                    final byte got = j < packet.length() ? packet.buffer().getByte(j) :
+                        places.getByte(placeOf(i, j - header));
+                    assertEquals((byte)(i * 7 + j * 13), got, "byte " + j + " of packet " + i);
+                }
+                if (packet.placedBytes() > 0)
+                {
+                    placed[0]++;
+                    assertEquals(header, packet.length());
+                }
+                b.release(packet);
+            }
+
+            @Override
+            public boolean releasesBeforeReturn()
+            {
+                return true;
+            }
+
+            @Override
+            public int placementHeaderLength()
+            {
+                return header;
+            }
+
+            @Override
+            public int placePayload(
+                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
+                final Packet into)
+            {
+                assertEquals(header, headerLength);
+                assertEquals(a.localAddress(), source);
+                final int i = start.getByte(0) == (byte)(received[0] * 7) ? received[0] : -1;
+                assertTrue(i >= 0, "the peeked header is that of the next packet");
+                assertTrue(into.appendPayload(places.addressOffset() + placeOf(i, 0), 1_000));
+                assertTrue(into.appendPayload(places.addressOffset() + placeOf(i, 1_000), packetLength - header -
+                    1_000));
+                return header;
+            }
+
+            private int placeOf(final int packet, final int payloadOffset)
+            {
+                return packet * 2 * 65_536 + (payloadOffset < 1_000 ? payloadOffset : 65_536 + payloadOffset);
+            }
+        };
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (received[0] < count)
+        {
+            b.poll(sink, 64);
+            assertTrue(System.nanoTime() < deadlineNs, "received " + received[0]);
+        }
+        assertTrue(placed[0] >= count - 3, "after the first large one, large payloads are placed: " + placed[0]);
+        assertEquals(b.freePackets(), UdpDriverContext.POOL_BYTES_TARGET / BitUtil.align(b.maxPacketLength(), 64));
     }
 
     @ParameterizedTest(name = "{0} gro={1}")

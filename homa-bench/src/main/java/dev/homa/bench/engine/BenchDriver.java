@@ -29,6 +29,8 @@ final class BenchDriver implements NicDriver
     long sent;
     long sentBytes;
     SendObserver observer;
+    /** Whether the engine hands DATA payloads over as gathered pieces (as the UDP driver takes them). */
+    boolean gather;
 
     BenchDriver(final long address)
     {
@@ -71,9 +73,14 @@ final class BenchDriver implements NicDriver
         return 0;
     }
 
+    public boolean gathersPayload()
+    {
+        return gather;
+    }
+
     public Packet acquire()
     {
-        return 0 == freeCount ? null : free[--freeCount].length(0);
+        return 0 == freeCount ? null : free[--freeCount].length(0).clearPayload();
     }
 
     public void release(final Packet packet)
@@ -87,7 +94,7 @@ final class BenchDriver implements NicDriver
     public boolean send(final Packet packet, final long destination, final int priority)
     {
         sent++;
-        sentBytes += packet.length();
+        sentBytes += packet.wireLength();
         if (null != observer)
         {
             observer.onSend(packet, destination, priority);

@@ -19,6 +19,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -37,7 +38,8 @@ import java.util.concurrent.TimeUnit;
  * written. Every 715 packets the request completes, is delivered zero-copy, released, and the fake client's ACK
  * frees the RPC; that per-message work is amortized into the figure.</li>
  * <li>{@link #sendDataPacket(Sender)}: the pacer picks the SRPT head and one 1,424-byte DATA packet of a 1 MB
- * request is built (header + payload copied out of the send pool) and handed to the driver. After the last packet
+ * request is built (header + payload copied out of the send pool, or with {@code gather=true} the header only and
+ * the payload handed over as pieces of the send pool, as to the UDP driver) and handed to the driver. After the last packet
  * the fake server's 1-byte response completes the RPC and the next request is submitted through the command ring
  * (the 1 MB copy in is amortized too).</li>
  * <li>{@link #memcpyFloor(Floor)}: copying one packet's payload between two off-heap buffers, the least any path must
@@ -179,6 +181,10 @@ public class EngineBenchmark
         boolean respond;
         long respondTo;
 
+        /** The payload copied into the packet (false) or handed over from the send pool as gathered pieces. */
+        @Param({"false", "true"})
+        boolean gather;
+
         /**
          * Build the engine.
          */
@@ -186,6 +192,7 @@ public class EngineBenchmark
         public void setup()
         {
             driver = new BenchDriver(HostAddress.ipv4(0xC6120001));
+            driver.gather = gather;
             transport = HomaTransport.launch(new HomaTransport.Context().driver(driver).clock(clock)
                 .threadingMode(ThreadingMode.INVOKER).unscheduledBytes(MESSAGE).maxSendBurst(1)
                 .receivePoolBytes(4L << 20).sendPoolBytes(16L << 20));

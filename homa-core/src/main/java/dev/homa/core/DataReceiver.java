@@ -292,8 +292,8 @@ final class DataReceiver
         }
         else if (fresh > 0)
         {
+            // The GRANTs this calls for go out once the duty cycle has taken its whole batch of packets.
             scheduler.onDataReceived(in);
-            scheduler.sendGrants(nowNs, controlSender);
         }
     }
 
@@ -337,11 +337,6 @@ final class DataReceiver
             rpc.peer.incomingRequests--;
             rpc.silentTicks = 0;
             delivery.deliver(socket, message);
-        }
-        if (wasScheduled)
-        {
-            // Its budget is free for the others.
-            scheduler.sendGrants(clock.nanoTime(), controlSender);
         }
     }
 }

@@ -276,6 +276,8 @@ final class HomaEngine implements Agent
                 // FIFO grants (starvation escape) are paced by time, not by arriving data.
                 work += scheduler.sendGrants(nowNs, controlSender);
             }
+            // GRANTs for everything this cycle received, completed or ended: one per message, not one per packet.
+            work += scheduler.sendGrantsIfDue(nowNs, controlSender);
             work += pacer.pace();
             if (0 != delivery.overflowCount())
             {
@@ -519,7 +521,7 @@ final class HomaEngine implements Agent
     public long nextDeadlineNs()
     {
         final long now = clock.nanoTime();
-        if (commands.size() > 0 || delivery.hasPendingWork() || ackManager.hasDeferred())
+        if (commands.size() > 0 || delivery.hasPendingWork() || ackManager.hasDeferred() || scheduler.grantsDue())
         {
             return now;
         }

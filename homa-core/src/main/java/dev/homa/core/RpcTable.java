@@ -200,7 +200,6 @@ final class RpcTable
         {
             in.scheduled = false;
             scheduler.remove(in);
-            scheduler.sendGrants(clock.nanoTime(), controlSender);
         }
         if (in.waitingForPages)
         {

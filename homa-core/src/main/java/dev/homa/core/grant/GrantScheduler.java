@@ -74,6 +74,8 @@ public final class GrantScheduler
     private long countedIncomingBytes;
     private int holders;
     private boolean dirty;
+    /** Something changed that may call for grants: {@link #sendGrantsIfDue} has work. */
+    private boolean due;
     private boolean inSendGrants;
     private long nextFifoDeadlineNs = NO_DEADLINE;
 
@@ -131,6 +133,7 @@ public final class GrantScheduler
      */
     public void add(final Grantable message)
     {
+        due = true;
         checkNotReentrant();
         final GrantState state = message.grantState();
         if (null == state)
@@ -178,6 +181,7 @@ public final class GrantScheduler
      */
     public void onDataReceived(final Grantable message)
     {
+        due = true;
         checkNotReentrant();
         final GrantState state = message.grantState();
         if (null == state || GrantState.NOT_TRACKED == state.trackState)
@@ -220,6 +224,7 @@ public final class GrantScheduler
      */
     public void remove(final Grantable message)
     {
+        due = true;
         checkNotReentrant();
         final GrantState state = message.grantState();
         if (null == state || GrantState.NOT_TRACKED == state.trackState)
@@ -243,6 +248,27 @@ public final class GrantScheduler
     }
 
     /**
+     * {@link #sendGrants} if a message was added, received data or was removed since the last time: once per batch
+     * of packets, so that a message that received a dozen packets gets one GRANT for all of them.
+     *
+     * @param nowNs  current time, from the engine's clock.
+     * @param sender receives each grant; must not call back into this scheduler.
+     * @return number of grants emitted.
+     */
+    public int sendGrantsIfDue(final long nowNs, final GrantSender sender)
+    {
+        return due ? sendGrants(nowNs, sender) : 0;
+    }
+
+    /**
+     * @return true if {@link #sendGrantsIfDue} has work.
+     */
+    public boolean grantsDue()
+    {
+        return due;
+    }
+
+    /**
      * Emit every grant now due: recompute the active set if anything changed, top up each active message's window
      * in SRPT order (so the budget goes to the shortest first), promote the next message when one becomes fully
      * granted, then issue a FIFO grant if its interval has elapsed.
@@ -254,6 +280,7 @@ public final class GrantScheduler
     public int sendGrants(final long nowNs, final GrantSender sender)
     {
         checkNotReentrant();
+        due = false;
         inSendGrants = true;
         try
         {

@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.Cutoffs;
 import dev.homa.core.wire.CutoffsFlyweight;
@@ -22,7 +23,7 @@ final class ControlReceiver
     private final GrantFlyweight grantFw = new GrantFlyweight();
     private final ResendFlyweight resendFw = new ResendFlyweight();
     private final CutoffsFlyweight cutoffsFw = new CutoffsFlyweight();
-    private final int[] cutoffScratch = new int[Cutoffs.NUM_PRIORITIES];
+    private final int[] cutoffScratch = new int[PriorityMapping.LEVELS];
     private final RpcTable rpcs;
     private final PeerTable peers;
     private final SrptQueue srpt;
@@ -321,7 +322,7 @@ final class ControlReceiver
             return;
         }
         cutoffsFw.wrap(buffer, 0);
-        for (int i = 1; i < Cutoffs.NUM_PRIORITIES; i++)
+        for (int i = 1; i < PriorityMapping.LEVELS; i++)
         {
             // Any eight values, as the kernel takes them: one at or above 2^31 is negative in the kernel's int and
             // never admits a message, as 0 does here.

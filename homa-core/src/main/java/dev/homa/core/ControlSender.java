@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.grant.GrantSender;
 import dev.homa.core.grant.Grantable;
 import dev.homa.core.metrics.HomaMetrics;
@@ -113,7 +114,7 @@ final class ControlSender implements GrantSender
         }
         cutoffsFw.wrap(packet.buffer(), 0);
         cutoffsFw.initialize(PacketType.CUTOFFS, sourcePort, destinationPort, id);
-        for (int i = 0; i < Cutoffs.NUM_PRIORITIES; i++)
+        for (int i = 0; i < PriorityMapping.LEVELS; i++)
         {
             cutoffsFw.cutoff(i, 0 == i ? Math.max(localCutoffs.cutoff(0), maxMessageLength) : localCutoffs.cutoff(i));
         }

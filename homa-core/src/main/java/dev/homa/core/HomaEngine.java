@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.grant.GrantScheduler;
 import dev.homa.core.metrics.CountersFile;
 import dev.homa.core.metrics.HomaMetrics;
@@ -150,7 +151,7 @@ final class HomaEngine implements Agent
         {
             localCutoffs.copyFrom(Cutoffs.kernelDefaults(maxMessageLength));
         }
-        this.calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, unscheduledBytes, maxMessageLength)
+        this.calculator = new CutoffCalculator(PriorityMapping.LEVELS, unscheduledBytes, maxMessageLength)
             .minimumMessages(ctx.cutoffMinimumMessages())
             .windowMessages(ctx.cutoffWindowMessages())
             .forcedUnscheduledLevels(ctx.unscheduledLevels());
@@ -209,7 +210,7 @@ final class HomaEngine implements Agent
     {
         // The lowest unscheduled level is the highest one whose cutoff admits the longest message; scheduled
         // traffic uses every level below it.
-        for (int level = Cutoffs.NUM_PRIORITIES - 1; level >= 1; level--)
+        for (int level = PriorityMapping.LEVELS - 1; level >= 1; level--)
         {
             if (cutoffs.cutoff(level) >= maxMessageLength)
             {

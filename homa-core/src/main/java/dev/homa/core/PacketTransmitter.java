@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.Cutoffs;
 import dev.homa.nic.HostAddress;
@@ -39,7 +40,7 @@ final class PacketTransmitter
     {
         this.driver = driver;
         this.metrics = metrics;
-        this.highestPriority = Math.max(0, Math.min(driver.priorityLevels(), Cutoffs.NUM_PRIORITIES) - 1);
+        this.highestPriority = Math.max(0, Math.min(driver.priorityLevels(), PriorityMapping.LEVELS) - 1);
         this.wireOverhead = driver.wireOverheadBytes();
         this.checksum = driver.carriesIpProtocol146() && HostAddress.isIpv4(driver.localAddress());
         this.localIp = HostAddress.ipv4Of(driver.localAddress());

@@ -189,7 +189,7 @@ class HomaTransportTest
                 .receivePoolBytes(4L << 20).sendPoolBytes(24L * 65_536)))
         {
             final HomaSocket socket = transport.openSocket(0);
-            assertEquals(HomaTransport.Context.MIN_AUTO_PORT, socket.port());
+            assertEquals(HomaTransport.MIN_AUTO_PORT, socket.port());
             assertThrows(HomaException.class, () -> transport.openSocket(socket.port()));
             final UnsafeBuffer big = new UnsafeBuffer(new byte[1_000_001]);
             final HomaLimitException tooLong = assertThrows(HomaLimitException.class,

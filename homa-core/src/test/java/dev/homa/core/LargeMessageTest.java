@@ -80,7 +80,7 @@ class LargeMessageTest
     {
         final Fabric fabric = Fabric.builder().mode(FabricMode.TIMED).hosts(2).build();
         try (Cluster cluster = new Cluster(fabric, ctx -> ctx.maxMessageLength(
-            ctx.driver() == fabric.driverAt(0) ? 3_000_000 : HomaTransport.Context.MAX_MESSAGE_LENGTH)))
+            ctx.driver() == fabric.driverAt(0) ? 3_000_000 : HomaTransport.Context.MAX_MESSAGE_LENGTH_DEFAULT)))
         {
             cluster.transport(1).openSocket(PORT);
             final HomaSocket client = cluster.transport(0).openSocket(0);

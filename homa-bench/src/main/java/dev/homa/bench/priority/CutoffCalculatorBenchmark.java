@@ -1,5 +1,6 @@
 package dev.homa.bench.priority;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -51,7 +52,7 @@ public class CutoffCalculatorBenchmark
     {
         final MessageSizeDistribution distribution =
             MessageSizeDistribution.workload(workload, MAX_MESSAGE_LENGTH);
-        calculator = new CutoffCalculator(Cutoffs.NUM_PRIORITIES, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
+        calculator = new CutoffCalculator(PriorityMapping.LEVELS, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
             .windowMessages(400_000);
         final Random random = new Random(4);
         for (int i = 0; i < 200_000; i++)

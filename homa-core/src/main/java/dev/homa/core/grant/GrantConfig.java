@@ -1,9 +1,13 @@
 package dev.homa.core.grant;
 
+import dev.homa.nic.frame.PriorityMapping;
+
 /**
- * Knobs of the {@link GrantScheduler}; defaults are HomaModule's (protocol.md section 14). Fluent setters record
- * values; {@link #validate()} (called by the scheduler's constructor) checks them all and names the first bad one.
- * The scheduler copies the values, so changing a config after construction has no effect on it.
+ * Knobs of the {@link GrantScheduler}. The values come from the transport's context, which holds their defaults
+ * (HomaModule's, protocol.md section 14) and system properties; a new config holds zeros. {@link #validate()} is the
+ * one rule set for them: the context's {@code conclude()} calls it, as does the scheduler's constructor, and it names
+ * the first bad knob, its value and the rule. The scheduler copies the values, so changing a config after
+ * construction has no effect on it.
  */
 public final class GrantConfig
 {
@@ -13,73 +17,23 @@ public final class GrantConfig
     public static final int MAX_OVERCOMMIT = 8;
 
     /**
-     * Highest priority level on the wire (HOMA_MAX_PRIORITIES - 1).
-     */
-    public static final int MAX_PRIORITY = 7;
-
-    /**
-     * Kernel max_overcommit.
-     */
-    public static final int OVERCOMMIT_DEFAULT = 8;
-
-    /**
-     * Kernel max_incoming.
-     */
-    public static final int MAX_INCOMING_BYTES_DEFAULT = 400_000;
-
-    /**
-     * Kernel window: 0 selects the dynamic window max_incoming / (active + 1).
-     */
-    public static final int WINDOW_BYTES_DEFAULT = 0;
-
-    /**
-     * Payload of a full DATA packet on a 1500-byte MTU (1500 - 20 IP - 56 DATA header = 1424, kept round).
-     */
-    public static final int MAX_PACKET_PAYLOAD_DEFAULT = 1400;
-
-    /**
-     * Kernel max_sched_prio.
-     */
-    public static final int MAX_SCHEDULED_PRIORITY_DEFAULT = 3;
-
-    /**
-     * Kernel max_rpcs_per_peer.
-     */
-    public static final int MAX_ACTIVE_PER_PEER_DEFAULT = 1;
-
-    /**
-     * Kernel grant_fifo_fraction (per mille of link bandwidth).
-     */
-    public static final int FIFO_GRANT_FRACTION_PER_MILLE_DEFAULT = 50;
-
-    /**
-     * Kernel fifo_grant_increment.
-     */
-    public static final int FIFO_GRANT_INCREMENT_DEFAULT = 50_000;
-
-    /**
-     * Kernel link_mbps (25 Gbit/s).
-     */
-    public static final long LINK_BITS_PER_SECOND_DEFAULT = 25_000_000_000L;
-
-    /**
      * Peers with grantable messages the scheduler preallocates queues for; more are created on demand.
      */
     public static final int INITIAL_PEER_CAPACITY_DEFAULT = 64;
 
-    private int overcommit = OVERCOMMIT_DEFAULT;
-    private int maxIncomingBytes = MAX_INCOMING_BYTES_DEFAULT;
-    private int windowBytes = WINDOW_BYTES_DEFAULT;
-    private int maxPacketPayload = MAX_PACKET_PAYLOAD_DEFAULT;
-    private int maxScheduledPriority = MAX_SCHEDULED_PRIORITY_DEFAULT;
-    private int maxActivePerPeer = MAX_ACTIVE_PER_PEER_DEFAULT;
+    private int overcommit;
+    private int maxIncomingBytes;
+    private int windowBytes;
+    private int maxPacketPayload;
+    private int maxScheduledPriority;
+    private int maxActivePerPeer;
     private int maxIncomingBytesPerPeer;
-    private int fifoGrantFractionPerMille = FIFO_GRANT_FRACTION_PER_MILLE_DEFAULT;
-    private int fifoGrantIncrement = FIFO_GRANT_INCREMENT_DEFAULT;
-    private long linkBitsPerSecond = LINK_BITS_PER_SECOND_DEFAULT;
+    private int fifoGrantFractionPerMille;
+    private int fifoGrantIncrement;
+    private long linkBitsPerSecond;
     private int initialPeerCapacity = INITIAL_PEER_CAPACITY_DEFAULT;
-    private boolean strictOvercommit = false;
-    private boolean fifoOrder = false;
+    private boolean strictOvercommit;
+    private boolean fifoOrder;
 
     /**
      * @param overcommit most messages granted at the same time (K), 1 to {@link #MAX_OVERCOMMIT}.
@@ -178,7 +132,7 @@ public final class GrantConfig
     }
 
     /**
-     * @param maxScheduledPriority highest level used for scheduled data, 0 to {@link #MAX_PRIORITY}.
+     * @param maxScheduledPriority highest level used for scheduled data, 0 to {@code PriorityMapping.LEVELS - 1}.
      * @return this for a fluent API.
      */
     public GrantConfig maxScheduledPriority(final int maxScheduledPriority)
@@ -356,72 +310,42 @@ public final class GrantConfig
      */
     public GrantConfig validate()
     {
-        if (overcommit < 1 || overcommit > MAX_OVERCOMMIT)
-        {
-            throw new IllegalArgumentException("overcommit must be in [1, " + MAX_OVERCOMMIT + "]: " + overcommit);
-        }
-        if (maxPacketPayload < 1)
-        {
-            throw new IllegalArgumentException("maxPacketPayload must be >= 1: " + maxPacketPayload);
-        }
-        if ((long)maxIncomingBytes < (long)maxPacketPayload * (overcommit + 1))
-        {
-            throw new IllegalArgumentException("maxIncomingBytes must be >= maxPacketPayload * (overcommit + 1) = " +
-                ((long)maxPacketPayload * (overcommit + 1)) + " so every window holds a packet: " + maxIncomingBytes);
-        }
-        if (maxIncomingBytesPerPeer < 0 ||
-            (0 != maxIncomingBytesPerPeer && maxIncomingBytesPerPeer < maxPacketPayload))
-        {
-            throw new IllegalArgumentException("maxIncomingBytesPerPeer must be 0 (the whole budget) or >= " +
-                "maxPacketPayload " + maxPacketPayload + ": " + maxIncomingBytesPerPeer);
-        }
-        if (windowBytes < 0)
-        {
-            throw new IllegalArgumentException("windowBytes must be >= 0 (0 = dynamic): " + windowBytes);
-        }
-        if (windowBytes > 0 && windowBytes < maxPacketPayload)
-        {
-            throw new IllegalArgumentException(
-                "windowBytes must be 0 (dynamic) or >= maxPacketPayload " + maxPacketPayload + ": " + windowBytes);
-        }
-        if (maxScheduledPriority < 0 || maxScheduledPriority > MAX_PRIORITY)
-        {
-            throw new IllegalArgumentException(
-                "maxScheduledPriority must be in [0, " + MAX_PRIORITY + "]: " + maxScheduledPriority);
-        }
-        if (maxActivePerPeer < 1)
-        {
-            throw new IllegalArgumentException("maxActivePerPeer must be >= 1: " + maxActivePerPeer);
-        }
-        if (fifoGrantFractionPerMille < 0 || fifoGrantFractionPerMille > 1000)
-        {
-            throw new IllegalArgumentException(
-                "fifoGrantFractionPerMille must be in [0, 1000]: " + fifoGrantFractionPerMille);
-        }
-        if (fifoGrantIncrement < 0)
-        {
-            throw new IllegalArgumentException("fifoGrantIncrement must be >= 0: " + fifoGrantIncrement);
-        }
-        if (fifoGrantFractionPerMille > 0 && fifoGrantIncrement < 1)
-        {
-            throw new IllegalArgumentException(
-                "fifoGrantIncrement must be > 0 when fifoGrantFractionPerMille > 0: " + fifoGrantIncrement);
-        }
-        if (linkBitsPerSecond < 1)
-        {
-            throw new IllegalArgumentException("linkBitsPerSecond must be > 0: " + linkBitsPerSecond);
-        }
-        if (initialPeerCapacity < 1)
-        {
-            throw new IllegalArgumentException("initialPeerCapacity must be >= 1: " + initialPeerCapacity);
-        }
-
+        check(overcommit >= 1 && overcommit <= MAX_OVERCOMMIT, "overcommit", overcommit,
+            "1.." + MAX_OVERCOMMIT + " (HOMA_MAX_GRANTS)");
+        check(maxPacketPayload >= 1, "maxPacketPayload", maxPacketPayload, ">= 1");
+        check((long)maxIncomingBytes >= (long)maxPacketPayload * (overcommit + 1), "maxIncomingBytes",
+            maxIncomingBytes, ">= maxPacketPayload * (overcommit + 1) = " + (long)maxPacketPayload * (overcommit + 1) +
+            ", so every window holds a packet");
+        check(0 == maxIncomingBytesPerPeer ||
+            (maxIncomingBytesPerPeer >= maxPacketPayload && maxIncomingBytesPerPeer <= maxIncomingBytes),
+            "maxIncomingBytesPerPeer", maxIncomingBytesPerPeer,
+            "0 (the whole budget) or maxPacketPayload " + maxPacketPayload + " .. maxIncomingBytes " + maxIncomingBytes);
+        check(0 == windowBytes || windowBytes >= maxPacketPayload, "windowBytes", windowBytes,
+            "0 (dynamic) or >= maxPacketPayload " + maxPacketPayload);
+        check(maxScheduledPriority >= 0 && maxScheduledPriority < PriorityMapping.LEVELS, "maxScheduledPriority",
+            maxScheduledPriority, "0.." + (PriorityMapping.LEVELS - 1));
+        check(maxActivePerPeer >= 1, "maxActivePerPeer", maxActivePerPeer, ">= 1");
+        check(fifoGrantFractionPerMille >= 0 && fifoGrantFractionPerMille <= 1000, "fifoGrantFractionPerMille",
+            fifoGrantFractionPerMille, "0..1000");
+        check(fifoGrantIncrement >= (fifoGrantFractionPerMille > 0 ? 1 : 0), "fifoGrantIncrement", fifoGrantIncrement,
+            fifoGrantFractionPerMille > 0 ? "> 0 when fifoGrantFractionPerMille > 0" : ">= 0");
+        check(linkBitsPerSecond >= 1, "linkBitsPerSecond", linkBitsPerSecond, "> 0");
+        check(initialPeerCapacity >= 1, "initialPeerCapacity", initialPeerCapacity, ">= 1");
         return this;
+    }
+
+    private static void check(final boolean ok, final String name, final long value, final String rule)
+    {
+        if (!ok)
+        {
+            throw new IllegalArgumentException(name + " = " + value + " is invalid: must be " + rule);
+        }
     }
 
     /**
      * {@inheritDoc}
      */
+    @Override
     public String toString()
     {
         return "GrantConfig{" +

@@ -1,5 +1,6 @@
 package dev.homa.core.grant;
 
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.priority.ScheduledPriorities;
 import org.agrona.collections.Long2ObjectHashMap;
 
@@ -44,7 +45,7 @@ public final class GrantScheduler
 {
     private static final long NO_DEADLINE = Long.MAX_VALUE;
     /** FIFO grants go at homa_high_priority: the next-to-highest level, below control packets only. */
-    private static final int FIFO_GRANT_LEVEL = GrantConfig.MAX_PRIORITY - 1;
+    private static final int FIFO_GRANT_LEVEL = (PriorityMapping.LEVELS - 1) - 1;
 
     private final int overcommit;
     private final int maxIncomingBytes;
@@ -324,15 +325,15 @@ public final class GrantScheduler
      * Change the highest scheduled level (after the cutoffs were recomputed); active messages whose level changes
      * are re-granted at the next {@link #sendGrants(long, GrantSender)}.
      *
-     * @param maxScheduledPriority 0 to {@link GrantConfig#MAX_PRIORITY}.
+     * @param maxScheduledPriority 0 to {@code PriorityMapping.LEVELS - 1}.
      * @throws IllegalArgumentException if out of range.
      */
     public void maxScheduledPriority(final int maxScheduledPriority)
     {
-        if (maxScheduledPriority < 0 || maxScheduledPriority > GrantConfig.MAX_PRIORITY)
+        if (maxScheduledPriority < 0 || maxScheduledPriority > (PriorityMapping.LEVELS - 1))
         {
             throw new IllegalArgumentException(
-                "maxScheduledPriority must be in [0, " + GrantConfig.MAX_PRIORITY + "]: " + maxScheduledPriority);
+                "maxScheduledPriority must be in [0, " + (PriorityMapping.LEVELS - 1) + "]: " + maxScheduledPriority);
         }
         if (maxScheduledPriority != this.maxScheduledPriority)
         {

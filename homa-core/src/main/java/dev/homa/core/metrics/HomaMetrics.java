@@ -1,5 +1,6 @@
 package dev.homa.core.metrics;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -24,8 +25,6 @@ public final class HomaMetrics
     public static final int FIRST_TYPE = 0x10;
     /** Number of opcodes counted (DATA .. ACK). */
     public static final int TYPE_COUNT = 9;
-    /** Number of priority levels counted. */
-    public static final int PRIORITY_COUNT = 8;
 
     /** Packets sent, per type: {@code PACKETS_SENT + type - FIRST_TYPE}. */
     public static final int PACKETS_SENT = 0;
@@ -38,9 +37,9 @@ public final class HomaMetrics
     /** Packets sent, per priority level. */
     public static final int PACKETS_SENT_PRIORITY = BYTES_RECEIVED + TYPE_COUNT;
     /** Packets received, per priority level the driver saw (packets without a level are not counted here). */
-    public static final int PACKETS_RECEIVED_PRIORITY = PACKETS_SENT_PRIORITY + PRIORITY_COUNT;
+    public static final int PACKETS_RECEIVED_PRIORITY = PACKETS_SENT_PRIORITY + PriorityMapping.LEVELS;
 
-    private static final int SCALARS = PACKETS_RECEIVED_PRIORITY + PRIORITY_COUNT;
+    private static final int SCALARS = PACKETS_RECEIVED_PRIORITY + PriorityMapping.LEVELS;
 
     /** DATA packets sent again in answer to a RESEND or an RPC_UNKNOWN. */
     public static final int RETRANSMITTED_PACKETS = SCALARS;
@@ -243,7 +242,7 @@ public final class HomaMetrics
             increment(PACKETS_SENT + t);
             add(BYTES_SENT + t, bytes);
         }
-        if (priority >= 0 && priority < PRIORITY_COUNT)
+        if (priority >= 0 && priority < PriorityMapping.LEVELS)
         {
             increment(PACKETS_SENT_PRIORITY + priority);
         }
@@ -264,7 +263,7 @@ public final class HomaMetrics
             increment(PACKETS_RECEIVED + t);
             add(BYTES_RECEIVED + t, bytes);
         }
-        if (priority >= 0 && priority < PRIORITY_COUNT)
+        if (priority >= 0 && priority < PriorityMapping.LEVELS)
         {
             increment(PACKETS_RECEIVED_PRIORITY + priority);
         }
@@ -344,7 +343,7 @@ public final class HomaMetrics
             names[PACKETS_RECEIVED + t] = "packets_received." + types[t];
             names[BYTES_RECEIVED + t] = "bytes_received." + types[t];
         }
-        for (int p = 0; p < PRIORITY_COUNT; p++)
+        for (int p = 0; p < PriorityMapping.LEVELS; p++)
         {
             names[PACKETS_SENT_PRIORITY + p] = "packets_sent.priority" + p;
             names[PACKETS_RECEIVED_PRIORITY + p] = "packets_received.priority" + p;

@@ -1,5 +1,6 @@
 package dev.homa.core.priority;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.util.Arrays;
 
 /**
@@ -50,8 +51,8 @@ public final class CutoffCalculator
     private final long[] currentUnscheduled;
     private final long[] previousBytes;
     private final long[] previousUnscheduled;
-    private final int[] computed = new int[Cutoffs.NUM_PRIORITIES];
-    private final int[] boundary = new int[Cutoffs.NUM_PRIORITIES];
+    private final int[] computed = new int[PriorityMapping.LEVELS];
+    private final int[] boundary = new int[PriorityMapping.LEVELS];
     private final int[] nonEmpty;
     private final long[] prefix;
 
@@ -67,17 +68,17 @@ public final class CutoffCalculator
     private int unscheduledLevels;
 
     /**
-     * @param numPriorities    priority levels in use, 1 to {@link Cutoffs#NUM_PRIORITIES}.
+     * @param numPriorities    priority levels in use, 1 to {@link PriorityMapping#LEVELS}.
      * @param unscheduledBytes bytes a sender sends unscheduled, at least 1.
      * @param maxMessageLength largest legal message, at least 1.
      * @throws IllegalArgumentException if a value is out of range.
      */
     public CutoffCalculator(final int numPriorities, final int unscheduledBytes, final int maxMessageLength)
     {
-        if (numPriorities < 1 || numPriorities > Cutoffs.NUM_PRIORITIES)
+        if (numPriorities < 1 || numPriorities > PriorityMapping.LEVELS)
         {
             throw new IllegalArgumentException(
-                "numPriorities must be in [1, " + Cutoffs.NUM_PRIORITIES + "]: " + numPriorities);
+                "numPriorities must be in [1, " + PriorityMapping.LEVELS + "]: " + numPriorities);
         }
         if (unscheduledBytes < 1)
         {
@@ -234,7 +235,7 @@ public final class CutoffCalculator
         unscheduledLevels = levels;
 
         final int top = numPriorities - 1;
-        for (int level = 0; level < Cutoffs.NUM_PRIORITIES; level++)
+        for (int level = 0; level < PriorityMapping.LEVELS; level++)
         {
             computed[level] = level < numPriorities ? maxMessageLength : 0;
         }

@@ -1,5 +1,7 @@
 package dev.homa.core.priority;
 
+import dev.homa.core.wire.DataHeaderFlyweight;
+import dev.homa.nic.frame.PriorityMapping;
 import java.util.Arrays;
 
 /**
@@ -14,21 +16,11 @@ import java.util.Arrays;
 public final class Cutoffs
 {
     /**
-     * Number of cutoffs carried (HOMA_MAX_PRIORITIES).
-     */
-    public static final int NUM_PRIORITIES = 8;
-
-    /**
      * Largest version: it travels in a 16-bit field.
      */
     public static final int MAX_VERSION = 0xFFFF;
 
-    /**
-     * Kernel HOMA_MAX_MESSAGE_LENGTH, used by {@link #kernelDefaults()}.
-     */
-    public static final int KERNEL_MAX_MESSAGE_LENGTH = 1_000_000;
-
-    private final int[] cutoffs = new int[NUM_PRIORITIES];
+    private final int[] cutoffs = new int[PriorityMapping.LEVELS];
     private int version;
 
     /**
@@ -47,7 +39,7 @@ public final class Cutoffs
      */
     public static Cutoffs kernelDefaults()
     {
-        return kernelDefaults(KERNEL_MAX_MESSAGE_LENGTH);
+        return kernelDefaults(DataHeaderFlyweight.MAX_MESSAGE_LENGTH);
     }
 
     /**
@@ -60,7 +52,7 @@ public final class Cutoffs
      */
     public static Cutoffs kernelDefaults(final int maxMessageLength)
     {
-        final int max = Math.max(KERNEL_MAX_MESSAGE_LENGTH, maxMessageLength);
+        final int max = Math.max(DataHeaderFlyweight.MAX_MESSAGE_LENGTH, maxMessageLength);
         return new Cutoffs().set(new int[]{ max, max, max, max, max, 15_000, 2_800, 200 }, 1);
     }
 
@@ -76,7 +68,7 @@ public final class Cutoffs
     }
 
     /**
-     * @param level 0 to {@link #NUM_PRIORITIES} - 1.
+     * @param level 0 to {@link PriorityMapping#LEVELS} - 1.
      * @return largest message length that uses this level.
      */
     public int cutoff(final int level)
@@ -101,7 +93,7 @@ public final class Cutoffs
      */
     public int unscheduledPriorityFor(final int messageLength)
     {
-        for (int level = NUM_PRIORITIES - 1; level > 0; level--)
+        for (int level = PriorityMapping.LEVELS - 1; level > 0; level--)
         {
             if (cutoffs[level] >= messageLength)
             {
@@ -114,22 +106,22 @@ public final class Cutoffs
     /**
      * Install new cutoffs (from a CUTOFFS packet or a computation).
      *
-     * @param cutoffs {@link #NUM_PRIORITIES} values, index = level; copied.
+     * @param cutoffs {@link PriorityMapping#LEVELS} values, index = level; copied.
      * @param version 0 to {@link #MAX_VERSION}.
      * @return this for a fluent API.
      * @throws IllegalArgumentException if the array length, a value or the version is out of range.
      */
     public Cutoffs set(final int[] cutoffs, final int version)
     {
-        if (cutoffs.length != NUM_PRIORITIES)
+        if (cutoffs.length != PriorityMapping.LEVELS)
         {
-            throw new IllegalArgumentException("need " + NUM_PRIORITIES + " cutoffs: " + cutoffs.length);
+            throw new IllegalArgumentException("need " + PriorityMapping.LEVELS + " cutoffs: " + cutoffs.length);
         }
         if (version < 0 || version > MAX_VERSION)
         {
             throw new IllegalArgumentException("version must be in [0, " + MAX_VERSION + "]: " + version);
         }
-        for (int i = 0; i < NUM_PRIORITIES; i++)
+        for (int i = 0; i < PriorityMapping.LEVELS; i++)
         {
             if (cutoffs[i] < 0)
             {
@@ -137,7 +129,7 @@ public final class Cutoffs
             }
         }
 
-        System.arraycopy(cutoffs, 0, this.cutoffs, 0, NUM_PRIORITIES);
+        System.arraycopy(cutoffs, 0, this.cutoffs, 0, PriorityMapping.LEVELS);
         this.version = version;
         return this;
     }
@@ -145,7 +137,7 @@ public final class Cutoffs
     /**
      * Change one cutoff without touching the version (used while decoding a CUTOFFS packet).
      *
-     * @param level  0 to {@link #NUM_PRIORITIES} - 1.
+     * @param level  0 to {@link PriorityMapping#LEVELS} - 1.
      * @param cutoff largest message length for the level, at least 0.
      * @return this for a fluent API.
      * @throws IllegalArgumentException if the cutoff is negative.
@@ -185,13 +177,13 @@ public final class Cutoffs
      */
     public Cutoffs copyFrom(final Cutoffs other)
     {
-        System.arraycopy(other.cutoffs, 0, cutoffs, 0, NUM_PRIORITIES);
+        System.arraycopy(other.cutoffs, 0, cutoffs, 0, PriorityMapping.LEVELS);
         version = other.version;
         return this;
     }
 
     /**
-     * @param cutoffs {@link #NUM_PRIORITIES} values.
+     * @param cutoffs {@link PriorityMapping#LEVELS} values.
      * @return true if this set holds exactly these cutoffs (the version is not compared).
      */
     public boolean sameCutoffs(final int[] cutoffs)

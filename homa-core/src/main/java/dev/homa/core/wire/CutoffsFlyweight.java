@@ -1,5 +1,6 @@
 package dev.homa.core.wire;
 
+import dev.homa.nic.frame.PriorityMapping;
 import org.agrona.MutableDirectBuffer;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
@@ -34,14 +35,9 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     public static final int CUTOFFS_OFFSET = 28;
 
     /**
-     * Number of cutoff entries (the kernel's {@code HOMA_MAX_PRIORITIES}).
-     */
-    public static final int NUM_CUTOFFS = 8;
-
-    /**
      * Offset of the u16 cutoff version.
      */
-    public static final int CUTOFF_VERSION_OFFSET = CUTOFFS_OFFSET + NUM_CUTOFFS * Integer.BYTES;
+    public static final int CUTOFF_VERSION_OFFSET = CUTOFFS_OFFSET + PriorityMapping.LEVELS * Integer.BYTES;
 
     /**
      * Bytes in a CUTOFFS packet.
@@ -139,9 +135,9 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
      */
     public static int cutoffOffset(final int level)
     {
-        if (level < 0 || level >= NUM_CUTOFFS)
+        if (level < 0 || level >= PriorityMapping.LEVELS)
         {
-            throw new IndexOutOfBoundsException("cutoff level " + level + " outside 0.." + (NUM_CUTOFFS - 1));
+            throw new IndexOutOfBoundsException("cutoff level " + level + " outside 0.." + (PriorityMapping.LEVELS - 1));
         }
         return CUTOFFS_OFFSET + level * Integer.BYTES;
     }

@@ -83,6 +83,12 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     public static final int HEADER_LENGTH = 56;
 
     /**
+     * The kernel's HOMA_MAX_MESSAGE_LENGTH: the longest message a kernel host sends or accepts, and the default
+     * limit of this one.
+     */
+    public static final int MAX_MESSAGE_LENGTH = 1_000_000;
+
+    /**
      * Offset of the first payload byte (same as {@link #HEADER_LENGTH}).
      */
     public static final int PAYLOAD_OFFSET = HEADER_LENGTH;

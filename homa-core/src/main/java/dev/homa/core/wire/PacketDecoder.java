@@ -1,5 +1,6 @@
 package dev.homa.core.wire;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.util.Arrays;
 
 import dev.homa.nic.Packet;
@@ -47,11 +48,6 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  */
 public final class PacketDecoder
 {
-    /**
-     * Highest priority level on the wire (the kernel's {@code HOMA_MAX_PRIORITIES} - 1).
-     */
-    public static final int MAX_PRIORITY = 7;
-
     private static final String HEADER_LENGTH_MISMATCH_NAME = "header_length_mismatch";
     private static final String[] ACCEPTED_NAMES = new String[PacketType.TYPE_COUNT];
 
@@ -323,7 +319,7 @@ public final class PacketDecoder
 
     private RejectReason checkGrant(final DirectBuffer buffer, final int offset)
     {
-        if ((buffer.getByte(offset + GrantFlyweight.PRIORITY_OFFSET) & 0xFF) > MAX_PRIORITY)
+        if ((buffer.getByte(offset + GrantFlyweight.PRIORITY_OFFSET) & 0xFF) > (PriorityMapping.LEVELS - 1))
         {
             return RejectReason.BAD_PRIORITY;
         }
@@ -336,7 +332,7 @@ public final class PacketDecoder
 
     private RejectReason checkResend(final DirectBuffer buffer, final int offset)
     {
-        if ((buffer.getByte(offset + ResendFlyweight.PRIORITY_OFFSET) & 0xFF) > MAX_PRIORITY)
+        if ((buffer.getByte(offset + ResendFlyweight.PRIORITY_OFFSET) & 0xFF) > (PriorityMapping.LEVELS - 1))
         {
             return RejectReason.BAD_PRIORITY;
         }

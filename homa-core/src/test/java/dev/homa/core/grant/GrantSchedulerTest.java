@@ -27,11 +27,21 @@ class GrantSchedulerTest
 
     private final RecordingGrantSender sender = new RecordingGrantSender();
 
+    /**
+     * The kernel's grant settings (the transport context's defaults) on a 25 Gbit/s link, without FIFO grants.
+     */
     private static GrantConfig config()
     {
         return new GrantConfig()
+            .overcommit(8)
+            .maxIncomingBytes(400_000)
+            .windowBytes(0)
             .maxPacketPayload(PAYLOAD)
-            .fifoGrantFractionPerMille(0);
+            .maxScheduledPriority(3)
+            .maxActivePerPeer(1)
+            .fifoGrantFractionPerMille(0)
+            .fifoGrantIncrement(50_000)
+            .linkBitsPerSecond(25_000_000_000L);
     }
 
     private static TestMessage arrived(final long peer, final int length, final long birth)
@@ -824,35 +834,30 @@ class GrantSchedulerTest
     @Test
     void shouldValidateConfigWithPreciseMessages()
     {
-        assertConfigError("overcommit must be in [1, 8]: 9", new GrantConfig().overcommit(9));
-        assertConfigError("overcommit must be in [1, 8]: 0", new GrantConfig().overcommit(0));
-        assertConfigError("maxPacketPayload must be >= 1: 0", new GrantConfig().maxPacketPayload(0));
-        assertConfigError(
-            "maxIncomingBytes must be >= maxPacketPayload * (overcommit + 1) = 12600 so every window holds a packet: " +
-            "10000", new GrantConfig().maxIncomingBytes(10_000));
-        assertConfigError("windowBytes must be >= 0 (0 = dynamic): -1", new GrantConfig().windowBytes(-1));
-        assertConfigError("windowBytes must be 0 (dynamic) or >= maxPacketPayload 1400: 100",
-            new GrantConfig().windowBytes(100));
-        assertConfigError("maxScheduledPriority must be in [0, 7]: 8", new GrantConfig().maxScheduledPriority(8));
-        assertConfigError("maxActivePerPeer must be >= 1: 0", new GrantConfig().maxActivePerPeer(0));
-        assertConfigError("fifoGrantFractionPerMille must be in [0, 1000]: 1001",
-            new GrantConfig().fifoGrantFractionPerMille(1001));
-        assertConfigError("fifoGrantIncrement must be > 0 when fifoGrantFractionPerMille > 0: 0",
-            new GrantConfig().fifoGrantIncrement(0));
-        assertConfigError("linkBitsPerSecond must be > 0: 0", new GrantConfig().linkBitsPerSecond(0));
-        assertConfigError("initialPeerCapacity must be >= 1: 0", new GrantConfig().initialPeerCapacity(0));
+        assertConfigError("overcommit = 9 is invalid: must be 1..8 (HOMA_MAX_GRANTS)", config().overcommit(9));
+        assertConfigError("overcommit = 0 is invalid: must be 1..8 (HOMA_MAX_GRANTS)", config().overcommit(0));
+        assertConfigError("maxPacketPayload = 0 is invalid: must be >= 1", config().maxPacketPayload(0));
+        assertConfigError("maxIncomingBytes = 10000 is invalid: must be >= maxPacketPayload * (overcommit + 1) = " +
+            "12600, so every window holds a packet", config().maxIncomingBytes(10_000));
+        assertConfigError("maxIncomingBytesPerPeer = 500000 is invalid: must be 0 (the whole budget) or " +
+            "maxPacketPayload 1400 .. maxIncomingBytes 400000", config().maxIncomingBytesPerPeer(500_000));
+        assertConfigError("windowBytes = -1 is invalid: must be 0 (dynamic) or >= maxPacketPayload 1400",
+            config().windowBytes(-1));
+        assertConfigError("windowBytes = 100 is invalid: must be 0 (dynamic) or >= maxPacketPayload 1400",
+            config().windowBytes(100));
+        assertConfigError("maxScheduledPriority = 8 is invalid: must be 0..7", config().maxScheduledPriority(8));
+        assertConfigError("maxActivePerPeer = 0 is invalid: must be >= 1", config().maxActivePerPeer(0));
+        assertConfigError("fifoGrantFractionPerMille = 1001 is invalid: must be 0..1000",
+            config().fifoGrantFractionPerMille(1001));
+        assertConfigError("fifoGrantIncrement = 0 is invalid: must be > 0 when fifoGrantFractionPerMille > 0",
+            config().fifoGrantFractionPerMille(50).fifoGrantIncrement(0));
+        assertConfigError("linkBitsPerSecond = 0 is invalid: must be > 0", config().linkBitsPerSecond(0));
+        assertConfigError("initialPeerCapacity = 0 is invalid: must be >= 1", config().initialPeerCapacity(0));
+        assertConfigError("overcommit = 0 is invalid: must be 1..8 (HOMA_MAX_GRANTS)", new GrantConfig());
 
-        new GrantConfig().fifoGrantFractionPerMille(0).fifoGrantIncrement(0).validate();
-        final GrantConfig defaults = new GrantConfig();
-        assertEquals(8, defaults.overcommit());
-        assertEquals(400_000, defaults.maxIncomingBytes());
-        assertEquals(0, defaults.windowBytes());
-        assertEquals(3, defaults.maxScheduledPriority());
-        assertEquals(1, defaults.maxActivePerPeer());
-        assertEquals(50, defaults.fifoGrantFractionPerMille());
-        assertEquals(50_000, defaults.fifoGrantIncrement());
+        config().fifoGrantIncrement(0).validate();
         // 1,000,000 bytes of a 25 Gbit/s link.
-        assertEquals(320_000, defaults.fifoGrantIntervalNs());
+        assertEquals(320_000, config().fifoGrantFractionPerMille(50).fifoGrantIntervalNs());
     }
 
     @Test

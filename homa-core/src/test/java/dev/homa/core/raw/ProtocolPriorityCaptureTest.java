@@ -147,7 +147,7 @@ class ProtocolPriorityCaptureTest
             if (PacketType.CUTOFFS == type)
             {
                 cutoffsFw.wrap(homa, 0);
-                final int[] values = new int[Cutoffs.NUM_PRIORITIES];
+                final int[] values = new int[PriorityMapping.LEVELS];
                 for (int i = 0; i < values.length; i++)
                 {
                     values[i] = cutoffsFw.cutoff(i);

@@ -57,7 +57,7 @@ public final class RawEchoRpcServer
         {
             final HomaSocket socket = transport.openSocket(port);
             System.out.println("READY " + HostAddress.toString(driver.localAddress()));
-            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[HomaTransport.Context.MAX_MESSAGE_LENGTH]);
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[HomaTransport.Context.MAX_MESSAGE_LENGTH_DEFAULT]);
             long served = 0;
             final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             while (served < expected && System.nanoTime() - deadline < 0)

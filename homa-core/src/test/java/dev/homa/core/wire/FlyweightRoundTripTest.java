@@ -1,5 +1,6 @@
 package dev.homa.core.wire;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -163,7 +164,7 @@ class FlyweightRoundTripTest
         final CutoffsFlyweight cutoffs = new CutoffsFlyweight().wrap(buffer, OFFSET)
             .initialize(PacketType.CUTOFFS, 5, 6, 7);
         final int[] values = {Integer.MAX_VALUE, 1_000_000, 1_000_000, 1_000_000, 1_000_000, 15_000, 2_800, 200};
-        for (int level = 0; level < CutoffsFlyweight.NUM_CUTOFFS; level++)
+        for (int level = 0; level < PriorityMapping.LEVELS; level++)
         {
             cutoffs.cutoff(level, values[level]);
         }
@@ -179,7 +180,7 @@ class FlyweightRoundTripTest
         assertGuardsIntact(CutoffsFlyweight.LENGTH);
 
         final CutoffsFlyweight reader = new CutoffsFlyweight().wrap(buffer, OFFSET);
-        for (int level = 0; level < CutoffsFlyweight.NUM_CUTOFFS; level++)
+        for (int level = 0; level < PriorityMapping.LEVELS; level++)
         {
             assertEquals(values[level], reader.cutoff(level));
         }

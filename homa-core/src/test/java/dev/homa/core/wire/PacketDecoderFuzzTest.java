@@ -1,5 +1,6 @@
 package dev.homa.core.wire;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.util.concurrent.TimeUnit;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -100,14 +101,14 @@ class PacketDecoderFuzzTest
 
             case PacketType.GRANT:
                 GRANT.wrap(BUFFER, offset);
-                require(GRANT.priority() <= PacketDecoder.MAX_PRIORITY, "GRANT priority");
+                require(GRANT.priority() <= (PriorityMapping.LEVELS - 1), "GRANT priority");
                 require(GRANT.offset() >= 0 && GRANT.offset() <= MAX_MESSAGE_LENGTH, "GRANT offset");
                 break;
 
             case PacketType.RESEND:
             {
                 RESEND.wrap(BUFFER, offset);
-                require(RESEND.priority() <= PacketDecoder.MAX_PRIORITY, "RESEND priority");
+                require(RESEND.priority() <= (PriorityMapping.LEVELS - 1), "RESEND priority");
                 require(RESEND.offset() >= 0 && RESEND.offset() <= MAX_MESSAGE_LENGTH, "RESEND offset");
                 final int resendLength = RESEND.length();
                 require(ResendFlyweight.LENGTH_ALL == resendLength ||
@@ -117,7 +118,7 @@ class PacketDecoderFuzzTest
 
             case PacketType.CUTOFFS:
                 CUTOFFS.wrap(BUFFER, offset);
-                for (int level = 0; level < CutoffsFlyweight.NUM_CUTOFFS; level++)
+                for (int level = 0; level < PriorityMapping.LEVELS; level++)
                 {
                     sink += CUTOFFS.cutoff(level);
                 }

@@ -210,10 +210,10 @@ public final class HomaPing implements Runnable
         @Override
         public Integer call()
         {
-            if (size < MIN_SIZE || size > HomaTransport.Context.MAX_MESSAGE_LENGTH)
+            if (size < MIN_SIZE || size > HomaTransport.Context.MAX_MESSAGE_LENGTH_DEFAULT)
             {
                 throw new CommandLine.ParameterException(new CommandLine(this),
-                    "--size must be " + MIN_SIZE + ".." + HomaTransport.Context.MAX_MESSAGE_LENGTH);
+                    "--size must be " + MIN_SIZE + ".." + HomaTransport.Context.MAX_MESSAGE_LENGTH_DEFAULT);
             }
             Fabric fabric = null;
             String fabricName = null;

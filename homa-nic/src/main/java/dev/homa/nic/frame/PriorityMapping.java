@@ -16,7 +16,10 @@ package dev.homa.nic.frame;
  */
 public final class PriorityMapping
 {
-    /** Number of levels that PCP and DSCP class selectors can carry. */
+    /**
+     * Homa priority levels (the kernel's HOMA_MAX_PRIORITIES), the number PCP and DSCP class selectors carry: the
+     * one definition every module uses.
+     */
     public static final int LEVELS = 8;
     /** Highest level. */
     public static final int MAX_LEVEL = LEVELS - 1;

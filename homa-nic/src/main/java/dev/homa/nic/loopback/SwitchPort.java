@@ -1,5 +1,6 @@
 package dev.homa.nic.loopback;
 
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.time.TimedEvent;
 import dev.homa.nic.time.VirtualTimeScheduler;
 
@@ -18,7 +19,7 @@ import dev.homa.nic.time.VirtualTimeScheduler;
 public final class SwitchPort
 {
     /** Priority levels per port. */
-    public static final int LEVELS = 8;
+    public static final int LEVELS = PriorityMapping.LEVELS;
 
     private final VirtualTimeScheduler scheduler;
     private final long hostAddress;

@@ -5,6 +5,7 @@ import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicQueueEstimator;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.linux.NetDevice;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -126,7 +127,7 @@ public final class UdpDriver implements NicDriver
     /** Handle of the packet that lends staged segments in place. */
     private static final long LENT_HANDLE = -2;
     /** Priority levels carried as DSCP CS0..CS7. */
-    public static final int PRIORITY_LEVELS = 8;
+    public static final int PRIORITY_LEVELS = PriorityMapping.LEVELS;
     /** IPv4 header (no options) plus UDP header. */
     public static final int IPV4_UDP_HEADER_LENGTH = 20 + 8;
     /** Largest UDP payload over IPv4. */

@@ -87,14 +87,7 @@ final class CommandHandler implements MessageHandler
         final int port = buffer.getInt(index + Commands.PORT_OFFSET);
         switch (type)
         {
-            case Commands.BIND ->
-            {
-                final SocketEndpoint api = registry.get(port);
-                if (null != api && !sockets.containsKey(port))
-                {
-                    sockets.put(port, new EngineSocket(port, api));
-                }
-            }
+            case Commands.BIND -> bindOpened(port);
             case Commands.CLOSE -> closeSocket(port);
             case Commands.SEND -> onSendCommand(buffer, index, length, port);
             case Commands.CHUNK -> onChunkCommand(buffer, index, length, port);
@@ -105,6 +98,29 @@ final class CommandHandler implements MessageHandler
             {
             }
         }
+    }
+
+    /**
+     * Bind the application's socket on a port if it has one open: on its BIND command, or when a packet for the port
+     * arrives before that command is read, so that a socket takes packets from the moment {@code openSocket}
+     * returns, as a kernel socket does once bound.
+     *
+     * @param port the port.
+     * @return the engine's socket on the port, or null if the application has none open there.
+     */
+    EngineSocket bindOpened(final int port)
+    {
+        EngineSocket socket = sockets.get(port);
+        if (null == socket)
+        {
+            final SocketEndpoint api = registry.get(port);
+            if (null != api)
+            {
+                socket = new EngineSocket(port, api);
+                sockets.put(port, socket);
+            }
+        }
+        return socket;
     }
 
     private void onSendCommand(final MutableDirectBuffer buffer, final int index, final int length, final int port)

@@ -10,6 +10,7 @@ import dev.homa.core.wire.PacketDecoder;
 import dev.homa.core.wire.RejectReason;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
+import dev.homa.nic.PacketSink;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
 import org.agrona.collections.Int2ObjectHashMap;
@@ -189,14 +190,14 @@ final class HomaEngine implements Agent
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, limiter, metrics, maxPayload,
             ctx.retransmitBudgetPercent(), time, ctx.resendIntervalTicks() * tickNs);
-        this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, dataReceiver, controlReceiver,
-            ackManager, peers, new Unreachable(driver, transmitter, rpcs, metrics, time));
 
         // Timers and commands.
         this.timer =
             new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, limiter, metrics, time);
         this.commandHandler = new CommandHandler(
             ctx, registry, sockets, rpcs, peers, sendPool, sendPagesReserved, delivery, pacer, metrics, time);
+        this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, commandHandler::bindOpened,
+            dataReceiver, controlReceiver, ackManager, peers, new Unreachable(driver, transmitter, rpcs, metrics, time));
 
         nowNs = clock.nanoTime();
         time.update(nowNs);
@@ -595,6 +596,15 @@ final class HomaEngine implements Agent
     public int rpcCount()
     {
         return rpcs.rpcCount();
+    }
+
+    /**
+     * @return the driver's packet sink: what the duty cycle polls the driver with (tests on the protocol thread poll
+     * with it directly, to order a packet before a command).
+     */
+    PacketSink packetSink()
+    {
+        return dispatcher;
     }
 
     /**

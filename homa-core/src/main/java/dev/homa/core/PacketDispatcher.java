@@ -15,6 +15,7 @@ import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 
 import java.nio.ByteOrder;
+import java.util.function.IntFunction;
 
 /**
  * The receive entry point: the {@link PacketSink} the driver is polled with. Validates every packet with the
@@ -29,6 +30,7 @@ final class PacketDispatcher implements PacketSink
     private final PacketDecoder decoder;
     private final HomaMetrics metrics;
     private final Int2ObjectHashMap<EngineSocket> sockets;
+    private final IntFunction<EngineSocket> bindOpened;
     private final DataReceiver dataReceiver;
     private final ControlReceiver controlReceiver;
     private final AckManager ackManager;
@@ -40,6 +42,7 @@ final class PacketDispatcher implements PacketSink
      * @param decoder         validates packets.
      * @param metrics         counters.
      * @param sockets         the bound sockets by port.
+     * @param bindOpened      binds a port the application opened whose BIND command is still on its way.
      * @param dataReceiver    handles DATA.
      * @param controlReceiver handles GRANT, RESEND, RPC_UNKNOWN, BUSY, CUTOFFS.
      * @param ackManager      handles NEED_ACK and ACK.
@@ -51,6 +54,7 @@ final class PacketDispatcher implements PacketSink
         final PacketDecoder decoder,
         final HomaMetrics metrics,
         final Int2ObjectHashMap<EngineSocket> sockets,
+        final IntFunction<EngineSocket> bindOpened,
         final DataReceiver dataReceiver,
         final ControlReceiver controlReceiver,
         final AckManager ackManager,
@@ -63,6 +67,7 @@ final class PacketDispatcher implements PacketSink
         this.decoder = decoder;
         this.metrics = metrics;
         this.sockets = sockets;
+        this.bindOpened = bindOpened;
         this.dataReceiver = dataReceiver;
         this.controlReceiver = controlReceiver;
         this.ackManager = ackManager;
@@ -171,7 +176,11 @@ final class PacketDispatcher implements PacketSink
             unreachable.onNotice(packet.source(), sourcePort, UnreachableNotice.code(buffer));
             return;
         }
-        final EngineSocket socket = sockets.get(header.destinationPort());
+        EngineSocket socket = sockets.get(header.destinationPort());
+        if (null == socket)
+        {
+            socket = bindOpened.apply(header.destinationPort());
+        }
         if (null == socket)
         {
             metrics.increment(HomaMetrics.DROP_UNKNOWN_PORT);

@@ -1,8 +1,8 @@
 package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
-import dev.homa.nic.HostAddress;
 import dev.homa.core.metrics.MetricsPrinter;
+import dev.homa.nic.HostAddress;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.SleepingIdleStrategy;
@@ -76,6 +76,33 @@ class HomaTransportTest
             final HomaTransport.Context ctx = new HomaTransport.Context().driver(fabric.driverAt(0)).conclude();
             assertEquals(11_392, ctx.unscheduledBytes(), "10 Gb/s x 8 us rounded up to whole 1424-byte packets");
             assertThrows(HomaConfigurationException.class, () -> ctx.overcommit(4));
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void aSocketTakesPacketsFromTheMomentItIsOpened()
+    {
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
+            HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driver(fabric.driverAt(0))
+                .countersEnabled(false));
+            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driver(fabric.driverAt(1))
+                .countersEnabled(false)))
+        {
+            final HomaSocket clientSocket = client.openSocket(0);
+            client.doWork();
+            final HomaSocket serverSocket = server.openSocket(700);
+            final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+            clientSocket.homaSend(fabric.driverAt(0).localAddress(), 700, request, 0, request.capacity(), 1L);
+            client.doWork();
+            // The request reaches the server before its duty cycle has read the socket's BIND command, as it can when
+            // a protocol thread polls the driver just after an application thread opened the socket.
+            assertEquals(1, fabric.driverAt(0).poll(server.engine().packetSink(), 64));
+            assertEquals(0, server.metrics().get(HomaMetrics.DROP_UNKNOWN_PORT), "answered as a closed port");
+            server.doWork();
+            final HomaMessage received = serverSocket.homaRecv(HomaSocket.RECV_REQUEST);
+            assertNotNull(received, "the request reached the socket");
+            received.release();
         }
     }
 

@@ -200,7 +200,7 @@ final class CommandHandler implements MessageHandler
                 final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, id,
                     peerAddress, peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
                     " peers with live RPCs (homa maxPeers); RPC " + id + " to " +
-                    HostAddress.toString(peerAddress) + " not started"));
+                    HostAddress.toString(peerAddress) + " not started", false));
                 socket.api.onClientRpcEnded();
                 if (0 == (flags & Commands.FLAG_FUTURE))
                 {
@@ -236,7 +236,7 @@ final class CommandHandler implements MessageHandler
             if (rpc.client)
             {
                 rpcs.failClient(rpc, new HomaLimitException("send pool fragmented: no room for a " + messageLength +
-                    "-byte message although it was reserved (homa sendPoolBytes)"));
+                    "-byte message although it was reserved (homa sendPoolBytes)", false));
             }
             else
             {

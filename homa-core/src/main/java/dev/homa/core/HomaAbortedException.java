@@ -14,4 +14,13 @@ public final class HomaAbortedException extends HomaException
     {
         super(message);
     }
+
+    /**
+     * @param message            as {@link #HomaAbortedException(String)}.
+     * @param writableStackTrace false on the protocol thread, which reports this error in a message.
+     */
+    HomaAbortedException(final String message, final boolean writableStackTrace)
+    {
+        super(message, writableStackTrace);
+    }
 }

@@ -15,4 +15,13 @@ public final class HomaLimitException extends HomaException
     {
         super(message);
     }
+
+    /**
+     * @param message            as {@link #HomaLimitException(String)}.
+     * @param writableStackTrace false on the protocol thread, which reports this error in a message.
+     */
+    HomaLimitException(final String message, final boolean writableStackTrace)
+    {
+        super(message, writableStackTrace);
+    }
 }

@@ -21,6 +21,17 @@ public final class HomaTimeoutException extends HomaException
     }
 
     /**
+     * @param rpcId              as {@link #HomaTimeoutException(long, String)}.
+     * @param message            as {@link #HomaTimeoutException(long, String)}.
+     * @param writableStackTrace false on the protocol thread, which reports this error in a message.
+     */
+    HomaTimeoutException(final long rpcId, final String message, final boolean writableStackTrace)
+    {
+        super(message, writableStackTrace);
+        this.rpcId = rpcId;
+    }
+
+    /**
      * @return the RPC that timed out.
      */
     public long rpcId()

@@ -22,6 +22,17 @@ public final class HomaUnreachableException extends HomaException
     }
 
     /**
+     * @param rpcId              as {@link #HomaUnreachableException(long, String)}.
+     * @param message            as {@link #HomaUnreachableException(long, String)}.
+     * @param writableStackTrace false on the protocol thread, which reports this error in a message.
+     */
+    HomaUnreachableException(final long rpcId, final String message, final boolean writableStackTrace)
+    {
+        super(message, writableStackTrace);
+        this.rpcId = rpcId;
+    }
+
+    /**
      * @return the RPC that failed.
      */
     public long rpcId()

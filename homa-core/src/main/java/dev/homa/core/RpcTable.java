@@ -252,7 +252,7 @@ final class RpcTable
         if (rpc.future)
         {
             final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, rpc.id,
-                rpc.peerAddress, rpc.peerPort, rpc.socket.port, rpc.cookie, 0, new HomaAbortedException(reason));
+                rpc.peerAddress, rpc.peerPort, rpc.socket.port, rpc.cookie, 0, new HomaAbortedException(reason, false));
             if (!rpc.socket.api.completeFuture(rpc.id, error))
             {
                 delivery.recycle(error);

@@ -251,7 +251,7 @@ final class RpcTimer
     {
         final String message = "RPC " + rpc.id + " to " + HostAddress.toString(rpc.peerAddress) + " port " +
             rpc.peerPort + " timed out: " + why;
-        rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, message));
+        rpcs.failClient(rpc, new HomaTimeoutException(rpc.id, message, false));
         final long nowNs = clock.nanoTime();
         if (nowNs - nextLogNs >= 0 || Long.MIN_VALUE == nextLogNs)
         {

@@ -104,7 +104,7 @@ final class Unreachable
                 {
                     rpcs.failClient(rpc, new HomaUnreachableException(rpc.id, "RPC " + rpc.id + " to " +
                         HostAddress.toString(rpc.peerAddress) + " port " + rpc.peerPort + " failed: " +
-                        reason(code, port)));
+                        reason(code, port), false));
                 }
                 else
                 {

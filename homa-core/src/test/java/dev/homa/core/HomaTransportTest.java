@@ -291,6 +291,8 @@ class HomaTransportTest
             final ExecutionException unreachable = assertThrows(ExecutionException.class,
                 () -> lost.get(10, TimeUnit.SECONDS));
             assertInstanceOf(HomaUnreachableException.class, unreachable.getCause());
+            assertEquals(0, unreachable.getCause().getStackTrace().length,
+                "the protocol thread reports an error without capturing its own stack");
 
             client.homaSend(self, 99, new UnsafeBuffer(payload), 0, 10, 0);
             final HomaMessage last = client.homaRecv(HomaSocket.RECV_RESPONSE, 10, TimeUnit.SECONDS);
@@ -305,6 +307,7 @@ class HomaTransportTest
             final ExecutionException closed = assertThrows(ExecutionException.class,
                 () -> aborted.get(10, TimeUnit.SECONDS));
             assertInstanceOf(HomaAbortedException.class, closed.getCause());
+            assertEquals(0, closed.getCause().getStackTrace().length, "no stack from the protocol thread");
 
             final String printed = MetricsPrinter.format(transport.metrics().snapshot());
             assertTrue(printed.contains("packets_sent.DATA"), printed);

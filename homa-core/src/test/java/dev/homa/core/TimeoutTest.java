@@ -48,6 +48,7 @@ class TimeoutTest
             final HomaTimeoutException timeout = assertInstanceOf(HomaTimeoutException.class, error.error());
             assertEquals(id, timeout.rpcId());
             assertTrue(timeout.getMessage().contains("timed out"), timeout.getMessage());
+            assertEquals(0, timeout.getStackTrace().length, "the protocol thread captures no stack of its own");
             assertTrue(elapsedNs >= timeoutTicks * tickNs && elapsedNs <= (timeoutTicks + 2) * tickNs,
                 "timed out after " + elapsedNs + " ns; configured " + timeoutTicks + " ticks of " + tickNs);
             assertTrue(cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED) >= 3, "RESENDs before giving up");

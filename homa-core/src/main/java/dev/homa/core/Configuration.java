@@ -27,6 +27,7 @@ import java.util.Locale;
  * homa.unscheduled.levels,
  * homa.driver.uri, homa.threading.mode, homa.idle.spin, homa.command.buffer.bytes, homa.command.timeout,
  * homa.completion.queue.capacity, homa.counters.enabled, homa.counters.dir, homa.counters.interval,
+ * homa.duty.cycle.stall.threshold,
  * homa.print.configuration
  * </pre>
  * A value that does not parse fails the context's construction with a {@link HomaConfigurationException} naming

@@ -7,7 +7,6 @@ import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.priority.CutoffCalculator;
 import dev.homa.core.priority.Cutoffs;
 import dev.homa.core.wire.PacketDecoder;
-import dev.homa.core.wire.RejectReason;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.PacketSink;
@@ -103,6 +102,7 @@ final class HomaEngine implements Agent
     private CountersFile countersFile;
     private long nextCountersNs;
     private final long countersIntervalNs;
+    private final long dutyCycleStallThresholdNs;
     private final long startNs;
     private final long startEpochMs = System.currentTimeMillis();
     private long nextCutoffNs;
@@ -126,12 +126,7 @@ final class HomaEngine implements Agent
         this.commands = commands;
         this.maxMessageLength = ctx.maxMessageLength();
         final PacketDecoder decoder = new PacketDecoder(maxMessageLength);
-        final String[] reasons = new String[RejectReason.count()];
-        for (int i = 0; i < reasons.length; i++)
-        {
-            reasons[i] = RejectReason.get(i).name();
-        }
-        this.metrics = new HomaMetrics(reasons);
+        this.metrics = new HomaMetrics(driver);
         this.maxPayload = ctx.maxPayload();
         this.unscheduledBytes = ctx.unscheduledBytes();
         this.pollBurst = ctx.pollBurst();
@@ -157,7 +152,7 @@ final class HomaEngine implements Agent
             .windowMessages(ctx.cutoffWindowMessages())
             .forcedUnscheduledLevels(ctx.unscheduledLevels());
         this.scheduler =
-            new GrantScheduler(ctx.grantConfig().maxScheduledPriority(maxScheduledPriorityOf(localCutoffs)));
+            new GrantScheduler(ctx.grantConfig().maxScheduledPriority(maxScheduledPriorityOf(localCutoffs)), metrics);
 
         // Sending.
         this.transmitter = new PacketTransmitter(driver, metrics);
@@ -203,6 +198,7 @@ final class HomaEngine implements Agent
         time.update(nowNs);
         startNs = nowNs;
         countersIntervalNs = ctx.countersIntervalNs();
+        dutyCycleStallThresholdNs = ctx.dutyCycleStallThresholdNs();
         nextTickNs = nowNs + tickNs;
         nextCutoffNs = nowNs + cutoffIntervalNs;
     }
@@ -263,10 +259,10 @@ final class HomaEngine implements Agent
                 nextTickNs = nowNs + tickNs;
                 work += timer.onTick();
             }
-            if (null != countersFile && nowNs - nextCountersNs >= 0)
+            if (nowNs - nextCountersNs >= 0)
             {
                 nextCountersNs = nowNs + countersIntervalNs;
-                countersFile.update(startEpochMs + (nowNs - startNs) / 1_000_000);
+                publishCounters(nowNs);
             }
             if (!staticCutoffs && nowNs - nextCutoffNs >= 0)
             {
@@ -287,6 +283,10 @@ final class HomaEngine implements Agent
             }
             transmitter.flushBatch();
             updateGauges();
+            if (0 != work)
+            {
+                onCycleEnd(clock.nanoTime() - nowNs);
+            }
             return work;
         }
         finally
@@ -303,11 +303,36 @@ final class HomaEngine implements Agent
     @Override
     public void onClose()
     {
+        publishCounters(clock.nanoTime());
         if (null != countersFile)
         {
-            countersFile.update(startEpochMs + (clock.nanoTime() - startNs) / 1_000_000);
             countersFile.close();
             countersFile = null;
+        }
+    }
+
+    /**
+     * Copy the driver's counters into the metrics and, if there is one, every counter into the counters file.
+     */
+    private void publishCounters(final long nowNs)
+    {
+        metrics.copyDriverCounters();
+        if (null != countersFile)
+        {
+            countersFile.update(startEpochMs + (nowNs - startNs) / 1_000_000);
+        }
+    }
+
+    /**
+     * A duty cycle that did some work took this long: a stall past the threshold is counted, as Aeron counts its
+     * agents' (a protocol thread that stops for a garbage collection, a page fault or a busy core delays every RPC).
+     */
+    private void onCycleEnd(final long cycleNs)
+    {
+        metrics.max(HomaMetrics.DUTY_CYCLE_MAX_NS, cycleNs);
+        if (cycleNs > dutyCycleStallThresholdNs)
+        {
+            metrics.increment(HomaMetrics.DUTY_CYCLE_STALLS);
         }
     }
 

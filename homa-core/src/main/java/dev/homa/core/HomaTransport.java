@@ -80,7 +80,7 @@ public final class HomaTransport implements AutoCloseable
             try
             {
                 engine.countersFile(CountersFile.create(
-                    Path.of(ctx.countersDir()), engine.roleName(), engine.metrics(), ctx.driver()));
+                    Path.of(ctx.countersDir()), engine.roleName(), engine.metrics()));
             }
             catch (final RuntimeException ex)
             {

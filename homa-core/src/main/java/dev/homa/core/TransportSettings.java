@@ -63,6 +63,11 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     /** Default of {@link #countersIntervalNs(long)}. */
     public static final long COUNTERS_INTERVAL_DEFAULT_NS = 10_000_000L;
 
+    /** System property of {@link #dutyCycleStallThresholdNs(long)}. */
+    public static final String DUTY_CYCLE_STALL_THRESHOLD_PROP_NAME = "homa.duty.cycle.stall.threshold";
+    /** Default of {@link #dutyCycleStallThresholdNs(long)}. */
+    public static final long DUTY_CYCLE_STALL_THRESHOLD_DEFAULT_NS = 1_000_000L;
+
     /** System property of {@link #printConfiguration(boolean)}. */
     public static final String PRINT_CONFIGURATION_PROP_NAME = "homa.print.configuration";
     /** Default of {@link #printConfiguration(boolean)}. */
@@ -83,6 +88,8 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     private boolean countersEnabled = Configuration.boolValue(COUNTERS_ENABLED_PROP_NAME, COUNTERS_ENABLED_DEFAULT);
     private String countersDir = Configuration.stringValue(COUNTERS_DIR_PROP_NAME, null);
     private long countersIntervalNs = Configuration.durationNs(COUNTERS_INTERVAL_PROP_NAME, COUNTERS_INTERVAL_DEFAULT_NS);
+    private long dutyCycleStallThresholdNs =
+        Configuration.durationNs(DUTY_CYCLE_STALL_THRESHOLD_PROP_NAME, DUTY_CYCLE_STALL_THRESHOLD_DEFAULT_NS);
     private boolean printConfiguration = Configuration.boolValue(PRINT_CONFIGURATION_PROP_NAME, PRINT_CONFIGURATION_DEFAULT);
 
     TransportSettings()
@@ -175,6 +182,7 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
         check(commandTimeoutNs > 0, "commandTimeoutNs", commandTimeoutNs, "> 0");
         check(completionQueueCapacity >= 2, "completionQueueCapacity", completionQueueCapacity, ">= 2");
         check(countersIntervalNs > 0, "countersIntervalNs", countersIntervalNs, "> 0");
+        check(dutyCycleStallThresholdNs > 0, "dutyCycleStallThresholdNs", dutyCycleStallThresholdNs, "> 0");
         if (null == countersDir || countersDir.isBlank())
         {
             countersDir = CountersFile.defaultDirectory().toString();
@@ -495,6 +503,29 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     public long countersIntervalNs()
     {
         return countersIntervalNs;
+    }
+
+    /**
+     * A duty cycle that does some work and takes longer than this counts as a stall of the protocol thread
+     * ({@code duty_cycle_stalls}; {@code duty_cycle_max_ns} keeps the longest): a garbage collection, a page fault or
+     * a core taken by another thread shows there. Default 1 ms ({@code homa.duty.cycle.stall.threshold}).
+     *
+     * @param dutyCycleStallThresholdNs nanoseconds, more than 0.
+     * @return this.
+     */
+    public C dutyCycleStallThresholdNs(final long dutyCycleStallThresholdNs)
+    {
+        checkMutable();
+        this.dutyCycleStallThresholdNs = dutyCycleStallThresholdNs;
+        return self();
+    }
+
+    /**
+     * @return the duty-cycle length past which a cycle counts as a stall.
+     */
+    public long dutyCycleStallThresholdNs()
+    {
+        return dutyCycleStallThresholdNs;
     }
 
     /**

@@ -36,8 +36,8 @@ class GrantBatchingTest
             assertNotNull(request[0]);
             request[0].release();
             final MetricsSnapshot receiver = cluster.transport(1).metrics().snapshot();
-            final long data = receiver.get(HomaMetrics.PACKETS_RECEIVED + PacketType.DATA - HomaMetrics.FIRST_TYPE);
-            final long grants = receiver.get(HomaMetrics.PACKETS_SENT + PacketType.GRANT - HomaMetrics.FIRST_TYPE);
+            final long data = receiver.get(HomaMetrics.PACKETS_RECEIVED + PacketType.DATA - PacketType.MIN_TYPE);
+            final long grants = receiver.get(HomaMetrics.PACKETS_SENT + PacketType.GRANT - PacketType.MIN_TYPE);
             System.out.println(data + " DATA packets drew " + grants + " GRANTs");
             assertTrue(grants > 0 && 4 * grants < data, data + " DATA packets drew " + grants + " GRANTs");
             cluster.assertNoErrors();

@@ -1,5 +1,6 @@
 package dev.homa.core.grant;
 
+import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.priority.ScheduledPriorities;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -80,26 +81,29 @@ public final class GrantScheduler
     private boolean inSendGrants;
     private long nextFifoDeadlineNs = NO_DEADLINE;
 
-    private long grantsSent;
-    private long grantedBytes;
-    private long fifoGrants;
-    private long priorityGrants;
-    private long budgetLimitedGrants;
-    private long peerLimitedGrants;
-    private long promotions;
-    private long demotions;
-    private long recalculations;
-    private long fullyGranted;
-    private long peerQueuesCreated;
-    private long strictDeferrals;
+    /** The scheduler's statistics live among the transport's counters. */
+    private final HomaMetrics metrics;
 
     /**
+     * A scheduler that keeps its statistics in counters of its own.
+     *
      * @param config knobs; validated and copied.
      * @throws IllegalArgumentException if the config is invalid.
      */
     public GrantScheduler(final GrantConfig config)
     {
+        this(config, new HomaMetrics());
+    }
+
+    /**
+     * @param config  knobs; validated and copied.
+     * @param metrics the transport's counters, where the scheduler counts its grants ({@code grant.*}).
+     * @throws IllegalArgumentException if the config is invalid.
+     */
+    public GrantScheduler(final GrantConfig config, final HomaMetrics metrics)
+    {
         config.validate();
+        this.metrics = metrics;
         overcommit = config.overcommit();
         maxIncomingBytes = config.maxIncomingBytes();
         maxIncomingBytesPerPeer = 0 == config.maxIncomingBytesPerPeer() ? maxIncomingBytes :
@@ -121,7 +125,7 @@ public final class GrantScheduler
             queue.next = freeQueues;
             freeQueues = queue;
         }
-        peerQueuesCreated = capacity;
+        metrics.add(HomaMetrics.GRANT_PEER_QUEUES, capacity);
     }
 
     /**
@@ -388,7 +392,7 @@ public final class GrantScheduler
      */
     public long strictDeferrals()
     {
-        return strictDeferrals;
+        return metrics.get(HomaMetrics.STRICT_DEFERRALS);
     }
 
     /**
@@ -413,7 +417,7 @@ public final class GrantScheduler
      */
     public long grantsSent()
     {
-        return grantsSent;
+        return metrics.get(HomaMetrics.GRANTS_SENT);
     }
 
     /**
@@ -421,7 +425,7 @@ public final class GrantScheduler
      */
     public long grantedBytes()
     {
-        return grantedBytes;
+        return metrics.get(HomaMetrics.GRANTED_BYTES);
     }
 
     /**
@@ -429,7 +433,7 @@ public final class GrantScheduler
      */
     public long fifoGrants()
     {
-        return fifoGrants;
+        return metrics.get(HomaMetrics.FIFO_GRANTS);
     }
 
     /**
@@ -437,7 +441,7 @@ public final class GrantScheduler
      */
     public long priorityGrants()
     {
-        return priorityGrants;
+        return metrics.get(HomaMetrics.PRIORITY_GRANTS);
     }
 
     /**
@@ -446,7 +450,7 @@ public final class GrantScheduler
      */
     public long peerLimitedGrants()
     {
-        return peerLimitedGrants;
+        return metrics.get(HomaMetrics.PEER_LIMITED_GRANTS);
     }
 
     /**
@@ -454,7 +458,7 @@ public final class GrantScheduler
      */
     public long budgetLimitedGrants()
     {
-        return budgetLimitedGrants;
+        return metrics.get(HomaMetrics.BUDGET_LIMITED_GRANTS);
     }
 
     /**
@@ -462,7 +466,7 @@ public final class GrantScheduler
      */
     public long promotions()
     {
-        return promotions;
+        return metrics.get(HomaMetrics.GRANT_PROMOTIONS);
     }
 
     /**
@@ -470,7 +474,7 @@ public final class GrantScheduler
      */
     public long demotions()
     {
-        return demotions;
+        return metrics.get(HomaMetrics.GRANT_DEMOTIONS);
     }
 
     /**
@@ -478,7 +482,7 @@ public final class GrantScheduler
      */
     public long recalculations()
     {
-        return recalculations;
+        return metrics.get(HomaMetrics.GRANT_RECALCULATIONS);
     }
 
     /**
@@ -486,7 +490,7 @@ public final class GrantScheduler
      */
     public long fullyGrantedMessages()
     {
-        return fullyGranted;
+        return metrics.get(HomaMetrics.FULLY_GRANTED_MESSAGES);
     }
 
     /**
@@ -494,7 +498,7 @@ public final class GrantScheduler
      */
     public long peerQueuesCreated()
     {
-        return peerQueuesCreated;
+        return metrics.get(HomaMetrics.GRANT_PEER_QUEUES);
     }
 
     private void checkNotReentrant()
@@ -620,31 +624,31 @@ public final class GrantScheduler
         if (raise && strictOvercommit && !state.holder && holders >= overcommit)
         {
             // Strict mode: K senders already hold grants with data on the way; wait until one drains.
-            strictDeferrals++;
+            metrics.increment(HomaMetrics.STRICT_DEFERRALS);
             raise = false;
         }
         if (raise)
         {
             if (budgetLimited)
             {
-                budgetLimitedGrants++;
+                metrics.increment(HomaMetrics.BUDGET_LIMITED_GRANTS);
                 if (null != state.account && state.account.bytes - state.incoming + (target - state.received) >=
                     maxIncomingBytesPerPeer)
                 {
-                    peerLimitedGrants++;
+                    metrics.increment(HomaMetrics.PEER_LIMITED_GRANTS);
                 }
             }
             emit(state, (int)target, level, sender);
             if (target == length)
             {
-                fullyGranted++;
+                metrics.increment(HomaMetrics.FULLY_GRANTED_MESSAGES);
             }
             return true;
         }
 
         if (level != state.priority && state.scheduledGrantSent && granted > state.received)
         {
-            priorityGrants++;
+            metrics.increment(HomaMetrics.PRIORITY_GRANTS);
             emit(state, granted, level, sender);
             return true;
         }
@@ -659,12 +663,12 @@ public final class GrantScheduler
 
     private void emit(final GrantState state, final int offset, final int level, final GrantSender sender)
     {
-        grantedBytes += offset - state.grantedOffset;
+        metrics.add(HomaMetrics.GRANTED_BYTES, offset - state.grantedOffset);
         state.grantedOffset = offset;
         state.priority = level;
         state.scheduledGrantSent = true;
         updateIncoming(state);
-        grantsSent++;
+        metrics.increment(HomaMetrics.GRANTS_SENT);
         sender.sendGrant(state.message, offset, level);
     }
 
@@ -691,11 +695,11 @@ public final class GrantScheduler
                 continue;
             }
             final long target = Math.min(state.length, roundUpToPacket((long)state.grantedOffset + fifoGrantIncrement));
-            fifoGrants++;
+            metrics.increment(HomaMetrics.FIFO_GRANTS);
             emit(state, (int)target, FIFO_GRANT_LEVEL, sender);
             if (target == state.length)
             {
-                fullyGranted++;
+                metrics.increment(HomaMetrics.FULLY_GRANTED_MESSAGES);
             }
             return 1;
         }
@@ -705,7 +709,7 @@ public final class GrantScheduler
     private void recomputeActive()
     {
         dirty = false;
-        recalculations++;
+        metrics.increment(HomaMetrics.GRANT_RECALCULATIONS);
 
         int count = 0;
         for (PeerQueue queue = queuesHead; null != queue; queue = queue.next)
@@ -787,7 +791,7 @@ public final class GrantScheduler
             final GrantState state = scratch[i];
             if (GrantState.WAS_ACTIVE != state.rank)
             {
-                promotions++;
+                metrics.increment(HomaMetrics.GRANT_PROMOTIONS);
             }
             state.rank = i;
         }
@@ -797,7 +801,7 @@ public final class GrantScheduler
             if (GrantState.WAS_ACTIVE == state.rank)
             {
                 state.rank = -1;
-                demotions++;
+                metrics.increment(HomaMetrics.GRANT_DEMOTIONS);
             }
         }
         for (int i = 0; i < count; i++)
@@ -952,7 +956,7 @@ public final class GrantScheduler
         {
             // More peers with grantable messages than ever before: grow once; bounded by the engine's peer limit.
             queue = new PeerQueue();
-            peerQueuesCreated++;
+            metrics.increment(HomaMetrics.GRANT_PEER_QUEUES);
         }
         else
         {

@@ -1,6 +1,5 @@
 package dev.homa.core.metrics;
 
-import dev.homa.nic.NicDriver;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -21,9 +20,9 @@ import java.util.stream.Stream;
 /**
  * A transport's counters in a memory-mapped file that other processes read ({@code homa-stat}), as Aeron's CnC file
  * holds its counters: a header, then the metadata and values buffers of an Agrona {@link CountersManager}. Every
- * counter is registered once, with a type id saying whose it is ({@link #ENGINE_COUNTER}: a {@link HomaMetrics} id;
- * {@link #DRIVER_COUNTER}: one of the driver's), its id of that kind in the key and its name as the label; a reader
- * needs nothing but the file.
+ * slot of the {@link HomaMetrics} is registered once, in slot order, with a type id saying whose it is
+ * ({@link #ENGINE_COUNTER}: a {@link HomaCounter}; {@link #DRIVER_COUNTER}: one of the driver's), its slot in the
+ * key and its label; a reader needs nothing but the file.
  * <pre>
  *   0  int   magic 'HOMA'        16 long  start time, epoch ms      40 int   role length
  *   4  int   version             24 long  heartbeat, epoch ms       44 ...  role (ASCII), up to 200 bytes
@@ -32,7 +31,7 @@ import java.util.stream.Stream;
  * 256      metadata buffer (CountersReader.METADATA_LENGTH per counter)
  * 256 + m  values buffer (CountersReader.COUNTER_LENGTH per counter)
  * </pre>
- * The protocol thread is the only writer: {@link #update(long)} copies every counter with ordered stores (the engine
+ * The protocol thread is the only writer: {@link #update(long)} copies every slot with ordered stores (the engine
  * calls it every {@code countersIntervalNs}, not per packet, so the data path keeps its own dense array) and stamps
  * the heartbeat. {@link #close()} deletes the file.
  */
@@ -42,9 +41,9 @@ public final class CountersFile implements AutoCloseable
     public static final int MAGIC = 0x484F_4D41;
     /** Layout version. */
     public static final int VERSION = 1;
-    /** Type id of an engine counter; its key holds its {@link HomaMetrics} id. */
+    /** Type id of an engine counter; its key holds its {@link HomaMetrics} slot. */
     public static final int ENGINE_COUNTER = 1;
-    /** Type id of a driver counter; its key holds the driver's index for it. */
+    /** Type id of a driver counter; its key holds its {@link HomaMetrics} slot. */
     public static final int DRIVER_COUNTER = 2;
     /** File names end with this. */
     public static final String SUFFIX = ".counters";
@@ -66,19 +65,14 @@ public final class CountersFile implements AutoCloseable
     private final UnsafeBuffer header;
     private final AtomicBuffer values;
     private final HomaMetrics metrics;
-    private final NicDriver driver;
-    private final int[] engineIds;
-    private final int[] driverIds;
+    private final int[] counterIds;
     private boolean closed;
 
-    private CountersFile(
-        final Path path, final MappedByteBuffer mapped, final HomaMetrics metrics, final NicDriver driver,
-        final int counters)
+    private CountersFile(final Path path, final MappedByteBuffer mapped, final HomaMetrics metrics, final int counters)
     {
         this.path = path;
         this.mapped = mapped;
         this.metrics = metrics;
-        this.driver = driver;
         this.header = new UnsafeBuffer(mapped, 0, HEADER_LENGTH);
         final int metadataLength = counters * CountersReader.METADATA_LENGTH;
         final int valuesLength = counters * CountersReader.COUNTER_LENGTH;
@@ -86,18 +80,12 @@ public final class CountersFile implements AutoCloseable
         this.values = new UnsafeBuffer(mapped, HEADER_LENGTH + metadataLength, valuesLength);
         final CountersManager manager = new CountersManager(metadata, values, StandardCharsets.US_ASCII);
         final String[] names = metrics.names();
-        engineIds = new int[names.length];
+        counterIds = new int[names.length];
         for (int i = 0; i < names.length; i++)
         {
-            final int id = i;
-            engineIds[i] = manager.allocate(names[i], ENGINE_COUNTER, (key) -> key.putInt(0, id));
-        }
-        driverIds = new int[driver.counterCount()];
-        for (int i = 0; i < driverIds.length; i++)
-        {
-            final int index = i;
-            driverIds[i] = manager.allocate("driver." + driver.counterName(i), DRIVER_COUNTER,
-                (key) -> key.putInt(0, index));
+            final int slot = i;
+            counterIds[i] = manager.allocate(names[i], HomaMetrics.isDriverCounter(i) ? DRIVER_COUNTER : ENGINE_COUNTER,
+                (key) -> key.putInt(0, slot));
         }
         header.putInt(METADATA_LENGTH_OFFSET, metadataLength);
         header.putInt(VALUES_LENGTH_OFFSET, valuesLength);
@@ -108,13 +96,12 @@ public final class CountersFile implements AutoCloseable
      *
      * @param directory where (created if missing).
      * @param role      what the file belongs to, e.g. {@code homa-engine-198.18.0.1}.
-     * @param metrics   the engine's counters.
-     * @param driver    the driver, whose counters ({@link NicDriver#counterCount()}) are published too.
+     * @param metrics   the transport's counters, the driver's among them.
      * @return the file, its counters at zero.
      * @throws UncheckedIOException if it cannot be created.
      */
     public static CountersFile create(
-        final Path directory, final String role, final HomaMetrics metrics, final NicDriver driver)
+        final Path directory, final String role, final HomaMetrics metrics)
     {
         try
         {
@@ -128,11 +115,11 @@ public final class CountersFile implements AutoCloseable
                 path = directory.resolve(pid + "-" + n++ + SUFFIX);
             }
             while (Files.exists(path));
-            final int counters = metrics.length() + driver.counterCount();
+            final int counters = metrics.length();
             final long length = HEADER_LENGTH +
                 (long)counters * (CountersReader.METADATA_LENGTH + CountersReader.COUNTER_LENGTH);
             final MappedByteBuffer mapped = IoUtil.mapNewFile(path.toFile(), length, true);
-            final CountersFile file = new CountersFile(path, mapped, metrics, driver, counters);
+            final CountersFile file = new CountersFile(path, mapped, metrics, counters);
             final byte[] roleBytes = role.getBytes(StandardCharsets.US_ASCII);
             final int roleLength = Math.min(MAX_ROLE_LENGTH, roleBytes.length);
             file.header.putBytes(ROLE_OFFSET, roleBytes, 0, roleLength);
@@ -169,15 +156,10 @@ public final class CountersFile implements AutoCloseable
         {
             return;
         }
-        final int[] engineIds = this.engineIds;
-        for (int i = 0; i < engineIds.length; i++)
+        final int[] counterIds = this.counterIds;
+        for (int i = 0; i < counterIds.length; i++)
         {
-            values.putLongRelease(CountersReader.counterOffset(engineIds[i]), metrics.get(i));
-        }
-        final int[] driverIds = this.driverIds;
-        for (int i = 0; i < driverIds.length; i++)
-        {
-            values.putLongRelease(CountersReader.counterOffset(driverIds[i]), driver.counterValue(i));
+            values.putLongRelease(CountersReader.counterOffset(counterIds[i]), metrics.get(i));
         }
         header.putLongRelease(HEARTBEAT_OFFSET, epochMs);
     }

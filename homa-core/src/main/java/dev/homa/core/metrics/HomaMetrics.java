@@ -1,188 +1,201 @@
 package dev.homa.core.metrics;
 
+import dev.homa.core.wire.PacketType;
+import dev.homa.nic.NicDriver;
 import dev.homa.nic.frame.PriorityMapping;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * The transport's counters, modelled on the kernel's {@code homa_metrics}: packets and bytes per packet type and
- * per priority level in both directions, retransmissions, timeouts, grants, CUTOFFS, drops by reason, pool use,
- * RPC life cycle and peers.
+ * The transport's counters: one slot per {@link HomaCounter} (engine and grant scheduler), then one per counter of
+ * the driver ({@link NicDriver#counterCount()}), so that every counter is registered in one place, under one label,
+ * for the application ({@link #snapshot()}), the counters file and {@code homa-stat} alike.
  * <p>
  * Single writer: only the protocol thread calls the mutators; each is a plain read plus an opaque write of one
  * 64-bit array slot (a plain store on x86: no fence, no lock, no allocation; an ordered store cost a visible
  * share of a small RPC's engine time), and readers on other threads see every slot's value without tearing,
- * at most a moment late. A {@link MetricsSnapshot} copies all slots; slots are
+ * at most a moment late. The driver's counters are copied into their slots on the protocol thread
+ * ({@link #copyDriverCounters()}), every counters interval. A {@link MetricsSnapshot} copies all slots; slots are
  * read one by one, so a snapshot is consistent per counter, not across counters ("consistent enough" for
  * monitoring, as Aeron's counters are).
  * <p>
- * Counter ids are the {@code int} constants below; per-type counters take a Homa opcode (0x10..0x18), per-priority
- * counters a level 0..7, drop counters an index from {@link #dropReasonCount()}.
+ * The int constants below are the slots of the {@link HomaCounter} of the same name, for the data path; per-type
+ * counters take a Homa opcode ({@link #packetsSent(int)}), per-priority counters a level, drop counters a reject
+ * reason ({@link #decoderDrop(int)}).
  */
 public final class HomaMetrics
 {
-    /** Lowest Homa opcode (DATA). */
-    public static final int FIRST_TYPE = 0x10;
-    /** Number of opcodes counted (DATA .. ACK). */
-    public static final int TYPE_COUNT = 9;
+    /** Slot of {@link HomaCounter#PACKETS_SENT}. */
+    public static final int PACKETS_SENT = HomaCounter.PACKETS_SENT.id();
+    /** Slot of {@link HomaCounter#BYTES_SENT}. */
+    public static final int BYTES_SENT = HomaCounter.BYTES_SENT.id();
+    /** Slot of {@link HomaCounter#PACKETS_RECEIVED}. */
+    public static final int PACKETS_RECEIVED = HomaCounter.PACKETS_RECEIVED.id();
+    /** Slot of {@link HomaCounter#BYTES_RECEIVED}. */
+    public static final int BYTES_RECEIVED = HomaCounter.BYTES_RECEIVED.id();
+    /** Slot of {@link HomaCounter#PACKETS_SENT_PRIORITY}. */
+    public static final int PACKETS_SENT_PRIORITY = HomaCounter.PACKETS_SENT_PRIORITY.id();
+    /** Slot of {@link HomaCounter#PACKETS_RECEIVED_PRIORITY}. */
+    public static final int PACKETS_RECEIVED_PRIORITY = HomaCounter.PACKETS_RECEIVED_PRIORITY.id();
+    /** Slot of {@link HomaCounter#RETRANSMITTED_PACKETS}. */
+    public static final int RETRANSMITTED_PACKETS = HomaCounter.RETRANSMITTED_PACKETS.id();
+    /** Slot of {@link HomaCounter#RESENDS_REQUESTED}. */
+    public static final int RESENDS_REQUESTED = HomaCounter.RESENDS_REQUESTED.id();
+    /** Slot of {@link HomaCounter#CLIENT_TIMEOUTS}. */
+    public static final int CLIENT_TIMEOUTS = HomaCounter.CLIENT_TIMEOUTS.id();
+    /** Slot of {@link HomaCounter#SERVER_TIMEOUTS}. */
+    public static final int SERVER_TIMEOUTS = HomaCounter.SERVER_TIMEOUTS.id();
+    /** Slot of {@link HomaCounter#BUSY_ANSWERS}. */
+    public static final int BUSY_ANSWERS = HomaCounter.BUSY_ANSWERS.id();
+    /** Slot of {@link HomaCounter#UNKNOWN_ANSWERS}. */
+    public static final int UNKNOWN_ANSWERS = HomaCounter.UNKNOWN_ANSWERS.id();
+    /** Slot of {@link HomaCounter#CLIENT_RESTARTS}. */
+    public static final int CLIENT_RESTARTS = HomaCounter.CLIENT_RESTARTS.id();
+    /** Slot of {@link HomaCounter#CLIENT_RPCS_CREATED}. */
+    public static final int CLIENT_RPCS_CREATED = HomaCounter.CLIENT_RPCS_CREATED.id();
+    /** Slot of {@link HomaCounter#SERVER_RPCS_CREATED}. */
+    public static final int SERVER_RPCS_CREATED = HomaCounter.SERVER_RPCS_CREATED.id();
+    /** Slot of {@link HomaCounter#CLIENT_RPCS_COMPLETED}. */
+    public static final int CLIENT_RPCS_COMPLETED = HomaCounter.CLIENT_RPCS_COMPLETED.id();
+    /** Slot of {@link HomaCounter#SERVER_RPCS_ACKED}. */
+    public static final int SERVER_RPCS_ACKED = HomaCounter.SERVER_RPCS_ACKED.id();
+    /** Slot of {@link HomaCounter#RPCS_ABORTED}. */
+    public static final int RPCS_ABORTED = HomaCounter.RPCS_ABORTED.id();
+    /** Slot of {@link HomaCounter#ACTIVE_RPCS}. */
+    public static final int ACTIVE_RPCS = HomaCounter.ACTIVE_RPCS.id();
+    /** Slot of {@link HomaCounter#ACTIVE_SERVER_RPCS}. */
+    public static final int ACTIVE_SERVER_RPCS = HomaCounter.ACTIVE_SERVER_RPCS.id();
+    /** Slot of {@link HomaCounter#PEERS}. */
+    public static final int PEERS = HomaCounter.PEERS.id();
+    /** Slot of {@link HomaCounter#PEERS_EVICTED}. */
+    public static final int PEERS_EVICTED = HomaCounter.PEERS_EVICTED.id();
+    /** Slot of {@link HomaCounter#RECEIVE_PAGES_IN_USE}. */
+    public static final int RECEIVE_PAGES_IN_USE = HomaCounter.RECEIVE_PAGES_IN_USE.id();
+    /** Slot of {@link HomaCounter#SEND_PAGES_IN_USE}. */
+    public static final int SEND_PAGES_IN_USE = HomaCounter.SEND_PAGES_IN_USE.id();
+    /** Slot of {@link HomaCounter#RECEIVE_POOL_WAITS}. */
+    public static final int RECEIVE_POOL_WAITS = HomaCounter.RECEIVE_POOL_WAITS.id();
+    /** Slot of {@link HomaCounter#MESSAGES_RECEIVED}. */
+    public static final int MESSAGES_RECEIVED = HomaCounter.MESSAGES_RECEIVED.id();
+    /** Slot of {@link HomaCounter#MESSAGE_BYTES_RECEIVED}. */
+    public static final int MESSAGE_BYTES_RECEIVED = HomaCounter.MESSAGE_BYTES_RECEIVED.id();
+    /** Slot of {@link HomaCounter#DUPLICATE_BYTES}. */
+    public static final int DUPLICATE_BYTES = HomaCounter.DUPLICATE_BYTES.id();
+    /** Slot of {@link HomaCounter#CUTOFF_CHANGES}. */
+    public static final int CUTOFF_CHANGES = HomaCounter.CUTOFF_CHANGES.id();
+    /** Slot of {@link HomaCounter#INCAST_MARKED_REQUESTS}. */
+    public static final int INCAST_MARKED_REQUESTS = HomaCounter.INCAST_MARKED_REQUESTS.id();
+    /** Slot of {@link HomaCounter#INCAST_LIMITED_RESPONSES}. */
+    public static final int INCAST_LIMITED_RESPONSES = HomaCounter.INCAST_LIMITED_RESPONSES.id();
+    /** Slot of {@link HomaCounter#PACER_THROTTLED}. */
+    public static final int PACER_THROTTLED = HomaCounter.PACER_THROTTLED.id();
+    /** Slot of {@link HomaCounter#ERRORS}. */
+    public static final int ERRORS = HomaCounter.ERRORS.id();
+    /** Slot of {@link HomaCounter#ACKS_IGNORED}. */
+    public static final int ACKS_IGNORED = HomaCounter.ACKS_IGNORED.id();
+    /** Slot of {@link HomaCounter#SEND_POOL_FRAGMENTED}. */
+    public static final int SEND_POOL_FRAGMENTED = HomaCounter.SEND_POOL_FRAGMENTED.id();
+    /** Slot of {@link HomaCounter#PEER_TIMEOUTS}. */
+    public static final int PEER_TIMEOUTS = HomaCounter.PEER_TIMEOUTS.id();
+    /** Slot of {@link HomaCounter#SERVER_RPCS_RECLAIMED}. */
+    public static final int SERVER_RPCS_RECLAIMED = HomaCounter.SERVER_RPCS_RECLAIMED.id();
+    /** Slot of {@link HomaCounter#RETRANSMIT_BUDGET_SPENT}. */
+    public static final int RETRANSMIT_BUDGET_SPENT = HomaCounter.RETRANSMIT_BUDGET_SPENT.id();
+    /** Slot of {@link HomaCounter#ANSWERS_LIMITED}. */
+    public static final int ANSWERS_LIMITED = HomaCounter.ANSWERS_LIMITED.id();
+    /** Slot of {@link HomaCounter#RECEIVE_PEER_LIMIT_WAITS}. */
+    public static final int RECEIVE_PEER_LIMIT_WAITS = HomaCounter.RECEIVE_PEER_LIMIT_WAITS.id();
+    /** Slot of {@link HomaCounter#UNREACHABLE_ANSWERS}. */
+    public static final int UNREACHABLE_ANSWERS = HomaCounter.UNREACHABLE_ANSWERS.id();
+    /** Slot of {@link HomaCounter#RPCS_UNREACHABLE}. */
+    public static final int RPCS_UNREACHABLE = HomaCounter.RPCS_UNREACHABLE.id();
+    /** Slot of {@link HomaCounter#DEADLINES_EXPIRED}. */
+    public static final int DEADLINES_EXPIRED = HomaCounter.DEADLINES_EXPIRED.id();
+    /** Slot of {@link HomaCounter#DROP_UNKNOWN_PORT}. */
+    public static final int DROP_UNKNOWN_PORT = HomaCounter.DROP_UNKNOWN_PORT.id();
+    /** Slot of {@link HomaCounter#DROP_UNKNOWN_RPC}. */
+    public static final int DROP_UNKNOWN_RPC = HomaCounter.DROP_UNKNOWN_RPC.id();
+    /** Slot of {@link HomaCounter#DROP_MAX_SERVER_RPCS}. */
+    public static final int DROP_MAX_SERVER_RPCS = HomaCounter.DROP_MAX_SERVER_RPCS.id();
+    /** Slot of {@link HomaCounter#DROP_MAX_PEERS}. */
+    public static final int DROP_MAX_PEERS = HomaCounter.DROP_MAX_PEERS.id();
+    /** Slot of {@link HomaCounter#DROP_RECEIVE_POOL}. */
+    public static final int DROP_RECEIVE_POOL = HomaCounter.DROP_RECEIVE_POOL.id();
+    /** Slot of {@link HomaCounter#DROP_LENGTH_MISMATCH}. */
+    public static final int DROP_LENGTH_MISMATCH = HomaCounter.DROP_LENGTH_MISMATCH.id();
+    /** Slot of {@link HomaCounter#DROP_TOO_MANY_GAPS}. */
+    public static final int DROP_TOO_MANY_GAPS = HomaCounter.DROP_TOO_MANY_GAPS.id();
+    /** Slot of {@link HomaCounter#DROP_COMPLETE_MESSAGE}. */
+    public static final int DROP_COMPLETE_MESSAGE = HomaCounter.DROP_COMPLETE_MESSAGE.id();
+    /** Slot of {@link HomaCounter#DROP_TX_FULL}. */
+    public static final int DROP_TX_FULL = HomaCounter.DROP_TX_FULL.id();
+    /** Slot of {@link HomaCounter#DROP_WRONG_STATE}. */
+    public static final int DROP_WRONG_STATE = HomaCounter.DROP_WRONG_STATE.id();
+    /** Slot of {@link HomaCounter#DROP_PEER_INCOMING_REQUESTS}. */
+    public static final int DROP_PEER_INCOMING_REQUESTS = HomaCounter.DROP_PEER_INCOMING_REQUESTS.id();
+    /** Slot of {@link HomaCounter#DROP_UNKNOWN_PEER}. */
+    public static final int DROP_UNKNOWN_PEER = HomaCounter.DROP_UNKNOWN_PEER.id();
+    /** Slot of {@link HomaCounter#GRANTS_SENT}. */
+    public static final int GRANTS_SENT = HomaCounter.GRANTS_SENT.id();
+    /** Slot of {@link HomaCounter#GRANTED_BYTES}. */
+    public static final int GRANTED_BYTES = HomaCounter.GRANTED_BYTES.id();
+    /** Slot of {@link HomaCounter#FIFO_GRANTS}. */
+    public static final int FIFO_GRANTS = HomaCounter.FIFO_GRANTS.id();
+    /** Slot of {@link HomaCounter#PRIORITY_GRANTS}. */
+    public static final int PRIORITY_GRANTS = HomaCounter.PRIORITY_GRANTS.id();
+    /** Slot of {@link HomaCounter#BUDGET_LIMITED_GRANTS}. */
+    public static final int BUDGET_LIMITED_GRANTS = HomaCounter.BUDGET_LIMITED_GRANTS.id();
+    /** Slot of {@link HomaCounter#PEER_LIMITED_GRANTS}. */
+    public static final int PEER_LIMITED_GRANTS = HomaCounter.PEER_LIMITED_GRANTS.id();
+    /** Slot of {@link HomaCounter#GRANT_PROMOTIONS}. */
+    public static final int GRANT_PROMOTIONS = HomaCounter.GRANT_PROMOTIONS.id();
+    /** Slot of {@link HomaCounter#GRANT_DEMOTIONS}. */
+    public static final int GRANT_DEMOTIONS = HomaCounter.GRANT_DEMOTIONS.id();
+    /** Slot of {@link HomaCounter#GRANT_RECALCULATIONS}. */
+    public static final int GRANT_RECALCULATIONS = HomaCounter.GRANT_RECALCULATIONS.id();
+    /** Slot of {@link HomaCounter#FULLY_GRANTED_MESSAGES}. */
+    public static final int FULLY_GRANTED_MESSAGES = HomaCounter.FULLY_GRANTED_MESSAGES.id();
+    /** Slot of {@link HomaCounter#GRANT_PEER_QUEUES}. */
+    public static final int GRANT_PEER_QUEUES = HomaCounter.GRANT_PEER_QUEUES.id();
+    /** Slot of {@link HomaCounter#STRICT_DEFERRALS}. */
+    public static final int STRICT_DEFERRALS = HomaCounter.STRICT_DEFERRALS.id();
+    /** Slot of {@link HomaCounter#DUTY_CYCLE_STALLS}. */
+    public static final int DUTY_CYCLE_STALLS = HomaCounter.DUTY_CYCLE_STALLS.id();
+    /** Slot of {@link HomaCounter#DUTY_CYCLE_MAX_NS}. */
+    public static final int DUTY_CYCLE_MAX_NS = HomaCounter.DUTY_CYCLE_MAX_NS.id();
 
-    /** Packets sent, per type: {@code PACKETS_SENT + type - FIRST_TYPE}. */
-    public static final int PACKETS_SENT = 0;
-    /** Bytes (Homa header + payload) sent, per type. */
-    public static final int BYTES_SENT = PACKETS_SENT + TYPE_COUNT;
-    /** Packets received and accepted, per type. */
-    public static final int PACKETS_RECEIVED = BYTES_SENT + TYPE_COUNT;
-    /** Bytes received and accepted, per type. */
-    public static final int BYTES_RECEIVED = PACKETS_RECEIVED + TYPE_COUNT;
-    /** Packets sent, per priority level. */
-    public static final int PACKETS_SENT_PRIORITY = BYTES_RECEIVED + TYPE_COUNT;
-    /** Packets received, per priority level the driver saw (packets without a level are not counted here). */
-    public static final int PACKETS_RECEIVED_PRIORITY = PACKETS_SENT_PRIORITY + PriorityMapping.LEVELS;
-
-    private static final int SCALARS = PACKETS_RECEIVED_PRIORITY + PriorityMapping.LEVELS;
-
-    /** DATA packets sent again in answer to a RESEND or an RPC_UNKNOWN. */
-    public static final int RETRANSMITTED_PACKETS = SCALARS;
-    /** RESEND packets this host asked for because of silence. */
-    public static final int RESENDS_REQUESTED = SCALARS + 1;
-    /** Client RPCs aborted because the server stayed silent for timeout_ticks. */
-    public static final int CLIENT_TIMEOUTS = SCALARS + 2;
-    /** Server RPCs discarded because the client stayed silent for timeout_ticks. */
-    public static final int SERVER_TIMEOUTS = SCALARS + 3;
-    /** BUSY packets sent in answer to a RESEND. */
-    public static final int BUSY_ANSWERS = SCALARS + 4;
-    /** RPC_UNKNOWN packets sent in answer to a RESEND for an unknown RPC. */
-    public static final int UNKNOWN_ANSWERS = SCALARS + 5;
-    /** Client RPCs restarted because the server answered RPC_UNKNOWN. */
-    public static final int CLIENT_RESTARTS = SCALARS + 6;
-    /** Client RPCs created (homaSend). */
-    public static final int CLIENT_RPCS_CREATED = SCALARS + 7;
-    /** Server RPCs created (first DATA of a new request). */
-    public static final int SERVER_RPCS_CREATED = SCALARS + 8;
-    /** Client RPCs completed with a response. */
-    public static final int CLIENT_RPCS_COMPLETED = SCALARS + 9;
-    /** Server RPCs freed by an ACK. */
-    public static final int SERVER_RPCS_ACKED = SCALARS + 10;
-    /** RPCs aborted by the application or by closing a socket. */
-    public static final int RPCS_ABORTED = SCALARS + 11;
-    /** Gauge: RPCs alive on the protocol thread (client and server). */
-    public static final int ACTIVE_RPCS = SCALARS + 12;
-    /** Gauge: server RPCs alive. */
-    public static final int ACTIVE_SERVER_RPCS = SCALARS + 13;
-    /** Gauge: peers in the peer table. */
-    public static final int PEERS = SCALARS + 14;
-    /** Peers evicted (idle or least recently used when the table was full). */
-    public static final int PEERS_EVICTED = SCALARS + 15;
-    /** Gauge: receive-pool pages in use (by messages being reassembled or loaned to the application). */
-    public static final int RECEIVE_PAGES_IN_USE = SCALARS + 16;
-    /** Gauge: send-pool pages in use. */
-    public static final int SEND_PAGES_IN_USE = SCALARS + 17;
-    /** Messages that had to wait because the receive pool was exhausted. */
-    public static final int RECEIVE_POOL_WAITS = SCALARS + 18;
-    /** Incoming messages completely reassembled. */
-    public static final int MESSAGES_RECEIVED = SCALARS + 19;
-    /** Payload bytes of incoming messages completely reassembled. */
-    public static final int MESSAGE_BYTES_RECEIVED = SCALARS + 20;
-    /** DATA payload bytes that duplicated bytes already received. */
-    public static final int DUPLICATE_BYTES = SCALARS + 21;
-    /** Times the cutoff calculator installed a new cutoff set. */
-    public static final int CUTOFF_CHANGES = SCALARS + 22;
-    /** Requests marked FLAG_INCAST by this host as a client. */
-    public static final int INCAST_MARKED_REQUESTS = SCALARS + 23;
-    /** Responses this host sent with the reduced (incast) unscheduled limit. */
-    public static final int INCAST_LIMITED_RESPONSES = SCALARS + 24;
-    /** Times the pacer held packets back because the NIC queue was at its cap. */
-    public static final int PACER_THROTTLED = SCALARS + 25;
-    /** Errors thrown inside the duty cycle and handed to the error handler. */
-    public static final int ERRORS = SCALARS + 26;
-    /** Explicit ACK packets that freed nothing (unknown ids are ignored). */
-    public static final int ACKS_IGNORED = SCALARS + 27;
-
-    /** Messages refused although reserved: the send pool's free space was split between slot and whole pages. */
-    public static final int SEND_POOL_FRAGMENTED = SCALARS + 28;
-    /** Peers presumed dead after timeout_resends rounds of RESENDs went unanswered (their RPCs were aborted). */
-    public static final int PEER_TIMEOUTS = SCALARS + 29;
-
-    /** Server RPCs receiving a request reclaimed after maxUnansweredResends RESEND rounds went unanswered. */
-    public static final int SERVER_RPCS_RECLAIMED = SCALARS + 30;
-    /** RESENDs answered short or not at all because the RPC had retransmitted its budget (retransmitBudgetPercent). */
-    public static final int RETRANSMIT_BUDGET_SPENT = SCALARS + 31;
-    /** Answers not sent: RPC_UNKNOWN or ACK past a per-peer or unknown-host rate limit (maxAnswersPerPeerPerTick,
-     * maxAnswersToUnknownPerTick), a second BUSY for one RPC in a tick, a second restart in a resend interval. */
-    public static final int ANSWERS_LIMITED = SCALARS + 32;
-    /** Messages that had to wait for receive-pool pages because their peer held maxReceiveBytesPerPeer already. */
-    public static final int RECEIVE_PEER_LIMIT_WAITS = SCALARS + 33;
-
-    /** Answers to packets for ports without a socket: ICMP port unreachable (raw) or an in-band notice. */
-    public static final int UNREACHABLE_ANSWERS = SCALARS + 34;
-    /** RPCs ended because their peer said nothing listens there (port, protocol or host unreachable). */
-    public static final int RPCS_UNREACHABLE = SCALARS + 35;
-    /** Client RPCs ended with a timeout because their deadline passed (HomaSocket.call with a timeout). */
-    public static final int DEADLINES_EXPIRED = SCALARS + 36;
-
-    private static final int ENGINE_DROPS = SCALARS + 37;
-
-    /** Dropped: no socket bound to the destination port. */
-    public static final int DROP_UNKNOWN_PORT = ENGINE_DROPS;
-    /** Dropped: packet names an RPC this host does not know (and cannot create). */
-    public static final int DROP_UNKNOWN_RPC = ENGINE_DROPS + 1;
-    /** Dropped: the server RPC table is full. */
-    public static final int DROP_MAX_SERVER_RPCS = ENGINE_DROPS + 2;
-    /** Dropped: the peer table is full and no peer could be evicted. */
-    public static final int DROP_MAX_PEERS = ENGINE_DROPS + 3;
-    /** Dropped: no receive-pool pages for the message (it waits; RESEND recovers the bytes later). */
-    public static final int DROP_RECEIVE_POOL = ENGINE_DROPS + 4;
-    /** Dropped: DATA whose message length differs from the message's first packet. */
-    public static final int DROP_LENGTH_MISMATCH = ENGINE_DROPS + 5;
-    /** Dropped: the message already has the maximum number of gaps. */
-    public static final int DROP_TOO_MANY_GAPS = ENGINE_DROPS + 6;
-    /** Dropped: DATA for a message that is already complete. */
-    public static final int DROP_COMPLETE_MESSAGE = ENGINE_DROPS + 7;
-    /** Dropped on send: the driver's packet pool or transmit queue was full. */
-    public static final int DROP_TX_FULL = ENGINE_DROPS + 8;
-    /** Dropped: packet type that needs an RPC in a state that cannot use it (e.g. GRANT for a response). */
-    public static final int DROP_WRONG_STATE = ENGINE_DROPS + 9;
-
-    /** Dropped: the first packet of a request from a peer with maxIncomingRequestsPerPeer requests being received. */
-    public static final int DROP_PEER_INCOMING_REQUESTS = ENGINE_DROPS + 10;
-    /** Dropped: a packet that needs the sender's peer entry (CUTOFFS, NEED_ACK) from a host this host has none for. */
-    public static final int DROP_UNKNOWN_PEER = ENGINE_DROPS + 11;
-
-    private static final int DECODER_DROPS = ENGINE_DROPS + 12;
-
-    private final int dropReasonCount;
-    private final int length;
     private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
 
+    private final NicDriver driver;
+    private final int length;
     /** One writer (the protocol thread) with plain-cost opaque stores; readers on any thread see whole values. */
     private final long[] counters;
-    private final String[] decoderReasonNames;
 
     /**
-     * @param decoderReasonNames names of the wire decoder's reject reasons, in ordinal order (index 0 = NONE).
+     * Counters of the engine alone.
      */
-    public HomaMetrics(final String[] decoderReasonNames)
+    public HomaMetrics()
     {
-        this.decoderReasonNames = decoderReasonNames.clone();
-        this.dropReasonCount = decoderReasonNames.length;
-        this.length = DECODER_DROPS + dropReasonCount;
+        this(null);
+    }
+
+    /**
+     * @param driver the driver whose counters follow the engine's, or null for none.
+     */
+    public HomaMetrics(final NicDriver driver)
+    {
+        this.driver = driver;
+        this.length = HomaCounter.ENGINE_COUNTERS + (null == driver ? 0 : driver.counterCount());
         this.counters = new long[length];
     }
 
     /**
-     * @return number of counter slots.
+     * @return number of counter slots: the engine's, then the driver's.
      */
     public int length()
     {
         return length;
-    }
-
-    /**
-     * @return number of decoder reject reasons (slot {@link #decoderDrop(int)}).
-     */
-    public int dropReasonCount()
-    {
-        return dropReasonCount;
     }
 
     /**
@@ -191,7 +204,7 @@ public final class HomaMetrics
      */
     public static int decoderDrop(final int reasonOrdinal)
     {
-        return DECODER_DROPS + reasonOrdinal;
+        return HomaCounter.DROP_DECODER.id(reasonOrdinal);
     }
 
     /**
@@ -228,6 +241,34 @@ public final class HomaMetrics
     }
 
     /**
+     * Protocol thread only: raise a gauge that holds a maximum.
+     *
+     * @param id    counter id.
+     * @param value a new observation.
+     */
+    public void max(final int id, final long value)
+    {
+        if (value > counters[id])
+        {
+            COUNTER.setOpaque(counters, id, value);
+        }
+    }
+
+    /**
+     * Protocol thread only (the driver's thread): copy the driver's counters into their slots.
+     */
+    public void copyDriverCounters()
+    {
+        if (null != driver)
+        {
+            for (int i = 0, n = length - HomaCounter.ENGINE_COUNTERS; i < n; i++)
+            {
+                set(HomaCounter.ENGINE_COUNTERS + i, driver.counterValue(i));
+            }
+        }
+    }
+
+    /**
      * Protocol thread only: count one packet sent.
      *
      * @param type     opcode.
@@ -236,8 +277,8 @@ public final class HomaMetrics
      */
     public void onPacketSent(final int type, final int bytes, final int priority)
     {
-        final int t = type - FIRST_TYPE;
-        if (t >= 0 && t < TYPE_COUNT)
+        final int t = type - PacketType.MIN_TYPE;
+        if (t >= 0 && t < PacketType.TYPE_COUNT)
         {
             increment(PACKETS_SENT + t);
             add(BYTES_SENT + t, bytes);
@@ -257,8 +298,8 @@ public final class HomaMetrics
      */
     public void onPacketReceived(final int type, final int bytes, final int priority)
     {
-        final int t = type - FIRST_TYPE;
-        if (t >= 0 && t < TYPE_COUNT)
+        final int t = type - PacketType.MIN_TYPE;
+        if (t >= 0 && t < PacketType.TYPE_COUNT)
         {
             increment(PACKETS_RECEIVED + t);
             add(BYTES_RECEIVED + t, bytes);
@@ -281,6 +322,17 @@ public final class HomaMetrics
     }
 
     /**
+     * Any thread: read one counter.
+     *
+     * @param counter a single counter (the first member of a group).
+     * @return its latest value.
+     */
+    public long get(final HomaCounter counter)
+    {
+        return get(counter.id());
+    }
+
+    /**
      * Any thread: read the packets-sent counter of one type.
      *
      * @param type opcode.
@@ -288,7 +340,7 @@ public final class HomaMetrics
      */
     public long packetsSent(final int type)
     {
-        return get(PACKETS_SENT + type - FIRST_TYPE);
+        return get(PACKETS_SENT + type - PacketType.MIN_TYPE);
     }
 
     /**
@@ -299,7 +351,7 @@ public final class HomaMetrics
      */
     public long packetsReceived(final int type)
     {
-        return get(PACKETS_RECEIVED + type - FIRST_TYPE);
+        return get(PACKETS_RECEIVED + type - PacketType.MIN_TYPE);
     }
 
     /**
@@ -329,43 +381,32 @@ public final class HomaMetrics
     }
 
     /**
-     * @return the printable name of every counter id, index = id.
+     * @return the label of every counter slot, index = id: the {@link HomaCounter} labels, then {@code driver.}
+     * and the driver's names.
      */
     public String[] names()
     {
         final String[] names = new String[length];
-        final String[] types = {
-            "DATA", "GRANT", "RESEND", "RPC_UNKNOWN", "BUSY", "CUTOFFS", "FREEZE", "NEED_ACK", "ACK" };
-        for (int t = 0; t < TYPE_COUNT; t++)
+        for (final HomaCounter counter : HomaCounter.values())
         {
-            names[PACKETS_SENT + t] = "packets_sent." + types[t];
-            names[BYTES_SENT + t] = "bytes_sent." + types[t];
-            names[PACKETS_RECEIVED + t] = "packets_received." + types[t];
-            names[BYTES_RECEIVED + t] = "bytes_received." + types[t];
+            for (int member = 0; member < counter.count(); member++)
+            {
+                names[counter.id(member)] = counter.label(member);
+            }
         }
-        for (int p = 0; p < PriorityMapping.LEVELS; p++)
+        for (int i = HomaCounter.ENGINE_COUNTERS; i < length; i++)
         {
-            names[PACKETS_SENT_PRIORITY + p] = "packets_sent.priority" + p;
-            names[PACKETS_RECEIVED_PRIORITY + p] = "packets_received.priority" + p;
-        }
-        final String[] scalars = {
-            "retransmitted_packets", "resends_requested", "client_timeouts", "server_timeouts", "busy_answers",
-            "unknown_answers", "client_restarts", "client_rpcs_created", "server_rpcs_created",
-            "client_rpcs_completed", "server_rpcs_acked", "rpcs_aborted", "active_rpcs", "active_server_rpcs",
-            "peers", "peers_evicted", "receive_pages_in_use", "send_pages_in_use", "receive_pool_waits",
-            "messages_received", "message_bytes_received", "duplicate_bytes", "cutoff_changes",
-            "incast_marked_requests", "incast_limited_responses", "pacer_throttled", "errors", "acks_ignored",
-            "send_pool_fragmented", "peer_timeouts", "server_rpcs_reclaimed", "retransmit_budget_spent",
-            "answers_limited", "receive_peer_limit_waits", "unreachable_answers", "rpcs_unreachable",
-            "deadlines_expired",
-            "drop.unknown_port", "drop.unknown_rpc", "drop.max_server_rpcs", "drop.max_peers", "drop.receive_pool",
-            "drop.length_mismatch", "drop.too_many_gaps", "drop.complete_message", "drop.tx_full",
-            "drop.wrong_state", "drop.peer_incoming_requests", "drop.unknown_peer" };
-        System.arraycopy(scalars, 0, names, SCALARS, scalars.length);
-        for (int r = 0; r < dropReasonCount; r++)
-        {
-            names[DECODER_DROPS + r] = "drop.decoder." + decoderReasonNames[r];
+            names[i] = "driver." + driver.counterName(i - HomaCounter.ENGINE_COUNTERS);
         }
         return names;
+    }
+
+    /**
+     * @param id a counter id.
+     * @return true if it belongs to the driver (after every {@link HomaCounter}).
+     */
+    public static boolean isDriverCounter(final int id)
+    {
+        return id >= HomaCounter.ENGINE_COUNTERS;
     }
 }

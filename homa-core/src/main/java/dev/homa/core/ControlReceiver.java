@@ -2,7 +2,6 @@ package dev.homa.core;
 
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.metrics.HomaMetrics;
-import dev.homa.core.priority.Cutoffs;
 import dev.homa.core.wire.CutoffsFlyweight;
 import dev.homa.core.wire.GrantFlyweight;
 import dev.homa.core.wire.PacketType;

@@ -89,16 +89,20 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     private int unscheduledBytes = Configuration.sizeInt(UNSCHEDULED_BYTES_PROP_NAME, UNSCHEDULED_BYTES_DEFAULT);
     private int overcommit = Configuration.intValue(OVERCOMMIT_PROP_NAME, OVERCOMMIT_DEFAULT);
     private int maxIncomingBytes = Configuration.sizeInt(MAX_INCOMING_BYTES_PROP_NAME, MAX_INCOMING_BYTES_DEFAULT);
-    private int maxIncomingBytesPerPeer = Configuration.sizeInt(MAX_INCOMING_BYTES_PER_PEER_PROP_NAME, MAX_INCOMING_BYTES_PER_PEER_DEFAULT);
+    private int maxIncomingBytesPerPeer =
+        Configuration.sizeInt(MAX_INCOMING_BYTES_PER_PEER_PROP_NAME, MAX_INCOMING_BYTES_PER_PEER_DEFAULT);
     private int windowBytes = Configuration.sizeInt(WINDOW_BYTES_PROP_NAME, WINDOW_BYTES_DEFAULT);
     private int maxActivePerPeer = Configuration.intValue(MAX_ACTIVE_PER_PEER_PROP_NAME, MAX_ACTIVE_PER_PEER_DEFAULT);
-    private int fifoGrantFractionPerMille = Configuration.intValue(FIFO_GRANT_FRACTION_PER_MILLE_PROP_NAME, FIFO_GRANT_FRACTION_PER_MILLE_DEFAULT);
-    private int fifoGrantIncrement = Configuration.sizeInt(FIFO_GRANT_INCREMENT_PROP_NAME, FIFO_GRANT_INCREMENT_DEFAULT);
+    private int fifoGrantFractionPerMille =
+        Configuration.intValue(FIFO_GRANT_FRACTION_PER_MILLE_PROP_NAME, FIFO_GRANT_FRACTION_PER_MILLE_DEFAULT);
+    private int fifoGrantIncrement =
+        Configuration.sizeInt(FIFO_GRANT_INCREMENT_PROP_NAME, FIFO_GRANT_INCREMENT_DEFAULT);
     private boolean strictOvercommit = Configuration.boolValue(STRICT_OVERCOMMIT_PROP_NAME, STRICT_OVERCOMMIT_DEFAULT);
     private boolean fifoGrantOrder = Configuration.boolValue(FIFO_GRANT_ORDER_PROP_NAME, FIFO_GRANT_ORDER_DEFAULT);
     private boolean incastEnabled = Configuration.boolValue(INCAST_ENABLED_PROP_NAME, INCAST_ENABLED_DEFAULT);
     private int incastThreshold = Configuration.intValue(INCAST_THRESHOLD_PROP_NAME, INCAST_THRESHOLD_DEFAULT);
-    private int incastUnscheduledBytes = Configuration.sizeInt(INCAST_UNSCHEDULED_BYTES_PROP_NAME, INCAST_UNSCHEDULED_BYTES_DEFAULT);
+    private int incastUnscheduledBytes =
+        Configuration.sizeInt(INCAST_UNSCHEDULED_BYTES_PROP_NAME, INCAST_UNSCHEDULED_BYTES_DEFAULT);
     private GrantConfig grantConfig;
 
     GrantSettings()

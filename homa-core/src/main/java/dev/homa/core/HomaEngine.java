@@ -191,8 +191,9 @@ final class HomaEngine implements Agent
             new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, limiter, metrics, time);
         this.commandHandler = new CommandHandler(
             ctx, registry, sockets, rpcs, peers, sendPool, sendPagesReserved, delivery, pacer, metrics, time);
+        final Unreachable unreachable = new Unreachable(driver, transmitter, rpcs, metrics, time);
         this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, commandHandler::bindOpened,
-            dataReceiver, controlReceiver, ackManager, peers, new Unreachable(driver, transmitter, rpcs, metrics, time));
+            dataReceiver, controlReceiver, ackManager, peers, unreachable);
 
         nowNs = clock.nanoTime();
         time.update(nowNs);

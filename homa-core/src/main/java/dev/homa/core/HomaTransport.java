@@ -1,18 +1,14 @@
 package dev.homa.core;
 
-import dev.homa.core.grant.GrantConfig;
 import dev.homa.core.metrics.CountersFile;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.NicDriver;
-import dev.homa.nic.NicDrivers;
 import org.agrona.BufferUtil;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.IdleStrategy;
-import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
@@ -21,10 +17,8 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * A Homa transport: one protocol engine over one {@link NicDriver}, and the sockets bound on it. Built from a

@@ -82,16 +82,9 @@ final class InboundAllocator
      */
     boolean allocate(final Rpc rpc)
     {
-        int counter;
-        if (!waitingForPages.isEmpty())
-        {
-            final Rpc first = shortestReady();
-            counter = null != first && first.in.length <= rpc.in.length ? HomaMetrics.RECEIVE_POOL_WAITS : take(rpc);
-        }
-        else
-        {
-            counter = take(rpc);
-        }
+        final Rpc first = waitingForPages.isEmpty() ? null : shortestReady();
+        final int counter =
+            null != first && first.in.length <= rpc.in.length ? HomaMetrics.RECEIVE_POOL_WAITS : take(rpc);
         if (0 == counter)
         {
             return true;

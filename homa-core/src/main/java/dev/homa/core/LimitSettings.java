@@ -86,12 +86,18 @@ abstract class LimitSettings<C extends LimitSettings<C>> extends Settings<C>
     private int maxPeers = Configuration.intValue(MAX_PEERS_PROP_NAME, MAX_PEERS_DEFAULT);
     private int maxServerRpcs = Configuration.intValue(MAX_SERVER_RPCS_PROP_NAME, MAX_SERVER_RPCS_DEFAULT);
     private int maxRpcsPerSocket = Configuration.intValue(MAX_RPCS_PER_SOCKET_PROP_NAME, MAX_RPCS_PER_SOCKET_DEFAULT);
-    private int maxIncomingRequestsPerPeer = Configuration.intValue(MAX_INCOMING_REQUESTS_PER_PEER_PROP_NAME, MAX_INCOMING_REQUESTS_PER_PEER_DEFAULT);
-    private long maxReceiveBytesPerPeer = Configuration.sizeLong(MAX_RECEIVE_BYTES_PER_PEER_PROP_NAME, MAX_RECEIVE_BYTES_PER_PEER_DEFAULT);
-    private long receiveReserveBytes = Configuration.sizeLong(RECEIVE_RESERVE_BYTES_PROP_NAME, RECEIVE_RESERVE_BYTES_DEFAULT);
-    private int retransmitBudgetPercent = Configuration.intValue(RETRANSMIT_BUDGET_PERCENT_PROP_NAME, RETRANSMIT_BUDGET_PERCENT_DEFAULT);
-    private int maxAnswersPerPeerPerTick = Configuration.intValue(MAX_ANSWERS_PER_PEER_PER_TICK_PROP_NAME, MAX_ANSWERS_PER_PEER_PER_TICK_DEFAULT);
-    private int maxAnswersToUnknownPerTick = Configuration.intValue(MAX_ANSWERS_TO_UNKNOWN_PER_TICK_PROP_NAME, MAX_ANSWERS_TO_UNKNOWN_PER_TICK_DEFAULT);
+    private int maxIncomingRequestsPerPeer =
+        Configuration.intValue(MAX_INCOMING_REQUESTS_PER_PEER_PROP_NAME, MAX_INCOMING_REQUESTS_PER_PEER_DEFAULT);
+    private long maxReceiveBytesPerPeer =
+        Configuration.sizeLong(MAX_RECEIVE_BYTES_PER_PEER_PROP_NAME, MAX_RECEIVE_BYTES_PER_PEER_DEFAULT);
+    private long receiveReserveBytes =
+        Configuration.sizeLong(RECEIVE_RESERVE_BYTES_PROP_NAME, RECEIVE_RESERVE_BYTES_DEFAULT);
+    private int retransmitBudgetPercent =
+        Configuration.intValue(RETRANSMIT_BUDGET_PERCENT_PROP_NAME, RETRANSMIT_BUDGET_PERCENT_DEFAULT);
+    private int maxAnswersPerPeerPerTick =
+        Configuration.intValue(MAX_ANSWERS_PER_PEER_PER_TICK_PROP_NAME, MAX_ANSWERS_PER_PEER_PER_TICK_DEFAULT);
+    private int maxAnswersToUnknownPerTick =
+        Configuration.intValue(MAX_ANSWERS_TO_UNKNOWN_PER_TICK_PROP_NAME, MAX_ANSWERS_TO_UNKNOWN_PER_TICK_DEFAULT);
     private int receivePageBytes = Configuration.sizeInt(RECEIVE_PAGE_BYTES_PROP_NAME, RECEIVE_PAGE_BYTES_DEFAULT);
     private long receivePoolBytes = Configuration.sizeLong(RECEIVE_POOL_BYTES_PROP_NAME, RECEIVE_POOL_BYTES_DEFAULT);
     private long sendPoolBytes = Configuration.sizeLong(SEND_POOL_BYTES_PROP_NAME, SEND_POOL_BYTES_DEFAULT);

@@ -47,7 +47,8 @@ abstract class PacerSettings<C extends PacerSettings<C>> extends GrantSettings<C
     private int smallMessageBytes = Configuration.sizeInt(SMALL_MESSAGE_BYTES_PROP_NAME, SMALL_MESSAGE_BYTES_DEFAULT);
     private int maxSendBurst = Configuration.intValue(MAX_SEND_BURST_PROP_NAME, MAX_SEND_BURST_DEFAULT);
     private int pollBurst = Configuration.intValue(POLL_BURST_PROP_NAME, POLL_BURST_DEFAULT);
-    private int pacerFifoFractionPerMille = Configuration.intValue(PACER_FIFO_FRACTION_PER_MILLE_PROP_NAME, PACER_FIFO_FRACTION_PER_MILLE_DEFAULT);
+    private int pacerFifoFractionPerMille =
+        Configuration.intValue(PACER_FIFO_FRACTION_PER_MILLE_PROP_NAME, PACER_FIFO_FRACTION_PER_MILLE_DEFAULT);
 
     PacerSettings()
     {

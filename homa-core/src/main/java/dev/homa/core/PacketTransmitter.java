@@ -2,7 +2,6 @@ package dev.homa.core;
 
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.metrics.HomaMetrics;
-import dev.homa.core.priority.Cutoffs;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;

@@ -1,6 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.core.PoolMemory;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import dev.homa.nic.Packet;

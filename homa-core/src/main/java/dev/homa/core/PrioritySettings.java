@@ -36,8 +36,10 @@ abstract class PrioritySettings<C extends PrioritySettings<C>> extends PacerSett
 
     private int[] staticCutoffs = Configuration.intArray(STATIC_CUTOFFS_PROP_NAME, null);
     private long cutoffIntervalNs = Configuration.durationNs(CUTOFF_INTERVAL_PROP_NAME, CUTOFF_INTERVAL_DEFAULT_NS);
-    private int cutoffMinimumMessages = Configuration.intValue(CUTOFF_MINIMUM_MESSAGES_PROP_NAME, CUTOFF_MINIMUM_MESSAGES_DEFAULT);
-    private int cutoffWindowMessages = Configuration.intValue(CUTOFF_WINDOW_MESSAGES_PROP_NAME, CUTOFF_WINDOW_MESSAGES_DEFAULT);
+    private int cutoffMinimumMessages =
+        Configuration.intValue(CUTOFF_MINIMUM_MESSAGES_PROP_NAME, CUTOFF_MINIMUM_MESSAGES_DEFAULT);
+    private int cutoffWindowMessages =
+        Configuration.intValue(CUTOFF_WINDOW_MESSAGES_PROP_NAME, CUTOFF_WINDOW_MESSAGES_DEFAULT);
     private int unscheduledLevels = Configuration.intValue(UNSCHEDULED_LEVELS_PROP_NAME, UNSCHEDULED_LEVELS_DEFAULT);
 
     PrioritySettings()

@@ -56,12 +56,15 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
 
     private long tickNs = Configuration.durationNs(TICK_PROP_NAME, TICK_DEFAULT_NS);
     private int resendTicks = Configuration.intValue(RESEND_TICKS_PROP_NAME, RESEND_TICKS_DEFAULT);
-    private int resendIntervalTicks = Configuration.intValue(RESEND_INTERVAL_TICKS_PROP_NAME, RESEND_INTERVAL_TICKS_DEFAULT);
+    private int resendIntervalTicks =
+        Configuration.intValue(RESEND_INTERVAL_TICKS_PROP_NAME, RESEND_INTERVAL_TICKS_DEFAULT);
     private int timeoutTicks = Configuration.intValue(TIMEOUT_TICKS_PROP_NAME, TIMEOUT_TICKS_DEFAULT);
     private int timeoutResends = Configuration.intValue(TIMEOUT_RESENDS_PROP_NAME, TIMEOUT_RESENDS_DEFAULT);
     private int requestAckTicks = Configuration.intValue(REQUEST_ACK_TICKS_PROP_NAME, REQUEST_ACK_TICKS_DEFAULT);
-    private int maxUnansweredResends = Configuration.intValue(MAX_UNANSWERED_RESENDS_PROP_NAME, MAX_UNANSWERED_RESENDS_DEFAULT);
-    private int responseStallTicks = Configuration.intValue(RESPONSE_STALL_TICKS_PROP_NAME, RESPONSE_STALL_TICKS_DEFAULT);
+    private int maxUnansweredResends =
+        Configuration.intValue(MAX_UNANSWERED_RESENDS_PROP_NAME, MAX_UNANSWERED_RESENDS_DEFAULT);
+    private int responseStallTicks =
+        Configuration.intValue(RESPONSE_STALL_TICKS_PROP_NAME, RESPONSE_STALL_TICKS_DEFAULT);
     private long peerIdleNs = Configuration.durationNs(PEER_IDLE_PROP_NAME, PEER_IDLE_DEFAULT_NS);
 
     TimerSettings()

@@ -77,20 +77,25 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     private String driverUri = Configuration.stringValue(DRIVER_URI_PROP_NAME, null);
     private boolean ownsDriver = false;
     private NanoClock clock = null;
-    private ThreadingMode threadingMode = Configuration.enumValue(THREADING_MODE_PROP_NAME, ThreadingMode.class, THREADING_MODE_DEFAULT);
+    private ThreadingMode threadingMode =
+        Configuration.enumValue(THREADING_MODE_PROP_NAME, ThreadingMode.class, THREADING_MODE_DEFAULT);
     private IdleStrategy idleStrategy = null;
     private Supplier<IdleStrategy> receiveIdleStrategySupplier = null;
     private long idleSpinNs = Configuration.durationNs(IDLE_SPIN_PROP_NAME, IDLE_SPIN_DEFAULT_NS);
     private ErrorHandler errorHandler = null;
-    private int commandBufferBytes = Configuration.sizeInt(COMMAND_BUFFER_BYTES_PROP_NAME, COMMAND_BUFFER_BYTES_DEFAULT);
+    private int commandBufferBytes =
+        Configuration.sizeInt(COMMAND_BUFFER_BYTES_PROP_NAME, COMMAND_BUFFER_BYTES_DEFAULT);
     private long commandTimeoutNs = Configuration.durationNs(COMMAND_TIMEOUT_PROP_NAME, COMMAND_TIMEOUT_DEFAULT_NS);
-    private int completionQueueCapacity = Configuration.intValue(COMPLETION_QUEUE_CAPACITY_PROP_NAME, COMPLETION_QUEUE_CAPACITY_DEFAULT);
+    private int completionQueueCapacity =
+        Configuration.intValue(COMPLETION_QUEUE_CAPACITY_PROP_NAME, COMPLETION_QUEUE_CAPACITY_DEFAULT);
     private boolean countersEnabled = Configuration.boolValue(COUNTERS_ENABLED_PROP_NAME, COUNTERS_ENABLED_DEFAULT);
     private String countersDir = Configuration.stringValue(COUNTERS_DIR_PROP_NAME, null);
-    private long countersIntervalNs = Configuration.durationNs(COUNTERS_INTERVAL_PROP_NAME, COUNTERS_INTERVAL_DEFAULT_NS);
+    private long countersIntervalNs =
+        Configuration.durationNs(COUNTERS_INTERVAL_PROP_NAME, COUNTERS_INTERVAL_DEFAULT_NS);
     private long dutyCycleStallThresholdNs =
         Configuration.durationNs(DUTY_CYCLE_STALL_THRESHOLD_PROP_NAME, DUTY_CYCLE_STALL_THRESHOLD_DEFAULT_NS);
-    private boolean printConfiguration = Configuration.boolValue(PRINT_CONFIGURATION_PROP_NAME, PRINT_CONFIGURATION_DEFAULT);
+    private boolean printConfiguration =
+        Configuration.boolValue(PRINT_CONFIGURATION_PROP_NAME, PRINT_CONFIGURATION_DEFAULT);
 
     TransportSettings()
     {

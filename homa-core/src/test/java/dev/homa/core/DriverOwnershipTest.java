@@ -14,7 +14,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Selecting the driver by URI, the transport owning and closing it on the protocol thread, and blocking receivers
@@ -93,8 +97,9 @@ class DriverOwnershipTest
                 .receiveIdleStrategySupplier(supplier)))
         {
             final HomaSocket socket = transport.openSocket(100);
-            final Thread a = Thread.ofPlatform().start(() -> socket.homaRecv(HomaSocket.RECV_ANY, 5, TimeUnit.MILLISECONDS));
-            final Thread b = Thread.ofPlatform().start(() -> socket.homaRecv(HomaSocket.RECV_ANY, 5, TimeUnit.MILLISECONDS));
+            final Runnable receive = () -> socket.homaRecv(HomaSocket.RECV_ANY, 5, TimeUnit.MILLISECONDS);
+            final Thread a = Thread.ofPlatform().start(receive);
+            final Thread b = Thread.ofPlatform().start(receive);
             a.join();
             b.join();
             socket.homaRecv(HomaSocket.RECV_ANY, 1, TimeUnit.MILLISECONDS);

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 7: hostile input. Garbage, valid-looking packets with bad fields (offset past the end, huge length),
+ * Hostile input. Garbage, valid-looking packets with bad fields (offset past the end, huge length),
  * packets naming unknown RPCs, and a flood of new requests from many hosts are counted and dropped; tables and pools
  * stay within their configured limits, everything is reclaimed by the timers, and a legitimate client is still
  * served.

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 8, incast (paper section 3.6): one client sends a small request to each of 50 servers at once; the 50
+ * Incast (paper section 3.6): one client sends a small request to each of 50 servers at once; the 50
  * responses (50,000 bytes each) converge on the client's downlink. With incast handling on (threshold 8), requests
  * beyond the eighth outstanding one carry FLAG_INCAST, their responses are sent with the reduced unscheduled limit
  * (300 bytes, announced in the DATA {@code incoming} field), and the peak queue at the client's switch port drops

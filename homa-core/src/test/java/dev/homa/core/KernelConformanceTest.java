@@ -453,7 +453,8 @@ class KernelConformanceTest
         final KernelPeer.Received first = kernel.ofType(DATA).getFirst();
         final int unscheduled = cluster.engine(0).unscheduledBytes();
         // The kernel server grants the rest at level 2 and then asks for one range again.
-        kernel.send(KernelPeer.grant(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, length, 2), engineAddress());
+        kernel.send(
+            KernelPeer.grant(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, length, 2), engineAddress());
         run(1_000_000);
         final List<KernelPeer.Received> sent = kernel.ofType(DATA);
         kernel.send(KernelPeer.resend(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, 30_000, 3_000, 7),

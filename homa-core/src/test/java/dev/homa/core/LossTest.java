@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 5: 10,000 RPCs with W4 sizes (capped at 1,000,000 bytes as cp_node does) under 5% loss, 1%
+ * 10,000 RPCs with W4 sizes (capped at 1,000,000 bytes as cp_node does) under 5% loss, 1%
  * duplication and 2% reordering on every link all complete with intact payloads (echo: the response must hash
  * like the request) and leave no server state once the ACKs are through; the seed is printed ({@code -Dhoma.seed}
  * replays) and a replay with the same seed produces the identical packet trace.

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 3: controlled overcommitment.
+ * Controlled overcommitment.
  */
 class OvercommitTest
 {

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 4: priorities chosen by the receiver, asserted on the decoded packet trace.
+ * Priorities chosen by the receiver, asserted on the decoded packet trace.
  */
 class PriorityTest
 {

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 1: RPCs of 1 B, one packet, unscheduled bytes +-1, 100 KB and 1 MB complete byte-exact in both
+ * RPCs of 1 B, one packet, unscheduled bytes +-1, 100 KB and 1 MB complete byte-exact in both
  * directions; many clients and servers at once.
  */
 class RpcBasicsTest

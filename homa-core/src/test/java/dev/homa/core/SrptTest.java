@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 2: SRPT on both sides, asserted on the fabric's packet trace decoded with the wire flyweights.
+ * SRPT on both sides, asserted on the fabric's packet trace decoded with the wire flyweights.
  */
 class SrptTest
 {

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance 6: a dead server gives the client a timeout error within the configured time; the RPC_UNKNOWN path
+ * A dead server gives the client a timeout error within the configured time; the RPC_UNKNOWN path
  * (server never saw the request: the client restarts it) and the BUSY path (server slower than the timeout: BUSY
  * answers keep the RPC alive) each work.
  */

@@ -39,8 +39,8 @@ import java.util.concurrent.TimeUnit;
  * frees the RPC; that per-message work is amortized into the figure.</li>
  * <li>{@link #sendDataPacket(Sender)}: the pacer picks the SRPT head and one 1,424-byte DATA packet of a 1 MB
  * request is built (header + payload copied out of the send pool, or with {@code gather=true} the header only and
- * the payload handed over as pieces of the send pool, as to the UDP driver) and handed to the driver. After the last packet
- * the fake server's 1-byte response completes the RPC and the next request is submitted through the command ring
+ * the payload handed over as pieces of the send pool, as to the UDP driver) and handed to the driver. After the last
+ * packet the fake server's 1-byte response completes the RPC and the next request is submitted through the command ring
  * (the 1 MB copy in is amortized too).</li>
  * <li>{@link #memcpyFloor(Floor)}: copying one packet's payload between two off-heap buffers, the least any path must
  * do; the ratio path/floor is the protocol's overhead.</li>

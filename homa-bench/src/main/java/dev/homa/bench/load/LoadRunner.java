@@ -54,7 +54,8 @@ final class LoadRunner implements Callable<Integer>
     @Option(names = "--rounds", defaultValue = "5", description = "Rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Warm-up seconds per trial (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "3",
+        description = "Warm-up seconds per trial (default ${DEFAULT-VALUE}).")
     double warmup;
 
     @Option(names = "--duration", defaultValue = "4", description = "Measured seconds per trial " +

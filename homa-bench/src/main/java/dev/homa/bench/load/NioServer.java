@@ -47,7 +47,8 @@ final class NioServer implements AutoCloseable
         own = BufferUtil.allocateDirectAligned(capacity, 64);
         ownView = new UnsafeBuffer(own);
         // The pattern starts after the prefix so that message offsets line up with LoadMessage's.
-        final UnsafeBuffer pattern = new UnsafeBuffer(own, TcpFraming.PREFIX_LENGTH, capacity - TcpFraming.PREFIX_LENGTH);
+        final UnsafeBuffer pattern =
+            new UnsafeBuffer(own, TcpFraming.PREFIX_LENGTH, capacity - TcpFraming.PREFIX_LENGTH);
         LoadMessage.fill(pattern, capacity - TcpFraming.PREFIX_LENGTH, LoadMessage.SERVER_SLOT);
     }
 
@@ -132,7 +133,8 @@ final class NioServer implements AutoCloseable
         private final SocketChannel channel;
         private final FrameReader reader = new FrameReader(maxMessage);
         private final ByteBuffer[] gather = new ByteBuffer[2];
-        private final ByteBuffer header = ByteBuffer.allocateDirect(TcpFraming.PREFIX_LENGTH + LoadMessage.HEADER_LENGTH);
+        private final ByteBuffer header =
+            ByteBuffer.allocateDirect(TcpFraming.PREFIX_LENGTH + LoadMessage.HEADER_LENGTH);
         private final UnsafeBuffer headerView = new UnsafeBuffer(header);
         private final ByteBuffer ownPayload = own.duplicate();
         private SelectionKey key;

@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 
 /**
  * Small-RPC round-trip times over the real drivers next to their floors, in one run, on two network namespaces
- * joined by a veth pair (issue 5's benchmark). For each path, in order: start the server as its own JVM in namespace
+ * joined by a veth pair. For each path, in order: start the server as its own JVM in namespace
  * B ({@code ip netns exec}), run the client on a thread of this JVM that has entered namespace A, warm up, take
  * samples into an HdrHistogram, stop the server. The whole list runs {@code --rounds} times and each path's rounds
  * are merged, so that a burst of unrelated work on a shared machine lands on every path alike. Then print one table

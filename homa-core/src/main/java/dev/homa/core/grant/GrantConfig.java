@@ -319,7 +319,8 @@ public final class GrantConfig
         check(0 == maxIncomingBytesPerPeer ||
             (maxIncomingBytesPerPeer >= maxPacketPayload && maxIncomingBytesPerPeer <= maxIncomingBytes),
             "maxIncomingBytesPerPeer", maxIncomingBytesPerPeer,
-            "0 (the whole budget) or maxPacketPayload " + maxPacketPayload + " .. maxIncomingBytes " + maxIncomingBytes);
+            "0 (the whole budget) or maxPacketPayload " + maxPacketPayload + " .. maxIncomingBytes " +
+            maxIncomingBytes);
         check(0 == windowBytes || windowBytes >= maxPacketPayload, "windowBytes", windowBytes,
             "0 (dynamic) or >= maxPacketPayload " + maxPacketPayload);
         check(maxScheduledPriority >= 0 && maxScheduledPriority < PriorityMapping.LEVELS, "maxScheduledPriority",

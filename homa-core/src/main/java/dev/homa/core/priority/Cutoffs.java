@@ -206,6 +206,7 @@ public final class Cutoffs
     /**
      * {@inheritDoc}
      */
+    @Override
     public String toString()
     {
         return "Cutoffs{version=" + version + ", cutoffs=" + Arrays.toString(cutoffs) + '}';

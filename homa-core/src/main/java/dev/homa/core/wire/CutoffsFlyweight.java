@@ -137,7 +137,8 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     {
         if (level < 0 || level >= PriorityMapping.LEVELS)
         {
-            throw new IndexOutOfBoundsException("cutoff level " + level + " outside 0.." + (PriorityMapping.LEVELS - 1));
+            throw new IndexOutOfBoundsException(
+                "cutoff level " + level + " outside 0.." + (PriorityMapping.LEVELS - 1));
         }
         return CUTOFFS_OFFSET + level * Integer.BYTES;
     }

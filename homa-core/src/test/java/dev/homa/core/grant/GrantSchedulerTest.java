@@ -269,7 +269,8 @@ class GrantSchedulerTest
     @Test
     void shouldPickTheBestPeerQueueWhenSeveralPeersHaveManyMessages()
     {
-        final GrantScheduler scheduler = new GrantScheduler(config().overcommit(2).maxActivePerPeer(2).windowBytes(50_400));
+        final GrantScheduler scheduler =
+            new GrantScheduler(config().overcommit(2).maxActivePerPeer(2).windowBytes(50_400));
         final TestMessage a1 = arrived(1, 100_000, 0);
         final TestMessage a2 = arrived(1, 200_000, 1);
         final TestMessage a3 = arrived(1, 300_000, 2);
@@ -468,7 +469,8 @@ class GrantSchedulerTest
             scheduler.add(m);
         }
         scheduler.sendGrants(0, sender);
-        assertEquals(List.of(3, 2, 1, 0, 0), sender.drain().stream().map(RecordingGrantSender.Grant::priority).toList());
+        assertEquals(List.of(3, 2, 1, 0, 0),
+            sender.drain().stream().map(RecordingGrantSender.Grant::priority).toList());
 
         // New cutoffs leave five scheduled levels: every message that changes level is told, at the same offset.
         scheduler.maxScheduledPriority(4);
@@ -507,7 +509,7 @@ class GrantSchedulerTest
         // oldest message, at the next-to-highest level (homa_high_priority).
         scheduler.sendGrants(0, sender);
         assertSame(shortest, scheduler.activeMessage(0));
-        List<RecordingGrantSender.Grant> grants = sender.drain();
+        final List<RecordingGrantSender.Grant> grants = sender.drain();
         RecordingGrantSender.Grant fifo = grants.get(grants.size() - 1);
         assertSame(oldest, fifo.message());
         assertEquals(roundUp(UNSCHED + 10_000), fifo.offset());

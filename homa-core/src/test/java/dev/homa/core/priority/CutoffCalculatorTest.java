@@ -28,7 +28,7 @@ class CutoffCalculatorTest
     private static final long[] SEEDS = { 1, 2, 3, 4, 5, 6, 7, 8, 11, 26, 34, 45, 47 };
 
     /**
-     * Acceptance (issue 4, item 4): on W4 the cutoffs give each unscheduled level an equal share of the unscheduled
+     * On W4 the cutoffs give each unscheduled level an equal share of the unscheduled
      * bytes within 10%. The other paper workloads are checked too. W2 gets 20%: its seven levels each take 1/7 (14%)
      * of the bytes, while single sizes carry up to 6% (512 bytes: 6.2%, 465: 5.6%, 427: 5.1%) and a cutoff falls
      * between sizes. Over 60 seeds, boundaries placed only at the cumulative count nearest to k shares left a W2
@@ -80,7 +80,8 @@ class CutoffCalculatorTest
             total += length;
         }
 
-        final StringBuilder report = new StringBuilder(name + " seed " + seed + " (replay: -Dhoma.seed=" + seed + ") cutoffs ").append(cutoffs).append('\n')
+        final StringBuilder report = new StringBuilder(name + " seed " + seed + " (replay: -Dhoma.seed=" + seed +
+            ") cutoffs ").append(cutoffs).append('\n')
             .append(String.format("unscheduled share of bytes %.4f -> %d unscheduled levels, maxScheduledPriority %d%n",
                 (double)unscheduled / total, levels, calculator.maxScheduledPriority()));
         for (int level = 7; level >= lowest; level--)

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Acceptance: a capture of a project-to-project exchange over raw Ethernet, read with tshark and
+ * A capture of a project-to-project exchange over raw Ethernet, read with tshark and
  * {@code docs/wireshark/homa.lua}, shows every DATA field as a current kernel sets it: doff 14, flags 6, window 0,
  * urgent 0xb97d, the TCP-style checksum good, the unused TCP ack bytes and the pad zero, a first transmission's
  * offset in sequence with seg.offset -1, incoming the message's unscheduled bytes in every packet, retransmit 0, an

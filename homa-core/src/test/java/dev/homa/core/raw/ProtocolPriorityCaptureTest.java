@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance: a tshark capture of real frames from the raw driver, both directions, shows every DATA frame's 802.1Q
+ * A tshark capture of real frames from the raw driver, both directions, shows every DATA frame's 802.1Q
  * PCP equal to the priority the protocol chose: unscheduled bytes at the level the receiver's cutoffs (the version
  * named in the DATA header, from the CUTOFFS packets in the capture) give for the message length, scheduled bytes at
  * the priority of a GRANT the sender had received, retransmissions at the priority of a RESEND. Every frame carries a

@@ -26,9 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Acceptance: two JVM processes in two network namespaces exchange 10,000 RPCs of W4 sizes (capped at 1,000,000
- * bytes) byte-exact over the raw Ethernet driver. The default build runs 1,000 to stay lean on a shared machine;
- * {@code -Dhoma.raw.e2e.rpcs=10000} runs the full acceptance count (about 13 s here). This JVM is the client (its driver opened in namespace A), a child
+ * Two JVM processes in two network namespaces exchange RPCs of W4 sizes (capped at 1,000,000 bytes) byte-exact over
+ * the raw Ethernet driver: 1,000 in the default build, {@code -Dhoma.raw.e2e.rpcs=10000} for more. This JVM is the
+ * client (its driver opened in namespace A), a child
  * JVM runs {@link RawEchoRpcServer} with its driver in namespace B; requests carry seeded bytes and each response
  * must equal its request.
  */

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Acceptance: two JVM processes in two network namespaces exchange 10,000 RPCs of W4 sizes (capped at 1,000,000
+ * Two JVM processes in two network namespaces exchange 10,000 RPCs of W4 sizes (capped at 1,000,000
  * bytes) byte-exact over the UDP driver. This JVM is the client in namespace A; a {@link UdpRpcServer} child echoes
  * in namespace B across the veth. Sizes are seeded ({@code -Dhoma.seed=}), the count is {@code -Dhoma.e2e.rpcs=}.
  */

@@ -554,7 +554,8 @@ public final class Fabric implements AutoCloseable
         trace(FabricTraceListener.DELIVERED, flags, source, to, priority, copy.buffer(), length);
         if (null != duplicate)
         {
-            final int duplicateFlags = (flags & FabricTraceListener.FLAG_CORRUPTED) | FabricTraceListener.FLAG_DUPLICATE;
+            final int duplicateFlags =
+                (flags & FabricTraceListener.FLAG_CORRUPTED) | FabricTraceListener.FLAG_DUPLICATE;
             port.countInstant(priority, length + wireOverheadBytes);
             trace(FabricTraceListener.ENQUEUED, duplicateFlags, source, to, priority, duplicate.buffer(), length);
             deliveries++;

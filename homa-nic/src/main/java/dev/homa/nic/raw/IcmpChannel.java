@@ -83,7 +83,8 @@ final class IcmpChannel
      * @return the channel.
      * @throws RawEthernetException if the socket cannot be opened.
      */
-    static IcmpChannel open(final Arena arena, final MemorySegment errno, final int localIp, final FilterAttacher filter)
+    static IcmpChannel open(
+        final Arena arena, final MemorySegment errno, final int localIp, final FilterAttacher filter)
     {
         final int fd = LibC.socket(errno, LibC.AF_INET, LibC.SOCK_RAW | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC,
             LibC.IPPROTO_ICMP);

@@ -48,8 +48,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * the sink and returns each frame (or block) to the kernel with a release store. Two layouts
  * ({@link Context#rxRing}): {@code TPACKET_V2} (default) makes every frame visible the moment it is written;
  * {@code TPACKET_V3} packs frames into blocks that reach user space when full or when the block's retire timer
- * fires (at least 1 ms, jiffy-granular). Measured on this veth pair: ping-pong RTT p50 10 us with V2 against
- * 999 us with V3, so V3 is for throughput-bound receivers only. The kernel strips a received 802.1Q tag into
+ * fires (at least 1 ms, jiffy-granular), so on a quiet link a V3 frame can wait a millisecond: V3 is for
+ * throughput-bound receivers only. The kernel strips a received 802.1Q tag into
  * metadata before taps see the frame; the PCP is read back from the ring header's {@code tp_vlan_tci} when
  * {@code TP_STATUS_VLAN_VALID} is set (and from the frame itself if a tag is still inline). The socket is a
  * {@code ETH_P_ALL} tap because protocol-bound packet sockets run after the kernel has discarded a VID-0 tag. A
@@ -62,7 +62,7 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <b>Transmit</b>: {@link #send} writes the 38-byte frame header into the headroom in front of the packet's pool
  * slot and queues one {@code mmsghdr} whose single iovec covers header and Homa bytes; {@link #flush()} hands the
  * batch to the kernel with one {@code sendmmsg} (non-blocking), or with a plain {@code send} when the batch is a
- * single frame (measured: ping-pong RTT p50 6.0 us against 6.6 us, no message vector to copy in). {@code PACKET_QDISC_BYPASS} sends straight to the
+ * single frame (no message vector for the kernel to copy in). {@code PACKET_QDISC_BYPASS} sends straight to the
  * device. Why not a {@code TPACKET_V2} TX ring: with a ring every packet is copied once more in user space, frames
  * need a status hand-shake before reuse, and an error in one frame stalls the ring; {@code sendmmsg} is one syscall
  * per batch like the ring's doorbell, reports errors per message, and points the kernel at the pool directly. If the
@@ -81,8 +81,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <b>ICMP</b>: the kernel also sees every frame (taps do not consume) and, having no protocol 146, would answer each
  * with ICMP "protocol unreachable". The driver opens an {@code AF_INET}/{@code SOCK_RAW} socket for protocol 146
  * with a drop-everything BPF filter: the kernel then counts the packet as delivered to a raw socket and sends no
- * ICMP ({@code ip_protocol_deliver_rcu}), the filter frees the clone at once. No firewall is needed (this host has
- * neither nft nor iptables) and nothing global changes. A Homa packet for a port without a socket is answered, as a
+ * ICMP ({@code ip_protocol_deliver_rcu}), the filter frees the clone at once. No firewall rule is needed and
+ * nothing global changes. A Homa packet for a port without a socket is answered, as a
  * kernel host answers it, with ICMP port unreachable, and the ICMP unreachable messages that quote our own packets
  * reach the protocol as {@link dev.homa.nic.UnreachableNotice}s ({@link IcmpChannel}, one raw ICMP socket, read
  * once every {@value #ICMP_POLL_INTERVAL} empty polls).
@@ -1555,8 +1555,8 @@ public final class RawEthernetDriver implements NicDriver
         /**
          * @param blocks receive-ring blocks; 0 (default) for as many as hold {@value ReceiveRing#DEFAULT_RING_FRAMES}
          *               frames (4 blocks of 256 KiB at a 1500-byte MTU). The kernel writes frames round-robin through
-         *               the whole ring, so every frame of a ring larger than the caches lands on a cold line and page:
-         *               an 8 MiB ring cost the bare driver echo 5-6% of its round trip against 1 MiB on veth.
+         *               the whole ring, so every frame of a ring larger than the caches lands on a cold line and page,
+         *               which lengthens every round trip.
          * @return this.
          */
         public Context rxBlockCount(final int blocks)

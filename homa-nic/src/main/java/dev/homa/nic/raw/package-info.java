@@ -9,11 +9,12 @@
  *   IPv4 protocol 146 with header checksum and the level also as DSCP class selector, then the Homa bytes. Written
  *   by {@link dev.homa.nic.frame.HomaFrameWriter} into headroom in front of each pool slot.</li>
  *   <li><b>Transmit</b>: one {@code sendmmsg} per {@code flush()} (a plain {@code send} for a one-frame flush),
- *   iovecs pointing at the pool, with {@code PACKET_QDISC_BYPASS}. Chosen over a {@code TPACKET_V2} TX ring: same one syscall per batch, no extra
- *   copy into the ring, no per-frame status hand-shake, errors reported per message.</li>
+ *   iovecs pointing at the pool, with {@code PACKET_QDISC_BYPASS}. Chosen over a {@code TPACKET_V2} TX ring: the
+ *   same one syscall per batch, no extra copy into the ring, no per-frame status hand-shake, errors reported per
+ *   message.</li>
  *   <li><b>Receive</b>: a memory-mapped ring ({@link dev.homa.nic.raw.ReceiveRing}), {@code TPACKET_V2} by
- *   default (each frame visible at once: ping-pong RTT p50 about 10 us on veth) or {@code TPACKET_V3} blocks
- *   (fewer hand-overs, but a block retire timer of at least 1 ms: RTT p50 about 1 ms on an idle link). The kernel
+ *   default (each frame visible at once) or {@code TPACKET_V3} blocks (fewer hand-overs, but a block waits for a
+ *   retire timer of at least 1 ms on an idle link). The kernel
  *   strips the 802.1Q tag into the ring header ({@code tp_vlan_tci}, {@code TP_STATUS_VLAN_VALID}); the driver
  *   recovers the PCP there. A BPF filter admits only IPv4/146; the driver then drops, and counts, frames for
  *   another MAC or IP, with a bad checksum, truncated or fragmented. {@code PACKET_FANOUT} lets one driver per

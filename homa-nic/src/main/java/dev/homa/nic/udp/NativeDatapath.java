@@ -220,8 +220,8 @@ final class NativeDatapath
      * Register the sockets with the loop for read readiness; on the loop's owner thread.
      * <p>
      * A socket in an epoll set wakes it (ep_poll_callback, under an IRQ-saving lock) for every datagram that
-     * arrives and every sent one that frees buffer space, whether or not anyone waits: about 0.3 us per datagram
-     * measured on loopback, 0.1-0.2 us per round trip on veth. So send-only sockets never join, and in
+     * arrives and every sent one that frees buffer space, whether or not anyone waits, a cost on every datagram.
+     * So send-only sockets never join, and in
      * single-receiver mode, where every poll reads the receive sockets directly, they join only for the duration
      * of a blocking wait ({@link #armForWait()}).
      *

@@ -96,8 +96,8 @@ import java.util.concurrent.TimeUnit;
  *     ({@code sendmmsg}); GSO runs are copied into 64 KiB staging buffers; reads use Netty's {@code recvmmsg}, or
  *     its {@code recvmsg} path with GRO (Netty reports GRO segment sizes only there). Netty's datagram API
  *     allocates an {@code InetSocketAddress}, an {@code Inet4Address} and a {@code DatagramPacket} per received
- *     datagram and copies the recipient's address bytes per sent one: about 150-200 B/packet measured on a
- *     {@code FastThreadLocalThread} (more on other threads, where Netty's Recycler does not batch).</li>
+ *     datagram and copies the recipient's address bytes per sent one (less on a {@code FastThreadLocalThread},
+ *     where Netty's Recycler batches).</li>
  * </ul>
  * GSO and GRO fall back to plain datagrams where the kernel lacks them; GSO is switched off if a device refuses a
  * segmented send ({@code EIO}: no UDP checksum offload).
@@ -106,7 +106,7 @@ import java.util.concurrent.TimeUnit;
  * With {@code connect=N} ({@link UdpDriverContext#connectedPeers(int)}, native datapath) the first N peers sent a
  * lone datagram get a socket of the same address and port, connected to them, inside the reuseport group. The
  * kernel prefers it for that peer's datagrams and keeps its routes cached both ways, which an unconnected socket
- * cannot: about 1.1 us less per round trip on veth. Lone datagrams at the socket's level leave on it (it follows
+ * cannot, so neither direction pays a route lookup. Lone datagrams at the socket's level leave on it (it follows
  * the peer's level after eight in a row at another one); batches and other levels keep the per-level sockets.
  * Each connected socket is read on every poll, so this suits hosts with a few peers; meanwhile the unconnected
  * receive socket is read on every {@code unconnectedEvery}-th poll (8) and while busy.
@@ -185,7 +185,7 @@ public final class UdpDriver implements NicDriver
     private int rxBudget;
     /** During a poll, the sink that is lent staged GRO segments in place (it releases before returning), or null. */
     private PacketSink lendingSink;
-    /** During a poll, the sink that places large packets' payloads itself ({@link PacketSink#placePayload}), or null. */
+    /** During a poll, the sink that places large packets' payloads ({@link PacketSink#placePayload}), or null. */
     private PacketSink placingSink;
     private int lentDelivered;
     private final Packet lentView = new Packet(new UnsafeBuffer(0, 0), LENT_HANDLE);

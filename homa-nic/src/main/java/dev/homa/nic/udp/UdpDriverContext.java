@@ -31,8 +31,8 @@ public final class UdpDriverContext
         /**
          * Netty {@code EpollDatagramChannel}s: writes of reusable {@code DatagramPacket}s flushed with Netty's
          * {@code sendmmsg}, reads through Netty's {@code recvmmsg}/GRO path. Netty's datagram API allocates a sender
-         * address and an envelope per received datagram and copies an address per sent one (measured in
-         * UdpDriverAllocationTest).
+         * address and an envelope per received datagram and copies an address per sent one
+         * (UdpDriverAllocationTest bounds it).
          */
         NETTY
     }
@@ -509,11 +509,11 @@ public final class UdpDriverContext
      * The kernel routes every datagram of an unconnected socket twice: an output route lookup per send and, with
      * no connected socket to demultiplex early to, an input route lookup per receive. A socket of the same port,
      * connected to one peer, keeps both routes cached and receives that peer's datagrams (the kernel prefers it to
-     * the port's unconnected sockets): about 1.1 us less per round trip on veth. The price: each connected socket
-     * is one more non-blocking receive call per poll, so this is for hosts that talk to a few peers (the clients of
-     * one service, a pair of services), not for servers of many clients. The first {@code peers} peers sent a lone
-     * datagram get one, at that datagram's level (its {@code IP_TOS} is fixed, so other levels still leave on the
-     * unconnected socket of their level), for the driver's lifetime.
+     * the port's unconnected sockets), which saves both route lookups on every round trip. The price: each
+     * connected socket is one more non-blocking receive call per poll, so this is for hosts that talk to a few peers
+     * (the clients of one service, a pair of services), not for servers of many clients. The first {@code peers}
+     * peers sent a lone datagram get one, at that datagram's level (its {@code IP_TOS} is fixed, so other levels
+     * still leave on the unconnected socket of their level), for the driver's lifetime.
      *
      * @param peers 0 (default) to 64.
      * @return this.
@@ -536,7 +536,7 @@ public final class UdpDriverContext
     /**
      * While connected sockets exist ({@link #connectedPeers(int)}), the port's unconnected receive socket - where
      * datagrams of the other peers arrive - is read on every {@code polls}-th poll, and on every poll while its
-     * last read found datagrams. Each read is a system call (about a third of a microsecond here), and a
+     * last read found datagrams. Each read is a system call, and a
      * busy-polling loop notices a datagram half a loop period after its arrival on average, so reading fewer
      * sockets per poll lowers the connected peers' latency; the other peers' first datagram after a quiet spell
      * waits up to {@code polls} polls longer.
@@ -562,7 +562,7 @@ public final class UdpDriverContext
     /**
      * Whether the native datapath's receive sockets ask for each datagram's {@code IP_TOS} ({@code IP_RECVTOS}), so
      * that {@code Packet.priority()} and the per-priority receive counters show the level a packet arrived at.
-     * The control message costs the kernel work on every receive: 0.1-0.35 us per round trip measured on veth.
+     * The control message costs the kernel work on every receive.
      * Without it received packets report priority -1; the protocol does not need it (the receiver chooses
      * priorities, it does not read them).
      *

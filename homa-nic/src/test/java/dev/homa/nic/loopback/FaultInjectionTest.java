@@ -1,6 +1,7 @@
 package dev.homa.nic.loopback;
 
 import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
 import org.agrona.DirectBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -53,6 +54,19 @@ class FaultInjectionTest
         int late;
         int maxSeen = -1;
 
+        /**
+         * @param driver the driver polled.
+         * @return a sink that tallies each packet and hands it back to the driver.
+         */
+        PacketSink releasingTo(final FabricDriver driver)
+        {
+            return (packet) ->
+            {
+                onPacket(packet.buffer());
+                driver.release(packet);
+            };
+        }
+
         void onPacket(final DirectBuffer buffer)
         {
             final int sequence = buffer.getInt(0, ByteOrder.BIG_ENDIAN);
@@ -97,7 +111,7 @@ class FaultInjectionTest
                 a.send(packet, b.localAddress(), 0);
                 a.flush();
             }
-            b.poll(p -> { tally.onPacket(p.buffer()); b.release(p); }, Integer.MAX_VALUE);
+            b.poll(tally.releasingTo(b), Integer.MAX_VALUE);
         }
 
         final int lost = n - tally.distinct;
@@ -133,13 +147,13 @@ class FaultInjectionTest
             a.send(packet, b.localAddress(), i & 7);
             a.flush();
             fabric.scheduler().runUntil(fabric.clock().nanoTime() + 200);
-            b.poll(p -> { tally.onPacket(p.buffer()); b.release(p); }, Integer.MAX_VALUE);
+            b.poll(tally.releasingTo(b), Integer.MAX_VALUE);
         }
         while (fabric.scheduler().runNext())
         {
-            b.poll(p -> { tally.onPacket(p.buffer()); b.release(p); }, Integer.MAX_VALUE);
+            b.poll(tally.releasingTo(b), Integer.MAX_VALUE);
         }
-        b.poll(p -> { tally.onPacket(p.buffer()); b.release(p); }, Integer.MAX_VALUE);
+        b.poll(tally.releasingTo(b), Integer.MAX_VALUE);
 
         assertRate("timed loss", n - tally.distinct, n, loss);
         assertRate("timed duplication", tally.duplicates, tally.distinct, duplicate);

@@ -2,6 +2,7 @@ package dev.homa.nic.loopback;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -100,8 +101,13 @@ class InstantFabricTest
 
         final FabricDriver b = fabric.driverAt(1);
         final List<Integer> order = new ArrayList<>();
-        assertEquals(3, b.poll(p -> { order.add(p.buffer().getInt(0, ByteOrder.BIG_ENDIAN)); b.release(p); }, 3));
-        assertEquals(2, b.poll(p -> { order.add(p.buffer().getInt(0, ByteOrder.BIG_ENDIAN)); b.release(p); }, 3));
+        final PacketSink record = (p) ->
+        {
+            order.add(p.buffer().getInt(0, ByteOrder.BIG_ENDIAN));
+            b.release(p);
+        };
+        assertEquals(3, b.poll(record, 3));
+        assertEquals(2, b.poll(record, 3));
         assertEquals(List.of(0, 1, 2, 3, 4), order);
         assertEquals(2, fabric.driverAt(2).receiveQueueDepth());
     }

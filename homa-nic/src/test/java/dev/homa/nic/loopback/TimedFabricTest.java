@@ -24,7 +24,8 @@ class TimedFabricTest
             .propagationDelayNs(PROPAGATION_NS).build();
     }
 
-    private static void send(final FabricDriver from, final long to, final int priority, final int length, final int tag)
+    private static void send(
+        final FabricDriver from, final long to, final int priority, final int length, final int tag)
     {
         final Packet packet = from.acquire();
         packet.length(length);

@@ -91,8 +91,8 @@ class RawEthernetAllocationTest
                 final long before = meter.allocatedBytes();
                 run(a, b, burst, MEASURED_BURSTS);
                 final long allocated = meter.allocatedBytes() - before;
-                System.out.println(ring + (lent ? " lent" : "") + " batch " + batch + ": allocated " + allocated + " bytes (flush " +
-                    flushBytes +
+                System.out.println(ring + (lent ? " lent" : "") + " batch " + batch + ": allocated " + allocated +
+                    " bytes (flush " + flushBytes +
                     ", poll " + pollBytes + ") over " + MEASURED_BURSTS * BURST +
                     " packets sent, flushed, received and released");
                 least = Math.min(least, allocated);

@@ -1035,7 +1035,8 @@ class UdpDriverTest
         final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
         final UdpDriver b = open(ethernet());
         final int loMtu = java.net.NetworkInterface.getByName("lo").getMTU();
-        assertEquals(Math.min(loMtu - UdpDriver.IPV4_UDP_HEADER_LENGTH, UdpDriver.MAX_UDP_PAYLOAD), a.maxPacketLength());
+        assertEquals(
+            Math.min(loMtu - UdpDriver.IPV4_UDP_HEADER_LENGTH, UdpDriver.MAX_UDP_PAYLOAD), a.maxPacketLength());
         assertFalse(a.hasTransmitQueue());
         assertEquals(UdpDriverContext.LINK_BITS_PER_SECOND_FALLBACK, a.linkBitsPerSecond(), "lo reports no speed");
         assertEquals(UdpDriverContext.POOL_BYTES_TARGET / BitUtil.align(a.maxPacketLength(), 64), a.freePackets(),
@@ -1090,7 +1091,8 @@ class UdpDriverTest
     void parsesUri()
     {
         final UdpDriverContext context = UdpDriverContext.fromUri(
-            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8&rxtos=false&unconnectedEvery=16");
+            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8" +
+            "&rxtos=false&unconnectedEvery=16");
         context.conclude();
         assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());
         assertEquals(9000, context.mtu());

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Two JVM processes in two network namespaces: this one in namespace A, an {@link UdpEchoServer} child in B.
  * 10,000 packets of seeded random sizes (full-size runs among them, so GSO and GRO engage) at all eight levels go
- * over the veth and come back byte-exact at the level they were sent at. Packet-level only: the RPC-level
- * acceptance over this driver needs the protocol engine.
+ * over the veth and come back byte-exact at the level they were sent at. Packet-level only: RPCs over this driver
+ * are tested with the protocol engine.
  */
 class UdpTwoProcessTest
 {

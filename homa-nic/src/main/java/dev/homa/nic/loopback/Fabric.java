@@ -13,8 +13,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * An in-memory network of hosts in one JVM: each host gets a {@link FabricDriver} ({@link #driver(long)}), all hosts
- * hang off one output-queued switch.
+ * An in-memory network of hosts in one JVM: each host gets a {@link FabricDriver} ({@link #driver(long)}). By
+ * default all hosts hang off one output-queued switch; a {@link Topology} puts them in racks behind ToR switches
+ * joined by spines, with their own link rates, delays, switch latency, buffers and queue discipline.
  * <h2>Modes</h2>
  * {@link FabricMode#INSTANT}: a flushed packet is in the destination's receive queue at once.
  * {@link FabricMode#TIMED}, in the virtual time of the {@link VirtualTimeScheduler}:
@@ -22,7 +23,8 @@ import java.util.List;
  *  host NIC FIFO --serialize at link rate--> propagation --> switch egress port of the destination
  *  (8 strict-priority queues, shared buffer, tail drop) --serialize at link rate--> propagation --> receive queue
  * </pre>
- * The switch is store-and-forward: a frame enters the egress queue once its last bit has arrived.
+ * Switches are store-and-forward: a frame enters an egress queue once its last bit has arrived. With a topology a
+ * frame crosses one to three switches (ToR, spine, ToR), each adding its latency and one egress port.
  * <h2>Frame size model</h2>
  * A Homa packet of {@code L} bytes (what {@link dev.homa.nic.Packet#length()} says) occupies {@code L +
  * wireOverheadBytes} bytes of link time. The default overhead, {@value #DEFAULT_WIRE_OVERHEAD_BYTES}, is the IPv4
@@ -72,8 +74,12 @@ public final class Fabric implements AutoCloseable
     private final long portBufferBytes;
     private final int wireOverheadBytes;
     private final int maxPacketLength;
+    private final Topology topology;
     private final FabricDriver[] drivers;
     private final SwitchPort[] ports;
+    private final Switch[] tors;
+    private final SwitchPort[] torUplinks;
+    private final SwitchPort[] spineDownlinks;
     private final boolean[] down;
     private final Long2LongHashMap indexByAddress = new Long2LongHashMap(-1);
     private final FramePool framePool;
@@ -91,14 +97,51 @@ public final class Fabric implements AutoCloseable
     {
         mode = builder.mode;
         scheduler = null != builder.scheduler ? builder.scheduler : new VirtualTimeScheduler(new VirtualClock());
-        linkBitsPerSecond = builder.linkBitsPerSecond;
-        propagationDelayNs = builder.propagationDelayNs;
+        topology = builder.topology();
+        linkBitsPerSecond = topology.hostLinkBitsPerSecond();
+        propagationDelayNs = topology.hostLinkDelayNs();
         propagationPs = propagationDelayNs * 1000L;
-        portBufferBytes = builder.portBufferBytes;
+        portBufferBytes = topology.hostPortBufferBytes();
         wireOverheadBytes = builder.wireOverheadBytes;
         maxPacketLength = builder.maxPacketLength;
 
         final int hostCount = builder.addresses.size();
+        final boolean rankOrder = Topology.QueueDiscipline.RANK == topology.discipline();
+        final int levels = topology.priorityLevels();
+        final long switchLatencyPs = topology.switchLatencyNs() * 1000L;
+        final long fabricHopPs = topology.fabricLinkDelayNs() * 1000L + switchLatencyPs;
+        tors = new Switch[topology.racks()];
+        final Switch[] spines = new Switch[topology.spines()];
+        for (int r = 0; r < tors.length; r++)
+        {
+            tors[r] = Switch.tor(r, topology);
+            tors[r].hostPorts = new SwitchPort[topology.hostsPerRack()];
+            tors[r].upPorts = new SwitchPort[spines.length];
+        }
+        for (int s = 0; s < spines.length; s++)
+        {
+            spines[s] = Switch.spine(topology);
+            spines[s].downPorts = new SwitchPort[tors.length];
+        }
+        torUplinks = new SwitchPort[tors.length * spines.length];
+        spineDownlinks = new SwitchPort[tors.length * spines.length];
+        for (int r = 0; r < tors.length; r++)
+        {
+            for (int s = 0; s < spines.length; s++)
+            {
+                final SwitchPort up = new SwitchPort(this, scheduler, HostAddress.NONE,
+                    topology.fabricLinkBitsPerSecond(), topology.fabricPortBufferBytes(), fabricHopPs, levels,
+                    rankOrder, spines[s]);
+                final SwitchPort down = new SwitchPort(this, scheduler, HostAddress.NONE,
+                    topology.fabricLinkBitsPerSecond(), topology.fabricPortBufferBytes(), fabricHopPs, levels,
+                    rankOrder, tors[r]);
+                tors[r].upPorts[s] = up;
+                spines[s].downPorts[r] = down;
+                torUplinks[r * spines.length + s] = up;
+                spineDownlinks[s * tors.length + r] = down;
+            }
+        }
+
         drivers = new FabricDriver[hostCount];
         ports = new SwitchPort[hostCount];
         down = new boolean[hostCount];
@@ -111,8 +154,10 @@ public final class Fabric implements AutoCloseable
             }
             drivers[i] = new FabricDriver(
                 this, i, address, maxPacketLength, builder.packetPoolSize, builder.txBatchCapacity, scheduler,
-                linkBitsPerSecond, propagationPs);
-            ports[i] = new SwitchPort(scheduler, address, linkBitsPerSecond, portBufferBytes, propagationPs);
+                linkBitsPerSecond, propagationPs + switchLatencyPs);
+            ports[i] = new SwitchPort(this, scheduler, address, linkBitsPerSecond, portBufferBytes, propagationPs,
+                levels, rankOrder, null);
+            tors[topology.rackOf(i)].hostPorts[i % topology.hostsPerRack()] = ports[i];
         }
         framePool = new FramePool(this, maxPacketLength, builder.maxFramesInFlight);
         defaultFaults = builder.faultInjector;
@@ -173,6 +218,30 @@ public final class Fabric implements AutoCloseable
     public SwitchPort port(final long address)
     {
         return ports[requireIndex(address)];
+    }
+
+    /**
+     * @return the topology: racks, spines, link rates, delays, buffers, queue discipline.
+     */
+    public Topology topology()
+    {
+        return topology;
+    }
+
+    /**
+     * @return the ports from every ToR up to every spine (rack-major), none without spines.
+     */
+    public List<SwitchPort> torUplinks()
+    {
+        return List.of(torUplinks);
+    }
+
+    /**
+     * @return the ports from every spine down to every ToR (spine-major), none without spines.
+     */
+    public List<SwitchPort> spineDownlinks()
+    {
+        return List.of(spineDownlinks);
     }
 
     /**
@@ -431,7 +500,8 @@ public final class Fabric implements AutoCloseable
     {
         return "Fabric{mode=" + mode + ", hosts=" + drivers.length + ", linkBitsPerSecond=" + linkBitsPerSecond +
             ", propagationDelayNs=" + propagationDelayNs + ", portBufferBytes=" + portBufferBytes +
-            ", wireOverheadBytes=" + wireOverheadBytes + ", maxPacketLength=" + maxPacketLength + '}';
+            ", wireOverheadBytes=" + wireOverheadBytes + ", maxPacketLength=" + maxPacketLength + ", " + topology +
+            '}';
     }
 
     int indexOf(final long address)
@@ -439,7 +509,13 @@ public final class Fabric implements AutoCloseable
         return (int)indexByAddress.get(HostAddress.hostOf(address));
     }
 
-    void onFlush(final FabricDriver sender, final Packet packet, final long destination, final int priority)
+    void onFlush(
+        final FabricDriver sender,
+        final Packet packet,
+        final long destination,
+        final int priority,
+        final long rank,
+        final long flowKey)
     {
         if (FabricMode.INSTANT == mode)
         {
@@ -462,6 +538,8 @@ public final class Fabric implements AutoCloseable
         frame.destinationIndex = destinationIndex;
         frame.destination = destinationIndex < 0 ? destination : drivers[destinationIndex].localAddress();
         frame.priority = priority;
+        frame.rank = rank;
+        frame.flowKey = flowKey;
         frame.flags = 0;
         sender.transmit(frame);
     }
@@ -477,6 +555,7 @@ public final class Fabric implements AutoCloseable
         {
             case Frame.STAGE_UPLINK -> onSwitchIngress(frame);
             case Frame.STAGE_REORDER -> enqueue(frame);
+            case Frame.STAGE_HOP -> enqueue(frame.nextSwitch.route(frame), frame);
             case Frame.STAGE_DOWNLINK -> onHostArrival(frame, nowNs);
             default -> throw new IllegalStateException("frame event in stage " + frame.stage);
         }
@@ -611,6 +690,8 @@ public final class Fabric implements AutoCloseable
                 duplicate.destination = destination;
                 duplicate.destinationIndex = destinationIndex;
                 duplicate.priority = frame.priority;
+                duplicate.rank = frame.rank;
+                duplicate.flowKey = frame.flowKey;
                 duplicate.flags = (frame.flags & FabricTraceListener.FLAG_CORRUPTED) |
                     FabricTraceListener.FLAG_DUPLICATE;
                 duplicate.timePs = frame.timePs;
@@ -635,10 +716,25 @@ public final class Fabric implements AutoCloseable
         }
     }
 
+    /**
+     * A port pushed a waiting frame out to make room for one of lower rank (pFabric).
+     *
+     * @param frame the frame dropped.
+     */
+    void onEvicted(final Frame frame)
+    {
+        dropFrame(DropReason.PORT_FULL, frame);
+    }
+
     private void enqueue(final Frame frame)
     {
+        enqueue(tors[topology.rackOf(frame.sourceIndex)].route(frame), frame);
+    }
+
+    private void enqueue(final SwitchPort port, final Frame frame)
+    {
         frame.stage = Frame.STAGE_NONE;
-        if (ports[frame.destinationIndex].enqueue(frame))
+        if (port.enqueue(frame))
         {
             trace(FabricTraceListener.ENQUEUED, frame.flags, frame);
         }
@@ -767,9 +863,30 @@ public final class Fabric implements AutoCloseable
         private int txBatchCapacity = DEFAULT_TX_BATCH_CAPACITY;
         private int maxFramesInFlight = DEFAULT_MAX_FRAMES_IN_FLIGHT;
         private FaultInjector faultInjector = FaultInjector.NONE;
+        private Topology topology;
 
         private Builder()
         {
+        }
+
+        /**
+         * Racks, spines and their timing instead of one switch. It replaces {@link #linkBitsPerSecond(long)},
+         * {@link #propagationDelayNs(long)} and {@link #portBufferBytes(long)}, and adds its hosts (198.18.0.1 on)
+         * unless hosts were added already, in which case there must be exactly as many.
+         *
+         * @param topology the topology.
+         * @return this.
+         */
+        public Builder topology(final Topology topology)
+        {
+            this.topology = topology;
+            return this;
+        }
+
+        private Topology topology()
+        {
+            return null != topology ? topology :
+                Topology.singleSwitch(addresses.size(), linkBitsPerSecond, propagationDelayNs, portBufferBytes);
         }
 
         /**
@@ -919,6 +1036,13 @@ public final class Fabric implements AutoCloseable
         public Fabric build()
         {
             require(null != mode, "mode must be set");
+            if (null != topology && addresses.isEmpty())
+            {
+                hosts(topology.hosts());
+            }
+            require(null == topology || topology.hosts() == addresses.size(),
+                "the topology has " + (null == topology ? 0 : topology.hosts()) + " hosts, " + addresses.size() +
+                " were added");
             require(!addresses.isEmpty(), "a fabric needs at least one host");
             require(addresses.size() <= MAX_HOSTS, "too many hosts: " + addresses.size());
             require(linkBitsPerSecond > 0, "linkBitsPerSecond must be positive: " + linkBitsPerSecond);

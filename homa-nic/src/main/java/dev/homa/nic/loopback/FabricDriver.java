@@ -36,6 +36,8 @@ public final class FabricDriver implements NicDriver
     private final Packet[] pendingPackets;
     private final long[] pendingDestinations;
     private final int[] pendingPriorities;
+    private final long[] pendingRanks;
+    private final long[] pendingFlows;
     private int pendingCount;
     private boolean closed;
 
@@ -90,6 +92,8 @@ public final class FabricDriver implements NicDriver
         pendingPackets = new Packet[txBatchCapacity];
         pendingDestinations = new long[txBatchCapacity];
         pendingPriorities = new int[txBatchCapacity];
+        pendingRanks = new long[txBatchCapacity];
+        pendingFlows = new long[txBatchCapacity];
     }
 
     /**
@@ -107,7 +111,7 @@ public final class FabricDriver implements NicDriver
     @Override
     public int priorityLevels()
     {
-        return SwitchPort.LEVELS;
+        return fabric.topology().priorityLevels();
     }
 
     /**
@@ -185,6 +189,27 @@ public final class FabricDriver implements NicDriver
     @Override
     public boolean send(final Packet packet, final long destination, final int priority)
     {
+        return queue(packet, destination, priority, 0, 0);
+    }
+
+    /**
+     * Send with a pFabric rank instead of a priority level, for a {@link Topology.QueueDiscipline#RANK} fabric:
+     * switches serve lower ranks first and drop the highest when full, keeping each flow's packets in order.
+     *
+     * @param packet      the packet, as for {@link #send}.
+     * @param destination host address.
+     * @param rank        lower goes first (pFabric: the bytes the message has left).
+     * @param flowKey     identifies the packet's flow (its message), whose packets leave each port in order.
+     * @return false if the batch is full (flush first).
+     */
+    public boolean sendRanked(final Packet packet, final long destination, final long rank, final long flowKey)
+    {
+        return queue(packet, destination, 0, rank, flowKey);
+    }
+
+    private boolean queue(
+        final Packet packet, final long destination, final int priority, final long rank, final long flowKey)
+    {
         if (closed)
         {
             throw new IllegalStateException("driver closed: " + this);
@@ -209,6 +234,8 @@ public final class FabricDriver implements NicDriver
         pendingPackets[pendingCount] = packet;
         pendingDestinations[pendingCount] = destination;
         pendingPriorities[pendingCount] = priority;
+        pendingRanks[pendingCount] = rank;
+        pendingFlows[pendingCount] = flowKey;
         pendingCount++;
         return true;
     }
@@ -231,7 +258,8 @@ public final class FabricDriver implements NicDriver
             pendingPackets[i] = null;
             txPackets++;
             txBytes += packet.length();
-            fabric.onFlush(this, packet, pendingDestinations[i], pendingPriorities[i]);
+            fabric.onFlush(this, packet, pendingDestinations[i], pendingPriorities[i], pendingRanks[i],
+                pendingFlows[i]);
         }
         return count;
     }

@@ -13,6 +13,7 @@ final class Frame implements TimedEvent
     static final int STAGE_UPLINK = 1;
     static final int STAGE_REORDER = 2;
     static final int STAGE_DOWNLINK = 3;
+    static final int STAGE_HOP = 4;
 
     final Fabric fabric;
     final UnsafeBuffer buffer;
@@ -26,6 +27,11 @@ final class Frame implements TimedEvent
     int flags;
     int stage;
     long timePs;
+    /** pFabric: the rank its sender gave it (lower goes first) and the flow whose order it keeps. */
+    long rank;
+    long flowKey;
+    /** The switch it is on its way to (stage {@link #STAGE_HOP}). */
+    Switch nextSwitch;
     Frame next;
 
     Frame(final Fabric fabric, final UnsafeBuffer buffer)

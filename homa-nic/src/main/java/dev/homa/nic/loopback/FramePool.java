@@ -43,6 +43,7 @@ final class FramePool
     void release(final Frame frame)
     {
         frame.next = null;
+        frame.nextSwitch = null;
         frame.stage = Frame.STAGE_NONE;
         free[freeCount++] = frame;
     }

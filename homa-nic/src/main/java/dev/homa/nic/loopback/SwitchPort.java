@@ -5,14 +5,17 @@ import dev.homa.nic.time.TimedEvent;
 import dev.homa.nic.time.VirtualTimeScheduler;
 
 /**
- * The switch egress port towards one host: {@link #LEVELS} strict-priority FIFO queues (the highest non-empty level
- * always goes next) sharing one buffer, drained at link rate.
+ * A switch egress port: towards one host, or between a ToR and a spine ({@link Topology}). Its
+ * {@link Topology#priorityLevels()} strict-priority FIFO queues (the highest non-empty level always goes next; levels
+ * above the highest share it) share one buffer and drain at the link's rate; or, with
+ * {@link Topology.QueueDiscipline#RANK}, one queue served by rank that drops the highest rank when full.
  * <p>
  * Byte figures are wire bytes (Homa bytes + {@link Fabric#wireOverheadBytes()}), the unit the link is timed in. A
  * frame counts towards the depth of its queue and of the port from arrival until its last bit has left (the switch
  * holds the buffer while it transmits); the per-level depths therefore always sum to the port depth. Enqueue
  * counters ({@link #packets(int)}, {@link #bytes(int)}) count frames accepted, drops count frames refused by the
- * buffer limit (tail drop). In instant mode only the enqueue counters move.
+ * buffer limit (tail drop) and, on a pFabric port, frames accepted and later pushed out by a lower rank. In instant
+ * mode only the enqueue counters move.
  * <p>
  * Read methods are for the fabric's thread (tests, the simulation loop).
  */
@@ -21,11 +24,15 @@ public final class SwitchPort
     /** Priority levels per port. */
     public static final int LEVELS = PriorityMapping.LEVELS;
 
+    private final Fabric fabric;
     private final VirtualTimeScheduler scheduler;
     private final long hostAddress;
     private final long bufferLimitBytes;
     private final long propagationPs;
     private final LinkSerializer link;
+    private final int topLevel;
+    private final Switch next;
+    private final RankQueue ranked;
     private final FrameQueue[] queues = new FrameQueue[LEVELS];
     private final long[] depthBytes = new long[LEVELS];
     private final long[] peakDepthBytes = new long[LEVELS];
@@ -38,17 +45,38 @@ public final class SwitchPort
     private long sentPackets;
     private Frame current;
 
+    /**
+     * @param fabric            the fabric (drops of queued frames go back to it).
+     * @param scheduler         virtual time.
+     * @param hostAddress       the host this port feeds, or {@link dev.homa.nic.HostAddress#NONE} for a port
+     *                          between switches.
+     * @param linkBitsPerSecond rate of its link.
+     * @param bufferLimitBytes  buffer in wire bytes, 0 for unlimited.
+     * @param propagationPs     from the last bit leaving to the frame's arrival: link delay, and the next switch's
+     *                          latency if it leads to one.
+     * @param levels            priority queues in use.
+     * @param rankOrder         true for a pFabric port.
+     * @param next              the switch the link leads to, or null for a host.
+     */
     SwitchPort(
+        final Fabric fabric,
         final VirtualTimeScheduler scheduler,
         final long hostAddress,
         final long linkBitsPerSecond,
         final long bufferLimitBytes,
-        final long propagationPs)
+        final long propagationPs,
+        final int levels,
+        final boolean rankOrder,
+        final Switch next)
     {
+        this.fabric = fabric;
         this.scheduler = scheduler;
         this.hostAddress = hostAddress;
         this.bufferLimitBytes = bufferLimitBytes;
         this.propagationPs = propagationPs;
+        this.topLevel = levels - 1;
+        this.next = next;
+        this.ranked = rankOrder ? new RankQueue() : null;
         this.link = new LinkSerializer(linkBitsPerSecond);
         for (int i = 0; i < LEVELS; i++)
         {
@@ -57,7 +85,7 @@ public final class SwitchPort
     }
 
     /**
-     * @return address of the host this port feeds.
+     * @return address of the host this port feeds, {@link dev.homa.nic.HostAddress#NONE} between switches.
      */
     public long hostAddress()
     {
@@ -185,7 +213,7 @@ public final class SwitchPort
      */
     public int depthPackets()
     {
-        int sum = null == current ? 0 : 1;
+        int sum = (null == current ? 0 : 1) + (null == ranked ? 0 : ranked.count());
         for (final FrameQueue queue : queues)
         {
             sum += queue.count();
@@ -239,13 +267,14 @@ public final class SwitchPort
     /**
      * A frame has fully arrived at the switch (at {@code frame.timePs}).
      *
-     * @return false if tail-dropped; the caller then owns the frame again.
+     * @return false if dropped (the buffer is full and this frame ranks lowest); the caller then owns the frame
+     * again.
      */
     boolean enqueue(final Frame frame)
     {
-        final int level = frame.priority;
+        final int level = Math.min(frame.priority, topLevel);
         final int wireBytes = frame.wireBytes;
-        if (0 != bufferLimitBytes && portDepthBytes + wireBytes > bufferLimitBytes)
+        if (0 != bufferLimitBytes && portDepthBytes + wireBytes > bufferLimitBytes && !makeRoom(frame))
         {
             drops[level]++;
             return false;
@@ -256,7 +285,14 @@ public final class SwitchPort
         peakDepthBytes[level] = Math.max(peakDepthBytes[level], depthBytes[level]);
         portDepthBytes += wireBytes;
         portPeakDepthBytes = Math.max(portPeakDepthBytes, portDepthBytes);
-        queues[level].add(frame);
+        if (null == ranked)
+        {
+            queues[level].add(frame);
+        }
+        else
+        {
+            ranked.add(frame);
+        }
         if (null == current)
         {
             startNext(frame.timePs);
@@ -264,19 +300,57 @@ public final class SwitchPort
         return true;
     }
 
+    /**
+     * A pFabric port makes room for a frame by dropping waiting frames of higher rank, highest first; a
+     * strict-priority port drops the arriving frame (tail drop).
+     *
+     * @return true if the frame now fits.
+     */
+    private boolean makeRoom(final Frame frame)
+    {
+        if (null == ranked)
+        {
+            return false;
+        }
+        while (portDepthBytes + frame.wireBytes > bufferLimitBytes)
+        {
+            final Frame worst = ranked.worst();
+            if (null == worst || worst.rank <= frame.rank)
+            {
+                return false;
+            }
+            ranked.remove(worst);
+            final int level = Math.min(worst.priority, topLevel);
+            depthBytes[level] -= worst.wireBytes;
+            portDepthBytes -= worst.wireBytes;
+            drops[level]++;
+            fabric.onEvicted(worst);
+        }
+        return true;
+    }
+
     private void startNext(final long readyPs)
     {
-        for (int level = LEVELS - 1; level >= 0; level--)
+        final Frame frame = null == ranked ? pollHighest() : ranked.poll();
+        if (null != frame)
+        {
+            current = frame;
+            final long endPs = link.start(readyPs, frame.wireBytes);
+            scheduler.schedule(LinkSerializer.ceilNs(endPs), drainEvent);
+        }
+    }
+
+    private Frame pollHighest()
+    {
+        for (int level = topLevel; level >= 0; level--)
         {
             final Frame frame = queues[level].poll();
             if (null != frame)
             {
-                current = frame;
-                final long endPs = link.start(readyPs, frame.wireBytes);
-                scheduler.schedule(LinkSerializer.ceilNs(endPs), drainEvent);
-                return;
+                return frame;
             }
         }
+        return null;
     }
 
     private void onTransmitComplete(final long nowNs)
@@ -286,9 +360,10 @@ public final class SwitchPort
         link.finish();
         final long endPs = link.endPs();
         sentPackets++;
-        depthBytes[frame.priority] -= frame.wireBytes;
+        depthBytes[Math.min(frame.priority, topLevel)] -= frame.wireBytes;
         portDepthBytes -= frame.wireBytes;
-        frame.stage = Frame.STAGE_DOWNLINK;
+        frame.stage = null == next ? Frame.STAGE_DOWNLINK : Frame.STAGE_HOP;
+        frame.nextSwitch = next;
         frame.timePs = endPs + propagationPs;
         scheduler.schedule(LinkSerializer.ceilNs(frame.timePs), frame);
         startNext(endPs);

@@ -3,18 +3,44 @@ package dev.homa.nic.time;
 import java.util.Arrays;
 
 /**
- * A deterministic discrete-event scheduler over a {@link VirtualClock}: a binary min-heap of (deadline, sequence)
- * so that events at the same instant fire in the order they were scheduled, run after run.
+ * A deterministic discrete-event scheduler over a {@link VirtualClock}: events fire in order of their deadline, and
+ * events with the same deadline in the order they were scheduled, run after run.
  * <p>
- * Single-threaded. The heap arrays grow by doubling and are kept, so a steady simulation does not allocate.
+ * Events due within {@value #WHEEL_SLOTS} ns of the last one fired sit in a timing wheel of one-nanosecond slots, a
+ * FIFO per slot (so same-deadline events keep their scheduling order) and a bitmap of the slots in use; scheduling
+ * and firing one costs O(1), whatever the number pending. A network's events (a frame leaving a link, arriving at a
+ * switch) are nearly all that close. Later ones wait in a binary min-heap of (deadline, sequence) and move into the
+ * wheel, in that order, as soon as its span reaches them, before anything else can be scheduled for their instant:
+ * so the order is the same as one heap would give.
+ * <p>
+ * Single-threaded. Arrays grow by doubling and are kept, so a steady simulation does not allocate.
  */
 public final class VirtualTimeScheduler
 {
+    /** Nanoseconds the wheel spans. */
+    static final int WHEEL_SLOTS = 1 << 16;
+    private static final int WHEEL_MASK = WHEEL_SLOTS - 1;
+    private static final int NONE = -1;
+
     private final VirtualClock clock;
-    private long[] deadlines = new long[1024];
-    private long[] sequences = new long[1024];
-    private TimedEvent[] events = new TimedEvent[1024];
-    private int size;
+
+    private final long[] occupied = new long[WHEEL_SLOTS >>> 6];
+    private final int[] slotHead = new int[WHEEL_SLOTS];
+    private final int[] slotTail = new int[WHEEL_SLOTS];
+    private TimedEvent[] nodeEvents = new TimedEvent[1024];
+    private int[] nodeNext = new int[1024];
+    private int freeNode = NONE;
+    private int nodesUsed;
+    private int wheelCount;
+    /** Every event in the wheel is due in [base, base + WHEEL_SLOTS). */
+    private long base;
+    private long nextWheelNs = Long.MAX_VALUE;
+    private boolean nextWheelKnown = true;
+
+    private long[] deadlines = new long[64];
+    private long[] sequences = new long[64];
+    private TimedEvent[] events = new TimedEvent[64];
+    private int heapSize;
     private long nextSequence;
 
     /**
@@ -23,6 +49,8 @@ public final class VirtualTimeScheduler
     public VirtualTimeScheduler(final VirtualClock clock)
     {
         this.clock = clock;
+        this.base = clock.nanoTime();
+        Arrays.fill(slotHead, NONE);
     }
 
     /**
@@ -47,29 +75,22 @@ public final class VirtualTimeScheduler
      */
     public void schedule(final long deadlineNs, final TimedEvent event)
     {
-        if (size == deadlines.length)
+        final long nowNs = clock.nanoTime();
+        final long deadline = Math.max(deadlineNs, nowNs);
+        if (0 == wheelCount && nowNs > base)
         {
-            final int capacity = size << 1;
-            deadlines = Arrays.copyOf(deadlines, capacity);
-            sequences = Arrays.copyOf(sequences, capacity);
-            events = Arrays.copyOf(events, capacity);
+            // An empty wheel can follow the clock (moved on by whoever drives it): its span starts from now.
+            base = nowNs;
+            migrate();
         }
-        final long deadline = Math.max(deadlineNs, clock.nanoTime());
-        final long sequence = nextSequence++;
-        int index = size++;
-        while (index > 0)
+        if (deadline - base < WHEEL_SLOTS)
         {
-            final int parent = (index - 1) >>> 1;
-            if (!before(deadline, sequence, deadlines[parent], sequences[parent]))
-            {
-                break;
-            }
-            move(parent, index);
-            index = parent;
+            addToWheel(deadline, event);
         }
-        deadlines[index] = deadline;
-        sequences[index] = sequence;
-        events[index] = event;
+        else
+        {
+            push(deadline, nextSequence++, event);
+        }
     }
 
     /**
@@ -77,7 +98,7 @@ public final class VirtualTimeScheduler
      */
     public int size()
     {
-        return size;
+        return wheelCount + heapSize;
     }
 
     /**
@@ -85,7 +106,11 @@ public final class VirtualTimeScheduler
      */
     public long nextDeadlineNs()
     {
-        return 0 == size ? Long.MAX_VALUE : deadlines[0];
+        if (0 != wheelCount)
+        {
+            return nextWheelNs();
+        }
+        return 0 == heapSize ? Long.MAX_VALUE : deadlines[0];
     }
 
     /**
@@ -95,13 +120,35 @@ public final class VirtualTimeScheduler
      */
     public boolean runNext()
     {
-        if (0 == size)
+        if (0 == wheelCount)
         {
-            return false;
+            if (0 == heapSize)
+            {
+                return false;
+            }
+            // The wheel is empty: move it to the heap's first event and take in everything its span reaches.
+            base = deadlines[0];
+            migrate();
         }
-        final long deadline = deadlines[0];
-        final TimedEvent event = events[0];
-        removeHead();
+        final long deadline = nextWheelNs();
+        final int slot = (int)deadline & WHEEL_MASK;
+        final int node = slotHead[slot];
+        final TimedEvent event = nodeEvents[node];
+        slotHead[slot] = nodeNext[node];
+        if (NONE == slotHead[slot])
+        {
+            occupied[slot >>> 6] &= ~(1L << slot);
+            nextWheelKnown = false;
+        }
+        nodeEvents[node] = null;
+        nodeNext[node] = freeNode;
+        freeNode = node;
+        wheelCount--;
+        if (deadline != base)
+        {
+            base = deadline;
+            migrate();
+        }
         clock.advanceTo(deadline);
         event.onTimedEvent(deadline);
         return true;
@@ -116,7 +163,7 @@ public final class VirtualTimeScheduler
     public int runUntil(final long limitNs)
     {
         int fired = 0;
-        while (0 != size && deadlines[0] <= limitNs)
+        while (nextDeadlineNs() <= limitNs)
         {
             runNext();
             fired++;
@@ -136,7 +183,7 @@ public final class VirtualTimeScheduler
     public int runDue()
     {
         int fired = 0;
-        while (0 != size && deadlines[0] <= clock.nanoTime())
+        while (nextDeadlineNs() <= clock.nanoTime())
         {
             runNext();
             fired++;
@@ -144,9 +191,116 @@ public final class VirtualTimeScheduler
         return fired;
     }
 
+    private void addToWheel(final long deadline, final TimedEvent event)
+    {
+        int node = freeNode;
+        if (NONE == node)
+        {
+            if (nodesUsed == nodeEvents.length)
+            {
+                nodeEvents = Arrays.copyOf(nodeEvents, nodesUsed << 1);
+                nodeNext = Arrays.copyOf(nodeNext, nodesUsed << 1);
+            }
+            node = nodesUsed++;
+        }
+        else
+        {
+            freeNode = nodeNext[node];
+        }
+        nodeEvents[node] = event;
+        nodeNext[node] = NONE;
+        final int slot = (int)deadline & WHEEL_MASK;
+        if (NONE == slotHead[slot])
+        {
+            slotHead[slot] = node;
+            occupied[slot >>> 6] |= 1L << slot;
+        }
+        else
+        {
+            nodeNext[slotTail[slot]] = node;
+        }
+        slotTail[slot] = node;
+        wheelCount++;
+        if (nextWheelKnown && deadline < nextWheelNs)
+        {
+            nextWheelNs = deadline;
+        }
+    }
+
+    /**
+     * @return the deadline of the wheel's first event (the wheel is not empty).
+     */
+    private long nextWheelNs()
+    {
+        if (!nextWheelKnown)
+        {
+            final int start = (int)base & WHEEL_MASK;
+            int word = start >>> 6;
+            long bits = occupied[word] & (-1L << (start & 63));
+            int scanned = 0;
+            while (0 == bits)
+            {
+                word = (word + 1) & (occupied.length - 1);
+                bits = occupied[word];
+                if (++scanned > occupied.length)
+                {
+                    throw new IllegalStateException("wheel holds " + wheelCount + " events but no slot is in use");
+                }
+            }
+            final int slot = (word << 6) + Long.numberOfTrailingZeros(bits);
+            nextWheelNs = base + ((slot - start) & WHEEL_MASK);
+            nextWheelKnown = true;
+        }
+        return nextWheelNs;
+    }
+
+    /**
+     * Move every heap event the wheel's span now reaches into the wheel, in (deadline, sequence) order.
+     */
+    private void migrate()
+    {
+        if (0 == wheelCount)
+        {
+            nextWheelNs = Long.MAX_VALUE;
+            nextWheelKnown = true;
+        }
+        while (0 != heapSize && deadlines[0] - base < WHEEL_SLOTS)
+        {
+            final long deadline = deadlines[0];
+            final TimedEvent event = events[0];
+            removeHead();
+            addToWheel(deadline, event);
+        }
+    }
+
+    private void push(final long deadline, final long sequence, final TimedEvent event)
+    {
+        if (heapSize == deadlines.length)
+        {
+            final int capacity = heapSize << 1;
+            deadlines = Arrays.copyOf(deadlines, capacity);
+            sequences = Arrays.copyOf(sequences, capacity);
+            events = Arrays.copyOf(events, capacity);
+        }
+        int index = heapSize++;
+        while (index > 0)
+        {
+            final int parent = (index - 1) >>> 1;
+            if (!before(deadline, sequence, deadlines[parent], sequences[parent]))
+            {
+                break;
+            }
+            move(parent, index);
+            index = parent;
+        }
+        deadlines[index] = deadline;
+        sequences[index] = sequence;
+        events[index] = event;
+    }
+
     private void removeHead()
     {
-        final int last = --size;
+        final int last = --heapSize;
         final long deadline = deadlines[last];
         final long sequence = sequences[last];
         final TimedEvent event = events[last];

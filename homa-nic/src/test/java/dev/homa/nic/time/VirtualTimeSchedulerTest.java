@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,6 +79,66 @@ class VirtualTimeSchedulerTest
         }
         scheduler.runUntil(Long.MAX_VALUE - 1);
         assertEquals(10_000, count[0]);
+        assertEquals(0, scheduler.size());
+    }
+
+    @Test
+    void firesInTheOrderOfOneHeapOfDeadlineAndSequenceNearAndFar()
+    {
+        final long seed = Long.getLong("homa.seed", 7L);
+        System.out.println("VirtualTimeSchedulerTest order seed=" + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        final VirtualClock clock = new VirtualClock(1_000);
+        final VirtualTimeScheduler scheduler = new VirtualTimeScheduler(clock);
+        // The reference: every event's (deadline, sequence), sorted, is the order they must fire in.
+        final List<long[]> expected = new ArrayList<>();
+        final List<long[]> fired = new ArrayList<>();
+        final long[] sequence = {0};
+        final TimedEvent[] spawner = new TimedEvent[1];
+        spawner[0] = now ->
+        {
+            for (int i = random.nextInt(4); i > 0; i--)
+            {
+                // Near (inside the wheel), far (beyond it), at the same instant, or in the past.
+                final long delay = switch (random.nextInt(4))
+                {
+                    case 0 -> random.nextLong(3_000);
+                    case 1 -> VirtualTimeScheduler.WHEEL_SLOTS + random.nextLong(5L * VirtualTimeScheduler.WHEEL_SLOTS);
+                    case 2 -> 0;
+                    default -> -random.nextLong(100);
+                };
+                final long deadline = Math.max(now, now + delay);
+                final long id = sequence[0]++;
+                expected.add(new long[]{ deadline, id });
+                scheduler.schedule(now + delay, at ->
+                {
+                    fired.add(new long[]{ at, id });
+                    if (fired.size() < 20_000)
+                    {
+                        spawner[0].onTimedEvent(at);
+                    }
+                });
+            }
+        };
+        for (int i = 0; i < 50; i++)
+        {
+            spawner[0].onTimedEvent(clock.nanoTime());
+        }
+        while (scheduler.runNext())
+        {
+            if (random.nextInt(50) == 0 && scheduler.nextDeadlineNs() > clock.nanoTime() + 10)
+            {
+                // Whoever drives the clock may move it on between events (the simulator runs hosts then).
+                clock.advanceTo(clock.nanoTime() + random.nextLong(scheduler.nextDeadlineNs() - clock.nanoTime()));
+                spawner[0].onTimedEvent(clock.nanoTime());
+            }
+        }
+        expected.sort((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+        assertEquals(expected.size(), fired.size());
+        for (int i = 0; i < expected.size(); i++)
+        {
+            assertArrayEquals(expected.get(i), fired.get(i), "event " + i + " of " + expected.size());
+        }
         assertEquals(0, scheduler.size());
     }
 

@@ -1,0 +1,423 @@
+package dev.homa.bench.sim;
+
+import dev.homa.core.HomaTransport;
+import dev.homa.core.wire.DataHeaderFlyweight;
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.loopback.Fabric;
+import dev.homa.nic.loopback.FabricDriver;
+import dev.homa.nic.loopback.FabricMode;
+import dev.homa.nic.loopback.SwitchPort;
+import dev.homa.nic.loopback.Topology;
+import dev.homa.nic.time.VirtualClock;
+import dev.homa.nic.time.VirtualTimeScheduler;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * One simulation: a cluster of hosts on a timed {@link Fabric} with one transport and one workload, run in virtual
+ * time from the seed until every request of the measurement window has completed (or the drain limit passes).
+ * <h2>Event-driven stepping</h2>
+ * Two queues of work: the fabric's events (a frame finishing a link, arriving at a switch or a host) in its
+ * {@link VirtualTimeScheduler}, and the hosts in a {@link HostQueue} keyed by when each next has to run. A host is
+ * due when a packet lands in its receive queue (the driver's arrival listener wakes it at that instant), when its
+ * transport's own deadline comes ({@code nextDeadlineNs()}: a pacer wake-up, a timer tick), or when its application
+ * issues its next request. The loop takes whichever comes first, fabric events before hosts at the same instant,
+ * so a host sees every packet that arrived at that nanosecond in one run. The transports know nothing of this: they
+ * read the virtual clock and are called as an application's own loop would call them.
+ */
+final class ClusterRun
+{
+    private static final int FIRST_HOST_IPV4 = Fabric.FIRST_HOST_IPV4;
+
+    private final RunSpec spec;
+    private final Topology topology;
+    private final Workload workload;
+    private final Fabric fabric;
+    private final VirtualTimeScheduler scheduler;
+    private final VirtualClock clock;
+    private final HostQueue queue;
+    private final SimHost[] hosts;
+    private final Measurements measurements;
+    private final int payloadPerPacket;
+    private final int packetOverhead;
+    private final long responseWireBytes;
+    private final AliasedPoolMemory memory;
+    private final Throwable[] errors = new Throwable[1];
+
+    /**
+     * @param spec what to run.
+     */
+    ClusterRun(final RunSpec spec)
+    {
+        this.spec = spec;
+        this.workload = spec.workload();
+        this.topology = spec.variant().topology(spec.topology(), spec.pfabricBufferBytes());
+        this.scheduler = new VirtualTimeScheduler(new VirtualClock());
+        this.clock = scheduler.clock();
+        this.fabric = Fabric.builder().mode(FabricMode.TIMED).scheduler(scheduler).topology(topology)
+            .packetPoolSize(512).maxFramesInFlight(1 << 20).build();
+        this.payloadPerPacket = fabric.maxPacketLength() - DataHeaderFlyweight.HEADER_LENGTH;
+        this.packetOverhead = DataHeaderFlyweight.HEADER_LENGTH + fabric.wireOverheadBytes();
+        this.responseWireBytes = Workload.wireBytes(spec.responseBytes(), payloadPerPacket, packetOverhead);
+        final int hostCount = fabric.hostCount();
+        this.queue = new HostQueue(hostCount);
+        final SwitchPort[] downlinks = new SwitchPort[hostCount];
+        for (int i = 0; i < hostCount; i++)
+        {
+            downlinks[i] = fabric.port(fabric.driverAt(i).localAddress());
+        }
+        this.measurements = new Measurements(workload.bucketCount(), downlinks, spec.warmupNs(), spec.endNs());
+
+        // Requests and their responses together fill `load` of each host's link: every host sends requests at rate
+        // r and, on average, answers r requests.
+        final double linkBytesPerNs = topology.hostLinkBitsPerSecond() / 8e9;
+        final double wirePerRpc = workload.meanWireBytes(payloadPerPacket, packetOverhead) + responseWireBytes;
+        final double meanGapNs = wirePerRpc / (spec.load() * linkBytesPerNs);
+
+        final int maxMessage = Math.max(DataHeaderFlyweight.MAX_MESSAGE_LENGTH,
+            Math.max(workload.maxBytes(), spec.responseBytes()));
+        final long poolBytes = poolBytes(maxMessage);
+        this.memory = spec.variant().isHoma() ? new AliasedPoolMemory(poolBytes) : null;
+        final UnsafeBuffer payload = null == memory ? null : memory.allocate(maxMessage);
+        hosts = new SimHost[hostCount];
+        for (int i = 0; i < hostCount; i++)
+        {
+            final FabricDriver driver = fabric.driverAt(i);
+            if (spec.variant().isHoma())
+            {
+                final HomaTransport.Context ctx = new HomaTransport.Context()
+                    .driver(driver)
+                    .clock(clock)
+                    .countersEnabled(false)
+                    .maxMessageLength(maxMessage)
+                    .receivePoolBytes(poolBytes)
+                    .sendPoolBytes(poolBytes)
+                    .poolMemory(memory)
+                    .commandBufferBytes(64 * 1024)
+                    .cutoffMinimumMessages(spec.cutoffMinimumMessages())
+                    .cutoffIntervalNs(spec.cutoffIntervalNs())
+                    .errorHandler(HomaHost.handler(errors));
+                spec.variant().configure(ctx, maxMessage);
+                hosts[i] = new HomaHost(i, this, driver, ctx, payload, spec.responseBytes(), spec.seed(),
+                    meanGapNs);
+            }
+            else
+            {
+                hosts[i] = new PfabricHost(i, this, driver, spec, payloadPerPacket, meanGapNs);
+            }
+            final int host = i;
+            driver.arrivalListener((d) -> queue.wake(host, clock.nanoTime()));
+            queue.wake(i, hosts[i].nextArrivalNs());
+        }
+    }
+
+    private static long poolBytes(final int maxMessage)
+    {
+        final long wanted = Math.max(64L << 20, 32L * maxMessage);
+        return Math.min(1L << 30, (wanted + (64 << 10) - 1) / (64 << 10) * (64 << 10));
+    }
+
+    /**
+     * Run to the end.
+     *
+     * @return what it measured.
+     */
+    RunResult run()
+    {
+        scheduler.schedule(spec.warmupNs(), (nowNs) ->
+        {
+            measurements.onWindowStart(nowNs);
+            resetPeaks();
+        });
+        scheduler.schedule(spec.endNs(), measurements::onWindowEnd);
+        final long endNs = spec.endNs();
+        final long stopNs = endNs + spec.drainNs();
+        final long wallStart = System.nanoTime();
+        try
+        {
+            while (true)
+            {
+                final long fabricNs = scheduler.nextDeadlineNs();
+                final long hostNs = queue.firstDueNs();
+                final long nextNs = Math.min(fabricNs, hostNs);
+                if (nextNs > stopNs || (nextNs > endNs && 0 == measurements.measuredOutstanding()))
+                {
+                    break;
+                }
+                if (fabricNs <= hostNs)
+                {
+                    scheduler.runNext();
+                }
+                else
+                {
+                    clock.advanceTo(hostNs);
+                    hosts[queue.pop()].activate(hostNs);
+                }
+                if (null != errors[0])
+                {
+                    throw new IllegalStateException("a transport failed in " + spec.variant().id() + " at t=" +
+                        clock.nanoTime() + " ns", errors[0]);
+                }
+            }
+            final long wallNs = System.nanoTime() - wallStart;
+            return result(wallNs);
+        }
+        finally
+        {
+            for (final SimHost host : hosts)
+            {
+                host.close();
+            }
+            fabric.close();
+            if (null != memory)
+            {
+                memory.close();
+            }
+        }
+    }
+
+    private void resetPeaks()
+    {
+        for (int i = 0; i < fabric.hostCount(); i++)
+        {
+            fabric.port(fabric.driverAt(i).localAddress()).resetPeaks();
+        }
+        fabric.torUplinks().forEach(SwitchPort::resetPeaks);
+        fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
+    }
+
+    private RunResult result(final long wallNs)
+    {
+        final long nowNs = clock.nanoTime();
+        // Requests of the window still in flight count with the time they have waited so far.
+        for (final SimHost host : hosts)
+        {
+            host.forEachOutstanding((slot) ->
+            {
+                final long startNs = host.ledger.startNs(slot);
+                if (measurements.measures(startNs) && !host.ledger.isDelivered(slot))
+                {
+                    final int bytes = host.ledger.bytes(slot);
+                    measurements.onMeasuredIncomplete(workload.bucketOf(bytes),
+                        slowdown(nowNs - startNs, bytes, host.index, host.ledger.destination(slot)));
+                }
+            });
+        }
+        final int buckets = workload.bucketCount();
+        final int[] bucketMax = new int[buckets];
+        final long[] counts = new long[buckets];
+        final double[] p50 = new double[buckets];
+        final double[] p99 = new double[buckets];
+        final long[] incomplete = new long[buckets];
+        for (int b = 0; b < buckets; b++)
+        {
+            bucketMax[b] = workload.bucketMaxBytes(b);
+            counts[b] = measurements.count(b);
+            p50[b] = measurements.percentile(b, 50);
+            p99[b] = measurements.percentile(b, 99);
+            incomplete[b] = measurements.incomplete(b);
+        }
+        final double capacityBytes = fabric.hostCount() * (topology.hostLinkBitsPerSecond() / 8e9) *
+            spec.windowNs();
+        final long[] hostPeaks = new long[SwitchPort.LEVELS];
+        final long[] fabricPeaks = new long[SwitchPort.LEVELS];
+        long drops = 0;
+        for (int i = 0; i < fabric.hostCount(); i++)
+        {
+            final SwitchPort port = fabric.port(fabric.driverAt(i).localAddress());
+            drops += port.drops();
+            for (int level = 0; level < SwitchPort.LEVELS; level++)
+            {
+                hostPeaks[level] = Math.max(hostPeaks[level], port.peakDepthBytes(level));
+            }
+        }
+        for (final java.util.List<SwitchPort> ports : java.util.List.of(fabric.torUplinks(), fabric.spineDownlinks()))
+        {
+            for (final SwitchPort port : ports)
+            {
+                drops += port.drops();
+                for (int level = 0; level < SwitchPort.LEVELS; level++)
+                {
+                    fabricPeaks[level] = Math.max(fabricPeaks[level], port.peakDepthBytes(level));
+                }
+            }
+        }
+        long packets = 0;
+        final java.util.Map<String, Long> counters = new java.util.LinkedHashMap<>();
+        for (final SimHost host : hosts)
+        {
+            packets += host.packetsSent();
+            host.addCounters(counters);
+        }
+        counters.put("fabric.drops", fabric.drops());
+        return new RunResult(spec, bucketMax, counts, p50, p99, incomplete,
+            measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
+            measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
+            fabricPeaks, drops, measurements.refused(), measurements.failed(), measurements.measuredRequests(),
+            packets, nowNs, wallNs, counters);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // For the hosts
+
+    Workload workload()
+    {
+        return workload;
+    }
+
+    Measurements measurements()
+    {
+        return measurements;
+    }
+
+    int hostCount()
+    {
+        return hosts.length;
+    }
+
+    long address(final int host)
+    {
+        return fabric.driverAt(host).localAddress();
+    }
+
+    int indexOf(final long address)
+    {
+        return HostAddress.ipv4Of(address) - FIRST_HOST_IPV4;
+    }
+
+    void wake(final int host, final long atNs)
+    {
+        queue.wake(host, atNs);
+    }
+
+    /**
+     * The application of a host issues a request.
+     */
+    void onArrival(final SimHost client, final int server, final int bytes, final long nowNs)
+    {
+        final long id = client.send(server, bytes, nowNs);
+        if (id < 0)
+        {
+            measurements.onRefused();
+            return;
+        }
+        client.ledger.add(id, nowNs, bytes, server);
+        measurements.onSent(server, nowNs);
+        if (measurements.measures(nowNs))
+        {
+            measurements.onMeasuredRequest(Workload.wireBytes(bytes, payloadPerPacket, packetOverhead) +
+                responseWireBytes);
+        }
+    }
+
+    /**
+     * A request reached the server's application.
+     */
+    void onRequestDelivered(final SimHost server, final int clientIndex, final long clientId, final long nowNs)
+    {
+        final SimHost client = hosts[clientIndex];
+        final int slot = client.ledger.find(clientId);
+        if (slot < 0 || !client.ledger.markDelivered(slot))
+        {
+            return;
+        }
+        final int bytes = client.ledger.bytes(slot);
+        measurements.onDelivered(server.index, nowNs);
+        final long startNs = client.ledger.startNs(slot);
+        if (measurements.measures(startNs))
+        {
+            measurements.onMeasuredBytes(Workload.wireBytes(bytes, payloadPerPacket, packetOverhead));
+            measurements.onMeasuredDone(workload.bucketOf(bytes),
+                slowdown(nowNs - startNs, bytes, clientIndex, server.index));
+        }
+    }
+
+    /**
+     * A server answered a request.
+     */
+    void onResponseSent(final int clientIndex, final long nowNs)
+    {
+        measurements.onSent(clientIndex, nowNs);
+    }
+
+    /**
+     * A response reached the client's application: the RPC is over.
+     */
+    void onResponseDelivered(final SimHost client, final long id, final long nowNs)
+    {
+        final int slot = client.ledger.find(id);
+        if (slot < 0)
+        {
+            return;
+        }
+        measurements.onDelivered(client.index, nowNs);
+        if (measurements.measures(client.ledger.startNs(slot)))
+        {
+            measurements.onMeasuredBytes(responseWireBytes);
+            measurements.onMeasuredRpcEnded();
+        }
+        client.ledger.remove(slot);
+    }
+
+    /**
+     * An RPC ended with an error: whatever of it was on its way will not arrive.
+     */
+    void onFailed(final SimHost client, final long id, final long nowNs)
+    {
+        measurements.onFailed();
+        final int slot = client.ledger.find(id);
+        if (slot < 0)
+        {
+            return;
+        }
+        final int bytes = client.ledger.bytes(slot);
+        final int server = client.ledger.destination(slot);
+        final long startNs = client.ledger.startNs(slot);
+        if (client.ledger.isDelivered(slot))
+        {
+            measurements.onDelivered(client.index, nowNs);
+        }
+        else
+        {
+            measurements.onDelivered(server, nowNs);
+            if (measurements.measures(startNs))
+            {
+                measurements.onMeasuredIncomplete(workload.bucketOf(bytes),
+                    slowdown(nowNs - startNs, bytes, client.index, server));
+            }
+        }
+        if (measurements.measures(startNs))
+        {
+            measurements.onMeasuredRpcEnded();
+        }
+        client.ledger.remove(slot);
+    }
+
+    /**
+     * @param elapsedNs  completion time.
+     * @param bytes      message length.
+     * @param sender     sending host.
+     * @param receiver   receiving host.
+     * @return the completion time over the best time for that length between those hosts on an idle network.
+     */
+    double slowdown(final long elapsedNs, final int bytes, final int sender, final int receiver)
+    {
+        return elapsedNs * 1000.0 / idlePs(bytes, topology.rackOf(sender) == topology.rackOf(receiver));
+    }
+
+    /**
+     * The best time for a message on an idle network: its packets back to back at the sender's link rate, then its
+     * last packet's way through the switches (store and forward).
+     *
+     * @param bytes    message length.
+     * @param sameRack true within a rack.
+     * @return picoseconds.
+     */
+    long idlePs(final int bytes, final boolean sameRack)
+    {
+        final int packets = Math.max(1, (bytes + payloadPerPacket - 1) / payloadPerPacket);
+        final int lastPayload = bytes - (packets - 1) * payloadPerPacket;
+        final long before = (long)(packets - 1) * (payloadPerPacket + packetOverhead);
+        return before * 8L * 1_000_000_000_000L / topology.hostLinkBitsPerSecond() +
+            topology.idleFrameLatencyPs(lastPayload + packetOverhead, sameRack);
+    }
+}

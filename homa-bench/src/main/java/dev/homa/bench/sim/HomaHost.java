@@ -1,0 +1,178 @@
+package dev.homa.bench.sim;
+
+import dev.homa.core.HomaLimitException;
+import dev.homa.core.HomaMessage;
+import dev.homa.core.HomaSocket;
+import dev.homa.core.HomaTransport;
+import dev.homa.core.ThreadingMode;
+import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.PacketType;
+import dev.homa.nic.loopback.FabricDriver;
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * A host running the Homa engine, unmodified, in INVOKER mode on the run's virtual clock: one client socket issues
+ * the requests, one server socket answers them. Requests and replies go through the API's inline path, as an
+ * application thread that drives its own transport would.
+ */
+final class HomaHost extends SimHost
+{
+    /** The server sockets' port on every host. */
+    static final int SERVER_PORT = 1000;
+    /** Duty cycles at one instant before the host is declared stuck. */
+    private static final int MAX_ROUNDS = 1_000;
+
+    private static final int[] COUNTERS = {
+        HomaMetrics.RETRANSMITTED_PACKETS, HomaMetrics.RESENDS_REQUESTED, HomaMetrics.CLIENT_TIMEOUTS,
+        HomaMetrics.SERVER_TIMEOUTS, HomaMetrics.CLIENT_RESTARTS, HomaMetrics.CUTOFF_CHANGES,
+        HomaMetrics.INCAST_MARKED_REQUESTS, HomaMetrics.INCAST_LIMITED_RESPONSES, HomaMetrics.PACER_THROTTLED,
+        HomaMetrics.RECEIVE_POOL_WAITS, HomaMetrics.DUPLICATE_BYTES };
+
+    private final HomaTransport transport;
+    private final FabricDriver driver;
+    private final HomaSocket client;
+    private final HomaSocket server;
+    private final UnsafeBuffer payload;
+    private final int responseBytes;
+
+    /**
+     * @param index         host index.
+     * @param run           the run.
+     * @param driver        the host's NIC.
+     * @param ctx           the transport's settings, driver and clock set.
+     * @param payload       what requests and responses carry (its bytes are never looked at).
+     * @param responseBytes length of each response.
+     * @param seed          the run's seed.
+     * @param meanGapNs     mean time between requests.
+     */
+    HomaHost(
+        final int index,
+        final ClusterRun run,
+        final FabricDriver driver,
+        final HomaTransport.Context ctx,
+        final UnsafeBuffer payload,
+        final int responseBytes,
+        final long seed,
+        final double meanGapNs)
+    {
+        super(index, run, seed, meanGapNs);
+        this.driver = driver;
+        this.payload = payload;
+        this.responseBytes = responseBytes;
+        this.transport = HomaTransport.launch(ctx.threadingMode(ThreadingMode.INVOKER));
+        this.client = transport.openSocket(0);
+        this.server = transport.openSocket(SERVER_PORT);
+        transport.doWork();
+    }
+
+    /**
+     * @param errors where duty-cycle errors go.
+     * @return an error handler that counts and keeps the first.
+     */
+    static ErrorHandler handler(final Throwable[] errors)
+    {
+        return (throwable) ->
+        {
+            if (null == errors[0])
+            {
+                errors[0] = throwable;
+            }
+        };
+    }
+
+    @Override
+    long send(final int destination, final int bytes, final long nowNs)
+    {
+        try
+        {
+            return client.homaSend(run.address(destination), SERVER_PORT, payload, 0, bytes, 0);
+        }
+        catch (final HomaLimitException ex)
+        {
+            return -1;
+        }
+    }
+
+    @Override
+    void work(final long nowNs)
+    {
+        for (int round = 0; round < MAX_ROUNDS; round++)
+        {
+            transport.doWork();
+            drain(nowNs);
+            if (deadlineNs(nowNs) > nowNs)
+            {
+                return;
+            }
+        }
+        throw new IllegalStateException("host " + index + " still has work after " + MAX_ROUNDS +
+            " duty cycles at t=" + nowNs + " ns");
+    }
+
+    private void drain(final long nowNs)
+    {
+        HomaMessage message;
+        while (null != (message = server.homaRecv(HomaSocket.RECV_REQUEST)))
+        {
+            final int clientIndex = run.indexOf(message.peer());
+            run.onRequestDelivered(this, clientIndex, message.id() ^ 1, nowNs);
+            try
+            {
+                server.homaReply(message, payload, 0, responseBytes);
+                run.onResponseSent(clientIndex, nowNs);
+            }
+            catch (final HomaLimitException ex)
+            {
+                run.measurements().onRefused();
+            }
+            message.release();
+        }
+        while (null != (message = client.homaRecv(HomaSocket.RECV_RESPONSE)))
+        {
+            if (message.isError())
+            {
+                run.onFailed(this, message.id(), nowNs);
+            }
+            else
+            {
+                run.onResponseDelivered(this, message.id(), nowNs);
+            }
+            message.release();
+        }
+    }
+
+    @Override
+    long deadlineNs(final long nowNs)
+    {
+        return driver.receiveQueueDepth() > 0 ? nowNs : transport.nextDeadlineNs();
+    }
+
+    @Override
+    long packetsSent()
+    {
+        return driver.txPackets();
+    }
+
+    @Override
+    void addCounters(final java.util.Map<String, Long> totals)
+    {
+        final HomaMetrics metrics = transport.metrics();
+        final String[] names = metrics.names();
+        for (int type = 0; type < PacketType.TYPE_COUNT; type++)
+        {
+            totals.merge(names[HomaMetrics.PACKETS_SENT + type], metrics.get(HomaMetrics.PACKETS_SENT + type),
+                Long::sum);
+        }
+        for (final int id : COUNTERS)
+        {
+            totals.merge(names[id], metrics.get(id), Long::sum);
+        }
+    }
+
+    @Override
+    void close()
+    {
+        transport.close();
+    }
+}

@@ -1,0 +1,283 @@
+package dev.homa.bench.sim;
+
+import dev.homa.nic.loopback.SwitchPort;
+
+import java.util.Arrays;
+
+/**
+ * What a run measures while it goes: the slowdown of every request that arrived in the window (by size bucket);
+ * the wire bytes of those RPCs (request and response) and how many of them were delivered by the end of the run;
+ * and the time each receiver's downlink sat idle while a message for it was on its way (wasted bandwidth). The
+ * workload reports events; nothing here looks inside a transport.
+ * <p>
+ * Delivered load counts, of the RPCs that began in the window, the bytes that arrived before the run stopped (it
+ * goes on, load included, until they all have, or the drain limit passes): a network that keeps up delivers them
+ * all; one that does not falls behind for good, and the RPCs it starves stay undelivered. A window's bytes
+ * delivered within the window would instead swing with the few long messages in flight at its edges.
+ */
+final class Measurements
+{
+    private final long windowStartNs;
+    private final long windowEndNs;
+    private final double[][] slowdowns;
+    private final int[] counts;
+    private final long[] incomplete;
+    private final int[] pending;
+    private final long[] idleFromNs;
+    private final long[] busyFromPs;
+    private final SwitchPort[] downlinks;
+    private long measuredOutstanding;
+    private long offeredWireBytes;
+    private long deliveredWireBytes;
+    private long measuredRequests;
+    private long wastedPs;
+    private long refused;
+    private long failed;
+    private boolean inWindow;
+
+    /**
+     * @param buckets       size buckets of the workload.
+     * @param downlinks     each host's downlink port, by host index.
+     * @param windowStartNs start of the measurement window.
+     * @param windowEndNs   its end.
+     */
+    Measurements(final int buckets, final SwitchPort[] downlinks, final long windowStartNs, final long windowEndNs)
+    {
+        this.windowStartNs = windowStartNs;
+        this.windowEndNs = windowEndNs;
+        this.downlinks = downlinks;
+        slowdowns = new double[buckets][];
+        counts = new int[buckets];
+        incomplete = new long[buckets];
+        for (int i = 0; i < buckets; i++)
+        {
+            slowdowns[i] = new double[256];
+        }
+        pending = new int[downlinks.length];
+        idleFromNs = new long[downlinks.length];
+        busyFromPs = new long[downlinks.length];
+    }
+
+    /**
+     * @param atNs a time.
+     * @return true if a request arriving then is measured.
+     */
+    boolean measures(final long atNs)
+    {
+        return atNs >= windowStartNs && atNs < windowEndNs;
+    }
+
+    /**
+     * The window opens: downlinks already waiting start to count.
+     *
+     * @param nowNs the window's start.
+     */
+    void onWindowStart(final long nowNs)
+    {
+        inWindow = true;
+        for (int host = 0; host < pending.length; host++)
+        {
+            if (pending[host] > 0)
+            {
+                startWaiting(host, nowNs);
+            }
+        }
+    }
+
+    /**
+     * The window closes: waiting downlinks stop counting.
+     *
+     * @param nowNs the window's end.
+     */
+    void onWindowEnd(final long nowNs)
+    {
+        for (int host = 0; host < pending.length; host++)
+        {
+            if (pending[host] > 0)
+            {
+                stopWaiting(host, nowNs);
+            }
+        }
+        inWindow = false;
+    }
+
+    /**
+     * A message left its application for a host.
+     *
+     * @param destination the receiving host.
+     * @param nowNs       now.
+     */
+    void onSent(final int destination, final long nowNs)
+    {
+        if (0 == pending[destination]++ && inWindow)
+        {
+            startWaiting(destination, nowNs);
+        }
+    }
+
+    /**
+     * A message reached its application (or will not: its RPC failed).
+     *
+     * @param destination the receiving host.
+     * @param nowNs       now.
+     */
+    void onDelivered(final int destination, final long nowNs)
+    {
+        if (0 == --pending[destination] && inWindow)
+        {
+            stopWaiting(destination, nowNs);
+        }
+    }
+
+    /**
+     * An RPC of the window began.
+     *
+     * @param wireBytes its request's and its response's bytes on the wire.
+     */
+    void onMeasuredRequest(final long wireBytes)
+    {
+        measuredOutstanding++;
+        measuredRequests++;
+        offeredWireBytes += wireBytes;
+    }
+
+    /**
+     * A message of an RPC of the window arrived.
+     *
+     * @param wireBytes its bytes on the wire.
+     */
+    void onMeasuredBytes(final long wireBytes)
+    {
+        deliveredWireBytes += wireBytes;
+    }
+
+    /**
+     * An RPC of the window is over: its response arrived, or it failed.
+     */
+    void onMeasuredRpcEnded()
+    {
+        measuredOutstanding--;
+    }
+
+    /**
+     * A measured request reached the server application.
+     *
+     * @param bucket   its size bucket.
+     * @param slowdown its completion time over the best possible.
+     */
+    void onMeasuredDone(final int bucket, final double slowdown)
+    {
+        if (counts[bucket] == slowdowns[bucket].length)
+        {
+            slowdowns[bucket] = Arrays.copyOf(slowdowns[bucket], counts[bucket] << 1);
+        }
+        slowdowns[bucket][counts[bucket]++] = slowdown;
+    }
+
+    /**
+     * A measured request never completed: it counts with the time it had waited when the run stopped (a lower bound
+     * on its slowdown).
+     *
+     * @param bucket   its size bucket.
+     * @param slowdown its slowdown so far.
+     */
+    void onMeasuredIncomplete(final int bucket, final double slowdown)
+    {
+        onMeasuredDone(bucket, slowdown);
+        incomplete[bucket]++;
+    }
+
+    /**
+     * The transport refused a request (a limit such as the send pool or RPCs per socket).
+     */
+    void onRefused()
+    {
+        refused++;
+    }
+
+    /**
+     * An RPC ended with an error.
+     */
+    void onFailed()
+    {
+        failed++;
+    }
+
+    /**
+     * @return RPCs of the window not yet over.
+     */
+    long measuredOutstanding()
+    {
+        return measuredOutstanding;
+    }
+
+    long measuredRequests()
+    {
+        return measuredRequests;
+    }
+
+    long offeredWireBytes()
+    {
+        return offeredWireBytes;
+    }
+
+    long deliveredWireBytes()
+    {
+        return deliveredWireBytes;
+    }
+
+    long wastedPs()
+    {
+        return wastedPs;
+    }
+
+    long refused()
+    {
+        return refused;
+    }
+
+    long failed()
+    {
+        return failed;
+    }
+
+    int count(final int bucket)
+    {
+        return counts[bucket];
+    }
+
+    long incomplete(final int bucket)
+    {
+        return incomplete[bucket];
+    }
+
+    /**
+     * @param bucket     a size bucket.
+     * @param percentile 0 to 100.
+     * @return that percentile of the bucket's slowdowns (nearest rank), NaN if it has none.
+     */
+    double percentile(final int bucket, final double percentile)
+    {
+        final int n = counts[bucket];
+        if (0 == n)
+        {
+            return Double.NaN;
+        }
+        final double[] sorted = Arrays.copyOf(slowdowns[bucket], n);
+        Arrays.sort(sorted);
+        final int rank = (int)Math.ceil(percentile / 100.0 * n);
+        return sorted[Math.max(0, Math.min(n - 1, rank - 1))];
+    }
+
+    private void startWaiting(final int host, final long nowNs)
+    {
+        idleFromNs[host] = nowNs;
+        busyFromPs[host] = downlinks[host].busyPs();
+    }
+
+    private void stopWaiting(final int host, final long nowNs)
+    {
+        final long busyPs = downlinks[host].busyPs() - busyFromPs[host];
+        wastedPs += Math.max(0, (nowNs - idleFromNs[host]) * 1000L - busyPs);
+    }
+}

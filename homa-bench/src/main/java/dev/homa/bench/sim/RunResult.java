@@ -1,0 +1,76 @@
+package dev.homa.bench.sim;
+
+/**
+ * The outcome of one run. Everything but {@link #wallNs()} follows from the spec and its seed alone.
+ *
+ * @param spec                what ran.
+ * @param bucketMaxBytes      the largest size of each bucket.
+ * @param bucketCounts        measured requests per bucket.
+ * @param p50                 median slowdown per bucket.
+ * @param p99                 99th percentile slowdown per bucket.
+ * @param incomplete          measured requests per bucket that had not completed when the run stopped.
+ * @param offeredLoad         wire bytes handed to the transports in the window over the host links' capacity.
+ * @param deliveredLoad       wire bytes delivered to applications in the window over the same capacity.
+ * @param wastedDownlink      share of the window's downlink time spent idle while a message for that host was on
+ *                            its way.
+ * @param hostPortPeakBytes   per priority level: the deepest any ToR port towards a host got, wire bytes.
+ * @param fabricPortPeakBytes per priority level: the deepest any port between a ToR and a spine got.
+ * @param drops               frames the switches dropped (buffer full).
+ * @param refused             requests or responses the transport refused (a limit).
+ * @param failed              RPCs that ended with an error.
+ * @param measuredRequests    requests that arrived in the window.
+ * @param packets             packets the hosts handed to the network, whole run.
+ * @param simulatedNs         virtual time the run covered.
+ * @param wallNs              wall-clock time of the event loop.
+ * @param counters            the transports' counters summed over hosts, whole run.
+ */
+record RunResult(
+    RunSpec spec,
+    int[] bucketMaxBytes,
+    long[] bucketCounts,
+    double[] p50,
+    double[] p99,
+    long[] incomplete,
+    double offeredLoad,
+    double deliveredLoad,
+    double wastedDownlink,
+    long[] hostPortPeakBytes,
+    long[] fabricPortPeakBytes,
+    long drops,
+    long refused,
+    long failed,
+    long measuredRequests,
+    long packets,
+    long simulatedNs,
+    long wallNs,
+    java.util.Map<String, Long> counters)
+{
+    /**
+     * @return simulated packets per second of wall-clock time.
+     */
+    double packetsPerSecond()
+    {
+        return 0 == wallNs ? 0 : packets * 1e9 / wallNs;
+    }
+
+    /**
+     * @return delivered over offered load.
+     */
+    double deliveredShare()
+    {
+        return 0 == offeredLoad ? 0 : deliveredLoad / offeredLoad;
+    }
+
+    /**
+     * @return incomplete measured requests in all buckets.
+     */
+    long incompleteTotal()
+    {
+        long sum = 0;
+        for (final long value : incomplete)
+        {
+            sum += value;
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.homa.bench.sim;
+
+import java.util.SplittableRandom;
+
+/**
+ * One simulated host: an application that issues requests to random other hosts at Poisson times and answers every
+ * request it receives with a small response, over some transport. The {@link ClusterRun} runs a host only when it
+ * is due: a packet reached it, its transport's own deadline came, or its next request is due.
+ * <p>
+ * Arrivals, sizes and destinations come from a generator seeded by the run's seed and the host's index alone, so
+ * every transport of a run sees exactly the same requests at the same times.
+ */
+abstract class SimHost
+{
+    final int index;
+    final ClusterRun run;
+    final RpcLedger ledger = new RpcLedger();
+    private final SplittableRandom random;
+    private final double meanGapNs;
+    private double nextArrivalExactNs;
+    private long nextArrivalNs;
+
+    /**
+     * @param index       host index in the fabric.
+     * @param run         the run.
+     * @param seed        the run's seed.
+     * @param meanGapNs   mean time between this host's requests.
+     */
+    SimHost(final int index, final ClusterRun run, final long seed, final double meanGapNs)
+    {
+        this.index = index;
+        this.run = run;
+        this.random = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (index + 1)));
+        this.meanGapNs = meanGapNs;
+        nextArrivalExactNs = gapNs();
+        nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
+    }
+
+    /**
+     * @return when this host's next request is due.
+     */
+    final long nextArrivalNs()
+    {
+        return nextArrivalNs;
+    }
+
+    /**
+     * Run the host: issue the requests that are due, then let the transport work until it has nothing more to do
+     * now, and tell the run when to come back.
+     *
+     * @param nowNs now.
+     */
+    final void activate(final long nowNs)
+    {
+        while (nextArrivalNs <= nowNs)
+        {
+            final int size = run.workload().sample(random.nextDouble());
+            int destination = random.nextInt(run.hostCount() - 1);
+            if (destination >= index)
+            {
+                destination++;
+            }
+            run.onArrival(this, destination, size, nowNs);
+            nextArrivalExactNs += gapNs();
+            nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
+        }
+        work(nowNs);
+        run.wake(index, Math.max(nowNs + 1, Math.min(deadlineNs(nowNs), nextArrivalNs)));
+    }
+
+    private double gapNs()
+    {
+        return -Math.log(1.0 - random.nextDouble()) * meanGapNs;
+    }
+
+    /**
+     * @param action called with the ledger slot of every RPC in flight.
+     */
+    final void forEachOutstanding(final java.util.function.IntConsumer action)
+    {
+        ledger.forEach(action);
+    }
+
+    /**
+     * Hand a request to the transport.
+     *
+     * @param destination server host index.
+     * @param bytes       request length.
+     * @param nowNs       now.
+     * @return the RPC's id, or -1 if the transport refused it.
+     */
+    abstract long send(int destination, int bytes, long nowNs);
+
+    /**
+     * Let the transport do everything due now, delivering what arrives to the run.
+     *
+     * @param nowNs now.
+     */
+    abstract void work(long nowNs);
+
+    /**
+     * @param nowNs now.
+     * @return when the transport next needs to run without new input; after now.
+     */
+    abstract long deadlineNs(long nowNs);
+
+    /**
+     * @return packets this host's transport handed to the network.
+     */
+    abstract long packetsSent();
+
+    /**
+     * Add this host's transport counters (packets by type, retransmissions, timeouts) to a run's totals.
+     *
+     * @param totals counter name to value, in a fixed order.
+     */
+    abstract void addCounters(java.util.Map<String, Long> totals);
+
+    /**
+     * Release what the transport holds.
+     */
+    abstract void close();
+}

@@ -1,0 +1,102 @@
+package dev.homa.bench.sim;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The simulator's smoke configuration: one small rack, every transport, a short window. The same seed gives
+ * byte-identical result files; every run delivers its load and measures something in every bucket.
+ */
+class HomaSimTest
+{
+    private static final String[] SMOKE = {
+        "--topology", "rack", "--hosts-per-rack", "8", "--workload", "w3", "--load", "0.5", "--transports", "all",
+        "--warmup", "300us", "--window", "1ms", "--drain", "20ms", "--seed", "11", "--quiet" };
+
+    @Test
+    @Timeout(120)
+    void theSameSeedGivesByteIdenticalResultsAndEveryTransportDeliversItsLoad(@TempDir final Path temp)
+        throws IOException
+    {
+        final Path first = temp.resolve("first");
+        final Path second = temp.resolve("second");
+        assertEquals(0, HomaSim.execute(with(SMOKE, "--output", first.toString())));
+        assertEquals(0, HomaSim.execute(with(SMOKE, "--output", second.toString(), "--no-plots")));
+        for (final String file : new String[]{ ResultFiles.RESULTS, ResultFiles.SUMMARY, ResultFiles.COUNTERS })
+        {
+            assertArrayEquals(Files.readAllBytes(first.resolve(file)), Files.readAllBytes(second.resolve(file)),
+                file + " differs between two runs with seed 11");
+        }
+        assertTrue(Files.size(first.resolve("slowdown-p99-w3-load50.png")) > 10_000, "p99 plot written");
+
+        final List<String> summary = Files.readAllLines(first.resolve(ResultFiles.SUMMARY));
+        assertEquals(1 + Variant.values().length, summary.size(), "one line per transport");
+        for (final String line : summary.subList(1, summary.size()))
+        {
+            final String[] fields = line.split(",");
+            final double share = Double.parseDouble(fields[6]);
+            assertTrue(share > 0.999, "every RPC of the window delivered: " + line);
+            assertTrue(Long.parseLong(fields[8]) > 1_000, "requests measured: " + line);
+        }
+        final List<String> buckets = Files.readAllLines(first.resolve(ResultFiles.RESULTS));
+        for (final String line : buckets.subList(1, buckets.size()))
+        {
+            final String[] fields = line.split(",");
+            assertTrue(Long.parseLong(fields[5]) > 0, "every bucket measured: " + line);
+            assertTrue(Double.parseDouble(fields[6]) >= 1.0 - 1e-9, "slowdown at least 1: " + line);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void anotherSeedGivesAnotherRun(@TempDir final Path temp) throws IOException
+    {
+        final String[] small = {
+            "--topology", "rack", "--hosts-per-rack", "4", "--workload", "w2", "--load", "0.4", "--transports",
+            "homa", "--warmup", "200us", "--window", "200us", "--quiet", "--no-plots" };
+        assertEquals(0, HomaSim.execute(with(small, "--seed", "1", "--output", temp.resolve("a").toString())));
+        assertEquals(0, HomaSim.execute(with(small, "--seed", "2", "--output", temp.resolve("b").toString())));
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(temp.resolve("a").resolve(ResultFiles.RESULTS)),
+            Files.readAllBytes(temp.resolve("b").resolve(ResultFiles.RESULTS))), "the seed drives the run");
+    }
+
+    @Test
+    @Timeout(30)
+    void badOptionsFailInOneLine(@TempDir final Path temp)
+    {
+        assertEquals(2, HomaSim.execute("--workload", "w9", "--output", temp.toString(), "--quiet"));
+        assertEquals(2, HomaSim.execute("--transports", "tcp", "--output", temp.toString(), "--quiet"));
+        assertEquals(2, HomaSim.execute("--load", "0", "--output", temp.toString(), "--quiet"));
+    }
+
+    @Test
+    @Timeout(60)
+    void aPropertiesFileSetsOptions(@TempDir final Path temp) throws IOException
+    {
+        final Path config = temp.resolve("sim.properties");
+        Files.writeString(config, "topology=rack\nhosts-per-rack=4\nworkload=1000\nload=0.3\ntransports=pfabric\n" +
+            "warmup=100us\nwindow=200us\nno-plots=true\nquiet=true\n");
+        assertEquals(0, HomaSim.execute("--config", config.toString(), "--output", temp.resolve("out").toString()));
+        final List<String> summary = Files.readAllLines(temp.resolve("out").resolve(ResultFiles.SUMMARY));
+        assertEquals(2, summary.size());
+        assertTrue(summary.get(1).startsWith("1000B,0.30,pfabric,4,"), summary.get(1));
+    }
+
+    private static String[] with(final String[] base, final String... more)
+    {
+        final String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+}

@@ -10,7 +10,6 @@ import dev.homa.core.wire.PacketDecoder;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.PacketSink;
-import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.Agent;
@@ -34,11 +33,12 @@ import java.util.concurrent.locks.LockSupport;
  * simulation when the agent next has something to do.
  * <p>
  * The agent only wires and drives its collaborators, each one protocol concept on this same thread: {@link
- * CommandHandler} (application commands), {@link PacketDispatcher} with {@link DataReceiver}, {@link
- * ControlReceiver} and {@link AckManager} (receiving), {@link SrptQueue}, {@link Pacer}, {@link DataSender}, {@link
- * ControlSender} and {@link PacketTransmitter} (sending), {@link RpcTimer} and {@link ResendRequester} (timers),
- * {@link RpcTable}, {@link InboundAllocator} and {@link MessageDelivery} (RPC and message life cycle). Time reaches
- * them through a {@link CachedNanoClock} updated once per duty cycle.
+ * CommandHandler} and {@link InlineSender} (application commands), {@link PacketDispatcher} with {@link
+ * DataReceiver}, {@link ControlReceiver} and {@link AckManager} (receiving), {@link SrptQueue}, {@link Pacer},
+ * {@link DataSender}, {@link ControlSender} and {@link PacketTransmitter} (sending), {@link RpcTimer} and {@link
+ * ResendRequester} (timers), {@link RpcTable}, {@link InboundAllocator} and {@link MessageDelivery} (RPC and message
+ * life cycle), {@link CounterPublisher} (counters out of the process). Time reaches them through a {@link
+ * CachedNanoClock} updated once per duty cycle.
  * <p>
  * Sender: a message is cut into packets of {@code maxPacketLength - 56} payload bytes; the first unscheduled
  * bytes (rounded up to a full packet; a few hundred for a response to a request marked FLAG_INCAST) go at the
@@ -99,14 +99,10 @@ final class HomaEngine implements Agent
 
     private long nowNs;
     private long nextTickNs;
-    private CountersFile countersFile;
-    private long nextCountersNs;
-    private final long countersIntervalNs;
-    private final long dutyCycleStallThresholdNs;
-    private final long startNs;
-    private final long startEpochMs = System.currentTimeMillis();
     private long nextCutoffNs;
     private final InvokerThread invokerThread;
+    private final InlineSender inlineSender;
+    private final CounterPublisher counters;
 
     /**
      * @param ctx               concluded context.
@@ -195,11 +191,12 @@ final class HomaEngine implements Agent
         this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, commandHandler::bindOpened,
             dataReceiver, controlReceiver, ackManager, peers, unreachable);
 
+        this.inlineSender = new InlineSender(
+            invokerThread, commands, commandHandler, COMMAND_LIMIT, pacer, transmitter, metrics, errorHandler);
+
         nowNs = clock.nanoTime();
         time.update(nowNs);
-        startNs = nowNs;
-        countersIntervalNs = ctx.countersIntervalNs();
-        dutyCycleStallThresholdNs = ctx.dutyCycleStallThresholdNs();
+        counters = new CounterPublisher(metrics, ctx.countersIntervalNs(), ctx.dutyCycleStallThresholdNs(), nowNs);
         nextTickNs = nowNs + tickNs;
         nextCutoffNs = nowNs + cutoffIntervalNs;
     }
@@ -260,11 +257,7 @@ final class HomaEngine implements Agent
                 nextTickNs = nowNs + tickNs;
                 work += timer.onTick();
             }
-            if (nowNs - nextCountersNs >= 0)
-            {
-                nextCountersNs = nowNs + countersIntervalNs;
-                publishCounters(nowNs);
-            }
+            counters.publishIfDue(nowNs);
             if (!staticCutoffs && nowNs - nextCutoffNs >= 0)
             {
                 nextCutoffNs = nowNs + cutoffIntervalNs;
@@ -286,7 +279,7 @@ final class HomaEngine implements Agent
             updateGauges();
             if (0 != work)
             {
-                onCycleEnd(clock.nanoTime() - nowNs);
+                counters.onCycleEnd(clock.nanoTime() - nowNs);
             }
             return work;
         }
@@ -304,37 +297,7 @@ final class HomaEngine implements Agent
     @Override
     public void onClose()
     {
-        publishCounters(clock.nanoTime());
-        if (null != countersFile)
-        {
-            countersFile.close();
-            countersFile = null;
-        }
-    }
-
-    /**
-     * Copy the driver's counters into the metrics and, if there is one, every counter into the counters file.
-     */
-    private void publishCounters(final long nowNs)
-    {
-        metrics.copyDriverCounters();
-        if (null != countersFile)
-        {
-            countersFile.update(startEpochMs + (nowNs - startNs) / 1_000_000);
-        }
-    }
-
-    /**
-     * A duty cycle that did some work took this long: a stall past the threshold is counted, as Aeron counts its
-     * agents' (a protocol thread that stops for a garbage collection, a page fault or a busy core delays every RPC).
-     */
-    private void onCycleEnd(final long cycleNs)
-    {
-        metrics.max(HomaMetrics.DUTY_CYCLE_MAX_NS, cycleNs);
-        if (cycleNs > dutyCycleStallThresholdNs)
-        {
-            metrics.increment(HomaMetrics.DUTY_CYCLE_STALLS);
-        }
+        counters.close(clock.nanoTime());
     }
 
     /**
@@ -344,7 +307,7 @@ final class HomaEngine implements Agent
      */
     public void countersFile(final CountersFile countersFile)
     {
-        this.countersFile = countersFile;
+        counters.countersFile(countersFile);
     }
 
     /**
@@ -352,134 +315,15 @@ final class HomaEngine implements Agent
      */
     public CountersFile countersFile()
     {
-        return countersFile;
+        return counters.countersFile();
     }
 
     /**
-     * INVOKER mode, called by the thread that drives the duty cycle between two cycles: start a message now, from
-     * the application's buffer, and transmit what may leave at once (see {@link InvokerThread}). Commands already
-     * in the ring go first so that nothing is reordered behind this one.
-     *
-     * @param port     our socket's port.
-     * @param flags    {@link Commands} flags.
-     * @param id       the RPC id.
-     * @param peer     the other host.
-     * @param peerPort the other socket's port.
-     * @param cookie   the client's cookie (requests).
-     * @param buffer   the message.
-     * @param offset   its first byte.
-     * @param length   its length.
-     * @return false if the caller may not run the engine now and must queue a command instead.
+     * @return how the thread that drives an INVOKER transport's duty cycle starts its messages at once.
      */
-    public boolean sendInline(
-        final int port,
-        final int flags,
-        final long id,
-        final long peer,
-        final int peerPort,
-        final long cookie,
-        final DirectBuffer buffer,
-        final int offset,
-        final int length)
+    InlineSender inlineSender()
     {
-        if (!invokerThread.mayRunInline())
-        {
-            return false;
-        }
-        invokerThread.enter();
-        try
-        {
-            drainCommandsInline();
-            commandHandler.startMessage(port, flags, id, peer, peerPort, length, cookie, buffer, offset, length);
-            transmitInline();
-            return true;
-        }
-        finally
-        {
-            invokerThread.exit();
-        }
-    }
-
-    /**
-     * {@link #sendInline(int, int, long, long, int, long, DirectBuffer, int, int)} for a message gathered from
-     * several buffers, each taken whole, in order.
-     *
-     * @param port     our socket's port.
-     * @param flags    {@link Commands} flags.
-     * @param id       the RPC id.
-     * @param peer     the other host.
-     * @param peerPort the other socket's port.
-     * @param cookie   the client's cookie (requests).
-     * @param buffers  the pieces.
-     * @param count    pieces used.
-     * @param length   the sum of their capacities.
-     * @return false if the caller may not run the engine now and must queue a command instead.
-     */
-    public boolean sendInline(
-        final int port,
-        final int flags,
-        final long id,
-        final long peer,
-        final int peerPort,
-        final long cookie,
-        final DirectBuffer[] buffers,
-        final int count,
-        final int length)
-    {
-        if (!invokerThread.mayRunInline())
-        {
-            return false;
-        }
-        invokerThread.enter();
-        try
-        {
-            drainCommandsInline();
-            final DirectBuffer first = buffers[0];
-            final OutboundMessage out = commandHandler.startMessage(
-                port, flags, id, peer, peerPort, length, cookie, first, 0, first.capacity());
-            if (null != out)
-            {
-                int at = first.capacity();
-                for (int i = 1; i < count; i++)
-                {
-                    commandHandler.appendBytes(out, at, buffers[i], 0, buffers[i].capacity());
-                    at += buffers[i].capacity();
-                }
-            }
-            transmitInline();
-            return true;
-        }
-        finally
-        {
-            invokerThread.exit();
-        }
-    }
-
-    private void drainCommandsInline()
-    {
-        // The time is the last duty cycle's, as for everything else the engine does between clock reads: the
-        // thread that calls this drives the duty cycle, so it is a loop iteration old, and reading the clock here
-        // would put one more clock read ahead of the send system call.
-        while (0 != commands.read(commandHandler, COMMAND_LIMIT))
-        {
-            // Drain: a BIND or an earlier message still in the ring must take effect first.
-        }
-    }
-
-    private void transmitInline()
-    {
-        try
-        {
-            pacer.pace();
-            transmitter.flushBatch();
-        }
-        catch (final RuntimeException ex)
-        {
-            // The message is the protocol's now (the timers will retransmit it): a failure to transmit is the
-            // duty cycle's kind of error, for the error handler, not a failed homaSend for the caller.
-            metrics.increment(HomaMetrics.ERRORS);
-            errorHandler.onError(ex);
-        }
+        return inlineSender;
     }
 
     /**

@@ -1,22 +1,10 @@
 package dev.homa.core;
 
-import dev.homa.nic.time.VirtualClock;
 import org.agrona.DirectBuffer;
-import org.agrona.concurrent.AtomicBuffer;
-import org.agrona.concurrent.IdleStrategy;
-import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
-import org.agrona.concurrent.ringbuffer.RingBuffer;
-import org.jctools.queues.SpmcArrayQueue;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 /**
@@ -38,42 +26,17 @@ public final class HomaSocket implements AutoCloseable
 
     private final HomaTransport transport;
     private final int port;
-    private final Queue<HomaMessage> requests;
-    private final Queue<HomaMessage> responses;
+    private final ReceiveQueue receives;
     private final ConcurrentHashMap<Long, RpcFuture> futures = new ConcurrentHashMap<>();
-    private static final VarHandle ENDED;
-    /** A waiter that finds no free slot in {@link ReceiveWaiters} looks again after this long. */
-    private static final long UNREGISTERED_PARK_NS = 50_000;
-
-    static
-    {
-        try
-        {
-            ENDED = MethodHandles.lookup().findVarHandle(HomaSocket.class, "ended", long.class);
-        }
-        catch (final ReflectiveOperationException ex)
-        {
-            throw new ExceptionInInitializerError(ex);
-        }
-    }
-
-    // Client RPCs in flight = started - ended: application threads count starts (and take back the ones that
-    // failed to start), only the protocol thread counts ends, with an ordered store on its own field instead of a
-    // locked decrement on the path that delivers a response.
-    private final AtomicLong started = new AtomicLong();
-    @SuppressWarnings("unused")
-    private long ended;
+    private final ClientRpcCount clientRpcs = new ClientRpcCount();
     private final SocketEndpoint endpoint = new Endpoint();
-    private final ReceiveWaiters waiters = new ReceiveWaiters();
     private volatile boolean closed;
 
     HomaSocket(final HomaTransport transport, final int port)
     {
         this.transport = transport;
         this.port = port;
-        final int capacity = transport.context().completionQueueCapacity();
-        this.requests = new SpmcArrayQueue<>(capacity);
-        this.responses = new SpmcArrayQueue<>(capacity);
+        this.receives = new ReceiveQueue(transport, transport.context().completionQueueCapacity());
     }
 
     /**
@@ -144,15 +107,15 @@ public final class HomaSocket implements AutoCloseable
     public CompletableFuture<HomaMessage> call(
         final long destination, final int destPort, final DirectBuffer buffer, final int offset, final int length)
     {
-        final RpcFuture future = new RpcFuture(transport.newRpcId());
-        futures.put(future.id, future);
+        final RpcFuture future = new RpcFuture(this, transport.newRpcId());
+        futures.put(future.id(), future);
         try
         {
-            sendWithId(future.id, destination, destPort, buffer, offset, length, null, 0, 0, Commands.FLAG_FUTURE);
+            sendWithId(future.id(), destination, destPort, buffer, offset, length, null, 0, 0, Commands.FLAG_FUTURE);
         }
         catch (final HomaException ex)
         {
-            futures.remove(future.id);
+            futures.remove(future.id());
             throw ex;
         }
         return future;
@@ -183,7 +146,7 @@ public final class HomaSocket implements AutoCloseable
     {
         final long deadlineNs = deadline(timeout, unit);
         final CompletableFuture<HomaMessage> future = call(destination, destPort, buffer, offset, length);
-        transport.offerControl(Commands.DEADLINE, port, ((RpcFuture)future).id, deadlineNs);
+        transport.offerControl(Commands.DEADLINE, port, ((RpcFuture)future).id(), deadlineNs);
         return future;
     }
 
@@ -338,20 +301,7 @@ public final class HomaSocket implements AutoCloseable
      */
     public HomaMessage homaRecv(final int flags)
     {
-        if (0 == (flags & RECV_ANY))
-        {
-            throw new HomaException("homaRecv flags must include RECV_REQUEST or RECV_RESPONSE: " + flags);
-        }
-        HomaMessage message = null;
-        if (0 != (flags & RECV_RESPONSE))
-        {
-            message = responses.poll();
-        }
-        if (null == message && 0 != (flags & RECV_REQUEST))
-        {
-            message = requests.poll();
-        }
-        return message;
+        return receives.poll(flags);
     }
 
     /**
@@ -370,87 +320,7 @@ public final class HomaSocket implements AutoCloseable
      */
     public HomaMessage homaRecv(final int flags, final long timeout, final TimeUnit unit)
     {
-        if (transport.isInvoker() && transport.context().clock() instanceof VirtualClock)
-        {
-            throw new HomaException("blocking homaRecv in INVOKER mode on a VirtualClock would never time out: " +
-                "advance the simulation and call homaRecv(flags) instead");
-        }
-        final NanoClock clock = transport.context().clock();
-        final long deadlineNs = clock.nanoTime() + unit.toNanos(timeout);
-        final IdleStrategy idle = transport.isInvoker() ? null : transport.receiveIdleStrategy();
-        if (null != idle)
-        {
-            idle.reset();
-        }
-        final long spinNs = transport.context().idleSpinNs();
-        long lastWorkNs = clock.nanoTime();
-        while (true)
-        {
-            final HomaMessage message = homaRecv(flags);
-            if (null != message)
-            {
-                return message;
-            }
-            final long nowNs = clock.nanoTime();
-            if (nowNs - deadlineNs >= 0 || closed)
-            {
-                return null;
-            }
-            if (transport.isInvoker())
-            {
-                if (0 != transport.invoker().invoke())
-                {
-                    lastWorkNs = nowNs;
-                }
-                else if (nowNs - lastWorkNs >= spinNs)
-                {
-                    transport.engine().awaitWork(deadlineNs - nowNs);
-                }
-            }
-            else if (null != idle)
-            {
-                transport.ensureOpen();
-                idle.idle();
-            }
-            else if (nowNs - lastWorkNs < spinNs)
-            {
-                // As the protocol thread polls (ProtocolIdleStrategy): yield, so a thread woken here can run.
-                Thread.yield();
-            }
-            else
-            {
-                final HomaMessage parked = park(flags, deadlineNs - nowNs);
-                if (null != parked)
-                {
-                    return parked;
-                }
-            }
-        }
-    }
-
-    private HomaMessage park(final int flags, final long maxNs)
-    {
-        transport.ensureOpen();
-        final int slot = waiters.register(flags);
-        if (slot < 0)
-        {
-            LockSupport.parkNanos(this, Math.min(maxNs, UNREGISTERED_PARK_NS));
-            return null;
-        }
-        try
-        {
-            // Registered before this last look: a result queued from here on wakes the thread.
-            final HomaMessage message = homaRecv(flags);
-            if (null == message && !closed)
-            {
-                LockSupport.parkNanos(this, maxNs);
-            }
-            return message;
-        }
-        finally
-        {
-            waiters.unregister(slot);
-        }
+        return receives.await(flags, timeout, unit);
     }
 
     /**
@@ -473,7 +343,7 @@ public final class HomaSocket implements AutoCloseable
      */
     public int outstandingRpcs()
     {
-        return (int)(started.get() - (long)ENDED.getAcquire(this));
+        return clientRpcs.inFlight();
     }
 
     /**
@@ -487,7 +357,7 @@ public final class HomaSocket implements AutoCloseable
             closed = true;
             transport.offerControl(Commands.CLOSE, port, 0);
             transport.removeSocket(port);
-            waiters.wakeAll();
+            receives.close();
         }
     }
 
@@ -553,16 +423,15 @@ public final class HomaSocket implements AutoCloseable
         }
         checkMessage(buffer, offset, length);
         final int max = transport.context().maxRpcsPerSocket();
-        if (started.incrementAndGet() - (long)ENDED.getAcquire(this) > max)
+        if (!clientRpcs.tryStart(max))
         {
-            started.decrementAndGet();
             throw new HomaLimitException("socket " + port + " already has " + max +
                 " RPCs in flight (homa maxRpcsPerSocket)");
         }
         final int pages = pagesFor(length);
         if (!transport.reserveSendPages(pages))
         {
-            started.decrementAndGet();
+            clientRpcs.cancelStart();
             throw new HomaLimitException("send pool exhausted: " + length + "-byte request needs " + pages +
                 " units of the send pool, which is full (homa sendPoolBytes)");
         }
@@ -572,7 +441,7 @@ public final class HomaSocket implements AutoCloseable
         }
         catch (final HomaException ex)
         {
-            started.decrementAndGet();
+            clientRpcs.cancelStart();
             transport.unreserveSendPages(pages);
             throw ex;
         }
@@ -629,129 +498,48 @@ public final class HomaSocket implements AutoCloseable
         final int count)
     {
         final HomaEngine engine = transport.engine();
+        final InlineSender inline = engine.inlineSender();
         if (null == buffers ?
-            engine.sendInline(port, flags, id, peer, peerPort, cookie, buffer, offset, length) :
-            engine.sendInline(port, flags, id, peer, peerPort, cookie, buffers, count, length))
+            inline.send(port, flags, id, peer, peerPort, cookie, buffer, offset, length) :
+            inline.send(port, flags, id, peer, peerPort, cookie, buffers, count, length))
         {
             return;
         }
+        final CommandProxy commands = transport.commands();
         if (null == buffers)
         {
-            writeChunks(flags, id, peer, peerPort, cookie, length, 0, buffer, offset, length);
+            commands.message(port, flags, id, peer, peerPort, cookie, length, 0, buffer, offset, length);
         }
         else
         {
             int at = 0;
             for (int i = 0; i < count; i++)
             {
-                writeChunks(flags, id, peer, peerPort, cookie, length, at, buffers[i], 0, buffers[i].capacity());
-                at += buffers[i].capacity();
+                final DirectBuffer piece = buffers[i];
+                commands.message(port, flags, id, peer, peerPort, cookie, length, at, piece, 0, piece.capacity());
+                at += piece.capacity();
             }
         }
         engine.wake();
     }
 
     /**
-     * Put bytes of a message into the command ring as records of at most {@link Commands#MAX_CHUNK} bytes: the
-     * message's first record starts it ({@link Commands#SEND}), the others add to it ({@link Commands#CHUNK}).
+     * A {@link #call} future completed: the protocol thread takes the future out of the map before it completes it;
+     * if it is still there, the application completed it, and the RPC must end.
+     *
+     * @param future the completed future.
      */
-    private void writeChunks(
-        final int flags,
-        final long id,
-        final long peer,
-        final int peerPort,
-        final long cookie,
-        final int length,
-        final int messageOffset,
-        final DirectBuffer buffer,
-        final int offset,
-        final int bytes)
+    void abandon(final RpcFuture future)
     {
-        final ManyToOneRingBuffer ring = transport.commands();
-        final AtomicBuffer ringBuffer = ring.buffer();
-        int done = 0;
-        final long startNs = transport.context().clock().nanoTime();
-        while (done < bytes)
+        if (futures.remove(future.id(), future) && !closed && !transport.isClosed())
         {
-            final int chunk = Math.min(Commands.MAX_CHUNK, bytes - done);
-            final int type = 0 == messageOffset + done ? Commands.SEND : Commands.CHUNK;
-            final int index = ring.tryClaim(type, Commands.HEADER_LENGTH + chunk);
-            if (index < 0)
+            try
             {
-                if (RingBuffer.INSUFFICIENT_CAPACITY != index)
-                {
-                    throw new HomaException("command ring rejected a record of " + chunk + " bytes: " + index);
-                }
-                transport.awaitCommandSpace(startNs);
-                continue;
+                transport.offerControl(Commands.ABORT, port, future.id());
             }
-            ringBuffer.putInt(index + Commands.PORT_OFFSET, port);
-            ringBuffer.putInt(index + Commands.FLAGS_OFFSET, flags);
-            ringBuffer.putLong(index + Commands.ID_OFFSET, id);
-            ringBuffer.putLong(index + Commands.PEER_OFFSET, peer);
-            ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
-            ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
-            ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
-            ringBuffer.putInt(index + Commands.CHUNK_OFFSET_OFFSET, messageOffset + done);
-            ringBuffer.putBytes(index + Commands.HEADER_LENGTH, buffer, offset + done, chunk);
-            ring.commit(index);
-            done += chunk;
-        }
-    }
-
-    /**
-     * The future of a {@link #call}: completed by the protocol thread with the response, or by the application
-     * (cancel, orTimeout, complete...), which aborts the RPC.
-     */
-    private final class RpcFuture extends CompletableFuture<HomaMessage>
-    {
-        private final long id;
-
-        RpcFuture(final long id)
-        {
-            this.id = id;
-        }
-
-        @Override
-        public boolean complete(final HomaMessage value)
-        {
-            final boolean done = super.complete(value);
-            abandon(done);
-            return done;
-        }
-
-        @Override
-        public boolean completeExceptionally(final Throwable ex)
-        {
-            final boolean done = super.completeExceptionally(ex);
-            abandon(done);
-            return done;
-        }
-
-        @Override
-        public boolean cancel(final boolean mayInterruptIfRunning)
-        {
-            final boolean done = super.cancel(mayInterruptIfRunning);
-            abandon(done);
-            return done;
-        }
-
-        /**
-         * The protocol thread takes the future out of the map before it completes it; if it is still there, the
-         * application completed it, and the RPC must end.
-         */
-        private void abandon(final boolean done)
-        {
-            if (done && futures.remove(id, this) && !closed && !transport.isClosed())
+            catch (final HomaException ex)
             {
-                try
-                {
-                    transport.offerControl(Commands.ABORT, port, id);
-                }
-                catch (final HomaException ex)
-                {
-                    // The transport closed meanwhile: the RPC is gone with it.
-                }
+                // The transport closed meanwhile: the RPC is gone with it.
             }
         }
     }
@@ -763,13 +551,7 @@ public final class HomaSocket implements AutoCloseable
     {
         public boolean deliver(final HomaMessage message)
         {
-            final boolean request = HomaMessage.Kind.REQUEST == message.kind();
-            if (!(request ? requests.offer(message) : responses.offer(message)))
-            {
-                return false;
-            }
-            waiters.wake(request ? RECV_REQUEST : RECV_RESPONSE);
-            return true;
+            return receives.offer(message);
         }
 
         public boolean completeFuture(final long id, final HomaMessage message)
@@ -794,7 +576,7 @@ public final class HomaSocket implements AutoCloseable
 
         public void onClientRpcEnded()
         {
-            ENDED.setRelease(HomaSocket.this, ended + 1);
+            clientRpcs.end();
         }
     }
 }

@@ -46,7 +46,7 @@ public final class HomaTransport implements AutoCloseable
 
     private final Context ctx;
     private final HomaEngine engine;
-    private final ManyToOneRingBuffer commands;
+    private final CommandProxy commands;
     private final ConcurrentHashMap<Integer, HomaSocket> sockets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, SocketEndpoint> endpoints = new ConcurrentHashMap<>();
     private final AtomicInteger nextAutoPort = new AtomicInteger(MIN_AUTO_PORT);
@@ -66,9 +66,10 @@ public final class HomaTransport implements AutoCloseable
         // RPC a server still holds unacknowledged (its new request would meet the old RPC and its old response). In
         // virtual time the clock starts at 0: ids start at 2 and runs stay reproducible.
         this.nextRpcId = new AtomicLong(Math.max(2, (ctx.clock().nanoTime() & 0x3FFF_FFFF_FFFF_FFFFL) << 1));
-        this.commands = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
+        final ManyToOneRingBuffer ring = new ManyToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             ctx.commandBufferBytes() + RingBufferDescriptor.TRAILER_LENGTH, 64)));
-        this.engine = new HomaEngine(ctx, commands, endpoints, sendPagesReserved);
+        this.commands = new CommandProxy(this, ring, ctx.clock());
+        this.engine = new HomaEngine(ctx, ring, endpoints, sendPagesReserved);
         if (ctx.countersEnabled())
         {
             try
@@ -347,7 +348,7 @@ public final class HomaTransport implements AutoCloseable
         return engine.sendUnitsFor(length);
     }
 
-    ManyToOneRingBuffer commands()
+    CommandProxy commands()
     {
         return commands;
     }
@@ -417,16 +418,7 @@ public final class HomaTransport implements AutoCloseable
      */
     void offerControl(final int type, final int port, final long id, final long value)
     {
-        final UnsafeBuffer scratch = new UnsafeBuffer(new byte[Commands.HEADER_LENGTH]);
-        scratch.putInt(Commands.PORT_OFFSET, port);
-        scratch.putLong(Commands.ID_OFFSET, id);
-        scratch.putLong(Commands.DEADLINE_OFFSET, value);
-        final long startNs = ctx.clock().nanoTime();
-        while (!commands.write(type, scratch, 0, Commands.HEADER_LENGTH))
-        {
-            awaitCommandSpace(startNs);
-        }
-        engine.wake();
+        commands.control(type, port, id, value);
     }
 
     /**

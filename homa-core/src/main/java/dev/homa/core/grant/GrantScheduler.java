@@ -3,34 +3,25 @@ package dev.homa.core.grant;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.priority.ScheduledPriorities;
-import org.agrona.collections.Long2ObjectHashMap;
 
 /**
  * Receiver-side grant scheduler with the current HomaModule's semantics (homa_grant.c; protocol.md section 4).
  * <ul>
  * <li><b>Candidates</b> are the tracked messages that need grants (longer than their unscheduled bytes), from their
- * first packet until their last byte arrives. They are kept in one SRPT-ordered queue per sending peer
- * ({@link PeerQueue}) and the queues in a list ordered by their best message, as the kernel does, so a DATA arrival
- * only moves a message a few places.</li>
+ * first packet until their last byte arrives ({@link GrantCandidates}).</li>
  * <li><b>SRPT</b>: fewest bytes not yet received first, ties to the older message (smaller birth order).</li>
- * <li><b>Overcommitment</b>: at most {@code overcommit} (K) messages are active. The active set is the best K
- * candidates taking at most {@code maxActivePerPeer} from each peer; if that leaves slots free (fewer peers than
- * slots) they are filled with the best messages of the peers with the fewest active ones, so the per-peer limit is
- * a preference, not a cap. A shorter newcomer takes the slot of the worst active message (kernel behaviour: its
- * grants are already out at a lower level, the newcomer's go out at a higher one). A message keeps its slot until
- * it is fully received, not merely fully granted (homa_grant_check_rpc), so at most K messages hold grants.</li>
+ * <li><b>Overcommitment</b>: at most {@code overcommit} (K) messages are active ({@link ActiveSet}). A shorter
+ * newcomer takes the slot of the worst active message (kernel behaviour: its grants are already out at a lower
+ * level, the newcomer's go out at a higher one). A message keeps its slot until it is fully received, not merely
+ * fully granted (homa_grant_check_rpc), so at most K messages hold grants.</li>
  * <li><b>Window</b>: each active message is granted up to {@code received + window} (window fixed, or dynamic
- * {@code maxIncoming / (active + 1)}), clipped to its length and to the room left in the incoming budget (sum over
- * candidates of granted-or-unscheduled bytes not yet received, each sending peer's share counted up to
- * {@link GrantConfig#maxIncomingBytesPerPeer(int)}, beyond which that peer gets no more; a message that needs no
- * grant does not count, as in homa_grant_update_incoming), rounded up to a whole packet but never past the end. A
- * grant goes out only when it raises the offset by at least one packet or reaches the end, or when the message's
- * priority changed while it still has granted bytes on the way. Grants never go down.</li>
+ * {@code maxIncoming / (active + 1)}), clipped to its length and to the room left in the {@link IncomingBudget},
+ * rounded up to a whole packet but never past the end. A grant goes out only when it raises the offset by at least
+ * one packet or reaches the end, or when the message's priority changed while it still has granted bytes on the
+ * way. Grants never go down.</li>
  * <li><b>Priorities</b> follow {@link ScheduledPriorities#levelFor(int, int, int)}.</li>
- * <li><b>FIFO grants</b> (homa_grant_check_fifo): every {@link GrantConfig#fifoGrantIntervalNs()} the oldest
- * candidate, active or not, that is not fully granted and has less than {@code window + 2 * fifoGrantIncrement} on
- * the way (more means its sender ignores grants) gets {@code fifoGrantIncrement} more bytes at the next-to-highest
- * level (homa_high_priority, 6 of 0-7). Like the kernel's, these are outside K and the incoming budget.</li>
+ * <li><b>FIFO grants</b> ({@link FifoGrants}) go at the next-to-highest level (homa_high_priority, 6 of 0-7),
+ * outside K and the incoming budget.</li>
  * <li><b>Strict overcommitment</b> ({@link GrantConfig#strictOvercommit(boolean)}, off by default as in the kernel):
  * a message without grant data on the way is only granted while fewer than K messages hold undelivered scheduled
  * grants, so the tail of a displaced message or a FIFO grant also counts against K.</li>
@@ -44,42 +35,26 @@ import org.agrona.collections.Long2ObjectHashMap;
  */
 public final class GrantScheduler
 {
-    private static final long NO_DEADLINE = Long.MAX_VALUE;
     /** FIFO grants go at homa_high_priority: the next-to-highest level, below control packets only. */
     private static final int FIFO_GRANT_LEVEL = (PriorityMapping.LEVELS - 1) - 1;
 
-    private final int overcommit;
-    private final int maxIncomingBytes;
-    private final long maxIncomingBytesPerPeer;
-    private final int windowBytes;
     private final int maxPacketPayload;
-    private final int maxActivePerPeer;
-    private final int fifoGrantIncrement;
-    private final long fifoGrantIntervalNs;
+    private final int overcommit;
+    private final int windowBytes;
+    private final int maxIncomingBytes;
     private final boolean strictOvercommit;
     private final boolean fifoOrder;
     private int maxScheduledPriority;
 
-    private final Long2ObjectHashMap<PeerQueue> queueByPeer;
-    private PeerQueue freeQueues;
-    private PeerQueue queuesHead;
-    private PeerQueue queuesTail;
-    private GrantState fifoHead;
-    private GrantState fifoTail;
-
-    private final GrantState[] active = new GrantState[GrantConfig.MAX_OVERCOMMIT];
-    private final GrantState[] scratch = new GrantState[GrantConfig.MAX_OVERCOMMIT];
-    private int activeCount;
-    private int candidateCount;
+    private final GrantCandidates candidates;
+    private final ActiveSet active;
+    private final IncomingBudget budget;
+    private final FifoGrants fifo;
     private int trackedCount;
-    private long incomingBytes;
-    private long countedIncomingBytes;
-    private int holders;
     private boolean dirty;
     /** Something changed that may call for grants: {@link #sendGrantsIfDue} has work. */
     private boolean due;
     private boolean inSendGrants;
-    private long nextFifoDeadlineNs = NO_DEADLINE;
 
     /** The scheduler's statistics live among the transport's counters. */
     private final HomaMetrics metrics;
@@ -106,26 +81,16 @@ public final class GrantScheduler
         this.metrics = metrics;
         overcommit = config.overcommit();
         maxIncomingBytes = config.maxIncomingBytes();
-        maxIncomingBytesPerPeer = 0 == config.maxIncomingBytesPerPeer() ? maxIncomingBytes :
-            config.maxIncomingBytesPerPeer();
         windowBytes = config.windowBytes();
         maxPacketPayload = config.maxPacketPayload();
-        maxActivePerPeer = config.maxActivePerPeer();
-        fifoGrantIncrement = config.fifoGrantIncrement();
-        fifoGrantIntervalNs = config.fifoGrantIntervalNs();
         strictOvercommit = config.strictOvercommit();
         fifoOrder = config.fifoOrder();
         maxScheduledPriority = config.maxScheduledPriority();
-
-        final int capacity = config.initialPeerCapacity();
-        queueByPeer = new Long2ObjectHashMap<>(Math.max(8, capacity * 2), 0.65f);
-        for (int i = 0; i < capacity; i++)
-        {
-            final PeerQueue queue = new PeerQueue();
-            queue.next = freeQueues;
-            freeQueues = queue;
-        }
-        metrics.add(HomaMetrics.GRANT_PEER_QUEUES, capacity);
+        candidates = new GrantCandidates(config.initialPeerCapacity(), metrics);
+        active = new ActiveSet(overcommit, config.maxActivePerPeer(), metrics);
+        budget = new IncomingBudget(maxIncomingBytes, 0 == config.maxIncomingBytesPerPeer() ? maxIncomingBytes :
+            config.maxIncomingBytesPerPeer());
+        fifo = new FifoGrants(config.fifoGrantIntervalNs(), config.fifoGrantIncrement());
     }
 
     /**
@@ -173,9 +138,10 @@ public final class GrantScheduler
         else
         {
             state.trackState = GrantState.CANDIDATE;
-            linkCandidate(state);
+            candidates.link(state);
+            dirty = true;
         }
-        updateIncoming(state);
+        budget.update(state);
     }
 
     /**
@@ -201,20 +167,14 @@ public final class GrantScheduler
         }
         state.received = received;
         state.remaining = state.length - received;
-        updateIncoming(state);
+        budget.update(state);
 
         if (GrantState.CANDIDATE == state.trackState)
         {
             if (!fifoOrder)
             {
                 state.orderKey = state.remaining;
-                final PeerQueue queue = state.queue;
-                final GrantState oldFirst = queue.first;
-                repositionInQueue(queue, state);
-                if (queue.first != oldFirst || queue.first == state)
-                {
-                    repositionQueue(queue);
-                }
+                candidates.reposition(state);
             }
             dirty = true;
         }
@@ -239,14 +199,14 @@ public final class GrantScheduler
 
         if (GrantState.CANDIDATE == state.trackState)
         {
-            unlinkCandidate(state);
+            candidates.unlink(state);
+            if (state.rank >= 0)
+            {
+                active.remove(state);
+            }
+            dirty = true;
         }
-        changeIncoming(state, 0);
-        if (state.holder)
-        {
-            state.holder = false;
-            holders--;
-        }
+        budget.release(state);
         state.trackState = GrantState.NOT_TRACKED;
         state.message = null;
         trackedCount--;
@@ -308,7 +268,7 @@ public final class GrantScheduler
      */
     public int activeCount()
     {
-        return activeCount;
+        return active.count();
     }
 
     /**
@@ -318,11 +278,11 @@ public final class GrantScheduler
      */
     public Grantable activeMessage(final int rank)
     {
-        if (rank < 0 || rank >= activeCount)
+        if (rank < 0 || rank >= active.count())
         {
-            throw new IndexOutOfBoundsException("rank " + rank + " outside [0, " + activeCount + ")");
+            throw new IndexOutOfBoundsException("rank " + rank + " outside [0, " + active.count() + ")");
         }
-        return active[rank].message;
+        return active.get(rank).message;
     }
 
     /**
@@ -359,7 +319,7 @@ public final class GrantScheduler
      */
     public int incomingBytes()
     {
-        return (int)incomingBytes;
+        return (int)budget.incomingBytes();
     }
 
     /**
@@ -367,7 +327,7 @@ public final class GrantScheduler
      */
     public int candidateCount()
     {
-        return candidateCount;
+        return candidates.count();
     }
 
     /**
@@ -384,7 +344,7 @@ public final class GrantScheduler
      */
     public int grantHolders()
     {
-        return holders;
+        return budget.holders();
     }
 
     /**
@@ -401,7 +361,7 @@ public final class GrantScheduler
      */
     public long nextFifoGrantDeadlineNs()
     {
-        return nextFifoDeadlineNs;
+        return fifo.nextDeadlineNs();
     }
 
     /**
@@ -409,7 +369,7 @@ public final class GrantScheduler
      */
     public long fifoGrantIntervalNs()
     {
-        return fifoGrantIntervalNs;
+        return fifo.intervalNs();
     }
 
     /**
@@ -514,78 +474,21 @@ public final class GrantScheduler
         return received < 0 ? 0 : Math.min(received, length);
     }
 
-    private void updateIncoming(final GrantState state)
-    {
-        // Only a message that needs grants counts toward the budget (homa_grant_update_incoming tests
-        // RPC_GRANTABLE): one that came whole in its unscheduled bytes is not the scheduler's to limit.
-        final int incoming = GrantState.ACCOUNTING == state.trackState ? 0 :
-            Math.max(0, Math.min(state.grantedOffset, state.length) - state.received);
-        changeIncoming(state, incoming);
-
-        final boolean holder = state.scheduledGrantSent && incoming > 0;
-        if (holder != state.holder)
-        {
-            state.holder = holder;
-            holders += holder ? 1 : -1;
-        }
-    }
-
-    /**
-     * Set a message's incoming bytes, keeping the raw total, its peer's sum and the counted total (each peer's sum
-     * capped at the per-peer limit) up to date.
-     */
-    private void changeIncoming(final GrantState state, final int incoming)
-    {
-        final int delta = incoming - state.incoming;
-        if (0 == delta)
-        {
-            return;
-        }
-        incomingBytes += delta;
-        state.incoming = incoming;
-        final IncomingAccount account = state.account;
-        if (null == account)
-        {
-            countedIncomingBytes += delta;
-            return;
-        }
-        final long before = account.bytes;
-        final long after = before + delta;
-        account.bytes = after;
-        countedIncomingBytes += Math.min(after, maxIncomingBytesPerPeer) - Math.min(before, maxIncomingBytesPerPeer);
-    }
-
-    /**
-     * @return bytes the message may be granted beyond what it has received, leaving out its own incoming bytes:
-     * the room in the budget (each peer counted up to its cap) and, for a message with an account, in its peer's cap.
-     */
-    private long roomFor(final GrantState state)
-    {
-        final IncomingAccount account = state.account;
-        if (null == account)
-        {
-            return maxIncomingBytes - (countedIncomingBytes - state.incoming);
-        }
-        final long others = account.bytes - state.incoming;
-        final long counted =
-            Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
-        final long budgetRoom = maxIncomingBytes - (countedIncomingBytes - counted);
-        return Math.min(budgetRoom, maxIncomingBytesPerPeer - others);
-    }
-
     private int grantActive(final GrantSender sender)
     {
         if (dirty)
         {
-            recomputeActive();
+            dirty = false;
+            active.recompute(candidates);
         }
         final int window = window();
+        final int activeCount = active.count();
         int count = 0;
         for (int rank = 0; rank < activeCount; rank++)
         {
             // A fully granted message keeps its slot, and its rank, until its last byte arrives (current
             // homa_grant_check_rpc): it gets no more grants, and the next message is promoted only then.
-            final GrantState state = active[rank];
+            final GrantState state = active.get(rank);
             if (grant(state, window, ScheduledPriorities.levelFor(rank, activeCount, maxScheduledPriority), sender))
             {
                 count++;
@@ -596,7 +499,7 @@ public final class GrantScheduler
 
     private int window()
     {
-        return 0 != windowBytes ? windowBytes : maxIncomingBytes / (activeCount + 1);
+        return 0 != windowBytes ? windowBytes : maxIncomingBytes / (active.count() + 1);
     }
 
     private boolean grant(final GrantState state, final int window, final int level, final GrantSender sender)
@@ -605,7 +508,7 @@ public final class GrantScheduler
         final int length = state.length;
 
         long target = (long)state.received + window;
-        final long budgetTarget = (long)state.received + roomFor(state);
+        final long budgetTarget = (long)state.received + budget.roomFor(state);
         final boolean budgetLimited = budgetTarget < target;
         if (budgetLimited)
         {
@@ -621,7 +524,7 @@ public final class GrantScheduler
         }
 
         boolean raise = target > granted && (target - granted >= maxPacketPayload || target == length);
-        if (raise && strictOvercommit && !state.holder && holders >= overcommit)
+        if (raise && strictOvercommit && !state.holder && budget.holders() >= overcommit)
         {
             // Strict mode: K senders already hold grants with data on the way; wait until one drains.
             metrics.increment(HomaMetrics.STRICT_DEFERRALS);
@@ -633,7 +536,7 @@ public final class GrantScheduler
             {
                 metrics.increment(HomaMetrics.BUDGET_LIMITED_GRANTS);
                 if (null != state.account && state.account.bytes - state.incoming + (target - state.received) >=
-                    maxIncomingBytesPerPeer)
+                    budget.maxIncomingBytesPerPeer())
                 {
                     metrics.increment(HomaMetrics.PEER_LIMITED_GRANTS);
                 }
@@ -667,460 +570,25 @@ public final class GrantScheduler
         state.grantedOffset = offset;
         state.priority = level;
         state.scheduledGrantSent = true;
-        updateIncoming(state);
+        budget.update(state);
         metrics.increment(HomaMetrics.GRANTS_SENT);
         sender.sendGrant(state.message, offset, level);
     }
 
     private int fifoGrant(final long nowNs, final GrantSender sender)
     {
-        if (0 == fifoGrantIntervalNs || 0 == candidateCount)
-        {
-            // Nothing to grant: the FIFO clock stops, and the next message gets its FIFO grant at once.
-            nextFifoDeadlineNs = NO_DEADLINE;
-            return 0;
-        }
-        if (NO_DEADLINE != nextFifoDeadlineNs && nowNs - nextFifoDeadlineNs < 0)
+        final GrantState state = fifo.due(nowNs, window(), candidates);
+        if (null == state)
         {
             return 0;
         }
-        nextFifoDeadlineNs = nowNs + fifoGrantIntervalNs;
-        // homa_grant_check_fifo: the oldest grantable message, active or not, that is not fully granted and has
-        // less than window + 2 increments on the way (more means its sender ignores our grants).
-        final long limit = (long)window() + 2L * fifoGrantIncrement;
-        for (GrantState state = fifoHead; null != state; state = state.fifoNext)
+        final long target = Math.min(state.length, roundUpToPacket((long)state.grantedOffset + fifo.increment()));
+        metrics.increment(HomaMetrics.FIFO_GRANTS);
+        emit(state, (int)target, FIFO_GRANT_LEVEL, sender);
+        if (target == state.length)
         {
-            if (state.incoming >= limit || state.grantedOffset >= state.length)
-            {
-                continue;
-            }
-            final long target = Math.min(state.length, roundUpToPacket((long)state.grantedOffset + fifoGrantIncrement));
-            metrics.increment(HomaMetrics.FIFO_GRANTS);
-            emit(state, (int)target, FIFO_GRANT_LEVEL, sender);
-            if (target == state.length)
-            {
-                metrics.increment(HomaMetrics.FULLY_GRANTED_MESSAGES);
-            }
-            return 1;
+            metrics.increment(HomaMetrics.FULLY_GRANTED_MESSAGES);
         }
-        return 0;
-    }
-
-    private void recomputeActive()
-    {
-        dirty = false;
-        metrics.increment(HomaMetrics.GRANT_RECALCULATIONS);
-
-        int count = 0;
-        for (PeerQueue queue = queuesHead; null != queue; queue = queue.next)
-        {
-            queue.selected = 0;
-        }
-
-        // Pass 1 (kernel homa_grant_pick_rpcs): best messages, at most maxActivePerPeer from each peer.
-        for (PeerQueue queue = queuesHead; null != queue; queue = queue.next)
-        {
-            int fromPeer = 0;
-            for (GrantState state = queue.first; null != state; state = state.peerNext)
-            {
-                final int position = insertionPoint(state, count);
-                if (position >= overcommit)
-                {
-                    break;
-                }
-                if (count == overcommit)
-                {
-                    scratch[overcommit - 1].queue.selected--;
-                    count--;
-                }
-                insertAt(state, position, count);
-                count++;
-                fromPeer++;
-                queue.selected++;
-                if (fromPeer >= maxActivePerPeer)
-                {
-                    break;
-                }
-            }
-            if (0 == fromPeer)
-            {
-                // Even this peer's best message did not fit, so no later peer's can.
-                break;
-            }
-        }
-
-        // Pass 2: slots still free means every peer was visited; the per-peer limit is only a preference, so give
-        // the free slots to the best message of the peers with the fewest active messages.
-        while (count < overcommit)
-        {
-            PeerQueue bestQueue = null;
-            GrantState best = null;
-            for (PeerQueue queue = queuesHead; null != queue; queue = queue.next)
-            {
-                if (queue.selected >= queue.size)
-                {
-                    continue;
-                }
-                GrantState next = queue.first;
-                for (int i = 0; i < queue.selected; i++)
-                {
-                    next = next.peerNext;
-                }
-                if (null == bestQueue || queue.selected < bestQueue.selected ||
-                    (queue.selected == bestQueue.selected && next.outranks(best)))
-                {
-                    bestQueue = queue;
-                    best = next;
-                }
-            }
-            if (null == best)
-            {
-                break;
-            }
-            insertAt(best, insertionPoint(best, count), count);
-            count++;
-            bestQueue.selected++;
-        }
-
-        for (int i = 0; i < activeCount; i++)
-        {
-            active[i].rank = GrantState.WAS_ACTIVE;
-        }
-        for (int i = 0; i < count; i++)
-        {
-            final GrantState state = scratch[i];
-            if (GrantState.WAS_ACTIVE != state.rank)
-            {
-                metrics.increment(HomaMetrics.GRANT_PROMOTIONS);
-            }
-            state.rank = i;
-        }
-        for (int i = 0; i < activeCount; i++)
-        {
-            final GrantState state = active[i];
-            if (GrantState.WAS_ACTIVE == state.rank)
-            {
-                state.rank = -1;
-                metrics.increment(HomaMetrics.GRANT_DEMOTIONS);
-            }
-        }
-        for (int i = 0; i < count; i++)
-        {
-            active[i] = scratch[i];
-            scratch[i] = null;
-        }
-        for (int i = count; i < activeCount; i++)
-        {
-            active[i] = null;
-        }
-        activeCount = count;
-    }
-
-    private int insertionPoint(final GrantState state, final int count)
-    {
-        int i = count - 1;
-        while (i >= 0 && state.outranks(scratch[i]))
-        {
-            i--;
-        }
-        return i + 1;
-    }
-
-    private void insertAt(final GrantState state, final int position, final int count)
-    {
-        for (int i = count - 1; i >= position; i--)
-        {
-            scratch[i + 1] = scratch[i];
-        }
-        scratch[position] = state;
-    }
-
-    private void removeFromActive(final GrantState state)
-    {
-        final int rank = state.rank;
-        for (int i = rank; i < activeCount - 1; i++)
-        {
-            active[i] = active[i + 1];
-            active[i].rank = i;
-        }
-        active[--activeCount] = null;
-        state.rank = -1;
-    }
-
-    private void linkCandidate(final GrantState state)
-    {
-        PeerQueue queue = queueByPeer.get(state.peer);
-        if (null == queue)
-        {
-            queue = allocateQueue(state.peer);
-            queue.first = state;
-            queue.last = state;
-            queue.size = 1;
-            state.queue = queue;
-            insertQueueSorted(queue);
-            queueByPeer.put(state.peer, queue);
-        }
-        else
-        {
-            GrantState next = queue.first;
-            while (null != next && !state.outranks(next))
-            {
-                next = next.peerNext;
-            }
-            state.queue = queue;
-            insertInQueueBefore(queue, next, state);
-            if (queue.first == state)
-            {
-                repositionQueue(queue);
-            }
-        }
-
-        GrantState prev = fifoTail;
-        while (null != prev && prev.birth > state.birth)
-        {
-            prev = prev.fifoPrev;
-        }
-        state.fifoPrev = prev;
-        state.fifoNext = null == prev ? fifoHead : prev.fifoNext;
-        if (null == state.fifoNext)
-        {
-            fifoTail = state;
-        }
-        else
-        {
-            state.fifoNext.fifoPrev = state;
-        }
-        if (null == prev)
-        {
-            fifoHead = state;
-        }
-        else
-        {
-            prev.fifoNext = state;
-        }
-
-        candidateCount++;
-        dirty = true;
-    }
-
-    private void unlinkCandidate(final GrantState state)
-    {
-        final PeerQueue queue = state.queue;
-        final boolean wasFirst = queue.first == state;
-        unlinkFromQueue(queue, state);
-        state.queue = null;
-        if (null == queue.first)
-        {
-            unlinkQueue(queue);
-            queueByPeer.remove(queue.peer);
-            queue.clear();
-            queue.next = freeQueues;
-            freeQueues = queue;
-        }
-        else if (wasFirst)
-        {
-            repositionQueue(queue);
-        }
-
-        if (null == state.fifoPrev)
-        {
-            fifoHead = state.fifoNext;
-        }
-        else
-        {
-            state.fifoPrev.fifoNext = state.fifoNext;
-        }
-        if (null == state.fifoNext)
-        {
-            fifoTail = state.fifoPrev;
-        }
-        else
-        {
-            state.fifoNext.fifoPrev = state.fifoPrev;
-        }
-        state.fifoPrev = null;
-        state.fifoNext = null;
-
-        if (state.rank >= 0)
-        {
-            removeFromActive(state);
-        }
-        candidateCount--;
-        dirty = true;
-    }
-
-    private PeerQueue allocateQueue(final long peer)
-    {
-        PeerQueue queue = freeQueues;
-        if (null == queue)
-        {
-            // More peers with grantable messages than ever before: grow once; bounded by the engine's peer limit.
-            queue = new PeerQueue();
-            metrics.increment(HomaMetrics.GRANT_PEER_QUEUES);
-        }
-        else
-        {
-            freeQueues = queue.next;
-            queue.next = null;
-        }
-        queue.peer = peer;
-        return queue;
-    }
-
-    private static void insertInQueueBefore(final PeerQueue queue, final GrantState next, final GrantState state)
-    {
-        state.peerNext = next;
-        state.peerPrev = null == next ? queue.last : next.peerPrev;
-        if (null == state.peerPrev)
-        {
-            queue.first = state;
-        }
-        else
-        {
-            state.peerPrev.peerNext = state;
-        }
-        if (null == next)
-        {
-            queue.last = state;
-        }
-        else
-        {
-            next.peerPrev = state;
-        }
-        queue.size++;
-    }
-
-    private static void unlinkFromQueue(final PeerQueue queue, final GrantState state)
-    {
-        if (null == state.peerPrev)
-        {
-            queue.first = state.peerNext;
-        }
-        else
-        {
-            state.peerPrev.peerNext = state.peerNext;
-        }
-        if (null == state.peerNext)
-        {
-            queue.last = state.peerPrev;
-        }
-        else
-        {
-            state.peerNext.peerPrev = state.peerPrev;
-        }
-        state.peerPrev = null;
-        state.peerNext = null;
-        queue.size--;
-    }
-
-    private static void repositionInQueue(final PeerQueue queue, final GrantState state)
-    {
-        final GrantState prev = state.peerPrev;
-        if (null != prev && state.outranks(prev))
-        {
-            GrantState next = prev;
-            while (null != next.peerPrev && state.outranks(next.peerPrev))
-            {
-                next = next.peerPrev;
-            }
-            unlinkFromQueue(queue, state);
-            insertInQueueBefore(queue, next, state);
-            return;
-        }
-
-        final GrantState after = state.peerNext;
-        if (null != after && after.outranks(state))
-        {
-            GrantState next = after.peerNext;
-            while (null != next && next.outranks(state))
-            {
-                next = next.peerNext;
-            }
-            unlinkFromQueue(queue, state);
-            insertInQueueBefore(queue, next, state);
-        }
-    }
-
-    private void insertQueueSorted(final PeerQueue queue)
-    {
-        PeerQueue next = queuesHead;
-        while (null != next && !queue.first.outranks(next.first))
-        {
-            next = next.next;
-        }
-        insertQueueBefore(next, queue);
-    }
-
-    private void insertQueueBefore(final PeerQueue next, final PeerQueue queue)
-    {
-        queue.next = next;
-        queue.prev = null == next ? queuesTail : next.prev;
-        if (null == queue.prev)
-        {
-            queuesHead = queue;
-        }
-        else
-        {
-            queue.prev.next = queue;
-        }
-        if (null == next)
-        {
-            queuesTail = queue;
-        }
-        else
-        {
-            next.prev = queue;
-        }
-    }
-
-    private void unlinkQueue(final PeerQueue queue)
-    {
-        if (null == queue.prev)
-        {
-            queuesHead = queue.next;
-        }
-        else
-        {
-            queue.prev.next = queue.next;
-        }
-        if (null == queue.next)
-        {
-            queuesTail = queue.prev;
-        }
-        else
-        {
-            queue.next.prev = queue.prev;
-        }
-        queue.prev = null;
-        queue.next = null;
-    }
-
-    private void repositionQueue(final PeerQueue queue)
-    {
-        final GrantState best = queue.first;
-        final PeerQueue prev = queue.prev;
-        if (null != prev && best.outranks(prev.first))
-        {
-            PeerQueue next = prev;
-            while (null != next.prev && best.outranks(next.prev.first))
-            {
-                next = next.prev;
-            }
-            unlinkQueue(queue);
-            insertQueueBefore(next, queue);
-            return;
-        }
-
-        final PeerQueue after = queue.next;
-        if (null != after && after.first.outranks(best))
-        {
-            PeerQueue next = after.next;
-            while (null != next && next.first.outranks(best))
-            {
-                next = next.next;
-            }
-            unlinkQueue(queue);
-            insertQueueBefore(next, queue);
-        }
+        return 1;
     }
 }

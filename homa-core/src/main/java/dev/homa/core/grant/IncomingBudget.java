@@ -1,0 +1,129 @@
+package dev.homa.core.grant;
+
+/**
+ * The incoming budget (homa_grant_update_incoming): bytes granted or sent unscheduled but not yet received, summed
+ * over the tracked messages that need grants, each sending peer's share counted only up to its cap; and how many
+ * messages hold scheduled grants whose data is still on the way (what strict overcommitment limits).
+ */
+final class IncomingBudget
+{
+    private final int maxIncomingBytes;
+    private final long maxIncomingBytesPerPeer;
+    private long incomingBytes;
+    private long countedIncomingBytes;
+    private int holders;
+
+    /**
+     * @param maxIncomingBytes        the budget.
+     * @param maxIncomingBytesPerPeer the most one peer's messages count toward it.
+     */
+    IncomingBudget(final int maxIncomingBytes, final long maxIncomingBytesPerPeer)
+    {
+        this.maxIncomingBytes = maxIncomingBytes;
+        this.maxIncomingBytesPerPeer = maxIncomingBytesPerPeer;
+    }
+
+    /**
+     * @return incoming bytes, not capped per peer.
+     */
+    long incomingBytes()
+    {
+        return incomingBytes;
+    }
+
+    /**
+     * @return messages holding scheduled grants with data on the way.
+     */
+    int holders()
+    {
+        return holders;
+    }
+
+    /**
+     * @return the cap on one peer's incoming bytes.
+     */
+    long maxIncomingBytesPerPeer()
+    {
+        return maxIncomingBytesPerPeer;
+    }
+
+    /**
+     * Recount a tracked message after its granted or received bytes changed.
+     *
+     * @param state the message's state.
+     */
+    void update(final GrantState state)
+    {
+        // Only a message that needs grants counts toward the budget (homa_grant_update_incoming tests
+        // RPC_GRANTABLE): one that came whole in its unscheduled bytes is not the scheduler's to limit.
+        final int incoming = GrantState.ACCOUNTING == state.trackState ? 0 :
+            Math.max(0, Math.min(state.grantedOffset, state.length) - state.received);
+        change(state, incoming);
+
+        final boolean holder = state.scheduledGrantSent && incoming > 0;
+        if (holder != state.holder)
+        {
+            state.holder = holder;
+            holders += holder ? 1 : -1;
+        }
+    }
+
+    /**
+     * Stop counting a message that is no longer tracked.
+     *
+     * @param state the message's state.
+     */
+    void release(final GrantState state)
+    {
+        change(state, 0);
+        if (state.holder)
+        {
+            state.holder = false;
+            holders--;
+        }
+    }
+
+    /**
+     * @param state a tracked message's state.
+     * @return bytes the message may be granted beyond what it has received, leaving out its own incoming bytes:
+     * the room in the budget (each peer counted up to its cap) and, for a message with an account, in its peer's cap.
+     */
+    long roomFor(final GrantState state)
+    {
+        final IncomingAccount account = state.account;
+        if (null == account)
+        {
+            return maxIncomingBytes - (countedIncomingBytes - state.incoming);
+        }
+        final long others = account.bytes - state.incoming;
+        final long counted =
+            Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
+        final long budgetRoom = maxIncomingBytes - (countedIncomingBytes - counted);
+        return Math.min(budgetRoom, maxIncomingBytesPerPeer - others);
+    }
+
+    /**
+     * Set a message's incoming bytes, keeping the raw total, its peer's sum and the counted total (each peer's sum
+     * capped at the per-peer limit) up to date.
+     */
+    private void change(final GrantState state, final int incoming)
+    {
+        final int delta = incoming - state.incoming;
+        if (0 == delta)
+        {
+            return;
+        }
+        incomingBytes += delta;
+        state.incoming = incoming;
+        final IncomingAccount account = state.account;
+        if (null == account)
+        {
+            countedIncomingBytes += delta;
+            return;
+        }
+        final long before = account.bytes;
+        final long after = before + delta;
+        account.bytes = after;
+        countedIncomingBytes += Math.min(after, maxIncomingBytesPerPeer) - Math.min(before, maxIncomingBytesPerPeer);
+    }
+}

@@ -93,14 +93,14 @@ class UdpRpcTest
                 // Each side opened one for the other (its first lone datagram); the RPCs above went through them.
                 final UdpDriver clientDriver = (UdpDriver)client.context().driver();
                 final UdpDriver serverDriver = (UdpDriver)server.context().driver();
-                assertEquals(1, clientDriver.connectedSockets());
-                assertEquals(1, serverDriver.connectedSockets());
+                assertEquals(1, clientDriver.counters().connectedSockets());
+                assertEquals(1, serverDriver.counters().connectedSockets());
                 // The small RPCs' requests and responses are lone datagrams at one level: nearly all of them took
                 // the connected sockets (a first request may go at another level, before the server's cutoffs).
-                assertTrue(clientDriver.connectedSends() > small * 9 / 10, () -> "client connected sends " +
-                    clientDriver.connectedSends());
-                assertTrue(serverDriver.connectedSends() > small * 9 / 10, () -> "server connected sends " +
-                    serverDriver.connectedSends());
+                assertTrue(clientDriver.counters().connectedSends() > small * 9 / 10, () -> "client connected sends " +
+                    clientDriver.counters().connectedSends());
+                assertTrue(serverDriver.counters().connectedSends() > small * 9 / 10, () -> "server connected sends " +
+                    serverDriver.counters().connectedSends());
             }
             java.util.Arrays.sort(rtt);
             System.out.printf("UDP loopback (%s%s), 100-byte echo RTT, real time: p50 %.1f us, p99 %.1f us, " +

@@ -126,8 +126,9 @@ class UdpRpcEndToEndTest
                     }
                     System.out.printf("%d W4 RPCs, %d MB each way, in %.1f s; client driver sent=%d received=%d " +
                         "gsoSends=%d groSuperDatagrams=%d drops=%d%n", rpcs, bytes >> 20, elapsedNs / 1e9,
-                        driver.packetsSent(), driver.packetsReceived(), driver.gsoSends(),
-                        driver.groSuperDatagrams(), driver.rxDroppedNoBuffer() + driver.rxDroppedOversize());
+                        driver.counters().packetsSent(), driver.counters().packetsReceived(),
+                        driver.counters().gsoSends(), driver.counters().groSuperDatagrams(),
+                        driver.counters().rxDroppedNoBuffer() + driver.counters().rxDroppedOversize());
                     assertTrue(server.waitFor(5, TimeUnit.SECONDS), "server did not stop");
                 }
                 while (null != (line = serverOutput.readLine()))

@@ -5,6 +5,7 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.udp.UdpCounters;
 import dev.homa.nic.udp.UdpDriver;
 import dev.homa.nic.udp.UdpDriverContext;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -63,9 +64,11 @@ public final class UdpRpcServer
                 request.release();
                 served++;
             }
-            System.out.println("DONE served=" + served + " sent=" + driver.packetsSent() + " received=" +
-                driver.packetsReceived() + " gsoSends=" + driver.gsoSends() + " groSuperDatagrams=" +
-                driver.groSuperDatagrams() + " drops=" + (driver.rxDroppedNoBuffer() + driver.rxDroppedOversize()));
+            final UdpCounters counters = driver.counters();
+            System.out.println("DONE served=" + served + " sent=" + counters.packetsSent() + " received=" +
+                counters.packetsReceived() + " gsoSends=" + counters.gsoSends() + " groSuperDatagrams=" +
+                counters.groSuperDatagrams() + " drops=" +
+                (counters.rxDroppedNoBuffer() + counters.rxDroppedOversize()));
         }
         System.exit(0);
     }

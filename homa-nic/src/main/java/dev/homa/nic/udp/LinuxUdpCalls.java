@@ -1,5 +1,7 @@
 package dev.homa.nic.udp;
 
+import dev.homa.nic.linux.MessageVector;
+
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
@@ -19,12 +21,11 @@ import java.lang.invoke.VarHandle;
  * it, which it does not reliably do. A call that returns -1 is therefore repeated once through the capturing handle
  * to learn why; -1 is the exception on these paths (a full socket buffer, a socket with nothing left to read).
  * <p>
- * Layouts are those of Linux x86-64 (LP64): {@code struct mmsghdr} is 64 bytes, {@code struct iovec} 16,
- * {@code struct sockaddr_in} 16, {@code struct cmsghdr} 16 before its data.
+ * The message headers the calls take are laid out by {@link MessageVector}.
  */
 final class LinuxUdpCalls
 {
-    static final int AF_INET = 2;
+    private static final int SOCKADDR_IN_LENGTH = MessageVector.SOCKADDR_IN_LENGTH;
     static final int SOL_UDP = 17;
     static final int UDP_SEGMENT = 103;
     static final int UDP_GRO = 104;
@@ -38,34 +39,6 @@ final class LinuxUdpCalls
     static final int EIO = 5;
     static final int EINVAL = 22;
     static final int EMSGSIZE = 90;
-
-    static final int MMSGHDR_LENGTH = 64;
-    static final int MSG_NAME_OFFSET = 0;
-    static final int MSG_NAMELEN_OFFSET = 8;
-    static final int MSG_IOV_OFFSET = 16;
-    static final int MSG_IOVLEN_OFFSET = 24;
-    static final int MSG_CONTROL_OFFSET = 32;
-    static final int MSG_CONTROLLEN_OFFSET = 40;
-    static final int MSG_FLAGS_OFFSET = 48;
-    static final int MSG_LEN_OFFSET = 56;
-
-    static final int IOVEC_LENGTH = 16;
-    static final int IOV_BASE_OFFSET = 0;
-    static final int IOV_LEN_OFFSET = 8;
-
-    static final int SOCKADDR_IN_LENGTH = 16;
-    static final int SIN_FAMILY_OFFSET = 0;
-    static final int SIN_PORT_OFFSET = 2;
-    static final int SIN_ADDR_OFFSET = 4;
-
-    static final int CMSG_LEN_OFFSET = 0;
-    static final int CMSG_LEVEL_OFFSET = 8;
-    static final int CMSG_TYPE_OFFSET = 12;
-    static final int CMSG_DATA_OFFSET = 16;
-    /** CMSG_LEN(sizeof(uint16_t)) for UDP_SEGMENT. */
-    static final int CMSG_SEGMENT_LEN = CMSG_DATA_OFFSET + 2;
-    /** CMSG_SPACE(sizeof(uint16_t)). */
-    static final int CMSG_SEGMENT_SPACE = 24;
 
     private static final MethodHandle SENDTO;
     private static final MethodHandle SENDMMSG;

@@ -119,14 +119,15 @@ class UdpDriverAllocationTest
             final double bytesPerPacket = (double)(after - before) / packets;
             System.out.printf("udp allocation %s gso=%b gro=%b connect=%d: %d bytes over %d packets = %.3f B/packet " +
                 "(gsoSends=%d groSuperDatagrams=%d connectedSends=%d)%n", datapath, gso, gro, connect, after - before,
-                packets, bytesPerPacket, a.gsoSends() + b.gsoSends(), a.groSuperDatagrams() + b.groSuperDatagrams(),
-                a.connectedSends() + b.connectedSends());
+                packets, bytesPerPacket, a.counters().gsoSends() + b.counters().gsoSends(),
+                a.counters().groSuperDatagrams() + b.counters().groSuperDatagrams(),
+                a.counters().connectedSends() + b.counters().connectedSends());
             if (connect > 0)
             {
-                assertTrue(a.connectedSends() + b.connectedSends() > MEASURED_ROUNDS,
+                assertTrue(a.counters().connectedSends() + b.counters().connectedSends() > MEASURED_ROUNDS,
                     "lone datagrams took the connected sockets");
             }
-            assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer());
+            assertEquals(0, a.counters().rxDroppedNoBuffer() + b.counters().rxDroppedNoBuffer());
             for (final Packet packet : burst)
             {
                 a.release(packet);
@@ -173,11 +174,14 @@ class UdpDriverAllocationTest
      */
     private String counters()
     {
-        return "a: sent " + a.packetsSent() + ", gso sends " + a.gsoSends() + " of " + a.gsoSegments() +
-            " segments, io errors " + a.ioErrors() + ", stalled drops " + a.txDroppedStalled() + ", flush stalls " +
-            a.flushStalls() + "; b: received " + b.packetsReceived() + ", gro " + b.groSuperDatagrams() +
-            ", no-buffer drops " + b.rxDroppedNoBuffer() + ", oversize " + b.rxDroppedOversize() + ", other " +
-            b.rxDroppedOther() + ", io errors " + b.ioErrors();
+        final UdpCounters sender = a.counters();
+        final UdpCounters receiver = b.counters();
+        return "a: sent " + sender.packetsSent() + ", gso sends " + sender.gsoSends() + " of " + sender.gsoSegments() +
+            " segments, io errors " + sender.ioErrors() + ", stalled drops " + sender.txDroppedStalled() +
+            ", flush stalls " + sender.flushStalls() + "; b: received " + receiver.packetsReceived() + ", gro " +
+            receiver.groSuperDatagrams() + ", no-buffer drops " + receiver.rxDroppedNoBuffer() + ", oversize " +
+            receiver.rxDroppedOversize() + ", other " + receiver.rxDroppedOther() + ", io errors " +
+            receiver.ioErrors();
     }
 
     private void runRounds(final Packet[] burst, final int rounds)

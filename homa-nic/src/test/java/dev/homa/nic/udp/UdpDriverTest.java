@@ -105,16 +105,17 @@ class UdpDriverTest
         }
         if (gso)
         {
-            assertTrue(a.gsoSends() > 0 && b.gsoSends() > 0, "runs of full packets went out as GSO");
-            assertTrue(a.gsoSegments() >= 2 * a.gsoSends());
+            assertTrue(a.counters().gsoSends() > 0 && b.counters().gsoSends() > 0,
+                "runs of full packets went out as GSO");
+            assertTrue(a.counters().gsoSegments() >= 2 * a.counters().gsoSends());
             if (gro && UdpDriverContext.Datapath.NATIVE == datapath)
             {
-                assertTrue(a.groSuperDatagrams() > 0 && b.groSuperDatagrams() > 0,
+                assertTrue(a.counters().groSuperDatagrams() > 0 && b.counters().groSuperDatagrams() > 0,
                     "GSO runs arrive coalesced and are cut at the UDP_GRO segment size");
             }
         }
-        assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer());
-        assertEquals(0, a.ioErrors() + b.ioErrors());
+        assertEquals(0, a.counters().rxDroppedNoBuffer() + b.counters().rxDroppedNoBuffer());
+        assertEquals(0, a.counters().ioErrors() + b.counters().ioErrors());
         assertEquals(a.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
         assertEquals(b.freePackets(), UdpDriverContext.POOL_SIZE_DEFAULT);
     }
@@ -136,7 +137,7 @@ class UdpDriverTest
         }
         if (gso)
         {
-            assertTrue(a.gsoSends() > 0, "runs of gathered packets of one length still go out as GSO");
+            assertTrue(a.counters().gsoSends() > 0, "runs of gathered packets of one length still go out as GSO");
         }
         assertFalse(open(ethernet().datapath(UdpDriverContext.Datapath.NETTY)).gathersPayload(),
             "the Netty datapath copies");
@@ -160,7 +161,7 @@ class UdpDriverTest
             sequence = sendBatch(random, a, b, sequence);
             sequence = sendBatch(random, b, a, sequence);
         }
-        assertEquals(0, a.ioErrors() + b.ioErrors());
+        assertEquals(0, a.counters().ioErrors() + b.counters().ioErrors());
     }
 
     /**
@@ -263,7 +264,8 @@ class UdpDriverTest
             if (System.nanoTime() > deadlineNs)
             {
                 fail("missing " + expected.size() + " packets, first " + expected.keySet().iterator().next() +
-                    "; drops noBuffer=" + to.rxDroppedNoBuffer() + " oversize=" + to.rxDroppedOversize());
+                    "; drops noBuffer=" + to.counters().rxDroppedNoBuffer() + " oversize=" +
+                    to.counters().rxDroppedOversize());
             }
         }
         return sequence;
@@ -310,7 +312,7 @@ class UdpDriverTest
             }, true, false), 64);
             assertTrue(System.nanoTime() < deadlineNs, "received " + received[0]);
         }
-        assertTrue(b.groSuperDatagrams() > 0, "the run arrived coalesced");
+        assertTrue(b.counters().groSuperDatagrams() > 0, "the run arrived coalesced");
         assertEquals(pool, b.freePackets());
     }
 
@@ -436,7 +438,7 @@ class UdpDriverTest
                 assertTrue(System.nanoTime() < deadlineNs, "good datagram never arrived");
             }
             assertEquals(b.maxPacketLength(), lengths[0]);
-            assertEquals(2, b.rxDroppedOversize());
+            assertEquals(2, b.counters().rxDroppedOversize());
         }
     }
 
@@ -458,10 +460,10 @@ class UdpDriverTest
 
         sendSmall(a, b, 20);
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;
-        while (b.rxDroppedNoBuffer() < 20)
+        while (b.counters().rxDroppedNoBuffer() < 20)
         {
             assertEquals(0, b.poll(packet -> fail("nothing can be received"), 16));
-            assertTrue(System.nanoTime() < deadlineNs, "drops not counted: " + b.rxDroppedNoBuffer());
+            assertTrue(System.nanoTime() < deadlineNs, "drops not counted: " + b.counters().rxDroppedNoBuffer());
         }
 
         for (final Packet packet : held)
@@ -491,7 +493,7 @@ class UdpDriverTest
         final UdpDriver a = open(ethernet().connectedPeers(1));
         final UdpDriver b = open(ethernet().connectedPeers(1));
         final UdpDriver c = open(ethernet());
-        assertEquals(0, a.connectedSockets(), "opened on demand");
+        assertEquals(0, a.counters().connectedSockets(), "opened on demand");
 
         // Ping-pong of lone datagrams at level 7: the first one to each peer opens its connected socket, the rest
         // leave on it and arrive on the peer's connected socket, source and level intact.
@@ -500,10 +502,10 @@ class UdpDriverTest
             exchangeOne(a, b, 7, i);
             exchangeOne(b, a, 7, i);
         }
-        assertEquals(1, a.connectedSockets());
-        assertEquals(1, b.connectedSockets());
-        assertEquals(50, a.connectedSends(), "every lone datagram to b went on the connected socket");
-        assertEquals(50, b.connectedSends());
+        assertEquals(1, a.counters().connectedSockets());
+        assertEquals(1, b.counters().connectedSockets());
+        assertEquals(50, a.counters().connectedSends(), "every lone datagram to b went on the connected socket");
+        assertEquals(50, b.counters().connectedSends());
 
         // Another level leaves unconnected until eight in a row move the socket to it; a batch always leaves
         // unconnected. All of it arrives, on b's connected socket, at the level it was sent at.
@@ -511,12 +513,12 @@ class UdpDriverTest
         {
             exchangeOne(a, b, 3, 1000 + i);
         }
-        assertEquals(50, a.connectedSends());
+        assertEquals(50, a.counters().connectedSends());
         exchangeOne(a, b, 3, 1007);
-        assertEquals(1, a.connectedRelevels());
-        assertEquals(51, a.connectedSends());
+        assertEquals(1, a.counters().connectedRelevels());
+        assertEquals(51, a.counters().connectedSends());
         exchangeOne(a, b, 7, 1008);
-        assertEquals(51, a.connectedSends(), "one datagram at the old level does not move it back");
+        assertEquals(51, a.counters().connectedSends(), "one datagram at the old level does not move it back");
         sendSmall(a, b, 10);
         final int[] batch = new int[1];
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;
@@ -535,8 +537,8 @@ class UdpDriverTest
         // The limit: a third peer talks to a over the unconnected sockets, both ways.
         exchangeOne(a, c, 7, 2000);
         exchangeOne(c, a, 7, 2001);
-        assertEquals(1, a.connectedSockets());
-        assertEquals(0, c.connectedSockets());
+        assertEquals(1, a.counters().connectedSockets());
+        assertEquals(0, c.counters().connectedSockets());
 
         // A blocking wait wakes for a datagram on a connected socket too.
         final Packet packet = a.acquire().length(64);
@@ -554,8 +556,9 @@ class UdpDriverTest
         }, 8);
         assertEquals(1, woken[0], "the wait ended with the datagram ready");
 
-        assertEquals(0, a.ioErrors() + b.ioErrors() + c.ioErrors());
-        assertEquals(0, a.rxDroppedNoBuffer() + b.rxDroppedNoBuffer() + c.rxDroppedNoBuffer());
+        assertEquals(0, a.counters().ioErrors() + b.counters().ioErrors() + c.counters().ioErrors());
+        assertEquals(0,
+            a.counters().rxDroppedNoBuffer() + b.counters().rxDroppedNoBuffer() + c.counters().rxDroppedNoBuffer());
     }
 
     @Test
@@ -566,7 +569,7 @@ class UdpDriverTest
         final UdpDriver a = hosts[0];
         final UdpDriver b = hosts[1];
         final UdpDriver c = hosts[2];
-        assertEquals(1, a.connectedSockets());
+        assertEquals(1, a.counters().connectedSockets());
 
         for (int trial = 0; trial < 3; trial++)
         {
@@ -585,7 +588,7 @@ class UdpDriverTest
         }
         // Its connected peer is read on every poll.
         exchangeOne(b, a, 7, 3);
-        assertEquals(0, a.ioErrors());
+        assertEquals(0, a.counters().ioErrors());
     }
 
     @Test
@@ -659,7 +662,7 @@ class UdpDriverTest
         final UdpDriver c = open(ethernet());
         exchangeOne(a, c, 7, 3);
         exchangeOne(c, a, 7, 4);
-        assertEquals(0, a.ioErrors(), "a refused peer is not an I/O error");
+        assertEquals(0, a.counters().ioErrors(), "a refused peer is not an I/O error");
     }
 
     @Test
@@ -671,8 +674,8 @@ class UdpDriverTest
         exchangeOne(a, b, -1, 7, 1);
         exchangeOne(b, a, -1, 7, 2);
         exchangeOne(a, b, -1, 3, 3);
-        assertEquals(1, b.connectedSockets());
-        assertEquals(0, a.ioErrors() + b.ioErrors());
+        assertEquals(1, b.counters().connectedSockets());
+        assertEquals(0, a.counters().ioErrors() + b.counters().ioErrors());
     }
 
     @ParameterizedTest
@@ -814,11 +817,11 @@ class UdpDriverTest
                 b.release(packet);
             }, 7);
             assertTrue(count <= 7);
-            assertEquals(delivered[0], b.packetsReceived(), "nothing read ahead into the pool");
+            assertEquals(delivered[0], b.counters().packetsReceived(), "nothing read ahead into the pool");
             assertEquals(UdpDriverContext.POOL_SIZE_DEFAULT, b.freePackets());
             assertTrue(System.nanoTime() < deadlineNs, "only " + delivered[0] + " delivered");
         }
-        assertEquals(0, b.rxDroppedNoBuffer());
+        assertEquals(0, b.counters().rxDroppedNoBuffer());
     }
 
     @Test
@@ -854,15 +857,15 @@ class UdpDriverTest
             sender.send(ByteBuffer.allocate(0), target);
             sender.send(ByteBuffer.allocate(a.maxPacketLength() + 1), target);
             final long deadlineNs = System.nanoTime() + 10_000_000_000L;
-            while (0 == a.rxDroppedEmpty() || 0 == a.rxDroppedOversize())
+            while (0 == a.counters().rxDroppedEmpty() || 0 == a.counters().rxDroppedOversize())
             {
                 a.poll(packet -> fail("nothing is a packet"), 8);
-                assertTrue(System.nanoTime() < deadlineNs, "empty " + a.rxDroppedEmpty() + " oversize " +
-                    a.rxDroppedOversize());
+                assertTrue(System.nanoTime() < deadlineNs, "empty " + a.counters().rxDroppedEmpty() + " oversize " +
+                    a.counters().rxDroppedOversize());
             }
         }
-        assertEquals(1, a.rxDroppedEmpty());
-        assertEquals(1, a.rxDroppedOversize());
+        assertEquals(1, a.counters().rxDroppedEmpty());
+        assertEquals(1, a.counters().rxDroppedOversize());
     }
 
     @ParameterizedTest

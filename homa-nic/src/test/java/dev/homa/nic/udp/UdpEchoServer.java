@@ -54,9 +54,10 @@ public final class UdpEchoServer
                     held = 0;
                 }
             }
-            System.out.println("DONE sent=" + driver.packetsSent() + " received=" + driver.packetsReceived() +
-                " gsoSends=" + driver.gsoSends() + " groSuperDatagrams=" + driver.groSuperDatagrams() +
-                " drops=" + (driver.rxDroppedNoBuffer() + driver.rxDroppedOversize()));
+            final UdpCounters counters = driver.counters();
+            System.out.println("DONE sent=" + counters.packetsSent() + " received=" + counters.packetsReceived() +
+                " gsoSends=" + counters.gsoSends() + " groSuperDatagrams=" + counters.groSuperDatagrams() +
+                " drops=" + (counters.rxDroppedNoBuffer() + counters.rxDroppedOversize()));
         }
         System.exit(stop ? 0 : 4);
     }

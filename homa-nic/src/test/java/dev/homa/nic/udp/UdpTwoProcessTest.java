@@ -73,9 +73,9 @@ class UdpTwoProcessTest
                     client.flush();
                     client.release(stop);
                     System.out.printf("client %s: sent=%d received=%d gsoSends=%d groSuperDatagrams=%d%n", datapath,
-                        client.packetsSent(), client.packetsReceived(), client.gsoSends(),
-                        client.groSuperDatagrams());
-                    assertTrue(client.gsoSends() > 0, "full-size runs went out as GSO");
+                        client.counters().packetsSent(), client.counters().packetsReceived(),
+                        client.counters().gsoSends(), client.counters().groSuperDatagrams());
+                    assertTrue(client.counters().gsoSends() > 0, "full-size runs went out as GSO");
                 }
                 assertTrue(server.waitFor(30, TimeUnit.SECONDS), "echo server did not stop");
                 while (null != (line = serverOutput.readLine()))
@@ -157,7 +157,7 @@ class UdpTwoProcessTest
             {
                 final int missing = (int)Arrays.stream(expected).filter(e -> null != e).count();
                 throw new AssertionError("echoes missing: " + missing + " of " + PACKETS + ", drops noBuffer=" +
-                    client.rxDroppedNoBuffer());
+                    client.counters().rxDroppedNoBuffer());
             }
         }
     }

@@ -41,14 +41,15 @@ class UdpVethTest
                     sequence = UdpDriverTest.sendBatch(random, a, b, sequence);
                     sequence = UdpDriverTest.sendBatch(random, b, a, sequence);
                 }
-                assertEquals(0, a.ioErrors() + b.ioErrors(), "no send or receive errors");
+                assertEquals(0, a.counters().ioErrors() + b.counters().ioErrors(), "no send or receive errors");
                 if (gso)
                 {
-                    assertTrue(a.gsoSends() > 0, "GSO runs sent over veth");
+                    assertTrue(a.counters().gsoSends() > 0, "GSO runs sent over veth");
                 }
                 System.out.printf("veth %s gso=%b gro=%b: sent %d, GSO sends %d, GRO super-datagrams %d%n",
-                    datapath, gso, gro, a.packetsSent() + b.packetsSent(), a.gsoSends() + b.gsoSends(),
-                    a.groSuperDatagrams() + b.groSuperDatagrams());
+                    datapath, gso, gro, a.counters().packetsSent() + b.counters().packetsSent(),
+                    a.counters().gsoSends() + b.counters().gsoSends(),
+                    a.counters().groSuperDatagrams() + b.counters().groSuperDatagrams());
             }
         }
     }
@@ -85,16 +86,16 @@ class UdpVethTest
                 {
                     a.release(packet);
                 }
-                assertTrue(a.ioErrors() >= 1, "the 2972-byte segments do not fit the 1500-byte veth");
-                assertEquals(90, a.lastErrno(), "EMSGSIZE");
-                assertTrue(!a.gsoEnabled(), "GSO switched off after errno " + a.lastErrno());
+                assertTrue(a.counters().ioErrors() >= 1, "the 2972-byte segments do not fit the 1500-byte veth");
+                assertEquals(90, a.counters().lastErrno(), "EMSGSIZE");
+                assertTrue(!a.gsoEnabled(), "GSO switched off after errno " + a.counters().lastErrno());
 
                 int sequence = 0;
                 for (int round = 0; round < 5; round++)
                 {
                     sequence = UdpDriverTest.sendBatch(random, a, b, sequence);
                 }
-                assertEquals(0, a.gsoSends() - 1, "no GSO after the refusal");
+                assertEquals(0, a.counters().gsoSends() - 1, "no GSO after the refusal");
             }
         }
     }

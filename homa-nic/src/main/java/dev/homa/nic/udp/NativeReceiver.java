@@ -1,0 +1,598 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import dev.homa.nic.linux.MessageVector;
+import dev.homa.nic.linux.PacketPool;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.unix.FileDescriptor;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static dev.homa.nic.udp.LinuxUdpCalls.EAGAIN;
+import static dev.homa.nic.udp.LinuxUdpCalls.ECONNREFUSED;
+import static dev.homa.nic.udp.LinuxUdpCalls.EINTR;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_DONTWAIT;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_PEEK;
+import static dev.homa.nic.udp.LinuxUdpCalls.MSG_TRUNC;
+import static dev.homa.nic.udp.LinuxUdpCalls.SOL_UDP;
+import static dev.homa.nic.udp.LinuxUdpCalls.UDP_GRO;
+
+/**
+ * The receive side of the {@link NativeDatapath}: {@code recvmmsg} through FFM on the receive sockets, with read
+ * readiness from Netty's epoll loop through one {@link EpollIoHandle} per socket while the driver waits.
+ * <p>
+ * Without GRO it scatters straight into free pool slots (a datagram that does not fit comes back with
+ * {@code MSG_TRUNC} and is dropped); with GRO it reads coalesced super-datagrams into 64 KiB staging buffers and
+ * cuts them at the {@code UDP_GRO} segment size into slots, or, for a sink that releases every packet before it
+ * returns, lends it each segment in place (no copy at all). While large datagrams come, a sink that places payloads
+ * gets each one's header first and says where the rest goes. All headers, iovecs, addresses and control buffers are
+ * preallocated native memory, reused for every call.
+ */
+final class NativeReceiver
+{
+    private static final int MAX_RECEIVE_CALLS_PER_EVENT = 4;
+    private static final int GRO_BUFFER_LENGTH = 65_536;
+    private static final int RX_CONTROL_LENGTH = 64;
+    /** One failed read in this many is repeated with errno captured (see {@link LinuxUdpCalls#recvmmsg}). */
+    private static final long ERRNO_SAMPLE_MASK = (1 << 10) - 1;
+    private static final int GRO_BATCH_MAX = 8;
+    /** Bytes of a datagram's start a placing sink may see before it is read. */
+    private static final int PEEK_LENGTH = 64;
+    /** Polls that keep peeking after the last large datagram. */
+    private static final int PLACEMENT_POLLS = 64;
+    private static final int IP_TOS = 1;
+
+    private final PacketPool pool;
+    private final MemorySegment poolRegion;
+    private final ReceiveQueue queue;
+    private final UdpCounters counters;
+    private final MemorySegment captureState;
+    private final int maxPacketLength;
+    private final boolean gro;
+    private final boolean singleReceiver;
+    private final int unconnectedEvery;
+
+    private final IoRegistration[] registrations;
+    private final int[] rxFds;
+    private final boolean[] rxBursts;
+    private final Readiness[] readiness;
+    private int rxSockets;
+    private final int firstConnected;
+    private IoEventLoop eventLoop;
+    private boolean armed;
+    private int pollsSinceUnconnected;
+    private long rotation;
+    private long failedReads;
+    private boolean unconnectedBusy;
+
+    private final int rxBatch;
+    private final MessageVector rx;
+    private final MemorySegment rxStaging;
+    private final MemorySegment scratch;
+    private final int[] rxSlots;
+    private final MemorySegment peekBytes;
+    private final UnsafeBuffer peekView;
+    private final MemorySegment placeIovecs;
+    /** Polls left in which datagrams are peeked at for placement: set by a large one, run down by small ones. */
+    private int placementPolls;
+
+    /**
+     * Reads the level sockets (the first only, or all eight), then up to {@code maxConnected} connected sockets as
+     * they are added; with connected sockets, the unconnected one on every {@code unconnectedEvery}-th poll.
+     */
+    NativeReceiver(
+        final Arena arena,
+        final PacketPool pool,
+        final ReceiveQueue queue,
+        final UdpCounters counters,
+        final LevelSockets sockets,
+        final int receiveBatch,
+        final int maxConnected,
+        final int unconnectedEvery)
+    {
+        this.pool = pool;
+        this.poolRegion = MemorySegment.ofAddress(pool.regionAddress())
+            .reinterpret((long)pool.stride() * pool.size());
+        this.queue = queue;
+        this.counters = counters;
+        this.maxPacketLength = pool.capacity();
+        this.gro = sockets.gro();
+        this.singleReceiver = sockets.singleReceiver();
+        this.unconnectedEvery = unconnectedEvery;
+        captureState = arena.allocate(LinuxUdpCalls.captureLayout());
+
+        final int levels = UdpDriver.PRIORITY_LEVELS;
+        final int rxCapacity = levels + maxConnected;
+        registrations = new IoRegistration[rxCapacity];
+        rxFds = new int[rxCapacity];
+        rxBursts = new boolean[rxCapacity];
+        readiness = new Readiness[rxCapacity];
+        // What a poll reads: the one receive socket (and connected ones as they come), or all eight.
+        rxSockets = singleReceiver ? 1 : levels;
+        firstConnected = rxSockets;
+        for (int level = 0; level < rxSockets; level++)
+        {
+            final FileDescriptor fd = sockets.channel(level).fd();
+            rxFds[level] = fd.intValue();
+            readiness[level] = new Readiness(fd, level);
+        }
+
+        rxBatch = gro ? Math.min(receiveBatch, GRO_BATCH_MAX) : receiveBatch;
+        rx = new MessageVector(arena, rxBatch, rxBatch, RX_CONTROL_LENGTH);
+        rxStaging = gro ? arena.allocate((long)GRO_BUFFER_LENGTH * rxBatch, 64) : MemorySegment.NULL;
+        scratch = arena.allocate(GRO_BUFFER_LENGTH, 64);
+        rxSlots = new int[rxBatch];
+        peekBytes = arena.allocate(PEEK_LENGTH, 64);
+        peekView = new UnsafeBuffer(peekBytes.address(), PEEK_LENGTH);
+        placeIovecs = arena.allocate((long)MessageVector.IOVEC_LENGTH * (1 + Packet.MAX_PAYLOAD_SEGMENTS), 64);
+
+        for (int i = 0; i < rxBatch; i++)
+        {
+            rx.iovecs(i, i, 1);
+        }
+    }
+
+    /**
+     * Register the sockets with the loop for read readiness; on the loop's owner thread.
+     * <p>
+     * A socket in an epoll set wakes it (ep_poll_callback, under an IRQ-saving lock) for every datagram that
+     * arrives and every sent one that frees buffer space, whether or not anyone waits, a cost on every datagram.
+     * So send-only sockets never join, and in single-receiver mode, where every poll reads the receive sockets
+     * directly, they join only for the duration of a blocking wait ({@link #armForWait()}).
+     *
+     * @param eventLoop the driver's loop.
+     */
+    void register(final IoEventLoop eventLoop)
+    {
+        this.eventLoop = eventLoop;
+        if (!singleReceiver)
+        {
+            for (int i = 0; i < rxSockets; i++)
+            {
+                registerForRead(i);
+            }
+        }
+    }
+
+    /**
+     * Before a blocking wait in the loop: make the receive sockets report readability (single-receiver mode; in
+     * the other mode they stay registered). Level-triggered, so a datagram that arrived before is reported at once.
+     */
+    void armForWait()
+    {
+        if (singleReceiver && !armed)
+        {
+            armed = true;
+            for (int i = 0; i < rxSockets; i++)
+            {
+                registerForRead(i);
+            }
+        }
+    }
+
+    /**
+     * After a blocking wait: take the receive sockets out of epoll again.
+     */
+    void disarmAfterWait()
+    {
+        if (armed)
+        {
+            armed = false;
+            for (int i = 0; i < rxSockets; i++)
+            {
+                registrations[i].cancel();
+                registrations[i] = null;
+            }
+        }
+    }
+
+    private void registerForRead(final int index)
+    {
+        final IoRegistration registration = eventLoop.register(readiness[index]).syncUninterruptibly().getNow();
+        // Level-triggered: a socket left readable after a bounded read is reported again on the next poll.
+        registration.submit(EpollIoOps.EPOLLIN);
+        registrations[index] = registration;
+    }
+
+    /**
+     * A connected socket joins the sockets every poll reads.
+     *
+     * @param fd its descriptor.
+     */
+    void addSocket(final FileDescriptor fd)
+    {
+        final int index = rxSockets++;
+        rxFds[index] = fd.intValue();
+        readiness[index] = new Readiness(fd, index);
+        if (armed)
+        {
+            registerForRead(index);
+        }
+    }
+
+    void close()
+    {
+        for (final IoRegistration registration : registrations)
+        {
+            if (null != registration)
+            {
+                registration.cancel();
+            }
+        }
+    }
+
+    /**
+     * Single-receiver mode: read the one socket that receives everything, without asking epoll first - a poll that
+     * finds data costs one system call.
+     */
+    void receiveNow()
+    {
+        // With connected sockets, the port's unconnected socket is read on every unconnectedEvery-th poll only,
+        // and on every poll while it has traffic: an empty recvmmsg on it would otherwise lengthen every poll of
+        // the connected path, and in a closed loop the arrivals lock to one phase of the polls, so that cost would
+        // land on every round trip.
+        final boolean readUnconnected =
+            rxSockets == firstConnected || unconnectedBusy || ++pollsSinceUnconnected >= unconnectedEvery;
+        final int first = readUnconnected ? 0 : firstConnected;
+        if (readUnconnected)
+        {
+            pollsSinceUnconnected = 0;
+            unconnectedBusy = false;
+        }
+        // The sockets take turns at going first: a poll reads no more than the caller's budget, so a fixed order
+        // would let a busy socket starve the ones after it.
+        final int count = rxSockets - first;
+        final int start = count > 1 ? (int)(rotation++ % count) : 0;
+        for (int k = 0; k < count; k++)
+        {
+            final int i = first + (start + k) % count;
+            final int received = receive(i);
+            if (i < firstConnected && received > 0)
+            {
+                unconnectedBusy = true;
+            }
+        }
+    }
+
+    /**
+     * Read what one socket has, in at most a few {@code recvmmsg} calls and no more datagrams than the driver's
+     * receive budget (what the current poll can deliver). The socket is registered level-triggered, so what is left
+     * is reported again on the next poll and waits in the kernel's socket buffer meanwhile.
+     */
+    private int receive(final int index)
+    {
+        if (placementPolls > 0 && null != queue.placingSink())
+        {
+            placementPolls--;
+            return receivePlaced(index);
+        }
+        final int fd = rxFds[index];
+        int total = 0;
+        for (int call = 0; call < MAX_RECEIVE_CALLS_PER_EVENT; call++)
+        {
+            final int budget = queue.budget();
+            if (budget <= 0)
+            {
+                return total;
+            }
+            // A vector of one unless the last call filled its vector: recvmmsg tries for another datagram after
+            // each one it receives, and on a mostly idle socket that extra try delayed every lone
+            // datagram. After a full vector the next call reads a whole batch.
+            final boolean single = !rxBursts[index];
+            final int count = Math.min(single ? 1 : rxBatch, budget);
+            final int prepared = gro ? prepareStaging(count) : prepareSlots(count);
+            int received = LinuxUdpCalls.recvmmsg(fd, rx.address(0), prepared, MSG_DONTWAIT);
+            if (received < 0 && 0 == (++failedReads & ERRNO_SAMPLE_MASK))
+            {
+                // Now and then a failed read is repeated with errno captured, so that an error other than an empty
+                // socket is seen and counted; the repeat reads what arrived meanwhile like any other call.
+                received = LinuxUdpCalls.recvmmsg(captureState, fd, rx.address(0), prepared, MSG_DONTWAIT);
+                if (received < 0)
+                {
+                    final int errno = LinuxUdpCalls.errno(captureState);
+                    // ECONNREFUSED on a connected socket: an ICMP port unreachable from its peer, reported once;
+                    // a dead peer is the protocol's to detect.
+                    if (EAGAIN != errno && EINTR != errno && (ECONNREFUSED != errno || index < firstConnected))
+                    {
+                        counters.onIoError("recvmmsg", errno);
+                    }
+                }
+            }
+            rxBursts[index] = received == prepared;
+            if (received <= 0)
+            {
+                releaseSlots(0, prepared);
+                return total;
+            }
+            total += received;
+            for (int i = 0; i < received; i++)
+            {
+                if (gro)
+                {
+                    onStagedMessage(i, index);
+                }
+                else
+                {
+                    onSlotMessage(i, index);
+                }
+            }
+            releaseSlots(received, prepared);
+            if (received < prepared || single)
+            {
+                return total;
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Read datagrams one at a time for a sink that places large payloads itself: peek at the start of each (its
+     * header, sender and level), ask the sink where the rest goes, then read it with the header into a pool slot and
+     * the rest straight to the sink's places - one copy, the kernel's - and hand it over at once. A datagram the sink
+     * does not place, or one too small to be worth the peek, is read into its slot whole. Used while large datagrams
+     * come (see {@link #placementPolls}); two system calls a datagram instead of a share of one.
+     */
+    private int receivePlaced(final int index)
+    {
+        final int fd = rxFds[index];
+        final PacketSink sink = queue.placingSink();
+        final int headerLength = Math.min(PEEK_LENGTH, sink.placementHeaderLength());
+        int total = 0;
+        while (queue.budget() > 0)
+        {
+            rx.iovec(0, peekBytes.address(), headerLength);
+            rx.resetForReceive(0, singleReceiver ? RX_CONTROL_LENGTH : 0);
+            if (1 != LinuxUdpCalls.recvmmsg(fd, rx.address(0), 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
+            {
+                return total;
+            }
+            // With MSG_TRUNC the length is the datagram's, however little of it the peek copied.
+            final int length = rx.length(0);
+            final long source = rx.source(0);
+            final int level = singleReceiver ? tosLevel(0) : index;
+            final int slot = length > 0 && length <= maxPacketLength && HostAddress.NONE != source ?
+                pool.take() : -1;
+            int keep = -1;
+            int iovecs = 1;
+            if (slot < 0)
+            {
+                MessageVector.iovec(placeIovecs, 0, scratch.address(), GRO_BUFFER_LENGTH);
+            }
+            else
+            {
+                if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH)
+                {
+                    final Packet packet = queue.slotPacket(slot);
+                    keep = sink.placePayload(peekView, Math.min(headerLength, length), length, source, packet);
+                    if (keep >= 0)
+                    {
+                        MessageVector.iovec(placeIovecs, 0, pool.packetAddress(slot), keep);
+                        for (int k = 0; k < packet.payloadSegments(); k++)
+                        {
+                            MessageVector.iovec(placeIovecs, k + 1, packet.payloadAddress(k), packet.payloadLength(k));
+                        }
+                        iovecs += packet.payloadSegments();
+                    }
+                }
+                if (keep < 0)
+                {
+                    MessageVector.iovec(placeIovecs, 0, pool.packetAddress(slot), maxPacketLength);
+                }
+                placementPolls = length >= ReceiveQueue.PLACEMENT_MIN_LENGTH ? PLACEMENT_POLLS : placementPolls;
+            }
+            rx.iovecs(0, placeIovecs, iovecs);
+            rx.resetForReceive(0, 0);
+            final int read = LinuxUdpCalls.recvmmsg(fd, rx.address(0), 1, MSG_DONTWAIT);
+            final int readLength = rx.length(0);
+            rx.iovecs(0, 0, 1);
+            if (slot < 0)
+            {
+                // Taken off the socket into the scratch buffer: counted under its reason.
+                if (acceptable(length > maxPacketLength ? MSG_TRUNC : 0, length, source))
+                {
+                    counters.onDroppedNoBuffer();
+                }
+                continue;
+            }
+            if (1 != read || readLength != length)
+            {
+                // Gone or changed between the peek and the read (another reader of the socket): not ours to keep.
+                pool.giveBack(slot);
+                counters.onDroppedOther();
+                continue;
+            }
+            total++;
+            queue.deliverNow(slot, keep < 0 ? length : keep, keep < 0 ? 0 : length - keep, source, level);
+        }
+        return total;
+    }
+
+    /**
+     * Point each message at a free pool slot; with the pool empty, at the scratch buffer so that the datagrams are
+     * still taken off the socket and counted as dropped.
+     */
+    private int prepareSlots(final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            final int slot = pool.take();
+            rxSlots[i] = slot;
+            rx.iovec(i, slot < 0 ? scratch.address() : pool.packetAddress(slot), maxPacketLength);
+            rx.resetForReceive(i, singleReceiver ? RX_CONTROL_LENGTH : 0);
+        }
+        return count;
+    }
+
+    private int prepareStaging(final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            rxSlots[i] = -1;
+            rx.iovec(i, rxStaging.address() + (long)i * GRO_BUFFER_LENGTH, GRO_BUFFER_LENGTH);
+            rx.resetForReceive(i, RX_CONTROL_LENGTH);
+        }
+        return count;
+    }
+
+    private void releaseSlots(final int from, final int to)
+    {
+        for (int i = from; i < to; i++)
+        {
+            final int slot = rxSlots[i];
+            if (slot >= 0)
+            {
+                pool.giveBack(slot);
+                rxSlots[i] = -1;
+            }
+        }
+    }
+
+    private void onSlotMessage(final int i, final int level)
+    {
+        final int slot = rxSlots[i];
+        rxSlots[i] = -1;
+        final int length = rx.length(i);
+        final int flags = rx.flags(i);
+        final long source = rx.source(i);
+        if (slot < 0)
+        {
+            counters.onDroppedNoBuffer();
+        }
+        else if (!acceptable(flags, length, source))
+        {
+            pool.giveBack(slot);
+        }
+        else
+        {
+            if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH)
+            {
+                // Large datagrams are coming: the next polls may read them straight into the sink's places.
+                placementPolls = PLACEMENT_POLLS;
+            }
+            queue.add(slot, length, source, singleReceiver ? tosLevel(i) : level);
+        }
+    }
+
+    private void onStagedMessage(final int i, final int level)
+    {
+        final int length = rx.length(i);
+        final int flags = rx.flags(i);
+        final long source = rx.source(i);
+        if (!acceptable(flags, length, source))
+        {
+            return;
+        }
+        int segment = groSegmentSize(i);
+        if (0 == segment)
+        {
+            segment = length;
+        }
+        else if (length > segment)
+        {
+            counters.onGroSuperDatagram();
+        }
+        final long base = (long)i * GRO_BUFFER_LENGTH;
+        final int packetLevel = singleReceiver ? tosLevel(i) : level;
+        for (int offset = 0; offset < length; offset += segment)
+        {
+            final int segmentLength = Math.min(segment, length - offset);
+            if (segmentLength > maxPacketLength)
+            {
+                counters.onDroppedOversize();
+                continue;
+            }
+            if (queue.lending())
+            {
+                queue.lend(rxStaging.address() + base + offset, segmentLength, source, packetLevel);
+                continue;
+            }
+            final int slot = pool.take();
+            if (slot < 0)
+            {
+                counters.onDroppedNoBuffer();
+                continue;
+            }
+            MemorySegment.copy(rxStaging, base + offset, poolRegion, pool.packetOffset(slot), segmentLength);
+            queue.add(slot, segmentLength, source, packetLevel);
+        }
+    }
+
+    /**
+     * @return true if a received datagram can be a packet; otherwise it is counted under its reason.
+     */
+    private boolean acceptable(final int flags, final int length, final long source)
+    {
+        if (0 != (flags & MSG_TRUNC))
+        {
+            counters.onDroppedOversize();
+            return false;
+        }
+        if (0 == length)
+        {
+            counters.onDroppedEmpty();
+            return false;
+        }
+        if (HostAddress.NONE == source)
+        {
+            counters.onDroppedOther();
+            return false;
+        }
+        return true;
+    }
+
+    private int groSegmentSize(final int i)
+    {
+        final long data = rx.controlData(i, SOL_UDP, UDP_GRO);
+        return data < 0 ? 0 : rx.controlInt(data);
+    }
+
+    /**
+     * @return the level from the {@code IP_TOS} control message ({@code IP_RECVTOS}), -1 if there is none.
+     */
+    private int tosLevel(final int i)
+    {
+        final long data = rx.controlData(i, PrioritySteering.IPPROTO_IP, IP_TOS);
+        return data < 0 ? -1 : rx.controlByte(data) >>> 5;
+    }
+
+    /**
+     * Read readiness of one receive socket, delivered by Netty's epoll loop on the owner thread.
+     */
+    private final class Readiness implements EpollIoHandle
+    {
+        private final FileDescriptor fd;
+        private final int index;
+
+        Readiness(final FileDescriptor fd, final int index)
+        {
+            this.fd = fd;
+            this.index = index;
+        }
+
+        @Override
+        public FileDescriptor fd()
+        {
+            return fd;
+        }
+
+        @Override
+        public void handle(final IoRegistration registration, final IoEvent ioEvent)
+        {
+            receive(index);
+        }
+
+        @Override
+        public void close()
+        {
+            // The driver closes its sockets itself.
+        }
+    }
+}

@@ -1,0 +1,306 @@
+package dev.homa.nic.udp;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a {@link UdpDriver} counts: written on the driver's owner thread only, read from anywhere (a reader may see
+ * a value a moment old). The driver reports the first {@link #COUNT} as its {@code NicDriver} counters.
+ */
+public final class UdpCounters
+{
+    /** Counters the driver reports through {@code NicDriver.counterValue}, in this order. */
+    static final int COUNT = 14;
+    /** Index of the kernel's receive drops, which the driver reads from its sockets when asked. */
+    static final int KERNEL_RECEIVE_DROPS = 9;
+    private static final String[] NAMES = {
+        "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
+        "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
+        "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets" };
+    private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
+
+    private long packetsSent;
+    private long packetsReceived;
+    private long gsoSends;
+    private long gsoSegments;
+    private long groSuperDatagrams;
+    private long rxDroppedNoBuffer;
+    private long rxDroppedOversize;
+    private long rxDroppedEmpty;
+    private long rxDroppedOther;
+    private volatile long kernelReceiveDrops;
+    private long ioErrors;
+    private long txDroppedStalled;
+    private long flushStalls;
+    private int connectedSockets;
+    private long connectedSends;
+    private long connectedRelevels;
+    private int lastErrno;
+    private boolean ioErrorLogged;
+
+    UdpCounters()
+    {
+    }
+
+    static String name(final int index)
+    {
+        return NAMES[index];
+    }
+
+    long value(final int index)
+    {
+        return switch (index)
+        {
+            case 0 -> packetsSent;
+            case 1 -> packetsReceived;
+            case 2 -> gsoSends;
+            case 3 -> gsoSegments;
+            case 4 -> groSuperDatagrams;
+            case 5 -> rxDroppedNoBuffer;
+            case 6 -> rxDroppedOversize;
+            case 7 -> rxDroppedEmpty;
+            case 8 -> rxDroppedOther;
+            case KERNEL_RECEIVE_DROPS -> kernelReceiveDrops;
+            case 10 -> ioErrors;
+            case 11 -> txDroppedStalled;
+            case 12 -> flushStalls;
+            case 13 -> connectedSockets;
+            default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNT);
+        };
+    }
+
+    void onSent(final int packets)
+    {
+        packetsSent += packets;
+    }
+
+    void onReceived()
+    {
+        packetsReceived++;
+    }
+
+    void onGsoSend(final int segments)
+    {
+        gsoSends++;
+        gsoSegments += segments;
+    }
+
+    void onGroSuperDatagram()
+    {
+        groSuperDatagrams++;
+    }
+
+    void onDroppedNoBuffer()
+    {
+        rxDroppedNoBuffer++;
+    }
+
+    void onDroppedOversize()
+    {
+        rxDroppedOversize++;
+    }
+
+    void onDroppedEmpty()
+    {
+        rxDroppedEmpty++;
+    }
+
+    void onDroppedOther()
+    {
+        rxDroppedOther++;
+    }
+
+    /**
+     * @param drops the kernel's latest drop count; the counter never goes back (a closed socket's count is gone).
+     */
+    void onKernelReceiveDrops(final long drops)
+    {
+        kernelReceiveDrops = Math.max(kernelReceiveDrops, drops);
+    }
+
+    void onFlushStall()
+    {
+        flushStalls++;
+    }
+
+    void onSendStallDrop(final long packets)
+    {
+        txDroppedStalled += packets;
+        LOGGER.warn("udp driver dropped {} packets after the socket buffer stayed full for a second", packets);
+    }
+
+    void onConnectedSocket()
+    {
+        connectedSockets++;
+    }
+
+    void onConnectedSend()
+    {
+        connectedSends++;
+    }
+
+    void onConnectedRelevel()
+    {
+        connectedRelevels++;
+    }
+
+    /**
+     * A failed system call: counted, its errno kept, the first one logged.
+     *
+     * @param call  the call that failed.
+     * @param errno its errno, 0 if unknown.
+     */
+    void onIoError(final String call, final int errno)
+    {
+        ioErrors++;
+        lastErrno = errno;
+        if (!ioErrorLogged)
+        {
+            ioErrorLogged = true;
+            LOGGER.warn("udp driver {} failed with errno {} (logged once, counted in ioErrors)", call, errno);
+        }
+    }
+
+    /**
+     * An I/O error Netty reported: counted, the first one logged.
+     *
+     * @param cause what Netty reported.
+     */
+    void onIoError(final Throwable cause)
+    {
+        ioErrors++;
+        if (!ioErrorLogged)
+        {
+            ioErrorLogged = true;
+            LOGGER.warn("udp driver I/O error (logged once, counted in ioErrors): {}", cause.toString());
+        }
+    }
+
+    /**
+     * @return packets handed to the kernel.
+     */
+    public long packetsSent()
+    {
+        return packetsSent;
+    }
+
+    /**
+     * @return packets received and handed on (into the receive queue or straight to the sink).
+     */
+    public long packetsReceived()
+    {
+        return packetsReceived;
+    }
+
+    /**
+     * @return GSO super-datagrams sent.
+     */
+    public long gsoSends()
+    {
+        return gsoSends;
+    }
+
+    /**
+     * @return packets sent inside GSO super-datagrams.
+     */
+    public long gsoSegments()
+    {
+        return gsoSegments;
+    }
+
+    /**
+     * @return coalesced datagrams received with UDP GRO and cut into packets (native datapath).
+     */
+    public long groSuperDatagrams()
+    {
+        return groSuperDatagrams;
+    }
+
+    /**
+     * @return received datagrams dropped because the packet pool was empty.
+     */
+    public long rxDroppedNoBuffer()
+    {
+        return rxDroppedNoBuffer;
+    }
+
+    /**
+     * @return received datagrams dropped because they exceeded the driver's largest packet (or were truncated).
+     */
+    public long rxDroppedOversize()
+    {
+        return rxDroppedOversize;
+    }
+
+    /**
+     * @return received datagrams dropped because they were empty (no Homa header at all).
+     */
+    public long rxDroppedEmpty()
+    {
+        return rxDroppedEmpty;
+    }
+
+    /**
+     * @return received datagrams dropped for another reason (no IPv4 sender, changed between peek and read).
+     */
+    public long rxDroppedOther()
+    {
+        return rxDroppedOther;
+    }
+
+    /**
+     * @return I/O errors (failed sends, failed reads).
+     */
+    public long ioErrors()
+    {
+        return ioErrors;
+    }
+
+    /**
+     * @return errno of the latest failed {@code sendmmsg}/{@code recvmmsg} (native datapath), 0 if none.
+     */
+    public int lastErrno()
+    {
+        return lastErrno;
+    }
+
+    /**
+     * @return packets dropped on send because the socket buffer stayed full for a second (native datapath).
+     */
+    public long txDroppedStalled()
+    {
+        return txDroppedStalled;
+    }
+
+    /**
+     * @return flushes that had to wait for socket buffer space.
+     */
+    public long flushStalls()
+    {
+        return flushStalls;
+    }
+
+    /**
+     * @return connected sockets opened so far ({@link UdpDriverContext#connectedPeers(int)}).
+     */
+    public int connectedSockets()
+    {
+        return connectedSockets;
+    }
+
+    /**
+     * @return datagrams sent on connected sockets.
+     */
+    public long connectedSends()
+    {
+        return connectedSends;
+    }
+
+    /**
+     * @return times a connected socket moved to another level.
+     */
+    public long connectedRelevels()
+    {
+        return connectedRelevels;
+    }
+}

@@ -1,5 +1,7 @@
 package dev.homa.core;
 
+import dev.homa.core.priority.CutoffCalculator;
+import dev.homa.core.priority.Cutoffs;
 import dev.homa.nic.frame.PriorityMapping;
 
 /**
@@ -47,25 +49,26 @@ abstract class PrioritySettings<C extends PrioritySettings<C>> extends PacerSett
     }
 
     /**
-     * Check the priority settings.
+     * Check the priority settings: the cutoffs and the calculator are built here as the engine builds them, so
+     * their own rules are the ones a value meets, and one that passes here cannot fail at launch.
      */
     final void concludePriorities()
     {
+        check(cutoffIntervalNs > 0, "cutoffIntervalNs", cutoffIntervalNs, "> 0");
         if (null != staticCutoffs)
         {
-            check(PriorityMapping.LEVELS == staticCutoffs.length, "staticCutoffs.length", staticCutoffs.length,
-                String.valueOf(PriorityMapping.LEVELS));
+            checkWith("staticCutoffs", () -> new Cutoffs().set(staticCutoffs, 1));
             for (int i = 2; i < PriorityMapping.LEVELS; i++)
             {
                 check(staticCutoffs[i] <= staticCutoffs[i - 1], "staticCutoffs[" + i + "]", staticCutoffs[i],
                     "<= staticCutoffs[" + (i - 1) + "] (cutoffs never increase with the level)");
             }
         }
-        check(cutoffIntervalNs > 0, "cutoffIntervalNs", cutoffIntervalNs, "> 0");
-        check(cutoffMinimumMessages >= 1, "cutoffMinimumMessages", cutoffMinimumMessages, ">= 1");
-        check(cutoffWindowMessages >= 2, "cutoffWindowMessages", cutoffWindowMessages, ">= 2");
-        check(unscheduledLevels >= 0 && unscheduledLevels < PriorityMapping.LEVELS, "unscheduledLevels",
-            unscheduledLevels, "0 (computed) .. " + (PriorityMapping.LEVELS - 1));
+        final CutoffCalculator calculator =
+            new CutoffCalculator(PriorityMapping.LEVELS, unscheduledBytes(), maxMessageLength());
+        checkWith("cutoffMinimumMessages", () -> calculator.minimumMessages(cutoffMinimumMessages));
+        checkWith("cutoffWindowMessages", () -> calculator.windowMessages(cutoffWindowMessages));
+        checkWith("unscheduledLevels", () -> calculator.forcedUnscheduledLevels(unscheduledLevels));
     }
 
     /**

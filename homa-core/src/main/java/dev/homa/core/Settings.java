@@ -71,6 +71,25 @@ abstract class Settings<C extends Settings<C>>
     }
 
     /**
+     * Apply a setting to the engine object that uses it, whose own checks are then the rule the setting meets.
+     *
+     * @param name  the setting.
+     * @param apply hands the value to the object; throws {@link IllegalArgumentException} if the object refuses it.
+     * @throws HomaConfigurationException naming the setting and the object's reason, if it refuses the value.
+     */
+    static void checkWith(final String name, final Runnable apply)
+    {
+        try
+        {
+            apply.run();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new HomaConfigurationException(name + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
      * {@inheritDoc}
      * <p>
      * Every setting, one {@code name = value} per line (after {@code conclude()}: as resolved), grouped as the

@@ -1,5 +1,6 @@
 package dev.homa.bench.load;
 
+import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.core.workload.MessageSizeDistribution;
 
 import java.util.Arrays;
@@ -16,7 +17,7 @@ import java.util.SplittableRandom;
 final class MessageSizes
 {
     /** Largest request: HOMA_MAX_MESSAGE_LENGTH. */
-    static final int MAX_LENGTH = 1_000_000;
+    static final int MAX_LENGTH = DataHeaderFlyweight.MAX_MESSAGE_LENGTH;
     private static final int BUCKETS = 10;
 
     private final String spec;

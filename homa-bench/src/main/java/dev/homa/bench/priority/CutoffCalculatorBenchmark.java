@@ -1,5 +1,6 @@
 package dev.homa.bench.priority;
 
+import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.nic.frame.PriorityMapping;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
 public class CutoffCalculatorBenchmark
 {
-    private static final int MAX_MESSAGE_LENGTH = 1_000_000;
+    private static final int MAX_MESSAGE_LENGTH = DataHeaderFlyweight.MAX_MESSAGE_LENGTH;
     private static final int UNSCHEDULED_BYTES = 40_000;
 
     @Param({ "w1", "w2", "w3", "w4", "w5" })

@@ -1,5 +1,6 @@
 package dev.homa.bench.rtt;
 
+import dev.homa.core.wire.DataHeaderFlyweight;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
@@ -16,7 +17,7 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
 public final class RttPayload
 {
     /** Length of a Homa DATA header, which precedes the payload in every floor packet. */
-    public static final int HOMA_HEADER_LENGTH = 56;
+    public static final int HOMA_HEADER_LENGTH = DataHeaderFlyweight.HEADER_LENGTH;
     /** Offset of the sequence number within the payload. */
     public static final int SEQUENCE_OFFSET = 0;
     /** Offset of the client's send timestamp within the payload. */

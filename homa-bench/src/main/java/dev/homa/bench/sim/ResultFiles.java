@@ -1,5 +1,6 @@
 package dev.homa.bench.sim;
 
+import dev.homa.nic.frame.PriorityMapping;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -38,11 +39,11 @@ final class ResultFiles
         final StringBuilder summary = new StringBuilder("workload,load,transport,hosts,offered_load,delivered_load," +
             "delivered_share,wasted_downlink,measured_requests,incomplete,refused,failed,drops,packets," +
             "simulated_ms,warmup_ms,window_ms");
-        for (int level = 0; level < 8; level++)
+        for (int level = 0; level < PriorityMapping.LEVELS; level++)
         {
             summary.append(",host_port_peak_bytes_l").append(level);
         }
-        for (int level = 0; level < 8; level++)
+        for (int level = 0; level < PriorityMapping.LEVELS; level++)
         {
             summary.append(",fabric_port_peak_bytes_l").append(level);
         }

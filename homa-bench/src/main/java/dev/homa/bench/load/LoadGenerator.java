@@ -2,6 +2,7 @@ package dev.homa.bench.load;
 
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.metrics.MetricsSnapshot;
+import dev.homa.core.wire.PacketType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -225,6 +226,7 @@ public final class LoadGenerator implements Runnable
             " timeouts=" + (s.get(HomaMetrics.CLIENT_TIMEOUTS) + s.get(HomaMetrics.SERVER_TIMEOUTS)) +
             " drops=" + drops +
             " pacerThrottled=" + s.get(HomaMetrics.PACER_THROTTLED) +
-            " dataPackets=" + s.get(HomaMetrics.PACKETS_SENT) + which;
+            " dataPackets=" + s.get(HomaMetrics.PACKETS_SENT + PacketType.DATA - PacketType.MIN_TYPE) +
+            " grants=" + s.get(HomaMetrics.PACKETS_SENT + PacketType.GRANT - PacketType.MIN_TYPE) + which;
     }
 }

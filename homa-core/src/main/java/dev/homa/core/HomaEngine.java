@@ -152,9 +152,10 @@ final class HomaEngine implements Agent
 
         // Sending.
         this.transmitter = new PacketTransmitter(driver, metrics);
-        // A packet whose checksum the transmitter fills (IPv4 protocol 146) must hold all of its bytes.
+        // A packet whose checksum the transmitter fills (IPv4 protocol 146, not completed below the driver) must
+        // hold all of its bytes.
         final DataSender dataSender = new DataSender(transmitter, sendPool, metrics,
-            driver.gathersPayload() && !driver.carriesIpProtocol146());
+            driver.gathersPayload() && (!driver.carriesIpProtocol146() || driver.completesChecksum()));
         final AnswerLimiter limiter =
             new AnswerLimiter(metrics, ctx.maxAnswersPerPeerPerTick(), ctx.maxAnswersToUnknownPerTick());
         this.controlSender = new ControlSender(transmitter, metrics, localCutoffs, maxMessageLength);

@@ -15,7 +15,8 @@ import dev.homa.nic.frame.HomaChecksum;
  * A full driver (no free packet, or a send refused) first forces a flush to give the driver a chance to drain; only
  * then is the packet counted as {@link HomaMetrics#DROP_TX_FULL} and dropped, like any packet lost in the network.
  * The bytes batched but not yet flushed count toward the pacer's view of the NIC queue. Where packets travel as IPv4
- * protocol 146 ({@link NicDriver#carriesIpProtocol146()}) it fills each one's common-header checksum first.
+ * protocol 146 ({@link NicDriver#carriesIpProtocol146()}) and the driver does not have the checksum completed below
+ * it ({@link NicDriver#completesChecksum()}), it fills each one's common-header checksum first.
  */
 final class PacketTransmitter
 {
@@ -41,7 +42,8 @@ final class PacketTransmitter
         this.metrics = metrics;
         this.highestPriority = Math.max(0, Math.min(driver.priorityLevels(), PriorityMapping.LEVELS) - 1);
         this.wireOverhead = driver.wireOverheadBytes();
-        this.checksum = driver.carriesIpProtocol146() && HostAddress.isIpv4(driver.localAddress());
+        this.checksum = driver.carriesIpProtocol146() && !driver.completesChecksum() &&
+            HostAddress.isIpv4(driver.localAddress());
         this.localIp = HostAddress.ipv4Of(driver.localAddress());
     }
 

@@ -106,6 +106,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public boolean completesChecksum()
+    {
+        return delegate.completesChecksum();
+    }
+
+    @Override
     public boolean gathersPayload()
     {
         return delegate.gathersPayload();

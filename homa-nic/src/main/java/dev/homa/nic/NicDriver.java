@@ -52,6 +52,18 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * Whether the driver has the checksum of its IPv4 protocol-146 packets completed below it (the NIC, or the
+     * stack's software fallback), as the kernel has its own: the protocol then writes none, and may hand the driver
+     * gathered payload ({@link #gathersPayload()}) that it never reads.
+     *
+     * @return true if the driver, not the protocol, takes care of the checksum; false by default.
+     */
+    default boolean completesChecksum()
+    {
+        return false;
+    }
+
+    /**
      * Check a destination before the protocol starts a message to it, so that a message nobody can deliver fails
      * at once with a clear error instead of timing out.
      *

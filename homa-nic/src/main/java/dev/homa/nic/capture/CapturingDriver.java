@@ -5,6 +5,7 @@ import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.MacResolver;
 import dev.homa.nic.frame.PriorityMapping;
@@ -13,6 +14,8 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.Objects;
+
+import static java.nio.ByteOrder.BIG_ENDIAN;
 
 /**
  * A {@link NicDriver} decorator that records every packet sent and received into a pcap file exactly as it would
@@ -113,6 +116,19 @@ public final class CapturingDriver extends ForwardingNicDriver
     /**
      * {@inheritDoc}
      * <p>
+     * The record always shows the completed checksum, as the wire would; the packet itself needs one from the
+     * protocol only where the wrapped driver puts it on a wire as protocol 146 without completing it.
+     */
+    @Override
+    public boolean completesChecksum()
+    {
+        final NicDriver delegate = delegate();
+        return !delegate.carriesIpProtocol146() || delegate.completesChecksum();
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
      * False: the capture records the packet's own bytes, so the protocol copies every byte into it.
      */
     @Override
@@ -190,6 +206,16 @@ public final class CapturingDriver extends ForwardingNicDriver
         final int headerLength = priority >= 0 && priority <= PriorityMapping.MAX_LEVEL ?
             frameWriter.writeHeaders(headers, 0, dstMac, srcMac, srcIp, dstIp, length, priority, ipId) :
             frameWriter.writeUntaggedHeaders(headers, 0, dstMac, srcMac, srcIp, dstIp, length, -1, ipId);
-        writer.writeFrame(epochBaseNs + clock.nanoTime(), headers, 0, headerLength, packet.buffer(), 0, length);
+        // The first Homa bytes go through the header scratch with the completed checksum: the packet's own field
+        // may hold only the seed its driver leaves for the NIC.
+        final int head = Math.min(length, HomaChecksum.CHECKSUM_OFFSET + 2);
+        packet.buffer().getBytes(0, headers, headerLength, head);
+        if (HomaChecksum.CHECKSUM_OFFSET + 2 == head)
+        {
+            headers.putShort(headerLength + HomaChecksum.CHECKSUM_OFFSET,
+                (short)HomaChecksum.compute(packet.buffer(), 0, length, srcIp, dstIp), BIG_ENDIAN);
+        }
+        writer.writeFrame(epochBaseNs + clock.nanoTime(), headers, 0, headerLength + head, packet.buffer(), head,
+            length - head);
     }
 }

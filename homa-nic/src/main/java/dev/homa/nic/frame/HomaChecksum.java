@@ -15,7 +15,10 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * check it; it is there for the wire to be the kernel's and for tools that read it.
  * <p>
  * The protocol fills it where a driver puts packets on the wire as IPv4 protocol 146
- * ({@link dev.homa.nic.NicDriver#carriesIpProtocol146()}). Allocation-free; about 0.1 us per full-sized packet.
+ * ({@link dev.homa.nic.NicDriver#carriesIpProtocol146()}) and does not complete it itself. A driver that hands the
+ * kernel a partial checksum ({@link dev.homa.nic.NicDriver#completesChecksum()}) stores only the {@link #seed}, as
+ * {@code homa_hijack_set_hdr} does, and the NIC or the stack's {@code skb_checksum_help} sums the rest on the way
+ * out. Allocation-free; {@link #compute} costs about 0.1 us per full-sized packet, {@link #seed} a few additions.
  */
 public final class HomaChecksum
 {
@@ -69,6 +72,23 @@ public final class HomaChecksum
         final int checksum = ~fold(sum) & 0xFFFF;
         // As the kernel's software checksum does (skb_checksum_help): a computed 0 goes out as 0xFFFF.
         return 0 == checksum ? 0xFFFF : checksum;
+    }
+
+    /**
+     * The pseudo-header part of the checksum, which a NIC completing a partial checksum expects in the field: the
+     * folded, uncomplemented sum of the addresses, protocol 6 and the Homa length ({@code ~tcp_v4_check(length,
+     * saddr, daddr, 0)}). Summing the packet from its first byte with the seed in place and complementing the result
+     * gives {@link #compute}'s value.
+     *
+     * @param length Homa header + payload bytes.
+     * @param srcIp  source IPv4 address, network order.
+     * @param dstIp  destination IPv4 address, network order.
+     * @return the 16-bit seed, to be stored in network order at {@link #CHECKSUM_OFFSET}.
+     */
+    public static int seed(final int length, final int srcIp, final int dstIp)
+    {
+        return fold((srcIp >>> 16) + (srcIp & 0xFFFF) + (dstIp >>> 16) + (dstIp & 0xFFFF) +
+            PSEUDO_HEADER_PROTOCOL + (long)length);
     }
 
     private static int fold(final long value)

@@ -46,6 +46,7 @@ final class LibC
     static final int PACKET_STATISTICS = 6;
     static final int PACKET_VERSION = 10;
     static final int PACKET_FANOUT = 18;
+    static final int PACKET_VNET_HDR = 15;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;
     static final int TPACKET_V2 = 1;

@@ -65,7 +65,7 @@ final class PacketPool
         final int slot = freeStack[--freeCount];
         free[slot] = false;
         final Packet packet = packets[slot];
-        packet.length(0).source(0).priority(-1).timestampNs(0);
+        packet.length(0).clearPayload().source(0).priority(-1).timestampNs(0);
         return packet;
     }
 

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
 
 import dev.homa.nic.HostAddress;
@@ -15,6 +16,7 @@ import dev.homa.nic.PacketSink;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.FrameRejectReason;
+import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameReader;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.Ipv4Flyweight;
@@ -60,14 +62,23 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * {@link RawEthernetCounters}.
  * <p>
  * <b>Transmit</b>: {@link #send} writes the 38-byte frame header into the headroom in front of the packet's pool
- * slot and queues one {@code mmsghdr} whose single iovec covers header and Homa bytes; {@link #flush()} hands the
- * batch to the kernel with one {@code sendmmsg} (non-blocking), or with a plain {@code send} when the batch is a
- * single frame (no message vector for the kernel to copy in). {@code PACKET_QDISC_BYPASS} sends straight to the
- * device. Why not a {@code TPACKET_V2} TX ring: with a ring every packet is copied once more in user space, frames
- * need a status hand-shake before reuse, and an error in one frame stalls the ring; {@code sendmmsg} is one syscall
- * per batch like the ring's doorbell, reports errors per message, and points the kernel at the pool directly. If the
- * same packet is queued twice in one batch (to two hosts) the second header goes to a staging buffer and the message
- * uses two iovecs, so neither header overwrites the other.
+ * slot and queues one {@code mmsghdr} whose first iovec covers header and the packet's own bytes, followed by one
+ * iovec per piece of gathered payload; {@link #flush()} hands the batch to the kernel with one {@code sendmmsg}
+ * (non-blocking), or with a plain {@code send} when the batch is a single contiguous frame (no message vector for
+ * the kernel to copy in). {@code PACKET_QDISC_BYPASS} sends
+ * straight to the device. Why not a {@code TPACKET_V2} TX ring: with a ring every packet is copied once more in user
+ * space, frames need a status hand-shake before reuse, and an error in one frame stalls the ring; {@code sendmmsg} is
+ * one syscall per batch like the ring's doorbell, reports errors per message, and points the kernel at the pool and
+ * the message's bytes directly. If the same packet is queued twice in one batch (to two hosts) the second header goes
+ * to a staging buffer, so neither header overwrites the other.
+ * <p>
+ * <b>Checksum</b>: by default ({@link ChecksumMode#OFFLOAD}) the socket has {@code PACKET_VNET_HDR} on and every
+ * frame starts with a {@code virtio_net_hdr} asking for a partial checksum from the Homa header to the end, stored in
+ * the common header's checksum field, which the driver seeds with the pseudo-header sum: the kernel's Homa hands its
+ * packets down the same way ({@code CHECKSUM_PARTIAL}), and the NIC, or {@code skb_checksum_help} where the device
+ * cannot, completes it. The protocol then neither sums nor copies the payload
+ * ({@link #completesChecksum()}, {@link #gathersPayload()}). A veth pair passes the partial checksum on as it is, for
+ * the kernel's packets too.
  * <p>
  * <b>Neighbours</b>: next-hop MACs come from the kernel's table over rtnetlink ({@link NeighbourTable}), refreshed
  * every {@link Context#neighbourRefreshNs}; a miss asks the kernel to ARP for the address and holds a copy of the
@@ -108,7 +119,18 @@ public final class RawEthernetDriver implements NicDriver
     private static final int MSG_IOV_OFFSET = 16;
     private static final int MSG_IOVLEN_OFFSET = 24;
     private static final int IOVEC_LENGTH = 16;
-    private static final int STAGING_LENGTH = 64;
+    // Per message: the frame's own bytes (or staged headers and the rest of them) and the gathered payload.
+    private static final int MESSAGE_IOVECS = 2 + Packet.MAX_PAYLOAD_SEGMENTS;
+    private static final int MESSAGE_IOVEC_BYTES = MESSAGE_IOVECS * IOVEC_LENGTH;
+    // struct virtio_net_hdr in front of every frame once PACKET_VNET_HDR is on: flags, gso_type, hdr_len, gso_size,
+    // csum_start, csum_offset (little-endian on the hosts this runs on).
+    static final int VNET_HDR_LENGTH = 10;
+    private static final int VNET_FLAG_NEEDS_CSUM = 1;
+    private static final int VNET_CSUM_START_OFFSET = 6;
+    private static final int VNET_CSUM_OFFSET_OFFSET = 8;
+    // Homa bytes a staged header carries along: up to and including the checksum, whose seed names the destination.
+    private static final int STAGED_HOMA_BYTES = HomaChecksum.CHECKSUM_OFFSET + 2;
+    private static final int STAGING_LENGTH = 128;
     private static final int TX_RETRIES = 64;
     private static final int SEND_BUFFER_BYTES = 4 * 1024 * 1024;
     // The group bit: the least significant bit of a MAC's first octet (bit 40 of the low 48).
@@ -123,6 +145,9 @@ public final class RawEthernetDriver implements NicDriver
     private final int icmpGuardFd;
     private final IcmpChannel icmp;
     private final int headerLength;
+    private final boolean checksumOffload;
+    private final int prefixLength;
+    private final UnsafeBuffer payloadView = new UnsafeBuffer(0, 0);
     private final NeighbourHold hold = new NeighbourHold();
     private final NeighbourHold.Release holdRelease = new HeldPacketRelease();
     private final Packet[] ownedInBatch;
@@ -209,6 +234,9 @@ public final class RawEthernetDriver implements NicDriver
                 throw new RawEthernetException("MTU " + mtu + " of " + context.interfaceName + " is too small");
             }
 
+            // Before the ring: the kernel refuses the option on a socket that has one.
+            this.checksumOffload = ChecksumMode.OFFLOAD == context.checksum &&
+                trySetInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VNET_HDR, 1);
             receiveRing = ReceiveRing.open(arena, errno, packetFd, context.rxRing, context.rxBlockSize,
                 context.rxBlockCount, context.rxBlockTimeoutMs, maxPacketLength, counters);
             attachFilter(packetFd, HOMA_FILTER, "Homa receive filter");
@@ -287,10 +315,11 @@ public final class RawEthernetDriver implements NicDriver
         this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength);
         this.slotBatch = new int[context.poolPackets];
 
+        this.prefixLength = (checksumOffload ? VNET_HDR_LENGTH : 0) + headerLength;
         this.txCapacity = context.txBatch;
         this.txMessages = arena.allocate((long)MMSGHDR_LENGTH * txCapacity, 64);
         this.txMessagesBuffer = new UnsafeBuffer(txMessages.address(), (int)txMessages.byteSize());
-        final MemorySegment iovecs = arena.allocate((long)2 * IOVEC_LENGTH * txCapacity, 64);
+        final MemorySegment iovecs = arena.allocate((long)MESSAGE_IOVEC_BYTES * txCapacity, 64);
         this.txIovecs = new UnsafeBuffer(iovecs.address(), (int)iovecs.byteSize());
         this.txIovecsAddress = iovecs.address();
         final MemorySegment staging = arena.allocate((long)STAGING_LENGTH * txCapacity, 64);
@@ -301,7 +330,7 @@ public final class RawEthernetDriver implements NicDriver
         for (int i = 0; i < txCapacity; i++)
         {
             txMessagesBuffer.putLong(i * MMSGHDR_LENGTH + MSG_IOV_OFFSET,
-                txIovecsAddress + (long)i * 2 * IOVEC_LENGTH, LITTLE_ENDIAN);
+                txIovecsAddress + (long)i * MESSAGE_IOVEC_BYTES, LITTLE_ENDIAN);
         }
         this.statistics = arena.allocate(12, 8);
         this.statisticsLength = arena.allocate(4, 4);
@@ -402,7 +431,7 @@ public final class RawEthernetDriver implements NicDriver
      * {@code batch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
      * {@code maxPacket}, {@code fanout} (group id), {@code fanoutMode} (hash, lb, cpu, rollover, random, qm),
      * {@code vlan} (VLAN id, default 0 = priority tag only), {@code tag} (false: untagged frames, level as DSCP only),
-     * {@code qdiscBypass} (true/false),
+     * {@code qdiscBypass} (true/false), {@code checksum} (offload, software),
      * {@code icmpGuard} (true/false), {@code neighbourRefreshMs}, {@code ring} (v2, v3), {@code netns} (network
      * namespace name or path to open the sockets in).
      *
@@ -614,6 +643,31 @@ public final class RawEthernetDriver implements NicDriver
         return true;
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * True unless {@link Context#checksum} asks for software or the kernel refused {@code PACKET_VNET_HDR}: each frame
+     * then carries a {@code virtio_net_hdr} asking for a partial checksum from the Homa header on, and the driver
+     * stores the pseudo-header seed ({@link HomaChecksum#seed}).
+     */
+    @Override
+    public boolean completesChecksum()
+    {
+        return checksumOffload;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * True where the checksum is completed below the driver ({@link #completesChecksum()}): the payload's pieces
+     * then follow the frame's own bytes as further iovecs of the same message.
+     */
+    @Override
+    public boolean gathersPayload()
+    {
+        return checksumOffload;
+    }
+
     @Override
     public boolean send(final Packet packet, final long destination, final int priority)
     {
@@ -652,44 +706,96 @@ public final class RawEthernetDriver implements NicDriver
             holdUnresolved(packet, destinationIp, priority);
             return true;
         }
-        queue(slot, packet.length(), destinationIp, destinationMac, priority);
+        queue(packet, slot, destinationIp, destinationMac, priority);
         return true;
     }
 
     /**
-     * Queue one frame of a pool packet for the next flush: header in the slot's headroom (or a staging buffer if the
-     * packet is already in this batch) and one or two iovecs.
+     * Queue one frame of a pool packet for the next flush: the prefix (virtio header where the checksum is
+     * offloaded, then Ethernet and IPv4) in the slot's headroom, or in a staging buffer if the packet is already in
+     * this batch, and one iovec per contiguous piece after it.
      */
     private void queue(
-        final int slot, final int homaLength, final int destinationIp, final long destinationMac, final int priority)
+        final Packet packet, final int slot, final int destinationIp, final long destinationMac, final int priority)
     {
         final int entry = txCount++;
-        final int iov = entry * 2 * IOVEC_LENGTH;
-        final int frameLength = headerLength + homaLength;
+        final int ownLength = packet.length();
+        final int homaLength = packet.wireLength();
+        final int homaOffset = pool.homaOffset(slot);
+        final long homaAddress = pool.regionAddress() + homaOffset;
+        final int firstIovec = entry * MESSAGE_IOVEC_BYTES;
+        int iov = firstIovec;
         if (batch != slotBatch[slot])
         {
-            // Usual case: header in the slot's headroom, frame contiguous, one iovec.
+            // Usual case: prefix in the slot's headroom, contiguous with the packet's own bytes.
             slotBatch[slot] = batch;
-            final int homaOffset = pool.homaOffset(slot);
-            final int headerOffset = homaOffset - headerLength;
-            writeHeaders(pool.regionBuffer(), headerOffset, destinationMac, destinationIp, homaLength, priority);
-            txIovecs.putLong(iov, pool.regionAddress() + headerOffset, LITTLE_ENDIAN);
-            txIovecs.putLong(iov + 8, frameLength, LITTLE_ENDIAN);
-            txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 1, LITTLE_ENDIAN);
+            final int prefixOffset = homaOffset - prefixLength;
+            writePrefix(pool.regionBuffer(), prefixOffset, destinationMac, destinationIp, homaLength, priority);
+            if (checksumOffload)
+            {
+                writeSeed(pool.regionBuffer(), homaOffset, homaLength, destinationIp);
+            }
+            iov = putIovec(iov, pool.regionAddress() + prefixOffset, prefixLength + ownLength);
         }
         else
         {
-            // Same packet already queued in this batch (to another host): its headroom is taken.
+            // Same packet already queued in this batch (to another host): its headroom is taken, and the checksum
+            // seed names the other destination, so the first Homa bytes travel with the staged prefix.
             counters.txStagedHeaders++;
             final int stagingOffset = entry * STAGING_LENGTH;
-            writeHeaders(txStaging, stagingOffset, destinationMac, destinationIp, homaLength, priority);
-            txIovecs.putLong(iov, txStagingAddress + stagingOffset, LITTLE_ENDIAN);
-            txIovecs.putLong(iov + 8, headerLength, LITTLE_ENDIAN);
-            txIovecs.putLong(iov + IOVEC_LENGTH, pool.regionAddress() + pool.homaOffset(slot), LITTLE_ENDIAN);
-            txIovecs.putLong(iov + IOVEC_LENGTH + 8, homaLength, LITTLE_ENDIAN);
-            txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, 2, LITTLE_ENDIAN);
+            writePrefix(txStaging, stagingOffset, destinationMac, destinationIp, homaLength, priority);
+            final int staged = checksumOffload ? Math.min(ownLength, STAGED_HOMA_BYTES) : 0;
+            if (0 != staged)
+            {
+                pool.regionBuffer().getBytes(homaOffset, txStaging, stagingOffset + prefixLength, staged);
+                writeSeed(txStaging, stagingOffset + prefixLength, homaLength, destinationIp);
+            }
+            iov = putIovec(iov, txStagingAddress + stagingOffset, prefixLength + staged);
+            if (ownLength > staged)
+            {
+                iov = putIovec(iov, homaAddress + staged, ownLength - staged);
+            }
         }
-        txFrameLength[entry] = frameLength;
+        for (int i = 0, segments = packet.payloadSegments(); i < segments; i++)
+        {
+            iov = putIovec(iov, packet.payloadAddress(i), packet.payloadLength(i));
+        }
+        txMessagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, (iov - firstIovec) / IOVEC_LENGTH,
+            LITTLE_ENDIAN);
+        txFrameLength[entry] = headerLength + homaLength;
+    }
+
+    private int putIovec(final int iov, final long address, final int length)
+    {
+        txIovecs.putLong(iov, address, LITTLE_ENDIAN);
+        txIovecs.putLong(iov + 8, length, LITTLE_ENDIAN);
+        return iov + IOVEC_LENGTH;
+    }
+
+    /**
+     * The virtio header (where the checksum is offloaded) and the frame's Ethernet and IPv4 headers.
+     */
+    private void writePrefix(
+        final UnsafeBuffer frame, final int offset, final long destinationMac, final int destinationIp,
+        final int homaLength, final int priority)
+    {
+        int headerOffset = offset;
+        if (checksumOffload)
+        {
+            // Checksum from the Homa header to the end of the frame, stored at the common header's checksum field.
+            frame.setMemory(offset, VNET_HDR_LENGTH, (byte)0);
+            frame.putByte(offset, (byte)VNET_FLAG_NEEDS_CSUM);
+            frame.putShort(offset + VNET_CSUM_START_OFFSET, (short)headerLength, LITTLE_ENDIAN);
+            frame.putShort(offset + VNET_CSUM_OFFSET_OFFSET, (short)HomaChecksum.CHECKSUM_OFFSET, LITTLE_ENDIAN);
+            headerOffset += VNET_HDR_LENGTH;
+        }
+        writeHeaders(frame, headerOffset, destinationMac, destinationIp, homaLength, priority);
+    }
+
+    private void writeSeed(final UnsafeBuffer buffer, final int homaOffset, final int homaLength, final int dstIp)
+    {
+        buffer.putShort(homaOffset + HomaChecksum.CHECKSUM_OFFSET,
+            (short)HomaChecksum.seed(homaLength, localIp, dstIp), BIG_ENDIAN);
     }
 
     private void writeHeaders(
@@ -719,8 +825,16 @@ public final class RawEthernetDriver implements NicDriver
             counters.txUnresolved++;
             return;
         }
-        packet.buffer().getBytes(0, copy.buffer(), 0, packet.length());
-        copy.length(packet.length());
+        // The copy outlives the caller's payload: its gathered pieces are flattened into it.
+        int length = packet.length();
+        packet.buffer().getBytes(0, copy.buffer(), 0, length);
+        for (int i = 0, segments = packet.payloadSegments(); i < segments; i++)
+        {
+            payloadView.wrap(packet.payloadAddress(i), packet.payloadLength(i));
+            copy.buffer().putBytes(length, payloadView, 0, packet.payloadLength(i));
+            length += packet.payloadLength(i);
+        }
+        copy.length(length);
         counters.txHeld++;
         hold.hold(copy, destinationIp, priority, clock.nanoTime());
     }
@@ -750,7 +864,7 @@ public final class RawEthernetDriver implements NicDriver
         @Override
         public void send(final Packet packet, final int destinationIp, final int priority, final long mac)
         {
-            queue(pool.slotOf(packet), packet.length(), destinationIp, mac, priority);
+            queue(packet, pool.slotOf(packet), destinationIp, mac, priority);
             ownedInBatch[ownedInBatchCount++] = packet;
         }
 
@@ -863,7 +977,7 @@ public final class RawEthernetDriver implements NicDriver
         final int entry = index * MMSGHDR_LENGTH;
         if (1 == remaining && 1 == txMessagesBuffer.getLong(entry + MSG_IOVLEN_OFFSET, LITTLE_ENDIAN))
         {
-            final int iov = index * 2 * IOVEC_LENGTH;
+            final int iov = index * MESSAGE_IOVEC_BYTES;
             final long address = txIovecs.getLong(iov, LITTLE_ENDIAN);
             final long length = txIovecs.getLong(iov + 8, LITTLE_ENDIAN);
             if (LibC.sendFrameNoErrno(fd, address, length, LibC.MSG_DONTWAIT) >= 0)
@@ -1390,6 +1504,7 @@ public final class RawEthernetDriver implements NicDriver
         int vlanId;
         boolean tagged = true;
         boolean qdiscBypass = true;
+        ChecksumMode checksum = ChecksumMode.OFFLOAD;
         boolean suppressIcmp = true;
         long neighbourRefreshNs = 1_000_000_000L;
         long neighbourRetryNs = 10_000_000L;
@@ -1445,6 +1560,7 @@ public final class RawEthernetDriver implements NicDriver
                 case "vlan" -> vlanId(Integer.parseInt(value));
                 case "tag" -> tagged(Boolean.parseBoolean(value));
                 case "qdiscBypass" -> qdiscBypass(Boolean.parseBoolean(value));
+                case "checksum" -> checksum(ChecksumMode.valueOf(value.toUpperCase(Locale.ROOT)));
                 case "icmpGuard" -> suppressIcmp(Boolean.parseBoolean(value));
                 case "neighbourRefreshMs" -> neighbourRefreshNs(Long.parseLong(value) * 1_000_000L);
                 default -> throw new IllegalArgumentException("unknown raw:// option: " + key);
@@ -1639,6 +1755,16 @@ public final class RawEthernetDriver implements NicDriver
         }
 
         /**
+         * @param mode who completes the Homa checksum (default {@link ChecksumMode#OFFLOAD}).
+         * @return this.
+         */
+        public Context checksum(final ChecksumMode mode)
+        {
+            this.checksum = Objects.requireNonNull(mode, "checksum mode");
+            return this;
+        }
+
+        /**
          * @param suppress open the protocol-146 raw socket that keeps the kernel from sending ICMP
          *                 protocol-unreachable for every Homa packet (default true).
          * @return this.
@@ -1758,6 +1884,25 @@ public final class RawEthernetDriver implements NicDriver
          * lone packet waits for the timer: round trips of about 1 ms on an idle link.
          */
         V3
+    }
+
+    /**
+     * Who completes the checksum in each packet's Homa common header.
+     */
+    public enum ChecksumMode
+    {
+        /**
+         * The NIC, or the stack's software fallback where the device cannot: each frame goes out with a
+         * {@code virtio_net_hdr} ({@code PACKET_VNET_HDR}) asking for a partial checksum, as the kernel's Homa marks
+         * its packets {@code CHECKSUM_PARTIAL}, and the payload is gathered from where it waits rather than copied.
+         * Between namespaces a veth pair passes the partial checksum on uncompleted, as it does the kernel's. Falls
+         * back to {@link #SOFTWARE} where the kernel refuses the option.
+         */
+        OFFLOAD,
+        /**
+         * The protocol, in Java, before the frame is queued; every payload byte is copied into the packet.
+         */
+        SOFTWARE
     }
 
     /**

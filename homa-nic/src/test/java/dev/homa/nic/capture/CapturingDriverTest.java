@@ -5,6 +5,7 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.frame.AllocationMeter;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameRejectReason;
+import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameReader;
 import dev.homa.nic.frame.MacResolver;
 import dev.homa.nic.time.VirtualClock;
@@ -72,7 +73,13 @@ class CapturingDriverTest
         assertEquals(HostAddress.ipv4Of(REMOTE), reader.destinationIpv4());
         assertEquals(EthernetFlyweight.parseMac("02:00:c6:12:00:01"), reader.sourceMac());
         assertEquals(EthernetFlyweight.parseMac("02:00:c6:12:00:02"), reader.destinationMac());
-        assertArrayEquals(homa, Arrays.copyOfRange(record.data(), 38, 38 + 33));
+        // The packet's bytes, with the checksum a NIC would complete on the wire.
+        final byte[] recorded = Arrays.copyOfRange(record.data(), 38, 38 + 33);
+        assertTrue(HomaChecksum.isValid(new UnsafeBuffer(recorded), 0, recorded.length, HostAddress.ipv4Of(LOCAL),
+            HostAddress.ipv4Of(REMOTE)), "the record carries the completed checksum");
+        HomaChecksum.write(new UnsafeBuffer(homa), 0, homa.length, HostAddress.ipv4Of(LOCAL),
+            HostAddress.ipv4Of(REMOTE));
+        assertArrayEquals(homa, recorded);
     }
 
     @Test

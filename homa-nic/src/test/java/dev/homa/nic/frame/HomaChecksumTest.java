@@ -64,6 +64,49 @@ class HomaChecksumTest
         assertEquals(0x61dd, HomaChecksum.compute(buffer, 0, 28, 0x0a000001, 0x0a000002));
     }
 
+    @Test
+    @Timeout(10)
+    void theSeedIsWhatANicCompletesIntoTheChecksum()
+    {
+        final long seed = Seeds.resolve("HomaChecksumTest.seed");
+        final SplittableRandom random = new SplittableRandom(seed);
+        for (int length = 18; length <= 9000; length += 1 + random.nextInt(97))
+        {
+            final byte[] packet = new byte[length];
+            for (int i = 0; i < length; i++)
+            {
+                packet[i] = (byte)random.nextInt();
+            }
+            final int srcIp = random.nextInt();
+            final int dstIp = random.nextInt();
+            final int expected = reference(packet, srcIp, dstIp);
+            final UnsafeBuffer buffer = new UnsafeBuffer(packet);
+            buffer.putShort(HomaChecksum.CHECKSUM_OFFSET, (short)HomaChecksum.seed(length, srcIp, dstIp), BIG_ENDIAN);
+            assertEquals(expected, nicCompletion(packet), "length " + length);
+        }
+    }
+
+    /**
+     * What a NIC (or skb_checksum_help) does with CHECKSUM_PARTIAL: sum every byte from csum_start, the field
+     * included as it stands, and store the complement of the folded sum.
+     */
+    private static int nicCompletion(final byte[] packet)
+    {
+        long sum = 0;
+        for (int i = 0; i < packet.length; i += 2)
+        {
+            final int high = packet[i] & 0xFF;
+            final int low = i + 1 < packet.length ? packet[i + 1] & 0xFF : 0;
+            sum += (high << 8) | low;
+        }
+        while (0 != (sum >>> 16))
+        {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        final int checksum = (int)(~sum & 0xFFFF);
+        return 0 == checksum ? 0xFFFF : checksum;
+    }
+
     private static int reference(final byte[] packet, final int srcIp, final int dstIp)
     {
         long sum = (srcIp >>> 16) + (srcIp & 0xFFFF) + (dstIp >>> 16) + (dstIp & 0xFFFF) + 6 + packet.length;

@@ -303,6 +303,26 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
+     * Switch a device's transmit checksum offload ({@code ethtool -K IFNAME tx on|off}, through {@code SIOCETHTOOL}).
+     * With it off, the stack completes every partial checksum in software before the device sees the frame
+     * ({@code skb_checksum_help}), which is what a NIC would put on the wire; a veth pair otherwise passes partial
+     * checksums on as they are.
+     *
+     * @param ns      namespace holding the device.
+     * @param ifName  the device.
+     * @param enabled offload on or off.
+     * @throws Exception if the kernel refuses.
+     */
+    public void transmitChecksumOffload(final String ns, final String ifName, final boolean enabled) throws Exception
+    {
+        callIn(ns, () ->
+        {
+            Native.transmitChecksumOffload(ifName, enabled);
+            return null;
+        });
+    }
+
+    /**
      * Run code on a thread that has entered the namespace (one thread per namespace, reused, ended at
      * {@link #close()}). Sockets created there belong to the namespace for their whole life.
      *
@@ -605,6 +625,62 @@ public final class NetnsPair implements AutoCloseable
         private static final MethodHandle CLOSE = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("close"),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+        private static final MethodHandle SOCKET = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("socket"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT), ERRNO);
+        private static final MethodHandle IOCTL = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("ioctl"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS), ERRNO, Linker.Option.firstVariadicArg(2));
+        private static final int AF_INET = 2;
+        private static final int SOCK_DGRAM_CLOEXEC = 2 | 0x8_0000;
+        private static final long SIOCETHTOOL = 0x8946;
+        private static final int ETHTOOL_STXCSUM = 0x17;
+        private static final int IFREQ_SIZE = 40;
+        private static final int IFR_DATA_OFFSET = 16;
+
+        static void transmitChecksumOffload(final String ifName, final boolean enabled)
+        {
+            try (Arena arena = Arena.ofConfined())
+            {
+                final MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
+                final int fd = (int)SOCKET.invokeExact(state, AF_INET, SOCK_DGRAM_CLOEXEC, 0);
+                if (fd < 0)
+                {
+                    throw new IllegalStateException("socket failed, errno " + errno(state));
+                }
+                try
+                {
+                    // struct ethtool_value { u32 cmd; u32 data; }, named by ifreq.ifr_data.
+                    final MemorySegment value = arena.allocate(8, 8);
+                    value.set(ValueLayout.JAVA_INT, 0, ETHTOOL_STXCSUM);
+                    value.set(ValueLayout.JAVA_INT, 4, enabled ? 1 : 0);
+                    final MemorySegment ifreq = arena.allocate(IFREQ_SIZE, 8);
+                    ifreq.setString(0, ifName);
+                    ifreq.set(ValueLayout.ADDRESS, IFR_DATA_OFFSET, value);
+                    final int rc = (int)IOCTL.invokeExact(state, fd, SIOCETHTOOL, ifreq);
+                    if (0 != rc)
+                    {
+                        throw new IllegalStateException("ETHTOOL_STXCSUM on " + ifName + " failed, errno " +
+                            errno(state));
+                    }
+                }
+                finally
+                {
+                    final int ignore = (int)CLOSE.invokeExact(fd);
+                }
+            }
+            catch (final RuntimeException | Error ex)
+            {
+                throw ex;
+            }
+            catch (final Throwable ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        }
 
         static void check()
         {

@@ -27,7 +27,8 @@ class PacketPoolTest
         try (Arena arena = Arena.ofConfined())
         {
             final PacketPool pool = new PacketPool(arena, 8, 1480);
-            assertTrue(PacketPool.HEADROOM >= FrameLayout.TAGGED_HEADER_LENGTH);
+            assertTrue(PacketPool.HEADROOM >= RawEthernetDriver.VNET_HDR_LENGTH + FrameLayout.TAGGED_HEADER_LENGTH,
+                "virtio header and frame header fit in front of the Homa bytes");
             final Set<Long> addresses = new HashSet<>();
             for (int i = 0; i < 8; i++)
             {
@@ -55,10 +56,13 @@ class PacketPoolTest
             final PacketPool pool = new PacketPool(arena, 2, 256);
             final Packet first = pool.acquire();
             first.length(100).priority(5).source(42);
+            assertTrue(first.appendPayload(0x1000, 64));
             pool.release(first);
             final Packet again = pool.acquire();
             assertSame(first, again);
             assertEquals(0, again.length(), "reset on acquire");
+            assertEquals(0, again.payloadSegments(), "no gathered payload left from the last use");
+            assertEquals(0, again.wireLength());
             assertEquals(-1, again.priority());
             assertEquals(0, again.source());
 

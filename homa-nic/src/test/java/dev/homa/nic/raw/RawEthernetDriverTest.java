@@ -12,9 +12,11 @@ import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.nic.netns.NetnsPair;
 import dev.homa.nic.time.VirtualClock;
+import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -125,7 +127,7 @@ class RawEthernetDriverTest
                     packet.buffer().putBytes(0, bytes);
                     packet.length(length);
                     assertTrue(sender.send(packet, receiver.localAddress(), priority));
-                    expected.add(bytes);
+                    expected.add(onWire(bytes, sender, receiver));
                     expectedPriority.add(priority);
                     batch.add(packet);
                     if (8 == batch.size())
@@ -374,7 +376,7 @@ class RawEthernetDriverTest
             assertTrue(a.send(packet, b.localAddress(), i % 8));
             a.flush();
             a.release(packet);
-            expected.add(bytes);
+            expected.add(onWire(bytes, a, b));
         }
 
         final List<byte[]> received = new ArrayList<>();
@@ -494,6 +496,79 @@ class RawEthernetDriverTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void offloadedChecksumGathersPayloadPiecesAfterTheHeader() throws Exception
+    {
+        openBoth();
+        assertTrue(a.completesChecksum(), "PACKET_VNET_HDR is on by default");
+        assertTrue(a.gathersPayload());
+        final Random random = new Random(SEED);
+        final byte[] header = homaLooking(random, 60, 3, 9);
+        final byte[] payload = new byte[1400];
+        random.nextBytes(payload);
+        final UnsafeBuffer offHeap = new UnsafeBuffer(BufferUtil.allocateDirectAligned(payload.length, 64));
+        offHeap.putBytes(0, payload);
+        final int[] cuts = { 0, 1, 700, 1301, payload.length };
+        final Packet packet = a.acquire();
+        packet.buffer().putBytes(0, header);
+        packet.length(header.length);
+        for (int i = 0; i + 1 < cuts.length; i++)
+        {
+            assertTrue(packet.appendPayload(offHeap.addressOffset() + cuts[i], cuts[i + 1] - cuts[i]));
+        }
+        // Twice in one batch: the second frame's prefix and first Homa bytes go through the staging buffer.
+        assertTrue(a.send(packet, b.localAddress(), 4));
+        assertTrue(a.send(packet, b.localAddress(), 6));
+        assertEquals(2, a.flush());
+        a.release(packet);
+        assertEquals(1, a.counters().txStagedHeaders());
+
+        final byte[] whole = new byte[header.length + payload.length];
+        System.arraycopy(header, 0, whole, 0, header.length);
+        System.arraycopy(payload, 0, whole, header.length, payload.length);
+        final byte[] expected = onWire(whole, a, b);
+        final List<byte[]> received = new ArrayList<>();
+        awaitReceived(b, (p) ->
+        {
+            final byte[] bytes = new byte[p.length()];
+            p.buffer().getBytes(0, bytes);
+            received.add(bytes);
+            b.release(p);
+        }, received, 2);
+        assertArrayEquals(expected, received.get(0), "header, then every payload piece in order");
+        assertArrayEquals(expected, received.get(1), "the staged copy");
+        assertEquals(2L * (FrameLayout.TAGGED_HEADER_LENGTH + whole.length), a.counters().txBytes());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void softwareChecksumModeLeavesEveryByteAsSent() throws Exception
+    {
+        a = pair.callIn(pair.nsA(),
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64&checksum=software"));
+        b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
+        assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)), "A resolves B");
+        assertFalse(a.completesChecksum());
+        assertFalse(a.gathersPayload(), "a packet whose checksum the protocol fills holds all of its bytes");
+        final byte[] bytes = homaLooking(new Random(SEED), 900, 2, 4);
+        final Packet packet = a.acquire();
+        packet.buffer().putBytes(0, bytes);
+        packet.length(bytes.length);
+        assertTrue(a.send(packet, b.localAddress(), 2));
+        assertEquals(1, a.flush());
+        a.release(packet);
+        final List<byte[]> received = new ArrayList<>();
+        awaitReceived(b, (p) ->
+        {
+            final byte[] copy = new byte[p.length()];
+            p.buffer().getBytes(0, copy);
+            received.add(copy);
+            b.release(p);
+        }, received, 1);
+        assertArrayEquals(bytes, received.get(0));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void samePacketQueuedTwiceInOneBatchKeepsBothHeaders() throws Exception
     {
         openBoth();
@@ -514,7 +589,7 @@ class RawEthernetDriverTest
             {
                 final byte[] copy = new byte[received.length()];
                 received.buffer().getBytes(0, copy);
-                assertArrayEquals(bytes, copy);
+                assertArrayEquals(onWire(bytes, a, b), copy);
                 priorities.add(received.priority());
                 b.release(received);
             }, 8);
@@ -854,6 +929,21 @@ class RawEthernetDriverTest
             }
         }
         throw new IllegalStateException("no Icmp OutDestUnreachs in /proc/net/snmp");
+    }
+
+    /**
+     * The bytes a receiver gets for a packet sent as {@code bytes}: the same, except that a sender offloading the
+     * checksum leaves the seed of the partial checksum in its field (a veth pair does not complete it).
+     */
+    static byte[] onWire(final byte[] bytes, final RawEthernetDriver sender, final RawEthernetDriver receiver)
+    {
+        final byte[] copy = bytes.clone();
+        if (sender.completesChecksum())
+        {
+            new UnsafeBuffer(copy).putShort(HomaChecksum.CHECKSUM_OFFSET, (short)HomaChecksum.seed(copy.length,
+                HostAddress.ipv4Of(sender.localAddress()), HostAddress.ipv4Of(receiver.localAddress())), BIG_ENDIAN);
+        }
+        return copy;
     }
 
     /**

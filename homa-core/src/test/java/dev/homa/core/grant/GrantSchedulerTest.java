@@ -538,6 +538,52 @@ class GrantSchedulerTest
     }
 
     @Test
+    void shouldSendFifoGrantsByBirthWhateverTheOrderMessagesWereAdded()
+    {
+        final GrantScheduler scheduler = new GrantScheduler(config()
+            .overcommit(1)
+            .windowBytes(20_000)
+            .linkBitsPerSecond(10_000_000_000L)
+            .fifoGrantIncrement(10_000)
+            .fifoGrantFractionPerMille(100));
+        final TestMessage younger = arrived(1, 300_000, 5);
+        final TestMessage older = arrived(2, 900_000, 2);
+        scheduler.add(younger);
+        scheduler.add(older);
+
+        scheduler.sendGrants(0, sender);
+        final List<RecordingGrantSender.Grant> grants = sender.drain();
+        assertSame(younger, scheduler.activeMessage(0), "the shorter one is granted by SRPT");
+        final RecordingGrantSender.Grant fifo = grants.get(grants.size() - 1);
+        assertSame(older, fifo.message(), "the FIFO grant goes to the one born first, though added last");
+        assertEquals(6, fifo.priority());
+    }
+
+    @Test
+    void shouldCapTheIncomingBytesOfOnePeer()
+    {
+        final GrantScheduler scheduler =
+            new GrantScheduler(config().maxActivePerPeer(4).maxIncomingBytesPerPeer(100_000));
+        final IncomingAccount busy = new IncomingAccount();
+        final IncomingAccount other = new IncomingAccount();
+        for (int i = 0; i < 4; i++)
+        {
+            final TestMessage message = arrived(1, 500_000, i);
+            message.state.account(busy);
+            scheduler.add(message);
+        }
+        final TestMessage last = arrived(2, 900_000, 4);
+        last.state.account(other);
+        scheduler.add(last);
+
+        scheduler.sendGrants(0, sender);
+        assertEquals(5, scheduler.activeCount());
+        assertTrue(busy.bytes() <= 100_000 + PAYLOAD, "one peer's incoming bytes: " + busy.bytes());
+        assertTrue(other.bytes() > 0, "the other peer still gets grants");
+        assertTrue(scheduler.peerLimitedGrants() > 0);
+    }
+
+    @Test
     void shouldNotSendFifoGrantsWhenDisabledOrNobodyNeedsGrants()
     {
         final GrantScheduler disabled = new GrantScheduler(config().overcommit(1).fifoGrantFractionPerMille(0));

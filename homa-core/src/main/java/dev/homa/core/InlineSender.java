@@ -76,22 +76,7 @@ final class InlineSender
         final int offset,
         final int length)
     {
-        if (!invokerThread.mayRunInline())
-        {
-            return false;
-        }
-        invokerThread.enter();
-        try
-        {
-            drainCommands();
-            commandHandler.startMessage(port, flags, id, peer, peerPort, length, cookie, buffer, offset, length);
-            transmit();
-            return true;
-        }
-        finally
-        {
-            invokerThread.exit();
-        }
+        return send(port, flags, id, peer, peerPort, cookie, length, buffer, offset, length, null, 0);
     }
 
     /**
@@ -120,6 +105,27 @@ final class InlineSender
         final int count,
         final int length)
     {
+        final DirectBuffer first = buffers[0];
+        return send(port, flags, id, peer, peerPort, cookie, length, first, 0, first.capacity(), buffers, count);
+    }
+
+    /**
+     * Start a message with its first bytes and add whole buffers {@code 1 .. count - 1} of {@code rest} after them.
+     */
+    private boolean send(
+        final int port,
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final int length,
+        final DirectBuffer first,
+        final int offset,
+        final int firstBytes,
+        final DirectBuffer[] rest,
+        final int count)
+    {
         if (!invokerThread.mayRunInline())
         {
             return false;
@@ -128,16 +134,15 @@ final class InlineSender
         try
         {
             drainCommands();
-            final DirectBuffer first = buffers[0];
             final OutboundMessage out = commandHandler.startMessage(
-                port, flags, id, peer, peerPort, length, cookie, first, 0, first.capacity());
+                port, flags, id, peer, peerPort, length, cookie, first, offset, firstBytes);
             if (null != out)
             {
-                int at = first.capacity();
+                int at = firstBytes;
                 for (int i = 1; i < count; i++)
                 {
-                    commandHandler.appendBytes(out, at, buffers[i], 0, buffers[i].capacity());
-                    at += buffers[i].capacity();
+                    commandHandler.appendBytes(out, at, rest[i], 0, rest[i].capacity());
+                    at += rest[i].capacity();
                 }
             }
             transmit();

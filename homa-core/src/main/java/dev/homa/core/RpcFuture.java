@@ -28,29 +28,26 @@ final class RpcFuture extends CompletableFuture<HomaMessage>
     @Override
     public boolean complete(final HomaMessage value)
     {
-        final boolean done = super.complete(value);
-        if (done)
-        {
-            socket.abandon(this);
-        }
-        return done;
+        return ended(super.complete(value));
     }
 
     @Override
     public boolean completeExceptionally(final Throwable ex)
     {
-        final boolean done = super.completeExceptionally(ex);
-        if (done)
-        {
-            socket.abandon(this);
-        }
-        return done;
+        return ended(super.completeExceptionally(ex));
     }
 
     @Override
     public boolean cancel(final boolean mayInterruptIfRunning)
     {
-        final boolean done = super.cancel(mayInterruptIfRunning);
+        return ended(super.cancel(mayInterruptIfRunning));
+    }
+
+    /**
+     * However the future completed, tell the socket, which aborts the RPC if the application ended it.
+     */
+    private boolean ended(final boolean done)
+    {
         if (done)
         {
             socket.abandon(this);

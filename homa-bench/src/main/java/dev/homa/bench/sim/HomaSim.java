@@ -32,6 +32,9 @@ import java.util.function.Function;
             "(e.g. load=0.8, transports=homa,pfabric)."})
 public final class HomaSim implements Callable<Integer>
 {
+    /** The automatic drain lasts at least this many transmission times of the workload's longest message. */
+    static final int DRAIN_LONGEST_MESSAGES = 20;
+
     @Option(names = "--config", paramLabel = "FILE",
         description = "Properties file with option values (option name without dashes = value).")
     File config;
@@ -112,7 +115,8 @@ public final class HomaSim implements Callable<Integer>
     String window;
 
     @Option(names = "--drain", defaultValue = "auto",
-        description = "Longest wait after the window for its requests; auto = four times the window, at least 10 ms.")
+        description = "Longest wait after the window for its requests; auto = four times the window, at least 10 ms " +
+            "and 20 transmission times of the longest message.")
     String drain;
 
     @Option(names = "--response-bytes", defaultValue = "1",
@@ -438,8 +442,12 @@ public final class HomaSim implements Callable<Integer>
             SimOptions.parseDurationNs(window);
         final long warmupNs = "auto".equals(warmup) ? Math.max(2_000_000L, (long)(40 * meanGapNs)) :
             SimOptions.parseDurationNs(warmup);
-        final long drainNs = "auto".equals(drain) ? Math.max(10_000_000L, 4 * windowNs) :
-            SimOptions.parseDurationNs(drain);
+        // A stable network still serves its longest messages last (SRPT): at 80% load one can take many times
+        // its own transmission time, so the drain must cover that or it would count a stable run as falling behind.
+        final long longestNs =
+            (long)(Workload.wireBytes(workload.maxBytes(), payloadPerPacket, overhead) / linkBytesPerNs);
+        final long drainNs = "auto".equals(drain) ? Math.max(Math.max(10_000_000L, 4 * windowNs),
+            DRAIN_LONGEST_MESSAGES * longestNs) : SimOptions.parseDurationNs(drain);
         final long cutoffIntervalNs = "auto".equals(cutoffInterval) ? Math.max(100_000L, warmupNs / 20) :
             SimOptions.parseDurationNs(cutoffInterval);
         final long fullFrame = Fabric.DEFAULT_MAX_PACKET_LENGTH + Fabric.DEFAULT_WIRE_OVERHEAD_BYTES;

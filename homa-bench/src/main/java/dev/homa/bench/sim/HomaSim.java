@@ -34,6 +34,12 @@ public final class HomaSim implements Callable<Integer>
 {
     /** The automatic drain lasts at least this many transmission times of the workload's longest message. */
     static final int DRAIN_LONGEST_MESSAGES = 20;
+    /**
+     * The automatic window is this much longer than the expected time for --largest-bucket requests: the count in a
+     * window is Poisson and the largest bucket's share is rounded, so the expected time alone falls short about half
+     * the time.
+     */
+    static final double WINDOW_MARGIN = 1.25;
 
     @Option(names = "--config", paramLabel = "FILE",
         description = "Properties file with option values (option name without dashes = value).")
@@ -438,7 +444,7 @@ public final class HomaSim implements Callable<Integer>
         final double meanGapNs = wirePerRpc / (load * linkBytesPerNs);
         final double largestShare = workload.bucketShare(workload.bucketCount() - 1);
         final double neededNs = bucketTarget * meanGapNs / (base.hosts() * largestShare);
-        final long windowNs = "auto".equals(window) ? Math.max(2_000_000L, (long)(neededNs * 1.05)) :
+        final long windowNs = "auto".equals(window) ? Math.max(2_000_000L, (long)(neededNs * WINDOW_MARGIN)) :
             SimOptions.parseDurationNs(window);
         final long warmupNs = "auto".equals(warmup) ? Math.max(2_000_000L, (long)(40 * meanGapNs)) :
             SimOptions.parseDurationNs(warmup);

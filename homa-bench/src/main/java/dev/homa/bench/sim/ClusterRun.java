@@ -104,9 +104,9 @@ final class ClusterRun
             {
                 hosts[i] = new PfabricHost(i, this, driver, spec, payloadPerPacket, meanGapNs);
             }
-            final int host = i;
+            final SimHost host = hosts[i];
             driver.arrivalListener((d) -> queue.wake(host, clock.nanoTime()));
-            queue.wake(i, hosts[i].nextArrivalNs());
+            queue.wake(host, host.nextArrivalNs());
         }
     }
 
@@ -150,7 +150,7 @@ final class ClusterRun
                 else
                 {
                     clock.advanceTo(hostNs);
-                    hosts[queue.pop()].activate(hostNs);
+                    queue.poll().activate(hostNs);
                 }
                 if (null != errors[0])
                 {
@@ -284,7 +284,7 @@ final class ClusterRun
         return HostAddress.ipv4Of(address) - FIRST_HOST_IPV4;
     }
 
-    void wake(final int host, final long atNs)
+    void wake(final SimHost host, final long atNs)
     {
         queue.wake(host, atNs);
     }

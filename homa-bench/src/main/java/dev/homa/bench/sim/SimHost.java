@@ -15,6 +15,10 @@ abstract class SimHost
     final int index;
     final ClusterRun run;
     final RpcLedger ledger = new RpcLedger();
+    /** When the {@link HostQueue} runs this host next. */
+    long dueNs;
+    /** This host's place in the {@link HostQueue}, -1 when it is not due. */
+    int queueSlot = -1;
     private final SplittableRandom random;
     private final double meanGapNs;
     private double nextArrivalExactNs;
@@ -65,7 +69,7 @@ abstract class SimHost
             nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
         }
         work(nowNs);
-        run.wake(index, Math.max(nowNs + 1, Math.min(deadlineNs(nowNs), nextArrivalNs)));
+        run.wake(this, Math.max(nowNs + 1, Math.min(deadlineNs(nowNs), nextArrivalNs)));
     }
 
     private double gapNs()

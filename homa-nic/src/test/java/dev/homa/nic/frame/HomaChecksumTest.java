@@ -92,27 +92,26 @@ class HomaChecksumTest
      */
     private static int nicCompletion(final byte[] packet)
     {
-        long sum = 0;
-        for (int i = 0; i < packet.length; i += 2)
-        {
-            final int high = packet[i] & 0xFF;
-            final int low = i + 1 < packet.length ? packet[i + 1] & 0xFF : 0;
-            sum += (high << 8) | low;
-        }
-        while (0 != (sum >>> 16))
-        {
-            sum = (sum & 0xFFFF) + (sum >>> 16);
-        }
-        final int checksum = (int)(~sum & 0xFFFF);
-        return 0 == checksum ? 0xFFFF : checksum;
+        return complement(0, packet, -1);
     }
 
     private static int reference(final byte[] packet, final int srcIp, final int dstIp)
     {
-        long sum = (srcIp >>> 16) + (srcIp & 0xFFFF) + (dstIp >>> 16) + (dstIp & 0xFFFF) + 6 + packet.length;
+        final long pseudoHeader =
+            (srcIp >>> 16) + (srcIp & 0xFFFF) + (dstIp >>> 16) + (dstIp & 0xFFFF) + 6 + packet.length;
+        return complement(pseudoHeader, packet, 16);
+    }
+
+    /**
+     * RFC 1071 over 16-bit big-endian words: the complement of the folded sum of {@code start} and the packet's
+     * words, the one at {@code skip} (if any) left out; a 0 result goes out as 0xFFFF.
+     */
+    private static int complement(final long start, final byte[] packet, final int skip)
+    {
+        long sum = start;
         for (int i = 0; i < packet.length; i += 2)
         {
-            if (16 == i)
+            if (skip == i)
             {
                 continue;
             }

@@ -24,4 +24,10 @@ module dev.homa.nic
     exports dev.homa.nic.raw;
 
     exports dev.homa.nic.udp;
+
+    uses dev.homa.nic.NicDriverFactory;
+    provides dev.homa.nic.NicDriverFactory with
+        dev.homa.nic.loopback.FabricDriverFactory,
+        dev.homa.nic.raw.RawEthernetDriverFactory,
+        dev.homa.nic.udp.UdpDriverFactory;
 }

@@ -1,19 +1,17 @@
 package dev.homa.nic;
 
-import dev.homa.nic.loopback.FabricRegistry;
-import dev.homa.nic.raw.RawEthernetDriver;
-import dev.homa.nic.udp.UdpDriver;
-
-import java.net.URI;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
 
 /**
- * Opens a driver from a URI, so an application switches between the in-memory fabric, UDP and raw Ethernet by
- * configuration alone:
+ * Opens a driver from a URI, so an application switches between drivers by configuration alone. Each scheme has a
+ * {@link NicDriverFactory}, found with {@link ServiceLoader} or registered by the application; homa-nic provides:
  * <ul>
  *     <li>{@code loopback://FABRIC/198.18.0.2} - host 198.18.0.2 of an in-memory fabric registered with
- *     {@link FabricRegistry#register(String, dev.homa.nic.loopback.Fabric)};</li>
- *     <li>{@code udp://HOST:PORT?options} - see {@link dev.homa.nic.udp.UdpDriverContext#fromUri(String)};</li>
- *     <li>{@code raw://IFNAME?options} - see {@link RawEthernetDriver#fromUri(String)}.</li>
+ *     {@code FabricRegistry.register};</li>
+ *     <li>{@code udp://HOST:PORT?options} - see {@code UdpDriverContext.fromUri};</li>
+ *     <li>{@code raw://IFNAME?options} - see {@code RawEthernetDriver.fromUri}.</li>
  * </ul>
  */
 public final class NicDrivers
@@ -25,8 +23,37 @@ public final class NicDrivers
     /** Scheme of the raw Ethernet driver. */
     public static final String RAW = "raw";
 
+    private static final Map<String, NicDriverFactory> FACTORIES = new TreeMap<>();
+
+    static
+    {
+        final ClassLoader loader = NicDrivers.class.getClassLoader();
+        for (final NicDriverFactory factory : ServiceLoader.load(NicDriverFactory.class, loader))
+        {
+            FACTORIES.putIfAbsent(factory.scheme(), factory);
+        }
+    }
+
     private NicDrivers()
     {
+    }
+
+    /**
+     * Make a scheme available to {@link #open}.
+     *
+     * @param factory opens the scheme's drivers.
+     * @throws IllegalStateException if the scheme has a factory already.
+     */
+    public static void register(final NicDriverFactory factory)
+    {
+        synchronized (FACTORIES)
+        {
+            final NicDriverFactory existing = FACTORIES.putIfAbsent(factory.scheme(), factory);
+            if (null != existing && existing != factory)
+            {
+                throw new IllegalStateException("driver scheme '" + factory.scheme() + "' is taken by " + existing);
+            }
+        }
     }
 
     /**
@@ -36,33 +63,19 @@ public final class NicDrivers
      */
     public static NicDriver open(final String uri)
     {
-        final URI parsed;
-        try
+        final DriverUri parsed = DriverUri.parse(uri);
+        final NicDriverFactory factory;
+        final String known;
+        synchronized (FACTORIES)
         {
-            parsed = URI.create(uri);
+            factory = FACTORIES.get(parsed.scheme());
+            known = String.join("://, ", FACTORIES.keySet()) + "://";
         }
-        catch (final IllegalArgumentException ex)
+        if (null == factory)
         {
-            throw new IllegalArgumentException("malformed driver URI '" + uri + "': " + ex.getMessage(), ex);
+            throw new IllegalArgumentException(
+                "unknown driver scheme '" + parsed.scheme() + "' in '" + uri + "': use " + known);
         }
-        final String scheme = null == parsed.getScheme() ? "" : parsed.getScheme();
-        return switch (scheme)
-        {
-            case LOOPBACK -> openLoopback(parsed, uri);
-            case UDP -> UdpDriver.fromUri(uri);
-            case RAW -> RawEthernetDriver.fromUri(uri);
-            default -> throw new IllegalArgumentException(
-                "unknown driver scheme '" + scheme + "' in '" + uri + "': use loopback://, udp:// or raw://");
-        };
-    }
-
-    private static NicDriver openLoopback(final URI parsed, final String uri)
-    {
-        final String path = parsed.getPath();
-        if (null == parsed.getAuthority() || null == path || path.length() < 2)
-        {
-            throw new IllegalArgumentException("expected loopback://FABRIC/HOST_IPV4, got '" + uri + "'");
-        }
-        return FabricRegistry.lookup(parsed.getAuthority()).driver(HostAddress.parseIpv4(path.substring(1)));
+        return factory.open(parsed);
     }
 }

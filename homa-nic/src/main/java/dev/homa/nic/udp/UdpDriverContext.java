@@ -1,11 +1,10 @@
 package dev.homa.nic.udp;
 
+import dev.homa.nic.DriverUri;
 import dev.homa.nic.HostAddress;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
-import java.net.URI;
-import java.util.Locale;
 
 /**
  * Settings of a {@link UdpDriver}: fluent setters, defaults taken from the network device that holds the bind address
@@ -22,11 +21,7 @@ public final class UdpDriverContext
      */
     public enum Datapath
     {
-        /**
-         * {@code sendmmsg}/{@code recvmmsg} called through FFM on the sockets, driven by Netty epoll readiness
-         * (an {@code EpollIoHandle} per socket): zero-copy both ways (GSO gathers the pool slots), GRO together
-         * with recvmmsg, and no allocation per packet.
-         */
+        /** {@code sendmmsg}/{@code recvmmsg} through FFM: zero-copy both ways, no allocation per packet. */
         NATIVE,
         /**
          * Netty {@code EpollDatagramChannel}s: writes of reusable {@code DatagramPacket}s flushed with Netty's
@@ -84,16 +79,17 @@ public final class UdpDriverContext
     private boolean concluded;
 
     /**
-     * Read a context from a URI such as {@code udp://198.18.0.1:4000?mtu=9000&gso=false}. Options:
+     * Read a context from a URI such as {@code udp://198.18.0.1:4000?mtu=9000&gso=false}. Options
+     * (read by {@link DriverUri}: sizes take k/m/g in powers of 1024, rates in powers of 1000):
      * <ul>
      *     <li>{@code mtu} - IP MTU of the path (default: the device's; 65,536 on loopback); the largest Homa packet
      *     is mtu - 28.</li>
-     *     <li>{@code link} - link rate, bits per second with an optional k/m/g suffix, which the pacer then holds the
+     *     <li>{@code rate} - link rate, bits per second with an optional k/m/g suffix, which the pacer then holds the
      *     transmit queue to (default: a NIC's own speed; no pacing on a software device such as loopback or veth,
      *     see {@link #linkBitsPerSecond(long)}).</li>
      *     <li>{@code pool} - packet buffers (default 4096).</li>
      *     <li>{@code txqueue} - packets queued between flushes (default 1024).</li>
-     *     <li>{@code batch} - datagrams per recvmmsg (default 32).</li>
+     *     <li>{@code rxbatch} - datagrams per recvmmsg (default 32).</li>
      *     <li>{@code rcvbuf}, {@code sndbuf} - socket buffer bytes, k/m suffix allowed (default 4m).</li>
      *     <li>{@code gso}, {@code gro} - true/false (default true; off anyway where the kernel lacks them).</li>
      *     <li>{@code gsobuffers} - 64 KiB GSO staging buffers of the netty datapath (default 16).</li>
@@ -110,119 +106,44 @@ public final class UdpDriverContext
      *
      * @param uri the URI text.
      * @return a new context, not yet concluded.
+     * @throws IllegalArgumentException if the URI is malformed or names an unknown option.
      */
     public static UdpDriverContext fromUri(final String uri)
     {
-        final URI parsed = URI.create(uri);
-        if (!"udp".equalsIgnoreCase(parsed.getScheme()))
-        {
-            throw new IllegalArgumentException("not a udp:// URI: " + uri);
-        }
-        if (null == parsed.getHost())
+        return fromUri(DriverUri.parse(uri));
+    }
+
+    /**
+     * @param uri a parsed {@code udp://} URI; see {@link #fromUri(String)}.
+     * @return a new context, not yet concluded.
+     * @throws IllegalArgumentException if the URI names another scheme, no host or an unknown option.
+     */
+    public static UdpDriverContext fromUri(final DriverUri uri)
+    {
+        uri.requireScheme("udp");
+        if (null == uri.host())
         {
             throw new IllegalArgumentException("udp URI needs an IPv4 host: " + uri);
         }
-        final int port = -1 == parsed.getPort() ? 0 : parsed.getPort();
-        final UdpDriverContext context = new UdpDriverContext()
-            .bindAddress(HostAddress.parseIpv4(parsed.getHost() + ":" + port));
-
-        final String query = parsed.getRawQuery();
-        if (null != query && !query.isEmpty())
-        {
-            for (final String pair : query.split("&"))
-            {
-                final int equals = pair.indexOf('=');
-                if (equals <= 0)
-                {
-                    throw new IllegalArgumentException("option without value in " + uri + ": " + pair);
-                }
-                context.option(pair.substring(0, equals), pair.substring(equals + 1), uri);
-            }
-        }
-        return context;
-    }
-
-    private void option(final String name, final String value, final String uri)
-    {
-        switch (name.toLowerCase(Locale.ROOT))
-        {
-            case "mtu" -> mtu((int)parseSize(value, uri));
-            case "link" -> linkBitsPerSecond(parseRate(value, uri));
-            case "pool" -> poolSize((int)parseSize(value, uri));
-            case "txqueue" -> txQueueCapacity((int)parseSize(value, uri));
-            case "batch" -> receiveBatch((int)parseSize(value, uri));
-            case "rcvbuf" -> socketReceiveBufferBytes((int)parseSize(value, uri));
-            case "sndbuf" -> socketSendBufferBytes((int)parseSize(value, uri));
-            case "gso" -> gso(parseBoolean(value, uri));
-            case "gro" -> gro(parseBoolean(value, uri));
-            case "gsobuffers" -> gsoBuffers((int)parseSize(value, uri));
-            case "datapath" -> datapath(parseDatapath(value, uri));
-            case "connect" -> connectedPeers((int)parseSize(value, uri));
-            case "rxtos" -> receiveTos(parseBoolean(value, uri));
-            case "unconnectedevery" -> unconnectedPollInterval((int)parseSize(value, uri));
-            case "share" -> sharePort(parseBoolean(value, uri));
-            default -> throw new IllegalArgumentException("unknown udp option '" + name + "' in " + uri);
-        }
-    }
-
-    private static Datapath parseDatapath(final String value, final String uri)
-    {
-        try
-        {
-            return Datapath.valueOf(value.toUpperCase(Locale.ROOT));
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new IllegalArgumentException("datapath must be native or netty, got '" + value + "' in " + uri, ex);
-        }
-    }
-
-    private static boolean parseBoolean(final String value, final String uri)
-    {
-        if ("true".equalsIgnoreCase(value))
-        {
-            return true;
-        }
-        if ("false".equalsIgnoreCase(value))
-        {
-            return false;
-        }
-        throw new IllegalArgumentException("expected true or false, got '" + value + "' in " + uri);
-    }
-
-    private static long parseSize(final String value, final String uri)
-    {
-        return parseScaled(value, uri, 1024);
-    }
-
-    private static long parseRate(final String value, final String uri)
-    {
-        return parseScaled(value, uri, 1000);
-    }
-
-    private static long parseScaled(final String value, final String uri, final long unit)
-    {
-        if (value.isEmpty())
-        {
-            throw new IllegalArgumentException("empty value in " + uri);
-        }
-        final char last = Character.toLowerCase(value.charAt(value.length() - 1));
-        final long scale = switch (last)
-        {
-            case 'k' -> unit;
-            case 'm' -> unit * unit;
-            case 'g' -> unit * unit * unit;
-            default -> 1;
-        };
-        final String digits = 1 == scale ? value : value.substring(0, value.length() - 1);
-        try
-        {
-            return Math.multiplyExact(Long.parseLong(digits), scale);
-        }
-        catch (final NumberFormatException | ArithmeticException ex)
-        {
-            throw new IllegalArgumentException("bad number '" + value + "' in " + uri, ex);
-        }
+        final UdpDriverContext c = new UdpDriverContext()
+            .bindAddress(HostAddress.parseIpv4(uri.host() + ":" + Math.max(0, uri.port())));
+        c.mtu(uri.size("mtu", c.mtu))
+            .linkBitsPerSecond(uri.rate("rate", c.linkBitsPerSecond))
+            .poolSize(uri.size("pool", c.poolSize))
+            .txQueueCapacity(uri.size("txqueue", c.txQueueCapacity))
+            .receiveBatch(uri.size("rxbatch", c.receiveBatch))
+            .socketReceiveBufferBytes(uri.size("rcvbuf", c.socketReceiveBufferBytes))
+            .socketSendBufferBytes(uri.size("sndbuf", c.socketSendBufferBytes))
+            .gso(uri.bool("gso", c.gso))
+            .gro(uri.bool("gro", c.gro))
+            .gsoBuffers(uri.size("gsobuffers", c.gsoBuffers))
+            .datapath(uri.choice("datapath", Datapath.class, c.datapath))
+            .connectedPeers(uri.size("connect", c.connectedPeers))
+            .receiveTos(uri.bool("rxtos", c.receiveTos))
+            .unconnectedPollInterval(uri.size("unconnectedEvery", c.unconnectedPollInterval))
+            .sharePort(uri.bool("share", c.sharePort));
+        uri.requireAllRead();
+        return c;
     }
 
     /**
@@ -253,13 +174,9 @@ public final class UdpDriverContext
         require(connectedPeers >= 0 && connectedPeers <= CONNECTED_PEERS_MAX, "connectedPeers", connectedPeers);
         require(unconnectedPollInterval >= 1 && unconnectedPollInterval <= 1024, "unconnectedPollInterval",
             unconnectedPollInterval);
-        if (null == datapath)
+        if (null == datapath || null == clock)
         {
-            throw new IllegalArgumentException("datapath must not be null");
-        }
-        if (null == clock)
-        {
-            throw new IllegalArgumentException("clock must not be null");
+            throw new IllegalArgumentException((null == datapath ? "datapath" : "clock") + " must not be null");
         }
         concluded = true;
         return this;

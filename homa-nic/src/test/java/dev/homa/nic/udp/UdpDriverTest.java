@@ -1094,7 +1094,7 @@ class UdpDriverTest
     void parsesUri()
     {
         final UdpDriverContext context = UdpDriverContext.fromUri(
-            "udp://198.18.0.1:4000?mtu=9000&link=25g&pool=1k&gso=false&gro=true&batch=16&rcvbuf=2m&connect=8" +
+            "udp://198.18.0.1:4000?mtu=9000&rate=25g&pool=1k&gso=false&gro=true&rxbatch=16&rcvbuf=2m&connect=8" +
             "&rxtos=false&unconnectedEvery=16");
         context.conclude();
         assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());

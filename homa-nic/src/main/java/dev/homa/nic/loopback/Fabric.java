@@ -4,12 +4,8 @@ import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.time.VirtualClock;
 import dev.homa.nic.time.VirtualTimeScheduler;
-import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
 
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -83,17 +79,11 @@ public final class Fabric implements AutoCloseable
     private final boolean[] down;
     private final Long2LongHashMap indexByAddress = new Long2LongHashMap(-1);
     private final FramePool framePool;
-    private final Long2ObjectHashMap<FaultInjector> linkFaults = new Long2ObjectHashMap<>();
-    private FaultInjector defaultFaults;
-    private FabricTraceListener[] listeners = new FabricTraceListener[0];
-    private final long[] drops = new long[DropReason.COUNT];
-    private long lossDrops;
-    private long duplicates;
-    private long reorders;
-    private long corruptions;
-    private long deliveries;
+    private final FaultStage faults;
+    private final FabricEvents events;
+    private final Forwarding forwarding;
 
-    private Fabric(final Builder builder)
+    Fabric(final FabricBuilder builder)
     {
         mode = builder.mode;
         scheduler = null != builder.scheduler ? builder.scheduler : new VirtualTimeScheduler(new VirtualClock());
@@ -160,20 +150,22 @@ public final class Fabric implements AutoCloseable
             tors[topology.rackOf(i)].hostPorts[i % topology.hostsPerRack()] = ports[i];
         }
         framePool = new FramePool(this, maxPacketLength, builder.maxFramesInFlight);
-        defaultFaults = builder.faultInjector;
+        faults = new FaultStage(builder.faultInjector);
+        events = new FabricEvents(scheduler);
+        forwarding = new Forwarding(this, drivers, ports, tors, down, framePool, faults, events);
     }
 
     /**
      * @return a builder with the defaults.
      */
-    public static Builder builder()
+    public static FabricBuilder builder()
     {
-        return new Builder();
+        return new FabricBuilder();
     }
 
     /**
      * @param index host number from 0.
-     * @return the address the builder's {@link Builder#hosts(int)} gives that host: 198.18.0.1 + index.
+     * @return the address the builder's {@link FabricBuilder#hosts(int)} gives that host: 198.18.0.1 + index.
      */
     public static long hostAddress(final int index)
     {
@@ -334,8 +326,7 @@ public final class Fabric implements AutoCloseable
      */
     public Fabric faultInjector(final FaultInjector injector)
     {
-        defaultFaults = requireInjector(injector);
-        linkFaults.clear();
+        faults.injector(injector);
         return this;
     }
 
@@ -349,7 +340,7 @@ public final class Fabric implements AutoCloseable
      */
     public Fabric faultInjector(final long source, final long destination, final FaultInjector injector)
     {
-        linkFaults.put(linkKey(requireIndex(source), requireIndex(destination)), requireInjector(injector));
+        faults.injector(requireIndex(source), requireIndex(destination), injector);
         return this;
     }
 
@@ -360,7 +351,7 @@ public final class Fabric implements AutoCloseable
      */
     public FaultInjector faultInjector(final long source, final long destination)
     {
-        return faults(requireIndex(source), requireIndex(destination));
+        return faults.injector(requireIndex(source), requireIndex(destination));
     }
 
     /**
@@ -383,9 +374,7 @@ public final class Fabric implements AutoCloseable
      */
     public Fabric addTraceListener(final FabricTraceListener listener)
     {
-        final FabricTraceListener[] grown = Arrays.copyOf(listeners, listeners.length + 1);
-        grown[listeners.length] = listener;
-        listeners = grown;
+        events.add(listener);
         return this;
     }
 
@@ -395,9 +384,7 @@ public final class Fabric implements AutoCloseable
      */
     public Fabric removeTraceListener(final FabricTraceListener listener)
     {
-        final List<FabricTraceListener> kept = new ArrayList<>(Arrays.asList(listeners));
-        kept.remove(listener);
-        listeners = kept.toArray(new FabricTraceListener[0]);
+        events.remove(listener);
         return this;
     }
 
@@ -407,7 +394,7 @@ public final class Fabric implements AutoCloseable
      */
     public long drops(final int reason)
     {
-        return drops[reason];
+        return events.drops(reason);
     }
 
     /**
@@ -415,12 +402,7 @@ public final class Fabric implements AutoCloseable
      */
     public long drops()
     {
-        long sum = 0;
-        for (final long value : drops)
-        {
-            sum += value;
-        }
-        return sum;
+        return events.drops();
     }
 
     /**
@@ -428,7 +410,7 @@ public final class Fabric implements AutoCloseable
      */
     public long lossDrops()
     {
-        return lossDrops;
+        return faults.lossDrops();
     }
 
     /**
@@ -436,7 +418,7 @@ public final class Fabric implements AutoCloseable
      */
     public long duplicates()
     {
-        return duplicates;
+        return faults.duplicates();
     }
 
     /**
@@ -444,7 +426,7 @@ public final class Fabric implements AutoCloseable
      */
     public long reorders()
     {
-        return reorders;
+        return faults.reorders();
     }
 
     /**
@@ -452,7 +434,7 @@ public final class Fabric implements AutoCloseable
      */
     public long corruptions()
     {
-        return corruptions;
+        return faults.corruptions();
     }
 
     /**
@@ -460,7 +442,7 @@ public final class Fabric implements AutoCloseable
      */
     public long deliveries()
     {
-        return deliveries;
+        return forwarding.deliveries();
     }
 
     /**
@@ -517,203 +499,17 @@ public final class Fabric implements AutoCloseable
         final long rank,
         final long flowKey)
     {
-        if (FabricMode.INSTANT == mode)
-        {
-            deliverInstant(sender, packet, destination, priority);
-            return;
-        }
-        final Frame frame = framePool.acquire();
-        final int length = packet.length();
-        if (null == frame)
-        {
-            drop(DropReason.FRAME_POOL_EMPTY, sender.localAddress(), destination, priority, packet.buffer(), length);
-            return;
-        }
-        frame.buffer.putBytes(0, packet.buffer(), 0, length);
-        frame.length = length;
-        frame.wireBytes = length + wireOverheadBytes;
-        frame.source = sender.localAddress();
-        frame.sourceIndex = sender.hostIndex();
-        final int destinationIndex = indexOf(destination);
-        frame.destinationIndex = destinationIndex;
-        frame.destination = destinationIndex < 0 ? destination : drivers[destinationIndex].localAddress();
-        frame.priority = priority;
-        frame.rank = rank;
-        frame.flowKey = flowKey;
-        frame.flags = 0;
-        sender.transmit(frame);
+        forwarding.onFlush(sender, packet, destination, priority, rank, flowKey);
     }
 
     void onNicStart(final Frame frame)
     {
-        trace(FabricTraceListener.SENT, 0, frame);
+        events.trace(FabricTraceListener.SENT, 0, frame);
     }
 
     void onFrameEvent(final Frame frame, final long nowNs)
     {
-        switch (frame.stage)
-        {
-            case Frame.STAGE_UPLINK -> onSwitchIngress(frame);
-            case Frame.STAGE_REORDER -> enqueue(frame);
-            case Frame.STAGE_HOP -> enqueue(frame.nextSwitch.route(frame), frame);
-            case Frame.STAGE_DOWNLINK -> onHostArrival(frame, nowNs);
-            default -> throw new IllegalStateException("frame event in stage " + frame.stage);
-        }
-    }
-
-    private void deliverInstant(
-        final FabricDriver sender, final Packet packet, final long destination, final int priority)
-    {
-        final long source = sender.localAddress();
-        final int length = packet.length();
-        final DirectBuffer bytes = packet.buffer();
-        trace(FabricTraceListener.SENT, 0, source, destination, priority, bytes, length);
-        final int destinationIndex = indexOf(destination);
-        if (destinationIndex < 0)
-        {
-            drop(DropReason.NO_ROUTE, source, destination, priority, bytes, length);
-            return;
-        }
-        final FabricDriver receiver = drivers[destinationIndex];
-        final long to = receiver.localAddress();
-        if (down[sender.hostIndex()] || down[destinationIndex] || receiver.isClosed())
-        {
-            drop(DropReason.HOST_DOWN, source, to, priority, bytes, length);
-            return;
-        }
-        final FaultInjector injector = faults(sender.hostIndex(), destinationIndex);
-        if (injector.shouldDrop(source, to, bytes, length))
-        {
-            lossDrops++;
-            drop(DropReason.LOSS, source, to, priority, bytes, length);
-            return;
-        }
-        final Packet copy = receiver.take();
-        if (null == copy)
-        {
-            receiver.onReceivePoolEmpty();
-            drop(DropReason.RX_POOL_EMPTY, source, to, priority, bytes, length);
-            return;
-        }
-        copy.buffer().putBytes(0, bytes, 0, length);
-        copy.length(length).source(source).priority(priority).timestampNs(scheduler.nowNs());
-        int flags = 0;
-        if (injector.corrupt(source, to, copy.buffer(), length))
-        {
-            corruptions++;
-            flags |= FabricTraceListener.FLAG_CORRUPTED;
-        }
-        Packet duplicate = null;
-        if (injector.shouldDuplicate(source, to, copy.buffer(), length))
-        {
-            duplicate = receiver.take();
-            if (null == duplicate)
-            {
-                receiver.onReceivePoolEmpty();
-                drop(DropReason.RX_POOL_EMPTY, source, to, priority, copy.buffer(), length);
-            }
-            else
-            {
-                duplicates++;
-                duplicate.buffer().putBytes(0, copy.buffer(), 0, length);
-                duplicate.length(length).source(source).priority(priority).timestampNs(scheduler.nowNs());
-            }
-        }
-        final boolean holdBack = injector.reorderDelayNs(source, to, copy.buffer(), length) > 0;
-        if (holdBack)
-        {
-            reorders++;
-            flags |= FabricTraceListener.FLAG_REORDERED;
-        }
-        final SwitchPort port = ports[destinationIndex];
-        port.countInstant(priority, length + wireOverheadBytes);
-        trace(FabricTraceListener.ENQUEUED, flags, source, to, priority, copy.buffer(), length);
-        deliveries++;
-        receiver.onReceive(copy, holdBack);
-        trace(FabricTraceListener.DELIVERED, flags, source, to, priority, copy.buffer(), length);
-        if (null != duplicate)
-        {
-            final int duplicateFlags =
-                (flags & FabricTraceListener.FLAG_CORRUPTED) | FabricTraceListener.FLAG_DUPLICATE;
-            port.countInstant(priority, length + wireOverheadBytes);
-            trace(FabricTraceListener.ENQUEUED, duplicateFlags, source, to, priority, duplicate.buffer(), length);
-            deliveries++;
-            receiver.onReceive(duplicate, false);
-            trace(FabricTraceListener.DELIVERED, duplicateFlags, source, to, priority, duplicate.buffer(), length);
-        }
-    }
-
-    private void onSwitchIngress(final Frame frame)
-    {
-        final int destinationIndex = frame.destinationIndex;
-        if (destinationIndex < 0)
-        {
-            dropFrame(DropReason.NO_ROUTE, frame);
-            return;
-        }
-        if (down[frame.sourceIndex] || down[destinationIndex])
-        {
-            dropFrame(DropReason.HOST_DOWN, frame);
-            return;
-        }
-        final FaultInjector injector = faults(frame.sourceIndex, destinationIndex);
-        final long source = frame.source;
-        final long destination = frame.destination;
-        final int length = frame.length;
-        if (injector.shouldDrop(source, destination, frame.buffer, length))
-        {
-            lossDrops++;
-            dropFrame(DropReason.LOSS, frame);
-            return;
-        }
-        if (injector.corrupt(source, destination, frame.buffer, length))
-        {
-            corruptions++;
-            frame.flags |= FabricTraceListener.FLAG_CORRUPTED;
-        }
-        Frame duplicate = null;
-        if (injector.shouldDuplicate(source, destination, frame.buffer, length))
-        {
-            duplicate = framePool.acquire();
-            if (null == duplicate)
-            {
-                drop(DropReason.FRAME_POOL_EMPTY, source, destination, frame.priority, frame.buffer, length);
-            }
-            else
-            {
-                duplicates++;
-                duplicate.buffer.putBytes(0, frame.buffer, 0, length);
-                duplicate.length = length;
-                duplicate.wireBytes = frame.wireBytes;
-                duplicate.source = source;
-                duplicate.sourceIndex = frame.sourceIndex;
-                duplicate.destination = destination;
-                duplicate.destinationIndex = destinationIndex;
-                duplicate.priority = frame.priority;
-                duplicate.rank = frame.rank;
-                duplicate.flowKey = frame.flowKey;
-                duplicate.flags = (frame.flags & FabricTraceListener.FLAG_CORRUPTED) |
-                    FabricTraceListener.FLAG_DUPLICATE;
-                duplicate.timePs = frame.timePs;
-            }
-        }
-        final long delayNs = injector.reorderDelayNs(source, destination, frame.buffer, length);
-        if (delayNs > 0)
-        {
-            reorders++;
-            frame.flags |= FabricTraceListener.FLAG_REORDERED;
-            frame.stage = Frame.STAGE_REORDER;
-            frame.timePs += delayNs * 1000L;
-            scheduler.schedule(LinkSerializer.ceilNs(frame.timePs), frame);
-        }
-        else
-        {
-            enqueue(frame);
-        }
-        if (null != duplicate)
-        {
-            enqueue(duplicate);
-        }
+        forwarding.onFrameEvent(frame, nowNs);
     }
 
     /**
@@ -723,108 +519,7 @@ public final class Fabric implements AutoCloseable
      */
     void onEvicted(final Frame frame)
     {
-        dropFrame(DropReason.PORT_FULL, frame);
-    }
-
-    private void enqueue(final Frame frame)
-    {
-        enqueue(tors[topology.rackOf(frame.sourceIndex)].route(frame), frame);
-    }
-
-    private void enqueue(final SwitchPort port, final Frame frame)
-    {
-        frame.stage = Frame.STAGE_NONE;
-        if (port.enqueue(frame))
-        {
-            trace(FabricTraceListener.ENQUEUED, frame.flags, frame);
-        }
-        else
-        {
-            dropFrame(DropReason.PORT_FULL, frame);
-        }
-    }
-
-    private void onHostArrival(final Frame frame, final long nowNs)
-    {
-        frame.stage = Frame.STAGE_NONE;
-        final FabricDriver receiver = drivers[frame.destinationIndex];
-        if (down[frame.destinationIndex] || receiver.isClosed())
-        {
-            dropFrame(DropReason.HOST_DOWN, frame);
-            return;
-        }
-        final Packet packet = receiver.take();
-        if (null == packet)
-        {
-            receiver.onReceivePoolEmpty();
-            dropFrame(DropReason.RX_POOL_EMPTY, frame);
-            return;
-        }
-        final int length = frame.length;
-        packet.buffer().putBytes(0, frame.buffer, 0, length);
-        packet.length(length).source(frame.source).priority(frame.priority).timestampNs(nowNs);
-        deliveries++;
-        receiver.onReceive(packet, false);
-        trace(FabricTraceListener.DELIVERED, frame.flags, frame);
-        framePool.release(frame);
-    }
-
-    private void dropFrame(final int reason, final Frame frame)
-    {
-        drop(reason, frame.source, frame.destination, frame.priority, frame.buffer, frame.length);
-        framePool.release(frame);
-    }
-
-    private void drop(
-        final int reason,
-        final long source,
-        final long destination,
-        final int priority,
-        final DirectBuffer buffer,
-        final int length)
-    {
-        drops[reason]++;
-        trace(FabricTraceListener.DROPPED, reason, source, destination, priority, buffer, length);
-    }
-
-    private void trace(final int event, final int detail, final Frame frame)
-    {
-        trace(event, detail, frame.source, frame.destination, frame.priority, frame.buffer, frame.length);
-    }
-
-    private void trace(
-        final int event,
-        final int detail,
-        final long source,
-        final long destination,
-        final int priority,
-        final DirectBuffer buffer,
-        final int length)
-    {
-        final FabricTraceListener[] listeners = this.listeners;
-        if (0 != listeners.length)
-        {
-            final long nowNs = scheduler.nowNs();
-            for (final FabricTraceListener listener : listeners)
-            {
-                listener.onPacketEvent(event, detail, nowNs, source, destination, priority, buffer, length);
-            }
-        }
-    }
-
-    private FaultInjector faults(final int sourceIndex, final int destinationIndex)
-    {
-        if (linkFaults.isEmpty())
-        {
-            return defaultFaults;
-        }
-        final FaultInjector injector = linkFaults.get(linkKey(sourceIndex, destinationIndex));
-        return null == injector ? defaultFaults : injector;
-    }
-
-    private static long linkKey(final int sourceIndex, final int destinationIndex)
-    {
-        return ((long)sourceIndex << 32) | destinationIndex;
+        forwarding.dropFrame(DropReason.PORT_FULL, frame);
     }
 
     private int requireIndex(final long address)
@@ -835,236 +530,5 @@ public final class Fabric implements AutoCloseable
             throw new IllegalArgumentException("no host " + HostAddress.toString(address) + " on this fabric");
         }
         return index;
-    }
-
-    private static FaultInjector requireInjector(final FaultInjector injector)
-    {
-        if (null == injector)
-        {
-            throw new NullPointerException("fault injector; use FaultInjector.NONE for none");
-        }
-        return injector;
-    }
-
-    /**
-     * Configuration of a {@link Fabric}, fluent, validated by {@link #build()}.
-     */
-    public static final class Builder
-    {
-        private final List<Long> addresses = new ArrayList<>();
-        private FabricMode mode = FabricMode.INSTANT;
-        private VirtualTimeScheduler scheduler;
-        private long linkBitsPerSecond = DEFAULT_LINK_BITS_PER_SECOND;
-        private long propagationDelayNs = DEFAULT_PROPAGATION_DELAY_NS;
-        private long portBufferBytes;
-        private int wireOverheadBytes = DEFAULT_WIRE_OVERHEAD_BYTES;
-        private int maxPacketLength = DEFAULT_MAX_PACKET_LENGTH;
-        private int packetPoolSize = DEFAULT_PACKET_POOL_SIZE;
-        private int txBatchCapacity = DEFAULT_TX_BATCH_CAPACITY;
-        private int maxFramesInFlight = DEFAULT_MAX_FRAMES_IN_FLIGHT;
-        private FaultInjector faultInjector = FaultInjector.NONE;
-        private Topology topology;
-
-        private Builder()
-        {
-        }
-
-        /**
-         * Racks, spines and their timing instead of one switch. It replaces {@link #linkBitsPerSecond(long)},
-         * {@link #propagationDelayNs(long)} and {@link #portBufferBytes(long)}, and adds its hosts (198.18.0.1 on)
-         * unless hosts were added already, in which case there must be exactly as many.
-         *
-         * @param topology the topology.
-         * @return this.
-         */
-        public Builder topology(final Topology topology)
-        {
-            this.topology = topology;
-            return this;
-        }
-
-        private Topology topology()
-        {
-            return null != topology ? topology :
-                Topology.singleSwitch(addresses.size(), linkBitsPerSecond, propagationDelayNs, portBufferBytes);
-        }
-
-        /**
-         * @param mode instant or timed.
-         * @return this.
-         */
-        public Builder mode(final FabricMode mode)
-        {
-            this.mode = mode;
-            return this;
-        }
-
-        /**
-         * Add hosts with the next addresses from 198.18.0.1 ({@link Fabric#hostAddress(int)}).
-         *
-         * @param count hosts to add.
-         * @return this.
-         */
-        public Builder hosts(final int count)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                addresses.add(hostAddress(addresses.size()));
-            }
-            return this;
-        }
-
-        /**
-         * @param address a host's IPv4 {@link HostAddress}, port 0; use 198.18.0.0/15.
-         * @return this.
-         */
-        public Builder addHost(final long address)
-        {
-            if (!HostAddress.isIpv4(address) || 0 != HostAddress.portOf(address))
-            {
-                throw new IllegalArgumentException("host must be an IPv4 address without port: " +
-                    HostAddress.toString(address));
-            }
-            addresses.add(address);
-            return this;
-        }
-
-        /**
-         * @param scheduler the virtual time to run in; a new one at time 0 by default.
-         * @return this.
-         */
-        public Builder scheduler(final VirtualTimeScheduler scheduler)
-        {
-            this.scheduler = scheduler;
-            return this;
-        }
-
-        /**
-         * @param bitsPerSecond rate of every link.
-         * @return this.
-         */
-        public Builder linkBitsPerSecond(final long bitsPerSecond)
-        {
-            this.linkBitsPerSecond = bitsPerSecond;
-            return this;
-        }
-
-        /**
-         * @param delayNs one-way delay per hop.
-         * @return this.
-         */
-        public Builder propagationDelayNs(final long delayNs)
-        {
-            this.propagationDelayNs = delayNs;
-            return this;
-        }
-
-        /**
-         * @param bytes buffer of each switch egress port in wire bytes; 0 for unlimited.
-         * @return this.
-         */
-        public Builder portBufferBytes(final long bytes)
-        {
-            this.portBufferBytes = bytes;
-            return this;
-        }
-
-        /**
-         * @param bytes wire bytes per packet beyond the Homa bytes.
-         * @return this.
-         */
-        public Builder wireOverheadBytes(final int bytes)
-        {
-            this.wireOverheadBytes = bytes;
-            return this;
-        }
-
-        /**
-         * @param length largest Homa packet.
-         * @return this.
-         */
-        public Builder maxPacketLength(final int length)
-        {
-            this.maxPacketLength = length;
-            return this;
-        }
-
-        /**
-         * @param size packet slots per host.
-         * @return this.
-         */
-        public Builder packetPoolSize(final int size)
-        {
-            this.packetPoolSize = size;
-            return this;
-        }
-
-        /**
-         * @param capacity sends a driver accepts between flushes.
-         * @return this.
-         */
-        public Builder txBatchCapacity(final int capacity)
-        {
-            this.txBatchCapacity = capacity;
-            return this;
-        }
-
-        /**
-         * @param frames limit of frames in flight in a timed fabric (their memory is allocated on first need).
-         * @return this.
-         */
-        public Builder maxFramesInFlight(final int frames)
-        {
-            this.maxFramesInFlight = frames;
-            return this;
-        }
-
-        /**
-         * @param injector faults for every link at start.
-         * @return this.
-         */
-        public Builder faultInjector(final FaultInjector injector)
-        {
-            this.faultInjector = requireInjector(injector);
-            return this;
-        }
-
-        /**
-         * @return the fabric.
-         * @throws IllegalArgumentException naming the first invalid setting.
-         */
-        public Fabric build()
-        {
-            require(null != mode, "mode must be set");
-            if (null != topology && addresses.isEmpty())
-            {
-                hosts(topology.hosts());
-            }
-            require(null == topology || topology.hosts() == addresses.size(),
-                "the topology has " + (null == topology ? 0 : topology.hosts()) + " hosts, " + addresses.size() +
-                " were added");
-            require(!addresses.isEmpty(), "a fabric needs at least one host");
-            require(addresses.size() <= MAX_HOSTS, "too many hosts: " + addresses.size());
-            require(linkBitsPerSecond > 0, "linkBitsPerSecond must be positive: " + linkBitsPerSecond);
-            require(propagationDelayNs >= 0, "propagationDelayNs must be >= 0: " + propagationDelayNs);
-            require(portBufferBytes >= 0, "portBufferBytes must be >= 0: " + portBufferBytes);
-            require(wireOverheadBytes >= 0, "wireOverheadBytes must be >= 0: " + wireOverheadBytes);
-            require(maxPacketLength > 0 && maxPacketLength <= 65_535,
-                "maxPacketLength must be in 1..65535: " + maxPacketLength);
-            require(packetPoolSize > 0, "packetPoolSize must be positive: " + packetPoolSize);
-            require((long)packetPoolSize * ((maxPacketLength + 63) & ~63) <= Integer.MAX_VALUE,
-                "packet pool larger than 2 GiB: " + packetPoolSize + " x " + maxPacketLength);
-            require(txBatchCapacity > 0, "txBatchCapacity must be positive: " + txBatchCapacity);
-            require(maxFramesInFlight > 0, "maxFramesInFlight must be positive: " + maxFramesInFlight);
-            return new Fabric(this);
-        }
-
-        private static void require(final boolean condition, final String message)
-        {
-            if (!condition)
-            {
-                throw new IllegalArgumentException(message);
-            }
-        }
     }
 }

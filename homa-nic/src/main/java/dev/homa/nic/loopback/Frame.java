@@ -41,6 +41,28 @@ final class Frame implements TimedEvent
     }
 
     /**
+     * Make this frame a duplicate of one at the switch: the same bytes, route and time, flagged as a duplicate and
+     * as corrupted if the original is.
+     *
+     * @param original the frame copied.
+     */
+    void copyOf(final Frame original)
+    {
+        buffer.putBytes(0, original.buffer, 0, original.length);
+        length = original.length;
+        wireBytes = original.wireBytes;
+        source = original.source;
+        sourceIndex = original.sourceIndex;
+        destination = original.destination;
+        destinationIndex = original.destinationIndex;
+        priority = original.priority;
+        rank = original.rank;
+        flowKey = original.flowKey;
+        flags = (original.flags & FabricTraceListener.FLAG_CORRUPTED) | FabricTraceListener.FLAG_DUPLICATE;
+        timePs = original.timePs;
+    }
+
+    /**
      * {@inheritDoc}
      */
     @Override

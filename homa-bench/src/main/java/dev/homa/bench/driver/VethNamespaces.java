@@ -1,6 +1,6 @@
 package dev.homa.bench.driver;
 
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,7 +5,7 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.nic.netns.LuaDissector;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import dev.homa.nic.netns.TsharkCapture;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;

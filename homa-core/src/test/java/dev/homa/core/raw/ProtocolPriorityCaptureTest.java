@@ -25,7 +25,7 @@ import dev.homa.core.wire.PacketType;
 import dev.homa.core.wire.ResendFlyweight;
 import dev.homa.core.workload.MessageSizeDistribution;
 import dev.homa.nic.frame.PriorityMapping;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import dev.homa.nic.netns.TsharkCapture;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -8,7 +8,7 @@ import dev.homa.core.HomaTransport;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.ThreadingMode;
 import dev.homa.nic.HostAddress;
-import dev.homa.nic.netns.ParentWatchdog;
+import dev.homa.test.ParentWatchdog;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -15,7 +15,7 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.workload.MessageSizeDistribution;
 import dev.homa.nic.HostAddress;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Assumptions;

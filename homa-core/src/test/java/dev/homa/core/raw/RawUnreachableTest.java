@@ -6,7 +6,7 @@ import dev.homa.core.HomaTransport;
 import dev.homa.core.HomaUnreachableException;
 import dev.homa.core.ThreadingMode;
 import dev.homa.core.metrics.HomaMetrics;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import dev.homa.nic.raw.RawEthernetDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Assumptions;

@@ -6,7 +6,7 @@ import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.core.workload.MessageSizeDistribution;
 import dev.homa.nic.HostAddress;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import dev.homa.nic.udp.EpollIdleStrategy;
 import dev.homa.nic.udp.UdpDriver;
 import dev.homa.nic.udp.UdpDriverContext;

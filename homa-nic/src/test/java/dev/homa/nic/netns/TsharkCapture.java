@@ -1,5 +1,7 @@
 package dev.homa.nic.netns;
 
+import dev.homa.test.NetnsPair;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -1,4 +1,5 @@
 /**
- * Test support: throwaway network namespaces joined by veth pairs, and running code inside a namespace.
+ * Test support that knows Homa: tshark captures of IPv4 protocol 146 inside a namespace, read with the project's
+ * Lua dissector.
  */
 package dev.homa.nic.netns;

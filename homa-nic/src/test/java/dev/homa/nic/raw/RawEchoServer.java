@@ -3,7 +3,7 @@ package dev.homa.nic.raw;
 import java.util.concurrent.TimeUnit;
 
 import dev.homa.nic.HostAddress;
-import dev.homa.nic.netns.ParentWatchdog;
+import dev.homa.test.ParentWatchdog;
 import dev.homa.nic.Packet;
 
 /**

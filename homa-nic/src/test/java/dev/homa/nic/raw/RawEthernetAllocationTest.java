@@ -6,7 +6,7 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.frame.AllocationMeter;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;

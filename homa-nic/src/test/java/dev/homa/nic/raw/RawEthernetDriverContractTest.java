@@ -2,7 +2,7 @@ package dev.homa.nic.raw;
 
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDriverContractTest;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import org.junit.jupiter.api.Assumptions;
 
 import java.util.concurrent.TimeUnit;

@@ -14,7 +14,7 @@ import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.Ipv4Flyweight;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.frame.HomaChecksum;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.Assumptions;

@@ -2,7 +2,7 @@ package dev.homa.nic.udp;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

@@ -1,7 +1,7 @@
 package dev.homa.nic.udp;
 
 import dev.homa.nic.HostAddress;
-import dev.homa.nic.netns.NetnsPair;
+import dev.homa.test.NetnsPair;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -1,4 +1,4 @@
-package dev.homa.nic.netns;
+package dev.homa.test;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.homa.nic.netns;
+package dev.homa.test;
 
 /**
  * For child-process hosts of the multi-JVM tests: the parent holds the child's standard input open while it

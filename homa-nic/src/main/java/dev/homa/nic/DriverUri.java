@@ -1,5 +1,6 @@
 package dev.homa.nic;
 
+import java.math.BigDecimal;
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -279,7 +280,10 @@ public final class DriverUri
         final String digits = 1 == scale ? value : value.substring(0, value.length() - 1);
         try
         {
-            return Math.multiplyExact(Long.parseLong(digits), scale);
+            // A fraction is fine where the product is whole: 2.5g, 1.5k.
+            return digits.indexOf('.') >= 0 ?
+                new BigDecimal(digits).multiply(BigDecimal.valueOf(scale)).longValueExact() :
+                Math.multiplyExact(Long.parseLong(digits), scale);
         }
         catch (final NumberFormatException | ArithmeticException ex)
         {

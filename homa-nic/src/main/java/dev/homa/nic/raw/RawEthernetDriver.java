@@ -2,12 +2,11 @@ package dev.homa.nic.raw;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
 
+import dev.homa.nic.DriverUri;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicQueueEstimator;
@@ -21,6 +20,7 @@ import dev.homa.nic.frame.HomaFrameReader;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.nic.linux.NetDevice;
+import dev.homa.nic.linux.PacketPool;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -108,6 +108,11 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  */
 public final class RawEthernetDriver implements NicDriver
 {
+    /**
+     * Bytes each pool slot keeps in front of the Homa bytes: the virtio header and the 38-byte Ethernet + 802.1Q +
+     * IPv4 header are written there, so a frame leaves in one piece and its Homa bytes start 64-byte aligned.
+     */
+    static final int FRAME_HEADROOM = 64;
     /** Link rate when the interface reports none: the kernel's {@code link_mbps} default, 25 Gb/s. */
     public static final long LINK_BITS_PER_SECOND_FALLBACK = 25_000_000_000L;
     private static final long RING_VIEW_HANDLE = -2;
@@ -312,7 +317,7 @@ public final class RawEthernetDriver implements NicDriver
         this.linkBitsPerSecond = 0 != context.linkBitsPerSecond ? context.linkBitsPerSecond :
             0 != device.speedBitsPerSecond() ? device.speedBitsPerSecond() : LINK_BITS_PER_SECOND_FALLBACK;
         this.estimator = new NicQueueEstimator(clock, linkBitsPerSecond);
-        this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength);
+        this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength, FRAME_HEADROOM);
         this.slotBatch = new int[context.poolPackets];
 
         this.prefixLength = (checksumOffload ? VNET_HDR_LENGTH : 0) + headerLength;
@@ -426,9 +431,10 @@ public final class RawEthernetDriver implements NicDriver
     }
 
     /**
-     * Open a driver from a URI: {@code raw://IFNAME?option=value&...}. Options: {@code ip} (local IPv4, default the
-     * interface's), {@code rate} (link rate, e.g. {@code 10g}, {@code 25g}, {@code 100m}), {@code pool} (packets),
-     * {@code batch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
+     * Open a driver from a URI: {@code raw://IFNAME?option=value&...}, read by {@link DriverUri} (sizes take k/m/g
+     * in powers of 1024, rates in powers of 1000). Options: {@code ip} (local IPv4, default the interface's),
+     * {@code rate} (link rate, e.g. {@code 10g}, {@code 25g}, {@code 100m}), {@code pool} (packets),
+     * {@code txbatch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
      * {@code maxPacket}, {@code fanout} (group id), {@code fanoutMode} (hash, lb, cpu, rollover, random, qm),
      * {@code vlan} (VLAN id, default 0 = priority tag only), {@code tag} (false: untagged frames, level as DSCP only),
      * {@code qdiscBypass} (true/false), {@code checksum} (offload, software),
@@ -721,7 +727,7 @@ public final class RawEthernetDriver implements NicDriver
         final int entry = txCount++;
         final int ownLength = packet.length();
         final int homaLength = packet.wireLength();
-        final int homaOffset = pool.homaOffset(slot);
+        final int homaOffset = pool.packetOffset(slot);
         final long homaAddress = pool.regionAddress() + homaOffset;
         final int firstIovec = entry * MESSAGE_IOVEC_BYTES;
         int iov = firstIovec;
@@ -1518,53 +1524,53 @@ public final class RawEthernetDriver implements NicDriver
          */
         public static Context fromUri(final String text)
         {
-            final URI uri = URI.create(text);
-            if (!"raw".equals(uri.getScheme()) || null == uri.getHost() && null == uri.getAuthority())
-            {
-                throw new IllegalArgumentException("expected raw://IFNAME?options, got " + text);
-            }
-            final Context context = new Context().interfaceName(null != uri.getAuthority() ? uri.getAuthority() :
-                uri.getHost());
-            final String query = uri.getRawQuery();
-            if (null != query && !query.isEmpty())
-            {
-                for (final String pair : query.split("&"))
-                {
-                    final int equals = pair.indexOf('=');
-                    if (equals <= 0)
-                    {
-                        throw new IllegalArgumentException("option without value in " + text + ": " + pair);
-                    }
-                    context.option(pair.substring(0, equals), pair.substring(equals + 1));
-                }
-            }
-            return context;
+            return fromUri(DriverUri.parse(text));
         }
 
-        private void option(final String key, final String value)
+        /**
+         * @param uri a parsed {@code raw://IFNAME?options} URI; see {@link RawEthernetDriver#fromUri(String)}.
+         * @return a new context, not yet concluded.
+         * @throws IllegalArgumentException if the URI names another scheme, no interface or an unknown option.
+         */
+        public static Context fromUri(final DriverUri uri)
         {
-            switch (key)
+            uri.requireScheme("raw");
+            final String name = null != uri.authority() ? uri.authority() : uri.host();
+            if (null == name)
             {
-                case "ip" -> localAddress(HostAddress.parseIpv4(value));
-                case "rate" -> linkBitsPerSecond(parseRate(value));
-                case "pool" -> poolPackets(Integer.parseInt(value));
-                case "batch" -> txBatch(Integer.parseInt(value));
-                case "netns" -> networkNamespace(value);
-                case "ring" -> rxRing(RxRing.valueOf(value.toUpperCase(Locale.ROOT)));
-                case "blockSize" -> rxBlockSize((int)parseSize(value));
-                case "blocks" -> rxBlockCount(Integer.parseInt(value));
-                case "blockTimeoutMs" -> rxBlockTimeoutMs(Integer.parseInt(value));
-                case "maxPacket" -> maxPacketLength(Integer.parseInt(value));
-                case "fanout" -> fanoutGroup(Integer.parseInt(value));
-                case "fanoutMode" -> fanoutMode(FanoutMode.valueOf(value.toUpperCase(Locale.ROOT)));
-                case "vlan" -> vlanId(Integer.parseInt(value));
-                case "tag" -> tagged(Boolean.parseBoolean(value));
-                case "qdiscBypass" -> qdiscBypass(Boolean.parseBoolean(value));
-                case "checksum" -> checksum(ChecksumMode.valueOf(value.toUpperCase(Locale.ROOT)));
-                case "icmpGuard" -> suppressIcmp(Boolean.parseBoolean(value));
-                case "neighbourRefreshMs" -> neighbourRefreshNs(Long.parseLong(value) * 1_000_000L);
-                default -> throw new IllegalArgumentException("unknown raw:// option: " + key);
+                throw new IllegalArgumentException("expected raw://IFNAME?options, got " + uri);
             }
+            final Context c = new Context().interfaceName(name);
+            final String ip = uri.string("ip", null);
+            if (null != ip)
+            {
+                c.localAddress(HostAddress.parseIpv4(ip));
+            }
+            c.linkBitsPerSecond(uri.rate("rate", c.linkBitsPerSecond))
+                .poolPackets(uri.size("pool", c.poolPackets))
+                .txBatch(uri.size("txbatch", c.txBatch))
+                .networkNamespace(uri.string("netns", c.networkNamespace))
+                .rxRing(uri.choice("ring", RxRing.class, c.rxRing))
+                .rxBlockSize(uri.size("blockSize", c.rxBlockSize))
+                .rxBlockCount(uri.size("blocks", c.rxBlockCount))
+                .rxBlockTimeoutMs(uri.size("blockTimeoutMs", c.rxBlockTimeoutMs))
+                .maxPacketLength(uri.size("maxPacket", c.maxPacketLength))
+                .fanoutGroup(uri.size("fanout", c.fanoutGroup))
+                .vlanId(uri.size("vlan", c.vlanId))
+                .tagged(uri.bool("tag", c.tagged))
+                .qdiscBypass(uri.bool("qdiscBypass", c.qdiscBypass))
+                .checksum(uri.choice("checksum", ChecksumMode.class, c.checksum))
+                .suppressIcmp(uri.bool("icmpGuard", c.suppressIcmp));
+            if (uri.has("fanoutMode"))
+            {
+                c.fanoutMode(uri.choice("fanoutMode", FanoutMode.class, FanoutMode.HASH));
+            }
+            if (uri.has("neighbourRefreshMs"))
+            {
+                c.neighbourRefreshNs(uri.size("neighbourRefreshMs", 0) * 1_000_000L);
+            }
+            uri.requireAllRead();
+            return c;
         }
 
         /**
@@ -1835,36 +1841,6 @@ public final class RawEthernetDriver implements NicDriver
             {
                 throw new IllegalArgumentException(message);
             }
-        }
-
-        static long parseRate(final String value)
-        {
-            final String lower = value.toLowerCase(Locale.ROOT);
-            final char unit = lower.charAt(lower.length() - 1);
-            final long multiplier = switch (unit)
-            {
-                case 'k' -> 1_000L;
-                case 'm' -> 1_000_000L;
-                case 'g' -> 1_000_000_000L;
-                default -> 1L;
-            };
-            final String digits = 1L == multiplier ? lower : lower.substring(0, lower.length() - 1);
-            return (long)(Double.parseDouble(digits) * multiplier);
-        }
-
-        static long parseSize(final String value)
-        {
-            final String lower = value.toLowerCase(Locale.ROOT);
-            final char unit = lower.charAt(lower.length() - 1);
-            final long multiplier = switch (unit)
-            {
-                case 'k' -> 1024L;
-                case 'm' -> 1024L * 1024;
-                case 'g' -> 1024L * 1024 * 1024;
-                default -> 1L;
-            };
-            final String digits = 1L == multiplier ? lower : lower.substring(0, lower.length() - 1);
-            return Long.parseLong(digits) * multiplier;
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.homa.nic.Packet;
 import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.linux.PacketPool;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -26,8 +27,9 @@ class PacketPoolTest
     {
         try (Arena arena = Arena.ofConfined())
         {
-            final PacketPool pool = new PacketPool(arena, 8, 1480);
-            assertTrue(PacketPool.HEADROOM >= RawEthernetDriver.VNET_HDR_LENGTH + FrameLayout.TAGGED_HEADER_LENGTH,
+            final PacketPool pool = new PacketPool(arena, 8, 1480, RawEthernetDriver.FRAME_HEADROOM);
+            final int headers = RawEthernetDriver.VNET_HDR_LENGTH + FrameLayout.TAGGED_HEADER_LENGTH;
+            assertTrue(RawEthernetDriver.FRAME_HEADROOM >= headers,
                 "virtio header and frame header fit in front of the Homa bytes");
             final Set<Long> addresses = new HashSet<>();
             for (int i = 0; i < 8; i++)
@@ -39,7 +41,7 @@ class PacketPoolTest
                 assertEquals(-1, packet.priority());
                 final long address = packet.buffer().addressOffset();
                 assertEquals(0, address & 63, "Homa bytes 64-byte aligned");
-                assertEquals(pool.regionAddress() + pool.homaOffset(pool.slotOf(packet)), address);
+                assertEquals(pool.regionAddress() + pool.packetOffset(pool.slotOf(packet)), address);
                 addresses.add(address);
             }
             assertEquals(8, addresses.size());
@@ -53,7 +55,7 @@ class PacketPoolTest
     {
         try (Arena arena = Arena.ofConfined())
         {
-            final PacketPool pool = new PacketPool(arena, 2, 256);
+            final PacketPool pool = new PacketPool(arena, 2, 256, RawEthernetDriver.FRAME_HEADROOM);
             final Packet first = pool.acquire();
             first.length(100).priority(5).source(42);
             assertTrue(first.appendPayload(0x1000, 64));

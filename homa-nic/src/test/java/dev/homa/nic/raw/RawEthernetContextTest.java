@@ -33,7 +33,7 @@ class RawEthernetContextTest
     void parsesEveryOption()
     {
         final RawEthernetDriver.Context context = RawEthernetDriver.Context.fromUri(
-            "raw://veth-a?ip=198.18.0.7&rate=25g&pool=4096&batch=64&blockSize=1m&blocks=8&blockTimeoutMs=2" +
+            "raw://veth-a?ip=198.18.0.7&rate=25g&pool=4096&txbatch=64&blockSize=1m&blocks=8&blockTimeoutMs=2" +
             "&maxPacket=1000&fanout=77&fanoutMode=cpu&vlan=12&qdiscBypass=false&icmpGuard=false" +
             "&neighbourRefreshMs=250&ring=v3&netns=hostb").conclude();
         assertEquals("veth-a", context.interfaceName());
@@ -68,7 +68,7 @@ class RawEthernetContextTest
             () -> RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=5000").conclude());
         assertTrue(block.getMessage().contains("rxBlockSize"), block.getMessage());
         assertThrows(IllegalArgumentException.class,
-            () -> RawEthernetDriver.Context.fromUri("raw://eth0?batch=2000").conclude());
+            () -> RawEthernetDriver.Context.fromUri("raw://eth0?txbatch=2000").conclude());
         assertThrows(IllegalArgumentException.class,
             () -> RawEthernetDriver.Context.fromUri("raw://eth0?vlan=4095").conclude());
         assertThrows(IllegalArgumentException.class,
@@ -78,10 +78,10 @@ class RawEthernetContextTest
     @Test
     void parsesRatesAndSizes()
     {
-        assertEquals(100_000_000L, RawEthernetDriver.Context.parseRate("100m"));
-        assertEquals(2_500_000_000L, RawEthernetDriver.Context.parseRate("2.5g"));
-        assertEquals(1234L, RawEthernetDriver.Context.parseRate("1234"));
-        assertEquals(256 * 1024L, RawEthernetDriver.Context.parseSize("256k"));
-        assertEquals(4096L, RawEthernetDriver.Context.parseSize("4096"));
+        assertEquals(100_000_000L, RawEthernetDriver.Context.fromUri("raw://eth0?rate=100m").linkBitsPerSecond());
+        assertEquals(2_500_000_000L, RawEthernetDriver.Context.fromUri("raw://eth0?rate=2.5g").linkBitsPerSecond());
+        assertEquals(1234L, RawEthernetDriver.Context.fromUri("raw://eth0?rate=1234").linkBitsPerSecond());
+        assertEquals(256 * 1024, RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=256k").rxBlockSize);
+        assertEquals(4096, RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=4096").rxBlockSize);
     }
 }

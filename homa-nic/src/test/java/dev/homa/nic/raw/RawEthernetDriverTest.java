@@ -240,7 +240,7 @@ class RawEthernetDriverTest
     void overloadIsCountedNotHidden() throws Exception
     {
         a = pair.callIn(pair.nsA(),
-            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=1024&batch=1024"));
+            () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=1024&txbatch=1024"));
         b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64&blocks=4"));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
         final int rounds = 8;

@@ -1,5 +1,6 @@
 package dev.homa.nic;
 
+import dev.homa.nic.frame.HomaChecksum;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -134,7 +135,14 @@ public abstract class NicDriverContractTest
         {
             final byte[] bytes = receivedBytes.get(i);
             final int index = bytes[0] & 0xFF;
-            assertArrayEquals(sent.get(index), bytes, "packet " + index + " arrived whole");
+            final byte[] expected = sent.get(index).clone();
+            if (a.completesChecksum())
+            {
+                // The driver's NIC or stack fills the Homa checksum in: every other byte arrives as sent.
+                expected[HomaChecksum.CHECKSUM_OFFSET] = bytes[HomaChecksum.CHECKSUM_OFFSET];
+                expected[HomaChecksum.CHECKSUM_OFFSET + 1] = bytes[HomaChecksum.CHECKSUM_OFFSET + 1];
+            }
+            assertArrayEquals(expected, bytes, "packet " + index + " arrived whole");
             assertEquals(a.localAddress(), (long)sources.get(i), "source of packet " + index);
             final int priority = priorities.get(i);
             levelsKnown |= -1 != priority;

@@ -206,11 +206,11 @@ public final class CapturingDriver extends ForwardingNicDriver
         final int headerLength = priority >= 0 && priority <= PriorityMapping.MAX_LEVEL ?
             frameWriter.writeHeaders(headers, 0, dstMac, srcMac, srcIp, dstIp, length, priority, ipId) :
             frameWriter.writeUntaggedHeaders(headers, 0, dstMac, srcMac, srcIp, dstIp, length, -1, ipId);
-        // The first Homa bytes go through the header scratch with the completed checksum: the packet's own field
-        // may hold only the seed its driver leaves for the NIC.
+        // The first Homa bytes go through the header scratch with the completed checksum where the protocol left it
+        // to the driver: the packet's own field then holds nothing or only the seed its driver leaves for the NIC.
         final int head = Math.min(length, HomaChecksum.CHECKSUM_OFFSET + 2);
         packet.buffer().getBytes(0, headers, headerLength, head);
-        if (HomaChecksum.CHECKSUM_OFFSET + 2 == head)
+        if (HomaChecksum.CHECKSUM_OFFSET + 2 == head && completesChecksum())
         {
             headers.putShort(headerLength + HomaChecksum.CHECKSUM_OFFSET,
                 (short)HomaChecksum.compute(packet.buffer(), 0, length, srcIp, dstIp), BIG_ENDIAN);

@@ -13,7 +13,7 @@ final class CounterPublisher
     private final long intervalNs;
     private final long stallThresholdNs;
     private final long startNs;
-    private final long startEpochMs = System.currentTimeMillis();
+    private final long startEpochMs;
     private long nextNs;
     private CountersFile countersFile;
 
@@ -22,9 +22,16 @@ final class CounterPublisher
      * @param intervalNs       time between publications.
      * @param stallThresholdNs a duty cycle longer than this is a stall.
      * @param startNs          the engine's start on its clock.
+     * @param startEpochMs     the same instant on the wall clock, for the counters file's heartbeat.
      */
-    CounterPublisher(final HomaMetrics metrics, final long intervalNs, final long stallThresholdNs, final long startNs)
+    CounterPublisher(
+        final HomaMetrics metrics,
+        final long intervalNs,
+        final long stallThresholdNs,
+        final long startNs,
+        final long startEpochMs)
     {
+        this.startEpochMs = startEpochMs;
         this.metrics = metrics;
         this.intervalNs = intervalNs;
         this.stallThresholdNs = stallThresholdNs;

@@ -197,7 +197,8 @@ final class HomaEngine implements Agent
 
         nowNs = clock.nanoTime();
         time.update(nowNs);
-        counters = new CounterPublisher(metrics, ctx.countersIntervalNs(), ctx.dutyCycleStallThresholdNs(), nowNs);
+        counters = new CounterPublisher(
+            metrics, ctx.countersIntervalNs(), ctx.dutyCycleStallThresholdNs(), nowNs, ctx.epochClock().time());
         nextTickNs = nowNs + tickNs;
         nextCutoffNs = nowNs + cutoffIntervalNs;
     }

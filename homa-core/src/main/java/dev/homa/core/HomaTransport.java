@@ -75,7 +75,7 @@ public final class HomaTransport implements AutoCloseable
             try
             {
                 engine.countersFile(CountersFile.create(
-                    Path.of(ctx.countersDir()), engine.roleName(), engine.metrics()));
+                    Path.of(ctx.countersDir()), engine.roleName(), engine.metrics(), ctx.epochClock().time()));
             }
             catch (final RuntimeException ex)
             {

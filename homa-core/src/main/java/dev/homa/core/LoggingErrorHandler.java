@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import org.agrona.ErrorHandler;
+import org.agrona.concurrent.NanoClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,13 +18,22 @@ final class LoggingErrorHandler implements ErrorHandler
     private static final Logger LOG = LoggerFactory.getLogger("dev.homa.core.protocol");
     private static final long INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
 
+    private final NanoClock clock;
     private long nextLogNs = Long.MIN_VALUE;
     private long unlogged;
+
+    /**
+     * @param clock the transport's clock, which paces the reports.
+     */
+    LoggingErrorHandler(final NanoClock clock)
+    {
+        this.clock = clock;
+    }
 
     @Override
     public synchronized void onError(final Throwable throwable)
     {
-        final long nowNs = System.nanoTime();
+        final long nowNs = clock.nanoTime();
         if (Long.MIN_VALUE != nextLogNs && nowNs - nextLogNs < 0)
         {
             unlogged++;

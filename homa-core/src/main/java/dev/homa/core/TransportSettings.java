@@ -6,7 +6,9 @@ import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDrivers;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.EpochClock;
 import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemEpochClock;
 import org.agrona.concurrent.SystemNanoClock;
 
 import java.util.concurrent.TimeUnit;
@@ -77,6 +79,7 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     private String driverUri = Configuration.stringValue(DRIVER_URI_PROP_NAME, null);
     private boolean ownsDriver = false;
     private NanoClock clock = null;
+    private EpochClock epochClock = null;
     private ThreadingMode threadingMode =
         Configuration.enumValue(THREADING_MODE_PROP_NAME, ThreadingMode.class, THREADING_MODE_DEFAULT);
     private IdleStrategy idleStrategy = null;
@@ -166,9 +169,13 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
         {
             clock = SystemNanoClock.INSTANCE;
         }
+        if (null == epochClock)
+        {
+            epochClock = SystemEpochClock.INSTANCE;
+        }
         if (null == errorHandler)
         {
-            errorHandler = new LoggingErrorHandler();
+            errorHandler = new LoggingErrorHandler(clock);
         }
         final int payload = maxPayload();
         if (payload < 1)
@@ -286,6 +293,26 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     public NanoClock clock()
     {
         return clock;
+    }
+
+    /**
+     * @param epochClock wall-clock time, read only for the counters file's start time and heartbeat, which other
+     *                   processes compare with their own clocks (default {@link SystemEpochClock}).
+     * @return this.
+     */
+    public C epochClock(final EpochClock epochClock)
+    {
+        checkMutable();
+        this.epochClock = epochClock;
+        return self();
+    }
+
+    /**
+     * @return the wall clock.
+     */
+    public EpochClock epochClock()
+    {
+        return epochClock;
     }
 
     /**

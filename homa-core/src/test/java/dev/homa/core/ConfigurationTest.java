@@ -27,7 +27,8 @@ final class ConfigurationTest
 {
     /** Settings that take an object no property can name; each is documented on its setter. */
     private static final Set<String> OBJECT_SETTINGS = Set.of(
-        "driver", "ownsDriver", "clock", "idleStrategy", "receiveIdleStrategySupplier", "errorHandler", "poolMemory");
+        "driver", "ownsDriver", "clock", "epochClock", "idleStrategy", "receiveIdleStrategySupplier", "errorHandler",
+        "poolMemory");
     private static final Pattern PROPERTY = Pattern.compile("homa\\.[a-z.]*[a-z]");
 
     @Test

@@ -97,11 +97,12 @@ public final class CountersFile implements AutoCloseable
      * @param directory where (created if missing).
      * @param role      what the file belongs to, e.g. {@code homa-engine-198.18.0.1}.
      * @param metrics   the transport's counters, the driver's among them.
+     * @param epochMs   the transport's start on the wall clock, also the first heartbeat.
      * @return the file, its counters at zero.
      * @throws UncheckedIOException if it cannot be created.
      */
     public static CountersFile create(
-        final Path directory, final String role, final HomaMetrics metrics)
+        final Path directory, final String role, final HomaMetrics metrics, final long epochMs)
     {
         try
         {
@@ -125,8 +126,8 @@ public final class CountersFile implements AutoCloseable
             file.header.putBytes(ROLE_OFFSET, roleBytes, 0, roleLength);
             file.header.putInt(ROLE_LENGTH_OFFSET, roleLength);
             file.header.putLong(PID_OFFSET, pid);
-            file.header.putLong(START_TIME_OFFSET, System.currentTimeMillis());
-            file.header.putLong(HEARTBEAT_OFFSET, System.currentTimeMillis());
+            file.header.putLong(START_TIME_OFFSET, epochMs);
+            file.header.putLong(HEARTBEAT_OFFSET, epochMs);
             file.header.putInt(VERSION_OFFSET, VERSION);
             file.header.putIntVolatile(MAGIC_OFFSET, MAGIC);
             return file;

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * {@code homa-stat}: the counters of the Homa transports running on this host, read from their counters files
+ * {@code homa-stat}: the counters of the local Homa transports, read from their counters files
  * ({@link CountersFile}, as AeronStat reads Aeron's CnC file), once or every {@code --interval} seconds:
  * <pre>
  *   homa-stat                     every transport in /dev/shm/homa-$USER, nonzero counters

@@ -19,6 +19,6 @@ public final class RawEthernetDriverFactory implements NicDriverFactory
     @Override
     public NicDriver open(final DriverUri uri)
     {
-        return RawEthernetDriver.open(RawEthernetDriver.Context.fromUri(uri));
+        return RawEthernetDriver.open(RawEthernetDriverContext.fromUri(uri));
     }
 }

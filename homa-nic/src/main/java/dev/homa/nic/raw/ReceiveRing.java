@@ -79,14 +79,14 @@ final class ReceiveRing
     private int packetOffset;
 
     private ReceiveRing(
-        final RawEthernetDriver.RxRing layout,
+        final RawEthernetDriverContext.RxRing layout,
         final MemorySegment mapping,
         final RawEthernetCounters counters,
         final int blockSize,
         final int blockCount,
         final int frameSize)
     {
-        this.blocks = RawEthernetDriver.RxRing.V3 == layout;
+        this.blocks = RawEthernetDriverContext.RxRing.V3 == layout;
         this.mapping = mapping;
         this.ring = new UnsafeBuffer(mapping.address(), (int)mapping.byteSize());
         this.counters = counters;
@@ -121,14 +121,14 @@ final class ReceiveRing
         final Arena arena,
         final MemorySegment errno,
         final int fd,
-        final RawEthernetDriver.RxRing layout,
+        final RawEthernetDriverContext.RxRing layout,
         final int blockSize,
         final int requestedBlocks,
         final int blockTimeoutMs,
         final int maxPacketLength,
         final RawEthernetCounters counters)
     {
-        final boolean v3 = RawEthernetDriver.RxRing.V3 == layout;
+        final boolean v3 = RawEthernetDriverContext.RxRing.V3 == layout;
         final int frameSize = v3 ? TP3_FRAME_SIZE : v2FrameSize(maxPacketLength);
         if (frameSize > blockSize)
         {

@@ -28,7 +28,7 @@ class PacketPoolTest
         try (Arena arena = Arena.ofConfined())
         {
             final PacketPool pool = new PacketPool(arena, 8, 1480, RawEthernetDriver.FRAME_HEADROOM);
-            final int headers = RawEthernetDriver.VNET_HDR_LENGTH + FrameLayout.TAGGED_HEADER_LENGTH;
+            final int headers = FrameTransmitter.VNET_HDR_LENGTH + FrameLayout.TAGGED_HEADER_LENGTH;
             assertTrue(RawEthernetDriver.FRAME_HEADROOM >= headers,
                 "virtio header and frame header fit in front of the Homa bytes");
             final Set<Long> addresses = new HashSet<>();

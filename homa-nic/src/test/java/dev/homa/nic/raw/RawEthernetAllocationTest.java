@@ -42,7 +42,7 @@ class RawEthernetAllocationTest
     @ParameterizedTest(name = "{0} lent={1}")
     @CsvSource({ "V2,false", "V3,false", "V2,true", "V3,true" })
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void steadyStateSendFlushPollAllocatesNothing(final RawEthernetDriver.RxRing ring, final boolean lent)
+    void steadyStateSendFlushPollAllocatesNothing(final RawEthernetDriverContext.RxRing ring, final boolean lent)
         throws Exception
     {
         Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);

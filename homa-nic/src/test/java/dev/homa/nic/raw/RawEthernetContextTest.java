@@ -17,10 +17,10 @@ class RawEthernetContextTest
     @Test
     void defaultsTakeTheLinkFromTheInterface()
     {
-        final RawEthernetDriver.Context context = RawEthernetDriver.Context.fromUri("raw://eth0").conclude();
+        final RawEthernetDriverContext context = RawEthernetDriverContext.fromUri("raw://eth0").conclude();
         assertEquals("eth0", context.interfaceName());
         assertEquals(0, context.linkBitsPerSecond(), "0: the interface's speed, or no pacing on a software device");
-        assertEquals(RawEthernetDriver.RxRing.V2, context.rxRing);
+        assertEquals(RawEthernetDriverContext.RxRing.V2, context.rxRing);
         assertEquals(0, context.localAddress);
         assertEquals(-1, context.fanoutGroup);
         assertEquals(0, context.vlanId);
@@ -32,7 +32,7 @@ class RawEthernetContextTest
     @Test
     void parsesEveryOption()
     {
-        final RawEthernetDriver.Context context = RawEthernetDriver.Context.fromUri(
+        final RawEthernetDriverContext context = RawEthernetDriverContext.fromUri(
             "raw://veth-a?ip=198.18.0.7&rate=25g&pool=4096&txbatch=64&blockSize=1m&blocks=8&blockTimeoutMs=2" +
             "&maxPacket=1000&fanout=77&fanoutMode=cpu&vlan=12&qdiscBypass=false&icmpGuard=false" +
             "&neighbourRefreshMs=250&ring=v3&netns=hostb").conclude();
@@ -46,42 +46,42 @@ class RawEthernetContextTest
         assertEquals(2, context.rxBlockTimeoutMs);
         assertEquals(1000, context.maxPacketLength);
         assertEquals(77, context.fanoutGroup);
-        assertEquals(RawEthernetDriver.FanoutMode.CPU.value, context.fanoutMode);
+        assertEquals(RawEthernetDriverContext.FanoutMode.CPU.value, context.fanoutMode);
         assertEquals(12, context.vlanId);
         assertEquals(false, context.qdiscBypass);
         assertEquals(false, context.suppressIcmp);
         assertEquals(250_000_000L, context.neighbourRefreshNs);
-        assertEquals(RawEthernetDriver.RxRing.V3, context.rxRing);
+        assertEquals(RawEthernetDriverContext.RxRing.V3, context.rxRing);
         assertEquals("hostb", context.networkNamespace);
     }
 
     @Test
     void rejectsBadUrisAndValuesPrecisely()
     {
-        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri("udp://eth0"));
-        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri("raw://eth0?bogus=1"));
-        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri("raw://eth0?pool"));
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriverContext.fromUri("udp://eth0"));
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriverContext.fromUri("raw://eth0?bogus=1"));
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriverContext.fromUri("raw://eth0?pool"));
         final IllegalArgumentException longName = assertThrows(IllegalArgumentException.class,
-            () -> RawEthernetDriver.Context.fromUri("raw://averyveryverylongname").conclude());
+            () -> RawEthernetDriverContext.fromUri("raw://averyveryverylongname").conclude());
         assertTrue(longName.getMessage().contains("1..15"), longName.getMessage());
         final IllegalArgumentException block = assertThrows(IllegalArgumentException.class,
-            () -> RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=5000").conclude());
+            () -> RawEthernetDriverContext.fromUri("raw://eth0?blockSize=5000").conclude());
         assertTrue(block.getMessage().contains("rxBlockSize"), block.getMessage());
         assertThrows(IllegalArgumentException.class,
-            () -> RawEthernetDriver.Context.fromUri("raw://eth0?txbatch=2000").conclude());
+            () -> RawEthernetDriverContext.fromUri("raw://eth0?txbatch=2000").conclude());
         assertThrows(IllegalArgumentException.class,
-            () -> RawEthernetDriver.Context.fromUri("raw://eth0?vlan=4095").conclude());
+            () -> RawEthernetDriverContext.fromUri("raw://eth0?vlan=4095").conclude());
         assertThrows(IllegalArgumentException.class,
-            () -> RawEthernetDriver.Context.fromUri("raw://eth0?fanout=70000").conclude());
+            () -> RawEthernetDriverContext.fromUri("raw://eth0?fanout=70000").conclude());
     }
 
     @Test
     void parsesRatesAndSizes()
     {
-        assertEquals(100_000_000L, RawEthernetDriver.Context.fromUri("raw://eth0?rate=100m").linkBitsPerSecond());
-        assertEquals(2_500_000_000L, RawEthernetDriver.Context.fromUri("raw://eth0?rate=2.5g").linkBitsPerSecond());
-        assertEquals(1234L, RawEthernetDriver.Context.fromUri("raw://eth0?rate=1234").linkBitsPerSecond());
-        assertEquals(256 * 1024, RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=256k").rxBlockSize);
-        assertEquals(4096, RawEthernetDriver.Context.fromUri("raw://eth0?blockSize=4096").rxBlockSize);
+        assertEquals(100_000_000L, RawEthernetDriverContext.fromUri("raw://eth0?rate=100m").linkBitsPerSecond());
+        assertEquals(2_500_000_000L, RawEthernetDriverContext.fromUri("raw://eth0?rate=2.5g").linkBitsPerSecond());
+        assertEquals(1234L, RawEthernetDriverContext.fromUri("raw://eth0?rate=1234").linkBitsPerSecond());
+        assertEquals(256 * 1024, RawEthernetDriverContext.fromUri("raw://eth0?blockSize=256k").rxBlockSize);
+        assertEquals(4096, RawEthernetDriverContext.fromUri("raw://eth0?blockSize=4096").rxBlockSize);
     }
 }

@@ -74,10 +74,10 @@ class RawEthernetDriverTest
 
     private void openBoth() throws Exception
     {
-        openBoth(RawEthernetDriver.RxRing.V2);
+        openBoth(RawEthernetDriverContext.RxRing.V2);
     }
 
-    private void openBoth(final RawEthernetDriver.RxRing ring) throws Exception
+    private void openBoth(final RawEthernetDriverContext.RxRing ring) throws Exception
     {
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=512&ring=" + ring));
         b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=512&ring=" + ring));
@@ -86,9 +86,9 @@ class RawEthernetDriverTest
     }
 
     @ParameterizedTest
-    @EnumSource(RawEthernetDriver.RxRing.class)
+    @EnumSource(RawEthernetDriverContext.RxRing.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void exchangesHomaPacketsBothWaysAtEveryPriority(final RawEthernetDriver.RxRing ring) throws Exception
+    void exchangesHomaPacketsBothWaysAtEveryPriority(final RawEthernetDriverContext.RxRing ring) throws Exception
     {
         openBoth(ring);
         assertEquals(HostAddress.parseIpv4(pair.ipA()), a.localAddress());
@@ -211,7 +211,7 @@ class RawEthernetDriverTest
         assertEquals(8, b.counters().rxUntagged(), "no tag on any frame");
         // The untagged driver takes tagged frames too.
         exchange(b, a, 5);
-        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriver.Context.fromUri(
+        assertThrows(IllegalArgumentException.class, () -> RawEthernetDriverContext.fromUri(
             "raw://" + pair.ifA() + "?tag=false&vlan=5").conclude(), "a VLAN id needs a tag");
     }
 
@@ -280,7 +280,7 @@ class RawEthernetDriverTest
     {
         final VirtualClock clock = new VirtualClock();
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.open(
-            RawEthernetDriver.Context.fromUri("raw://" + pair.ifA() + "?pool=64&rate=1g").clock(clock)));
+            RawEthernetDriverContext.fromUri("raw://" + pair.ifA() + "?pool=64&rate=1g").clock(clock)));
         b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifB() + "?pool=64"));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
         assertEquals(0, a.queuedBytes());
@@ -313,7 +313,7 @@ class RawEthernetDriverTest
         clock.advanceBy(12_345);
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
         b = pair.callIn(pair.nsB(), () -> RawEthernetDriver.open(
-            RawEthernetDriver.Context.fromUri("raw://" + pair.ifB() + "?pool=64").clock(clock)));
+            RawEthernetDriverContext.fromUri("raw://" + pair.ifB() + "?pool=64").clock(clock)));
         assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
         for (final boolean lend : new boolean[]{ false, true })
         {
@@ -356,9 +356,9 @@ class RawEthernetDriverTest
     }
 
     @ParameterizedTest
-    @EnumSource(RawEthernetDriver.RxRing.class)
+    @EnumSource(RawEthernetDriverContext.RxRing.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void lendsRingFramesInPlaceToSinksThatReleaseBeforeReturning(final RawEthernetDriver.RxRing ring)
+    void lendsRingFramesInPlaceToSinksThatReleaseBeforeReturning(final RawEthernetDriverContext.RxRing ring)
         throws Exception
     {
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
@@ -438,9 +438,10 @@ class RawEthernetDriverTest
     }
 
     @ParameterizedTest
-    @EnumSource(RawEthernetDriver.RxRing.class)
+    @EnumSource(RawEthernetDriverContext.RxRing.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void emptyPoolLeavesFramesInTheRingUntilPacketsAreReleased(final RawEthernetDriver.RxRing ring) throws Exception
+    void emptyPoolLeavesFramesInTheRingUntilPacketsAreReleased(final RawEthernetDriverContext.RxRing ring)
+        throws Exception
     {
         a = pair.callIn(pair.nsA(), () -> RawEthernetDriver.fromUri("raw://" + pair.ifA() + "?pool=64"));
         b = pair.callIn(pair.nsB(),
@@ -682,14 +683,14 @@ class RawEthernetDriverTest
         for (final int martian : new int[] {
             0, 0x00FF_FFFF, 0x7F00_0001, 0xE000_0000, 0xEFFF_FFFF, 0xF000_0000, 0xFFFF_FFFF, local, broadcast })
         {
-            assertTrue(RawEthernetDriver.isMartianSource(martian, local, broadcast), Integer.toHexString(martian));
+            assertTrue(ReceiveValidator.isMartianSource(martian, local, broadcast), Integer.toHexString(martian));
         }
         for (final int fine : new int[] { 0x0100_0000, 0x0A00_0001, 0xC612_0001, 0xC612_0000, 0xDFFF_FFFF })
         {
-            assertFalse(RawEthernetDriver.isMartianSource(fine, local, broadcast), Integer.toHexString(fine));
+            assertFalse(ReceiveValidator.isMartianSource(fine, local, broadcast), Integer.toHexString(fine));
         }
-        assertFalse(RawEthernetDriver.isMartianSource(0x7F00_0001, 0x7F00_0002, 0), "loopback on loopback");
-        assertFalse(RawEthernetDriver.isMartianSource(0xC612_00FF, local, 0), "no broadcast address known");
+        assertFalse(ReceiveValidator.isMartianSource(0x7F00_0001, 0x7F00_0002, 0), "loopback on loopback");
+        assertFalse(ReceiveValidator.isMartianSource(0xC612_00FF, local, 0), "no broadcast address known");
     }
 
     /**

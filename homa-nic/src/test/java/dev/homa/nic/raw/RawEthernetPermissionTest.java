@@ -28,12 +28,12 @@ class RawEthernetPermissionTest
     {
         for (final int errno : new int[]{ LibC.EPERM, LibC.EACCES })
         {
-            final String message = RawEthernetDriver.socketFailure(errno, "eth7");
+            final String message = PacketSocket.socketFailure(errno, "eth7");
             assertTrue(message.contains("CAP_NET_RAW"), message);
             assertTrue(message.contains("eth7"), message);
             assertTrue(message.contains(LibC.errnoName(errno)), message);
         }
-        final String other = RawEthernetDriver.socketFailure(LibC.ENOBUFS, "eth7");
+        final String other = PacketSocket.socketFailure(LibC.ENOBUFS, "eth7");
         assertFalse(other.contains("CAP_NET_RAW"), other);
         assertTrue(other.contains("ENOBUFS"), other);
     }

@@ -238,6 +238,11 @@ final class DataReceiver
                 metrics.increment(HomaMetrics.DROP_RECEIVE_POOL);
                 return;
             }
+            // Counted when it starts, as homa_message_in_init does: counted at completion, a long message would
+            // be missing from the statistics for as long as it is in flight, and under load the cutoffs would be
+            // computed from the short messages alone (too many unscheduled levels, the long ones' bytes at the
+            // lowest of them).
+            calculator.onMessageStarted(messageLength);
         }
         else if (in.length != messageLength)
         {
@@ -306,7 +311,6 @@ final class DataReceiver
             in.scheduled = false;
             scheduler.remove(in);
         }
-        calculator.onMessageReceived(in.length);
         metrics.increment(HomaMetrics.MESSAGES_RECEIVED);
         metrics.add(HomaMetrics.MESSAGE_BYTES_RECEIVED, in.length);
 

@@ -159,6 +159,51 @@ class PriorityTest
     }
 
     /**
+     * A message counts in the receiver's cutoff statistics from its first packet (homa_message_in_init), not from
+     * its completion: while a long message is still arriving, three short ones complete and the cutoffs are
+     * recomputed. Counting the long one, unscheduled bytes are a small share of the bytes: one unscheduled level,
+     * which takes every length. Counted at completion, the short ones alone would give seven levels, the top one
+     * only up to their length.
+     */
+    @Test
+    @Timeout(60)
+    void cutoffsCountALongMessageWhileItArrives()
+    {
+        final int longLength = 900_000;
+        final Fabric fabric = Fabric.builder().mode(FabricMode.TIMED).hosts(3).build();
+        try (Cluster cluster = new Cluster(fabric, ctx -> ctx.cutoffMinimumMessages(3).cutoffIntervalNs(10_000)))
+        {
+            final HomaSocket server = cluster.transport(2).openSocket(PORT);
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[longLength]);
+            cluster.transport(1).openSocket(0).homaSend(cluster.address(2), PORT, buffer, 0, longLength, 0);
+            assertTrue(cluster.runUntil(() -> cluster.engine(2).scheduler().grantsSent() > 0, 1_000_000_000L));
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            for (int i = 0; i < 3; i++)
+            {
+                client.homaSend(cluster.address(2), PORT, buffer, 0, 100, 0);
+            }
+            final int[] shortDone = new int[1];
+            final boolean[] longDone = new boolean[1];
+            final int initialVersion = cluster.engine(2).localCutoffs().version();
+            assertTrue(cluster.runUntil(() ->
+            {
+                final HomaMessage m = server.homaRecv(HomaSocket.RECV_REQUEST);
+                if (null != m)
+                {
+                    longDone[0] |= longLength == m.length();
+                    shortDone[0] += 100 == m.length() ? 1 : 0;
+                    m.release();
+                }
+                return 3 == shortDone[0] && cluster.engine(2).localCutoffs().version() != initialVersion;
+            }, 1_000_000_000L));
+            assertTrue(!longDone[0], "the long message is still arriving");
+            final Cutoffs cutoffs = cluster.engine(2).localCutoffs();
+            assertTrue(cutoffs.cutoff(7) >= longLength, "one unscheduled level takes every length: " + cutoffs);
+            cluster.assertNoErrors();
+        }
+    }
+
+    /**
      * The receiver's online cutoffs, fed by W4 traffic through the engine (20,000 requests; 60,000 with 4 forced
      * levels; unscheduled bytes 40,000 as the kernel; recomputed every millisecond once 10,000 messages were seen,
      * homa_prio's threshold), give each unscheduled level an equal share of the unscheduled bytes within 10%, and

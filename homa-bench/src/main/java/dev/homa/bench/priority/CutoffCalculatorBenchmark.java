@@ -58,7 +58,7 @@ public class CutoffCalculatorBenchmark
         final Random random = new Random(4);
         for (int i = 0; i < 200_000; i++)
         {
-            calculator.onMessageReceived(distribution.sample(random.nextDouble()));
+            calculator.onMessageStarted(distribution.sample(random.nextDouble()));
         }
         cutoffs = Cutoffs.kernelDefaults();
     }

@@ -4,7 +4,7 @@ import dev.homa.nic.frame.PriorityMapping;
 import java.util.Arrays;
 
 /**
- * Computes a receiver's unscheduled cutoffs from the lengths of recently received messages (HomaModule
+ * Computes a receiver's unscheduled cutoffs from the lengths of the messages it recently began to receive (HomaModule
  * util/homa_prio, paper section 3.4; protocol.md section 5).
  * <ol>
  * <li>Unscheduled bytes of a message are all of it up to {@code unscheduledBytes}, else its first
@@ -167,12 +167,12 @@ public final class CutoffCalculator
     }
 
     /**
-     * Record a received message. Lengths below 1 are counted in {@link #rejectedLengths()} and ignored; lengths above
-     * the maximum count as the maximum.
+     * Record a message whose reception started (its first packet arrived). Lengths below 1 are counted in
+     * {@link #rejectedLengths()} and ignored; lengths above the maximum count as the maximum.
      *
      * @param length whole message length in bytes.
      */
-    public void onMessageReceived(final int length)
+    public void onMessageStarted(final int length)
     {
         if (length < 1)
         {

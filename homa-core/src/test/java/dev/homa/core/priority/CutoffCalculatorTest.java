@@ -60,7 +60,7 @@ class CutoffCalculatorTest
         for (int i = 0; i < samples.length; i++)
         {
             samples[i] = distribution.sample(random.nextDouble());
-            calculator.onMessageReceived(samples[i]);
+            calculator.onMessageStarted(samples[i]);
         }
 
         final Cutoffs cutoffs = Cutoffs.kernelDefaults();
@@ -123,7 +123,7 @@ class CutoffCalculatorTest
             .minimumMessages(1);
         for (int i = 0; i < 7_000; i++)
         {
-            calculator.onMessageReceived(100 * (1 + i % 7));
+            calculator.onMessageStarted(100 * (1 + i % 7));
         }
         final Cutoffs cutoffs = new Cutoffs();
         assertTrue(calculator.recompute(cutoffs));
@@ -143,7 +143,7 @@ class CutoffCalculatorTest
             .minimumMessages(1);
         for (int i = 0; i < 1_000; i++)
         {
-            calculator.onMessageReceived(MAX_MESSAGE_LENGTH);
+            calculator.onMessageStarted(MAX_MESSAGE_LENGTH);
         }
         final Cutoffs cutoffs = new Cutoffs();
         assertTrue(calculator.recompute(cutoffs));
@@ -164,14 +164,14 @@ class CutoffCalculatorTest
         final Cutoffs cutoffs = Cutoffs.kernelDefaults().version(0xFFFF);
         for (int i = 0; i < 5; i++)
         {
-            calculator.onMessageReceived(1_000);
+            calculator.onMessageStarted(1_000);
         }
         assertFalse(calculator.recompute(cutoffs), "below minimumMessages");
         assertEquals(0xFFFF, cutoffs.version());
 
         for (int i = 0; i < 5; i++)
         {
-            calculator.onMessageReceived(500_000);
+            calculator.onMessageStarted(500_000);
         }
         assertTrue(calculator.recompute(cutoffs));
         assertEquals(1, cutoffs.version(), "16-bit version wraps past 0");
@@ -191,7 +191,7 @@ class CutoffCalculatorTest
         final Cutoffs cutoffs = new Cutoffs();
         for (int i = 0; i < 10_000; i++)
         {
-            calculator.onMessageReceived(i % 2 == 0 ? 100 : 200);
+            calculator.onMessageStarted(i % 2 == 0 ? 100 : 200);
         }
         assertTrue(calculator.recompute(cutoffs));
         final int small = cutoffs.cutoff(7);
@@ -199,7 +199,7 @@ class CutoffCalculatorTest
 
         for (int i = 0; i < 1_000; i++)
         {
-            calculator.onMessageReceived(i % 2 == 0 ? 10_000 : 20_000);
+            calculator.onMessageStarted(i % 2 == 0 ? 10_000 : 20_000);
         }
         assertEquals(1_000, calculator.windowMessageCount());
         assertTrue(calculator.recompute(cutoffs));
@@ -213,7 +213,7 @@ class CutoffCalculatorTest
     {
         final CutoffCalculator calculator = new CutoffCalculator(1, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
             .minimumMessages(1);
-        calculator.onMessageReceived(100);
+        calculator.onMessageStarted(100);
         final Cutoffs cutoffs = new Cutoffs();
         assertTrue(calculator.recompute(cutoffs));
         assertEquals(1, calculator.unscheduledLevels());
@@ -250,8 +250,8 @@ class CutoffCalculatorTest
         assertThrows(IllegalArgumentException.class, () -> calculator.minimumMessages(0));
         assertThrows(IllegalArgumentException.class, () -> calculator.forcedUnscheduledLevels(8));
 
-        calculator.onMessageReceived(0);
-        calculator.onMessageReceived(-5);
+        calculator.onMessageStarted(0);
+        calculator.onMessageStarted(-5);
         assertEquals(2, calculator.rejectedLengths());
         assertEquals(0, calculator.messagesRecorded());
         assertNotNull(calculator.toString());

@@ -14,9 +14,12 @@ import java.util.Arrays;
  * <li>Each unscheduled level should carry an equal share of the unscheduled bytes, shorter messages higher: walking
  * the size buckets from small to large, the cutoff of the k-th level from the top is placed at the bucket boundary
  * whose cumulative unscheduled bytes are nearest to k shares (the kernel takes the first boundary at or above; the
- * nearest halves the worst error). Then a balance pass moves one boundary at a time to where the worse of its two
- * levels is closest to a share, until no move helps (at most 16 passes): with sizes that come in lumps of several
- * per cent of the bytes, the nearest boundaries can leave two neighbouring levels off in opposite directions. A
+ * nearest halves the worst error). A bucket takes at most one boundary and the last bucket none: after a bucket
+ * that holds more than a share, what is left is spread over the levels left (as homa_prio), so no two levels share
+ * a cutoff while every size above them falls to one level. Then a balance pass moves one boundary at a time to
+ * where the worse of its two levels is closest to a share, until no move helps (at most 16 passes): with sizes that
+ * come in lumps of several per cent of the bytes, the nearest boundaries can leave two neighbouring levels off in
+ * opposite directions. A
  * recomputation takes 0.3-1.4 us on the paper workloads ({@code CutoffCalculatorBenchmark}).</li>
  * <li>The lowest unscheduled level and every scheduled level get {@code maxMessageLength}; levels at or above
  * {@code numPriorities} (when fewer than eight are in use) get 0 so they are never chosen.</li>
@@ -253,19 +256,27 @@ public final class CutoffCalculator
             }
         }
 
-        // First pass: each boundary at the non-empty bucket whose cumulative bytes are nearest to k shares.
+        // First pass: each boundary at the non-empty bucket whose cumulative bytes are nearest to the goal, one
+        // boundary per bucket. A bucket holding several shares takes one level; the next goal spreads what is left
+        // over the levels left (as homa_prio), so no two levels share a cutoff and leave the sizes above to one.
         final int boundaries = levels - 1;
         int placed = 0;
         int lastAssigned = -1;
+        double goal = share;
         for (int i = 0; i < count && placed < boundaries; i++)
         {
-            while (placed < boundaries && prefix[i + 1] >= (placed + 1) * share)
+            if (prefix[i + 1] >= goal)
             {
-                final double goal = (placed + 1) * share;
                 final boolean usePrevious = i - 1 > lastAssigned && goal - prefix[i] < prefix[i + 1] - goal;
                 final int index = usePrevious ? i - 1 : i;
+                if (count - 1 == index)
+                {
+                    break;
+                }
                 boundary[placed++] = index;
                 lastAssigned = index;
+                goal = prefix[index + 1] + (double)(totalUnscheduled - prefix[index + 1]) / (levels - placed);
+                i = index;
             }
         }
         if (placed == boundaries && boundariesSplitEveryLevel(count, boundaries))

@@ -156,6 +156,36 @@ class CutoffCalculatorTest
         assertEquals(7, cutoffs.unscheduledPriorityFor(MAX_MESSAGE_LENGTH));
     }
 
+    /**
+     * A size that holds more than two shares of the unscheduled bytes takes one level, and the sizes above it are
+     * spread over the levels left: 50 x 100 B, 100 x 1,000 B, 2 x 5,000 B, 2 x 8,000 B over four levels (a share is
+     * 32,750 B) give every level its own cutoff. Placing a boundary at each multiple of a share put two at 1,000 B and
+     * left 5,000 and 8,000 B to the lowest level.
+     */
+    @Test
+    void shouldGiveEveryLevelItsOwnCutoffPastALump()
+    {
+        final CutoffCalculator calculator = new CutoffCalculator(8, UNSCHEDULED_BYTES, MAX_MESSAGE_LENGTH)
+            .minimumMessages(1)
+            .forcedUnscheduledLevels(4);
+        final int[][] sizes = { { 100, 50 }, { 1_000, 100 }, { 5_000, 2 }, { 8_000, 2 } };
+        for (final int[] size : sizes)
+        {
+            for (int i = 0; i < size[1]; i++)
+            {
+                calculator.onMessageStarted(size[0]);
+            }
+        }
+        final Cutoffs cutoffs = new Cutoffs();
+        assertTrue(calculator.recompute(cutoffs));
+        assertEquals(calculator.bucketUpperBoundFor(100), cutoffs.cutoff(7), cutoffs.toString());
+        assertEquals(calculator.bucketUpperBoundFor(1_000), cutoffs.cutoff(6), cutoffs.toString());
+        assertEquals(calculator.bucketUpperBoundFor(5_000), cutoffs.cutoff(5), cutoffs.toString());
+        assertEquals(MAX_MESSAGE_LENGTH, cutoffs.cutoff(4), cutoffs.toString());
+        assertEquals(5, cutoffs.unscheduledPriorityFor(5_000));
+        assertEquals(4, cutoffs.unscheduledPriorityFor(8_000));
+    }
+
     @Test
     void shouldBumpVersionOnlyOnChangeAndSkipZero()
     {

@@ -8,6 +8,8 @@ import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.Ipv4Flyweight;
+import dev.homa.nic.linux.LibC;
+import dev.homa.nic.linux.MessageVector;
 import dev.homa.nic.linux.PacketPool;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -19,7 +21,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * call.
  * <p>
  * {@link #queue} writes the frame's prefix (the {@code virtio_net_hdr} where the checksum is offloaded, then
- * Ethernet, 802.1Q and IPv4) into the headroom in front of the packet's pool slot and fills one {@code mmsghdr}
+ * Ethernet, 802.1Q and IPv4) into the headroom in front of the packet's pool slot and fills one {@code mmsghdr} of a
+ * {@link MessageVector}
  * whose first iovec covers prefix and the packet's own bytes, followed by one iovec per piece of gathered payload.
  * {@link #flush()} hands the batch over with one non-blocking {@code sendmmsg}, or with a plain {@code send} when the
  * batch is a single contiguous frame (no message vector for the kernel to copy in). Why not a {@code TPACKET_V2} TX
@@ -43,14 +46,8 @@ final class FrameTransmitter
     private static final int VNET_CSUM_START_OFFSET = 6;
     private static final int VNET_CSUM_OFFSET_OFFSET = 8;
 
-    // struct mmsghdr (msghdr 56 + msg_len 4 + pad) and struct iovec.
-    private static final int MMSGHDR_LENGTH = 64;
-    private static final int MSG_IOV_OFFSET = 16;
-    private static final int MSG_IOVLEN_OFFSET = 24;
-    private static final int IOVEC_LENGTH = 16;
     // Per message: the frame's own bytes (or staged headers and the rest of them) and the gathered payload.
     private static final int MESSAGE_IOVECS = 2 + Packet.MAX_PAYLOAD_SEGMENTS;
-    private static final int MESSAGE_IOVEC_BYTES = MESSAGE_IOVECS * IOVEC_LENGTH;
     // Homa bytes a staged header carries along: up to and including the checksum, whose seed names the destination.
     private static final int STAGED_HOMA_BYTES = HomaChecksum.CHECKSUM_OFFSET + 2;
     private static final int STAGING_LENGTH = 128;
@@ -68,9 +65,7 @@ final class FrameTransmitter
     private final long localMac;
     private final int localIp;
     private final int capacity;
-    private final MemorySegment messages;
-    private final UnsafeBuffer messagesBuffer;
-    private final UnsafeBuffer iovecs;
+    private final MessageVector messages;
     private final UnsafeBuffer staging;
     private final long stagingAddress;
     private final int[] frameLength;
@@ -102,21 +97,13 @@ final class FrameTransmitter
         this.localMac = socket.localMac();
         this.localIp = socket.localIp();
         this.capacity = context.txBatch;
-        this.messages = arena.allocate((long)MMSGHDR_LENGTH * capacity, 64);
-        this.messagesBuffer = new UnsafeBuffer(messages.address(), (int)messages.byteSize());
-        final MemorySegment iovecSegment = arena.allocate((long)MESSAGE_IOVEC_BYTES * capacity, 64);
-        this.iovecs = new UnsafeBuffer(iovecSegment.address(), (int)iovecSegment.byteSize());
+        this.messages = new MessageVector(arena, capacity, capacity * MESSAGE_IOVECS, 0);
         final MemorySegment stagingSegment = arena.allocate((long)STAGING_LENGTH * capacity, 64);
         this.staging = new UnsafeBuffer(stagingSegment.address(), (int)stagingSegment.byteSize());
         this.stagingAddress = stagingSegment.address();
         this.frameLength = new int[capacity];
         this.slotBatch = new int[context.poolPackets];
         this.ownedInBatch = new Packet[capacity];
-        for (int i = 0; i < capacity; i++)
-        {
-            messagesBuffer.putLong(i * MMSGHDR_LENGTH + MSG_IOV_OFFSET,
-                iovecSegment.address() + (long)i * MESSAGE_IOVEC_BYTES, LITTLE_ENDIAN);
-        }
     }
 
     /**
@@ -157,7 +144,7 @@ final class FrameTransmitter
         final int homaLength = packet.wireLength();
         final int homaOffset = pool.packetOffset(slot);
         final long homaAddress = pool.regionAddress() + homaOffset;
-        final int firstIovec = entry * MESSAGE_IOVEC_BYTES;
+        final int firstIovec = entry * MESSAGE_IOVECS;
         int iov = firstIovec;
         if (batch != slotBatch[slot])
         {
@@ -194,8 +181,7 @@ final class FrameTransmitter
         {
             iov = putIovec(iov, packet.payloadAddress(i), packet.payloadLength(i));
         }
-        messagesBuffer.putLong(entry * MMSGHDR_LENGTH + MSG_IOVLEN_OFFSET, (iov - firstIovec) / IOVEC_LENGTH,
-            LITTLE_ENDIAN);
+        messages.iovecs(entry, firstIovec, iov - firstIovec);
         frameLength[entry] = headerLength + homaLength;
     }
 
@@ -285,12 +271,11 @@ final class FrameTransmitter
     private int transmit(final int index, final int remaining)
     {
         counters.txSyscalls++;
-        final int entry = index * MMSGHDR_LENGTH;
-        if (1 == remaining && 1 == messagesBuffer.getLong(entry + MSG_IOVLEN_OFFSET, LITTLE_ENDIAN))
+        if (1 == remaining && 1 == messages.iovecCount(index))
         {
-            final int iov = index * MESSAGE_IOVEC_BYTES;
-            final long address = iovecs.getLong(iov, LITTLE_ENDIAN);
-            final long length = iovecs.getLong(iov + 8, LITTLE_ENDIAN);
+            final int iov = index * MESSAGE_IOVECS;
+            final long address = messages.iovecBase(iov);
+            final long length = messages.iovecLength(iov);
             if (LibC.sendFrameNoErrno(fd, address, length, LibC.MSG_DONTWAIT) >= 0)
             {
                 return 1;
@@ -298,7 +283,7 @@ final class FrameTransmitter
             counters.txSyscalls++;
             return LibC.sendFrame(errno, fd, address, length, LibC.MSG_DONTWAIT) >= 0 ? 1 : -1;
         }
-        final long address = messages.address() + entry;
+        final long address = messages.address(index);
         final int result = LibC.sendmmsgNoErrno(fd, address, remaining, LibC.MSG_DONTWAIT);
         if (result >= 0)
         {
@@ -310,9 +295,8 @@ final class FrameTransmitter
 
     private int putIovec(final int iov, final long address, final int length)
     {
-        iovecs.putLong(iov, address, LITTLE_ENDIAN);
-        iovecs.putLong(iov + 8, length, LITTLE_ENDIAN);
-        return iov + IOVEC_LENGTH;
+        messages.iovec(iov, address, length);
+        return iov + 1;
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.homa.nic.UnreachableNotice;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.nic.frame.PriorityMapping;
+import dev.homa.nic.linux.LibC;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.Arena;

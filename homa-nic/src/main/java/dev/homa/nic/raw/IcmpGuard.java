@@ -3,6 +3,10 @@ package dev.homa.nic.raw;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
+import dev.homa.nic.linux.ClassicBpf;
+import dev.homa.nic.linux.LibC;
+import dev.homa.nic.linux.SocketOptions;
+
 import static dev.homa.nic.frame.FrameLayout.IPPROTO_HOMA;
 
 /**
@@ -40,7 +44,7 @@ final class IcmpGuard
         }
         try
         {
-            ClassicBpf.attach(arena, errno, fd, ClassicBpf.DROP_ALL_FILTER, "ICMP guard filter");
+            PacketSocket.attachFilter(arena, errno, fd, ClassicBpf.DROP_ALL, "ICMP guard filter");
             SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, 0);
         }
         catch (final RuntimeException ex)

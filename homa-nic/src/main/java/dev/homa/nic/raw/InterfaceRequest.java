@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
 import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.linux.LibC;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;

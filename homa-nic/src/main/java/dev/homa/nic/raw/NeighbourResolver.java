@@ -4,6 +4,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.PacketPool;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.agrona.collections.Long2LongHashMap;
 import dev.homa.nic.frame.EthernetFlyweight;
+import dev.homa.nic.linux.LibC;
 import org.agrona.collections.IntHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 

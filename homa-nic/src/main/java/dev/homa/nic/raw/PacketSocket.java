@@ -5,7 +5,17 @@ import java.lang.foreign.MemorySegment;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.linux.ClassicBpf;
+import dev.homa.nic.linux.LibC;
+import dev.homa.nic.linux.SocketOptions;
 
+import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_IPV4;
+import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_VLAN;
+import static dev.homa.nic.frame.FrameLayout.IPPROTO_HOMA;
+import static dev.homa.nic.linux.ClassicBpf.JEQ_K;
+import static dev.homa.nic.linux.ClassicBpf.LDB_ABS;
+import static dev.homa.nic.linux.ClassicBpf.LDH_ABS;
+import static dev.homa.nic.linux.ClassicBpf.RET_K;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
@@ -13,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * The driver's {@code AF_PACKET} socket on one interface, with its memory-mapped receive ring.
  * <p>
  * The socket is an {@code ETH_P_ALL} tap because protocol-bound packet sockets run after the kernel has discarded a
- * VID-0 tag; a classic BPF filter ({@link ClassicBpf#HOMA_FILTER}) passes only IPv4 protocol 146, so other traffic
+ * VID-0 tag; a classic BPF filter ({@link #HOMA_FILTER}) passes only IPv4 protocol 146, so other traffic
  * never costs ring space. {@code PACKET_VNET_HDR} is asked for where the checksum is offloaded (and the driver falls
  * back to software where the kernel refuses it), {@code PACKET_QDISC_BYPASS} sends straight to the device,
  * {@code PACKET_IGNORE_OUTGOING} keeps our own frames out of the ring, and a {@code PACKET_FANOUT} group lets one
@@ -27,6 +37,25 @@ final class PacketSocket
     private static final int TP_DROPS_OFFSET = 4;
     private static final int JUMBO_FRAME_LENGTH = 9000;
     private static final int MIN_PACKET_LENGTH = 64;
+
+    /**
+     * Passes IPv4 protocol 146 only, so other traffic never costs ring space. Offsets are from the MAC header; the
+     * kernel has usually moved the 802.1Q tag into metadata already, but a tag left inline is accepted too.
+     */
+    static final int[][] HOMA_FILTER =
+    {
+        { LDH_ABS, 0, 0, 12 },                  // 0: A = EtherType
+        { JEQ_K, 0, 2, ETHER_TYPE_IPV4 },       // 1: IPv4 ? 2 : 4
+        { LDB_ABS, 0, 0, 14 + 9 },              // 2: A = IP protocol
+        { JEQ_K, 5, 6, IPPROTO_HOMA },          // 3: Homa ? accept : drop
+        { JEQ_K, 0, 5, ETHER_TYPE_VLAN },       // 4: inline tag ? 5 : drop
+        { LDH_ABS, 0, 0, 16 },                  // 5: A = inner EtherType
+        { JEQ_K, 0, 3, ETHER_TYPE_IPV4 },       // 6: IPv4 ? 7 : drop
+        { LDB_ABS, 0, 0, 18 + 9 },              // 7: A = IP protocol
+        { JEQ_K, 0, 1, IPPROTO_HOMA },          // 8: Homa ? accept : drop
+        { RET_K, 0, 0, 0x4_0000 },              // 9: accept whole frame
+        { RET_K, 0, 0, 0 },                     // 10: drop
+    };
 
     private final MemorySegment errno;
     private final int fd;
@@ -80,11 +109,10 @@ final class PacketSocket
 
     private void configure(final Arena arena, final RawEthernetDriverContext context)
     {
-        ClassicBpf.attach(arena, errno, fd, ClassicBpf.HOMA_FILTER, "Homa receive filter");
+        attachFilter(arena, errno, fd, HOMA_FILTER, "Homa receive filter");
         if (context.qdiscBypass)
         {
-            SocketOptions.setInt(arena, errno, fd, LibC.SOL_PACKET, LibC.PACKET_QDISC_BYPASS, 1,
-                "PACKET_QDISC_BYPASS");
+            setInt(arena, fd, LibC.SOL_PACKET, LibC.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
         }
         SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_PACKET, LibC.PACKET_IGNORE_OUTGOING, 1);
         if (!SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, SEND_BUFFER_BYTES))
@@ -103,7 +131,7 @@ final class PacketSocket
         }
         if (context.fanoutGroup >= 0)
         {
-            SocketOptions.setInt(arena, errno, fd, LibC.SOL_PACKET, LibC.PACKET_FANOUT,
+            setInt(arena, fd, LibC.SOL_PACKET, LibC.PACKET_FANOUT,
                 (context.fanoutGroup & 0xFFFF) | (context.fanoutMode << 16), "PACKET_FANOUT");
         }
     }
@@ -149,6 +177,32 @@ final class PacketSocket
                 "needs no privileges.";
         }
         return "socket(AF_PACKET, SOCK_RAW) failed: " + LibC.describe(error);
+    }
+
+    /**
+     * Attach a classic BPF program to a socket of the driver.
+     *
+     * @throws RawEthernetException naming the program if the kernel refuses it.
+     */
+    static void attachFilter(
+        final Arena arena, final MemorySegment errno, final int socket, final int[][] program, final String name)
+    {
+        final int error = ClassicBpf.attach(arena, errno, socket, program);
+        if (0 != error)
+        {
+            throw new RawEthernetException("attaching the " + name + " (SO_ATTACH_FILTER) failed: " +
+                LibC.describe(error));
+        }
+    }
+
+    private void setInt(
+        final Arena arena, final int socket, final int level, final int option, final int value, final String name)
+    {
+        if (!SocketOptions.trySetInt(arena, errno, socket, level, option, value))
+        {
+            throw new RawEthernetException("setsockopt(" + name + ", " + value + ") failed: " +
+                LibC.describe(LibC.errno(errno)));
+        }
     }
 
     int fd()

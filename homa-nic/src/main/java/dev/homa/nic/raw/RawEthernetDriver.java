@@ -10,7 +10,9 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.NetDevice;
+import dev.homa.nic.linux.NetworkNamespace;
 import dev.homa.nic.linux.PacketPool;
 import org.agrona.concurrent.NanoClock;
 import org.slf4j.Logger;
@@ -114,7 +116,7 @@ public final class RawEthernetDriver implements NicDriver
                 guard = IcmpGuard.open(arena, errno);
             }
             icmpChannel = IcmpChannel.open(arena, errno, packetSocket.localIp(),
-                (fd, program, name) -> ClassicBpf.attach(arena, errno, fd, program, name));
+                (fd, program, name) -> PacketSocket.attachFilter(arena, errno, fd, program, name));
             table = new NeighbourTable(arena, packetSocket.interfaceIndex());
             table.refresh();
         }
@@ -182,7 +184,8 @@ public final class RawEthernetDriver implements NicDriver
         {
             return new RawEthernetDriver(context);
         }
-        return NetworkNamespace.callIn(context.networkNamespace, () -> new RawEthernetDriver(context));
+        return NetworkNamespace.callIn(
+            context.networkNamespace, () -> new RawEthernetDriver(context), RawEthernetException::new);
     }
 
     /**

@@ -4,6 +4,7 @@ import java.util.Objects;
 
 import dev.homa.nic.DriverUri;
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.linux.LibC;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.linux.LibC;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;

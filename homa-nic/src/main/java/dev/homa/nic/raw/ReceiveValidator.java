@@ -4,6 +4,7 @@ import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.FrameRejectReason;
 import dev.homa.nic.frame.HomaFrameReader;
+import dev.homa.nic.linux.LibC;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**

@@ -1,6 +1,7 @@
 package dev.homa.nic.udp;
 
 import dev.homa.nic.Packet;
+import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.MessageVector;
 import dev.homa.nic.linux.PacketPool;
 import dev.homa.nic.linux.TransmitQueue;
@@ -11,11 +12,11 @@ import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static dev.homa.nic.udp.LinuxUdpCalls.EAGAIN;
-import static dev.homa.nic.udp.LinuxUdpCalls.EINTR;
-import static dev.homa.nic.udp.LinuxUdpCalls.MSG_DONTWAIT;
-import static dev.homa.nic.udp.LinuxUdpCalls.SOL_UDP;
-import static dev.homa.nic.udp.LinuxUdpCalls.UDP_SEGMENT;
+import static dev.homa.nic.linux.LibC.EAGAIN;
+import static dev.homa.nic.linux.LibC.EINTR;
+import static dev.homa.nic.linux.LibC.MSG_DONTWAIT;
+import static dev.homa.nic.linux.LibC.SOL_UDP;
+import static dev.homa.nic.linux.LibC.UDP_SEGMENT;
 
 /**
  * The allocation-free datapath of {@link UdpDriver}: {@code sendmmsg} and {@code recvmmsg} through FFM on the
@@ -72,7 +73,7 @@ final class NativeDatapath implements UdpDatapath
         this.runLoop = runLoop;
         this.gso = gso;
         singleReceiver = sockets.singleReceiver();
-        captureState = arena.allocate(LinuxUdpCalls.captureLayout());
+        captureState = LibC.newErrnoState(arena);
         for (int level = 0; level < fds.length; level++)
         {
             fds[level] = sockets.channel(level).fd().intValue();
@@ -175,14 +176,14 @@ final class NativeDatapath implements UdpDatapath
         long stallStartNs = 0;
         while (sent < messages)
         {
-            final int result = messages - sent == 1 ? sendOne(fd, level, sent) : LinuxUdpCalls.sendmmsg(
+            final int result = messages - sent == 1 ? sendOne(fd, level, sent) : sendmmsg(
                 captureState, fd, tx.address(sent), messages - sent, MSG_DONTWAIT);
             if (result > 0)
             {
                 sent += result;
                 continue;
             }
-            final int errno = LinuxUdpCalls.errno(captureState);
+            final int errno = LibC.errno(captureState);
             if (EAGAIN == errno || EINTR == errno)
             {
                 // Socket buffer full: the caller may reuse its packets when flush returns, so wait for room.
@@ -222,20 +223,49 @@ final class NativeDatapath implements UdpDatapath
     {
         if (0L != tx.controlLength(index) || 1L != tx.iovecCount(index))
         {
-            return LinuxUdpCalls.sendmmsg(captureState, fd, tx.address(index), 1, MSG_DONTWAIT);
+            return sendmmsg(captureState, fd, tx.address(index), 1, MSG_DONTWAIT);
         }
         final int iovec = tx.firstIovec(index);
         final int connectedFd = connected.socketFor(txDestinations[index], level);
         // Connected: no address, so the kernel takes the socket's cached route instead of looking one up.
-        final long sent = LinuxUdpCalls.sendto(captureState, connectedFd >= 0 ? connectedFd : fd,
+        final long sent = sendto(captureState, connectedFd >= 0 ? connectedFd : fd,
             tx.iovecBase(iovec), tx.iovecLength(iovec), MSG_DONTWAIT, connectedFd >= 0 ? 0L : tx.nameAddress(index));
         return sent < 0 ? -1 : 1;
+    }
+
+    /**
+     * sendmmsg through the handle without errno capture first; only a failure, which took nothing, is repeated
+     * through the capturing handle to learn why (and may simply succeed then).
+     *
+     * @return messages sent, or -1 with errno in {@code captureState}.
+     */
+    private static int sendmmsg(
+        final MemorySegment captureState, final int fd, final long messages, final int count, final int flags)
+    {
+        final int sent = LibC.sendmmsgNoErrno(fd, messages, count, flags);
+        return sent >= 0 ? sent : LibC.sendmmsg(captureState, fd, messages, count, flags);
+    }
+
+    /**
+     * One datagram with sendto, which skips what sendmmsg costs for a vector of one (copying and checking the
+     * message header); errno captured only on failure, as {@link #sendmmsg}.
+     *
+     * @param address of the destination {@code struct sockaddr_in}, 0 on a connected socket.
+     * @return bytes sent, or -1 with errno in {@code captureState}.
+     */
+    private static long sendto(
+        final MemorySegment captureState, final int fd, final long buffer, final long length, final int flags,
+        final long address)
+    {
+        final long sent = LibC.sendtoNoErrno(fd, buffer, length, flags, address, MessageVector.SOCKADDR_IN_LENGTH);
+        return sent >= 0 ? sent :
+            LibC.sendto(captureState, fd, buffer, length, flags, address, MessageVector.SOCKADDR_IN_LENGTH);
     }
 
     private void onSendError(final int errno, final boolean segmented)
     {
         if (segmented && gso &&
-            (LinuxUdpCalls.EIO == errno || LinuxUdpCalls.EINVAL == errno || LinuxUdpCalls.EMSGSIZE == errno))
+            (LibC.EIO == errno || LibC.EINVAL == errno || LibC.EMSGSIZE == errno))
         {
             // EIO: the device cannot checksum-offload segmented UDP; EMSGSIZE or EINVAL: a segment does not fit the
             // device MTU (plain datagrams are fragmented instead). Stop using GSO; Homa retransmits what was lost.

@@ -3,6 +3,7 @@ package dev.homa.nic.udp;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.MessageVector;
 import dev.homa.nic.linux.PacketPool;
 import io.netty.channel.IoEvent;
@@ -16,14 +17,14 @@ import org.agrona.concurrent.UnsafeBuffer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static dev.homa.nic.udp.LinuxUdpCalls.EAGAIN;
-import static dev.homa.nic.udp.LinuxUdpCalls.ECONNREFUSED;
-import static dev.homa.nic.udp.LinuxUdpCalls.EINTR;
-import static dev.homa.nic.udp.LinuxUdpCalls.MSG_DONTWAIT;
-import static dev.homa.nic.udp.LinuxUdpCalls.MSG_PEEK;
-import static dev.homa.nic.udp.LinuxUdpCalls.MSG_TRUNC;
-import static dev.homa.nic.udp.LinuxUdpCalls.SOL_UDP;
-import static dev.homa.nic.udp.LinuxUdpCalls.UDP_GRO;
+import static dev.homa.nic.linux.LibC.EAGAIN;
+import static dev.homa.nic.linux.LibC.ECONNREFUSED;
+import static dev.homa.nic.linux.LibC.EINTR;
+import static dev.homa.nic.linux.LibC.MSG_DONTWAIT;
+import static dev.homa.nic.linux.LibC.MSG_PEEK;
+import static dev.homa.nic.linux.LibC.MSG_TRUNC;
+import static dev.homa.nic.linux.LibC.SOL_UDP;
+import static dev.homa.nic.linux.LibC.UDP_GRO;
 
 /**
  * The receive side of the {@link NativeDatapath}: {@code recvmmsg} through FFM on the receive sockets, with read
@@ -41,7 +42,7 @@ final class NativeReceiver
     private static final int MAX_RECEIVE_CALLS_PER_EVENT = 4;
     private static final int GRO_BUFFER_LENGTH = 65_536;
     private static final int RX_CONTROL_LENGTH = 64;
-    /** One failed read in this many is repeated with errno captured (see {@link LinuxUdpCalls#recvmmsg}). */
+    /** One failed read in this many is repeated with errno captured (see {@link LibC#recvmmsg}). */
     private static final long ERRNO_SAMPLE_MASK = (1 << 10) - 1;
     private static final int GRO_BATCH_MAX = 8;
     /** Bytes of a datagram's start a placing sink may see before it is read. */
@@ -107,7 +108,7 @@ final class NativeReceiver
         this.gro = sockets.gro();
         this.singleReceiver = sockets.singleReceiver();
         this.unconnectedEvery = unconnectedEvery;
-        captureState = arena.allocate(LinuxUdpCalls.captureLayout());
+        captureState = LibC.newErrnoState(arena);
 
         final int levels = UdpDriver.PRIORITY_LEVELS;
         final int rxCapacity = levels + maxConnected;
@@ -289,15 +290,15 @@ final class NativeReceiver
             final boolean single = !rxBursts[index];
             final int count = Math.min(single ? 1 : rxBatch, budget);
             final int prepared = gro ? prepareStaging(count) : prepareSlots(count);
-            int received = LinuxUdpCalls.recvmmsg(fd, rx.address(0), prepared, MSG_DONTWAIT);
+            int received = LibC.recvmmsgNoErrno(fd, rx.address(0), prepared, MSG_DONTWAIT);
             if (received < 0 && 0 == (++failedReads & ERRNO_SAMPLE_MASK))
             {
                 // Now and then a failed read is repeated with errno captured, so that an error other than an empty
                 // socket is seen and counted; the repeat reads what arrived meanwhile like any other call.
-                received = LinuxUdpCalls.recvmmsg(captureState, fd, rx.address(0), prepared, MSG_DONTWAIT);
+                received = LibC.recvmmsg(captureState, fd, rx.address(0), prepared, MSG_DONTWAIT);
                 if (received < 0)
                 {
-                    final int errno = LinuxUdpCalls.errno(captureState);
+                    final int errno = LibC.errno(captureState);
                     // ECONNREFUSED on a connected socket: an ICMP port unreachable from its peer, reported once;
                     // a dead peer is the protocol's to detect.
                     if (EAGAIN != errno && EINTR != errno && (ECONNREFUSED != errno || index < firstConnected))
@@ -350,7 +351,7 @@ final class NativeReceiver
         {
             rx.iovec(0, peekBytes.address(), headerLength);
             rx.resetForReceive(0, singleReceiver ? RX_CONTROL_LENGTH : 0);
-            if (1 != LinuxUdpCalls.recvmmsg(fd, rx.address(0), 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
+            if (1 != LibC.recvmmsgNoErrno(fd, rx.address(0), 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
             {
                 return total;
             }
@@ -390,7 +391,7 @@ final class NativeReceiver
             }
             rx.iovecs(0, placeIovecs, iovecs);
             rx.resetForReceive(0, 0);
-            final int read = LinuxUdpCalls.recvmmsg(fd, rx.address(0), 1, MSG_DONTWAIT);
+            final int read = LibC.recvmmsgNoErrno(fd, rx.address(0), 1, MSG_DONTWAIT);
             final int readLength = rx.length(0);
             rx.iovecs(0, 0, 1);
             if (slot < 0)

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.homa.nic.linux.LibC;
 import dev.homa.test.NetnsPair;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.homa.nic.raw;
+package dev.homa.nic.linux;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,77 +13,97 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The few libc calls the raw driver needs, bound once through the FFM API. Every call that can fail captures
- * {@code errno} into a caller-supplied segment ({@link #newErrnoState(Arena)}), so the hot path reads it without
- * allocation and without racing other native code on the same thread. Constants are the Linux x86-64/aarch64
- * values from the uapi headers named beside each group.
+ * The libc calls the Linux drivers make, bound once through the FFM API: the one binding set of the project. Every
+ * call that can fail captures {@code errno} into a caller-supplied segment ({@link #newErrnoState(Arena)}), so that
+ * it is read without racing other native code on the same thread. Constants are the Linux x86-64/aarch64 values from
+ * the uapi headers named beside each group.
+ * <p>
+ * The data-path calls ({@code sendmmsg}, {@code recvmmsg}, {@code send} and {@code sendto} by raw address) take
+ * pointers as {@code long} addresses into preallocated native memory, so that a call creates no
+ * {@link MemorySegment} view, and each has a second handle without errno capture ({@code ...NoErrno}). A capturing
+ * downcall slices the capture segment on every call, an allocation that only C2's escape analysis removes, and only
+ * when it inlines the whole call (it does not always); a call whose arguments are all primitives allocates nothing
+ * even before C2 has compiled the caller. Callers therefore make the plain call and repeat a failed one through the
+ * capturing handle to learn why: safe for sends, since a failed send took nothing; receivers sample errno that way.
+ * The message headers these calls take are laid out by {@link MessageVector}.
  */
-final class LibC
+public final class LibC
 {
     // <bits/socket.h>, <linux/if_ether.h>
-    static final int AF_INET = 2;
-    static final int AF_NETLINK = 16;
-    static final int AF_PACKET = 17;
-    static final int IPPROTO_ICMP = 1;
-    static final int SOCK_DGRAM = 2;
-    static final int SOCK_RAW = 3;
-    static final int SOCK_CLOEXEC = 0x8_0000;
-    static final int SOCK_NONBLOCK = 0x800;
-    static final int ETH_P_ALL = 0x0003;
-    static final int MSG_DONTWAIT = 0x40;
+    public static final int AF_INET = 2;
+    public static final int AF_NETLINK = 16;
+    public static final int AF_PACKET = 17;
+    public static final int IPPROTO_ICMP = 1;
+    public static final int SOCK_DGRAM = 2;
+    public static final int SOCK_RAW = 3;
+    public static final int SOCK_CLOEXEC = 0x8_0000;
+    public static final int SOCK_NONBLOCK = 0x800;
+    public static final int ETH_P_ALL = 0x0003;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_TRUNC = 0x20;
+    /** Read without taking the datagram off the socket. */
+    public static final int MSG_PEEK = 0x2;
+
+    // <linux/udp.h>
+    public static final int SOL_UDP = 17;
+    public static final int UDP_SEGMENT = 103;
+    public static final int UDP_GRO = 104;
 
     // <asm-generic/socket.h>
-    static final int SOL_SOCKET = 1;
-    static final int SO_SNDBUF = 7;
-    static final int SO_RCVBUF = 8;
-    static final int SO_RCVTIMEO = 20;
-    static final int SO_ATTACH_FILTER = 26;
-    static final int SO_SNDBUFFORCE = 32;
+    public static final int SOL_SOCKET = 1;
+    public static final int SO_SNDBUF = 7;
+    public static final int SO_RCVBUF = 8;
+    public static final int SO_RCVTIMEO = 20;
+    public static final int SO_ATTACH_FILTER = 26;
+    public static final int SO_SNDBUFFORCE = 32;
 
     // <linux/if_packet.h>
-    static final int SOL_PACKET = 263;
-    static final int PACKET_RX_RING = 5;
-    static final int PACKET_STATISTICS = 6;
-    static final int PACKET_VERSION = 10;
-    static final int PACKET_FANOUT = 18;
-    static final int PACKET_VNET_HDR = 15;
-    static final int PACKET_QDISC_BYPASS = 20;
-    static final int PACKET_IGNORE_OUTGOING = 23;
-    static final int TPACKET_V2 = 1;
-    static final int TPACKET_V3 = 2;
-    static final int PACKET_OUTGOING = 4;
-    static final int PACKET_HOST = 0;
+    public static final int SOL_PACKET = 263;
+    public static final int PACKET_RX_RING = 5;
+    public static final int PACKET_STATISTICS = 6;
+    public static final int PACKET_VERSION = 10;
+    public static final int PACKET_FANOUT = 18;
+    public static final int PACKET_VNET_HDR = 15;
+    public static final int PACKET_QDISC_BYPASS = 20;
+    public static final int PACKET_IGNORE_OUTGOING = 23;
+    public static final int TPACKET_V2 = 1;
+    public static final int TPACKET_V3 = 2;
+    public static final int PACKET_OUTGOING = 4;
+    public static final int PACKET_HOST = 0;
 
     // <fcntl.h>, <sched.h>
-    static final int O_RDONLY = 0;
-    static final int O_CLOEXEC = 0x8_0000;
-    static final int CLONE_NEWNET = 0x4000_0000;
+    public static final int O_RDONLY = 0;
+    public static final int O_CLOEXEC = 0x8_0000;
+    public static final int CLONE_NEWNET = 0x4000_0000;
 
     // <sys/mman.h>
-    static final int PROT_READ = 1;
-    static final int PROT_WRITE = 2;
-    static final int MAP_SHARED = 1;
-    static final int MAP_POPULATE = 0x8000;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final int MAP_POPULATE = 0x8000;
 
     // <linux/sockios.h>
-    static final long SIOCGIFADDR = 0x8915;
-    static final long SIOCGIFBRDADDR = 0x8919;
-    static final long SIOCGIFMTU = 0x8921;
-    static final long SIOCGIFHWADDR = 0x8927;
-    static final long SIOCGIFINDEX = 0x8933;
-    static final int IFNAMSIZ = 16;
-    static final int IFREQ_SIZE = 40;
+    public static final long SIOCGIFADDR = 0x8915;
+    public static final long SIOCGIFBRDADDR = 0x8919;
+    public static final long SIOCGIFMTU = 0x8921;
+    public static final long SIOCGIFHWADDR = 0x8927;
+    public static final long SIOCGIFINDEX = 0x8933;
+    public static final int IFNAMSIZ = 16;
+    public static final int IFREQ_SIZE = 40;
 
     // <asm-generic/errno-base.h>
-    static final int EPERM = 1;
-    static final int ENOENT = 2;
-    static final int EINTR = 4;
-    static final int EAGAIN = 11;
-    static final int EACCES = 13;
-    static final int ENODEV = 19;
-    static final int EINVAL = 22;
-    static final int ENOPROTOOPT = 92;
-    static final int ENOBUFS = 105;
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int EIO = 5;
+    public static final int EAGAIN = 11;
+    public static final int EACCES = 13;
+    public static final int ENODEV = 19;
+    public static final int EINVAL = 22;
+    public static final int ENOPROTOOPT = 92;
+    public static final int EMSGSIZE = 90;
+    public static final int ENOBUFS = 105;
+    public static final int ECONNREFUSED = 111;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -116,6 +136,15 @@ final class LibC
         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SEND_FRAME = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG,
         JAVA_LONG, JAVA_INT));
+    // sendto(2) and recvmmsg(2) by raw address, without and with errno capture, as sendmmsg above.
+    private static final MethodHandle SENDTO_ADDRESS_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("sendto"),
+        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SENDTO_ADDRESS = bind("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
+        JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECVMMSG_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("recvmmsg"),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle RECVMMSG = bind("recvmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+        JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle SEND = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
@@ -144,17 +173,17 @@ final class LibC
      * @param arena owner of the segment.
      * @return a segment for {@code errno} capture, one per calling context.
      */
-    static MemorySegment newErrnoState(final Arena arena)
+    public static MemorySegment newErrnoState(final Arena arena)
     {
         return arena.allocate(Linker.Option.captureStateLayout());
     }
 
-    static int errno(final MemorySegment state)
+    public static int errno(final MemorySegment state)
     {
         return state.get(JAVA_INT, ERRNO_OFFSET);
     }
 
-    static String strerror(final int errno)
+    public static String strerror(final int errno)
     {
         try
         {
@@ -167,12 +196,12 @@ final class LibC
         }
     }
 
-    static String describe(final int errno)
+    public static String describe(final int errno)
     {
         return errnoName(errno) + " (" + strerror(errno) + ")";
     }
 
-    static String errnoName(final int errno)
+    public static String errnoName(final int errno)
     {
         return switch (errno)
         {
@@ -184,12 +213,15 @@ final class LibC
             case ENODEV -> "ENODEV";
             case EINVAL -> "EINVAL";
             case ENOPROTOOPT -> "ENOPROTOOPT";
+            case EIO -> "EIO";
+            case EMSGSIZE -> "EMSGSIZE";
             case ENOBUFS -> "ENOBUFS";
+            case ECONNREFUSED -> "ECONNREFUSED";
             default -> "errno " + errno;
         };
     }
 
-    static int socket(final MemorySegment errno, final int domain, final int type, final int protocol)
+    public static int socket(final MemorySegment errno, final int domain, final int type, final int protocol)
     {
         try
         {
@@ -201,7 +233,7 @@ final class LibC
         }
     }
 
-    static int bind(final MemorySegment errno, final int fd, final MemorySegment address, final int length)
+    public static int bind(final MemorySegment errno, final int fd, final MemorySegment address, final int length)
     {
         try
         {
@@ -213,7 +245,7 @@ final class LibC
         }
     }
 
-    static int setsockopt(
+    public static int setsockopt(
         final MemorySegment errno,
         final int fd,
         final int level,
@@ -231,7 +263,7 @@ final class LibC
         }
     }
 
-    static int getsockopt(
+    public static int getsockopt(
         final MemorySegment errno,
         final int fd,
         final int level,
@@ -249,7 +281,7 @@ final class LibC
         }
     }
 
-    static MemorySegment mmap(
+    public static MemorySegment mmap(
         final MemorySegment errno, final long length, final int prot, final int flags, final int fd)
     {
         try
@@ -262,7 +294,7 @@ final class LibC
         }
     }
 
-    static int munmap(final MemorySegment errno, final MemorySegment address, final long length)
+    public static int munmap(final MemorySegment errno, final MemorySegment address, final long length)
     {
         try
         {
@@ -274,7 +306,7 @@ final class LibC
         }
     }
 
-    static int sendmmsg(
+    public static int sendmmsg(
         final MemorySegment errno, final int fd, final long messagesAddress, final int count, final int flags)
     {
         try
@@ -291,7 +323,7 @@ final class LibC
      * sendmmsg without errno: returns -1 on failure, then repeat the call with
      * {@link #sendmmsg(MemorySegment, int, long, int, int)} (safe: a -1 means not even the first message was taken).
      */
-    static int sendmmsgNoErrno(final int fd, final long messagesAddress, final int count, final int flags)
+    public static int sendmmsgNoErrno(final int fd, final long messagesAddress, final int count, final int flags)
     {
         try
         {
@@ -303,7 +335,7 @@ final class LibC
         }
     }
 
-    static long sendFrameNoErrno(final int fd, final long address, final long length, final int flags)
+    public static long sendFrameNoErrno(final int fd, final long address, final long length, final int flags)
     {
         try
         {
@@ -315,7 +347,7 @@ final class LibC
         }
     }
 
-    static long sendFrame(
+    public static long sendFrame(
         final MemorySegment errno, final int fd, final long address, final long length, final int flags)
     {
         try
@@ -328,7 +360,80 @@ final class LibC
         }
     }
 
-    static long send(
+    /**
+     * sendto without errno, by raw addresses.
+     *
+     * @return bytes sent, or -1: repeat with {@link #sendto(MemorySegment, int, long, long, int, long, int)}.
+     */
+    public static long sendtoNoErrno(
+        final int fd, final long buffer, final long length, final int flags, final long address,
+        final int addressLength)
+    {
+        try
+        {
+            return (long)SENDTO_ADDRESS_NO_ERRNO.invokeExact(fd, buffer, length, flags, address, addressLength);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * sendto by raw addresses; {@code address} 0 for a connected socket.
+     *
+     * @return bytes sent, or -1 with errno in {@code errno}.
+     */
+    public static long sendto(
+        final MemorySegment errno, final int fd, final long buffer, final long length, final int flags,
+        final long address, final int addressLength)
+    {
+        try
+        {
+            return (long)SENDTO_ADDRESS.invokeExact(errno, fd, buffer, length, flags, address, addressLength);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * recvmmsg without errno and without a timeout.
+     *
+     * @return messages received, or -1.
+     */
+    public static int recvmmsgNoErrno(final int fd, final long messagesAddress, final int count, final int flags)
+    {
+        try
+        {
+            return (int)RECVMMSG_NO_ERRNO.invokeExact(fd, messagesAddress, count, flags, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * recvmmsg without a timeout.
+     *
+     * @return messages received, or -1 with errno in {@code errno}.
+     */
+    public static int recvmmsg(
+        final MemorySegment errno, final int fd, final long messagesAddress, final int count, final int flags)
+    {
+        try
+        {
+            return (int)RECVMMSG.invokeExact(errno, fd, messagesAddress, count, flags, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    public static long send(
         final MemorySegment errno, final int fd, final MemorySegment buffer, final long length, final int flags)
     {
         try
@@ -341,7 +446,7 @@ final class LibC
         }
     }
 
-    static long sendto(
+    public static long sendto(
         final MemorySegment errno, final int fd, final MemorySegment buffer, final long length, final int flags,
         final MemorySegment address, final int addressLength)
     {
@@ -355,7 +460,7 @@ final class LibC
         }
     }
 
-    static long recv(
+    public static long recv(
         final MemorySegment errno, final int fd, final MemorySegment buffer, final long length, final int flags)
     {
         try
@@ -368,7 +473,7 @@ final class LibC
         }
     }
 
-    static int ioctl(final MemorySegment errno, final int fd, final long request, final MemorySegment argument)
+    public static int ioctl(final MemorySegment errno, final int fd, final long request, final MemorySegment argument)
     {
         try
         {
@@ -380,7 +485,7 @@ final class LibC
         }
     }
 
-    static int open(final MemorySegment errno, final MemorySegment path, final int flags)
+    public static int open(final MemorySegment errno, final MemorySegment path, final int flags)
     {
         try
         {
@@ -392,7 +497,7 @@ final class LibC
         }
     }
 
-    static int setns(final MemorySegment errno, final int fd, final int type)
+    public static int setns(final MemorySegment errno, final int fd, final int type)
     {
         try
         {
@@ -404,7 +509,7 @@ final class LibC
         }
     }
 
-    static void close(final int fd)
+    public static void close(final int fd)
     {
         if (fd >= 0)
         {
@@ -423,7 +528,7 @@ final class LibC
      * @param value 16-bit value in host order.
      * @return it in network order, as {@code htons} (the hosts we run on are little-endian or big-endian alike).
      */
-    static int htons(final int value)
+    public static int htons(final int value)
     {
         return java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.BIG_ENDIAN ?
             value & 0xFFFF : Short.reverseBytes((short)value) & 0xFFFF;

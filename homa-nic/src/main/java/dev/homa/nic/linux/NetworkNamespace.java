@@ -1,7 +1,8 @@
-package dev.homa.nic.raw;
+package dev.homa.nic.linux;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -9,7 +10,7 @@ import java.util.function.Supplier;
  * only that thread moves, and every socket keeps the namespace it was created in, so what it opens then works from
  * any thread while the rest of the JVM stays where it is.
  */
-final class NetworkNamespace
+public final class NetworkNamespace
 {
     private static final String NAMED_NAMESPACES = "/var/run/netns/";
 
@@ -20,42 +21,43 @@ final class NetworkNamespace
     /**
      * Run an action on a thread inside a namespace and wait for it.
      *
-     * @param name   a name under /var/run/netns (as made by {@code ip netns add}) or an absolute path such as
-     *               /proc/PID/ns/net.
-     * @param action what to do there; its exception is thrown here.
-     * @param <T>    what it makes.
+     * @param name    a name under /var/run/netns (as made by {@code ip netns add}) or an absolute path such as
+     *                /proc/PID/ns/net.
+     * @param action  what to do there; its exception is thrown here.
+     * @param failure makes the exception for a namespace that cannot be entered or an interrupted wait.
+     * @param <T>     what the action makes.
      * @return what the action returned.
-     * @throws RawEthernetException if the namespace cannot be entered or the wait is interrupted.
      */
-    static <T> T callIn(final String name, final Supplier<T> action)
+    public static <T> T callIn(
+        final String name, final Supplier<T> action, final Function<String, RuntimeException> failure)
     {
         final Object[] result = new Object[1];
-        final RuntimeException[] failure = new RuntimeException[1];
-        final Thread opener = new Thread(() ->
+        final RuntimeException[] thrown = new RuntimeException[1];
+        final Thread worker = new Thread(() ->
         {
             try
             {
-                enter(name);
+                enter(name, failure);
                 result[0] = action.get();
             }
             catch (final RuntimeException ex)
             {
-                failure[0] = ex;
+                thrown[0] = ex;
             }
         }, "homa-netns-" + name);
-        opener.start();
+        worker.start();
         try
         {
-            opener.join();
+            worker.join();
         }
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-            throw new RawEthernetException("interrupted while working in network namespace " + name);
+            throw failure.apply("interrupted while working in network namespace " + name);
         }
-        if (null != failure[0])
+        if (null != thrown[0])
         {
-            throw failure[0];
+            throw thrown[0];
         }
         @SuppressWarnings("unchecked")
         final T value = (T)result[0];
@@ -65,10 +67,11 @@ final class NetworkNamespace
     /**
      * Move the calling thread into a namespace.
      *
-     * @param name a name under /var/run/netns or an absolute path.
-     * @throws RawEthernetException if the namespace cannot be opened or entered; names CAP_SYS_ADMIN if missing.
+     * @param name    a name under /var/run/netns or an absolute path.
+     * @param failure makes the exception if the namespace cannot be opened or entered (naming CAP_SYS_ADMIN if
+     *                that is missing).
      */
-    static void enter(final String name)
+    public static void enter(final String name, final Function<String, RuntimeException> failure)
     {
         final String path = name.startsWith("/") ? name : NAMED_NAMESPACES + name;
         try (Arena local = Arena.ofConfined())
@@ -77,15 +80,14 @@ final class NetworkNamespace
             final int nsFd = LibC.open(state, local.allocateFrom(path), LibC.O_RDONLY | LibC.O_CLOEXEC);
             if (nsFd < 0)
             {
-                throw new RawEthernetException("cannot open network namespace " + path + ": " +
-                    LibC.describe(LibC.errno(state)));
+                throw failure.apply("cannot open network namespace " + path + ": " + LibC.describe(LibC.errno(state)));
             }
             try
             {
                 if (0 != LibC.setns(state, nsFd, LibC.CLONE_NEWNET))
                 {
                     final int error = LibC.errno(state);
-                    throw new RawEthernetException("setns(" + path + ") failed: " + LibC.describe(error) +
+                    throw failure.apply("setns(" + path + ") failed: " + LibC.describe(error) +
                         (LibC.EPERM == error ? " (entering a network namespace needs CAP_SYS_ADMIN)" : ""));
                 }
             }

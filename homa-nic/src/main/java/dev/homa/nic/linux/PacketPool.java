@@ -8,10 +8,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The packets of a kernel-backed driver: one preallocated off-heap region cut into equal slots that sending and
- * receiving share, so the kernel reads and writes the packets in place. Each slot may keep {@code headroom} bytes in
- * front of the packet's bytes for a header the driver writes there (a frame header), so a packet leaves in one
- * piece; packet bytes start 64-byte aligned when the headroom is a multiple of 64 or ends exactly at them.
+ * The packets of a driver: one preallocated off-heap region cut into equal slots that sending and receiving share,
+ * so that a kernel-backed driver's system calls read and write the packets in place. Each slot may keep
+ * {@code headroom} bytes in front of the packet's bytes for a header the driver writes there (a frame header), so a
+ * packet leaves in one piece; packet bytes start 64-byte aligned when the headroom is a multiple of 64 or ends exactly
+ * at them.
  * <pre>
  *  slot i: | headroom | packet bytes (capacity) ... pad to 64 |
  *          ^ region + i * stride

@@ -4,16 +4,15 @@ import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.linux.PacketPool;
 import dev.homa.nic.time.TimedEvent;
 import dev.homa.nic.time.VirtualTimeScheduler;
-import org.agrona.BufferUtil;
-import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.ByteBuffer;
+import java.lang.foreign.Arena;
 
 /**
- * One host's NIC on a {@link Fabric}. Owns a fixed pool of packet slots over one preallocated direct buffer: the
- * protocol acquires from it to send, and received packets are copies into it (a packet arriving when the pool is
+ * One host's NIC on a {@link Fabric}. Owns a fixed pool of packet slots (a {@link PacketPool}, as every driver does):
+ * the protocol acquires from it to send, and received packets are copies into it (a packet arriving when the pool is
  * empty is dropped and counted, like a NIC with no free receive descriptor).
  * <p>
  * In timed mode the NIC is a FIFO transmit queue serialized at link rate and {@link #queuedBytes()} is exact: wire
@@ -27,10 +26,7 @@ public final class FabricDriver implements NicDriver
     private final int index;
     private final long address;
     private final int maxPacketLength;
-    private final Packet[] packets;
-    private final boolean[] inUse;
-    private final int[] freeStack;
-    private int freeCount;
+    private final PacketPool pool;
     private final PacketRing receiveQueue;
     private final PacketRing heldBack;
     private final Packet[] pendingPackets;
@@ -76,17 +72,8 @@ public final class FabricDriver implements NicDriver
         this.nicLink = new LinkSerializer(linkBitsPerSecond);
         this.propagationPs = propagationPs;
 
-        final int slotLength = (maxPacketLength + 63) & ~63;
-        final ByteBuffer memory = BufferUtil.allocateDirectAligned(poolSize * slotLength, 64);
-        packets = new Packet[poolSize];
-        inUse = new boolean[poolSize];
-        freeStack = new int[poolSize];
-        for (int i = 0; i < poolSize; i++)
-        {
-            packets[i] = new Packet(new UnsafeBuffer(memory, i * slotLength, maxPacketLength), i);
-            freeStack[i] = poolSize - 1 - i;
-        }
-        freeCount = poolSize;
+        // Memory the garbage collector frees with the driver: a simulation opens and drops many hosts.
+        pool = new PacketPool(Arena.ofAuto(), poolSize, maxPacketLength, 0);
         receiveQueue = new PacketRing(poolSize);
         heldBack = new PacketRing(poolSize);
         pendingPackets = new Packet[txBatchCapacity];
@@ -156,12 +143,7 @@ public final class FabricDriver implements NicDriver
     @Override
     public Packet acquire()
     {
-        final Packet packet = take();
-        if (null != packet)
-        {
-            packet.length(0).source(HostAddress.NONE).priority(-1).timestampNs(0);
-        }
-        return packet;
+        return pool.acquire();
     }
 
     /**
@@ -170,17 +152,7 @@ public final class FabricDriver implements NicDriver
     @Override
     public void release(final Packet packet)
     {
-        final long handle = packet.handle();
-        if (handle < 0 || handle >= packets.length || packets[(int)handle] != packet)
-        {
-            throw new IllegalArgumentException("packet does not belong to the pool of " + this);
-        }
-        if (!inUse[(int)handle])
-        {
-            throw new IllegalStateException("packet " + handle + " released twice on " + this);
-        }
-        inUse[(int)handle] = false;
-        freeStack[freeCount++] = (int)handle;
+        pool.release(packet);
     }
 
     /**
@@ -397,7 +369,7 @@ public final class FabricDriver implements NicDriver
      */
     public int availablePackets()
     {
-        return freeCount;
+        return pool.available();
     }
 
     /**
@@ -405,7 +377,7 @@ public final class FabricDriver implements NicDriver
      */
     public int poolSize()
     {
-        return packets.length;
+        return pool.size();
     }
 
     /**
@@ -459,13 +431,8 @@ public final class FabricDriver implements NicDriver
 
     Packet take()
     {
-        if (0 == freeCount)
-        {
-            return null;
-        }
-        final int handle = freeStack[--freeCount];
-        inUse[handle] = true;
-        return packets[handle];
+        final int slot = pool.take();
+        return slot < 0 ? null : pool.packet(slot);
     }
 
     void onReceive(final Packet packet, final boolean holdBack)

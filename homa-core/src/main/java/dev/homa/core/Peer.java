@@ -31,9 +31,13 @@ final class Peer
     /** Timer tick of {@link #answers}. */
     long answerTick;
     int answers;
-    /** Timer ticks with a RESEND to this host since the last packet from it (peer-wide timeout). */
+    /** RESEND rounds (at most one per resend interval) to this host since the last packet from it. */
     int unansweredResends;
     long lastResendTick;
+    /** Timer tick of {@link #resends}. */
+    long resendTick;
+    /** RESENDs for client RPCs with this host in the tick {@link #resendTick}. */
+    int resends;
     Peer lruPrev;
     Peer lruNext;
 
@@ -51,6 +55,8 @@ final class Peer
         answers = 0;
         unansweredResends = 0;
         lastResendTick = Long.MIN_VALUE / 2;
+        resendTick = -1;
+        resends = 0;
         lruPrev = null;
         lruNext = null;
     }

@@ -25,6 +25,7 @@ final class RpcTable
     private final CachedNanoClock clock;
     private final int maxPages;
     private Rpc allHead;
+    private Rpc allTail;
     private int rpcCount;
     private int serverRpcCount;
 
@@ -123,22 +124,50 @@ final class RpcTable
         }
         rpc.reset(id, client, socket, peer, address, port);
         peer.rpcCount++;
-        rpc.allNext = allHead;
-        if (null != allHead)
-        {
-            allHead.allPrev = rpc;
-        }
-        allHead = rpc;
+        append(rpc);
         rpcCount++;
         return rpc;
     }
 
     /**
-     * End an RPC and give back everything it holds.
+     * Move a live RPC to the end of the live list, which is otherwise in the order the RPCs were created: the timer
+     * does so with each client RPC it sends a RESEND for, so the list runs from the least recently asked.
      *
      * @param rpc a live RPC.
      */
-    void freeRpc(final Rpc rpc)
+    void moveToTail(final Rpc rpc)
+    {
+        if (allTail != rpc)
+        {
+            unlink(rpc);
+            append(rpc);
+        }
+    }
+
+    /**
+     * @return the last live RPC, or null.
+     */
+    Rpc last()
+    {
+        return allTail;
+    }
+
+    private void append(final Rpc rpc)
+    {
+        rpc.allPrev = allTail;
+        rpc.allNext = null;
+        if (null == allTail)
+        {
+            allHead = rpc;
+        }
+        else
+        {
+            allTail.allNext = rpc;
+        }
+        allTail = rpc;
+    }
+
+    private void unlink(final Rpc rpc)
     {
         if (null == rpc.allPrev)
         {
@@ -148,10 +177,24 @@ final class RpcTable
         {
             rpc.allPrev.allNext = rpc.allNext;
         }
-        if (null != rpc.allNext)
+        if (null == rpc.allNext)
+        {
+            allTail = rpc.allPrev;
+        }
+        else
         {
             rpc.allNext.allPrev = rpc.allPrev;
         }
+    }
+
+    /**
+     * End an RPC and give back everything it holds.
+     *
+     * @param rpc a live RPC.
+     */
+    void freeRpc(final Rpc rpc)
+    {
+        unlink(rpc);
         rpcCount--;
 
         final EngineSocket socket = rpc.socket;

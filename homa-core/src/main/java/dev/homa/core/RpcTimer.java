@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
  * never came back (a forged first packet, a crashed client) must not hold its table slot, pages and incoming bytes
  * forever. If nothing but the packet that created it ever came from the client, it is reclaimed early, once
  * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer.
+ * A client asks at most {@code maxResendsPerPeerPerTick} of its RPCs with one peer each tick, least recently asked
+ * first; while that peer answers, the others wait for their turn without counting silence.
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
  * its RPCs end at once. The same tick evicts idle peers, retries messages waiting for receive pages and renews
  * every peer's allowance of control answers.
@@ -49,6 +51,7 @@ final class RpcTimer
     private final int timeoutResends;
     private final int reclaimTicks;
     private final int responseStallTicks;
+    private final int maxResendsPerPeerPerTick;
     private long ticks;
     private long nextLogNs = Long.MIN_VALUE;
     private long unloggedTimeouts;
@@ -91,6 +94,7 @@ final class RpcTimer
         this.requestAckTicks = ctx.requestAckTicks();
         this.timeoutResends = ctx.timeoutResends();
         this.responseStallTicks = ctx.responseStallTicks();
+        this.maxResendsPerPeerPerTick = ctx.maxResendsPerPeerPerTick();
         this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
             ctx.resendTicks() + ctx.maxUnansweredResends() * ctx.resendIntervalTicks();
     }
@@ -105,10 +109,18 @@ final class RpcTimer
         ticks++;
         limiter.onTick();
         int work = 0;
+        // A client RPC asked with a RESEND moves to the tail; the scan ends at the RPC that was last when it began,
+        // so it meets none twice.
+        final Rpc last = rpcs.last();
         for (Rpc rpc = rpcs.first(); null != rpc; )
         {
             final Rpc next = rpc.allNext;
+            final boolean end = rpc == last;
             work += checkRpc(rpc);
+            if (end)
+            {
+                break;
+            }
             rpc = next;
         }
         if (null != deadPeer)
@@ -222,25 +234,57 @@ final class RpcTimer
         }
         if (rpc.silentTicks >= resendTicks && 0 == (rpc.silentTicks - resendTicks) % resendIntervalTicks)
         {
-            if (0 != timeoutResends)
+            final Peer peer = rpc.peer;
+            if (0 != timeoutResends && peer.unansweredResends >= timeoutResends &&
+                ticks - peer.lastResendTick >= resendIntervalTicks)
             {
-                final Peer peer = rpc.peer;
-                if (peer.unansweredResends >= timeoutResends && ticks - peer.lastResendTick >= resendIntervalTicks)
+                // The last round had a whole interval to be answered (other RPCs of the peer may have counted it in
+                // this very tick). One dead peer per tick, as the kernel's timer: others on the next.
+                if (null == deadPeer)
                 {
-                    // The last round had a whole interval to be answered (other RPCs of the peer may have counted
-                    // it in this very tick). One dead peer per tick, as the kernel's timer: others on the next.
-                    if (null == deadPeer)
-                    {
-                        deadPeer = peer;
-                    }
-                    return 0;
+                    deadPeer = peer;
                 }
-                peers.onResendSent(peer, ticks, resendIntervalTicks);
+                return 0;
             }
+            if (rpc.client && !takeResend(peer))
+            {
+                metrics.increment(HomaMetrics.RESENDS_DEFERRED);
+                if (peer.unansweredResends <= 1)
+                {
+                    // The peer answers the RESENDs it is sent: this RPC is asked on a later tick, and its wait for
+                    // a turn is not the peer's silence. Every RESEND of a burst of calls answered by a server that
+                    // is busy with them only queues behind the others and delays every answer.
+                    rpc.silentTicks--;
+                }
+                return 0;
+            }
+            peers.onResendSent(peer, ticks, resendIntervalTicks);
             resendRequester.requestRetransmission(rpc);
+            if (rpc.client)
+            {
+                rpcs.moveToTail(rpc);
+            }
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * Take one of the peer's RESENDs of this tick.
+     */
+    private boolean takeResend(final Peer peer)
+    {
+        if (peer.resendTick != ticks)
+        {
+            peer.resendTick = ticks;
+            peer.resends = 0;
+        }
+        if (peer.resends < maxResendsPerPeerPerTick)
+        {
+            peer.resends++;
+            return true;
+        }
+        return false;
     }
 
     /**

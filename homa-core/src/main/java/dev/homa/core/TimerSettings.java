@@ -34,6 +34,11 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
     /** Default of {@link #timeoutResends(int)}. */
     public static final int TIMEOUT_RESENDS_DEFAULT = 0;
 
+    /** System property of {@link #maxResendsPerPeerPerTick(int)}. */
+    public static final String MAX_RESENDS_PER_PEER_PER_TICK_PROP_NAME = "homa.max.resends.per.peer.per.tick";
+    /** Default of {@link #maxResendsPerPeerPerTick(int)}. */
+    public static final int MAX_RESENDS_PER_PEER_PER_TICK_DEFAULT = 16;
+
     /** System property of {@link #requestAckTicks(int)}. */
     public static final String REQUEST_ACK_TICKS_PROP_NAME = "homa.request.ack.ticks";
     /** Default of {@link #requestAckTicks(int)}. */
@@ -60,6 +65,8 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
         Configuration.intValue(RESEND_INTERVAL_TICKS_PROP_NAME, RESEND_INTERVAL_TICKS_DEFAULT);
     private int timeoutTicks = Configuration.intValue(TIMEOUT_TICKS_PROP_NAME, TIMEOUT_TICKS_DEFAULT);
     private int timeoutResends = Configuration.intValue(TIMEOUT_RESENDS_PROP_NAME, TIMEOUT_RESENDS_DEFAULT);
+    private int maxResendsPerPeerPerTick =
+        Configuration.intValue(MAX_RESENDS_PER_PEER_PER_TICK_PROP_NAME, MAX_RESENDS_PER_PEER_PER_TICK_DEFAULT);
     private int requestAckTicks = Configuration.intValue(REQUEST_ACK_TICKS_PROP_NAME, REQUEST_ACK_TICKS_DEFAULT);
     private int maxUnansweredResends =
         Configuration.intValue(MAX_UNANSWERED_RESENDS_PROP_NAME, MAX_UNANSWERED_RESENDS_DEFAULT);
@@ -82,6 +89,7 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
         check(timeoutTicks > resendTicks, "timeoutTicks", timeoutTicks, "> resendTicks (" + resendTicks + ")");
         check(requestAckTicks >= 1, "requestAckTicks", requestAckTicks, ">= 1");
         check(timeoutResends >= 0, "timeoutResends", timeoutResends, ">= 0 (0 = off)");
+        check(maxResendsPerPeerPerTick >= 1, "maxResendsPerPeerPerTick", maxResendsPerPeerPerTick, ">= 1");
         check(maxUnansweredResends >= 0, "maxUnansweredResends", maxUnansweredResends, ">= 0 (0 = off)");
         if (0 == responseStallTicks)
         {
@@ -191,6 +199,30 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
     public int timeoutResends()
     {
         return timeoutResends;
+    }
+
+    /**
+     * RESENDs one tick sends for client RPCs with one peer. Those due beyond it wait for a later tick, least
+     * recently asked first, and while the peer answers their wait is not silence: a client with thousands of calls
+     * outstanding at a slow server probes it at a bounded rate instead of burying it under RESENDs that come
+     * faster than it can answer them. A silent peer's RPCs count every tick and time out as usual.
+     *
+     * @param maxResendsPerPeerPerTick RESENDs per peer per tick for client RPCs (default 16).
+     * @return this.
+     */
+    public C maxResendsPerPeerPerTick(final int maxResendsPerPeerPerTick)
+    {
+        checkMutable();
+        this.maxResendsPerPeerPerTick = maxResendsPerPeerPerTick;
+        return self();
+    }
+
+    /**
+     * @return RESENDs per peer per tick for client RPCs.
+     */
+    public int maxResendsPerPeerPerTick()
+    {
+        return maxResendsPerPeerPerTick;
     }
 
     /**

@@ -190,6 +190,7 @@ class ApiMisuseTest
                 }
             });
             final HomaSocket client = cluster.transport(1).openSocket(0);
+            final long startNs = cluster.sim.nowNs();
             final List<CompletableFuture<HomaMessage>> futures = new ArrayList<>();
             for (int i = 0; i < calls; i++)
             {
@@ -209,11 +210,16 @@ class ApiMisuseTest
                     future.get().release();
                 }
             }
+            final long ticks = (cluster.sim.nowNs() - startNs) / MS;
             final HomaMetrics metrics = cluster.engine(1).metrics();
-            System.out.println(calls + " calls: " + failed + " failed, client timeouts " +
-                metrics.get(HomaMetrics.CLIENT_TIMEOUTS) + ", server answers limited " +
+            System.out.println(calls + " calls: " + failed + " failed in " + ticks + " ms, client timeouts " +
+                metrics.get(HomaMetrics.CLIENT_TIMEOUTS) + ", RESENDs " + metrics.get(HomaMetrics.RESENDS_REQUESTED) +
+                ", deferred " + metrics.get(HomaMetrics.RESENDS_DEFERRED) + ", server answers limited " +
                 cluster.engine(0).metrics().get(HomaMetrics.ANSWERS_LIMITED));
             assertEquals(0, failed, "every call answered");
+            // The calls waiting at the server ask it at a bounded rate, not each one every interval.
+            assertTrue(metrics.get(HomaMetrics.RESENDS_REQUESTED) <=
+                (ticks + 1) * TimerSettings.MAX_RESENDS_PER_PEER_PER_TICK_DEFAULT);
             assertNotNull(client);
             cluster.assertNoErrors();
         }

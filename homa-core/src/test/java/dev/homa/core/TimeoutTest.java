@@ -108,6 +108,56 @@ class TimeoutTest
 
     @Test
     @Timeout(30)
+    void aDeadServerTimesOutRpcsWaitingForTheirTurnToAsk()
+    {
+        // 200 RPCs, two of which may ask each tick: while the dead server answers nothing, the RPCs waiting for a
+        // turn count their silence all the same and end with the others, not after 100 turns.
+        final long tickNs = 1_000_000;
+        final int timeoutTicks = 20;
+        final int calls = 200;
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),
+            ctx -> ctx.tickNs(tickNs).timeoutTicks(timeoutTicks).resendTicks(3).resendIntervalTicks(3)
+                .maxResendsPerPeerPerTick(2)))
+        {
+            cluster.transport(1).openSocket(PORT);
+            cluster.fabric.hostDown(cluster.address(1), true);
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            final long startNs = cluster.sim.nowNs();
+            final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+            for (int i = 0; i < calls; i++)
+            {
+                client.homaSend(cluster.address(1), PORT, request, 0, 100, i);
+            }
+            final int[] timedOut = {0};
+            assertTrue(cluster.runUntil(() ->
+            {
+                HomaMessage message;
+                while (null != (message = client.homaRecv(HomaSocket.RECV_RESPONSE)))
+                {
+                    assertInstanceOf(HomaTimeoutException.class, message.error());
+                    message.release();
+                    timedOut[0]++;
+                }
+                return calls == timedOut[0];
+            }, 10 * timeoutTicks * tickNs));
+            final long elapsedNs = cluster.sim.nowNs() - startNs;
+            final HomaMetrics metrics = cluster.engine(0).metrics();
+            System.out.println(calls + " RPCs to a dead server: all ended after " + elapsedNs / 1_000 + " us; " +
+                "RESENDs " + metrics.get(HomaMetrics.RESENDS_REQUESTED) + ", deferred " +
+                metrics.get(HomaMetrics.RESENDS_DEFERRED));
+            // The first two rounds of RESENDs go unanswered before the waiting RPCs count their silence.
+            assertTrue(elapsedNs <= (timeoutTicks + 2 * 3 + 2) * tickNs, "ended after " + elapsedNs + " ns");
+            assertTrue(metrics.get(HomaMetrics.RESENDS_DEFERRED) > 0, "RPCs waited for a turn");
+            assertTrue(metrics.get(HomaMetrics.RESENDS_REQUESTED) <= 2L * elapsedNs / tickNs,
+                "at most two RPCs asked each tick: " + metrics.get(HomaMetrics.RESENDS_REQUESTED));
+            assertEquals(calls, metrics.get(HomaMetrics.CLIENT_TIMEOUTS));
+            assertEquals(0, client.outstandingRpcs());
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void deadPeerEndsAllItsRpcsOnceItsResendsGoUnanswered()
     {
         final long tickNs = 1_000_000;

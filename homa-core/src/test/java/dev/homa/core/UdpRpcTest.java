@@ -9,6 +9,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -22,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * on a UDP driver bound to 127.0.0.1, echo RPCs of every size class byte-exact, then a burst of small RPCs; once
  * with unconnected sockets only, once with connected peer sockets ({@code connect=4}), where a lone small packet
  * leaves on the peer's connected socket and everything else (scheduled data at grant levels, batches) on the
- * unconnected sockets while arriving on the connected one.
+ * unconnected sockets while arriving on the connected one. A burst of calls far beyond what the server answers in a
+ * RESEND interval is answered in full, with the kernel's timer settings.
  */
 class UdpRpcTest
 {
@@ -108,6 +113,88 @@ class UdpRpcTest
                 "client retransmissions %d%n", HostAddress.toString(destination), options, rtt[small / 2] / 1e3,
                 rtt[small * 99 / 100] / 1e3, rtt[small - 1] / 1e3,
                 client.metrics().get(HomaMetrics.RETRANSMITTED_PACKETS));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void aBurstOfCallsIsAnsweredInFull() throws Exception
+    {
+        // Thousands of calls wait at the server for longer than a RESEND interval, and each one's RESEND every
+        // interval would bury the server under more packets than it can read: its socket overflows, answers come
+        // later than the RPC timeout, and calls end "silent" while the server answers. At most
+        // maxResendsPerPeerPerTick of them ask each tick; the others wait their turn while the server answers.
+        final int calls = 2_000;
+        final String uri = "udp://127.0.0.1:0";
+        try (HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driverUri(uri)
+                .threadingMode(ThreadingMode.DEDICATED));
+            HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driverUri(uri)
+                .threadingMode(ThreadingMode.DEDICATED)))
+        {
+            final HomaSocket serverSocket = server.openSocket(700);
+            final Thread echo = Thread.ofPlatform().name("udp-burst-echo").start(() ->
+            {
+                final UnsafeBuffer scratch = new UnsafeBuffer(new byte[4_096]);
+                for (int i = 0; i < calls; i++)
+                {
+                    final HomaMessage request = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 20, TimeUnit.SECONDS);
+                    if (null == request)
+                    {
+                        return;
+                    }
+                    request.getBytes(0, scratch, 0, request.length());
+                    serverSocket.homaReply(request, scratch, 0, request.length());
+                    request.release();
+                }
+            });
+            final HomaSocket socket = client.openSocket(0);
+            final long destination = server.context().driver().localAddress();
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[4_096]);
+            final List<CompletableFuture<HomaMessage>> futures = new ArrayList<>(calls);
+            final long startNs = System.nanoTime();
+            for (int i = 0; i < calls; i++)
+            {
+                final int length = 64 + i % 2_000;
+                payload.putInt(0, i);
+                futures.add(socket.call(destination, 700, payload, 0, length));
+            }
+            int failed = 0;
+            String firstFailure = "none";
+            for (int i = 0; i < calls; i++)
+            {
+                try
+                {
+                    final HomaMessage response = futures.get(i).get(30, TimeUnit.SECONDS);
+                    assertEquals(64 + i % 2_000, response.length());
+                    final UnsafeBuffer head = new UnsafeBuffer(new byte[4]);
+                    response.getBytes(0, head, 0, 4);
+                    assertEquals(i, head.getInt(0), "the response to call " + i);
+                    response.release();
+                }
+                catch (final ExecutionException ex)
+                {
+                    if (0 == failed++)
+                    {
+                        firstFailure = ex.getCause().getMessage();
+                    }
+                }
+            }
+            final long elapsedNs = System.nanoTime() - startNs;
+            echo.join(20_000);
+            final HomaMetrics c = client.metrics();
+            final HomaMetrics s = server.metrics();
+            System.out.printf("UDP loopback burst of %d calls: %d failed (first: %s) in %d ms; client: resends " +
+                "requested %d, deferred %d, timeouts %d, restarts %d, answers limited %d, kernel drops %d; server: " +
+                "retransmitted %d, BUSY %d, RPC_UNKNOWN %d, answers limited %d, kernel drops %d%n", calls, failed,
+                firstFailure, elapsedNs / 1_000_000, c.get(HomaMetrics.RESENDS_REQUESTED),
+                c.get(HomaMetrics.RESENDS_DEFERRED), c.get(HomaMetrics.CLIENT_TIMEOUTS),
+                c.get(HomaMetrics.CLIENT_RESTARTS), c.get(HomaMetrics.ANSWERS_LIMITED),
+                ((UdpDriver)client.context().driver()).kernelReceiveDrops(),
+                s.get(HomaMetrics.RETRANSMITTED_PACKETS), s.get(HomaMetrics.BUSY_ANSWERS),
+                s.get(HomaMetrics.UNKNOWN_ANSWERS), s.get(HomaMetrics.ANSWERS_LIMITED),
+                ((UdpDriver)server.context().driver()).kernelReceiveDrops());
+            assertEquals(0, failed, firstFailure);
+            assertEquals(0, c.get(HomaMetrics.CLIENT_TIMEOUTS));
         }
     }
 

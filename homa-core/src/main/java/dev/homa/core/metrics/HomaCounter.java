@@ -31,6 +31,8 @@ public enum HomaCounter
     RETRANSMITTED_PACKETS("retransmitted_packets"),
     /** RESEND packets this host asked for because of silence. */
     RESENDS_REQUESTED("resends_requested"),
+    /** Client RPCs whose RESEND waited for a later tick: maxResendsPerPeerPerTick had gone to their peer's others. */
+    RESENDS_DEFERRED("resends_deferred"),
     /** Client RPCs aborted because the server stayed silent for timeout_ticks. */
     CLIENT_TIMEOUTS("client_timeouts"),
     /** Server RPCs discarded because the client stayed silent for timeout_ticks. */

@@ -42,6 +42,8 @@ public final class HomaMetrics
     public static final int RETRANSMITTED_PACKETS = HomaCounter.RETRANSMITTED_PACKETS.id();
     /** Slot of {@link HomaCounter#RESENDS_REQUESTED}. */
     public static final int RESENDS_REQUESTED = HomaCounter.RESENDS_REQUESTED.id();
+    /** Slot of {@link HomaCounter#RESENDS_DEFERRED}. */
+    public static final int RESENDS_DEFERRED = HomaCounter.RESENDS_DEFERRED.id();
     /** Slot of {@link HomaCounter#CLIENT_TIMEOUTS}. */
     public static final int CLIENT_TIMEOUTS = HomaCounter.CLIENT_TIMEOUTS.id();
     /** Slot of {@link HomaCounter#SERVER_TIMEOUTS}. */

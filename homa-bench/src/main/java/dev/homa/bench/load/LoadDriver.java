@@ -15,9 +15,9 @@ import java.util.SplittableRandom;
  * coordinated omission in the open loop).
  * <p>
  * Phases, set by the runner: {@link #start} (warm-up: requests flow, nothing recorded), {@link #measure} (counters
- * and histograms from zero), {@link #stop} (no new requests; RPCs in flight still complete and count). Goodput
- * counts the request and response bytes of RPCs completed between measure and stop; latency, every RPC due in that
- * window (including those that complete after the stop).
+ * and histograms from zero, the open loop's backlog dropped), {@link #stop} (no new requests; RPCs in flight still
+ * complete and count). Goodput counts the request and response bytes of RPCs completed between measure and stop;
+ * latency, every RPC due in that window (including those that complete after the stop).
  */
 final class LoadDriver
 {
@@ -124,6 +124,14 @@ final class LoadDriver
         stats.reset();
         measuring = true;
         measureStartNs = nowNs;
+        // What a cold process fell behind by during the warm-up is not part of the load being measured: arrivals
+        // start afresh, so the window shows the steady state at the offered rate.
+        backlogDue.clear();
+        backlogLength.clear();
+        if (meanGapNs > 0)
+        {
+            nextArrivalNs = nowNs;
+        }
     }
 
     void stop(final long nowNs)
@@ -195,6 +203,10 @@ final class LoadDriver
             {
                 backlogDue.addLong(nextArrivalNs);
                 backlogLength.addInt(sizes.next(random));
+            }
+            if (measuring && nextArrivalNs - measureStartNs >= 0)
+            {
+                stats.due++;
             }
             nextArrivalNs += Math.max(1L, (long)(-Math.log(1.0 - random.nextDouble()) * meanGapNs));
         }

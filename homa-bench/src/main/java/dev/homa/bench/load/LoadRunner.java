@@ -54,8 +54,9 @@ final class LoadRunner implements Callable<Integer>
     @Option(names = "--rounds", defaultValue = "5", description = "Rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "3",
-        description = "Warm-up seconds per trial (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "8", description = "Warm-up seconds per trial (default " +
+        "${DEFAULT-VALUE}): every JVM of a trial is new, and five of them on two cores finish compiling their hot " +
+        "paths only after several seconds.")
     double warmup;
 
     @Option(names = "--duration", defaultValue = "4", description = "Measured seconds per trial " +
@@ -374,23 +375,29 @@ final class LoadRunner implements Callable<Integer>
             }
         }
         final String baseline = LoadSpec.Baseline.format(lengths, best);
-        // The highest load TCP sustains: closed loop, many outstanding, the faster TCP peer.
+        // The highest load each peer sustains (closed loop, many outstanding); the offered loads are fractions of
+        // the faster TCP peer's.
         double tcpRpcs = 0;
+        final StringBuilder capacities = new StringBuilder();
         for (final PeerConfig peer : peers)
         {
+            final List<LoadSpec> specs = new ArrayList<>();
+            for (int c = 0; c < clients; c++)
+            {
+                specs.add(spec(workload, 8, 0, 500 + c));
+            }
+            final double rpcs = Trial.run(hosts, peer, specs, warmup, duration).rpcsPerSecond();
+            capacities.append(capacities.isEmpty() ? "" : ", ").append(peer.name()).append(' ')
+                .append(Report.f(rpcs, 0));
             if (peer.isTcp())
             {
-                final List<LoadSpec> specs = new ArrayList<>();
-                for (int c = 0; c < clients; c++)
-                {
-                    specs.add(spec(workload, 8, 0, 500 + c));
-                }
-                tcpRpcs = Math.max(tcpRpcs, Trial.run(hosts, peer, specs, warmup, duration).rpcsPerSecond());
+                tcpRpcs = Math.max(tcpRpcs, rpcs);
             }
         }
-        report.heading(String.format(Locale.ROOT, "open on %s: %s, %d clients, Poisson arrivals; the highest " +
-            "load TCP sustains: %.0f RPC/s (%.2f Gb/s of requests and echoes); unloaded latency by bucket: %s",
-            hosts.path, workload, clients, tcpRpcs, tcpRpcs * 2 * workloadSizes.meanLength() * 8 / 1e9, baseline));
+        report.heading(String.format(Locale.ROOT, "open on %s: %s, %d clients, Poisson arrivals; closed-loop " +
+            "capacity (RPC/s, 8 outstanding per client): %s; the highest load TCP sustains: %.0f RPC/s (%.2f Gb/s " +
+            "of requests and echoes); unloaded latency by bucket: %s", hosts.path, workload, clients, capacities,
+            tcpRpcs, tcpRpcs * 2 * workloadSizes.meanLength() * 8 / 1e9, baseline));
         for (final double load : loads)
         {
             final Map<String, List<Trial.Result>> byPeer = new LinkedHashMap<>();
@@ -427,19 +434,28 @@ final class LoadRunner implements Callable<Integer>
                     for (final Trial.Result result : byPeer.get(peer.name()))
                     {
                         final Histogram slowdown = result.total().slowdown[b];
-                        p50.add(slowdown.getValueAtPercentile(50) / 1000.0);
-                        p99.add(slowdown.getValueAtPercentile(99) / 1000.0);
+                        if (slowdown.getTotalCount() > 0)
+                        {
+                            p50.add(slowdown.getValueAtPercentile(50) / 1000.0);
+                            p99.add(slowdown.getValueAtPercentile(99) / 1000.0);
+                        }
                     }
-                    row.add(Report.f(Report.median(p50), 1) + " / " + Report.f(Report.median(p99), 1));
+                    // No sample: nothing due in the window was sent before its end (the backlog only grew).
+                    row.add(p50.isEmpty() ? "-" :
+                        Report.f(Report.median(p50), 1) + " / " + Report.f(Report.median(p99), 1));
                 }
                 report.tableRow(row.toArray());
             }
             final List<Object> delivered = new ArrayList<>(List.of("delivered RPC/s"));
+            final List<Object> issued = new ArrayList<>(List.of("due in the window and sent (%)"));
             for (final PeerConfig peer : peers)
             {
                 delivered.add(Report.f(medianOf(byPeer.get(peer.name()), Trial.Result::rpcsPerSecond), 0));
+                issued.add(Report.f(medianOf(byPeer.get(peer.name()),
+                    r -> 100.0 * r.total().started / Math.max(1, r.total().due)), 1));
             }
             report.tableRow(delivered.toArray());
+            report.tableRow(issued.toArray());
         }
     }
 

@@ -27,6 +27,7 @@ final class LoadStats
     long verifyFailures;
     long errors;
     long started;
+    long due;
     long backlogOverflows;
     long windowNs;
 
@@ -53,6 +54,7 @@ final class LoadStats
         verifyFailures = 0;
         errors = 0;
         started = 0;
+        due = 0;
         backlogOverflows = 0;
         windowNs = 0;
     }
@@ -96,6 +98,7 @@ final class LoadStats
         verifyFailures += other.verifyFailures;
         errors += other.errors;
         started += other.started;
+        due += other.due;
         backlogOverflows += other.backlogOverflows;
         windowNs = Math.max(windowNs, other.windowNs);
     }
@@ -112,6 +115,7 @@ final class LoadStats
             .append(" verifyFailures=").append(verifyFailures)
             .append(" errors=").append(errors)
             .append(" started=").append(started)
+            .append(" due=").append(due)
             .append(" backlogOverflows=").append(backlogOverflows)
             .append(" windowNs=").append(windowNs);
         for (int b = 0; b < latency.length; b++)
@@ -143,6 +147,7 @@ final class LoadStats
         stats.verifyFailures = Long.parseLong(fields.get("verifyFailures"));
         stats.errors = Long.parseLong(fields.get("errors"));
         stats.started = Long.parseLong(fields.get("started"));
+        stats.due = Long.parseLong(fields.get("due"));
         stats.backlogOverflows = Long.parseLong(fields.get("backlogOverflows"));
         stats.windowNs = Long.parseLong(fields.get("windowNs"));
         for (int b = 0; b < stats.latency.length; b++)

@@ -72,9 +72,7 @@ final class NettyClient
                 @Override
                 protected void initChannel(final Channel channel)
                 {
-                    channel.pipeline().addLast(new LengthFieldBasedFrameDecoder(
-                        2 * TcpFraming.MAX_MESSAGE, 0, TcpFraming.PREFIX_LENGTH, 0, TcpFraming.PREFIX_LENGTH),
-                        new ResponseHandler());
+                    channel.pipeline().addLast(NettyServer.frameDecoder(), new ResponseHandler());
                 }
             });
         channels = new Channel[Math.max(1, spec.connections)];
@@ -100,6 +98,7 @@ final class NettyClient
                 loop.execute(this::applyCommands);
             }
         });
+        loop.execute(TimerSlack::minimise);
         loop.execute(this::applyCommands);
         done.await();
         out.println("RESULT " + driver.stats().encode());

@@ -15,13 +15,16 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The Java NIO side of a load client: non-blocking TCP connections ({@code TCP_NODELAY}) on one selector, requests
  * dealt to the connections in turn and written with one gathering write of prefix and header then the slot's
- * payload (no copy), responses parsed in place by a {@link FrameReader}. Idle: {@code select} with the time to the
- * next arrival, so the thread sleeps in epoll as a NIO server or client does; below a millisecond, which
- * {@code select} cannot wait for, it polls.
+ * payload (no copy), responses parsed in place by a {@link FrameReader}. Idle: {@code select} until the next
+ * arrival, so the thread sleeps in epoll as a NIO server or client does. {@code select} counts whole milliseconds,
+ * so a wait for an arrival sooner than that also sets an alarm: a thread that sleeps until the arrival and then
+ * wakes the selector (polling instead would take a processor from the server on a small machine).
  */
 final class NioClient extends PollingClient
 {
@@ -32,6 +35,7 @@ final class NioClient extends PollingClient
     private final ByteBuffer[] payloads;
     private final boolean full;
     private final boolean verify;
+    private final Alarm alarm = new Alarm();
     private LoadDriver driver;
     private int next;
 
@@ -124,14 +128,11 @@ final class NioClient extends PollingClient
         try
         {
             final long millis = maxWaitNs / 1_000_000;
-            if (millis >= 1)
+            if (millis < 1)
             {
-                selector.select(millis);
+                alarm.set(System.nanoTime() + maxWaitNs);
             }
-            else
-            {
-                Thread.onSpinWait();
-            }
+            selector.select(Math.max(1, millis));
         }
         catch (final IOException ex)
         {
@@ -148,6 +149,7 @@ final class NioClient extends PollingClient
     @Override
     public void close()
     {
+        alarm.close();
         for (final Connection connection : connections)
         {
             connection.close();
@@ -159,6 +161,52 @@ final class NioClient extends PollingClient
         catch (final IOException ignore)
         {
             // closing anyway
+        }
+    }
+
+    /**
+     * Wakes the selector at a time finer than {@code select} can wait for.
+     */
+    private final class Alarm implements Runnable
+    {
+        private final Thread thread = Thread.ofPlatform().daemon().name("nio-client-alarm").start(this);
+        private final AtomicLong dueNs = new AtomicLong(Long.MAX_VALUE);
+        private volatile boolean closed;
+
+        void set(final long atNs)
+        {
+            dueNs.set(atNs);
+            LockSupport.unpark(thread);
+        }
+
+        void close()
+        {
+            closed = true;
+            LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run()
+        {
+            TimerSlack.minimise();
+            while (!closed)
+            {
+                final long due = dueNs.get();
+                if (Long.MAX_VALUE == due)
+                {
+                    LockSupport.park();
+                    continue;
+                }
+                final long waitNs = due - System.nanoTime();
+                if (waitNs > 0)
+                {
+                    LockSupport.parkNanos(waitNs);
+                    continue;
+                }
+                // A newer alarm set meanwhile stays for the next round.
+                dueNs.compareAndSet(due, Long.MAX_VALUE);
+                selector.wakeup();
+            }
         }
     }
 

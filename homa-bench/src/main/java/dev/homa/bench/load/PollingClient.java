@@ -46,6 +46,7 @@ abstract class PollingClient implements LoadDriver.Sender, AutoCloseable
      */
     final void run(final LoadDriver driver, final ClientControl control, final PrintStream out)
     {
+        TimerSlack.minimise();
         control.onCommand(this::wake);
         boolean stopped = false;
         long drainDeadlineNs = Long.MAX_VALUE;

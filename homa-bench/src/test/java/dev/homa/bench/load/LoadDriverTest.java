@@ -1,0 +1,66 @@
+package dev.homa.bench.load;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The open loop's bookkeeping in virtual time: what falls due, what is sent, and that the measured window starts
+ * from the offered rate, not from what the warm-up fell behind by.
+ */
+@Timeout(10)
+class LoadDriverTest
+{
+    private static final long MS = 1_000_000L;
+
+    @Test
+    void theMeasuredWindowStartsWithoutTheWarmUpBacklog()
+    {
+        final LoadDriver driver = openLoop(10_000, 1);
+        final List<Integer> sent = new ArrayList<>();
+        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        driver.start(0);
+        driver.poll(10 * MS);
+        assertEquals(1, sent.size(), "one slot, the rest of 10 ms of arrivals wait in the backlog");
+
+        driver.onResponse(sent.get(0), LoadMessage.OK, 10 * MS);
+        driver.measure(10 * MS);
+        driver.poll(10 * MS);
+        assertEquals(2, sent.size(), "the first request of the window falls due at its start");
+        final LoadStats stats = driver.stats();
+        assertEquals(1, stats.due);
+        assertEquals(1, stats.started, "sent on time: no warm-up arrival went first");
+    }
+
+    @Test
+    void arrivalsDueInTheWindowAreCountedWhetherOrNotTheyAreSent()
+    {
+        final LoadDriver driver = openLoop(100_000, 1);
+        driver.sender((slot, sequence, requestLength, responseLength) -> true);
+        driver.start(0);
+        driver.measure(0);
+        driver.poll(10 * MS);
+        final LoadStats stats = driver.stats();
+        assertEquals(1, stats.started, "one slot");
+        assertTrue(stats.due > 900 && stats.due < 1100, "about 1,000 arrivals in 10 ms at 100,000/s: " + stats.due);
+    }
+
+    private static LoadDriver openLoop(final double rate, final int outstanding)
+    {
+        final LoadSpec spec = new LoadSpec();
+        spec.peer = "nio";
+        spec.server = "127.0.0.1:1";
+        spec.sizes = "100";
+        spec.response = "echo";
+        spec.outstanding = outstanding;
+        spec.rate = rate;
+        spec.seed = 42;
+        spec.verify = "none";
+        return new LoadDriver(spec);
+    }
+}

@@ -2,15 +2,7 @@ package dev.homa.test;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -53,12 +45,8 @@ public final class NetnsPair implements AutoCloseable
     /** Interface name of the veth end in namespace B. */
     public static final String IF_B = "veth-b";
 
-    private static final int CLONE_NEWNET = 0x4000_0000;
-    private static final int O_RDONLY_CLOEXEC = 0x8_0000;
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final long PID = ProcessHandle.current().pid();
-    private static volatile String skipReason;
-    private static volatile boolean probed;
 
     private final String nsA;
     private final String nsB;
@@ -90,18 +78,7 @@ public final class NetnsPair implements AutoCloseable
      */
     public static String skipReasonIfUnavailable()
     {
-        if (!probed)
-        {
-            synchronized (NetnsPair.class)
-            {
-                if (!probed)
-                {
-                    skipReason = probe();
-                    probed = true;
-                }
-            }
-        }
-        return skipReason;
+        return NetnsAvailability.skipReason();
     }
 
     /**
@@ -317,7 +294,7 @@ public final class NetnsPair implements AutoCloseable
     {
         callIn(ns, () ->
         {
-            Native.transmitChecksumOffload(ifName, enabled);
+            NetnsCalls.transmitChecksumOffload(ifName, enabled);
             return null;
         });
     }
@@ -384,7 +361,7 @@ public final class NetnsPair implements AutoCloseable
      */
     public static void enter(final String ns)
     {
-        Native.enter(ns);
+        NetnsCalls.enter(ns);
     }
 
     /**
@@ -428,71 +405,6 @@ public final class NetnsPair implements AutoCloseable
         full[3] = ns;
         System.arraycopy(command, 0, full, 4, command.length);
         return full;
-    }
-
-    private static String probe()
-    {
-        if (!"Linux".equals(System.getProperty("os.name")))
-        {
-            return "network namespaces need Linux, this is " + System.getProperty("os.name");
-        }
-        try
-        {
-            final long capEff = capEff();
-            final long capNetAdmin = 1L << 12;
-            final long capSysAdmin = 1L << 21;
-            if ((capEff & (capNetAdmin | capSysAdmin)) != (capNetAdmin | capSysAdmin))
-            {
-                return "network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN); effective capabilities are 0x" +
-                    Long.toHexString(capEff);
-            }
-        }
-        catch (final IOException ex)
-        {
-            return "cannot read /proc/self/status: " + ex;
-        }
-        try
-        {
-            run("ip", "-V");
-        }
-        catch (final RuntimeException ex)
-        {
-            return "the iproute2 'ip' command is not available: " + ex.getMessage();
-        }
-        final String probe = "hprobe" + PID;
-        try
-        {
-            run("ip", "netns", "add", probe);
-        }
-        catch (final RuntimeException ex)
-        {
-            return "ip netns add is not permitted here: " + ex.getMessage();
-        }
-        finally
-        {
-            tryRun("ip", "netns", "del", probe);
-        }
-        try
-        {
-            Native.check();
-        }
-        catch (final Throwable ex)
-        {
-            return "setns(2) through FFM is unavailable (needs --enable-native-access): " + ex;
-        }
-        return null;
-    }
-
-    private static long capEff() throws IOException
-    {
-        for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
-        {
-            if (line.startsWith("CapEff:"))
-            {
-                return Long.parseUnsignedLong(line.substring(7).trim(), 16);
-            }
-        }
-        return 0;
     }
 
     /**
@@ -606,125 +518,6 @@ public final class NetnsPair implements AutoCloseable
                     return thread;
                 });
             this.name = name;
-        }
-    }
-
-    /**
-     * setns(2) through the FFM API, loaded lazily so that a JVM without native access can still probe.
-     */
-    private static final class Native
-    {
-        private static final Linker LINKER = Linker.nativeLinker();
-        private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
-        private static final MethodHandle OPEN = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("open"),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), ERRNO);
-        private static final MethodHandle SETNS = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("setns"),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), ERRNO);
-        private static final MethodHandle CLOSE = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("close"),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-
-        private static final MethodHandle SOCKET = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("socket"),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT), ERRNO);
-        private static final MethodHandle IOCTL = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("ioctl"),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
-                ValueLayout.ADDRESS), ERRNO, Linker.Option.firstVariadicArg(2));
-        private static final int AF_INET = 2;
-        private static final int SOCK_DGRAM_CLOEXEC = 2 | 0x8_0000;
-        private static final long SIOCETHTOOL = 0x8946;
-        private static final int ETHTOOL_STXCSUM = 0x17;
-        private static final int IFREQ_SIZE = 40;
-        private static final int IFR_DATA_OFFSET = 16;
-
-        static void transmitChecksumOffload(final String ifName, final boolean enabled)
-        {
-            try (Arena arena = Arena.ofConfined())
-            {
-                final MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
-                final int fd = (int)SOCKET.invokeExact(state, AF_INET, SOCK_DGRAM_CLOEXEC, 0);
-                if (fd < 0)
-                {
-                    throw new IllegalStateException("socket failed, errno " + errno(state));
-                }
-                try
-                {
-                    // struct ethtool_value { u32 cmd; u32 data; }, named by ifreq.ifr_data.
-                    final MemorySegment value = arena.allocate(8, 8);
-                    value.set(ValueLayout.JAVA_INT, 0, ETHTOOL_STXCSUM);
-                    value.set(ValueLayout.JAVA_INT, 4, enabled ? 1 : 0);
-                    final MemorySegment ifreq = arena.allocate(IFREQ_SIZE, 8);
-                    ifreq.setString(0, ifName);
-                    ifreq.set(ValueLayout.ADDRESS, IFR_DATA_OFFSET, value);
-                    final int rc = (int)IOCTL.invokeExact(state, fd, SIOCETHTOOL, ifreq);
-                    if (0 != rc)
-                    {
-                        throw new IllegalStateException("ETHTOOL_STXCSUM on " + ifName + " failed, errno " +
-                            errno(state));
-                    }
-                }
-                finally
-                {
-                    final int ignore = (int)CLOSE.invokeExact(fd);
-                }
-            }
-            catch (final RuntimeException | Error ex)
-            {
-                throw ex;
-            }
-            catch (final Throwable ex)
-            {
-                throw new IllegalStateException(ex);
-            }
-        }
-
-        static void check()
-        {
-            // Class initialisation above does the work: it fails without native access.
-        }
-
-        static void enter(final String ns)
-        {
-            try (Arena arena = Arena.ofConfined())
-            {
-                final MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
-                final MemorySegment path = arena.allocateFrom("/var/run/netns/" + ns);
-                final int fd = (int)OPEN.invokeExact(state, path, O_RDONLY_CLOEXEC);
-                if (fd < 0)
-                {
-                    throw new IllegalStateException("open /var/run/netns/" + ns + " failed, errno " + errno(state));
-                }
-                try
-                {
-                    final int rc = (int)SETNS.invokeExact(state, fd, CLONE_NEWNET);
-                    if (0 != rc)
-                    {
-                        throw new IllegalStateException("setns(" + ns + ") failed, errno " + errno(state));
-                    }
-                }
-                finally
-                {
-                    final int ignore = (int)CLOSE.invokeExact(fd);
-                }
-            }
-            catch (final RuntimeException | Error ex)
-            {
-                throw ex;
-            }
-            catch (final Throwable ex)
-            {
-                throw new IllegalStateException(ex);
-            }
-        }
-
-        private static int errno(final MemorySegment state)
-        {
-            return state.get(ValueLayout.JAVA_INT, Linker.Option.captureStateLayout().byteOffset(
-                java.lang.foreign.MemoryLayout.PathElement.groupElement("errno")));
         }
     }
 }

@@ -1,0 +1,104 @@
+package dev.homa.test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Whether this process may build network namespaces: Linux, root (CAP_SYS_ADMIN and CAP_NET_ADMIN), an {@code ip}
+ * binary, a kernel that lets us add a namespace, and native access for {@code setns(2)}. Probed once per JVM.
+ */
+final class NetnsAvailability
+{
+    private static final long PID = ProcessHandle.current().pid();
+    private static volatile String skipReason;
+    private static volatile boolean probed;
+
+    private NetnsAvailability()
+    {
+    }
+
+    /**
+     * @return null if namespaces can be built, else a sentence saying why not.
+     */
+    static String skipReason()
+    {
+        if (!probed)
+        {
+            synchronized (NetnsAvailability.class)
+            {
+                if (!probed)
+                {
+                    skipReason = probe();
+                    probed = true;
+                }
+            }
+        }
+        return skipReason;
+    }
+
+    private static String probe()
+    {
+        if (!"Linux".equals(System.getProperty("os.name")))
+        {
+            return "network namespaces need Linux, this is " + System.getProperty("os.name");
+        }
+        try
+        {
+            final long capEff = capEff();
+            final long capNetAdmin = 1L << 12;
+            final long capSysAdmin = 1L << 21;
+            if ((capEff & (capNetAdmin | capSysAdmin)) != (capNetAdmin | capSysAdmin))
+            {
+                return "network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN); effective capabilities are 0x" +
+                    Long.toHexString(capEff);
+            }
+        }
+        catch (final IOException ex)
+        {
+            return "cannot read /proc/self/status: " + ex;
+        }
+        try
+        {
+            NetnsPair.run("ip", "-V");
+        }
+        catch (final RuntimeException ex)
+        {
+            return "the iproute2 'ip' command is not available: " + ex.getMessage();
+        }
+        final String probe = "hprobe" + PID;
+        try
+        {
+            NetnsPair.run("ip", "netns", "add", probe);
+        }
+        catch (final RuntimeException ex)
+        {
+            return "ip netns add is not permitted here: " + ex.getMessage();
+        }
+        finally
+        {
+            NetnsPair.tryRun("ip", "netns", "del", probe);
+        }
+        try
+        {
+            NetnsCalls.check();
+        }
+        catch (final Throwable ex)
+        {
+            return "setns(2) through FFM is unavailable (needs --enable-native-access): " + ex;
+        }
+        return null;
+    }
+
+    private static long capEff() throws IOException
+    {
+        for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
+        {
+            if (line.startsWith("CapEff:"))
+            {
+                return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+            }
+        }
+        return 0;
+    }
+}

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * forever. If nothing but the packet that created it ever came from the client, it is reclaimed early, once
  * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer.
  * A client asks at most {@code maxResendsPerPeerPerTick} of its RPCs with one peer each tick, least recently asked
- * first; while that peer answers, the others wait for their turn without counting silence.
+ * first; while that peer answers, the others wait for their turn with their silence back at {@code resendTicks}.
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
  * its RPCs end at once. The same tick evicts idle peers, retries messages waiting for receive pages and renews
  * every peer's allowance of control answers.
@@ -251,10 +251,11 @@ final class RpcTimer
                 metrics.increment(HomaMetrics.RESENDS_DEFERRED);
                 if (peer.unansweredResends <= 1)
                 {
-                    // The peer answers the RESENDs it is sent: this RPC is asked on a later tick, and its wait for
-                    // a turn is not the peer's silence. Every RESEND of a burst of calls answered by a server that
-                    // is busy with them only queues behind the others and delays every answer.
-                    rpc.silentTicks--;
+                    // The peer has answered since our last-but-one round: this RPC is asked on a later tick, as if
+                    // it had just become due. Its wait for a turn is not the peer's silence, and RESENDs for every
+                    // call of a burst that a busy server answers only queue behind each other and delay every
+                    // answer. A peer silent for longer makes its waiting RPCs count every tick.
+                    rpc.silentTicks = resendTicks - 1;
                 }
                 return 0;
             }

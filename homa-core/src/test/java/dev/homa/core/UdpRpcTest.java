@@ -47,21 +47,7 @@ class UdpRpcTest
             final HomaSocket serverSocket = server.openSocket(700);
             final int small = 2_000;
             final int[] sizes = { 1, 1_000, 1_416, 1_417, 20_000, 100_000, 1_000_000 };
-            final Thread echo = Thread.ofPlatform().name("udp-echo").start(() ->
-            {
-                final UnsafeBuffer scratch = new UnsafeBuffer(new byte[1_000_000]);
-                for (int i = 0; i < sizes.length + small; i++)
-                {
-                    final HomaMessage request = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 20, TimeUnit.SECONDS);
-                    if (null == request)
-                    {
-                        return;
-                    }
-                    request.getBytes(0, scratch, 0, request.length());
-                    serverSocket.homaReply(request, scratch, 0, request.length());
-                    request.release();
-                }
-            });
+            final Thread echo = startEcho(serverSocket, sizes.length + small, 1_000_000);
             final HomaSocket socket = client.openSocket(0);
             final long destination = server.context().driver().localAddress();
             final byte[] payload = new byte[1_000_000];
@@ -132,21 +118,7 @@ class UdpRpcTest
                 .threadingMode(ThreadingMode.DEDICATED)))
         {
             final HomaSocket serverSocket = server.openSocket(700);
-            final Thread echo = Thread.ofPlatform().name("udp-burst-echo").start(() ->
-            {
-                final UnsafeBuffer scratch = new UnsafeBuffer(new byte[4_096]);
-                for (int i = 0; i < calls; i++)
-                {
-                    final HomaMessage request = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 20, TimeUnit.SECONDS);
-                    if (null == request)
-                    {
-                        return;
-                    }
-                    request.getBytes(0, scratch, 0, request.length());
-                    serverSocket.homaReply(request, scratch, 0, request.length());
-                    request.release();
-                }
-            });
+            final Thread echo = startEcho(serverSocket, calls, 4_096);
             final HomaSocket socket = client.openSocket(0);
             final long destination = server.context().driver().localAddress();
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[4_096]);
@@ -224,5 +196,27 @@ class UdpRpcTest
             assertEquals(0, client.metrics().get(HomaMetrics.RESENDS_REQUESTED), "ended before any RESEND");
             assertEquals(1, server.metrics().get(HomaMetrics.UNREACHABLE_ANSWERS));
         }
+    }
+
+    /**
+     * An application thread that answers each request with its own bytes.
+     */
+    private static Thread startEcho(final HomaSocket serverSocket, final int requests, final int maxLength)
+    {
+        return Thread.ofPlatform().name("udp-echo").start(() ->
+        {
+            final UnsafeBuffer scratch = new UnsafeBuffer(new byte[maxLength]);
+            for (int i = 0; i < requests; i++)
+            {
+                final HomaMessage request = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 20, TimeUnit.SECONDS);
+                if (null == request)
+                {
+                    return;
+                }
+                request.getBytes(0, scratch, 0, request.length());
+                serverSocket.homaReply(request, scratch, 0, request.length());
+                request.release();
+            }
+        });
     }
 }

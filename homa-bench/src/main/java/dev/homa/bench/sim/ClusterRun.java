@@ -1,8 +1,11 @@
 package dev.homa.bench.sim;
 
 import dev.homa.core.HomaTransport;
+import dev.homa.core.priority.CutoffCalculator;
+import dev.homa.core.priority.Cutoffs;
 import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricDriver;
 import dev.homa.nic.loopback.FabricMode;
@@ -11,6 +14,8 @@ import dev.homa.nic.loopback.Topology;
 import dev.homa.nic.time.VirtualClock;
 import dev.homa.nic.time.VirtualTimeScheduler;
 import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.SplittableRandom;
 
 /**
  * One simulation: a cluster of hosts on a timed {@link Fabric} with one transport and one workload, run in virtual
@@ -27,6 +32,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 final class ClusterRun
 {
     private static final int FIRST_HOST_IPV4 = Fabric.FIRST_HOST_IPV4;
+    /** Messages of the workload the cutoffs are computed from (the calculator's default window). */
+    private static final int WORKLOAD_CUTOFF_SAMPLES = CutoffCalculator.WINDOW_MESSAGES_DEFAULT;
 
     private final RunSpec spec;
     private final Topology topology;
@@ -79,23 +86,18 @@ final class ClusterRun
         this.memory = spec.variant().isHoma() ? new AliasedPoolMemory(poolBytes) : null;
         final UnsafeBuffer payload = null == memory ? null : memory.allocate(maxMessage);
         hosts = new SimHost[hostCount];
+        final int[] workloadCutoffs = spec.variant().usesWorkloadCutoffs() ?
+            workloadCutoffs(homaContext(fabric.driverAt(0), maxMessage, poolBytes).conclude(), maxMessage) : null;
         for (int i = 0; i < hostCount; i++)
         {
             final FabricDriver driver = fabric.driverAt(i);
             if (spec.variant().isHoma())
             {
-                final HomaTransport.Context ctx = new HomaTransport.Context()
-                    .driver(driver)
-                    .clock(clock)
-                    .countersEnabled(false)
-                    .maxMessageLength(maxMessage)
-                    .receivePoolBytes(poolBytes)
-                    .sendPoolBytes(poolBytes)
-                    .poolMemory(memory)
-                    .commandBufferBytes(64 * 1024)
-                    .cutoffMinimumMessages(spec.cutoffMinimumMessages())
-                    .cutoffIntervalNs(spec.cutoffIntervalNs())
-                    .errorHandler(HomaHost.handler(errors));
+                final HomaTransport.Context ctx = homaContext(driver, maxMessage, poolBytes);
+                if (null != workloadCutoffs && null == ctx.staticCutoffs())
+                {
+                    ctx.staticCutoffs(workloadCutoffs);
+                }
                 spec.variant().configure(ctx, maxMessage);
                 hosts[i] = new HomaHost(i, this, driver, ctx, payload, spec.responseBytes(), spec.seed(),
                     meanGapNs);
@@ -108,6 +110,55 @@ final class ClusterRun
             driver.arrivalListener((d) -> queue.wake(host, clock.nanoTime()));
             queue.wake(host, host.nextArrivalNs());
         }
+    }
+
+    private HomaTransport.Context homaContext(final FabricDriver driver, final int maxMessage, final long poolBytes)
+    {
+        return new HomaTransport.Context()
+            .driver(driver)
+            .clock(clock)
+            .countersEnabled(false)
+            .maxMessageLength(maxMessage)
+            .receivePoolBytes(poolBytes)
+            .sendPoolBytes(poolBytes)
+            .poolMemory(memory)
+            .commandBufferBytes(64 * 1024)
+            .cutoffMinimumMessages(spec.cutoffMinimumMessages())
+            .cutoffIntervalNs(spec.cutoffIntervalNs())
+            .errorHandler(HomaHost.handler(errors));
+    }
+
+    /**
+     * The cutoffs the engine's own calculator settles on for this workload: a receiver computes them online once
+     * it has seen {@code homa.cutoff.minimum.messages} (10,000) messages, but a simulated host receives a few
+     * hundred, from which the heavy-tailed workloads give cutoffs that swing between one and seven unscheduled
+     * levels at each recomputation, and every swing leaves senders on stale cutoffs. Computed from a seeded sample
+     * of the workload, as the paper computes them from its distribution.
+     *
+     * @param probe      a concluded context with the run's settings (for its unscheduled bytes and levels).
+     * @param maxMessage the longest message of the run.
+     * @return eight cutoffs.
+     */
+    private int[] workloadCutoffs(final HomaTransport.Context probe, final int maxMessage)
+    {
+        final CutoffCalculator calculator =
+            new CutoffCalculator(PriorityMapping.LEVELS, probe.unscheduledBytes(), maxMessage)
+                .windowMessages(2 * WORKLOAD_CUTOFF_SAMPLES)
+                .minimumMessages(1)
+                .forcedUnscheduledLevels(probe.unscheduledLevels());
+        final SplittableRandom random = new SplittableRandom(spec.seed() ^ 0x5DEECE66DL);
+        for (int i = 0; i < WORKLOAD_CUTOFF_SAMPLES; i++)
+        {
+            calculator.onMessageStarted(workload.sample(random.nextDouble()));
+        }
+        final Cutoffs cutoffs = new Cutoffs();
+        calculator.recompute(cutoffs);
+        final int[] values = new int[PriorityMapping.LEVELS];
+        for (int level = 0; level < values.length; level++)
+        {
+            values[level] = cutoffs.cutoff(level);
+        }
+        return values;
     }
 
     private static long poolBytes(final int maxMessage)

@@ -100,8 +100,8 @@ public final class HomaSim implements Callable<Integer>
     List<Double> loads;
 
     @Option(names = "--transports", split = ",", defaultValue = "all",
-        description = "homa, homa-1level, homa-k1, homa-fifo, homa-static, homa-noincast, pfabric, or all. " +
-            "Default ${DEFAULT-VALUE}.")
+        description = "homa, homa-1level, homa-k1, homa-fifo, homa-static, homa-online, homa-noincast, pfabric, " +
+            "or all. Default ${DEFAULT-VALUE}.")
     List<String> transports;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of arrivals, sizes, destinations, spraying.")
@@ -130,12 +130,12 @@ public final class HomaSim implements Callable<Integer>
     int responseBytes;
 
     @Option(names = "--cutoff-min-messages", defaultValue = "20",
-        description = "Messages a Homa receiver sees before it computes cutoffs (the engine's default is 10,000; " +
-            "a simulated run is too short for that). Default ${DEFAULT-VALUE}.")
+        description = "homa-online: messages a receiver sees before it computes cutoffs (the engine's default is " +
+            "10,000; a simulated run is too short for that). Default ${DEFAULT-VALUE}.")
     int cutoffMinMessages;
 
     @Option(names = "--cutoff-interval", defaultValue = "auto",
-        description = "How often Homa receivers recompute cutoffs; auto = a twentieth of the warm-up.")
+        description = "homa-online: how often receivers recompute cutoffs; auto = a twentieth of the warm-up.")
     String cutoffInterval;
 
     @Option(names = "--homa", paramLabel = "PROPERTY=VALUE",

@@ -13,7 +13,7 @@ import java.util.Locale;
  */
 enum Variant
 {
-    /** The engine's defaults. */
+    /** The engine's defaults, with the cutoffs its calculator converges to on the workload (see ClusterRun). */
     HOMA("homa", "Homa"),
 
     /** Switches with one queue: every packet at one priority. */
@@ -27,6 +27,9 @@ enum Variant
 
     /** The kernel's static cutoffs (200 / 2,800 / 15,000 bytes) instead of cutoffs computed from the traffic. */
     STATIC_CUTOFFS("homa-static", "Homa, static cutoffs"),
+
+    /** Each receiver computes its cutoffs online from the messages it has seen so far in the run. */
+    ONLINE_CUTOFFS("homa-online", "Homa, online cutoffs"),
 
     /** Clients never mark requests for incast. */
     NO_INCAST("homa-noincast", "Homa, incast handling off"),
@@ -114,6 +117,15 @@ enum Variant
             }
         }
         return builder.build();
+    }
+
+    /**
+     * @return true if the run installs the cutoffs computed from the workload on every host (unless the user
+     * gave static cutoffs): every variant but those whose one change is the cutoffs.
+     */
+    boolean usesWorkloadCutoffs()
+    {
+        return isHoma() && STATIC_CUTOFFS != this && ONLINE_CUTOFFS != this;
     }
 
     /**

@@ -49,6 +49,11 @@ class HomaSimTest
             assertTrue(share > 0.999, "every RPC of the window delivered: " + line);
             assertTrue(Long.parseLong(fields[8]) > 1_000, "requests measured: " + line);
         }
+        // Cutoffs from the workload are installed at launch and never change; homa-online computes its own.
+        final List<String> counters = Files.readAllLines(first.resolve(ResultFiles.COUNTERS));
+        assertTrue(counters.contains("W3,0.50,homa,cutoff_changes,0"), "homa keeps the workload's cutoffs");
+        assertTrue(counters.stream().anyMatch(line -> line.startsWith("W3,0.50,homa-online,cutoff_changes,") &&
+            !line.endsWith(",0")), "homa-online computes its own");
         final List<String> buckets = Files.readAllLines(first.resolve(ResultFiles.RESULTS));
         for (final String line : buckets.subList(1, buckets.size()))
         {

@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ProtocolIdleTest
 {
     private static final int PORT = 99;
+    private static final int MAX_ATTEMPTS = 20;
 
     /**
      * Counts how often the protocol thread slept in the driver and how often someone woke it.
@@ -76,24 +77,41 @@ class ProtocolIdleTest
         {
             final HomaSocket serverSocket = server.openSocket(PORT);
             final HomaSocket clientSocket = client.openSocket(0);
-            // Idle: the protocol thread goes to sleep in epoll rather than spinning or parking on a timer.
-            while (!clientDriver.waiting)
-            {
-                Thread.onSpinWait();
-            }
-            final int wakeupsBefore = clientDriver.wakeups.get();
             final UnsafeBuffer request = new UnsafeBuffer(new byte[] { 1, 2, 3 });
-            clientSocket.homaSend(server.context().driver().localAddress(), PORT, request, 0, 3, 7L);
-            assertTrue(clientDriver.wakeups.get() > wakeupsBefore, "the command woke the sleeping protocol thread");
+            // Idle: the protocol thread goes to sleep in epoll rather than spinning or parking on a timer. It also
+            // wakes on its own at each timer tick, so a command may find it just awake: try again until one is
+            // sent while it sleeps (a thread that is never woken fails every attempt).
+            boolean woken = false;
+            int sent = 0;
+            while (!woken && sent < MAX_ATTEMPTS)
+            {
+                while (!clientDriver.waiting)
+                {
+                    Thread.onSpinWait();
+                }
+                final int wakeupsBefore = clientDriver.wakeups.get();
+                clientSocket.homaSend(server.context().driver().localAddress(), PORT, request, 0, 3, 7L + sent);
+                sent++;
+                woken = clientDriver.wakeups.get() > wakeupsBefore;
+            }
+            assertTrue(woken, "a command woke the sleeping protocol thread (" + sent + " attempts)");
 
-            final HomaMessage req = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 10, TimeUnit.SECONDS);
-            assertNotNull(req);
-            serverSocket.homaReply(req, request, 0, 3);
-            req.release();
-            final HomaMessage resp = clientSocket.homaRecv(HomaSocket.RECV_RESPONSE, 10, TimeUnit.SECONDS);
-            assertNotNull(resp);
-            assertEquals(7L, resp.cookie());
-            resp.release();
+            for (int i = 0; i < sent; i++)
+            {
+                final HomaMessage req = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 10, TimeUnit.SECONDS);
+                assertNotNull(req);
+                serverSocket.homaReply(req, request, 0, 3);
+                req.release();
+            }
+            long cookies = 0;
+            for (int i = 0; i < sent; i++)
+            {
+                final HomaMessage resp = clientSocket.homaRecv(HomaSocket.RECV_RESPONSE, 10, TimeUnit.SECONDS);
+                assertNotNull(resp);
+                cookies += resp.cookie();
+                resp.release();
+            }
+            assertEquals(7L * sent + (long)sent * (sent - 1) / 2, cookies, "every response, each with its cookie");
             assertTrue(clientDriver.waits.get() > 0);
         }
     }

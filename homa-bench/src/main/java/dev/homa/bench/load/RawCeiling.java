@@ -113,7 +113,6 @@ final class RawCeiling
                         frames++;
                         d.release(packet);
                     }
-
                 };
                 final long destination = HostAddress.parseIpv4(to);
                 out.println(LoadGenerator.READY + " 0");
@@ -198,7 +197,6 @@ final class RawCeiling
                         }
                         d.release(packet);
                     }
-
                 };
                 long sent = 0;
                 long lastAckNs = System.nanoTime();

@@ -5,6 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
+import dev.homa.nic.linux.ClassicBpf;
+import dev.homa.nic.linux.LibC;
+import dev.homa.nic.linux.SocketOptions;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
@@ -42,7 +45,7 @@ public final class AfPacketSocket implements AutoCloseable
     private static final int TP_STATUS_KERNEL = 0;
     private static final int TP_STATUS_USER = 1;
     private static final int SOCKADDR_LL_LENGTH = 20;
-    private static final int[][] DROP_ALL = { { 0x06, 0, 0, 0 } };
+    private static final long RING_BYTES = (long)RING_BLOCK_SIZE * RING_BLOCKS;
 
     private final Arena arena;
     private final MemorySegment errno;
@@ -51,7 +54,7 @@ public final class AfPacketSocket implements AutoCloseable
     private final int ifIndex;
     private final UnsafeBuffer sendBuffer;
     private final UnsafeBuffer receiveBuffer;
-    private final long ringAddress;
+    private final MemorySegment ringMapping;
     private final UnsafeBuffer ring;
     private int ringFrame;
     private long sendErrors;
@@ -61,86 +64,87 @@ public final class AfPacketSocket implements AutoCloseable
     private AfPacketSocket(final String interfaceName, final boolean qdiscBypass, final boolean rxRing)
     {
         arena = Arena.ofShared();
-        errno = LinuxNet.newErrnoState(arena);
+        errno = LibC.newErrnoState(arena);
         int packetFd = -1;
         int icmpGuardFd = -1;
-        long mapped = -1;
+        MemorySegment mapped = null;
         try
         {
-            packetFd = LinuxNet.socket(errno, LinuxNet.AF_PACKET, LinuxNet.SOCK_RAW | LinuxNet.SOCK_CLOEXEC, 0);
+            packetFd = LibC.socket(errno, LibC.AF_PACKET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
             if (packetFd < 0)
             {
                 throw new IllegalStateException("socket(AF_PACKET, SOCK_RAW) failed (needs CAP_NET_RAW): " +
-                    LinuxNet.describe(LinuxNet.errno(errno)));
+                    LibC.describe(LibC.errno(errno)));
             }
-            final MemorySegment ifreq = arena.allocate(LinuxNet.IFREQ_SIZE, 8);
+            final MemorySegment ifreq = arena.allocate(LibC.IFREQ_SIZE, 8);
             final byte[] name = interfaceName.getBytes(StandardCharsets.US_ASCII);
             MemorySegment.copy(name, 0, ifreq, ValueLayout.JAVA_BYTE, 0, name.length);
-            if (0 != LinuxNet.ioctl(errno, packetFd, LinuxNet.SIOCGIFINDEX, ifreq))
+            if (0 != LibC.ioctl(errno, packetFd, LibC.SIOCGIFINDEX, ifreq))
             {
                 throw new IllegalStateException("no interface " + interfaceName + " in this namespace: " +
-                    LinuxNet.describe(LinuxNet.errno(errno)));
+                    LibC.describe(LibC.errno(errno)));
             }
             ifIndex = ifreq.get(ValueLayout.JAVA_INT, 16);
             if (qdiscBypass)
             {
-                setInt(packetFd, LinuxNet.SOL_PACKET, LinuxNet.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
+                setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
             }
-            setInt(packetFd, LinuxNet.SOL_PACKET, LinuxNet.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+            setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
             if (rxRing)
             {
-                setInt(packetFd, LinuxNet.SOL_PACKET, LinuxNet.PACKET_VERSION, LinuxNet.TPACKET_V2, "PACKET_VERSION");
+                setInt(packetFd, LibC.SOL_PACKET, LibC.PACKET_VERSION, LibC.TPACKET_V2, "PACKET_VERSION");
                 final MemorySegment req = arena.allocate(16, 8);
                 req.set(ValueLayout.JAVA_INT, 0, RING_BLOCK_SIZE);
                 req.set(ValueLayout.JAVA_INT, 4, RING_BLOCKS);
                 req.set(ValueLayout.JAVA_INT, 8, RING_FRAME_SIZE);
                 req.set(ValueLayout.JAVA_INT, 12, RING_FRAMES);
-                if (0 != LinuxNet.setsockopt(errno, packetFd, LinuxNet.SOL_PACKET, LinuxNet.PACKET_RX_RING, req, 16))
+                if (0 != LibC.setsockopt(errno, packetFd, LibC.SOL_PACKET, LibC.PACKET_RX_RING, req, 16))
                 {
                     throw new IllegalStateException("setsockopt(PACKET_RX_RING) failed: " +
-                        LinuxNet.describe(LinuxNet.errno(errno)));
+                        LibC.describe(LibC.errno(errno)));
                 }
-                mapped = LinuxNet.mmap(errno, (long)RING_BLOCK_SIZE * RING_BLOCKS, LinuxNet.PROT_READ_WRITE,
-                    LinuxNet.MAP_SHARED_POPULATE, packetFd);
-                if (-1 == mapped)
+                final MemorySegment ringMapped = LibC.mmap(errno, RING_BYTES, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_SHARED | LibC.MAP_POPULATE, packetFd);
+                if (-1L == ringMapped.address())
                 {
                     throw new IllegalStateException("mmap of the receive ring failed: " +
-                        LinuxNet.describe(LinuxNet.errno(errno)));
+                        LibC.describe(LibC.errno(errno)));
                 }
+                mapped = ringMapped;
             }
 
             final MemorySegment sll = arena.allocate(SOCKADDR_LL_LENGTH, 8);
-            sll.set(ValueLayout.JAVA_SHORT, 0, (short)LinuxNet.AF_PACKET);
-            sll.set(ValueLayout.JAVA_SHORT, 2, Short.reverseBytes((short)LinuxNet.ETH_P_ALL));
+            sll.set(ValueLayout.JAVA_SHORT, 0, (short)LibC.AF_PACKET);
+            sll.set(ValueLayout.JAVA_SHORT, 2, (short)LibC.htons(LibC.ETH_P_ALL));
             sll.set(ValueLayout.JAVA_INT, 4, ifIndex);
-            if (0 != LinuxNet.bind(errno, packetFd, sll, SOCKADDR_LL_LENGTH))
+            if (0 != LibC.bind(errno, packetFd, sll, SOCKADDR_LL_LENGTH))
             {
                 throw new IllegalStateException("bind to " + interfaceName + " failed: " +
-                    LinuxNet.describe(LinuxNet.errno(errno)));
+                    LibC.describe(LibC.errno(errno)));
             }
 
-            icmpGuardFd = LinuxNet.socket(errno, LinuxNet.AF_INET, LinuxNet.SOCK_RAW | LinuxNet.SOCK_CLOEXEC,
+            icmpGuardFd = LibC.socket(errno, LibC.AF_INET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC,
                 IPPROTO_HOMA);
             if (icmpGuardFd < 0)
             {
                 throw new IllegalStateException("socket(AF_INET, SOCK_RAW, 146) failed: " +
-                    LinuxNet.describe(LinuxNet.errno(errno)));
+                    LibC.describe(LibC.errno(errno)));
             }
-            final int error = LinuxNet.attachFilter(arena, errno, icmpGuardFd, DROP_ALL);
+            final int error = ClassicBpf.attach(arena, errno, icmpGuardFd, ClassicBpf.DROP_ALL);
             if (0 != error)
             {
                 throw new IllegalStateException("SO_ATTACH_FILTER on the ICMP guard failed: " +
-                    LinuxNet.describe(error));
+                    LibC.describe(error));
             }
         }
         catch (final RuntimeException ex)
         {
-            if (-1 != mapped)
+            if (null != mapped)
             {
-                LinuxNet.munmap(errno, mapped, (long)RING_BLOCK_SIZE * RING_BLOCKS);
+                LibC.munmap(errno, mapped, RING_BYTES);
             }
-            LinuxNet.close(icmpGuardFd);
-            LinuxNet.close(packetFd);
+            LibC.close(icmpGuardFd);
+            LibC.close(packetFd);
             arena.close();
             throw ex;
         }
@@ -148,8 +152,8 @@ public final class AfPacketSocket implements AutoCloseable
         guardFd = icmpGuardFd;
         sendBuffer = new UnsafeBuffer(arena.allocate(BUFFER_LENGTH, 64).address(), BUFFER_LENGTH);
         receiveBuffer = new UnsafeBuffer(arena.allocate(BUFFER_LENGTH, 64).address(), BUFFER_LENGTH);
-        ringAddress = mapped;
-        ring = -1 == mapped ? null : new UnsafeBuffer(mapped, RING_BLOCK_SIZE * RING_BLOCKS);
+        ringMapping = mapped;
+        ring = null == mapped ? null : new UnsafeBuffer(mapped.address(), (int)RING_BYTES);
     }
 
     /**
@@ -198,11 +202,11 @@ public final class AfPacketSocket implements AutoCloseable
      */
     public boolean send(final int length)
     {
-        final long sent = LinuxNet.send(errno, fd, sendBuffer.addressOffset(), length, LinuxNet.MSG_DONTWAIT);
+        final long sent = LibC.sendFrame(errno, fd, sendBuffer.addressOffset(), length, LibC.MSG_DONTWAIT);
         if (sent != length)
         {
             sendErrors++;
-            lastSendErrno = LinuxNet.errno(errno);
+            lastSendErrno = LibC.errno(errno);
             return false;
         }
         return true;
@@ -219,8 +223,8 @@ public final class AfPacketSocket implements AutoCloseable
         {
             return receiveFromRing();
         }
-        final long length = LinuxNet.recv(errno, fd, receiveBuffer.addressOffset(), BUFFER_LENGTH,
-            LinuxNet.MSG_DONTWAIT);
+        final long length = LibC.recvFrame(errno, fd, receiveBuffer.addressOffset(), BUFFER_LENGTH,
+            LibC.MSG_DONTWAIT);
         return length > 0 ? (int)length : 0;
     }
 
@@ -265,23 +269,21 @@ public final class AfPacketSocket implements AutoCloseable
             return;
         }
         closed = true;
-        if (-1 != ringAddress)
+        if (null != ringMapping)
         {
-            LinuxNet.munmap(errno, ringAddress, (long)RING_BLOCK_SIZE * RING_BLOCKS);
+            LibC.munmap(errno, ringMapping, RING_BYTES);
         }
-        LinuxNet.close(guardFd);
-        LinuxNet.close(fd);
+        LibC.close(guardFd);
+        LibC.close(fd);
         arena.close();
     }
 
     private void setInt(final int socket, final int level, final int option, final int value, final String name)
     {
-        final MemorySegment intValue = arena.allocate(4, 4);
-        intValue.set(ValueLayout.JAVA_INT, 0, value);
-        if (0 != LinuxNet.setsockopt(errno, socket, level, option, intValue, 4))
+        if (!SocketOptions.trySetInt(arena, errno, socket, level, option, value))
         {
             throw new IllegalStateException("setsockopt(" + name + ") failed: " +
-                LinuxNet.describe(LinuxNet.errno(errno)));
+                LibC.describe(LibC.errno(errno)));
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.homa.bench.driver;
 
+import dev.homa.nic.linux.NetworkNamespace;
 import dev.homa.test.NetnsPair;
 
 import java.io.IOException;
@@ -176,7 +177,7 @@ public final class VethNamespaces implements AutoCloseable
         {
             final Thread thread = new Thread(() ->
             {
-                LinuxNet.enterNamespace(namespace);
+                NetworkNamespace.enter(namespace, IllegalStateException::new);
                 task.run();
             }, "netns-" + namespace);
             thread.setDaemon(true);

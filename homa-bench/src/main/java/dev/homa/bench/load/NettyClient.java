@@ -1,5 +1,6 @@
 package dev.homa.bench.load;
 
+import dev.homa.nic.linux.CurrentThread;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -98,7 +99,7 @@ final class NettyClient
                 loop.execute(this::applyCommands);
             }
         });
-        loop.execute(TimerSlack::minimise);
+        loop.execute(CurrentThread::minimiseTimerSlack);
         loop.execute(this::applyCommands);
         done.await();
         out.println("RESULT " + driver.stats().encode());

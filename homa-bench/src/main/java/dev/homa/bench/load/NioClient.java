@@ -1,5 +1,6 @@
 package dev.homa.bench.load;
 
+import dev.homa.nic.linux.CurrentThread;
 import org.agrona.BitUtil;
 import org.agrona.BufferUtil;
 import org.agrona.collections.IntArrayQueue;
@@ -188,7 +189,7 @@ final class NioClient extends PollingClient
         @Override
         public void run()
         {
-            TimerSlack.minimise();
+            CurrentThread.minimiseTimerSlack();
             while (!closed)
             {
                 final long due = dueNs.get();

@@ -1,5 +1,7 @@
 package dev.homa.bench.load;
 
+import dev.homa.nic.linux.CurrentThread;
+
 import java.io.PrintStream;
 
 /**
@@ -46,7 +48,7 @@ abstract class PollingClient implements LoadDriver.Sender, AutoCloseable
      */
     final void run(final LoadDriver driver, final ClientControl control, final PrintStream out)
     {
-        TimerSlack.minimise();
+        CurrentThread.minimiseTimerSlack();
         control.onCommand(this::wake);
         boolean stopped = false;
         long drainDeadlineNs = Long.MAX_VALUE;

@@ -17,8 +17,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-import dev.homa.bench.driver.LinuxNet;
 import dev.homa.bench.driver.VethNamespaces;
+import dev.homa.nic.linux.CurrentThread;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -190,7 +190,7 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
             {
                 if (clientCpu >= 0)
                 {
-                    LinuxNet.pinCurrentThread(clientCpu);
+                    CurrentThread.pinTo(clientCpu);
                 }
                 return measure(path, setup, sampleCount);
             });

@@ -1,20 +1,14 @@
 package dev.homa.bench.sim;
 
 import dev.homa.core.PoolMemory;
+import dev.homa.nic.linux.LibC;
+import dev.homa.nic.linux.VirtualMemory;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Pool memory for a simulated cluster: every pool of every host is a window onto the same few megabytes of one
@@ -31,25 +25,6 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
     static final long MIN_CHUNK_BYTES = 2L << 20;
     static final int MAX_MAPPINGS_PER_POOL = 64;
 
-    private static final int PROT_NONE = 0;
-    private static final int PROT_READ_WRITE = 0x1 | 0x2;
-    private static final int MAP_SHARED = 0x01;
-    private static final int MAP_PRIVATE = 0x02;
-    private static final int MAP_FIXED = 0x10;
-    private static final int MAP_ANONYMOUS = 0x20;
-    private static final int MAP_NORESERVE = 0x4000;
-
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBC = LINKER.defaultLookup();
-    private static final MethodHandle MEMFD_CREATE = bind("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-        JAVA_INT));
-    private static final MethodHandle FTRUNCATE = bind("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
-        JAVA_LONG));
-    private static final MethodHandle MMAP = bind("mmap", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG,
-        JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
     private final long fileBytes;
     private final int fd;
     private final List<long[]> regions = new ArrayList<>();
@@ -62,26 +37,7 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
     {
         final long chunk = Math.max(MIN_CHUNK_BYTES, ceil(largestPoolBytes / MAX_MAPPINGS_PER_POOL, MIN_CHUNK_BYTES));
         fileBytes = chunk;
-        try (Arena arena = Arena.ofConfined())
-        {
-            fd = (int)MEMFD_CREATE.invokeExact(arena.allocateFrom("homa-sim-pools"), 0);
-            if (fd < 0)
-            {
-                throw new IllegalStateException("memfd_create failed: the simulator's pool memory needs Linux");
-            }
-            if (0 != (int)FTRUNCATE.invokeExact(fd, fileBytes))
-            {
-                throw new IllegalStateException("ftruncate of the pool memory file to " + fileBytes + " failed");
-            }
-        }
-        catch (final RuntimeException | Error ex)
-        {
-            throw ex;
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+        fd = VirtualMemory.memoryFile("homa-sim-pools", fileBytes);
     }
 
     /**
@@ -99,34 +55,28 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
     public synchronized UnsafeBuffer allocate(final int bytes)
     {
         final long size = ceil(bytes, fileBytes);
-        try
+        try (Arena arena = Arena.ofConfined())
         {
-            final long base = (long)MMAP.invokeExact(0L, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                -1, 0L);
-            if (-1 == base)
+            final MemorySegment errno = LibC.newErrnoState(arena);
+            final long base = VirtualMemory.map(errno, 0L, size, VirtualMemory.PROT_NONE,
+                VirtualMemory.MAP_PRIVATE | VirtualMemory.MAP_ANONYMOUS | VirtualMemory.MAP_NORESERVE, -1, 0L);
+            if (VirtualMemory.MAP_FAILED == base)
             {
-                throw new IllegalStateException("cannot reserve " + size + " bytes of address space for a pool");
+                throw new IllegalStateException("cannot reserve " + size + " bytes of address space for a pool: " +
+                    LibC.describe(LibC.errno(errno)));
             }
             regions.add(new long[]{ base, size });
             for (long offset = 0; offset < size; offset += fileBytes)
             {
-                final long at = (long)MMAP.invokeExact(base + offset, fileBytes, PROT_READ_WRITE,
-                    MAP_SHARED | MAP_FIXED, fd, 0L);
+                final long at = VirtualMemory.map(errno, base + offset, fileBytes, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_SHARED | VirtualMemory.MAP_FIXED, fd, 0L);
                 if (at != base + offset)
                 {
                     throw new IllegalStateException("cannot map the pool memory file at " + (base + offset) +
-                        " (too many mappings? vm.max_map_count)");
+                        " (too many mappings? vm.max_map_count): " + LibC.describe(LibC.errno(errno)));
                 }
             }
             return new UnsafeBuffer(base, bytes);
-        }
-        catch (final RuntimeException | Error ex)
-        {
-            throw ex;
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
         }
     }
 
@@ -136,30 +86,16 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
     @Override
     public synchronized void close()
     {
-        try
+        for (final long[] region : regions)
         {
-            for (final long[] region : regions)
-            {
-                final int ignored = (int)MUNMAP.invokeExact(region[0], region[1]);
-            }
-            regions.clear();
-            final int ignored = (int)CLOSE.invokeExact(fd);
+            VirtualMemory.unmap(region[0], region[1]);
         }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+        regions.clear();
+        LibC.close(fd);
     }
 
     private static long ceil(final long value, final long unit)
     {
         return (value + unit - 1) / unit * unit;
-    }
-
-    private static MethodHandle bind(final String name, final FunctionDescriptor descriptor)
-    {
-        final MemorySegment symbol = LIBC.find(name).orElseThrow(() ->
-            new IllegalStateException("libc has no " + name + ": the simulator's pool memory needs Linux"));
-        return LINKER.downcallHandle(symbol, descriptor);
     }
 }

@@ -107,7 +107,8 @@ public final class LibC
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
-    private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+    /** Captures {@code errno} into the segment passed as a downcall's first argument. */
+    static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
     private static final long ERRNO_OFFSET =
         Linker.Option.captureStateLayout().byteOffset(MemoryLayout.PathElement.groupElement("errno"));
 
@@ -147,6 +148,8 @@ public final class LibC
         JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle SEND = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECV_FRAME = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG,
+        JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle SENDTO = bind("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
@@ -167,6 +170,19 @@ public final class LibC
     private static MethodHandle bind(final String name, final FunctionDescriptor descriptor)
     {
         return LINKER.downcallHandle(LIBC.findOrThrow(name), descriptor, ERRNO);
+    }
+
+    /**
+     * For the other bindings of this package, which keep the calls of one concept beside it.
+     *
+     * @param name       the C library's symbol.
+     * @param descriptor its signature.
+     * @param options    {@link #ERRNO} to capture errno, and what a variadic function needs.
+     * @return the downcall handle.
+     */
+    static MethodHandle downcall(final String name, final FunctionDescriptor descriptor, final Linker.Option... options)
+    {
+        return LINKER.downcallHandle(LIBC.findOrThrow(name), descriptor, options);
     }
 
     /**
@@ -426,6 +442,24 @@ public final class LibC
         try
         {
             return (int)RECVMMSG.invokeExact(errno, fd, messagesAddress, count, flags, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * recv(2) into raw memory, as {@link #sendFrame} sends from it.
+     *
+     * @return bytes received, or -1 with errno in {@code errno}.
+     */
+    public static long recvFrame(
+        final MemorySegment errno, final int fd, final long address, final long length, final int flags)
+    {
+        try
+        {
+            return (long)RECV_FRAME.invokeExact(errno, fd, address, length, flags);
         }
         catch (final Throwable ex)
         {

@@ -37,7 +37,9 @@ public final class TsharkCapture
         final NetnsPair pair, final String ns, final String ifName, final Path pcap, final int snapLength)
         throws InterruptedException
     {
-        final List<String> command = new ArrayList<>(List.of("tshark", "-i", ifName));
+        // A 64 MiB kernel buffer instead of 2 MiB: the tests check every frame, and on two cores shared with busy
+        // polling JVMs tshark can be off the CPU while thousands of frames arrive; what overflows is lost.
+        final List<String> command = new ArrayList<>(List.of("tshark", "-i", ifName, "-B", "64"));
         if (snapLength > 0)
         {
             command.add("-s");

@@ -1,4 +1,6 @@
 /**
- * End-to-end tests of the protocol engine over the raw Ethernet driver, between JVMs in network namespaces.
+ * Tests of the protocol engine over the raw Ethernet driver between network namespaces, in one JVM: its frames
+ * against a kernel's wire format, and ICMP "unreachable" from a real stack. Those with two JVMs are in
+ * homa-system-tests.
  */
 package dev.homa.core.raw;

@@ -1,32 +1,30 @@
-package dev.homa.nic.udp;
+package dev.homa.system;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
+import dev.homa.nic.udp.UdpDriver;
+import dev.homa.nic.udp.UdpDriverContext;
 import dev.homa.test.NetnsPair;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Two JVM processes in two network namespaces: this one in namespace A, an {@link UdpEchoServer} child in B.
- * 10,000 packets of seeded random sizes (full-size runs among them, so GSO and GRO engage) at all eight levels go
- * over the veth and come back byte-exact at the level they were sent at. Packet-level only: RPCs over this driver
- * are tested with the protocol engine.
+ * Two JVM processes in two network namespaces: this one in namespace A, an {@link EchoServer} child in B echoing
+ * packets. 10,000 packets of seeded random sizes (full-size runs among them, so GSO and GRO engage) at all eight
+ * levels go over the veth and come back byte-exact at the level they were sent at, on each datapath. Packet-level
+ * only: {@link UdpRpcEndToEndTest} runs RPCs over this driver.
  */
 class UdpTwoProcessTest
 {
@@ -40,54 +38,25 @@ class UdpTwoProcessTest
         throws Exception
     {
         assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
-        final long seed = UdpDriverTest.seed();
+        final long seed = Long.getLong("homa.seed", System.nanoTime());
+        System.out.println("seed=" + seed);
         final Random random = new Random(seed);
-        try (NetnsPair pair = NetnsPair.create("hudpe", 3))
+        try (NetnsPair pair = NetnsPair.create("hudpe", 3);
+            EchoServerProcess server = EchoServerProcess.packets(pair,
+                "udp://" + pair.ipB() + ":4000?datapath=" + datapath.name().toLowerCase(Locale.ROOT)))
         {
-            final long serverAddress = HostAddress.parseIpv4(pair.ipB() + ":4000");
-            final Process server = pair.start(pair.nsB(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx128m", "--enable-native-access=ALL-UNNAMED",
-                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"),
-                UdpEchoServer.class.getName(), HostAddress.toString(serverAddress), datapath.name());
-            final BufferedReader serverOutput = new BufferedReader(
-                new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            try
+            final long serverAddress = server.address();
+            final UdpDriver client = pair.callIn(pair.nsA(), () -> new UdpDriver(new UdpDriverContext()
+                .bindAddress(HostAddress.parseIpv4(pair.ipA() + ":4000")).datapath(datapath)));
+            try (client)
             {
-                String line;
-                while (null != (line = serverOutput.readLine()) && !line.startsWith("READY"))
-                {
-                    System.out.println("server: " + line);
-                }
-                assertNotNull(line, "echo server exited before it was ready");
-
-                final UdpDriver client = pair.callIn(pair.nsA(), () -> new UdpDriver(new UdpDriverContext()
-                    .bindAddress(HostAddress.parseIpv4(pair.ipA() + ":4000")).datapath(datapath)));
-                try (client)
-                {
-                    exchange(client, serverAddress, random);
-                    final Packet stop = client.acquire().length(1);
-                    stop.buffer().putByte(0, (byte)0xFF);
-                    client.send(stop, serverAddress, 7);
-                    client.flush();
-                    client.release(stop);
-                    System.out.printf("client %s: sent=%d received=%d gsoSends=%d groSuperDatagrams=%d%n", datapath,
-                        client.counters().packetsSent(), client.counters().packetsReceived(),
-                        client.counters().gsoSends(), client.counters().groSuperDatagrams());
-                    assertTrue(client.counters().gsoSends() > 0, "full-size runs went out as GSO");
-                }
-                assertTrue(server.waitFor(30, TimeUnit.SECONDS), "echo server did not stop");
-                while (null != (line = serverOutput.readLine()))
-                {
-                    System.out.println("server: " + line);
-                }
-                assertEquals(0, server.exitValue());
+                exchange(client, serverAddress, random);
+                System.out.printf("client %s: sent=%d received=%d gsoSends=%d groSuperDatagrams=%d%n", datapath,
+                    client.counters().packetsSent(), client.counters().packetsReceived(),
+                    client.counters().gsoSends(), client.counters().groSuperDatagrams());
+                assertTrue(client.counters().gsoSends() > 0, "full-size runs went out as GSO");
             }
-            finally
-            {
-                server.destroyForcibly();
-            }
+            assertEquals(PACKETS, server.stop(), "packets the server echoed");
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.homa.core.raw;
+package dev.homa.system;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -25,9 +25,9 @@ import dev.homa.core.wire.PacketType;
 import dev.homa.core.wire.ResendFlyweight;
 import dev.homa.core.workload.MessageSizeDistribution;
 import dev.homa.nic.frame.PriorityMapping;
-import dev.homa.test.NetnsPair;
 import dev.homa.nic.netns.TsharkCapture;
 import dev.homa.nic.raw.RawEthernetDriver;
+import dev.homa.test.NetnsPair;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -50,6 +50,7 @@ class ProtocolPriorityCaptureTest
     private static final int PORT = 4000;
     private static final int WINDOW = 8;
     private static final int SNAP_LENGTH = 160;
+    private static final int POOL_PACKETS = 8192;
 
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
@@ -67,15 +68,14 @@ class ProtocolPriorityCaptureTest
             // Each side captures what it receives: with PACKET_QDISC_BYPASS a sender's own taps never see its frames.
             final Process tsharkA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, SNAP_LENGTH);
             final Process tsharkB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, SNAP_LENGTH);
-            final Process server = RawEthernetEndToEndTest.startServer(pair, RPCS);
-            final RawEthernetDriver driver = RawEthernetDriver.fromUri(
-                "raw://" + pair.ifA() + "?netns=" + pair.nsA() + "&pool=8192");
-            try
+            try (RawEthernetDriver driver = RawEthernetDriver.fromUri(
+                    "raw://" + pair.ifA() + "?netns=" + pair.nsA() + "&pool=" + POOL_PACKETS);
+                EchoServerProcess server = EchoServerProcess.rpcs(pair,
+                    "raw://" + pair.ifB() + "?pool=" + POOL_PACKETS, PORT))
             {
-                final long serverAddress = RawEthernetEndToEndTest.awaitReady(server);
+                final long serverAddress = server.address();
                 assertTrue(driver.awaitNeighbour(serverAddress, TimeUnit.SECONDS.toNanos(5)));
-                try (HomaTransport transport = HomaTransport.launch(
-                    RawEchoRpcServer.context(driver)))
+                try (HomaTransport transport = HomaTransport.launch(EchoServer.transportContext(driver)))
                 {
                     final HomaSocket socket = transport.openSocket(0);
                     final UnsafeBuffer request = new UnsafeBuffer(new byte[1_000_000]);
@@ -93,13 +93,11 @@ class ProtocolPriorityCaptureTest
                             calls[slot].get(60, TimeUnit.SECONDS).release();
                         }
                     }
+                    assertEquals(RPCS, server.stop(), "requests the server answered");
                 }
-                assertTrue(server.waitFor(30, TimeUnit.SECONDS), "server did not finish");
             }
             finally
             {
-                server.destroyForcibly();
-                driver.close();
                 TsharkCapture.stop(tsharkA);
                 TsharkCapture.stop(tsharkB);
             }

@@ -25,6 +25,7 @@ final class CommandHandler implements MessageHandler
     private final RpcTable rpcs;
     private final PeerTable peers;
     private final PagePool sendPool;
+    private final PagePool receivePool;
     private final SendPoolReservations sendPagesReserved;
     private final MessageDelivery delivery;
     private final Pacer pacer;
@@ -43,8 +44,9 @@ final class CommandHandler implements MessageHandler
      * @param rpcs              the live RPCs.
      * @param peers             the peer table.
      * @param sendPool          where outbound messages live.
+     * @param receivePool       where received messages live, and the replies that forward them.
      * @param sendPagesReserved send-pool reservations made by the API.
-     * @param delivery          delivers errors to the application.
+     * @param delivery          delivers errors to the application, recycles forwarded messages.
      * @param pacer             sends or queues new bytes.
      * @param metrics           counters.
      * @param clock             the duty cycle's cached time.
@@ -56,6 +58,7 @@ final class CommandHandler implements MessageHandler
         final RpcTable rpcs,
         final PeerTable peers,
         final PagePool sendPool,
+        final PagePool receivePool,
         final SendPoolReservations sendPagesReserved,
         final MessageDelivery delivery,
         final Pacer pacer,
@@ -67,6 +70,7 @@ final class CommandHandler implements MessageHandler
         this.rpcs = rpcs;
         this.peers = peers;
         this.sendPool = sendPool;
+        this.receivePool = receivePool;
         this.sendPagesReserved = sendPagesReserved;
         this.delivery = delivery;
         this.pacer = pacer;
@@ -167,64 +171,11 @@ final class CommandHandler implements MessageHandler
         final int chunk)
     {
         final int units = sendPool.unitsFor(messageLength);
-        final boolean reply = 0 != (flags & Commands.FLAG_REPLY);
-
-        final EngineSocket socket = sockets.get(port);
-        if (null == socket)
+        final Rpc rpc = openRpc(port, flags, id, peerAddress, peerPort, cookie, units);
+        if (null == rpc)
         {
-            sendPagesReserved.release(units);
             return null;
         }
-
-        final Rpc rpc;
-        if (reply)
-        {
-            rpc = socket.findServer(peerAddress, peerPort, id);
-            if (null == rpc || Rpc.STATE_IN_SERVICE != rpc.state)
-            {
-                // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
-                sendPagesReserved.release(units);
-                metrics.increment(HomaMetrics.DROP_WRONG_STATE);
-                return null;
-            }
-            rpc.state = Rpc.STATE_RESPONDING;
-            rpc.silentTicks = 0;
-        }
-        else
-        {
-            final Peer peer = peers.acquire(peerAddress, clock.nanoTime());
-            if (null == peer)
-            {
-                sendPagesReserved.release(units);
-                metrics.increment(HomaMetrics.DROP_MAX_PEERS);
-                final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, id,
-                    peerAddress, peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
-                    " peers with live RPCs (homa maxPeers); RPC " + id + " to " +
-                    HostAddress.toString(peerAddress) + " not started", false));
-                socket.api.onClientRpcEnded();
-                if (0 == (flags & Commands.FLAG_FUTURE))
-                {
-                    delivery.deliver(socket, error);
-                }
-                else if (!socket.api.completeFuture(id, error))
-                {
-                    delivery.recycle(error);
-                }
-                return null;
-            }
-            rpc = rpcs.newRpc(id, true, socket, peer, peerAddress, peerPort);
-            rpc.cookie = cookie;
-            rpc.future = 0 != (flags & Commands.FLAG_FUTURE);
-            socket.clientRpcs.put(id, rpc);
-            metrics.increment(HomaMetrics.CLIENT_RPCS_CREATED);
-            // Incast is the host's: its downlink takes the responses of every socket's RPCs.
-            if (incastEnabled && rpcs.rpcCount() - rpcs.serverRpcCount() > incastThreshold)
-            {
-                rpc.incast = true;
-                metrics.increment(HomaMetrics.INCAST_MARKED_REQUESTS);
-            }
-        }
-
         final OutboundMessage out = rpc.out;
         out.reset(rpc, messageLength);
         final int handles = sendPool.allocate(out.pages, messageLength);
@@ -245,8 +196,124 @@ final class CommandHandler implements MessageHandler
             }
             return null;
         }
+        out.pool = sendPool;
         out.pageCount = handles;
         rpc.outPagesHeld = true;
+        arm(rpc, out);
+        sendPool.write(out.pages, 0, src, srcIndex, chunk);
+        out.available = chunk;
+        pacer.onBytesAvailable(out);
+        return out;
+    }
+
+    /**
+     * Answer a request with the bytes of a received message that the application handed back
+     * ({@link HomaSocket#homaReply(HomaMessage, HomaMessage)}): the message's receive-pool pages become the
+     * response's, with no copy, and return to the receive pool when the RPC ends.
+     *
+     * @param body the consumed message, carrying the reply's coordinates.
+     */
+    void startForward(final HomaMessage body)
+    {
+        final Rpc rpc = openRpc(body.forwardPort(), Commands.FLAG_REPLY, body.forwardId(), body.forwardPeer(),
+            body.forwardPeerPort(), 0, 0);
+        if (null == rpc)
+        {
+            delivery.freePages(body);
+            delivery.recycle(body);
+            return;
+        }
+        final OutboundMessage out = rpc.out;
+        out.reset(rpc, body.byteLength());
+        out.pool = receivePool;
+        final int pageCount = body.pageCount();
+        for (int i = 0; i < pageCount; i++)
+        {
+            out.pages[i] = body.page(i);
+        }
+        out.pageCount = pageCount;
+        rpc.outPagesHeld = true;
+        delivery.recycle(body);
+        metrics.increment(HomaMetrics.FORWARDED_REPLIES);
+        arm(rpc, out);
+        out.available = out.length;
+        pacer.onBytesAvailable(out);
+    }
+
+    /**
+     * The RPC a new outbound message belongs to: a server RPC that awaits its reply, or a new client RPC.
+     *
+     * @return the RPC, or null if the message cannot start (counted; {@code units} of the send pool released).
+     */
+    private Rpc openRpc(
+        final int port,
+        final int flags,
+        final long id,
+        final long peerAddress,
+        final int peerPort,
+        final long cookie,
+        final int units)
+    {
+        final EngineSocket socket = sockets.get(port);
+        if (null == socket)
+        {
+            sendPagesReserved.release(units);
+            return null;
+        }
+        if (0 != (flags & Commands.FLAG_REPLY))
+        {
+            final Rpc rpc = socket.findServer(peerAddress, peerPort, id);
+            if (null == rpc || Rpc.STATE_IN_SERVICE != rpc.state)
+            {
+                // The RPC was discarded (timeout, ACK, limits) while the application worked on it.
+                sendPagesReserved.release(units);
+                metrics.increment(HomaMetrics.DROP_WRONG_STATE);
+                return null;
+            }
+            rpc.state = Rpc.STATE_RESPONDING;
+            rpc.silentTicks = 0;
+            return rpc;
+        }
+        final Peer peer = peers.acquire(peerAddress, clock.nanoTime());
+        if (null == peer)
+        {
+            sendPagesReserved.release(units);
+            metrics.increment(HomaMetrics.DROP_MAX_PEERS);
+            final HomaMessage error = delivery.takeMessage().prepare(HomaMessage.Kind.ERROR, id,
+                peerAddress, peerPort, port, cookie, 0, new HomaLimitException("peer table full: " + peers.size() +
+                " peers with live RPCs (homa maxPeers); RPC " + id + " to " +
+                HostAddress.toString(peerAddress) + " not started", false));
+            socket.api.onClientRpcEnded();
+            if (0 == (flags & Commands.FLAG_FUTURE))
+            {
+                delivery.deliver(socket, error);
+            }
+            else if (!socket.api.completeFuture(id, error))
+            {
+                delivery.recycle(error);
+            }
+            return null;
+        }
+        final Rpc rpc = rpcs.newRpc(id, true, socket, peer, peerAddress, peerPort);
+        rpc.cookie = cookie;
+        rpc.future = 0 != (flags & Commands.FLAG_FUTURE);
+        socket.clientRpcs.put(id, rpc);
+        metrics.increment(HomaMetrics.CLIENT_RPCS_CREATED);
+        // Incast is the host's: its downlink takes the responses of every socket's RPCs.
+        if (incastEnabled && rpcs.rpcCount() - rpcs.serverRpcCount() > incastThreshold)
+        {
+            rpc.incast = true;
+            metrics.increment(HomaMetrics.INCAST_MARKED_REQUESTS);
+        }
+        return rpc;
+    }
+
+    /**
+     * Set a new message's unscheduled bytes, first grant and SRPT birth order.
+     */
+    private void arm(final Rpc rpc, final OutboundMessage out)
+    {
+        final int messageLength = out.length;
         final int unscheduled;
         if (!rpc.client && rpc.incast)
         {
@@ -261,11 +328,6 @@ final class CommandHandler implements MessageHandler
         out.granted = unscheduled;
         out.scheduledPriority = 0;
         out.birthOrder = outBirths++;
-
-        sendPool.write(out.pages, 0, src, srcIndex, chunk);
-        out.available = chunk;
-        pacer.onBytesAvailable(out);
-        return out;
     }
 
     /**

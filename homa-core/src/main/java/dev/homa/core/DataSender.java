@@ -18,29 +18,25 @@ import org.agrona.MutableDirectBuffer;
 final class DataSender
 {
     /**
-     * Payloads from this size up go from the send pool to the wire without a copy where the driver gathers; below
-     * it a copy costs less than the kernel's handling of one more iovec.
+     * Payloads from this size up go from the message's pool pages to the wire without a copy where the driver
+     * gathers; below it a copy costs less than the kernel's handling of one more iovec.
      */
     static final int GATHER_MIN_BYTES = 1024;
 
     private final DataHeaderFlyweight data = new DataHeaderFlyweight();
     private final PacketTransmitter transmitter;
-    private final PagePool sendPool;
     private final HomaMetrics metrics;
     private final boolean gather;
 
     /**
      * @param transmitter the batching transmitter.
-     * @param sendPool    where outbound messages' bytes live.
      * @param metrics     counters.
-     * @param gather      the driver gathers payload from the send pool ({@link
+     * @param gather      the driver gathers payload from pool memory ({@link
      *                    dev.homa.nic.NicDriver#gathersPayload()}).
      */
-    DataSender(final PacketTransmitter transmitter, final PagePool sendPool, final HomaMetrics metrics,
-        final boolean gather)
+    DataSender(final PacketTransmitter transmitter, final HomaMetrics metrics, final boolean gather)
     {
         this.transmitter = transmitter;
-        this.sendPool = sendPool;
         this.metrics = metrics;
         this.gather = gather;
     }
@@ -117,14 +113,14 @@ final class DataSender
         {
             data.offsetInSequence(offset);
         }
-        if (gather && byteLength >= GATHER_MIN_BYTES && sendPool.appendTo(out.pages, offset, byteLength, packet))
+        if (gather && byteLength >= GATHER_MIN_BYTES && out.pool.appendTo(out.pages, offset, byteLength, packet))
         {
             packet.length(DataHeaderFlyweight.HEADER_LENGTH);
         }
         else
         {
             packet.clearPayload();
-            sendPool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
+            out.pool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
             packet.length(DataHeaderFlyweight.HEADER_LENGTH + byteLength);
         }
         return transmitter.transmit(packet, rpc.peerAddress, priority, PacketType.DATA);

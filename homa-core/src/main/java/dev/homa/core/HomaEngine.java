@@ -154,7 +154,7 @@ final class HomaEngine implements Agent
         this.transmitter = new PacketTransmitter(driver, metrics);
         // A packet whose checksum the transmitter fills (IPv4 protocol 146, not completed below the driver) must
         // hold all of its bytes.
-        final DataSender dataSender = new DataSender(transmitter, sendPool, metrics,
+        final DataSender dataSender = new DataSender(transmitter, metrics,
             driver.gathersPayload() && (!driver.carriesIpProtocol146() || driver.completesChecksum()));
         final AnswerLimiter limiter =
             new AnswerLimiter(metrics, ctx.maxAnswersPerPeerPerTick(), ctx.maxAnswersToUnknownPerTick());
@@ -187,7 +187,9 @@ final class HomaEngine implements Agent
         this.timer =
             new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, limiter, metrics, time);
         this.commandHandler = new CommandHandler(
-            ctx, registry, sockets, rpcs, peers, sendPool, sendPagesReserved, delivery, pacer, metrics, time);
+            ctx, registry, sockets, rpcs, peers, sendPool, receivePool, sendPagesReserved, delivery, pacer, metrics,
+            time);
+        delivery.forwardWith(commandHandler::startForward);
         final Unreachable unreachable = new Unreachable(driver, transmitter, rpcs, metrics, time);
         this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, commandHandler::bindOpened,
             dataReceiver, controlReceiver, ackManager, peers, unreachable);

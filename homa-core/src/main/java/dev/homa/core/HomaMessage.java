@@ -47,6 +47,11 @@ public final class HomaMessage
     private HomaException error;
     private boolean owned;
     private boolean replied;
+    private boolean forwarded;
+    private int forwardPort;
+    private long forwardId;
+    private long forwardPeer;
+    private int forwardPeerPort;
 
     /**
      * A pooled, empty message: the protocol thread makes these, the application only receives them.
@@ -147,6 +152,7 @@ public final class HomaMessage
         pageCount = 0;
         error = null;
         owned = false;
+        forwarded = false;
     }
 
     /**
@@ -376,6 +382,77 @@ public final class HomaMessage
     void unmarkReplied()
     {
         replied = false;
+    }
+
+    /**
+     * Take this message from the application as the body of a reply: it is lost to the application as if released,
+     * and the protocol thread makes its pages the reply's ({@link #handBack()} queues it there when the caller
+     * cannot run the engine itself).
+     *
+     * @param port     our socket's port.
+     * @param id       the server RPC's odd id.
+     * @param peer     the client host.
+     * @param peerPort the client's port.
+     */
+    void forwardAsReply(final int port, final long id, final long peer, final int peerPort)
+    {
+        checkOwned();
+        forwardPort = port;
+        forwardId = id;
+        forwardPeer = peer;
+        forwardPeerPort = peerPort;
+        forwarded = true;
+        owned = false;
+    }
+
+    /**
+     * Queue a message taken by {@link #forwardAsReply} for the protocol thread, as a release is queued.
+     */
+    void handBack()
+    {
+        releaser.accept(this);
+    }
+
+    boolean isForwarded()
+    {
+        return forwarded;
+    }
+
+    /**
+     * @param other another message.
+     * @return true if both came from the same transport (they share its receive pool).
+     */
+    boolean sameTransport(final HomaMessage other)
+    {
+        return releaser == other.releaser;
+    }
+
+    int forwardPort()
+    {
+        return forwardPort;
+    }
+
+    long forwardId()
+    {
+        return forwardId;
+    }
+
+    long forwardPeer()
+    {
+        return forwardPeer;
+    }
+
+    int forwardPeerPort()
+    {
+        return forwardPeerPort;
+    }
+
+    /**
+     * @return the length, without the ownership check (protocol thread, for a consumed message).
+     */
+    int byteLength()
+    {
+        return length;
     }
 
     private void checkRange(final int index, final int byteLength)

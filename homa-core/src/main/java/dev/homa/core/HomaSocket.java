@@ -245,6 +245,43 @@ public final class HomaSocket implements AutoCloseable
     }
 
     /**
+     * Answer a request, once, with the bytes of a message this transport received, without copying them: the
+     * request itself for an echo, or a response being relayed by a proxy. The body's receive-pool pages become the
+     * response's and go back to the pool when the RPC ends (the client acknowledged the response, or the RPC was
+     * discarded), so they count against the receive pool until then instead of against the send pool. The body is
+     * consumed: when this returns it is no longer the caller's, as if released, and must not be used or released
+     * again. A request that is not its own reply's body must still be released.
+     *
+     * @param request the request as received (not yet released).
+     * @param body    a message received by this socket's transport (not yet released, not an error).
+     */
+    public void homaReply(final HomaMessage request, final HomaMessage body)
+    {
+        if (HomaMessage.Kind.REQUEST != request.kind())
+        {
+            throw new HomaException("homaReply needs a REQUEST message, got " + request.kind());
+        }
+        if (body.isError())
+        {
+            throw new HomaException("an error result has no bytes to reply with: " + body);
+        }
+        if (!body.sameTransport(request))
+        {
+            throw new HomaException("a reply's body must be a message received by the request's transport: " + body);
+        }
+        transport.ensureOpen();
+        final long id = request.id();
+        final long client = request.peer();
+        final int clientPort = request.peerPort();
+        request.markReplied();
+        if (!transport.engine().inlineSender().forward(body, port, id, client, clientPort))
+        {
+            body.forwardAsReply(port, id, client, clientPort);
+            body.handBack();
+        }
+    }
+
+    /**
      * Answer a request by its coordinates (useful after the request message was released).
      *
      * @param client     the client host (request's {@link HomaMessage#peer()}).

@@ -110,6 +110,38 @@ final class InlineSender
     }
 
     /**
+     * Start a reply whose body is a received message, now, if the calling thread may run the engine (see
+     * {@link CommandHandler#startForward}).
+     *
+     * @param body     the message, still the application's.
+     * @param port     our socket's port.
+     * @param id       the server RPC's odd id.
+     * @param peer     the client host.
+     * @param peerPort the client's port.
+     * @return false if the caller may not run the engine now; the message is then still the application's.
+     */
+    boolean forward(final HomaMessage body, final int port, final long id, final long peer, final int peerPort)
+    {
+        if (!invokerThread.mayRunInline())
+        {
+            return false;
+        }
+        invokerThread.enter();
+        try
+        {
+            drainCommands();
+            body.forwardAsReply(port, id, peer, peerPort);
+            commandHandler.startForward(body);
+            transmit();
+            return true;
+        }
+        finally
+        {
+            invokerThread.exit();
+        }
+    }
+
+    /**
      * Start a message with its first bytes and add whole buffers {@code 1 .. count - 1} of {@code rest} after them.
      */
     private boolean send(

@@ -25,6 +25,7 @@ final class MessageDelivery
     private final int maxPages;
     private final InvokerThread invokerThread;
     private final Runnable wake;
+    private Consumer<HomaMessage> forwarder;
     private int overflowCount;
 
     /**
@@ -49,6 +50,14 @@ final class MessageDelivery
         this.maxPages = maxPages;
         this.invokerThread = invokerThread;
         this.wake = wake;
+    }
+
+    /**
+     * @param forwarder starts the reply that a message handed back by {@code homaReply(request, body)} becomes.
+     */
+    void forwardWith(final Consumer<HomaMessage> forwarder)
+    {
+        this.forwarder = forwarder;
     }
 
     /**
@@ -89,10 +98,7 @@ final class MessageDelivery
         while (null != (message = socket.overflow.pollFirst()))
         {
             overflowCount--;
-            for (int i = 0; i < message.pageCount(); i++)
-            {
-                receivePool.free(message.page(i));
-            }
+            freePages(message);
             message.clear();
             freeMessages.addLast(message);
         }
@@ -145,12 +151,28 @@ final class MessageDelivery
 
     private void free(final HomaMessage message)
     {
+        if (message.isForwarded())
+        {
+            // Handed back as a reply's body: its pages become the reply's.
+            forwarder.accept(message);
+            return;
+        }
+        freePages(message);
+        message.clear();
+        freeMessages.addLast(message);
+    }
+
+    /**
+     * Return a message's pages to the receive pool (the message object stays as it is).
+     *
+     * @param message the message.
+     */
+    void freePages(final HomaMessage message)
+    {
         for (int i = 0, n = message.pageCount(); i < n; i++)
         {
             receivePool.free(message.page(i));
         }
-        message.clear();
-        freeMessages.addLast(message);
     }
 
     /**

@@ -1,14 +1,18 @@
 package dev.homa.core;
 
 /**
- * The sending half of an RPC (a client's request or a server's response): its bytes in send-pool pages (kept for
- * retransmission until the RPC ends), how far they were copied in by the application, sent, and granted, and the
- * priorities to use. Queued in the engine's SRPT send list while it has transmittable bytes.
+ * The sending half of an RPC (a client's request or a server's response): its bytes in pool pages, kept for
+ * retransmission until the RPC ends (send-pool pages the application's bytes were copied into, or the receive-pool
+ * pages of a received message that a reply forwards without a copy: {@link #pool}); how far the bytes were copied
+ * in by the application, sent, and granted; and the priorities to use. Queued in the engine's SRPT send list while
+ * it has transmittable bytes.
  */
 final class OutboundMessage
 {
     final int[] pages;
     int pageCount;
+    /** The pool {@link #pages} belong to, and go back to when the RPC ends. */
+    PagePool pool;
     int length;
     /** Bytes copied in from the application so far (a long message arrives in several command chunks). */
     int available;
@@ -36,6 +40,7 @@ final class OutboundMessage
         this.rpc = rpc;
         this.length = length;
         pageCount = 0;
+        pool = null;
         available = 0;
         nextOffset = 0;
         granted = 0;

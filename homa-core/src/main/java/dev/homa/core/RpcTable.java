@@ -220,8 +220,11 @@ final class RpcTable
         }
         if (rpc.outPagesHeld)
         {
-            sendPool.free(out.pages, out.pageCount);
-            sendPagesReserved.release(sendPool.unitsFor(out.length));
+            out.pool.free(out.pages, out.pageCount);
+            if (sendPool == out.pool)
+            {
+                sendPagesReserved.release(sendPool.unitsFor(out.length));
+            }
             rpc.outPagesHeld = false;
         }
         resetInbound(rpc);

@@ -8,7 +8,6 @@ import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.nic.HostAddress;
 import org.agrona.BitUtil;
 import org.agrona.BufferUtil;
-import org.agrona.DirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -19,15 +18,15 @@ import java.util.function.BooleanSupplier;
  * The Homa echo server: one transport, one socket on a Homa port. INVOKER threading (default): one thread runs the
  * protocol and answers between duty cycles, sleeping in the driver when idle, as the TCP servers' one thread sleeps
  * in epoll. DEDICATED: the transport's protocol thread and a thread blocking in {@code homaRecv}. An echo replies
- * with the request's own segments ({@code homaReplyv}, one copy into the send pool), as the TCP servers write back
- * the buffer they read into; any other length replies with the server's pattern buffer under the request's header.
+ * with the request itself ({@code homaReply(request, request)}: its receive-pool pages, no copy), as the TCP servers
+ * write back the buffer they read into; any other length replies with the server's pattern buffer under the
+ * request's header.
  */
 final class HomaServer implements AutoCloseable
 {
     private final HomaTransport transport;
     private final HomaSocket socket;
     private final UnsafeBuffer echo;
-    private DirectBuffer[] segments = new DirectBuffer[16];
     private final UnsafeBuffer own;
     private final boolean dedicated;
 
@@ -84,26 +83,18 @@ final class HomaServer implements AutoCloseable
 
     private void answer(final HomaMessage request)
     {
+        final int length = request.length();
+        request.getBytes(0, echo, 0, Math.min(length, LoadMessage.HEADER_LENGTH));
+        final int responseLength = length >= LoadMessage.HEADER_LENGTH ? LoadMessage.responseLength(echo, 0) : 0;
+        if (responseLength == length)
+        {
+            // The echo hands the request back as the response: its receive-pool pages go out again, no copy.
+            socket.homaReply(request, request);
+            return;
+        }
         try
         {
-            final int length = request.length();
-            request.getBytes(0, echo, 0, Math.min(length, LoadMessage.HEADER_LENGTH));
-            final int responseLength = length >= LoadMessage.HEADER_LENGTH ? LoadMessage.responseLength(echo, 0) : 0;
-            if (responseLength == length)
-            {
-                // The echo gathers the request's own segments: one copy, receive pool to send pool.
-                final int count = request.segmentCount();
-                if (count > segments.length)
-                {
-                    segments = new DirectBuffer[count];
-                }
-                for (int i = 0; i < count; i++)
-                {
-                    segments[i] = request.segment(i);
-                }
-                socket.homaReplyv(request, segments, count);
-            }
-            else if (responseLength >= LoadMessage.HEADER_LENGTH && responseLength <= own.capacity())
+            if (responseLength >= LoadMessage.HEADER_LENGTH && responseLength <= own.capacity())
             {
                 own.putBytes(0, echo, 0, LoadMessage.HEADER_LENGTH);
                 socket.homaReply(request, own, 0, responseLength);

@@ -87,6 +87,8 @@ public enum HomaCounter
     ACKS_IGNORED("acks_ignored"),
     /** Messages refused although reserved: the send pool's free space was split between slot and whole pages. */
     SEND_POOL_FRAGMENTED("send_pool_fragmented"),
+    /** Replies that took a received message's receive-pool pages instead of a copy into the send pool. */
+    FORWARDED_REPLIES("forwarded_replies"),
     /** Peers presumed dead after timeout_resends rounds of RESENDs went unanswered (their RPCs were aborted). */
     PEER_TIMEOUTS("peer_timeouts"),
     /** Server RPCs receiving a request reclaimed after maxUnansweredResends RESEND rounds went unanswered. */

@@ -30,12 +30,14 @@ public final class HomaSocket implements AutoCloseable
     private final ConcurrentHashMap<Long, RpcFuture> futures = new ConcurrentHashMap<>();
     private final ClientRpcCount clientRpcs = new ClientRpcCount();
     private final SocketEndpoint endpoint = new Endpoint();
+    private final MessageWriter writer;
     private volatile boolean closed;
 
     HomaSocket(final HomaTransport transport, final int port)
     {
         this.transport = transport;
         this.port = port;
+        this.writer = new MessageWriter(transport, port);
         this.receives = new ReceiveQueue(transport, transport.context().completionQueueCapacity());
     }
 
@@ -86,7 +88,8 @@ public final class HomaSocket implements AutoCloseable
         final long destination, final int destPort, final DirectBuffer[] buffers, final int count, final long cookie)
     {
         final long id = transport.newRpcId();
-        sendWithId(id, destination, destPort, null, 0, gatheredLength(buffers, count), buffers, count, cookie, 0);
+        final int length = MessageWriter.gatheredLength(buffers, count);
+        sendWithId(id, destination, destPort, null, 0, length, buffers, count, cookie, 0);
         return id;
     }
 
@@ -231,7 +234,7 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("homaReplyv needs a REQUEST message, got " + request.kind());
         }
-        final int length = gatheredLength(buffers, count);
+        final int length = MessageWriter.gatheredLength(buffers, count);
         request.markReplied();
         try
         {
@@ -312,22 +315,8 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("homaReply needs a server-side (odd) RPC id, got " + id);
         }
-        checkMessage(buffer, offset, length);
-        final int pages = pagesFor(length);
-        if (!transport.reserveSendPages(pages))
-        {
-            throw new HomaLimitException("send pool exhausted: " + length + "-byte reply needs " + pages +
-                " units of the send pool, which is full (homa sendPoolBytes)");
-        }
-        try
-        {
-            writeMessage(Commands.FLAG_REPLY, id, client, clientPort, 0, buffer, offset, length, buffers, count);
-        }
-        catch (final HomaException ex)
-        {
-            transport.unreserveSendPages(pages);
-            throw ex;
-        }
+        writer.check(buffer, offset, length);
+        writer.write("reply", Commands.FLAG_REPLY, id, client, clientPort, 0, buffer, offset, length, buffers, count);
     }
 
     /**
@@ -458,106 +447,22 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("bad destination: " + destinationError);
         }
-        checkMessage(buffer, offset, length);
+        writer.check(buffer, offset, length);
         final int max = transport.context().maxRpcsPerSocket();
         if (!clientRpcs.tryStart(max))
         {
             throw new HomaLimitException("socket " + port + " already has " + max +
                 " RPCs in flight (homa maxRpcsPerSocket)");
         }
-        final int pages = pagesFor(length);
-        if (!transport.reserveSendPages(pages))
-        {
-            clientRpcs.cancelStart();
-            throw new HomaLimitException("send pool exhausted: " + length + "-byte request needs " + pages +
-                " units of the send pool, which is full (homa sendPoolBytes)");
-        }
         try
         {
-            writeMessage(flags, id, destination, destPort, cookie, buffer, offset, length, buffers, count);
+            writer.write("request", flags, id, destination, destPort, cookie, buffer, offset, length, buffers, count);
         }
         catch (final HomaException ex)
         {
             clientRpcs.cancelStart();
-            transport.unreserveSendPages(pages);
             throw ex;
         }
-    }
-
-    private void checkMessage(final DirectBuffer buffer, final int offset, final int length)
-    {
-        transport.ensureOpen();
-        final int max = transport.context().maxMessageLength();
-        if (length > max)
-        {
-            throw new HomaLimitException("message of " + length + " bytes exceeds the maximum of " + max +
-                " bytes (HOMA_MAX_MESSAGE_LENGTH)");
-        }
-        if (length < 1)
-        {
-            throw new HomaException("message length must be at least 1 byte: " + length);
-        }
-        if (null != buffer && (offset < 0 || (long)offset + length > buffer.capacity()))
-        {
-            throw new HomaException("range " + offset + "+" + length + " outside buffer of " + buffer.capacity());
-        }
-    }
-
-    private int pagesFor(final int length)
-    {
-        return transport.sendUnitsFor(length);
-    }
-
-    private static int gatheredLength(final DirectBuffer[] buffers, final int count)
-    {
-        if (count < 1 || count > buffers.length)
-        {
-            throw new HomaException("count of gathered buffers out of range 1.." + buffers.length + ": " + count);
-        }
-        long length = 0;
-        for (int i = 0; i < count; i++)
-        {
-            length += buffers[i].capacity();
-        }
-        return (int)Math.min(length, Integer.MAX_VALUE);
-    }
-
-    private void writeMessage(
-        final int flags,
-        final long id,
-        final long peer,
-        final int peerPort,
-        final long cookie,
-        final DirectBuffer buffer,
-        final int offset,
-        final int length,
-        final DirectBuffer[] buffers,
-        final int count)
-    {
-        final HomaEngine engine = transport.engine();
-        final InlineSender inline = engine.inlineSender();
-        if (null == buffers ?
-            inline.send(port, flags, id, peer, peerPort, cookie, buffer, offset, length) :
-            inline.send(port, flags, id, peer, peerPort, cookie, buffers, count, length))
-        {
-            return;
-        }
-        final CommandProxy commands = transport.commands();
-        if (null == buffers)
-        {
-            commands.message(port, flags, id, peer, peerPort, cookie, length, 0, buffer, offset, length);
-        }
-        else
-        {
-            int at = 0;
-            for (int i = 0; i < count; i++)
-            {
-                final DirectBuffer piece = buffers[i];
-                commands.message(port, flags, id, peer, peerPort, cookie, length, at, piece, 0, piece.capacity());
-                at += piece.capacity();
-            }
-        }
-        engine.wake();
     }
 
     /**

@@ -59,6 +59,7 @@ class UdpRpcEndToEndTest
             try (driver; HomaTransport transport = HomaTransport.launch(new HomaTransport.Context()
                 .driver(driver)
                 .threadingMode(ThreadingMode.INVOKER)
+                .timeoutTicks(EchoServer.TIMEOUT_TICKS)
                 .receivePoolBytes(POOL_BYTES)
                 .sendPoolBytes(POOL_BYTES)))
             {

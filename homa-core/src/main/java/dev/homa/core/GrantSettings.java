@@ -12,8 +12,13 @@ import dev.homa.core.grant.GrantConfig;
  */
 abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C>
 {
-    /** The kernel's {@code max_incoming} default: granted or unscheduled bytes not yet received, all messages. */
-    public static final int KERNEL_MAX_INCOMING_BYTES = 400_000;
+    /**
+     * How long the default incoming budget keeps the downlink busy: the kernel's {@code max_incoming} (400,000 bytes)
+     * at its {@code link_mbps} default (25 Gb/s). The budget follows the link as the unscheduled bytes do: a fixed
+     * 400,000 bytes on a 10 Gb/s link would let 35 round trips of granted data queue at the receiver's switch port,
+     * where a message granted at the lowest levels waits behind all of it.
+     */
+    public static final long MAX_INCOMING_LINK_NS = 128_000L;
 
     /** System property of {@link #rttNs(long)}. */
     public static final String RTT_PROP_NAME = "homa.rtt";
@@ -127,9 +132,9 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
         unscheduledBytes = (int)Math.min(((long)unscheduledBytes + payload - 1) / payload * payload, Integer.MAX_VALUE);
         if (0 == maxIncomingBytes)
         {
-            // The kernel's 400,000, or more where packets are so large that every window could not hold one.
-            maxIncomingBytes = (int)Math.min(Integer.MAX_VALUE,
-                Math.max(KERNEL_MAX_INCOMING_BYTES, (long)payload * (overcommit + 1)));
+            // At least one packet for each window, where packets are so large that the link's share holds fewer.
+            final long linkBytes = linkBitsPerSecond / 8 * MAX_INCOMING_LINK_NS / 1_000_000_000L;
+            maxIncomingBytes = (int)Math.min(Integer.MAX_VALUE, Math.max(linkBytes, (long)payload * (overcommit + 1)));
         }
         if (0 == maxIncomingBytesPerPeer)
         {
@@ -226,8 +231,9 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     }
 
     /**
-     * @param maxIncomingBytes cap on granted-but-unreceived bytes; 0 (default) for the kernel's max_incoming,
-     *                         400,000, or (overcommit + 1) packets where that is more.
+     * @param maxIncomingBytes cap on granted-but-unreceived bytes; 0 (default) for {@link #MAX_INCOMING_LINK_NS} of
+     *                         the link (the kernel's 400,000 at 25 Gb/s), or (overcommit + 1) packets where that is
+     *                         more.
      * @return this.
      */
     public C maxIncomingBytes(final int maxIncomingBytes)

@@ -81,6 +81,25 @@ class HomaTransportTest
 
     @Test
     @Timeout(10)
+    void incomingBudgetIs128MicrosecondsOfTheLink()
+    {
+        try (Fabric tenGig = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).linkBitsPerSecond(10_000_000_000L)
+                .build();
+            Fabric kernelLink = Fabric.builder().mode(FabricMode.INSTANT).hosts(1)
+                .linkBitsPerSecond(25_000_000_000L).build())
+        {
+            assertEquals(160_000, new HomaTransport.Context().driver(tenGig.driverAt(0)).conclude().maxIncomingBytes(),
+                "10 Gb/s x 128 us");
+            assertEquals(400_000,
+                new HomaTransport.Context().driver(kernelLink.driverAt(0)).conclude().maxIncomingBytes(),
+                "the kernel's max_incoming at its 25 Gb/s link_mbps");
+            assertEquals(123_456, new HomaTransport.Context().driver(tenGig.driverAt(0)).maxIncomingBytes(123_456)
+                .conclude().maxIncomingBytes(), "a configured budget wins");
+        }
+    }
+
+    @Test
+    @Timeout(10)
     void aSocketTakesPacketsFromTheMomentItIsOpened()
     {
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();

@@ -15,11 +15,19 @@ import org.agrona.concurrent.UnsafeBuffer;
  * A host running the Homa engine, unmodified, in INVOKER mode on the run's virtual clock: one client socket issues
  * the requests, one server socket answers them. Requests and replies go through the API's inline path, as an
  * application thread that drives its own transport would.
+ * <p>
+ * The run models a cluster that has been running for a while: every sender already holds every receiver's cutoffs.
+ * A fresh engine sends to a peer it has not heard from at the unknown-peer level until a CUTOFFS comes back, and
+ * with 144 hosts most pairs would otherwise meet for the first time in the measurement window. So at time 0 each
+ * host sends a 1-byte hello to every other host's {@link #HELLO_PORT} socket; each hello and its reply draw a
+ * CUTOFFS in both directions. Hellos are not workload: the run never sees them.
  */
 final class HomaHost extends SimHost
 {
     /** The server sockets' port on every host. */
     static final int SERVER_PORT = 1000;
+    /** The port of the sockets that answer the hellos. */
+    static final int HELLO_PORT = 1001;
     /** Duty cycles at one instant before the host is declared stuck. */
     private static final int MAX_ROUNDS = 1_000;
 
@@ -33,6 +41,7 @@ final class HomaHost extends SimHost
     private final FabricDriver driver;
     private final HomaSocket client;
     private final HomaSocket server;
+    private final HomaSocket hello;
     private final UnsafeBuffer payload;
     private final int responseBytes;
 
@@ -63,7 +72,15 @@ final class HomaHost extends SimHost
         this.transport = HomaTransport.launch(ctx.threadingMode(ThreadingMode.INVOKER));
         this.client = transport.openSocket(0);
         this.server = transport.openSocket(SERVER_PORT);
+        this.hello = transport.openSocket(HELLO_PORT);
         transport.doWork();
+        for (int peer = 0; peer < run.hostCount(); peer++)
+        {
+            if (peer != index)
+            {
+                client.homaSend(run.address(peer), HELLO_PORT, payload, 0, 1, 0);
+            }
+        }
     }
 
     /**
@@ -79,6 +96,12 @@ final class HomaHost extends SimHost
                 errors[0] = throwable;
             }
         };
+    }
+
+    @Override
+    long firstDueNs()
+    {
+        return 0;
     }
 
     @Override
@@ -126,6 +149,11 @@ final class HomaHost extends SimHost
             {
                 run.measurements().onRefused();
             }
+            message.release();
+        }
+        while (null != (message = hello.homaRecv(HomaSocket.RECV_REQUEST)))
+        {
+            hello.homaReply(message, payload, 0, 1);
             message.release();
         }
         while (null != (message = client.homaRecv(HomaSocket.RECV_RESPONSE)))

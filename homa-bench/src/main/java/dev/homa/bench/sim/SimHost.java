@@ -72,6 +72,14 @@ abstract class SimHost
         run.wake(this, Math.max(nowNs + 1, Math.min(deadlineNs(nowNs), nextArrivalNs)));
     }
 
+    /**
+     * @return when the run first activates this host: its first request, unless its transport has work before.
+     */
+    long firstDueNs()
+    {
+        return nextArrivalNs;
+    }
+
     private double gapNs()
     {
         return -Math.log(1.0 - random.nextDouble()) * meanGapNs;

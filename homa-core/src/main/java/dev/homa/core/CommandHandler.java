@@ -95,6 +95,15 @@ final class CommandHandler implements MessageHandler
             case Commands.CLOSE -> closeSocket(port);
             case Commands.SEND -> onSendCommand(buffer, index, length, port);
             case Commands.CHUNK -> onChunkCommand(buffer, index, length, port);
+            case Commands.SEND_LENT -> startLent(
+                port,
+                buffer.getInt(index + Commands.FLAGS_OFFSET),
+                buffer.getLong(index + Commands.ID_OFFSET),
+                buffer.getLong(index + Commands.PEER_OFFSET),
+                buffer.getInt(index + Commands.PEER_PORT_OFFSET),
+                buffer.getInt(index + Commands.LENGTH_OFFSET),
+                buffer.getLong(index + Commands.COOKIE_OFFSET),
+                buffer.getLong(index + Commands.HEADER_LENGTH));
             case Commands.ABORT -> onAbortCommand(port, buffer.getLong(index + Commands.ID_OFFSET));
             case Commands.DEADLINE -> onDeadlineCommand(
                 port, buffer.getLong(index + Commands.ID_OFFSET), buffer.getLong(index + Commands.DEADLINE_OFFSET));
@@ -237,6 +246,43 @@ final class CommandHandler implements MessageHandler
         metrics.increment(HomaMetrics.FORWARDED_REPLIES);
         arm(rpc, out);
         out.available = out.length;
+        pacer.onBytesAvailable(out);
+    }
+
+    /**
+     * Start a request sent from the application's own memory ({@link HomaSocket#SEND_NO_COPY}): no pool pages, the
+     * DATA packets read the bytes where they are, which the application leaves alone until the RPC has ended.
+     *
+     * @param port          our socket's port.
+     * @param flags         {@link Commands} flags.
+     * @param id            the RPC id.
+     * @param peerAddress   the other host.
+     * @param peerPort      the other socket's port.
+     * @param messageLength the message's length.
+     * @param cookie        the client's cookie.
+     * @param address       the address of its first byte.
+     */
+    void startLent(
+        final int port,
+        final int flags,
+        final long id,
+        final long peerAddress,
+        final int peerPort,
+        final int messageLength,
+        final long cookie,
+        final long address)
+    {
+        final Rpc rpc = openRpc(port, flags, id, peerAddress, peerPort, cookie, 0);
+        if (null == rpc)
+        {
+            return;
+        }
+        final OutboundMessage out = rpc.out;
+        out.reset(rpc, messageLength);
+        out.lentAddress = address;
+        metrics.increment(HomaMetrics.LENT_REQUESTS);
+        arm(rpc, out);
+        out.available = messageLength;
         pacer.onBytesAvailable(out);
     }
 

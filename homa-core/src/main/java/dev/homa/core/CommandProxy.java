@@ -53,6 +53,51 @@ final class CommandProxy
     }
 
     /**
+     * Start a request whose bytes stay in the application's memory ({@link HomaSocket#SEND_NO_COPY}): the record
+     * carries their address, not the bytes. The caller wakes the engine.
+     *
+     * @param port     our socket's port.
+     * @param flags    {@link Commands} flags.
+     * @param id       the RPC id.
+     * @param peer     the other host.
+     * @param peerPort the other socket's port.
+     * @param cookie   the client's cookie.
+     * @param length   the message's length.
+     * @param address  the address of its first byte.
+     */
+    void lent(
+        final int port,
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final int length,
+        final long address)
+    {
+        final long startNs = clock.nanoTime();
+        int index;
+        while ((index = ring.tryClaim(Commands.SEND_LENT, Commands.HEADER_LENGTH + Long.BYTES)) < 0)
+        {
+            if (RingBuffer.INSUFFICIENT_CAPACITY != index)
+            {
+                throw new HomaException("command ring rejected a lent send: " + index);
+            }
+            transport.awaitCommandSpace(startNs);
+        }
+        final AtomicBuffer ringBuffer = ring.buffer();
+        ringBuffer.putInt(index + Commands.PORT_OFFSET, port);
+        ringBuffer.putInt(index + Commands.FLAGS_OFFSET, flags);
+        ringBuffer.putLong(index + Commands.ID_OFFSET, id);
+        ringBuffer.putLong(index + Commands.PEER_OFFSET, peer);
+        ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
+        ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
+        ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
+        ringBuffer.putLong(index + Commands.HEADER_LENGTH, address);
+        ring.commit(index);
+    }
+
+    /**
      * Put bytes of a message into the ring as records of at most {@link Commands#MAX_CHUNK} bytes: the message's
      * first record starts it ({@link Commands#SEND}), the others add to it ({@link Commands#CHUNK}). The caller wakes
      * the engine once the whole message is in.

@@ -13,7 +13,7 @@ package dev.homa.core;
  *  32  long  completion cookie
  *  40  int   offset of this chunk in the message
  *  44  int   reserved
- *  48  ...   payload chunk (SEND and CHUNK records)
+ *  48  ...   payload chunk (SEND and CHUNK records); the buffer's address (SEND_LENT records, a long)
  * </pre>
  * A message longer than {@link #MAX_CHUNK} travels as one SEND record followed by CHUNK records that name the
  * same RPC; records of different producers may interleave.
@@ -32,6 +32,8 @@ final class Commands
     public static final int ABORT = 5;
     /** Give a client RPC a deadline (port, id, deadline at {@link #DEADLINE_OFFSET}). */
     public static final int DEADLINE = 6;
+    /** Start a request sent from the application's own memory (its address at {@link #HEADER_LENGTH}). */
+    public static final int SEND_LENT = 7;
 
     /** The record is a reply (server side). */
     public static final int FLAG_REPLY = 1;

@@ -6,6 +6,7 @@ import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.PacketType;
 import dev.homa.nic.Packet;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Writes DATA packets: the header of one outbound message's segment, every field as a current kernel sets it
@@ -24,6 +25,7 @@ final class DataSender
     static final int GATHER_MIN_BYTES = 1024;
 
     private final DataHeaderFlyweight data = new DataHeaderFlyweight();
+    private final UnsafeBuffer lent = new UnsafeBuffer(0, 0);
     private final PacketTransmitter transmitter;
     private final HomaMetrics metrics;
     private final boolean gather;
@@ -113,14 +115,25 @@ final class DataSender
         {
             data.offsetInSequence(offset);
         }
-        if (gather && byteLength >= GATHER_MIN_BYTES && out.pool.appendTo(out.pages, offset, byteLength, packet))
+        final PagePool pool = out.pool;
+        if (gather && byteLength >= GATHER_MIN_BYTES && (null == pool ?
+            packet.appendPayload(out.lentAddress + offset, byteLength) :
+            pool.appendTo(out.pages, offset, byteLength, packet)))
         {
             packet.length(DataHeaderFlyweight.HEADER_LENGTH);
         }
         else
         {
             packet.clearPayload();
-            out.pool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
+            if (null == pool)
+            {
+                lent.wrap(out.lentAddress + offset, byteLength);
+                buffer.putBytes(DataHeaderFlyweight.HEADER_LENGTH, lent, 0, byteLength);
+            }
+            else
+            {
+                pool.read(out.pages, offset, buffer, DataHeaderFlyweight.HEADER_LENGTH, byteLength);
+            }
             packet.length(DataHeaderFlyweight.HEADER_LENGTH + byteLength);
         }
         return transmitter.transmit(packet, rpc.peerAddress, priority, PacketType.DATA);

@@ -23,6 +23,14 @@ public final class HomaSocket implements AutoCloseable
     public static final int RECV_RESPONSE = 2;
     /** homaRecv flag: accept either. */
     public static final int RECV_ANY = RECV_REQUEST | RECV_RESPONSE;
+    /**
+     * homaSend flag: send the request from the caller's buffer itself, not from a copy in the transport's send pool
+     * (the copy costs as much CPU as the kernel's own copy of the bytes). The buffer must be off-heap memory (a
+     * direct buffer or a memory-mapped or native region: {@code byteArray()} is null), and its bytes are the
+     * transport's until the RPC has ended: keep them unchanged until its response or error has been received, or,
+     * after {@link #abort}, until {@link #outstandingRpcs()} no longer counts it.
+     */
+    public static final int SEND_NO_COPY = 1;
 
     private final HomaTransport transport;
     private final int port;
@@ -71,6 +79,58 @@ public final class HomaSocket implements AutoCloseable
         final long cookie)
     {
         return send(destination, destPort, buffer, offset, length, cookie, 0);
+    }
+
+    /**
+     * Start an RPC, with send flags.
+     *
+     * @param destination {@link dev.homa.nic.HostAddress} of the server host.
+     * @param destPort    server socket's port.
+     * @param buffer      request bytes.
+     * @param offset      first byte.
+     * @param length      1 .. max message length bytes.
+     * @param cookie      opaque value returned with the response.
+     * @param flags       0 (the bytes are copied before return) or {@link #SEND_NO_COPY}.
+     * @return the new RPC's id (even).
+     * @throws HomaLimitException if the message is too long, the socket has too many RPCs in flight or the send
+     *                            pool is full.
+     */
+    public long homaSend(
+        final long destination,
+        final int destPort,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final long cookie,
+        final int flags)
+    {
+        if (0 != (flags & ~SEND_NO_COPY))
+        {
+            throw new HomaException("unknown homaSend flags: " + flags);
+        }
+        if (0 == flags)
+        {
+            return send(destination, destPort, buffer, offset, length, cookie, 0);
+        }
+        if (null != buffer.byteArray())
+        {
+            throw new HomaException("SEND_NO_COPY needs off-heap memory; this buffer wraps a byte[] the garbage " +
+                "collector may move");
+        }
+        final long id = transport.newRpcId();
+        checkDestination(destination, destPort);
+        writer.check(buffer, offset, length);
+        startClientRpc();
+        try
+        {
+            writer.writeLent(0, id, destination, destPort, cookie, length, buffer.addressOffset() + offset);
+        }
+        catch (final HomaException ex)
+        {
+            clientRpcs.cancelStart();
+            throw ex;
+        }
+        return id;
     }
 
     /**
@@ -434,6 +494,22 @@ public final class HomaSocket implements AutoCloseable
         final long cookie,
         final int flags)
     {
+        checkDestination(destination, destPort);
+        writer.check(buffer, offset, length);
+        startClientRpc();
+        try
+        {
+            writer.write("request", flags, id, destination, destPort, cookie, buffer, offset, length, buffers, count);
+        }
+        catch (final HomaException ex)
+        {
+            clientRpcs.cancelStart();
+            throw ex;
+        }
+    }
+
+    private void checkDestination(final long destination, final int destPort)
+    {
         if (closed)
         {
             throw new HomaException("socket " + port + " is closed");
@@ -447,21 +523,15 @@ public final class HomaSocket implements AutoCloseable
         {
             throw new HomaException("bad destination: " + destinationError);
         }
-        writer.check(buffer, offset, length);
+    }
+
+    private void startClientRpc()
+    {
         final int max = transport.context().maxRpcsPerSocket();
         if (!clientRpcs.tryStart(max))
         {
             throw new HomaLimitException("socket " + port + " already has " + max +
                 " RPCs in flight (homa maxRpcsPerSocket)");
-        }
-        try
-        {
-            writer.write("request", flags, id, destination, destPort, cookie, buffer, offset, length, buffers, count);
-        }
-        catch (final HomaException ex)
-        {
-            clientRpcs.cancelStart();
-            throw ex;
         }
     }
 

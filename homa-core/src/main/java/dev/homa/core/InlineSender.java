@@ -142,6 +142,48 @@ final class InlineSender
     }
 
     /**
+     * Start a request sent from the application's own memory now, if the calling thread may run the engine (see
+     * {@link CommandHandler#startLent}).
+     *
+     * @param port     our socket's port.
+     * @param flags    {@link Commands} flags.
+     * @param id       the RPC id.
+     * @param peer     the other host.
+     * @param peerPort the other socket's port.
+     * @param cookie   the client's cookie.
+     * @param length   the message's length.
+     * @param address  the address of its first byte.
+     * @return false if the caller may not run the engine now and must queue a command instead.
+     */
+    boolean sendLent(
+        final int port,
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final long cookie,
+        final int length,
+        final long address)
+    {
+        if (!invokerThread.mayRunInline())
+        {
+            return false;
+        }
+        invokerThread.enter();
+        try
+        {
+            drainCommands();
+            commandHandler.startLent(port, flags, id, peer, peerPort, length, cookie, address);
+            transmit();
+            return true;
+        }
+        finally
+        {
+            invokerThread.exit();
+        }
+    }
+
+    /**
      * Start a message with its first bytes and add whole buffers {@code 1 .. count - 1} of {@code rest} after them.
      */
     private boolean send(

@@ -132,6 +132,30 @@ final class MessageWriter
     }
 
     /**
+     * Start a request whose bytes stay in the application's memory ({@link HomaSocket#SEND_NO_COPY}): nothing is
+     * reserved in the send pool.
+     *
+     * @param flags    {@link Commands} flags.
+     * @param id       the RPC id.
+     * @param peer     the other host.
+     * @param peerPort the other socket's port.
+     * @param cookie   the client's cookie.
+     * @param length   the message's length.
+     * @param address  the address of its first byte.
+     */
+    void writeLent(
+        final int flags, final long id, final long peer, final int peerPort, final long cookie, final int length,
+        final long address)
+    {
+        final HomaEngine engine = transport.engine();
+        if (!engine.inlineSender().sendLent(port, flags, id, peer, peerPort, cookie, length, address))
+        {
+            transport.commands().lent(port, flags, id, peer, peerPort, cookie, length, address);
+            engine.wake();
+        }
+    }
+
+    /**
      * @param buffers the pieces.
      * @param count   pieces used.
      * @return the sum of their capacities.

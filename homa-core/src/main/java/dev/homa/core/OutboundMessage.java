@@ -3,7 +3,8 @@ package dev.homa.core;
 /**
  * The sending half of an RPC (a client's request or a server's response): its bytes in pool pages, kept for
  * retransmission until the RPC ends (send-pool pages the application's bytes were copied into, or the receive-pool
- * pages of a received message that a reply forwards without a copy: {@link #pool}); how far the bytes were copied
+ * pages of a received message that a reply forwards without a copy: {@link #pool}; or, lent, the application's own
+ * memory); how far the bytes were copied
  * in by the application, sent, and granted; and the priorities to use. Queued in the engine's SRPT send list while
  * it has transmittable bytes.
  */
@@ -11,8 +12,10 @@ final class OutboundMessage
 {
     final int[] pages;
     int pageCount;
-    /** The pool {@link #pages} belong to, and go back to when the RPC ends. */
+    /** The pool {@link #pages} belong to, and go back to when the RPC ends; null for a lent message. */
     PagePool pool;
+    /** Address of a lent message's first byte in the application's memory ({@link HomaSocket#SEND_NO_COPY}). */
+    long lentAddress;
     int length;
     /** Bytes copied in from the application so far (a long message arrives in several command chunks). */
     int available;
@@ -41,6 +44,7 @@ final class OutboundMessage
         this.length = length;
         pageCount = 0;
         pool = null;
+        lentAddress = 0;
         available = 0;
         nextOffset = 0;
         granted = 0;

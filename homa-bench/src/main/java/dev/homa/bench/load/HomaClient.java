@@ -16,10 +16,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The Homa side of a load client: one transport and one socket; a request is {@code homaSend} of the slot's buffer
- * with the slot as its cookie, the response comes back with it. INVOKER threading (default): the client's one thread
- * runs the protocol between its own steps and sleeps in the driver when idle, as a Netty or NIO client sleeps in
- * epoll. DEDICATED: the transport's own protocol thread, and the client thread blocks in {@code homaRecv}, as an
- * application that sets nothing does.
+ * with the slot as its cookie, the response comes back with it. The slot is not written again until its response
+ * has come, so the request goes from the slot itself ({@code SEND_NO_COPY}), as the TCP clients write theirs.
+ * INVOKER threading (default): the client's one thread runs the protocol between its own steps and sleeps in the
+ * driver when idle, as a Netty or NIO client sleeps in epoll. DEDICATED: the transport's own protocol thread, and the
+ * client thread blocks in {@code homaRecv}, as an application that sets nothing does.
  */
 final class HomaClient extends PollingClient
 {
@@ -65,7 +66,7 @@ final class HomaClient extends PollingClient
         LoadMessage.writeHeader(slots[slot], 0, sequence, responseLength, slot);
         try
         {
-            socket.homaSend(server, serverPort, slots[slot], 0, requestLength, slot);
+            socket.homaSend(server, serverPort, slots[slot], 0, requestLength, slot, HomaSocket.SEND_NO_COPY);
             return true;
         }
         catch (final HomaLimitException ex)

@@ -89,6 +89,8 @@ public enum HomaCounter
     SEND_POOL_FRAGMENTED("send_pool_fragmented"),
     /** Replies that took a received message's receive-pool pages instead of a copy into the send pool. */
     FORWARDED_REPLIES("forwarded_replies"),
+    /** Requests sent from the application's own memory (SEND_NO_COPY) instead of a copy in the send pool. */
+    LENT_REQUESTS("lent_requests"),
     /** Peers presumed dead after timeout_resends rounds of RESENDs went unanswered (their RPCs were aborted). */
     PEER_TIMEOUTS("peer_timeouts"),
     /** Server RPCs receiving a request reclaimed after maxUnansweredResends RESEND rounds went unanswered. */

@@ -100,6 +100,8 @@ public final class HomaMetrics
     public static final int SEND_POOL_FRAGMENTED = HomaCounter.SEND_POOL_FRAGMENTED.id();
     /** Slot of {@link HomaCounter#FORWARDED_REPLIES}. */
     public static final int FORWARDED_REPLIES = HomaCounter.FORWARDED_REPLIES.id();
+    /** Slot of {@link HomaCounter#LENT_REQUESTS}. */
+    public static final int LENT_REQUESTS = HomaCounter.LENT_REQUESTS.id();
     /** Slot of {@link HomaCounter#PEER_TIMEOUTS}. */
     public static final int PEER_TIMEOUTS = HomaCounter.PEER_TIMEOUTS.id();
     /** Slot of {@link HomaCounter#SERVER_RPCS_RECLAIMED}. */

@@ -66,8 +66,8 @@ class ProtocolPriorityCaptureTest
         try (NetnsPair pair = NetnsPair.create("hrawpcp", 10))
         {
             // Each side captures what it receives: with PACKET_QDISC_BYPASS a sender's own taps never see its frames.
-            final Process tsharkA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, SNAP_LENGTH);
-            final Process tsharkB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, SNAP_LENGTH);
+            final TsharkCapture captureA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, SNAP_LENGTH);
+            final TsharkCapture captureB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, SNAP_LENGTH);
             try (RawEthernetDriver driver = RawEthernetDriver.fromUri(
                     "raw://" + pair.ifA() + "?netns=" + pair.nsA() + "&pool=" + POOL_PACKETS);
                 EchoServerProcess server = EchoServerProcess.rpcs(pair,
@@ -98,10 +98,18 @@ class ProtocolPriorityCaptureTest
             }
             finally
             {
-                TsharkCapture.stop(tsharkA);
-                TsharkCapture.stop(tsharkB);
+                try
+                {
+                    captureA.stop();
+                }
+                finally
+                {
+                    captureB.stop();
+                }
             }
 
+            // One time line from both files: both taps stamp frames on arrival from the same kernel clock, and a GRANT
+            // is stamped at the message's sender before the DATA it allows can leave it, so it sorts ahead of them.
             final List<Frame> frames = new ArrayList<>();
             frames.addAll(readFrames(pcapA));
             frames.addAll(readFrames(pcapB));

@@ -66,8 +66,8 @@ class KernelWireCaptureTest
             // completes it from the driver's seed before the frame reaches the veth, as a NIC would on the wire.
             pair.transmitChecksumOffload(pair.nsA(), pair.ifA(), false);
             pair.transmitChecksumOffload(pair.nsB(), pair.ifB(), false);
-            final Process tsharkA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, 0);
-            final Process tsharkB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, 0);
+            final TsharkCapture captureA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, 0);
+            final TsharkCapture captureB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, 0);
             try (HomaTransport client = HomaTransport.launch(context(pair.ifA(), pair.nsA()));
                 HomaTransport server = HomaTransport.launch(context(pair.ifB(), pair.nsB())))
             {
@@ -106,8 +106,14 @@ class KernelWireCaptureTest
             }
             finally
             {
-                TsharkCapture.stop(tsharkA);
-                TsharkCapture.stop(tsharkB);
+                try
+                {
+                    captureA.stop();
+                }
+                finally
+                {
+                    captureB.stop();
+                }
             }
             final List<Map<String, String>> rows = new ArrayList<>();
             rows.addAll(read(pcapA));

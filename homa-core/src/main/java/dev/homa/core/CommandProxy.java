@@ -86,13 +86,7 @@ final class CommandProxy
             transport.awaitCommandSpace(startNs);
         }
         final AtomicBuffer ringBuffer = ring.buffer();
-        ringBuffer.putInt(index + Commands.PORT_OFFSET, port);
-        ringBuffer.putInt(index + Commands.FLAGS_OFFSET, flags);
-        ringBuffer.putLong(index + Commands.ID_OFFSET, id);
-        ringBuffer.putLong(index + Commands.PEER_OFFSET, peer);
-        ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
-        ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
-        ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
+        putHeader(ringBuffer, index, port, flags, id, peer, peerPort, length, cookie);
         ringBuffer.putLong(index + Commands.HEADER_LENGTH, address);
         ring.commit(index);
     }
@@ -144,17 +138,31 @@ final class CommandProxy
                 transport.awaitCommandSpace(startNs);
                 continue;
             }
-            ringBuffer.putInt(index + Commands.PORT_OFFSET, port);
-            ringBuffer.putInt(index + Commands.FLAGS_OFFSET, flags);
-            ringBuffer.putLong(index + Commands.ID_OFFSET, id);
-            ringBuffer.putLong(index + Commands.PEER_OFFSET, peer);
-            ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
-            ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
-            ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
+            putHeader(ringBuffer, index, port, flags, id, peer, peerPort, length, cookie);
             ringBuffer.putInt(index + Commands.CHUNK_OFFSET_OFFSET, messageOffset + done);
             ringBuffer.putBytes(index + Commands.HEADER_LENGTH, buffer, offset + done, chunk);
             ring.commit(index);
             done += chunk;
         }
+    }
+
+    private static void putHeader(
+        final AtomicBuffer ringBuffer,
+        final int index,
+        final int port,
+        final int flags,
+        final long id,
+        final long peer,
+        final int peerPort,
+        final int length,
+        final long cookie)
+    {
+        ringBuffer.putInt(index + Commands.PORT_OFFSET, port);
+        ringBuffer.putInt(index + Commands.FLAGS_OFFSET, flags);
+        ringBuffer.putLong(index + Commands.ID_OFFSET, id);
+        ringBuffer.putLong(index + Commands.PEER_OFFSET, peer);
+        ringBuffer.putInt(index + Commands.PEER_PORT_OFFSET, peerPort);
+        ringBuffer.putInt(index + Commands.LENGTH_OFFSET, length);
+        ringBuffer.putLong(index + Commands.COOKIE_OFFSET, cookie);
     }
 }

@@ -122,14 +122,12 @@ final class InlineSender
      */
     boolean forward(final HomaMessage body, final int port, final long id, final long peer, final int peerPort)
     {
-        if (!invokerThread.mayRunInline())
+        if (!begin())
         {
             return false;
         }
-        invokerThread.enter();
         try
         {
-            drainCommands();
             body.forwardAsReply(port, id, peer, peerPort);
             commandHandler.startForward(body);
             transmit();
@@ -165,14 +163,12 @@ final class InlineSender
         final int length,
         final long address)
     {
-        if (!invokerThread.mayRunInline())
+        if (!begin())
         {
             return false;
         }
-        invokerThread.enter();
         try
         {
-            drainCommands();
             commandHandler.startLent(port, flags, id, peer, peerPort, length, cookie, address);
             transmit();
             return true;
@@ -200,14 +196,12 @@ final class InlineSender
         final DirectBuffer[] rest,
         final int count)
     {
-        if (!invokerThread.mayRunInline())
+        if (!begin())
         {
             return false;
         }
-        invokerThread.enter();
         try
         {
-            drainCommands();
             final OutboundMessage out = commandHandler.startMessage(
                 port, flags, id, peer, peerPort, length, cookie, first, offset, firstBytes);
             if (null != out)
@@ -226,6 +220,31 @@ final class InlineSender
         {
             invokerThread.exit();
         }
+    }
+
+    /**
+     * Enter the engine inline if the caller may, with the commands already in the ring carried out first; the caller
+     * leaves with {@code invokerThread.exit()}.
+     *
+     * @return false if the caller may not run the engine now.
+     */
+    private boolean begin()
+    {
+        if (!invokerThread.mayRunInline())
+        {
+            return false;
+        }
+        invokerThread.enter();
+        try
+        {
+            drainCommands();
+        }
+        catch (final RuntimeException ex)
+        {
+            invokerThread.exit();
+            throw ex;
+        }
+        return true;
     }
 
     private void drainCommands()

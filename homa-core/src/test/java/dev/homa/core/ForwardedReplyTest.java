@@ -12,11 +12,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
+import static dev.homa.core.ModeTransports.launch;
+import static dev.homa.core.ModeTransports.receive;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -85,8 +85,8 @@ class ForwardedReplyTest
     @Timeout(30)
     void aBodyIsConsumedAndMisuseThrows(final ThreadingMode mode)
     {
-        // INVOKER: this thread runs both duty cycles, so the reply starts inline. DEDICATED (protocol threads, UDP on
-        // loopback): the body is queued for the protocol thread.
+        // INVOKER: this thread runs both duty cycles, so the reply starts inline. DEDICATED: the body is queued for
+        // the protocol thread.
         final boolean invoker = ThreadingMode.INVOKER == mode;
         final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(3).build();
         try (HomaTransport client = launch(mode, fabric, 0);
@@ -131,37 +131,6 @@ class ForwardedReplyTest
         {
             fabric.close();
         }
-    }
-
-    private static HomaTransport launch(final ThreadingMode mode, final Fabric fabric, final int host)
-    {
-        return HomaTransport.launch(ThreadingMode.INVOKER == mode ?
-            new HomaTransport.Context().driver(fabric.driverAt(host)).threadingMode(mode) :
-            new HomaTransport.Context().driverUri("udp://127.0.0.1:0").threadingMode(mode));
-    }
-
-    private static HomaMessage receive(
-        final ThreadingMode mode, final HomaSocket socket, final int flags, final HomaTransport... transports)
-    {
-        if (ThreadingMode.DEDICATED == mode)
-        {
-            final HomaMessage message = socket.homaRecv(flags, 10, TimeUnit.SECONDS);
-            assertNotNull(message);
-            return message;
-        }
-        for (int i = 0; i < 100_000; i++)
-        {
-            for (final HomaTransport transport : transports)
-            {
-                transport.doWork();
-            }
-            final HomaMessage message = socket.homaRecv(flags);
-            if (null != message)
-            {
-                return message;
-            }
-        }
-        throw new AssertionError("nothing received");
     }
 
     /** Answers every request with itself, and notes the most send-pool pages the server ever held. */

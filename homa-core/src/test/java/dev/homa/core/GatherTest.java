@@ -9,11 +9,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Timeout;
 
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
+import static dev.homa.core.ModeTransports.launch;
+import static dev.homa.core.ModeTransports.receive;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
@@ -33,16 +33,9 @@ class GatherTest
         final long seed = Long.getLong("homa.seed", System.nanoTime());
         System.out.println("seed=" + seed);
         final Random random = new Random(seed);
-        // INVOKER on the in-memory fabric, stepped by this thread; DEDICATED (one protocol thread per transport) over
-        // UDP on loopback, since the fabric is stepped by one thread.
-        final boolean invoker = ThreadingMode.INVOKER == mode;
         final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build();
-        try (HomaTransport client = HomaTransport.launch(invoker ?
-                new HomaTransport.Context().driver(fabric.driverAt(0)).threadingMode(mode) :
-                new HomaTransport.Context().driverUri("udp://127.0.0.1:0").threadingMode(mode));
-            HomaTransport server = HomaTransport.launch(invoker ?
-                new HomaTransport.Context().driver(fabric.driverAt(1)).threadingMode(mode) :
-                new HomaTransport.Context().driverUri("udp://127.0.0.1:0").threadingMode(mode)))
+        try (HomaTransport client = launch(mode, fabric, 0);
+            HomaTransport server = launch(mode, fabric, 1))
         {
             final long serverAddress = server.context().driver().localAddress();
             final HomaSocket clientSocket = client.openSocket(0);
@@ -94,29 +87,5 @@ class GatherTest
         {
             fabric.close();
         }
-    }
-
-    private static HomaMessage receive(
-        final ThreadingMode mode, final HomaSocket socket, final int flags, final HomaTransport... transports)
-    {
-        if (ThreadingMode.DEDICATED == mode)
-        {
-            final HomaMessage message = socket.homaRecv(flags, 10, TimeUnit.SECONDS);
-            assertNotNull(message);
-            return message;
-        }
-        for (int i = 0; i < 100_000; i++)
-        {
-            for (final HomaTransport transport : transports)
-            {
-                transport.doWork();
-            }
-            final HomaMessage message = socket.homaRecv(flags);
-            if (null != message)
-            {
-                return message;
-            }
-        }
-        throw new AssertionError("nothing received");
     }
 }

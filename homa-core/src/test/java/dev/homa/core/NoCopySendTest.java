@@ -13,11 +13,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
+import static dev.homa.core.ModeTransports.launch;
+import static dev.homa.core.ModeTransports.receive;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -126,36 +126,5 @@ class NoCopySendTest
         {
             fabric.close();
         }
-    }
-
-    private static HomaTransport launch(final ThreadingMode mode, final Fabric fabric, final int host)
-    {
-        return HomaTransport.launch(ThreadingMode.INVOKER == mode ?
-            new HomaTransport.Context().driver(fabric.driverAt(host)).threadingMode(mode) :
-            new HomaTransport.Context().driverUri("udp://127.0.0.1:0").threadingMode(mode));
-    }
-
-    private static HomaMessage receive(
-        final ThreadingMode mode, final HomaSocket socket, final int flags, final HomaTransport... transports)
-    {
-        if (ThreadingMode.DEDICATED == mode)
-        {
-            final HomaMessage message = socket.homaRecv(flags, 10, TimeUnit.SECONDS);
-            assertNotNull(message);
-            return message;
-        }
-        for (int i = 0; i < 100_000; i++)
-        {
-            for (final HomaTransport transport : transports)
-            {
-                transport.doWork();
-            }
-            final HomaMessage message = socket.homaRecv(flags);
-            if (null != message)
-            {
-                return message;
-            }
-        }
-        throw new AssertionError("nothing received");
     }
 }

@@ -118,18 +118,7 @@ public final class HomaSocket implements AutoCloseable
                 "collector may move");
         }
         final long id = transport.newRpcId();
-        checkDestination(destination, destPort);
-        writer.check(buffer, offset, length);
-        startClientRpc();
-        try
-        {
-            writer.writeLent(0, id, destination, destPort, cookie, length, buffer.addressOffset() + offset);
-        }
-        catch (final HomaException ex)
-        {
-            clientRpcs.cancelStart();
-            throw ex;
-        }
+        sendWithId(id, destination, destPort, buffer, offset, length, null, 0, cookie, 0, true);
         return id;
     }
 
@@ -149,7 +138,7 @@ public final class HomaSocket implements AutoCloseable
     {
         final long id = transport.newRpcId();
         final int length = MessageWriter.gatheredLength(buffers, count);
-        sendWithId(id, destination, destPort, null, 0, length, buffers, count, cookie, 0);
+        sendWithId(id, destination, destPort, null, 0, length, buffers, count, cookie, 0, false);
         return id;
     }
 
@@ -174,7 +163,8 @@ public final class HomaSocket implements AutoCloseable
         futures.put(future.id(), future);
         try
         {
-            sendWithId(future.id(), destination, destPort, buffer, offset, length, null, 0, 0, Commands.FLAG_FUTURE);
+            sendWithId(future.id(), destination, destPort, buffer, offset, length, null, 0, 0, Commands.FLAG_FUTURE,
+                false);
         }
         catch (final HomaException ex)
         {
@@ -473,7 +463,7 @@ public final class HomaSocket implements AutoCloseable
         final int flags)
     {
         final long id = transport.newRpcId();
-        sendWithId(id, destination, destPort, buffer, offset, length, null, 0, cookie, flags);
+        sendWithId(id, destination, destPort, buffer, offset, length, null, 0, cookie, flags, false);
         return id;
     }
 
@@ -481,6 +471,7 @@ public final class HomaSocket implements AutoCloseable
      * @param buffer  the message, or null when it is gathered from {@code buffers}.
      * @param buffers the pieces of a gathered message (whole capacities), or null.
      * @param count   pieces used.
+     * @param lent    send from {@code buffer} itself ({@link #SEND_NO_COPY}), not a copy in the send pool.
      */
     private void sendWithId(
         final long id,
@@ -492,14 +483,23 @@ public final class HomaSocket implements AutoCloseable
         final DirectBuffer[] buffers,
         final int count,
         final long cookie,
-        final int flags)
+        final int flags,
+        final boolean lent)
     {
         checkDestination(destination, destPort);
         writer.check(buffer, offset, length);
         startClientRpc();
         try
         {
-            writer.write("request", flags, id, destination, destPort, cookie, buffer, offset, length, buffers, count);
+            if (lent)
+            {
+                writer.writeLent(flags, id, destination, destPort, cookie, length, buffer.addressOffset() + offset);
+            }
+            else
+            {
+                writer.write("request", flags, id, destination, destPort, cookie, buffer, offset, length, buffers,
+                    count);
+            }
         }
         catch (final HomaException ex)
         {

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -24,10 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * never reaches {@code close()}, and {@link #create(String)} removes leftovers of dead JVMs with the same prefix.
  * <p>
  * Code can run inside a namespace without a child process: {@link #callIn(String, Callable)} runs on a dedicated
- * thread that has entered the namespace with {@code setns(2)} (which affects only the calling thread). Sockets keep
- * the namespace they were created in, so a socket opened there can be used from any thread afterwards. Note that
- * {@code /proc/self/net} and {@code /sys/class/net} still show the root namespace on such a thread; use
- * {@code /proc/thread-self/net} or socket ioctls.
+ * thread that has entered the namespace with {@code setns(2)} (which affects only the calling thread), called
+ * through the {@link NamespaceEntry} registered on the class path. Sockets keep the namespace they were created in,
+ * so a socket opened there can be used from any thread afterwards. Note that {@code /proc/self/net} and
+ * {@code /sys/class/net} still show the root namespace on such a thread; use {@code /proc/thread-self/net} or socket
+ * ioctls.
  * <p>
  * Typical use:
  * <pre>{@code
@@ -280,26 +282,6 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * Switch a device's transmit checksum offload ({@code ethtool -K IFNAME tx on|off}, through {@code SIOCETHTOOL}).
-     * With it off, the stack completes every partial checksum in software before the device sees the frame
-     * ({@code skb_checksum_help}), which is what a NIC would put on the wire; a veth pair otherwise passes partial
-     * checksums on as they are.
-     *
-     * @param ns      namespace holding the device.
-     * @param ifName  the device.
-     * @param enabled offload on or off.
-     * @throws Exception if the kernel refuses.
-     */
-    public void transmitChecksumOffload(final String ns, final String ifName, final boolean enabled) throws Exception
-    {
-        callIn(ns, () ->
-        {
-            NetnsCalls.transmitChecksumOffload(ifName, enabled);
-            return null;
-        });
-    }
-
-    /**
      * Run code on a thread that has entered the namespace (one thread per namespace, reused, ended at
      * {@link #close()}). Sockets created there belong to the namespace for their whole life.
      *
@@ -348,20 +330,21 @@ public final class NetnsPair implements AutoCloseable
                 return existing;
             }
         }
-        final NamedExecutor executor = new NamedExecutor(name, ns);
+        final NamedExecutor executor = new NamedExecutor(name, ns, namespaceEntry());
         executors.add(executor);
         return executor;
     }
 
     /**
-     * Move the calling thread into a namespace with {@code setns(2)}. Only this thread changes; the rest of the
-     * JVM stays where it is.
-     *
-     * @param ns namespace name under /var/run/netns.
+     * @return the registered way into a namespace.
+     * @throws IllegalStateException if the class path has none.
      */
-    public static void enter(final String ns)
+    static NamespaceEntry namespaceEntry()
     {
-        NetnsCalls.enter(ns);
+        return ServiceLoader.load(NamespaceEntry.class, NetnsPair.class.getClassLoader()).findFirst()
+            .orElseThrow(() -> new IllegalStateException("no " + NamespaceEntry.class.getName() + " on the class " +
+                "path: code runs in a namespace through the project's setns(2) binding, which homa-nic's test " +
+                "classes register (add homa-nic's test-jar as a test dependency)"));
     }
 
     /**
@@ -504,14 +487,14 @@ public final class NetnsPair implements AutoCloseable
     {
         private final String name;
 
-        NamedExecutor(final String name, final String ns)
+        NamedExecutor(final String name, final String ns, final NamespaceEntry entry)
         {
             super(1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
                 (runnable) ->
                 {
                     final Thread thread = new Thread(() ->
                     {
-                        enter(ns);
+                        entry.enter(ns);
                         runnable.run();
                     }, name);
                     thread.setDaemon(true);

@@ -4,10 +4,11 @@ import dev.homa.core.HomaMessage;
 import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
+import dev.homa.nic.netns.ChecksumOffload;
 import dev.homa.nic.netns.LuaDissector;
-import dev.homa.test.NetnsPair;
 import dev.homa.nic.netns.TsharkCapture;
 import dev.homa.nic.raw.RawEthernetDriver;
+import dev.homa.test.NetnsPair;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -64,8 +65,8 @@ class KernelWireCaptureTest
         {
             // The drivers leave a partial checksum, as the kernel's Homa does; with transmit offload off the stack
             // completes it from the driver's seed before the frame reaches the veth, as a NIC would on the wire.
-            pair.transmitChecksumOffload(pair.nsA(), pair.ifA(), false);
-            pair.transmitChecksumOffload(pair.nsB(), pair.ifB(), false);
+            ChecksumOffload.transmit(pair, pair.nsA(), pair.ifA(), false);
+            ChecksumOffload.transmit(pair, pair.nsB(), pair.ifB(), false);
             final TsharkCapture captureA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, 0);
             final TsharkCapture captureB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, 0);
             try (HomaTransport client = HomaTransport.launch(context(pair.ifA(), pair.nsA()));

@@ -88,6 +88,7 @@ public final class LibC
     public static final long SIOCGIFMTU = 0x8921;
     public static final long SIOCGIFHWADDR = 0x8927;
     public static final long SIOCGIFINDEX = 0x8933;
+    public static final long SIOCETHTOOL = 0x8946;
     public static final int IFNAMSIZ = 16;
     public static final int IFREQ_SIZE = 40;
 

@@ -1,4 +1,6 @@
-package dev.homa.test;
+package dev.homa.nic.netns;
+
+import dev.homa.test.NetnsPair;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +14,11 @@ import org.junit.jupiter.api.Timeout;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class NetnsPairTest
+/**
+ * A {@link NetnsPair} builds two connected namespaces, runs code inside one through the {@link LinuxNamespaceEntry}
+ * this module registers, and leaves nothing behind.
+ */
+final class NetnsPairTest
 {
     @BeforeEach
     void requireNamespaces()

@@ -11,12 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Pool memory for a simulated cluster: every pool of every host is a window onto the same few megabytes of one
- * memory file, mapped again and again side by side. The engine writes and reads payload bytes as it would on a real
- * host, but nothing in a simulation ever looks at them, so 144 hosts with pools big enough for W5's 29 MB messages
- * need a few megabytes of RAM instead of hundreds of gigabytes, and the copies stay in cache.
+ * Pool memory for a simulated cluster: every pool of every host is the same window onto the same few megabytes of
+ * one memory file, mapped again and again side by side. The engine writes and reads payload bytes as it would on a
+ * real host, but nothing in a simulation ever looks at them (a pool holds payload only), so 144 hosts with pools big
+ * enough for W5's 29 MB messages need a few megabytes of RAM instead of hundreds of gigabytes. Sharing the virtual
+ * addresses as well keeps the copies in cache and in the TLB: each host's pool hands out its lowest pages first, so
+ * the hosts' copies all land on the same few pages, each faulted in once per run instead of once per host.
  * <p>
- * Each pool takes at most {@value #MAX_MAPPINGS_PER_POOL} mappings (the kernel allows about 65,000 per process);
+ * The window takes at most {@value #MAX_MAPPINGS_PER_POOL} mappings (the kernel allows about 65,000 per process);
  * {@link #close()} unmaps them all. Linux only.
  */
 final class AliasedPoolMemory implements PoolMemory, AutoCloseable
@@ -28,6 +30,8 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
     private final long fileBytes;
     private final int fd;
     private final List<long[]> regions = new ArrayList<>();
+    /** The region every pool is a view of: base address and length. */
+    private long[] window;
 
     /**
      * @param largestPoolBytes the largest pool that will be asked for: sets the alias size so that no pool needs
@@ -50,11 +54,22 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
 
     /**
      * {@inheritDoc}
+     * <p>
+     * Every call returns a view of the same window, mapped on the first call (or again, larger, when a call asks
+     * for more than it has).
      */
     @Override
     public synchronized UnsafeBuffer allocate(final int bytes)
     {
-        final long size = ceil(bytes, fileBytes);
+        if (null == window || window[1] < bytes)
+        {
+            window = map(ceil(bytes, fileBytes));
+        }
+        return new UnsafeBuffer(window[0], bytes);
+    }
+
+    private long[] map(final long size)
+    {
         try (Arena arena = Arena.ofConfined())
         {
             final MemorySegment errno = LibC.newErrnoState(arena);
@@ -65,7 +80,8 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
                 throw new IllegalStateException("cannot reserve " + size + " bytes of address space for a pool: " +
                     LibC.describe(LibC.errno(errno)));
             }
-            regions.add(new long[]{ base, size });
+            final long[] region = { base, size };
+            regions.add(region);
             for (long offset = 0; offset < size; offset += fileBytes)
             {
                 final long at = VirtualMemory.map(errno, base + offset, fileBytes, LibC.PROT_READ | LibC.PROT_WRITE,
@@ -76,7 +92,7 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
                         " (too many mappings? vm.max_map_count): " + LibC.describe(LibC.errno(errno)));
                 }
             }
-            return new UnsafeBuffer(base, bytes);
+            return region;
         }
     }
 
@@ -91,6 +107,7 @@ final class AliasedPoolMemory implements PoolMemory, AutoCloseable
             VirtualMemory.unmap(region[0], region[1]);
         }
         regions.clear();
+        window = null;
         LibC.close(fd);
     }
 

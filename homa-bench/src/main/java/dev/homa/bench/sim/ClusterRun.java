@@ -15,6 +15,8 @@ import dev.homa.nic.time.VirtualClock;
 import dev.homa.nic.time.VirtualTimeScheduler;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.SplittableRandom;
 
 /**
@@ -34,6 +36,11 @@ final class ClusterRun
     private static final int FIRST_HOST_IPV4 = Fabric.FIRST_HOST_IPV4;
     /** Messages of the workload the cutoffs are computed from (the calculator's default window). */
     private static final int WORKLOAD_CUTOFF_SAMPLES = CutoffCalculator.WINDOW_MESSAGES_DEFAULT;
+    /**
+     * Bytes of each packet the fabric carries: every header of Homa's and pFabric's packets fits, and no one reads
+     * the payload behind them.
+     */
+    private static final int CARRIED_BYTES = 128;
 
     private final RunSpec spec;
     private final Topology topology;
@@ -61,7 +68,7 @@ final class ClusterRun
         this.scheduler = new VirtualTimeScheduler(new VirtualClock());
         this.clock = scheduler.clock();
         this.fabric = Fabric.builder().mode(FabricMode.TIMED).scheduler(scheduler).topology(topology)
-            .packetPoolSize(512).maxFramesInFlight(1 << 20).build();
+            .packetPoolSize(512).maxFramesInFlight(1 << 20).carriedBytes(CARRIED_BYTES).build();
         this.payloadPerPacket = fabric.maxPacketLength() - DataHeaderFlyweight.HEADER_LENGTH;
         this.packetOverhead = DataHeaderFlyweight.HEADER_LENGTH + fabric.wireOverheadBytes();
         this.responseWireBytes = Workload.wireBytes(spec.responseBytes(), payloadPerPacket, packetOverhead);
@@ -193,6 +200,8 @@ final class ClusterRun
         scheduler.schedule(spec.endNs(), measurements::onWindowEnd);
         final long endNs = spec.endNs();
         final long stopNs = endNs + spec.drainNs();
+        final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        final long cpuStart = threads.getCurrentThreadCpuTime();
         final long wallStart = System.nanoTime();
         try
         {
@@ -221,7 +230,7 @@ final class ClusterRun
                 }
             }
             final long wallNs = System.nanoTime() - wallStart;
-            return result(wallNs);
+            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart);
         }
         finally
         {
@@ -247,7 +256,7 @@ final class ClusterRun
         fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
     }
 
-    private RunResult result(final long wallNs)
+    private RunResult result(final long wallNs, final long cpuNs)
     {
         final long nowNs = clock.nanoTime();
         // Requests of the window still in flight count with the time they have waited so far.
@@ -315,7 +324,7 @@ final class ClusterRun
             measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
             measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
             fabricPeaks, drops, measurements.refused(), measurements.failed(), measurements.measuredRequests(),
-            packets, nowNs, wallNs, counters);
+            packets, nowNs, wallNs, cpuNs, counters);
     }
 
     // ------------------------------------------------------------------------------------------------------------

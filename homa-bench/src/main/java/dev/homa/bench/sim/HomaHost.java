@@ -14,7 +14,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * A host running the Homa engine, unmodified, in INVOKER mode on the run's virtual clock: one client socket issues
  * the requests, one server socket answers them. Requests and replies go through the API's inline path, as an
- * application thread that drives its own transport would.
+ * application thread that drives its own transport would. A request is lent ({@link HomaSocket#SEND_NO_COPY}), as
+ * an application sending megabytes would lend it: its bytes are never looked at, and copying a 10 MB message into
+ * the send pool at once would cost more than sending it.
  * <p>
  * The run models a cluster that has been running for a while: every sender already holds every receiver's cutoffs.
  * A fresh engine sends to a peer it has not heard from at the unknown-peer level until a CUTOFFS comes back, and
@@ -109,7 +111,8 @@ final class HomaHost extends SimHost
     {
         try
         {
-            return client.homaSend(run.address(destination), SERVER_PORT, payload, 0, bytes, 0);
+            return client.homaSend(run.address(destination), SERVER_PORT, payload, 0, bytes, 0,
+                HomaSocket.SEND_NO_COPY);
         }
         catch (final HomaLimitException ex)
         {

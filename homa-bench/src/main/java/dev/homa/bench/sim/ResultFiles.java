@@ -48,7 +48,8 @@ final class ResultFiles
             summary.append(",fabric_port_peak_bytes_l").append(level);
         }
         summary.append('\n');
-        final StringBuilder speed = new StringBuilder("workload,load,transport,hosts,packets,wall_s,packets_per_s\n");
+        final StringBuilder speed =
+            new StringBuilder("workload,load,transport,hosts,packets,wall_s,packets_per_s,cpu_s,packets_per_cpu_s\n");
         final StringBuilder counters = new StringBuilder("workload,load,transport,counter,value\n");
         for (final RunResult result : results)
         {
@@ -85,7 +86,8 @@ final class ResultFiles
             }
             speed.append(key).append(',').append(spec.topology().hosts()).append(',').append(result.packets())
                 .append(',').append(format(result.wallNs() / 1e9, 2)).append(',')
-                .append(format(result.packetsPerSecond(), 0)).append('\n');
+                .append(format(result.packetsPerSecond(), 0)).append(',').append(format(result.cpuNs() / 1e9, 2))
+                .append(',').append(format(result.packetsPerCpuSecond(), 0)).append('\n');
         }
         write(directory.resolve(RESULTS), buckets);
         write(directory.resolve(SUMMARY), summary);

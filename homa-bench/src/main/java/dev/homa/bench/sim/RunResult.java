@@ -1,7 +1,8 @@
 package dev.homa.bench.sim;
 
 /**
- * The outcome of one run. Everything but {@link #wallNs()} follows from the spec and its seed alone.
+ * The outcome of one run. Everything but {@link #wallNs()} and {@link #cpuNs()} follows from the spec and its seed
+ * alone.
  *
  * @param spec                what ran.
  * @param bucketMaxBytes      the largest size of each bucket.
@@ -22,6 +23,7 @@ package dev.homa.bench.sim;
  * @param packets             packets the hosts handed to the network, whole run.
  * @param simulatedNs         virtual time the run covered.
  * @param wallNs              wall-clock time of the event loop.
+ * @param cpuNs               CPU time of the event loop's thread (its wall time on a core of its own).
  * @param counters            the transports' counters summed over hosts, whole run.
  */
 record RunResult(
@@ -43,6 +45,7 @@ record RunResult(
     long packets,
     long simulatedNs,
     long wallNs,
+    long cpuNs,
     java.util.Map<String, Long> counters)
 {
     /**
@@ -51,6 +54,14 @@ record RunResult(
     double packetsPerSecond()
     {
         return 0 == wallNs ? 0 : packets * 1e9 / wallNs;
+    }
+
+    /**
+     * @return simulated packets per second of the event loop's CPU time.
+     */
+    double packetsPerCpuSecond()
+    {
+        return 0 == cpuNs ? 0 : packets * 1e9 / cpuNs;
     }
 
     /**

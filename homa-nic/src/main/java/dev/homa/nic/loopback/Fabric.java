@@ -152,7 +152,7 @@ public final class Fabric implements AutoCloseable
         framePool = new FramePool(this, maxPacketLength, builder.maxFramesInFlight);
         faults = new FaultStage(builder.faultInjector);
         events = new FabricEvents(scheduler);
-        forwarding = new Forwarding(this, drivers, ports, tors, down, framePool, faults, events);
+        forwarding = new Forwarding(this, drivers, ports, tors, down, framePool, faults, events, builder.carriedBytes);
     }
 
     /**

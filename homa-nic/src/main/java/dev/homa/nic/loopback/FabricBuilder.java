@@ -22,6 +22,7 @@ public final class FabricBuilder
     int packetPoolSize = Fabric.DEFAULT_PACKET_POOL_SIZE;
     int txBatchCapacity = Fabric.DEFAULT_TX_BATCH_CAPACITY;
     int maxFramesInFlight = Fabric.DEFAULT_MAX_FRAMES_IN_FLIGHT;
+    int carriedBytes = Integer.MAX_VALUE;
     FaultInjector faultInjector = FaultInjector.NONE;
     Topology topology;
 
@@ -180,6 +181,22 @@ public final class FabricBuilder
     }
 
     /**
+     * How much of each packet a timed fabric carries: the first {@code bytes} of a longer packet reach its receiver,
+     * the rest of the receive buffer holds whatever it held before. For simulations whose payload no one reads, which
+     * would otherwise spend much of their time copying it from host to frame to host; the headers (and every packet
+     * no longer than {@code bytes}) arrive intact, and the frame's length, wire time and queueing are the packet's
+     * own. Default: all of it.
+     *
+     * @param bytes bytes of each packet carried, at least 1.
+     * @return this.
+     */
+    public FabricBuilder carriedBytes(final int bytes)
+    {
+        this.carriedBytes = bytes;
+        return this;
+    }
+
+    /**
      * @param injector faults for every link at start.
      * @return this.
      */
@@ -216,6 +233,7 @@ public final class FabricBuilder
             "packet pool larger than 2 GiB: " + packetPoolSize + " x " + maxPacketLength);
         require(txBatchCapacity > 0, "txBatchCapacity must be positive: " + txBatchCapacity);
         require(maxFramesInFlight > 0, "maxFramesInFlight must be positive: " + maxFramesInFlight);
+        require(carriedBytes > 0, "carriedBytes must be positive: " + carriedBytes);
         return new Fabric(this);
     }
 

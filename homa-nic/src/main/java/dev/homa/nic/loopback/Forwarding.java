@@ -22,6 +22,7 @@ final class Forwarding
     private final FramePool framePool;
     private final FaultStage faults;
     private final FabricEvents events;
+    private final int carriedBytes;
     private long deliveries;
 
     Forwarding(
@@ -32,7 +33,8 @@ final class Forwarding
         final boolean[] down,
         final FramePool framePool,
         final FaultStage faults,
-        final FabricEvents events)
+        final FabricEvents events,
+        final int carriedBytes)
     {
         this.fabric = fabric;
         this.mode = fabric.mode();
@@ -45,6 +47,7 @@ final class Forwarding
         this.framePool = framePool;
         this.faults = faults;
         this.events = events;
+        this.carriedBytes = carriedBytes;
     }
 
     /**
@@ -76,7 +79,7 @@ final class Forwarding
                 length);
             return;
         }
-        frame.buffer.putBytes(0, packet.buffer(), 0, length);
+        frame.buffer.putBytes(0, packet.buffer(), 0, Math.min(length, carriedBytes));
         frame.length = length;
         frame.wireBytes = length + fabric.wireOverheadBytes();
         frame.source = sender.localAddress();
@@ -266,7 +269,7 @@ final class Forwarding
             return;
         }
         final int length = frame.length;
-        packet.buffer().putBytes(0, frame.buffer, 0, length);
+        packet.buffer().putBytes(0, frame.buffer, 0, Math.min(length, carriedBytes));
         packet.length(length).source(frame.source).priority(frame.priority).timestampNs(nowNs);
         deliveries++;
         receiver.onReceive(packet, false);

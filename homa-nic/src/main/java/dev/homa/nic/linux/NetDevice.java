@@ -22,7 +22,7 @@ import java.util.Enumeration;
  *
  * @param name     interface name, or null when no device could be found.
  * @param mtu      IP MTU in bytes, 0 if unknown.
- * @param speedBitsPerSecond link speed as the device reports it, 0 if unknown.
+ * @param speedBitsPerSecond link speed as a NIC reports it, 0 if unknown or a software device (see {@link #reported}).
  * @param software true for a device with no wire of its own: a send completes inside the kernel's send call.
  */
 public record NetDevice(String name, int mtu, long speedBitsPerSecond, boolean software)
@@ -118,7 +118,26 @@ public record NetDevice(String name, int mtu, long speedBitsPerSecond, boolean s
     {
         final String name = device.getName();
         final boolean software = device.isLoopback() || Files.isDirectory(SYS_VIRTUAL_NET.resolve(name));
-        return new NetDevice(name, Math.max(0, device.getMTU()), speedOf(name), software);
+        return reported(name, device.getMTU(), speedOf(name), software);
+    }
+
+    /**
+     * A device as the kernel reports it. A software device's speed is not a rate anything moves at: veth reports a
+     * fixed 10,000 Mb/s however fast the path is, and the path's real rate is the CPU's. Taken as a link rate it would
+     * size the protocol's windows (unscheduled bytes, incoming budget, grant window) for a 10 Gb/s wire the path
+     * outruns several times over, and grants would hold a bulk transfer to a fraction of what the path carries. So a
+     * software device has no known speed, and drivers size for their default link rate, the kernel's
+     * {@code link_mbps} default.
+     *
+     * @param name     interface name.
+     * @param mtu      IP MTU in bytes, 0 or less if unknown.
+     * @param speedBitsPerSecond the speed the device reports, 0 if none.
+     * @param software true for a device with no wire of its own.
+     * @return the device.
+     */
+    static NetDevice reported(final String name, final int mtu, final long speedBitsPerSecond, final boolean software)
+    {
+        return new NetDevice(name, Math.max(0, mtu), software ? 0 : speedBitsPerSecond, software);
     }
 
     private static long speedOf(final String name)

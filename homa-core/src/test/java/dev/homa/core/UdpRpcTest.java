@@ -175,11 +175,13 @@ class UdpRpcTest
     void aClosedPortEndsTheRpcAtOnce() throws Exception
     {
         // udp:// has no ICMP for a Homa port: the server's transport answers in band, and the client's RPC ends with
-        // the reason instead of waiting out its timeout.
+        // the reason instead of waiting out its timeout. The client's first RESEND waits half a second, not 5 ms, so
+        // that a RESEND means the answer did not come at once rather than that a loaded machine ran the server late.
         try (HomaTransport server = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
                 .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(4L << 20).sendPoolBytes(4L << 20));
             HomaTransport client = HomaTransport.launch(new HomaTransport.Context().driverUri("udp://127.0.0.1:0")
-                .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(4L << 20).sendPoolBytes(4L << 20)))
+                .threadingMode(ThreadingMode.DEDICATED).receivePoolBytes(4L << 20).sendPoolBytes(4L << 20)
+                .resendTicks(500).timeoutTicks(5_000)))
         {
             server.openSocket(700);
             final HomaSocket socket = client.openSocket(0);

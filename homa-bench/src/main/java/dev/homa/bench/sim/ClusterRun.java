@@ -192,12 +192,18 @@ final class ClusterRun
      */
     RunResult run()
     {
+        final long[] receivedAt = new long[2];
         scheduler.schedule(spec.warmupNs(), (nowNs) ->
         {
             measurements.onWindowStart(nowNs);
             resetPeaks();
+            receivedAt[0] = receivedWireBytes();
         });
-        scheduler.schedule(spec.endNs(), measurements::onWindowEnd);
+        scheduler.schedule(spec.endNs(), (nowNs) ->
+        {
+            measurements.onWindowEnd(nowNs);
+            receivedAt[1] = receivedWireBytes();
+        });
         final long endNs = spec.endNs();
         final long stopNs = endNs + spec.drainNs();
         final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -230,7 +236,7 @@ final class ClusterRun
                 }
             }
             final long wallNs = System.nanoTime() - wallStart;
-            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart);
+            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, receivedAt[1] - receivedAt[0]);
         }
         finally
         {
@@ -256,7 +262,17 @@ final class ClusterRun
         fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
     }
 
-    private RunResult result(final long wallNs, final long cpuNs)
+    private long receivedWireBytes()
+    {
+        long sum = 0;
+        for (final SimHost host : hosts)
+        {
+            sum += host.receivedWireBytes();
+        }
+        return sum;
+    }
+
+    private RunResult result(final long wallNs, final long cpuNs, final long windowReceivedWireBytes)
     {
         final long nowNs = clock.nanoTime();
         // Requests of the window still in flight count with the time they have waited so far.
@@ -322,6 +338,7 @@ final class ClusterRun
         counters.put("fabric.drops", fabric.drops());
         return new RunResult(spec, bucketMax, counts, p50, p99, incomplete,
             measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
+            windowReceivedWireBytes / capacityBytes,
             measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
             fabricPeaks, drops, measurements.refused(), measurements.failed(), measurements.measuredRequests(),
             packets, nowNs, wallNs, cpuNs, counters);

@@ -186,6 +186,15 @@ final class HomaHost extends SimHost
     }
 
     @Override
+    long receivedWireBytes()
+    {
+        final HomaMetrics metrics = transport.metrics();
+        final int data = PacketType.DATA - PacketType.MIN_TYPE;
+        return metrics.get(HomaMetrics.BYTES_RECEIVED + data) - metrics.get(HomaMetrics.DUPLICATE_BYTES) +
+            metrics.get(HomaMetrics.PACKETS_RECEIVED + data) * driver.wireOverheadBytes();
+    }
+
+    @Override
     void addCounters(final java.util.Map<String, Long> totals)
     {
         final HomaMetrics metrics = transport.metrics();

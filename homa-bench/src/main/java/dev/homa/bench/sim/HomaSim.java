@@ -342,11 +342,12 @@ public final class HomaSim implements Callable<Integer>
     private RunResult runLogged(final RunSpec spec)
     {
         final RunResult result = new ClusterRun(spec).run();
-        log(String.format(Locale.ROOT, "%s load %.2f %-13s offered %.4f delivered %.4f (%.2f%%) wasted %.3f " +
-            "measured %d incomplete %d smallest-bucket p99 %.2f | %d packets in %.1f s: %.0f packets/s " +
-            "(%.0f per CPU second)",
+        log(String.format(Locale.ROOT, "%s load %.2f %-13s offered %.4f delivered %.4f (%.2f%%) " +
+            "received %.4f (%.2f%%) wasted %.3f measured %d incomplete %d smallest-bucket p99 %.2f | " +
+            "%d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
             spec.workload().name(), spec.load(), spec.variant().id(), result.offeredLoad(), result.deliveredLoad(),
-            100 * result.deliveredShare(), result.wastedDownlink(), result.measuredRequests(),
+            100 * result.deliveredShare(), result.receivedLoad(), 100 * result.receivedShare(),
+            result.wastedDownlink(), result.measuredRequests(),
             result.incompleteTotal(), result.p99()[0], result.packets(), result.wallNs() / 1e9,
             result.packetsPerSecond(), result.packetsPerCpuSecond()));
         return result;

@@ -12,8 +12,10 @@ import java.util.Arrays;
  * <p>
  * Delivered load counts, of the RPCs that began in the window, the bytes that arrived before the run stopped (it
  * goes on, load included, until they all have, or the drain limit passes): a network that keeps up delivers them
- * all; one that does not falls behind for good, and the RPCs it starves stay undelivered. A window's bytes
- * delivered within the window would instead swing with the few long messages in flight at its edges.
+ * all; one that does not falls behind for good, and the RPCs it starves stay undelivered. The bytes received
+ * within the window, partial messages included, are the run's other measure ({@link RunResult#receivedLoad()},
+ * from the transports): it swings with the few long messages in flight at the window's edges, but does not wait
+ * for the messages SRPT serves last.
  */
 final class Measurements
 {

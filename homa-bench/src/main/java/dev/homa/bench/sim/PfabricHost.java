@@ -64,6 +64,7 @@ final class PfabricHost extends SimHost implements PacketSink
     private long dataSent;
     private long acksSent;
     private long retransmissions;
+    private long receivedWireBytes;
 
     PfabricHost(
         final int index,
@@ -230,12 +231,13 @@ final class PfabricHost extends SimHost implements PacketSink
         }
         else
         {
-            onData(buffer, flowId, packetIndex);
+            onData(buffer, flowId, packetIndex, packet.length());
         }
         driver.release(packet);
     }
 
-    private void onData(final MutableDirectBuffer buffer, final long flowId, final int packetIndex)
+    private void onData(
+        final MutableDirectBuffer buffer, final long flowId, final int packetIndex, final int packetLength)
     {
         final int sender = buffer.getInt(SENDER_OFFSET, ORDER);
         acknowledge(sender, flowId, packetIndex);
@@ -254,7 +256,12 @@ final class PfabricHost extends SimHost implements PacketSink
             in.reset(buffer.getInt(LENGTH_OFFSET, ORDER), payloadPerPacket);
             incoming.put(flowId, in);
         }
-        if (in.receive(packetIndex))
+        final int state = in.receive(packetIndex);
+        if (Incoming.DUPLICATE != state)
+        {
+            receivedWireBytes += packetLength + driver.wireOverheadBytes();
+        }
+        if (Incoming.COMPLETE == state)
         {
             incoming.remove(flowId);
             freeIncoming.add(in);
@@ -331,6 +338,12 @@ final class PfabricHost extends SimHost implements PacketSink
     }
 
     @Override
+    long receivedWireBytes()
+    {
+        return receivedWireBytes;
+    }
+
+    @Override
     void addCounters(final java.util.Map<String, Long> totals)
     {
         totals.merge("pfabric.data_sent", dataSent, Long::sum);
@@ -351,6 +364,10 @@ final class PfabricHost extends SimHost implements PacketSink
      */
     private static final class Incoming
     {
+        static final int DUPLICATE = 0;
+        static final int NEW = 1;
+        static final int COMPLETE = 2;
+
         long[] bits = new long[1];
         int packets;
         int received;
@@ -371,17 +388,17 @@ final class PfabricHost extends SimHost implements PacketSink
         }
 
         /**
-         * @return true if this packet completes the message.
+         * @return {@link #DUPLICATE}, {@link #NEW}, or {@link #COMPLETE} if this packet completes the message.
          */
-        boolean receive(final int index)
+        int receive(final int index)
         {
             final long bit = 1L << index;
             if (0 != (bits[index >>> 6] & bit))
             {
-                return false;
+                return DUPLICATE;
             }
             bits[index >>> 6] |= bit;
-            return ++received == packets;
+            return ++received == packets ? COMPLETE : NEW;
         }
     }
 }

@@ -11,7 +11,11 @@ package dev.homa.bench.sim;
  * @param p99                 99th percentile slowdown per bucket.
  * @param incomplete          measured requests per bucket that had not completed when the run stopped.
  * @param offeredLoad         wire bytes handed to the transports in the window over the host links' capacity.
- * @param deliveredLoad       wire bytes delivered to applications in the window over the same capacity.
+ * @param deliveredLoad       wire bytes of the window's RPCs whose whole message reached its application before
+ *                            the run stopped, over the same capacity.
+ * @param receivedLoad        wire bytes of message data that reached the receiving hosts during the window, whole
+ *                            messages or not and whenever they were sent, over the same capacity: the throughput
+ *                            of the network in the window.
  * @param wastedDownlink      share of the window's downlink time spent idle while a message for that host was on
  *                            its way.
  * @param hostPortPeakBytes   per priority level: the deepest any ToR port towards a host got, wire bytes.
@@ -35,6 +39,7 @@ record RunResult(
     long[] incomplete,
     double offeredLoad,
     double deliveredLoad,
+    double receivedLoad,
     double wastedDownlink,
     long[] hostPortPeakBytes,
     long[] fabricPortPeakBytes,
@@ -70,6 +75,14 @@ record RunResult(
     double deliveredShare()
     {
         return 0 == offeredLoad ? 0 : deliveredLoad / offeredLoad;
+    }
+
+    /**
+     * @return bytes received in the window over bytes offered in it.
+     */
+    double receivedShare()
+    {
+        return 0 == offeredLoad ? 0 : receivedLoad / offeredLoad;
     }
 
     /**

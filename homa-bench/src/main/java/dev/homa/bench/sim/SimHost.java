@@ -122,6 +122,12 @@ abstract class SimHost
     abstract long packetsSent();
 
     /**
+     * @return wire bytes (headers and Ethernet overhead included) of the message data that has reached this host's
+     * transport so far, whole messages or not, each packet once: what the network delivered to it.
+     */
+    abstract long receivedWireBytes();
+
+    /**
      * Add this host's transport counters (packets by type, retransmissions, timeouts) to a run's totals.
      *
      * @param totals counter name to value, in a fixed order.

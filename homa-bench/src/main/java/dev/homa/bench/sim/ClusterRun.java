@@ -79,11 +79,12 @@ final class ClusterRun
         {
             downlinks[i] = fabric.port(fabric.driverAt(i).localAddress());
         }
-        this.measurements = new Measurements(workload.bucketCount(), downlinks, spec.warmupNs(), spec.endNs());
+        final double linkBytesPerNs = topology.hostLinkBitsPerSecond() / 8e9;
+        this.measurements =
+            new Measurements(workload.bucketCount(), downlinks, spec.warmupNs(), spec.endNs(), linkBytesPerNs);
 
         // Requests and their responses together fill `load` of each host's link: every host sends requests at rate
         // r and, on average, answers r requests.
-        final double linkBytesPerNs = topology.hostLinkBitsPerSecond() / 8e9;
         final double wirePerRpc = workload.meanWireBytes(payloadPerPacket, packetOverhead) + responseWireBytes;
         final double meanGapNs = wirePerRpc / (spec.load() * linkBytesPerNs);
 
@@ -192,17 +193,25 @@ final class ClusterRun
      */
     RunResult run()
     {
-        final long[] receivedAt = new long[2];
+        final long[] receivedAtStart = new long[hosts.length];
+        final long[] window = new long[2];
         scheduler.schedule(spec.warmupNs(), (nowNs) ->
         {
             measurements.onWindowStart(nowNs);
             resetPeaks();
-            receivedAt[0] = receivedWireBytes();
+            for (int i = 0; i < hosts.length; i++)
+            {
+                receivedAtStart[i] = hosts[i].receivedWireBytes();
+            }
         });
         scheduler.schedule(spec.endNs(), (nowNs) ->
         {
             measurements.onWindowEnd(nowNs);
-            receivedAt[1] = receivedWireBytes();
+            for (int i = 0; i < hosts.length; i++)
+            {
+                window[0] += hosts[i].receivedWireBytes() - receivedAtStart[i];
+                window[1] += (long)measurements.receivableWireBytes(i, receivedAtStart[i]);
+            }
         });
         final long endNs = spec.endNs();
         final long stopNs = endNs + spec.drainNs();
@@ -236,7 +245,7 @@ final class ClusterRun
                 }
             }
             final long wallNs = System.nanoTime() - wallStart;
-            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, receivedAt[1] - receivedAt[0]);
+            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, window[0], window[1]);
         }
         finally
         {
@@ -262,17 +271,13 @@ final class ClusterRun
         fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
     }
 
-    private long receivedWireBytes()
+    private double windowCapacityBytes()
     {
-        long sum = 0;
-        for (final SimHost host : hosts)
-        {
-            sum += host.receivedWireBytes();
-        }
-        return sum;
+        return fabric.hostCount() * (topology.hostLinkBitsPerSecond() / 8e9) * spec.windowNs();
     }
 
-    private RunResult result(final long wallNs, final long cpuNs, final long windowReceivedWireBytes)
+    private RunResult result(
+        final long wallNs, final long cpuNs, final long windowReceivedWireBytes, final long windowReceivableWireBytes)
     {
         final long nowNs = clock.nanoTime();
         // Requests of the window still in flight count with the time they have waited so far.
@@ -303,8 +308,7 @@ final class ClusterRun
             p99[b] = measurements.percentile(b, 99);
             incomplete[b] = measurements.incomplete(b);
         }
-        final double capacityBytes = fabric.hostCount() * (topology.hostLinkBitsPerSecond() / 8e9) *
-            spec.windowNs();
+        final double capacityBytes = windowCapacityBytes();
         final long[] hostPeaks = new long[SwitchPort.LEVELS];
         final long[] fabricPeaks = new long[SwitchPort.LEVELS];
         long drops = 0;
@@ -338,7 +342,7 @@ final class ClusterRun
         counters.put("fabric.drops", fabric.drops());
         return new RunResult(spec, bucketMax, counts, p50, p99, incomplete,
             measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
-            windowReceivedWireBytes / capacityBytes,
+            windowReceivedWireBytes / capacityBytes, windowReceivableWireBytes / capacityBytes,
             measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
             fabricPeaks, drops, measurements.refused(), measurements.failed(), measurements.measuredRequests(),
             packets, nowNs, wallNs, cpuNs, counters);
@@ -389,7 +393,7 @@ final class ClusterRun
             return;
         }
         client.ledger.add(id, nowNs, bytes, server);
-        measurements.onSent(server, nowNs);
+        measurements.onSent(server, Workload.wireBytes(bytes, payloadPerPacket, packetOverhead), nowNs);
         if (measurements.measures(nowNs))
         {
             measurements.onMeasuredRequest(Workload.wireBytes(bytes, payloadPerPacket, packetOverhead) +
@@ -424,7 +428,7 @@ final class ClusterRun
      */
     void onResponseSent(final int clientIndex, final long nowNs)
     {
-        measurements.onSent(clientIndex, nowNs);
+        measurements.onSent(clientIndex, responseWireBytes, nowNs);
     }
 
     /**

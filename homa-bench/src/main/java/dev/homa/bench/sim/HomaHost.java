@@ -6,6 +6,7 @@ import dev.homa.core.HomaSocket;
 import dev.homa.core.HomaTransport;
 import dev.homa.core.ThreadingMode;
 import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.core.wire.PacketType;
 import dev.homa.nic.loopback.FabricDriver;
 import org.agrona.ErrorHandler;
@@ -185,13 +186,20 @@ final class HomaHost extends SimHost
         return driver.txPackets();
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Less the hellos and their replies, all received long before any window opens.
+     */
     @Override
     long receivedWireBytes()
     {
         final HomaMetrics metrics = transport.metrics();
         final int data = PacketType.DATA - PacketType.MIN_TYPE;
+        final long helloWireBytes = 2L * (run.hostCount() - 1) *
+            (DataHeaderFlyweight.HEADER_LENGTH + 1 + driver.wireOverheadBytes());
         return metrics.get(HomaMetrics.BYTES_RECEIVED + data) - metrics.get(HomaMetrics.DUPLICATE_BYTES) +
-            metrics.get(HomaMetrics.PACKETS_RECEIVED + data) * driver.wireOverheadBytes();
+            metrics.get(HomaMetrics.PACKETS_RECEIVED + data) * driver.wireOverheadBytes() - helloWireBytes;
     }
 
     @Override

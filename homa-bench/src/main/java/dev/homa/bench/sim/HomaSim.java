@@ -343,10 +343,11 @@ public final class HomaSim implements Callable<Integer>
     {
         final RunResult result = new ClusterRun(spec).run();
         log(String.format(Locale.ROOT, "%s load %.2f %-13s offered %.4f delivered %.4f (%.2f%%) " +
-            "received %.4f (%.2f%%) wasted %.3f measured %d incomplete %d smallest-bucket p99 %.2f | " +
-            "%d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
+            "received %.4f (%.2f%%, %.2f%% of receivable) wasted %.3f measured %d incomplete %d " +
+            "smallest-bucket p99 %.2f | %d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
             spec.workload().name(), spec.load(), spec.variant().id(), result.offeredLoad(), result.deliveredLoad(),
             100 * result.deliveredShare(), result.receivedLoad(), 100 * result.receivedShare(),
+            100 * result.receivedOfReceivable(),
             result.wastedDownlink(), result.measuredRequests(),
             result.incompleteTotal(), result.p99()[0], result.packets(), result.wallNs() / 1e9,
             result.packetsPerSecond(), result.packetsPerCpuSecond()));

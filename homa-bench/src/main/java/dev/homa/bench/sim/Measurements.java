@@ -28,6 +28,10 @@ final class Measurements
     private final long[] idleFromNs;
     private final long[] busyFromPs;
     private final SwitchPort[] downlinks;
+    private final long[] sentTo;
+    private final long[] sentToAtStart;
+    private final double[] reachableInWindow;
+    private final double linkBytesPerNs;
     private long measuredOutstanding;
     private long offeredWireBytes;
     private long deliveredWireBytes;
@@ -42,9 +46,16 @@ final class Measurements
      * @param downlinks     each host's downlink port, by host index.
      * @param windowStartNs start of the measurement window.
      * @param windowEndNs   its end.
+     * @param linkBytesPerNs a host link's rate.
      */
-    Measurements(final int buckets, final SwitchPort[] downlinks, final long windowStartNs, final long windowEndNs)
+    Measurements(
+        final int buckets,
+        final SwitchPort[] downlinks,
+        final long windowStartNs,
+        final long windowEndNs,
+        final double linkBytesPerNs)
     {
+        this.linkBytesPerNs = linkBytesPerNs;
         this.windowStartNs = windowStartNs;
         this.windowEndNs = windowEndNs;
         this.downlinks = downlinks;
@@ -56,6 +67,9 @@ final class Measurements
             slowdowns[i] = new double[256];
         }
         pending = new int[downlinks.length];
+        sentTo = new long[downlinks.length];
+        sentToAtStart = new long[downlinks.length];
+        reachableInWindow = new double[downlinks.length];
         idleFromNs = new long[downlinks.length];
         busyFromPs = new long[downlinks.length];
     }
@@ -77,6 +91,7 @@ final class Measurements
     void onWindowStart(final long nowNs)
     {
         inWindow = true;
+        System.arraycopy(sentTo, 0, sentToAtStart, 0, sentTo.length);
         for (int host = 0; host < pending.length; host++)
         {
             if (pending[host] > 0)
@@ -107,10 +122,16 @@ final class Measurements
      * A message left its application for a host.
      *
      * @param destination the receiving host.
+     * @param wireBytes   its bytes on the wire.
      * @param nowNs       now.
      */
-    void onSent(final int destination, final long nowNs)
+    void onSent(final int destination, final long wireBytes, final long nowNs)
     {
+        sentTo[destination] += wireBytes;
+        if (inWindow)
+        {
+            reachableInWindow[destination] += Math.min(wireBytes, linkBytesPerNs * (windowEndNs - nowNs));
+        }
         if (0 == pending[destination]++ && inWindow)
         {
             startWaiting(destination, nowNs);
@@ -216,6 +237,22 @@ final class Measurements
     long measuredRequests()
     {
         return measuredRequests;
+    }
+
+    /**
+     * The most a host could have received in the window: what had been sent to it and had not arrived when the
+     * window opened, plus of each message sent to it in the window what one link could carry before the window
+     * closed, up to its downlink's capacity for the window. The senders' links are not counted against it, so a
+     * network can come close but need not reach it.
+     *
+     * @param host                a host.
+     * @param receivedAtStartBytes the wire bytes it had received when the window opened.
+     * @return wire bytes.
+     */
+    double receivableWireBytes(final int host, final long receivedAtStartBytes)
+    {
+        final double backlog = Math.max(0, sentToAtStart[host] - receivedAtStartBytes);
+        return Math.min(linkBytesPerNs * (windowEndNs - windowStartNs), backlog + reachableInWindow[host]);
     }
 
     long offeredWireBytes()

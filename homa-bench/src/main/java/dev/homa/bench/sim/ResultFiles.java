@@ -37,8 +37,8 @@ final class ResultFiles
         final StringBuilder buckets = new StringBuilder(
             "workload,load,transport,bucket,bucket_max_bytes,messages,p50_slowdown,p99_slowdown,incomplete\n");
         final StringBuilder summary = new StringBuilder("workload,load,transport,hosts,offered_load,delivered_load," +
-            "delivered_share,received_load,received_share,wasted_downlink,measured_requests,incomplete,refused," +
-            "failed,drops,packets,simulated_ms,warmup_ms,window_ms");
+            "delivered_share,received_load,received_share,receivable_load,received_of_receivable,wasted_downlink," +
+            "measured_requests,incomplete,refused,failed,drops,packets,simulated_ms,warmup_ms,window_ms");
         for (int level = 0; level < PriorityMapping.LEVELS; level++)
         {
             summary.append(",host_port_peak_bytes_l").append(level);
@@ -66,7 +66,8 @@ final class ResultFiles
                 .append(format(result.offeredLoad(), 4)).append(',').append(format(result.deliveredLoad(), 4))
                 .append(',').append(format(result.deliveredShare(), 4)).append(',')
                 .append(format(result.receivedLoad(), 4)).append(',').append(format(result.receivedShare(), 4))
-                .append(',')
+                .append(',').append(format(result.receivableLoad(), 4)).append(',')
+                .append(format(result.receivedOfReceivable(), 4)).append(',')
                 .append(format(result.wastedDownlink(), 4)).append(',').append(result.measuredRequests())
                 .append(',').append(result.incompleteTotal()).append(',').append(result.refused()).append(',')
                 .append(result.failed()).append(',').append(result.drops()).append(',').append(result.packets())

@@ -16,6 +16,9 @@ package dev.homa.bench.sim;
  * @param receivedLoad        wire bytes of message data that reached the receiving hosts during the window, whole
  *                            messages or not and whenever they were sent, over the same capacity: the throughput
  *                            of the network in the window.
+ * @param receivableLoad      the most the receiving hosts could have received in the window over the same capacity:
+ *                            per host, what had been sent to it and had not arrived when the window opened, up to
+ *                            its downlink's capacity for the window.
  * @param wastedDownlink      share of the window's downlink time spent idle while a message for that host was on
  *                            its way.
  * @param hostPortPeakBytes   per priority level: the deepest any ToR port towards a host got, wire bytes.
@@ -40,6 +43,7 @@ record RunResult(
     double offeredLoad,
     double deliveredLoad,
     double receivedLoad,
+    double receivableLoad,
     double wastedDownlink,
     long[] hostPortPeakBytes,
     long[] fabricPortPeakBytes,
@@ -83,6 +87,14 @@ record RunResult(
     double receivedShare()
     {
         return 0 == offeredLoad ? 0 : receivedLoad / offeredLoad;
+    }
+
+    /**
+     * @return bytes received in the window over the most the receivers could have received in it.
+     */
+    double receivedOfReceivable()
+    {
+        return 0 == receivableLoad ? 0 : receivedLoad / receivableLoad;
     }
 
     /**

@@ -11,8 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A process for {@link HomaStatTest} to watch: a UDP server and client on loopback with their counters files in
- * the given directory; ten RPCs, then "READY" once the client's file shows them, then it runs until its standard
- * input ends.
+ * the given directory; ten RPCs, then "READY" once both transports' files show them, then it runs until its
+ * standard input ends.
  */
 public final class StatTarget
 {
@@ -55,15 +55,10 @@ public final class StatTarget
                 clientSocket.call(destination, 7, new UnsafeBuffer(new byte[100]), 0, 100).get(10, TimeUnit.SECONDS)
                     .release();
             }
-            final Path file = client.countersFile();
-            try (CountersFile.Reader reader = new CountersFile.Reader(file))
-            {
-                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (10 != reader.value("client_rpcs_completed") && System.nanoTime() < deadline)
-                {
-                    Thread.onSpinWait();
-                }
-            }
+            // Each transport publishes its own file on its own schedule: wait until both show all ten.
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            awaitCounter(client.countersFile(), "client_rpcs_completed", deadline);
+            awaitCounter(server.countersFile(), "server_rpcs_created", deadline);
             System.out.println("READY " + ProcessHandle.current().pid());
             System.out.flush();
             while (-1 != System.in.read())
@@ -71,6 +66,17 @@ public final class StatTarget
                 // Run until the test closes our standard input.
             }
             serverSocket.close();
+        }
+    }
+
+    private static void awaitCounter(final Path file, final String name, final long deadlineNs) throws Exception
+    {
+        try (CountersFile.Reader reader = new CountersFile.Reader(file))
+        {
+            while (10 != reader.value(name) && System.nanoTime() < deadlineNs)
+            {
+                Thread.onSpinWait();
+            }
         }
     }
 }

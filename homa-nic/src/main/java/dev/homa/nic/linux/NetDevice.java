@@ -29,6 +29,8 @@ public record NetDevice(String name, int mtu, long speedBitsPerSecond, boolean s
 {
     /** Nothing known: callers fall back to their own defaults. */
     public static final NetDevice UNKNOWN = new NetDevice(null, 0, 0, false);
+    /** Link rate of a device that reports no speed (a software device never does): the kernel's {@code link_mbps}. */
+    public static final long DEFAULT_LINK_BITS_PER_SECOND = 25_000_000_000L;
 
     private static final Path SYS_CLASS_NET = Path.of("/sys/class/net");
     private static final Path SYS_VIRTUAL_NET = Path.of("/sys/devices/virtual/net");
@@ -126,8 +128,8 @@ public record NetDevice(String name, int mtu, long speedBitsPerSecond, boolean s
      * fixed 10,000 Mb/s however fast the path is, and the path's real rate is the CPU's. Taken as a link rate it would
      * size the protocol's windows (unscheduled bytes, incoming budget, grant window) for a 10 Gb/s wire the path
      * outruns several times over, and grants would hold a bulk transfer to a fraction of what the path carries. So a
-     * software device has no known speed, and drivers size for their default link rate, the kernel's
-     * {@code link_mbps} default.
+     * software device has no known speed, and its {@link #linkBitsPerSecond()} is the kernel's {@code link_mbps}
+     * default.
      *
      * @param name     interface name.
      * @param mtu      IP MTU in bytes, 0 or less if unknown.
@@ -138,6 +140,14 @@ public record NetDevice(String name, int mtu, long speedBitsPerSecond, boolean s
     static NetDevice reported(final String name, final int mtu, final long speedBitsPerSecond, final boolean software)
     {
         return new NetDevice(name, Math.max(0, mtu), software ? 0 : speedBitsPerSecond, software);
+    }
+
+    /**
+     * @return the rate to size windows and pace for: the reported speed, or {@link #DEFAULT_LINK_BITS_PER_SECOND}.
+     */
+    public long linkBitsPerSecond()
+    {
+        return 0 != speedBitsPerSecond ? speedBitsPerSecond : DEFAULT_LINK_BITS_PER_SECOND;
     }
 
     private static long speedOf(final String name)

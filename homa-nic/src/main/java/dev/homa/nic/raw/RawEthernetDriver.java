@@ -68,7 +68,7 @@ public final class RawEthernetDriver implements NicDriver
      */
     static final int FRAME_HEADROOM = 64;
     /** Link rate when the interface reports none: the kernel's {@code link_mbps} default, 25 Gb/s. */
-    public static final long LINK_BITS_PER_SECOND_FALLBACK = 25_000_000_000L;
+    public static final long LINK_BITS_PER_SECOND_FALLBACK = NetDevice.DEFAULT_LINK_BITS_PER_SECOND;
     private static final int ICMP_POLL_INTERVAL = 256;
     private static final int ICMP_BURST = 8;
 
@@ -154,7 +154,7 @@ public final class RawEthernetDriver implements NicDriver
             NetDevice.named(context.interfaceName);
         this.transmitQueue = 0 != context.linkBitsPerSecond || !device.software();
         this.linkBitsPerSecond = 0 != context.linkBitsPerSecond ? context.linkBitsPerSecond :
-            0 != device.speedBitsPerSecond() ? device.speedBitsPerSecond() : LINK_BITS_PER_SECOND_FALLBACK;
+            device.linkBitsPerSecond();
         this.estimator = new NicQueueEstimator(clock, linkBitsPerSecond);
         this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength, FRAME_HEADROOM);
         this.receiver = new FrameReceiver(packetSocket.ring(),

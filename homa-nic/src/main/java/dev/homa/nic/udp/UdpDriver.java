@@ -131,8 +131,7 @@ public final class UdpDriver implements NicDriver
         maxPacketLength = Math.min(mtu - IPV4_UDP_HEADER_LENGTH, MAX_UDP_PAYLOAD);
         transmitQueue = 0 != context.linkBitsPerSecond() || !device.software();
         linkBitsPerSecond = 0 != context.linkBitsPerSecond() ? context.linkBitsPerSecond() :
-            0 != device.speedBitsPerSecond() ? device.speedBitsPerSecond() :
-            UdpDriverContext.LINK_BITS_PER_SECOND_FALLBACK;
+            device.linkBitsPerSecond();
         queueEstimator = new NicQueueEstimator(clock, linkBitsPerSecond);
 
         final boolean nativePath = UdpDriverContext.Datapath.NATIVE == context.datapath();

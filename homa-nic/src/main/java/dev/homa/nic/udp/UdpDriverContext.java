@@ -2,6 +2,7 @@ package dev.homa.nic.udp;
 
 import dev.homa.nic.DriverUri;
 import dev.homa.nic.HostAddress;
+import dev.homa.nic.linux.NetDevice;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
@@ -35,7 +36,7 @@ public final class UdpDriverContext
     /** IP MTU when the device's cannot be read: plain Ethernet. */
     public static final int MTU_FALLBACK = 1500;
     /** Link rate when the device reports none: the kernel's {@code link_mbps} default, 25 Gb/s. */
-    public static final long LINK_BITS_PER_SECOND_FALLBACK = 25_000_000_000L;
+    public static final long LINK_BITS_PER_SECOND_FALLBACK = NetDevice.DEFAULT_LINK_BITS_PER_SECOND;
     /** Default number of packet buffers shared by sending and receiving. */
     public static final int POOL_SIZE_DEFAULT = 4096;
     /** With the default pool size, the pool's memory is held to about this much (fewer slots for large packets). */

@@ -15,6 +15,7 @@ class NetDeviceTest
         // veth reports 10,000 Mb/s whatever the path moves: taken as a rate it would size windows for a slow wire.
         final NetDevice veth = NetDevice.reported("veth0", 1500, 10_000_000_000L, true);
         assertEquals(0, veth.speedBitsPerSecond());
+        assertEquals(NetDevice.DEFAULT_LINK_BITS_PER_SECOND, veth.linkBitsPerSecond());
         assertTrue(veth.software());
         assertEquals(1500, veth.mtu());
     }
@@ -22,7 +23,7 @@ class NetDeviceTest
     @Test
     void aNicsReportedSpeedIsItsLinkRate()
     {
-        assertEquals(25_000_000_000L, NetDevice.reported("eth0", 9000, 25_000_000_000L, false).speedBitsPerSecond());
+        assertEquals(100_000_000_000L, NetDevice.reported("eth0", 9000, 100_000_000_000L, false).linkBitsPerSecond());
         assertEquals(0, NetDevice.reported("eth0", -1, 0, false).mtu(), "an unknown MTU is 0");
     }
 

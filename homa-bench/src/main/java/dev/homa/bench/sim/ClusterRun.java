@@ -393,11 +393,11 @@ final class ClusterRun
             return;
         }
         client.ledger.add(id, nowNs, bytes, server);
-        measurements.onSent(server, Workload.wireBytes(bytes, payloadPerPacket, packetOverhead), nowNs);
+        final long wireBytes = Workload.wireBytes(bytes, payloadPerPacket, packetOverhead);
+        measurements.onSent(server, wireBytes, nowNs);
         if (measurements.measures(nowNs))
         {
-            measurements.onMeasuredRequest(Workload.wireBytes(bytes, payloadPerPacket, packetOverhead) +
-                responseWireBytes);
+            measurements.onMeasuredRequest(wireBytes + responseWireBytes);
         }
     }
 

@@ -567,9 +567,30 @@ class KernelConformanceTest
 
     @Test
     @Timeout(30)
+    void aHostWithManyOutstandingRpcsMarksNoRequestByDefault()
+    {
+        start(FabricMode.INSTANT, ctx -> { });
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        for (int i = 0; i < 3 * GrantSettings.INCAST_THRESHOLD_DEFAULT; i++)
+        {
+            client.homaSend(kernel.address, SERVER_PORT, request, 0, 100, 0);
+        }
+        run(10_000);
+        final List<KernelPeer.Received> requests = kernel.ofType(DATA);
+        assertEquals(3 * GrantSettings.INCAST_THRESHOLD_DEFAULT, requests.size());
+        for (final KernelPeer.Received r : requests)
+        {
+            assertEquals(0, r.u8(13) & 0x80, "no request is marked: incast handling is off unless set");
+        }
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
     void incastCountsEveryRpcOfTheHostWhateverItsSocket()
     {
-        start(FabricMode.INSTANT, ctx -> ctx.incastThreshold(4));
+        start(FabricMode.INSTANT, ctx -> ctx.incastEnabled(true).incastThreshold(4));
         // One RPC on each of seven sockets: the host has seven outstanding, over the threshold from the fifth on.
         final UnsafeBuffer request = new UnsafeBuffer(new byte[100]);
         for (int i = 0; i < 7; i++)

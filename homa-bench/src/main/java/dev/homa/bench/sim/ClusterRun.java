@@ -509,7 +509,20 @@ final class ClusterRun
         final int packets = Math.max(1, (bytes + payloadPerPacket - 1) / payloadPerPacket);
         final int lastPayload = bytes - (packets - 1) * payloadPerPacket;
         final long before = (long)(packets - 1) * (payloadPerPacket + packetOverhead);
-        return before * 8L * 1_000_000_000_000L / topology.hostLinkBitsPerSecond() +
+        return transmitPs(before * 8L, topology.hostLinkBitsPerSecond()) +
             topology.idleFrameLatencyPs(lastPayload + packetOverhead, sameRack);
+    }
+
+    /**
+     * Time to put bits on a link, exact: bits x 10^12 overflows a long for messages over 1.15 MB.
+     *
+     * @param bits          bits to send.
+     * @param bitsPerSecond link rate.
+     * @return picoseconds, rounded down.
+     */
+    static long transmitPs(final long bits, final long bitsPerSecond)
+    {
+        final long microbits = bits * 1_000_000L;
+        return microbits / bitsPerSecond * 1_000_000L + microbits % bitsPerSecond * 1_000_000L / bitsPerSecond;
     }
 }

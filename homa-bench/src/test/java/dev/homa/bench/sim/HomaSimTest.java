@@ -96,6 +96,16 @@ class HomaSimTest
     }
 
     @Test
+    @Timeout(10)
+    void aMessageOfManyMegabytesHasItsExactIdleTime()
+    {
+        // W5's longest message: 235,200,000 bits take 23.52 ms at 10 Gb/s; bits x 10^12 does not fit a long.
+        assertEquals(23_520_000_000L, ClusterRun.transmitPs(29_400_000L * 8, 10_000_000_000L));
+        assertEquals(800L, ClusterRun.transmitPs(8, 10_000_000_000L));
+        assertEquals(2_333_333_333_333L, ClusterRun.transmitPs(7, 3));
+    }
+
+    @Test
     @Timeout(30)
     void badOptionsFailInOneLine(@TempDir final Path temp)
     {

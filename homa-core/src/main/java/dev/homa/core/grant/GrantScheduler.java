@@ -15,10 +15,10 @@ import dev.homa.core.priority.ScheduledPriorities;
  * level, the newcomer's go out at a higher one). A message keeps its slot until it is fully received, not merely
  * fully granted (homa_grant_check_rpc), so at most K messages hold grants.</li>
  * <li><b>Window</b>: each active message is granted up to {@code received + window} (window fixed, or dynamic
- * {@code maxIncoming / (active + 1)}), clipped to its length and to the room left in the {@link IncomingBudget},
- * rounded up to a whole packet but never past the end. A grant goes out only when it raises the offset by at least
- * one packet or reaches the end, or when the message's priority changed while it still has granted bytes on the
- * way. Grants never go down.</li>
+ * {@code maxIncoming / (active + 1)}), clipped to its length and, except for the first in SRPT order, to the room
+ * left in the {@link IncomingBudget}, rounded up to a whole packet but never past the end. A grant goes out only
+ * when it raises the offset by at least one packet or reaches the end, or when the message's priority changed while
+ * it still has granted bytes on the way. Grants never go down.</li>
  * <li><b>Priorities</b> follow {@link ScheduledPriorities#levelFor(int, int, int)}.</li>
  * <li><b>FIFO grants</b> ({@link FifoGrants}) go at the next-to-highest level (homa_high_priority, 6 of 0-7),
  * outside K and the incoming budget.</li>
@@ -488,8 +488,8 @@ public final class GrantScheduler
         {
             // A fully granted message keeps its slot, and its rank, until its last byte arrives (current
             // homa_grant_check_rpc): it gets no more grants, and the next message is promoted only then.
-            final GrantState state = active.get(rank);
-            if (grant(state, window, ScheduledPriorities.levelFor(rank, activeCount, maxScheduledPriority), sender))
+            final int level = ScheduledPriorities.levelFor(rank, activeCount, maxScheduledPriority);
+            if (grant(active.get(rank), window, level, 0 == rank, sender))
             {
                 count++;
             }
@@ -502,14 +502,20 @@ public final class GrantScheduler
         return 0 != windowBytes ? windowBytes : maxIncomingBytes / (active.count() + 1);
     }
 
-    private boolean grant(final GrantState state, final int window, final int level, final GrantSender sender)
+    /**
+     * @param first the message ranked first, which the budget does not limit: the others' bytes cannot be taken
+     *              back, and a sender busy with its own shorter messages leaves them on the way for milliseconds.
+     *              Its window bounds it: the bytes on the way stay under the budget plus one window.
+     */
+    private boolean grant(final GrantState state, final int window, final int level, final boolean first,
+        final GrantSender sender)
     {
         final int granted = state.grantedOffset;
         final int length = state.length;
 
         long target = (long)state.received + window;
         final long budgetTarget = (long)state.received + budget.roomFor(state);
-        final boolean budgetLimited = budgetTarget < target;
+        final boolean budgetLimited = !first && budgetTarget < target;
         if (budgetLimited)
         {
             target = budgetTarget;

@@ -364,6 +364,38 @@ class GrantSchedulerTest
     }
 
     @Test
+    void shouldGrantTheShortestMessageItsWindowWhileOthersHoldTheBudget()
+    {
+        final GrantScheduler scheduler = new GrantScheduler(config().maxIncomingBytes(100_000).windowBytes(50_000));
+        final TestMessage m1 = arrived(1, 1_000_000, 0);
+        final TestMessage m2 = arrived(2, 1_000_001, 1);
+        scheduler.add(m1);
+        scheduler.add(m2);
+        scheduler.sendGrants(0, sender);
+        final int m1Granted = m1.state.grantedOffset();
+        final int m2Granted = m2.state.grantedOffset();
+        assertTrue(scheduler.incomingBytes() > 100_000 - PAYLOAD, "budget used up: " + scheduler.incomingBytes());
+
+        // The senders of m1 and m2 send nothing more; a shorter message arrives. Its window does not wait for their
+        // bytes: the budget is exceeded by at most that one window.
+        final TestMessage m3 = arrived(3, 100_000, 2);
+        scheduler.add(m3);
+        sender.drain();
+        scheduler.sendGrants(0, sender);
+        assertEquals(roundUp(UNSCHED + 50_000), m3.state.grantedOffset());
+        assertEquals(m1Granted, m1.state.grantedOffset());
+        assertEquals(m2Granted, m2.state.grantedOffset());
+        assertTrue(scheduler.incomingBytes() <= 100_000 + 50_000 + PAYLOAD, "incoming " + scheduler.incomingBytes());
+
+        // Rank 1 and below still wait for the budget.
+        final TestMessage m4 = arrived(4, 200_000, 3);
+        scheduler.add(m4);
+        sender.drain();
+        scheduler.sendGrants(0, sender);
+        assertEquals(UNSCHED, m4.state.grantedOffset());
+    }
+
+    @Test
     void shouldReleaseBudgetToTheNextMessageWhenDataArrives()
     {
         final GrantScheduler scheduler = new GrantScheduler(config().maxIncomingBytes(400_000).windowBytes(300_000));
@@ -378,15 +410,15 @@ class GrantSchedulerTest
         final int m1Granted = m1.state.grantedOffset();
         final int m2Granted = m2.state.grantedOffset();
 
-        // m2 receives all that was granted to it: it now has fewer bytes left than m1, so it takes rank 0 and the
-        // freed budget; m1 keeps its offset but is told its new (lower) level.
+        // m2 receives all that was granted to it: it now has fewer bytes left than m1, so it takes rank 0 and a
+        // whole window, whatever m1 holds; m1 keeps its offset but is told its new (lower) level.
         m2.received = m2Granted;
         scheduler.onDataReceived(m2);
         scheduler.sendGrants(0, sender);
         final List<RecordingGrantSender.Grant> grants = sender.drain();
         assertEquals(2, grants.size());
         assertSame(m2, grants.get(0).message());
-        assertEquals(roundUp(m2Granted + 400_000 - (m1Granted - UNSCHED)), grants.get(0).offset());
+        assertEquals(roundUp(m2Granted + 300_000), grants.get(0).offset());
         assertEquals(2, grants.get(0).priority());
         assertSame(m1, grants.get(1).message());
         assertEquals(m1Granted, grants.get(1).offset());

@@ -236,7 +236,7 @@ final class ClusterRun
                 else
                 {
                     clock.advanceTo(hostNs);
-                    queue.poll().activate(hostNs);
+                    queue.first().activate(hostNs);
                 }
                 if (null != errors[0])
                 {
@@ -376,9 +376,9 @@ final class ClusterRun
         return HostAddress.ipv4Of(address) - FIRST_HOST_IPV4;
     }
 
-    void wake(final SimHost host, final long atNs)
+    void reschedule(final SimHost host, final long atNs)
     {
-        queue.wake(host, atNs);
+        queue.reschedule(host, atNs);
     }
 
     /**

@@ -122,15 +122,16 @@ final class HomaHost extends SimHost
     }
 
     @Override
-    void work(final long nowNs)
+    long work(final long nowNs)
     {
         for (int round = 0; round < MAX_ROUNDS; round++)
         {
             transport.doWork();
             drain(nowNs);
-            if (deadlineNs(nowNs) > nowNs)
+            final long deadlineNs = deadlineNs(nowNs);
+            if (deadlineNs > nowNs)
             {
-                return;
+                return deadlineNs;
             }
         }
         throw new IllegalStateException("host " + index + " still has work after " + MAX_ROUNDS +
@@ -174,8 +175,7 @@ final class HomaHost extends SimHost
         }
     }
 
-    @Override
-    long deadlineNs(final long nowNs)
+    private long deadlineNs(final long nowNs)
     {
         return driver.receiveQueueDepth() > 0 ? nowNs : transport.nextDeadlineNs();
     }

@@ -26,18 +26,35 @@ final class HostQueue extends IndexedHeap<SimHost>
 
     /**
      * Make a host due at a time, or earlier than it was: a later time than the one it has is ignored (the host
-     * runs then anyway and asks again).
+     * runs then anyway and asks again). A host woken while it runs keeps the time for its {@link #reschedule}.
      *
      * @param host the host.
      * @param atNs when it must run.
      */
     void wake(final SimHost host, final long atNs)
     {
-        if (host.queueSlot < 0 || atNs < host.dueNs)
+        if (host.running)
+        {
+            host.wokenNs = Math.min(host.wokenNs, atNs);
+        }
+        else if (host.queueSlot < 0 || atNs < host.dueNs)
         {
             host.dueNs = atNs;
             update(host);
         }
+    }
+
+    /**
+     * Set when a host that has just run is due again, later or earlier than before. It stayed in the queue while it
+     * ran, first, so this is one pass down the heap where taking it out and putting it back would be two.
+     *
+     * @param host the host.
+     * @param atNs when it must run.
+     */
+    void reschedule(final SimHost host, final long atNs)
+    {
+        host.dueNs = atNs;
+        update(host);
     }
 
     @Override

@@ -100,19 +100,6 @@ abstract class IndexedHeap<T>
         }
     }
 
-    /**
-     * @return the first element, removed; null if there is none.
-     */
-    final T poll()
-    {
-        final T first = first();
-        if (null != first)
-        {
-            remove(first);
-        }
-        return first;
-    }
-
     private void up(final int from)
     {
         int index = from;

@@ -134,7 +134,7 @@ final class PfabricHost extends SimHost implements PacketSink
     }
 
     @Override
-    void work(final long nowNs)
+    long work(final long nowNs)
     {
         this.nowNs = nowNs;
         while (0 != driver.poll(this, 64))
@@ -143,6 +143,7 @@ final class PfabricHost extends SimHost implements PacketSink
         }
         checkTimeouts(nowNs);
         transmit();
+        return deadlineNs(nowNs);
     }
 
     private void transmit()
@@ -313,8 +314,7 @@ final class PfabricHost extends SimHost implements PacketSink
         freeFlows.add(flow);
     }
 
-    @Override
-    long deadlineNs(final long nowNs)
+    private long deadlineNs(final long nowNs)
     {
         if (driver.receiveQueueDepth() > 0)
         {

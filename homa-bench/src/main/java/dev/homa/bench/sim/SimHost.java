@@ -19,6 +19,10 @@ abstract class SimHost
     long dueNs;
     /** This host's place in the {@link HostQueue}, -1 when it is not due. */
     int queueSlot = -1;
+    /** True while it runs: it stays first in the {@link HostQueue}, and a wake-up then only lowers {@link #wokenNs}. */
+    boolean running;
+    /** The earliest wake-up while it ran. */
+    long wokenNs;
     private final SplittableRandom random;
     private final double meanGapNs;
     private double nextArrivalExactNs;
@@ -68,8 +72,11 @@ abstract class SimHost
             nextArrivalExactNs += gapNs();
             nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
         }
-        work(nowNs);
-        run.wake(this, Math.max(nowNs + 1, Math.min(deadlineNs(nowNs), nextArrivalNs)));
+        running = true;
+        wokenNs = Long.MAX_VALUE;
+        final long deadlineNs = work(nowNs);
+        running = false;
+        run.reschedule(this, Math.min(wokenNs, Math.max(nowNs + 1, Math.min(deadlineNs, nextArrivalNs))));
     }
 
     /**
@@ -107,14 +114,9 @@ abstract class SimHost
      * Let the transport do everything due now, delivering what arrives to the run.
      *
      * @param nowNs now.
-     */
-    abstract void work(long nowNs);
-
-    /**
-     * @param nowNs now.
      * @return when the transport next needs to run without new input; after now.
      */
-    abstract long deadlineNs(long nowNs);
+    abstract long work(long nowNs);
 
     /**
      * @return packets this host's transport handed to the network.

@@ -212,9 +212,14 @@ final class LoadDriver
         }
         while (!freeSlots.isEmpty() && !backlogDue.isEmpty())
         {
-            if (!issue(backlogDue.peekLong(), backlogLength.peekInt()))
+            final long dueNs = backlogDue.peekLong();
+            if (!issue(dueNs, backlogLength.peekInt()))
             {
                 break;
+            }
+            if (measuring && dueNs - measureStartNs >= 0)
+            {
+                stats.recordSlotWait(nowNs - dueNs);
             }
             backlogDue.pollLong();
             backlogLength.pollInt();

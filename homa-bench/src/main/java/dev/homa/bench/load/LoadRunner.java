@@ -448,14 +448,21 @@ final class LoadRunner implements Callable<Integer>
             }
             final List<Object> delivered = new ArrayList<>(List.of("delivered RPC/s"));
             final List<Object> issued = new ArrayList<>(List.of("due in the window and sent (%)"));
+            // Part of every latency above: the time a due request waited for one of its client's slots.
+            final List<Object> slotWait = new ArrayList<>(List.of("wait for a slot p50 / p99 (ms)"));
             for (final PeerConfig peer : peers)
             {
                 delivered.add(Report.f(medianOf(byPeer.get(peer.name()), Trial.Result::rpcsPerSecond), 0));
                 issued.add(Report.f(medianOf(byPeer.get(peer.name()),
                     r -> 100.0 * r.total().started / Math.max(1, r.total().due)), 1));
+                slotWait.add(Report.f(medianOf(byPeer.get(peer.name()),
+                    r -> r.total().slotWait.getValueAtPercentile(50) / 1e6), 2) + " / " +
+                    Report.f(medianOf(byPeer.get(peer.name()),
+                    r -> r.total().slotWait.getValueAtPercentile(99) / 1e6), 2));
             }
             report.tableRow(delivered.toArray());
             report.tableRow(issued.toArray());
+            report.tableRow(slotWait.toArray());
         }
     }
 

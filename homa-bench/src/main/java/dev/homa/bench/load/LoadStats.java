@@ -12,7 +12,8 @@ import java.util.zip.DataFormatException;
  * What a load client measured over the measurement window: RPCs and bytes completed in it, faults, and per size
  * bucket a latency histogram (nanoseconds, from the time each request was due, so an open-loop client's backlog
  * counts against it) and a slowdown histogram (latency over the unloaded latency for that size, times 1,000), if
- * the client was given a baseline. Travels from a client process to the runner as one text line.
+ * the client was given a baseline; and how long requests due in the window waited for a free slot (an open loop's
+ * backlog, part of their latency). Travels from a client process to the runner as one text line.
  */
 final class LoadStats
 {
@@ -22,6 +23,7 @@ final class LoadStats
 
     final Histogram[] latency;
     final Histogram[] slowdown;
+    final Histogram slotWait = new Histogram(HIGHEST_NS, DIGITS);
     long completed;
     long bytes;
     long verifyFailures;
@@ -49,6 +51,7 @@ final class LoadStats
             latency[b].reset();
             slowdown[b].reset();
         }
+        slotWait.reset();
         completed = 0;
         bytes = 0;
         verifyFailures = 0;
@@ -66,6 +69,11 @@ final class LoadStats
         {
             slowdown[bucket].recordValue(Math.min(HIGHEST_SLOWDOWN, slowdownMilli));
         }
+    }
+
+    void recordSlotWait(final long waitNs)
+    {
+        slotWait.recordValue(Math.min(HIGHEST_NS, Math.max(0, waitNs)));
     }
 
     /**
@@ -93,6 +101,7 @@ final class LoadStats
             latency[b].add(other.latency[b]);
             slowdown[b].add(other.slowdown[b]);
         }
+        slotWait.add(other.slotWait);
         completed += other.completed;
         bytes += other.bytes;
         verifyFailures += other.verifyFailures;
@@ -117,7 +126,8 @@ final class LoadStats
             .append(" started=").append(started)
             .append(" due=").append(due)
             .append(" backlogOverflows=").append(backlogOverflows)
-            .append(" windowNs=").append(windowNs);
+            .append(" windowNs=").append(windowNs)
+            .append(" slotWait=").append(encode(slotWait));
         for (int b = 0; b < latency.length; b++)
         {
             line.append(" lat").append(b).append('=').append(encode(latency[b]));
@@ -150,6 +160,7 @@ final class LoadStats
         stats.due = Long.parseLong(fields.get("due"));
         stats.backlogOverflows = Long.parseLong(fields.get("backlogOverflows"));
         stats.windowNs = Long.parseLong(fields.get("windowNs"));
+        stats.slotWait.add(decodeHistogram(fields.get("slotWait"), HIGHEST_NS));
         for (int b = 0; b < stats.latency.length; b++)
         {
             stats.latency[b] = decodeHistogram(fields.get("lat" + b), HIGHEST_NS);

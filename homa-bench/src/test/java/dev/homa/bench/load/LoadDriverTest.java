@@ -50,6 +50,28 @@ class LoadDriverTest
         assertTrue(stats.due > 900 && stats.due < 1100, "about 1,000 arrivals in 10 ms at 100,000/s: " + stats.due);
     }
 
+    @Test
+    void aRequestThatWaitsForASlotRecordsItsWaitAndSurvivesTheTripToTheRunner()
+    {
+        final LoadDriver driver = openLoop(10_000, 1);
+        final List<Integer> sent = new ArrayList<>();
+        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        driver.start(0);
+        driver.measure(0);
+        driver.poll(0);
+        assertEquals(1, sent.size(), "the first arrival finds the slot free");
+        driver.poll(5 * MS);
+        driver.onResponse(sent.get(0), LoadMessage.OK, 5 * MS);
+        driver.poll(5 * MS);
+        assertEquals(2, sent.size(), "the second arrival waited in the backlog until the slot came free");
+        final LoadStats stats = LoadStats.decode(driver.stats().encode());
+        assertEquals(2, stats.slotWait.getTotalCount());
+        assertEquals(0, stats.slotWait.getMinValue(), "the first went at once");
+        assertTrue(stats.slotWait.getMaxValue() > 4 * MS,
+            "the second fell due within the first 1 ms or so at 10,000/s and went at 5 ms: " +
+            stats.slotWait.getMaxValue());
+    }
+
     private static LoadDriver openLoop(final double rate, final int outstanding)
     {
         final LoadSpec spec = new LoadSpec();

@@ -503,9 +503,9 @@ public final class GrantScheduler
     }
 
     /**
-     * @param first the message ranked first, which the budget does not limit: the others' bytes cannot be taken
-     *              back, and a sender busy with its own shorter messages leaves them on the way for milliseconds.
-     *              Its window bounds it: the bytes on the way stay under the budget plus one window.
+     * @param first the message ranked first, which the budget limits only through its peer's cap: the others' bytes
+     *              cannot be taken back, and a sender busy with its own shorter messages leaves them on the way for
+     *              milliseconds. Its window bounds it: the bytes on the way stay under the budget plus one window.
      */
     private boolean grant(final GrantState state, final int window, final int level, final boolean first,
         final GrantSender sender)
@@ -514,8 +514,8 @@ public final class GrantScheduler
         final int length = state.length;
 
         long target = (long)state.received + window;
-        final long budgetTarget = (long)state.received + budget.roomFor(state);
-        final boolean budgetLimited = !first && budgetTarget < target;
+        final long budgetTarget = (long)state.received + (first ? budget.peerRoomFor(state) : budget.roomFor(state));
+        final boolean budgetLimited = budgetTarget < target;
         if (budgetLimited)
         {
             target = budgetTarget;

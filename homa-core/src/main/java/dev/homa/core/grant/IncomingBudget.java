@@ -99,7 +99,18 @@ final class IncomingBudget
         final long counted =
             Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
         final long budgetRoom = maxIncomingBytes - (countedIncomingBytes - counted);
-        return Math.min(budgetRoom, maxIncomingBytesPerPeer - others);
+        return Math.min(budgetRoom, peerRoomFor(state));
+    }
+
+    /**
+     * @param state a tracked message's state.
+     * @return bytes the message may be granted beyond what it has received within its peer's cap alone, leaving out
+     * its own incoming bytes; {@link Integer#MAX_VALUE} (no limit) for a message without an account.
+     */
+    long peerRoomFor(final GrantState state)
+    {
+        final IncomingAccount account = state.account;
+        return null == account ? Integer.MAX_VALUE : maxIncomingBytesPerPeer - (account.bytes - state.incoming);
     }
 
     /**

@@ -616,6 +616,27 @@ class GrantSchedulerTest
     }
 
     @Test
+    void shouldKeepAPeersCapForItsMessageRankedFirst()
+    {
+        final GrantScheduler scheduler = new GrantScheduler(
+            config().maxActivePerPeer(2).maxIncomingBytesPerPeer(100_000).windowBytes(100_000));
+        final IncomingAccount busy = new IncomingAccount();
+        final TestMessage longer = arrived(1, 1_000_000, 0);
+        longer.state.account(busy);
+        scheduler.add(longer);
+        scheduler.sendGrants(0, sender);
+        assertTrue(busy.bytes() > 100_000 - PAYLOAD, "the peer's cap is used up: " + busy.bytes());
+
+        // A shorter message of the same peer ranks first: the budget's exemption for it stops at its peer's cap.
+        final TestMessage shorter = arrived(1, 300_000, 1);
+        shorter.state.account(busy);
+        scheduler.add(shorter);
+        scheduler.sendGrants(0, sender);
+        assertSame(shorter, scheduler.activeMessage(0));
+        assertTrue(busy.bytes() <= 100_000 + PAYLOAD, "one peer's incoming bytes: " + busy.bytes());
+    }
+
+    @Test
     void shouldNotSendFifoGrantsWhenDisabledOrNobodyNeedsGrants()
     {
         final GrantScheduler disabled = new GrantScheduler(config().overcommit(1).fifoGrantFractionPerMille(0));

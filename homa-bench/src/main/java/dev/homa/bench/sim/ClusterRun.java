@@ -84,9 +84,9 @@ final class ClusterRun
             new Measurements(workload.bucketCount(), downlinks, spec.warmupNs(), spec.endNs(), linkBytesPerNs);
 
         // Requests and their responses together fill `load` of each host's link: every host sends requests at rate
-        // r and, on average, answers r requests.
+        // r and, on average, answers r requests. An arrival issues `fanout` requests at once.
         final double wirePerRpc = workload.meanWireBytes(payloadPerPacket, packetOverhead) + responseWireBytes;
-        final double meanGapNs = wirePerRpc / (spec.load() * linkBytesPerNs);
+        final double meanGapNs = spec.fanout() * wirePerRpc / (spec.load() * linkBytesPerNs);
 
         final int maxMessage = Math.max(DataHeaderFlyweight.MAX_MESSAGE_LENGTH,
             Math.max(workload.maxBytes(), spec.responseBytes()));
@@ -286,11 +286,16 @@ final class ClusterRun
             host.forEachOutstanding((slot) ->
             {
                 final long startNs = host.ledger.startNs(slot);
-                if (measurements.measures(startNs) && !host.ledger.isDelivered(slot))
+                if (measurements.measures(startNs))
                 {
                     final int bytes = host.ledger.bytes(slot);
-                    measurements.onMeasuredIncomplete(workload.bucketOf(bytes),
-                        slowdown(nowNs - startNs, bytes, host.index, host.ledger.destination(slot)));
+                    final int server = host.ledger.destination(slot);
+                    if (!host.ledger.isDelivered(slot))
+                    {
+                        measurements.onMeasuredIncomplete(workload.bucketOf(bytes),
+                            slowdown(nowNs - startNs, bytes, host.index, server));
+                    }
+                    measurements.onMeasuredRpc(rpcSlowdown(nowNs - startNs, bytes, host.index, server));
                 }
             });
         }
@@ -340,7 +345,8 @@ final class ClusterRun
             host.addCounters(counters);
         }
         counters.put("fabric.drops", fabric.drops());
-        return new RunResult(spec, bucketMax, counts, p50, p99, incomplete,
+        return new RunResult(spec, bucketMax, counts, p50, p99, incomplete, measurements.rpcPercentile(50),
+            measurements.rpcPercentile(99),
             measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
             windowReceivedWireBytes / capacityBytes, windowReceivableWireBytes / capacityBytes,
             measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
@@ -359,6 +365,11 @@ final class ClusterRun
     Measurements measurements()
     {
         return measurements;
+    }
+
+    int fanout()
+    {
+        return spec.fanout();
     }
 
     int hostCount()
@@ -442,10 +453,13 @@ final class ClusterRun
             return;
         }
         measurements.onDelivered(client.index, nowNs);
-        if (measurements.measures(client.ledger.startNs(slot)))
+        final long startNs = client.ledger.startNs(slot);
+        if (measurements.measures(startNs))
         {
             measurements.onMeasuredBytes(responseWireBytes);
             measurements.onMeasuredRpcEnded();
+            measurements.onMeasuredRpc(
+                rpcSlowdown(nowNs - startNs, client.ledger.bytes(slot), client.index, client.ledger.destination(slot)));
         }
         client.ledger.remove(slot);
     }
@@ -480,6 +494,7 @@ final class ClusterRun
         if (measurements.measures(startNs))
         {
             measurements.onMeasuredRpcEnded();
+            measurements.onMeasuredRpc(rpcSlowdown(nowNs - startNs, bytes, client.index, server));
         }
         client.ledger.remove(slot);
     }
@@ -494,6 +509,19 @@ final class ClusterRun
     double slowdown(final long elapsedNs, final int bytes, final int sender, final int receiver)
     {
         return elapsedNs * 1000.0 / idlePs(bytes, topology.rackOf(sender) == topology.rackOf(receiver));
+    }
+
+    /**
+     * @param elapsedNs from the request's issue to its response's delivery.
+     * @param bytes     request length.
+     * @param client    client host.
+     * @param server    server host.
+     * @return the RPC's time over the best time for its request and then its response on an idle network.
+     */
+    double rpcSlowdown(final long elapsedNs, final int bytes, final int client, final int server)
+    {
+        final boolean sameRack = topology.rackOf(client) == topology.rackOf(server);
+        return elapsedNs * 1000.0 / (idlePs(bytes, sameRack) + idlePs(spec.responseBytes(), sameRack));
     }
 
     /**

@@ -56,7 +56,7 @@ final class HomaHost extends SimHost
      * @param payload       what requests and responses carry (its bytes are never looked at).
      * @param responseBytes length of each response.
      * @param seed          the run's seed.
-     * @param meanGapNs     mean time between requests.
+     * @param meanGapNs     mean time between arrivals.
      */
     HomaHost(
         final int index,

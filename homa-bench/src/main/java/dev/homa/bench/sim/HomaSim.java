@@ -100,7 +100,7 @@ public final class HomaSim implements Callable<Integer>
     List<Double> loads;
 
     @Option(names = "--transports", split = ",", defaultValue = "all",
-        description = "homa, homa-1level, homa-k1, homa-fifo, homa-static, homa-online, homa-noincast, pfabric, " +
+        description = "homa, homa-1level, homa-k1, homa-fifo, homa-static, homa-online, homa-incast, pfabric, " +
             "or all. Default ${DEFAULT-VALUE}.")
     List<String> transports;
 
@@ -128,6 +128,11 @@ public final class HomaSim implements Callable<Integer>
     @Option(names = "--response-bytes", defaultValue = "1",
         description = "Bytes of each response. Default ${DEFAULT-VALUE}.")
     int responseBytes;
+
+    @Option(names = "--fanout", defaultValue = "1",
+        description = "Requests each arrival issues at once, to that many different hosts (a client gathering " +
+            "from many servers: their responses converge on it). Default ${DEFAULT-VALUE}.")
+    int fanout;
 
     @Option(names = "--cutoff-min-messages", defaultValue = "20",
         description = "homa-online: messages a receiver sees before it computes cutoffs (the engine's default is " +
@@ -344,12 +349,12 @@ public final class HomaSim implements Callable<Integer>
         final RunResult result = new ClusterRun(spec).run();
         log(String.format(Locale.ROOT, "%s load %.2f %-13s offered %.4f delivered %.4f (%.2f%%) " +
             "received %.4f (%.2f%%, %.2f%% of receivable) wasted %.3f measured %d incomplete %d " +
-            "smallest-bucket p99 %.2f | %d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
+            "smallest-bucket p99 %.2f RPC p99 %.2f | %d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
             spec.workload().name(), spec.load(), spec.variant().id(), result.offeredLoad(), result.deliveredLoad(),
             100 * result.deliveredShare(), result.receivedLoad(), 100 * result.receivedShare(),
             100 * result.receivedOfReceivable(),
             result.wastedDownlink(), result.measuredRequests(),
-            result.incompleteTotal(), result.p99()[0], result.packets(), result.wallNs() / 1e9,
+            result.incompleteTotal(), result.p99()[0], result.rpcP99(), result.packets(), result.wallNs() / 1e9,
             result.packetsPerSecond(), result.packetsPerCpuSecond()));
         return result;
     }
@@ -445,6 +450,10 @@ public final class HomaSim implements Callable<Integer>
         final double wirePerRpc = workload.meanWireBytes(payloadPerPacket, overhead) +
             Workload.wireBytes(responseBytes, payloadPerPacket, overhead);
         final double meanGapNs = wirePerRpc / (load * linkBytesPerNs);
+        if (fanout < 1 || fanout >= base.hosts())
+        {
+            throw new IllegalArgumentException("--fanout is 1 to one less than the hosts: " + fanout);
+        }
         final double largestShare = workload.bucketShare(workload.bucketCount() - 1);
         final double neededNs = bucketTarget * meanGapNs / (base.hosts() * largestShare);
         final long windowNs = "auto".equals(window) ? Math.max(2_000_000L, (long)(neededNs * WINDOW_MARGIN)) :
@@ -464,7 +473,7 @@ public final class HomaSim implements Callable<Integer>
             base.idleFrameLatencyPs(PfabricHost.ACK_LENGTH + Fabric.DEFAULT_WIRE_OVERHEAD_BYTES, 1 == base.racks());
         final long bdpBytes = rttPs * base.hostLinkBitsPerSecond() / 8 / 1_000_000_000_000L;
         return new RunSpec(base, workload, load, variant, seed, warmupNs, windowNs, drainNs, responseBytes,
-            cutoffMinMessages, cutoffIntervalNs,
+            fanout, cutoffMinMessages, cutoffIntervalNs,
             "auto".equals(pfabricBuffer) ? 2 * bdpBytes : SimOptions.parseSize(pfabricBuffer),
             (int)("auto".equals(pfabricWindow) ? bdpBytes : SimOptions.parseSize(pfabricWindow)),
             "auto".equals(pfabricRto) ? Math.max(1, 3 * rttPs / 1000) : SimOptions.parseDurationNs(pfabricRto));

@@ -23,6 +23,8 @@ final class Measurements
     private final long windowEndNs;
     private final double[][] slowdowns;
     private final int[] counts;
+    private double[] rpcSlowdowns = new double[256];
+    private int rpcCount;
     private final long[] incomplete;
     private final int[] pending;
     private final long[] idleFromNs;
@@ -198,6 +200,21 @@ final class Measurements
     }
 
     /**
+     * A measured RPC is over (its response reached the client), or the run stopped first.
+     *
+     * @param slowdown its time from the request's issue to the response's delivery (or to the run's end) over the
+     *                 best possible.
+     */
+    void onMeasuredRpc(final double slowdown)
+    {
+        if (rpcCount == rpcSlowdowns.length)
+        {
+            rpcSlowdowns = Arrays.copyOf(rpcSlowdowns, rpcCount << 1);
+        }
+        rpcSlowdowns[rpcCount++] = slowdown;
+    }
+
+    /**
      * A measured request never completed: it counts with the time it had waited when the run stopped (a lower bound
      * on its slowdown).
      *
@@ -297,12 +314,25 @@ final class Measurements
      */
     double percentile(final int bucket, final double percentile)
     {
-        final int n = counts[bucket];
+        return percentile(slowdowns[bucket], counts[bucket], percentile);
+    }
+
+    /**
+     * @param percentile 0 to 100.
+     * @return that percentile of the measured RPCs' slowdowns (nearest rank), NaN if there are none.
+     */
+    double rpcPercentile(final double percentile)
+    {
+        return percentile(rpcSlowdowns, rpcCount, percentile);
+    }
+
+    private static double percentile(final double[] values, final int n, final double percentile)
+    {
         if (0 == n)
         {
             return Double.NaN;
         }
-        final double[] sorted = Arrays.copyOf(slowdowns[bucket], n);
+        final double[] sorted = Arrays.copyOf(values, n);
         Arrays.sort(sorted);
         final int rank = (int)Math.ceil(percentile / 100.0 * n);
         return sorted[Math.max(0, Math.min(n - 1, rank - 1))];

@@ -47,7 +47,7 @@ final class ResultFiles
         {
             summary.append(",fabric_port_peak_bytes_l").append(level);
         }
-        summary.append('\n');
+        summary.append(",rpc_p50_slowdown,rpc_p99_slowdown\n");
         final StringBuilder speed =
             new StringBuilder("workload,load,transport,hosts,packets,wall_s,packets_per_s,cpu_s,packets_per_cpu_s\n");
         final StringBuilder counters = new StringBuilder("workload,load,transport,counter,value\n");
@@ -81,7 +81,8 @@ final class ResultFiles
             {
                 summary.append(',').append(peak);
             }
-            summary.append('\n');
+            summary.append(',').append(format(result.rpcP50(), 3)).append(',').append(format(result.rpcP99(), 3))
+                .append('\n');
             for (final java.util.Map.Entry<String, Long> counter : result.counters().entrySet())
             {
                 counters.append(key).append(',').append(counter.getKey()).append(',').append(counter.getValue())

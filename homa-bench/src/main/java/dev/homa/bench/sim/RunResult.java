@@ -10,6 +10,9 @@ package dev.homa.bench.sim;
  * @param p50                 median slowdown per bucket.
  * @param p99                 99th percentile slowdown per bucket.
  * @param incomplete          measured requests per bucket that had not completed when the run stopped.
+ * @param rpcP50              median slowdown of the window's RPCs: from the request's issue to the response's
+ *                            delivery, over the best time for the request and then the response on an idle network.
+ * @param rpcP99              99th percentile of the same.
  * @param offeredLoad         wire bytes handed to the transports in the window over the host links' capacity.
  * @param deliveredLoad       wire bytes of the window's RPCs whose whole message reached its application before
  *                            the run stopped, over the same capacity.
@@ -40,6 +43,8 @@ record RunResult(
     double[] p50,
     double[] p99,
     long[] incomplete,
+    double rpcP50,
+    double rpcP99,
     double offeredLoad,
     double deliveredLoad,
     double receivedLoad,

@@ -16,6 +16,7 @@ import dev.homa.nic.loopback.Topology;
  * @param windowNs             measurement window: requests that arrive in it are measured.
  * @param drainNs              longest time after the window to wait for measured requests (arrivals go on).
  * @param responseBytes        bytes of each response.
+ * @param fanout               requests each arrival issues at once, each to a different host.
  * @param cutoffMinimumMessages messages a Homa receiver sees before it computes cutoffs.
  * @param cutoffIntervalNs     how often a Homa receiver recomputes its cutoffs.
  * @param pfabricBufferBytes   pFabric's buffer per port.
@@ -32,6 +33,7 @@ record RunSpec(
     long windowNs,
     long drainNs,
     int responseBytes,
+    int fanout,
     int cutoffMinimumMessages,
     long cutoffIntervalNs,
     long pfabricBufferBytes,
@@ -53,7 +55,7 @@ record RunSpec(
     RunSpec with(final Variant other)
     {
         return new RunSpec(topology, workload, load, other, seed, warmupNs, windowNs, drainNs, responseBytes,
-            cutoffMinimumMessages, cutoffIntervalNs, pfabricBufferBytes, pfabricWindowBytes, pfabricRtoNs);
+            fanout, cutoffMinimumMessages, cutoffIntervalNs, pfabricBufferBytes, pfabricWindowBytes, pfabricRtoNs);
     }
 
     /**
@@ -63,6 +65,6 @@ record RunSpec(
     RunSpec withLoad(final double otherLoad)
     {
         return new RunSpec(topology, workload, otherLoad, variant, seed, warmupNs, windowNs, drainNs, responseBytes,
-            cutoffMinimumMessages, cutoffIntervalNs, pfabricBufferBytes, pfabricWindowBytes, pfabricRtoNs);
+            fanout, cutoffMinimumMessages, cutoffIntervalNs, pfabricBufferBytes, pfabricWindowBytes, pfabricRtoNs);
     }
 }

@@ -3,8 +3,9 @@ package dev.homa.bench.sim;
 import java.util.SplittableRandom;
 
 /**
- * One simulated host: an application that issues requests to random other hosts at Poisson times and answers every
- * request it receives with a small response, over some transport. The {@link ClusterRun} runs a host only when it
+ * One simulated host: an application that issues requests to random other hosts at Poisson times (one request per
+ * arrival, or with a fan-out several at once, each to a different host) and answers every request it receives with
+ * a response, over some transport. The {@link ClusterRun} runs a host only when it
  * is due: a packet reached it, its transport's own deadline came, or its next request is due.
  * <p>
  * Arrivals, sizes and destinations come from a generator seeded by the run's seed and the host's index alone, so
@@ -25,6 +26,8 @@ abstract class SimHost
     long wokenNs;
     private final SplittableRandom random;
     private final double meanGapNs;
+    /** The hosts the current arrival sends to: one per request it issues at once. */
+    private final int[] fanoutDestinations;
     private double nextArrivalExactNs;
     private long nextArrivalNs;
 
@@ -32,7 +35,7 @@ abstract class SimHost
      * @param index       host index in the fabric.
      * @param run         the run.
      * @param seed        the run's seed.
-     * @param meanGapNs   mean time between this host's requests.
+     * @param meanGapNs   mean time between this host's arrivals.
      */
     SimHost(final int index, final ClusterRun run, final long seed, final double meanGapNs)
     {
@@ -40,6 +43,7 @@ abstract class SimHost
         this.run = run;
         this.random = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (index + 1)));
         this.meanGapNs = meanGapNs;
+        this.fanoutDestinations = new int[run.fanout()];
         nextArrivalExactNs = gapNs();
         nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
     }
@@ -62,13 +66,13 @@ abstract class SimHost
     {
         while (nextArrivalNs <= nowNs)
         {
-            final int size = run.workload().sample(random.nextDouble());
-            int destination = random.nextInt(run.hostCount() - 1);
-            if (destination >= index)
+            for (int i = 0; i < fanoutDestinations.length; i++)
             {
-                destination++;
+                final int size = run.workload().sample(random.nextDouble());
+                final int destination = destination(i);
+                fanoutDestinations[i] = destination;
+                run.onArrival(this, destination, size, nowNs);
             }
-            run.onArrival(this, destination, size, nowNs);
             nextArrivalExactNs += gapNs();
             nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
         }
@@ -85,6 +89,30 @@ abstract class SimHost
     long firstDueNs()
     {
         return nextArrivalNs;
+    }
+
+    /**
+     * A uniformly random host other than this one and the {@code taken} ones this arrival already sends to.
+     */
+    private int destination(final int taken)
+    {
+        while (true)
+        {
+            int destination = random.nextInt(run.hostCount() - 1);
+            if (destination >= index)
+            {
+                destination++;
+            }
+            boolean fresh = true;
+            for (int i = 0; i < taken && fresh; i++)
+            {
+                fresh = fanoutDestinations[i] != destination;
+            }
+            if (fresh)
+            {
+                return destination;
+            }
+        }
     }
 
     private double gapNs()

@@ -31,8 +31,12 @@ enum Variant
     /** Each receiver computes its cutoffs online from the messages it has seen so far in the run. */
     ONLINE_CUTOFFS("homa-online", "Homa, online cutoffs"),
 
-    /** Clients never mark requests for incast. */
-    NO_INCAST("homa-noincast", "Homa, incast handling off"),
+    /**
+     * Incast handling on (the engine's default is off, as the kernel's): a client with more than
+     * {@code homa.incast.threshold} RPCs outstanding marks its requests, and the server limits each marked response's
+     * unscheduled bytes to {@code homa.incast.unscheduled.bytes}.
+     */
+    INCAST("homa-incast", "Homa, incast handling on"),
 
     /** pFabric: rank = bytes left, small buffers dropping the highest rank, line-rate senders, timeouts. */
     PFABRIC("pfabric", "pFabric");
@@ -150,7 +154,7 @@ enum Variant
                 }
                 ctx.staticCutoffs(cutoffs);
             }
-            case NO_INCAST -> ctx.incastEnabled(false);
+            case INCAST -> ctx.incastEnabled(true);
             default ->
             {
                 // Defaults.

@@ -84,6 +84,28 @@ class HomaSimTest
 
     @Test
     @Timeout(60)
+    void aClientGatheringFromManyServersMarksItsRequestsOnlyWithIncastHandlingOn(@TempDir final Path temp)
+        throws IOException
+    {
+        assertEquals(0, HomaSim.execute("--topology", "rack", "--workload", "100", "--fanout", "15",
+            "--response-bytes", "20000", "--load", "0.5", "--transports", "homa,homa-incast", "--warmup", "300us",
+            "--window", "1ms", "--drain", "20ms", "--seed", "5", "--quiet", "--no-plots", "--output",
+            temp.toString()));
+        final List<String> counters = Files.readAllLines(temp.resolve(ResultFiles.COUNTERS));
+        assertTrue(counters.contains("100B,0.50,homa,incast_marked_requests,0"), "off by default: " + counters);
+        assertTrue(counters.stream().anyMatch(line ->
+            line.startsWith("100B,0.50,homa-incast,incast_limited_responses,") && !line.endsWith(",0")),
+            "15 responses converge on each client: " + counters);
+        for (final String line : Files.readAllLines(temp.resolve(ResultFiles.SUMMARY)).subList(1, 3))
+        {
+            final String[] fields = line.split(",");
+            assertTrue(Double.parseDouble(fields[6]) > 0.999, "every RPC of the window delivered: " + line);
+            assertTrue(Double.parseDouble(fields[fields.length - 1]) >= 1.0, "RPC slowdown measured: " + line);
+        }
+    }
+
+    @Test
+    @Timeout(60)
     void anotherSeedGivesAnotherRun(@TempDir final Path temp) throws IOException
     {
         final String[] small = {

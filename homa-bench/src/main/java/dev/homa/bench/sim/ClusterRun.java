@@ -152,7 +152,8 @@ final class ClusterRun
      * it has seen {@code homa.cutoff.minimum.messages} (10,000) messages, but a simulated host receives a few
      * hundred, from which the heavy-tailed workloads give cutoffs that swing between one and seven unscheduled
      * levels at each recomputation, and every swing leaves senders on stale cutoffs. Computed from a seeded sample
-     * of the workload, as the paper computes them from its distribution.
+     * of the workload, as the paper computes them from its distribution, each request followed by its response: a
+     * host receives both, and a response long enough to need its own level must not be put beside the requests.
      *
      * @param probe      a concluded context with the run's settings (for its unscheduled bytes and levels).
      * @param maxMessage the longest message of the run.
@@ -162,13 +163,14 @@ final class ClusterRun
     {
         final CutoffCalculator calculator =
             new CutoffCalculator(PriorityMapping.LEVELS, probe.unscheduledBytes(), maxMessage)
-                .windowMessages(2 * WORKLOAD_CUTOFF_SAMPLES)
+                .windowMessages(4 * WORKLOAD_CUTOFF_SAMPLES)
                 .minimumMessages(1)
                 .forcedUnscheduledLevels(probe.unscheduledLevels());
         final SplittableRandom random = new SplittableRandom(spec.seed() ^ 0x5DEECE66DL);
         for (int i = 0; i < WORKLOAD_CUTOFF_SAMPLES; i++)
         {
             calculator.onMessageStarted(workload.sample(random.nextDouble()));
+            calculator.onMessageStarted(spec.responseBytes());
         }
         final Cutoffs cutoffs = new Cutoffs();
         calculator.recompute(cutoffs);

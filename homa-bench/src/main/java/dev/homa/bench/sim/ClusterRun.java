@@ -197,6 +197,12 @@ final class ClusterRun
     {
         final long[] receivedAtStart = new long[hosts.length];
         final long[] window = new long[2];
+        final long[] secondHalf = new long[2];
+        scheduler.schedule(spec.warmupNs() + spec.windowNs() / 2, (nowNs) ->
+        {
+            secondHalf[0] = -measurements.sentWireBytes();
+            secondHalf[1] = -receivedWireBytes();
+        });
         scheduler.schedule(spec.warmupNs(), (nowNs) ->
         {
             measurements.onWindowStart(nowNs);
@@ -209,6 +215,8 @@ final class ClusterRun
         scheduler.schedule(spec.endNs(), (nowNs) ->
         {
             measurements.onWindowEnd(nowNs);
+            secondHalf[0] += measurements.sentWireBytes();
+            secondHalf[1] += receivedWireBytes();
             for (int i = 0; i < hosts.length; i++)
             {
                 window[0] += hosts[i].receivedWireBytes() - receivedAtStart[i];
@@ -247,7 +255,7 @@ final class ClusterRun
                 }
             }
             final long wallNs = System.nanoTime() - wallStart;
-            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, window[0], window[1]);
+            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, window[0], window[1], secondHalf);
         }
         finally
         {
@@ -273,13 +281,27 @@ final class ClusterRun
         fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
     }
 
+    private long receivedWireBytes()
+    {
+        long sum = 0;
+        for (final SimHost host : hosts)
+        {
+            sum += host.receivedWireBytes();
+        }
+        return sum;
+    }
+
     private double windowCapacityBytes()
     {
         return fabric.hostCount() * (topology.hostLinkBitsPerSecond() / 8e9) * spec.windowNs();
     }
 
     private RunResult result(
-        final long wallNs, final long cpuNs, final long windowReceivedWireBytes, final long windowReceivableWireBytes)
+        final long wallNs,
+        final long cpuNs,
+        final long windowReceivedWireBytes,
+        final long windowReceivableWireBytes,
+        final long[] secondHalf)
     {
         final long nowNs = clock.nanoTime();
         // Requests of the window still in flight count with the time they have waited so far.
@@ -351,6 +373,7 @@ final class ClusterRun
             measurements.rpcPercentile(99),
             measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
             windowReceivedWireBytes / capacityBytes, windowReceivableWireBytes / capacityBytes,
+            secondHalf[0] / (capacityBytes / 2), secondHalf[1] / (capacityBytes / 2),
             measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
             fabricPeaks, drops, measurements.refused(), measurements.failed(), measurements.measuredRequests(),
             packets, nowNs, wallNs, cpuNs, counters);

@@ -122,7 +122,7 @@ public final class HomaSim implements Callable<Integer>
 
     @Option(names = "--drain", defaultValue = "auto",
         description = "Longest wait after the window for its requests; auto = four times the window, at least 10 ms " +
-            "and 20 transmission times of the longest message.")
+            "and 20 transmission times of the longest message (none for --max-load-criterion backlog).")
     String drain;
 
     @Option(names = "--response-bytes", defaultValue = "1",
@@ -173,6 +173,13 @@ public final class HomaSim implements Callable<Integer>
     @Option(names = "--max-load-resolution", defaultValue = "0.01",
         description = "Resolution of --max-load. Default ${DEFAULT-VALUE}.")
     double maxLoadResolution;
+
+    @Option(names = "--max-load-criterion", defaultValue = "delivered",
+        description = "delivered: the window's RPCs delivered within 1% of their bytes by the end of the drain; " +
+            "backlog: the bytes received in the window's second half within 1% of those sent in it (no drain " +
+            "unless --drain is given; needs a window of many transmission times of the longest message). " +
+            "Default ${DEFAULT-VALUE}.")
+    String maxLoadCriterion;
 
     @Option(names = "--max-load-largest-bucket", defaultValue = "300",
         description = "--largest-bucket for each --max-load probe. Default ${DEFAULT-VALUE}.")
@@ -299,6 +306,7 @@ public final class HomaSim implements Callable<Integer>
     private int maxLoad(final Topology base, final List<Workload> parsedWorkloads, final List<Variant> variants,
         final ExecutorService pool) throws Exception
     {
+        final LoadSearch.Criterion criterion = LoadSearch.Criterion.parse(maxLoadCriterion);
         final List<Future<LoadSearch.Outcome>> futures = new ArrayList<>();
         for (final Workload workload : parsedWorkloads)
         {
@@ -306,7 +314,7 @@ public final class HomaSim implements Callable<Integer>
             {
                 futures.add(pool.submit(() -> LoadSearch.search(
                     (load) -> spec(base, workload, load, variant, maxLoadLargestBucket), this::runLogged,
-                    maxLoadFrom, maxLoadResolution)));
+                    maxLoadFrom, maxLoadResolution, criterion)));
             }
         }
         final List<LoadSearch.Outcome> outcomes = new ArrayList<>();
@@ -349,13 +357,13 @@ public final class HomaSim implements Callable<Integer>
         final RunResult result = new ClusterRun(spec).run();
         log(String.format(Locale.ROOT, "%s load %.2f %-13s offered %.4f delivered %.4f (%.2f%%) " +
             "received %.4f (%.2f%%, %.2f%% of receivable) wasted %.3f measured %d incomplete %d " +
-            "smallest-bucket p99 %.2f RPC p99 %.2f | %d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
+            "late received %.2f%% smallest-bucket p99 %.2f RPC p99 %.2f | " +
+            "%d packets in %.1f s: %.0f packets/s (%.0f per CPU second)",
             spec.workload().name(), spec.load(), spec.variant().id(), result.offeredLoad(), result.deliveredLoad(),
             100 * result.deliveredShare(), result.receivedLoad(), 100 * result.receivedShare(),
-            100 * result.receivedOfReceivable(),
-            result.wastedDownlink(), result.measuredRequests(),
-            result.incompleteTotal(), result.p99()[0], result.rpcP99(), result.packets(), result.wallNs() / 1e9,
-            result.packetsPerSecond(), result.packetsPerCpuSecond()));
+            100 * result.receivedOfReceivable(), result.wastedDownlink(), result.measuredRequests(),
+            result.incompleteTotal(), 100 * result.lateReceivedShare(), result.p99()[0], result.rpcP99(),
+            result.packets(), result.wallNs() / 1e9, result.packetsPerSecond(), result.packetsPerCpuSecond()));
         return result;
     }
 
@@ -464,8 +472,8 @@ public final class HomaSim implements Callable<Integer>
         // its own transmission time, so the drain must cover that or it would count a stable run as falling behind.
         final long longestNs =
             (long)(Workload.wireBytes(workload.maxBytes(), payloadPerPacket, overhead) / linkBytesPerNs);
-        final long drainNs = "auto".equals(drain) ? Math.max(Math.max(10_000_000L, 4 * windowNs),
-            DRAIN_LONGEST_MESSAGES * longestNs) : SimOptions.parseDurationNs(drain);
+        final long drainNs = !"auto".equals(drain) ? SimOptions.parseDurationNs(drain) : backlogSearch() ? 0 :
+            Math.max(Math.max(10_000_000L, 4 * windowNs), DRAIN_LONGEST_MESSAGES * longestNs);
         final long cutoffIntervalNs = "auto".equals(cutoffInterval) ? Math.max(100_000L, warmupNs / 20) :
             SimOptions.parseDurationNs(cutoffInterval);
         final long fullFrame = Fabric.DEFAULT_MAX_PACKET_LENGTH + Fabric.DEFAULT_WIRE_OVERHEAD_BYTES;
@@ -477,6 +485,14 @@ public final class HomaSim implements Callable<Integer>
             "auto".equals(pfabricBuffer) ? 2 * bdpBytes : SimOptions.parseSize(pfabricBuffer),
             (int)("auto".equals(pfabricWindow) ? bdpBytes : SimOptions.parseSize(pfabricWindow)),
             "auto".equals(pfabricRto) ? Math.max(1, 3 * rttPs / 1000) : SimOptions.parseDurationNs(pfabricRto));
+    }
+
+    /**
+     * @return true if this is a --max-load search by the backlog criterion, which needs no drain.
+     */
+    private boolean backlogSearch()
+    {
+        return maxLoad && LoadSearch.Criterion.BACKLOG == LoadSearch.Criterion.parse(maxLoadCriterion);
     }
 
     Function<RunSpec, RunResult> runner()

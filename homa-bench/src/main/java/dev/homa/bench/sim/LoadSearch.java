@@ -6,14 +6,60 @@ import java.util.function.DoubleFunction;
 import java.util.function.Function;
 
 /**
- * The highest load a transport sustains on a workload: the largest offered load (to a resolution) whose delivered
- * load is within {@link #DELIVERED_SHARE} of it, found by bisection between a load that is sustained and one that
- * is not. Each probe is a full run at that load with its own warm-up and window.
+ * The highest load a transport sustains on a workload: the largest offered load (to a resolution) that a
+ * {@link Criterion} accepts, found by bisection between a load that is sustained and one that is not. Each probe is a
+ * full run at that load with its own warm-up and window.
  */
 final class LoadSearch
 {
-    /** Delivered over offered load at or above which a load counts as sustained. */
+    /** Share at or above which a load counts as sustained, under either criterion. */
     static final double DELIVERED_SHARE = 0.99;
+
+    /**
+     * What "sustained" means.
+     */
+    enum Criterion
+    {
+        /**
+         * The window's RPCs are delivered within {@link #DELIVERED_SHARE} of their bytes by the end of the drain.
+         * Decides when the drain outlasts the slowest message a stable network delays; with SRPT and heavy-tailed
+         * sizes (W4, W5) a stable network can starve its longest messages beyond any practical drain.
+         */
+        DELIVERED,
+
+        /**
+         * The network keeps up with the traffic in the window's second half: the bytes received in it are at least
+         * {@link #DELIVERED_SHARE} of the bytes sent in it, so the backlog (sent and not yet received, whenever sent)
+         * grew by less than 1% of the traffic. The first half lets the backlog reach its level; a network that falls
+         * behind grows it at the rate of the excess for good, one that keeps up does not, however long it delays a
+         * few messages. Needs a window of many transmission times of the longest message, or a long message sent
+         * late in it outweighs 1%.
+         */
+        BACKLOG;
+
+        /**
+         * @param result a run.
+         * @return true if it sustained its load.
+         */
+        boolean sustained(final RunResult result)
+        {
+            return (DELIVERED == this ? result.deliveredShare() : result.lateReceivedShare()) >= DELIVERED_SHARE;
+        }
+
+        /**
+         * @param name delivered or backlog.
+         * @return the criterion.
+         */
+        static Criterion parse(final String name)
+        {
+            return switch (name.trim().toLowerCase(java.util.Locale.ROOT))
+            {
+                case "delivered" -> DELIVERED;
+                case "backlog" -> BACKLOG;
+                default -> throw new IllegalArgumentException("--max-load-criterion is delivered or backlog: " + name);
+            };
+        }
+    }
 
     /**
      * One search's outcome.
@@ -37,19 +83,21 @@ final class LoadSearch
      * @param runner     makes a run.
      * @param lowest     the lowest load probed; assumed and checked to be sustained.
      * @param resolution stop when the bracket is this narrow.
+     * @param criterion  what a sustained load is.
      * @return the outcome.
      */
     static Outcome search(
         final DoubleFunction<RunSpec> specAtLoad,
         final Function<RunSpec, RunResult> runner,
         final double lowest,
-        final double resolution)
+        final double resolution,
+        final Criterion criterion)
     {
         final List<RunResult> runs = new ArrayList<>();
         final RunSpec first = specAtLoad.apply(lowest);
         final RunResult atLowest = runner.apply(first);
         runs.add(atLowest);
-        if (!sustained(atLowest))
+        if (!criterion.sustained(atLowest))
         {
             return new Outcome(first.workload().name(), first.variant(), 0, runs.size(), runs);
         }
@@ -61,7 +109,7 @@ final class LoadSearch
             final double load = mid <= good || mid >= bad ? (good + bad) / 2 : mid;
             final RunResult result = runner.apply(specAtLoad.apply(load));
             runs.add(result);
-            if (sustained(result))
+            if (criterion.sustained(result))
             {
                 good = load;
             }
@@ -73,12 +121,4 @@ final class LoadSearch
         return new Outcome(first.workload().name(), first.variant(), good, runs.size(), runs);
     }
 
-    /**
-     * @param result a run.
-     * @return true if it delivered its offered load within {@link #DELIVERED_SHARE}.
-     */
-    static boolean sustained(final RunResult result)
-    {
-        return result.deliveredShare() >= DELIVERED_SHARE;
-    }
 }

@@ -35,6 +35,7 @@ final class Measurements
     private final double[] reachableInWindow;
     private final double linkBytesPerNs;
     private long measuredOutstanding;
+    private long sentWireBytes;
     private long offeredWireBytes;
     private long deliveredWireBytes;
     private long measuredRequests;
@@ -130,6 +131,7 @@ final class Measurements
     void onSent(final int destination, final long wireBytes, final long nowNs)
     {
         sentTo[destination] += wireBytes;
+        sentWireBytes += wireBytes;
         if (inWindow)
         {
             reachableInWindow[destination] += Math.min(wireBytes, linkBytesPerNs * (windowEndNs - nowNs));
@@ -270,6 +272,14 @@ final class Measurements
     {
         final double backlog = Math.max(0, sentToAtStart[host] - receivedAtStartBytes);
         return Math.min(linkBytesPerNs * (windowEndNs - windowStartNs), backlog + reachableInWindow[host]);
+    }
+
+    /**
+     * @return wire bytes of every message handed to a transport so far, to any host, whenever it began.
+     */
+    long sentWireBytes()
+    {
+        return sentWireBytes;
     }
 
     long offeredWireBytes()

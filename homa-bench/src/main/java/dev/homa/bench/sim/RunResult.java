@@ -22,6 +22,11 @@ package dev.homa.bench.sim;
  * @param receivableLoad      the most the receiving hosts could have received in the window over the same capacity:
  *                            per host, what had been sent to it and had not arrived when the window opened, up to
  *                            its downlink's capacity for the window.
+ * @param lateSentLoad        wire bytes of the messages handed to the transports in the window's second half (any
+ *                            RPC's, measured or not) over the host links' capacity for that half.
+ * @param lateReceivedLoad    wire bytes of message data that reached the receiving hosts in the window's second half,
+ *                            over the same capacity: below {@code lateSentLoad} by what the backlog (sent and not yet
+ *                            received) grew in that half.
  * @param wastedDownlink      share of the window's downlink time spent idle while a message for that host was on
  *                            its way.
  * @param hostPortPeakBytes   per priority level: the deepest any ToR port towards a host got, wire bytes.
@@ -49,6 +54,8 @@ record RunResult(
     double deliveredLoad,
     double receivedLoad,
     double receivableLoad,
+    double lateSentLoad,
+    double lateReceivedLoad,
     double wastedDownlink,
     long[] hostPortPeakBytes,
     long[] fabricPortPeakBytes,
@@ -92,6 +99,15 @@ record RunResult(
     double receivedShare()
     {
         return 0 == offeredLoad ? 0 : receivedLoad / offeredLoad;
+    }
+
+    /**
+     * @return bytes received in the window's second half over bytes sent in it: 1 less the backlog's growth over
+     * that half as a share of what was sent.
+     */
+    double lateReceivedShare()
+    {
+        return 0 == lateSentLoad ? 0 : lateReceivedLoad / lateSentLoad;
     }
 
     /**

@@ -41,11 +41,32 @@ abstract class SimHost
     {
         this.index = index;
         this.run = run;
-        this.random = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (index + 1)));
+        this.random = hostRandom(seed, index);
         this.meanGapNs = meanGapNs;
         this.fanoutDestinations = new int[run.fanout()];
         nextArrivalExactNs = gapNs();
         nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
+    }
+
+    /**
+     * The generator of one host's arrivals, sizes and destinations. A {@link SplittableRandom} walks its seed in
+     * steps of one constant, so seeds that differ by a multiple of it (give or take the low bit) give one stream
+     * shifted: the hosts would issue the same requests a few arrivals apart. Each host's seed is instead the
+     * index-th draw of a generator seeded by the run's seed.
+     *
+     * @param seed  the run's seed.
+     * @param index the host's index.
+     * @return its generator.
+     */
+    static SplittableRandom hostRandom(final long seed, final int index)
+    {
+        final SplittableRandom root = new SplittableRandom(seed);
+        long hostSeed = 0;
+        for (int i = 0; i <= index; i++)
+        {
+            hostSeed = root.nextLong();
+        }
+        return new SplittableRandom(hostSeed);
     }
 
     /**

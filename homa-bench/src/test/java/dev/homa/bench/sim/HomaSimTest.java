@@ -124,6 +124,23 @@ class HomaSimTest
     }
 
     @Test
+    @Timeout(10)
+    void noTwoHostsDrawTheSameStream()
+    {
+        final int hosts = 144;
+        final int draws = 300;
+        final java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (int host = 0; host < hosts; host++)
+        {
+            final java.util.SplittableRandom random = SimHost.hostRandom(1, host);
+            for (int i = 0; i < draws; i++)
+            {
+                assertTrue(seen.add(random.nextLong()), "host " + host + " repeats a draw of another host");
+            }
+        }
+    }
+
+    @Test
     @Timeout(60)
     void anotherSeedGivesAnotherRun(@TempDir final Path temp) throws IOException
     {

@@ -16,9 +16,9 @@ import dev.homa.core.priority.ScheduledPriorities;
  * fully granted (homa_grant_check_rpc), so at most K messages hold grants.</li>
  * <li><b>Window</b>: each active message is granted up to {@code received + window} (window fixed, or dynamic
  * {@code maxIncoming / (active + 1)}), clipped to its length and, except for the first in SRPT order, to the room
- * left in the {@link IncomingBudget}, rounded up to a whole packet but never past the end. A grant goes out only
- * when it raises the offset by at least one packet or reaches the end, or when the message's priority changed while
- * it still has granted bytes on the way. Grants never go down.</li>
+ * left in the {@link IncomingBudget} and its peer's cap (the first: its own bytes only), rounded up to a whole packet
+ * but never past the end. A grant goes out only when it raises the offset by at least one packet or reaches the end,
+ * or when the message's priority changed while it still has granted bytes on the way. Grants never go down.</li>
  * <li><b>Priorities</b> follow {@link ScheduledPriorities#levelFor(int, int, int)}.</li>
  * <li><b>FIFO grants</b> ({@link FifoGrants}) go at the next-to-highest level (homa_high_priority, 6 of 0-7),
  * outside K and the incoming budget.</li>
@@ -503,9 +503,9 @@ public final class GrantScheduler
     }
 
     /**
-     * @param first the message ranked first, which the budget limits only through its peer's cap: the others' bytes
-     *              cannot be taken back, and a sender busy with its own shorter messages leaves them on the way for
-     *              milliseconds. Its window bounds it: the bytes on the way stay under the budget plus one window.
+     * @param first the message ranked first: only its own bytes count against its peer's cap, not the budget or
+     *              its peer's other messages, whose bytes a sender busy with shorter messages leaves on the way for
+     *              milliseconds (and a peer sends its shortest first). On the way: budget + a window; peer: cap + one.
      */
     private boolean grant(final GrantState state, final int window, final int level, final boolean first,
         final GrantSender sender)
@@ -514,7 +514,7 @@ public final class GrantScheduler
         final int length = state.length;
 
         long target = (long)state.received + window;
-        final long budgetTarget = (long)state.received + (first ? budget.peerRoomFor(state) : budget.roomFor(state));
+        final long budgetTarget = (long)state.received + (first ? budget.ownRoomFor(state) : budget.roomFor(state));
         final boolean budgetLimited = budgetTarget < target;
         if (budgetLimited)
         {

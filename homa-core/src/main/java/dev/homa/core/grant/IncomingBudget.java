@@ -104,6 +104,16 @@ final class IncomingBudget
 
     /**
      * @param state a tracked message's state.
+     * @return bytes the message may be granted beyond what it has received if it alone counted against its peer's
+     * cap: {@link Integer#MAX_VALUE} (no limit) for a message without an account.
+     */
+    long ownRoomFor(final GrantState state)
+    {
+        return null == state.account ? Integer.MAX_VALUE : maxIncomingBytesPerPeer;
+    }
+
+    /**
+     * @param state a tracked message's state.
      * @return bytes the message may be granted beyond what it has received within its peer's cap alone, leaving out
      * its own incoming bytes; {@link Integer#MAX_VALUE} (no limit) for a message without an account.
      */

@@ -616,7 +616,7 @@ class GrantSchedulerTest
     }
 
     @Test
-    void shouldKeepAPeersCapForItsMessageRankedFirst()
+    void shouldGrantAPeersMessageRankedFirstWhateverItsLongerMessagesHold()
     {
         final GrantScheduler scheduler = new GrantScheduler(
             config().maxActivePerPeer(2).maxIncomingBytesPerPeer(100_000).windowBytes(100_000));
@@ -626,14 +626,19 @@ class GrantSchedulerTest
         scheduler.add(longer);
         scheduler.sendGrants(0, sender);
         assertTrue(busy.bytes() > 100_000 - PAYLOAD, "the peer's cap is used up: " + busy.bytes());
+        final int longerGranted = longer.state.grantedOffset();
 
-        // A shorter message of the same peer ranks first: the budget's exemption for it stops at its peer's cap.
+        // A shorter message of the same peer ranks first. The peer sends its shortest message first, so the longer
+        // one's bytes on the way are not ahead of it: it gets its window, counting only its own bytes against the
+        // peer's cap. The longer one, ranked second, gets nothing more: its peer is over the cap.
         final TestMessage shorter = arrived(1, 300_000, 1);
         shorter.state.account(busy);
         scheduler.add(shorter);
         scheduler.sendGrants(0, sender);
         assertSame(shorter, scheduler.activeMessage(0));
-        assertTrue(busy.bytes() <= 100_000 + PAYLOAD, "one peer's incoming bytes: " + busy.bytes());
+        assertEquals(UNSCHED + 100_800, shorter.state.grantedOffset(), "received + window, a whole packet");
+        assertEquals(longerGranted, longer.state.grantedOffset());
+        assertTrue(busy.bytes() <= 2 * (100_000 + PAYLOAD), "the cap plus one window: " + busy.bytes());
     }
 
     @Test

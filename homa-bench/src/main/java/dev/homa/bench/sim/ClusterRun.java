@@ -56,6 +56,7 @@ final class ClusterRun
     private final long responseWireBytes;
     private final AliasedPoolMemory memory;
     private final Throwable[] errors = new Throwable[1];
+    private RequestTrace trace;
 
     /**
      * @param spec what to run.
@@ -186,6 +187,15 @@ final class ClusterRun
     {
         final long wanted = Math.max(64L << 20, 32L * maxMessage);
         return Math.min(1L << 30, (wanted + (64 << 10) - 1) / (64 << 10) * (64 << 10));
+    }
+
+    /** Trace the measured requests of a size range ({@code --trace-requests}) of a Homa run. */
+    RequestTrace trace(final int minBytes, final int maxBytes)
+    {
+        trace = new RequestTrace(this, topology, measurements, fabric.wireOverheadBytes(), payloadPerPacket, minBytes,
+            maxBytes);
+        fabric.addTraceListener(trace);
+        return trace;
     }
 
     /**
@@ -429,6 +439,10 @@ final class ClusterRun
             return;
         }
         client.ledger.add(id, nowNs, bytes, server);
+        if (null != trace)
+        {
+            trace.onIssued(client.index, id, bytes, server, nowNs);
+        }
         final long wireBytes = Workload.wireBytes(bytes, payloadPerPacket, packetOverhead);
         measurements.onSent(server, wireBytes, nowNs);
         if (measurements.measures(nowNs))
@@ -449,6 +463,10 @@ final class ClusterRun
             return;
         }
         final int bytes = client.ledger.bytes(slot);
+        if (null != trace)
+        {
+            trace.onDelivered(clientIndex, clientId, nowNs);
+        }
         measurements.onDelivered(server.index, nowNs);
         final long startNs = client.ledger.startNs(slot);
         if (measurements.measures(startNs))

@@ -192,6 +192,12 @@ public final class HomaSim implements Callable<Integer>
     @Option(names = "--output", defaultValue = "sim-results", description = "Directory for CSV and PNG files.")
     Path output;
 
+    @Option(names = "--trace-requests", paramLabel = "MIN-MAX",
+        description = "Homa runs: write trace-<workload>-load<NN>-<transport>.csv, one row per measured request of " +
+            "this size range (e.g. 19k-72k): when its DATA and first GRANT went out and arrived, its packets' " +
+            "longest waits, the retransmissions its hosts sent and received meanwhile.")
+    String traceRequests;
+
     @Option(names = "--no-plots", description = "Write the CSV files only.")
     boolean noPlots;
 
@@ -266,6 +272,10 @@ public final class HomaSim implements Callable<Integer>
             }
         }
         final List<Variant> variants = variants(transports);
+        if (null != traceRequests)
+        {
+            RequestTrace.parseRange(traceRequests);
+        }
         if (threads < 1)
         {
             throw new IllegalArgumentException("--threads must be at least 1: " + threads);
@@ -354,7 +364,25 @@ public final class HomaSim implements Callable<Integer>
 
     private RunResult runLogged(final RunSpec spec)
     {
-        final RunResult result = new ClusterRun(spec).run();
+        final ClusterRun run = new ClusterRun(spec);
+        final int[] traced = null == traceRequests || !spec.variant().isHoma() || maxLoad ? null :
+            RequestTrace.parseRange(traceRequests);
+        final RequestTrace trace = null == traced ? null : run.trace(traced[0], traced[1]);
+        final RunResult result = run.run();
+        if (null != trace)
+        {
+            try
+            {
+                java.nio.file.Files.createDirectories(output);
+            }
+            catch (final java.io.IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex);
+            }
+            trace.write(output.resolve(String.format(Locale.ROOT, "trace-%s-load%02.0f-%s.csv",
+                spec.workload().name().toLowerCase(Locale.ROOT), spec.load() * 100, spec.variant().id())),
+                result.simulatedNs());
+        }
         log(String.format(Locale.ROOT, "%s load %.2f %-13s offered %.4f delivered %.4f (%.2f%%) " +
             "received %.4f (%.2f%%, %.2f%% of receivable) wasted %.3f measured %d incomplete %d " +
             "late received %.2f%% smallest-bucket p99 %.2f RPC p99 %.2f | " +

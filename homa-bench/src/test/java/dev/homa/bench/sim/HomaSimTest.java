@@ -85,6 +85,41 @@ class HomaSimTest
 
     @Test
     @Timeout(60)
+    void tracedRequestsShowWhereTheirTimeWent(@TempDir final Path temp) throws IOException
+    {
+        assertEquals(0, HomaSim.execute("--topology", "rack", "--hosts-per-rack", "8", "--workload", "30000",
+            "--load", "0.5", "--transports", "homa,pfabric", "--warmup", "300us", "--window", "1ms", "--drain", "5ms",
+            "--seed", "3", "--quiet", "--no-plots", "--trace-requests", "20k-40k", "--output", temp.toString()));
+        assertFalse(Files.exists(temp.resolve("trace-30000b-load50-pfabric.csv")), "Homa runs only");
+        final List<String> trace = Files.readAllLines(temp.resolve("trace-30000b-load50-homa.csv"));
+        assertEquals(RequestTrace.HEADER.trim(), trace.get(0));
+        final String[] homa = Files.readAllLines(temp.resolve(ResultFiles.SUMMARY)).get(1).split(",");
+        assertEquals(Long.parseLong(homa[12]), trace.size() - 1, "every measured request traced");
+        double slowest = 0;
+        for (final String line : trace.subList(1, trace.size()))
+        {
+            final String[] f = line.split(",");
+            assertEquals("30000", f[2]);
+            assertEquals("true", f[5], "delivered: " + line);
+            final double total = Double.parseDouble(f[7]);
+            final double firstSent = Double.parseDouble(f[8]);
+            final double firstGrantSent = Double.parseDouble(f[9]);
+            final double firstGrantDelivered = Double.parseDouble(f[10]);
+            final double lastDelivered = Double.parseDouble(f[13]);
+            assertTrue(firstSent >= 0 && firstSent < firstGrantSent, "unscheduled bytes before a GRANT: " + line);
+            assertTrue(firstGrantSent < firstGrantDelivered && firstGrantDelivered < lastDelivered, line);
+            assertTrue(Integer.parseInt(f[11]) >= 1, "30 KB needs grants: " + line);
+            assertTrue(lastDelivered <= total, "the last packet arrives before the request is delivered: " + line);
+            assertTrue(Double.parseDouble(f[14]) >= -0.001, "no packet beats its idle time: " + line);
+            assertTrue(Integer.parseInt(f[16]) > Integer.parseInt(f[17]), "scheduled below unscheduled: " + line);
+            slowest = Math.max(slowest, Double.parseDouble(f[6]));
+        }
+        final String[] bucket = Files.readAllLines(temp.resolve(ResultFiles.RESULTS)).get(1).split(",");
+        assertTrue(slowest >= Double.parseDouble(bucket[7]), "the trace holds the p99: " + slowest);
+    }
+
+    @Test
+    @Timeout(60)
     void aClientGatheringFromManyServersMarksItsRequestsOnlyWithIncastHandlingOn(@TempDir final Path temp)
         throws IOException
     {

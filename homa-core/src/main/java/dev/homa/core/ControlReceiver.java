@@ -129,7 +129,8 @@ final class ControlReceiver
     }
 
     /**
-     * RESEND: retransmit the sent part of the range at the requested level.
+     * RESEND: retransmit the sent part of the range at the requested level, or BUSY while the message has granted
+     * bytes it has not sent (homa_resend_pkt).
      *
      * @param buffer     the packet.
      * @param socket     our socket.
@@ -187,8 +188,10 @@ final class ControlReceiver
             }
         }
         final int sentEnd = Math.min(end, out.nextOffset);
-        if (offset >= sentEnd)
+        if (offset >= sentEnd || out.nextOffset < out.transmittableEnd())
         {
+            // Granted bytes not sent yet: this sender chose to send other messages first, and what it did send may
+            // still be on its way; BUSY, not a retransmission, until it has sent all it may (homa_resend_pkt).
             answerBusy(rpc, socket, source, sourcePort);
             return;
         }

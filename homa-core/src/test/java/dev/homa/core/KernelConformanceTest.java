@@ -498,6 +498,43 @@ class KernelConformanceTest
         cluster.assertNoErrors();
     }
 
+    @Test
+    @Timeout(30)
+    void resendForAMessageWithGrantedBytesNotYetSentDrawsBusy()
+    {
+        final int length = 100_000;
+        start(FabricMode.INSTANT, ctx -> { });
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[length]), 0, length, 0);
+        run(100_000);
+        final KernelPeer.Received first = kernel.ofType(DATA).getFirst();
+        final int unscheduled = cluster.engine(0).unscheduledBytes();
+        final int sent = kernel.ofType(DATA).size();
+        // The kernel server grants more and, in the same batch, asks for the start again: the engine has granted
+        // bytes it has not sent, so it answers BUSY and sends them, retransmitting nothing (homa_resend_pkt).
+        kernel.send(KernelPeer.grant(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, unscheduled + 20_000, 2),
+            engineAddress());
+        kernel.send(KernelPeer.resend(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, 0, 3_000, 7),
+            engineAddress());
+        run(1_000_000);
+        final List<KernelPeer.Received> data = kernel.ofType(DATA);
+        assertTrue(data.size() > sent, "the granted bytes went out");
+        for (final KernelPeer.Received d : data)
+        {
+            assertEquals(0, d.u8(48), "nothing retransmitted: " + d);
+        }
+        assertEquals(1, kernel.ofType(KernelPeer.BUSY).size(), "BUSY answers the RESEND");
+
+        // Once everything granted is sent, a RESEND is answered with the bytes asked for.
+        kernel.send(KernelPeer.resend(SERVER_PORT, first.sourcePort(), first.senderId() ^ 1, 0, 3_000, 7),
+            engineAddress());
+        run(1_000_000);
+        final List<KernelPeer.Received> after = kernel.ofType(DATA);
+        assertTrue(after.subList(data.size(), after.size()).stream().allMatch(d -> 1 == d.u8(48)) &&
+            after.size() > data.size(), "retransmitted");
+        cluster.assertNoErrors();
+    }
+
     private void assertCommonHeader(final KernelPeer.Received packet, final int doff)
     {
         assertEquals(doff, packet.u8(12), "doff");

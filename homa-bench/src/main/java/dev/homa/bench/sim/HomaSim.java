@@ -198,6 +198,9 @@ public final class HomaSim implements Callable<Integer>
             "longest waits, the retransmissions its hosts sent and received meanwhile.")
     String traceRequests;
 
+    /** {@link #traceRequests} parsed: {min, max} bytes, null for none. */
+    private int[] traceRange;
+
     @Option(names = "--no-plots", description = "Write the CSV files only.")
     boolean noPlots;
 
@@ -272,10 +275,7 @@ public final class HomaSim implements Callable<Integer>
             }
         }
         final List<Variant> variants = variants(transports);
-        if (null != traceRequests)
-        {
-            RequestTrace.parseRange(traceRequests);
-        }
+        traceRange = null == traceRequests ? null : RequestTrace.parseRange(traceRequests);
         if (threads < 1)
         {
             throw new IllegalArgumentException("--threads must be at least 1: " + threads);
@@ -365,20 +365,11 @@ public final class HomaSim implements Callable<Integer>
     private RunResult runLogged(final RunSpec spec)
     {
         final ClusterRun run = new ClusterRun(spec);
-        final int[] traced = null == traceRequests || !spec.variant().isHoma() || maxLoad ? null :
-            RequestTrace.parseRange(traceRequests);
-        final RequestTrace trace = null == traced ? null : run.trace(traced[0], traced[1]);
+        final RequestTrace trace = null == traceRange || !spec.variant().isHoma() || maxLoad ? null :
+            run.trace(traceRange[0], traceRange[1]);
         final RunResult result = run.run();
         if (null != trace)
         {
-            try
-            {
-                java.nio.file.Files.createDirectories(output);
-            }
-            catch (final java.io.IOException ex)
-            {
-                throw new java.io.UncheckedIOException(ex);
-            }
             trace.write(output.resolve(String.format(Locale.ROOT, "trace-%s-load%02.0f-%s.csv",
                 spec.workload().name().toLowerCase(Locale.ROOT), spec.load() * 100, spec.variant().id())),
                 result.simulatedNs());

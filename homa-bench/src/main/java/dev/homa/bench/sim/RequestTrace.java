@@ -7,10 +7,6 @@ import dev.homa.nic.loopback.FabricTraceListener;
 import dev.homa.nic.loopback.Topology;
 import org.agrona.DirectBuffer;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -293,14 +289,7 @@ final class RequestTrace implements FabricTraceListener
                 r.unscheduledLevel, r.lastLevel, r.retransmittedPackets, r.clientRetransmitted,
                 r.serverRetransmitted));
         }
-        try
-        {
-            Files.writeString(file, csv, StandardCharsets.US_ASCII);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        ResultFiles.write(file, csv);
     }
 
     private static double since(final long timeNs, final Request request)

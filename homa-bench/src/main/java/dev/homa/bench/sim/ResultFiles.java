@@ -122,7 +122,13 @@ final class ResultFiles
         return Double.isNaN(value) ? "" : String.format(Locale.ROOT, "%." + decimals + "f", value);
     }
 
-    private static void write(final Path file, final CharSequence text)
+    /**
+     * Write a text file, creating its directory.
+     *
+     * @param file where.
+     * @param text what.
+     */
+    static void write(final Path file, final CharSequence text)
     {
         try
         {

@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 @Command(name = "homa-load", mixinStandardHelpOptions = true,
     subcommands = { LoadRunner.class, LoadGenerator.Server.class, LoadGenerator.Client.class,
-        RawCeiling.Sink.class, RawCeiling.Blaster.class, CommandLine.HelpCommand.class },
+        RawCeiling.Sink.class, RawCeiling.Blaster.class, UdpEchoFloor.Server.class, UdpEchoFloor.Client.class,
+        CommandLine.HelpCommand.class },
     description = "Request/response load over Homa, Java NIO TCP and Netty TCP, compared in one run.")
 public final class LoadGenerator implements Runnable
 {

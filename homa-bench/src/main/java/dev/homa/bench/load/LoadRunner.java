@@ -18,8 +18,9 @@ import java.util.concurrent.Callable;
  * of them; ratios are taken within a round and their median reported.
  * <ul>
  *     <li>{@code echo}: one client, one RPC at a time, echo of each size in {@code --sizes}: goodput, latency, CPU
- *     time per GB, ratios to both TCP peers; on veth also Homa over raw Ethernet against the raw driver's bare
- *     frame-rate ceiling.</li>
+ *     time per GB, ratios to both TCP peers and to the UDP driver's bare echo ({@link UdpEchoFloor}, the floor
+ *     under any protocol over UDP); on veth also Homa over raw Ethernet against the raw driver's bare frame-rate
+ *     ceiling.</li>
  *     <li>{@code outstanding}: {@code --clients} clients, each with K RPCs of {@code --bulk-size} outstanding, for
  *     each K in {@code --outstanding}: aggregate goodput.</li>
  *     <li>{@code mixed}: {@code --clients} clients streaming {@code --bulk-size} RPCs and one more sending
@@ -97,6 +98,11 @@ final class LoadRunner implements Callable<Integer>
 
     @Option(names = "--subnet", defaultValue = "78", description = "veth: third octet of 198.18.x.0/24.")
     int subnet;
+
+    @Option(names = "--udp-floor", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "echo: also measure the UDP driver's bare echo, the floor under Homa over udp:// " +
+            "(default ${DEFAULT-VALUE}).")
+    boolean udpFloor;
 
     @Option(names = "--verbose", description = "Print each trial's Homa counters.")
     boolean verbose;
@@ -205,6 +211,8 @@ final class LoadRunner implements Callable<Integer>
         final List<PeerConfig> peers = peers(hosts, true);
         final Map<String, List<Trial.Result>> byKey = new LinkedHashMap<>();
         final List<Double> ceilings = new ArrayList<>();
+        final boolean floor = udpFloor && peers.stream().anyMatch(p -> "udp".equals(p.homaDriver()));
+        final Map<String, List<Double>> floors = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++)
         {
             if (hosts.isVeth())
@@ -213,6 +221,16 @@ final class LoadRunner implements Callable<Integer>
             }
             for (final String size : sizes)
             {
+                if (floor)
+                {
+                    final double gbps = UdpEchoFloor.measure(hosts, (int)MessageSizes.parseBytes(size), warmup,
+                        duration);
+                    floors.computeIfAbsent(size, k -> new ArrayList<>()).add(gbps);
+                    if (verbose)
+                    {
+                        System.err.printf(Locale.ROOT, "echo udp floor %s round %d: %.2f Gb/s%n", size, round, gbps);
+                    }
+                }
                 for (final PeerConfig peer : peers)
                 {
                     byKey.computeIfAbsent(size + "/" + peer.name(), k -> new ArrayList<>())
@@ -237,6 +255,10 @@ final class LoadRunner implements Callable<Integer>
                     results.stream().mapToLong(Trial.Result::faults).sum());
             }
         }
+        if (floor)
+        {
+            UdpEchoFloor.report(report, rounds, byKey, floors);
+        }
         if (hosts.isVeth())
         {
             final double ceiling = Report.median(ceilings);
@@ -247,13 +269,8 @@ final class LoadRunner implements Callable<Integer>
                 final List<Trial.Result> raw = byKey.get(size + "/homa-raw");
                 if (null != raw)
                 {
-                    final List<Double> fractions = new ArrayList<>();
-                    for (int r = 0; r < raw.size(); r++)
-                    {
-                        fractions.add(raw.get(r).goodputGbps() / ceilings.get(r));
-                    }
                     report.line(String.format(Locale.ROOT, "homa-raw %s: %.0f%% of the ceiling (paired median).",
-                        size, 100 * Report.median(fractions)));
+                        size, 100 * Report.pairedRatio(raw, ceilings)));
                 }
             }
         }
@@ -545,11 +562,6 @@ final class LoadRunner implements Callable<Integer>
         {
             return "-";
         }
-        final List<Double> ratios = new ArrayList<>();
-        for (int r = 0; r < Math.min(results.size(), base.size()); r++)
-        {
-            ratios.add(results.get(r).goodputGbps() / base.get(r).goodputGbps());
-        }
-        return Report.f(Report.median(ratios), 2) + "x";
+        return Report.f(Report.pairedRatio(results, base.stream().map(Trial.Result::goodputGbps).toList()), 2) + "x";
     }
 }

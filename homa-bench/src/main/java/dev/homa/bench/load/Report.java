@@ -114,6 +114,21 @@ final class Report
         return 0 == sorted.length % 2 ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid];
     }
 
+    /**
+     * @param results trials, one per round.
+     * @param base    the figure each is held against, one per round.
+     * @return the median over the rounds of each trial's goodput over its round's base.
+     */
+    static double pairedRatio(final List<Trial.Result> results, final List<Double> base)
+    {
+        final List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < Math.min(results.size(), base.size()); r++)
+        {
+            ratios.add(results.get(r).goodputGbps() / base.get(r));
+        }
+        return median(ratios);
+    }
+
     private void print(final String text)
     {
         System.out.println(text);

@@ -257,7 +257,7 @@ final class LoadRunner implements Callable<Integer>
         }
         if (floor)
         {
-            UdpEchoFloor.report(report, rounds, byKey, floors);
+            UdpEchoFloor.report(report, byKey, floors);
         }
         if (hosts.isVeth())
         {

@@ -208,6 +208,7 @@ final class ClusterRun
         final long[] receivedAtStart = new long[hosts.length];
         final long[] window = new long[2];
         final long[] secondHalf = new long[2];
+        final Tier.Window tiers = new Tier.Window(fabric, spec.warmupNs(), spec.endNs());
         scheduler.schedule(spec.warmupNs() + spec.windowNs() / 2, (nowNs) ->
         {
             secondHalf[0] = -measurements.sentWireBytes();
@@ -216,7 +217,7 @@ final class ClusterRun
         scheduler.schedule(spec.warmupNs(), (nowNs) ->
         {
             measurements.onWindowStart(nowNs);
-            resetPeaks();
+            Tier.resetPeaks(fabric);
             for (int i = 0; i < hosts.length; i++)
             {
                 receivedAtStart[i] = hosts[i].receivedWireBytes();
@@ -265,7 +266,8 @@ final class ClusterRun
                 }
             }
             final long wallNs = System.nanoTime() - wallStart;
-            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, window[0], window[1], secondHalf);
+            return result(wallNs, threads.getCurrentThreadCpuTime() - cpuStart, window[0], window[1], secondHalf,
+                tiers.shares());
         }
         finally
         {
@@ -279,16 +281,6 @@ final class ClusterRun
                 memory.close();
             }
         }
-    }
-
-    private void resetPeaks()
-    {
-        for (int i = 0; i < fabric.hostCount(); i++)
-        {
-            fabric.port(fabric.driverAt(i).localAddress()).resetPeaks();
-        }
-        fabric.torUplinks().forEach(SwitchPort::resetPeaks);
-        fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
     }
 
     private long receivedWireBytes()
@@ -311,7 +303,8 @@ final class ClusterRun
         final long cpuNs,
         final long windowReceivedWireBytes,
         final long windowReceivableWireBytes,
-        final long[] secondHalf)
+        final long[] secondHalf,
+        final double[] tierBusy)
     {
         final long nowNs = clock.nanoTime();
         // Requests of the window still in flight count with the time they have waited so far.
@@ -385,8 +378,8 @@ final class ClusterRun
             windowReceivedWireBytes / capacityBytes, windowReceivableWireBytes / capacityBytes,
             secondHalf[0] / (capacityBytes / 2), secondHalf[1] / (capacityBytes / 2),
             measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
-            fabricPeaks, drops, measurements.refused(), measurements.failed(), measurements.measuredRequests(),
-            packets, nowNs, wallNs, cpuNs, counters);
+            fabricPeaks, tierBusy, drops, measurements.refused(), measurements.failed(),
+            measurements.measuredRequests(), packets, nowNs, wallNs, cpuNs, counters);
     }
 
     // ------------------------------------------------------------------------------------------------------------

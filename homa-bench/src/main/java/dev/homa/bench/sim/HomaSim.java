@@ -175,8 +175,8 @@ public final class HomaSim implements Callable<Integer>
     double maxLoadResolution;
 
     @Option(names = "--max-load-criterion", defaultValue = "delivered",
-        description = "delivered: the window's RPCs delivered within 1% of their bytes by the end of the drain; " +
-            "backlog: the bytes received in the window's second half within 1% of those sent in it (no drain " +
+        description = "delivered: the window's RPCs delivered within 1%% of their bytes by the end of the drain; " +
+            "backlog: the bytes received in the window's second half within 1%% of those sent in it (no drain " +
             "unless --drain is given; needs a window of many transmission times of the longest message). " +
             "Default ${DEFAULT-VALUE}.")
     String maxLoadCriterion;

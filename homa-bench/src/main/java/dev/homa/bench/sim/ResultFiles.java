@@ -47,7 +47,12 @@ final class ResultFiles
         {
             summary.append(",fabric_port_peak_bytes_l").append(level);
         }
-        summary.append(",rpc_p50_slowdown,rpc_p99_slowdown,late_sent_load,late_received_share\n");
+        summary.append(",rpc_p50_slowdown,rpc_p99_slowdown,late_sent_load,late_received_share");
+        for (final Tier tier : Tier.values())
+        {
+            summary.append(',').append(tier.column).append("_busy,").append(tier.column).append("_busy_max");
+        }
+        summary.append('\n');
         final StringBuilder speed =
             new StringBuilder("workload,load,transport,hosts,packets,wall_s,packets_per_s,cpu_s,packets_per_cpu_s\n");
         final StringBuilder counters = new StringBuilder("workload,load,transport,counter,value\n");
@@ -83,7 +88,12 @@ final class ResultFiles
             }
             summary.append(',').append(format(result.rpcP50(), 3)).append(',').append(format(result.rpcP99(), 3))
                 .append(',').append(format(result.lateSentLoad(), 4)).append(',')
-                .append(format(result.lateReceivedShare(), 4)).append('\n');
+                .append(format(result.lateReceivedShare(), 4));
+            for (final double busy : result.tierBusy())
+            {
+                summary.append(',').append(format(busy, 4));
+            }
+            summary.append('\n');
             for (final java.util.Map.Entry<String, Long> counter : result.counters().entrySet())
             {
                 counters.append(key).append(',').append(counter.getKey()).append(',').append(counter.getValue())

@@ -31,6 +31,8 @@ package dev.homa.bench.sim;
  *                            its way.
  * @param hostPortPeakBytes   per priority level: the deepest any ToR port towards a host got, wire bytes.
  * @param fabricPortPeakBytes per priority level: the deepest any port between a ToR and a spine got.
+ * @param tierBusy            per {@link Tier}: the mean share of the window its links spent transmitting
+ *                            (anything: data, control, resent), then the largest share of one of them.
  * @param drops               frames the switches dropped (buffer full).
  * @param refused             requests or responses the transport refused (a limit).
  * @param failed              RPCs that ended with an error.
@@ -59,6 +61,7 @@ record RunResult(
     double wastedDownlink,
     long[] hostPortPeakBytes,
     long[] fabricPortPeakBytes,
+    double[] tierBusy,
     long drops,
     long refused,
     long failed,

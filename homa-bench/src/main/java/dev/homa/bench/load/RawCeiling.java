@@ -54,9 +54,9 @@ final class RawCeiling
             blaster.awaitLine(LoadGenerator.READY, START_NS);
             sink.send(ClientControl.GO);
             blaster.send(ClientControl.GO);
-            sleep(warmupSeconds);
+            Trial.sleep(warmupSeconds);
             sink.send(ClientControl.MEASURE);
-            sleep(durationSeconds);
+            Trial.sleep(durationSeconds);
             sink.send(ClientControl.STOP);
             blaster.send(ClientControl.STOP);
             final String line = sink.awaitLine(LoadGenerator.RESULT, START_NS);
@@ -64,19 +64,6 @@ final class RawCeiling
             final long bytes = Long.parseLong(fields[1]);
             final long windowNs = Long.parseLong(fields[2]);
             return bytes * 8.0 / windowNs;
-        }
-    }
-
-    private static void sleep(final double seconds)
-    {
-        try
-        {
-            Thread.sleep((long)(seconds * 1000));
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", ex);
         }
     }
 

@@ -173,7 +173,12 @@ final class Trial
         return total;
     }
 
-    private static void sleep(final double seconds)
+    /**
+     * The runner's wait through a trial's phases.
+     *
+     * @param seconds how long.
+     */
+    static void sleep(final double seconds)
     {
         try
         {

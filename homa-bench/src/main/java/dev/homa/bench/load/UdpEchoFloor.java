@@ -63,9 +63,9 @@ final class UdpEchoFloor
             {
                 client.awaitLine(LoadGenerator.READY, START_NS);
                 client.send(ClientControl.GO);
-                sleep(warmupSeconds);
+                Trial.sleep(warmupSeconds);
                 client.send(ClientControl.MEASURE);
-                sleep(durationSeconds);
+                Trial.sleep(durationSeconds);
                 client.send(ClientControl.STOP);
                 final String[] fields = client.awaitLine(LoadGenerator.RESULT, START_NS).split(" ");
                 final long messages = Long.parseLong(fields[1]);
@@ -114,19 +114,6 @@ final class UdpEchoFloor
                 }
             }
             report.line(line.toString());
-        }
-    }
-
-    private static void sleep(final double seconds)
-    {
-        try
-        {
-            Thread.sleep((long)(seconds * 1000));
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", ex);
         }
     }
 

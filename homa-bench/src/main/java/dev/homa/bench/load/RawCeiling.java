@@ -252,22 +252,4 @@ final class RawCeiling
             }
         }
     }
-
-    /**
-     * Reads each frame where the driver lends it and wants no receive timestamps: the least work per frame.
-     */
-    private abstract static class InPlaceSink implements PacketSink
-    {
-        @Override
-        public boolean needsTimestamps()
-        {
-            return false;
-        }
-
-        @Override
-        public boolean releasesBeforeReturn()
-        {
-            return true;
-        }
-    }
 }

@@ -4,7 +4,6 @@ import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.NicDrivers;
 import dev.homa.nic.Packet;
-import dev.homa.nic.PacketSink;
 import org.agrona.MutableDirectBuffer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -120,7 +119,7 @@ final class UdpEchoFloor
     /**
      * One side of the echo: counts the datagrams of the newest message and sends messages as the driver takes them.
      */
-    static final class Endpoint implements PacketSink
+    static final class Endpoint extends InPlaceSink
     {
         private final NicDriver driver;
         private final int datagramLength;
@@ -164,18 +163,6 @@ final class UdpEchoFloor
                 }
             }
             driver.release(packet);
-        }
-
-        @Override
-        public boolean needsTimestamps()
-        {
-            return false;
-        }
-
-        @Override
-        public boolean releasesBeforeReturn()
-        {
-            return true;
         }
 
         /**

@@ -75,11 +75,7 @@ final class ClusterRun
         this.responseWireBytes = Workload.wireBytes(spec.responseBytes(), payloadPerPacket, packetOverhead);
         final int hostCount = fabric.hostCount();
         this.queue = new HostQueue(hostCount);
-        final SwitchPort[] downlinks = new SwitchPort[hostCount];
-        for (int i = 0; i < hostCount; i++)
-        {
-            downlinks[i] = fabric.port(fabric.driverAt(i).localAddress());
-        }
+        final SwitchPort[] downlinks = fabric.hostPorts().toArray(new SwitchPort[0]);
         final double linkBytesPerNs = topology.hostLinkBitsPerSecond() / 8e9;
         this.measurements =
             new Measurements(workload.bucketCount(), downlinks, spec.warmupNs(), spec.endNs(), linkBytesPerNs);
@@ -344,9 +340,8 @@ final class ClusterRun
         final long[] hostPeaks = new long[SwitchPort.LEVELS];
         final long[] fabricPeaks = new long[SwitchPort.LEVELS];
         long drops = 0;
-        for (int i = 0; i < fabric.hostCount(); i++)
+        for (final SwitchPort port : fabric.hostPorts())
         {
-            final SwitchPort port = fabric.port(fabric.driverAt(i).localAddress());
             drops += port.drops();
             for (int level = 0; level < SwitchPort.LEVELS; level++)
             {

@@ -45,15 +45,7 @@ enum Tier
             }
             case TOR_UPLINK -> fabric.torUplinks().stream().mapToLong(SwitchPort::busyPs).toArray();
             case SPINE_DOWNLINK -> fabric.spineDownlinks().stream().mapToLong(SwitchPort::busyPs).toArray();
-            case HOST_DOWNLINK ->
-            {
-                final long[] busy = new long[fabric.hostCount()];
-                for (int i = 0; i < busy.length; i++)
-                {
-                    busy[i] = fabric.port(fabric.driverAt(i).localAddress()).busyPs();
-                }
-                yield busy;
-            }
+            case HOST_DOWNLINK -> fabric.hostPorts().stream().mapToLong(SwitchPort::busyPs).toArray();
         };
     }
 
@@ -64,10 +56,7 @@ enum Tier
      */
     static void resetPeaks(final Fabric fabric)
     {
-        for (int i = 0; i < fabric.hostCount(); i++)
-        {
-            fabric.port(fabric.driverAt(i).localAddress()).resetPeaks();
-        }
+        fabric.hostPorts().forEach(SwitchPort::resetPeaks);
         fabric.torUplinks().forEach(SwitchPort::resetPeaks);
         fabric.spineDownlinks().forEach(SwitchPort::resetPeaks);
     }

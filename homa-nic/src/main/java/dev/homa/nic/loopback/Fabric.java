@@ -221,6 +221,14 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * @return the switch egress port towards each host, in host order (that of {@link #driverAt(int)}).
+     */
+    public List<SwitchPort> hostPorts()
+    {
+        return List.of(ports);
+    }
+
+    /**
      * @return the ports from every ToR up to every spine (rack-major), none without spines.
      */
     public List<SwitchPort> torUplinks()

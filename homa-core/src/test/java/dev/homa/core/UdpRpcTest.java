@@ -14,12 +14,16 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The engine over a real network path: two transports in DEDICATED mode (their own threads, the system clock), each
@@ -47,7 +51,7 @@ class UdpRpcTest
             final HomaSocket serverSocket = server.openSocket(700);
             final int small = 2_000;
             final int[] sizes = { 1, 1_000, 1_416, 1_417, 20_000, 100_000, 1_000_000 };
-            final Thread echo = startEcho(serverSocket, sizes.length + small, 1_000_000);
+            final Echo echo = new Echo(serverSocket, 1_000_000);
             final HomaSocket socket = client.openSocket(0);
             final long destination = server.context().driver().localAddress();
             final byte[] payload = new byte[1_000_000];
@@ -78,7 +82,7 @@ class UdpRpcTest
                 rtt[i] = System.nanoTime() - start;
                 response.release();
             }
-            echo.join(20_000);
+            echo.close();
             if (!options.isEmpty())
             {
                 // Each side opened one for the other (its first lone datagram); the RPCs above went through them.
@@ -118,7 +122,7 @@ class UdpRpcTest
                 .threadingMode(ThreadingMode.DEDICATED)))
         {
             final HomaSocket serverSocket = server.openSocket(700);
-            final Thread echo = startEcho(serverSocket, calls, 4_096);
+            final Echo echo = new Echo(serverSocket, 4_096);
             final HomaSocket socket = client.openSocket(0);
             final long destination = server.context().driver().localAddress();
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[4_096]);
@@ -143,6 +147,13 @@ class UdpRpcTest
                     assertEquals(i, head.getInt(0), "the response to call " + i);
                     response.release();
                 }
+                catch (final TimeoutException ex)
+                {
+                    // Say why, not just that: what the server's application got, and both engines' counters.
+                    fail("call " + i + " has no answer after 30 s; the echo served " + echo.served() +
+                        " requests, its error: " + echo.error() + "\nclient " + client.metrics() + "\nserver " +
+                        server.metrics());
+                }
                 catch (final ExecutionException ex)
                 {
                     if (0 == failed++)
@@ -152,18 +163,20 @@ class UdpRpcTest
                 }
             }
             final long elapsedNs = System.nanoTime() - startNs;
-            echo.join(20_000);
+            echo.close();
             final HomaMetrics c = client.metrics();
             final HomaMetrics s = server.metrics();
             System.out.printf("UDP loopback burst of %d calls: %d failed (first: %s) in %d ms; client: resends " +
                 "requested %d, deferred %d, timeouts %d, restarts %d, answers limited %d, kernel drops %d; server: " +
-                "retransmitted %d, BUSY %d, RPC_UNKNOWN %d, answers limited %d, kernel drops %d%n", calls, failed,
+                "requests served %d, retransmitted %d, BUSY %d, RPC_UNKNOWN %d, answers limited %d, timeouts %d, " +
+                "kernel drops %d%n", calls, failed,
                 firstFailure, elapsedNs / 1_000_000, c.get(HomaMetrics.RESENDS_REQUESTED),
                 c.get(HomaMetrics.RESENDS_DEFERRED), c.get(HomaMetrics.CLIENT_TIMEOUTS),
                 c.get(HomaMetrics.CLIENT_RESTARTS), c.get(HomaMetrics.ANSWERS_LIMITED),
                 ((UdpDriver)client.context().driver()).kernelReceiveDrops(),
-                s.get(HomaMetrics.RETRANSMITTED_PACKETS), s.get(HomaMetrics.BUSY_ANSWERS),
+                echo.served(), s.get(HomaMetrics.RETRANSMITTED_PACKETS), s.get(HomaMetrics.BUSY_ANSWERS),
                 s.get(HomaMetrics.UNKNOWN_ANSWERS), s.get(HomaMetrics.ANSWERS_LIMITED),
+                s.get(HomaMetrics.SERVER_TIMEOUTS),
                 ((UdpDriver)server.context().driver()).kernelReceiveDrops());
             assertEquals(0, failed, firstFailure);
             assertEquals(0, c.get(HomaMetrics.CLIENT_TIMEOUTS));
@@ -201,24 +214,60 @@ class UdpRpcTest
     }
 
     /**
-     * An application thread that answers each request with its own bytes.
+     * An application thread that answers each request with its own bytes until stopped. It does not stop at a count:
+     * delivery is at least once, so a request whose client restarted it (the server had given up on its response)
+     * comes again and is answered again.
      */
-    private static Thread startEcho(final HomaSocket serverSocket, final int requests, final int maxLength)
+    private static final class Echo implements AutoCloseable
     {
-        return Thread.ofPlatform().name("udp-echo").start(() ->
+        private final AtomicInteger served = new AtomicInteger();
+        private final Thread thread;
+        private volatile boolean running = true;
+        private volatile Throwable error;
+
+        Echo(final HomaSocket serverSocket, final int maxLength)
         {
-            final UnsafeBuffer scratch = new UnsafeBuffer(new byte[maxLength]);
-            for (int i = 0; i < requests; i++)
+            thread = Thread.ofPlatform().name("udp-echo").daemon().start(() ->
             {
-                final HomaMessage request = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 20, TimeUnit.SECONDS);
-                if (null == request)
+                final UnsafeBuffer scratch = new UnsafeBuffer(new byte[maxLength]);
+                try
                 {
-                    return;
+                    while (running)
+                    {
+                        final HomaMessage request = serverSocket.homaRecv(HomaSocket.RECV_REQUEST, 10,
+                            TimeUnit.MILLISECONDS);
+                        if (null != request)
+                        {
+                            request.getBytes(0, scratch, 0, request.length());
+                            serverSocket.homaReply(request, scratch, 0, request.length());
+                            request.release();
+                            served.incrementAndGet();
+                        }
+                    }
                 }
-                request.getBytes(0, scratch, 0, request.length());
-                serverSocket.homaReply(request, scratch, 0, request.length());
-                request.release();
-            }
-        });
+                catch (final RuntimeException ex)
+                {
+                    error = ex;
+                }
+            });
+        }
+
+        int served()
+        {
+            return served.get();
+        }
+
+        Throwable error()
+        {
+            return error;
+        }
+
+        @Override
+        public void close() throws InterruptedException
+        {
+            running = false;
+            thread.join();
+            assertNull(error, "the echo failed");
+        }
     }
 }

@@ -125,8 +125,12 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
         check(rttNs > 0, "rttNs", rttNs, "> 0");
         if (0 == unscheduledBytes)
         {
+            // rtt_bytes counted a full packet's transmission in the round trip. Where one packet outlasts the
+            // round trip itself (64 KiB datagrams on a software device), a single unscheduled packet would leave
+            // the sender idle while it reaches the receiver and the first GRANT comes back: a second one fills
+            // that time. On links where the round trip holds several packets this changes nothing.
             final long bytes = linkBitsPerSecond / 8 * rttNs / 1_000_000_000L;
-            unscheduledBytes = (int)Math.min(Math.max(bytes, payload), maxMessageLength());
+            unscheduledBytes = (int)Math.min(Math.max(bytes, 2L * payload), maxMessageLength());
         }
         check(unscheduledBytes > 0, "unscheduledBytes", unscheduledBytes, "> 0");
         unscheduledBytes = (int)Math.min(((long)unscheduledBytes + payload - 1) / payload * payload, Integer.MAX_VALUE);
@@ -193,7 +197,7 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
 
     /**
      * @param unscheduledBytes bytes of each message sent before any grant; 0 (default) derives link rate x
-     *                         RTT. Rounded up to a whole packet.
+     *                         RTT, and at least two full packets. Rounded up to a whole packet.
      * @return this.
      */
     public C unscheduledBytes(final int unscheduledBytes)

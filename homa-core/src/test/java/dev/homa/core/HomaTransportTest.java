@@ -81,6 +81,20 @@ class HomaTransportTest
 
     @Test
     @Timeout(10)
+    void unscheduledBytesCoverTwoPacketsWherePacketsOutlastTheRoundTrip()
+    {
+        // UDP-sized packets at 25 Gb/s: 8 us of link is 25,000 bytes, less than one packet. The receiver can grant
+        // only once the first packet is in, so a second unscheduled packet keeps the link busy meanwhile.
+        try (Fabric software = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).linkBitsPerSecond(25_000_000_000L)
+                .maxPacketLength(65_507).build())
+        {
+            final HomaTransport.Context ctx = new HomaTransport.Context().driver(software.driverAt(0)).conclude();
+            assertEquals(2 * ctx.maxPayload(), ctx.unscheduledBytes(), "two full packets");
+        }
+    }
+
+    @Test
+    @Timeout(10)
     void incomingBudgetIs128MicrosecondsOfTheLink()
     {
         try (Fabric tenGig = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).linkBitsPerSecond(10_000_000_000L)

@@ -31,7 +31,7 @@ final class CommandHandler implements MessageHandler
     private final Pacer pacer;
     private final HomaMetrics metrics;
     private final CachedNanoClock clock;
-    private final int unscheduledBytes;
+    private final UnscheduledSizer unscheduledSizer;
     private final boolean incastEnabled;
     private final int incastThreshold;
     private final int incastUnscheduledBytes;
@@ -48,6 +48,7 @@ final class CommandHandler implements MessageHandler
      * @param sendPagesReserved send-pool reservations made by the API.
      * @param delivery          delivers errors to the application, recycles forwarded messages.
      * @param pacer             sends or queues new bytes.
+     * @param unscheduledSizer  unscheduled bytes per peer.
      * @param metrics           counters.
      * @param clock             the duty cycle's cached time.
      */
@@ -62,6 +63,7 @@ final class CommandHandler implements MessageHandler
         final SendPoolReservations sendPagesReserved,
         final MessageDelivery delivery,
         final Pacer pacer,
+        final UnscheduledSizer unscheduledSizer,
         final HomaMetrics metrics,
         final CachedNanoClock clock)
     {
@@ -76,7 +78,7 @@ final class CommandHandler implements MessageHandler
         this.pacer = pacer;
         this.metrics = metrics;
         this.clock = clock;
-        this.unscheduledBytes = ctx.unscheduledBytes();
+        this.unscheduledSizer = unscheduledSizer;
         this.incastEnabled = ctx.incastEnabled();
         this.incastThreshold = ctx.incastThreshold();
         this.incastUnscheduledBytes = ctx.incastUnscheduledBytes();
@@ -368,7 +370,11 @@ final class CommandHandler implements MessageHandler
         }
         else
         {
-            unscheduled = Math.min(unscheduledBytes, messageLength);
+            unscheduled = Math.min(unscheduledSizer.unscheduledFor(rpc.peer), messageLength);
+            if (unscheduled < messageLength && unscheduledSizer.measured())
+            {
+                out.startedNs = clock.nanoTime();
+            }
         }
         out.unscheduled = unscheduled;
         out.granted = unscheduled;

@@ -34,6 +34,7 @@ final class ControlReceiver
     private final HomaMetrics metrics;
     private final int maxPayload;
     private final int retransmitBudgetPercent;
+    private final UnscheduledSizer unscheduledSizer;
     private final CachedNanoClock clock;
     private final long restartIntervalNs;
 
@@ -50,6 +51,7 @@ final class ControlReceiver
      * @param maxPayload    DATA payload bytes per packet.
      * @param retransmitBudgetPercent an RPC retransmits at most this percentage of its message (at least four
      *                                packets) over its life.
+     * @param unscheduledSizer        learns each peer's round trip from first GRANTs.
      * @param clock                   the duty cycle's cached time.
      * @param restartIntervalNs       a client restarts an RPC at most once in this time.
      */
@@ -65,6 +67,7 @@ final class ControlReceiver
         final HomaMetrics metrics,
         final int maxPayload,
         final int retransmitBudgetPercent,
+        final UnscheduledSizer unscheduledSizer,
         final CachedNanoClock clock,
         final long restartIntervalNs)
     {
@@ -79,6 +82,7 @@ final class ControlReceiver
         this.metrics = metrics;
         this.maxPayload = maxPayload;
         this.retransmitBudgetPercent = retransmitBudgetPercent;
+        this.unscheduledSizer = unscheduledSizer;
         this.clock = clock;
         this.restartIntervalNs = restartIntervalNs;
     }
@@ -112,6 +116,11 @@ final class ControlReceiver
         }
         grantFw.wrap(buffer, 0);
         final OutboundMessage out = rpc.out;
+        if (UnscheduledSizer.NOT_MEASURED != out.startedNs)
+        {
+            unscheduledSizer.onFirstGrant(rpc.peer, clock.nanoTime() - out.startedNs);
+            out.startedNs = UnscheduledSizer.NOT_MEASURED;
+        }
         final int offset = Math.min(grantFw.offset(), out.length);
         out.scheduledPriority = transmitter.clampPriority(grantFw.priority());
         if (offset > out.granted)

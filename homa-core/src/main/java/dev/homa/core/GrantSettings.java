@@ -92,6 +92,7 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
 
     private long rttNs = Configuration.durationNs(RTT_PROP_NAME, RTT_DEFAULT_NS);
     private int unscheduledBytes = Configuration.sizeInt(UNSCHEDULED_BYTES_PROP_NAME, UNSCHEDULED_BYTES_DEFAULT);
+    private boolean unscheduledBytesDerived;
     private int overcommit = Configuration.intValue(OVERCOMMIT_PROP_NAME, OVERCOMMIT_DEFAULT);
     private int maxIncomingBytes = Configuration.sizeInt(MAX_INCOMING_BYTES_PROP_NAME, MAX_INCOMING_BYTES_DEFAULT);
     private int maxIncomingBytesPerPeer =
@@ -123,7 +124,8 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     final void concludeGrants(final int payload, final long linkBitsPerSecond)
     {
         check(rttNs > 0, "rttNs", rttNs, "> 0");
-        if (0 == unscheduledBytes)
+        unscheduledBytesDerived = 0 == unscheduledBytes;
+        if (unscheduledBytesDerived)
         {
             // rtt_bytes counted a full packet's transmission in the round trip. Where one packet outlasts the
             // round trip itself (64 KiB datagrams on a software device), a single unscheduled packet would leave
@@ -197,7 +199,9 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
 
     /**
      * @param unscheduledBytes bytes of each message sent before any grant; 0 (default) derives link rate x
-     *                         RTT, and at least two full packets. Rounded up to a whole packet.
+     *                         RTT, and at least two full packets, and on a software path (a driver without a
+     *                         transmit queue) raises each peer's to its measured round trip, up to
+     *                         maxIncomingBytesPerPeer. Rounded up to a whole packet.
      * @return this.
      */
     public C unscheduledBytes(final int unscheduledBytes)
@@ -213,6 +217,15 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     public int unscheduledBytes()
     {
         return unscheduledBytes;
+    }
+
+    /**
+     * @return true if the unscheduled bytes were derived at conclude (none set), so that on a software path each
+     * peer's follow the round trip measured to it.
+     */
+    final boolean unscheduledBytesDerived()
+    {
+        return unscheduledBytesDerived;
     }
 
     /**

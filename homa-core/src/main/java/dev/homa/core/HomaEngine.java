@@ -179,16 +179,19 @@ final class HomaEngine implements Agent
         final DataReceiver dataReceiver = new DataReceiver(
             rpcs, ackManager, peers, scheduler, controlSender, allocator, delivery, calculator, srpt, localCutoffs,
             receivePool, metrics, time, ctx.maxServerRpcs(), ctx.maxIncomingRequestsPerPeer(), tickNs);
+        final UnscheduledSizer unscheduledSizer = new UnscheduledSizer(
+            ctx.unscheduledBytesDerived() && !driver.hasTransmitQueue(), ctx.unscheduledBytes(),
+            ctx.maxIncomingBytesPerPeer(), maxPayload, driver.linkBitsPerSecond());
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, limiter, metrics, maxPayload,
-            ctx.retransmitBudgetPercent(), time, ctx.resendIntervalTicks() * tickNs);
+            ctx.retransmitBudgetPercent(), unscheduledSizer, time, ctx.resendIntervalTicks() * tickNs);
 
         // Timers and commands.
         this.timer =
             new RpcTimer(ctx, rpcs, controlSender, resendRequester, allocator, peers, limiter, metrics, time);
         this.commandHandler = new CommandHandler(
-            ctx, registry, sockets, rpcs, peers, sendPool, receivePool, sendPagesReserved, delivery, pacer, metrics,
-            time);
+            ctx, registry, sockets, rpcs, peers, sendPool, receivePool, sendPagesReserved, delivery, pacer,
+            unscheduledSizer, metrics, time);
         delivery.forwardWith(commandHandler::startForward);
         final Unreachable unreachable = new Unreachable(driver, transmitter, rpcs, metrics, time);
         this.dispatcher = new PacketDispatcher(driver, decoder, metrics, sockets, commandHandler::bindOpened,

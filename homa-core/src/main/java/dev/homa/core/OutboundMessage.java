@@ -25,6 +25,8 @@ final class OutboundMessage
     int granted;
     /** Bytes sent without a grant (rounded up to a full packet, or the incast limit). */
     int unscheduled;
+    /** When the message was armed, while its first GRANT is awaited for a round-trip sample. */
+    long startedNs = UnscheduledSizer.NOT_MEASURED;
     int scheduledPriority;
     /** Creation order, for the pacer's FIFO share (oldest first). */
     long birthOrder;
@@ -49,6 +51,7 @@ final class OutboundMessage
         nextOffset = 0;
         granted = 0;
         unscheduled = 0;
+        startedNs = UnscheduledSizer.NOT_MEASURED;
         scheduledPriority = 0;
         queued = false;
         srptPrev = null;

@@ -38,6 +38,10 @@ final class Peer
     long resendTick;
     /** RESENDs for client RPCs with this host in the tick {@link #resendTick}. */
     int resends;
+    /** Shortest time from a message's start to its first GRANT from this host ({@link UnscheduledSizer}). */
+    long minRttNs;
+    /** Unscheduled bytes for messages to this host from {@link #minRttNs}; 0 until measured. */
+    int unscheduledBytes;
     Peer lruPrev;
     Peer lruNext;
 
@@ -57,6 +61,8 @@ final class Peer
         lastResendTick = Long.MIN_VALUE / 2;
         resendTick = -1;
         resends = 0;
+        minRttNs = Long.MAX_VALUE;
+        unscheduledBytes = 0;
         lruPrev = null;
         lruNext = null;
     }

@@ -7,9 +7,8 @@ import java.util.List;
  * A transport as the runner compares it, by the name used in tables:
  * <ul>
  *     <li>{@code homa}: Homa over {@code udp://}, the README's settings for throughput (INVOKER threading: one
- *     thread per process runs the protocol and the application, as the TCP peers' one event-loop thread does; the
- *     unscheduled bytes of a software device, {@link #THROUGHPUT_SETTINGS}; plus any {@code --homa-option} system
- *     properties);</li>
+ *     thread per process runs the protocol and the application, as the TCP peers' one event-loop thread does; plus
+ *     any {@code --homa-option} system properties);</li>
  *     <li>{@code homa-default}: Homa over {@code udp://} with nothing set, as the README's example runs it
  *     (DEDICATED threading: the transport's own protocol thread, the application blocking in {@code homaRecv});</li>
  *     <li>{@code homa-raw}: Homa over {@code raw://} (veth only), INVOKER;</li>
@@ -25,9 +24,6 @@ import java.util.List;
  */
 record PeerConfig(String name, String peer, String homaDriver, boolean dedicated, List<String> jvmOptions)
 {
-    /** The README's settings for throughput over {@code udp://} on loopback and veth, besides INVOKER threading. */
-    static final List<String> THROUGHPUT_SETTINGS = List.of("-Dhoma.unscheduled.bytes=200k");
-
     /**
      * @param name        a table name (see the class comment).
      * @param homaOptions system properties of the tuned Homa variants.
@@ -37,24 +33,13 @@ record PeerConfig(String name, String peer, String homaDriver, boolean dedicated
     {
         return switch (name)
         {
-            case "homa" -> new PeerConfig(name, "homa", "udp", false, withThroughputSettings(homaOptions));
+            case "homa" -> new PeerConfig(name, "homa", "udp", false, homaOptions);
             case "homa-default" -> new PeerConfig(name, "homa", "udp", true, List.of());
             case "homa-raw" -> new PeerConfig(name, "homa", "raw", false, homaOptions);
             case "nio", "netty" -> new PeerConfig(name, name, null, false, List.of());
             default -> throw new IllegalArgumentException(
                 "transport must be homa, homa-default, homa-raw, nio or netty: " + name);
         };
-    }
-
-    /**
-     * @param homaOptions the run's options, which come last and so win.
-     * @return the README's settings for throughput on a software device, then the options.
-     */
-    private static List<String> withThroughputSettings(final List<String> homaOptions)
-    {
-        final List<String> options = new ArrayList<>(THROUGHPUT_SETTINGS);
-        options.addAll(homaOptions);
-        return options;
     }
 
     boolean isHoma()

@@ -181,7 +181,7 @@ final class HomaEngine implements Agent
             receivePool, metrics, time, ctx.maxServerRpcs(), ctx.maxIncomingRequestsPerPeer(), tickNs);
         final UnscheduledSizer unscheduledSizer = new UnscheduledSizer(
             ctx.unscheduledBytesDerived() && !driver.hasTransmitQueue(), ctx.unscheduledBytes(),
-            ctx.maxIncomingBytesPerPeer(), maxPayload, driver.linkBitsPerSecond());
+            ctx.maxIncomingBytesPerPeer(), maxPayload, driver.linkBitsPerSecond(), metrics);
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, limiter, metrics, maxPayload,
             ctx.retransmitBudgetPercent(), unscheduledSizer, time, ctx.resendIntervalTicks() * tickNs);

@@ -1,5 +1,7 @@
 package dev.homa.core;
 
+import dev.homa.core.metrics.HomaMetrics;
+
 /**
  * How many bytes of a new message go before any grant, per peer. The configured amount is one bandwidth-delay
  * product at {@code homa.rtt}. On a software path (loopback, veth: a driver without a transmit queue) the round trip
@@ -23,6 +25,7 @@ final class UnscheduledSizer
     private final int maxBytes;
     private final int payload;
     private final long linkBytesPerSecond;
+    private final HomaMetrics metrics;
 
     /**
      * @param measured        follow each peer's measured round trip (a software path, unscheduled bytes derived).
@@ -30,19 +33,22 @@ final class UnscheduledSizer
      * @param maxBytes        the most a peer's messages may send unscheduled (rounded down to whole packets).
      * @param payload         DATA payload bytes per packet.
      * @param linkBitsPerSecond the driver's link rate.
+     * @param metrics         counts each raise ({@code unscheduled_raises}).
      */
     UnscheduledSizer(
         final boolean measured,
         final int configuredBytes,
         final int maxBytes,
         final int payload,
-        final long linkBitsPerSecond)
+        final long linkBitsPerSecond,
+        final HomaMetrics metrics)
     {
         this.measured = measured;
         this.configuredBytes = configuredBytes;
         this.maxBytes = Math.max(configuredBytes, maxBytes / payload * payload);
         this.payload = payload;
         this.linkBytesPerSecond = linkBitsPerSecond / 8;
+        this.metrics = metrics;
     }
 
     /**
@@ -76,7 +82,12 @@ final class UnscheduledSizer
         }
         peer.minRttNs = rttNs;
         final long bytes = linkBytesPerSecond * rttNs / 1_000_000_000L;
-        final long packets = (bytes + payload - 1) / payload * payload;
-        peer.unscheduledBytes = (int)Math.min(maxBytes, Math.max(configuredBytes, packets));
+        final long rounded = (bytes + payload - 1) / payload * payload;
+        final int bytesNow = (int)Math.min(maxBytes, Math.max(configuredBytes, rounded));
+        if (bytesNow > peer.unscheduledBytes)
+        {
+            peer.unscheduledBytes = bytesNow;
+            metrics.increment(HomaMetrics.UNSCHEDULED_RAISES);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.PacketType;
@@ -35,8 +36,10 @@ final class UnscheduledSizerTest
     @Timeout(30)
     void aSoftwarePathSizesUnscheduledBytesFromTheMeasuredRoundTrip()
     {
-        final int[] incoming = incomingOfEachMessage(true, 0);
+        final long[] raises = new long[1];
+        final int[] incoming = incomingOfEachMessage(true, 0, raises);
         assertEquals(11_392, incoming[0], "before any round trip is measured: " + Arrays.toString(incoming));
+        assertTrue(raises[0] >= 1, "unscheduled_raises " + raises[0]);
         // The first GRANT came back at least one 40 us server cycle after the first message started: 50,000 bytes
         // of the link or more, within the per-peer budget.
         for (int m = 1; m < MESSAGES; m++)
@@ -50,20 +53,23 @@ final class UnscheduledSizerTest
     @Timeout(30)
     void aNicKeepsTheConfiguredUnscheduledBytes()
     {
-        assertArrayEquals(new int[] { 11_392, 11_392, 11_392 }, incomingOfEachMessage(false, 0));
+        final long[] raises = new long[1];
+        assertArrayEquals(new int[] { 11_392, 11_392, 11_392 }, incomingOfEachMessage(false, 0, raises));
+        assertEquals(0, raises[0], "unscheduled_raises");
     }
 
     @Test
     @Timeout(30)
     void unscheduledBytesTheUserSetAreKept()
     {
-        assertArrayEquals(new int[] { 21_360, 21_360, 21_360 }, incomingOfEachMessage(true, 20_000));
+        assertArrayEquals(new int[] { 21_360, 21_360, 21_360 }, incomingOfEachMessage(true, 20_000, new long[1]));
     }
 
     /**
-     * @return the incoming field of each message's first DATA packet, as the client sent it.
+     * @return the incoming field of each message's first DATA packet, as the client sent it; the client's
+     * {@code unscheduled_raises} in {@code raises[0]}.
      */
-    private static int[] incomingOfEachMessage(final boolean software, final int unscheduledBytes)
+    private static int[] incomingOfEachMessage(final boolean software, final int unscheduledBytes, final long[] raises)
     {
         final int[] incoming = new int[MESSAGES];
         final int[] messages = new int[1];
@@ -91,6 +97,7 @@ final class UnscheduledSizerTest
                 }, 100_000_000L), "message " + m + " received");
             }
             cluster.assertNoErrors();
+            raises[0] = cluster.transport(0).metrics().get(HomaMetrics.UNSCHEDULED_RAISES);
         }
         return incoming;
     }

@@ -162,6 +162,8 @@ public enum HomaCounter
     GRANT_PEER_QUEUES("grant.peer_queues"),
     /** Grants held back because strict overcommitment allowed no further holder. */
     STRICT_DEFERRALS("grant.strict_deferrals"),
+    /** Times a peer's unscheduled bytes rose to a shorter round trip measured to it (software paths). */
+    UNSCHEDULED_RAISES("unscheduled_raises"),
 
     /** Duty cycles that ran longer than the context's dutyCycleStallThresholdNs: the protocol thread stalled. */
     DUTY_CYCLE_STALLS("duty_cycle_stalls"),

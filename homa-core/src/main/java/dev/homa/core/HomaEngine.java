@@ -40,23 +40,18 @@ import java.util.concurrent.locks.LockSupport;
  * life cycle), {@link CounterPublisher} (counters out of the process). Time reaches them through a {@link
  * CachedNanoClock} updated once per duty cycle.
  * <p>
- * Sender: a message is cut into packets of {@code maxPacketLength - 56} payload bytes; the first unscheduled
- * bytes (rounded up to a full packet; a few hundred for a response to a request marked FLAG_INCAST) go at the
- * priority the receiver's cutoffs give for the message length, the rest only up to the latest GRANT at the
- * grant's priority. All messages with transmittable bytes wait in one list ordered by bytes left to send (SRPT);
- * the pacer sends from its head while {@code driver.queuedBytes()} is below the cap, so the SRPT choice is made
- * late; a small share of paced packets (pacer FIFO fraction, 5%) goes to the oldest message so long messages cannot
- * starve. Messages shorter than {@code smallMessageBytes} bypass the pacer. RESEND: retransmit what was sent, raise
- * the grant if the range goes beyond it, BUSY if nothing asked for was sent yet or the response does not exist;
- * RPC_UNKNOWN if the RPC is unknown.
+ * Sender: a message is cut into packets of {@code maxPacketLength - 56} payload bytes; the unscheduled bytes go at
+ * the priority the receiver's cutoffs give for its length, the rest only up to the latest GRANT at the grant's
+ * priority. Messages with transmittable bytes wait in one list ordered by bytes left to send (SRPT); the pacer sends
+ * from its head while {@code driver.queuedBytes()} is below the cap, so the choice is made late, and gives a small
+ * share to the oldest message so long ones cannot starve. RESENDs are answered in {@link ControlReceiver}.
  * <p>
- * Receiver: packets are placed by byte offset into receive-pool pages (small messages share slot pages); a
- * message's storage is taken when its first packet arrives and, if the pool is exhausted, the message waits (no
- * grants; its bytes are re-requested when pages free up). A message that needs grants is tracked by the
- * {@link GrantScheduler} until its last byte arrives; a completed message is delivered zero-copy as a
- * {@link HomaMessage} whose views point into the pool pages until released. Server RPCs live until the client's
- * ACK (piggybacked on later DATA, or an ACK packet after NEED_ACK), matched by client host and id; a request that
- * arrives again afterwards is a new RPC, as in the kernel.
+ * Receiver: packets are placed by byte offset into receive-pool pages; a message's storage is taken at its first
+ * packet, and if the pool is exhausted the message waits (no grants; its bytes are asked for again when pages free
+ * up). The {@link GrantScheduler} tracks a message that needs grants until its last byte; a completed message is
+ * delivered zero-copy as a {@link HomaMessage} over the pool pages until released. Server RPCs live until the
+ * client's ACK, matched by client host and id; a request that arrives again afterwards is a new RPC, as in the
+ * kernel.
  */
 final class HomaEngine implements Agent
 {
@@ -366,16 +361,27 @@ final class HomaEngine implements Agent
     }
 
     /**
-     * Whether a packet is due within a round trip: bytes of an inbound message were granted (or sent unscheduled)
-     * but have not arrived, or an outbound message waits for its receiver's next GRANT. The kernel answers such
-     * packets in softirq context whatever the application does; a protocol thread that slept now would add a
-     * wake-up to the round trip, and its peer, also waiting, another. O(RPCs); ask once per idle spell.
+     * Whether the protocol thread should keep polling rather than sleep: a packet is due within a round trip (bytes
+     * of an inbound message were granted or sent unscheduled but have not arrived, or an outbound message waits for
+     * its receiver's next GRANT), or, counting {@code handOffs} (a DEDICATED protocol thread), a hand-off with an
+     * application thread is (a client RPC awaits its response, a request is with the application). The kernel
+     * answers such packets in softirq context and hands a message over once; a protocol thread that slept now would
+     * add a wake-up to the round trip or the hand-off, and its peer, also waiting, another. O(RPCs); ask once per
+     * idle spell.
      *
-     * @return true if the protocol thread should keep polling rather than sleep.
+     * @param handOffs whether hand-offs with application threads count.
+     * @return true if the protocol thread should keep polling.
      */
-    public boolean expectsPacketsSoon()
+    public boolean expectsWorkSoon(final boolean handOffs)
     {
-        return scheduler.incomingBytes() > 0 || rpcs.hasOutboundAwaitingGrant();
+        return scheduler.incomingBytes() > 0 || rpcs.hasOutboundAwaitingGrant() ||
+            handOffs && rpcs.hasRpcAwaitingResponseOrReply();
+    }
+
+    /** @return false while the protocol thread sleeps in {@link #awaitWork}. */
+    boolean isAwake()
+    {
+        return !sleeping;
     }
 
     /**

@@ -382,7 +382,8 @@ public final class HomaSocket implements AutoCloseable
 
     /**
      * Receive, waiting up to a timeout. In {@link ThreadingMode#DEDICATED} mode the caller polls the queues for the
-     * context's {@link HomaTransport.Context#idleSpinNs(long) idle spin} and then parks until the protocol thread
+     * context's {@link HomaTransport.Context#idleSpinNs(long) idle spin}, or for up to 200 us while the protocol
+     * thread is awake (it has work under way, or expects some), and then parks until the protocol thread
      * queues a result it accepts (or, with {@link HomaTransport.Context#receiveIdleStrategySupplier(Supplier)} set,
      * idles with its own thread's instance of that strategy). In {@link ThreadingMode#INVOKER} mode the caller runs
      * the duty cycle itself, sleeping in the driver between cycles once it has been idle that long, until a result

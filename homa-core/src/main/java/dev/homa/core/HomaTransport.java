@@ -102,7 +102,8 @@ public final class HomaTransport implements AutoCloseable
         else
         {
             invoker = null;
-            final IdleStrategy idle = null != ctx.idleStrategy() ? ctx.idleStrategy() : newIdleStrategy();
+            final IdleStrategy idle = null != ctx.idleStrategy() ? ctx.idleStrategy() :
+                new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS, true);
             runner = new AgentRunner(idle, errorHandler, null, agent);
             // A daemon: an application that forgets close() still exits when its own threads end.
             AgentRunner.startOnThread(runner, (task) ->
@@ -325,7 +326,7 @@ public final class HomaTransport implements AutoCloseable
      */
     public ProtocolIdleStrategy newIdleStrategy()
     {
-        return new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS);
+        return new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS, false);
     }
 
     long newRpcId()

@@ -140,9 +140,12 @@ final class ReceiveQueue
                 transport.ensureOpen();
                 idle.idle();
             }
-            else if (nowNs - lastWorkNs < spinNs)
+            else if (nowNs - lastWorkNs < spinNs ||
+                nowNs - lastWorkNs < ProtocolIdleStrategy.EXPECTING_SPIN_NS && transport.engine().isAwake())
             {
-                // As the protocol thread polls (ProtocolIdleStrategy): yield, so a thread woken here can run.
+                // As the protocol thread polls (ProtocolIdleStrategy): yield, so a thread woken here can run. While
+                // the protocol thread is awake it has work under way, or polls because it expects some, and the
+                // result may be this thread's: a parked waiter would add a wake-up to the hand-off.
                 Thread.yield();
             }
             else

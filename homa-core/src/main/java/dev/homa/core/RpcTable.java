@@ -324,6 +324,21 @@ final class RpcTable
         return false;
     }
 
+    /**
+     * @return true if a client RPC awaits its response or a server RPC's request is with the application.
+     */
+    boolean hasRpcAwaitingResponseOrReply()
+    {
+        for (Rpc rpc = allHead; null != rpc; rpc = rpc.allNext)
+        {
+            if (Rpc.STATE_AWAIT_RESPONSE == rpc.state || Rpc.STATE_IN_SERVICE == rpc.state)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     int messagesWithOutstandingGrants()
     {
         int count = 0;

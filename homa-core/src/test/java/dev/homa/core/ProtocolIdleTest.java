@@ -2,6 +2,8 @@ package dev.homa.core;
 
 import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.NicDriver;
+import dev.homa.nic.loopback.Fabric;
+import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.udp.UdpDriver;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -10,8 +12,10 @@ import org.junit.jupiter.api.Timeout;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,13 +23,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * How threads wait for the protocol: an idle DEDICATED protocol thread sleeps in its driver and is woken by the
  * application's commands; an application thread parked in a blocking {@code homaRecv} is woken by the delivery of
- * a result it accepts. Each test would hang into its JUnit timeout (or a far longer receive timeout) if the wake-up
- * were lost.
+ * a result it accepts, and polls instead while the protocol thread is awake. Each test would hang into its JUnit
+ * timeout (or a far longer receive timeout) if the wake-up were lost.
  */
 class ProtocolIdleTest
 {
     private static final int PORT = 99;
     private static final int MAX_ATTEMPTS = 20;
+    private static final long AWAKE_WATCH_NS = 20_000_000;
 
     /**
      * Counts how often the protocol thread slept in the driver and how often someone woke it.
@@ -61,6 +66,83 @@ class ProtocolIdleTest
         {
             wakeups.incrementAndGet();
             super.wakeup();
+        }
+    }
+
+    /**
+     * A fabric driver that the protocol thread cannot sleep in (so it stays awake, parking briefly between duty
+     * cycles) until {@code canSleep} is set; then it sleeps in it until woken.
+     */
+    static final class SwitchableSleepDriver extends ForwardingNicDriver
+    {
+        volatile boolean canSleep;
+        private volatile Thread sleeper;
+
+        SwitchableSleepDriver(final NicDriver delegate)
+        {
+            super(delegate);
+        }
+
+        @Override
+        public boolean canAwaitReadable()
+        {
+            return canSleep;
+        }
+
+        @Override
+        public int awaitReadable(final long maxWaitNs)
+        {
+            sleeper = Thread.currentThread();
+            LockSupport.parkNanos(this, maxWaitNs);
+            sleeper = null;
+            return 0;
+        }
+
+        @Override
+        public void wakeup()
+        {
+            final Thread thread = sleeper;
+            if (null != thread)
+            {
+                LockSupport.unpark(thread);
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aWaiterPollsWhileTheProtocolThreadIsAwakeAndParksOnceItSleeps() throws Exception
+    {
+        try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
+        {
+            final SwitchableSleepDriver driver = new SwitchableSleepDriver(fabric.driverAt(0));
+            // The fabric's virtual clock never moves here: no spin runs out by time, so only the protocol thread's
+            // being awake or asleep decides whether the waiter polls or parks.
+            try (HomaTransport transport = HomaTransport.launch(new HomaTransport.Context()
+                .driver(driver).clock(fabric.clock()).threadingMode(ThreadingMode.DEDICATED).idleSpinNs(0)
+                .receivePoolBytes(8L << 20).sendPoolBytes(8L << 20)))
+            {
+                final HomaSocket socket = transport.openSocket(PORT);
+                final AtomicReference<HomaMessage> received = new AtomicReference<>();
+                final Thread waiter = new Thread(() ->
+                    received.set(socket.homaRecv(HomaSocket.RECV_ANY, 10, TimeUnit.SECONDS)), "waiter");
+                waiter.start();
+                final long watchEndNs = System.nanoTime() + AWAKE_WATCH_NS;
+                while (System.nanoTime() - watchEndNs < 0)
+                {
+                    assertNotEquals(Thread.State.TIMED_WAITING, waiter.getState(),
+                        "the waiter parked while the protocol thread was awake");
+                }
+
+                driver.canSleep = true;
+                while (Thread.State.TIMED_WAITING != waiter.getState())
+                {
+                    Thread.onSpinWait();
+                }
+                socket.close();
+                waiter.join();
+                assertNull(received.get());
+            }
         }
     }
 

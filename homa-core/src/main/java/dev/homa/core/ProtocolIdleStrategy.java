@@ -10,13 +10,13 @@ import org.agrona.concurrent.NanoClock;
  * (timer tick, pacer) comes. So an idle transport costs no CPU and still answers the first packet of a burst
  * without a park timer's delay. A driver that cannot wait makes it park for at most 50 us instead.
  * <p>
- * While the engine expects a packet within a round trip ({@link HomaEngine#expectsWorkSoon(boolean)}: granted data on
- * its way, or a GRANT awaited for a message being sent) it polls for up to {@value #EXPECTING_SPIN_NS} ns instead:
- * where the kernel answers DATA and GRANTs in softirq context, a userspace protocol thread that slept would add a
- * wake-up to every grant round trip, and a peer that slept meanwhile another, so a message would move at the pace
- * of wake-ups. A {@link ThreadingMode#DEDICATED} protocol thread polls as long while a hand-off with an
- * application thread is due (a response awaited, a request with the
- * application); an INVOKER loop has no hand-off, its own thread runs the protocol.
+ * While the engine expects a packet within a round trip ({@link HomaEngine#expectsWorkSoon(boolean)}: granted
+ * data on its way, or a GRANT awaited for a message being sent) it polls for up to {@value #EXPECTING_SPIN_NS} ns
+ * instead: where the kernel answers DATA and GRANTs in softirq context, a userspace protocol thread that slept would
+ * add a wake-up to every grant round trip, and a peer that slept meanwhile another, so a message would move at the
+ * pace of wake-ups. A {@link ThreadingMode#DEDICATED} protocol thread polls as long while a hand-off with an
+ * application thread is due (a response awaited, a request with the application); an INVOKER loop has none, its own
+ * thread runs the protocol.
  * <p>
  * Polling yields the processor at every step ({@code sched_yield}, a no-op when nothing else wants it): the kernel
  * tends to wake the thread a packet is for on the processor of the thread that sent it, so a peer process on the

@@ -1,7 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.nic.ForwardingNicDriver;
-import dev.homa.nic.NicDriver;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -27,37 +25,13 @@ class HandOffIdleTest
     /** Long enough for the sockets' commands to be handled, so that an idle step finds nothing due. */
     private static final long SETTLE_NS = 100_000;
 
-    /** A fabric driver that says it can sleep until readable, and counts each sleep instead of taking it. */
-    static final class SleepCountingDriver extends ForwardingNicDriver
-    {
-        int sleeps;
-
-        SleepCountingDriver(final NicDriver delegate)
-        {
-            super(delegate);
-        }
-
-        @Override
-        public boolean canAwaitReadable()
-        {
-            return true;
-        }
-
-        @Override
-        public int awaitReadable(final long maxWaitNs)
-        {
-            sleeps++;
-            return 0;
-        }
-    }
-
     @Test
     @Timeout(60)
     void aDedicatedProtocolThreadPollsWhileAResponseIsAwaitedOrARequestIsWithTheApplication()
     {
-        final SleepCountingDriver[] drivers = new SleepCountingDriver[2];
+        final SleepDriver[] drivers = new SleepDriver[2];
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), 2, ctx -> {},
-            (host, driver) -> drivers[host] = new SleepCountingDriver(driver)))
+            (host, driver) -> drivers[host] = new SleepDriver(driver, true, false)))
         {
             final HomaSocket server = cluster.transport(1).openSocket(PORT);
             final HomaSocket client = cluster.transport(0).openSocket(0);
@@ -97,12 +71,12 @@ class HandOffIdleTest
      * @return how often the first idle step of a fresh spell, with no idle spin of its own, slept in the driver.
      */
     private static int sleepsOfOneIdleStep(
-        final Cluster cluster, final SleepCountingDriver[] drivers, final int host, final boolean handOffs)
+        final Cluster cluster, final SleepDriver[] drivers, final int host, final boolean handOffs)
     {
         final ProtocolIdleStrategy idle = new ProtocolIdleStrategy(
             cluster.engine(host), cluster.transport(host).context().clock(), NEVER_SPIN, MAX_WAIT_NS, handOffs);
-        final int before = drivers[host].sleeps;
+        final int before = drivers[host].sleeps.get();
         idle.idle(0);
-        return drivers[host].sleeps - before;
+        return drivers[host].sleeps.get() - before;
     }
 }

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Timeout;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -69,53 +68,15 @@ class ProtocolIdleTest
         }
     }
 
-    /**
-     * A fabric driver that the protocol thread cannot sleep in (so it stays awake, parking briefly between duty
-     * cycles) until {@code canSleep} is set; then it sleeps in it until woken.
-     */
-    static final class SwitchableSleepDriver extends ForwardingNicDriver
-    {
-        volatile boolean canSleep;
-        private volatile Thread sleeper;
-
-        SwitchableSleepDriver(final NicDriver delegate)
-        {
-            super(delegate);
-        }
-
-        @Override
-        public boolean canAwaitReadable()
-        {
-            return canSleep;
-        }
-
-        @Override
-        public int awaitReadable(final long maxWaitNs)
-        {
-            sleeper = Thread.currentThread();
-            LockSupport.parkNanos(this, maxWaitNs);
-            sleeper = null;
-            return 0;
-        }
-
-        @Override
-        public void wakeup()
-        {
-            final Thread thread = sleeper;
-            if (null != thread)
-            {
-                LockSupport.unpark(thread);
-            }
-        }
-    }
-
     @Test
     @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aWaiterPollsWhileTheProtocolThreadIsAwakeAndParksOnceItSleeps() throws Exception
     {
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
         {
-            final SwitchableSleepDriver driver = new SwitchableSleepDriver(fabric.driverAt(0));
+            // The protocol thread cannot sleep in the driver at first, so it stays awake (parking briefly between duty
+            // cycles); then it may, and sleeps until woken.
+            final SleepDriver driver = new SleepDriver(fabric.driverAt(0), false, true);
             // The fabric's virtual clock never moves here: no spin runs out by time, so only the protocol thread's
             // being awake or asleep decides whether the waiter polls or parks.
             try (HomaTransport transport = HomaTransport.launch(new HomaTransport.Context()

@@ -374,8 +374,7 @@ final class HomaEngine implements Agent
      */
     public boolean expectsWorkSoon(final boolean handOffs)
     {
-        return scheduler.incomingBytes() > 0 || rpcs.hasOutboundAwaitingGrant() ||
-            handOffs && rpcs.hasRpcAwaitingResponseOrReply();
+        return scheduler.incomingBytes() > 0 || rpcs.hasRpcAwaitingPeerOrApplication(handOffs);
     }
 
     /** @return false while the protocol thread sleeps in {@link #awaitWork}. */

@@ -308,30 +308,24 @@ final class RpcTable
     }
 
     /**
-     * @return true if an outbound message has sent all it was granted and waits for the receiver's next GRANT.
+     * One pass over the RPCs, for an idle protocol thread deciding whether to keep polling.
+     *
+     * @param handOffs also count a client RPC that awaits its response and a request that is with the application.
+     * @return true if an outbound message has sent all it was granted and waits for the receiver's next GRANT, or,
+     * with {@code handOffs}, an RPC waits on a hand-off with the application.
      */
-    boolean hasOutboundAwaitingGrant()
+    boolean hasRpcAwaitingPeerOrApplication(final boolean handOffs)
     {
         for (Rpc rpc = allHead; null != rpc; rpc = rpc.allNext)
         {
-            final OutboundMessage out = rpc.out;
-            if ((Rpc.STATE_OUTGOING_REQUEST == rpc.state || Rpc.STATE_RESPONDING == rpc.state) &&
-                out.length > 0 && !out.fullySent() && out.nextOffset >= out.granted)
+            final int state = rpc.state;
+            if (handOffs && (Rpc.STATE_AWAIT_RESPONSE == state || Rpc.STATE_IN_SERVICE == state))
             {
                 return true;
             }
-        }
-        return false;
-    }
-
-    /**
-     * @return true if a client RPC awaits its response or a server RPC's request is with the application.
-     */
-    boolean hasRpcAwaitingResponseOrReply()
-    {
-        for (Rpc rpc = allHead; null != rpc; rpc = rpc.allNext)
-        {
-            if (Rpc.STATE_AWAIT_RESPONSE == rpc.state || Rpc.STATE_IN_SERVICE == rpc.state)
+            final OutboundMessage out = rpc.out;
+            if ((Rpc.STATE_OUTGOING_REQUEST == state || Rpc.STATE_RESPONDING == state) &&
+                out.length > 0 && !out.fullySent() && out.nextOffset >= out.granted)
             {
                 return true;
             }

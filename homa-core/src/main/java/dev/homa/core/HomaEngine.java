@@ -364,7 +364,7 @@ final class HomaEngine implements Agent
      * Whether the protocol thread should keep polling rather than sleep: a packet is due within a round trip (bytes
      * of an inbound message were granted or sent unscheduled but have not arrived, or an outbound message waits for
      * its receiver's next GRANT), or, counting {@code handOffs} (a DEDICATED protocol thread), a hand-off with an
-     * application thread is (a client RPC awaits its response, a request is with the application). The kernel
+     * application thread is due (a client RPC awaits its response, a request is with the application). The kernel
      * answers such packets in softirq context and hands a message over once; a protocol thread that slept now would
      * add a wake-up to the round trip or the hand-off, and its peer, also waiting, another. O(RPCs); ask once per
      * idle spell.

@@ -102,8 +102,7 @@ public final class HomaTransport implements AutoCloseable
         else
         {
             invoker = null;
-            final IdleStrategy idle = null != ctx.idleStrategy() ? ctx.idleStrategy() :
-                new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS, true);
+            final IdleStrategy idle = null != ctx.idleStrategy() ? ctx.idleStrategy() : newIdleStrategy(true);
             runner = new AgentRunner(idle, errorHandler, null, agent);
             // A daemon: an application that forgets close() still exits when its own threads end.
             AgentRunner.startOnThread(runner, (task) ->
@@ -326,7 +325,12 @@ public final class HomaTransport implements AutoCloseable
      */
     public ProtocolIdleStrategy newIdleStrategy()
     {
-        return new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS, false);
+        return newIdleStrategy(false);
+    }
+
+    private ProtocolIdleStrategy newIdleStrategy(final boolean handOffs)
+    {
+        return new ProtocolIdleStrategy(engine, ctx.clock(), ctx.idleSpinNs(), MAX_IDLE_WAIT_NS, handOffs);
     }
 
     long newRpcId()

@@ -216,10 +216,12 @@ public final class LoadGenerator implements Runnable
         final StringBuilder which = new StringBuilder();
         for (int i = 0; i < s.length(); i++)
         {
-            if (s.name(i).startsWith("drop") && 0 != s.get(i))
+            // The engine's drops and the driver's, the kernel's socket-buffer drops among them.
+            final String name = s.name(i);
+            if ((name.startsWith("drop") || name.startsWith("driver.") && name.contains("drop")) && 0 != s.get(i))
             {
                 drops += s.get(i);
-                which.append(' ').append(s.name(i)).append('=').append(s.get(i));
+                which.append(' ').append(name).append('=').append(s.get(i));
             }
         }
         return "resends=" + s.get(HomaMetrics.RESENDS_REQUESTED) +

@@ -11,56 +11,231 @@
  * SPIN 1 polls with MSG_DONTWAIT; 0 blocks in the receive call.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
-#include <unistd.h>
-#include <errno.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/resource.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-#include <time.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
-static double now(){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec*1e-9;}
-static double cpu(){struct rusage r;getrusage(RUSAGE_SELF,&r);return r.ru_utime.tv_sec+r.ru_utime.tv_usec*1e-6+r.ru_stime.tv_sec+r.ru_stime.tv_usec*1e-6;}
-enum{DG=65507,B=64};
-static int tcp,spin; static long M;
-static void sendmsgall(int s,char*buf){
-  if(tcp){ long off=0; while(off<M){ long n=write(s,buf+off,M-off); if(n>0)off+=n; else if(errno!=EAGAIN&&errno!=EINTR){perror("write");exit(1);} } return; }
-  long off=0; struct mmsghdr m[B]; struct iovec iv[B];
-  while(off<M){ int k=0; long o=off; while(k<B&&o<M){ long len=M-o<DG?M-o:DG; iv[k].iov_base=buf+o; iv[k].iov_len=len; memset(&m[k],0,sizeof m[k]); m[k].msg_hdr.msg_iov=&iv[k]; m[k].msg_hdr.msg_iovlen=1; o+=len; k++; }
-    int n=sendmmsg(s,m,k,0); if(n>0){ for(int i=0;i<n;i++) off+=iv[i].iov_len; } else if(errno!=EAGAIN&&errno!=EINTR){perror("sendmmsg");exit(1);} }
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { DATAGRAM = 65507, BATCH = 64 };
+
+static int tcp, spin;
+static long M;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
 }
-static int recvmsgall(int s,char*buf,double deadline){
-  long got=0; int fl=spin?MSG_DONTWAIT:0;
-  while(got<M){ if(now()>deadline) return 0;
-    if(tcp){ long n=recv(s,buf+got,M-got,fl); if(n>0)got+=n; else if(n==0)return 0; continue; }
-    struct mmsghdr m[B]; struct iovec iv[B]; int k=0; long o=got; while(k<B&&o<M){ long len=DG; iv[k].iov_base=buf+o; iv[k].iov_len=len; memset(&m[k],0,sizeof m[k]); m[k].msg_hdr.msg_iov=&iv[k]; m[k].msg_hdr.msg_iovlen=1; o+=DG; k++; }
-    int n=recvmmsg(s,m,k,fl|MSG_WAITFORONE,NULL); if(n>0) for(int i=0;i<n;i++) got+=m[i].msg_len; }
-  return 1;
+
+static double cpu_seconds(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
 }
-int main(int argc,char**argv){
-  tcp=!strcmp(argv[1],"tcp"); M=atol(argv[2]); double secs=atof(argv[3]); spin=atoi(argv[4]);
-  int one=1,big=8<<20; int port=20000+(getpid()%20000);
-  struct sockaddr_in sa={.sin_family=AF_INET,.sin_port=htons(port)}; sa.sin_addr.s_addr=htonl(0x7f000001);
-  struct sockaddr_in ca=sa; ca.sin_port=htons(port+1);
-  int ls=socket(AF_INET,tcp?SOCK_STREAM:SOCK_DGRAM,0); setsockopt(ls,SOL_SOCKET,SO_REUSEADDR,&one,4);
-  setsockopt(ls,SOL_SOCKET,SO_RCVBUFFORCE,&big,4); setsockopt(ls,SOL_SOCKET,SO_SNDBUFFORCE,&big,4);
-  if(bind(ls,(void*)&sa,sizeof sa)){perror("bind");return 1;} if(tcp)listen(ls,1);
-  char*buf=aligned_alloc(4096,M+B*65536);memset(buf,3,M);
-  pid_t pid=fork();
-  if(pid==0){ int s=ls; if(tcp){s=accept(ls,NULL,NULL); setsockopt(s,IPPROTO_TCP,TCP_NODELAY,&one,4);} else { connect(s,(void*)&ca,sizeof ca); }
-    double c0=cpu(); long n=0; while(recvmsgall(s,buf,now()+secs+5)){ sendmsgall(s,buf); n++; }
-    printf("  server cpu %.3f s\n",cpu()-c0); _exit(0); }
-  int s=socket(AF_INET,tcp?SOCK_STREAM:SOCK_DGRAM,0); setsockopt(s,SOL_SOCKET,SO_RCVBUFFORCE,&big,4); setsockopt(s,SOL_SOCKET,SO_SNDBUFFORCE,&big,4);
-  if(!tcp){ bind(s,(void*)&ca,sizeof ca);} else setsockopt(s,IPPROTO_TCP,TCP_NODELAY,&one,4);
-  if(connect(s,(void*)&sa,sizeof sa)){perror("connect");return 1;}
-  double t0=now(),end=t0+secs,c0=cpu(); long n=0;
-  while(now()<end){ sendmsgall(s,buf); if(!recvmsgall(s,buf,now()+1)){printf("lost\n");break;} n++; }
-  double t=now()-t0; printf("%s %ld spin=%d: %.2f Gb/s goodput (req+resp), client cpu %.3f s/GB\n",argv[1],M,spin,2.0*n*M*8/t/1e9,(cpu()-c0)/(2.0*n*M/1e9));
-  fflush(stdout); close(s); if(!tcp) kill(pid,9); wait(NULL); return 0;
+
+static void fail(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+/* One whole message from buf: TCP in one write loop, UDP as datagrams of DATAGRAM bytes through sendmmsg. */
+static void send_message(int fd, char *buf)
+{
+    long off = 0;
+    if (tcp)
+    {
+        while (off < M)
+        {
+            long n = write(fd, buf + off, (size_t)(M - off));
+            if (n > 0)
+            {
+                off += n;
+            }
+            else if (EAGAIN != errno && EINTR != errno)
+            {
+                fail("write");
+            }
+        }
+        return;
+    }
+    struct mmsghdr m[BATCH];
+    struct iovec iov[BATCH];
+    while (off < M)
+    {
+        int count = 0;
+        for (long o = off; count < BATCH && o < M; count++)
+        {
+            long len = M - o < DATAGRAM ? M - o : DATAGRAM;
+            iov[count] = (struct iovec){ buf + o, (size_t)len };
+            memset(&m[count], 0, sizeof m[count]);
+            m[count].msg_hdr.msg_iov = &iov[count];
+            m[count].msg_hdr.msg_iovlen = 1;
+            o += len;
+        }
+        int n = sendmmsg(fd, m, (unsigned)count, 0);
+        if (n > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                off += (long)iov[i].iov_len;
+            }
+        }
+        else if (EAGAIN != errno && EINTR != errno)
+        {
+            fail("sendmmsg");
+        }
+    }
+}
+
+/* One whole message into buf, each datagram at its place (they arrive in order on loopback). Returns 0 if the
+ * deadline passes first or the peer closed. */
+static int receive_message(int fd, char *buf, double deadline)
+{
+    long got = 0;
+    int flags = spin ? MSG_DONTWAIT : 0;
+    while (got < M)
+    {
+        if (now() > deadline)
+        {
+            return 0;
+        }
+        if (tcp)
+        {
+            long n = recv(fd, buf + got, (size_t)(M - got), flags);
+            if (n > 0)
+            {
+                got += n;
+            }
+            else if (0 == n)
+            {
+                return 0;
+            }
+            continue;
+        }
+        struct mmsghdr m[BATCH];
+        struct iovec iov[BATCH];
+        int count = 0;
+        for (long o = got; count < BATCH && o < M; o += DATAGRAM, count++)
+        {
+            iov[count] = (struct iovec){ buf + o, DATAGRAM };
+            memset(&m[count], 0, sizeof m[count]);
+            m[count].msg_hdr.msg_iov = &iov[count];
+            m[count].msg_hdr.msg_iovlen = 1;
+        }
+        int n = recvmmsg(fd, m, (unsigned)count, flags | MSG_WAITFORONE, NULL);
+        for (int i = 0; i < n; i++)
+        {
+            got += m[i].msg_len;
+        }
+    }
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5)
+    {
+        fprintf(stderr, "usage: %s udp|tcp MESSAGE_BYTES SECONDS SPIN\n", argv[0]);
+        return 2;
+    }
+    tcp = !strcmp(argv[1], "tcp");
+    M = atol(argv[2]);
+    double seconds = atof(argv[3]);
+    spin = atoi(argv[4]);
+    if (M < 1 || M > (1L << 30) || seconds <= 0)
+    {
+        fprintf(stderr, "bad arguments\n");
+        return 2;
+    }
+    int one = 1, big = 8 << 20;
+    int port = 20000 + getpid() % 20000;
+    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    server.sin_addr.s_addr = htonl(0x7f000001);
+    struct sockaddr_in client = server;
+    client.sin_port = htons((uint16_t)(port + 1));
+    int ls = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(ls, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    setsockopt(ls, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+    if (bind(ls, (struct sockaddr *)&server, sizeof server))
+    {
+        fail("bind");
+    }
+    if (tcp)
+    {
+        listen(ls, 1);
+    }
+    char *buf = aligned_alloc(4096, (size_t)(M + BATCH * 65536L));
+    memset(buf, 3, (size_t)M);
+
+    pid_t pid = fork();
+    if (0 == pid)
+    {
+        /* The server: echo each message from the buffer it arrived in. */
+        int fd = ls;
+        if (tcp)
+        {
+            fd = accept(ls, NULL, NULL);
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        else
+        {
+            connect(fd, (struct sockaddr *)&client, sizeof client);
+        }
+        while (receive_message(fd, buf, now() + seconds + 5))
+        {
+            send_message(fd, buf);
+        }
+        _exit(0);
+    }
+
+    int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+    if (tcp)
+    {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    else if (bind(fd, (struct sockaddr *)&client, sizeof client))
+    {
+        fail("bind");
+    }
+    if (connect(fd, (struct sockaddr *)&server, sizeof server))
+    {
+        fail("connect");
+    }
+    double t0 = now(), end = t0 + seconds, c0 = cpu_seconds();
+    long rpcs = 0;
+    while (now() < end)
+    {
+        send_message(fd, buf);
+        if (!receive_message(fd, buf, now() + 1))
+        {
+            printf("lost\n");
+            break;
+        }
+        rpcs++;
+    }
+    double t = now() - t0;
+    double bytes = 2.0 * (double)rpcs * (double)M;
+    printf("%s %ld spin=%d: %.2f Gb/s goodput (req+resp), client cpu %.3f s/GB\n", argv[1], M, spin,
+        bytes * 8 / t / 1e9, (cpu_seconds() - c0) / (bytes / 1e9));
+    fflush(stdout);
+    close(fd);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 0;
 }

@@ -26,29 +26,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 enum { DATAGRAM = 65507, BATCH = 64 };
 
 static int tcp, spin;
 static long M;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static double cpu_seconds(void)
 {
     struct rusage r;
     getrusage(RUSAGE_SELF, &r);
     return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
-}
-
-static void fail(const char *what)
-{
-    perror(what);
-    exit(1);
 }
 
 /* One whole message from buf: TCP in one write loop, UDP as datagrams of DATAGRAM bytes through sendmmsg. */
@@ -162,22 +151,9 @@ int main(int argc, char **argv)
     }
     int one = 1, big = 8 << 20;
     int port = 20000 + getpid() % 20000;
-    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    server.sin_addr.s_addr = htonl(0x7f000001);
-    struct sockaddr_in client = server;
-    client.sin_port = htons((uint16_t)(port + 1));
-    int ls = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(ls, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-    setsockopt(ls, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
-    if (bind(ls, (struct sockaddr *)&server, sizeof server))
-    {
-        fail("bind");
-    }
-    if (tcp)
-    {
-        listen(ls, 1);
-    }
+    struct sockaddr_in server = loopback(port);
+    struct sockaddr_in client = loopback(port + 1);
+    int ls = bound_socket(tcp, &server, big, 1);
     char *buf = aligned_alloc(4096, (size_t)(M + BATCH * 65536L));
     memset(buf, 3, (size_t)M);
 

@@ -28,22 +28,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 enum { DATAGRAM = 65507, HEADER = 12, CHUNK = DATAGRAM - HEADER, BATCH = 64, MAX_CLIENTS = 16 };
 
 static long M;
 static int K, CLIENTS;
+/* Set by the parent when the window is over: an I/O error after it is the teardown's, not a failure. */
+static volatile int *stop;
 
-static double now(void)
+static void io_failed(const char *what)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void fail(const char *what)
-{
-    perror(what);
-    exit(1);
+    if (*stop)
+    {
+        _exit(0);
+    }
+    fail(what);
 }
 
 /* UDP: send one whole message (request or response) of RPC `rpc` for client `client` from buf. */
@@ -77,7 +77,7 @@ static void udp_send_message(int fd, const struct sockaddr_in *to, uint32_t clie
             {
                 continue;
             }
-            fail("sendmmsg");
+            io_failed("sendmmsg");
         }
         for (int i = 0; i < sent; i++)
         {
@@ -119,7 +119,7 @@ static int udp_receive(int fd, long *got, uint32_t *rpcs, on_done done, void *ct
         {
             return EAGAIN == errno ? 0 : 1;
         }
-        fail("recvmmsg");
+        io_failed("recvmmsg");
     }
     for (int i = 0; i < n; i++)
     {
@@ -212,7 +212,7 @@ static int tcp_pump_write(struct tcp_conn *c)
             {
                 continue;
             }
-            fail("write");
+            io_failed("write");
         }
         c->wleft -= n;
         c->woff = (c->woff + n) % M;
@@ -237,7 +237,7 @@ static long tcp_pump_read(struct tcp_conn *c, long max_messages)
             {
                 continue;
             }
-            fail("read");
+            io_failed("read");
         }
         if (0 == n)
         {
@@ -312,23 +312,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int one = 1, big = 128 << 20;
-    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons(20000 + getpid() % 20000) };
-    server.sin_addr.s_addr = htonl(0x7f000001);
-    int ls = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(ls, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-    setsockopt(ls, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
-    if (bind(ls, (struct sockaddr *)&server, sizeof server))
-    {
-        fail("bind");
-    }
-    if (tcp)
-    {
-        listen(ls, CLIENTS);
-    }
+    struct sockaddr_in server = loopback(20000 + getpid() % 20000);
+    int ls = bound_socket(tcp, &server, big, CLIENTS);
     /* Completed RPCs per client, shared with the parent, which times the window. */
     volatile long *completed = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    volatile int *stop = (volatile int *)(completed + MAX_CLIENTS);
+    stop = (volatile int *)(completed + MAX_CLIENTS);
 
     pid_t pids[MAX_CLIENTS + 1];
     pids[0] = fork();
@@ -503,7 +491,6 @@ int main(int argc, char **argv)
             argv[1], CLIENTS, K, M, 2.0 * (double)(after - before) * (double)M * 8 / t / 1e9, after - before, drops);
     }
     fflush(stdout);
-    shutdown(ls, SHUT_RDWR);
     /* Clients first: a client that outlived its server would report the reset. */
     for (int i = CLIENTS; i >= 0; i--)
     {

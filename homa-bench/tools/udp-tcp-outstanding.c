@@ -124,7 +124,7 @@ static int udp_receive(int fd, long *got, uint32_t *rpcs, on_done done, void *ct
     for (int i = 0; i < n; i++)
     {
         uint32_t *h = (uint32_t *)scratch[i];
-        uint32_t client = h[0], rpc = h[1], off = h[2];
+        uint32_t client = h[0], rpc = h[1];
         long len = (long)m[i].msg_len - HEADER;
         int slot = (int)(client * (uint32_t)K + rpc % (uint32_t)K);
         if (rpcs[slot] != rpc)
@@ -132,7 +132,6 @@ static int udp_receive(int fd, long *got, uint32_t *rpcs, on_done done, void *ct
             rpcs[slot] = rpc;
             got[slot] = 0;
         }
-        (void)off;
         got[slot] += len;
         if (got[slot] == M)
         {
@@ -193,7 +192,6 @@ struct tcp_conn
     long wleft;
     long woff;
     char *wbuf;
-    long queued;
 };
 
 static int tcp_pump_write(struct tcp_conn *c)

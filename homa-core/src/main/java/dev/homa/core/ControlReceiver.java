@@ -107,6 +107,7 @@ final class ControlReceiver
             return;
         }
         rpc.silentTicks = 0;
+        rpc.busyAnswers = 0;
         rpc.heard = true;
         final boolean sending = rpc.client ? !rpc.in.started() : Rpc.STATE_RESPONDING == rpc.state;
         if (!sending)
@@ -314,6 +315,7 @@ final class ControlReceiver
             return;
         }
         rpc.silentTicks = 0;
+        rpc.busyAnswers++;
         rpc.heard = true;
     }
 

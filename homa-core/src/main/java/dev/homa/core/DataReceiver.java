@@ -209,6 +209,7 @@ final class DataReceiver
         }
 
         rpc.silentTicks = 0;
+        rpc.busyAnswers = 0;
         if (rpc.client)
         {
             if (Rpc.STATE_OUTGOING_REQUEST == rpc.state)

@@ -30,6 +30,8 @@ final class Rpc
     int peerPort;
     long cookie;
     int silentTicks;
+    /** BUSY answers in a row, with no DATA or GRANT for this RPC since: they lengthen the wait for a RESEND. */
+    int busyAnswers;
     /** Bytes retransmitted in answer to RESENDs and RPC_UNKNOWNs, against the retransmission budget. */
     long retransmittedBytes;
     /** The peer sent something for this RPC after the packet that created it (so it is not a forged one-off). */
@@ -73,6 +75,7 @@ final class Rpc
         this.peerPort = peerPort;
         cookie = 0;
         silentTicks = 0;
+        busyAnswers = 0;
         retransmittedBytes = 0;
         lastRestartNs = Long.MIN_VALUE / 2;
         heard = false;

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * it or while the application serves a request; for a client, not while everything granted has arrived or while
  * the response waits for receive pages; for a server sending its response, only up to {@code responseStallTicks}),
  * asks for missing bytes (RESEND) after {@code resendTicks} and then every
- * {@code resendIntervalTicks}, asks a client to acknowledge a sent response (NEED_ACK, after
+ * {@code resendIntervalTicks} (after {@code resendTicks} doubled per BUSY in a row, up to {@code resendBackoff}
+ * times, while the peer answers BUSY), asks a client to acknowledge a sent response (NEED_ACK, after
  * {@code requestAckTicks} and then at twice as many ticks each time), and ends an RPC silent for
  * {@code timeoutTicks}, or a client RPC whose deadline passed. Timeouts are logged at most once every ten seconds
  * (with the count of the others).
@@ -46,6 +47,7 @@ final class RpcTimer
     private final long tickNs;
     private final int resendTicks;
     private final int resendIntervalTicks;
+    private final int resendBackoff;
     private final int timeoutTicks;
     private final int requestAckTicks;
     private final int timeoutResends;
@@ -90,6 +92,7 @@ final class RpcTimer
         this.tickNs = ctx.tickNs();
         this.resendTicks = ctx.resendTicks();
         this.resendIntervalTicks = ctx.resendIntervalTicks();
+        this.resendBackoff = ctx.resendBackoff();
         this.timeoutTicks = ctx.timeoutTicks();
         this.requestAckTicks = ctx.requestAckTicks();
         this.timeoutResends = ctx.timeoutResends();
@@ -232,7 +235,8 @@ final class RpcTimer
             }
             return 1;
         }
-        if (rpc.silentTicks >= resendTicks && 0 == (rpc.silentTicks - resendTicks) % resendIntervalTicks)
+        final int firstResend = firstResendTicks(rpc);
+        if (rpc.silentTicks >= firstResend && 0 == (rpc.silentTicks - firstResend) % resendIntervalTicks)
         {
             final Peer peer = rpc.peer;
             if (0 != timeoutResends && peer.unansweredResends >= timeoutResends &&
@@ -255,7 +259,7 @@ final class RpcTimer
                     // it had just become due. Its wait for a turn is not the peer's silence, and RESENDs for every
                     // call of a burst that a busy server answers only queue behind each other and delay every
                     // answer. A peer silent for longer makes its waiting RPCs count every tick.
-                    rpc.silentTicks = resendTicks - 1;
+                    rpc.silentTicks = firstResend - 1;
                 }
                 return 0;
             }
@@ -268,6 +272,16 @@ final class RpcTimer
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * @return silent ticks before the RPC's first RESEND: {@code resendTicks}, doubled for each BUSY in a row up to
+     * {@code resendBackoff} times and capped at half the timeout.
+     */
+    private int firstResendTicks(final Rpc rpc)
+    {
+        final int busy = Math.min(rpc.busyAnswers, resendBackoff);
+        return 0 == busy ? resendTicks : Math.max(resendTicks, Math.min(resendTicks << busy, timeoutTicks / 2));
     }
 
     /**

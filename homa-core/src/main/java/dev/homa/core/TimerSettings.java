@@ -34,6 +34,13 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
     /** Default of {@link #timeoutResends(int)}. */
     public static final int TIMEOUT_RESENDS_DEFAULT = 0;
 
+    /** System property of {@link #resendBackoff(int)}. */
+    public static final String RESEND_BACKOFF_PROP_NAME = "homa.resend.backoff";
+    /** Default of {@link #resendBackoff(int)}. */
+    public static final int RESEND_BACKOFF_DEFAULT = 3;
+    /** Largest {@link #resendBackoff(int)}. */
+    public static final int RESEND_BACKOFF_MAX = 10;
+
     /** System property of {@link #maxResendsPerPeerPerTick(int)}. */
     public static final String MAX_RESENDS_PER_PEER_PER_TICK_PROP_NAME = "homa.max.resends.per.peer.per.tick";
     /** Default of {@link #maxResendsPerPeerPerTick(int)}. */
@@ -65,6 +72,7 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
         Configuration.intValue(RESEND_INTERVAL_TICKS_PROP_NAME, RESEND_INTERVAL_TICKS_DEFAULT);
     private int timeoutTicks = Configuration.intValue(TIMEOUT_TICKS_PROP_NAME, TIMEOUT_TICKS_DEFAULT);
     private int timeoutResends = Configuration.intValue(TIMEOUT_RESENDS_PROP_NAME, TIMEOUT_RESENDS_DEFAULT);
+    private int resendBackoff = Configuration.intValue(RESEND_BACKOFF_PROP_NAME, RESEND_BACKOFF_DEFAULT);
     private int maxResendsPerPeerPerTick =
         Configuration.intValue(MAX_RESENDS_PER_PEER_PER_TICK_PROP_NAME, MAX_RESENDS_PER_PEER_PER_TICK_DEFAULT);
     private int requestAckTicks = Configuration.intValue(REQUEST_ACK_TICKS_PROP_NAME, REQUEST_ACK_TICKS_DEFAULT);
@@ -89,6 +97,8 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
         check(timeoutTicks > resendTicks, "timeoutTicks", timeoutTicks, "> resendTicks (" + resendTicks + ")");
         check(requestAckTicks >= 1, "requestAckTicks", requestAckTicks, ">= 1");
         check(timeoutResends >= 0, "timeoutResends", timeoutResends, ">= 0 (0 = off)");
+        check(resendBackoff >= 0 && resendBackoff <= RESEND_BACKOFF_MAX, "resendBackoff", resendBackoff,
+            "in 0.." + RESEND_BACKOFF_MAX + " (0 = off)");
         check(maxResendsPerPeerPerTick >= 1, "maxResendsPerPeerPerTick", maxResendsPerPeerPerTick, ">= 1");
         check(maxUnansweredResends >= 0, "maxUnansweredResends", maxUnansweredResends, ">= 0 (0 = off)");
         if (0 == responseStallTicks)
@@ -199,6 +209,37 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
     public int timeoutResends()
     {
         return timeoutResends;
+    }
+
+    /**
+     * How far an RPC backs off while its peer keeps answering BUSY: after the n-th BUSY in a row (no DATA or GRANT
+     * for the RPC in between) the next RESEND waits {@code resendTicks << min(n, resendBackoff)} ticks of silence
+     * instead of {@code resendTicks}, but never more than half of {@link #timeoutTicks(int)}, so a live peer
+     * still hears from the RPC well before its timeout; unanswered RESENDs then follow every resend interval as
+     * usual. The kernel asks every interval. A client with many calls queued at a busy server (or a server with
+     * many requests held back by their clients) otherwise draws a RESEND and a BUSY per RPC every resend interval,
+     * packets that cost a userspace transport system calls at both ends and can outnumber the DATA packets moving
+     * meanwhile. Loss is found as before: a server that has sent
+     * its whole response asks for an ACK after {@code requestAckTicks}, and a client still missing bytes answers
+     * with a RESEND at once. Default 3 ({@code homa.resend.backoff}): 5, 10, 20, then 40 ticks.
+     *
+     * @param resendBackoff doublings of the wait after consecutive BUSY answers, 0 (the kernel's fixed interval)
+     *                      to {@value #RESEND_BACKOFF_MAX}.
+     * @return this.
+     */
+    public C resendBackoff(final int resendBackoff)
+    {
+        checkMutable();
+        this.resendBackoff = resendBackoff;
+        return self();
+    }
+
+    /**
+     * @return doublings of the wait for a RESEND after consecutive BUSY answers; 0 = the kernel's fixed interval.
+     */
+    public int resendBackoff()
+    {
+        return resendBackoff;
     }
 
     /**

@@ -108,6 +108,39 @@ class TimeoutTest
 
     @Test
     @Timeout(30)
+    void aClientBacksOffWhileTheServerAnswersBusy()
+    {
+        // Defaults: a RESEND after 5 silent ticks, then after 10, 20 and 40 while BUSY answers come (the kernel: 5).
+        final long serviceNs = 150_000_000;
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), ctx -> {}))
+        {
+            echoThroughSlowServer(cluster, serviceNs, 9);
+            final long resends = cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED);
+            // At 5, 15, 35, 75 and 115 ms.
+            assertTrue(resends >= 4 && resends <= 6, "RESENDs in 150 ms of BUSY answers: " + resends);
+            assertEquals(resends, cluster.engine(0).metrics().packetsReceived(0x14), "each answered with BUSY");
+            assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void withoutBackoffAClientAsksEveryResendIntervalAsTheKernelDoes()
+    {
+        final long serviceNs = 150_000_000;
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),
+            ctx -> ctx.resendBackoff(0)))
+        {
+            echoThroughSlowServer(cluster, serviceNs, 10);
+            final long resends = cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED);
+            assertTrue(resends >= 28 && resends <= 30, "RESENDs in 150 ms, one per 5 ms: " + resends);
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void aDeadServerTimesOutRpcsWaitingForTheirTurnToAsk()
     {
         // 200 RPCs, two of which may ask each tick: while the dead server answers nothing, the RPCs waiting for a

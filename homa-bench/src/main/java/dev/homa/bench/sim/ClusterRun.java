@@ -121,7 +121,9 @@ final class ClusterRun
      * The engine's settings for one host. Its NIC is the one pFabric's hosts have: two full packets queued at most
      * (unless the user sets {@code homa.max.nic.queue.bytes}), so a comparison measures the protocols rather than
      * the NIC queues. The kernel's 5 us backlog is 6,250 bytes at 10 Gb/s, a FIFO that a short message waits behind
-     * on the sender's side whatever its priority.
+     * on the sender's side whatever its priority. RESENDs go every resend interval, as the kernel's do (unless
+     * the user sets {@code homa.resend.backoff}): the backoff saves hosts the system calls of RESEND and BUSY
+     * packets, a cost the simulator does not model, and would only delay its recovery from loss.
      */
     private HomaTransport.Context homaContext(final FabricDriver driver, final int maxMessage, final long poolBytes)
     {
@@ -129,6 +131,10 @@ final class ClusterRun
         if (0 == ctx.maxNicQueueBytes())
         {
             ctx.maxNicQueueBytes(2 * (driver.maxPacketLength() + driver.wireOverheadBytes()));
+        }
+        if (null == System.getProperty(HomaTransport.Context.RESEND_BACKOFF_PROP_NAME))
+        {
+            ctx.resendBackoff(0);
         }
         return ctx
             .driver(driver)

@@ -11,11 +11,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
 import static dev.homa.core.KernelPeer.CUTOFFS;
 import static dev.homa.core.KernelPeer.DATA;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -398,6 +400,44 @@ class KernelConformanceTest
         final KernelPeer.Received ack = kernel.ofType(KernelPeer.ACK).getFirst();
         assertEquals(carrier.senderId(), ack.senderId(), "header names the RPC asked about");
         assertEquals(3, ack.u16(28), "the other three pending acks (two of socket a, b's first)");
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void resendsBackOffWhileThePeerAnswersBusyAndNotOnceDataComes()
+    {
+        start(FabricMode.INSTANT, ctx -> { });
+        cluster.transport(0).openSocket(SERVER_PORT);
+        // A 30,000-byte request, all unscheduled, without its last two packets. The client answers the server's
+        // first three RESENDs with BUSY, the fourth with one of the missing packets and the fifth with the other.
+        final int length = 30_000;
+        sendRange(2, length, length, 0, 28_000);
+        final List<Long> askedAtNs = new ArrayList<>();
+        kernel.responder = r ->
+        {
+            if (KernelPeer.RESEND == r.type())
+            {
+                askedAtNs.add(cluster.sim.nowNs());
+                switch (askedAtNs.size())
+                {
+                    case 1, 2, 3 -> kernel.send(KernelPeer.control(KernelPeer.BUSY, KERNEL_CLIENT_PORT, SERVER_PORT, 2),
+                        engineAddress());
+                    case 4 -> sendRange(2, length, length, 28_000, 29_000);
+                    default -> sendRange(2, length, length, 29_000, 30_000);
+                }
+            }
+        };
+        run(200_000_000);
+        assertEquals(5, askedAtNs.size(), "RESENDs: " + askedAtNs);
+        final long[] gapTicks = new long[4];
+        for (int i = 0; i < gapTicks.length; i++)
+        {
+            gapTicks[i] = Math.round((askedAtNs.get(i + 1) - askedAtNs.get(i)) / 1e6);
+        }
+        // 10, 20 and 40 ticks after the 1st, 2nd and 3rd BUSY (the kernel: 5 each); 5 after data.
+        assertArrayEquals(new long[]{ 10, 20, 40, 5 }, gapTicks, "ticks between RESENDs: " + askedAtNs);
+        assertEquals(1, cluster.engine(0).metrics().get(HomaMetrics.MESSAGES_RECEIVED), "the request completed");
         cluster.assertNoErrors();
     }
 

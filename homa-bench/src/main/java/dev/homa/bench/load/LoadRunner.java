@@ -194,6 +194,8 @@ final class LoadRunner implements Callable<Integer>
     {
         final Trial.Result result = Trial.run(hosts, peer, specs, warmup, duration);
         report.csvRow(scenario, hosts, result, round, specs.get(0), specs.size(), note);
+        // The rows so far, after every trial: a long run that fails later keeps what it measured.
+        report.write(null, csv);
         if (verbose || result.faults() > 0 || result.metrics().stream().anyMatch(m -> m.contains("timeouts=") &&
             !m.contains("timeouts=0 ")))
         {

@@ -219,9 +219,10 @@ abstract class TimerSettings<C extends TimerSettings<C>> extends LimitSettings<C
      * usual. The kernel asks every interval. A client with many calls queued at a busy server (or a server with
      * many requests held back by their clients) otherwise draws a RESEND and a BUSY per RPC every resend interval,
      * packets that cost a userspace transport system calls at both ends and can outnumber the DATA packets moving
-     * meanwhile. Loss is found as before: a server that has sent
-     * its whole response asks for an ACK after {@code requestAckTicks}, and a client still missing bytes answers
-     * with a RESEND at once. Default 3 ({@code homa.resend.backoff}): 5, 10, 20, then 40 ticks.
+     * meanwhile. Any DATA or GRANT for the RPC ends the backoff, so a message that is moving is asked for its lost
+     * bytes after {@code resendTicks}; and a server that has sent its whole response asks for an ACK after
+     * {@code requestAckTicks}, which a client still missing bytes answers with a RESEND at once. Default 3
+     * ({@code homa.resend.backoff}): 5, 10, 20, then 40 ticks.
      *
      * @param resendBackoff doublings of the wait after consecutive BUSY answers, 0 (the kernel's fixed interval)
      *                      to {@value #RESEND_BACKOFF_MAX}.

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayDeque;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -110,32 +111,34 @@ class TimeoutTest
     @Timeout(30)
     void aClientBacksOffWhileTheServerAnswersBusy()
     {
-        // Defaults: a RESEND after 5 silent ticks, then after 10, 20 and 40 while BUSY answers come (the kernel: 5).
-        final long serviceNs = 150_000_000;
-        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), ctx -> {}))
-        {
-            echoThroughSlowServer(cluster, serviceNs, 9);
-            final long resends = cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED);
-            // At 5, 15, 35, 75 and 115 ms.
-            assertTrue(resends >= 4 && resends <= 6, "RESENDs in 150 ms of BUSY answers: " + resends);
-            assertEquals(resends, cluster.engine(0).metrics().packetsReceived(0x14), "each answered with BUSY");
-            assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
-            cluster.assertNoErrors();
-        }
+        // Defaults: a RESEND after 5 silent ticks, then after 10, 20 and 40 while BUSY answers come: at 5, 15, 35, 75
+        // and 115 ms.
+        final long resends = resendsWhileAServerServes150Ms(ctx -> {}, 9);
+        assertTrue(resends >= 4 && resends <= 6, "RESENDs in 150 ms of BUSY answers: " + resends);
     }
 
     @Test
     @Timeout(30)
     void withoutBackoffAClientAsksEveryResendIntervalAsTheKernelDoes()
     {
-        final long serviceNs = 150_000_000;
-        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),
-            ctx -> ctx.resendBackoff(0)))
+        final long resends = resendsWhileAServerServes150Ms(ctx -> ctx.resendBackoff(0), 10);
+        assertTrue(resends >= 28 && resends <= 30, "RESENDs in 150 ms, one per 5 ms: " + resends);
+    }
+
+    /**
+     * One RPC to a server that takes 150 ms to answer: the client's RESENDs meanwhile, each answered with BUSY.
+     */
+    private static long resendsWhileAServerServes150Ms(
+        final Consumer<HomaTransport.Context> configure, final long seed)
+    {
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), configure))
         {
-            echoThroughSlowServer(cluster, serviceNs, 10);
+            echoThroughSlowServer(cluster, 150_000_000, seed);
             final long resends = cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED);
-            assertTrue(resends >= 28 && resends <= 30, "RESENDs in 150 ms, one per 5 ms: " + resends);
+            assertEquals(resends, cluster.engine(0).metrics().packetsReceived(0x14), "each answered with BUSY");
+            assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
             cluster.assertNoErrors();
+            return resends;
         }
     }
 

@@ -430,15 +430,54 @@ class KernelConformanceTest
         };
         run(200_000_000);
         assertEquals(5, askedAtNs.size(), "RESENDs: " + askedAtNs);
-        final long[] gapTicks = new long[4];
-        for (int i = 0; i < gapTicks.length; i++)
-        {
-            gapTicks[i] = Math.round((askedAtNs.get(i + 1) - askedAtNs.get(i)) / 1e6);
-        }
         // 10, 20 and 40 ticks after the 1st, 2nd and 3rd BUSY (the kernel: 5 each); 5 after data.
-        assertArrayEquals(new long[]{ 10, 20, 40, 5 }, gapTicks, "ticks between RESENDs: " + askedAtNs);
+        assertArrayEquals(new long[]{ 10, 20, 40, 5 }, firstGapsInTicks(askedAtNs, 4),
+            "ticks between RESENDs: " + askedAtNs);
         assertEquals(1, cluster.engine(0).metrics().get(HomaMetrics.MESSAGES_RECEIVED), "the request completed");
         cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
+    void aSendingClientBacksOffWhileTheServerAnswersBusyAndNotOnceAGrantComes()
+    {
+        start(FabricMode.INSTANT, ctx -> { });
+        final int length = 100_000;
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[length]), 0, length, 0);
+        // The kernel server grants nothing at first: the client, with everything it may send sent, asks after 5 silent
+        // ticks. The server answers three RESENDs with BUSY and the fourth with a GRANT for 10,000 more bytes.
+        final int unscheduled = cluster.engine(0).unscheduledBytes();
+        final List<Long> askedAtNs = new ArrayList<>();
+        kernel.responder = r ->
+        {
+            if (KernelPeer.RESEND == r.type())
+            {
+                askedAtNs.add(cluster.sim.nowNs());
+                final long serverId = r.senderId() ^ 1;
+                kernel.send(askedAtNs.size() <= 3 ?
+                    KernelPeer.control(KernelPeer.BUSY, SERVER_PORT, r.sourcePort(), serverId) :
+                    KernelPeer.grant(SERVER_PORT, r.sourcePort(), serverId, unscheduled + 10_000, 0), engineAddress());
+            }
+        };
+        run(120_000_000);
+        assertTrue(askedAtNs.size() >= 5, "RESENDs: " + askedAtNs);
+        // 10, 20 and 40 ticks after the 1st, 2nd and 3rd BUSY; 5 after the GRANT, once its bytes are sent.
+        assertArrayEquals(new long[]{ 10, 20, 40, 5 }, firstGapsInTicks(askedAtNs, 4),
+            "ticks between RESENDs: " + askedAtNs);
+        assertTrue(kernel.ofType(DATA).stream().anyMatch(d -> d.offset() >= unscheduled), "the granted bytes went out");
+        cluster.assertNoErrors();
+    }
+
+    /** The first {@code n} gaps between successive times, in whole 1 ms ticks. */
+    private static long[] firstGapsInTicks(final List<Long> timesNs, final int n)
+    {
+        final long[] gaps = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            gaps[i] = Math.round((timesNs.get(i + 1) - timesNs.get(i)) / 1e6);
+        }
+        return gaps;
     }
 
     @Test

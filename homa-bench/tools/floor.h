@@ -33,15 +33,21 @@ static struct sockaddr_in loopback(int port)
     return address;
 }
 
-/* A UDP or TCP socket bound at an address, with both socket buffers forced to buffer_bytes (root), listening with
- * the backlog given if TCP. */
+/* A UDP or TCP socket with both socket buffers forced to buffer_bytes (root). */
+static int buffered_socket(int tcp, int buffer_bytes)
+{
+    int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
+    return fd;
+}
+
+/* A buffered_socket bound at an address, listening with the backlog given if TCP. */
 static int bound_socket(int tcp, const struct sockaddr_in *at, int buffer_bytes, int backlog)
 {
     int one = 1;
-    int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    int fd = buffered_socket(tcp, buffer_bytes);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
     if (bind(fd, (const struct sockaddr *)at, sizeof *at))
     {
         fail("bind");

@@ -178,9 +178,7 @@ int main(int argc, char **argv)
         _exit(0);
     }
 
-    int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+    int fd = buffered_socket(tcp, big);
     if (tcp)
     {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

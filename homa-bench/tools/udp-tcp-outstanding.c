@@ -393,9 +393,7 @@ int main(int argc, char **argv)
         char *request = alloc_slots(1)[0];
         if (!tcp)
         {
-            int fd = socket(AF_INET, SOCK_DGRAM, 0);
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+            int fd = buffered_socket(0, big);
             struct timeval tv = { 1, 0 };
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
             struct udp_client c = { fd, (uint32_t)k, &server, request, 0 };

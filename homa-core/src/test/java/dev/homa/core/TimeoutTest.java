@@ -1,6 +1,7 @@
 package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.PacketType;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.loopback.Steppable;
@@ -83,7 +84,8 @@ class TimeoutTest
             Cluster.assertPayload(result[0], 3000, 3);
             result[0].release();
             assertTrue(cluster.engine(1).metrics().get(HomaMetrics.UNKNOWN_ANSWERS) >= 1, "server said RPC_UNKNOWN");
-            assertTrue(cluster.engine(0).metrics().packetsReceived(0x13) >= 1, "client received RPC_UNKNOWN");
+            assertTrue(cluster.engine(0).metrics().packetsReceived(PacketType.RPC_UNKNOWN) >= 1,
+                "client received RPC_UNKNOWN");
             assertEquals(1, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_RESTARTS), "client restarted");
             cluster.assertNoErrors();
         }
@@ -101,7 +103,7 @@ class TimeoutTest
             echoThroughSlowServer(cluster, serviceNs, 5);
             assertTrue(cluster.sim.nowNs() >= serviceNs, "service took longer than the timeout");
             assertTrue(cluster.engine(1).metrics().get(HomaMetrics.BUSY_ANSWERS) >= 3, "server answered BUSY");
-            assertTrue(cluster.engine(0).metrics().packetsReceived(0x14) >= 3, "client received BUSY");
+            assertTrue(cluster.engine(0).metrics().packetsReceived(PacketType.BUSY) >= 3, "client received BUSY");
             assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
             cluster.assertNoErrors();
         }
@@ -135,7 +137,8 @@ class TimeoutTest
         {
             echoThroughSlowServer(cluster, 150_000_000, seed);
             final long resends = cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED);
-            assertEquals(resends, cluster.engine(0).metrics().packetsReceived(0x14), "each answered with BUSY");
+            assertEquals(resends, cluster.engine(0).metrics().packetsReceived(PacketType.BUSY),
+                "each answered with BUSY");
             assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
             cluster.assertNoErrors();
             return resends;
@@ -277,7 +280,8 @@ class TimeoutTest
         {
             echoThroughSlowServer(cluster, serviceNs, 7);
             assertTrue(cluster.engine(0).metrics().get(HomaMetrics.RESENDS_REQUESTED) >= 3, "RESENDs went out");
-            assertTrue(cluster.engine(0).metrics().packetsReceived(0x14) >= 3, "and were answered with BUSY");
+            assertTrue(cluster.engine(0).metrics().packetsReceived(PacketType.BUSY) >= 3,
+                "and were answered with BUSY");
             assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.PEER_TIMEOUTS));
             cluster.assertNoErrors();
         }

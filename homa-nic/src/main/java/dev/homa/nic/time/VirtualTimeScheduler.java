@@ -25,8 +25,8 @@ public final class VirtualTimeScheduler
     private final VirtualClock clock;
 
     private final long[] occupied = new long[WHEEL_SLOTS >>> 6];
-    private final int[] slotHead = new int[WHEEL_SLOTS];
-    private final int[] slotTail = new int[WHEEL_SLOTS];
+    /** Each slot's first and last node, side by side (one cache line for both): 2 * slot and 2 * slot + 1. */
+    private final int[] slotEnds = new int[2 * WHEEL_SLOTS];
     private TimedEvent[] nodeEvents = new TimedEvent[1024];
     private int[] nodeNext = new int[1024];
     private int freeNode = NONE;
@@ -50,7 +50,7 @@ public final class VirtualTimeScheduler
     {
         this.clock = clock;
         this.base = clock.nanoTime();
-        Arrays.fill(slotHead, NONE);
+        Arrays.fill(slotEnds, NONE);
     }
 
     /**
@@ -132,10 +132,11 @@ public final class VirtualTimeScheduler
         }
         final long deadline = nextWheelNs();
         final int slot = (int)deadline & WHEEL_MASK;
-        final int node = slotHead[slot];
+        final int node = slotEnds[slot << 1];
         final TimedEvent event = nodeEvents[node];
-        slotHead[slot] = nodeNext[node];
-        if (NONE == slotHead[slot])
+        final int next = nodeNext[node];
+        slotEnds[slot << 1] = next;
+        if (NONE == next)
         {
             occupied[slot >>> 6] &= ~(1L << slot);
             nextWheelKnown = false;
@@ -209,17 +210,17 @@ public final class VirtualTimeScheduler
         }
         nodeEvents[node] = event;
         nodeNext[node] = NONE;
-        final int slot = (int)deadline & WHEEL_MASK;
-        if (NONE == slotHead[slot])
+        final int head = ((int)deadline & WHEEL_MASK) << 1;
+        if (NONE == slotEnds[head])
         {
-            slotHead[slot] = node;
-            occupied[slot >>> 6] |= 1L << slot;
+            slotEnds[head] = node;
+            occupied[head >>> 7] |= 1L << (head >>> 1);
         }
         else
         {
-            nodeNext[slotTail[slot]] = node;
+            nodeNext[slotEnds[head + 1]] = node;
         }
-        slotTail[slot] = node;
+        slotEnds[head + 1] = node;
         wheelCount++;
         if (nextWheelKnown && deadline < nextWheelNs)
         {

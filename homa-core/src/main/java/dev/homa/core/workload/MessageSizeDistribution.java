@@ -26,15 +26,29 @@ public final class MessageSizeDistribution
      */
     public static final String HEADER = "bytes,cdf";
 
+    /** Buckets of the draw's range in {@link #guide}. */
+    private static final int GUIDE_BUCKETS = 1024;
+
     private final int[] sizes;
     private final double[] cdf;
     private final int capBytes;
+    /**
+     * For each bucket b of [0, 1] ({@link #GUIDE_BUCKETS} of them, and one past the end), the first point whose cdf
+     * reaches b / GUIDE_BUCKETS: a draw in bucket b is answered by a point between guide[b] and guide[b + 1], so the
+     * search covers a few points instead of all of them.
+     */
+    private final int[] guide;
 
     private MessageSizeDistribution(final int[] sizes, final double[] cdf, final int capBytes)
     {
         this.sizes = sizes;
         this.cdf = cdf;
         this.capBytes = capBytes;
+        this.guide = new int[GUIDE_BUCKETS + 2];
+        for (int b = 0; b <= GUIDE_BUCKETS + 1; b++)
+        {
+            guide[b] = firstReaching(Math.min(1.0, (double)b / GUIDE_BUCKETS), 0, cdf.length - 1);
+        }
     }
 
     /**
@@ -216,8 +230,19 @@ public final class MessageSizeDistribution
             throw new IllegalArgumentException("u must be in [0, 1]: " + u);
         }
 
-        int low = 0;
-        int high = cdf.length - 1;
+        // u lies in bucket b: at or above b / GUIDE_BUCKETS and below (b + 1) / GUIDE_BUCKETS, so the first point
+        // reaching u is at or after guide[b] and at or before guide[b + 1].
+        final int bucket = (int)(u * GUIDE_BUCKETS);
+        return Math.min(sizes[firstReaching(u, guide[bucket], guide[bucket + 1])], capBytes);
+    }
+
+    /**
+     * @return the first point in [low, high] whose cdf reaches {@code u}; {@code high} if none before it does.
+     */
+    private int firstReaching(final double u, final int from, final int to)
+    {
+        int low = from;
+        int high = to;
         while (low < high)
         {
             final int mid = (low + high) >>> 1;
@@ -230,8 +255,7 @@ public final class MessageSizeDistribution
                 low = mid + 1;
             }
         }
-
-        return Math.min(sizes[low], capBytes);
+        return low;
     }
 
     /**

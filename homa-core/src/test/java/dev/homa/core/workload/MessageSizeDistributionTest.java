@@ -2,6 +2,9 @@ package dev.homa.core.workload;
 
 import java.io.BufferedReader;
 import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -34,6 +37,52 @@ class MessageSizeDistributionTest
         assertEquals(0.25 * 100 + 0.25 * 1000 + 0.5 * 10_000, distribution.meanBytes(), 1e-9);
         assertThrows(IllegalArgumentException.class, () -> distribution.sample(1.5));
         assertThrows(IllegalArgumentException.class, () -> distribution.sample(Double.NaN));
+    }
+
+    @Test
+    void shouldSampleAsAFullSearchWouldForEveryWorkload()
+    {
+        // The sample narrows its search by the draw's range first: it must still find the first point whose cdf
+        // reaches u, at the ranges' edges, at the points' own cdfs and just past them, and for random draws.
+        final SplittableRandom random = new SplittableRandom(42);
+        for (final String name : new String[] { "w1", "w2", "w3", "w4", "w5" })
+        {
+            final MessageSizeDistribution distribution = MessageSizeDistribution.workload(name, Integer.MAX_VALUE);
+            final double[] cdf = new double[distribution.pointCount()];
+            for (int i = 0; i < cdf.length; i++)
+            {
+                cdf[i] = distribution.cdfAt(i);
+            }
+            final List<Double> draws = new ArrayList<>();
+            for (int b = 0; b <= 1024; b++)
+            {
+                draws.add(b / 1024.0);
+                draws.add(Math.nextDown(b / 1024.0));
+            }
+            for (final double c : cdf)
+            {
+                draws.add(c);
+                draws.add(Math.nextUp(c));
+                draws.add(Math.nextDown(c));
+            }
+            for (int i = 0; i < 20_000; i++)
+            {
+                draws.add(random.nextDouble());
+            }
+            for (final double u : draws)
+            {
+                if (u < 0.0 || u > 1.0)
+                {
+                    continue;
+                }
+                int first = 0;
+                while (first < cdf.length - 1 && cdf[first] < u)
+                {
+                    first++;
+                }
+                assertEquals(distribution.sizeAt(first), distribution.sample(u), name + " at u = " + u);
+            }
+        }
     }
 
     @Test

@@ -336,16 +336,34 @@ final class Measurements
         return percentile(rpcSlowdowns, rpcCount, percentile);
     }
 
+    /**
+     * Sorts the first {@code n} values in place (their order means nothing else), so the next percentile of the same
+     * values is read without sorting again: a sorted run stays sorted until a value is added.
+     */
     private static double percentile(final double[] values, final int n, final double percentile)
     {
         if (0 == n)
         {
             return Double.NaN;
         }
-        final double[] sorted = Arrays.copyOf(values, n);
-        Arrays.sort(sorted);
+        if (!isSorted(values, n))
+        {
+            Arrays.sort(values, 0, n);
+        }
         final int rank = (int)Math.ceil(percentile / 100.0 * n);
-        return sorted[Math.max(0, Math.min(n - 1, rank - 1))];
+        return values[Math.max(0, Math.min(n - 1, rank - 1))];
+    }
+
+    private static boolean isSorted(final double[] values, final int n)
+    {
+        for (int i = 1; i < n; i++)
+        {
+            if (Double.compare(values[i - 1], values[i]) > 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void startWaiting(final int host, final long nowNs)

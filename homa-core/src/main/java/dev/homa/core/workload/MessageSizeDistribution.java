@@ -33,9 +33,9 @@ public final class MessageSizeDistribution
     private final double[] cdf;
     private final int capBytes;
     /**
-     * For each bucket b of [0, 1] ({@link #GUIDE_BUCKETS} of them, and one past the end), the first point whose cdf
-     * reaches b / GUIDE_BUCKETS: a draw in bucket b is answered by a point between guide[b] and guide[b + 1], so the
-     * search covers a few points instead of all of them.
+     * For each b from 0 to {@link #GUIDE_BUCKETS} + 1, the first point whose cdf reaches b / GUIDE_BUCKETS (or 1): a
+     * draw in [b / GUIDE_BUCKETS, (b + 1) / GUIDE_BUCKETS) is answered by a point between guide[b] and guide[b + 1],
+     * so the search covers a few points instead of all of them (b = GUIDE_BUCKETS holds only the draw 1).
      */
     private final int[] guide;
 
@@ -237,7 +237,7 @@ public final class MessageSizeDistribution
     }
 
     /**
-     * @return the first point in [low, high] whose cdf reaches {@code u}; {@code high} if none before it does.
+     * @return the first point in [from, to] whose cdf reaches {@code u}; {@code to} if none before it does.
      */
     private int firstReaching(final double u, final int from, final int to)
     {

@@ -210,11 +210,12 @@ public final class VirtualTimeScheduler
         }
         nodeEvents[node] = event;
         nodeNext[node] = NONE;
-        final int head = ((int)deadline & WHEEL_MASK) << 1;
+        final int slot = (int)deadline & WHEEL_MASK;
+        final int head = slot << 1;
         if (NONE == slotEnds[head])
         {
             slotEnds[head] = node;
-            occupied[head >>> 7] |= 1L << (head >>> 1);
+            occupied[slot >>> 6] |= 1L << slot;
         }
         else
         {

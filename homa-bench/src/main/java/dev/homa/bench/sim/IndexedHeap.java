@@ -4,9 +4,9 @@ import java.util.Arrays;
 
 /**
  * A binary min-heap whose elements remember their own place in it, so that adding, removing and re-keying one costs
- * O(log n) without a search: a pFabric host's flows by bytes left and by timeout. Subclasses give the order (ties
- * must be broken, so that runs replay exactly) and where an element keeps its place (-1 when it is not in the
- * heap).
+ * O(log n) without a search: the simulator's hosts by when each next has to run, a pFabric host's flows by bytes
+ * left and by timeout. Subclasses give the order (ties must be broken, so that runs replay exactly) and where an
+ * element keeps its place (-1 when it is not in the heap).
  *
  * @param <T> the elements.
  */

@@ -16,6 +16,10 @@ abstract class SimHost
     final int index;
     final ClusterRun run;
     final RpcLedger ledger = new RpcLedger();
+    /** When the {@link HostQueue} runs this host next. */
+    long dueNs;
+    /** This host's place in the {@link HostQueue}, -1 when it is not due. */
+    int queueSlot = -1;
     /** True while it runs: it stays first in the {@link HostQueue}, and a wake-up then only lowers {@link #wokenNs}. */
     boolean running;
     /** The earliest wake-up while it ran. */

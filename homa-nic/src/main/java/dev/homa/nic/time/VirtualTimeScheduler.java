@@ -17,8 +17,12 @@ import java.util.Arrays;
  */
 public final class VirtualTimeScheduler
 {
-    /** Nanoseconds the wheel spans. */
-    static final int WHEEL_SLOTS = 1 << 16;
+    /**
+     * Nanoseconds the wheel spans. As time moves on, the wheel sweeps its slots' memory (8 bytes a slot) once per
+     * span; 16 µs (128 KiB) stays in a core's cache, so scheduling an event next to the one just fired seldom misses.
+     * A frame's next hop is well within it; a timer further out waits in the heap.
+     */
+    static final int WHEEL_SLOTS = 1 << 14;
     private static final int WHEEL_MASK = WHEEL_SLOTS - 1;
     private static final int NONE = -1;
 

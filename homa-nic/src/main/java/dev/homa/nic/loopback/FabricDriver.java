@@ -5,7 +5,6 @@ import dev.homa.nic.NicDriver;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.linux.PacketPool;
-import dev.homa.nic.time.TimedEvent;
 import dev.homa.nic.time.VirtualTimeScheduler;
 
 import java.lang.foreign.Arena;
@@ -41,7 +40,6 @@ public final class FabricDriver implements NicDriver
     private final FrameQueue nicQueue = new FrameQueue();
     private final LinkSerializer nicLink;
     private final long propagationPs;
-    private final TimedEvent nicEvent = this::onTransmitComplete;
     private Frame nicCurrent;
     private ArrivalListener arrivalListener;
 
@@ -476,14 +474,21 @@ public final class FabricDriver implements NicDriver
             nicCurrent = frame;
             final long endPs = nicLink.start(readyPs, frame.wireBytes);
             fabric.onNicStart(frame);
-            scheduler.schedule(LinkSerializer.ceilNs(endPs), nicEvent);
+            frame.stage = Frame.STAGE_NIC;
+            frame.nic = this;
+            scheduler.schedule(LinkSerializer.ceilNs(endPs), frame);
         }
     }
 
-    private void onTransmitComplete(final long nowNs)
+    /**
+     * The frame on the uplink has left the NIC: it is on the wire, and the next one starts.
+     *
+     * @param frame the frame that was on the uplink.
+     */
+    void onTransmitComplete(final Frame frame)
     {
-        final Frame frame = nicCurrent;
         nicCurrent = null;
+        frame.nic = null;
         nicLink.finish();
         final long endPs = nicLink.endPs();
         frame.stage = Frame.STAGE_UPLINK;

@@ -5,7 +5,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * One frame in flight in a timed fabric: a copy of the Homa bytes plus its route. A frame is in exactly one place at
- * a time (a NIC queue, a wire, a switch queue), so it is also its own pooled {@link TimedEvent} for the wire stages.
+ * a time (a NIC queue, a wire, a switch queue), so it is also its own pooled {@link TimedEvent}: for the end of its
+ * transmission by a NIC or a switch port as for the wire stages. Nearly every event of a run is then a frame's, and
+ * the scheduler's call to it stays monomorphic.
  */
 final class Frame implements TimedEvent
 {
@@ -14,6 +16,10 @@ final class Frame implements TimedEvent
     static final int STAGE_REORDER = 2;
     static final int STAGE_DOWNLINK = 3;
     static final int STAGE_HOP = 4;
+    /** Being sent by {@link #nic}: its event is the end of the transmission. */
+    static final int STAGE_NIC = 5;
+    /** Being sent by {@link #port}: its event is the end of the transmission. */
+    static final int STAGE_PORT = 6;
 
     final Fabric fabric;
     final UnsafeBuffer buffer;
@@ -32,6 +38,10 @@ final class Frame implements TimedEvent
     long flowKey;
     /** The switch it is on its way to (stage {@link #STAGE_HOP}). */
     Switch nextSwitch;
+    /** The NIC sending it (stage {@link #STAGE_NIC}). */
+    FabricDriver nic;
+    /** The switch port sending it (stage {@link #STAGE_PORT}). */
+    SwitchPort port;
     Frame next;
 
     Frame(final Fabric fabric, final UnsafeBuffer buffer)
@@ -68,6 +78,11 @@ final class Frame implements TimedEvent
     @Override
     public void onTimedEvent(final long nowNs)
     {
-        fabric.onFrameEvent(this, nowNs);
+        switch (stage)
+        {
+            case STAGE_NIC -> nic.onTransmitComplete(this);
+            case STAGE_PORT -> port.onTransmitComplete(this);
+            default -> fabric.onFrameEvent(this, nowNs);
+        }
     }
 }

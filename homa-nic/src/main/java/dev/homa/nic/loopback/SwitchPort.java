@@ -1,7 +1,6 @@
 package dev.homa.nic.loopback;
 
 import dev.homa.nic.frame.PriorityMapping;
-import dev.homa.nic.time.TimedEvent;
 import dev.homa.nic.time.VirtualTimeScheduler;
 
 /**
@@ -39,7 +38,6 @@ public final class SwitchPort
     private final long[] packets = new long[LEVELS];
     private final long[] bytes = new long[LEVELS];
     private final long[] drops = new long[LEVELS];
-    private final TimedEvent drainEvent = this::onTransmitComplete;
     private long portDepthBytes;
     private long portPeakDepthBytes;
     private long sentPackets;
@@ -336,7 +334,9 @@ public final class SwitchPort
         {
             current = frame;
             final long endPs = link.start(readyPs, frame.wireBytes);
-            scheduler.schedule(LinkSerializer.ceilNs(endPs), drainEvent);
+            frame.stage = Frame.STAGE_PORT;
+            frame.port = this;
+            scheduler.schedule(LinkSerializer.ceilNs(endPs), frame);
         }
     }
 
@@ -353,10 +353,15 @@ public final class SwitchPort
         return null;
     }
 
-    private void onTransmitComplete(final long nowNs)
+    /**
+     * The frame on this port's link has left the switch: it is on the wire, and the next one starts.
+     *
+     * @param frame the frame that was on the link.
+     */
+    void onTransmitComplete(final Frame frame)
     {
-        final Frame frame = current;
         current = null;
+        frame.port = null;
         link.finish();
         final long endPs = link.endPs();
         sentPackets++;

@@ -259,7 +259,7 @@ final class ClusterRun
                 else
                 {
                     clock.advanceTo(hostNs);
-                    queue.first().activate(hostNs);
+                    queue.next().activate(hostNs);
                 }
                 if (null != errors[0])
                 {

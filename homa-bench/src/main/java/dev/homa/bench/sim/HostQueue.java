@@ -89,13 +89,7 @@ final class HostQueue extends IndexedHeap<SimHost>
                 return;
             }
             // Due at another time than the marked hosts: the heap keeps it.
-            if (marked)
-            {
-                woken[word] &= ~bit;
-                wokenCount--;
-            }
-            host.dueNs = atNs;
-            update(host);
+            reschedule(host, atNs);
         }
     }
 

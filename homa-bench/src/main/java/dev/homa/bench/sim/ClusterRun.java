@@ -74,7 +74,8 @@ final class ClusterRun
         this.packetOverhead = DataHeaderFlyweight.HEADER_LENGTH + fabric.wireOverheadBytes();
         this.responseWireBytes = Workload.wireBytes(spec.responseBytes(), payloadPerPacket, packetOverhead);
         final int hostCount = fabric.hostCount();
-        this.queue = new HostQueue(hostCount);
+        this.hosts = new SimHost[hostCount];
+        this.queue = new HostQueue(hosts);
         final SwitchPort[] downlinks = fabric.hostPorts().toArray(new SwitchPort[0]);
         final double linkBytesPerNs = topology.hostLinkBitsPerSecond() / 8e9;
         this.measurements =
@@ -90,7 +91,6 @@ final class ClusterRun
         final long poolBytes = poolBytes(maxMessage);
         this.memory = spec.variant().isHoma() ? new AliasedPoolMemory(poolBytes) : null;
         final UnsafeBuffer payload = null == memory ? null : memory.allocate(maxMessage);
-        hosts = new SimHost[hostCount];
         final int[] workloadCutoffs = spec.variant().usesWorkloadCutoffs() ?
             workloadCutoffs(homaContext(fabric.driverAt(0), maxMessage, poolBytes).conclude(), maxMessage) : null;
         for (int i = 0; i < hostCount; i++)

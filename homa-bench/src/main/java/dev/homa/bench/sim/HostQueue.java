@@ -19,13 +19,13 @@ final class HostQueue extends IndexedHeap<SimHost>
     private long wokenNs;
 
     /**
-     * @param hosts number of hosts.
+     * @param hosts every host at its index, each set before it is first woken.
      */
-    HostQueue(final int hosts)
+    HostQueue(final SimHost[] hosts)
     {
-        super(new SimHost[hosts]);
-        this.hosts = new SimHost[hosts];
-        this.woken = new long[(hosts + 63) >>> 6];
+        super(new SimHost[hosts.length]);
+        this.hosts = hosts;
+        this.woken = new long[(hosts.length + 63) >>> 6];
     }
 
     /**
@@ -68,7 +68,6 @@ final class HostQueue extends IndexedHeap<SimHost>
         }
         else if (host.queueSlot < 0)
         {
-            hosts[host.index] = host;
             host.dueNs = atNs;
             update(host);
         }

@@ -32,7 +32,7 @@ class HostQueueTest
             Variant.PFABRIC, 1000));
         final SimHost[] hosts = new SimHost[HOSTS];
         final long[] due = new long[HOSTS];
-        final HostQueue queue = new HostQueue(HOSTS);
+        final HostQueue queue = new HostQueue(hosts);
         for (int i = 0; i < HOSTS; i++)
         {
             hosts[i] = new IdleHost(i, run);

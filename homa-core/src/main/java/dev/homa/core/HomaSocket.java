@@ -197,7 +197,7 @@ public final class HomaSocket implements AutoCloseable
         final long timeout,
         final TimeUnit unit)
     {
-        final long deadlineNs = deadline(timeout, unit);
+        final long deadlineNs = transport.deadlineNs(timeout, unit);
         final CompletableFuture<HomaMessage> future = call(destination, destPort, buffer, offset, length);
         transport.offerControl(Commands.DEADLINE, port, ((RpcFuture)future).id(), deadlineNs);
         return future;
@@ -228,19 +228,10 @@ public final class HomaSocket implements AutoCloseable
         final long timeout,
         final TimeUnit unit)
     {
-        final long deadlineNs = deadline(timeout, unit);
+        final long deadlineNs = transport.deadlineNs(timeout, unit);
         final long id = send(destination, destPort, buffer, offset, length, cookie, 0);
         transport.offerControl(Commands.DEADLINE, port, id, deadlineNs);
         return id;
-    }
-
-    private long deadline(final long timeout, final TimeUnit unit)
-    {
-        if (timeout <= 0)
-        {
-            throw new HomaException("an RPC's timeout must be positive: " + timeout + " " + unit);
-        }
-        return transport.context().clock().nanoTime() + unit.toNanos(timeout);
     }
 
     /**

@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -408,6 +409,21 @@ public final class HomaTransport implements AutoCloseable
     boolean isInvoker()
     {
         return null != invoker;
+    }
+
+    /**
+     * @param timeout how long an RPC may take, from now.
+     * @param unit    unit of the timeout.
+     * @return when it must end, on the transport's clock.
+     * @throws HomaException if the timeout is not positive.
+     */
+    long deadlineNs(final long timeout, final TimeUnit unit)
+    {
+        if (timeout <= 0)
+        {
+            throw new HomaException("an RPC's timeout must be positive: " + timeout + " " + unit);
+        }
+        return ctx.clock().nanoTime() + unit.toNanos(timeout);
     }
 
     void offerControl(final int type, final int port, final long id)

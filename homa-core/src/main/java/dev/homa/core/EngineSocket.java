@@ -15,6 +15,8 @@ final class EngineSocket
 {
     final int port;
     final SocketEndpoint api;
+    /** Takes requests ({@link SocketEndpoint#server()}). */
+    final boolean server;
     final Long2ObjectHashMap<Rpc> clientRpcs = new Long2ObjectHashMap<>();
     final Long2ObjectHashMap<Rpc> serverRpcs = new Long2ObjectHashMap<>();
     final ArrayDeque<HomaMessage> overflow = new ArrayDeque<>();
@@ -24,6 +26,7 @@ final class EngineSocket
     {
         this.port = port;
         this.api = api;
+        this.server = api.server();
     }
 
     static long serverKey(final long clientAddress, final long id)

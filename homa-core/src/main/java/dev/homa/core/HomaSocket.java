@@ -37,14 +37,16 @@ public final class HomaSocket implements AutoCloseable
     private final ReceiveQueue receives;
     private final ConcurrentHashMap<Long, RpcFuture> futures = new ConcurrentHashMap<>();
     private final ClientRpcCount clientRpcs = new ClientRpcCount();
+    private final boolean server;
     private final SocketEndpoint endpoint = new Endpoint();
     private final MessageWriter writer;
     private volatile boolean closed;
 
-    HomaSocket(final HomaTransport transport, final int port)
+    HomaSocket(final HomaTransport transport, final int port, final boolean server)
     {
         this.transport = transport;
         this.port = port;
+        this.server = server;
         this.writer = new MessageWriter(transport, port);
         this.receives = new ReceiveQueue(transport, transport.context().completionQueueCapacity());
     }
@@ -581,6 +583,11 @@ public final class HomaSocket implements AutoCloseable
         public void onClientRpcEnded()
         {
             clientRpcs.end();
+        }
+
+        public boolean server()
+        {
+            return server;
         }
     }
 }

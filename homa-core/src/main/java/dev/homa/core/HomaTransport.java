@@ -141,7 +141,8 @@ public final class HomaTransport implements AutoCloseable
     }
 
     /**
-     * Open a socket.
+     * Open a socket. A socket on a port given here is a server and a client; one on a port the transport picks is a
+     * client only: requests sent to it are refused, as the kernel refuses them for a socket it has not bound.
      *
      * @param port 1..65535 to bind explicitly (servers use 1..32767), or 0 for the next free port from 32768.
      * @return the socket.
@@ -170,7 +171,7 @@ public final class HomaTransport implements AutoCloseable
                     nextAutoPort.compareAndSet(chosen + 1, MIN_AUTO_PORT);
                     continue;
                 }
-                socket = new HomaSocket(this, chosen);
+                socket = new HomaSocket(this, chosen, false);
                 if (null == sockets.putIfAbsent(chosen, socket))
                 {
                     break;
@@ -179,7 +180,7 @@ public final class HomaTransport implements AutoCloseable
         }
         else
         {
-            socket = new HomaSocket(this, chosen);
+            socket = new HomaSocket(this, chosen, true);
             if (null != sockets.putIfAbsent(chosen, socket))
             {
                 throw new HomaException("port " + chosen + " is already bound on this transport");

@@ -181,14 +181,16 @@ final class PacketDispatcher implements PacketSink
         {
             socket = bindOpened.apply(header.destinationPort());
         }
-        if (null == socket)
+        final long localId = header.senderId() ^ 1;
+        // A client-only socket has no server RPCs: anything for one is refused as for a closed port
+        // (homa_dispatch_pkts), so unsolicited requests cannot pin RPCs and pages on a socket nobody serves.
+        if (null == socket || (!socket.server && 0 != (localId & 1)))
         {
             metrics.increment(HomaMetrics.DROP_UNKNOWN_PORT);
             unreachable.answer(packet, sourcePort, header.destinationPort(), header.senderId());
             return;
         }
         final long source = packet.source();
-        final long localId = header.senderId() ^ 1;
         switch (type)
         {
             case PacketType.DATA -> dataReceiver.onData(buffer, length, placed, socket, source, sourcePort, localId);

@@ -28,4 +28,11 @@ interface SocketEndpoint
      * A client RPC of this socket ended (delivered, failed or aborted).
      */
     void onClientRpcEnded();
+
+    /**
+     * @return true if the socket takes requests: it was opened on a port of the application's choosing, as a
+     *         kernel socket is a server once bound (homa_sock_bind). A socket on a port the transport picked is a
+     *         client only, and requests for it are refused as for a port nobody has open.
+     */
+    boolean server();
 }

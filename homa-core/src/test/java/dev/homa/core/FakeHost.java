@@ -15,6 +15,8 @@ final class FakeHost implements AutoCloseable
     /** A host no packet from this one ever reaches. */
     static final long PEER = HostAddress.parseIpv4("10.0.0.2");
     static final int PEER_PORT = 99;
+    /** The socket's port: bound, so that it takes requests as well as sending them. */
+    static final int PORT = 1_000;
 
     final FakeDriver driver = new FakeDriver();
     final VirtualClock clock = new VirtualClock();
@@ -37,7 +39,7 @@ final class FakeHost implements AutoCloseable
         configure.accept(ctx);
         transport = HomaTransport.launch(ctx);
         tickNs = transport.context().tickNs();
-        socket = transport.openSocket(0);
+        socket = transport.openSocket(PORT);
         cycle();
     }
 

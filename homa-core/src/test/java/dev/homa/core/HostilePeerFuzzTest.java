@@ -1,0 +1,543 @@
+package dev.homa.core;
+
+import dev.homa.core.wire.AckFlyweight;
+import dev.homa.core.wire.CutoffsFlyweight;
+import dev.homa.core.wire.DataHeaderFlyweight;
+import dev.homa.core.wire.GrantFlyweight;
+import dev.homa.core.wire.HomaHeaderFlyweight;
+import dev.homa.core.wire.PacketType;
+import dev.homa.core.wire.ResendFlyweight;
+import dev.homa.nic.Packet;
+import dev.homa.nic.frame.PriorityMapping;
+import dev.homa.nic.loopback.Fabric;
+import dev.homa.nic.loopback.FabricDriver;
+import dev.homa.nic.loopback.FabricMode;
+import dev.homa.nic.loopback.Steppable;
+import java.util.concurrent.TimeUnit;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.agrona.collections.LongArrayList;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Coverage-guided fuzzing of the engine against hostile peers. Each input is a script: raw hosts send well-formed
+ * packets of every type with fields the fuzzer picks (ids of RPCs that exist and of ones that do not, offsets and
+ * lengths in and out of range, any priority, acks, cutoffs), the engine under attack starts RPCs to those hosts, a
+ * legitimate client sends it requests, and virtual time moves on. The engine's limits are small (8 server RPCs, 2
+ * requests under way per peer, 4 peers, 2 MiB pools), and the legitimate client and the engine's own RPCs stay within
+ * what they leave them (two outstanding each). Then the attack stops and, whatever came before:
+ * <ul>
+ * <li>no duty cycle fails (an exception out of the engine is a finding);</li>
+ * <li>every legitimate RPC gets its own bytes back, and every RPC to a hostile host ends, answered or failed;</li>
+ * <li>the timers reclaim every RPC, receive-pool page and send-pool page, and the peer table stays in its limit.</li>
+ * </ul>
+ * How long it runs is set as for {@code PacketDecoderFuzzTest}: {@code -Dhoma.fuzz.seconds}, seeds only with
+ * {@code -Dhoma.fuzz=0}.
+ */
+class HostilePeerFuzzTest
+{
+    private static final int PORT = 21;
+    private static final int ATTACKERS = 3;
+    private static final int MAX_MESSAGE = 200_000;
+    private static final int MAX_PEERS = 4;
+    private static final int MAX_SERVER_RPCS = 8;
+    /** Requests one peer may have under way: three attackers hold at most 6 of the 8 server RPCs. */
+    private static final int MAX_REQUESTS_PER_PEER = 2;
+    /** RPCs each client side keeps outstanding, and their longest request: within what the limits leave it. */
+    private static final int MAX_OUTSTANDING = 2;
+    private static final int MAX_REQUEST = 100_000;
+    private static final int MAX_ACTIONS = 96;
+    private static final long QUIET_LIMIT_NS = 20_000_000_000L;
+    private static final UnsafeBuffer PAYLOAD = new UnsafeBuffer(new byte[MAX_MESSAGE]);
+    /** {@code -Dhoma.fuzz.trace=true}: print each input's script, to see what a finding did. */
+    private static final boolean TRACE = Boolean.getBoolean("homa.fuzz.trace");
+
+    private static long inputs;
+    private static long packetsSent;
+    private static long legitimateRpcs;
+
+    @FuzzTest(maxDuration = "20s")
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void fuzzHostilePeers(final FuzzedDataProvider input)
+    {
+        inputs++;
+        final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2 + ATTACKERS).packetPoolSize(64)
+            .build();
+        try (Cluster cluster = new Cluster(fabric, 2, ctx -> ctx
+            .maxMessageLength(MAX_MESSAGE)
+            .receivePoolBytes(2L << 20)
+            .sendPoolBytes(2L << 20)
+            .maxPeers(MAX_PEERS)
+            .maxServerRpcs(MAX_SERVER_RPCS)
+            .maxIncomingRequestsPerPeer(MAX_REQUESTS_PER_PEER)
+            .peerIdleNs(50_000_000L)))
+        {
+            new Script(cluster, fabric, input).run();
+        }
+    }
+
+    @AfterAll
+    static void report()
+    {
+        System.out.println("HostilePeerFuzzTest: inputs=" + inputs + " hostile packets=" + packetsSent +
+            " legitimate RPCs=" + legitimateRpcs);
+    }
+
+    /**
+     * One input's run.
+     */
+    private static final class Script
+    {
+        private final Cluster cluster;
+        private final Fabric fabric;
+        private final FuzzedDataProvider input;
+        private final HomaEngine victim;
+        private final HomaSocket victimClient;
+        private final HomaSocket legitimate;
+        private final Drain victimResponses;
+        private final Drain legitimateResponses;
+        private final long[] victimRpcIds = new long[8];
+        private int victimRpcCount;
+        private int attackerIndex;
+        private final DataHeaderFlyweight data = new DataHeaderFlyweight();
+        private final GrantFlyweight grant = new GrantFlyweight();
+        private final ResendFlyweight resend = new ResendFlyweight();
+        private final AckFlyweight ack = new AckFlyweight();
+        private final CutoffsFlyweight cutoffs = new CutoffsFlyweight();
+        private final HomaHeaderFlyweight bare = new HomaHeaderFlyweight();
+
+        Script(final Cluster cluster, final Fabric fabric, final FuzzedDataProvider input)
+        {
+            this.cluster = cluster;
+            this.fabric = fabric;
+            this.input = input;
+            victim = cluster.engine(0);
+            cluster.add(new Echo(cluster.transport(0).openSocket(PORT)));
+            victimClient = cluster.transport(0).openSocket(0);
+            legitimate = cluster.transport(1).openSocket(0);
+            victimResponses = new Drain(victimClient, false);
+            legitimateResponses = new Drain(legitimate, true);
+            cluster.add(victimResponses).add(legitimateResponses).add(this::drainAttackers);
+        }
+
+        void run()
+        {
+            for (int action = 0; action < MAX_ACTIONS && input.remainingBytes() > 0; action++)
+            {
+                switch (input.consumeInt(0, 9))
+                {
+                    case 0, 1 -> sendData();
+                    case 2 -> sendGrant();
+                    case 3 -> sendResend();
+                    case 4 -> sendAck();
+                    case 5 -> sendBare();
+                    case 6 -> sendCutoffs();
+                    case 7 -> startVictimRpc();
+                    case 8 -> startLegitimateRpc();
+                    default -> cluster.runUntil(() -> false, input.consumeLong(1, 50_000_000L));
+                }
+            }
+
+            // The attack is over: everything must end and be given back.
+            final boolean quiet = cluster.runUntil(this::settled, QUIET_LIMIT_NS);
+            cluster.assertNoErrors();
+            Cluster.check(legitimateResponses.failures.isEmpty(),
+                "legitimate RPCs failed: " + legitimateResponses.failures + (TRACE ? "\nvictim: " + victim.metrics() +
+                "\nclient: " + cluster.engine(1).metrics() : ""));
+            Cluster.check(quiet, "not settled after the attack: " + state());
+            Cluster.check(victim.peerCount() <= MAX_PEERS, "peer table over its limit: " + victim.peerCount());
+        }
+
+        /** The victim's live RPCs, for the failure message. */
+        private String liveRpcs()
+        {
+            final StringBuilder text = new StringBuilder();
+            try
+            {
+                final java.lang.reflect.Field field = HomaEngine.class.getDeclaredField("rpcs");
+                field.setAccessible(true);
+                for (Rpc rpc = ((RpcTable)field.get(victim)).first(); null != rpc; rpc = rpc.allNext)
+                {
+                    text.append("RPC ").append(rpc.id).append(rpc.client ? " client" : " server").append(" state ")
+                        .append(rpc.state).append(" peer ").append(rpc.peerAddress).append(':').append(rpc.peerPort)
+                        .append(" in ").append(rpc.in.received).append('/').append(rpc.in.length).append(" out ")
+                        .append(rpc.out.nextOffset).append('/').append(rpc.out.length).append(" silent ")
+                        .append(rpc.silentTicks).append("; ");
+                }
+            }
+            catch (final ReflectiveOperationException ex)
+            {
+                text.append(ex).append("; ");
+            }
+            return text.toString();
+        }
+
+        private void trace(final String what)
+        {
+            if (TRACE)
+            {
+                System.out.println("t=" + fabric.clock().nanoTime() + " " + what);
+            }
+        }
+
+        private boolean settled()
+        {
+            return legitimateResponses.outstanding == 0 && victimResponses.outstanding == 0 &&
+                0 == victim.rpcCount() && 0 == cluster.engine(1).rpcCount() &&
+                0 == victim.receivePagesInUse() && 0 == victim.sendPagesInUse() &&
+                0 == cluster.engine(1).receivePagesInUse() && 0 == cluster.engine(1).sendPagesInUse();
+        }
+
+        private String state()
+        {
+            final HomaEngine client = cluster.engine(1);
+            return liveRpcs() + "legitimate outstanding " + legitimateResponses.outstanding +
+                ", victim's client RPCs outstanding " + victimResponses.outstanding + ", victim RPCs " +
+                victim.rpcCount() + " (server " + victim.serverRpcCount() + "), receive pages " +
+                victim.receivePagesInUse() + ", send pages " + victim.sendPagesInUse() + "; client host RPCs " +
+                client.rpcCount();
+        }
+
+        private void startVictimRpc()
+        {
+            final int length = input.consumeInt(1, MAX_REQUEST);
+            if (victimResponses.outstanding >= MAX_OUTSTANDING)
+            {
+                return;
+            }
+            try
+            {
+                final long id = victimClient.homaSend(attackerAddress(), input.consumeInt(1, 40), PAYLOAD, 0, length,
+                    0);
+                victimRpcIds[victimRpcCount++ & (victimRpcIds.length - 1)] = id;
+                victimResponses.outstanding++;
+                trace("victim starts RPC " + id + ", " + length + " bytes");
+            }
+            catch (final HomaLimitException ex)
+            {
+                // The socket's RPCs or its send pool are full: a limit, counted by the engine, not a finding.
+            }
+        }
+
+        private void startLegitimateRpc()
+        {
+            final int length = input.consumeInt(1, MAX_REQUEST);
+            final long seed = input.consumeLong();
+            if (legitimateResponses.outstanding >= MAX_OUTSTANDING)
+            {
+                return;
+            }
+            final UnsafeBuffer request = new UnsafeBuffer(new byte[length]);
+            Cluster.fill(request, length, seed);
+            try
+            {
+                final long id = legitimate.homaSend(cluster.address(0), PORT, request, 0, length, 0);
+                legitimateResponses.expect(id, length, seed);
+                legitimateRpcs++;
+                trace("legitimate client starts RPC " + id + ", " + length + " bytes");
+            }
+            catch (final HomaLimitException ex)
+            {
+                // As above.
+            }
+        }
+
+        private void sendData()
+        {
+            final FabricDriver attacker = attacker();
+            final Packet packet = acquire(attacker);
+            if (null == packet)
+            {
+                return;
+            }
+            final int capacity = packet.capacity() - DataHeaderFlyweight.HEADER_LENGTH;
+            final int messageLength = input.consumeBoolean() ? input.consumeInt(1, 3_000) :
+                input.consumeInt(1, MAX_MESSAGE);
+            final int offset = input.consumeBoolean() ? 0 : input.consumeInt(0, messageLength - 1);
+            final int payload = Math.max(1, Math.min(input.consumeInt(1, capacity), messageLength - offset));
+            data.wrap(packet.buffer(), 0).initialize(PacketType.DATA, sourcePort(), destinationPort(), rpcId());
+            data.messageLength(messageLength);
+            data.incoming(input.consumeInt(0, messageLength + 10_000));
+            data.segmentOffset(offset);
+            data.retransmit(input.consumeBoolean());
+            data.cutoffVersion(input.consumeInt(0, 3));
+            if (input.consumeBoolean())
+            {
+                data.ackClientId(rpcId() & ~1L);
+                data.ackServerPort(destinationPort());
+            }
+            send(attacker, packet.length(DataHeaderFlyweight.HEADER_LENGTH + payload));
+        }
+
+        private void sendGrant()
+        {
+            final FabricDriver attacker = attacker();
+            final Packet packet = acquire(attacker);
+            if (null == packet)
+            {
+                return;
+            }
+            grant.wrap(packet.buffer(), 0).initialize(PacketType.GRANT, sourcePort(), destinationPort(), rpcId());
+            grant.offset(input.consumeInt(0, MAX_MESSAGE));
+            grant.priority(input.consumeInt(0, PriorityMapping.LEVELS - 1));
+            send(attacker, packet.length(GrantFlyweight.LENGTH));
+        }
+
+        private void sendResend()
+        {
+            final FabricDriver attacker = attacker();
+            final Packet packet = acquire(attacker);
+            if (null == packet)
+            {
+                return;
+            }
+            resend.wrap(packet.buffer(), 0).initialize(PacketType.RESEND, sourcePort(), destinationPort(), rpcId());
+            final int offset = input.consumeInt(0, MAX_MESSAGE - 1);
+            resend.offset(offset);
+            resend.length(input.consumeBoolean() ? ResendFlyweight.LENGTH_ALL :
+                input.consumeInt(1, MAX_MESSAGE - offset));
+            resend.priority(input.consumeInt(0, PriorityMapping.LEVELS - 1));
+            send(attacker, packet.length(ResendFlyweight.LENGTH));
+        }
+
+        private void sendAck()
+        {
+            final FabricDriver attacker = attacker();
+            final Packet packet = acquire(attacker);
+            if (null == packet)
+            {
+                return;
+            }
+            ack.wrap(packet.buffer(), 0).initialize(PacketType.ACK, sourcePort(), destinationPort(), rpcId());
+            final int acks = input.consumeInt(0, AckFlyweight.MAX_ACKS);
+            ack.numAcks(acks);
+            for (int i = 0; i < acks; i++)
+            {
+                ack.clientId(i, rpcId() & ~1L);
+                ack.serverPort(i, destinationPort());
+            }
+            send(attacker, packet.length(AckFlyweight.LENGTH));
+        }
+
+        private void sendBare()
+        {
+            final int[] types = {PacketType.BUSY, PacketType.RPC_UNKNOWN, PacketType.NEED_ACK, PacketType.FREEZE};
+            final FabricDriver attacker = attacker();
+            final Packet packet = acquire(attacker);
+            if (null == packet)
+            {
+                return;
+            }
+            bare.wrap(packet.buffer(), 0).initialize(types[input.consumeInt(0, types.length - 1)], sourcePort(),
+                destinationPort(), rpcId());
+            send(attacker, packet.length(HomaHeaderFlyweight.COMMON_HEADER_LENGTH));
+        }
+
+        private void sendCutoffs()
+        {
+            final FabricDriver attacker = attacker();
+            final Packet packet = acquire(attacker);
+            if (null == packet)
+            {
+                return;
+            }
+            cutoffs.wrap(packet.buffer(), 0).initialize(PacketType.CUTOFFS, sourcePort(), destinationPort(), rpcId());
+            for (int level = 0; level < PriorityMapping.LEVELS; level++)
+            {
+                cutoffs.cutoff(level, input.consumeInt());
+            }
+            cutoffs.cutoffVersion(input.consumeInt(0, 0xFFFF));
+            send(attacker, packet.length(CutoffsFlyweight.LENGTH));
+        }
+
+        /**
+         * @return a packet of the attacker's, after dropping what the victim sent it; null if its pool is empty even
+         *         so (every packet of it sits in the victim's receive queue).
+         */
+        private Packet acquire(final FabricDriver attacker)
+        {
+            drainAttackers();
+            return attacker.acquire();
+        }
+
+        private FabricDriver attacker()
+        {
+            attackerIndex = input.consumeInt(0, ATTACKERS - 1);
+            return fabric.driverAt(2 + attackerIndex);
+        }
+
+        private long attackerAddress()
+        {
+            return cluster.address(2 + input.consumeInt(0, ATTACKERS - 1));
+        }
+
+        private int sourcePort()
+        {
+            return input.consumeBoolean() ? 40_000 : input.consumeInt(0, 0xFFFF);
+        }
+
+        private int destinationPort()
+        {
+            return switch (input.consumeInt(0, 3))
+            {
+                case 0, 1 -> PORT;
+                case 2 -> victimClient.port();
+                default -> input.consumeInt(0, 0xFFFF);
+            };
+        }
+
+        /**
+         * An id that names something often: the attacker's own requests (even on its side, odd on the victim's),
+         * the victim's RPCs to attackers (as the server would name them), or anything.
+         */
+        private long rpcId()
+        {
+            return switch (input.consumeInt(0, 3))
+            {
+                case 0 -> 2L * input.consumeInt(1, 4);
+                case 1 -> 0 == victimRpcCount ? 2 : victimRpcIds[input.consumeInt(0, Math.min(victimRpcCount,
+                    victimRpcIds.length) - 1)] ^ (input.consumeBoolean() ? 1 : 0);
+                case 2 -> 2L * input.consumeInt(1, 4) + 1;
+                default -> input.consumeLong();
+            };
+        }
+
+        private void send(final FabricDriver driver, final Packet packet)
+        {
+            if (TRACE)
+            {
+                bare.wrap(packet.buffer(), 0);
+                System.out.println("t=" + fabric.clock().nanoTime() + " attacker " + attackerIndex + " sends " +
+                    PacketType.name(bare.type()) + " id " + bare.senderId() + " to port " + bare.destinationPort() +
+                    ", " + packet.length() + " bytes");
+            }
+            driver.send(packet, cluster.address(0), input.consumeInt(0, PriorityMapping.LEVELS - 1));
+            driver.flush();
+            driver.release(packet);
+            packetsSent++;
+            cluster.runUntil(() -> false, input.consumeInt(0, 200_000));
+        }
+
+        /**
+         * The attackers read nothing: what the victim sends them is dropped as it arrives, so their pools never run
+         * dry.
+         */
+        private int drainAttackers()
+        {
+            int work = 0;
+            for (int i = 0; i < ATTACKERS; i++)
+            {
+                final FabricDriver host = fabric.driverAt(2 + i);
+                work += host.poll(host::release, Integer.MAX_VALUE);
+            }
+            return work;
+        }
+    }
+
+    /**
+     * Answers each request with its own bytes; a reply the send pool has no room for yet waits for the next turn
+     * (the victim's own RPCs to hostile hosts may hold the pool until they time out).
+     */
+    private static final class Echo implements Steppable
+    {
+        private final HomaSocket socket;
+        private final UnsafeBuffer scratch = new UnsafeBuffer(new byte[MAX_MESSAGE]);
+        private HomaMessage pending;
+
+        Echo(final HomaSocket socket)
+        {
+            this.socket = socket;
+        }
+
+        @Override
+        public int doWork()
+        {
+            int work = 0;
+            while (null != pending || null != (pending = socket.homaRecv(HomaSocket.RECV_REQUEST)))
+            {
+                final int length = pending.length();
+                pending.getBytes(0, scratch, 0, length);
+                try
+                {
+                    socket.homaReply(pending, scratch, 0, length);
+                }
+                catch (final HomaLimitException ex)
+                {
+                    return work;
+                }
+                pending.release();
+                pending = null;
+                work++;
+            }
+            return work;
+        }
+    }
+
+    /**
+     * Takes a client socket's responses: checks the legitimate ones' bytes, and counts what is still outstanding.
+     */
+    private static final class Drain implements Steppable
+    {
+        private final HomaSocket socket;
+        private final boolean check;
+        private final LongArrayList ids = new LongArrayList();
+        private final LongArrayList seeds = new LongArrayList();
+        private final LongArrayList lengths = new LongArrayList();
+        private final StringBuilder failures = new StringBuilder();
+        private int outstanding;
+
+        Drain(final HomaSocket socket, final boolean check)
+        {
+            this.socket = socket;
+            this.check = check;
+        }
+
+        void expect(final long id, final int length, final long seed)
+        {
+            ids.addLong(id);
+            lengths.addLong(length);
+            seeds.addLong(seed);
+            outstanding++;
+        }
+
+        @Override
+        public int doWork()
+        {
+            int work = 0;
+            HomaMessage message;
+            while (null != (message = socket.homaRecv(HomaSocket.RECV_RESPONSE)))
+            {
+                work++;
+                outstanding--;
+                if (check)
+                {
+                    verify(message);
+                }
+                message.release();
+            }
+            return work;
+        }
+
+        private void verify(final HomaMessage message)
+        {
+            final int index = ids.indexOf(message.id());
+            if (message.isError() || index < 0)
+            {
+                failures.append(message.id()).append(": ").append(message.isError() ? message.error() : "unknown")
+                    .append("; ");
+                return;
+            }
+            try
+            {
+                Cluster.assertPayload(message, (int)lengths.getLong(index), seeds.getLong(index));
+            }
+            catch (final AssertionError ex)
+            {
+                failures.append(message.id()).append(": ").append(ex.getMessage()).append("; ");
+            }
+        }
+    }
+}

@@ -248,6 +248,13 @@ final class DataReceiver
         else if (in.length != messageLength)
         {
             metrics.increment(HomaMetrics.DROP_LENGTH_MISMATCH);
+            if (!rpc.client)
+            {
+                // Two messages claim this request's (host, port, id), one of them forged: waiting for the first
+                // would hold the RPC for good, the client and this host each hearing the other while neither gets
+                // on. Ending it lets the client's next packet start the request afresh.
+                rpcs.freeRpc(rpc);
+            }
             return;
         }
         if (in.waitingForPages)

@@ -89,15 +89,18 @@ final class Unreachable
      * A host said nothing listens on a port of it (or on the whole host): end every RPC with it there.
      *
      * @param host host address.
-     * @param port the unreachable port, 0 for every port of the host.
+     * @param port the unreachable port (for a host-level code, 0: every port of the host).
      * @param code the ICMP code.
      */
     void onNotice(final long host, final int port, final int code)
     {
+        // Port unreachable names one port, 0 included (a packet sent to port 0 draws it); only the host-level
+        // codes name the whole host.
+        final boolean wholeHost = UnreachableNotice.PORT != code;
         for (Rpc rpc = rpcs.first(); null != rpc; )
         {
             final Rpc next = rpc.allNext;
-            if (rpc.peerAddress == host && (0 == port || rpc.peerPort == port))
+            if (rpc.peerAddress == host && (wholeHost || rpc.peerPort == port))
             {
                 metrics.increment(HomaMetrics.RPCS_UNREACHABLE);
                 if (rpc.client)

@@ -12,6 +12,7 @@ import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricDriver;
 import dev.homa.nic.loopback.FabricMode;
+import dev.homa.nic.loopback.FabricTraceListener;
 import dev.homa.nic.loopback.Steppable;
 import java.util.concurrent.TimeUnit;
 
@@ -23,7 +24,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Coverage-guided fuzzing of the engine against hostile peers. Each input is a script: raw hosts send well-formed
+ * Coverage-guided fuzzing of the engine against hostile peers. Each input is a script: raw hosts (and one forging
+ * the legitimate client's address) send well-formed
  * packets of every type with fields the fuzzer picks (ids of RPCs that exist and of ones that do not, offsets and
  * lengths in and out of range, any priority, acks, cutoffs), the engine under attack starts RPCs to those hosts, a
  * legitimate client sends it requests, and virtual time moves on. The engine's limits are small (8 server RPCs, 2
@@ -31,7 +33,8 @@ import org.junit.jupiter.api.Timeout;
  * what they leave them (two outstanding each). Then the attack stops and, whatever came before:
  * <ul>
  * <li>no duty cycle fails (an exception out of the engine is a finding);</li>
- * <li>every legitimate RPC gets its own bytes back, and every RPC to a hostile host ends, answered or failed;</li>
+ * <li>every legitimate RPC gets its own bytes back (ends, at least, once the client's address has been forged), and
+ * every RPC to a hostile host ends, answered or failed;</li>
  * <li>the timers reclaim every RPC, receive-pool page and send-pool page, and the peer table stays in its limit.</li>
  * </ul>
  * How long it runs is set as for {@code PacketDecoderFuzzTest}: {@code -Dhoma.fuzz.seconds}, seeds only with
@@ -66,6 +69,21 @@ class HostilePeerFuzzTest
         inputs++;
         final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2 + ATTACKERS).packetPoolSize(64)
             .build();
+        if (TRACE)
+        {
+            final HomaHeaderFlyweight header = new HomaHeaderFlyweight();
+            fabric.addTraceListener((event, detail, timeNs, source, destination, priority, buffer, length) ->
+            {
+                if (FabricTraceListener.DELIVERED == event || FabricTraceListener.DROPPED == event)
+                {
+                    header.wrap(new UnsafeBuffer(buffer, 0, length), 0);
+                    System.out.println("  " + timeNs + " " + FabricTraceListener.eventName(event) + " " +
+                        (source & 0xFF) + ":" + header.sourcePort() + " -> " + (destination & 0xFF) + ":" +
+                        header.destinationPort() + " " + PacketType.name(header.type()) + " id " + header.senderId() +
+                        " len " + length);
+                }
+            });
+        }
         try (Cluster cluster = new Cluster(fabric, 2, ctx -> ctx
             .maxMessageLength(MAX_MESSAGE)
             .receivePoolBytes(2L << 20)
@@ -102,6 +120,7 @@ class HostilePeerFuzzTest
         private final long[] victimRpcIds = new long[8];
         private int victimRpcCount;
         private int attackerIndex;
+        private boolean spoofed;
         private final DataHeaderFlyweight data = new DataHeaderFlyweight();
         private final GrantFlyweight grant = new GrantFlyweight();
         private final ResendFlyweight resend = new ResendFlyweight();
@@ -144,7 +163,9 @@ class HostilePeerFuzzTest
             // The attack is over: everything must end and be given back.
             final boolean quiet = cluster.runUntil(this::settled, QUIET_LIMIT_NS);
             cluster.assertNoErrors();
-            Cluster.check(legitimateResponses.failures.isEmpty(),
+            // A forger of the client's address who guesses its next id (ids are sequential, as the kernel's) can answer
+            // for it or end its RPCs: then every RPC must still end, but with what it may not be the client's own.
+            Cluster.check(spoofed || legitimateResponses.failures.isEmpty(),
                 "legitimate RPCs failed: " + legitimateResponses.failures + (TRACE ? "\nvictim: " + victim.metrics() +
                 "\nclient: " + cluster.engine(1).metrics() : ""));
             Cluster.check(quiet, "not settled after the attack: " + state());
@@ -363,10 +384,15 @@ class HostilePeerFuzzTest
             return attacker.acquire();
         }
 
+        /**
+         * @return a raw host's driver, or (index {@link #ATTACKERS}) the legitimate client's own: a packet with its
+         *         address forged, as anyone on its path can send.
+         */
         private FabricDriver attacker()
         {
-            attackerIndex = input.consumeInt(0, ATTACKERS - 1);
-            return fabric.driverAt(2 + attackerIndex);
+            attackerIndex = input.consumeInt(0, ATTACKERS);
+            spoofed |= ATTACKERS == attackerIndex;
+            return ATTACKERS == attackerIndex ? fabric.driverAt(1) : fabric.driverAt(2 + attackerIndex);
         }
 
         private long attackerAddress()
@@ -376,7 +402,12 @@ class HostilePeerFuzzTest
 
         private int sourcePort()
         {
-            return input.consumeBoolean() ? 40_000 : input.consumeInt(0, 0xFFFF);
+            return switch (input.consumeInt(0, 2))
+            {
+                case 0 -> 40_000;
+                case 1 -> legitimate.port();
+                default -> input.consumeInt(0, 0xFFFF);
+            };
         }
 
         private int destinationPort()
@@ -395,12 +426,14 @@ class HostilePeerFuzzTest
          */
         private long rpcId()
         {
-            return switch (input.consumeInt(0, 3))
+            return switch (input.consumeInt(0, 4))
             {
                 case 0 -> 2L * input.consumeInt(1, 4);
                 case 1 -> 0 == victimRpcCount ? 2 : victimRpcIds[input.consumeInt(0, Math.min(victimRpcCount,
                     victimRpcIds.length) - 1)] ^ (input.consumeBoolean() ? 1 : 0);
                 case 2 -> 2L * input.consumeInt(1, 4) + 1;
+                case 3 -> legitimateResponses.ids.isEmpty() ? 2 : legitimateResponses.ids.getLong(
+                    input.consumeInt(0, legitimateResponses.ids.size() - 1)) ^ (input.consumeBoolean() ? 1 : 0);
                 default -> input.consumeLong();
             };
         }

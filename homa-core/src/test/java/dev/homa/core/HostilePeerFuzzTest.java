@@ -15,6 +15,7 @@ import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.loopback.FabricTraceListener;
 import dev.homa.nic.loopback.Steppable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToIntFunction;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -148,12 +149,12 @@ class HostilePeerFuzzTest
             {
                 switch (input.consumeInt(0, 9))
                 {
-                    case 0, 1 -> sendData();
-                    case 2 -> sendGrant();
-                    case 3 -> sendResend();
-                    case 4 -> sendAck();
-                    case 5 -> sendBare();
-                    case 6 -> sendCutoffs();
+                    case 0, 1 -> forge(this::writeData);
+                    case 2 -> forge(this::writeGrant);
+                    case 3 -> forge(this::writeResend);
+                    case 4 -> forge(this::writeAck);
+                    case 5 -> forge(this::writeBare);
+                    case 6 -> forge(this::writeCutoffs);
                     case 7 -> startVictimRpc();
                     case 8 -> startLegitimateRpc();
                     default -> cluster.runUntil(() -> false, input.consumeLong(1, 50_000_000L));
@@ -222,6 +223,19 @@ class HostilePeerFuzzTest
                 client.rpcCount();
         }
 
+        /**
+         * One packet from a hostile host: {@code writer} fills it in and gives its length.
+         */
+        private void forge(final ToIntFunction<Packet> writer)
+        {
+            final FabricDriver sender = attacker();
+            final Packet packet = acquire(sender);
+            if (null != packet)
+            {
+                send(sender, packet.length(writer.applyAsInt(packet)));
+            }
+        }
+
         private void startVictimRpc()
         {
             final int length = input.consumeInt(1, MAX_REQUEST);
@@ -266,14 +280,8 @@ class HostilePeerFuzzTest
             }
         }
 
-        private void sendData()
+        private int writeData(final Packet packet)
         {
-            final FabricDriver attacker = attacker();
-            final Packet packet = acquire(attacker);
-            if (null == packet)
-            {
-                return;
-            }
             final int capacity = packet.capacity() - DataHeaderFlyweight.HEADER_LENGTH;
             final int messageLength = input.consumeBoolean() ? input.consumeInt(1, 3_000) :
                 input.consumeInt(1, MAX_MESSAGE);
@@ -290,48 +298,30 @@ class HostilePeerFuzzTest
                 data.ackClientId(rpcId() & ~1L);
                 data.ackServerPort(destinationPort());
             }
-            send(attacker, packet.length(DataHeaderFlyweight.HEADER_LENGTH + payload));
+            return DataHeaderFlyweight.HEADER_LENGTH + payload;
         }
 
-        private void sendGrant()
+        private int writeGrant(final Packet packet)
         {
-            final FabricDriver attacker = attacker();
-            final Packet packet = acquire(attacker);
-            if (null == packet)
-            {
-                return;
-            }
             grant.wrap(packet.buffer(), 0).initialize(PacketType.GRANT, sourcePort(), destinationPort(), rpcId());
             grant.offset(input.consumeInt(0, MAX_MESSAGE));
             grant.priority(input.consumeInt(0, PriorityMapping.LEVELS - 1));
-            send(attacker, packet.length(GrantFlyweight.LENGTH));
+            return GrantFlyweight.LENGTH;
         }
 
-        private void sendResend()
+        private int writeResend(final Packet packet)
         {
-            final FabricDriver attacker = attacker();
-            final Packet packet = acquire(attacker);
-            if (null == packet)
-            {
-                return;
-            }
             resend.wrap(packet.buffer(), 0).initialize(PacketType.RESEND, sourcePort(), destinationPort(), rpcId());
             final int offset = input.consumeInt(0, MAX_MESSAGE - 1);
             resend.offset(offset);
             resend.length(input.consumeBoolean() ? ResendFlyweight.LENGTH_ALL :
                 input.consumeInt(1, MAX_MESSAGE - offset));
             resend.priority(input.consumeInt(0, PriorityMapping.LEVELS - 1));
-            send(attacker, packet.length(ResendFlyweight.LENGTH));
+            return ResendFlyweight.LENGTH;
         }
 
-        private void sendAck()
+        private int writeAck(final Packet packet)
         {
-            final FabricDriver attacker = attacker();
-            final Packet packet = acquire(attacker);
-            if (null == packet)
-            {
-                return;
-            }
             ack.wrap(packet.buffer(), 0).initialize(PacketType.ACK, sourcePort(), destinationPort(), rpcId());
             final int acks = input.consumeInt(0, AckFlyweight.MAX_ACKS);
             ack.numAcks(acks);
@@ -340,38 +330,26 @@ class HostilePeerFuzzTest
                 ack.clientId(i, rpcId() & ~1L);
                 ack.serverPort(i, destinationPort());
             }
-            send(attacker, packet.length(AckFlyweight.LENGTH));
+            return AckFlyweight.LENGTH;
         }
 
-        private void sendBare()
+        private int writeBare(final Packet packet)
         {
             final int[] types = {PacketType.BUSY, PacketType.RPC_UNKNOWN, PacketType.NEED_ACK, PacketType.FREEZE};
-            final FabricDriver attacker = attacker();
-            final Packet packet = acquire(attacker);
-            if (null == packet)
-            {
-                return;
-            }
             bare.wrap(packet.buffer(), 0).initialize(types[input.consumeInt(0, types.length - 1)], sourcePort(),
                 destinationPort(), rpcId());
-            send(attacker, packet.length(HomaHeaderFlyweight.COMMON_HEADER_LENGTH));
+            return HomaHeaderFlyweight.COMMON_HEADER_LENGTH;
         }
 
-        private void sendCutoffs()
+        private int writeCutoffs(final Packet packet)
         {
-            final FabricDriver attacker = attacker();
-            final Packet packet = acquire(attacker);
-            if (null == packet)
-            {
-                return;
-            }
             cutoffs.wrap(packet.buffer(), 0).initialize(PacketType.CUTOFFS, sourcePort(), destinationPort(), rpcId());
             for (int level = 0; level < PriorityMapping.LEVELS; level++)
             {
                 cutoffs.cutoff(level, input.consumeInt());
             }
             cutoffs.cutoffVersion(input.consumeInt(0, 0xFFFF));
-            send(attacker, packet.length(CutoffsFlyweight.LENGTH));
+            return CutoffsFlyweight.LENGTH;
         }
 
         /**

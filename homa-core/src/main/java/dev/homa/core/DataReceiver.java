@@ -251,8 +251,8 @@ final class DataReceiver
             if (!rpc.client)
             {
                 // Two messages claim this request's (host, port, id), one of them forged: waiting for the first
-                // would hold the RPC for good, the client and this host each hearing the other while neither gets
-                // on. Ending it lets the client's next packet start the request afresh.
+                // would hold the RPC for good, the client and this host each hearing the other, so neither ever
+                // times out. Ending it lets the client's next packet start the request afresh.
                 rpcs.freeRpc(rpc);
             }
             return;

@@ -165,7 +165,7 @@ class HostilePeerFuzzTest
             final boolean quiet = cluster.runUntil(this::settled, QUIET_LIMIT_NS);
             cluster.assertNoErrors();
             // A forger of the client's address who guesses its next id (ids are sequential, as the kernel's) can answer
-            // for it or end its RPCs: then every RPC must still end, but with what it may not be the client's own.
+            // for it or end its RPCs: then every RPC must still end, though not always with the client's own bytes.
             Cluster.check(spoofed || legitimateResponses.failures.isEmpty(),
                 "legitimate RPCs failed: " + legitimateResponses.failures + (TRACE ? "\nvictim: " + victim.metrics() +
                 "\nclient: " + cluster.engine(1).metrics() : ""));

@@ -175,6 +175,14 @@ final class ControlReceiver
         final int requested = resendFw.length();
         final int offset = Math.max(0, resendFw.offset());
         final int priority = transmitter.clampPriority(resendFw.priority());
+        if (offset >= out.length && out.nextOffset > 0)
+        {
+            // Bytes past the message's end: the peer holds another length for this RPC (its first packet was
+            // forged), and no GRANT of it was lost. BUSY would keep it waiting for good; the first packet again
+            // shows it the length, and a receiver ends an RPC whose packets disagree on theirs.
+            retransmit(rpc, 0, Math.min(maxPayload, out.nextOffset), priority);
+            return;
+        }
         final int end;
         if (ResendFlyweight.LENGTH_ALL == requested)
         {
@@ -196,14 +204,6 @@ final class ControlReceiver
                     srpt.enqueue(out);
                 }
             }
-        }
-        if (offset >= out.length && out.nextOffset > 0)
-        {
-            // Bytes past the message's end: the peer holds another length for this RPC (its first packet was
-            // forged). BUSY would keep it waiting for good; the first packet again shows it the length, and a
-            // receiver ends an RPC whose packets disagree on theirs.
-            retransmit(rpc, 0, Math.min(maxPayload, out.nextOffset), priority);
-            return;
         }
         final int sentEnd = Math.min(end, out.nextOffset);
         if (offset >= sentEnd || out.nextOffset < out.transmittableEnd())

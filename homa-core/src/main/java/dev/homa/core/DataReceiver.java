@@ -248,11 +248,16 @@ final class DataReceiver
         else if (in.length != messageLength)
         {
             metrics.increment(HomaMetrics.DROP_LENGTH_MISMATCH);
-            if (!rpc.client)
+            // Two messages claim this RPC's (host, port, id), one of them forged: waiting for the first would hold
+            // the RPC for good, the two hosts each hearing the other (this one asking for bytes past the end of
+            // the real message, the peer sending its first packet again), so neither ever times out. The peer's
+            // next packet starts the message afresh: a request as a new server RPC, a response in this client RPC.
+            if (rpc.client)
             {
-                // Two messages claim this request's (host, port, id), one of them forged: waiting for the first
-                // would hold the RPC for good, the client and this host each hearing the other, so neither ever
-                // times out. Ending it lets the client's next packet start the request afresh.
+                rpcs.resetInbound(rpc);
+            }
+            else
+            {
                 rpcs.freeRpc(rpc);
             }
             return;

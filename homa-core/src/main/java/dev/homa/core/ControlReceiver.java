@@ -195,15 +195,18 @@ final class ControlReceiver
             {
                 // The receiver expects bytes beyond our grant: a GRANT was lost.
                 out.granted = end;
-                if (out.hasTransmittable())
-                {
-                    if (rpc.client && Rpc.STATE_AWAIT_RESPONSE == rpc.state && !rpc.in.started())
-                    {
-                        rpc.state = Rpc.STATE_OUTGOING_REQUEST;
-                    }
-                    srpt.enqueue(out);
-                }
             }
+        }
+        if (out.hasTransmittable())
+        {
+            // Granted bytes not sent, and the receiver is asking: they go out, even from a client that stopped
+            // sending its request when a response began (a forged one, since a server answers only whole requests;
+            // the kernel's client keeps sending granted bytes whatever its state).
+            if (rpc.client && Rpc.STATE_AWAIT_RESPONSE == rpc.state && !rpc.in.started())
+            {
+                rpc.state = Rpc.STATE_OUTGOING_REQUEST;
+            }
+            srpt.enqueue(out);
         }
         final int sentEnd = Math.min(end, out.nextOffset);
         if (offset >= sentEnd || out.nextOffset < out.transmittableEnd())

@@ -10,9 +10,11 @@ import dev.homa.core.wire.ResendFlyweight;
 import dev.homa.nic.Packet;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.nic.loopback.Fabric;
+import dev.homa.nic.loopback.FabricBuilder;
 import dev.homa.nic.loopback.FabricDriver;
 import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.loopback.FabricTraceListener;
+import dev.homa.nic.loopback.RandomFaultInjector;
 import dev.homa.nic.loopback.Steppable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToIntFunction;
@@ -25,16 +27,18 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Coverage-guided fuzzing of the engine against hostile peers. Each input is a script: raw hosts (and one forging
- * the legitimate client's address) send well-formed
- * packets of every type with fields the fuzzer picks (ids of RPCs that exist and of ones that do not, offsets and
- * lengths in and out of range, any priority, acks, cutoffs), the engine under attack starts RPCs to those hosts, a
- * legitimate client sends it requests, and virtual time moves on. The engine's limits are small (8 server RPCs, 2
- * requests under way per peer, 4 peers, 2 MiB pools), and the legitimate client and the engine's own RPCs stay within
- * what they leave them (two outstanding each). Then the attack stops and, whatever came before:
+ * Coverage-guided fuzzing of the engine against hostile peers. Each input is a script: raw hosts send well-formed
+ * packets of every type to the engine under attack and to a legitimate client's host, with fields the fuzzer
+ * picks (ids of RPCs that exist and of ones that do not, offsets and lengths in and out of range, any priority,
+ * acks, cutoffs), and forgers send them to either in the other's name; the engine under attack starts RPCs to the
+ * raw hosts, the legitimate client sends it requests, and virtual time moves on. The fabric delivers at once, or
+ * at link rate (so that a hostile packet can land between a request and its response), and then may lose,
+ * duplicate and reorder packets. The engine's limits are small (8 server RPCs, 2 requests under way per peer, 4
+ * peers, 2 MiB pools), and the legitimate client and the engine's own RPCs stay within what they leave them (two
+ * outstanding each). Then the attack stops and, whatever came before:
  * <ul>
  * <li>no duty cycle fails (an exception out of the engine is a finding);</li>
- * <li>every legitimate RPC gets its own bytes back (ends, at least, once the client's address has been forged), and
+ * <li>every legitimate RPC gets its own bytes back (ends, at least, once either address has been forged), and
  * every RPC to a hostile host ends, answered or failed;</li>
  * <li>the timers reclaim every RPC, receive-pool page and send-pool page, and the peer table stays in its limit.</li>
  * </ul>
@@ -68,8 +72,19 @@ class HostilePeerFuzzTest
     void fuzzHostilePeers(final FuzzedDataProvider input)
     {
         inputs++;
-        final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(2 + ATTACKERS).packetPoolSize(64)
-            .build();
+        // Instant delivery runs each exchange to its end between two hostile packets; in virtual time at link rate
+        // a hostile packet can land in the middle of one (between a request and its response).
+        final FabricMode mode = input.consumeBoolean() ? FabricMode.TIMED : FabricMode.INSTANT;
+        final FabricBuilder builder = Fabric.builder().mode(mode).hosts(2 + ATTACKERS).packetPoolSize(64);
+        if (FabricMode.TIMED == mode && input.consumeBoolean())
+        {
+            // Up to 5% each, on every link: the legitimate RPCs must still get their own bytes.
+            builder.faultInjector(new RandomFaultInjector(input.consumeLong())
+                .lossRate(input.consumeInt(0, 50) / 1000.0)
+                .duplicateRate(input.consumeInt(0, 50) / 1000.0)
+                .reorderRate(input.consumeInt(0, 50) / 1000.0));
+        }
+        final Fabric fabric = builder.build();
         if (TRACE)
         {
             final HomaHeaderFlyweight header = new HomaHeaderFlyweight();
@@ -121,6 +136,8 @@ class HostilePeerFuzzTest
         private final long[] victimRpcIds = new long[8];
         private int victimRpcCount;
         private int attackerIndex;
+        /** The host a hostile packet goes to: 0, the engine under attack, or 1, the legitimate client's. */
+        private int target;
         private boolean spoofed;
         private final DataHeaderFlyweight data = new DataHeaderFlyweight();
         private final GrantFlyweight grant = new GrantFlyweight();
@@ -164,8 +181,8 @@ class HostilePeerFuzzTest
             // The attack is over: everything must end and be given back.
             final boolean quiet = cluster.runUntil(this::settled, QUIET_LIMIT_NS);
             cluster.assertNoErrors();
-            // A forger of the client's address who guesses its next id (ids are sequential, as the kernel's) can answer
-            // for it or end its RPCs: then every RPC must still end, though not always with the client's own bytes.
+            // A forger of either address who guesses the client's next id (ids are sequential, as the kernel's) can
+            // answer for the server or end the RPC: then every RPC must still end, if not always with its own bytes.
             Cluster.check(spoofed || legitimateResponses.failures.isEmpty(),
                 "legitimate RPCs failed: " + legitimateResponses.failures + (TRACE ? "\nvictim: " + victim.metrics() +
                 "\nclient: " + cluster.engine(1).metrics() : ""));
@@ -363,14 +380,23 @@ class HostilePeerFuzzTest
         }
 
         /**
-         * @return a raw host's driver, or (index {@link #ATTACKERS}) the legitimate client's own: a packet with its
-         *         address forged, as anyone on its path can send.
+         * Picks the sender and its target: a raw host sends to the engine under attack or to the legitimate client's
+         * host; a forger sends to one of the two in the other's name, as anyone on their path can.
+         *
+         * @return a raw host's driver, or (indexes {@link #ATTACKERS} and one more) the legitimate client's own, to
+         *         send to the engine under attack, or that engine's own, to send to the legitimate client.
          */
         private FabricDriver attacker()
         {
-            attackerIndex = input.consumeInt(0, ATTACKERS);
-            spoofed |= ATTACKERS == attackerIndex;
-            return ATTACKERS == attackerIndex ? fabric.driverAt(1) : fabric.driverAt(2 + attackerIndex);
+            attackerIndex = input.consumeInt(0, ATTACKERS + 1);
+            if (attackerIndex < ATTACKERS)
+            {
+                target = input.consumeBoolean() ? 0 : 1;
+                return fabric.driverAt(2 + attackerIndex);
+            }
+            spoofed = true;
+            target = ATTACKERS == attackerIndex ? 0 : 1;
+            return fabric.driverAt(1 - target);
         }
 
         private long attackerAddress()
@@ -380,20 +406,22 @@ class HostilePeerFuzzTest
 
         private int sourcePort()
         {
-            return switch (input.consumeInt(0, 2))
+            return switch (input.consumeInt(0, 3))
             {
                 case 0 -> 40_000;
                 case 1 -> legitimate.port();
+                case 2 -> PORT;
                 default -> input.consumeInt(0, 0xFFFF);
             };
         }
 
         private int destinationPort()
         {
-            return switch (input.consumeInt(0, 3))
+            return switch (input.consumeInt(0, 4))
             {
                 case 0, 1 -> PORT;
                 case 2 -> victimClient.port();
+                case 3 -> legitimate.port();
                 default -> input.consumeInt(0, 0xFFFF);
             };
         }
@@ -422,10 +450,10 @@ class HostilePeerFuzzTest
             {
                 bare.wrap(packet.buffer(), 0);
                 System.out.println("t=" + fabric.clock().nanoTime() + " attacker " + attackerIndex + " sends " +
-                    PacketType.name(bare.type()) + " id " + bare.senderId() + " to port " + bare.destinationPort() +
-                    ", " + packet.length() + " bytes");
+                    PacketType.name(bare.type()) + " id " + bare.senderId() + " to host " + target + " port " +
+                    bare.destinationPort() + ", " + packet.length() + " bytes");
             }
-            driver.send(packet, cluster.address(0), input.consumeInt(0, PriorityMapping.LEVELS - 1));
+            driver.send(packet, cluster.address(target), input.consumeInt(0, PriorityMapping.LEVELS - 1));
             driver.flush();
             driver.release(packet);
             packetsSent++;

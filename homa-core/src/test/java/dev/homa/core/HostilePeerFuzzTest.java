@@ -22,6 +22,7 @@ import java.util.function.ToIntFunction;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Timeout;
@@ -164,7 +165,7 @@ class HostilePeerFuzzTest
         {
             for (int action = 0; action < MAX_ACTIONS && input.remainingBytes() > 0; action++)
             {
-                switch (input.consumeInt(0, 9))
+                switch (input.consumeInt(0, 10))
                 {
                     case 0, 1 -> forge(this::writeData);
                     case 2 -> forge(this::writeGrant);
@@ -174,6 +175,7 @@ class HostilePeerFuzzTest
                     case 6 -> forge(this::writeCutoffs);
                     case 7 -> startVictimRpc();
                     case 8 -> startLegitimateRpc();
+                    case 9 -> abortLegitimateRpc();
                     default -> cluster.runUntil(() -> false, input.consumeLong(1, 50_000_000L));
                 }
             }
@@ -224,7 +226,7 @@ class HostilePeerFuzzTest
 
         private boolean settled()
         {
-            return legitimateResponses.outstanding == 0 && victimResponses.outstanding == 0 &&
+            return legitimate.outstandingRpcs() == 0 && victimResponses.outstanding == 0 &&
                 0 == victim.rpcCount() && 0 == cluster.engine(1).rpcCount() &&
                 0 == victim.receivePagesInUse() && 0 == victim.sendPagesInUse() &&
                 0 == cluster.engine(1).receivePagesInUse() && 0 == cluster.engine(1).sendPagesInUse();
@@ -233,7 +235,7 @@ class HostilePeerFuzzTest
         private String state()
         {
             final HomaEngine client = cluster.engine(1);
-            return liveRpcs() + "legitimate outstanding " + legitimateResponses.outstanding +
+            return liveRpcs() + "legitimate outstanding " + legitimate.outstandingRpcs() +
                 ", victim's client RPCs outstanding " + victimResponses.outstanding + ", victim RPCs " +
                 victim.rpcCount() + " (server " + victim.serverRpcCount() + "), receive pages " +
                 victim.receivePagesInUse() + ", send pages " + victim.sendPagesInUse() + "; client host RPCs " +
@@ -278,7 +280,8 @@ class HostilePeerFuzzTest
         {
             final int length = input.consumeInt(1, MAX_REQUEST);
             final long seed = input.consumeLong();
-            if (legitimateResponses.outstanding >= MAX_OUTSTANDING)
+            final long timeoutNs = input.consumeBoolean() ? 0 : input.consumeLong(100_000L, 50_000_000L);
+            if (legitimate.outstandingRpcs() >= MAX_OUTSTANDING)
             {
                 return;
             }
@@ -286,15 +289,37 @@ class HostilePeerFuzzTest
             Cluster.fill(request, length, seed);
             try
             {
-                final long id = legitimate.homaSend(cluster.address(0), PORT, request, 0, length, 0);
+                final long id = 0 == timeoutNs ? legitimate.homaSend(cluster.address(0), PORT, request, 0, length, 0) :
+                    legitimate.homaSend(cluster.address(0), PORT, request, 0, length, 0, timeoutNs,
+                    TimeUnit.NANOSECONDS);
                 legitimateResponses.expect(id, length, seed);
+                if (0 != timeoutNs)
+                {
+                    legitimateResponses.excused.add(id);
+                }
                 legitimateRpcs++;
-                trace("legitimate client starts RPC " + id + ", " + length + " bytes");
+                trace("legitimate client starts RPC " + id + ", " + length + " bytes" +
+                    (0 == timeoutNs ? "" : ", deadline in " + timeoutNs + " ns"));
             }
             catch (final HomaLimitException ex)
             {
                 // As above.
             }
+        }
+
+        /**
+         * The application gives up on one of its RPCs (or on one that has ended: ignored).
+         */
+        private void abortLegitimateRpc()
+        {
+            if (legitimateResponses.ids.isEmpty())
+            {
+                return;
+            }
+            final long id = legitimateResponses.ids.getLong(input.consumeInt(0, legitimateResponses.ids.size() - 1));
+            legitimateResponses.excused.add(id);
+            legitimate.abort(id);
+            trace("legitimate client aborts RPC " + id);
         }
 
         private int writeData(final Packet packet)
@@ -525,6 +550,8 @@ class HostilePeerFuzzTest
         private final LongArrayList ids = new LongArrayList();
         private final LongArrayList seeds = new LongArrayList();
         private final LongArrayList lengths = new LongArrayList();
+        /** RPCs that may end without their response: aborted, or given a deadline. */
+        private final LongHashSet excused = new LongHashSet();
         private final StringBuilder failures = new StringBuilder();
         private int outstanding;
 
@@ -563,6 +590,10 @@ class HostilePeerFuzzTest
         private void verify(final HomaMessage message)
         {
             final int index = ids.indexOf(message.id());
+            if (message.isError() && excused.contains(message.id()))
+            {
+                return;
+            }
             if (message.isError() || index < 0)
             {
                 failures.append(message.id()).append(": ").append(message.isError() ? message.error() : "unknown")

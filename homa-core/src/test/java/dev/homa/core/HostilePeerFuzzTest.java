@@ -16,12 +16,16 @@ import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.loopback.FabricTraceListener;
 import dev.homa.nic.loopback.RandomFaultInjector;
 import dev.homa.nic.loopback.Steppable;
+import dev.homa.nic.time.VirtualClock;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToIntFunction;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+
 import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongArrayQueue;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterAll;
@@ -29,18 +33,19 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Coverage-guided fuzzing of the engine against hostile peers. Each input is a script: raw hosts send well-formed
- * packets of every type to the engine under attack and to a legitimate client's host, with fields the fuzzer
- * picks (ids of RPCs that exist and of ones that do not, offsets and lengths in and out of range, any priority,
- * acks, cutoffs), and forgers send them to either in the other's name; the engine under attack starts RPCs to the
- * raw hosts, the legitimate client sends it requests, and virtual time moves on. The fabric delivers at once, or
- * at link rate (so that a hostile packet can land between a request and its response), and then may lose,
- * duplicate and reorder packets. The engine's limits are small (8 server RPCs, 2 requests under way per peer, 4
- * peers, 2 MiB pools), and the legitimate client and the engine's own RPCs stay within what they leave them (two
- * outstanding each). Then the attack stops and, whatever came before:
+ * packets of every type to the engine under attack and to a legitimate client's host, with fields the fuzzer picks (ids
+ * of RPCs that exist and of ones that do not, offsets and lengths in and out of range, any priority, acks, cutoffs),
+ * and forgers send them to either in the other's name; the engine under attack starts RPCs to the raw hosts, the
+ * legitimate client sends it requests (either may give an RPC a deadline or abort it), the engine's server answers them
+ * at once or later, with a copy or with the request itself, and virtual time moves on. The fabric delivers at once, or
+ * at link rate (so that a hostile packet can land between a request and its response), and then may lose, duplicate and
+ * reorder packets. The engine's limits are small (8 server RPCs, 2 requests under way per peer, 4 peers, 2 MiB pools),
+ * and the legitimate client and the engine's own RPCs stay within what they leave them (two outstanding each). Then the
+ * attack stops and, whatever came before:
  * <ul>
  * <li>no duty cycle fails (an exception out of the engine is a finding);</li>
- * <li>every legitimate RPC gets its own bytes back (ends, at least, once either address has been forged), and
- * every RPC to a hostile host ends, answered or failed;</li>
+ * <li>every legitimate RPC gets its own bytes back (ends, at least, once either address has been forged, or if it
+ * had a deadline or was aborted), and every RPC to a hostile host ends, answered or failed;</li>
  * <li>the timers reclaim every RPC, receive-pool page and send-pool page, and the peer table stays in its limit.</li>
  * </ul>
  * How long it runs is set as for {@code PacketDecoderFuzzTest}: {@code -Dhoma.fuzz.seconds}, seeds only with
@@ -134,6 +139,7 @@ class HostilePeerFuzzTest
         private final HomaSocket legitimate;
         private final Drain victimResponses;
         private final Drain legitimateResponses;
+        private final Echo echo;
         private final long[] victimRpcIds = new long[8];
         private int victimRpcCount;
         private int attackerIndex;
@@ -153,7 +159,8 @@ class HostilePeerFuzzTest
             this.fabric = fabric;
             this.input = input;
             victim = cluster.engine(0);
-            cluster.add(new Echo(cluster.transport(0).openSocket(PORT)));
+            echo = new Echo(cluster.transport(0).openSocket(PORT), fabric.clock());
+            cluster.add(echo);
             victimClient = cluster.transport(0).openSocket(0);
             legitimate = cluster.transport(1).openSocket(0);
             victimResponses = new Drain(victimClient, false);
@@ -165,7 +172,7 @@ class HostilePeerFuzzTest
         {
             for (int action = 0; action < MAX_ACTIONS && input.remainingBytes() > 0; action++)
             {
-                switch (input.consumeInt(0, 10))
+                switch (input.consumeInt(0, 11))
                 {
                     case 0, 1 -> forge(this::writeData);
                     case 2 -> forge(this::writeGrant);
@@ -175,7 +182,8 @@ class HostilePeerFuzzTest
                     case 6 -> forge(this::writeCutoffs);
                     case 7 -> startVictimRpc();
                     case 8 -> startLegitimateRpc();
-                    case 9 -> abortLegitimateRpc();
+                    case 9 -> abortRpc();
+                    case 10 -> echo.answer(input.consumeLong(0, 20_000_000L), input.consumeBoolean());
                     default -> cluster.runUntil(() -> false, input.consumeLong(1, 50_000_000L));
                 }
             }
@@ -226,7 +234,7 @@ class HostilePeerFuzzTest
 
         private boolean settled()
         {
-            return legitimate.outstandingRpcs() == 0 && victimResponses.outstanding == 0 &&
+            return legitimate.outstandingRpcs() == 0 && victimClient.outstandingRpcs() == 0 &&
                 0 == victim.rpcCount() && 0 == cluster.engine(1).rpcCount() &&
                 0 == victim.receivePagesInUse() && 0 == victim.sendPagesInUse() &&
                 0 == cluster.engine(1).receivePagesInUse() && 0 == cluster.engine(1).sendPagesInUse();
@@ -236,7 +244,7 @@ class HostilePeerFuzzTest
         {
             final HomaEngine client = cluster.engine(1);
             return liveRpcs() + "legitimate outstanding " + legitimate.outstandingRpcs() +
-                ", victim's client RPCs outstanding " + victimResponses.outstanding + ", victim RPCs " +
+                ", victim's client RPCs outstanding " + victimClient.outstandingRpcs() + ", victim RPCs " +
                 victim.rpcCount() + " (server " + victim.serverRpcCount() + "), receive pages " +
                 victim.receivePagesInUse() + ", send pages " + victim.sendPagesInUse() + "; client host RPCs " +
                 client.rpcCount();
@@ -258,16 +266,18 @@ class HostilePeerFuzzTest
         private void startVictimRpc()
         {
             final int length = input.consumeInt(1, MAX_REQUEST);
-            if (victimResponses.outstanding >= MAX_OUTSTANDING)
+            final long timeoutNs = timeoutNs();
+            if (victimClient.outstandingRpcs() >= MAX_OUTSTANDING)
             {
                 return;
             }
             try
             {
-                final long id = victimClient.homaSend(attackerAddress(), input.consumeInt(1, 40), PAYLOAD, 0, length,
-                    0);
+                final long destination = attackerAddress();
+                final int port = input.consumeInt(1, 40);
+                final long id = 0 == timeoutNs ? victimClient.homaSend(destination, port, PAYLOAD, 0, length, 0) :
+                    victimClient.homaSend(destination, port, PAYLOAD, 0, length, 0, timeoutNs, TimeUnit.NANOSECONDS);
                 victimRpcIds[victimRpcCount++ & (victimRpcIds.length - 1)] = id;
-                victimResponses.outstanding++;
                 trace("victim starts RPC " + id + ", " + length + " bytes");
             }
             catch (final HomaLimitException ex)
@@ -280,7 +290,7 @@ class HostilePeerFuzzTest
         {
             final int length = input.consumeInt(1, MAX_REQUEST);
             final long seed = input.consumeLong();
-            final long timeoutNs = input.consumeBoolean() ? 0 : input.consumeLong(100_000L, 50_000_000L);
+            final long timeoutNs = timeoutNs();
             if (legitimate.outstandingRpcs() >= MAX_OUTSTANDING)
             {
                 return;
@@ -308,10 +318,30 @@ class HostilePeerFuzzTest
         }
 
         /**
-         * The application gives up on one of its RPCs (or on one that has ended: ignored).
+         * @return no deadline (0), or one of 0.1 to 50 ms.
          */
-        private void abortLegitimateRpc()
+        private long timeoutNs()
         {
+            return input.consumeBoolean() ? 0 : input.consumeLong(100_000L, 50_000_000L);
+        }
+
+        /**
+         * An application gives up on one of its RPCs (or on one that has ended: ignored): the legitimate client, or
+         * the engine under attack on one of its RPCs to hostile hosts.
+         */
+        private void abortRpc()
+        {
+            if (input.consumeBoolean())
+            {
+                if (0 != victimRpcCount)
+                {
+                    final int count = Math.min(victimRpcCount, victimRpcIds.length);
+                    final long id = victimRpcIds[input.consumeInt(0, count - 1)];
+                    victimClient.abort(id);
+                    trace("victim aborts RPC " + id);
+                }
+                return;
+            }
             if (legitimateResponses.ids.isEmpty())
             {
                 return;
@@ -502,38 +532,71 @@ class HostilePeerFuzzTest
     }
 
     /**
-     * Answers each request with its own bytes; a reply the send pool has no room for yet waits for the next turn
-     * (the victim's own RPCs to hostile hosts may hold the pool until they time out).
+     * Answers each request with its own bytes, at once or after a delay the script sets (so that hostile packets can
+     * arrive while a request is with the application), copied into the send pool or forwarded (the request's own
+     * receive-pool pages go out as the response). A copied reply the send pool has no room for yet waits for the next
+     * turn (the victim's own RPCs to hostile hosts may hold the pool until they time out).
      */
     private static final class Echo implements Steppable
     {
         private final HomaSocket socket;
+        private final VirtualClock clock;
         private final UnsafeBuffer scratch = new UnsafeBuffer(new byte[MAX_MESSAGE]);
-        private HomaMessage pending;
+        private final ArrayDeque<HomaMessage> held = new ArrayDeque<>();
+        private final LongArrayQueue due = new LongArrayQueue();
+        private long delayNs;
+        private boolean forward;
 
-        Echo(final HomaSocket socket)
+        Echo(final HomaSocket socket, final VirtualClock clock)
         {
             this.socket = socket;
+            this.clock = clock;
+        }
+
+        /**
+         * @param delayNs how long each request from now on waits before its reply.
+         * @param forward whether to answer with the request itself instead of a copy.
+         */
+        void answer(final long delayNs, final boolean forward)
+        {
+            this.delayNs = delayNs;
+            this.forward = forward;
         }
 
         @Override
         public int doWork()
         {
             int work = 0;
-            while (null != pending || null != (pending = socket.homaRecv(HomaSocket.RECV_REQUEST)))
+            HomaMessage request;
+            while (null != (request = socket.homaRecv(HomaSocket.RECV_REQUEST)))
             {
-                final int length = pending.length();
-                pending.getBytes(0, scratch, 0, length);
+                held.addLast(request);
+                due.addLong(clock.nanoTime() + delayNs);
+                work++;
+            }
+            while (!held.isEmpty() && clock.nanoTime() - due.peekLong() >= 0)
+            {
+                final HomaMessage pending = held.peekFirst();
                 try
                 {
-                    socket.homaReply(pending, scratch, 0, length);
+                    if (forward)
+                    {
+                        socket.homaReply(pending, pending);
+                    }
+                    else
+                    {
+                        final int length = pending.length();
+                        pending.getBytes(0, scratch, 0, length);
+                        socket.homaReply(pending, scratch, 0, length);
+                        pending.release();
+                    }
                 }
                 catch (final HomaLimitException ex)
                 {
                     return work;
                 }
-                pending.release();
-                pending = null;
+                held.removeFirst();
+                due.removeLong();
                 work++;
             }
             return work;
@@ -541,7 +604,7 @@ class HostilePeerFuzzTest
     }
 
     /**
-     * Takes a client socket's responses: checks the legitimate ones' bytes, and counts what is still outstanding.
+     * Takes a client socket's responses, and checks the legitimate ones' bytes.
      */
     private static final class Drain implements Steppable
     {
@@ -553,7 +616,6 @@ class HostilePeerFuzzTest
         /** RPCs that may end without their response: aborted, or given a deadline. */
         private final LongHashSet excused = new LongHashSet();
         private final StringBuilder failures = new StringBuilder();
-        private int outstanding;
 
         Drain(final HomaSocket socket, final boolean check)
         {
@@ -566,7 +628,6 @@ class HostilePeerFuzzTest
             ids.addLong(id);
             lengths.addLong(length);
             seeds.addLong(seed);
-            outstanding++;
         }
 
         @Override
@@ -577,7 +638,6 @@ class HostilePeerFuzzTest
             while (null != (message = socket.homaRecv(HomaSocket.RECV_RESPONSE)))
             {
                 work++;
-                outstanding--;
                 if (check)
                 {
                     verify(message);

@@ -59,11 +59,12 @@ final class LevelSockets
         this.context = context;
         this.maxPacketLength = maxPacketLength;
         final long bind = context.bindAddress();
-        if (0 != HostAddress.portOf(bind) && !context.sharePort())
+        int port = HostAddress.portOf(bind);
+        if (0 == port || !context.sharePort())
         {
             try
             {
-                claimPort(new InetSocketAddress(inet(HostAddress.ipv4Of(bind)), HostAddress.portOf(bind)));
+                port = claimPort(new InetSocketAddress(inet(HostAddress.ipv4Of(bind)), port));
             }
             catch (final IOException | ChannelException ex)
             {
@@ -73,7 +74,6 @@ final class LevelSockets
         boolean groActive = groWanted;
         boolean single = false;
         boolean attached = false;
-        int port = HostAddress.portOf(bind);
         try
         {
             final InetAddress bindIp = inet(HostAddress.ipv4Of(bind));
@@ -84,10 +84,6 @@ final class LevelSockets
                 groActive = configure(channel, level, groActive);
                 final Socket socket = (Socket)channel.fd();
                 socket.bind(new InetSocketAddress(bindIp, port));
-                if (0 == level)
-                {
-                    port = socket.localAddress().getPort();
-                }
             }
             if (groActive != groWanted)
             {
@@ -145,22 +141,32 @@ final class LevelSockets
      * Bind the port once without {@code SO_REUSEPORT} (and without {@code SO_REUSEADDR}), which the kernel refuses
      * if any socket holds the address and port already, and release it again for the driver's reuseport group.
      * Without this a second driver on the same port would join the first one's group and silently take part of
-     * its traffic.
+     * its traffic. Port 0 needs it as much: the kernel picks an automatic port for a socket with {@code SO_REUSEPORT}
+     * among those free and those held by other reuseport sockets of the same user, so a driver could land in
+     * another process's group (each then receiving part of the other's traffic); for a socket without it, only
+     * among the free ones.
+     *
+     * @param address the address and port, 0 for any free one.
+     * @return the port claimed.
      */
-    private static void claimPort(final InetSocketAddress address) throws IOException
+    private static int claimPort(final InetSocketAddress address) throws IOException
     {
         final Socket probe = Socket.newSocketDgram();
         try
         {
             probe.bind(address);
+            return probe.localAddress().getPort();
         }
         catch (final IOException | ChannelException ex)
         {
             if (String.valueOf(ex.getMessage()).contains("in use"))
             {
-                throw new IllegalStateException("UDP port " + address.getAddress().getHostAddress() + ":" +
-                    address.getPort() + " is already in use by another socket; choose another port, or pass " +
-                    "share=true (UdpDriverContext.sharePort) to serve it together with that socket");
+                throw new IllegalStateException(0 == address.getPort() ?
+                    "no free UDP port on " + address.getAddress().getHostAddress() + ": every port of the range " +
+                    "for automatic ports (net.ipv4.ip_local_port_range) is in use" :
+                    "UDP port " + address.getAddress().getHostAddress() + ":" + address.getPort() +
+                    " is already in use by another socket; choose another port, or pass share=true " +
+                    "(UdpDriverContext.sharePort) to serve it together with that socket");
             }
             throw ex;
         }

@@ -23,7 +23,6 @@ import java.util.function.ToIntFunction;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
 import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongArrayQueue;
 import org.agrona.collections.LongHashSet;

@@ -17,7 +17,12 @@ import dev.homa.nic.loopback.FabricTraceListener;
 import dev.homa.nic.loopback.RandomFaultInjector;
 import dev.homa.nic.loopback.Steppable;
 import dev.homa.nic.time.VirtualClock;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToIntFunction;
 
@@ -35,12 +40,13 @@ import org.junit.jupiter.api.Timeout;
  * packets of every type to the engine under attack and to a legitimate client's host, with fields the fuzzer picks (ids
  * of RPCs that exist and of ones that do not, offsets and lengths in and out of range, any priority, acks, cutoffs),
  * and forgers send them to either in the other's name; the engine under attack starts RPCs to the raw hosts, the
- * legitimate client sends it requests (either may give an RPC a deadline or abort it), the engine's server answers them
- * at once or later, with a copy or with the request itself, and virtual time moves on. The fabric delivers at once, or
- * at link rate (so that a hostile packet can land between a request and its response), and then may lose, duplicate and
- * reorder packets. The engine's limits are small (8 server RPCs, 2 requests under way per peer, 4 peers, 2 MiB pools),
- * and the legitimate client and the engine's own RPCs stay within what they leave them (two outstanding each). Then the
- * attack stops and, whatever came before:
+ * legitimate client sends it requests (copied, lent from off-heap memory, or as {@code call()}s whose futures it may
+ * cancel; its RPCs and the engine's may have deadlines and be aborted), the engine's server answers them at once or
+ * later, with a copy or with the request itself, and virtual time moves on. The fabric delivers at once, or at link
+ * rate (so that a hostile packet can land between a request and its response), and then may lose, duplicate and reorder
+ * packets. The engine's limits are small (8 server RPCs, 2 requests under way per peer, 4 peers, 2 MiB pools), and the
+ * legitimate client and the engine's own RPCs stay within what they leave them (two outstanding each). Then the attack
+ * stops and, whatever came before:
  * <ul>
  * <li>no duty cycle fails (an exception out of the engine is a finding);</li>
  * <li>every legitimate RPC gets its own bytes back (ends, at least, once either address has been forged, or if it
@@ -138,6 +144,8 @@ class HostilePeerFuzzTest
         private final HomaSocket legitimate;
         private final Drain victimResponses;
         private final Drain legitimateResponses;
+        private final Calls legitimateCalls = new Calls();
+        private final ArrayList<UnsafeBuffer> lent = new ArrayList<>();
         private final Echo echo;
         private final long[] victimRpcIds = new long[8];
         private int victimRpcCount;
@@ -164,7 +172,7 @@ class HostilePeerFuzzTest
             legitimate = cluster.transport(1).openSocket(0);
             victimResponses = new Drain(victimClient, false);
             legitimateResponses = new Drain(legitimate, true);
-            cluster.add(victimResponses).add(legitimateResponses).add(this::drainAttackers);
+            cluster.add(victimResponses).add(legitimateResponses).add(legitimateCalls).add(this::drainAttackers);
         }
 
         void run()
@@ -192,8 +200,10 @@ class HostilePeerFuzzTest
             cluster.assertNoErrors();
             // A forger of either address who guesses the client's next id (ids are sequential, as the kernel's) can
             // answer for the server or end the RPC: then every RPC must still end, if not always with its own bytes.
-            Cluster.check(spoofed || legitimateResponses.failures.isEmpty(),
-                "legitimate RPCs failed: " + legitimateResponses.failures + (TRACE ? "\nvictim: " + victim.metrics() +
+            Cluster.check(legitimateCalls.pending.isEmpty(), "calls not completed: " + legitimateCalls.pending.size());
+            Cluster.check(spoofed || legitimateResponses.failures.isEmpty() && legitimateCalls.failures.isEmpty(),
+                "legitimate RPCs failed: " + legitimateResponses.failures + legitimateCalls.failures +
+                (TRACE ? "\nvictim: " + victim.metrics() +
                 "\nclient: " + cluster.engine(1).metrics() : ""));
             Cluster.check(quiet, "not settled after the attack: " + state());
             Cluster.check(victim.peerCount() <= MAX_PEERS, "peer table over its limit: " + victim.peerCount());
@@ -294,13 +304,33 @@ class HostilePeerFuzzTest
             {
                 return;
             }
-            final UnsafeBuffer request = new UnsafeBuffer(new byte[length]);
+            // Copied into the send pool, lent from off-heap memory (left alone until the RPC ends), or a call() whose
+            // future takes the response.
+            final int how = input.consumeInt(0, 2);
+            final UnsafeBuffer request = 1 == how ? new UnsafeBuffer(ByteBuffer.allocateDirect(length)) :
+                new UnsafeBuffer(new byte[length]);
+            if (1 == how)
+            {
+                // Lent memory must outlive the RPC: kept until the engine is closed with the script's cluster.
+                lent.add(request);
+            }
             Cluster.fill(request, length, seed);
             try
             {
-                final long id = 0 == timeoutNs ? legitimate.homaSend(cluster.address(0), PORT, request, 0, length, 0) :
-                    legitimate.homaSend(cluster.address(0), PORT, request, 0, length, 0, timeoutNs,
-                    TimeUnit.NANOSECONDS);
+                final long server = cluster.address(0);
+                if (2 == how)
+                {
+                    final CompletableFuture<HomaMessage> future = 0 == timeoutNs ?
+                        legitimate.call(server, PORT, request, 0, length) :
+                        legitimate.call(server, PORT, request, 0, length, timeoutNs, TimeUnit.NANOSECONDS);
+                    legitimateCalls.expect(future, length, seed, 0 != timeoutNs);
+                    legitimateRpcs++;
+                    trace("legitimate client calls, " + length + " bytes");
+                    return;
+                }
+                final long id = 0 != timeoutNs ?
+                    legitimate.homaSend(server, PORT, request, 0, length, 0, timeoutNs, TimeUnit.NANOSECONDS) :
+                    legitimate.homaSend(server, PORT, request, 0, length, 0, 1 == how ? HomaSocket.SEND_NO_COPY : 0);
                 legitimateResponses.expect(id, length, seed);
                 if (0 != timeoutNs)
                 {
@@ -339,6 +369,11 @@ class HostilePeerFuzzTest
                     victimClient.abort(id);
                     trace("victim aborts RPC " + id);
                 }
+                return;
+            }
+            if (input.consumeBoolean())
+            {
+                legitimateCalls.cancel(input);
                 return;
             }
             if (legitimateResponses.ids.isEmpty())
@@ -599,6 +634,86 @@ class HostilePeerFuzzTest
                 work++;
             }
             return work;
+        }
+    }
+
+    /**
+     * The legitimate client's {@code call()}s: checks each response's bytes as its future completes; a call that was
+     * cancelled or had a deadline may end exceptionally instead.
+     */
+    private static final class Calls implements Steppable
+    {
+        private final ArrayList<Call> pending = new ArrayList<>();
+        private final StringBuilder failures = new StringBuilder();
+
+        private record Call(CompletableFuture<HomaMessage> future, int length, long seed, boolean excused)
+        {
+        }
+
+        void expect(final CompletableFuture<HomaMessage> future, final int length, final long seed,
+            final boolean excused)
+        {
+            pending.add(new Call(future, length, seed, excused));
+        }
+
+        /**
+         * The application cancels one of its calls, which aborts the RPC.
+         */
+        void cancel(final FuzzedDataProvider input)
+        {
+            if (!pending.isEmpty())
+            {
+                final int index = input.consumeInt(0, pending.size() - 1);
+                final Call call = pending.get(index);
+                pending.set(index, new Call(call.future, call.length, call.seed, true));
+                call.future.cancel(false);
+            }
+        }
+
+        @Override
+        public int doWork()
+        {
+            int work = 0;
+            for (int i = pending.size() - 1; i >= 0; i--)
+            {
+                final Call call = pending.get(i);
+                if (call.future.isDone())
+                {
+                    pending.remove(i);
+                    work++;
+                    verify(call);
+                }
+            }
+            return work;
+        }
+
+        private void verify(final Call call)
+        {
+            final HomaMessage message;
+            try
+            {
+                message = call.future.join();
+            }
+            catch (final CancellationException | CompletionException ex)
+            {
+                if (!call.excused)
+                {
+                    failures.append("call: ").append(ex).append("; ");
+                }
+                return;
+            }
+            try
+            {
+                Cluster.assertPayload(message, call.length, call.seed);
+            }
+            catch (final AssertionError ex)
+            {
+                failures.append("call: ").append(ex.getMessage()).append("; ");
+            }
+            finally
+            {
+                message.release();
+            }
         }
     }
 

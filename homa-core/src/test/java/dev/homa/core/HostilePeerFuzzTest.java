@@ -307,9 +307,11 @@ class HostilePeerFuzzTest
             // Copied into the send pool, lent from off-heap memory (left alone until the RPC ends), or a call() whose
             // future takes the response.
             final int how = input.consumeInt(0, 2);
-            final UnsafeBuffer request = 1 == how ? new UnsafeBuffer(ByteBuffer.allocateDirect(length)) :
+            // The deadline form of homaSend takes no flags: a request with a deadline is copied.
+            final boolean lend = 1 == how && 0 == timeoutNs;
+            final UnsafeBuffer request = lend ? new UnsafeBuffer(ByteBuffer.allocateDirect(length)) :
                 new UnsafeBuffer(new byte[length]);
-            if (1 == how)
+            if (lend)
             {
                 // Lent memory must outlive the RPC: kept until the engine is closed with the script's cluster.
                 lent.add(request);
@@ -330,7 +332,7 @@ class HostilePeerFuzzTest
                 }
                 final long id = 0 != timeoutNs ?
                     legitimate.homaSend(server, PORT, request, 0, length, 0, timeoutNs, TimeUnit.NANOSECONDS) :
-                    legitimate.homaSend(server, PORT, request, 0, length, 0, 1 == how ? HomaSocket.SEND_NO_COPY : 0);
+                    legitimate.homaSend(server, PORT, request, 0, length, 0, lend ? HomaSocket.SEND_NO_COPY : 0);
                 legitimateResponses.expect(id, length, seed);
                 if (0 != timeoutNs)
                 {

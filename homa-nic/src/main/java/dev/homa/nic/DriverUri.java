@@ -44,6 +44,8 @@ public final class DriverUri
     }
 
     /**
+     * Parse a driver URI.
+     *
      * @param text the URI.
      * @return it parsed.
      * @throws IllegalArgumentException if it is malformed or has no scheme.
@@ -63,7 +65,7 @@ public final class DriverUri
     }
 
     /**
-     * @return the URI as given.
+     * {@return the URI as given}
      */
     public String text()
     {
@@ -71,7 +73,7 @@ public final class DriverUri
     }
 
     /**
-     * @return the scheme, lower case; empty if there is none.
+     * {@return the scheme, lower case; empty if there is none}
      */
     public String scheme()
     {
@@ -79,6 +81,8 @@ public final class DriverUri
     }
 
     /**
+     * Check that the URI has the scheme a driver expects.
+     *
      * @param scheme the scheme the driver expects.
      * @return this.
      * @throws IllegalArgumentException if the URI has another.
@@ -93,7 +97,7 @@ public final class DriverUri
     }
 
     /**
-     * @return the host, or null if the authority is not a host name or address.
+     * {@return the host, or null if the authority is not a host name or address}
      */
     public String host()
     {
@@ -101,7 +105,7 @@ public final class DriverUri
     }
 
     /**
-     * @return the port, or -1 if none.
+     * {@return the port, or -1 if none}
      */
     public int port()
     {
@@ -109,7 +113,7 @@ public final class DriverUri
     }
 
     /**
-     * @return what stands between {@code //} and the path or query, or null.
+     * {@return what stands between {@code //} and the path or query, or null}
      */
     public String authority()
     {
@@ -117,7 +121,7 @@ public final class DriverUri
     }
 
     /**
-     * @return the path, empty if none.
+     * {@return the path, empty if none}
      */
     public String path()
     {
@@ -125,6 +129,8 @@ public final class DriverUri
     }
 
     /**
+     * Whether the URI gives an option, without counting it as read.
+     *
      * @param name an option.
      * @return true if the URI gives it.
      */
@@ -134,6 +140,8 @@ public final class DriverUri
     }
 
     /**
+     * Read an option as text.
+     *
      * @param name         an option.
      * @param defaultValue its value when absent.
      * @return its text.
@@ -145,6 +153,8 @@ public final class DriverUri
     }
 
     /**
+     * Read an option as a switch.
+     *
      * @param name         an option.
      * @param defaultValue its value when absent.
      * @return {@code true} or {@code false}.
@@ -169,6 +179,8 @@ public final class DriverUri
     }
 
     /**
+     * Read an option as a size.
+     *
      * @param name         an option.
      * @param defaultValue its value when absent.
      * @return a count or length, k/m/g meaning 1024, 1024^2, 1024^3.
@@ -190,6 +202,8 @@ public final class DriverUri
     }
 
     /**
+     * Read an option as a rate.
+     *
      * @param name         an option.
      * @param defaultValue its value when absent.
      * @return a rate in bits per second, k/m/g meaning 10^3, 10^6, 10^9.
@@ -202,6 +216,8 @@ public final class DriverUri
     }
 
     /**
+     * Read an option as one of an enum's constants.
+     *
      * @param name         an option.
      * @param type         its values.
      * @param defaultValue its value when absent.
@@ -232,6 +248,8 @@ public final class DriverUri
     }
 
     /**
+     * Check that every option the URI gives has been read, so that a misspelled one is an error.
+     *
      * @throws IllegalArgumentException naming the first option no reader asked for.
      */
     public void requireAllRead()

@@ -12,6 +12,8 @@ public abstract class ForwardingNicDriver implements NicDriver
     protected final NicDriver delegate;
 
     /**
+     * Wrap a driver.
+     *
      * @param delegate the driver that moves the packets.
      */
     protected ForwardingNicDriver(final NicDriver delegate)
@@ -20,7 +22,7 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     /**
-     * @return the wrapped driver.
+     * {@return the wrapped driver}
      */
     public NicDriver delegate()
     {

@@ -12,29 +12,29 @@ package dev.homa.nic;
 public interface NicDriver extends AutoCloseable
 {
     /**
-     * @return the largest Homa packet (header + payload) one frame can carry: the IP MTU less the IP header for
-     * raw Ethernet, the UDP payload limit for UDP.
+     * {@return the largest Homa packet (header + payload) one frame can carry: the IP MTU less the IP header for raw
+     * Ethernet, the UDP payload limit for UDP}
      */
     int maxPacketLength();
 
     /**
-     * @return how many Homa priority levels reach the wire distinctly (8 for PCP and DSCP).
+     * {@return how many Homa priority levels reach the wire distinctly (8 for PCP and DSCP)}
      */
     int priorityLevels();
 
     /**
-     * @return link rate in bits per second, which sizes the pacer and the unscheduled bytes.
+     * {@return link rate in bits per second, which sizes the pacer and the unscheduled bytes}
      */
     long linkBitsPerSecond();
 
     /**
-     * @return bytes that frame one Homa packet on the wire beyond its own length (IP header, Ethernet header and
-     * VLAN tag, preamble, CRC and inter-frame gap), for the pacer's arithmetic.
+     * {@return bytes that frame one Homa packet on the wire beyond its own length (IP header, Ethernet header and VLAN
+     * tag, preamble, CRC and inter-frame gap), for the pacer's arithmetic}
      */
     int wireOverheadBytes();
 
     /**
-     * @return this host's {@link HostAddress}.
+     * {@return this host's {@link HostAddress}}
      */
     long localAddress();
 
@@ -77,8 +77,8 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
-     * @return how many counters the driver keeps for monitoring (published beside the protocol's, e.g. in the
-     * transport's counters file); none by default.
+     * {@return how many counters the driver keeps for monitoring (published beside the protocol's, e.g. in the
+     * transport's counters file); none by default}
      */
     default int counterCount()
     {
@@ -86,6 +86,8 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * Name of one of the driver's counters.
+     *
      * @param index 0 .. {@link #counterCount()} - 1.
      * @return the counter's name, lower case with underscores (e.g. {@code kernel_receive_drops}).
      */
@@ -95,6 +97,8 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * Value of one of the driver's counters.
+     *
      * @param index 0 .. {@link #counterCount()} - 1.
      * @return the counter's current value; called on the driver's thread.
      */
@@ -104,9 +108,9 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
-     * @return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock.
-     * The pacer holds this to a few microseconds of the link so that SRPT decisions are made late. Always 0 for a
-     * driver without a transmit queue ({@link #hasTransmitQueue()}).
+     * {@return bytes handed to the NIC that it has not yet put on the wire, as estimated on the driver's clock. The
+     * pacer holds this to a few microseconds of the link so that SRPT decisions are made late. Always 0 for a driver
+     * without a transmit queue ({@link #hasTransmitQueue()})}
      */
     long queuedBytes();
 
@@ -124,8 +128,8 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
-     * @return true if {@link #awaitReadable(long)} really blocks until input arrives, so that an idle protocol thread
-     * can sleep in it instead of spinning or parking on a timer.
+     * {@return true if {@link #awaitReadable(long)} really blocks until input arrives, so that an idle protocol thread
+     * can sleep in it instead of spinning or parking on a timer}
      */
     default boolean canAwaitReadable()
     {
@@ -153,8 +157,8 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
-     * @return true if {@link #send} puts a packet's gathered payload ({@link Packet#appendPayload}) on the wire after
-     * its own bytes; false (the default) if the caller must copy every byte into the packet.
+     * {@return true if {@link #send} puts a packet's gathered payload ({@link Packet#appendPayload}) on the wire after
+     * its own bytes; false (the default) if the caller must copy every byte into the packet}
      */
     default boolean gathersPayload()
     {
@@ -162,8 +166,8 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
-     * @return a free packet from the pool with length 0 and no gathered payload, or {@code null} if the pool is
-     * exhausted.
+     * {@return a free packet from the pool with length 0 and no gathered payload, or {@code null} if the pool is
+     * exhausted}
      */
     Packet acquire();
 

@@ -49,7 +49,7 @@ public final class Packet
     }
 
     /**
-     * @return the bytes of the Homa packet, index 0 = first header byte.
+     * {@return the bytes of the Homa packet, index 0 = first header byte}
      */
     public MutableDirectBuffer buffer()
     {
@@ -57,7 +57,7 @@ public final class Packet
     }
 
     /**
-     * @return largest number of bytes this packet can hold.
+     * {@return largest number of bytes this packet can hold}
      */
     public int capacity()
     {
@@ -65,7 +65,7 @@ public final class Packet
     }
 
     /**
-     * @return number of valid Homa bytes (header and payload).
+     * {@return number of valid Homa bytes (header and payload)}
      */
     public int length()
     {
@@ -73,6 +73,8 @@ public final class Packet
     }
 
     /**
+     * Set the packet's own length.
+     *
      * @param length number of valid Homa bytes.
      * @return this.
      */
@@ -120,8 +122,8 @@ public final class Packet
     }
 
     /**
-     * @return on a received packet, bytes that followed its own {@link #length()} on the wire and that the driver
-     * wrote straight to where the sink's {@link PacketSink#placePayload} named; 0 for a packet received whole.
+     * {@return on a received packet, bytes that followed its own {@link #length()} on the wire and that the driver
+     * wrote straight to where the sink's {@link PacketSink#placePayload} named; 0 for a packet received whole}
      */
     public int placedBytes()
     {
@@ -129,6 +131,8 @@ public final class Packet
     }
 
     /**
+     * Set the placed bytes of a received packet.
+     *
      * @param placedBytes for drivers: see {@link #placedBytes()}.
      * @return this.
      */
@@ -139,7 +143,7 @@ public final class Packet
     }
 
     /**
-     * @return pieces of gathered payload.
+     * {@return pieces of gathered payload}
      */
     public int payloadSegments()
     {
@@ -147,6 +151,8 @@ public final class Packet
     }
 
     /**
+     * Address of one gathered piece.
+     *
      * @param i piece index.
      * @return its address.
      */
@@ -156,6 +162,8 @@ public final class Packet
     }
 
     /**
+     * Length of one gathered piece.
+     *
      * @param i piece index.
      * @return its length.
      */
@@ -165,7 +173,7 @@ public final class Packet
     }
 
     /**
-     * @return bytes the packet puts on the wire: its own and the gathered ones.
+     * {@return bytes the packet puts on the wire: its own and the gathered ones}
      */
     public int wireLength()
     {
@@ -173,7 +181,7 @@ public final class Packet
     }
 
     /**
-     * @return the driver's opaque slot handle.
+     * {@return the driver's opaque slot handle}
      */
     public long handle()
     {
@@ -181,7 +189,7 @@ public final class Packet
     }
 
     /**
-     * @return on a received packet, the sender's {@link HostAddress}.
+     * {@return on a received packet, the sender's {@link HostAddress}}
      */
     public long source()
     {
@@ -189,6 +197,8 @@ public final class Packet
     }
 
     /**
+     * Set the sender of a received packet.
+     *
      * @param source for drivers: the sender's address.
      * @return this.
      */
@@ -199,8 +209,8 @@ public final class Packet
     }
 
     /**
-     * @return on a received packet, the Homa priority level it carried on the wire (PCP or DSCP mapped back), or
-     * -1 if the driver cannot see it.
+     * {@return on a received packet, the Homa priority level it carried on the wire (PCP or DSCP mapped back), or -1 if
+     * the driver cannot see it}
      */
     public int priority()
     {
@@ -208,6 +218,8 @@ public final class Packet
     }
 
     /**
+     * Set the priority level of a received packet.
+     *
      * @param priority for drivers: the received priority level, -1 if unknown.
      * @return this.
      */
@@ -218,7 +230,7 @@ public final class Packet
     }
 
     /**
-     * @return on a received packet, the driver clock's time of arrival in nanoseconds.
+     * {@return on a received packet, the driver clock's time of arrival in nanoseconds}
      */
     public long timestampNs()
     {
@@ -226,6 +238,8 @@ public final class Packet
     }
 
     /**
+     * Set the arrival time of a received packet.
+     *
      * @param timestampNs for drivers: arrival time.
      * @return this.
      */

@@ -62,6 +62,8 @@ public final class CapturingDriver extends ForwardingNicDriver
     }
 
     /**
+     * Capture with the hosts' MACs taken from the resolver given.
+     *
      * @param delegate    the driver that moves the packets.
      * @param writer      where frames are recorded; closed with this driver.
      * @param clock       time source for timestamps.
@@ -95,7 +97,7 @@ public final class CapturingDriver extends ForwardingNicDriver
     }
 
     /**
-     * @return the pcap writer.
+     * {@return the pcap writer}
      */
     public PcapWriter writer()
     {

@@ -50,7 +50,7 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     public static final long BROADCAST_MAC = MAC_MASK;
 
     /**
-     * @return destination MAC in the low 48 bits.
+     * {@return destination MAC in the low 48 bits}
      */
     public long destinationMac()
     {
@@ -58,6 +58,8 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     }
 
     /**
+     * Write the destination MAC.
+     *
      * @param mac destination MAC in the low 48 bits.
      * @return this.
      */
@@ -68,7 +70,7 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     }
 
     /**
-     * @return source MAC in the low 48 bits.
+     * {@return source MAC in the low 48 bits}
      */
     public long sourceMac()
     {
@@ -76,6 +78,8 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     }
 
     /**
+     * Write the source MAC.
+     *
      * @param mac source MAC in the low 48 bits.
      * @return this.
      */
@@ -86,7 +90,7 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     }
 
     /**
-     * @return the EtherType, or the TPID of a VLAN tag.
+     * {@return the EtherType, or the TPID of a VLAN tag}
      */
     public int etherType()
     {
@@ -94,6 +98,8 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     }
 
     /**
+     * Write the EtherType field.
+     *
      * @param etherType EtherType or TPID, 0..0xFFFF.
      * @return this.
      */
@@ -180,6 +186,8 @@ public final class EthernetFlyweight extends FrameFlyweight<EthernetFlyweight>
     }
 
     /**
+     * Format a MAC address.
+     *
      * @param mac in the low 48 bits.
      * @return printable form {@code aa:bb:cc:dd:ee:ff}; allocates, so not for the hot path.
      */

@@ -39,7 +39,7 @@ public abstract sealed class FrameFlyweight<T extends FrameFlyweight<T>>
     }
 
     /**
-     * @return the wrapped buffer.
+     * {@return the wrapped buffer}
      */
     public final MutableDirectBuffer buffer()
     {
@@ -47,7 +47,7 @@ public abstract sealed class FrameFlyweight<T extends FrameFlyweight<T>>
     }
 
     /**
-     * @return offset of the header in the wrapped buffer.
+     * {@return offset of the header in the wrapped buffer}
      */
     public final int offset()
     {

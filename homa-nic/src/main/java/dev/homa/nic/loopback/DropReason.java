@@ -26,6 +26,8 @@ public final class DropReason
     }
 
     /**
+     * Name a reason code.
+     *
      * @param reason a reason code.
      * @return its name.
      */

@@ -156,7 +156,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return a builder with the defaults.
+     * {@return a builder with the defaults}
      */
     public static FabricBuilder builder()
     {
@@ -164,6 +164,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * The address of a host by its number.
+     *
      * @param index host number from 0.
      * @return the address the builder's {@link FabricBuilder#hosts(int)} gives that host: 198.18.0.1 + index.
      */
@@ -177,6 +179,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * The driver of a host by its address.
+     *
      * @param address a host's address (a port, if any, is ignored).
      * @return its driver.
      * @throws IllegalArgumentException if no host has that address.
@@ -187,6 +191,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * The driver of a host by its index.
+     *
      * @param index host index, 0-based in order of addition.
      * @return its driver.
      */
@@ -196,7 +202,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return number of hosts.
+     * {@return number of hosts}
      */
     public int hostCount()
     {
@@ -204,6 +210,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * The switch port that sends to a host.
+     *
      * @param address a host's address.
      * @return the switch egress port towards it.
      */
@@ -213,7 +221,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the topology: racks, spines, link rates, delays, buffers, queue discipline.
+     * {@return the topology: racks, spines, link rates, delays, buffers, queue discipline}
      */
     public Topology topology()
     {
@@ -221,7 +229,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the switch egress port towards each host, in host order (that of {@link #driverAt(int)}).
+     * {@return the switch egress port towards each host, in host order (that of {@link #driverAt(int)})}
      */
     public List<SwitchPort> hostPorts()
     {
@@ -229,7 +237,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the ports from every ToR up to every spine (rack-major), none without spines.
+     * {@return the ports from every ToR up to every spine (rack-major), none without spines}
      */
     public List<SwitchPort> torUplinks()
     {
@@ -237,7 +245,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the ports from every spine down to every ToR (spine-major), none without spines.
+     * {@return the ports from every spine down to every ToR (spine-major), none without spines}
      */
     public List<SwitchPort> spineDownlinks()
     {
@@ -245,7 +253,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the mode.
+     * {@return the mode}
      */
     public FabricMode mode()
     {
@@ -253,7 +261,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the scheduler that moves packets in timed mode and whose clock stamps them.
+     * {@return the scheduler that moves packets in timed mode and whose clock stamps them}
      */
     public VirtualTimeScheduler scheduler()
     {
@@ -261,7 +269,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return the scheduler's clock, to inject into protocol code.
+     * {@return the scheduler's clock, to inject into protocol code}
      */
     public VirtualClock clock()
     {
@@ -269,7 +277,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return link rate of every link.
+     * {@return link rate of every link}
      */
     public long linkBitsPerSecond()
     {
@@ -277,7 +285,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return one-way propagation delay per hop.
+     * {@return one-way propagation delay per hop}
      */
     public long propagationDelayNs()
     {
@@ -285,7 +293,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return wire bytes per packet beyond its Homa bytes.
+     * {@return wire bytes per packet beyond its Homa bytes}
      */
     public int wireOverheadBytes()
     {
@@ -293,7 +301,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return largest Homa packet.
+     * {@return largest Homa packet}
      */
     public int maxPacketLength()
     {
@@ -301,7 +309,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return switch port buffer limit, 0 for unlimited.
+     * {@return switch port buffer limit, 0 for unlimited}
      */
     public long portBufferBytes()
     {
@@ -309,6 +317,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * Bytes a packet occupies on a link.
+     *
      * @param homaLength Homa bytes of a packet.
      * @return the bytes it occupies on a link.
      */
@@ -318,6 +328,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * Time a packet occupies a link.
+     *
      * @param homaLength Homa bytes of a packet.
      * @return picoseconds it occupies a link when sent alone (rounded down).
      */
@@ -353,6 +365,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * The fault injector of one directed link.
+     *
      * @param source      sending host.
      * @param destination receiving host.
      * @return the injector of that directed link.
@@ -377,6 +391,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * Add a listener to the packet events.
+     *
      * @param listener to call on every packet event; not for the hot path of a benchmark.
      * @return this.
      */
@@ -387,6 +403,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * Remove a listener from the packet events.
+     *
      * @param listener to stop calling.
      * @return this.
      */
@@ -397,6 +415,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
+     * How many frames were dropped for one reason.
+     *
      * @param reason a {@link DropReason}.
      * @return frames dropped for that reason.
      */
@@ -406,7 +426,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return frames dropped for any reason.
+     * {@return frames dropped for any reason}
      */
     public long drops()
     {
@@ -414,7 +434,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return frames lost by the fault injectors.
+     * {@return frames lost by the fault injectors}
      */
     public long lossDrops()
     {
@@ -422,7 +442,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return extra copies made by the fault injectors.
+     * {@return extra copies made by the fault injectors}
      */
     public long duplicates()
     {
@@ -430,7 +450,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return frames held back by the fault injectors.
+     * {@return frames held back by the fault injectors}
      */
     public long reorders()
     {
@@ -438,7 +458,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return frames corrupted by the fault injectors.
+     * {@return frames corrupted by the fault injectors}
      */
     public long corruptions()
     {
@@ -446,7 +466,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return packets put into a receive queue.
+     * {@return packets put into a receive queue}
      */
     public long deliveries()
     {
@@ -454,7 +474,7 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return frames in flight (NIC queues, wires, switch) in timed mode.
+     * {@return frames in flight (NIC queues, wires, switch) in timed mode}
      */
     public int framesInFlight()
     {
@@ -462,8 +482,8 @@ public final class Fabric implements AutoCloseable
     }
 
     /**
-     * @return true if no frame is in flight: the network is quiet (receive queues may still hold packets, hosts
-     * may hold unflushed sends).
+     * {@return true if no frame is in flight: the network is quiet (receive queues may still hold packets, hosts may
+     * hold unflushed sends)}
      */
     public boolean isQuiescent()
     {

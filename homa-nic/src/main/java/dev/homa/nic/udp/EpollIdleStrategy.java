@@ -23,6 +23,8 @@ public final class EpollIdleStrategy implements IdleStrategy
     private int spins;
 
     /**
+     * Create a strategy that spins a few idle calls, then waits in epoll on the driver's sockets.
+     *
      * @param driver    the driver whose sockets to wait on; the strategy must run on its owner thread.
      * @param maxSpins  idle calls that only spin before waiting in epoll.
      * @param maxWaitNs longest wait in epoll per idle call, at least 1 ns.

@@ -166,6 +166,8 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * Open a driver described by a URI.
+     *
      * @param uri such as {@code udp://198.18.0.1:4000?mtu=1500}; see {@link UdpDriverContext#fromUri(String)}.
      * @return an open driver.
      */
@@ -412,6 +414,8 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * Make an idle strategy that waits in epoll on this driver's sockets.
+     *
      * @param maxSpins  idle calls that only spin before waiting in epoll.
      * @param maxWaitNs longest wait in epoll per idle call.
      * @return an idle strategy for this driver's owner thread.
@@ -422,8 +426,8 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return true if the calling thread owns this driver: it made the first {@link #poll}, {@link #send} or
-     * {@link #flush} call.
+     * {@return true if the calling thread owns this driver: it made the first {@link #poll}, {@link #send} or {@link
+     * #flush} call}
      */
     public boolean isOwnerThread()
     {
@@ -480,7 +484,7 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return what the driver counts.
+     * {@return what the driver counts}
      */
     public UdpCounters counters()
     {
@@ -488,7 +492,7 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return true if sends of runs to one destination use UDP GSO (wanted, supported, and not refused so far).
+     * {@return true if sends of runs to one destination use UDP GSO (wanted, supported, and not refused so far)}
      */
     public boolean gsoEnabled()
     {
@@ -496,7 +500,7 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return true if the sockets receive with UDP GRO.
+     * {@return true if the sockets receive with UDP GRO}
      */
     public boolean groEnabled()
     {
@@ -504,7 +508,7 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return true if one socket receives everything (native datapath, level from IP_RECVTOS).
+     * {@return true if one socket receives everything (native datapath, level from IP_RECVTOS)}
      */
     public boolean singleReceiveSocket()
     {
@@ -512,7 +516,7 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return true if received packets carry the priority level they had on the wire.
+     * {@return true if received packets carry the priority level they had on the wire}
      */
     public boolean prioritySteering()
     {
@@ -543,7 +547,7 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
-     * @return free packets in the pool.
+     * {@return free packets in the pool}
      */
     public int freePackets()
     {

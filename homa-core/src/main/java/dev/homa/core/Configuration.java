@@ -41,6 +41,8 @@ public final class Configuration
     }
 
     /**
+     * Read a duration property.
+     *
      * @param name         property name.
      * @param defaultValue nanoseconds without the property.
      * @return nanoseconds.
@@ -59,6 +61,8 @@ public final class Configuration
     }
 
     /**
+     * Read a size property that must fit an int.
+     *
      * @param name         property name.
      * @param defaultValue bytes without the property.
      * @return bytes.
@@ -74,6 +78,8 @@ public final class Configuration
     }
 
     /**
+     * Read a size property.
+     *
      * @param name         property name.
      * @param defaultValue bytes without the property.
      * @return bytes.
@@ -92,6 +98,8 @@ public final class Configuration
     }
 
     /**
+     * Read an integer property.
+     *
      * @param name         property name.
      * @param defaultValue value without the property.
      * @return the integer.
@@ -110,6 +118,8 @@ public final class Configuration
     }
 
     /**
+     * Read a boolean property.
+     *
      * @param name         property name.
      * @param defaultValue value without the property.
      * @return the boolean.
@@ -133,6 +143,8 @@ public final class Configuration
     }
 
     /**
+     * Read a string property.
+     *
      * @param name         property name.
      * @param defaultValue value without the property (may be null).
      * @return the string.
@@ -143,6 +155,8 @@ public final class Configuration
     }
 
     /**
+     * Read an enum property.
+     *
      * @param name         property name.
      * @param type         the enum.
      * @param defaultValue value without the property.
@@ -164,6 +178,8 @@ public final class Configuration
     }
 
     /**
+     * Read a property holding a comma-separated list of sizes.
+     *
      * @param name         property name.
      * @param defaultValue value without the property (may be null).
      * @return the comma-separated sizes of the property.

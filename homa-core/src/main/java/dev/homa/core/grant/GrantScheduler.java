@@ -71,6 +71,8 @@ public final class GrantScheduler
     }
 
     /**
+     * A scheduler that counts its grants among the transport's counters.
+     *
      * @param config  knobs; validated and copied.
      * @param metrics the transport's counters, where the scheduler counts its grants ({@code grant.*}).
      * @throws IllegalArgumentException if the config is invalid.
@@ -225,9 +227,7 @@ public final class GrantScheduler
         return due ? sendGrants(nowNs, sender) : 0;
     }
 
-    /**
-     * @return true if {@link #sendGrantsIfDue} has work.
-     */
+    /** {@return true if {@link #sendGrantsIfDue} has work} */
     public boolean grantsDue()
     {
         return due;
@@ -263,15 +263,15 @@ public final class GrantScheduler
         }
     }
 
-    /**
-     * @return messages currently active (at most the overcommit).
-     */
+    /** {@return messages currently active (at most the overcommit)} */
     public int activeCount()
     {
         return active.count();
     }
 
     /**
+     * The active message at one SRPT rank.
+     *
      * @param rank 0 to {@link #activeCount()} - 1.
      * @return the active message at that SRPT rank.
      * @throws IndexOutOfBoundsException if there is no such rank.
@@ -306,17 +306,13 @@ public final class GrantScheduler
         }
     }
 
-    /**
-     * @return highest scheduled level in use.
-     */
+    /** {@return highest scheduled level in use} */
     public int maxScheduledPriority()
     {
         return maxScheduledPriority;
     }
 
-    /**
-     * @return bytes granted or unscheduled but not yet received, summed over tracked messages.
-     */
+    /** {@return bytes granted or unscheduled but not yet received, summed over tracked messages} */
     public int incomingBytes()
     {
         return (int)budget.incomingBytes();

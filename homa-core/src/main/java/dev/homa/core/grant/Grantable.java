@@ -10,27 +10,27 @@ package dev.homa.core.grant;
 public interface Grantable
 {
     /**
-     * @return key of the sending host (e.g. a {@code HostAddress}); messages of one peer compete for one slot.
+     * {@return key of the sending host (e.g. a {@code HostAddress}); messages of one peer compete for one slot}
      */
     long peer();
 
     /**
-     * @return total length of the message in bytes, at least 1.
+     * {@return total length of the message in bytes, at least 1}
      */
     int messageLength();
 
     /**
-     * @return distinct payload bytes received so far, between 0 and {@link #messageLength()}.
+     * {@return distinct payload bytes received so far, between 0 and {@link #messageLength()}}
      */
     int bytesReceived();
 
     /**
-     * @return monotonic arrival sequence number: smaller is older. Breaks SRPT ties and picks the FIFO grant.
+     * {@return monotonic arrival sequence number: smaller is older. Breaks SRPT ties and picks the FIFO grant}
      */
     long birthOrder();
 
     /**
-     * @return the scheduler's state for this message, created once by the engine and reset when the message starts.
+     * {@return the scheduler's state for this message, created once by the engine and reset when the message starts}
      */
     GrantState grantState();
 }

@@ -139,7 +139,7 @@ public final class CountersFile implements AutoCloseable
     }
 
     /**
-     * @return the file.
+     * {@return the file}
      */
     public Path path()
     {
@@ -233,6 +233,8 @@ public final class CountersFile implements AutoCloseable
     }
 
     /**
+     * The process id in a counters file's name.
+     *
      * @param file a counters file.
      * @return the process id its name starts with, or -1.
      */
@@ -282,6 +284,8 @@ public final class CountersFile implements AutoCloseable
         private final CountersReader counters;
 
         /**
+         * Map an existing counters file for reading.
+         *
          * @param file a counters file.
          * @throws IllegalStateException if it is not one (or not yet written).
          */
@@ -307,7 +311,7 @@ public final class CountersFile implements AutoCloseable
         }
 
         /**
-         * @return the writer's process id.
+         * {@return the writer's process id}
          */
         public long pid()
         {
@@ -315,7 +319,7 @@ public final class CountersFile implements AutoCloseable
         }
 
         /**
-         * @return what the file belongs to.
+         * {@return what the file belongs to}
          */
         public String role()
         {
@@ -323,7 +327,7 @@ public final class CountersFile implements AutoCloseable
         }
 
         /**
-         * @return when the transport started, epoch ms.
+         * {@return when the transport started, epoch ms}
          */
         public long startTimeMs()
         {
@@ -331,7 +335,7 @@ public final class CountersFile implements AutoCloseable
         }
 
         /**
-         * @return when the counters were last published, epoch ms.
+         * {@return when the counters were last published, epoch ms}
          */
         public long heartbeatMs()
         {
@@ -339,7 +343,7 @@ public final class CountersFile implements AutoCloseable
         }
 
         /**
-         * @return the counters (labels, type ids, keys and values).
+         * {@return the counters (labels, type ids, keys and values)}
          */
         public CountersReader counters()
         {
@@ -347,6 +351,8 @@ public final class CountersFile implements AutoCloseable
         }
 
         /**
+         * Read one counter by its label.
+         *
          * @param label a counter's label, e.g. {@code client_rpcs_completed} or {@code driver.packets_received}.
          * @return its value, or -1 if there is no such counter.
          */

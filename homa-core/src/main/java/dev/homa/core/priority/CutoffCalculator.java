@@ -71,6 +71,8 @@ public final class CutoffCalculator
     private int unscheduledLevels;
 
     /**
+     * Create a calculator with the default window and minimum.
+     *
      * @param numPriorities    priority levels in use, 1 to {@link PriorityMapping#LEVELS}.
      * @param unscheduledBytes bytes a sender sends unscheduled, at least 1.
      * @param maxMessageLength largest legal message, at least 1.
@@ -106,6 +108,8 @@ public final class CutoffCalculator
     }
 
     /**
+     * Set how many recent messages the statistics cover.
+     *
      * @param windowMessages most recent messages the statistics cover, at least 2 (split in two generations).
      * @return this for a fluent API.
      * @throws IllegalArgumentException if below 2.
@@ -121,7 +125,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return most recent messages the statistics cover.
+     * {@return most recent messages the statistics cover}
      */
     public int windowMessages()
     {
@@ -129,6 +133,8 @@ public final class CutoffCalculator
     }
 
     /**
+     * Set how many messages the window needs before cutoffs are computed.
+     *
      * @param minimumMessages messages in the window before {@link #recompute(Cutoffs)} changes anything, at least 1.
      * @return this for a fluent API.
      * @throws IllegalArgumentException if below 1.
@@ -144,7 +150,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return messages needed in the window before cutoffs are computed.
+     * {@return messages needed in the window before cutoffs are computed}
      */
     public int minimumMessages()
     {
@@ -298,7 +304,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return unscheduled levels from the last computation (before any: half the levels, as the kernel's defaults).
+     * {@return unscheduled levels from the last computation (before any: half the levels, as the kernel's defaults)}
      */
     public int unscheduledLevels()
     {
@@ -306,7 +312,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return highest level for scheduled data: levels - unscheduled levels - 1 (0 when a single level is shared).
+     * {@return highest level for scheduled data: levels - unscheduled levels - 1 (0 when a single level is shared)}
      */
     public int maxScheduledPriority()
     {
@@ -314,7 +320,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return messages in the current window.
+     * {@return messages in the current window}
      */
     public long windowMessageCount()
     {
@@ -322,7 +328,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return messages recorded since construction.
+     * {@return messages recorded since construction}
      */
     public long messagesRecorded()
     {
@@ -330,7 +336,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return lengths below 1 that were ignored.
+     * {@return lengths below 1 that were ignored}
      */
     public long rejectedLengths()
     {
@@ -338,7 +344,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return computations run (enough messages were in the window).
+     * {@return computations run (enough messages were in the window)}
      */
     public long recomputations()
     {
@@ -346,7 +352,7 @@ public final class CutoffCalculator
     }
 
     /**
-     * @return computations that installed changed cutoffs.
+     * {@return computations that installed changed cutoffs}
      */
     public long installs()
     {
@@ -354,6 +360,8 @@ public final class CutoffCalculator
     }
 
     /**
+     * The largest length of a length's statistics bucket.
+     *
      * @param length message length, 1 to the maximum.
      * @return largest length counted in the same statistics bucket (a possible cutoff value).
      */

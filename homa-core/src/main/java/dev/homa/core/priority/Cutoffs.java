@@ -68,6 +68,8 @@ public final class Cutoffs
     }
 
     /**
+     * The cutoff of one level.
+     *
      * @param level 0 to {@link PriorityMapping#LEVELS} - 1.
      * @return largest message length that uses this level.
      */
@@ -77,7 +79,7 @@ public final class Cutoffs
     }
 
     /**
-     * @return version of this set, 0 for none.
+     * {@return version of this set, 0 for none}
      */
     public int version()
     {
@@ -183,6 +185,8 @@ public final class Cutoffs
     }
 
     /**
+     * Whether this set holds the given cutoffs.
+     *
      * @param cutoffs {@link PriorityMapping#LEVELS} values.
      * @return true if this set holds exactly these cutoffs (the version is not compared).
      */

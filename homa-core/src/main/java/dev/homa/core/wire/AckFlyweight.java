@@ -108,7 +108,7 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 number of valid leading entries (a validated packet has at most {@link #MAX_ACKS}).
+     * {@return u16 number of valid leading entries (a validated packet has at most {@link #MAX_ACKS})}
      */
     public int numAcks()
     {
@@ -116,6 +116,8 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the number of acks.
+     *
      * @param numAcks number of valid leading entries.
      * @return this.
      */
@@ -126,6 +128,8 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Read the client id of one entry.
+     *
      * @param index entry 0..4.
      * @return u64 client id of that entry.
      * @throws IndexOutOfBoundsException if {@code index} is outside 0..4.
@@ -136,6 +140,8 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the client id of one entry.
+     *
      * @param index    entry 0..4.
      * @param clientId client RPC id.
      * @return this.
@@ -148,6 +154,8 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Read the server port of one entry.
+     *
      * @param index entry 0..4.
      * @return u16 server port of that entry.
      * @throws IndexOutOfBoundsException if {@code index} is outside 0..4.
@@ -158,6 +166,8 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the server port of one entry.
+     *
      * @param index entry 0..4.
      * @param port  u16 server port.
      * @return this.
@@ -186,6 +196,8 @@ public final class AckFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Where an entry starts in the header.
+     *
      * @param index entry 0..4.
      * @return offset of that entry from the start of the header.
      * @throws IndexOutOfBoundsException if {@code index} is outside 0..4.

@@ -89,6 +89,8 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Read the cutoff of one priority level.
+     *
      * @param level priority level 0..7.
      * @return u32 cutoff for that level, as a signed int.
      * @throws IndexOutOfBoundsException if {@code level} is outside 0..7.
@@ -99,6 +101,8 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the cutoff of one priority level.
+     *
      * @param level  priority level 0..7.
      * @param cutoff largest message length that may use that level.
      * @return this.
@@ -111,7 +115,7 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 cutoff version.
+     * {@return u16 cutoff version}
      */
     public int cutoffVersion()
     {
@@ -119,6 +123,8 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the cutoff version.
+     *
      * @param version u16 cutoff version.
      * @return this.
      */
@@ -129,6 +135,8 @@ public final class CutoffsFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Where a level's cutoff starts in the header.
+     *
      * @param level priority level 0..7.
      * @return offset of that level's cutoff from the start of the header.
      * @throws IndexOutOfBoundsException if {@code level} is outside 0..7.

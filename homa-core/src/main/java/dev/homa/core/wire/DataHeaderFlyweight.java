@@ -138,7 +138,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u32 total message length as a signed int (a validated packet has 1..max).
+     * {@return u32 total message length as a signed int (a validated packet has 1..max)}
      */
     public int messageLength()
     {
@@ -146,6 +146,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the total message length.
+     *
      * @param length total message length.
      * @return this.
      */
@@ -156,7 +158,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u32 incoming offset as a signed int.
+     * {@return u32 incoming offset as a signed int}
      */
     public int incoming()
     {
@@ -164,6 +166,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the incoming offset.
+     *
      * @param incoming offset below which the receiver may count on every byte arriving without further grants.
      * @return this.
      */
@@ -174,7 +178,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u64 client id of the piggybacked ack; 0 = none.
+     * {@return u64 client id of the piggybacked ack; 0 = none}
      */
     public long ackClientId()
     {
@@ -182,6 +186,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the client id of the piggybacked ack.
+     *
      * @param clientId client id of the acked RPC, 0 for none.
      * @return this.
      */
@@ -192,7 +198,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 server port of the piggybacked ack.
+     * {@return u16 server port of the piggybacked ack}
      */
     public int ackServerPort()
     {
@@ -200,6 +206,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the server port of the piggybacked ack.
+     *
      * @param port u16 server port of the acked RPC.
      * @return this.
      */
@@ -210,7 +218,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 cutoff version the sender used; 0 = never received the receiver's cutoffs.
+     * {@return u16 cutoff version the sender used; 0 = never received the receiver's cutoffs}
      */
     public int cutoffVersion()
     {
@@ -218,6 +226,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the cutoff version.
+     *
      * @param version u16 cutoff version.
      * @return this.
      */
@@ -238,6 +248,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Write the retransmit flag.
+     *
      * @param retransmit true if this packet answers a RESEND (written as 1).
      * @return this.
      */
@@ -260,7 +272,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return the seg.offset field exactly as on the wire (may be -1, see {@link #segmentOffset()}).
+     * {@return the seg.offset field exactly as on the wire (may be -1, see {@link #segmentOffset()})}
      */
     public int rawSegmentOffset()
     {
@@ -296,7 +308,7 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
-     * @return index in {@link #buffer()} of the first payload byte.
+     * {@return index in {@link #buffer()} of the first payload byte}
      */
     public int payloadOffset()
     {
@@ -304,6 +316,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Read the message length of a DATA packet without wrapping a flyweight.
+     *
      * @param buffer holding a DATA packet.
      * @param offset index of the first header byte.
      * @return u32 message length as a signed int.
@@ -314,6 +328,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Read the incoming offset of a DATA packet without wrapping a flyweight.
+     *
      * @param buffer holding a DATA packet.
      * @param offset index of the first header byte.
      * @return u32 incoming offset as a signed int.
@@ -324,6 +340,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Read the segment offset of a DATA packet without wrapping a flyweight.
+     *
      * @param buffer holding a DATA packet.
      * @param offset index of the first header byte.
      * @return u32 segment offset as a signed int, resolved as in {@link #segmentOffset()}.
@@ -336,6 +354,8 @@ public final class DataHeaderFlyweight extends HomaHeaderFlyweight
     }
 
     /**
+     * Payload bytes of a DATA packet of a given length.
+     *
      * @param packetLength bytes in the whole DATA packet.
      * @return payload bytes it carries.
      */

@@ -166,7 +166,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return the wrapped buffer.
+     * {@return the wrapped buffer}
      */
     public MutableDirectBuffer buffer()
     {
@@ -174,7 +174,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return index in {@link #buffer()} of the first header byte.
+     * {@return index in {@link #buffer()} of the first header byte}
      */
     public int bufferOffset()
     {
@@ -209,7 +209,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 source port.
+     * {@return u16 source port}
      */
     public int sourcePort()
     {
@@ -217,6 +217,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the source port.
+     *
      * @param port u16 source port.
      * @return this.
      */
@@ -227,7 +229,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 destination port.
+     * {@return u16 destination port}
      */
     public int destinationPort()
     {
@@ -235,6 +237,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the destination port.
+     *
      * @param port u16 destination port.
      * @return this.
      */
@@ -245,7 +249,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return the u32 sequence field as raw 32 bits.
+     * {@return the u32 sequence field as raw 32 bits}
      */
     public int sequence()
     {
@@ -253,6 +257,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the sequence field.
+     *
      * @param sequence raw 32 bits.
      * @return this.
      */
@@ -263,7 +269,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u8 opcode, see {@link PacketType}.
+     * {@return u8 opcode, see {@link PacketType}}
      */
     public int type()
     {
@@ -271,6 +277,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the opcode.
+     *
      * @param type u8 opcode.
      * @return this.
      */
@@ -281,7 +289,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return the whole u8 doff byte (header length in words in the upper nibble).
+     * {@return the whole u8 doff byte (header length in words in the upper nibble)}
      */
     public int doff()
     {
@@ -289,6 +297,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the doff byte.
+     *
      * @param doff whole u8 doff byte.
      * @return this.
      */
@@ -299,7 +309,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u8 flags, see {@link #HIJACK_FLAGS} and {@link #FLAG_INCAST}.
+     * {@return u8 flags, see {@link #HIJACK_FLAGS} and {@link #FLAG_INCAST}}
      */
     public int flags()
     {
@@ -307,6 +317,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the flags byte.
+     *
      * @param flags u8 flags.
      * @return this.
      */
@@ -317,7 +329,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 window (unused by Homa).
+     * {@return u16 window (unused by Homa)}
      */
     public int window()
     {
@@ -325,6 +337,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the window field.
+     *
      * @param window u16 window.
      * @return this.
      */
@@ -335,7 +349,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 checksum.
+     * {@return u16 checksum}
      */
     public int checksum()
     {
@@ -343,6 +357,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the checksum.
+     *
      * @param checksum u16 checksum.
      * @return this.
      */
@@ -353,7 +369,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u16 urgent pointer.
+     * {@return u16 urgent pointer}
      */
     public int urgent()
     {
@@ -361,6 +377,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the urgent pointer.
+     *
      * @param urgent u16 urgent pointer.
      * @return this.
      */
@@ -371,7 +389,7 @@ public class HomaHeaderFlyweight
     }
 
     /**
-     * @return u64 RPC id as known by the sender of this packet.
+     * {@return u64 RPC id as known by the sender of this packet}
      */
     public long senderId()
     {
@@ -379,6 +397,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Write the sender id.
+     *
      * @param senderId u64 RPC id.
      * @return this.
      */
@@ -401,6 +421,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Read the sender id of a header without wrapping a flyweight.
+     *
      * @param buffer holding the packet.
      * @param offset index of the first header byte.
      * @return u64 sender id.
@@ -411,6 +433,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Read the source port of a header without wrapping a flyweight.
+     *
      * @param buffer holding the packet.
      * @param offset index of the first header byte.
      * @return u16 source port.
@@ -421,6 +445,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Read the destination port of a header without wrapping a flyweight.
+     *
      * @param buffer holding the packet.
      * @param offset index of the first header byte.
      * @return u16 destination port.
@@ -431,6 +457,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Read the doff byte of a header without wrapping a flyweight.
+     *
      * @param buffer holding the packet.
      * @param offset index of the first header byte.
      * @return u8 doff byte.
@@ -441,6 +469,8 @@ public class HomaHeaderFlyweight
     }
 
     /**
+     * Read the flags byte of a header without wrapping a flyweight.
+     *
      * @param buffer holding the packet.
      * @param offset index of the first header byte.
      * @return u8 flags byte.

@@ -61,6 +61,8 @@ public final class CompiledClasses
     }
 
     /**
+     * Read the compiled classes of the module a class belongs to.
+     *
      * @param anchor any class of the module; its code source must be a directory (as in a Maven build).
      * @return the module's compiled classes.
      */
@@ -82,6 +84,8 @@ public final class CompiledClasses
     }
 
     /**
+     * Which packages under a prefix each package of the module refers to.
+     *
      * @param prefix package name prefix, e.g. {@code dev.homa}.
      * @return for every package of this module under the prefix, the other packages under the prefix its classes
      * refer to (in code, field and method types and generic signatures).
@@ -117,6 +121,8 @@ public final class CompiledClasses
     }
 
     /**
+     * The dependency cycles among the packages under a prefix.
+     *
      * @param prefix package name prefix.
      * @return every group of two or more packages under the prefix that depend on each other, directly or through
      * others (Tarjan's strongly connected components); empty if the package graph has no cycle.
@@ -127,6 +133,8 @@ public final class CompiledClasses
     }
 
     /**
+     * The public top-level types of a package.
+     *
      * @param packageName a package of this module.
      * @return simple names of the package's public top-level types.
      */
@@ -147,7 +155,7 @@ public final class CompiledClasses
     }
 
     /**
-     * @return the packages the module descriptor ({@code module-info.class}) exports without qualification.
+     * {@return the packages the module descriptor ({@code module-info.class}) exports without qualification}
      */
     public Set<String> exportedPackages()
     {

@@ -175,7 +175,7 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * @return name of namespace A.
+     * {@return name of namespace A}
      */
     public String nsA()
     {
@@ -183,7 +183,7 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * @return name of namespace B.
+     * {@return name of namespace B}
      */
     public String nsB()
     {
@@ -191,7 +191,7 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * @return interface name of the veth end in A.
+     * {@return interface name of the veth end in A}
      */
     public String ifA()
     {
@@ -199,7 +199,7 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * @return interface name of the veth end in B.
+     * {@return interface name of the veth end in B}
      */
     public String ifB()
     {
@@ -207,7 +207,7 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * @return dotted IPv4 address of A's veth end.
+     * {@return dotted IPv4 address of A's veth end}
      */
     public String ipA()
     {
@@ -215,7 +215,7 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
-     * @return dotted IPv4 address of B's veth end.
+     * {@return dotted IPv4 address of B's veth end}
      */
     public String ipB()
     {
@@ -223,6 +223,8 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
+     * The MAC of A's veth end.
+     *
      * @return MAC of A's veth end.
      * @throws IllegalStateException unless the pair was built with static neighbours (else the kernel chose it).
      */
@@ -232,6 +234,8 @@ public final class NetnsPair implements AutoCloseable
     }
 
     /**
+     * The MAC of B's veth end.
+     *
      * @return MAC of B's veth end.
      * @throws IllegalStateException unless the pair was built with static neighbours.
      */

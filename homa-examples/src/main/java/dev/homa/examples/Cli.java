@@ -16,6 +16,8 @@ public final class Cli
     }
 
     /**
+     * Run a picocli command; a failure prints one line, not a stack trace.
+     *
      * @param command the picocli command object.
      * @param args    the command line.
      * @return the exit status: 0, or {@link #FAILURE}.

@@ -42,6 +42,8 @@ public final class EchoDemo
     }
 
     /**
+     * Run the demo and print its report.
+     *
      * @param args ignored; see the class comment for properties.
      */
     public static void main(final String[] args)

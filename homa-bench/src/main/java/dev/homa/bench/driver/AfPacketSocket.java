@@ -171,7 +171,7 @@ public final class AfPacketSocket implements AutoCloseable
     }
 
     /**
-     * @return off-heap buffer whose first {@code length} bytes {@link #send(int)} transmits.
+     * {@return off-heap buffer whose first {@code length} bytes {@link #send(int)} transmits}
      */
     public UnsafeBuffer sendBuffer()
     {
@@ -179,7 +179,7 @@ public final class AfPacketSocket implements AutoCloseable
     }
 
     /**
-     * @return off-heap buffer that {@link #receive()} fills.
+     * {@return off-heap buffer that {@link #receive()} fills}
      */
     public UnsafeBuffer receiveBuffer()
     {
@@ -187,7 +187,7 @@ public final class AfPacketSocket implements AutoCloseable
     }
 
     /**
-     * @return the interface index the socket is bound to.
+     * {@return the interface index the socket is bound to}
      */
     public int interfaceIndex()
     {
@@ -246,7 +246,7 @@ public final class AfPacketSocket implements AutoCloseable
     }
 
     /**
-     * @return sends the kernel refused.
+     * {@return sends the kernel refused}
      */
     public long sendErrors()
     {
@@ -254,7 +254,7 @@ public final class AfPacketSocket implements AutoCloseable
     }
 
     /**
-     * @return errno of the last refused send, 0 if none.
+     * {@return errno of the last refused send, 0 if none}
      */
     public int lastSendErrno()
     {

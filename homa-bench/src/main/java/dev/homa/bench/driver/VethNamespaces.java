@@ -90,7 +90,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * @return namespace A (the client side in the benchmarks).
+     * {@return namespace A (the client side in the benchmarks)}
      */
     public String nsA()
     {
@@ -98,7 +98,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * @return namespace B (the server side).
+     * {@return namespace B (the server side)}
      */
     public String nsB()
     {
@@ -106,7 +106,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * @return dotted IPv4 of A.
+     * {@return dotted IPv4 of A}
      */
     public String ipA()
     {
@@ -114,7 +114,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * @return dotted IPv4 of B.
+     * {@return dotted IPv4 of B}
      */
     public String ipB()
     {
@@ -122,7 +122,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * @return MAC of A's veth end.
+     * {@return MAC of A's veth end}
      */
     public String macA()
     {
@@ -130,7 +130,7 @@ public final class VethNamespaces implements AutoCloseable
     }
 
     /**
-     * @return MAC of B's veth end.
+     * {@return MAC of B's veth end}
      */
     public String macB()
     {

@@ -64,6 +64,13 @@ public class EngineBenchmark
     private static final int PAYLOAD = 1400;
     private static final long PACKET_NS = (PAYLOAD + 56 + 62) * 8L / 10;
 
+    /**
+     * Create the benchmark; JMH instantiates it.
+     */
+    public EngineBenchmark()
+    {
+    }
+
     /** A settable clock: virtual time for the engine. */
     static final class ManualClock implements NanoClock
     {
@@ -93,6 +100,13 @@ public class EngineBenchmark
         boolean ackNext;
 
         /**
+         * Create the state; JMH instantiates it and calls {@link #setup()}.
+         */
+        public Receiver()
+        {
+        }
+
+        /**
          * Build the engine.
          */
         @Setup(Level.Trial)
@@ -116,6 +130,8 @@ public class EngineBenchmark
     }
 
     /**
+     * Feed the engine one DATA packet, or the ACK of a completed request, and run one duty cycle.
+     *
      * @param s state.
      * @return work done.
      */
@@ -186,6 +202,13 @@ public class EngineBenchmark
         boolean gather;
 
         /**
+         * Create the state; JMH instantiates it and calls {@link #setup()}.
+         */
+        public Sender()
+        {
+        }
+
+        /**
          * Build the engine.
          */
         @Setup(Level.Trial)
@@ -222,6 +245,8 @@ public class EngineBenchmark
     }
 
     /**
+     * Run one duty cycle of the sending engine, first submitting a new request or feeding the response when due.
+     *
      * @param s state.
      * @return work done.
      */
@@ -269,6 +294,13 @@ public class EngineBenchmark
         int offset;
 
         /**
+         * Create the state; JMH instantiates it and calls {@link #setup()}.
+         */
+        public Floor()
+        {
+        }
+
+        /**
          * Allocate.
          */
         @Setup(Level.Trial)
@@ -280,6 +312,8 @@ public class EngineBenchmark
     }
 
     /**
+     * Copy one packet's payload.
+     *
      * @param s state.
      * @return a byte of the copy.
      */

@@ -61,6 +61,13 @@ public class RpcRoundTripBenchmark
     private static final int CACHE_LINE_WORDS = 8;
 
     /**
+     * Create the benchmark; JMH instantiates it.
+     */
+    public RpcRoundTripBenchmark()
+    {
+    }
+
+    /**
      * Dirty every cache line of {@code lines}: what a host's own system call does to its caches between two hops.
      */
     static void evict(final long[] lines)
@@ -95,6 +102,13 @@ public class RpcRoundTripBenchmark
         long sequence;
 
         /**
+         * Create the state; JMH instantiates it and calls {@link #setup()}.
+         */
+        public Hosts()
+        {
+        }
+
+        /**
          * Build the fabric and both transports.
          */
         @Setup(Level.Trial)
@@ -126,6 +140,8 @@ public class RpcRoundTripBenchmark
     }
 
     /**
+     * Make one RPC from the client to the server and back, driving both engines until the response arrives.
+     *
      * @param h the hosts.
      * @return the response's first byte.
      */
@@ -212,6 +228,13 @@ public class RpcRoundTripBenchmark
         long returned;
 
         /**
+         * Create the state; JMH instantiates it and calls {@link #setup()}.
+         */
+        public Echo()
+        {
+        }
+
+        /**
          * Build the fabric.
          */
         @Setup(Level.Trial)
@@ -256,6 +279,8 @@ public class RpcRoundTripBenchmark
     }
 
     /**
+     * Send one packet from the client's driver to the server's and back.
+     *
      * @param e the fabric.
      * @return the echoed word.
      */

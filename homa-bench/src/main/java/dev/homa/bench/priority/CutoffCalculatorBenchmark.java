@@ -46,6 +46,13 @@ public class CutoffCalculatorBenchmark
     private Cutoffs cutoffs;
 
     /**
+     * Create the benchmark; JMH instantiates it and calls {@link #setUp()}.
+     */
+    public CutoffCalculatorBenchmark()
+    {
+    }
+
+    /**
      * Fill the statistics from a seeded sample of the workload.
      */
     @Setup
@@ -64,7 +71,7 @@ public class CutoffCalculatorBenchmark
     }
 
     /**
-     * @return whether new cutoffs were installed (only the first time; every call computes them).
+     * {@return whether new cutoffs were installed (only the first time; every call computes them)}
      */
     @Benchmark
     public boolean recompute()

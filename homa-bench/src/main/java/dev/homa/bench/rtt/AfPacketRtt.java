@@ -35,6 +35,8 @@ public final class AfPacketRtt
         private final int payloadOffset;
 
         /**
+         * Open the client's socket on its interface and write the frame it sends.
+         *
          * @param setup  where the two sides are; opened in the calling thread's namespace.
          * @param rxRing receive from a TPACKET_V2 ring rather than with recv(2).
          */
@@ -99,6 +101,8 @@ public final class AfPacketRtt
         private long answered;
 
         /**
+         * Open the server's socket on its interface.
+         *
          * @param setup  where the two sides are; opened in the calling thread's namespace.
          * @param rxRing receive from a TPACKET_V2 ring rather than with recv(2).
          */

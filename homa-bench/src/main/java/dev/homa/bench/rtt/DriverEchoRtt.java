@@ -31,6 +31,8 @@ public final class DriverEchoRtt
         private long rttNs;
 
         /**
+         * A client that sends its packets through a driver.
+         *
          * @param driver opened in the client's namespace, on the thread that will call {@link #roundTrip}.
          * @param server {@link dev.homa.nic.HostAddress} of the server (with the port for UDP).
          * @param setup  sizes.
@@ -103,6 +105,8 @@ public final class DriverEchoRtt
         private long answered;
 
         /**
+         * A server that echoes through a driver.
+         *
          * @param driver opened in the server's namespace, on the thread that will call {@link #doWork()}.
          */
         public Server(final NicDriver driver)

@@ -32,6 +32,8 @@ public final class KernelUdpRtt
         private final UnsafeBuffer inView;
 
         /**
+         * Open the client's channel, connected to the server.
+         *
          * @param setup where the two sides are; opened in the calling thread's namespace.
          */
         public Client(final RttSetup setup)
@@ -95,6 +97,8 @@ public final class KernelUdpRtt
         private long answered;
 
         /**
+         * Open the server's channel, connected to the client.
+         *
          * @param setup where the two sides are; opened in the calling thread's namespace.
          */
         public Server(final RttSetup setup)

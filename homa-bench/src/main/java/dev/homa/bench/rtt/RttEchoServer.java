@@ -63,6 +63,15 @@ public final class RttEchoServer implements Callable<Integer>
     private volatile boolean stop;
 
     /**
+     * Create the command; picocli sets its options from the command line.
+     */
+    public RttEchoServer()
+    {
+    }
+
+    /**
+     * Run the server and exit with its status.
+     *
      * @param args see the options.
      */
     public static void main(final String[] args)

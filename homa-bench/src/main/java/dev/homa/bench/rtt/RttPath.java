@@ -45,7 +45,7 @@ public enum RttPath
     }
 
     /**
-     * @return short name used on the command line and in tables.
+     * {@return short name used on the command line and in tables}
      */
     public String id()
     {
@@ -53,7 +53,7 @@ public enum RttPath
     }
 
     /**
-     * @return one-line description.
+     * {@return one-line description}
      */
     public String description()
     {
@@ -61,7 +61,7 @@ public enum RttPath
     }
 
     /**
-     * @return the floor this path is compared with, or null if it is a floor.
+     * {@return the floor this path is compared with, or null if it is a floor}
      */
     public RttPath floor()
     {
@@ -69,6 +69,8 @@ public enum RttPath
     }
 
     /**
+     * Find a path by its short name.
+     *
      * @param id a {@link #id()}.
      * @return the path.
      * @throws IllegalArgumentException naming the known ids.

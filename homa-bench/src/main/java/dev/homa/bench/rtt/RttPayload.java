@@ -45,6 +45,8 @@ public final class RttPayload
     }
 
     /**
+     * Read a payload's sequence number.
+     *
      * @param buffer buffer.
      * @param offset first payload byte.
      * @return the sequence number.
@@ -55,6 +57,8 @@ public final class RttPayload
     }
 
     /**
+     * Read a payload's send timestamp.
+     *
      * @param buffer buffer.
      * @param offset first payload byte.
      * @return the client's send timestamp.
@@ -65,6 +69,8 @@ public final class RttPayload
     }
 
     /**
+     * Parse a MAC address.
+     *
      * @param text MAC as {@code aa:bb:cc:dd:ee:ff}.
      * @return the low 48 bits.
      */

@@ -17,6 +17,8 @@ public record RttResult(
     RttPath path, Histogram histogram, long timeouts, long warmups, long elapsedNs, String note, long answered)
 {
     /**
+     * The result of a path that did not run.
+     *
      * @param path   the path.
      * @param reason why it did not run.
      * @return a result without samples.
@@ -27,6 +29,8 @@ public record RttResult(
     }
 
     /**
+     * A copy with the server's count of answered requests.
+     *
      * @param count what the server reported.
      * @return a copy with {@link #answered()} set.
      */
@@ -60,7 +64,7 @@ public record RttResult(
     }
 
     /**
-     * @return round trips attempted: warm-up, recorded samples and timeouts.
+     * {@return round trips attempted: warm-up, recorded samples and timeouts}
      */
     public long attempted()
     {
@@ -68,7 +72,7 @@ public record RttResult(
     }
 
     /**
-     * @return true if there are samples.
+     * {@return true if there are samples}
      */
     public boolean hasSamples()
     {
@@ -76,6 +80,8 @@ public record RttResult(
     }
 
     /**
+     * A percentile of the round-trip times.
+     *
      * @param percentile 0..100.
      * @return that percentile in microseconds.
      */

@@ -6,12 +6,12 @@ package dev.homa.bench.rtt;
 public interface RttServer extends AutoCloseable
 {
     /**
-     * @return requests answered in this call; 0 means idle.
+     * {@return requests answered in this call; 0 means idle}
      */
     int doWork();
 
     /**
-     * @return requests answered so far.
+     * {@return requests answered so far}
      */
     long answered();
 

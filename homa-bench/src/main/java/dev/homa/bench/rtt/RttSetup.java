@@ -40,7 +40,7 @@ public record RttSetup(
     }
 
     /**
-     * @return the options that {@link RttEchoServer} reads back.
+     * {@return the options that {@link RttEchoServer} reads back}
      */
     public List<String> toArguments()
     {
@@ -53,7 +53,7 @@ public record RttSetup(
     }
 
     /**
-     * @return bytes of the stand-in Homa packet on floor and echo paths: header plus payload.
+     * {@return bytes of the stand-in Homa packet on floor and echo paths: header plus payload}
      */
     public int homaPacketLength()
     {

@@ -27,6 +27,8 @@ public final class RttTable
     }
 
     /**
+     * Format the report without paired columns.
+     *
      * @param results in run order.
      * @return the Markdown table followed by notes.
      */
@@ -36,6 +38,8 @@ public final class RttTable
     }
 
     /**
+     * Format the report, with paired columns if there are rounds.
+     *
      * @param results pooled over the rounds, in run order.
      * @param rounds  each round's results, in the same order (empty: no paired columns).
      * @return the Markdown table followed by notes.

@@ -143,7 +143,7 @@ public class RpcRoundTripBenchmark
      * Make one RPC from the client to the server and back, driving both engines until the response arrives.
      *
      * @param h the hosts.
-     * @return the response's first byte.
+     * @return the sequence number the response echoes (its first 8 bytes).
      */
     @Benchmark
     public long homaRoundTrip(final Hosts h)

@@ -10,8 +10,7 @@ import java.util.Locale;
  * driver path, the p50 and p99 ratios to its floor measured in the same run, checked against the targets: once
  * from all samples pooled, once paired by round (each round's ratio to the floor measured in that round, the
  * median over the rounds, with the lowest and highest). The paired ratio is the one to judge by on a machine whose
- * speed drifts between rounds (this VM's veth floor moves between about 3.0 and 3.7 us): pooling puts one path's
- * fast rounds against the floor's slow ones.
+ * speed drifts between rounds: pooling puts one path's fast rounds against the floor's slow ones.
  */
 public final class RttTable
 {

@@ -113,7 +113,8 @@ final class LoadRunner implements Callable<Integer>
     @Option(names = "--markdown", description = "Write the tables here.")
     Path markdown;
 
-    @Option(names = "--plot", description = "sweep: write the goodput-by-size plot here (PNG).")
+    @Option(names = "--plot",
+        description = "sweep: the goodput-by-size plot, one PNG per path: x.png gives x-loopback.png.")
     Path plot;
 
     private final Report report = new Report();

@@ -64,13 +64,6 @@ public class EngineBenchmark
     private static final int PAYLOAD = 1400;
     private static final long PACKET_NS = (PAYLOAD + 56 + 62) * 8L / 10;
 
-    /**
-     * Create the benchmark; JMH instantiates it.
-     */
-    public EngineBenchmark()
-    {
-    }
-
     /** A settable clock: virtual time for the engine. */
     static final class ManualClock implements NanoClock
     {
@@ -98,13 +91,6 @@ public class EngineBenchmark
         long clientId = 2;
         int offset;
         boolean ackNext;
-
-        /**
-         * Create the state; JMH instantiates it and calls {@link #setup()}.
-         */
-        public Receiver()
-        {
-        }
 
         /**
          * Build the engine.
@@ -202,13 +188,6 @@ public class EngineBenchmark
         boolean gather;
 
         /**
-         * Create the state; JMH instantiates it and calls {@link #setup()}.
-         */
-        public Sender()
-        {
-        }
-
-        /**
          * Build the engine.
          */
         @Setup(Level.Trial)
@@ -292,13 +271,6 @@ public class EngineBenchmark
         UnsafeBuffer src;
         UnsafeBuffer dst;
         int offset;
-
-        /**
-         * Create the state; JMH instantiates it and calls {@link #setup()}.
-         */
-        public Floor()
-        {
-        }
 
         /**
          * Allocate.

@@ -61,13 +61,6 @@ public class RpcRoundTripBenchmark
     private static final int CACHE_LINE_WORDS = 8;
 
     /**
-     * Create the benchmark; JMH instantiates it.
-     */
-    public RpcRoundTripBenchmark()
-    {
-    }
-
-    /**
      * Dirty every cache line of {@code lines}: what a host's own system call does to its caches between two hops.
      */
     static void evict(final long[] lines)
@@ -100,13 +93,6 @@ public class RpcRoundTripBenchmark
         UnsafeBuffer request;
         UnsafeBuffer reply;
         long sequence;
-
-        /**
-         * Create the state; JMH instantiates it and calls {@link #setup()}.
-         */
-        public Hosts()
-        {
-        }
 
         /**
          * Build the fabric and both transports.
@@ -226,13 +212,6 @@ public class RpcRoundTripBenchmark
         long serverAddress;
         long clientAddress;
         long returned;
-
-        /**
-         * Create the state; JMH instantiates it and calls {@link #setup()}.
-         */
-        public Echo()
-        {
-        }
 
         /**
          * Build the fabric.

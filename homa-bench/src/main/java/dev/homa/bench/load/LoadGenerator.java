@@ -37,13 +37,6 @@ public final class LoadGenerator implements Runnable
     static final String METRICS = "METRICS";
 
     /**
-     * Create the command; picocli picks the subcommand from the command line.
-     */
-    public LoadGenerator()
-    {
-    }
-
-    /**
      * Run {@code homa-load} and exit with its status.
      *
      * @param args a subcommand and its options; {@code --help} lists them.

@@ -46,13 +46,6 @@ public class CutoffCalculatorBenchmark
     private Cutoffs cutoffs;
 
     /**
-     * Create the benchmark; JMH instantiates it and calls {@link #setUp()}.
-     */
-    public CutoffCalculatorBenchmark()
-    {
-    }
-
-    /**
      * Fill the statistics from a seeded sample of the workload.
      */
     @Setup

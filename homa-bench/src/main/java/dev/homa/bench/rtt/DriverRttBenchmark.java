@@ -98,13 +98,6 @@ public final class DriverRttBenchmark implements java.util.concurrent.Callable<I
     Path output;
 
     /**
-     * Create the command; picocli sets its options from the command line.
-     */
-    public DriverRttBenchmark()
-    {
-    }
-
-    /**
      * Run the benchmark and exit with its status.
      *
      * @param args see {@code --help}.

@@ -63,13 +63,6 @@ public final class RttEchoServer implements Callable<Integer>
     private volatile boolean stop;
 
     /**
-     * Create the command; picocli sets its options from the command line.
-     */
-    public RttEchoServer()
-    {
-    }
-
-    /**
      * Run the server and exit with its status.
      *
      * @param args see the options.

@@ -208,13 +208,6 @@ public final class HomaSim implements Callable<Integer>
     boolean quiet;
 
     /**
-     * Create the command; picocli sets its options from the command line.
-     */
-    public HomaSim()
-    {
-    }
-
-    /**
      * Run the simulator and exit with its status.
      *
      * @param args command line.

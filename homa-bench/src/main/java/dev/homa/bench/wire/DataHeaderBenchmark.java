@@ -55,13 +55,6 @@ public class DataHeaderBenchmark
     private long senderId;
 
     /**
-     * Create the benchmark; JMH instantiates it and calls {@link #setup()}.
-     */
-    public DataHeaderBenchmark()
-    {
-    }
-
-    /**
      * Preallocate the packet buffer (cache-line aligned, off heap, as a driver's pool slot) and write one header so
      * that {@link #decode()} alone has a valid packet to read.
      */

@@ -57,13 +57,6 @@ public final class HomaPing implements Runnable
     static final long LINGER_NS = TimeUnit.MILLISECONDS.toNanos(200);
 
     /**
-     * Create the command; picocli picks the subcommand from the command line.
-     */
-    public HomaPing()
-    {
-    }
-
-    /**
      * Run {@code homa-ping} and exit with its status.
      *
      * @param args {@code server ...} or {@code client ...}; {@code --help} for the options.

@@ -47,13 +47,6 @@ public final class HomaStat implements Callable<Integer>
     private PrintStream out = System.out;
 
     /**
-     * Create the command; picocli sets its options from the command line.
-     */
-    public HomaStat()
-    {
-    }
-
-    /**
      * Run {@code homa-stat} and exit with its status.
      *
      * @param args the command line; {@code --help} for the options.

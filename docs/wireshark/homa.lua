@@ -1,4 +1,5 @@
--- Wireshark dissector for Homa (IP protocol 146), all packet types, kernel HomaModule layout.
+-- Wireshark dissector for Homa (IP protocol 146, and TCP hijacked by Homa), all packet types, kernel HomaModule
+-- layout.
 --
 -- Usage:
 --   wireshark -X lua_script:docs/wireshark/homa.lua capture.pcap
@@ -322,6 +323,22 @@ function homa.dissector(tvb, pinfo, tree)
 end
 
 DissectorTable.get("ip.proto"):add(146, homa)
+
+-- TCP hijacked by Homa (protocol 6 with flags SYN|RST and urgent pointer 0xb97d, which real TCP never sends
+-- together): the segments a device's segmentation offload cut from one of Homa's large DATA frames. They are Homa;
+-- every other protocol-6 packet goes to the TCP dissector as before.
+local ip_proto_table = DissectorTable.get("ip.proto")
+local tcp_dissector = ip_proto_table:get_dissector(6)
+local hijacked_tcp = Proto("homa_tcp", "Homa hijacked TCP")
+function hijacked_tcp.dissector(tvb, pinfo, tree)
+    if tvb:len() >= 20 and tvb(13, 1):uint() == 6 and tvb(18, 2):uint() == 0xb97d then
+        return homa.dissector(tvb, pinfo, tree)
+    end
+    return tcp_dissector:call(tvb, pinfo, tree)
+end
+if tcp_dissector ~= nil then
+    ip_proto_table:add(6, hijacked_tcp)
+end
 DissectorTable.get("udp.port"):add_for_decode_as(homa)
 
 local registered_udp_port = 0

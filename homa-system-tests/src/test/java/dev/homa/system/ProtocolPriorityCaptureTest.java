@@ -66,12 +66,14 @@ class ProtocolPriorityCaptureTest
         try (NetnsPair pair = NetnsPair.create("hrawpcp", 10))
         {
             // Each side captures what it receives: with PACKET_QDISC_BYPASS a sender's own taps never see its frames.
+            // Segmentation offload is off so that each DATA packet is a frame of its own, checked by itself (an
+            // offload frame carries a run of packets at one level; RawEthernetOffloadTest covers those).
             final TsharkCapture captureA = TsharkCapture.start(pair, pair.nsA(), pair.ifA(), pcapA, SNAP_LENGTH);
             final TsharkCapture captureB = TsharkCapture.start(pair, pair.nsB(), pair.ifB(), pcapB, SNAP_LENGTH);
             try (RawEthernetDriver driver = RawEthernetDriver.fromUri(
-                    "raw://" + pair.ifA() + "?netns=" + pair.nsA() + "&pool=" + POOL_PACKETS);
+                    "raw://" + pair.ifA() + "?netns=" + pair.nsA() + "&pool=" + POOL_PACKETS + "&tso=false");
                 EchoServerProcess server = EchoServerProcess.rpcs(pair,
-                    "raw://" + pair.ifB() + "?pool=" + POOL_PACKETS, PORT))
+                    "raw://" + pair.ifB() + "?pool=" + POOL_PACKETS + "&tso=false", PORT))
             {
                 final long serverAddress = server.address();
                 assertTrue(driver.awaitNeighbour(serverAddress, TimeUnit.SECONDS.toNanos(5)));

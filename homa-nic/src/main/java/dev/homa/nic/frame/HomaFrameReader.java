@@ -6,9 +6,9 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
 
 /**
  * Parses a received raw Ethernet frame down to the Homa bytes: Ethernet II, at most one 802.1Q tag (stacked tags
- * are refused), IPv4 with
- * protocol 146 and a valid header checksum. Never throws on frame contents: {@link #read} returns
- * {@link FrameRejectReason#NONE} and fills the accessors, or a reason, and counts both. Allocation-free; one
+ * are refused), IPv4 with protocol 146, or protocol 6 with {@link TcpHijack}'s marks, and a valid header checksum.
+ * Never throws on frame contents: {@link #read} returns {@link FrameRejectReason#NONE} and fills the accessors, or
+ * a reason, and counts both. Allocation-free; one
  * instance per receiving thread, reused for every frame.
  * <p>
  * The priority comes from the tag's PCP when the frame has one. Linux NICs with VLAN offload strip the tag on
@@ -37,6 +37,7 @@ public final class HomaFrameReader
     private int tos;
     private int ipIdentification;
     private int priority;
+    private boolean hijacked;
 
     /**
      * Parse one frame.
@@ -112,7 +113,11 @@ public final class HomaFrameReader
             return FrameRejectReason.TOO_SHORT;
         }
         // Protocol before checksum: a raw IPv4 socket sees all IP traffic, and other protocols are not ours to verify.
-        if (Ipv4Flyweight.PROTOCOL_HOMA != Ipv4Flyweight.protocolOf(frame, ipOffset))
+        final int protocol = Ipv4Flyweight.protocolOf(frame, ipOffset);
+        hijacked = TcpHijack.IPPROTO_TCP == protocol;
+        final int transportAvailable = ipAvailable - ipHeaderLength;
+        if (Ipv4Flyweight.PROTOCOL_HOMA != protocol && !(hijacked && transportAvailable >= TcpHijack.MARKS_LENGTH &&
+            TcpHijack.isMarked(frame, ipOffset + ipHeaderLength)))
         {
             return FrameRejectReason.NOT_HOMA;
         }
@@ -149,6 +154,14 @@ public final class HomaFrameReader
     public int homaOffset()
     {
         return homaOffset;
+    }
+
+    /**
+     * @return true if the packet came as IPv4 protocol 6 with the {@link TcpHijack} marks.
+     */
+    public boolean hijacked()
+    {
+        return hijacked;
     }
 
     /**

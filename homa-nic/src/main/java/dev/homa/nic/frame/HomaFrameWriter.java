@@ -116,6 +116,39 @@ public final class HomaFrameWriter
         final int priority,
         final int ipId)
     {
+        return writeHeaders(frame, frameOffset, dstMac, srcMac, srcIp, dstIp, homaLength, priority, ipId,
+            Ipv4Flyweight.PROTOCOL_HOMA);
+    }
+
+    /**
+     * {@link #writeHeaders(MutableDirectBuffer, int, long, long, int, int, int, int, int)} with the IPv4 protocol
+     * given: {@link Ipv4Flyweight#PROTOCOL_HOMA}, or {@link TcpHijack#IPPROTO_TCP} for a hijacked packet.
+     *
+     * @param frame       buffer holding the frame.
+     * @param frameOffset where the frame starts (the destination MAC).
+     * @param dstMac      destination MAC, low 48 bits.
+     * @param srcMac      source MAC, low 48 bits.
+     * @param srcIp       source IPv4 address, network order.
+     * @param dstIp       destination IPv4 address, network order.
+     * @param homaLength  Homa header + payload bytes, 0..{@link #MAX_HOMA_LENGTH}.
+     * @param priority    Homa level 0..7.
+     * @param ipId        IPv4 identification; only the low 16 bits are used.
+     * @param protocol    IPv4 protocol number.
+     * @return the header length, {@link FrameLayout#TAGGED_HEADER_LENGTH} (38).
+     * @throws IllegalArgumentException if homaLength or priority is out of range.
+     */
+    public int writeHeaders(
+        final MutableDirectBuffer frame,
+        final int frameOffset,
+        final long dstMac,
+        final long srcMac,
+        final int srcIp,
+        final int dstIp,
+        final int homaLength,
+        final int priority,
+        final int ipId,
+        final int protocol)
+    {
         final int pcp = PriorityMapping.levelToPcp(priority);
         checkLength(homaLength);
         EthernetFlyweight.putMac(frame, frameOffset + EthernetFlyweight.DESTINATION_MAC_OFFSET, dstMac);
@@ -127,7 +160,7 @@ public final class HomaFrameWriter
         frame.putShort(
             tagOffset + VlanTagFlyweight.INNER_ETHER_TYPE_OFFSET, (short)EthernetFlyweight.ETHER_TYPE_IPV4, BIG_ENDIAN);
         writeIpv4(frame, frameOffset + FrameLayout.ETHERNET_HEADER_LENGTH + FrameLayout.VLAN_TAG_LENGTH,
-            srcIp, dstIp, homaLength, priority, ipId);
+            srcIp, dstIp, homaLength, priority, ipId, protocol);
         return FrameLayout.TAGGED_HEADER_LENGTH;
     }
 
@@ -159,6 +192,39 @@ public final class HomaFrameWriter
         final int priority,
         final int ipId)
     {
+        return writeUntaggedHeaders(frame, frameOffset, dstMac, srcMac, srcIp, dstIp, homaLength, priority, ipId,
+            Ipv4Flyweight.PROTOCOL_HOMA);
+    }
+
+    /**
+     * {@link #writeUntaggedHeaders(MutableDirectBuffer, int, long, long, int, int, int, int, int)} with the IPv4
+     * protocol given: {@link Ipv4Flyweight#PROTOCOL_HOMA}, or {@link TcpHijack#IPPROTO_TCP} for a hijacked packet.
+     *
+     * @param frame       buffer holding the frame.
+     * @param frameOffset where the frame starts.
+     * @param dstMac      destination MAC, low 48 bits.
+     * @param srcMac      source MAC, low 48 bits.
+     * @param srcIp       source IPv4 address, network order.
+     * @param dstIp       destination IPv4 address, network order.
+     * @param homaLength  Homa header + payload bytes, 0..{@link #MAX_HOMA_LENGTH}.
+     * @param priority    Homa level 0..7 for the TOS byte, or -1 for TOS 0.
+     * @param ipId        IPv4 identification; only the low 16 bits are used.
+     * @param protocol    IPv4 protocol number.
+     * @return the header length, {@link FrameLayout#UNTAGGED_HEADER_LENGTH} (34).
+     * @throws IllegalArgumentException if homaLength or priority is out of range.
+     */
+    public int writeUntaggedHeaders(
+        final MutableDirectBuffer frame,
+        final int frameOffset,
+        final long dstMac,
+        final long srcMac,
+        final int srcIp,
+        final int dstIp,
+        final int homaLength,
+        final int priority,
+        final int ipId,
+        final int protocol)
+    {
         if (priority < -1 || priority > PriorityMapping.MAX_LEVEL)
         {
             throw new IllegalArgumentException("Homa priority level out of range -1..7: " + priority);
@@ -168,7 +234,8 @@ public final class HomaFrameWriter
         EthernetFlyweight.putMac(frame, frameOffset + EthernetFlyweight.SOURCE_MAC_OFFSET, srcMac);
         frame.putShort(frameOffset + EthernetFlyweight.ETHER_TYPE_OFFSET, (short)EthernetFlyweight.ETHER_TYPE_IPV4,
             BIG_ENDIAN);
-        writeIpv4(frame, frameOffset + FrameLayout.ETHERNET_HEADER_LENGTH, srcIp, dstIp, homaLength, priority, ipId);
+        writeIpv4(frame, frameOffset + FrameLayout.ETHERNET_HEADER_LENGTH, srcIp, dstIp, homaLength, priority, ipId,
+            protocol);
         return FrameLayout.UNTAGGED_HEADER_LENGTH;
     }
 
@@ -179,7 +246,8 @@ public final class HomaFrameWriter
         final int dstIp,
         final int homaLength,
         final int priority,
-        final int ipId)
+        final int ipId,
+        final int protocol)
     {
         final int tos = markTos && priority >= 0 ? PriorityMapping.levelToTos(priority) : 0;
         frame.putByte(ipOffset + Ipv4Flyweight.VERSION_IHL_OFFSET, (byte)VERSION_IHL);
@@ -190,7 +258,7 @@ public final class HomaFrameWriter
         frame.putShort(ipOffset + Ipv4Flyweight.FLAGS_FRAGMENT_OFFSET, (short)Ipv4Flyweight.FLAG_DONT_FRAGMENT,
             BIG_ENDIAN);
         frame.putByte(ipOffset + Ipv4Flyweight.TTL_OFFSET, (byte)ttl);
-        frame.putByte(ipOffset + Ipv4Flyweight.PROTOCOL_OFFSET, (byte)Ipv4Flyweight.PROTOCOL_HOMA);
+        frame.putByte(ipOffset + Ipv4Flyweight.PROTOCOL_OFFSET, (byte)protocol);
         frame.putShort(ipOffset + Ipv4Flyweight.HEADER_CHECKSUM_OFFSET, (short)0, BIG_ENDIAN);
         frame.putInt(ipOffset + Ipv4Flyweight.SOURCE_ADDRESS_OFFSET, srcIp, BIG_ENDIAN);
         frame.putInt(ipOffset + Ipv4Flyweight.DESTINATION_ADDRESS_OFFSET, dstIp, BIG_ENDIAN);

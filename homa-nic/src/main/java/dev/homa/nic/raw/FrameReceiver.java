@@ -4,36 +4,53 @@ import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.frame.HomaFrameReader;
+import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.linux.PacketPool;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
+
+import static java.nio.ByteOrder.BIG_ENDIAN;
 
 /**
  * The receive side of a raw Ethernet driver: walks the frames the kernel has handed to user space in the
  * {@link ReceiveRing}, keeps those the {@link ReceiveValidator} accepts and returns each frame (or block) to the kernel
  * with a release store. An accepted frame's Homa bytes are copied into a pool packet, or, for a sink that releases
  * before it returns, lent in place without a copy and consumed once the sink is done with them. No system calls.
+ * <p>
+ * A segmentation-offload frame from a veth peer (a run of DATA packets under one header, up to 64 KiB) is lent
+ * whole, as the engine takes a DATA packet of any length; for a sink that keeps packets it is cut back into packets
+ * that fit a pool slot, each with a copy of the header and its own offset, as a NIC's segmentation would have.
  */
 final class FrameReceiver
 {
     private static final long RING_VIEW_HANDLE = -2;
+    // The DATA header of a kernel's struct homa_data_hdr: type, sequence (the offset) and seg.offset.
+    private static final int DATA_TYPE = 0x10;
+    private static final int TYPE_OFFSET = 11;
+    private static final int SEQUENCE_OFFSET = 4;
+    private static final int SEGMENT_OFFSET_OFFSET = 52;
+    private static final int OFFSET_IN_SEQUENCE = -1;
+    private static final int DATA_HEADER_LENGTH = 56;
 
     private final ReceiveRing ring;
     private final ReceiveValidator validator;
     private final HomaFrameReader frameReader;
     private final PacketPool pool;
+    private final KnownPeers knownPeers;
     private final RawEthernetCounters counters;
     private final NanoClock clock;
     // Lent to sinks that release before they return: the Homa bytes of the current ring frame, in place.
     private final Packet ringView = new Packet(new UnsafeBuffer(0, 0), RING_VIEW_HANDLE);
+    private final Packet[] pieces;
     private boolean ringViewLent;
-    private boolean frameIsDeliverable;
     private boolean drained;
 
     FrameReceiver(
         final ReceiveRing ring,
         final ReceiveValidator validator,
         final PacketPool pool,
+        final KnownPeers knownPeers,
         final NanoClock clock,
         final RawEthernetCounters counters)
     {
@@ -41,8 +58,11 @@ final class FrameReceiver
         this.validator = validator;
         this.frameReader = validator.frameReader();
         this.pool = pool;
+        this.knownPeers = knownPeers;
         this.clock = clock;
         this.counters = counters;
+        final int chunk = Math.max(1, pool.capacity() - DATA_HEADER_LENGTH);
+        this.pieces = new Packet[HomaFrameWriter.MAX_HOMA_LENGTH / chunk + 1];
     }
 
     /**
@@ -81,15 +101,17 @@ final class FrameReceiver
                 delivered += lendFrame(sink, frame, nowNs);
                 continue;
             }
-            final Packet packet = accept(frame, nowNs);
-            if (null == packet && frameIsDeliverable)
+            final int accepted = accept(frame, nowNs);
+            if (accepted < 0)
             {
                 // Pool empty: leave the frame in the ring until the sink releases packets.
                 break;
             }
             ring.consume();
-            if (null != packet)
+            for (int i = 0; i < accepted; i++)
             {
+                final Packet packet = pieces[i];
+                pieces[i] = null;
                 delivered++;
                 sink.onPacket(packet);
             }
@@ -126,26 +148,63 @@ final class FrameReceiver
     }
 
     /**
-     * Validate one ring frame; on success copy its Homa bytes into a pool packet.
+     * Validate one ring frame; on success copy its Homa bytes into {@link #pieces}: one pool packet, or for a
+     * segmentation-offload frame longer than a slot as many as its payload fills.
      *
-     * @return the packet, or null if dropped (counted) or if the pool is empty ({@link #frameIsDeliverable} set).
+     * @return packets in {@link #pieces}, 0 if dropped (counted), or -1 if the pool cannot take the frame yet.
      */
-    private Packet accept(final int frame, final long nowNs)
+    private int accept(final int frame, final long nowNs)
     {
-        frameIsDeliverable = false;
         if (!validator.validate(frame))
         {
-            return null;
-        }
-        final Packet packet = pool.acquire();
-        if (null == packet)
-        {
-            frameIsDeliverable = true;
-            return null;
+            return 0;
         }
         final int homaLength = frameReader.homaLength();
-        ring.buffer().getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
-        return stamp(packet, homaLength, nowNs);
+        final int capacity = pool.capacity();
+        if (homaLength <= capacity)
+        {
+            final Packet packet = pool.acquire();
+            if (null == packet)
+            {
+                return -1;
+            }
+            ring.buffer().getBytes(frameReader.homaOffset(), packet.buffer(), 0, homaLength);
+            pieces[0] = stamp(packet, homaLength, nowNs);
+            return 1;
+        }
+        final UnsafeBuffer frameBuffer = ring.buffer();
+        final int homaOffset = frameReader.homaOffset();
+        if (DATA_TYPE != (frameBuffer.getByte(homaOffset + TYPE_OFFSET) & 0xFF) || capacity <= DATA_HEADER_LENGTH)
+        {
+            counters.rxTooLong++;
+            return 0;
+        }
+        final int chunk = capacity - DATA_HEADER_LENGTH;
+        final int payload = homaLength - DATA_HEADER_LENGTH;
+        final int count = (payload + chunk - 1) / chunk;
+        if (pool.available() < count)
+        {
+            return -1;
+        }
+        final int segmentOffset = frameBuffer.getInt(homaOffset + SEGMENT_OFFSET_OFFSET, BIG_ENDIAN);
+        final boolean offsetInSequence = OFFSET_IN_SEQUENCE == segmentOffset;
+        final int base =
+            offsetInSequence ? frameBuffer.getInt(homaOffset + SEQUENCE_OFFSET, BIG_ENDIAN) : segmentOffset;
+        for (int i = 0; i < count; i++)
+        {
+            final Packet packet = pool.acquire();
+            final MutableDirectBuffer buffer = packet.buffer();
+            final int bytes = Math.min(chunk, payload - i * chunk);
+            frameBuffer.getBytes(homaOffset, buffer, 0, DATA_HEADER_LENGTH);
+            frameBuffer.getBytes(homaOffset + DATA_HEADER_LENGTH + i * chunk, buffer, DATA_HEADER_LENGTH, bytes);
+            buffer.putInt(SEQUENCE_OFFSET, base + i * chunk, BIG_ENDIAN);
+            if (!offsetInSequence)
+            {
+                buffer.putInt(SEGMENT_OFFSET_OFFSET, base + i * chunk, BIG_ENDIAN);
+            }
+            pieces[i] = stamp(packet, DATA_HEADER_LENGTH + bytes, nowNs);
+        }
+        return count;
     }
 
     /**
@@ -184,6 +243,7 @@ final class FrameReceiver
 
     private Packet stamp(final Packet packet, final int homaLength, final long nowNs)
     {
+        knownPeers.heard(frameReader.sourceIpv4());
         packet.length(homaLength)
             .source(HostAddress.ipv4(frameReader.sourceIpv4()))
             .priority(validator.priority())

@@ -8,6 +8,7 @@ import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.Ipv4Flyweight;
+import dev.homa.nic.frame.TcpHijack;
 import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.MessageVector;
 import dev.homa.nic.linux.PacketPool;
@@ -36,6 +37,16 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * header to the end of the frame, stored in the common header's checksum field, which is seeded here with the
  * pseudo-header sum: the kernel's Homa hands its packets down the same way ({@code CHECKSUM_PARTIAL}), and the NIC,
  * or {@code skb_checksum_help} where the device cannot, completes it.
+ * <p>
+ * <b>Segmentation offload</b> ({@code tso}, with the checksum offloaded): consecutive DATA packets of one message to
+ * one peer, queued back to back, leave as one frame of up to 64 KiB, the first packet's header followed by all their
+ * payloads, which the device's TCP segmentation offload (or the kernel's software fallback) cuts into wire packets;
+ * such a frame travels as TCP hijacked by Homa ({@link TcpHijack}), so each wire packet gets a copy of the DATA header
+ * with {@code sequence} advanced to its own offset. Every other frame stays protocol 146, and runs go only to hosts
+ * Homa has been received from ({@link KnownPeers}), so that a host without Homa still answers ICMP. A run takes only
+ * first transmissions ({@code seg.offset} -1, the offset in {@code sequence}) whose headers match but for {@code
+ * sequence}, checksum and an ack the first packet carries for all; every packet but the last carries a full segment. A
+ * veth device passes the frame to its peer whole, one {@code skb} where there would be one per packet.
  */
 final class FrameTransmitter
 {
@@ -43,6 +54,10 @@ final class FrameTransmitter
     // csum_start, csum_offset (little-endian on the hosts this runs on).
     static final int VNET_HDR_LENGTH = 10;
     private static final int VNET_FLAG_NEEDS_CSUM = 1;
+    private static final int VNET_GSO_TYPE_OFFSET = 1;
+    private static final int VNET_HDR_LEN_OFFSET = 2;
+    private static final int VNET_GSO_SIZE_OFFSET = 4;
+    private static final int VNET_GSO_TCPV4 = 1;
     private static final int VNET_CSUM_START_OFFSET = 6;
     private static final int VNET_CSUM_OFFSET_OFFSET = 8;
 
@@ -53,13 +68,33 @@ final class FrameTransmitter
     private static final int STAGING_LENGTH = 128;
     private static final int TX_RETRIES = 64;
 
+    // The DATA header a run's packets share: a kernel's struct homa_data_hdr, whose doff is 14 words.
+    private static final int DATA_TYPE = 0x10;
+    private static final int TYPE_OFFSET = 11;
+    private static final int DOFF_OFFSET = 12;
+    private static final int SEQUENCE_OFFSET = 4;
+    private static final int DATA_HEADER_LENGTH = 56;
+    private static final int DATA_DOFF = (DATA_HEADER_LENGTH / 4) << 4;
+    private static final int ACK_OFFSET = 36;
+    private static final int CUTOFF_VERSION_OFFSET = 46;
+    private static final int SEGMENT_OFFSET_OFFSET = 52;
+    private static final int OFFSET_IN_SEQUENCE = -1;
+    // Packets in one offload frame: a NIC's usual gso_max_segs.
+    private static final int MAX_RUN_PACKETS = 64;
+    // Offload frames refused in a row, none taken between, after which runs go as single frames: the device has
+    // stopped segmenting (offload switched off while the driver runs) and the bypassed qdisc cannot fall back.
+    private static final int MAX_OFFLOAD_REFUSALS = 8;
+
     private final MemorySegment errno;
     private final int fd;
     private final PacketPool pool;
+    private final KnownPeers knownPeers;
     private final RawEthernetCounters counters;
     private final HomaFrameWriter frameWriter;
     private final boolean tagged;
     private final boolean checksumOffload;
+    private boolean offload;
+    private int offloadRefusals;
     private final int headerLength;
     private final int prefixLength;
     private final long localMac;
@@ -69,29 +104,49 @@ final class FrameTransmitter
     private final UnsafeBuffer staging;
     private final long stagingAddress;
     private final int[] frameLength;
+    private final int[] entryPackets;
+    private final long[] entryWireBytes;
     private final int[] slotBatch;
     private final Packet[] ownedInBatch;
     private int ownedInBatchCount;
     private int count;
+    private int queuedPackets;
+    private int nextIovec;
+    private int entryFirstIovec;
     private int batch = 1;
     private int ipId;
     private long flushedWireBytes;
+    // The open offload run: the last entry, whose prefix is written once the run ends (its lengths known then).
+    private int runEntry = -1;
+    private boolean runExtendable;
+    private int runPrefixOffset;
+    private int runHomaOffset;
+    private int runHomaLength;
+    private int runSegment;
+    private int runNextSequence;
+    private int runPackets;
+    private int runDestinationIp;
+    private long runDestinationMac;
+    private int runPriority;
 
     FrameTransmitter(
         final Arena arena,
         final MemorySegment errno,
         final PacketSocket socket,
         final PacketPool pool,
+        final KnownPeers knownPeers,
         final RawEthernetDriverContext context,
         final RawEthernetCounters counters)
     {
         this.errno = errno;
         this.fd = socket.fd();
         this.pool = pool;
+        this.knownPeers = knownPeers;
         this.counters = counters;
         this.frameWriter = new HomaFrameWriter(context.vlanId, Ipv4Flyweight.DEFAULT_TTL, true);
         this.tagged = context.tagged;
         this.checksumOffload = socket.checksumOffload();
+        this.offload = checksumOffload && context.tso && (socket.deviceSegments() || !context.qdiscBypass);
         this.headerLength = context.tagged ? FrameLayout.TAGGED_HEADER_LENGTH : FrameLayout.UNTAGGED_HEADER_LENGTH;
         this.prefixLength = (checksumOffload ? VNET_HDR_LENGTH : 0) + headerLength;
         this.localMac = socket.localMac();
@@ -102,6 +157,8 @@ final class FrameTransmitter
         this.staging = new UnsafeBuffer(stagingSegment.address(), (int)stagingSegment.byteSize());
         this.stagingAddress = stagingSegment.address();
         this.frameLength = new int[capacity];
+        this.entryPackets = new int[capacity];
+        this.entryWireBytes = new long[capacity];
         this.slotBatch = new int[context.poolPackets];
         this.ownedInBatch = new Packet[capacity];
     }
@@ -115,11 +172,19 @@ final class FrameTransmitter
     }
 
     /**
-     * @return frames that can still be queued before the next flush.
+     * @return true if runs of DATA packets leave as segmentation-offload frames.
+     */
+    boolean offloads()
+    {
+        return offload;
+    }
+
+    /**
+     * @return packets that can still be queued before the next flush.
      */
     int room()
     {
-        return capacity - count;
+        return capacity - queuedPackets;
     }
 
     /**
@@ -139,22 +204,37 @@ final class FrameTransmitter
     void queue(
         final Packet packet, final int slot, final int destinationIp, final long destinationMac, final int priority)
     {
+        queuedPackets++;
+        final int homaOffset = pool.packetOffset(slot);
+        if (runExtendable && extendsRun(packet, homaOffset, destinationIp, destinationMac, priority))
+        {
+            appendToRun(packet, homaOffset);
+            return;
+        }
+        closeRun();
         final int entry = count++;
         final int ownLength = packet.length();
         final int homaLength = packet.wireLength();
-        final int homaOffset = pool.packetOffset(slot);
         final long homaAddress = pool.regionAddress() + homaOffset;
-        final int firstIovec = entry * MESSAGE_IOVECS;
-        int iov = firstIovec;
+        entryFirstIovec = nextIovec;
+        int iov = nextIovec;
         if (batch != slotBatch[slot])
         {
             // Usual case: prefix in the slot's headroom, contiguous with the packet's own bytes.
             slotBatch[slot] = batch;
             final int prefixOffset = homaOffset - prefixLength;
-            writePrefix(pool.regionBuffer(), prefixOffset, destinationMac, destinationIp, homaLength, priority);
-            if (checksumOffload)
+            if (offload && knownPeers.contains(destinationIp) && startsRun(packet, homaOffset))
             {
-                writeSeed(pool.regionBuffer(), homaOffset, homaLength, destinationIp);
+                openRun(entry, prefixOffset, homaOffset, homaLength, destinationIp, destinationMac, priority);
+            }
+            else
+            {
+                writePrefix(pool.regionBuffer(), prefixOffset, destinationMac, destinationIp, homaLength, priority,
+                    Ipv4Flyweight.PROTOCOL_HOMA);
+                if (checksumOffload)
+                {
+                    writeSeed(pool.regionBuffer(), homaOffset, homaLength, destinationIp);
+                }
             }
             iov = putIovec(iov, pool.regionAddress() + prefixOffset, prefixLength + ownLength);
         }
@@ -164,7 +244,8 @@ final class FrameTransmitter
             // seed names the other destination, so the first Homa bytes travel with the staged prefix.
             counters.txStagedHeaders++;
             final int stagingOffset = entry * STAGING_LENGTH;
-            writePrefix(staging, stagingOffset, destinationMac, destinationIp, homaLength, priority);
+            writePrefix(staging, stagingOffset, destinationMac, destinationIp, homaLength, priority,
+                Ipv4Flyweight.PROTOCOL_HOMA);
             final int staged = checksumOffload ? Math.min(ownLength, STAGED_HOMA_BYTES) : 0;
             if (0 != staged)
             {
@@ -177,12 +258,12 @@ final class FrameTransmitter
                 iov = putIovec(iov, homaAddress + staged, ownLength - staged);
             }
         }
-        for (int i = 0, segments = packet.payloadSegments(); i < segments; i++)
-        {
-            iov = putIovec(iov, packet.payloadAddress(i), packet.payloadLength(i));
-        }
-        messages.iovecs(entry, firstIovec, iov - firstIovec);
+        iov = putPayload(packet, iov);
+        nextIovec = iov;
+        messages.iovecs(entry, entryFirstIovec, iov - entryFirstIovec);
         frameLength[entry] = headerLength + homaLength;
+        entryPackets[entry] = 1;
+        entryWireBytes[entry] = homaLength + FrameLayout.WIRE_OVERHEAD_BYTES;
     }
 
     /**
@@ -202,6 +283,7 @@ final class FrameTransmitter
      */
     int flush()
     {
+        closeRun();
         final int count = this.count;
         int index = 0;
         int sent = 0;
@@ -214,11 +296,14 @@ final class FrameTransmitter
             {
                 for (int i = index, end = index + result; i < end; i++)
                 {
-                    final int length = frameLength[i];
-                    counters.txBytes += length;
-                    wireBytes += length - headerLength + FrameLayout.WIRE_OVERHEAD_BYTES;
+                    if (entryPackets[i] > 1)
+                    {
+                        offloadRefusals = 0;
+                    }
+                    counters.txBytes += frameLength[i];
+                    counters.txPackets += entryPackets[i];
+                    wireBytes += entryWireBytes[i];
                 }
-                counters.txPackets += result;
                 sent += result;
                 index += result;
                 continue;
@@ -229,7 +314,10 @@ final class FrameTransmitter
                 // Send buffer full (non-blocking socket): nothing was taken, the device drains it shortly.
                 if (++retries > TX_RETRIES)
                 {
-                    counters.txDropped += count - index;
+                    for (int i = index; i < count; i++)
+                    {
+                        counters.txDropped += entryPackets[i];
+                    }
                     break;
                 }
                 Thread.onSpinWait();
@@ -237,7 +325,8 @@ final class FrameTransmitter
             else if (LibC.ENOBUFS == error)
             {
                 // The device (or the peer's backlog, for veth) dropped this frame: like loss on the wire.
-                counters.txDropped++;
+                counters.txDropped += entryPackets[index];
+                noteRefused(index);
                 index++;
             }
             else
@@ -245,10 +334,13 @@ final class FrameTransmitter
                 // This message is refused for good (e.g. EMSGSIZE, ENETDOWN): drop it, send the rest.
                 counters.txErrors++;
                 counters.lastTxErrno = error;
+                noteRefused(index);
                 index++;
             }
         }
         this.count = 0;
+        queuedPackets = 0;
+        nextIovec = 0;
         batch++;
         for (int i = 0; i < ownedInBatchCount; i++)
         {
@@ -273,7 +365,7 @@ final class FrameTransmitter
         counters.txSyscalls++;
         if (1 == remaining && 1 == messages.iovecCount(index))
         {
-            final int iov = index * MESSAGE_IOVECS;
+            final int iov = messages.firstIovec(index);
             final long address = messages.iovecBase(iov);
             final long length = messages.iovecLength(iov);
             if (LibC.sendFrameNoErrno(fd, address, length, LibC.MSG_DONTWAIT) >= 0)
@@ -293,6 +385,148 @@ final class FrameTransmitter
         return LibC.sendmmsg(errno, fd, address, remaining, LibC.MSG_DONTWAIT);
     }
 
+    private void noteRefused(final int entry)
+    {
+        if (entryPackets[entry] > 1 && ++offloadRefusals >= MAX_OFFLOAD_REFUSALS && offload)
+        {
+            offload = false;
+            counters.txOffloadStopped++;
+        }
+    }
+
+    private int putPayload(final Packet packet, final int firstIovec)
+    {
+        int iov = firstIovec;
+        for (int i = 0, segments = packet.payloadSegments(); i < segments; i++)
+        {
+            iov = putIovec(iov, packet.payloadAddress(i), packet.payloadLength(i));
+        }
+        return iov;
+    }
+
+    /**
+     * @return true if the packet can begin an offload run: a first transmission of DATA with a whole kernel DATA
+     *         header, the hijacking marks and some payload.
+     */
+    private boolean startsRun(final Packet packet, final int homaOffset)
+    {
+        final UnsafeBuffer buffer = pool.regionBuffer();
+        return packet.length() >= DATA_HEADER_LENGTH &&
+            packet.wireLength() > DATA_HEADER_LENGTH &&
+            DATA_TYPE == (buffer.getByte(homaOffset + TYPE_OFFSET) & 0xFF) &&
+            DATA_DOFF == (buffer.getByte(homaOffset + DOFF_OFFSET) & 0xFF) &&
+            OFFSET_IN_SEQUENCE == buffer.getInt(homaOffset + SEGMENT_OFFSET_OFFSET) &&
+            TcpHijack.isMarked(buffer, homaOffset);
+    }
+
+    private void openRun(
+        final int entry, final int prefixOffset, final int homaOffset, final int homaLength, final int destinationIp,
+        final long destinationMac, final int priority)
+    {
+        runEntry = entry;
+        runExtendable = true;
+        runPrefixOffset = prefixOffset;
+        runHomaOffset = homaOffset;
+        runHomaLength = homaLength;
+        runSegment = homaLength - DATA_HEADER_LENGTH;
+        runNextSequence = pool.regionBuffer().getInt(homaOffset + SEQUENCE_OFFSET, BIG_ENDIAN) + runSegment;
+        runPackets = 1;
+        runDestinationIp = destinationIp;
+        runDestinationMac = destinationMac;
+        runPriority = priority;
+    }
+
+    /**
+     * @return true if the packet continues the open run: the next bytes of the same message, to the same place at
+     *         the same level, with the same header but for {@code sequence} and checksum (and an ack of its own only
+     *         if it has none), no longer than a segment and within the frame's and the device's limits.
+     */
+    private boolean extendsRun(
+        final Packet packet, final int homaOffset, final int destinationIp, final long destinationMac,
+        final int priority)
+    {
+        final UnsafeBuffer buffer = pool.regionBuffer();
+        final int payload = packet.wireLength() - DATA_HEADER_LENGTH;
+        final int first = runHomaOffset;
+        return destinationIp == runDestinationIp && destinationMac == runDestinationMac && priority == runPriority &&
+            runPackets < MAX_RUN_PACKETS &&
+            packet.length() >= DATA_HEADER_LENGTH && payload > 0 && payload <= runSegment &&
+            runHomaLength + payload <= HomaFrameWriter.MAX_HOMA_LENGTH &&
+            runNextSequence == buffer.getInt(homaOffset + SEQUENCE_OFFSET, BIG_ENDIAN) &&
+            buffer.getInt(homaOffset) == buffer.getInt(first) &&
+            buffer.getLong(homaOffset + 8) == buffer.getLong(first + 8) &&
+            buffer.getShort(homaOffset + TcpHijack.URGENT_OFFSET) == buffer.getShort(first + TcpHijack.URGENT_OFFSET) &&
+            buffer.getLong(homaOffset + 20) == buffer.getLong(first + 20) &&
+            buffer.getLong(homaOffset + 28) == buffer.getLong(first + 28) &&
+            sameOrNoAck(buffer, homaOffset, first) &&
+            buffer.getLong(homaOffset + CUTOFF_VERSION_OFFSET) == buffer.getLong(first + CUTOFF_VERSION_OFFSET) &&
+            buffer.getShort(homaOffset + CUTOFF_VERSION_OFFSET + 8) ==
+                buffer.getShort(first + CUTOFF_VERSION_OFFSET + 8);
+    }
+
+    private static boolean sameOrNoAck(final UnsafeBuffer buffer, final int homaOffset, final int first)
+    {
+        final long id = buffer.getLong(homaOffset + ACK_OFFSET);
+        final short port = buffer.getShort(homaOffset + ACK_OFFSET + 8);
+        return (0 == id && 0 == port) ||
+            (id == buffer.getLong(first + ACK_OFFSET) && port == buffer.getShort(first + ACK_OFFSET + 8));
+    }
+
+    /**
+     * Add a packet's payload to the open run: its header stays behind, as segmentation writes the first one's
+     * in front of each segment.
+     */
+    private void appendToRun(final Packet packet, final int homaOffset)
+    {
+        final int ownLength = packet.length();
+        final int payload = packet.wireLength() - DATA_HEADER_LENGTH;
+        int iov = nextIovec;
+        if (ownLength > DATA_HEADER_LENGTH)
+        {
+            iov = putIovec(iov, pool.regionAddress() + homaOffset + DATA_HEADER_LENGTH, ownLength - DATA_HEADER_LENGTH);
+        }
+        iov = putPayload(packet, iov);
+        nextIovec = iov;
+        messages.iovecs(runEntry, entryFirstIovec, iov - entryFirstIovec);
+        runHomaLength += payload;
+        runNextSequence += payload;
+        runPackets++;
+        // A short segment ends the message's bytes in this run: segmentation cuts full segments only.
+        runExtendable = payload == runSegment;
+    }
+
+    /**
+     * Write the open run's prefix now that its length is known: the headers for the whole frame, and with more than
+     * one packet the virtio header's request for TCP segmentation at the first packet's payload length.
+     */
+    private void closeRun()
+    {
+        final int entry = runEntry;
+        if (entry < 0)
+        {
+            return;
+        }
+        runEntry = -1;
+        runExtendable = false;
+        final UnsafeBuffer buffer = pool.regionBuffer();
+        final boolean segmented = runPackets > 1;
+        writePrefix(buffer, runPrefixOffset, runDestinationMac, runDestinationIp, runHomaLength, runPriority,
+            segmented ? TcpHijack.IPPROTO_TCP : Ipv4Flyweight.PROTOCOL_HOMA);
+        if (segmented)
+        {
+            buffer.putByte(runPrefixOffset + VNET_GSO_TYPE_OFFSET, (byte)VNET_GSO_TCPV4);
+            buffer.putShort(runPrefixOffset + VNET_HDR_LEN_OFFSET, (short)(headerLength + DATA_HEADER_LENGTH),
+                LITTLE_ENDIAN);
+            buffer.putShort(runPrefixOffset + VNET_GSO_SIZE_OFFSET, (short)runSegment, LITTLE_ENDIAN);
+            counters.txOffloadFrames++;
+        }
+        writeSeed(buffer, runHomaOffset, runHomaLength, runDestinationIp);
+        frameLength[entry] = headerLength + runHomaLength;
+        entryPackets[entry] = runPackets;
+        entryWireBytes[entry] = runHomaLength + (long)(runPackets - 1) * DATA_HEADER_LENGTH +
+            (long)runPackets * FrameLayout.WIRE_OVERHEAD_BYTES;
+    }
+
     private int putIovec(final int iov, final long address, final int length)
     {
         messages.iovec(iov, address, length);
@@ -304,7 +538,7 @@ final class FrameTransmitter
      */
     private void writePrefix(
         final UnsafeBuffer frame, final int offset, final long destinationMac, final int destinationIp,
-        final int homaLength, final int priority)
+        final int homaLength, final int priority, final int protocol)
     {
         int headerOffset = offset;
         if (checksumOffload)
@@ -319,12 +553,12 @@ final class FrameTransmitter
         if (tagged)
         {
             frameWriter.writeHeaders(frame, headerOffset, destinationMac, localMac, localIp, destinationIp, homaLength,
-                priority, ipId++);
+                priority, ipId++, protocol);
         }
         else
         {
             frameWriter.writeUntaggedHeaders(frame, headerOffset, destinationMac, localMac, localIp, destinationIp,
-                homaLength, priority, ipId++);
+                homaLength, priority, ipId++, protocol);
         }
     }
 

@@ -8,6 +8,7 @@ import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.linux.LibC;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.nio.ByteOrder.BIG_ENDIAN;
@@ -24,13 +25,24 @@ final class InterfaceRequest
 
     private final MemorySegment errno;
     private final String interfaceName;
+    // struct ethtool_drvinfo: cmd, then driver[32] among the rest of its 196 bytes; the largest ethtool structure
+    // used here.
+    private static final int ETHTOOL_GDRVINFO = 0x3;
+    // struct ethtool_value: cmd, data.
+    private static final int ETHTOOL_GTSO = 0x1E;
+    private static final int DRVINFO_LENGTH = 196;
+    private static final int DRVINFO_DRIVER_OFFSET = 4;
+    private static final int DRVINFO_DRIVER_LENGTH = 32;
+
     private final MemorySegment ifreq;
+    private final MemorySegment ethtool;
 
     InterfaceRequest(final Arena arena, final MemorySegment errno, final String interfaceName)
     {
         this.errno = errno;
         this.interfaceName = interfaceName;
         this.ifreq = arena.allocate(LibC.IFREQ_SIZE, 8);
+        this.ethtool = arena.allocate(DRVINFO_LENGTH, 8);
     }
 
     /**
@@ -86,6 +98,44 @@ final class InterfaceRequest
         {
             LibC.close(udp);
         }
+    }
+
+    /**
+     * @param socket any socket in the interface's network namespace.
+     * @return the name of the interface's kernel driver ({@code ETHTOOL_GDRVINFO}), e.g. {@code veth}, or an empty
+     *         string if the device does not say.
+     */
+    String driverName(final int socket)
+    {
+        putName();
+        ethtool.fill((byte)0);
+        ethtool.set(JAVA_INT, 0, ETHTOOL_GDRVINFO);
+        ifreq.set(ADDRESS, IFR_DATA_OFFSET, ethtool);
+        if (0 != LibC.ioctl(errno, socket, LibC.SIOCETHTOOL, ifreq))
+        {
+            return "";
+        }
+        final byte[] name = new byte[DRVINFO_DRIVER_LENGTH];
+        MemorySegment.copy(ethtool, JAVA_BYTE, DRVINFO_DRIVER_OFFSET, name, 0, name.length);
+        int length = 0;
+        while (length < name.length && 0 != name[length])
+        {
+            length++;
+        }
+        return new String(name, 0, length, StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * @param socket any socket in the interface's network namespace.
+     * @return true if the device segments TCP itself ({@code ETHTOOL_GTSO}); false if it does not or does not say.
+     */
+    boolean segmentsTcp(final int socket)
+    {
+        putName();
+        ethtool.fill((byte)0);
+        ethtool.set(JAVA_INT, 0, ETHTOOL_GTSO);
+        ifreq.set(ADDRESS, IFR_DATA_OFFSET, ethtool);
+        return 0 == LibC.ioctl(errno, socket, LibC.SIOCETHTOOL, ifreq) && 0 != ethtool.get(JAVA_INT, 4);
     }
 
     /**

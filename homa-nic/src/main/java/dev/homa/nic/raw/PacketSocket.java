@@ -5,6 +5,8 @@ import java.lang.foreign.MemorySegment;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.frame.FrameLayout;
+import dev.homa.nic.frame.HomaFrameWriter;
+import dev.homa.nic.frame.TcpHijack;
 import dev.homa.nic.linux.ClassicBpf;
 import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.SocketOptions;
@@ -23,11 +25,11 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * The driver's {@code AF_PACKET} socket on one interface, with its memory-mapped receive ring.
  * <p>
  * The socket is an {@code ETH_P_ALL} tap because protocol-bound packet sockets run after the kernel has discarded a
- * VID-0 tag; a classic BPF filter ({@link #HOMA_FILTER}) passes only IPv4 protocol 146, so other traffic
- * never costs ring space. {@code PACKET_VNET_HDR} is asked for where the checksum is offloaded (and the driver falls
- * back to software where the kernel refuses it), {@code PACKET_QDISC_BYPASS} sends straight to the device,
- * {@code PACKET_IGNORE_OUTGOING} keeps our own frames out of the ring, and a {@code PACKET_FANOUT} group lets one
- * driver per receive thread share a NIC. The socket keeps the network namespace of the thread that opened it.
+ * VID-0 tag; a classic BPF filter ({@link #HOMA_FILTER}) passes only Homa (IPv4 protocol 146, or TCP hijacked by Homa),
+ * so other traffic never costs ring space. {@code PACKET_VNET_HDR} is asked for where the checksum is offloaded (and
+ * the driver falls back to software where the kernel refuses it), {@code PACKET_QDISC_BYPASS} sends straight to the
+ * device, {@code PACKET_IGNORE_OUTGOING} keeps our own frames out of the ring, and a {@code PACKET_FANOUT} group lets
+ * one driver per receive thread share a NIC. The socket keeps the network namespace of the thread that opened it.
  */
 final class PacketSocket
 {
@@ -37,24 +39,37 @@ final class PacketSocket
     private static final int TP_DROPS_OFFSET = 4;
     private static final int JUMBO_FRAME_LENGTH = 9000;
     private static final int MIN_PACKET_LENGTH = 64;
+    private static final String VETH_DRIVER = "veth";
 
     /**
-     * Passes IPv4 protocol 146 only, so other traffic never costs ring space. Offsets are from the MAC header; the
-     * kernel has usually moved the 802.1Q tag into metadata already, but a tag left inline is accepted too.
+     * Passes IPv4 protocol 146, and protocol 6 with the {@link TcpHijack} marks (flags SYN|RST, urgent pointer
+     * 0xb97d), so other traffic, real TCP among it, never costs ring space. Offsets are from the MAC header and
+     * assume a 20-byte IPv4 header for the marks; the kernel has usually moved the 802.1Q tag into metadata already,
+     * but a tag left inline is accepted too.
      */
     static final int[][] HOMA_FILTER =
     {
-        { LDH_ABS, 0, 0, 12 },                  // 0: A = EtherType
-        { JEQ_K, 0, 2, ETHER_TYPE_IPV4 },       // 1: IPv4 ? 2 : 4
-        { LDB_ABS, 0, 0, 14 + 9 },              // 2: A = IP protocol
-        { JEQ_K, 5, 6, IPPROTO_HOMA },          // 3: Homa ? accept : drop
-        { JEQ_K, 0, 5, ETHER_TYPE_VLAN },       // 4: inline tag ? 5 : drop
-        { LDH_ABS, 0, 0, 16 },                  // 5: A = inner EtherType
-        { JEQ_K, 0, 3, ETHER_TYPE_IPV4 },       // 6: IPv4 ? 7 : drop
-        { LDB_ABS, 0, 0, 18 + 9 },              // 7: A = IP protocol
-        { JEQ_K, 0, 1, IPPROTO_HOMA },          // 8: Homa ? accept : drop
-        { RET_K, 0, 0, 0x4_0000 },              // 9: accept whole frame
-        { RET_K, 0, 0, 0 },                     // 10: drop
+        { LDH_ABS, 0, 0, 12 },                              // 0: A = EtherType
+        { JEQ_K, 0, 7, ETHER_TYPE_IPV4 },                   // 1: IPv4 ? 2 : 9
+        { LDB_ABS, 0, 0, 14 + 9 },                          // 2: A = IP protocol
+        { JEQ_K, 15, 0, IPPROTO_HOMA },                     // 3: Homa ? accept : 4
+        { JEQ_K, 0, 15, TcpHijack.IPPROTO_TCP },            // 4: TCP ? 5 : drop
+        { LDB_ABS, 0, 0, 34 + TcpHijack.FLAGS_OFFSET },     // 5: A = TCP flags
+        { JEQ_K, 0, 13, TcpHijack.FLAGS },                  // 6: SYN|RST ? 7 : drop
+        { LDH_ABS, 0, 0, 34 + TcpHijack.URGENT_OFFSET },    // 7: A = urgent pointer
+        { JEQ_K, 10, 11, TcpHijack.URGENT },                // 8: Homa's ? accept : drop
+        { JEQ_K, 0, 10, ETHER_TYPE_VLAN },                  // 9: inline tag ? 10 : drop
+        { LDH_ABS, 0, 0, 16 },                              // 10: A = inner EtherType
+        { JEQ_K, 0, 8, ETHER_TYPE_IPV4 },                   // 11: IPv4 ? 12 : drop
+        { LDB_ABS, 0, 0, 18 + 9 },                          // 12: A = IP protocol
+        { JEQ_K, 5, 0, IPPROTO_HOMA },                      // 13: Homa ? accept : 14
+        { JEQ_K, 0, 5, TcpHijack.IPPROTO_TCP },             // 14: TCP ? 15 : drop
+        { LDB_ABS, 0, 0, 38 + TcpHijack.FLAGS_OFFSET },     // 15: A = TCP flags
+        { JEQ_K, 0, 3, TcpHijack.FLAGS },                   // 16: SYN|RST ? 17 : drop
+        { LDH_ABS, 0, 0, 38 + TcpHijack.URGENT_OFFSET },    // 17: A = urgent pointer
+        { JEQ_K, 0, 1, TcpHijack.URGENT },                  // 18: Homa's ? accept : drop
+        { RET_K, 0, 0, 0x4_0000 },                          // 19: accept whole frame
+        { RET_K, 0, 0, 0 },                                 // 20: drop
     };
 
     private final MemorySegment errno;
@@ -64,6 +79,8 @@ final class PacketSocket
     private final int localIp;
     private final int broadcastIp;
     private final int maxPacketLength;
+    private final int maxReceiveLength;
+    private final boolean deviceSegments;
     private final boolean checksumOffload;
     private final ReceiveRing ring;
     private final MemorySegment statistics;
@@ -89,11 +106,17 @@ final class PacketSocket
             throw new RawEthernetException("MTU " + mtu + " of " + context.interfaceName + " is too small");
         }
 
+        // A veth device passes a segmentation-offload frame to its peer whole, as one frame of up to 64 KiB; a NIC
+        // puts wire packets no longer than its MTU on the wire, and its receive offloads never merge hijacked ones.
+        this.maxReceiveLength = VETH_DRIVER.equals(request.driverName(fd)) ? HomaFrameWriter.MAX_HOMA_LENGTH :
+            maxPacketLength;
+        this.deviceSegments = request.segmentsTcp(fd);
+
         // Before the ring: the kernel refuses the option on a socket that has one.
         this.checksumOffload = RawEthernetDriverContext.ChecksumMode.OFFLOAD == context.checksum &&
             SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_PACKET, LibC.PACKET_VNET_HDR, 1);
         this.ring = ReceiveRing.open(arena, errno, fd, context.rxRing, context.rxBlockSize, context.rxBlockCount,
-            context.rxBlockTimeoutMs, maxPacketLength, counters);
+            context.rxBlockTimeoutMs, maxReceiveLength, counters);
         try
         {
             configure(arena, context);
@@ -242,6 +265,25 @@ final class PacketSocket
     int maxPacketLength()
     {
         return maxPacketLength;
+    }
+
+    /**
+     * @return the longest Homa packet the receive ring holds: {@link #maxPacketLength()}, or on a veth device, which
+     *         passes a segmentation-offload frame on whole, the longest an IPv4 packet can carry.
+     */
+    int maxReceiveLength()
+    {
+        return maxReceiveLength;
+    }
+
+    /**
+     * @return true if the device cut TCP into segments itself when the driver opened ({@code tcp-segmentation-offload}
+     *         on); where it does not, the kernel segments in software, which a socket that bypasses the qdisc cannot
+     *         have ({@code __dev_direct_xmit} drops what validation turned into a list).
+     */
+    boolean deviceSegments()
+    {
+        return deviceSegments;
     }
 
     /**

@@ -11,6 +11,9 @@ public final class RawEthernetCounters
     long txBytes;
     long txSyscalls;
     long txStagedHeaders;
+    long txOffloadFrames;
+    long knownPeersFull;
+    long txOffloadStopped;
     long txUnresolved;
     long txHeld;
     long txPortUnreachable;
@@ -50,6 +53,32 @@ public final class RawEthernetCounters
     public long txBytes()
     {
         return txBytes;
+    }
+
+    /**
+     * @return frames that carried a run of DATA packets for the device's segmentation offload to cut apart (each
+     *         of their packets also counts in {@link #txPackets()}).
+     */
+    public long txOffloadFrames()
+    {
+        return txOffloadFrames;
+    }
+
+    /**
+     * @return 1 if segmentation offload was switched off while the driver ran, after the kernel refused offload
+     *         frames several times in a row with none taken between (the device stopped segmenting).
+     */
+    public long txOffloadStopped()
+    {
+        return txOffloadStopped;
+    }
+
+    /**
+     * @return Homa packets from a host the full set of known peers had no room for (it gets no offload frames).
+     */
+    public long knownPeersFull()
+    {
+        return knownPeersFull;
     }
 
     /**
@@ -222,7 +251,8 @@ public final class RawEthernetCounters
     }
 
     /**
-     * @return Homa packets longer than a pool slot (dropped).
+     * @return frames longer than this driver takes (the MTU's packets, or on a veth device 64 KiB segmentation-offload
+     *         frames), cut short by the ring or announcing more (dropped).
      */
     public long rxTooLong()
     {
@@ -268,7 +298,7 @@ public final class RawEthernetCounters
         "tx_packets", "tx_bytes", "tx_syscalls", "tx_unresolved", "tx_dropped", "tx_errors", "resolution_errors",
         "rx_packets", "rx_bytes", "rx_not_for_us", "rx_wrong_ether_type", "rx_wrong_protocol", "rx_wrong_address",
         "rx_bad_checksum", "rx_malformed", "rx_too_long", "rx_untagged", "rx_martian_source", "rx_stacked_tags",
-        "ring_drops" };
+        "ring_drops", "tx_offload_frames", "known_peers_full", "tx_offload_stopped" };
 
     /**
      * @param index 0 .. {@link #NAMES} length - 1.
@@ -298,6 +328,9 @@ public final class RawEthernetCounters
             case 17 -> rxMartianSource;
             case 18 -> rxStackedTags;
             case 19 -> ringDrops;
+            case 20 -> txOffloadFrames;
+            case 21 -> knownPeersFull;
+            case 22 -> txOffloadStopped;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + NAMES.length);
         };
     }
@@ -306,8 +339,10 @@ public final class RawEthernetCounters
     public String toString()
     {
         return "RawEthernetCounters{txPackets=" + txPackets + ", txBytes=" + txBytes + ", txSyscalls=" + txSyscalls +
-            ", txStagedHeaders=" + txStagedHeaders + ", txUnresolved=" + txUnresolved + ", txHeld=" + txHeld +
-            ", txPortUnreachable=" + txPortUnreachable + ", txDropped=" + txDropped +
+            ", txStagedHeaders=" + txStagedHeaders + ", txOffloadFrames=" + txOffloadFrames +
+            ", knownPeersFull=" + knownPeersFull + ", txOffloadStopped=" + txOffloadStopped +
+            ", txUnresolved=" + txUnresolved + ", txHeld=" + txHeld + ", txPortUnreachable=" + txPortUnreachable +
+            ", txDropped=" + txDropped +
             ", txErrors=" + txErrors + ", lastTxErrno=" + lastTxErrno + ", resolutionErrors=" + resolutionErrors +
             ", lastResolutionErrno=" + lastResolutionErrno + ", rxPackets=" + rxPackets +
             ", rxBytes=" + rxBytes + ", rxBlocks=" + rxBlocks + ", rxOutgoing=" + rxOutgoing +

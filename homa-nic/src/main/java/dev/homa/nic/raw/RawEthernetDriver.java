@@ -157,15 +157,18 @@ public final class RawEthernetDriver implements NicDriver
             device.linkBitsPerSecond();
         this.estimator = new NicQueueEstimator(clock, linkBitsPerSecond);
         this.pool = new PacketPool(arena, context.poolPackets, maxPacketLength, FRAME_HEADROOM);
+        final KnownPeers knownPeers = new KnownPeers(counters);
         this.receiver = new FrameReceiver(packetSocket.ring(),
-            new ReceiveValidator(packetSocket, context.vlanId, counters), pool, clock, counters);
-        this.transmitter = new FrameTransmitter(arena, errno, packetSocket, pool, context, counters);
+            new ReceiveValidator(packetSocket, context.vlanId, counters), pool, knownPeers, clock, counters);
+        this.transmitter = new FrameTransmitter(arena, errno, packetSocket, pool, knownPeers, context, counters);
         this.neighbours = new NeighbourResolver(table, pool, transmitter, context, counters);
 
-        LOG.info("raw Ethernet driver on {} (ifindex {}, {} {}): max packet {} bytes, {} ring {}x{} bytes, pool {}",
+        LOG.info("raw Ethernet driver on {} (ifindex {}, {} {}): max packet {} bytes (received up to {}), " +
+            "{} ring {}x{} bytes, pool {}, segmentation offload {}",
             context.interfaceName, packetSocket.interfaceIndex(), EthernetFlyweight.macToString(localMac),
-            HostAddress.toString(localAddress), maxPacketLength, context.rxRing, packetSocket.ring().blockCount(),
-            context.rxBlockSize, context.poolPackets);
+            HostAddress.toString(localAddress), maxPacketLength, packetSocket.maxReceiveLength(), context.rxRing,
+            packetSocket.ring().blockCount(), context.rxBlockSize, context.poolPackets,
+            transmitter.offloads() ? "on" : "off");
     }
 
     /**
@@ -195,8 +198,9 @@ public final class RawEthernetDriver implements NicDriver
      * {@code txbatch} (sends per flush), {@code blockSize} (e.g. {@code 256k}), {@code blocks}, {@code blockTimeoutMs},
      * {@code maxPacket}, {@code fanout} (group id), {@code fanoutMode} (hash, lb, cpu, rollover, random, qm),
      * {@code vlan} (VLAN id, default 0 = priority tag only), {@code tag} (false: untagged frames, level as DSCP only),
-     * {@code qdiscBypass} (true/false), {@code checksum} (offload, software),
-     * {@code icmpGuard} (true/false), {@code neighbourRefreshMs}, {@code ring} (v2, v3), {@code netns} (network
+     * {@code qdiscBypass} (true/false), {@code checksum} (offload, software), {@code tso} (true/false: segmentation
+     * offload through TCP hijacking), {@code icmpGuard} (true/false), {@code neighbourRefreshMs}, {@code ring} (v2,
+     * v3), {@code netns} (network
      * namespace name or path to open the sockets in).
      *
      * @param uri such as {@code raw://veth0?rate=10g&fanout=7}.

@@ -32,6 +32,7 @@ public final class RawEthernetDriverContext
     boolean qdiscBypass = true;
     ChecksumMode checksum = ChecksumMode.OFFLOAD;
     boolean suppressIcmp = true;
+    boolean tso = true;
     long neighbourRefreshNs = 1_000_000_000L;
     long neighbourRetryNs = 10_000_000L;
     NanoClock clock = SystemNanoClock.INSTANCE;
@@ -80,7 +81,8 @@ public final class RawEthernetDriverContext
             .tagged(uri.bool("tag", c.tagged))
             .qdiscBypass(uri.bool("qdiscBypass", c.qdiscBypass))
             .checksum(uri.choice("checksum", ChecksumMode.class, c.checksum))
-            .suppressIcmp(uri.bool("icmpGuard", c.suppressIcmp));
+            .suppressIcmp(uri.bool("icmpGuard", c.suppressIcmp))
+            .tso(uri.bool("tso", c.tso));
         if (uri.has("fanoutMode"))
         {
             c.fanoutMode(uri.choice("fanoutMode", FanoutMode.class, FanoutMode.HASH));
@@ -287,6 +289,21 @@ public final class RawEthernetDriverContext
     public RawEthernetDriverContext checksum(final ChecksumMode mode)
     {
         this.checksum = Objects.requireNonNull(mode, "checksum mode");
+        return this;
+    }
+
+    /**
+     * @param offload send runs of a message's DATA packets to a host Homa has been received from as one frame that
+     *                the device's TCP segmentation offload cuts into wire packets (default true): such a frame
+     *                travels as TCP hijacked by Homa ({@link dev.homa.nic.frame.TcpHijack}), which a kernel Homa
+     *                receiver accepts. Needs the checksum offloaded ({@link ChecksumMode#OFFLOAD}), and a device
+     *                that segments TCP itself unless the qdisc is used ({@code qdiscBypass=false}, where the kernel
+     *                can segment in software); false sends every packet as a protocol-146 frame of its own.
+     * @return this.
+     */
+    public RawEthernetDriverContext tso(final boolean offload)
+    {
+        this.tso = offload;
         return this;
     }
 

@@ -28,6 +28,12 @@ final class ReceiveRing
 {
     /** Frames the ring holds when the block count is left to the driver. */
     static final int DEFAULT_RING_FRAMES = 512;
+    /** Frames the ring holds by default when each must take a 64 KiB segmentation-offload frame. */
+    static final int DEFAULT_LARGE_RING_FRAMES = 256;
+    // V2 frames up to this size are a power of two; larger ones are only aligned, as a power of two would double
+    // a 64 KiB frame.
+    private static final int POWER_OF_TWO_FRAME_LIMIT = 16 * 1024;
+    private static final int TPACKET_ALIGNMENT = 16;
 
     private static final int TP_STATUS_KERNEL = 0;
     private static final int TP_STATUS_USER = 1;
@@ -136,8 +142,11 @@ final class ReceiveRing
             throw new RawEthernetException("receive-ring block of " + blockSize + " bytes cannot hold a frame of " +
                 frameSize + " bytes; raise blockSize");
         }
+        final int framesPerBlock = blockSize / frameSize;
+        final int defaultFrames =
+            frameSize > POWER_OF_TWO_FRAME_LIMIT ? DEFAULT_LARGE_RING_FRAMES : DEFAULT_RING_FRAMES;
         final int blockCount = 0 != requestedBlocks ? requestedBlocks :
-            (int)Math.max(2, ((long)DEFAULT_RING_FRAMES * frameSize + blockSize - 1) / blockSize);
+            Math.max(2, (defaultFrames + framesPerBlock - 1) / framesPerBlock);
         final long ringBytes = (long)blockSize * blockCount;
         final MemorySegment version = arena.allocate(4, 4);
         version.set(JAVA_INT, 0, v3 ? LibC.TPACKET_V3 : LibC.TPACKET_V2);
@@ -150,7 +159,7 @@ final class ReceiveRing
         request.set(JAVA_INT, 0, blockSize);
         request.set(JAVA_INT, 4, blockCount);
         request.set(JAVA_INT, 8, frameSize);
-        request.set(JAVA_INT, 12, (int)(ringBytes / frameSize));
+        request.set(JAVA_INT, 12, framesPerBlock * blockCount);
         if (v3)
         {
             request.set(JAVA_INT, 16, blockTimeoutMs);
@@ -287,8 +296,13 @@ final class ReceiveRing
 
     private static int v2FrameSize(final int maxPacketLength)
     {
-        // A power of two so that frames tile the (power-of-two) blocks exactly.
-        return Integer.highestOneBit(TP2_FRAME_HEADROOM + FrameLayout.TAGGED_HEADER_LENGTH + maxPacketLength - 1) << 1;
+        final int needed = TP2_FRAME_HEADROOM + FrameLayout.TAGGED_HEADER_LENGTH + maxPacketLength;
+        if (needed <= POWER_OF_TWO_FRAME_LIMIT)
+        {
+            // A power of two so that frames tile the (power-of-two) blocks exactly.
+            return Integer.highestOneBit(needed - 1) << 1;
+        }
+        return (needed + TPACKET_ALIGNMENT - 1) & -TPACKET_ALIGNMENT;
     }
 
     /**

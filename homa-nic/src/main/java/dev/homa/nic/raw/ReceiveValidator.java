@@ -9,7 +9,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Decides whether a receive-ring frame is a Homa packet for this host, counting every drop in
- * {@link RawEthernetCounters}. The BPF filter has already passed only IPv4 protocol 146; what passes is checked again:
+ * {@link RawEthernetCounters}. The BPF filter has already passed only Homa (IPv4 protocol 146, or TCP with the
+ * {@link dev.homa.nic.frame.TcpHijack} marks); what passes is checked again:
  * destination MAC and IP, header checksum, lengths, fragments, stacked VLAN tags, the VLAN id, and the source (the
  * martian, broadcast, multicast and own-address sources that the kernel's IP layer drops before any protocol sees
  * them, see {@link #isMartianSource}).
@@ -40,7 +41,7 @@ final class ReceiveValidator
         this.localMac = socket.localMac();
         this.localIp = socket.localIp();
         this.broadcastIp = socket.broadcastIp();
-        this.maxPacketLength = socket.maxPacketLength();
+        this.maxPacketLength = socket.maxReceiveLength();
         this.vlanId = vlanId;
     }
 
@@ -77,6 +78,12 @@ final class ReceiveValidator
             return false;
         }
         final int snapLength = ring.snapLength(frame);
+        if (snapLength < ring.wireLength(frame))
+        {
+            // Cut to the ring's frame: longer than any packet this driver takes.
+            counters.rxTooLong++;
+            return false;
+        }
         if (snapLength != ring.wireLength(frame) ||
             snapLength < FrameLayout.ETHERNET_HEADER_LENGTH)
         {

@@ -110,6 +110,34 @@ class HomaFrameTest
     }
 
     @Test
+    void readerTakesTcpOnlyWithHomasHijackingMarks()
+    {
+        fillHoma(38, HOMA_LENGTH);
+        writer.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, HOMA_LENGTH, 2, 5, TcpHijack.IPPROTO_TCP);
+        assertEquals(TcpHijack.IPPROTO_TCP, frame.getByte(38 - 20 + 9), "protocol 6 written");
+        // Real TCP: the Homa-looking bytes carry no marks.
+        assertEquals(FrameRejectReason.NOT_HOMA, reader.read(frame, 0, 38 + HOMA_LENGTH));
+
+        frame.putByte(38 + TcpHijack.FLAGS_OFFSET, (byte)TcpHijack.FLAGS);
+        assertEquals(FrameRejectReason.NOT_HOMA, reader.read(frame, 0, 38 + HOMA_LENGTH), "flags alone");
+        frame.putShort(38 + TcpHijack.URGENT_OFFSET, (short)TcpHijack.URGENT, java.nio.ByteOrder.BIG_ENDIAN);
+        assertEquals(FrameRejectReason.NONE, reader.read(frame, 0, 38 + HOMA_LENGTH));
+        assertTrue(reader.hijacked());
+        assertEquals(HOMA_LENGTH, reader.homaLength());
+        assertEquals(2, reader.priority());
+
+        frame.putByte(38 + TcpHijack.FLAGS_OFFSET, (byte)(TcpHijack.FLAGS | 0x80));
+        assertEquals(FrameRejectReason.NOT_HOMA, reader.read(frame, 0, 38 + HOMA_LENGTH), "other flags are TCP's");
+        // Too short to carry the marks: not Homa, and nothing read beyond the frame.
+        writer.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, 12, 2, 5, TcpHijack.IPPROTO_TCP);
+        assertEquals(FrameRejectReason.NOT_HOMA, reader.read(frame, 0, 38 + 12));
+
+        writer.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, HOMA_LENGTH, 2, 5);
+        assertEquals(FrameRejectReason.NONE, reader.read(frame, 0, 38 + HOMA_LENGTH));
+        assertFalse(reader.hijacked(), "protocol 146");
+    }
+
+    @Test
     void readerAcceptsUntaggedFramesAndTakesThePriorityFromTos()
     {
         final int headerLength = writer.writeUntaggedHeaders(

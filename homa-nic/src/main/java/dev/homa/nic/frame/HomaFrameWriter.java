@@ -121,21 +121,11 @@ public final class HomaFrameWriter
     }
 
     /**
-     * {@link #writeHeaders(MutableDirectBuffer, int, long, long, int, int, int, int, int)} with the IPv4 protocol
+     * As {@link #writeHeaders(MutableDirectBuffer, int, long, long, int, int, int, int, int)}, with the IPv4 protocol
      * given: {@link Ipv4Flyweight#PROTOCOL_HOMA}, or {@link TcpHijack#IPPROTO_TCP} for a hijacked packet.
      *
-     * @param frame       buffer holding the frame.
-     * @param frameOffset where the frame starts (the destination MAC).
-     * @param dstMac      destination MAC, low 48 bits.
-     * @param srcMac      source MAC, low 48 bits.
-     * @param srcIp       source IPv4 address, network order.
-     * @param dstIp       destination IPv4 address, network order.
-     * @param homaLength  Homa header + payload bytes, 0..{@link #MAX_HOMA_LENGTH}.
-     * @param priority    Homa level 0..7.
-     * @param ipId        IPv4 identification; only the low 16 bits are used.
-     * @param protocol    IPv4 protocol number.
+     * @param protocol IPv4 protocol number; the other parameters as there.
      * @return the header length, {@link FrameLayout#TAGGED_HEADER_LENGTH} (38).
-     * @throws IllegalArgumentException if homaLength or priority is out of range.
      */
     public int writeHeaders(
         final MutableDirectBuffer frame,
@@ -197,21 +187,11 @@ public final class HomaFrameWriter
     }
 
     /**
-     * {@link #writeUntaggedHeaders(MutableDirectBuffer, int, long, long, int, int, int, int, int)} with the IPv4
+     * As {@link #writeUntaggedHeaders(MutableDirectBuffer, int, long, long, int, int, int, int, int)}, with the IPv4
      * protocol given: {@link Ipv4Flyweight#PROTOCOL_HOMA}, or {@link TcpHijack#IPPROTO_TCP} for a hijacked packet.
      *
-     * @param frame       buffer holding the frame.
-     * @param frameOffset where the frame starts.
-     * @param dstMac      destination MAC, low 48 bits.
-     * @param srcMac      source MAC, low 48 bits.
-     * @param srcIp       source IPv4 address, network order.
-     * @param dstIp       destination IPv4 address, network order.
-     * @param homaLength  Homa header + payload bytes, 0..{@link #MAX_HOMA_LENGTH}.
-     * @param priority    Homa level 0..7 for the TOS byte, or -1 for TOS 0.
-     * @param ipId        IPv4 identification; only the low 16 bits are used.
-     * @param protocol    IPv4 protocol number.
+     * @param protocol IPv4 protocol number; the other parameters as there.
      * @return the header length, {@link FrameLayout#UNTAGGED_HEADER_LENGTH} (34).
-     * @throws IllegalArgumentException if homaLength or priority is out of range.
      */
     public int writeUntaggedHeaders(
         final MutableDirectBuffer frame,

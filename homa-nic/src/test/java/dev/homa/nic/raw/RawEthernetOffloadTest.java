@@ -137,16 +137,8 @@ class RawEthernetOffloadTest
         assertEquals(1, a.counters().txOffloadFrames());
 
         final List<byte[]> packets = receiveKept(8);
-        for (int i = 0; i < packets.size(); i++)
-        {
-            final byte[] packet = packets.get(i);
-            final UnsafeBuffer buffer = new UnsafeBuffer(packet);
-            final int length = Math.min(SEGMENT, total - i * SEGMENT);
-            assertEquals(DATA_HEADER + length, packet.length, "packet " + i);
-            assertEquals(i * SEGMENT, buffer.getInt(4, BIG_ENDIAN), "offset of packet " + i);
-            assertEquals(-1, buffer.getInt(52, BIG_ENDIAN), "the offset stays in sequence");
-            assertArrayEquals(slice(payloadBytes, i * SEGMENT, length), slice(packet, DATA_HEADER, length));
-        }
+        assertPacketsOfTheMessage(packets, total);
+        packets.forEach((p) -> assertEquals(-1, new UnsafeBuffer(p).getInt(52, BIG_ENDIAN), "offset in sequence"));
     }
 
     @Test
@@ -154,10 +146,7 @@ class RawEthernetOffloadTest
     void packetsToAHostNotYetHeardFromLeaveOneByOneAsProtocol146() throws Exception
     {
         openBoth("");
-        final int total = 4 * SEGMENT;
-        sendMessage(total, 0, total, 0);
-        assertEquals(0, a.counters().txOffloadFrames());
-        assertEquals(4, receiveLent(4).size());
+        sendsFrameByFrame(4);
     }
 
     @Test
@@ -166,10 +155,7 @@ class RawEthernetOffloadTest
     {
         openBoth("&tso=false");
         introduceBToA();
-        final int total = 4 * SEGMENT;
-        sendMessage(total, 0, total, 0);
-        assertEquals(0, a.counters().txOffloadFrames());
-        assertEquals(4, receiveLent(4).size());
+        sendsFrameByFrame(4);
     }
 
     @Test
@@ -211,15 +197,24 @@ class RawEthernetOffloadTest
         assertEquals(1, a.counters().txOffloadFrames());
 
         final List<byte[]> packets = receiveLent(6);
+        assertPacketsOfTheMessage(packets, total);
+        for (final byte[] packet : packets)
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(packet);
+            assertTrue(TcpHijack.isMarked(buffer, 0), "marks");
+            assertTrue(HomaChecksum.isValid(buffer, 0, packet.length, ipOf(a), ipOf(b)), "each packet's checksum");
+        }
+    }
+
+    /** Packet i holds the message's bytes from i segments on, under a header with that offset. */
+    private void assertPacketsOfTheMessage(final List<byte[]> packets, final int total)
+    {
         for (int i = 0; i < packets.size(); i++)
         {
             final byte[] packet = packets.get(i);
-            final UnsafeBuffer buffer = new UnsafeBuffer(packet);
             final int length = Math.min(SEGMENT, total - i * SEGMENT);
             assertEquals(DATA_HEADER + length, packet.length, "packet " + i);
-            assertEquals(i * SEGMENT, buffer.getInt(4, BIG_ENDIAN), "offset of packet " + i);
-            assertTrue(TcpHijack.isMarked(buffer, 0), "marks of packet " + i);
-            assertTrue(HomaChecksum.isValid(buffer, 0, packet.length, ipOf(a), ipOf(b)), "checksum of packet " + i);
+            assertEquals(i * SEGMENT, new UnsafeBuffer(packet).getInt(4, BIG_ENDIAN), "offset of packet " + i);
             assertArrayEquals(slice(payloadBytes, i * SEGMENT, length), slice(packet, DATA_HEADER, length));
         }
     }
@@ -231,10 +226,7 @@ class RawEthernetOffloadTest
         ChecksumOffload.transmit(pair, pair.nsA(), pair.ifA(), false);
         openBoth("");
         introduceBToA();
-        final int total = 3 * SEGMENT;
-        sendMessage(total, 0, total, 0);
-        assertEquals(0, a.counters().txOffloadFrames());
-        assertEquals(3, receiveLent(3).size());
+        sendsFrameByFrame(3);
     }
 
     @Test
@@ -249,6 +241,15 @@ class RawEthernetOffloadTest
         assertEquals(1, receiveLent(1).size());
         assertEquals(1, b.counters().rxPackets() - before);
         assertEquals(0, b.counters().rxWrongProtocol(), "the filter drops real TCP before the ring");
+    }
+
+    /** A message of that many full packets from A to B leaves and arrives as as many frames. */
+    private void sendsFrameByFrame(final int packets)
+    {
+        final int total = packets * SEGMENT;
+        sendMessage(total, 0, total, 0);
+        assertEquals(0, a.counters().txOffloadFrames());
+        assertEquals(packets, receiveLent(packets).size());
     }
 
     /** One message of {@code total} bytes from A to B, as full segments and a last short one, then one flush. */

@@ -61,8 +61,9 @@ final class FrameTransmitter
     private static final int VNET_CSUM_START_OFFSET = 6;
     private static final int VNET_CSUM_OFFSET_OFFSET = 8;
 
-    // Per message: the frame's own bytes (or staged headers and the rest of them) and the gathered payload.
-    private static final int MESSAGE_IOVECS = 2 + Packet.MAX_PAYLOAD_SEGMENTS;
+    // Per packet at most: the frame's own bytes (or staged headers and the rest of them) and the gathered payload.
+    // A run's message takes its packets' iovecs one after another, so the batch never needs more than this each.
+    private static final int PACKET_IOVECS = 2 + Packet.MAX_PAYLOAD_SEGMENTS;
     // Homa bytes a staged header carries along: up to and including the checksum, whose seed names the destination.
     private static final int STAGED_HOMA_BYTES = HomaChecksum.CHECKSUM_OFFSET + 2;
     private static final int STAGING_LENGTH = 128;
@@ -81,6 +82,7 @@ final class FrameTransmitter
     private static final int OFFSET_IN_SEQUENCE = -1;
     // Packets in one offload frame: a NIC's usual gso_max_segs.
     private static final int MAX_RUN_PACKETS = 64;
+    private static final int MAX_GSO_FRAME_LENGTH = 0xFFFF;
     // Offload frames refused in a row, none taken between, after which runs go as single frames: the device has
     // stopped segmenting (offload switched off while the driver runs) and the bypassed qdisc cannot fall back.
     private static final int MAX_OFFLOAD_REFUSALS = 8;
@@ -93,10 +95,11 @@ final class FrameTransmitter
     private final HomaFrameWriter frameWriter;
     private final boolean tagged;
     private final boolean checksumOffload;
-    private boolean offload;
-    private int offloadRefusals;
     private final int headerLength;
     private final int prefixLength;
+    // Homa bytes in one offload frame: the IPv4 length's bound, and the whole frame below the device's 64 KiB
+    // gso_max_size, beyond which the kernel would segment in software.
+    private final int maxRunHomaLength;
     private final long localMac;
     private final int localIp;
     private final int capacity;
@@ -109,6 +112,8 @@ final class FrameTransmitter
     private final int[] slotBatch;
     private final Packet[] ownedInBatch;
     private int ownedInBatchCount;
+    private boolean offload;
+    private int offloadRefusals;
     private int count;
     private int queuedPackets;
     private int nextIovec;
@@ -149,10 +154,11 @@ final class FrameTransmitter
         this.offload = checksumOffload && context.tso && (socket.deviceSegments() || !context.qdiscBypass);
         this.headerLength = context.tagged ? FrameLayout.TAGGED_HEADER_LENGTH : FrameLayout.UNTAGGED_HEADER_LENGTH;
         this.prefixLength = (checksumOffload ? VNET_HDR_LENGTH : 0) + headerLength;
+        this.maxRunHomaLength = Math.min(HomaFrameWriter.MAX_HOMA_LENGTH, MAX_GSO_FRAME_LENGTH - headerLength);
         this.localMac = socket.localMac();
         this.localIp = socket.localIp();
         this.capacity = context.txBatch;
-        this.messages = new MessageVector(arena, capacity, capacity * MESSAGE_IOVECS, 0);
+        this.messages = new MessageVector(arena, capacity, capacity * PACKET_IOVECS, 0);
         final MemorySegment stagingSegment = arena.allocate((long)STAGING_LENGTH * capacity, 64);
         this.staging = new UnsafeBuffer(stagingSegment.address(), (int)stagingSegment.byteSize());
         this.stagingAddress = stagingSegment.address();
@@ -451,7 +457,7 @@ final class FrameTransmitter
         return destinationIp == runDestinationIp && destinationMac == runDestinationMac && priority == runPriority &&
             runPackets < MAX_RUN_PACKETS &&
             packet.length() >= DATA_HEADER_LENGTH && payload > 0 && payload <= runSegment &&
-            runHomaLength + payload <= HomaFrameWriter.MAX_HOMA_LENGTH &&
+            runHomaLength + payload <= maxRunHomaLength &&
             runNextSequence == buffer.getInt(homaOffset + SEQUENCE_OFFSET, BIG_ENDIAN) &&
             buffer.getInt(homaOffset) == buffer.getInt(first) &&
             buffer.getLong(homaOffset + 8) == buffer.getLong(first + 8) &&

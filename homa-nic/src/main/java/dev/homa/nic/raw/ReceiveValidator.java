@@ -31,6 +31,7 @@ final class ReceiveValidator
     private final int localIp;
     private final int broadcastIp;
     private final int maxPacketLength;
+    private final int maxReceiveLength;
     private final int vlanId;
     private int priority;
 
@@ -41,7 +42,8 @@ final class ReceiveValidator
         this.localMac = socket.localMac();
         this.localIp = socket.localIp();
         this.broadcastIp = socket.broadcastIp();
-        this.maxPacketLength = socket.maxReceiveLength();
+        this.maxPacketLength = socket.maxPacketLength();
+        this.maxReceiveLength = socket.maxReceiveLength();
         this.vlanId = vlanId;
     }
 
@@ -120,8 +122,11 @@ final class ReceiveValidator
             counters.rxMartianSource++;
             return false;
         }
+        // Only a hijacked frame may be longer than a packet: it holds a run of DATA under one header, with each
+        // packet's offset in sequence. A kernel's protocol-146 GSO batch carries a segment header per packet, which
+        // veth would pass on whole too; it is not taken apart here.
         final int homaLength = frameReader.homaLength();
-        if (homaLength > maxPacketLength)
+        if (homaLength > (frameReader.hijacked() ? maxReceiveLength : maxPacketLength))
         {
             counters.rxTooLong++;
             return false;

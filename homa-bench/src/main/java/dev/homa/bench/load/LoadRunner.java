@@ -44,7 +44,8 @@ final class LoadRunner implements Callable<Integer>
     List<String> paths;
 
     @Option(names = "--transports", split = ",", defaultValue = "homa,homa-default,nio,netty",
-        description = "homa, homa-default, homa-raw, nio, netty (homa-raw runs on veth only; default " +
+        description = "homa, homa-default, homa-raw, homa-raw-frames, nio, netty (homa-raw and homa-raw-frames, " +
+            "which has segmentation offload off, run on veth only; default " +
             "${DEFAULT-VALUE}, and homa-raw added on veth for echo).")
     List<String> transports;
 

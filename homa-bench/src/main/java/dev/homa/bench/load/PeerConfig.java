@@ -12,6 +12,8 @@ import java.util.List;
  *     <li>{@code homa-default}: Homa over {@code udp://} with nothing set, as the README's example runs it
  *     (DEDICATED threading: the transport's own protocol thread, the application blocking in {@code homaRecv});</li>
  *     <li>{@code homa-raw}: Homa over {@code raw://} (veth only), INVOKER;</li>
+ *     <li>{@code homa-raw-frames}: the same with segmentation offload off ({@code tso=false}), a frame per
+ *     packet;</li>
  *     <li>{@code nio}: Java NIO TCP, one selector thread per process;</li>
  *     <li>{@code netty}: Netty epoll TCP, one event loop per process.</li>
  * </ul>
@@ -21,8 +23,10 @@ import java.util.List;
  * @param homaDriver  {@code udp} or {@code raw} for Homa, else null.
  * @param dedicated   Homa's DEDICATED threading.
  * @param jvmOptions  system properties for both sides' JVMs.
+ * @param uriOptions  appended to both sides' {@code raw://} URIs.
  */
-record PeerConfig(String name, String peer, String homaDriver, boolean dedicated, List<String> jvmOptions)
+record PeerConfig(
+    String name, String peer, String homaDriver, boolean dedicated, List<String> jvmOptions, String uriOptions)
 {
     /**
      * @param name        a table name (see the class comment).
@@ -33,12 +37,13 @@ record PeerConfig(String name, String peer, String homaDriver, boolean dedicated
     {
         return switch (name)
         {
-            case "homa" -> new PeerConfig(name, "homa", "udp", false, homaOptions);
-            case "homa-default" -> new PeerConfig(name, "homa", "udp", true, List.of());
-            case "homa-raw" -> new PeerConfig(name, "homa", "raw", false, homaOptions);
-            case "nio", "netty" -> new PeerConfig(name, name, null, false, List.of());
+            case "homa" -> new PeerConfig(name, "homa", "udp", false, homaOptions, "");
+            case "homa-default" -> new PeerConfig(name, "homa", "udp", true, List.of(), "");
+            case "homa-raw" -> new PeerConfig(name, "homa", "raw", false, homaOptions, "");
+            case "homa-raw-frames" -> new PeerConfig(name, "homa", "raw", false, homaOptions, "?tso=false");
+            case "nio", "netty" -> new PeerConfig(name, name, null, false, List.of(), "");
             default -> throw new IllegalArgumentException(
-                "transport must be homa, homa-default, homa-raw, nio or netty: " + name);
+                "transport must be homa, homa-default, homa-raw, homa-raw-frames, nio or netty: " + name);
         };
     }
 
@@ -63,7 +68,7 @@ record PeerConfig(String name, String peer, String homaDriver, boolean dedicated
             "--max-message", Integer.toString(MessageSizes.MAX_LENGTH)));
         if (isHoma())
         {
-            args.addAll(List.of("--homa-uri", "raw".equals(homaDriver) ? "raw://" + hosts.serverInterface :
+            args.addAll(List.of("--homa-uri", "raw".equals(homaDriver) ? "raw://" + hosts.serverInterface + uriOptions :
                 "udp://" + hosts.serverIp + ":" + port, "--homa-threading", dedicated ? "dedicated" : "invoker"));
         }
         else
@@ -86,7 +91,7 @@ record PeerConfig(String name, String peer, String homaDriver, boolean dedicated
         if (isHoma() && "raw".equals(homaDriver))
         {
             spec.server = hosts.serverIp;
-            spec.homaUri = "raw://" + hosts.clientInterface;
+            spec.homaUri = "raw://" + hosts.clientInterface + uriOptions;
         }
         else
         {

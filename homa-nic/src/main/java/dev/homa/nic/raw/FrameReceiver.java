@@ -182,6 +182,12 @@ final class FrameReceiver
         final int chunk = capacity - DATA_HEADER_LENGTH;
         final int payload = homaLength - DATA_HEADER_LENGTH;
         final int count = (payload + chunk - 1) / chunk;
+        if (count > pool.size())
+        {
+            // More pieces than the whole pool holds: waiting for releases would wait forever.
+            counters.rxTooLong++;
+            return 0;
+        }
         if (pool.available() < count)
         {
             return -1;

@@ -283,6 +283,24 @@ class RawEthernetOffloadTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRunMoreSlotsLongThanTheWholePoolIsDroppedNotWaitedFor() throws Exception
+    {
+        // B's slots hold 8 payload bytes: a 40-packet run would take 7,120 of its 512.
+        openBoth("", "&maxPacket=64");
+        introduceBToA();
+        final int total = 40 * SEGMENT;
+        sendMessage(total, 0, total, 0);
+        assertEquals(1, a.counters().txOffloadFrames());
+        RawEthernetDriverTest.awaitTrue(() ->
+        {
+            b.poll(TestSinks.sink((p) -> b.release(p), false, false), 16);
+            return b.counters().rxTooLong() > 0;
+        }, () -> b.counters().toString());
+        assertEquals(0, b.counters().rxPackets(), "nothing delivered");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void realTcpNeverReachesTheRingAndHijackedTcpDoes() throws Exception
     {
         openBoth("");

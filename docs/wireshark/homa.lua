@@ -326,7 +326,7 @@ DissectorTable.get("ip.proto"):add(146, homa)
 
 -- TCP hijacked by Homa (protocol 6 with flags SYN|RST and urgent pointer 0xb97d, which real TCP never sends
 -- together): the segments a device's segmentation offload cut from one of Homa's large DATA frames. They are Homa;
--- every other protocol-6 packet goes to the TCP dissector as before.
+-- every other protocol-6 packet goes to the TCP dissector.
 local ip_proto_table = DissectorTable.get("ip.proto")
 local tcp_dissector = ip_proto_table:get_dissector(6)
 local hijacked_tcp = Proto("homa_tcp", "Homa hijacked TCP")

@@ -6,12 +6,15 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.frame.AllocationMeter;
+import dev.homa.nic.frame.TcpHijack;
 import dev.homa.test.NetnsPair;
+import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -22,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * primitives (a downcall with a segment argument, such as an errno capture, allocates a small context per call
  * until C2 removes it; that variant runs only after a failure). Measured with the per-thread allocation counter of
  * the HotSpot ThreadMXBean ({@link AllocationMeter}), least of five batches: the once-a-second neighbour refresh
- * (80 bytes) may fall into one of them.
+ * (80 bytes) may fall into one of them. With {@code offload} each burst is one message's DATA, which leaves as
+ * segmentation-offload frames and arrives whole (lent) or cut back into pool packets.
  */
 class RawEthernetAllocationTest
 {
@@ -31,20 +35,25 @@ class RawEthernetAllocationTest
     private static final int WARM_UP_BURSTS = 100;
     private static final int MEASURED_BURSTS = 100;
     private static final int BATCHES = 5;
+    private static final int DATA_HEADER = 56;
+    private static final int SEGMENT = 1424;
 
     private RawEthernetDriver receiver;
     private int received;
+    private boolean offload;
     private long flushBytes;
     private long pollBytes;
     private AllocationMeter meter;
     private PacketSink sink;
 
-    @ParameterizedTest(name = "{0} lent={1}")
-    @CsvSource({ "V2,false", "V3,false", "V2,true", "V3,true" })
+    @ParameterizedTest(name = "{0} lent={1} offload={2}")
+    @CsvSource({ "V2,false,false", "V3,false,false", "V2,true,false", "V3,true,false", "V2,true,true",
+        "V2,false,true" })
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void steadyStateSendFlushPollAllocatesNothing(final RawEthernetDriverContext.RxRing ring, final boolean lent)
-        throws Exception
+    void steadyStateSendFlushPollAllocatesNothing(
+        final RawEthernetDriverContext.RxRing ring, final boolean lent, final boolean offload) throws Exception
     {
+        this.offload = offload;
         Assumptions.assumeTrue(null == NetnsPair.skipReasonIfUnavailable(), NetnsPair::skipReasonIfUnavailable);
         meter = new AllocationMeter();
         // Lent: the engine's way (ring frames in place, no timestamp); otherwise pool copies, as a default sink.
@@ -58,6 +67,22 @@ class RawEthernetAllocationTest
         {
             receiver = b;
             assertTrue(a.awaitNeighbour(b.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+            if (offload)
+            {
+                // A runs DATA into offload frames only to a host it has heard Homa from.
+                assertTrue(b.awaitNeighbour(a.localAddress(), TimeUnit.SECONDS.toNanos(5)));
+                RawEthernetDriverTest.sendOne(b, a.localAddress(), 0);
+                final int[] heard = new int[1];
+                RawEthernetDriverTest.awaitTrue(() ->
+                {
+                    a.poll((p) ->
+                    {
+                        heard[0]++;
+                        a.release(p);
+                    }, 16);
+                    return heard[0] > 0;
+                }, () -> "A hears B: " + a.counters());
+            }
             final Packet[] burst = new Packet[BURST];
 
             // Warm-up: pools, JIT and class initialisation settle, without waiting on the ring's block timer each time.
@@ -91,13 +116,15 @@ class RawEthernetAllocationTest
                 final long before = meter.allocatedBytes();
                 run(a, b, burst, MEASURED_BURSTS);
                 final long allocated = meter.allocatedBytes() - before;
-                System.out.println(ring + (lent ? " lent" : "") + " batch " + batch + ": allocated " + allocated +
+                System.out.println(ring + (lent ? " lent" : "") + (offload ? " offload" : "") + " batch " + batch +
+                    ": allocated " + allocated +
                     " bytes (flush " + flushBytes +
                     ", poll " + pollBytes + ") over " + MEASURED_BURSTS * BURST +
                     " packets sent, flushed, received and released");
                 least = Math.min(least, allocated);
             }
             assertEquals(0, b.counters().ringDrops() + a.counters().txDropped(), "no loss in the loop");
+            assertEquals(offload, a.counters().txOffloadFrames() > 0, "offload frames");
             assertEquals(0, least, "bytes allocated in steady state (least batch)");
         }
     }
@@ -110,10 +137,18 @@ class RawEthernetAllocationTest
             for (int i = 0; i < BURST; i++)
             {
                 final Packet packet = a.acquire();
-                packet.buffer().putLong(0, ((long)round << 32) | i);
-                packet.buffer().setMemory(8, 120, (byte)i);
-                packet.length(128);
-                a.send(packet, destination, i & 7);
+                if (offload)
+                {
+                    writeData(packet, i);
+                    a.send(packet, destination, 0);
+                }
+                else
+                {
+                    packet.buffer().putLong(0, ((long)round << 32) | i);
+                    packet.buffer().setMemory(8, 120, (byte)i);
+                    packet.length(128);
+                    a.send(packet, destination, i & 7);
+                }
                 burst[i] = packet;
             }
             final long f0 = meter.allocatedBytes();
@@ -138,6 +173,23 @@ class RawEthernetAllocationTest
         }
     }
 
+    /** Packet {@code index} of a message of {@value #BURST} full DATA packets, with the hijacking marks. */
+    private static void writeData(final Packet packet, final int index)
+    {
+        final MutableDirectBuffer buffer = packet.buffer();
+        buffer.setMemory(0, DATA_HEADER + SEGMENT, (byte)index);
+        buffer.putInt(0, (40000 << 16) | 99, BIG_ENDIAN);
+        buffer.putInt(4, index * SEGMENT, BIG_ENDIAN);
+        buffer.putLong(8, 0x10L << 32 | (long)(14 << 4) << 24 | (long)TcpHijack.FLAGS << 16, BIG_ENDIAN);
+        buffer.putShort(TcpHijack.URGENT_OFFSET, (short)TcpHijack.URGENT, BIG_ENDIAN);
+        buffer.putLong(20, 1234L, BIG_ENDIAN);
+        buffer.putInt(28, BURST * SEGMENT, BIG_ENDIAN);
+        buffer.putInt(32, BURST * SEGMENT, BIG_ENDIAN);
+        buffer.setMemory(36, 16, (byte)0);
+        buffer.putInt(52, -1, BIG_ENDIAN);
+        packet.length(DATA_HEADER + SEGMENT);
+    }
+
     private static long destination(final RawEthernetDriver driver)
     {
         return driver.localAddress();
@@ -145,7 +197,8 @@ class RawEthernetAllocationTest
 
     private void onPacket(final Packet packet)
     {
-        received++;
+        // An offload frame arrives as one packet when lent, as its packets otherwise: count the packets it holds.
+        received += packet.length() >= DATA_HEADER + SEGMENT ? (packet.length() - DATA_HEADER) / SEGMENT : 1;
         receiver.release(packet);
     }
 }

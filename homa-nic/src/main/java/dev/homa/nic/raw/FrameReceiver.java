@@ -10,6 +10,12 @@ import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import static dev.homa.nic.raw.OffloadRun.DATA_HEADER_LENGTH;
+import static dev.homa.nic.raw.OffloadRun.DATA_TYPE;
+import static dev.homa.nic.raw.OffloadRun.OFFSET_IN_SEQUENCE;
+import static dev.homa.nic.raw.OffloadRun.SEGMENT_OFFSET_OFFSET;
+import static dev.homa.nic.raw.OffloadRun.SEQUENCE_OFFSET;
+import static dev.homa.nic.raw.OffloadRun.TYPE_OFFSET;
 import static java.nio.ByteOrder.BIG_ENDIAN;
 
 /**
@@ -25,13 +31,6 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
 final class FrameReceiver
 {
     private static final long RING_VIEW_HANDLE = -2;
-    // The DATA header of a kernel's struct homa_data_hdr: type, sequence (the offset) and seg.offset.
-    private static final int DATA_TYPE = 0x10;
-    private static final int TYPE_OFFSET = 11;
-    private static final int SEQUENCE_OFFSET = 4;
-    private static final int SEGMENT_OFFSET_OFFSET = 52;
-    private static final int OFFSET_IN_SEQUENCE = -1;
-    private static final int DATA_HEADER_LENGTH = 56;
 
     private final ReceiveRing ring;
     private final ReceiveValidator validator;

@@ -43,10 +43,9 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * payloads, which the device's TCP segmentation offload (or the kernel's software fallback) cuts into wire packets;
  * such a frame travels as TCP hijacked by Homa ({@link TcpHijack}), so each wire packet gets a copy of the DATA header
  * with {@code sequence} advanced to its own offset. Every other frame stays protocol 146, and runs go only to hosts
- * Homa has been received from ({@link KnownPeers}), so that a host without Homa still answers ICMP. A run takes only
- * first transmissions ({@code seg.offset} -1, the offset in {@code sequence}) whose headers match but for {@code
- * sequence}, checksum and an ack the first packet carries for all; every packet but the last carries a full segment. A
- * veth device passes the frame to its peer whole, one {@code skb} where there would be one per packet.
+ * Homa has been received from ({@link KnownPeers}), so that a host without Homa still answers ICMP. Which packets
+ * make a run is {@link OffloadRun}'s rule. A veth device passes the frame to its peer whole, one {@code skb} where
+ * there would be one per packet.
  */
 final class FrameTransmitter
 {
@@ -69,23 +68,12 @@ final class FrameTransmitter
     private static final int STAGING_LENGTH = 128;
     private static final int TX_RETRIES = 64;
 
-    // The DATA header a run's packets share: a kernel's struct homa_data_hdr, whose doff is 14 words.
-    private static final int DATA_TYPE = 0x10;
-    private static final int TYPE_OFFSET = 11;
-    private static final int DOFF_OFFSET = 12;
-    private static final int SEQUENCE_OFFSET = 4;
-    private static final int DATA_HEADER_LENGTH = 56;
-    private static final int DATA_DOFF = (DATA_HEADER_LENGTH / 4) << 4;
-    private static final int ACK_OFFSET = 36;
-    private static final int CUTOFF_VERSION_OFFSET = 46;
-    private static final int SEGMENT_OFFSET_OFFSET = 52;
-    private static final int OFFSET_IN_SEQUENCE = -1;
-    // Packets in one offload frame: a NIC's usual gso_max_segs.
-    private static final int MAX_RUN_PACKETS = 64;
-    private static final int MAX_GSO_FRAME_LENGTH = 0xFFFF;
     // Offload frames refused in a row, none taken between, after which runs go as single frames: the device has
     // stopped segmenting (offload switched off while the driver runs) and the bypassed qdisc cannot fall back.
     private static final int MAX_OFFLOAD_REFUSALS = 8;
+    // A whole offload frame stays below the device's 64 KiB gso_max_size, beyond which the kernel would segment in
+    // software.
+    private static final int MAX_GSO_FRAME_LENGTH = 0xFFFF;
 
     private final MemorySegment errno;
     private final int fd;
@@ -97,9 +85,7 @@ final class FrameTransmitter
     private final boolean checksumOffload;
     private final int headerLength;
     private final int prefixLength;
-    // Homa bytes in one offload frame: the IPv4 length's bound, and the whole frame below the device's 64 KiB
-    // gso_max_size, beyond which the kernel would segment in software.
-    private final int maxRunHomaLength;
+    private final OffloadRun run;
     private final long localMac;
     private final int localIp;
     private final int capacity;
@@ -121,18 +107,6 @@ final class FrameTransmitter
     private int batch = 1;
     private int ipId;
     private long flushedWireBytes;
-    // The open offload run: the last entry, whose prefix is written once the run ends (its lengths known then).
-    private int runEntry = -1;
-    private boolean runExtendable;
-    private int runPrefixOffset;
-    private int runHomaOffset;
-    private int runHomaLength;
-    private int runSegment;
-    private int runNextSequence;
-    private int runPackets;
-    private int runDestinationIp;
-    private long runDestinationMac;
-    private int runPriority;
 
     FrameTransmitter(
         final Arena arena,
@@ -154,7 +128,7 @@ final class FrameTransmitter
         this.offload = checksumOffload && context.tso && (socket.deviceSegments() || !context.qdiscBypass);
         this.headerLength = context.tagged ? FrameLayout.TAGGED_HEADER_LENGTH : FrameLayout.UNTAGGED_HEADER_LENGTH;
         this.prefixLength = (checksumOffload ? VNET_HDR_LENGTH : 0) + headerLength;
-        this.maxRunHomaLength = Math.min(HomaFrameWriter.MAX_HOMA_LENGTH, MAX_GSO_FRAME_LENGTH - headerLength);
+        this.run = new OffloadRun(Math.min(HomaFrameWriter.MAX_HOMA_LENGTH, MAX_GSO_FRAME_LENGTH - headerLength));
         this.localMac = socket.localMac();
         this.localIp = socket.localIp();
         this.capacity = context.txBatch;
@@ -212,7 +186,8 @@ final class FrameTransmitter
     {
         queuedPackets++;
         final int homaOffset = pool.packetOffset(slot);
-        if (runExtendable && extendsRun(packet, homaOffset, destinationIp, destinationMac, priority))
+        if (run.extendable() &&
+            run.continuedBy(pool.regionBuffer(), packet, homaOffset, destinationIp, destinationMac, priority))
         {
             appendToRun(packet, homaOffset);
             return;
@@ -229,9 +204,11 @@ final class FrameTransmitter
             // Usual case: prefix in the slot's headroom, contiguous with the packet's own bytes.
             slotBatch[slot] = batch;
             final int prefixOffset = homaOffset - prefixLength;
-            if (offload && knownPeers.contains(destinationIp) && startsRun(packet, homaOffset))
+            if (offload && knownPeers.contains(destinationIp) &&
+                OffloadRun.canStart(pool.regionBuffer(), packet, homaOffset))
             {
-                openRun(entry, prefixOffset, homaOffset, homaLength, destinationIp, destinationMac, priority);
+                run.open(pool.regionBuffer(), entry, prefixOffset, homaOffset, homaLength, destinationIp,
+                    destinationMac, priority);
             }
             else
             {
@@ -411,94 +388,22 @@ final class FrameTransmitter
     }
 
     /**
-     * @return true if the packet can begin an offload run: a first transmission of DATA with a whole kernel DATA
-     *         header, the hijacking marks and some payload.
-     */
-    private boolean startsRun(final Packet packet, final int homaOffset)
-    {
-        final UnsafeBuffer buffer = pool.regionBuffer();
-        return packet.length() >= DATA_HEADER_LENGTH &&
-            packet.wireLength() > DATA_HEADER_LENGTH &&
-            DATA_TYPE == (buffer.getByte(homaOffset + TYPE_OFFSET) & 0xFF) &&
-            DATA_DOFF == (buffer.getByte(homaOffset + DOFF_OFFSET) & 0xFF) &&
-            OFFSET_IN_SEQUENCE == buffer.getInt(homaOffset + SEGMENT_OFFSET_OFFSET) &&
-            TcpHijack.isMarked(buffer, homaOffset);
-    }
-
-    private void openRun(
-        final int entry, final int prefixOffset, final int homaOffset, final int homaLength, final int destinationIp,
-        final long destinationMac, final int priority)
-    {
-        runEntry = entry;
-        runExtendable = true;
-        runPrefixOffset = prefixOffset;
-        runHomaOffset = homaOffset;
-        runHomaLength = homaLength;
-        runSegment = homaLength - DATA_HEADER_LENGTH;
-        runNextSequence = pool.regionBuffer().getInt(homaOffset + SEQUENCE_OFFSET, BIG_ENDIAN) + runSegment;
-        runPackets = 1;
-        runDestinationIp = destinationIp;
-        runDestinationMac = destinationMac;
-        runPriority = priority;
-    }
-
-    /**
-     * @return true if the packet continues the open run: the next bytes of the same message, to the same place at
-     *         the same level, with the same header but for {@code sequence} and checksum (and an ack of its own only
-     *         if it has none), no longer than a segment and within the frame's and the device's limits.
-     */
-    private boolean extendsRun(
-        final Packet packet, final int homaOffset, final int destinationIp, final long destinationMac,
-        final int priority)
-    {
-        final UnsafeBuffer buffer = pool.regionBuffer();
-        final int payload = packet.wireLength() - DATA_HEADER_LENGTH;
-        final int first = runHomaOffset;
-        return destinationIp == runDestinationIp && destinationMac == runDestinationMac && priority == runPriority &&
-            runPackets < MAX_RUN_PACKETS &&
-            packet.length() >= DATA_HEADER_LENGTH && payload > 0 && payload <= runSegment &&
-            runHomaLength + payload <= maxRunHomaLength &&
-            runNextSequence == buffer.getInt(homaOffset + SEQUENCE_OFFSET, BIG_ENDIAN) &&
-            buffer.getInt(homaOffset) == buffer.getInt(first) &&
-            buffer.getLong(homaOffset + 8) == buffer.getLong(first + 8) &&
-            buffer.getShort(homaOffset + TcpHijack.URGENT_OFFSET) == buffer.getShort(first + TcpHijack.URGENT_OFFSET) &&
-            buffer.getLong(homaOffset + 20) == buffer.getLong(first + 20) &&
-            buffer.getLong(homaOffset + 28) == buffer.getLong(first + 28) &&
-            sameOrNoAck(buffer, homaOffset, first) &&
-            buffer.getLong(homaOffset + CUTOFF_VERSION_OFFSET) == buffer.getLong(first + CUTOFF_VERSION_OFFSET) &&
-            buffer.getShort(homaOffset + CUTOFF_VERSION_OFFSET + 8) ==
-                buffer.getShort(first + CUTOFF_VERSION_OFFSET + 8);
-    }
-
-    private static boolean sameOrNoAck(final UnsafeBuffer buffer, final int homaOffset, final int first)
-    {
-        final long id = buffer.getLong(homaOffset + ACK_OFFSET);
-        final short port = buffer.getShort(homaOffset + ACK_OFFSET + 8);
-        return (0 == id && 0 == port) ||
-            (id == buffer.getLong(first + ACK_OFFSET) && port == buffer.getShort(first + ACK_OFFSET + 8));
-    }
-
-    /**
      * Add a packet's payload to the open run: its header stays behind, as segmentation writes the first one's
      * in front of each segment.
      */
     private void appendToRun(final Packet packet, final int homaOffset)
     {
+        final int header = OffloadRun.DATA_HEADER_LENGTH;
         final int ownLength = packet.length();
-        final int payload = packet.wireLength() - DATA_HEADER_LENGTH;
         int iov = nextIovec;
-        if (ownLength > DATA_HEADER_LENGTH)
+        if (ownLength > header)
         {
-            iov = putIovec(iov, pool.regionAddress() + homaOffset + DATA_HEADER_LENGTH, ownLength - DATA_HEADER_LENGTH);
+            iov = putIovec(iov, pool.regionAddress() + homaOffset + header, ownLength - header);
         }
         iov = putPayload(packet, iov);
         nextIovec = iov;
-        messages.iovecs(runEntry, entryFirstIovec, iov - entryFirstIovec);
-        runHomaLength += payload;
-        runNextSequence += payload;
-        runPackets++;
-        // A short segment ends the message's bytes in this run: segmentation cuts full segments only.
-        runExtendable = payload == runSegment;
+        messages.iovecs(run.entry(), entryFirstIovec, iov - entryFirstIovec);
+        run.append(packet.wireLength() - header);
     }
 
     /**
@@ -507,30 +412,32 @@ final class FrameTransmitter
      */
     private void closeRun()
     {
-        final int entry = runEntry;
+        final int entry = run.entry();
         if (entry < 0)
         {
             return;
         }
-        runEntry = -1;
-        runExtendable = false;
+        run.close();
         final UnsafeBuffer buffer = pool.regionBuffer();
-        final boolean segmented = runPackets > 1;
-        writePrefix(buffer, runPrefixOffset, runDestinationMac, runDestinationIp, runHomaLength, runPriority,
+        final int prefixOffset = run.prefixOffset();
+        final int homaLength = run.homaLength();
+        final int packets = run.packets();
+        final boolean segmented = packets > 1;
+        writePrefix(buffer, prefixOffset, run.destinationMac(), run.destinationIp(), homaLength, run.priority(),
             segmented ? TcpHijack.IPPROTO_TCP : Ipv4Flyweight.PROTOCOL_HOMA);
         if (segmented)
         {
-            buffer.putByte(runPrefixOffset + VNET_GSO_TYPE_OFFSET, (byte)VNET_GSO_TCPV4);
-            buffer.putShort(runPrefixOffset + VNET_HDR_LEN_OFFSET, (short)(headerLength + DATA_HEADER_LENGTH),
+            buffer.putByte(prefixOffset + VNET_GSO_TYPE_OFFSET, (byte)VNET_GSO_TCPV4);
+            buffer.putShort(prefixOffset + VNET_HDR_LEN_OFFSET, (short)(headerLength + OffloadRun.DATA_HEADER_LENGTH),
                 LITTLE_ENDIAN);
-            buffer.putShort(runPrefixOffset + VNET_GSO_SIZE_OFFSET, (short)runSegment, LITTLE_ENDIAN);
+            buffer.putShort(prefixOffset + VNET_GSO_SIZE_OFFSET, (short)run.segment(), LITTLE_ENDIAN);
             counters.txOffloadFrames++;
         }
-        writeSeed(buffer, runHomaOffset, runHomaLength, runDestinationIp);
-        frameLength[entry] = headerLength + runHomaLength;
-        entryPackets[entry] = runPackets;
-        entryWireBytes[entry] = runHomaLength + (long)(runPackets - 1) * DATA_HEADER_LENGTH +
-            (long)runPackets * FrameLayout.WIRE_OVERHEAD_BYTES;
+        writeSeed(buffer, run.homaOffset(), homaLength, run.destinationIp());
+        frameLength[entry] = headerLength + homaLength;
+        entryPackets[entry] = packets;
+        entryWireBytes[entry] = homaLength + (long)(packets - 1) * OffloadRun.DATA_HEADER_LENGTH +
+            (long)packets * FrameLayout.WIRE_OVERHEAD_BYTES;
     }
 
     private int putIovec(final int iov, final long address, final int length)

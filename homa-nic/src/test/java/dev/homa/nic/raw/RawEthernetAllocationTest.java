@@ -71,17 +71,7 @@ class RawEthernetAllocationTest
             {
                 // A runs DATA into offload frames only to a host it has heard Homa from.
                 assertTrue(b.awaitNeighbour(a.localAddress(), TimeUnit.SECONDS.toNanos(5)));
-                RawEthernetDriverTest.sendOne(b, a.localAddress(), 0);
-                final int[] heard = new int[1];
-                RawEthernetDriverTest.awaitTrue(() ->
-                {
-                    a.poll((p) ->
-                    {
-                        heard[0]++;
-                        a.release(p);
-                    }, 16);
-                    return heard[0] > 0;
-                }, () -> "A hears B: " + a.counters());
+                RawEthernetDriverTest.introduce(b, a);
             }
             final Packet[] burst = new Packet[BURST];
 

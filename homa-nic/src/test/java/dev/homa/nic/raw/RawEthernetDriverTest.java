@@ -904,6 +904,25 @@ class RawEthernetDriverTest
         sender.release(packet);
     }
 
+    /**
+     * {@code from} sends {@code to} one packet and {@code to} takes it in, so that {@code to} has heard Homa from
+     * {@code from} (which lets it send runs of DATA there as offload frames).
+     */
+    static void introduce(final RawEthernetDriver from, final RawEthernetDriver to)
+    {
+        sendOne(from, to.localAddress(), 0);
+        final int[] heard = new int[1];
+        awaitTrue(() ->
+        {
+            to.poll((p) ->
+            {
+                heard[0]++;
+                to.release(p);
+            }, 16);
+            return heard[0] > 0;
+        }, () -> "heard: " + to.counters());
+    }
+
     private long outDestUnreachs(final String ns)
     {
         final String snmp = pair.exec(ns, "cat", "/proc/net/snmp");

@@ -93,17 +93,7 @@ class RawEthernetOffloadTest
     /** B sends A one packet, so that A knows B speaks Homa. */
     private void introduceBToA()
     {
-        RawEthernetDriverTest.sendOne(b, a.localAddress(), 0);
-        final int[] got = new int[1];
-        RawEthernetDriverTest.awaitTrue(() ->
-        {
-            a.poll((p) ->
-            {
-                got[0]++;
-                a.release(p);
-            }, 16);
-            return 1 == got[0];
-        }, () -> "A hears B: " + a.counters());
+        RawEthernetDriverTest.introduce(b, a);
     }
 
     @Test

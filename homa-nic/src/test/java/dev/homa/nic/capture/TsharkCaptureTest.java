@@ -6,6 +6,7 @@ import dev.homa.nic.frame.EthernetFlyweight;
 import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.HomaFrameWriter;
 import dev.homa.nic.frame.PriorityMapping;
+import dev.homa.nic.frame.TcpHijack;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import dev.homa.nic.netns.LuaDissector;
@@ -253,6 +254,41 @@ class TsharkCaptureTest
         assertTrue(badChecksum.get("_ws.expert.message").contains("Checksum"), badChecksum.toString());
     }
 
+    @Test
+    void tcpHijackedByHomaDissectsAsHomaAndRealTcpStaysTcp() throws Exception
+    {
+        final Path file = dir.resolve("hijacked.pcap");
+        try (PcapWriter writer = PcapWriter.create(file))
+        {
+            // Two wire packets a device cut from one offload frame: protocol 6, the whole DATA header in each, the
+            // offset in sequence, seg.offset -1, each packet's own checksum.
+            for (int i = 0; i < 2; i++)
+            {
+                final int length = HomaBytes.data(homa, 32768, 99, 2, 100_000, 40_000, 0, 0, 1, false, i * 1400, 1400);
+                homa.putInt(52, -1, BIG_ENDIAN);
+                kernelMarks(homa, length, SRC_IP, DST_IP);
+                frameWriter.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, length, 4, 1 + i,
+                    TcpHijack.IPPROTO_TCP);
+                writer.writeFrame(EPOCH_BASE_NS + 1_000 * (1 + i), frame, 0, 38 + length);
+            }
+            // Real TCP between the same hosts: ACK|PSH, no urgent pointer.
+            homa.setMemory(0, 30, (byte)0);
+            homa.putShort(0, (short)443, BIG_ENDIAN);
+            homa.putShort(2, (short)50_000, BIG_ENDIAN);
+            homa.putByte(12, (byte)(5 << 4));
+            homa.putByte(13, (byte)0x18);
+            homa.putShort(14, (short)512, BIG_ENDIAN);
+            frameWriter.writeHeaders(frame, 0, DST_MAC, SRC_MAC, SRC_IP, DST_IP, 30, 0, 3, TcpHijack.IPPROTO_TCP);
+            writer.writeFrame(EPOCH_BASE_NS + 3_000, frame, 0, 38 + 30);
+        }
+
+        final List<String> homaFrames =
+            tsharkFields(file, "homa", "homa.data.offset", "ip.proto", "homa.checksum.status");
+        assertEquals(List.of("0\t6\tgood", "1400\t6\tgood"), homaFrames, "the hijacked packets, as Homa");
+        assertEquals(List.of("443\t50000"), tsharkFields(file, "tcp && !homa", "tcp.srcport", "tcp.dstport"),
+            "the real TCP packet, as TCP");
+    }
+
     /** The marks a current kernel puts on every packet (homa_hijack_set_hdr). */
     private static void kernelMarks(final UnsafeBuffer homa, final int length, final int srcIp, final int dstIp)
     {
@@ -458,6 +494,32 @@ class TsharkCaptureTest
         final BigDecimal expected = BigDecimal.valueOf(expectedNs, 9);
         final BigDecimal actual = new BigDecimal(row.get("frame.time_epoch"));
         assertEquals(0, expected.compareTo(actual), "frame time " + actual + ", expected " + expected);
+    }
+
+    /** The fields of the frames a display filter keeps, tab-separated, one line per frame. */
+    private List<String> tsharkFields(final Path pcap, final String filter, final String... fields) throws Exception
+    {
+        final List<String> command = new ArrayList<>(List.of(TSHARK, "-n", "-r", pcap.toString(),
+            "-X", "lua_script:" + luaScript, "-Y", filter, "-T", "fields", "-E", "separator=/t"));
+        for (final String field : fields)
+        {
+            command.add("-e");
+            command.add(field);
+        }
+        final Path stdout = dir.resolve("tshark-fields.out");
+        final ProcessBuilder builder = new ProcessBuilder(command)
+            .redirectOutput(stdout.toFile())
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().put("WIRESHARK_CONFIG_DIR", Files.createDirectories(dir.resolve("wireshark-config"))
+            .toString());
+        final Process process = builder.start();
+        if (!process.waitFor(TSHARK_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+        {
+            process.destroyForcibly();
+            fail("tshark did not finish within " + TSHARK_TIMEOUT_SECONDS + " s: " + command);
+        }
+        assertEquals(0, process.exitValue(), () -> "tshark failed: " + command);
+        return Files.readAllLines(stdout);
     }
 
     private List<Map<String, String>> tshark(final Path pcap) throws Exception

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -96,11 +98,12 @@ class RawEthernetOffloadTest
         RawEthernetDriverTest.introduce(b, a);
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(RawEthernetDriverContext.RxRing.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void aRunToAKnownPeerLeavesAsOneFrameAndArrivesWhole() throws Exception
+    void aRunToAKnownPeerLeavesAsOneFrameAndArrivesWhole(final RawEthernetDriverContext.RxRing ring) throws Exception
     {
-        openBoth("");
+        openBoth("&ring=" + ring, "&ring=" + ring);
         introduceBToA();
         final long packetsBefore = a.counters().txPackets();
         final int total = 9 * SEGMENT + 500;

@@ -94,7 +94,6 @@ final class FrameTransmitter
     private final long stagingAddress;
     private final int[] frameLength;
     private final int[] entryPackets;
-    private final long[] entryWireBytes;
     private final int[] slotBatch;
     private final Packet[] ownedInBatch;
     private int ownedInBatchCount;
@@ -138,7 +137,6 @@ final class FrameTransmitter
         this.stagingAddress = stagingSegment.address();
         this.frameLength = new int[capacity];
         this.entryPackets = new int[capacity];
-        this.entryWireBytes = new long[capacity];
         this.slotBatch = new int[context.poolPackets];
         this.ownedInBatch = new Packet[capacity];
     }
@@ -246,7 +244,6 @@ final class FrameTransmitter
         messages.iovecs(entry, entryFirstIovec, iov - entryFirstIovec);
         frameLength[entry] = headerLength + homaLength;
         entryPackets[entry] = 1;
-        entryWireBytes[entry] = homaLength + FrameLayout.WIRE_OVERHEAD_BYTES;
     }
 
     /**
@@ -279,13 +276,17 @@ final class FrameTransmitter
             {
                 for (int i = index, end = index + result; i < end; i++)
                 {
-                    if (entryPackets[i] > 1)
+                    final int packets = entryPackets[i];
+                    if (packets > 1)
                     {
                         offloadRefusals = 0;
                     }
                     counters.txBytes += frameLength[i];
-                    counters.txPackets += entryPackets[i];
-                    wireBytes += entryWireBytes[i];
+                    counters.txPackets += packets;
+                    // On the wire every packet of an offload frame carries the header and the framing again.
+                    wireBytes += frameLength[i] - headerLength +
+                        (long)(packets - 1) * OffloadRun.DATA_HEADER_LENGTH +
+                        (long)packets * FrameLayout.WIRE_OVERHEAD_BYTES;
                 }
                 sent += result;
                 index += result;
@@ -436,8 +437,6 @@ final class FrameTransmitter
         writeSeed(buffer, run.homaOffset(), homaLength, run.destinationIp());
         frameLength[entry] = headerLength + homaLength;
         entryPackets[entry] = packets;
-        entryWireBytes[entry] = homaLength + (long)(packets - 1) * OffloadRun.DATA_HEADER_LENGTH +
-            (long)packets * FrameLayout.WIRE_OVERHEAD_BYTES;
     }
 
     private int putIovec(final int iov, final long address, final int length)

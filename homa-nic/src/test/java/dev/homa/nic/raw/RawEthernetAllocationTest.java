@@ -6,7 +6,6 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.frame.AllocationMeter;
-import dev.homa.nic.frame.TcpHijack;
 import dev.homa.test.NetnsPair;
 import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.Assumptions;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import static java.nio.ByteOrder.BIG_ENDIAN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -167,16 +165,8 @@ class RawEthernetAllocationTest
     private static void writeData(final Packet packet, final int index)
     {
         final MutableDirectBuffer buffer = packet.buffer();
-        buffer.setMemory(0, DATA_HEADER + SEGMENT, (byte)index);
-        buffer.putInt(0, (40000 << 16) | 99, BIG_ENDIAN);
-        buffer.putInt(4, index * SEGMENT, BIG_ENDIAN);
-        buffer.putLong(8, 0x10L << 32 | (long)(14 << 4) << 24 | (long)TcpHijack.FLAGS << 16, BIG_ENDIAN);
-        buffer.putShort(TcpHijack.URGENT_OFFSET, (short)TcpHijack.URGENT, BIG_ENDIAN);
-        buffer.putLong(20, 1234L, BIG_ENDIAN);
-        buffer.putInt(28, BURST * SEGMENT, BIG_ENDIAN);
-        buffer.putInt(32, BURST * SEGMENT, BIG_ENDIAN);
-        buffer.setMemory(36, 16, (byte)0);
-        buffer.putInt(52, -1, BIG_ENDIAN);
+        RawEthernetOffloadTest.writeDataHeader(buffer, index * SEGMENT, BURST * SEGMENT, -1, 0);
+        buffer.setMemory(DATA_HEADER, SEGMENT, (byte)index);
         packet.length(DATA_HEADER + SEGMENT);
     }
 

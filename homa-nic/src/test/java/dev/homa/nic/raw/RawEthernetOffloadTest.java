@@ -15,6 +15,7 @@ import dev.homa.nic.frame.TcpHijack;
 import dev.homa.nic.netns.ChecksumOffload;
 import dev.homa.test.NetnsPair;
 import org.agrona.BufferUtil;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -348,7 +349,20 @@ class RawEthernetOffloadTest
     {
         final Packet packet = a.acquire();
         assertNotNull(packet, "pool packet " + index);
-        final UnsafeBuffer header = new UnsafeBuffer(packet.buffer().addressOffset(), DATA_HEADER);
+        writeDataHeader(packet.buffer(), offset, total, segmentOffset, ack);
+        packet.length(DATA_HEADER);
+        assertTrue(packet.appendPayload(payload.addressOffset() + offset, length));
+        assertTrue(a.send(packet, destination, priority));
+        queued.add(packet);
+    }
+
+    /**
+     * A kernel DATA header with the hijacking marks: ports 40000 to 99, sender id 1234, the offset in
+     * {@code sequence}, a retransmission where {@code segmentOffset} is not -1.
+     */
+    static void writeDataHeader(
+        final MutableDirectBuffer header, final int offset, final int total, final int segmentOffset, final long ack)
+    {
         header.setMemory(0, DATA_HEADER, (byte)0);
         header.putShort(0, (short)40000, BIG_ENDIAN);
         header.putShort(2, (short)99, BIG_ENDIAN);
@@ -364,10 +378,6 @@ class RawEthernetOffloadTest
         header.putShort(46, (short)1, BIG_ENDIAN);
         header.putByte(48, (byte)(-1 == segmentOffset ? 0 : 1));
         header.putInt(52, segmentOffset, BIG_ENDIAN);
-        packet.length(DATA_HEADER);
-        assertTrue(packet.appendPayload(payload.addressOffset() + offset, length));
-        assertTrue(a.send(packet, destination, priority));
-        queued.add(packet);
     }
 
     private List<byte[]> receiveLent(final int count)

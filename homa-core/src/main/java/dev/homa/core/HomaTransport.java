@@ -174,7 +174,11 @@ public final class HomaTransport implements AutoCloseable
                 socket = new HomaSocket(this, chosen, false);
                 if (null == sockets.putIfAbsent(chosen, socket))
                 {
-                    break;
+                    if (ctx.driver().claimPort(chosen))
+                    {
+                        break;
+                    }
+                    sockets.remove(chosen);
                 }
             }
         }
@@ -184,6 +188,12 @@ public final class HomaTransport implements AutoCloseable
             if (null != sockets.putIfAbsent(chosen, socket))
             {
                 throw new HomaException("port " + chosen + " is already bound on this transport");
+            }
+            if (!ctx.driver().claimPort(chosen))
+            {
+                sockets.remove(chosen);
+                throw new HomaException("port " + chosen + " is in use by another transport on this host's " +
+                    "interface: choose another port");
             }
         }
         endpoints.put(chosen, socket.endpoint());
@@ -292,6 +302,11 @@ public final class HomaTransport implements AutoCloseable
         {
             invoker.close();
         }
+        // Ports of a driver the transport does not own go back to the host (an owned one has closed with them).
+        for (final Integer port : sockets.keySet())
+        {
+            ctx.driver().releasePort(port);
+        }
     }
 
     /**
@@ -362,7 +377,10 @@ public final class HomaTransport implements AutoCloseable
 
     void removeSocket(final int port)
     {
-        sockets.remove(port);
+        if (null != sockets.remove(port))
+        {
+            ctx.driver().releasePort(port);
+        }
         endpoints.remove(port);
     }
 

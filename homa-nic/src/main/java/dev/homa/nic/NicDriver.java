@@ -198,13 +198,37 @@ public interface NicDriver extends AutoCloseable
     int flush();
 
     /**
+     * Claim a Homa port against the other drivers that share this one's medium, as a kernel host keeps one port map
+     * for all its sockets: on raw Ethernet every process with a driver on an interface shares the interface's ports,
+     * and a driver receives only the packets for its own. A medium that keeps its users apart itself (a UDP socket
+     * per driver, a fabric host) claims nothing and says yes. Unlike the other methods, callable from any thread.
+     *
+     * @param port 0..65535.
+     * @return true if the port is this driver's now; false if another driver on the medium holds it.
+     */
+    default boolean claimPort(final int port)
+    {
+        return true;
+    }
+
+    /**
+     * Give back a port {@link #claimPort claimed} (others are ignored). Callable from any thread.
+     *
+     * @param port the port.
+     */
+    default void releasePort(final int port)
+    {
+    }
+
+    /**
      * Tell the sender of a received packet that nothing listens on its destination port, as the medium does it: ICMP
      * port unreachable quoting the packet on raw Ethernet, as a kernel host answers. The driver's own answers come
      * back as {@link UnreachableNotice}s from its {@link #poll}. A medium without such a message says no, and the
-     * protocol answers with an {@link UnreachableNotice} itself.
+     * protocol answers with an {@link UnreachableNotice} itself. A driver that knows another driver on its medium
+     * {@link #claimPort claimed} the port answers nothing and says yes: the packet was that driver's.
      *
      * @param received the packet, still owned by the caller.
-     * @return true if the medium's answer went out.
+     * @return true if the medium's answer went out, or none is due.
      */
     default boolean sendPortUnreachable(final Packet received)
     {

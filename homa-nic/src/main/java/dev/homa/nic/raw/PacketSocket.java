@@ -6,18 +6,10 @@ import java.lang.foreign.MemorySegment;
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.frame.FrameLayout;
 import dev.homa.nic.frame.HomaFrameWriter;
-import dev.homa.nic.frame.TcpHijack;
 import dev.homa.nic.linux.ClassicBpf;
 import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.SocketOptions;
 
-import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_IPV4;
-import static dev.homa.nic.frame.EthernetFlyweight.ETHER_TYPE_VLAN;
-import static dev.homa.nic.frame.FrameLayout.IPPROTO_HOMA;
-import static dev.homa.nic.linux.ClassicBpf.JEQ_K;
-import static dev.homa.nic.linux.ClassicBpf.LDB_ABS;
-import static dev.homa.nic.linux.ClassicBpf.LDH_ABS;
-import static dev.homa.nic.linux.ClassicBpf.RET_K;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
@@ -25,11 +17,12 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * The driver's {@code AF_PACKET} socket on one interface, with its memory-mapped receive ring.
  * <p>
  * The socket is an {@code ETH_P_ALL} tap because protocol-bound packet sockets run after the kernel has discarded a
- * VID-0 tag; a classic BPF filter ({@link #HOMA_FILTER}) passes only Homa (IPv4 protocol 146, or TCP hijacked by Homa),
- * so other traffic never costs ring space. {@code PACKET_VNET_HDR} is asked for where the checksum is offloaded (and
- * the driver falls back to software where the kernel refuses it), {@code PACKET_QDISC_BYPASS} sends straight to the
- * device, {@code PACKET_IGNORE_OUTGOING} keeps our own frames out of the ring, and a {@code PACKET_FANOUT} group lets
- * one driver per receive thread share a NIC. The socket keeps the network namespace of the thread that opened it.
+ * VID-0 tag; a classic BPF filter ({@link HomaFilter}) passes only Homa (IPv4 protocol 146, or TCP hijacked by Homa)
+ * for the driver's ports, so other traffic never costs ring space. {@code PACKET_VNET_HDR} is asked for where the
+ * checksum is offloaded (and the driver falls back to software where the kernel refuses it),
+ * {@code PACKET_QDISC_BYPASS} sends straight to the device, {@code PACKET_IGNORE_OUTGOING} keeps our own frames out
+ * of the ring, and a {@code PACKET_FANOUT} group lets one driver per receive thread share a NIC. The socket keeps the
+ * network namespace of the thread that opened it.
  */
 final class PacketSocket
 {
@@ -40,37 +33,6 @@ final class PacketSocket
     private static final int JUMBO_FRAME_LENGTH = 9000;
     private static final int MIN_PACKET_LENGTH = 64;
     private static final String VETH_DRIVER = "veth";
-
-    /**
-     * Passes IPv4 protocol 146, and protocol 6 with the {@link TcpHijack} marks (flags SYN|RST, urgent pointer
-     * 0xb97d), so other traffic, real TCP among it, never costs ring space. Offsets are from the MAC header and
-     * assume a 20-byte IPv4 header for the marks; the kernel has usually moved the 802.1Q tag into metadata already,
-     * but a tag left inline is accepted too.
-     */
-    static final int[][] HOMA_FILTER =
-    {
-        { LDH_ABS, 0, 0, 12 },                              // 0: A = EtherType
-        { JEQ_K, 0, 7, ETHER_TYPE_IPV4 },                   // 1: IPv4 ? 2 : 9
-        { LDB_ABS, 0, 0, 14 + 9 },                          // 2: A = IP protocol
-        { JEQ_K, 15, 0, IPPROTO_HOMA },                     // 3: Homa ? accept : 4
-        { JEQ_K, 0, 15, TcpHijack.IPPROTO_TCP },            // 4: TCP ? 5 : drop
-        { LDB_ABS, 0, 0, 34 + TcpHijack.FLAGS_OFFSET },     // 5: A = TCP flags
-        { JEQ_K, 0, 13, TcpHijack.FLAGS },                  // 6: SYN|RST ? 7 : drop
-        { LDH_ABS, 0, 0, 34 + TcpHijack.URGENT_OFFSET },    // 7: A = urgent pointer
-        { JEQ_K, 10, 11, TcpHijack.URGENT },                // 8: Homa's ? accept : drop
-        { JEQ_K, 0, 10, ETHER_TYPE_VLAN },                  // 9: inline tag ? 10 : drop
-        { LDH_ABS, 0, 0, 16 },                              // 10: A = inner EtherType
-        { JEQ_K, 0, 8, ETHER_TYPE_IPV4 },                   // 11: IPv4 ? 12 : drop
-        { LDB_ABS, 0, 0, 18 + 9 },                          // 12: A = IP protocol
-        { JEQ_K, 5, 0, IPPROTO_HOMA },                      // 13: Homa ? accept : 14
-        { JEQ_K, 0, 5, TcpHijack.IPPROTO_TCP },             // 14: TCP ? 15 : drop
-        { LDB_ABS, 0, 0, 38 + TcpHijack.FLAGS_OFFSET },     // 15: A = TCP flags
-        { JEQ_K, 0, 3, TcpHijack.FLAGS },                   // 16: SYN|RST ? 17 : drop
-        { LDH_ABS, 0, 0, 38 + TcpHijack.URGENT_OFFSET },    // 17: A = urgent pointer
-        { JEQ_K, 0, 1, TcpHijack.URGENT },                  // 18: Homa's ? accept : drop
-        { RET_K, 0, 0, 0x4_0000 },                          // 19: accept whole frame
-        { RET_K, 0, 0, 0 },                                 // 20: drop
-    };
 
     private final MemorySegment errno;
     private final int fd;
@@ -132,7 +94,7 @@ final class PacketSocket
 
     private void configure(final Arena arena, final RawEthernetDriverContext context)
     {
-        attachFilter(arena, errno, fd, HOMA_FILTER, "Homa receive filter");
+        attachFilter(arena, errno, fd, HomaFilter.ALL_PORTS, "Homa receive filter");
         if (context.qdiscBypass)
         {
             setInt(arena, fd, LibC.SOL_PACKET, LibC.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
@@ -225,6 +187,19 @@ final class PacketSocket
         {
             throw new RawEthernetException("setsockopt(" + name + ", " + value + ") failed: " +
                 LibC.describe(LibC.errno(errno)));
+        }
+    }
+
+    /**
+     * Replace the receive filter (the kernel swaps it atomically; any thread).
+     *
+     * @param program a {@link HomaFilter} program.
+     */
+    void filter(final int[][] program)
+    {
+        try (Arena scratch = Arena.ofConfined())
+        {
+            attachFilter(scratch, LibC.newErrnoState(scratch), fd, program, "Homa receive filter");
         }
     }
 

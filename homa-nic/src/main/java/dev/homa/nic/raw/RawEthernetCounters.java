@@ -17,6 +17,7 @@ public final class RawEthernetCounters
     long txUnresolved;
     long txHeld;
     long txPortUnreachable;
+    long rxOtherDriverPort;
     long txDropped;
     long txErrors;
     int lastTxErrno;
@@ -119,6 +120,15 @@ public final class RawEthernetCounters
     public long txPortUnreachable()
     {
         return txPortUnreachable;
+    }
+
+    /**
+     * @return Homa packets for a port another driver on the interface claimed, which reached this one while the
+     *         receive filters changed: dropped without an answer (see {@link PortTable}).
+     */
+    public long rxOtherDriverPort()
+    {
+        return rxOtherDriverPort;
     }
 
     /**
@@ -298,7 +308,8 @@ public final class RawEthernetCounters
         "tx_packets", "tx_bytes", "tx_syscalls", "tx_unresolved", "tx_dropped", "tx_errors", "resolution_errors",
         "rx_packets", "rx_bytes", "rx_not_for_us", "rx_wrong_ether_type", "rx_wrong_protocol", "rx_wrong_address",
         "rx_bad_checksum", "rx_malformed", "rx_too_long", "rx_untagged", "rx_martian_source", "rx_stacked_tags",
-        "ring_drops", "tx_offload_frames", "known_peers_full", "tx_offload_stopped" };
+        "ring_drops", "tx_offload_frames", "known_peers_full", "tx_offload_stopped",
+        "rx_other_driver_port" };
 
     /**
      * @param index 0 .. {@link #NAMES} length - 1.
@@ -331,6 +342,7 @@ public final class RawEthernetCounters
             case 20 -> txOffloadFrames;
             case 21 -> knownPeersFull;
             case 22 -> txOffloadStopped;
+            case 23 -> rxOtherDriverPort;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + NAMES.length);
         };
     }
@@ -342,6 +354,7 @@ public final class RawEthernetCounters
             ", txStagedHeaders=" + txStagedHeaders + ", txOffloadFrames=" + txOffloadFrames +
             ", knownPeersFull=" + knownPeersFull + ", txOffloadStopped=" + txOffloadStopped +
             ", txUnresolved=" + txUnresolved + ", txHeld=" + txHeld + ", txPortUnreachable=" + txPortUnreachable +
+            ", rxOtherDriverPort=" + rxOtherDriverPort +
             ", txDropped=" + txDropped +
             ", txErrors=" + txErrors + ", lastTxErrno=" + lastTxErrno + ", resolutionErrors=" + resolutionErrors +
             ", lastResolutionErrno=" + lastResolutionErrno + ", rxPackets=" + rxPackets +

@@ -2,6 +2,7 @@ package dev.homa.nic.raw;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 import dev.homa.nic.HostAddress;
 import dev.homa.nic.NicDriver;
@@ -57,7 +58,10 @@ import org.slf4j.LoggerFactory;
  * <p>
  * One thread uses a driver (the {@link NicDriver} contract). For several receive threads on one NIC open one
  * driver per thread with the same {@link RawEthernetDriverContext#fanoutGroup}: the kernel spreads flows over their
- * rings. (Two drivers on one interface without a common fanout group each receive a copy of every frame.)
+ * rings. Several processes, or transports, can each have a driver on one interface: they share its Homa ports as
+ * sockets share a kernel host's ({@link #claimPort}, {@link PortTable}), and each receives only its own ports' packets
+ * (the driver that answers for the interface also those of ports nobody claimed, to answer them; a fanout group's
+ * drivers every port).
  * A driver opened on a thread that entered a network namespace keeps that namespace for all its sockets.
  */
 public final class RawEthernetDriver implements NicDriver
@@ -78,6 +82,7 @@ public final class RawEthernetDriver implements NicDriver
     private final Arena arena;
     private final MemorySegment errno;
     private final PacketSocket socket;
+    private final PortTable ports;
     private final IcmpGuard icmpGuard;
     private final IcmpChannel icmp;
     private final FrameReceiver receiver;
@@ -105,12 +110,18 @@ public final class RawEthernetDriver implements NicDriver
         this.arena = Arena.ofShared();
         this.errno = LibC.newErrnoState(arena);
         PacketSocket packetSocket = null;
+        PortTable portTable = null;
         IcmpGuard guard = null;
         IcmpChannel icmpChannel = null;
         NeighbourTable table = null;
         try
         {
             packetSocket = PacketSocket.open(arena, errno, context, counters);
+            // A fanout group spreads the interface's Homa traffic over its sockets, each keeping the filter on every
+            // port: the kernel applies only the chosen socket's filter.
+            final PacketSocket filtered = packetSocket;
+            portTable = PortTable.open(context.portTable, packetSocket.interfaceIndex(),
+                context.fanoutGroup < 0 ? filtered::filter : (program) -> { });
             if (context.suppressIcmp)
             {
                 guard = IcmpGuard.open(arena, errno);
@@ -134,6 +145,10 @@ public final class RawEthernetDriver implements NicDriver
             {
                 guard.close();
             }
+            if (null != portTable)
+            {
+                portTable.close();
+            }
             if (null != packetSocket)
             {
                 packetSocket.close();
@@ -142,6 +157,7 @@ public final class RawEthernetDriver implements NicDriver
             throw ex;
         }
         this.socket = packetSocket;
+        this.ports = portTable;
         this.icmpGuard = guard;
         this.icmp = icmpChannel;
         this.localMac = packetSocket.localMac();
@@ -200,8 +216,8 @@ public final class RawEthernetDriver implements NicDriver
      * {@code vlan} (VLAN id, default 0 = priority tag only), {@code tag} (false: untagged frames, level as DSCP only),
      * {@code qdiscBypass} (true/false), {@code checksum} (offload, software), {@code tso} (true/false: segmentation
      * offload through TCP hijacking), {@code icmpGuard} (true/false), {@code neighbourRefreshMs}, {@code ring} (v2,
-     * v3), {@code netns} (network
-     * namespace name or path to open the sockets in).
+     * v3), {@code netns} (network namespace name or path to open the sockets in), {@code portTable} (the directory of
+     * the interface's shared port table).
      *
      * @param uri such as {@code raw://veth0?rate=10g&fanout=7}.
      * @return the running driver.
@@ -466,8 +482,42 @@ public final class RawEthernetDriver implements NicDriver
             // ICMP errors are rare and not urgent to the microsecond: one look per so many idle polls.
             emptyPolls = 0;
             delivered += pollIcmp(sink);
+            ports.look();
         }
         return delivered;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Claimed in the interface's {@link PortTable}; the receive filter then passes the port's packets.
+     */
+    @Override
+    public boolean claimPort(final int port)
+    {
+        return ports.claim(port);
+    }
+
+    @Override
+    public void releasePort(final int port)
+    {
+        ports.release(port);
+    }
+
+    /**
+     * @return the ports this driver claimed, sorted.
+     */
+    public int[] claimedPorts()
+    {
+        return ports.ownPorts();
+    }
+
+    /**
+     * @return true if this driver answers for its interface: it receives every port no other driver claimed.
+     */
+    public boolean answersForInterface()
+    {
+        return ports.answering();
     }
 
     @Override
@@ -478,6 +528,7 @@ public final class RawEthernetDriver implements NicDriver
             return;
         }
         closed = true;
+        ports.close();
         neighbours.close();
         icmp.close();
         socket.close();
@@ -497,6 +548,12 @@ public final class RawEthernetDriver implements NicDriver
     public boolean sendPortUnreachable(final Packet received)
     {
         checkOpen();
+        if (received.length() >= HomaFilter.DESTINATION_PORT_OFFSET + 2 && ports.claimedElsewhere(
+            received.buffer().getShort(HomaFilter.DESTINATION_PORT_OFFSET, ByteOrder.BIG_ENDIAN) & 0xFFFF))
+        {
+            counters.rxOtherDriverPort++;
+            return true;
+        }
         if (!HostAddress.isIpv4(received.source()) || !icmp.sendPortUnreachable(received))
         {
             return false;

@@ -1,5 +1,7 @@
 package dev.homa.nic.raw;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Objects;
 
 import dev.homa.nic.DriverUri;
@@ -33,6 +35,7 @@ public final class RawEthernetDriverContext
     ChecksumMode checksum = ChecksumMode.OFFLOAD;
     boolean suppressIcmp = true;
     boolean tso = true;
+    Path portTable = defaultPortTable();
     long neighbourRefreshNs = 1_000_000_000L;
     long neighbourRetryNs = 10_000_000L;
     NanoClock clock = SystemNanoClock.INSTANCE;
@@ -82,7 +85,8 @@ public final class RawEthernetDriverContext
             .qdiscBypass(uri.bool("qdiscBypass", c.qdiscBypass))
             .checksum(uri.choice("checksum", ChecksumMode.class, c.checksum))
             .suppressIcmp(uri.bool("icmpGuard", c.suppressIcmp))
-            .tso(uri.bool("tso", c.tso));
+            .tso(uri.bool("tso", c.tso))
+            .portTable(Path.of(uri.string("portTable", c.portTable.toString())));
         if (uri.has("fanoutMode"))
         {
             c.fanoutMode(uri.choice("fanoutMode", FanoutMode.class, FanoutMode.HASH));
@@ -305,6 +309,24 @@ public final class RawEthernetDriverContext
     {
         this.tso = offload;
         return this;
+    }
+
+    /**
+     * @param directory where the table of an interface's Homa ports lives, which every raw driver on the interface
+     *                  shares ({@link PortTable}); default {@code /dev/shm}, where it exists, else the JVM's temporary
+     *                  directory. Drivers that share an interface must share this directory.
+     * @return this.
+     */
+    public RawEthernetDriverContext portTable(final Path directory)
+    {
+        this.portTable = Objects.requireNonNull(directory, "port table directory");
+        return this;
+    }
+
+    private static Path defaultPortTable()
+    {
+        final Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
     }
 
     /**

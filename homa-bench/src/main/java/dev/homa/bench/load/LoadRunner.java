@@ -288,8 +288,7 @@ final class LoadRunner implements Callable<Integer>
 
     private void outstanding(final Hosts hosts)
     {
-        final List<PeerConfig> peers = peers(hosts, false).stream().filter(p -> !"raw".equals(p.homaDriver()))
-            .toList();
+        final List<PeerConfig> peers = peers(hosts, false);
         final Map<String, List<Trial.Result>> byKey = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++)
         {
@@ -330,8 +329,7 @@ final class LoadRunner implements Callable<Integer>
 
     private void mixed(final Hosts hosts)
     {
-        final List<PeerConfig> peers = peers(hosts, false).stream().filter(p -> !"raw".equals(p.homaDriver()))
-            .toList();
+        final List<PeerConfig> peers = peers(hosts, false);
         final Map<String, List<Trial.Result>> byKey = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++)
         {
@@ -381,8 +379,7 @@ final class LoadRunner implements Callable<Integer>
 
     private void open(final Hosts hosts)
     {
-        final List<PeerConfig> peers = peers(hosts, false).stream().filter(p -> !"raw".equals(p.homaDriver()))
-            .toList();
+        final List<PeerConfig> peers = peers(hosts, false);
         final MessageSizes workloadSizes = MessageSizes.parse(workload);
         // Unloaded latency by size, the best of any transport: the slowdown's denominator.
         final long[] lengths = new long[workloadSizes.bucketCount()];

@@ -112,9 +112,17 @@ final class PortTable implements AutoCloseable
                     raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, FILE_LENGTH, mapping);
                 final PortTable table =
                     new PortTable(file.toString(), mapping, shared, FileLocks.open(file.toString()), filters);
-                table.takeAnswering();
-                table.seenGeneration = table.generation();
-                table.refilter();
+                try
+                {
+                    table.takeAnswering();
+                    table.seenGeneration = table.generation();
+                    table.refilter();
+                }
+                catch (final RuntimeException ex)
+                {
+                    table.locks.close();
+                    throw ex;
+                }
                 return table;
             }
             catch (final IOException | RuntimeException ex)

@@ -184,6 +184,14 @@ final class IcmpChannel
         return 1;
     }
 
+    /**
+     * @return the socket, to wait on while idle.
+     */
+    int fd()
+    {
+        return fd;
+    }
+
     void close()
     {
         LibC.close(fd);

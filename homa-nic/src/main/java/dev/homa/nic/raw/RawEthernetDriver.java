@@ -15,6 +15,7 @@ import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.NetDevice;
 import dev.homa.nic.linux.NetworkNamespace;
 import dev.homa.nic.linux.PacketPool;
+import dev.homa.nic.linux.ReadableWait;
 import org.agrona.concurrent.NanoClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,6 +86,7 @@ public final class RawEthernetDriver implements NicDriver
     private final PortTable ports;
     private final IcmpGuard icmpGuard;
     private final IcmpChannel icmp;
+    private final ReadableWait readable;
     private final FrameReceiver receiver;
     private final FrameTransmitter transmitter;
     private final NeighbourResolver neighbours;
@@ -114,6 +116,7 @@ public final class RawEthernetDriver implements NicDriver
         IcmpGuard guard = null;
         IcmpChannel icmpChannel = null;
         NeighbourTable table = null;
+        ReadableWait wait = null;
         try
         {
             packetSocket = PacketSocket.open(arena, errno, context, counters);
@@ -130,6 +133,7 @@ public final class RawEthernetDriver implements NicDriver
                 (fd, program, name) -> PacketSocket.attachFilter(arena, errno, fd, program, name));
             table = new NeighbourTable(arena, packetSocket.interfaceIndex());
             table.refresh();
+            wait = ReadableWait.on(packetSocket.fd(), icmpChannel.fd());
         }
         catch (final RuntimeException ex)
         {
@@ -160,6 +164,7 @@ public final class RawEthernetDriver implements NicDriver
         this.ports = portTable;
         this.icmpGuard = guard;
         this.icmp = icmpChannel;
+        this.readable = wait;
         this.localMac = packetSocket.localMac();
         this.localIp = packetSocket.localIp();
         this.localAddress = HostAddress.ipv4(localIp);
@@ -490,6 +495,40 @@ public final class RawEthernetDriver implements NicDriver
     /**
      * {@inheritDoc}
      * <p>
+     * True: the packet socket is readable while a frame waits in its ring.
+     */
+    @Override
+    public boolean canAwaitReadable()
+    {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Returns at once while a frame waits in the ring; otherwise sleeps in {@code ppoll} on the packet socket, the
+     * ICMP socket and the wake-up's eventfd.
+     */
+    @Override
+    public int awaitReadable(final long maxWaitNs)
+    {
+        checkOpen();
+        if (!receiver.drained() || socket.ring().nextFrame() >= 0)
+        {
+            return 1;
+        }
+        return readable.await(Math.max(1L, maxWaitNs));
+    }
+
+    @Override
+    public void wakeup()
+    {
+        readable.wakeup();
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
      * Claimed in the interface's {@link PortTable}; the receive filter then passes the port's packets.
      */
     @Override
@@ -528,6 +567,7 @@ public final class RawEthernetDriver implements NicDriver
             return;
         }
         closed = true;
+        readable.close();
         ports.close();
         neighbours.close();
         icmp.close();

@@ -174,7 +174,7 @@ public final class HomaTransport implements AutoCloseable
                 socket = new HomaSocket(this, chosen, false);
                 if (null == sockets.putIfAbsent(chosen, socket))
                 {
-                    if (ctx.driver().claimPort(chosen))
+                    if (claim(chosen))
                     {
                         break;
                     }
@@ -189,7 +189,7 @@ public final class HomaTransport implements AutoCloseable
             {
                 throw new HomaException("port " + chosen + " is already bound on this transport");
             }
-            if (!ctx.driver().claimPort(chosen))
+            if (!claim(chosen))
             {
                 sockets.remove(chosen);
                 throw new HomaException("port " + chosen + " is in use by another transport on this host's " +
@@ -199,6 +199,25 @@ public final class HomaTransport implements AutoCloseable
         endpoints.put(chosen, socket.endpoint());
         offerControl(Commands.BIND, chosen, 0);
         return socket;
+    }
+
+    /**
+     * Claim a port the transport has just taken against the driver's other users on its medium.
+     *
+     * @param port the port, already in {@code sockets}.
+     * @return true if the driver gave it; false if another driver holds it.
+     */
+    private boolean claim(final int port)
+    {
+        try
+        {
+            return ctx.driver().claimPort(port);
+        }
+        catch (final RuntimeException ex)
+        {
+            sockets.remove(port);
+            throw ex;
+        }
     }
 
     /**

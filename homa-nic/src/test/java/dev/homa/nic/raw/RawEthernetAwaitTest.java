@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import dev.homa.test.NetnsPair;
+import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,18 +43,7 @@ class RawEthernetAwaitTest
     @AfterEach
     void tearDown()
     {
-        if (null != a)
-        {
-            a.close();
-        }
-        if (null != b)
-        {
-            b.close();
-        }
-        if (null != pair)
-        {
-            pair.close();
-        }
+        CloseHelper.closeAll(a, b, pair);
     }
 
     @Test

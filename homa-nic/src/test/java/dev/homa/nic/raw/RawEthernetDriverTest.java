@@ -16,6 +16,7 @@ import dev.homa.nic.frame.HomaChecksum;
 import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.test.NetnsPair;
 import dev.homa.nic.time.VirtualClock;
+import org.agrona.CloseHelper;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
@@ -58,18 +59,7 @@ class RawEthernetDriverTest
     @AfterEach
     void tearDown()
     {
-        if (null != a)
-        {
-            a.close();
-        }
-        if (null != b)
-        {
-            b.close();
-        }
-        if (null != pair)
-        {
-            pair.close();
-        }
+        CloseHelper.closeAll(a, b, pair);
     }
 
     private void openBoth() throws Exception

@@ -14,6 +14,7 @@ import dev.homa.nic.frame.Ipv4Flyweight;
 import dev.homa.nic.frame.TcpHijack;
 import dev.homa.nic.netns.ChecksumOffload;
 import dev.homa.test.NetnsPair;
+import org.agrona.CloseHelper;
 import org.agrona.BufferUtil;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -66,18 +67,7 @@ class RawEthernetOffloadTest
     @AfterEach
     void tearDown()
     {
-        if (null != a)
-        {
-            a.close();
-        }
-        if (null != b)
-        {
-            b.close();
-        }
-        if (null != pair)
-        {
-            pair.close();
-        }
+        CloseHelper.closeAll(a, b, pair);
     }
 
     private void openBoth(final String options) throws Exception

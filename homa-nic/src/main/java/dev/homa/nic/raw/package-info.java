@@ -16,9 +16,14 @@
  *   default (each frame visible at once) or {@code TPACKET_V3} blocks (fewer hand-overs, but a block waits for a
  *   retire timer of at least 1 ms on an idle link). The kernel
  *   strips the 802.1Q tag into the ring header ({@code tp_vlan_tci}, {@code TP_STATUS_VLAN_VALID}); the driver
- *   recovers the PCP there. A BPF filter admits only IPv4/146; the driver then drops, and counts, frames for
- *   another MAC or IP, with a bad checksum, truncated or fragmented. {@code PACKET_FANOUT} lets one driver per
- *   receive thread share a NIC.</li>
+ *   recovers the PCP there. A BPF filter admits only Homa (IPv4/146, or TCP hijacked by Homa) for the driver's own
+ *   ports; the driver then drops, and counts, frames for another MAC or IP, with a bad checksum, truncated or
+ *   fragmented. {@code PACKET_FANOUT} lets one driver per receive thread share a NIC.</li>
+ *   <li><b>Ports</b>: the drivers of several processes on one interface share its Homa ports through a table
+ *   under {@code /dev/shm} (a lock per port, dropped by the kernel when its holder exits); one of them also takes
+ *   the packets for ports nobody holds, to answer them with ICMP port unreachable.</li>
+ *   <li><b>Idle</b>: a protocol thread with nothing to do sleeps in {@code ppoll} on the packet socket, readable
+ *   while a frame waits in the ring.</li>
  *   <li><b>Neighbours</b>: MACs from the kernel's neighbour table over rtnetlink, reloaded every second; a miss
  *   asks the kernel to ARP ({@code NTF_USE}) and drops the packet (Homa retransmits); STALE entries in use are
  *   re-armed so the kernel re-probes them.</li>

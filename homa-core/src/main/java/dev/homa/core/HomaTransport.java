@@ -192,8 +192,8 @@ public final class HomaTransport implements AutoCloseable
             if (!claim(chosen))
             {
                 sockets.remove(chosen);
-                throw new HomaException("port " + chosen + " is in use by another transport on this host's " +
-                    "interface: choose another port");
+                throw new HomaException("port " + chosen + " is in use by another transport on the driver's " +
+                    "network interface: choose another port");
             }
         }
         endpoints.put(chosen, socket.endpoint());

@@ -71,16 +71,20 @@ public final class ReadableWait implements AutoCloseable
         try (Arena scratch = Arena.ofConfined())
         {
             final MemorySegment errno = LibC.newErrnoState(scratch);
-            final int fd = (int)EVENTFD.invokeExact(errno, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+            final int fd = eventFd(errno);
             if (fd < 0)
             {
                 throw new IllegalStateException("eventfd failed: " + LibC.describe(LibC.errno(errno)));
             }
             return new ReadableWait(fd, fds.clone());
         }
-        catch (final IllegalStateException ex)
+    }
+
+    private static int eventFd(final MemorySegment errno)
+    {
+        try
         {
-            throw ex;
+            return (int)EVENTFD.invokeExact(errno, 0, EFD_CLOEXEC | EFD_NONBLOCK);
         }
         catch (final Throwable ex)
         {

@@ -49,9 +49,14 @@ final class LoadRunner implements Callable<Integer>
             "${DEFAULT-VALUE}, and homa-raw added on veth for echo).")
     List<String> transports;
 
-    @Option(names = "--homa-option", description = "A system property for the 'homa' and 'homa-raw' transports " +
-        "(repeatable), e.g. -Dhoma.idle.spin=50us.")
+    @Option(names = "--homa-option", description = "A system property for the 'homa', 'homa-raw' and " +
+        "'homa-raw-frames' transports and their variants (repeatable), e.g. -Dhoma.idle.spin=50us.")
     List<String> homaOptions = new ArrayList<>();
+
+    @Option(names = "--variant", description = "A Homa transport with a system property of its own, " +
+        "BASE+LABEL=-Dprop=value (repeatable), run in the same rounds as the others once named in --transports, e.g. " +
+        "--variant homa+big=-Dhoma.max.incoming.bytes=2m --transports homa,homa+big,nio.")
+    List<String> variantOptions = new ArrayList<>();
 
     @Option(names = "--rounds", defaultValue = "5", description = "Rounds (default ${DEFAULT-VALUE}).")
     int rounds;
@@ -153,7 +158,7 @@ final class LoadRunner implements Callable<Integer>
         final List<PeerConfig> list = new ArrayList<>();
         for (final String name : transports)
         {
-            final PeerConfig peer = PeerConfig.parse(name.trim(), homaOptions);
+            final PeerConfig peer = PeerConfig.parse(name.trim(), homaOptions, variants());
             if ("raw".equals(peer.homaDriver()) && !hosts.isVeth())
             {
                 continue;
@@ -162,9 +167,25 @@ final class LoadRunner implements Callable<Integer>
         }
         if (withRaw && hosts.isVeth() && list.stream().noneMatch(p -> "raw".equals(p.homaDriver())))
         {
-            list.add(PeerConfig.parse("homa-raw", homaOptions));
+            list.add(PeerConfig.parse("homa-raw", homaOptions, Map.of()));
         }
         return list;
+    }
+
+    private Map<String, List<String>> variants()
+    {
+        final Map<String, List<String>> variants = new LinkedHashMap<>();
+        for (final String variant : variantOptions)
+        {
+            final int equals = variant.indexOf('=');
+            if (equals < 1 || variant.indexOf('+') < 1 || variant.indexOf('+') > equals)
+            {
+                throw new IllegalArgumentException("--variant must be BASE+LABEL=-Dprop=value: " + variant);
+            }
+            variants.computeIfAbsent(variant.substring(0, equals), k -> new ArrayList<>())
+                .add(variant.substring(equals + 1));
+        }
+        return variants;
     }
 
     private LoadSpec spec(final String sizeSpec, final int k, final double rate, final long seed)
@@ -272,12 +293,15 @@ final class LoadRunner implements Callable<Integer>
                 ceilings.size(), Report.median(ceilings), Report.median(frameCeilings)));
             for (final String size : sizes)
             {
-                final List<Trial.Result> raw = byKey.get(size + "/homa-raw");
-                if (null != raw)
+                for (final PeerConfig peer : peers)
                 {
-                    report.line(String.format(Locale.ROOT, "homa-raw %s: %.0f%% of the ceiling with offload, %.0f%% " +
-                        "of the frame-per-packet one (paired medians).", size, 100 * Report.pairedRatio(raw, ceilings),
-                        100 * Report.pairedRatio(raw, frameCeilings)));
+                    if ("raw".equals(peer.homaDriver()) && peer.uriOptions().isEmpty())
+                    {
+                        final List<Trial.Result> raw = byKey.get(size + "/" + peer.name());
+                        report.line(String.format(Locale.ROOT, "%s %s: %.0f%% of the ceiling with offload, %.0f%% " +
+                            "of the frame-per-packet one (paired medians).", peer.name(), size,
+                            100 * Report.pairedRatio(raw, ceilings), 100 * Report.pairedRatio(raw, frameCeilings)));
+                    }
                 }
             }
         }

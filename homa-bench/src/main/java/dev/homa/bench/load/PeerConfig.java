@@ -2,6 +2,7 @@ package dev.homa.bench.load;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A transport as the runner compares it, by the name used in tables:
@@ -15,7 +16,9 @@ import java.util.List;
  *     <li>{@code homa-raw-frames}: the same with segmentation offload off ({@code tso=false}), a frame per
  *     packet;</li>
  *     <li>{@code nio}: Java NIO TCP, one selector thread per process;</li>
- *     <li>{@code netty}: Netty epoll TCP, one event loop per process.</li>
+ *     <li>{@code netty}: Netty epoll TCP, one event loop per process;</li>
+ *     <li>{@code BASE+LABEL}: a variant of one of the Homa transports above with system properties of its own
+ *     ({@code --variant}), added after the base's, so that two settings run side by side in the same rounds.</li>
  * </ul>
  *
  * @param name        the table name.
@@ -31,9 +34,33 @@ record PeerConfig(
     /**
      * @param name        a table name (see the class comment).
      * @param homaOptions system properties of the tuned Homa variants.
+     * @param variants    each variant's own system properties, by its table name ({@code BASE+LABEL}).
      * @return the transport.
      */
-    static PeerConfig parse(final String name, final List<String> homaOptions)
+    static PeerConfig parse(final String name, final List<String> homaOptions, final Map<String, List<String>> variants)
+    {
+        final int plus = name.indexOf('+');
+        if (plus < 0)
+        {
+            return parse(name, homaOptions);
+        }
+        final List<String> own = variants.get(name);
+        if (null == own)
+        {
+            throw new IllegalArgumentException("transport " + name + " names no --variant " + name + "=-Dprop=value");
+        }
+        final PeerConfig base = parse(name.substring(0, plus), homaOptions);
+        if (!base.isHoma())
+        {
+            throw new IllegalArgumentException("a variant's base must be a Homa transport: " + name);
+        }
+        final List<String> options = new ArrayList<>(base.jvmOptions());
+        options.addAll(own);
+        return new PeerConfig(name, base.peer(), base.homaDriver(), base.dedicated(), List.copyOf(options),
+            base.uriOptions());
+    }
+
+    private static PeerConfig parse(final String name, final List<String> homaOptions)
     {
         return switch (name)
         {

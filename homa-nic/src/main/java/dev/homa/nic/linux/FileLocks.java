@@ -1,10 +1,13 @@
 package dev.homa.nic.linux;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -12,7 +15,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * Exclusive one-byte locks on a file, held by an open file description ({@code fcntl(2)} {@code F_OFD_SETLK}): two
+ * One-byte locks on a file, exclusive or shared, held by an open file description ({@code fcntl(2)}
+ * {@code F_OFD_SETLK}): two
  * descriptors opened separately conflict even within one process, and the kernel drops a description's locks when
  * its last descriptor closes, so a process that dies holds nothing. One instance per descriptor; not thread-safe.
  */
@@ -22,6 +26,8 @@ public final class FileLocks implements AutoCloseable
     public static final int O_RDWR = 2;
     private static final int F_OFD_GETLK = 36;
     private static final int F_OFD_SETLK = 37;
+    private static final int F_OFD_SETLKW = 38;
+    private static final short F_RDLCK = 0;
     private static final short F_WRLCK = 1;
     private static final short F_UNLCK = 2;
     private static final short SEEK_SET = 0;
@@ -85,6 +91,38 @@ public final class FileLocks implements AutoCloseable
             return false;
         }
         throw new IllegalStateException("fcntl(F_OFD_SETLK) failed: " + LibC.describe(error));
+    }
+
+    /**
+     * Take a shared lock on one byte, waiting while another open file description holds it exclusively. Shared locks
+     * of several descriptions coexist; an exclusive one ({@link #tryLock}) is granted only when no other description
+     * holds any, and a description's own shared lock becomes exclusive that way.
+     *
+     * @param offset the byte.
+     * @throws IllegalStateException with the kernel's errno if the lock cannot be taken.
+     */
+    public void lockShared(final long offset)
+    {
+        int result;
+        while (0 != (result = call(F_OFD_SETLKW, F_RDLCK, offset)) && LibC.EINTR == LibC.errno(errno))
+        {
+            // A signal ended the wait: wait again.
+        }
+        if (0 != result)
+        {
+            throw new IllegalStateException("fcntl(F_OFD_SETLKW) failed: " + LibC.describe(LibC.errno(errno)));
+        }
+    }
+
+    /**
+     * {@return the inode of the file this description has open, which stays the same after the file is unlinked or
+     * another file takes its name}
+     *
+     * @throws IOException if it cannot be read.
+     */
+    public long inode() throws IOException
+    {
+        return (long)Files.getAttribute(Path.of("/proc/self/fd/" + fd), "unix:ino");
     }
 
     /**

@@ -9,6 +9,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
@@ -31,6 +32,9 @@ import dev.homa.nic.linux.FileLocks;
  *     passes every port no other driver claimed, so that a packet for a port nobody has draws ICMP port unreachable
  *     (once, from one driver). Every other driver's filter passes only its own ports. When the answering driver goes,
  *     another takes the role at its next look.</li>
+ *     <li>Every open table holds a shared lock on byte {@value #PRESENCE_BYTE}. The last to close finds it can make
+ *     that lock exclusive and removes the file while it holds it; a table being opened takes its shared lock and then
+ *     checks that the name still leads to the file it opened, and starts again with a new file if not.</li>
  *     <li>The file's first page is memory-mapped: a generation (bumped on every claim and release, so a driver sees a
  *     change without a system call) and a bitmap of claimed ports, which the answering driver's filter leaves out.
  *     The bitmap is a hint, the locks the truth: a bit a dead process left behind is cleared when the answering
@@ -43,6 +47,9 @@ final class PortTable implements AutoCloseable
 {
     static final int PORTS = 1 << 16;
     static final int ANSWERING_BYTE = PORTS;
+    static final int PRESENCE_BYTE = PORTS + 1;
+    /** Attempts at opening a file that is not removed meanwhile: each failure means another table just closed. */
+    private static final int OPEN_ATTEMPTS = 16;
     private static final int GENERATION_OFFSET = 0;
     private static final int BITMAP_OFFSET = 64;
     private static final int FILE_LENGTH = BITMAP_OFFSET + PORTS / 8;
@@ -89,19 +96,65 @@ final class PortTable implements AutoCloseable
         try
         {
             Files.createDirectories(directory);
-            if (!Files.exists(file))
+            for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++)
             {
-                try
+                final PortTable table = openPresent(file, filters);
+                if (null != table)
                 {
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rw-------")));
-                }
-                catch (final FileAlreadyExistsException ignore)
-                {
-                    // Another driver made it first.
+                    return table;
                 }
             }
-            final Arena mapping = Arena.ofShared();
+            throw new IOException("removed by closing tables " + OPEN_ATTEMPTS + " times while being opened");
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new RawEthernetException("the port table " + file + ", which the raw drivers on one interface " +
+                "share, cannot be opened (" + ex + "); choose its directory with the portTable option");
+        }
+    }
+
+    /**
+     * @return the table, or null if the file was removed by the last table on it to close before this one's
+     * presence lock was taken.
+     */
+    private static PortTable openPresent(final Path file, final Consumer<int[][]> filters) throws IOException
+    {
+        if (!Files.exists(file))
+        {
+            try
+            {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-------")));
+            }
+            catch (final FileAlreadyExistsException ignore)
+            {
+                // Another driver made it first.
+            }
+        }
+        final FileLocks locks;
+        try
+        {
+            locks = FileLocks.open(file.toString());
+        }
+        catch (final IllegalStateException ex)
+        {
+            if (Files.exists(file))
+            {
+                throw ex;
+            }
+            return null;
+        }
+        final Arena mapping = Arena.ofShared();
+        try
+        {
+            locks.lockShared(PRESENCE_BYTE);
+            if (!sameFile(file, locks))
+            {
+                locks.close();
+                mapping.close();
+                return null;
+            }
+            // While this table's presence lock is held, no other table removes the file, so the name stays its.
             try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
             {
                 if (raf.length() < FILE_LENGTH)
@@ -110,31 +163,30 @@ final class PortTable implements AutoCloseable
                 }
                 final MemorySegment shared =
                     raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, FILE_LENGTH, mapping);
-                final PortTable table =
-                    new PortTable(file.toString(), mapping, shared, FileLocks.open(file.toString()), filters);
-                try
-                {
-                    table.takeAnswering();
-                    table.seenGeneration = table.generation();
-                    table.refilter();
-                }
-                catch (final RuntimeException ex)
-                {
-                    table.locks.close();
-                    throw ex;
-                }
+                final PortTable table = new PortTable(file.toString(), mapping, shared, locks, filters);
+                table.takeAnswering();
+                table.seenGeneration = table.generation();
+                table.refilter();
                 return table;
-            }
-            catch (final IOException | RuntimeException ex)
-            {
-                mapping.close();
-                throw ex;
             }
         }
         catch (final IOException | RuntimeException ex)
         {
-            throw new RawEthernetException("the port table " + file + ", which the raw drivers on one interface " +
-                "share, cannot be opened (" + ex + "); choose its directory with the portTable option");
+            locks.close();
+            mapping.close();
+            throw ex;
+        }
+    }
+
+    private static boolean sameFile(final Path file, final FileLocks locks) throws IOException
+    {
+        try
+        {
+            return (long)Files.getAttribute(file, "unix:ino") == locks.inode();
+        }
+        catch (final NoSuchFileException ex)
+        {
+            return false;
         }
     }
 
@@ -345,6 +397,18 @@ final class PortTable implements AutoCloseable
         }
         ownCount = 0;
         LONG.getAndAdd(shared, (long)GENERATION_OFFSET, 1L);
+        if (locks.tryLock(PRESENCE_BYTE))
+        {
+            // No other table has the file open: remove it while no new one can take it up.
+            try
+            {
+                Files.deleteIfExists(Path.of(path));
+            }
+            catch (final IOException ignore)
+            {
+                // Left for the next driver on the interface to use.
+            }
+        }
         locks.close();
         mapping.close();
     }

@@ -1,7 +1,13 @@
 package dev.homa.nic.raw;
 
+import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+import dev.homa.nic.linux.FileLocks;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -126,6 +132,79 @@ class PortTableTest
                 file.seek(64 + port / 8);
                 assertEquals(0, file.read(), "the stale bit is cleared");
             }
+        }
+    }
+
+    @Test
+    void theLastTableToCloseRemovesTheFile() throws Exception
+    {
+        final PortTable first = open(firstFilter);
+        final Path file = Path.of(first.path());
+        try (PortTable second = open(secondFilter))
+        {
+            assertTrue(second.claim(4000));
+            first.close();
+            assertTrue(Files.exists(file), "another table still has it open");
+        }
+        assertFalse(Files.exists(file), "the last table to close removes it");
+
+        try (PortTable third = open(firstFilter))
+        {
+            assertTrue(Files.exists(file), "a table opened later makes it again");
+            assertTrue(third.claim(4000));
+            assertTrue(third.answering());
+        }
+        assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void aTableWhoseFileIsRemovedWhileItOpensStartsANewOne() throws Exception
+    {
+        final Path file;
+        try (PortTable first = open(firstFilter))
+        {
+            file = Path.of(first.path());
+        }
+        Files.createFile(file);
+        // A table closing last: it holds the presence byte exclusively, and removes the file before letting go.
+        final FileLocks closing = FileLocks.open(file.toString());
+        assertTrue(closing.tryLock(PortTable.PRESENCE_BYTE));
+        final CompletableFuture<PortTable> opening = CompletableFuture.supplyAsync(() -> open(secondFilter));
+        while (descriptorsOn(file) < 2)
+        {
+            Thread.onSpinWait();
+        }
+        Files.delete(file);
+        closing.close();
+        try (PortTable second = opening.get())
+        {
+            assertTrue(second.claim(4000));
+            // Had it kept the removed file, its name would lead nowhere, and the next table would not share it.
+            assertTrue(Files.exists(file), "a new file under the name");
+            try (PortTable third = open(firstFilter))
+            {
+                assertFalse(third.claim(4000), "held by the second, on the same file");
+            }
+            assertTrue(second.answering(), "the first table on the new file");
+        }
+        assertFalse(Files.exists(file));
+    }
+
+    private static long descriptorsOn(final Path file) throws IOException
+    {
+        try (Stream<Path> descriptors = Files.list(Path.of("/proc/self/fd")))
+        {
+            return descriptors.filter((fd) ->
+            {
+                try
+                {
+                    return Files.readSymbolicLink(fd).startsWith(file);
+                }
+                catch (final IOException ex)
+                {
+                    return false;
+                }
+            }).count();
         }
     }
 

@@ -20,8 +20,9 @@
  *   ports; the driver then drops, and counts, frames for another MAC or IP, with a bad checksum, truncated or
  *   fragmented. {@code PACKET_FANOUT} lets one driver per receive thread share a NIC.</li>
  *   <li><b>Ports</b>: the drivers of several processes on one interface share its Homa ports through a table
- *   under {@code /dev/shm} (a lock per port, dropped by the kernel when its holder exits); one of them also takes
- *   the packets for ports nobody holds, to answer them with ICMP port unreachable.</li>
+ *   under {@code /dev/shm} (a lock per port, dropped by the kernel when its holder exits; the last driver to close
+ *   removes the table); one of them also takes the packets for ports nobody holds, to answer them with ICMP port
+ *   unreachable.</li>
  *   <li><b>Idle</b>: a protocol thread with nothing to do sleeps in {@code ppoll} on the packet socket, readable
  *   while a frame waits in the ring.</li>
  *   <li><b>Neighbours</b>: MACs from the kernel's neighbour table over rtnetlink, reloaded every second; a miss

@@ -16,9 +16,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * One-byte locks on a file, exclusive or shared, held by an open file description ({@code fcntl(2)}
- * {@code F_OFD_SETLK}): two
- * descriptors opened separately conflict even within one process, and the kernel drops a description's locks when
- * its last descriptor closes, so a process that dies holds nothing. One instance per descriptor; not thread-safe.
+ * {@code F_OFD_SETLK}): two descriptors opened separately conflict even within one process, and the kernel drops a
+ * description's locks when its last descriptor closes, so a process that dies holds nothing. One instance per
+ * descriptor; not thread-safe.
  */
 public final class FileLocks implements AutoCloseable
 {

@@ -156,9 +156,10 @@ final class LoadRunner implements Callable<Integer>
     private List<PeerConfig> peers(final Hosts hosts, final boolean withRaw)
     {
         final List<PeerConfig> list = new ArrayList<>();
+        final Map<String, List<String>> variants = variants();
         for (final String name : transports)
         {
-            final PeerConfig peer = PeerConfig.parse(name.trim(), homaOptions, variants());
+            final PeerConfig peer = PeerConfig.parse(name.trim(), homaOptions, variants);
             if ("raw".equals(peer.homaDriver()) && !hosts.isVeth())
             {
                 continue;

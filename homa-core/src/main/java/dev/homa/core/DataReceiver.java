@@ -100,9 +100,12 @@ final class DataReceiver
     /**
      * Where the payload of a DATA packet still in the driver goes ({@link PacketDispatcher#placePayload}): its
      * message's receive-pool bytes at its offset, if the message is being received here, its pages taken, and the
-     * range inside it. The packet itself then comes through {@link #onData} with its payload in place. Nothing
-     * changes here: a packet that {@code onData} then refuses has only written into its own message's pages, where
-     * the bytes it would write are the message's own (a duplicate) or are not yet counted as received.
+     * range inside it lies wholly beyond the highest byte received. The packet itself then comes through
+     * {@link #onData} with its payload in place. Nothing changes here, and a packet that {@code onData} then refuses
+     * has only written bytes not yet counted as received, which the message's own packet overwrites. A packet that
+     * reaches below the highest byte (a duplicate, a retransmission filling a gap, or a forged copy of a range
+     * already received with other bytes) is received whole, and {@code onData} copies only the bytes still missing:
+     * no packet writes over what a message has already received.
      *
      * @param header     the packet's DATA header.
      * @param socket     our socket.
@@ -132,7 +135,7 @@ final class DataReceiver
         final int offset = DataHeaderFlyweight.segmentOffsetOf(header, 0);
         if (!in.started() || in.complete() || in.waitingForPages ||
             in.length != header.getInt(DataHeaderFlyweight.MESSAGE_LENGTH_OFFSET, ByteOrder.BIG_ENDIAN) ||
-            offset < 0 || (long)offset + payload > in.length)
+            offset < in.highest || (long)offset + payload > in.length)
         {
             return false;
         }

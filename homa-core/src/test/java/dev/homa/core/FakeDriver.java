@@ -40,6 +40,13 @@ final class FakeDriver implements NicDriver
     final ArrayDeque<Packet> inbound = new ArrayDeque<>();
     /** What {@link #queuedBytes()} answers. */
     long queuedBytes;
+    /**
+     * Whether to ask the sink where each DATA payload goes before handing the packet over, as the UDP driver does
+     * with large datagrams ({@link PacketSink#placePayload}), and copy the payload there.
+     */
+    boolean placing;
+    /** Packets whose payload went where the sink said. */
+    int placedPackets;
     private final DataHeaderFlyweight data = new DataHeaderFlyweight();
     private long nextHandle;
 
@@ -136,10 +143,36 @@ final class FakeDriver implements NicDriver
         int count = 0;
         while (count < limit && !inbound.isEmpty())
         {
-            sink.onPacket(inbound.poll());
+            final Packet packet = inbound.poll();
+            if (placing)
+            {
+                place(sink, packet);
+            }
+            sink.onPacket(packet);
             count++;
         }
         return count;
+    }
+
+    private void place(final PacketSink sink, final Packet packet)
+    {
+        final int length = packet.length();
+        final int keep = sink.placePayload(packet.buffer(), Math.min(length, sink.placementHeaderLength()), length,
+            packet.source(), packet.clearPayload());
+        if (keep < 0)
+        {
+            packet.clearPayload();
+            return;
+        }
+        int from = keep;
+        for (int i = 0; i < packet.payloadSegments(); i++)
+        {
+            final int n = packet.payloadLength(i);
+            new UnsafeBuffer(packet.payloadAddress(i), n).putBytes(0, packet.buffer(), from, n);
+            from += n;
+        }
+        placedPackets++;
+        packet.length(keep).placedBytes(length - keep);
     }
 
     @Override

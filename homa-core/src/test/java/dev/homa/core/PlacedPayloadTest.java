@@ -1,0 +1,86 @@
+package dev.homa.core;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+/**
+ * A driver that reads DATA payloads straight into the message's receive-pool pages (the UDP driver with large
+ * datagrams) places only bytes beyond the highest one received: a packet that reaches below it, whether an honest
+ * duplicate, a retransmission filling a gap or a forged copy of a received range with other bytes, is received whole
+ * and only the bytes still missing are taken from it, so no packet writes over what a message has received.
+ */
+@Timeout(30)
+final class PlacedPayloadTest
+{
+    private static final int CLIENT_PORT = 40_000;
+    private static final long ID = 2;
+    private static final int PACKET = 1_000;
+    private static final int LENGTH = 3 * PACKET;
+
+    @Test
+    void aForgedCopyOfAReceivedRangeDoesNotOverwriteIt()
+    {
+        try (FakeHost host = new FakeHost((ctx) -> { }))
+        {
+            host.driver.placing = true;
+            deliver(host, data(0));
+            deliver(host, data(PACKET));
+            final ByteBuffer forged = data(PACKET);
+            for (int i = KernelPeer.DATA_HEADER; i < forged.capacity(); i++)
+            {
+                forged.put(i, (byte)0x55);
+            }
+            deliver(host, forged);
+            deliver(host, data(2 * PACKET));
+
+            assertEquals(2, host.driver.placedPackets, "the second and the last packet were placed, not the forgery");
+            assertRequestIntact(host);
+        }
+    }
+
+    @Test
+    void aPacketFillingAGapIsCopiedIntoIt()
+    {
+        try (FakeHost host = new FakeHost((ctx) -> { }))
+        {
+            host.driver.placing = true;
+            deliver(host, data(0));
+            deliver(host, data(2 * PACKET));
+            deliver(host, data(PACKET));
+
+            assertEquals(1, host.driver.placedPackets, "only the packet beyond the highest byte was placed");
+            assertRequestIntact(host);
+        }
+    }
+
+    private static ByteBuffer data(final int offset)
+    {
+        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, LENGTH, LENGTH, offset, PACKET, 0, 0, 0, false);
+    }
+
+    private static void deliver(final FakeHost host, final ByteBuffer packet)
+    {
+        host.driver.deliver(packet, FakeHost.PEER);
+        host.cycle();
+    }
+
+    private static void assertRequestIntact(final FakeHost host)
+    {
+        final HomaMessage request = host.socket.homaRecv(HomaSocket.RECV_REQUEST);
+        assertNotNull(request, "the request arrived");
+        assertEquals(LENGTH, request.length());
+        final byte[] bytes = new byte[LENGTH];
+        request.getBytes(0, new UnsafeBuffer(bytes), 0, LENGTH);
+        for (int i = 0; i < LENGTH; i++)
+        {
+            assertEquals(KernelPeer.payloadByte(i), bytes[i], "byte " + i);
+        }
+        request.release();
+    }
+}

@@ -127,9 +127,10 @@ final class PacketDispatcher implements PacketSink
      * {@inheritDoc}
      * <p>
      * A DATA packet's payload goes straight into its message's receive-pool pages, at its offset, when the message
-     * is under way here (its pages taken by an earlier packet) and takes that range; the packet then comes with only
-     * its header and is handled as if whole. Anything else - another type, a new message, a range it does not take -
-     * is received whole and handled as usual.
+     * is under way here (its pages taken by an earlier packet) and the range lies beyond the highest byte it has
+     * received; the packet then comes with only its header and is handled as if whole. Anything else - another type,
+     * a new message, a range below the highest byte (a duplicate, a gap, a forgery) - is received whole and handled
+     * as usual.
      */
     @Override
     public int placePayload(

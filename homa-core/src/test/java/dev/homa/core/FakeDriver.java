@@ -164,15 +164,8 @@ final class FakeDriver implements NicDriver
             packet.clearPayload();
             return;
         }
-        int from = keep;
-        for (int i = 0; i < packet.payloadSegments(); i++)
-        {
-            final int n = packet.payloadLength(i);
-            new UnsafeBuffer(packet.payloadAddress(i), n).putBytes(0, packet.buffer(), from, n);
-            from += n;
-        }
         placedPackets++;
-        packet.length(keep).placedBytes(length - keep);
+        packet.moveTailToPayload(keep, new UnsafeBuffer(0, 0));
     }
 
     @Override

@@ -86,7 +86,10 @@ class HostilePeerFuzzTest
         // Instant delivery runs each exchange to its end between two hostile packets; in virtual time at link rate
         // a hostile packet can land in the middle of one (between a request and its response).
         final FabricMode mode = input.consumeBoolean() ? FabricMode.TIMED : FabricMode.INSTANT;
-        final FabricBuilder builder = Fabric.builder().mode(mode).hosts(2 + ATTACKERS).packetPoolSize(64);
+        // Drivers that read payloads straight into the receive pool (as the UDP driver does with large datagrams) or
+        // hand every packet over whole.
+        final FabricBuilder builder = Fabric.builder().mode(mode).hosts(2 + ATTACKERS).packetPoolSize(64)
+            .placing(input.consumeBoolean());
         if (FabricMode.TIMED == mode && input.consumeBoolean())
         {
             // Up to 5% each, on every link: the legitimate RPCs must still get their own bytes.

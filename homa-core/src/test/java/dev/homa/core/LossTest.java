@@ -24,6 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * like the request) and leave no server state once the ACKs are through; the seed is printed ({@code -Dhoma.seed}
  * replays) and a replay with the same seed produces the identical packet trace.
  * <p>
+ * A third run does the same with 2,000 RPCs over drivers that read DATA payloads straight into the receive pool
+ * ({@link dev.homa.nic.loopback.FabricBuilder#placing(boolean)}).
+ * <p>
  * {@code -Dhoma.loss.rpcs=N} changes the count of the big run (default 10,000); {@code -Dhoma.loss.mode=TIMED}
  * runs it on the timed fabric (link rates, queues) instead of the instant one.
  */
@@ -41,7 +44,7 @@ class LossTest
         final int rpcs = Integer.getInteger("homa.loss.rpcs", 10_000);
         final long seed = Seeds.resolve("LossTest " + rpcs + " RPCs");
         final long startNs = System.nanoTime();
-        final Result result = run(seed, rpcs);
+        final Result result = run(seed, rpcs, false);
         final long wallMs = (System.nanoTime() - startNs) / 1_000_000;
         System.out.println("LossTest: " + rpcs + " RPCs, " + result.bytes + " payload bytes each way, virtual " +
             result.virtualNs / 1_000_000 + " ms, wall " + wallMs + " ms, retransmitted packets " + result.retransmits +
@@ -56,12 +59,25 @@ class LossTest
     void replayWithSameSeedGivesIdenticalTrace()
     {
         final long seed = Seeds.resolve("LossTest replay");
-        final Result first = run(seed, 400);
-        final Result second = run(seed, 400);
+        final Result first = run(seed, 400, false);
+        final Result second = run(seed, 400, false);
         assertEquals(400, first.completed);
         assertEquals(first.packets, second.packets, "packet count");
         assertEquals(first.digest, second.digest, "trace digest");
         assertEquals(first.virtualNs, second.virtualNs, "virtual time");
+    }
+
+    @Test
+    @Timeout(300)
+    void placedPayloadsSurviveLossDuplicationAndReordering()
+    {
+        // Each driver reads DATA payloads straight into the receive pool, as the UDP driver does with large
+        // datagrams: duplicates, reordered packets and retransmissions that fill gaps must not disturb received bytes.
+        final long seed = Seeds.resolve("LossTest placed payloads");
+        final Result result = run(seed, 2_000, true);
+        assertEquals(2_000, result.completed, "all RPCs completed");
+        assertTrue(result.retransmits > 0, "loss was recovered by retransmission");
+        assertTrue(result.duplicates > 0 && result.reorders > 0, "duplicates and reorders happened");
     }
 
     private static final class Result
@@ -78,14 +94,14 @@ class LossTest
         long packets;
     }
 
-    private static Result run(final long seed, final int rpcs)
+    private static Result run(final long seed, final int rpcs, final boolean placing)
     {
         final MessageSizeDistribution w4 = MessageSizeDistribution.workload("w4", 1_000_000);
         final RandomFaultInjector faults = new RandomFaultInjector(seed)
             .lossRate(0.05).duplicateRate(0.01).reorderRate(0.02);
         final FabricMode mode = FabricMode.valueOf(System.getProperty("homa.loss.mode", "INSTANT"));
         final Fabric fabric = Fabric.builder().mode(mode).hosts(CLIENTS + SERVERS)
-            .faultInjector(faults).packetPoolSize(4096).build();
+            .faultInjector(faults).packetPoolSize(4096).placing(placing).build();
         final FabricTraceRecorder trace = new FabricTraceRecorder(false, 0);
         fabric.addTraceListener(trace);
         final Result result = new Result();

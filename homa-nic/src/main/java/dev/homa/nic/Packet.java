@@ -109,6 +109,30 @@ public final class Packet
     }
 
     /**
+     * For a driver that has a packet's bytes in hand rather than reading them straight to where its sink named: move
+     * the bytes after the first {@code keep} into the pieces {@link PacketSink#placePayload} appended, in order, and
+     * leave the packet as if they had been read there ({@link #length()} {@code keep}, {@link #placedBytes()} the
+     * rest).
+     *
+     * @param keep leading bytes that stay in the packet, the sink's answer; the pieces take exactly the rest.
+     * @param view any buffer, wrapped around each piece in turn.
+     * @return this.
+     */
+    public Packet moveTailToPayload(final int keep, final UnsafeBuffer view)
+    {
+        int from = keep;
+        for (int i = 0; i < payloadSegments; i++)
+        {
+            view.wrap(payloadAddresses[i], payloadLengths[i]);
+            view.putBytes(0, buffer, from, payloadLengths[i]);
+            from += payloadLengths[i];
+        }
+        placedBytes = length - keep;
+        length = keep;
+        return this;
+    }
+
+    /**
      * Drop the gathered pieces (drivers do so when they hand a packet out).
      *
      * @return this.

@@ -144,7 +144,7 @@ public final class Fabric implements AutoCloseable
             }
             drivers[i] = new FabricDriver(
                 this, i, address, maxPacketLength, builder.packetPoolSize, builder.txBatchCapacity, scheduler,
-                linkBitsPerSecond, propagationPs + switchLatencyPs);
+                linkBitsPerSecond, propagationPs + switchLatencyPs, builder.placing);
             ports[i] = new SwitchPort(this, scheduler, address, linkBitsPerSecond, portBufferBytes, propagationPs,
                 levels, rankOrder, null);
             tors[topology.rackOf(i)].hostPorts[i % topology.hostsPerRack()] = ports[i];

@@ -23,6 +23,7 @@ public final class FabricBuilder
     int txBatchCapacity = Fabric.DEFAULT_TX_BATCH_CAPACITY;
     int maxFramesInFlight = Fabric.DEFAULT_MAX_FRAMES_IN_FLIGHT;
     int carriedBytes = Integer.MAX_VALUE;
+    boolean placing;
     FaultInjector faultInjector = FaultInjector.NONE;
     Topology topology;
 
@@ -197,6 +198,21 @@ public final class FabricBuilder
     }
 
     /**
+     * Have each host's driver read a packet's payload straight to where the receiving sink names
+     * ({@link dev.homa.nic.PacketSink#placePayload}) before handing the packet over, as the UDP driver does with large
+     * datagrams, so that a sink's placement runs under this fabric's loss, duplication and reordering. Needs whole
+     * packets carried ({@link #carriedBytes(int)}). Default: off, every packet handed over whole.
+     *
+     * @param placing true to place payloads where the sink asks.
+     * @return this.
+     */
+    public FabricBuilder placing(final boolean placing)
+    {
+        this.placing = placing;
+        return this;
+    }
+
+    /**
      * @param injector faults for every link at start.
      * @return this.
      */
@@ -234,6 +250,7 @@ public final class FabricBuilder
         require(txBatchCapacity > 0, "txBatchCapacity must be positive: " + txBatchCapacity);
         require(maxFramesInFlight > 0, "maxFramesInFlight must be positive: " + maxFramesInFlight);
         require(carriedBytes > 0, "carriedBytes must be positive: " + carriedBytes);
+        require(!placing || Integer.MAX_VALUE == carriedBytes, "placing needs whole packets carried: " + carriedBytes);
         return new Fabric(this);
     }
 

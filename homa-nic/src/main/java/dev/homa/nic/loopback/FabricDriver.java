@@ -6,6 +6,7 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.linux.PacketPool;
 import dev.homa.nic.time.VirtualTimeScheduler;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.Arena;
 
@@ -42,6 +43,8 @@ public final class FabricDriver implements NicDriver
     private final long propagationPs;
     private Frame nicCurrent;
     private ArrivalListener arrivalListener;
+    private final boolean placing;
+    private final UnsafeBuffer placeView = new UnsafeBuffer(0, 0);
 
     private long txPackets;
     private long txBytes;
@@ -60,9 +63,11 @@ public final class FabricDriver implements NicDriver
         final int txBatchCapacity,
         final VirtualTimeScheduler scheduler,
         final long linkBitsPerSecond,
-        final long propagationPs)
+        final long propagationPs,
+        final boolean placing)
     {
         this.fabric = fabric;
+        this.placing = placing;
         this.index = index;
         this.address = address;
         this.maxPacketLength = maxPacketLength;
@@ -257,9 +262,32 @@ public final class FabricDriver implements NicDriver
                 packet = receiveQueue.poll();
             }
             delivered++;
+            if (placing && sink.releasesBeforeReturn())
+            {
+                place(sink, packet);
+            }
             sink.onPacket(packet);
         }
         return delivered;
+    }
+
+    /**
+     * Ask the sink where the packet's payload goes and move it there, leaving the leading bytes the sink keeps in the
+     * packet, as a driver that reads into the sink's memory would (see {@link FabricBuilder#placing(boolean)}).
+     */
+    private void place(final PacketSink sink, final Packet packet)
+    {
+        final int length = packet.length();
+        final int headerLength = Math.min(length, sink.placementHeaderLength());
+        packet.clearPayload();
+        final int keep = 0 == headerLength ? -1 :
+            sink.placePayload(packet.buffer(), headerLength, length, packet.source(), packet);
+        if (keep < 0)
+        {
+            packet.clearPayload();
+            return;
+        }
+        packet.moveTailToPayload(keep, placeView);
     }
 
     /**

@@ -117,9 +117,15 @@ public final class Packet
      * @param keep leading bytes that stay in the packet, the sink's answer; the pieces take exactly the rest.
      * @param view any buffer, wrapped around each piece in turn.
      * @return this.
+     * @throws IllegalArgumentException if the pieces do not hold exactly the bytes after {@code keep}.
      */
     public Packet moveTailToPayload(final int keep, final UnsafeBuffer view)
     {
+        if (keep < 0 || keep > length || payloadBytes != length - keep)
+        {
+            throw new IllegalArgumentException("pieces of " + payloadBytes + " bytes for the " +
+                (length - keep) + " bytes after " + keep + " of a " + length + "-byte packet");
+        }
         int from = keep;
         for (int i = 0; i < payloadSegments; i++)
         {

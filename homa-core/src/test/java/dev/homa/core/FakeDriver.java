@@ -47,6 +47,7 @@ final class FakeDriver implements NicDriver
     boolean placing;
     /** Packets whose payload went where the sink said. */
     int placedPackets;
+    private final UnsafeBuffer placeView = new UnsafeBuffer(0, 0);
     private final DataHeaderFlyweight data = new DataHeaderFlyweight();
     private long nextHandle;
 
@@ -144,28 +145,14 @@ final class FakeDriver implements NicDriver
         while (count < limit && !inbound.isEmpty())
         {
             final Packet packet = inbound.poll();
-            if (placing)
+            if (placing && packet.placeFor(sink, placeView))
             {
-                place(sink, packet);
+                placedPackets++;
             }
             sink.onPacket(packet);
             count++;
         }
         return count;
-    }
-
-    private void place(final PacketSink sink, final Packet packet)
-    {
-        final int length = packet.length();
-        final int keep = sink.placePayload(packet.buffer(), Math.min(length, sink.placementHeaderLength()), length,
-            packet.source(), packet.clearPayload());
-        if (keep < 0)
-        {
-            packet.clearPayload();
-            return;
-        }
-        placedPackets++;
-        packet.moveTailToPayload(keep, new UnsafeBuffer(0, 0));
     }
 
     @Override

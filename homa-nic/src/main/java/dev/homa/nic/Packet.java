@@ -109,6 +109,30 @@ public final class Packet
     }
 
     /**
+     * For a driver that has a packet's bytes in hand: ask a sink that releases before returning where the payload goes
+     * ({@link PacketSink#placePayload}) and move it there ({@link #moveTailToPayload}), as a driver that reads into
+     * the sink's memory would; a packet the sink does not place stays whole.
+     *
+     * @param sink the sink the packet is for.
+     * @param view any buffer, wrapped around each piece in turn.
+     * @return true if the payload was placed.
+     */
+    public boolean placeFor(final PacketSink sink, final UnsafeBuffer view)
+    {
+        clearPayload();
+        final int headerLength = Math.min(length, sink.placementHeaderLength());
+        final int keep = 0 == headerLength || !sink.releasesBeforeReturn() ? -1 :
+            sink.placePayload(buffer, headerLength, length, source, this);
+        if (keep < 0)
+        {
+            clearPayload();
+            return false;
+        }
+        moveTailToPayload(keep, view);
+        return true;
+    }
+
+    /**
      * For a driver that has a packet's bytes in hand rather than reading them straight to where its sink named: move
      * the bytes after the first {@code keep} into the pieces {@link PacketSink#placePayload} appended, in order, and
      * leave the packet as if they had been read there ({@link #length()} {@code keep}, {@link #placedBytes()} the

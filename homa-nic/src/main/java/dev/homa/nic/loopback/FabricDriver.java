@@ -262,32 +262,13 @@ public final class FabricDriver implements NicDriver
                 packet = receiveQueue.poll();
             }
             delivered++;
-            if (placing && sink.releasesBeforeReturn())
+            if (placing)
             {
-                place(sink, packet);
+                packet.placeFor(sink, placeView);
             }
             sink.onPacket(packet);
         }
         return delivered;
-    }
-
-    /**
-     * Ask the sink where the packet's payload goes and move it there, leaving the leading bytes the sink keeps in the
-     * packet, as a driver that reads into the sink's memory would (see {@link FabricBuilder#placing(boolean)}).
-     */
-    private void place(final PacketSink sink, final Packet packet)
-    {
-        final int length = packet.length();
-        final int headerLength = Math.min(length, sink.placementHeaderLength());
-        packet.clearPayload();
-        final int keep = 0 == headerLength ? -1 :
-            sink.placePayload(packet.buffer(), headerLength, length, packet.source(), packet);
-        if (keep < 0)
-        {
-            packet.clearPayload();
-            return;
-        }
-        packet.moveTailToPayload(keep, placeView);
     }
 
     /**

@@ -35,7 +35,7 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     /** System property of {@link #idleSpinNs(long)}. */
     public static final String IDLE_SPIN_PROP_NAME = "homa.idle.spin";
     /** Default of {@link #idleSpinNs(long)}. */
-    public static final long IDLE_SPIN_DEFAULT_NS = 20_000L;
+    public static final long IDLE_SPIN_DEFAULT_NS = 50_000L;
 
     /** System property of {@link #commandBufferBytes(int)}. */
     public static final String COMMAND_BUFFER_BYTES_PROP_NAME = "homa.command.buffer.bytes";
@@ -378,8 +378,9 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
     /**
      * @param idleSpinNs how long a thread that waits for the protocol keeps polling before it sleeps: the
      *                   protocol thread before it sleeps in the driver, an application thread in a blocking
-     *                   {@code homaRecv} before it parks (default 20 us; the kernel's Homa polls 50 us before a
-     *                   receiver sleeps). Longer costs CPU while idle, shorter costs a wake-up per message.
+     *                   {@code homaRecv} before it parks (default 50 us, the kernel's {@code poll_usecs}: a receiver
+     *                   polls that long before it sleeps). Longer costs CPU while idle, shorter costs a wake-up
+     *                   per message when the peer takes longer than that to send the next one.
      * @return this.
      */
     public C idleSpinNs(final long idleSpinNs)

@@ -56,6 +56,7 @@ public final class LibC
     public static final int SO_RCVTIMEO = 20;
     public static final int SO_ATTACH_FILTER = 26;
     public static final int SO_SNDBUFFORCE = 32;
+    public static final int SO_RCVBUFFORCE = 33;
 
     // <linux/if_packet.h>
     public static final int SOL_PACKET = 263;

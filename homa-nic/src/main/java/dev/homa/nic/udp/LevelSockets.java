@@ -43,6 +43,8 @@ final class LevelSockets
     private final boolean gro;
     private final boolean singleReceiver;
     private final boolean steered;
+    /** Smallest receive buffer the kernel gave any of the sockets, as it reports it. */
+    private int receiveBufferBytes = Integer.MAX_VALUE;
 
     /**
      * Open and bind the eight sockets and attach the steering program.
@@ -183,8 +185,8 @@ final class LevelSockets
         config.setReusePort(true);
         config.setOption(ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION, Boolean.TRUE);
         applyLevel(channel, level);
-        config.setReceiveBufferSize(context.socketReceiveBufferBytes());
-        config.setSendBufferSize(context.socketSendBufferBytes());
+        noteReceiveBuffer(SocketBuffers.apply((Socket)channel.fd(), context.socketReceiveBufferBytes(),
+            context.socketSendBufferBytes()));
         config.setAllocator(PooledByteBufAllocator.DEFAULT);
         config.setWriteBufferWaterMark(new WriteBufferWaterMark(Integer.MAX_VALUE - 1, Integer.MAX_VALUE));
         config.setAutoRead(true);
@@ -208,6 +210,21 @@ final class LevelSockets
         config.setMaxDatagramPayloadSize(groActive ? 0 : maxPacketLength + 1);
         config.setRecvByteBufAllocator(recvAllocator(groActive));
         return groActive;
+    }
+
+    private void noteReceiveBuffer(final int bytes)
+    {
+        receiveBufferBytes = Math.min(receiveBufferBytes, bytes);
+    }
+
+    /**
+     * {@return the smallest receive buffer of the driver's sockets, as the kernel reports it: twice the bytes it
+     * took, less than twice {@link UdpDriverContext#socketReceiveBufferBytes()} where {@code net.core.rmem_max} capped
+     * it}
+     */
+    int receiveBufferBytes()
+    {
+        return receiveBufferBytes;
     }
 
     private FixedRecvByteBufAllocator recvAllocator(final boolean groActive)
@@ -238,8 +255,8 @@ final class LevelSockets
             config.setReusePort(true);
             applyLevel(channel, level);
             final Socket socket = (Socket)channel.fd();
-            config.setReceiveBufferSize(context.socketReceiveBufferBytes());
-            config.setSendBufferSize(context.socketSendBufferBytes());
+            noteReceiveBuffer(SocketBuffers.apply(socket, context.socketReceiveBufferBytes(),
+                context.socketSendBufferBytes()));
             if (gro)
             {
                 config.setUdpGro(true);

@@ -160,9 +160,20 @@ public final class UdpDriver implements NicDriver
             new NativeDatapath(pool, rxQueue, counters, sockets, context, gso, this::runEventLoop) :
             new NettyDatapath(pool, rxQueue, counters, sockets, context, gso, eventLoop, this::runEventLoop);
         LOGGER.info("udp driver on {} ({}): datapath={} maxPacketLength={} link={} Mb/s{} gso={} gro={} " +
-            "prioritySteering={}", HostAddress.toString(sockets.localAddress()), null == device.name() ?
+            "prioritySteering={} rcvbuf={}", HostAddress.toString(sockets.localAddress()), null == device.name() ?
             "device unknown" : device.name(), context.datapath(), maxPacketLength, linkBitsPerSecond / 1_000_000,
-            transmitQueue ? " paced" : " (software device: not paced)", gso, sockets.gro(), sockets.steered());
+            transmitQueue ? " paced" : " (software device: not paced)", gso, sockets.gro(), sockets.steered(),
+            sockets.receiveBufferBytes());
+        // The kernel reports twice the bytes it took.
+        final int taken = sockets.receiveBufferBytes() / 2;
+        if (taken < context.socketReceiveBufferBytes())
+        {
+            LOGGER.warn("udp driver on {}: the kernel took {} bytes of receive buffer per socket where {} were " +
+                "asked for; without CAP_NET_ADMIN net.core.rmem_max caps it, and datagrams that overflow it are " +
+                "dropped (driver.kernel_receive_drops) and sent again: raise it (sysctl -w net.core.rmem_max={})",
+                HostAddress.toString(sockets.localAddress()), taken, context.socketReceiveBufferBytes(),
+                context.socketReceiveBufferBytes());
+        }
     }
 
     /**
@@ -544,6 +555,16 @@ public final class UdpDriver implements NicDriver
             counters.onKernelReceiveDrops(drops);
         }
         return counters.value(UdpCounters.KERNEL_RECEIVE_DROPS);
+    }
+
+    /**
+     * {@return the smallest receive buffer of the driver's sockets as the kernel accounts it (twice the bytes it
+     * took): at least {@link UdpDriverContext#socketReceiveBufferBytes()} unless {@code net.core.rmem_max} capped
+     * it, which a process with {@code CAP_NET_ADMIN} passes}
+     */
+    public int socketReceiveBufferBytes()
+    {
+        return sockets.receiveBufferBytes();
     }
 
     /**

@@ -347,7 +347,9 @@ public final class UdpDriverContext
     }
 
     /**
-     * @param bytes SO_RCVBUF of each socket.
+     * @param bytes receive buffer of each socket: set with {@code SO_RCVBUFFORCE} where the process has
+     *              {@code CAP_NET_ADMIN}, else with {@code SO_RCVBUF} up to {@code net.core.rmem_max}; what the kernel
+     *              gave is {@link UdpDriver#socketReceiveBufferBytes()}.
      * @return this.
      */
     public UdpDriverContext socketReceiveBufferBytes(final int bytes)
@@ -366,7 +368,7 @@ public final class UdpDriverContext
     }
 
     /**
-     * @param bytes SO_SNDBUF of each socket.
+     * @param bytes send buffer of each socket, set as the receive buffer is ({@code SO_SNDBUFFORCE} first).
      * @return this.
      */
     public UdpDriverContext socketSendBufferBytes(final int bytes)

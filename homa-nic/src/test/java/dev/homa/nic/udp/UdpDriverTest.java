@@ -15,9 +15,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Two drivers on 127.0.0.1 exchange real datagrams. Every test runs both drivers on the test thread, which becomes
@@ -843,6 +847,34 @@ class UdpDriverTest
         }
         final UdpDriver second = open(UdpDriverContext.fromUri("udp://" + HostAddress.toString(taken) + "?share=true"));
         assertEquals(taken, second.localAddress(), "asked for: the second driver joins the port");
+    }
+
+    @Test
+    @Timeout(30)
+    void receiveBuffersPassTheSysctlCapWithCapNetAdmin() throws Exception
+    {
+        assumeTrue(hasCapNetAdmin(), "SO_RCVBUFFORCE needs CAP_NET_ADMIN, which this process does not have");
+        final Path rmemMaxFile = Path.of("/proc/sys/net/core/rmem_max");
+        final long rmemMax = Long.parseLong(Files.readAllLines(rmemMaxFile).get(0).trim());
+        final long wanted = 4 * rmemMax;
+        assumeTrue(wanted <= 256L << 20, "net.core.rmem_max is " + rmemMax + ": a buffer past it would be too large");
+        final UdpDriver driver = open(new UdpDriverContext().bindAddress(LOOPBACK)
+            .socketReceiveBufferBytes((int)wanted));
+        assertTrue(driver.socketReceiveBufferBytes() >= wanted, "asked for " + wanted + " with rmem_max " +
+            rmemMax + ", the kernel reports " + driver.socketReceiveBufferBytes());
+    }
+
+    private static boolean hasCapNetAdmin() throws IOException
+    {
+        final int capNetAdmin = 12;
+        for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
+        {
+            if (line.startsWith("CapEff:"))
+            {
+                return 0 != (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << capNetAdmin));
+            }
+        }
+        return false;
     }
 
     @ParameterizedTest

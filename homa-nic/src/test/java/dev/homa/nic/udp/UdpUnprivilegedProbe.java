@@ -49,7 +49,8 @@ public final class UdpUnprivilegedProbe
                 }
             }
             System.out.println("OK steering=" + b.prioritySteering() + " gso=" + a.gsoEnabled() +
-                " gro=" + b.groEnabled() + " soPriority7=" + a.socketPriority(7) + " tos7=" + a.socketTos(7));
+                " gro=" + b.groEnabled() + " soPriority7=" + a.socketPriority(7) + " tos7=" + a.socketTos(7) +
+                " rcvbuf=" + a.socketReceiveBufferBytes() + ";");
         }
         catch (final Throwable ex)
         {

@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The driver needs no privilege: a child JVM stripped of every capability (setpriv empties its bounding, inherited
  * and ambient sets, so SO_PRIORITY 7, which needs CAP_NET_ADMIN, is refused and falls back to 6) still opens both
- * drivers, attaches the steering program, and receives every level with its priority.
+ * drivers, attaches the steering program, and receives every level with its priority; its receive buffers are what
+ * {@code SO_RCVBUF} gives up to {@code net.core.rmem_max}.
  */
 class UdpUnprivilegedTest
 {
@@ -43,5 +44,11 @@ class UdpUnprivilegedTest
         assertTrue(output.contains("OK steering=true"), output);
         assertTrue(output.contains("soPriority7=6 tos7=224"),
             "level 7 keeps CS7 on the wire, skb priority 6: " + output);
+        final Path rmemMaxFile = Path.of("/proc/sys/net/core/rmem_max");
+        final long rmemMax = Long.parseLong(Files.readAllLines(rmemMaxFile).get(0).trim());
+        final long wanted = new UdpDriverContext().socketReceiveBufferBytes();
+        assertTrue(output.contains(" rcvbuf=" + 2 * Math.min(wanted, rmemMax) + ";"),
+            "without CAP_NET_ADMIN the receive buffer is the plain SO_RCVBUF, capped by rmem_max " + rmemMax + ": " +
+            output);
     }
 }

@@ -21,6 +21,8 @@ module dev.homa.nic
 
     exports dev.homa.nic.loopback;
 
+    exports dev.homa.nic.memory;
+
     exports dev.homa.nic.raw;
 
     exports dev.homa.nic.udp;

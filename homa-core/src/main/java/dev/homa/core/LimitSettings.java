@@ -101,7 +101,7 @@ abstract class LimitSettings<C extends LimitSettings<C>> extends Settings<C>
     private int receivePageBytes = Configuration.sizeInt(RECEIVE_PAGE_BYTES_PROP_NAME, RECEIVE_PAGE_BYTES_DEFAULT);
     private long receivePoolBytes = Configuration.sizeLong(RECEIVE_POOL_BYTES_PROP_NAME, RECEIVE_POOL_BYTES_DEFAULT);
     private long sendPoolBytes = Configuration.sizeLong(SEND_POOL_BYTES_PROP_NAME, SEND_POOL_BYTES_DEFAULT);
-    private PoolMemory poolMemory = PoolMemory.DIRECT;
+    private PoolMemory poolMemory = PoolMemory.ON_DEMAND;
 
     LimitSettings()
     {
@@ -441,7 +441,7 @@ abstract class LimitSettings<C extends LimitSettings<C>> extends Settings<C>
     }
 
     /**
-     * @param poolMemory where the receive and send pools live; default {@link PoolMemory#DIRECT}.
+     * @param poolMemory where the receive and send pools live; default {@link PoolMemory#ON_DEMAND}.
      * @return this.
      */
     public C poolMemory(final PoolMemory poolMemory)
@@ -449,7 +449,7 @@ abstract class LimitSettings<C extends LimitSettings<C>> extends Settings<C>
         checkMutable();
         if (null == poolMemory)
         {
-            throw new HomaConfigurationException("poolMemory must not be null (PoolMemory.DIRECT is the default)");
+            throw new HomaConfigurationException("poolMemory must not be null (PoolMemory.ON_DEMAND is the default)");
         }
         this.poolMemory = poolMemory;
         return self();

@@ -10,13 +10,13 @@ import org.slf4j.LoggerFactory;
 public final class UdpCounters
 {
     /** Counters the driver reports through {@code NicDriver.counterValue}, in this order. */
-    static final int COUNT = 14;
+    static final int COUNT = 15;
     /** Index of the kernel's receive drops, which the driver reads from its sockets when asked. */
     static final int KERNEL_RECEIVE_DROPS = 9;
     private static final String[] NAMES = {
         "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
         "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
-        "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets" };
+        "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets", "socket_receive_buffer" };
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
 
     private long packetsSent;
@@ -33,6 +33,7 @@ public final class UdpCounters
     private long txDroppedStalled;
     private long flushStalls;
     private int connectedSockets;
+    private int socketReceiveBuffer;
     private long connectedSends;
     private long connectedRelevels;
     private int lastErrno;
@@ -65,6 +66,7 @@ public final class UdpCounters
             case 11 -> txDroppedStalled;
             case 12 -> flushStalls;
             case 13 -> connectedSockets;
+            case 14 -> socketReceiveBuffer;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNT);
         };
     }
@@ -127,6 +129,14 @@ public final class UdpCounters
     {
         txDroppedStalled += packets;
         LOGGER.warn("udp driver dropped {} packets after the socket buffer stayed full for a second", packets);
+    }
+
+    /**
+     * @param bytes the smallest receive buffer of the driver's sockets, as the kernel reports it.
+     */
+    void onSocketReceiveBuffer(final int bytes)
+    {
+        socketReceiveBuffer = bytes;
     }
 
     void onConnectedSocket()

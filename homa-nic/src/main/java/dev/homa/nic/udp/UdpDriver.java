@@ -164,6 +164,7 @@ public final class UdpDriver implements NicDriver
             "device unknown" : device.name(), context.datapath(), maxPacketLength, linkBitsPerSecond / 1_000_000,
             transmitQueue ? " paced" : " (software device: not paced)", gso, sockets.gro(), sockets.steered(),
             sockets.receiveBufferBytes());
+        counters.onSocketReceiveBuffer(sockets.receiveBufferBytes());
         // The kernel reports twice the bytes it took.
         final int taken = sockets.receiveBufferBytes() / 2;
         if (taken < context.socketReceiveBufferBytes())

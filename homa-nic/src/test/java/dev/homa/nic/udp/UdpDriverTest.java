@@ -862,6 +862,8 @@ class UdpDriverTest
             .socketReceiveBufferBytes((int)wanted));
         assertTrue(driver.socketReceiveBufferBytes() >= wanted, "asked for " + wanted + " with rmem_max " +
             rmemMax + ", the kernel reports " + driver.socketReceiveBufferBytes());
+        assertEquals("socket_receive_buffer", driver.counterName(14));
+        assertEquals(driver.socketReceiveBufferBytes(), driver.counterValue(14), "readable from outside the process");
     }
 
     private static boolean hasCapNetAdmin() throws IOException

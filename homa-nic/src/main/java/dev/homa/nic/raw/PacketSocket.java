@@ -100,10 +100,7 @@ final class PacketSocket
             setInt(arena, fd, LibC.SOL_PACKET, LibC.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
         }
         SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_PACKET, LibC.PACKET_IGNORE_OUTGOING, 1);
-        if (!SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, SEND_BUFFER_BYTES))
-        {
-            SocketOptions.trySetInt(arena, errno, fd, LibC.SOL_SOCKET, LibC.SO_SNDBUF, SEND_BUFFER_BYTES);
-        }
+        SocketOptions.trySetBuffer(arena, errno, fd, LibC.SO_SNDBUFFORCE, LibC.SO_SNDBUF, SEND_BUFFER_BYTES);
 
         final MemorySegment sll = arena.allocate(SOCKADDR_LL_LENGTH, 8);
         sll.set(JAVA_SHORT, 0, (short)LibC.AF_PACKET);

@@ -1,10 +1,12 @@
 package dev.homa.nic.udp;
 
 import dev.homa.nic.linux.LibC;
-import io.netty.channel.ChannelException;
+import dev.homa.nic.linux.SocketOptions;
 import io.netty.channel.unix.Socket;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * A UDP socket's receive and send buffers. The kernel caps {@code SO_RCVBUF} and {@code SO_SNDBUF} at
@@ -31,22 +33,23 @@ final class SocketBuffers
      */
     static int apply(final Socket socket, final int receiveBytes, final int sendBytes) throws IOException
     {
-        set(socket, LibC.SO_RCVBUFFORCE, LibC.SO_RCVBUF, receiveBytes);
-        set(socket, LibC.SO_SNDBUFFORCE, LibC.SO_SNDBUF, sendBytes);
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment errno = LibC.newErrnoState(arena);
+            set(arena, errno, socket.intValue(), LibC.SO_RCVBUFFORCE, LibC.SO_RCVBUF, receiveBytes);
+            set(arena, errno, socket.intValue(), LibC.SO_SNDBUFFORCE, LibC.SO_SNDBUF, sendBytes);
+        }
         return socket.getIntOpt(LibC.SOL_SOCKET, LibC.SO_RCVBUF);
     }
 
-    private static void set(final Socket socket, final int forced, final int plain, final int bytes)
+    private static void set(
+        final Arena arena, final MemorySegment errno, final int fd, final int forced, final int plain, final int bytes)
         throws IOException
     {
-        try
+        if (!SocketOptions.trySetBuffer(arena, errno, fd, forced, plain, bytes))
         {
-            socket.setIntOpt(LibC.SOL_SOCKET, forced, bytes);
-        }
-        catch (final IOException | ChannelException ex)
-        {
-            // EPERM without CAP_NET_ADMIN: the plain option, up to the sysctl's cap.
-            socket.setIntOpt(LibC.SOL_SOCKET, plain, bytes);
+            throw new IOException("setsockopt of a " + bytes + "-byte socket buffer failed: " +
+                LibC.describe(LibC.errno(errno)));
         }
     }
 }

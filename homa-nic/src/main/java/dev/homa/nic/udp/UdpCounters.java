@@ -13,6 +13,8 @@ public final class UdpCounters
     static final int COUNT = 15;
     /** Index of the kernel's receive drops, which the driver reads from its sockets when asked. */
     static final int KERNEL_RECEIVE_DROPS = 9;
+    /** Index of the sockets' receive buffer, which the driver reads from its sockets; not stored here. */
+    static final int SOCKET_RECEIVE_BUFFER = 14;
     private static final String[] NAMES = {
         "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
         "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
@@ -33,7 +35,6 @@ public final class UdpCounters
     private long txDroppedStalled;
     private long flushStalls;
     private int connectedSockets;
-    private int socketReceiveBuffer;
     private long connectedSends;
     private long connectedRelevels;
     private int lastErrno;
@@ -66,7 +67,6 @@ public final class UdpCounters
             case 11 -> txDroppedStalled;
             case 12 -> flushStalls;
             case 13 -> connectedSockets;
-            case 14 -> socketReceiveBuffer;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNT);
         };
     }
@@ -129,14 +129,6 @@ public final class UdpCounters
     {
         txDroppedStalled += packets;
         LOGGER.warn("udp driver dropped {} packets after the socket buffer stayed full for a second", packets);
-    }
-
-    /**
-     * @param bytes the smallest receive buffer of the driver's sockets, as the kernel reports it.
-     */
-    void onSocketReceiveBuffer(final int bytes)
-    {
-        socketReceiveBuffer = bytes;
     }
 
     void onConnectedSocket()

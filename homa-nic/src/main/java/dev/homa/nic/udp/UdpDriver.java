@@ -164,7 +164,6 @@ public final class UdpDriver implements NicDriver
             "device unknown" : device.name(), context.datapath(), maxPacketLength, linkBitsPerSecond / 1_000_000,
             transmitQueue ? " paced" : " (software device: not paced)", gso, sockets.gro(), sockets.steered(),
             sockets.receiveBufferBytes());
-        counters.onSocketReceiveBuffer(sockets.receiveBufferBytes());
         // The kernel reports twice the bytes it took.
         final int taken = sockets.receiveBufferBytes() / 2;
         if (taken < context.socketReceiveBufferBytes())
@@ -227,7 +226,12 @@ public final class UdpDriver implements NicDriver
     @Override
     public long counterValue(final int index)
     {
-        return UdpCounters.KERNEL_RECEIVE_DROPS == index ? kernelReceiveDrops() : counters.value(index);
+        return switch (index)
+        {
+            case UdpCounters.KERNEL_RECEIVE_DROPS -> kernelReceiveDrops();
+            case UdpCounters.SOCKET_RECEIVE_BUFFER -> sockets.receiveBufferBytes();
+            default -> counters.value(index);
+        };
     }
 
     /**

@@ -1,8 +1,6 @@
 package dev.homa.test;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Whether this process may build network namespaces: Linux, root (CAP_SYS_ADMIN and CAP_NET_ADMIN), an {@code ip}
@@ -46,9 +44,9 @@ final class NetnsAvailability
         }
         try
         {
-            final long capEff = capEff();
-            final long capNetAdmin = 1L << 12;
-            final long capSysAdmin = 1L << 21;
+            final long capEff = Capabilities.effective();
+            final long capNetAdmin = 1L << Capabilities.CAP_NET_ADMIN;
+            final long capSysAdmin = 1L << Capabilities.CAP_SYS_ADMIN;
             if ((capEff & (capNetAdmin | capSysAdmin)) != (capNetAdmin | capSysAdmin))
             {
                 return "network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN); effective capabilities are 0x" +
@@ -81,17 +79,5 @@ final class NetnsAvailability
             NetnsPair.tryRun("ip", "netns", "del", probe);
         }
         return null;
-    }
-
-    private static long capEff() throws IOException
-    {
-        for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
-        {
-            if (line.startsWith("CapEff:"))
-            {
-                return Long.parseUnsignedLong(line.substring(7).trim(), 16);
-            }
-        }
-        return 0;
     }
 }

@@ -5,6 +5,7 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
 import dev.homa.nic.time.VirtualClock;
+import dev.homa.test.Capabilities;
 import org.agrona.BitUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -15,7 +16,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -853,7 +853,8 @@ class UdpDriverTest
     @Timeout(30)
     void receiveBuffersPassTheSysctlCapWithCapNetAdmin() throws Exception
     {
-        assumeTrue(hasCapNetAdmin(), "SO_RCVBUFFORCE needs CAP_NET_ADMIN, which this process does not have");
+        assumeTrue(Capabilities.has(Capabilities.CAP_NET_ADMIN),
+            "SO_RCVBUFFORCE needs CAP_NET_ADMIN, which this process does not have");
         final Path rmemMaxFile = Path.of("/proc/sys/net/core/rmem_max");
         final long rmemMax = Long.parseLong(Files.readAllLines(rmemMaxFile).get(0).trim());
         final long wanted = 4 * rmemMax;
@@ -864,19 +865,6 @@ class UdpDriverTest
             rmemMax + ", the kernel reports " + driver.socketReceiveBufferBytes());
         assertEquals("socket_receive_buffer", driver.counterName(14));
         assertEquals(driver.socketReceiveBufferBytes(), driver.counterValue(14), "readable from outside the process");
-    }
-
-    private static boolean hasCapNetAdmin() throws IOException
-    {
-        final int capNetAdmin = 12;
-        for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
-        {
-            if (line.startsWith("CapEff:"))
-            {
-                return 0 != (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << capNetAdmin));
-            }
-        }
-        return false;
     }
 
     @ParameterizedTest

@@ -42,6 +42,8 @@ final class Peer
     long minRttNs;
     /** Unscheduled bytes for messages to this host from {@link #minRttNs}; 0 until measured. */
     int unscheduledBytes;
+    /** {@link #lastActiveNs} when the peer took its place in the table's LRU list; older once it was used since. */
+    long listedNs;
     Peer lruPrev;
     Peer lruNext;
 
@@ -51,6 +53,7 @@ final class Peer
         cutoffs.copyFrom(unknown);
         lastCutoffsSentNs = Long.MIN_VALUE / 2;
         lastActiveNs = nowNs;
+        listedNs = nowNs;
         ackCount = 0;
         rpcCount = 0;
         incomingRequests = 0;

@@ -13,6 +13,12 @@ import java.util.ArrayDeque;
  * time are evicted by the timer. Hostile floods from many fake hosts therefore cost at most {@code maxPeers}
  * entries. (The draft asks to keep cutoffs of timed-out peers; we keep them as long as the peer is not idle, as
  * the kernel's GC does.)
+ * <p>
+ * Using a peer only stamps its time: the list is put in order when a scan from its head meets a peer used since it
+ * took its place, which then goes to the tail (a second chance, as in the CLOCK algorithm). A packet thus writes
+ * nothing but its own peer, where moving the peer to the tail at once wrote its two neighbours and the tail on every
+ * packet. The order is that of the peers' last use as the scans last saw it, so eviction is least recently used
+ * among the peers it examines.
  */
 final class PeerTable
 {
@@ -51,7 +57,7 @@ final class PeerTable
      */
     long nextIdleEvictionNs()
     {
-        return null == head ? Long.MAX_VALUE : head.lastActiveNs + idleNs;
+        return null == head ? Long.MAX_VALUE : head.listedNs + idleNs;
     }
 
     Peer get(final long address)
@@ -142,11 +148,6 @@ final class PeerTable
     void touch(final Peer peer, final long nowNs)
     {
         peer.lastActiveNs = nowNs;
-        if (tail != peer)
-        {
-            unlink(peer);
-            append(peer);
-        }
     }
 
     /**
@@ -154,16 +155,24 @@ final class PeerTable
      */
     void evictIdle(final long nowNs)
     {
+        if (null == head || nowNs - head.listedNs < idleNs)
+        {
+            return;
+        }
         Peer peer = head;
         int scanned = 0;
         while (null != peer && scanned++ < EVICTION_SCAN * 4)
         {
             final Peer next = peer.lruNext;
-            if (nowNs - peer.lastActiveNs < idleNs)
+            if (peer.lastActiveNs != peer.listedNs)
+            {
+                relist(peer);
+            }
+            else if (nowNs - peer.lastActiveNs < idleNs)
             {
                 break;
             }
-            if (0 == peer.rpcCount)
+            else if (0 == peer.rpcCount)
             {
                 remove(peer);
             }
@@ -176,14 +185,28 @@ final class PeerTable
         Peer peer = head;
         for (int i = 0; i < EVICTION_SCAN && null != peer; i++)
         {
-            if (0 == peer.rpcCount)
+            final Peer next = peer.lruNext;
+            if (peer.lastActiveNs != peer.listedNs)
+            {
+                relist(peer);
+            }
+            else if (0 == peer.rpcCount)
             {
                 remove(peer);
                 return true;
             }
-            peer = peer.lruNext;
+            peer = next;
         }
         return false;
+    }
+
+    /**
+     * A peer used since it took its place goes to the tail, in the place of its last use.
+     */
+    private void relist(final Peer peer)
+    {
+        unlink(peer);
+        append(peer);
     }
 
     private void remove(final Peer peer)
@@ -203,6 +226,7 @@ final class PeerTable
 
     private void append(final Peer peer)
     {
+        peer.listedNs = peer.lastActiveNs;
         peer.lruPrev = tail;
         peer.lruNext = null;
         if (null == tail)

@@ -67,6 +67,20 @@ final class PeerTableTest
     }
 
     @Test
+    void aPeerUsedSinceItWasListedIsPassedOverByTheIdleScan()
+    {
+        final Peer first = table.acquire(1, 0);
+        table.acquire(2, 0);
+        assertSame(first, table.acquire(1, IDLE_NS - 100), "used again: its place in the list is now stale");
+        assertEquals(IDLE_NS, table.nextIdleEvictionNs(), "the scan is due when the head's listed time expires");
+
+        table.evictIdle(IDLE_NS);
+        assertNull(table.get(2), "idle since it was listed");
+        assertSame(first, table.get(1), "used since it was listed: it goes to the tail instead");
+        assertEquals(2 * IDLE_NS - 100, table.nextIdleEvictionNs(), "the head is now the peer used last");
+    }
+
+    @Test
     void resendRoundsCountOncePerIntervalUntilThePeerAnswers()
     {
         final Peer peer = table.acquire(1, 0);

@@ -17,6 +17,7 @@ final class ConnectedPeers
     private final NativeReceiver receiver;
     private final int limit;
     private final Long2ObjectHashMap<Peer> peers = new Long2ObjectHashMap<>();
+    private final SocketDrops socketDrops = new SocketDrops();
 
     /**
      * @param sockets  opens the sockets.
@@ -74,6 +75,8 @@ final class ConnectedPeers
     }
 
     /**
+     * Owner thread.
+     *
      * @return the kernel's receive drop counts of the connected sockets, summed.
      */
     long kernelDrops()
@@ -83,7 +86,7 @@ final class ConnectedPeers
         {
             if (peer.fd >= 0)
             {
-                drops += LevelSockets.socketDrops(peer.socket);
+                drops += socketDrops.read(peer.socket);
             }
         }
         return drops;

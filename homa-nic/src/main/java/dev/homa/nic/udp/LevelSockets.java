@@ -17,8 +17,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * The sockets of one UDP driver: eight bound to the same address and port with {@code SO_REUSEPORT}, one per
@@ -30,9 +28,6 @@ import java.nio.ByteOrder;
 final class LevelSockets
 {
     private static final int SO_PRIORITY = 12;
-    private static final int SO_MEMINFO = 55;
-    private static final int SK_MEMINFO_VARS = 9;
-    private static final int SK_MEMINFO_DROPS = 8;
     private static final int GRO_RECEIVE_BUFFER_LENGTH = 65_536 + 4096;
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
 
@@ -45,6 +40,7 @@ final class LevelSockets
     private final boolean steered;
     /** Smallest receive buffer the kernel gave any of the sockets, as it reports it. */
     private int receiveBufferBytes = Integer.MAX_VALUE;
+    private final SocketDrops socketDrops = new SocketDrops();
 
     /**
      * Open and bind the eight sockets and attach the steering program.
@@ -325,34 +321,21 @@ final class LevelSockets
     }
 
     /**
-     * @return the kernel's receive drops summed over the level sockets.
+     * The kernel's receive drops, summed over the sockets that receive: the first one alone when it receives
+     * everything ({@link #singleReceiver()}), else all eight; a socket that is never sent to drops nothing. Any
+     * thread.
+     *
+     * @return datagrams the kernel dropped for full receive buffers.
      */
-    long kernelDrops()
+    synchronized long kernelDrops()
     {
+        final int receivers = singleReceiver ? 1 : channels.length;
         long drops = 0;
-        for (final EpollDatagramChannel channel : channels)
+        for (int level = 0; level < receivers; level++)
         {
-            drops += socketDrops(channel);
+            drops += socketDrops.read(channels[level]);
         }
         return drops;
-    }
-
-    /**
-     * @return the kernel's drop count of one socket ({@code SK_MEMINFO_DROPS}), 0 if it cannot be read.
-     */
-    static long socketDrops(final EpollDatagramChannel channel)
-    {
-        final ByteBuffer meminfo = ByteBuffer.allocateDirect(SK_MEMINFO_VARS * Integer.BYTES)
-            .order(ByteOrder.nativeOrder());
-        try
-        {
-            ((Socket)channel.fd()).getRawOpt(PrioritySteering.SOL_SOCKET, SO_MEMINFO, meminfo);
-            return meminfo.getInt(SK_MEMINFO_DROPS * Integer.BYTES) & 0xFFFF_FFFFL;
-        }
-        catch (final IOException | RuntimeException ex)
-        {
-            return 0;
-        }
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.homa.nic.HostAddress;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import dev.homa.nic.TestSinks;
+import dev.homa.nic.frame.AllocationMeter;
 import dev.homa.nic.time.VirtualClock;
 import dev.homa.test.Capabilities;
 import org.agrona.BitUtil;
@@ -918,6 +919,19 @@ class UdpDriverTest
             // Drain what the socket kept.
         }
         assertEquals(sent, received[0] + a.kernelReceiveDrops(), "every datagram was read or counted as dropped");
+    }
+
+    @ParameterizedTest
+    @EnumSource(UdpDriverContext.Datapath.class)
+    @Timeout(60)
+    void readingTheKernelDropsAllocatesNothing(final UdpDriverContext.Datapath datapath)
+    {
+        // The engine refreshes the driver's counters every few milliseconds on the protocol thread.
+        final UdpDriver a = open(ethernet().datapath(datapath));
+        final long[] sink = new long[1];
+        final long allocated = new AllocationMeter().measure(20_000, i -> sink[0] += a.kernelReceiveDrops());
+        assertEquals(0, allocated, "bytes allocated by 20,000 reads of the kernel's drop count");
+        assertEquals(0, sink[0]);
     }
 
     @Test

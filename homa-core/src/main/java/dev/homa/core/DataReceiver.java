@@ -102,7 +102,8 @@ final class DataReceiver
      * message's receive-pool bytes at its offset, if the message is being received here, its pages taken, and the
      * range inside it lies wholly beyond the highest byte received. The packet itself then comes through
      * {@link #onData} with its payload in place. Nothing changes here, and a packet that {@code onData} then refuses
-     * has only written bytes not yet counted as received, which the message's own packet overwrites. A packet that
+     * has only written bytes not yet counted as received, which the message's own packet overwrites; so has a packet
+     * a driver read into a guess for a later one ({@code follow}), before it moved the bytes back. A packet that
      * reaches below the highest byte (a duplicate, a retransmission filling a gap, or a forged copy of a range
      * already received with other bytes) is received whole, and {@code onData} copies only the bytes still missing:
      * no packet writes over what a message has already received.
@@ -113,6 +114,8 @@ final class DataReceiver
      * @param sourcePort peer port.
      * @param localId    our RPC id.
      * @param payload    payload bytes the packet carries.
+     * @param follow     0 for this packet; n for the n-th after it, were the sender to go on with the message in
+     *                   packets of this payload, the last one taking the message's rest.
      * @param into       gets the places.
      * @return true if the places were appended to {@code into}.
      */
@@ -123,6 +126,7 @@ final class DataReceiver
         final int sourcePort,
         final long localId,
         final int payload,
+        final int follow,
         final Packet into)
     {
         final Rpc rpc = rpcs.lookup(socket, source, sourcePort, localId);
@@ -132,14 +136,15 @@ final class DataReceiver
             return false;
         }
         final InboundMessage in = rpc.in;
-        final int offset = DataHeaderFlyweight.segmentOffsetOf(header, 0);
+        final long offset = DataHeaderFlyweight.segmentOffsetOf(header, 0) + (long)follow * payload;
+        final long length = 0 == follow ? payload : Math.min(payload, in.length - offset);
         if (!in.started() || in.complete() || in.waitingForPages ||
             in.length != header.getInt(DataHeaderFlyweight.MESSAGE_LENGTH_OFFSET, ByteOrder.BIG_ENDIAN) ||
-            offset < in.highest || (long)offset + payload > in.length)
+            offset < in.highest || length <= 0 || offset + length > in.length)
         {
             return false;
         }
-        if (receivePool.appendTo(in.pages, offset, payload, into))
+        if (receivePool.appendTo(in.pages, (int)offset, (int)length, into))
         {
             return true;
         }

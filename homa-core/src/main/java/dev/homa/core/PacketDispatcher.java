@@ -137,6 +137,27 @@ final class PacketDispatcher implements PacketSink
         final DirectBuffer header, final int headerLength, final int packetLength, final long source,
         final Packet into)
     {
+        return place(header, headerLength, packetLength, source, 0, into);
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The same range of the same message, {@code count} packets further on, when that too lies beyond the highest
+     * byte the message has received: the last packet of a message may be shorter, so the places then take its rest.
+     */
+    @Override
+    public int placeFollowing(
+        final DirectBuffer header, final int headerLength, final int packetLength, final long source,
+        final int count, final Packet into)
+    {
+        return count > 0 ? place(header, headerLength, packetLength, source, count, into) : -1;
+    }
+
+    private int place(
+        final DirectBuffer header, final int headerLength, final int packetLength, final long source,
+        final int follow, final Packet into)
+    {
         if (headerLength < DataHeaderFlyweight.HEADER_LENGTH || packetLength <= DataHeaderFlyweight.HEADER_LENGTH ||
             PacketType.DATA != HomaHeaderFlyweight.typeOf(header, 0))
         {
@@ -151,7 +172,7 @@ final class PacketDispatcher implements PacketSink
         return dataReceiver.placePayload(header, socket, source,
             header.getShort(HomaHeaderFlyweight.SOURCE_PORT_OFFSET, ByteOrder.BIG_ENDIAN) & 0xFFFF,
             header.getLong(HomaHeaderFlyweight.SENDER_ID_OFFSET, ByteOrder.BIG_ENDIAN) ^ 1,
-            packetLength - DataHeaderFlyweight.HEADER_LENGTH, into) ? DataHeaderFlyweight.HEADER_LENGTH : -1;
+            packetLength - DataHeaderFlyweight.HEADER_LENGTH, follow, into) ? DataHeaderFlyweight.HEADER_LENGTH : -1;
     }
 
     private void onValidPacket(final Packet packet)

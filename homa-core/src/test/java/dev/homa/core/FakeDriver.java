@@ -47,6 +47,8 @@ final class FakeDriver implements NicDriver
     boolean placing;
     /** Packets whose payload went where the sink said. */
     int placedPackets;
+    /** The sink of the last poll: the engine's. */
+    PacketSink sink;
     private final UnsafeBuffer placeView = new UnsafeBuffer(0, 0);
     private final DataHeaderFlyweight data = new DataHeaderFlyweight();
     private long nextHandle;
@@ -141,6 +143,7 @@ final class FakeDriver implements NicDriver
     @Override
     public int poll(final PacketSink sink, final int limit)
     {
+        this.sink = sink;
         int count = 0;
         while (count < limit && !inbound.isEmpty())
         {

@@ -1,5 +1,7 @@
 package dev.homa.core;
 
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -57,6 +59,56 @@ final class PlacedPayloadTest
             assertEquals(1, host.driver.placedPackets, "only the packet beyond the highest byte was placed");
             assertRequestIntact(host);
         }
+    }
+
+    @Test
+    void aGuessForALaterPacketNamesThePlacesThatPacketGets()
+    {
+        // A driver that reads a batch of datagrams at once guesses where each goes from the packet before them, and
+        // keeps a guess only where the packet's own header names the same places.
+        final int length = 3 * PACKET + 400;
+        try (FakeHost host = new FakeHost((ctx) -> { }))
+        {
+            host.driver.placing = true;
+            deliver(host, data(0, length));
+            final PacketSink sink = host.driver.sink;
+            final UnsafeBuffer first = new UnsafeBuffer(data(0, length));
+            final int packetLength = KernelPeer.DATA_HEADER + PACKET;
+            for (int k = 1; k <= 3; k++)
+            {
+                final Packet guess = newPacket();
+                assertEquals(KernelPeer.DATA_HEADER,
+                    sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength, FakeHost.PEER, k, guess));
+                final ByteBuffer later = data(k * PACKET, length);
+                final Packet real = newPacket();
+                assertEquals(KernelPeer.DATA_HEADER, sink.placePayload(new UnsafeBuffer(later),
+                    KernelPeer.DATA_HEADER, later.capacity(), FakeHost.PEER, real));
+                assertEquals(real.payloadSegments(), guess.payloadSegments(), "places of packet " + k);
+                for (int i = 0; i < real.payloadSegments(); i++)
+                {
+                    assertEquals(real.payloadAddress(i), guess.payloadAddress(i), "place " + i + " of packet " + k);
+                    assertEquals(real.payloadLength(i), guess.payloadLength(i), "place " + i + " of packet " + k);
+                }
+            }
+            assertEquals(-1, sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength, FakeHost.PEER, 4,
+                newPacket()), "nothing beyond the message");
+            deliver(host, data(2 * PACKET, length));
+            assertEquals(-1, sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength, FakeHost.PEER, 1,
+                newPacket()), "nothing below the highest byte received");
+            assertEquals(KernelPeer.DATA_HEADER, sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength,
+                FakeHost.PEER, 3, newPacket()), "the range after it is still to come");
+        }
+    }
+
+    private static Packet newPacket()
+    {
+        return new Packet(new UnsafeBuffer(new byte[FakeDriver.MAX_PACKET_LENGTH]), 0);
+    }
+
+    private static ByteBuffer data(final int offset, final int length)
+    {
+        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, length, length, offset, Math.min(PACKET,
+            length - offset), 0, 0, 0, false);
     }
 
     private static ByteBuffer data(final int offset)

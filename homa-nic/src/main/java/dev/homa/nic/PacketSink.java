@@ -73,4 +73,29 @@ public interface PacketSink
     {
         return -1;
     }
+
+    /**
+     * Asked by a driver that reads several large packets at once, before it knows what they are: where would the
+     * payload of the {@code count}-th packet after this one go, were its sender to go on with the same message in
+     * packets of this one's length? The driver points that packet's read at the places, then asks
+     * {@link #placePayload} with the header that really came; only where both name the same places is the packet
+     * handed over placed, and otherwise the driver moves its bytes back into the packet. So a place named here must
+     * be memory that a packet landing there by a wrong guess may overwrite (nothing has been received there), and the
+     * places named for different counts after the same packet must not overlap.
+     *
+     * @param header       the earlier packet's first {@code headerLength} bytes.
+     * @param headerLength bytes of {@code header}: {@link #placementHeaderLength()}, or less if it was shorter.
+     * @param packetLength the earlier packet's length.
+     * @param source       its sender.
+     * @param count        which packet after it: 1 for the next.
+     * @param into         the packet that would carry the leading bytes; append the places of the rest to it.
+     * @return how many leading bytes would go into the packet itself (the places then take at most the rest), or -1
+     * for no guess.
+     */
+    default int placeFollowing(
+        final DirectBuffer header, final int headerLength, final int packetLength, final long source,
+        final int count, final Packet into)
+    {
+        return -1;
+    }
 }

@@ -109,6 +109,15 @@ public final class MessageVector
     }
 
     /**
+     * Point header i at iovecs in separate memory, from {@code address} on.
+     */
+    public void iovecs(final int i, final long address, final int count)
+    {
+        set(i, MSG_IOV_OFFSET, address);
+        set(i, MSG_IOVLEN_OFFSET, count);
+    }
+
+    /**
      * @param k       an iovec.
      * @param base    first byte.
      * @param length  bytes.

@@ -1,8 +1,5 @@
 package dev.homa.nic.udp;
 
-import dev.homa.nic.HostAddress;
-import dev.homa.nic.Packet;
-import dev.homa.nic.PacketSink;
 import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.MessageVector;
 import dev.homa.nic.linux.PacketPool;
@@ -12,7 +9,6 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
-import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -21,8 +17,6 @@ import static dev.homa.nic.linux.LibC.EAGAIN;
 import static dev.homa.nic.linux.LibC.ECONNREFUSED;
 import static dev.homa.nic.linux.LibC.EINTR;
 import static dev.homa.nic.linux.LibC.MSG_DONTWAIT;
-import static dev.homa.nic.linux.LibC.MSG_PEEK;
-import static dev.homa.nic.linux.LibC.MSG_TRUNC;
 import static dev.homa.nic.linux.LibC.SOL_UDP;
 import static dev.homa.nic.linux.LibC.UDP_GRO;
 
@@ -34,8 +28,8 @@ import static dev.homa.nic.linux.LibC.UDP_GRO;
  * {@code MSG_TRUNC} and is dropped); with GRO it reads coalesced super-datagrams into 64 KiB staging buffers and
  * cuts them at the {@code UDP_GRO} segment size into slots, or, for a sink that releases every packet before it
  * returns, lends it each segment in place (no copy at all). While large datagrams come, a sink that places payloads
- * gets each one's header first and says where the rest goes. All headers, iovecs, addresses and control buffers are
- * preallocated native memory, reused for every call.
+ * gets them read straight to its places where it can ({@link PlacedReads}). All headers, iovecs, addresses and
+ * control buffers are preallocated native memory, reused for every call.
  */
 final class NativeReceiver
 {
@@ -45,10 +39,6 @@ final class NativeReceiver
     /** One failed read in this many is repeated with errno captured (see {@link LibC#recvmmsg}). */
     private static final long ERRNO_SAMPLE_MASK = (1 << 10) - 1;
     private static final int GRO_BATCH_MAX = 8;
-    /** Bytes of a datagram's start a placing sink may see before it is read. */
-    private static final int PEEK_LENGTH = 64;
-    /** Polls that keep peeking after the last large datagram. */
-    private static final int PLACEMENT_POLLS = 64;
     private static final int IP_TOS = 1;
 
     private final PacketPool pool;
@@ -79,11 +69,7 @@ final class NativeReceiver
     private final MemorySegment rxStaging;
     private final MemorySegment scratch;
     private final int[] rxSlots;
-    private final MemorySegment peekBytes;
-    private final UnsafeBuffer peekView;
-    private final MemorySegment placeIovecs;
-    /** Polls left in which datagrams are peeked at for placement: set by a large one, run down by small ones. */
-    private int placementPolls;
+    private final PlacedReads placed;
 
     /**
      * Reads the level sockets (the first only, or all eight), then up to {@code maxConnected} connected sockets as
@@ -131,9 +117,8 @@ final class NativeReceiver
         rxStaging = gro ? arena.allocate((long)GRO_BUFFER_LENGTH * rxBatch, 64) : MemorySegment.NULL;
         scratch = arena.allocate(GRO_BUFFER_LENGTH, 64);
         rxSlots = new int[rxBatch];
-        peekBytes = arena.allocate(PEEK_LENGTH, 64);
-        peekView = new UnsafeBuffer(peekBytes.address(), PEEK_LENGTH);
-        placeIovecs = arena.allocate((long)MessageVector.IOVEC_LENGTH * (1 + Packet.MAX_PAYLOAD_SEGMENTS), 64);
+        placed = new PlacedReads(arena, rx, rxBatch, singleReceiver ? RX_CONTROL_LENGTH : 0, pool, queue, counters,
+            maxPacketLength, scratch);
 
         for (int i = 0; i < rxBatch; i++)
         {
@@ -270,10 +255,9 @@ final class NativeReceiver
      */
     private int receive(final int index)
     {
-        if (placementPolls > 0 && null != queue.placingSink())
+        if (null != queue.placingSink() && placed.wanted())
         {
-            placementPolls--;
-            return receivePlaced(index);
+            return placed.receive(rxFds[index], singleReceiver ? -1 : index);
         }
         final int fd = rxFds[index];
         int total = 0;
@@ -335,88 +319,6 @@ final class NativeReceiver
     }
 
     /**
-     * Read datagrams one at a time for a sink that places large payloads itself: peek at the start of each (its
-     * header, sender and level), ask the sink where the rest goes, then read it with the header into a pool slot and
-     * the rest straight to the sink's places - one copy, the kernel's - and hand it over at once. A datagram the sink
-     * does not place, or one too small to be worth the peek, is read into its slot whole. Used while large datagrams
-     * come (see {@link #placementPolls}); two system calls a datagram instead of a share of one.
-     */
-    private int receivePlaced(final int index)
-    {
-        final int fd = rxFds[index];
-        final PacketSink sink = queue.placingSink();
-        final int headerLength = Math.min(PEEK_LENGTH, sink.placementHeaderLength());
-        int total = 0;
-        while (queue.budget() > 0)
-        {
-            rx.iovec(0, peekBytes.address(), headerLength);
-            rx.resetForReceive(0, singleReceiver ? RX_CONTROL_LENGTH : 0);
-            if (1 != LibC.recvmmsgNoErrno(fd, rx.address(0), 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
-            {
-                return total;
-            }
-            // With MSG_TRUNC the length is the datagram's, however little of it the peek copied.
-            final int length = rx.length(0);
-            final long source = rx.source(0);
-            final int level = singleReceiver ? tosLevel(0) : index;
-            final int slot = length > 0 && length <= maxPacketLength && HostAddress.NONE != source ?
-                pool.take() : -1;
-            int keep = -1;
-            int iovecs = 1;
-            if (slot < 0)
-            {
-                MessageVector.iovec(placeIovecs, 0, scratch.address(), GRO_BUFFER_LENGTH);
-            }
-            else
-            {
-                if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH)
-                {
-                    final Packet packet = queue.slotPacket(slot);
-                    keep = sink.placePayload(peekView, Math.min(headerLength, length), length, source, packet);
-                    if (keep >= 0)
-                    {
-                        MessageVector.iovec(placeIovecs, 0, pool.packetAddress(slot), keep);
-                        for (int k = 0; k < packet.payloadSegments(); k++)
-                        {
-                            MessageVector.iovec(placeIovecs, k + 1, packet.payloadAddress(k), packet.payloadLength(k));
-                        }
-                        iovecs += packet.payloadSegments();
-                    }
-                }
-                if (keep < 0)
-                {
-                    MessageVector.iovec(placeIovecs, 0, pool.packetAddress(slot), maxPacketLength);
-                }
-                placementPolls = length >= ReceiveQueue.PLACEMENT_MIN_LENGTH ? PLACEMENT_POLLS : placementPolls;
-            }
-            rx.iovecs(0, placeIovecs, iovecs);
-            rx.resetForReceive(0, 0);
-            final int read = LibC.recvmmsgNoErrno(fd, rx.address(0), 1, MSG_DONTWAIT);
-            final int readLength = rx.length(0);
-            rx.iovecs(0, 0, 1);
-            if (slot < 0)
-            {
-                // Taken off the socket into the scratch buffer: counted under its reason.
-                if (acceptable(length > maxPacketLength ? MSG_TRUNC : 0, length, source))
-                {
-                    counters.onDroppedNoBuffer();
-                }
-                continue;
-            }
-            if (1 != read || readLength != length)
-            {
-                // Gone or changed between the peek and the read (another reader of the socket): not ours to keep.
-                pool.giveBack(slot);
-                counters.onDroppedOther();
-                continue;
-            }
-            total++;
-            queue.deliverNow(slot, keep < 0 ? length : keep, keep < 0 ? 0 : length - keep, source, level);
-        }
-        return total;
-    }
-
-    /**
      * Point each message at a free pool slot; with the pool empty, at the scratch buffer so that the datagrams are
      * still taken off the socket and counted as dropped.
      */
@@ -467,7 +369,7 @@ final class NativeReceiver
         {
             counters.onDroppedNoBuffer();
         }
-        else if (!acceptable(flags, length, source))
+        else if (!counters.accepts(flags, length, source))
         {
             pool.giveBack(slot);
         }
@@ -476,9 +378,9 @@ final class NativeReceiver
             if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH)
             {
                 // Large datagrams are coming: the next polls may read them straight into the sink's places.
-                placementPolls = PLACEMENT_POLLS;
+                placed.onLargeDatagram();
             }
-            queue.add(slot, length, source, singleReceiver ? tosLevel(i) : level);
+            queue.add(slot, length, source, singleReceiver ? tosLevel(rx, i) : level);
         }
     }
 
@@ -487,7 +389,7 @@ final class NativeReceiver
         final int length = rx.length(i);
         final int flags = rx.flags(i);
         final long source = rx.source(i);
-        if (!acceptable(flags, length, source))
+        if (!counters.accepts(flags, length, source))
         {
             return;
         }
@@ -501,7 +403,7 @@ final class NativeReceiver
             counters.onGroSuperDatagram();
         }
         final long base = (long)i * GRO_BUFFER_LENGTH;
-        final int packetLevel = singleReceiver ? tosLevel(i) : level;
+        final int packetLevel = singleReceiver ? tosLevel(rx, i) : level;
         for (int offset = 0; offset < length; offset += segment)
         {
             final int segmentLength = Math.min(segment, length - offset);
@@ -526,29 +428,6 @@ final class NativeReceiver
         }
     }
 
-    /**
-     * @return true if a received datagram can be a packet; otherwise it is counted under its reason.
-     */
-    private boolean acceptable(final int flags, final int length, final long source)
-    {
-        if (0 != (flags & MSG_TRUNC))
-        {
-            counters.onDroppedOversize();
-            return false;
-        }
-        if (0 == length)
-        {
-            counters.onDroppedEmpty();
-            return false;
-        }
-        if (HostAddress.NONE == source)
-        {
-            counters.onDroppedOther();
-            return false;
-        }
-        return true;
-    }
-
     private int groSegmentSize(final int i)
     {
         final long data = rx.controlData(i, SOL_UDP, UDP_GRO);
@@ -556,9 +435,11 @@ final class NativeReceiver
     }
 
     /**
-     * @return the level from the {@code IP_TOS} control message ({@code IP_RECVTOS}), -1 if there is none.
+     * @param rx a vector just read into.
+     * @param i  one of its messages.
+     * @return the level from the message's {@code IP_TOS} control message ({@code IP_RECVTOS}), -1 if there is none.
      */
-    private int tosLevel(final int i)
+    static int tosLevel(final MessageVector rx, final int i)
     {
         final long data = rx.controlData(i, PrioritySteering.IPPROTO_IP, IP_TOS);
         return data < 0 ? -1 : rx.controlByte(data) >>> 5;

@@ -16,8 +16,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 final class ReceiveQueue
 {
     /**
-     * Packets of at least this length may have their payload placed by the sink: below it a second system call per
-     * packet (the peek at its header) costs more than the copy it saves.
+     * Packets of at least this length may have their payload placed by the sink ({@link PlacedReads}): below it the
+     * copy a placement saves is worth less than the guess and its check.
      */
     static final int PLACEMENT_MIN_LENGTH = 16 * 1024;
     /** The driver offers placement only where packets can be that large. */

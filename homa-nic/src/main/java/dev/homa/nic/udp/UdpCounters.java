@@ -1,5 +1,7 @@
 package dev.homa.nic.udp;
 
+import dev.homa.nic.HostAddress;
+import dev.homa.nic.linux.LibC;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,6 +92,32 @@ public final class UdpCounters
     void onGroSuperDatagram()
     {
         groSuperDatagrams++;
+    }
+
+    /**
+     * @param flags  the datagram's {@code msg_flags}.
+     * @param length its length.
+     * @param source its sender.
+     * @return true if a received datagram can be a packet; otherwise it is counted under its reason.
+     */
+    boolean accepts(final int flags, final int length, final long source)
+    {
+        if (0 != (flags & LibC.MSG_TRUNC))
+        {
+            rxDroppedOversize++;
+            return false;
+        }
+        if (0 == length)
+        {
+            rxDroppedEmpty++;
+            return false;
+        }
+        if (HostAddress.NONE == source)
+        {
+            rxDroppedOther++;
+            return false;
+        }
+        return true;
     }
 
     void onDroppedNoBuffer()
@@ -243,7 +271,7 @@ public final class UdpCounters
     }
 
     /**
-     * @return received datagrams dropped for another reason (no IPv4 sender, changed between peek and read).
+     * @return received datagrams dropped for another reason (no IPv4 sender).
      */
     public long rxDroppedOther()
     {

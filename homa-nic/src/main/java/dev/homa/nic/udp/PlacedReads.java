@@ -1,0 +1,344 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import dev.homa.nic.linux.LibC;
+import dev.homa.nic.linux.MessageVector;
+import dev.homa.nic.linux.PacketPool;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static dev.homa.nic.linux.LibC.MSG_DONTWAIT;
+import static dev.homa.nic.linux.LibC.MSG_TRUNC;
+
+/**
+ * Large datagrams read in batches straight to where a placing sink ({@link PacketSink#placePayload}) wants their
+ * payloads, so that the kernel's copy is the only one and a {@code recvmmsg} takes several. The payload's place
+ * depends on the datagram's header, which is not known before the read, so the batch guesses: the datagrams after a
+ * large DATA packet most likely go on with its message, and each datagram of the batch is read with its first bytes
+ * into its pool slot, the rest into the places the sink names for the next packets of that message
+ * ({@link PacketSink#placeFollowing}), and anything longer into the slot after them. Once the batch is in, the sink
+ * is asked where each datagram's real header puts its payload: where that is where it landed, the datagram is handed
+ * over placed; otherwise its bytes are moved back into its slot and it is handed over whole, as a batched read into
+ * slots would have it, the sink copying the payload. A guessed place is always a range the message has not
+ * received, so a datagram that lands there by a wrong guess overwrites nothing; and every wrong landing is moved back
+ * before any datagram of the batch is handed over, since handing one over may fill the places another landed in.
+ * <p>
+ * Used while large datagrams come ({@link #wanted()}); with nothing to go on from (the first batch, or after a
+ * message ended), the batch reads into slots and its last large datagram becomes what the next one continues.
+ * All iovecs, views and the remembered header are preallocated; nothing is allocated per read.
+ */
+final class PlacedReads
+{
+    /** Most bytes of a datagram's start the sink is shown. */
+    static final int HEADER_LIMIT = 64;
+    /** Polls that keep placing after the last large datagram. */
+    private static final int PLACEMENT_POLLS = 64;
+    private static final int MAX_CALLS = 4;
+    /** Fewest datagrams a read is prepared for. */
+    private static final int MIN_READ = 2;
+    /** Iovecs of one datagram: its slot's first bytes, the places, and the slot's rest. */
+    private static final int IOVECS_PER_DATAGRAM = 2 + Packet.MAX_PAYLOAD_SEGMENTS;
+
+    private final MessageVector rx;
+    private final int batch;
+    private final int controlLength;
+    private final PacketPool pool;
+    private final ReceiveQueue queue;
+    private final UdpCounters counters;
+    private final int maxPacketLength;
+    private final MemorySegment iovecs;
+    private final MemorySegment scratch;
+    private final int[] slots;
+    private final int[] keeps;
+    private final int[] guessed;
+    private final Packet check;
+    private final UnsafeBuffer headerView = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer slotView = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer placeView = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer basis;
+    private int basisHeaderLength;
+    private int basisLength;
+    private long basisSource;
+    private int polls;
+    /** Datagrams the next read is prepared for: each costs a guess and a slot, so about as many as the last read. */
+    private int readSize;
+
+    /**
+     * @param arena           owns the preallocated memory.
+     * @param rx              the receiver's message vector: this class points its messages elsewhere during a read
+     *                        and back at their own iovec (message i at iovec i) after it.
+     * @param batch           datagrams a read takes at most (at most the vector's messages).
+     * @param controlLength   control bytes each message receives (the {@code IP_TOS} level), 0 for none.
+     * @param pool            the driver's packets.
+     * @param queue           hands the datagrams to the polling sink.
+     * @param counters        counts drops by reason.
+     * @param maxPacketLength the largest packet.
+     * @param scratch         where a datagram for which no slot is free is read, to be dropped.
+     */
+    PlacedReads(
+        final Arena arena,
+        final MessageVector rx,
+        final int batch,
+        final int controlLength,
+        final PacketPool pool,
+        final ReceiveQueue queue,
+        final UdpCounters counters,
+        final int maxPacketLength,
+        final MemorySegment scratch)
+    {
+        this.rx = rx;
+        this.batch = batch;
+        this.controlLength = controlLength;
+        this.pool = pool;
+        this.queue = queue;
+        this.counters = counters;
+        this.maxPacketLength = maxPacketLength;
+        this.scratch = scratch;
+        iovecs = arena.allocate((long)MessageVector.IOVEC_LENGTH * IOVECS_PER_DATAGRAM * batch, 64);
+        readSize = Math.min(MIN_READ, batch);
+        slots = new int[batch];
+        keeps = new int[batch];
+        guessed = new int[batch];
+        check = new Packet(new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT), -1);
+        basis = new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT);
+    }
+
+    /**
+     * {@return true if this poll should read with placement: a large datagram came within the last polls}
+     */
+    boolean wanted()
+    {
+        if (polls > 0)
+        {
+            polls--;
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * A large datagram came: place the next polls' ones.
+     */
+    void onLargeDatagram()
+    {
+        polls = PLACEMENT_POLLS;
+    }
+
+    /**
+     * Read what one socket has, in batches, and hand each datagram to the queue's placing sink at once.
+     *
+     * @param fd    the socket.
+     * @param level the level of what it receives, or -1 if each datagram's {@code IP_TOS} names it.
+     * @return datagrams handed over.
+     */
+    int receive(final int fd, final int level)
+    {
+        final PacketSink sink = queue.placingSink();
+        final int headerLength = Math.min(HEADER_LIMIT, sink.placementHeaderLength());
+        int total = 0;
+        for (int call = 0; call < MAX_CALLS; call++)
+        {
+            final int count = Math.min(readSize, queue.budget());
+            if (count <= 0)
+            {
+                return total;
+            }
+            prepare(count, sink);
+            final int received = LibC.recvmmsgNoErrno(fd, rx.address(0), count, MSG_DONTWAIT);
+            readSize = Math.min(batch, received >= count ? 2 * count : Math.max(MIN_READ, received + 1));
+            if (received > 0)
+            {
+                check(received, sink, headerLength);
+                deliver(received, level);
+                total += received;
+            }
+            release(Math.max(received, 0), count);
+            if (received < count)
+            {
+                return total;
+            }
+        }
+        return total;
+    }
+
+    private void prepare(final int count, final PacketSink sink)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            rx.resetForReceive(i, controlLength);
+            keeps[i] = -1;
+            final int slot = pool.take();
+            slots[i] = slot;
+            if (slot < 0)
+            {
+                rx.iovec(i, scratch.address(), scratch.byteSize());
+                continue;
+            }
+            final Packet packet = queue.slotPacket(slot);
+            final long slotAddress = pool.packetAddress(slot);
+            final int keep = basisLength > 0 ?
+                sink.placeFollowing(basis, basisHeaderLength, basisLength, basisSource, i + 1, packet) : -1;
+            final int places = keep < 0 ? 0 : packet.payloadSegments();
+            int placed = 0;
+            for (int k = 0; k < places; k++)
+            {
+                placed += packet.payloadLength(k);
+            }
+            if (keep < 0 || keep + placed > maxPacketLength)
+            {
+                packet.clearPayload();
+                rx.iovec(i, slotAddress, maxPacketLength);
+                continue;
+            }
+            final long first = (long)i * IOVECS_PER_DATAGRAM;
+            MessageVector.iovec(iovecs, (int)first, slotAddress, keep);
+            for (int k = 0; k < places; k++)
+            {
+                MessageVector.iovec(iovecs, (int)first + 1 + k, packet.payloadAddress(k), packet.payloadLength(k));
+            }
+            MessageVector.iovec(iovecs, (int)first + 1 + places, slotAddress + keep + placed,
+                maxPacketLength - keep - placed);
+            rx.iovecs(i, iovecs.address() + first * MessageVector.IOVEC_LENGTH, places + 2);
+            keeps[i] = keep;
+            guessed[i] = placed;
+        }
+    }
+
+    /**
+     * Before anything is handed over: keep each guess the sink confirms for the header that came, move the bytes of
+     * every other one back into its slot, and remember the last large datagram for the next batch to go on from.
+     */
+    private void check(final int received, final PacketSink sink, final int headerLength)
+    {
+        int last = -1;
+        for (int i = 0; i < received; i++)
+        {
+            final int slot = slots[i];
+            if (slot < 0)
+            {
+                continue;
+            }
+            final int length = rx.length(i);
+            final long slotAddress = pool.packetAddress(slot);
+            final int keep = keeps[i];
+            if (keep >= 0 && !confirmed(i, sink, headerLength, length, slotAddress))
+            {
+                final Packet packet = pool.packet(slot);
+                slotView.wrap(slotAddress, maxPacketLength);
+                int moved = 0;
+                final int landed = Math.min(Math.max(length - keep, 0), guessed[i]);
+                for (int k = 0; moved < landed; k++)
+                {
+                    final int n = Math.min(packet.payloadLength(k), landed - moved);
+                    placeView.wrap(packet.payloadAddress(k), n);
+                    slotView.putBytes(keep + moved, placeView, 0, n);
+                    moved += n;
+                }
+                packet.clearPayload();
+                keeps[i] = -1;
+            }
+            if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH && 0 == (rx.flags(i) & MSG_TRUNC))
+            {
+                last = i;
+            }
+        }
+        if (last >= 0)
+        {
+            final int length = rx.length(last);
+            basisHeaderLength = Math.min(headerLength, length);
+            basis.putBytes(0, slotView(last), 0, basisHeaderLength);
+            basisLength = length;
+            basisSource = rx.source(last);
+        }
+    }
+
+    private boolean confirmed(
+        final int i, final PacketSink sink, final int headerLength, final int length, final long slotAddress)
+    {
+        final int keep = keeps[i];
+        if (length != keep + guessed[i] || 0 != (rx.flags(i) & MSG_TRUNC) || length < headerLength)
+        {
+            return false;
+        }
+        headerView.wrap(slotAddress, headerLength);
+        check.clearPayload();
+        if (keep != sink.placePayload(headerView, headerLength, length, rx.source(i), check))
+        {
+            return false;
+        }
+        final Packet packet = pool.packet(slots[i]);
+        if (check.payloadSegments() != packet.payloadSegments())
+        {
+            return false;
+        }
+        for (int k = 0; k < check.payloadSegments(); k++)
+        {
+            if (check.payloadAddress(k) != packet.payloadAddress(k) ||
+                check.payloadLength(k) != packet.payloadLength(k))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private UnsafeBuffer slotView(final int i)
+    {
+        slotView.wrap(pool.packetAddress(slots[i]), maxPacketLength);
+        return slotView;
+    }
+
+    private void deliver(final int received, final int level)
+    {
+        for (int i = 0; i < received; i++)
+        {
+            final int slot = slots[i];
+            slots[i] = -1;
+            final int length = rx.length(i);
+            final int flags = rx.flags(i);
+            final long source = rx.source(i);
+            if (slot < 0)
+            {
+                if (counters.accepts(flags, length, source))
+                {
+                    counters.onDroppedNoBuffer();
+                }
+                continue;
+            }
+            if (!counters.accepts(flags, length, source))
+            {
+                pool.packet(slot).clearPayload();
+                pool.giveBack(slot);
+                continue;
+            }
+            if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH)
+            {
+                onLargeDatagram();
+            }
+            final int keep = keeps[i];
+            queue.deliverNow(slot, keep < 0 ? length : keep, keep < 0 ? 0 : length - keep, source,
+                level >= 0 ? level : NativeReceiver.tosLevel(rx, i));
+        }
+    }
+
+    private void release(final int from, final int count)
+    {
+        for (int i = from; i < count; i++)
+        {
+            final int slot = slots[i];
+            if (slot >= 0)
+            {
+                pool.packet(slot).clearPayload();
+                pool.giveBack(slot);
+                slots[i] = -1;
+            }
+        }
+        for (int i = 0; i < count; i++)
+        {
+            rx.iovecs(i, i, 1);
+        }
+    }
+}

@@ -146,7 +146,7 @@ final class PlacedReads
             {
                 return total;
             }
-            prepare(count, sink);
+            prepare(count, sink, headerLength);
             final int received = LibC.recvmmsgNoErrno(fd, rx.address(0), count, MSG_DONTWAIT);
             readSize = Math.min(batch, received >= count ? 2 * count : Math.max(MIN_READ, received + 1));
             if (received > 0)
@@ -164,7 +164,7 @@ final class PlacedReads
         return total;
     }
 
-    private void prepare(final int count, final PacketSink sink)
+    private void prepare(final int count, final PacketSink sink, final int headerLength)
     {
         for (int i = 0; i < count; i++)
         {
@@ -187,7 +187,8 @@ final class PlacedReads
             {
                 placed += packet.payloadLength(k);
             }
-            if (keep < 0 || keep + placed > maxPacketLength)
+            // The header must land whole in the slot, where the check after the read looks at it.
+            if (keep < headerLength || keep + placed > maxPacketLength)
             {
                 packet.clearPayload();
                 rx.iovec(i, slotAddress, maxPacketLength);

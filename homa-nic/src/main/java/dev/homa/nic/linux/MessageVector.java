@@ -100,15 +100,6 @@ public final class MessageVector
     }
 
     /**
-     * Point header i at a separate iovec array.
-     */
-    public void iovecs(final int i, final MemorySegment array, final int count)
-    {
-        set(i, MSG_IOV_OFFSET, array.address());
-        set(i, MSG_IOVLEN_OFFSET, count);
-    }
-
-    /**
      * Point header i at iovecs in separate memory, from {@code address} on.
      */
     public void iovecs(final int i, final long address, final int count)

@@ -28,7 +28,7 @@ import static dev.homa.nic.linux.LibC.MSG_TRUNC;
  * <p>
  * Used while large datagrams come ({@link #wanted()}); with nothing to go on from (the first batch, or after a
  * message ended), the batch reads into slots and its last large datagram becomes what the next one continues.
- * Its iovecs, buffer views and remembered header are allocated once and reused for every read.
+ * Its iovecs, buffer views and remembered header are allocated once and reused: nothing is allocated per read.
  */
 final class PlacedReads
 {

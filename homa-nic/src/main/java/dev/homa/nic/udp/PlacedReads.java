@@ -33,7 +33,7 @@ import static dev.homa.nic.linux.LibC.MSG_TRUNC;
 final class PlacedReads
 {
     /** Most bytes of a datagram's start the sink is shown. */
-    static final int HEADER_LIMIT = 64;
+    private static final int HEADER_LIMIT = 64;
     /** Polls that keep placing after the last large datagram. */
     private static final int PLACEMENT_POLLS = 64;
     private static final int MAX_CALLS = 4;
@@ -54,7 +54,8 @@ final class PlacedReads
     private final int[] slots;
     private final int[] keeps;
     private final int[] guessed;
-    private final Packet check;
+    /** Gets the places a datagram's real header names, to compare with those it was read into. */
+    private final Packet named;
     private final UnsafeBuffer headerView = new UnsafeBuffer(0, 0);
     private final UnsafeBuffer slotView = new UnsafeBuffer(0, 0);
     private final UnsafeBuffer placeView = new UnsafeBuffer(0, 0);
@@ -102,7 +103,7 @@ final class PlacedReads
         slots = new int[batch];
         keeps = new int[batch];
         guessed = new int[batch];
-        check = new Packet(new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT), -1);
+        named = new Packet(new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT), -1);
         basis = new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT);
     }
 
@@ -265,20 +266,20 @@ final class PlacedReads
             return false;
         }
         headerView.wrap(slotAddress, headerLength);
-        check.clearPayload();
-        if (keep != sink.placePayload(headerView, headerLength, length, rx.source(i), check))
+        named.clearPayload();
+        if (keep != sink.placePayload(headerView, headerLength, length, rx.source(i), named))
         {
             return false;
         }
         final Packet packet = pool.packet(slots[i]);
-        if (check.payloadSegments() != packet.payloadSegments())
+        if (named.payloadSegments() != packet.payloadSegments())
         {
             return false;
         }
-        for (int k = 0; k < check.payloadSegments(); k++)
+        for (int k = 0; k < named.payloadSegments(); k++)
         {
-            if (check.payloadAddress(k) != packet.payloadAddress(k) ||
-                check.payloadLength(k) != packet.payloadLength(k))
+            if (named.payloadAddress(k) != packet.payloadAddress(k) ||
+                named.payloadLength(k) != packet.payloadLength(k))
             {
                 return false;
             }

@@ -104,17 +104,17 @@ public final class UdpCounters
     {
         if (0 != (flags & LibC.MSG_TRUNC))
         {
-            rxDroppedOversize++;
+            onDroppedOversize();
             return false;
         }
         if (0 == length)
         {
-            rxDroppedEmpty++;
+            onDroppedEmpty();
             return false;
         }
         if (HostAddress.NONE == source)
         {
-            rxDroppedOther++;
+            onDroppedOther();
             return false;
         }
         return true;

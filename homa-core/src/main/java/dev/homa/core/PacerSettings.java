@@ -13,8 +13,11 @@ abstract class PacerSettings<C extends PacerSettings<C>> extends GrantSettings<C
 {
     /** The kernel's {@code max_nic_est_backlog_usecs}: the pacer's cap on a NIC's estimated backlog, in ns. */
     public static final long KERNEL_NIC_BACKLOG_NS = 5_000;
-    /** Bytes handed over per flush where the driver has no transmit queue: one full GSO super-datagram. */
-    public static final int UNQUEUED_FLUSH_BYTES = 64 * 1024;
+    /**
+     * Bytes handed over per flush where the driver has no transmit queue: four full GSO super-datagrams (or 64 KiB
+     * datagrams on loopback) per system call, while a shorter message that comes meanwhile waits for one flush at most.
+     */
+    public static final int UNQUEUED_FLUSH_BYTES = 256 * 1024;
     /** Bytes of received packets a duty cycle takes by default (see {@link #pollBurst(int)}). */
     public static final int POLL_BURST_BYTES = 256 * 1024;
 
@@ -65,7 +68,7 @@ abstract class PacerSettings<C extends PacerSettings<C>> extends GrantSettings<C
         {
             final long twoPackets = 2L * (driver.maxPacketLength() + driver.wireOverheadBytes());
             // A NIC: the kernel's max_nic_est_backlog_usecs of backlog. No transmit queue (loopback, veth): the cap
-            // only bounds what one duty cycle hands over per flush, so it allows a full GSO batch.
+            // only bounds what one duty cycle hands over per flush, so it allows several full GSO batches.
             final long cap = driver.hasTransmitQueue() ?
                 driver.linkBitsPerSecond() / 8 * KERNEL_NIC_BACKLOG_NS / 1_000_000_000L : UNQUEUED_FLUSH_BYTES;
             maxNicQueueBytes = (int)Math.min(Integer.MAX_VALUE, Math.max(twoPackets, cap));

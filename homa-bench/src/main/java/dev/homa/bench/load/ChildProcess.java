@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A server or client JVM the runner started (in a network namespace through {@code ip netns exec}, or not): lines
@@ -152,17 +153,46 @@ final class ChildProcess implements AutoCloseable
     {
         try
         {
-            final String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-            // Fields after the command name, which is in parentheses and may hold spaces.
-            final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            final long utime = Long.parseLong(fields[11]);
-            final long stime = Long.parseLong(fields[12]);
-            return (utime + stime) / (double)CLOCK_TICKS_PER_SECOND;
+            return cpuSeconds(Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat")));
         }
         catch (final IOException | RuntimeException ex)
         {
             return Double.NaN;
         }
+    }
+
+    /**
+     * @return CPU seconds the JVM's JIT compiler threads have used, from {@code /proc}; NaN if unknown.
+     */
+    double compilerSeconds()
+    {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(process.pid()), "task")))
+        {
+            double total = 0;
+            for (final Path task : (Iterable<Path>)tasks::iterator)
+            {
+                final String stat = Files.readString(task.resolve("stat"));
+                // HotSpot names them "C1 CompilerThread0", "C2 CompilerThread0", ...; the kernel keeps 15 bytes.
+                if (stat.contains("CompilerThre"))
+                {
+                    total += cpuSeconds(stat);
+                }
+            }
+            return total;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            return Double.NaN;
+        }
+    }
+
+    private static double cpuSeconds(final String stat)
+    {
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        final long utime = Long.parseLong(fields[11]);
+        final long stime = Long.parseLong(fields[12]);
+        return (utime + stime) / (double)CLOCK_TICKS_PER_SECOND;
     }
 
     /**

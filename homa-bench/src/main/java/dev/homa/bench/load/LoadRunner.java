@@ -2,6 +2,7 @@ package dev.homa.bench.load;
 
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -61,10 +62,8 @@ final class LoadRunner implements Callable<Integer>
     @Option(names = "--rounds", defaultValue = "5", description = "Rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "8", description = "Warm-up seconds per trial (default " +
-        "${DEFAULT-VALUE}): every JVM of a trial is new, and five of them on two cores finish compiling their hot " +
-        "paths only after several seconds.")
-    double warmup;
+    @Mixin
+    WarmUp warmUp = new WarmUp();
 
     @Option(names = "--duration", defaultValue = "4", description = "Measured seconds per trial " +
         "(default ${DEFAULT-VALUE}).")
@@ -128,8 +127,8 @@ final class LoadRunner implements Callable<Integer>
     @Override
     public Integer call()
     {
-        report.line(String.format(Locale.ROOT, "homa-load run: %d rounds, %.0f s warm-up, %.0f s measured; " +
-            "homa options %s; %d cores", rounds, warmup, duration, homaOptions,
+        report.line(String.format(Locale.ROOT, "homa-load run: %d rounds, %s, %.0f s measured; " +
+            "homa options %s; %d cores", rounds, warmUp, duration, homaOptions,
             Runtime.getRuntime().availableProcessors()));
         for (final String path : paths)
         {
@@ -216,15 +215,15 @@ final class LoadRunner implements Callable<Integer>
         final String scenario, final Hosts hosts, final PeerConfig peer, final List<LoadSpec> specs, final int round,
         final String note)
     {
-        final Trial.Result result = Trial.run(hosts, peer, specs, warmup, duration);
+        final Trial.Result result = Trial.run(hosts, peer, specs, warmUp, duration);
         report.csvRow(scenario, hosts, result, round, specs.get(0), specs.size(), note);
         // The rows so far, after every trial: a long run that fails later keeps what it measured.
         report.write(null, csv);
         if (verbose || result.faults() > 0 || result.metrics().stream().anyMatch(m -> m.contains("timeouts=") &&
             !m.contains("timeouts=0 ")))
         {
-            System.err.println(scenario + " " + peer.name() + " round " + round + ": faults " + result.faults() +
-                " " + result.metrics());
+            System.err.printf(Locale.ROOT, "%s %s round %d (%.0f s warm-up): faults %d %s%n", scenario, peer.name(),
+                round, result.warmupSeconds(), result.faults(), result.metrics());
         }
         return result;
     }
@@ -244,15 +243,15 @@ final class LoadRunner implements Callable<Integer>
         {
             if (hosts.isVeth())
             {
-                ceilings.add(RawCeiling.measure(hosts, warmup, duration, true));
-                frameCeilings.add(RawCeiling.measure(hosts, warmup, duration, false));
+                ceilings.add(RawCeiling.measure(hosts, warmUp.minSeconds(), duration, true));
+                frameCeilings.add(RawCeiling.measure(hosts, warmUp.minSeconds(), duration, false));
             }
             for (final String size : sizes)
             {
                 if (floor)
                 {
-                    final double gbps = UdpEchoFloor.measure(hosts, (int)MessageSizes.parseBytes(size), warmup,
-                        duration);
+                    final double gbps = UdpEchoFloor.measure(hosts, (int)MessageSizes.parseBytes(size),
+                        warmUp.minSeconds(), duration);
                     floors.computeIfAbsent(size, k -> new ArrayList<>()).add(gbps);
                     if (verbose)
                     {
@@ -416,7 +415,7 @@ final class LoadRunner implements Callable<Integer>
             for (final PeerConfig peer : peers)
             {
                 final Trial.Result idle = Trial.run(hosts, peer, List.of(spec(Long.toString(lengths[b]), 1, 0, 7)),
-                    Math.min(warmup, 2), Math.min(duration, 2));
+                    WarmUp.fixed(Math.min(warmUp.minSeconds(), 2)), Math.min(duration, 2));
                 best[b] = Math.min(best[b], idle.latency(0).getValueAtPercentile(50));
             }
         }
@@ -432,7 +431,7 @@ final class LoadRunner implements Callable<Integer>
             {
                 specs.add(spec(workload, 8, 0, 500 + c));
             }
-            final double rpcs = Trial.run(hosts, peer, specs, warmup, duration).rpcsPerSecond();
+            final double rpcs = Trial.run(hosts, peer, specs, warmUp, duration).rpcsPerSecond();
             capacities.append(capacities.isEmpty() ? "" : ", ").append(peer.name()).append(' ')
                 .append(Report.f(rpcs, 0));
             if (peer.isTcp())

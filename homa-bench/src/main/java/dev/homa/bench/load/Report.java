@@ -17,7 +17,7 @@ import java.util.Locale;
 final class Report
 {
     static final String CSV_HEADER = "scenario,path,transport,round,clients,outstanding,sizes,rate_per_client," +
-        "goodput_gbps,rpcs_per_s,p50_us,p99_us,p999_us,cpu_s_per_gb,errors,verify_failures,note";
+        "goodput_gbps,rpcs_per_s,p50_us,p99_us,p999_us,cpu_s_per_gb,errors,verify_failures,warmup_s,note";
 
     private final StringBuilder markdown = new StringBuilder();
     private final List<String> csv = new ArrayList<>();
@@ -59,11 +59,11 @@ final class Report
     {
         final LoadStats total = result.total();
         final org.HdrHistogram.Histogram latency = total.allLatency();
-        csv.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%s,%.1f,%.4f,%.1f,%.1f,%.1f,%.1f,%.3f,%d,%d,%s",
+        csv.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%s,%.1f,%.4f,%.1f,%.1f,%.1f,%.1f,%.3f,%d,%d,%.0f,%s",
             scenario, hosts.path, result.peer().name(), round, clients, spec.outstanding, spec.sizes, spec.rate,
             result.goodputGbps(), result.rpcsPerSecond(), us(latency.getValueAtPercentile(50)),
             us(latency.getValueAtPercentile(99)), us(latency.getValueAtPercentile(99.9)), result.cpuSecondsPerGb(),
-            total.errors, total.verifyFailures, note));
+            total.errors, total.verifyFailures, result.warmupSeconds(), note));
     }
 
     void write(final Path markdownFile, final Path csvFile)

@@ -27,9 +27,10 @@ final class Trial
      * @param cpuSeconds    CPU time of the server and all clients during the window.
      * @param windowSeconds length of the window.
      * @param metrics       Homa's counter summaries (server first), empty for TCP.
+     * @param warmupSeconds how long the trial warmed up.
      */
     record Result(PeerConfig peer, List<LoadStats> clients, double cpuSeconds, double windowSeconds,
-        List<String> metrics)
+        List<String> metrics, double warmupSeconds)
     {
         LoadStats total()
         {
@@ -90,7 +91,7 @@ final class Trial
      * @param hosts           where the processes run.
      * @param peer            the transport.
      * @param specs           one spec per client (aimed at the server here).
-     * @param warmupSeconds   warm-up before the window.
+     * @param warmUp          the warm-up before the window.
      * @param durationSeconds the window.
      * @return the figures.
      */
@@ -98,7 +99,7 @@ final class Trial
         final Hosts hosts,
         final PeerConfig peer,
         final List<LoadSpec> specs,
-        final double warmupSeconds,
+        final WarmUp warmUp,
         final double durationSeconds)
     {
         final int port = nextPort++;
@@ -125,7 +126,7 @@ final class Trial
                     client.awaitLine(LoadGenerator.READY, START_NS);
                 }
                 clients.forEach(c -> c.send(ClientControl.GO));
-                sleep(warmupSeconds);
+                final double warmupSeconds = warmUp.await(() -> compilerSeconds(server, clients), Trial::sleep);
                 final double cpuBefore = cpu(server, clients);
                 clients.forEach(c -> c.send(ClientControl.MEASURE));
                 final long startNs = System.nanoTime();
@@ -146,7 +147,7 @@ final class Trial
                         metrics.add(client.awaitLine(LoadGenerator.METRICS, START_NS));
                     }
                 }
-                return new Result(peer, stats, cpuSeconds, windowSeconds, metrics);
+                return new Result(peer, stats, cpuSeconds, windowSeconds, metrics, warmupSeconds);
             }
             finally
             {
@@ -175,6 +176,17 @@ final class Trial
             total += client.cpuSeconds();
         }
         return total;
+    }
+
+    private static double[] compilerSeconds(final ChildProcess server, final List<ChildProcess> clients)
+    {
+        final double[] seconds = new double[1 + clients.size()];
+        seconds[0] = server.compilerSeconds();
+        for (int i = 0; i < clients.size(); i++)
+        {
+            seconds[1 + i] = clients.get(i).compilerSeconds();
+        }
+        return seconds;
     }
 
     /**

@@ -225,6 +225,11 @@ public final class LoadGenerator implements Runnable
                 drops += s.get(i);
                 which.append(' ').append(name).append('=').append(s.get(i));
             }
+            else if (name.startsWith("driver.rx_place") && 0 != s.get(i))
+            {
+                // How often the UDP driver read a payload straight to its place, and how often a guess missed.
+                which.append(' ').append(name).append('=').append(s.get(i));
+            }
         }
         return "resends=" + s.get(HomaMetrics.RESENDS_REQUESTED) +
             " retransmitted=" + s.get(HomaMetrics.RETRANSMITTED_PACKETS) +

@@ -241,6 +241,7 @@ final class PlacedReads
                 }
                 packet.clearPayload();
                 keeps[i] = -1;
+                counters.onPlaceMiss();
             }
             if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH && 0 == (rx.flags(i) & MSG_TRUNC))
             {
@@ -321,6 +322,10 @@ final class PlacedReads
                 onLargeDatagram();
             }
             final int keep = keeps[i];
+            if (keep >= 0)
+            {
+                counters.onPlaced();
+            }
             queue.deliverNow(slot, keep < 0 ? length : keep, keep < 0 ? 0 : length - keep, source,
                 level >= 0 ? level : NativeReceiver.tosLevel(rx, i));
         }

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 public final class UdpCounters
 {
     /** Counters the driver reports through {@code NicDriver.counterValue}, in this order. */
-    static final int COUNT = 15;
+    static final int COUNT = 17;
     /** Index of the kernel's receive drops, which the driver reads from its sockets when asked. */
     static final int KERNEL_RECEIVE_DROPS = 9;
     /** Index of the sockets' receive buffer, which the driver reads from its sockets; not stored here. */
@@ -20,7 +20,8 @@ public final class UdpCounters
     private static final String[] NAMES = {
         "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
         "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
-        "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets", "socket_receive_buffer" };
+        "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets", "socket_receive_buffer", "rx_placed",
+        "rx_place_misses" };
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
 
     private long packetsSent;
@@ -36,6 +37,8 @@ public final class UdpCounters
     private long ioErrors;
     private long txDroppedStalled;
     private long flushStalls;
+    private long rxPlaced;
+    private long rxPlaceMisses;
     private int connectedSockets;
     private long connectedSends;
     private long connectedRelevels;
@@ -69,6 +72,8 @@ public final class UdpCounters
             case 11 -> txDroppedStalled;
             case 12 -> flushStalls;
             case 13 -> connectedSockets;
+            case 15 -> rxPlaced;
+            case 16 -> rxPlaceMisses;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNT);
         };
     }
@@ -118,6 +123,22 @@ public final class UdpCounters
             return false;
         }
         return true;
+    }
+
+    /**
+     * A datagram's payload was read straight to where its message wants it.
+     */
+    void onPlaced()
+    {
+        rxPlaced++;
+    }
+
+    /**
+     * A datagram was read to a guessed place that its header did not confirm: its bytes were moved back.
+     */
+    void onPlaceMiss()
+    {
+        rxPlaceMisses++;
     }
 
     void onDroppedNoBuffer()
@@ -244,6 +265,23 @@ public final class UdpCounters
     public long groSuperDatagrams()
     {
         return groSuperDatagrams;
+    }
+
+    /**
+     * @return received datagrams whose payload was read straight to where its message wants it.
+     */
+    public long rxPlaced()
+    {
+        return rxPlaced;
+    }
+
+    /**
+     * @return received datagrams read to a guessed place their header did not confirm, whose bytes were moved back
+     * into their slot: each costs a copy that a right guess would have saved.
+     */
+    public long rxPlaceMisses()
+    {
+        return rxPlaceMisses;
     }
 
     /**

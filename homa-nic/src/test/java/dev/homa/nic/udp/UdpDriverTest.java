@@ -438,6 +438,9 @@ class UdpDriverTest
         }
         assertTrue(placed[0] >= 5, "large payloads after the first reads are placed: " + placed[0]);
         assertTrue(wholeAfterGuess[0] >= 2, "wrong guesses arrive whole: " + wholeAfterGuess[0]);
+        assertEquals(placed[0], b.counters().rxPlaced(), "placed datagrams are counted");
+        final long misses = b.counters().rxPlaceMisses();
+        assertTrue(misses >= 1 && misses <= wholeAfterGuess[0], "wrong guesses are counted: " + misses);
         assertEquals(freeAtStart, b.freePackets());
     }
 

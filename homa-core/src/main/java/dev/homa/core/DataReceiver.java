@@ -140,8 +140,11 @@ final class DataReceiver
         final long length = 0 == follow ? payload : Math.min(payload, in.length - offset);
         if (!in.started() || in.complete() || in.waitingForPages ||
             in.length != header.getInt(DataHeaderFlyweight.MESSAGE_LENGTH_OFFSET, ByteOrder.BIG_ENDIAN) ||
-            offset < in.highest || length <= 0 || offset + length > in.length)
+            offset < in.highest || length <= 0 || offset + length > in.length ||
+            follow > 0 && offset + length > in.grantedEnd())
         {
+            // A later packet of the message cannot lie beyond what the sender may have sent yet: a guess there
+            // would land another message's packet, whose bytes the driver must then move back.
             return false;
         }
         if (receivePool.appendTo(in.pages, (int)offset, (int)length, into))

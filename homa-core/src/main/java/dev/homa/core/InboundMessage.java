@@ -69,6 +69,15 @@ final class InboundMessage implements Grantable
     }
 
     /**
+     * {@return one past the last byte the sender may have sent: its unscheduled bytes or the highest offset granted
+     * so far, within the message}
+     */
+    int grantedEnd()
+    {
+        return Math.min(length, Math.max(incoming, grantState.grantedOffset()));
+    }
+
+    /**
      * Record the byte range of one packet.
      *
      * @return distinct new bytes, or -1 if the packet would need a gap beyond {@link #MAX_GAPS} (drop it).

@@ -47,7 +47,7 @@ final class ResendRequester
             final int start = in.gapStarts[i];
             controlSender.sendResend(rpc, start, in.gapEnds[i] - start, highestPriority);
         }
-        final int granted = Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset()));
+        final int granted = in.grantedEnd();
         if (in.highest < granted)
         {
             controlSender.sendResend(rpc, in.highest, granted - in.highest, highestPriority);

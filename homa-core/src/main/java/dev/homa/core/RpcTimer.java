@@ -202,7 +202,7 @@ final class RpcTimer
             return 0;
         }
         if (rpc.client && in.started() && !in.complete() && 0 == in.gapCount &&
-            in.highest >= Math.min(in.length, Math.max(in.incoming, in.grantState.grantedOffset())))
+            in.highest >= in.grantedEnd())
         {
             // Everything we granted has arrived; silence is expected until our scheduler grants more. (A server
             // RPC counts on: its client probes with RESENDs while it waits.)

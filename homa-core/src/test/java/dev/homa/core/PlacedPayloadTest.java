@@ -1,5 +1,7 @@
 package dev.homa.core;
 
+import dev.homa.core.wire.GrantFlyweight;
+import dev.homa.core.wire.PacketType;
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -10,6 +12,7 @@ import java.nio.ByteBuffer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A driver that reads DATA payloads straight into the message's receive-pool pages (the UDP driver with large
@@ -98,6 +101,42 @@ final class PlacedPayloadTest
             assertEquals(KernelPeer.DATA_HEADER, sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength,
                 FakeHost.PEER, 3, newPacket()), "the range after it is still to come");
         }
+    }
+
+    @Test
+    void noGuessReachesBeyondWhatTheSenderMayHaveSent()
+    {
+        // A message that needs grants: its sender sends its unscheduled bytes and then only what it is granted, so
+        // the datagram after the last one it may have sent belongs to another message, and a guess there would only
+        // cost the driver moving that datagram's bytes back.
+        final int length = 200 * PACKET;
+        final int unscheduled = 4 * PACKET;
+        try (FakeHost host = new FakeHost((ctx) -> { }))
+        {
+            host.driver.placing = true;
+            deliver(host, data(0, length, unscheduled));
+            final int granted = host.driver.sent(PacketType.GRANT).stream()
+                .mapToInt((g) -> new GrantFlyweight().wrap(new UnsafeBuffer(g.bytes()), 0).offset())
+                .max().orElse(unscheduled);
+            assertTrue(granted < length - PACKET, "the message is not granted whole: " + granted);
+            final UnsafeBuffer first = new UnsafeBuffer(data(0, length, unscheduled));
+            final int packetLength = KernelPeer.DATA_HEADER + PACKET;
+            final int last = Math.max(granted, unscheduled) / PACKET - 1;
+            assertEquals(KernelPeer.DATA_HEADER, sink(host).placeFollowing(first, KernelPeer.DATA_HEADER,
+                packetLength, FakeHost.PEER, last, newPacket()), "the last packet the sender may have sent");
+            assertEquals(-1, sink(host).placeFollowing(first, KernelPeer.DATA_HEADER, packetLength, FakeHost.PEER,
+                last + 1, newPacket()), "the packet after it: granted " + granted);
+        }
+    }
+
+    private static PacketSink sink(final FakeHost host)
+    {
+        return host.driver.sink;
+    }
+
+    private static ByteBuffer data(final int offset, final int length, final int incoming)
+    {
+        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, length, incoming, offset, PACKET, 0, 0, 0, false);
     }
 
     private static Packet newPacket()

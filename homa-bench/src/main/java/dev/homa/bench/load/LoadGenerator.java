@@ -218,16 +218,13 @@ public final class LoadGenerator implements Runnable
         final StringBuilder which = new StringBuilder();
         for (int i = 0; i < s.length(); i++)
         {
-            // The engine's drops and the driver's, the kernel's socket-buffer drops among them.
+            // The engine's drops and the driver's, the kernel's socket-buffer drops among them; and how often the
+            // UDP driver read a payload straight to its place, and how often a guess missed.
             final String name = s.name(i);
-            if ((name.startsWith("drop") || name.startsWith("driver.") && name.contains("drop")) && 0 != s.get(i))
+            final boolean drop = name.startsWith("drop") || name.startsWith("driver.") && name.contains("drop");
+            if ((drop || name.startsWith("driver.rx_place")) && 0 != s.get(i))
             {
-                drops += s.get(i);
-                which.append(' ').append(name).append('=').append(s.get(i));
-            }
-            else if (name.startsWith("driver.rx_place") && 0 != s.get(i))
-            {
-                // How often the UDP driver read a payload straight to its place, and how often a guess missed.
+                drops += drop ? s.get(i) : 0;
                 which.append(' ').append(name).append('=').append(s.get(i));
             }
         }

@@ -122,21 +122,12 @@ final class PlacedPayloadTest
             final UnsafeBuffer first = new UnsafeBuffer(data(0, length, unscheduled));
             final int packetLength = KernelPeer.DATA_HEADER + PACKET;
             final int last = Math.max(granted, unscheduled) / PACKET - 1;
-            assertEquals(KernelPeer.DATA_HEADER, sink(host).placeFollowing(first, KernelPeer.DATA_HEADER,
-                packetLength, FakeHost.PEER, last, newPacket()), "the last packet the sender may have sent");
-            assertEquals(-1, sink(host).placeFollowing(first, KernelPeer.DATA_HEADER, packetLength, FakeHost.PEER,
+            final PacketSink sink = host.driver.sink;
+            assertEquals(KernelPeer.DATA_HEADER, sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength,
+                FakeHost.PEER, last, newPacket()), "the last packet the sender may have sent");
+            assertEquals(-1, sink.placeFollowing(first, KernelPeer.DATA_HEADER, packetLength, FakeHost.PEER,
                 last + 1, newPacket()), "the packet after it: granted " + granted);
         }
-    }
-
-    private static PacketSink sink(final FakeHost host)
-    {
-        return host.driver.sink;
-    }
-
-    private static ByteBuffer data(final int offset, final int length, final int incoming)
-    {
-        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, length, incoming, offset, PACKET, 0, 0, 0, false);
     }
 
     private static Packet newPacket()
@@ -144,15 +135,23 @@ final class PlacedPayloadTest
         return new Packet(new UnsafeBuffer(new byte[FakeDriver.MAX_PACKET_LENGTH]), 0);
     }
 
-    private static ByteBuffer data(final int offset, final int length)
-    {
-        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, length, length, offset, Math.min(PACKET,
-            length - offset), 0, 0, 0, false);
-    }
-
     private static ByteBuffer data(final int offset)
     {
-        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, LENGTH, LENGTH, offset, PACKET, 0, 0, 0, false);
+        return data(offset, LENGTH);
+    }
+
+    private static ByteBuffer data(final int offset, final int length)
+    {
+        return data(offset, length, length);
+    }
+
+    /**
+     * @param incoming the message's unscheduled bytes, as its DATA header states them.
+     */
+    private static ByteBuffer data(final int offset, final int length, final int incoming)
+    {
+        return KernelPeer.data(CLIENT_PORT, FakeHost.PORT, ID, length, incoming, offset,
+            Math.min(PACKET, length - offset), 0, 0, 0, false);
     }
 
     private static void deliver(final FakeHost host, final ByteBuffer packet)

@@ -22,9 +22,10 @@ import static dev.homa.nic.linux.LibC.UDP_SEGMENT;
  * The allocation-free datapath of {@link UdpDriver}: {@code sendmmsg} and {@code recvmmsg} through FFM on the
  * driver's sockets, with readiness from Netty's epoll loop only while the driver waits ({@link NativeReceiver}).
  * <p>
- * Sending gathers straight from the pool slots: one {@code struct mmsghdr} per datagram, and for a GSO run one
- * message whose iovecs are the run's slots with a {@code UDP_SEGMENT} control message, so the kernel both gathers
- * and segments - no copy at all. The last message of a batch, often the only one (a small RPC's request or reply),
+ * Sending gathers a packet on its own straight from its pool slot and payload: one {@code struct mmsghdr} per
+ * datagram, no copy. A GSO run is one message with a {@code UDP_SEGMENT} control message, its packets first copied
+ * back to back into one buffer ({@link RunStaging}), which the kernel copies faster than the run's many short
+ * pieces; the kernel segments it. The last message of a batch, often the only one (a small RPC's request or reply),
  * leaves with {@code sendto}; to a peer with a connected socket ({@link ConnectedPeers}) without an address, on
  * that socket's cached route. No allocation per packet.
  */
@@ -32,6 +33,8 @@ final class NativeDatapath implements UdpDatapath
 {
     /** A socket buffer that stays full this long means a dead path: drop the rest of the batch, Homa resends. */
     private static final long SEND_STALL_LIMIT_NS = 1_000_000_000L;
+    /** Runs staged per level's {@code sendmmsg}: 1 MiB, four times what one flush hands a software device. */
+    private static final int STAGING_SLOTS = 16;
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
 
     private final Arena arena = Arena.ofShared();
@@ -43,6 +46,7 @@ final class NativeDatapath implements UdpDatapath
     private final NativeReceiver receiver;
     private final ConnectedPeers connected;
     private final MessageVector tx;
+    private final RunStaging staging;
     private final long[] txDestinations;
     private final int[] runStart;
     private final int[] messagePackets;
@@ -85,6 +89,7 @@ final class NativeDatapath implements UdpDatapath
         final int txCapacity = context.txQueueCapacity();
         tx = new MessageVector(arena, txCapacity, txCapacity * (1 + Packet.MAX_PAYLOAD_SEGMENTS),
             MessageVector.CMSG_SEGMENT_SPACE);
+        staging = new RunStaging(arena, STAGING_SLOTS);
         txDestinations = new long[txCapacity];
         runStart = new int[txCapacity];
         messagePackets = new int[txCapacity];
@@ -136,16 +141,15 @@ final class NativeDatapath implements UdpDatapath
                 tx.destination(messages, queue.destination(start));
                 txDestinations[messages] = queue.destination(start);
                 final int firstIovec = iovecs;
-                for (int j = start; j < end; j++)
+                final long slot = end - start >= 2 ? staging.take() : 0L;
+                if (0L != slot)
                 {
-                    // The packet's own bytes, then its gathered payload: the kernel copies (and for a GSO run
-                    // segments) them as one run of bytes.
-                    final Packet packet = queue.packet(j);
-                    tx.iovec(iovecs++, pool.packetAddress((int)packet.handle()), packet.length());
-                    for (int k = 0; k < packet.payloadSegments(); k++)
-                    {
-                        tx.iovec(iovecs++, packet.payloadAddress(k), packet.payloadLength(k));
-                    }
+                    tx.iovec(iovecs++, slot, RunStaging.copy(queue, pool, start, end, slot));
+                    counters.onGsoStaged();
+                }
+                else
+                {
+                    iovecs = gather(queue, start, end, iovecs);
                 }
                 tx.iovecs(messages, firstIovec, iovecs - firstIovec);
                 messagePackets[messages] = end - start;
@@ -164,9 +168,31 @@ final class NativeDatapath implements UdpDatapath
             if (messages > 0)
             {
                 sendAll(level, messages);
+                staging.freeAll();
             }
         }
         return wireBytes;
+    }
+
+    /**
+     * Each packet's own bytes, then its payload pieces, as iovecs: the kernel copies (and for a GSO run segments)
+     * them as one run of bytes.
+     *
+     * @return the next free iovec.
+     */
+    private int gather(final TransmitQueue queue, final int start, final int end, final int firstIovec)
+    {
+        int iovecs = firstIovec;
+        for (int j = start; j < end; j++)
+        {
+            final Packet packet = queue.packet(j);
+            tx.iovec(iovecs++, pool.packetAddress((int)packet.handle()), packet.length());
+            for (int k = 0; k < packet.payloadSegments(); k++)
+            {
+                tx.iovec(iovecs++, packet.payloadAddress(k), packet.payloadLength(k));
+            }
+        }
+        return iovecs;
     }
 
     private void sendAll(final int level, final int messages)

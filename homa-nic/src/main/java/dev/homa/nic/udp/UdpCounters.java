@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 public final class UdpCounters
 {
     /** Counters the driver reports through {@code NicDriver.counterValue}, in this order. */
-    static final int COUNT = 17;
+    static final int COUNT = 18;
     /** Index of the kernel's receive drops, which the driver reads from its sockets when asked. */
     static final int KERNEL_RECEIVE_DROPS = 9;
     /** Index of the sockets' receive buffer, which the driver reads from its sockets; not stored here. */
@@ -21,7 +21,7 @@ public final class UdpCounters
         "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
         "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
         "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets", "socket_receive_buffer", "rx_placed",
-        "rx_place_misses" };
+        "rx_place_misses", "gso_staged" };
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
 
     private long packetsSent;
@@ -39,6 +39,7 @@ public final class UdpCounters
     private long flushStalls;
     private long rxPlaced;
     private long rxPlaceMisses;
+    private long gsoStaged;
     private int connectedSockets;
     private long connectedSends;
     private long connectedRelevels;
@@ -74,6 +75,7 @@ public final class UdpCounters
             case 13 -> connectedSockets;
             case 15 -> rxPlaced;
             case 16 -> rxPlaceMisses;
+            case 17 -> gsoStaged;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNT);
         };
     }
@@ -92,6 +94,14 @@ public final class UdpCounters
     {
         gsoSends++;
         gsoSegments += segments;
+    }
+
+    /**
+     * A GSO run left from one contiguous copy rather than gathered from its pieces.
+     */
+    void onGsoStaged()
+    {
+        gsoStaged++;
     }
 
     void onGroSuperDatagram()
@@ -249,6 +259,14 @@ public final class UdpCounters
     public long gsoSends()
     {
         return gsoSends;
+    }
+
+    /**
+     * @return GSO super-datagrams sent from one contiguous copy of their packets rather than gathered from them.
+     */
+    public long gsoStaged()
+    {
+        return gsoStaged;
     }
 
     /**

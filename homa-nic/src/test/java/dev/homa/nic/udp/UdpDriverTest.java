@@ -113,6 +113,11 @@ class UdpDriverTest
             assertTrue(a.counters().gsoSends() > 0 && b.counters().gsoSends() > 0,
                 "runs of full packets went out as GSO");
             assertTrue(a.counters().gsoSegments() >= 2 * a.counters().gsoSends());
+            if (UdpDriverContext.Datapath.NATIVE == datapath)
+            {
+                assertEquals(a.counters().gsoSends(), a.counters().gsoStaged(),
+                    "a batch's few runs all leave from contiguous copies");
+            }
             if (gro && UdpDriverContext.Datapath.NATIVE == datapath)
             {
                 assertTrue(a.counters().groSuperDatagrams() > 0 && b.counters().groSuperDatagrams() > 0,
@@ -146,6 +151,54 @@ class UdpDriverTest
         }
         assertFalse(open(ethernet().datapath(UdpDriverContext.Datapath.NETTY)).gathersPayload(),
             "the Netty datapath copies");
+    }
+
+    /**
+     * A batch of more GSO runs at one level than {@link RunStaging} has slots: the first runs leave from contiguous
+     * copies, the rest gathered from their pieces, all byte-exact.
+     */
+    @Test
+    @Timeout(60)
+    void stagesRunsWhileSlotsLastThenGathersTheRestByteExact()
+    {
+        final Random random = new Random(seed());
+        final UdpDriver a = open(ethernet().gso(true));
+        final UdpDriver b = open(ethernet());
+        assumeTrue(a.gsoEnabled(), "this kernel has UDP GSO");
+        final Map<Integer, byte[]> expected = new HashMap<>();
+        final Map<Integer, Integer> expectedPriority = new HashMap<>();
+        final List<Packet> sent = new ArrayList<>();
+        final int runs = 20;
+        int sequence = 0;
+        for (int run = 0; run < runs; run++)
+        {
+            // Two full packets and a shorter one: the short one ends the run, so the next starts a new one.
+            for (int k = 0; k < 3; k++)
+            {
+                final byte[] bytes = new byte[k < 2 ? a.maxPacketLength() : 100 + random.nextInt(1000)];
+                random.nextBytes(bytes);
+                new UnsafeBuffer(bytes).putInt(0, sequence, java.nio.ByteOrder.BIG_ENDIAN);
+                final Packet packet = a.acquire();
+                assertNotNull(packet);
+                packet.buffer().putBytes(0, bytes);
+                packet.length(bytes.length);
+                assertTrue(a.send(packet, b.localAddress(), 3));
+                expected.put(sequence, bytes);
+                expectedPriority.put(sequence, 3);
+                sent.add(packet);
+                sequence++;
+            }
+        }
+        assertEquals(sent.size(), a.flush());
+        for (final Packet packet : sent)
+        {
+            a.release(packet);
+        }
+        receiveAll(a, b, expected, expectedPriority);
+        assertEquals(runs, a.counters().gsoSends());
+        assertTrue(a.counters().gsoStaged() > 0 && a.counters().gsoStaged() < runs,
+            "staged " + a.counters().gsoStaged() + " of " + runs + " runs");
+        assertEquals(0, a.counters().ioErrors());
     }
 
     @ParameterizedTest(name = "gso={0} gro={1}")
@@ -243,7 +296,17 @@ class UdpDriverTest
         {
             from.release(packet);
         }
+        receiveAll(from, to, expected, expectedPriority);
+        return sequence;
+    }
 
+    /**
+     * Polls {@code to} until every expected packet has arrived from {@code from}, each once, byte-exact, at its level.
+     */
+    static void receiveAll(
+        final UdpDriver from, final UdpDriver to, final Map<Integer, byte[]> expected,
+        final Map<Integer, Integer> expectedPriority)
+    {
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;
         while (!expected.isEmpty())
         {
@@ -273,7 +336,6 @@ class UdpDriverTest
                     to.counters().rxDroppedOversize());
             }
         }
-        return sequence;
     }
 
     @Test

@@ -189,12 +189,7 @@ class UdpDriverTest
                 sequence++;
             }
         }
-        assertEquals(sent.size(), a.flush());
-        for (final Packet packet : sent)
-        {
-            a.release(packet);
-        }
-        receiveAll(a, b, expected, expectedPriority);
+        flushAndReceive(a, b, sent, expected, expectedPriority);
         assertEquals(runs, a.counters().gsoSends());
         assertTrue(a.counters().gsoStaged() > 0 && a.counters().gsoStaged() < runs,
             "staged " + a.counters().gsoStaged() + " of " + runs + " runs");
@@ -291,22 +286,23 @@ class UdpDriverTest
                 sequence++;
             }
         }
+        flushAndReceive(from, to, sent, expected, expectedPriority);
+        return sequence;
+    }
+
+    /**
+     * Flushes {@code from}, whose queued packets are {@code sent}, and releases them; then polls {@code to} until
+     * every expected packet has arrived from {@code from}, each once, byte-exact, at its level.
+     */
+    static void flushAndReceive(
+        final UdpDriver from, final UdpDriver to, final List<Packet> sent, final Map<Integer, byte[]> expected,
+        final Map<Integer, Integer> expectedPriority)
+    {
         assertEquals(sent.size(), from.flush());
         for (final Packet packet : sent)
         {
             from.release(packet);
         }
-        receiveAll(from, to, expected, expectedPriority);
-        return sequence;
-    }
-
-    /**
-     * Polls {@code to} until every expected packet has arrived from {@code from}, each once, byte-exact, at its level.
-     */
-    static void receiveAll(
-        final UdpDriver from, final UdpDriver to, final Map<Integer, byte[]> expected,
-        final Map<Integer, Integer> expectedPriority)
-    {
         final long deadlineNs = System.nanoTime() + 10_000_000_000L;
         while (!expected.isEmpty())
         {

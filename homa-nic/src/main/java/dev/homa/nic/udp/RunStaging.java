@@ -11,9 +11,9 @@ import java.lang.foreign.Arena;
  * Contiguous copies of the GSO runs {@link NativeDatapath} sends. Gathered from its slots, a run is two iovecs a
  * segment (a packet's header, then its payload piece), and the kernel's copy out of so many short pieces costs more
  * per byte than a copy here into one page-aligned buffer and the kernel's copy out of that together (figures in
- * {@code docs/benchmarks.md}). A run of 1,472-byte packets is 44 segments, so this is what every bulk
- * message over a 1,500-byte MTU pays; a packet on its own (a 64 KiB datagram on loopback, a control packet) still
- * leaves gathered, since one or two long pieces cost the kernel no more than one.
+ * {@code docs/benchmarks.md}). A run of 1,472-byte packets is 44 segments, so this is what every bulk message over a
+ * 1,500-byte MTU pays. A packet on its own (a 64 KiB datagram on loopback, a control packet) still leaves gathered:
+ * it is one or two pieces, and copying it first costs more than the kernel's copy saves.
  * <p>
  * The runs of one batch take {@value #SLOT_BYTES}-byte slots in turn and free them all once the batch is sent (the
  * kernel has copied them by then); a run that finds every slot taken leaves gathered.

@@ -50,7 +50,8 @@ interface UdpDatapath
     void disarmAfterWait();
 
     /**
-     * @return true if a packet's gathered payload leaves without a copy.
+     * @return true if a packet's gathered payload goes on the wire from where it lies, with no copy into the packet's
+     *         slot (a GSO run's packets are copied together into one staging buffer instead).
      */
     boolean gathersPayload();
 

@@ -1,6 +1,7 @@
 package dev.homa.nic;
 
 import org.agrona.MutableDirectBuffer;
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -224,6 +225,26 @@ public final class Packet
     public int payloadLength(final int i)
     {
         return payloadLengths[i];
+    }
+
+    /**
+     * Copies the packet as it goes on the wire, its own bytes and then its gathered payload, into one buffer.
+     *
+     * @param to    where the bytes go.
+     * @param index where in {@code to} they start.
+     * @return {@link #wireLength()}, the bytes copied.
+     */
+    public int copyWireBytes(final MutableDirectBuffer to, final int index)
+    {
+        to.boundsCheck(index, wireLength());
+        to.putBytes(index, buffer, 0, length);
+        long at = to.addressOffset() + index + length;
+        for (int i = 0; i < payloadSegments; i++)
+        {
+            UnsafeApi.copyMemory(null, payloadAddresses[i], to.byteArray(), at, payloadLengths[i]);
+            at += payloadLengths[i];
+        }
+        return wireLength();
     }
 
     /**

@@ -7,7 +7,6 @@ import dev.homa.nic.Packet;
 import dev.homa.nic.linux.LibC;
 import dev.homa.nic.linux.PacketPool;
 import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Next-hop MACs for the send path. They come from the kernel's table over rtnetlink ({@link NeighbourTable}),
@@ -24,7 +23,6 @@ final class NeighbourResolver
     private final NeighbourTable neighbours;
     private final NeighbourHold hold = new NeighbourHold();
     private final NeighbourHold.Release holdRelease = new HeldPacketRelease();
-    private final UnsafeBuffer payloadView = new UnsafeBuffer(0, 0);
     private final PacketPool pool;
     private final FrameTransmitter transmitter;
     private final RawEthernetCounters counters;
@@ -86,15 +84,7 @@ final class NeighbourResolver
             return;
         }
         // The copy outlives the caller's payload: its gathered pieces are flattened into it.
-        int length = packet.length();
-        packet.buffer().getBytes(0, copy.buffer(), 0, length);
-        for (int i = 0, segments = packet.payloadSegments(); i < segments; i++)
-        {
-            payloadView.wrap(packet.payloadAddress(i), packet.payloadLength(i));
-            copy.buffer().putBytes(length, payloadView, 0, packet.payloadLength(i));
-            length += packet.payloadLength(i);
-        }
-        copy.length(length);
+        copy.length(packet.copyWireBytes(copy.buffer(), 0));
         counters.txHeld++;
         hold.hold(copy, destinationIp, priority, clock.nanoTime());
     }

@@ -141,10 +141,10 @@ final class NativeDatapath implements UdpDatapath
                 tx.destination(messages, queue.destination(start));
                 txDestinations[messages] = queue.destination(start);
                 final int firstIovec = iovecs;
-                final long slot = end - start >= 2 ? staging.take() : 0L;
-                if (0L != slot)
+                final int slot = end - start >= 2 ? staging.take() : -1;
+                if (slot >= 0)
                 {
-                    tx.iovec(iovecs++, slot, RunStaging.copy(queue, pool, start, end, slot));
+                    tx.iovec(iovecs++, staging.address(slot), staging.copy(queue, start, end, slot));
                     counters.onGsoStaged();
                 }
                 else

@@ -1,9 +1,7 @@
 package dev.homa.nic.udp;
 
-import dev.homa.nic.Packet;
-import dev.homa.nic.linux.PacketPool;
 import dev.homa.nic.linux.TransmitQueue;
-import org.agrona.UnsafeApi;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.Arena;
 
@@ -24,26 +22,26 @@ final class RunStaging
     static final int SLOT_BYTES = 65_536;
     private static final int PAGE_BYTES = 4096;
 
-    private final long base;
-    private final int slots;
+    private final UnsafeBuffer slots;
+    private final int count;
     private int taken;
 
     /**
      * @param arena owns the slots' memory.
-     * @param slots how many runs one batch may stage.
+     * @param count how many runs one batch may stage.
      */
-    RunStaging(final Arena arena, final int slots)
+    RunStaging(final Arena arena, final int count)
     {
-        this.slots = slots;
-        base = arena.allocate((long)slots * SLOT_BYTES, PAGE_BYTES).address();
+        this.count = count;
+        slots = new UnsafeBuffer(arena.allocate((long)count * SLOT_BYTES, PAGE_BYTES).address(), count * SLOT_BYTES);
     }
 
     /**
-     * @return a free slot's address, or 0 when every slot is taken until {@link #freeAll()}.
+     * @return a free slot's offset, or -1 when every slot is taken until {@link #freeAll()}.
      */
-    long take()
+    int take()
     {
-        return taken < slots ? base + (long)SLOT_BYTES * taken++ : 0L;
+        return taken < count ? SLOT_BYTES * taken++ : -1;
     }
 
     void freeAll()
@@ -52,34 +50,30 @@ final class RunStaging
     }
 
     /**
-     * Copies the bytes of a run's packets back to back, each packet's header and then its payload pieces, as they go
-     * on the wire.
-     *
-     * @param queue the batch.
-     * @param pool  the packets' slots.
-     * @param start the run's first packet.
-     * @param end   one past its last.
-     * @param to    a slot from {@link #take()}.
-     * @return the run's length in bytes.
+     * @param slot a slot's offset from {@link #take()}.
+     * @return its address.
      */
-    static int copy(final TransmitQueue queue, final PacketPool pool, final int start, final int end, final long to)
+    long address(final int slot)
     {
-        long at = to;
-        for (int j = start; j < end; j++)
-        {
-            final Packet packet = queue.packet(j);
-            at = append(pool.packetAddress((int)packet.handle()), packet.length(), at);
-            for (int k = 0; k < packet.payloadSegments(); k++)
-            {
-                at = append(packet.payloadAddress(k), packet.payloadLength(k), at);
-            }
-        }
-        return (int)(at - to);
+        return slots.addressOffset() + slot;
     }
 
-    private static long append(final long from, final int length, final long at)
+    /**
+     * Copies a run's packets back to back, as they go on the wire.
+     *
+     * @param queue the batch.
+     * @param start the run's first packet.
+     * @param end   one past its last.
+     * @param slot  a slot's offset from {@link #take()}.
+     * @return the run's length in bytes.
+     */
+    int copy(final TransmitQueue queue, final int start, final int end, final int slot)
     {
-        UnsafeApi.copyMemory(null, from, null, at, length);
-        return at + length;
+        int at = slot;
+        for (int j = start; j < end; j++)
+        {
+            at += queue.packet(j).copyWireBytes(slots, at);
+        }
+        return at - slot;
     }
 }

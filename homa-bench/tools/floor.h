@@ -1,5 +1,5 @@
 /*
- * What the C floor programs beside this file share: the clock, failing on an error, and the loopback socket a
+ * What the C floor programs beside this file share: the clocks, failing on an error, and the loopback socket a
  * server binds. Each program still builds with one gcc command (the include is found beside the source).
  */
 #ifndef HOMA_TOOLS_FLOOR_H
@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -17,6 +18,14 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* User and system CPU seconds of this process so far. */
+static double cpu_seconds(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
 }
 
 static void fail(const char *what)

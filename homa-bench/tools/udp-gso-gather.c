@@ -42,13 +42,6 @@
 
 enum { SEGMENT = 1472, SEGMENTS = 44, HEADER = 56, PAYLOAD = SEGMENT - HEADER, POOL = 1 << 20, BATCH = 16 };
 
-static double cpu_seconds(void)
-{
-    struct rusage r;
-    getrusage(RUSAGE_SELF, &r);
-    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
-}
-
 static int receive(int port)
 {
     int one = 1;

@@ -33,13 +33,6 @@ enum { DATAGRAM = 65507, BATCH = 64 };
 static int tcp, spin;
 static long M;
 
-static double cpu_seconds(void)
-{
-    struct rusage r;
-    getrusage(RUSAGE_SELF, &r);
-    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
-}
-
 /* One whole message from buf: TCP in one write loop, UDP as datagrams of DATAGRAM bytes through sendmmsg. */
 static void send_message(int fd, char *buf)
 {

@@ -255,6 +255,10 @@ final class DataReceiver
             // computed from the short messages alone (too many unscheduled levels, the long ones' bytes at the
             // lowest of them).
             calculator.onMessageStarted(messageLength);
+            if (in.incoming >= messageLength)
+            {
+                scheduler.onShortMessage(nowNs);
+            }
         }
         else if (in.length != messageLength)
         {

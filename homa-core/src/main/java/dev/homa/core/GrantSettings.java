@@ -1,11 +1,12 @@
 package dev.homa.core;
 
 import dev.homa.core.grant.GrantConfig;
+import dev.homa.nic.NicDriver;
 
 /**
  * The grant settings of a transport's {@link HomaTransport.Context} (the kernel's {@code homa_grant} and incast
  * handling): unscheduled bytes, overcommitment, the incoming budget and its shares, FIFO grants. Each has its system
- * property and default; {@link #concludeGrants(int, long)} resolves the derived ones and builds the
+ * property and default; {@link #concludeGrants(int, NicDriver)} resolves the derived ones and builds the
  * {@link GrantConfig} the scheduler runs with, whose {@link GrantConfig#validate()} is the one rule set for them.
  *
  * @param <C> the concrete context, which every setter returns.
@@ -39,6 +40,11 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     public static final String MAX_INCOMING_BYTES_PROP_NAME = "homa.max.incoming.bytes";
     /** Default of {@link #maxIncomingBytes(int)}. */
     public static final int MAX_INCOMING_BYTES_DEFAULT = 0;
+
+    /** System property of {@link #bulkIncomingBytes(int)}. */
+    public static final String BULK_INCOMING_BYTES_PROP_NAME = "homa.bulk.incoming.bytes";
+    /** Default of {@link #bulkIncomingBytes(int)}. */
+    public static final int BULK_INCOMING_BYTES_DEFAULT = 0;
 
     /** System property of {@link #maxIncomingBytesPerPeer(int)}. */
     public static final String MAX_INCOMING_BYTES_PER_PEER_PROP_NAME = "homa.max.incoming.bytes.per.peer";
@@ -95,6 +101,7 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     private boolean unscheduledBytesDerived;
     private int overcommit = Configuration.intValue(OVERCOMMIT_PROP_NAME, OVERCOMMIT_DEFAULT);
     private int maxIncomingBytes = Configuration.sizeInt(MAX_INCOMING_BYTES_PROP_NAME, MAX_INCOMING_BYTES_DEFAULT);
+    private int bulkIncomingBytes = Configuration.sizeInt(BULK_INCOMING_BYTES_PROP_NAME, BULK_INCOMING_BYTES_DEFAULT);
     private int maxIncomingBytesPerPeer =
         Configuration.sizeInt(MAX_INCOMING_BYTES_PER_PEER_PROP_NAME, MAX_INCOMING_BYTES_PER_PEER_DEFAULT);
     private int windowBytes = Configuration.sizeInt(WINDOW_BYTES_PROP_NAME, WINDOW_BYTES_DEFAULT);
@@ -118,11 +125,13 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     /**
      * Resolve the derived grant settings, check the incast ones and build the scheduler's configuration.
      *
-     * @param payload           DATA payload bytes per packet.
-     * @param linkBitsPerSecond the driver's link rate.
+     * @param payload DATA payload bytes per packet.
+     * @param driver  the concluded driver: its link rate, and on a path without a transmit queue what its receive
+     *                queue holds.
      */
-    final void concludeGrants(final int payload, final long linkBitsPerSecond)
+    final void concludeGrants(final int payload, final NicDriver driver)
     {
+        final long linkBitsPerSecond = driver.linkBitsPerSecond();
         check(rttNs > 0, "rttNs", rttNs, "> 0");
         unscheduledBytesDerived = 0 == unscheduledBytes;
         if (unscheduledBytesDerived)
@@ -142,6 +151,15 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
             final long linkBytes = linkBitsPerSecond / 8 * MAX_INCOMING_LINK_NS / 1_000_000_000L;
             maxIncomingBytes = (int)Math.min(Integer.MAX_VALUE, Math.max(linkBytes, (long)payload * (overcommit + 1)));
         }
+        if (0 == bulkIncomingBytes)
+        {
+            // A software path has no switch port for granted bytes to wait at: they wait in the receiver's socket,
+            // and two processes move them faster than the link rate the budget assumes, so a window of the link's
+            // share leaves a long message's sender waiting for each GRANT. While no short message would wait behind
+            // them, the budget may fill what that socket holds.
+            final long queueBytes = driver.hasTransmitQueue() ? 0 : driver.receiveQueueBytes();
+            bulkIncomingBytes = (int)Math.min(Integer.MAX_VALUE, Math.max(maxIncomingBytes, queueBytes));
+        }
         if (0 == maxIncomingBytesPerPeer)
         {
             maxIncomingBytesPerPeer = Math.max(payload, maxIncomingBytes / 2);
@@ -151,6 +169,7 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
         grantConfig = new GrantConfig()
             .overcommit(overcommit)
             .maxIncomingBytes(maxIncomingBytes)
+            .bulkIncomingBytes(bulkIncomingBytes)
             .maxIncomingBytesPerPeer(maxIncomingBytesPerPeer)
             .windowBytes(windowBytes)
             .maxPacketPayload(payload)
@@ -266,6 +285,32 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     public int maxIncomingBytes()
     {
         return maxIncomingBytes;
+    }
+
+    /**
+     * The incoming budget while no message too short to need grants arrives (see
+     * {@link dev.homa.core.grant.GrantConfig#bulkIncomingBytes(int)}): with no short message to wait behind granted
+     * bytes, the receiver grants long messages up to this.
+     *
+     * @param bulkIncomingBytes bytes, at least {@link #maxIncomingBytes()}; 0 (default) = on a path without a transmit
+     *                          queue what the driver's receive queue holds ({@link NicDriver#receiveQueueBytes()})
+     *                          where that is more than {@code maxIncomingBytes}, else {@code maxIncomingBytes} (one
+     *                          budget always).
+     * @return this.
+     */
+    public C bulkIncomingBytes(final int bulkIncomingBytes)
+    {
+        checkMutable();
+        this.bulkIncomingBytes = bulkIncomingBytes;
+        return self();
+    }
+
+    /**
+     * @return the bulk incoming budget (after conclude: resolved).
+     */
+    public int bulkIncomingBytes()
+    {
+        return bulkIncomingBytes;
     }
 
     /**

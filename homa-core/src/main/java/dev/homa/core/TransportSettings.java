@@ -185,7 +185,7 @@ abstract class TransportSettings<C extends TransportSettings<C>> extends Priorit
         }
         concludeLimits();
         concludeTimers();
-        concludeGrants(payload, driver.linkBitsPerSecond());
+        concludeGrants(payload, driver);
         concludePacer(driver);
         concludePriorities();
         check(idleSpinNs >= 0, "idleSpinNs", idleSpinNs, ">= 0");

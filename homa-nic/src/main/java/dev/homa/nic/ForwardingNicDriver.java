@@ -108,6 +108,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public long receiveQueueBytes()
+    {
+        return delegate.receiveQueueBytes();
+    }
+
+    @Override
     public boolean completesChecksum()
     {
         return delegate.completesChecksum();

@@ -128,6 +128,19 @@ public interface NicDriver extends AutoCloseable
     }
 
     /**
+     * Bytes of received packets that can wait for {@link #poll} before the path drops more (a receive socket's
+     * buffer, a ring), counted as packet bytes rather than as the kernel accounts its buffers. On a path without a
+     * transmit queue ({@link #hasTransmitQueue()}) this is where bytes granted to senders and not yet received wait,
+     * as a switch port holds them on a network, so it may size the protocol's incoming budget there.
+     *
+     * @return the bytes, or 0 where the driver does not know them (the default).
+     */
+    default long receiveQueueBytes()
+    {
+        return 0;
+    }
+
+    /**
      * {@return true if {@link #awaitReadable(long)} really blocks until input arrives, so that an idle protocol thread
      * can sleep in it instead of spinning or parking on a timer}
      */

@@ -234,6 +234,7 @@ public final class LoadGenerator implements Runnable
             " drops=" + drops +
             " pacerThrottled=" + s.get(HomaMetrics.PACER_THROTTLED) +
             " dataPackets=" + s.get(HomaMetrics.PACKETS_SENT + PacketType.DATA - PacketType.MIN_TYPE) +
-            " grants=" + s.get(HomaMetrics.PACKETS_SENT + PacketType.GRANT - PacketType.MIN_TYPE) + which;
+            " grants=" + s.get(HomaMetrics.PACKETS_SENT + PacketType.GRANT - PacketType.MIN_TYPE) +
+            " budgetWidened=" + s.get(HomaMetrics.INCOMING_BUDGET_WIDENED) + which;
     }
 }

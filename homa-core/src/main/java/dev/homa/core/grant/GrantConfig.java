@@ -21,8 +21,16 @@ public final class GrantConfig
      */
     public static final int INITIAL_PEER_CAPACITY_DEFAULT = 64;
 
+    /**
+     * How long after the last message too short to need grants the budget stays narrow
+     * ({@link #bulkIncomingBytes(int)}): long enough that a stream of short RPCs between long messages
+     * keeps it narrow throughout, not only while one of them is in the receive queue.
+     */
+    public static final long SHORT_MESSAGE_HOLD_NS = 10_000_000L;
+
     private int overcommit;
     private int maxIncomingBytes;
+    private int bulkIncomingBytes;
     private int windowBytes;
     private int maxPacketPayload;
     private int maxScheduledPriority;
@@ -69,6 +77,31 @@ public final class GrantConfig
     public int maxIncomingBytes()
     {
         return maxIncomingBytes;
+    }
+
+    /**
+     * A wider incoming budget for while no short message comes: the budget bounds the granted bytes a newly arrived
+     * message waits behind at the receiver, which matters to a message too short to need grants and to nothing else,
+     * so while none has arrived for {@link #SHORT_MESSAGE_HOLD_NS} the scheduler grants up to this
+     * (each peer's cap widened in proportion), and it narrows back to {@link #maxIncomingBytes()} as soon as one
+     * arrives. Bytes granted before then cannot be taken back: the first short message after a quiet spell may wait
+     * behind the wider budget.
+     *
+     * @param bulkIncomingBytes at least {@link #maxIncomingBytes()}; 0 (default) = the same, one budget always.
+     * @return this for a fluent API.
+     */
+    public GrantConfig bulkIncomingBytes(final int bulkIncomingBytes)
+    {
+        this.bulkIncomingBytes = bulkIncomingBytes;
+        return this;
+    }
+
+    /**
+     * @return the budget while no short message comes; 0 = {@link #maxIncomingBytes()}.
+     */
+    public int bulkIncomingBytes()
+    {
+        return bulkIncomingBytes;
     }
 
     /**
@@ -316,6 +349,8 @@ public final class GrantConfig
         check((long)maxIncomingBytes >= (long)maxPacketPayload * (overcommit + 1), "maxIncomingBytes",
             maxIncomingBytes, ">= maxPacketPayload * (overcommit + 1) = " + (long)maxPacketPayload * (overcommit + 1) +
             ", so every window holds a packet");
+        check(0 == bulkIncomingBytes || bulkIncomingBytes >= maxIncomingBytes, "bulkIncomingBytes", bulkIncomingBytes,
+            "0 (one budget) or >= maxIncomingBytes " + maxIncomingBytes);
         check(0 == maxIncomingBytesPerPeer ||
             (maxIncomingBytesPerPeer >= maxPacketPayload && maxIncomingBytesPerPeer <= maxIncomingBytes),
             "maxIncomingBytesPerPeer", maxIncomingBytesPerPeer,
@@ -352,6 +387,7 @@ public final class GrantConfig
         return "GrantConfig{" +
             "overcommit=" + overcommit +
             ", maxIncomingBytes=" + maxIncomingBytes +
+            ", bulkIncomingBytes=" + bulkIncomingBytes +
             ", maxIncomingBytesPerPeer=" + maxIncomingBytesPerPeer +
             ", windowBytes=" + windowBytes +
             ", maxPacketPayload=" + maxPacketPayload +

@@ -41,7 +41,6 @@ public final class GrantScheduler
     private final int maxPacketPayload;
     private final int overcommit;
     private final int windowBytes;
-    private final int maxIncomingBytes;
     private final boolean strictOvercommit;
     private final boolean fifoOrder;
     private int maxScheduledPriority;
@@ -55,6 +54,7 @@ public final class GrantScheduler
     /** Something changed that may call for grants: {@link #sendGrantsIfDue} has work. */
     private boolean due;
     private boolean inSendGrants;
+    private long lastShortMessageNs = Long.MIN_VALUE / 2;
 
     /** The scheduler's statistics live among the transport's counters. */
     private final HomaMetrics metrics;
@@ -82,7 +82,6 @@ public final class GrantScheduler
         config.validate();
         this.metrics = metrics;
         overcommit = config.overcommit();
-        maxIncomingBytes = config.maxIncomingBytes();
         windowBytes = config.windowBytes();
         maxPacketPayload = config.maxPacketPayload();
         strictOvercommit = config.strictOvercommit();
@@ -90,8 +89,9 @@ public final class GrantScheduler
         maxScheduledPriority = config.maxScheduledPriority();
         candidates = new GrantCandidates(config.initialPeerCapacity(), metrics);
         active = new ActiveSet(overcommit, config.maxActivePerPeer(), metrics);
+        final int maxIncomingBytes = config.maxIncomingBytes();
         budget = new IncomingBudget(maxIncomingBytes, 0 == config.maxIncomingBytesPerPeer() ? maxIncomingBytes :
-            config.maxIncomingBytesPerPeer());
+            config.maxIncomingBytesPerPeer(), Math.max(maxIncomingBytes, config.bulkIncomingBytes()));
         fifo = new FifoGrants(config.fifoGrantIntervalNs(), config.fifoGrantIncrement());
     }
 
@@ -144,6 +144,18 @@ public final class GrantScheduler
             dirty = true;
         }
         budget.update(state);
+    }
+
+    /**
+     * A message too short to need grants started arriving: the budget is narrow until
+     * {@link GrantConfig#SHORT_MESSAGE_HOLD_NS} after it ({@link GrantConfig#bulkIncomingBytes(int)}).
+     *
+     * @param nowNs current time, from the engine's clock.
+     */
+    public void onShortMessage(final long nowNs)
+    {
+        lastShortMessageNs = nowNs;
+        budget.widen(false);
     }
 
     /**
@@ -249,6 +261,10 @@ public final class GrantScheduler
         inSendGrants = true;
         try
         {
+            if (budget.widen(nowNs - lastShortMessageNs >= GrantConfig.SHORT_MESSAGE_HOLD_NS))
+            {
+                metrics.increment(HomaMetrics.INCOMING_BUDGET_WIDENED);
+            }
             int count = grantActive(sender);
             count += fifoGrant(nowNs, sender);
             if (dirty)
@@ -376,13 +392,6 @@ public final class GrantScheduler
         return metrics.get(HomaMetrics.GRANTS_SENT);
     }
 
-    /**
-     * @return bytes by which grants raised granted offsets, summed.
-     */
-    public long grantedBytes()
-    {
-        return metrics.get(HomaMetrics.GRANTED_BYTES);
-    }
 
     /**
      * @return FIFO (starvation avoidance) grants emitted.
@@ -433,13 +442,6 @@ public final class GrantScheduler
         return metrics.get(HomaMetrics.GRANT_DEMOTIONS);
     }
 
-    /**
-     * @return recomputations of the active set.
-     */
-    public long recalculations()
-    {
-        return metrics.get(HomaMetrics.GRANT_RECALCULATIONS);
-    }
 
     /**
      * @return messages that became fully granted.
@@ -495,7 +497,7 @@ public final class GrantScheduler
 
     private int window()
     {
-        return 0 != windowBytes ? windowBytes : maxIncomingBytes / (active.count() + 1);
+        return 0 != windowBytes ? windowBytes : budget.maxIncomingBytes() / (active.count() + 1);
     }
 
     /**

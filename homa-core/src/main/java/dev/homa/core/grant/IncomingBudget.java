@@ -3,24 +3,60 @@ package dev.homa.core.grant;
 /**
  * The incoming budget (homa_grant_update_incoming): bytes granted or sent unscheduled but not yet received, summed
  * over the tracked messages that need grants, each sending peer's share counted only up to its cap; and how many
- * messages hold scheduled grants whose data is still on the way (what strict overcommitment limits).
+ * messages hold scheduled grants whose data is still on the way (what strict overcommitment limits). The budget and
+ * the cap are either the narrow ones or the wider bulk ones ({@link GrantConfig#bulkIncomingBytes(int)}), the
+ * scheduler switching between them; the sum is kept for both caps, so a switch costs nothing.
  */
 final class IncomingBudget
 {
-    private final int maxIncomingBytes;
-    private final long maxIncomingBytesPerPeer;
+    private final int narrowBytes;
+    private final long narrowBytesPerPeer;
+    private final int wideBytes;
+    private final long wideBytesPerPeer;
+    private int maxIncomingBytes;
+    private long maxIncomingBytesPerPeer;
     private long incomingBytes;
-    private long countedIncomingBytes;
+    /** Incoming bytes with each peer's counted up to the narrow cap, and up to the wide one: either may apply next. */
+    private long countedNarrow;
+    private long countedWide;
     private int holders;
 
     /**
      * @param maxIncomingBytes        the budget.
      * @param maxIncomingBytesPerPeer the most one peer's messages count toward it.
+     * @param bulkIncomingBytes       the wider budget {@link #widen(boolean)} switches to, at least the budget; each
+     *                                peer's cap widens in proportion.
      */
-    IncomingBudget(final int maxIncomingBytes, final long maxIncomingBytesPerPeer)
+    IncomingBudget(final int maxIncomingBytes, final long maxIncomingBytesPerPeer, final int bulkIncomingBytes)
     {
+        narrowBytes = maxIncomingBytes;
+        narrowBytesPerPeer = maxIncomingBytesPerPeer;
+        wideBytes = bulkIncomingBytes;
+        wideBytesPerPeer = maxIncomingBytesPerPeer * bulkIncomingBytes / maxIncomingBytes;
         this.maxIncomingBytes = maxIncomingBytes;
         this.maxIncomingBytesPerPeer = maxIncomingBytesPerPeer;
+    }
+
+    /**
+     * Apply the wider budget or the narrow one.
+     *
+     * @param wide true for the bulk budget.
+     * @return true if this widened the budget.
+     */
+    boolean widen(final boolean wide)
+    {
+        final boolean widened = wide && maxIncomingBytes != wideBytes;
+        maxIncomingBytes = wide ? wideBytes : narrowBytes;
+        maxIncomingBytesPerPeer = wide ? wideBytesPerPeer : narrowBytesPerPeer;
+        return widened;
+    }
+
+    /**
+     * @return the budget in force.
+     */
+    int maxIncomingBytes()
+    {
+        return maxIncomingBytes;
     }
 
     /**
@@ -40,7 +76,7 @@ final class IncomingBudget
     }
 
     /**
-     * @return the cap on one peer's incoming bytes.
+     * @return the cap on one peer's incoming bytes in force.
      */
     long maxIncomingBytesPerPeer()
     {
@@ -93,12 +129,12 @@ final class IncomingBudget
         final IncomingAccount account = state.account;
         if (null == account)
         {
-            return maxIncomingBytes - (countedIncomingBytes - state.incoming);
+            return maxIncomingBytes - (counted() - state.incoming);
         }
         final long others = account.bytes - state.incoming;
         final long counted =
             Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
-        final long budgetRoom = maxIncomingBytes - (countedIncomingBytes - counted);
+        final long budgetRoom = maxIncomingBytes - (counted() - counted);
         return Math.min(budgetRoom, peerRoomFor(state));
     }
 
@@ -124,8 +160,8 @@ final class IncomingBudget
     }
 
     /**
-     * Set a message's incoming bytes, keeping the raw total, its peer's sum and the counted total (each peer's sum
-     * capped at the per-peer limit) up to date.
+     * Set a message's incoming bytes, keeping the raw total, its peer's sum and the counted totals (each peer's sum
+     * capped at either per-peer limit) up to date.
      */
     private void change(final GrantState state, final int incoming)
     {
@@ -139,12 +175,19 @@ final class IncomingBudget
         final IncomingAccount account = state.account;
         if (null == account)
         {
-            countedIncomingBytes += delta;
+            countedNarrow += delta;
+            countedWide += delta;
             return;
         }
         final long before = account.bytes;
         final long after = before + delta;
         account.bytes = after;
-        countedIncomingBytes += Math.min(after, maxIncomingBytesPerPeer) - Math.min(before, maxIncomingBytesPerPeer);
+        countedNarrow += Math.min(after, narrowBytesPerPeer) - Math.min(before, narrowBytesPerPeer);
+        countedWide += Math.min(after, wideBytesPerPeer) - Math.min(before, wideBytesPerPeer);
+    }
+
+    private long counted()
+    {
+        return maxIncomingBytes == narrowBytes ? countedNarrow : countedWide;
     }
 }

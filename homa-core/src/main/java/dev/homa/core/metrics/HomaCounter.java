@@ -162,6 +162,11 @@ public enum HomaCounter
     GRANT_PEER_QUEUES("grant.peer_queues"),
     /** Grants held back because strict overcommitment allowed no further holder. */
     STRICT_DEFERRALS("grant.strict_deferrals"),
+    /**
+     * Times the incoming budget widened to the bulk budget, no message too short to need grants having arrived for a
+     * while (GrantConfig.bulkIncomingBytes).
+     */
+    INCOMING_BUDGET_WIDENED("grant.budget_widened"),
     /** Times a peer's unscheduled bytes rose to a shorter round trip measured to it (software paths). */
     UNSCHEDULED_RAISES("unscheduled_raises"),
 

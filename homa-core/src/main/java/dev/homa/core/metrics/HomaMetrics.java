@@ -166,6 +166,8 @@ public final class HomaMetrics
     public static final int GRANT_PEER_QUEUES = HomaCounter.GRANT_PEER_QUEUES.id();
     /** Slot of {@link HomaCounter#STRICT_DEFERRALS}. */
     public static final int STRICT_DEFERRALS = HomaCounter.STRICT_DEFERRALS.id();
+    /** Slot of {@link HomaCounter#INCOMING_BUDGET_WIDENED}. */
+    public static final int INCOMING_BUDGET_WIDENED = HomaCounter.INCOMING_BUDGET_WIDENED.id();
     /** Slot of {@link HomaCounter#UNSCHEDULED_RAISES}. */
     public static final int UNSCHEDULED_RAISES = HomaCounter.UNSCHEDULED_RAISES.id();
     /** Slot of {@link HomaCounter#DUTY_CYCLE_STALLS}. */

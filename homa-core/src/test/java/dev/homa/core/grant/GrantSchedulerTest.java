@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import dev.homa.core.metrics.HomaMetrics;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -331,6 +332,48 @@ class GrantSchedulerTest
         assertEquals(roundUp(UNSCHED + budgetLeft), m5.state.grantedOffset());
         assertEquals(1, scheduler.budgetLimitedGrants());
         assertEquals(List.of(m4, m5), sender.drain().stream().map(RecordingGrantSender.Grant::message).toList());
+    }
+
+    @Test
+    void shouldWidenTheBudgetOnlyWhileNoShortMessageArrives()
+    {
+        final HomaMetrics metrics = new HomaMetrics();
+        final GrantScheduler scheduler = new GrantScheduler(config().bulkIncomingBytes(1_200_000), metrics);
+        final TestMessage m1 = arrived(1, 3_000_000, 0);
+        final TestMessage m2 = arrived(2, 3_000_001, 1);
+        scheduler.add(m1);
+        scheduler.add(m2);
+        // No short message has come: two active share the bulk budget, a window of 1,200,000 / 3 each.
+        assertEquals(2, scheduler.sendGrants(0, sender));
+        assertEquals(roundUp(UNSCHED + 400_000), m1.state.grantedOffset());
+        assertEquals(roundUp(UNSCHED + 400_000), m2.state.grantedOffset());
+        assertEquals(1, metrics.get(HomaMetrics.INCOMING_BUDGET_WIDENED));
+
+        // A short message arrives: the budget is narrow at once and for the hold after it, 400,000 / 3 a window.
+        final long shortNs = 5_000_000;
+        scheduler.onShortMessage(shortNs);
+        for (final long nowNs : new long[] { shortNs, shortNs + GrantConfig.SHORT_MESSAGE_HOLD_NS - 1 })
+        {
+            receiveAllGranted(scheduler, m1, m2);
+            assertEquals(2, scheduler.sendGrants(nowNs, sender));
+            assertEquals(roundUp(m1.received + 400_000 / 3), m1.state.grantedOffset(), "narrow at " + nowNs);
+            assertEquals(roundUp(m2.received + 400_000 / 3), m2.state.grantedOffset(), "narrow at " + nowNs);
+        }
+
+        // The hold has passed with no other short message: wide again.
+        receiveAllGranted(scheduler, m1, m2);
+        assertEquals(2, scheduler.sendGrants(shortNs + GrantConfig.SHORT_MESSAGE_HOLD_NS, sender));
+        assertEquals(roundUp(m1.received + 400_000), m1.state.grantedOffset());
+        assertEquals(2, metrics.get(HomaMetrics.INCOMING_BUDGET_WIDENED));
+    }
+
+    private static void receiveAllGranted(final GrantScheduler scheduler, final TestMessage... messages)
+    {
+        for (final TestMessage message : messages)
+        {
+            message.received = message.state.grantedOffset();
+            scheduler.onDataReceived(message);
+        }
     }
 
     @Test

@@ -164,8 +164,7 @@ public final class UdpDriver implements NicDriver
             "device unknown" : device.name(), context.datapath(), maxPacketLength, linkBitsPerSecond / 1_000_000,
             transmitQueue ? " paced" : " (software device: not paced)", gso, sockets.gro(), sockets.steered(),
             sockets.receiveBufferBytes());
-        // The kernel reports twice the bytes it took.
-        final int taken = sockets.receiveBufferBytes() / 2;
+        final long taken = receiveQueueBytes();
         if (taken < context.socketReceiveBufferBytes())
         {
             LOGGER.warn("udp driver on {}: the kernel took {} bytes of receive buffer per socket where {} were " +
@@ -292,6 +291,16 @@ public final class UdpDriver implements NicDriver
     public long queuedBytes()
     {
         return transmitQueue ? queueEstimator.queuedBytes() : 0;
+    }
+
+    /**
+     * {@return what the smallest receive socket holds: half of its buffer as the kernel accounts it, which counts each
+     * datagram's memory overhead (the bytes the driver asked for, unless {@code net.core.rmem_max} capped them)}
+     */
+    @Override
+    public long receiveQueueBytes()
+    {
+        return sockets.receiveBufferBytes() / 2;
     }
 
     @Override

@@ -101,6 +101,7 @@ class UdpDriverTest
         assertEquals(gro, a.groEnabled(), "GRO requested and supported by this kernel");
         assertTrue(a.prioritySteering(), "reuseport steering attaches without privilege");
         assertEquals(UdpDriverContext.Datapath.NATIVE == datapath, a.singleReceiveSocket());
+        assertEquals(a.socketReceiveBufferBytes() / 2, a.receiveQueueBytes(), "the kernel accounts twice the bytes");
 
         int sequence = 0;
         for (int round = 0; round < 20; round++)

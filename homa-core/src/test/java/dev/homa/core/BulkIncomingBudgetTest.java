@@ -3,9 +3,7 @@ package dev.homa.core;
 import dev.homa.core.wire.GrantFlyweight;
 import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.PacketType;
-import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.NicDriver;
-import dev.homa.nic.Packet;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -29,6 +27,7 @@ final class BulkIncomingBudgetTest
     private static final int PORT = 70;
     private static final int LONG = 1_000_000;
     private static final long QUEUE_BYTES = 4_000_000;
+    private static final GrantFlyweight GRANT = new GrantFlyweight();
 
     @Test
     @Timeout(30)
@@ -73,12 +72,12 @@ final class BulkIncomingBudgetTest
     {
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
         {
-            assertEquals(QUEUE_BYTES, bulk(new ServerDriver(fabric.driverAt(0), true, QUEUE_BYTES, null), 0));
-            assertEquals(160_000, bulk(new ServerDriver(fabric.driverAt(0), true, 100_000, null), 0),
+            assertEquals(QUEUE_BYTES, bulk(path(fabric.driverAt(0), true, QUEUE_BYTES), 0));
+            assertEquals(160_000, bulk(path(fabric.driverAt(0), true, 100_000), 0),
                 "never below the budget");
-            assertEquals(160_000, bulk(new ServerDriver(fabric.driverAt(0), false, QUEUE_BYTES, null), 0),
+            assertEquals(160_000, bulk(path(fabric.driverAt(0), false, QUEUE_BYTES), 0),
                 "a NIC: one budget");
-            assertEquals(700_000, bulk(new ServerDriver(fabric.driverAt(0), true, QUEUE_BYTES, null), 700_000),
+            assertEquals(700_000, bulk(path(fabric.driverAt(0), true, QUEUE_BYTES), 700_000),
                 "a value set is kept");
         }
     }
@@ -92,7 +91,18 @@ final class BulkIncomingBudgetTest
     private static Cluster cluster(final boolean software, final List<Integer> grants)
     {
         return new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), 2, ctx -> { },
-            (host, driver) -> 1 == host ? new ServerDriver(driver, software, QUEUE_BYTES, grants) : driver);
+            (host, driver) -> 1 == host ? path(driver, software, QUEUE_BYTES).onSend((packet) ->
+            {
+                if (PacketType.GRANT == HomaHeaderFlyweight.typeOf(packet.buffer(), 0))
+                {
+                    grants.add(GRANT.wrap(packet.buffer(), 0).offset());
+                }
+            }) : driver);
+    }
+
+    private static PathDriver path(final NicDriver delegate, final boolean software, final long queueBytes)
+    {
+        return new PathDriver(delegate).transmitQueue(!software).receiveQueueBytes(queueBytes);
     }
 
     private static void request(
@@ -109,48 +119,5 @@ final class BulkIncomingBudgetTest
             request.release();
             return true;
         }, 100_000_000L), "a " + length + "-byte request received");
-    }
-
-    /**
-     * A fabric driver that says whether it has a transmit queue and how much its receive queue holds as told, and
-     * notes the offset of each GRANT it sends.
-     */
-    private static final class ServerDriver extends ForwardingNicDriver
-    {
-        private final boolean software;
-        private final long queueBytes;
-        private final List<Integer> grants;
-        private final GrantFlyweight grant = new GrantFlyweight();
-
-        ServerDriver(
-            final NicDriver delegate, final boolean software, final long queueBytes, final List<Integer> grants)
-        {
-            super(delegate);
-            this.software = software;
-            this.queueBytes = queueBytes;
-            this.grants = grants;
-        }
-
-        @Override
-        public boolean hasTransmitQueue()
-        {
-            return !software;
-        }
-
-        @Override
-        public long receiveQueueBytes()
-        {
-            return queueBytes;
-        }
-
-        @Override
-        public boolean send(final Packet packet, final long destination, final int priority)
-        {
-            if (null != grants && PacketType.GRANT == HomaHeaderFlyweight.typeOf(packet.buffer(), 0))
-            {
-                grants.add(grant.wrap(packet.buffer(), 0).offset());
-            }
-            return super.send(packet, destination, priority);
-        }
     }
 }

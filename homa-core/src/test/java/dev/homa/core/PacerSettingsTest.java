@@ -1,6 +1,5 @@
 package dev.homa.core;
 
-import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.NicDriver;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
@@ -22,9 +21,9 @@ final class PacerSettingsTest
     {
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
         {
-            assertEquals(125_000, cap(new Device(fabric.driverAt(0), true, 200_000_000_000L, 1500)));
+            assertEquals(125_000, cap(device(fabric.driverAt(0), true, 200_000_000_000L, 1500)));
             assertEquals(2 * (1500 + fabric.driverAt(0).wireOverheadBytes()),
-                cap(new Device(fabric.driverAt(0), true, 1_000_000_000L, 1500)));
+                cap(device(fabric.driverAt(0), true, 1_000_000_000L, 1500)));
         }
     }
 
@@ -34,7 +33,7 @@ final class PacerSettingsTest
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
         {
             assertEquals(PacerSettings.UNQUEUED_FLUSH_BYTES,
-                cap(new Device(fabric.driverAt(0), false, 25_000_000_000L, 1500)));
+                cap(device(fabric.driverAt(0), false, 25_000_000_000L, 1500)));
             assertEquals(4 * 64 * 1024, PacerSettings.UNQUEUED_FLUSH_BYTES);
         }
     }
@@ -45,7 +44,7 @@ final class PacerSettingsTest
         try (Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(1).build())
         {
             final HomaTransport.Context ctx = new HomaTransport.Context()
-                .driver(new Device(fabric.driverAt(0), false, 25_000_000_000L, 1500))
+                .driver(device(fabric.driverAt(0), false, 25_000_000_000L, 1500))
                 .maxNicQueueBytes(70_000);
             ctx.concludePacer(ctx.driver());
             assertEquals(70_000, ctx.maxNicQueueBytes());
@@ -59,38 +58,10 @@ final class PacerSettingsTest
         return ctx.maxNicQueueBytes();
     }
 
-    /** A device with the given queue, link rate and packet size. */
-    private static final class Device extends ForwardingNicDriver
+    private static NicDriver device(
+        final NicDriver delegate, final boolean transmitQueue, final long linkBitsPerSecond, final int maxPacketLength)
     {
-        private final boolean transmitQueue;
-        private final long linkBitsPerSecond;
-        private final int maxPacketLength;
-
-        Device(final NicDriver delegate, final boolean transmitQueue, final long linkBitsPerSecond,
-            final int maxPacketLength)
-        {
-            super(delegate);
-            this.transmitQueue = transmitQueue;
-            this.linkBitsPerSecond = linkBitsPerSecond;
-            this.maxPacketLength = maxPacketLength;
-        }
-
-        @Override
-        public boolean hasTransmitQueue()
-        {
-            return transmitQueue;
-        }
-
-        @Override
-        public long linkBitsPerSecond()
-        {
-            return linkBitsPerSecond;
-        }
-
-        @Override
-        public int maxPacketLength()
-        {
-            return maxPacketLength;
-        }
+        return new PathDriver(delegate).transmitQueue(transmitQueue).linkBitsPerSecond(linkBitsPerSecond)
+            .maxPacketLength(maxPacketLength);
     }
 }

@@ -4,9 +4,6 @@ import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.DataHeaderFlyweight;
 import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.PacketType;
-import dev.homa.nic.ForwardingNicDriver;
-import dev.homa.nic.NicDriver;
-import dev.homa.nic.Packet;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -75,8 +72,14 @@ final class UnscheduledSizerTest
         final int[] messages = new int[1];
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), 2,
             ctx -> ctx.unscheduledBytes(unscheduledBytes),
-            (host, driver) -> 0 == host ? new ClientDriver(driver, software, incoming, messages) :
-                new ClientDriver(driver, software, null, null)))
+            (host, driver) -> new PathDriver(driver).transmitQueue(!software).onSend((packet) ->
+            {
+                if (0 == host && PacketType.DATA == HomaHeaderFlyweight.typeOf(packet.buffer(), 0) &&
+                    0 == DataHeaderFlyweight.segmentOffsetOf(packet.buffer(), 0) && messages[0] < incoming.length)
+                {
+                    incoming[messages[0]++] = DataHeaderFlyweight.incomingOf(packet.buffer(), 0);
+                }
+            })))
         {
             cluster.slowHost(1, 40_000);
             final HomaSocket server = cluster.transport(1).openSocket(PORT);
@@ -100,41 +103,5 @@ final class UnscheduledSizerTest
             raises[0] = cluster.transport(0).metrics().get(HomaMetrics.UNSCHEDULED_RAISES);
         }
         return incoming;
-    }
-
-    /**
-     * A fabric driver that says whether it has a transmit queue as told, and notes the incoming field of each first
-     * DATA packet at offset 0 it sends.
-     */
-    private static final class ClientDriver extends ForwardingNicDriver
-    {
-        private final boolean software;
-        private final int[] incoming;
-        private final int[] messages;
-
-        ClientDriver(final NicDriver delegate, final boolean software, final int[] incoming, final int[] messages)
-        {
-            super(delegate);
-            this.software = software;
-            this.incoming = incoming;
-            this.messages = messages;
-        }
-
-        @Override
-        public boolean hasTransmitQueue()
-        {
-            return !software;
-        }
-
-        @Override
-        public boolean send(final Packet packet, final long destination, final int priority)
-        {
-            if (null != incoming && PacketType.DATA == HomaHeaderFlyweight.typeOf(packet.buffer(), 0) &&
-                0 == DataHeaderFlyweight.segmentOffsetOf(packet.buffer(), 0) && messages[0] < incoming.length)
-            {
-                incoming[messages[0]++] = DataHeaderFlyweight.incomingOf(packet.buffer(), 0);
-            }
-            return super.send(packet, destination, priority);
-        }
     }
 }

@@ -109,15 +109,6 @@ final class BulkIncomingBudgetTest
         final Cluster cluster, final HomaSocket server, final HomaSocket client, final int length)
     {
         client.homaSend(cluster.address(1), PORT, new UnsafeBuffer(new byte[length]), 0, length, length);
-        assertTrue(cluster.runUntil(() ->
-        {
-            final HomaMessage request = server.homaRecv(HomaSocket.RECV_REQUEST);
-            if (null == request)
-            {
-                return false;
-            }
-            request.release();
-            return true;
-        }, 100_000_000L), "a " + length + "-byte request received");
+        assertTrue(cluster.runUntilRequestReleased(server, 100_000_000L), "a " + length + "-byte request received");
     }
 }

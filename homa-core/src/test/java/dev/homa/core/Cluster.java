@@ -152,6 +152,25 @@ final class Cluster implements AutoCloseable
         return sim.runUntil(stop, sim.nowNs() + limitNs);
     }
 
+    /**
+     * Run until {@code server} has a request, and release it.
+     *
+     * @return true if one came within {@code limitNs} of virtual time.
+     */
+    boolean runUntilRequestReleased(final HomaSocket server, final long limitNs)
+    {
+        return runUntil(() ->
+        {
+            final HomaMessage request = server.homaRecv(HomaSocket.RECV_REQUEST);
+            if (null == request)
+            {
+                return false;
+            }
+            request.release();
+            return true;
+        }, limitNs);
+    }
+
     void assertNoErrors()
     {
         if (!errors.isEmpty())

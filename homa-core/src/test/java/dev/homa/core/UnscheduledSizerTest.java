@@ -88,16 +88,7 @@ final class UnscheduledSizerTest
             for (int m = 0; m < MESSAGES; m++)
             {
                 client.homaSend(cluster.address(1), PORT, buffer, 0, LENGTH, m);
-                assertTrue(cluster.runUntil(() ->
-                {
-                    final HomaMessage request = server.homaRecv(HomaSocket.RECV_REQUEST);
-                    if (null == request)
-                    {
-                        return false;
-                    }
-                    request.release();
-                    return true;
-                }, 100_000_000L), "message " + m + " received");
+                assertTrue(cluster.runUntilRequestReleased(server, 100_000_000L), "message " + m + " received");
             }
             cluster.assertNoErrors();
             raises[0] = cluster.transport(0).metrics().get(HomaMetrics.UNSCHEDULED_RAISES);

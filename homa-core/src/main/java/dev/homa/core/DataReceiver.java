@@ -255,7 +255,7 @@ final class DataReceiver
             // computed from the short messages alone (too many unscheduled levels, the long ones' bytes at the
             // lowest of them).
             calculator.onMessageStarted(messageLength);
-            if (in.incoming >= messageLength)
+            if (!in.needsGrants())
             {
                 scheduler.onShortMessage(nowNs);
             }
@@ -290,7 +290,7 @@ final class DataReceiver
             metrics.increment(HomaMetrics.decoderDrop(RejectReason.OFFSET_PAST_END.ordinal()));
             return;
         }
-        if (!in.scheduled && in.incoming < in.length)
+        if (!in.scheduled && in.needsGrants())
         {
             // A message that needs grants is the scheduler's from its first packet until its last (only such
             // messages count toward the incoming budget, as in homa_grant_update_incoming).

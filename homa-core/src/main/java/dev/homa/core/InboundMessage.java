@@ -69,6 +69,14 @@ final class InboundMessage implements Grantable
     }
 
     /**
+     * @return true if the message is longer than the bytes its sender may send unscheduled, so that it needs grants.
+     */
+    boolean needsGrants()
+    {
+        return incoming < length;
+    }
+
+    /**
      * {@return one past the last byte the sender may have sent: its unscheduled bytes or the highest offset granted
      * so far, within the message}
      */

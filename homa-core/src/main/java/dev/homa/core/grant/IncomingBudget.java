@@ -13,8 +13,7 @@ final class IncomingBudget
     private final long narrowBytesPerPeer;
     private final int wideBytes;
     private final long wideBytesPerPeer;
-    private int maxIncomingBytes;
-    private long maxIncomingBytesPerPeer;
+    private boolean wide;
     private long incomingBytes;
     /** Incoming bytes with each peer's counted up to the narrow cap, and up to the wide one: either may apply next. */
     private long countedNarrow;
@@ -33,8 +32,6 @@ final class IncomingBudget
         narrowBytesPerPeer = maxIncomingBytesPerPeer;
         wideBytes = bulkIncomingBytes;
         wideBytesPerPeer = maxIncomingBytesPerPeer * bulkIncomingBytes / maxIncomingBytes;
-        this.maxIncomingBytes = maxIncomingBytes;
-        this.maxIncomingBytesPerPeer = maxIncomingBytesPerPeer;
     }
 
     /**
@@ -45,9 +42,8 @@ final class IncomingBudget
      */
     boolean widen(final boolean wide)
     {
-        final boolean widened = wide && maxIncomingBytes != wideBytes;
-        maxIncomingBytes = wide ? wideBytes : narrowBytes;
-        maxIncomingBytesPerPeer = wide ? wideBytesPerPeer : narrowBytesPerPeer;
+        final boolean widened = wide && !this.wide && wideBytes != narrowBytes;
+        this.wide = wide;
         return widened;
     }
 
@@ -56,7 +52,7 @@ final class IncomingBudget
      */
     int maxIncomingBytes()
     {
-        return maxIncomingBytes;
+        return wide ? wideBytes : narrowBytes;
     }
 
     /**
@@ -80,7 +76,7 @@ final class IncomingBudget
      */
     long maxIncomingBytesPerPeer()
     {
-        return maxIncomingBytesPerPeer;
+        return wide ? wideBytesPerPeer : narrowBytesPerPeer;
     }
 
     /**
@@ -129,12 +125,12 @@ final class IncomingBudget
         final IncomingAccount account = state.account;
         if (null == account)
         {
-            return maxIncomingBytes - (counted() - state.incoming);
+            return maxIncomingBytes() - (counted() - state.incoming);
         }
+        final long cap = maxIncomingBytesPerPeer();
         final long others = account.bytes - state.incoming;
-        final long counted =
-            Math.min(account.bytes, maxIncomingBytesPerPeer) - Math.min(others, maxIncomingBytesPerPeer);
-        final long budgetRoom = maxIncomingBytes - (counted() - counted);
+        final long counted = Math.min(account.bytes, cap) - Math.min(others, cap);
+        final long budgetRoom = maxIncomingBytes() - (counted() - counted);
         return Math.min(budgetRoom, peerRoomFor(state));
     }
 
@@ -145,7 +141,7 @@ final class IncomingBudget
      */
     long ownRoomFor(final GrantState state)
     {
-        return null == state.account ? Integer.MAX_VALUE : maxIncomingBytesPerPeer;
+        return null == state.account ? Integer.MAX_VALUE : maxIncomingBytesPerPeer();
     }
 
     /**
@@ -156,7 +152,7 @@ final class IncomingBudget
     long peerRoomFor(final GrantState state)
     {
         final IncomingAccount account = state.account;
-        return null == account ? Integer.MAX_VALUE : maxIncomingBytesPerPeer - (account.bytes - state.incoming);
+        return null == account ? Integer.MAX_VALUE : maxIncomingBytesPerPeer() - (account.bytes - state.incoming);
     }
 
     /**
@@ -188,6 +184,6 @@ final class IncomingBudget
 
     private long counted()
     {
-        return maxIncomingBytes == narrowBytes ? countedNarrow : countedWide;
+        return wide ? countedWide : countedNarrow;
     }
 }

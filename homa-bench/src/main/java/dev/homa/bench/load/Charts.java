@@ -4,6 +4,7 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
@@ -14,6 +15,10 @@ import java.awt.Color;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.text.FieldPosition;
+import java.text.NumberFormat;
+import java.text.ParsePosition;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -55,6 +60,9 @@ final class Charts
         final LogAxis x = new LogAxis("message size (bytes, request = response)");
         x.setBase(10);
         x.setSmallestValue(1);
+        // A tick a decade, named as the runner's sizes are (1k, 100k, 1m), not as powers of ten.
+        x.setTickUnit(new NumberTickUnit(1));
+        x.setNumberFormatOverride(new SizeFormat());
         final NumberAxis y = new NumberAxis("goodput (Gb/s, request + response bytes)");
         y.setAutoRangeIncludesZero(true);
         final XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
@@ -75,6 +83,40 @@ final class Charts
         catch (final IOException ex)
         {
             throw new UncheckedIOException("cannot write " + file, ex);
+        }
+    }
+
+    /**
+     * Labels a byte count in the runner's size notation: 1k = 1,000 bytes, 1m = 1,000,000.
+     */
+    private static final class SizeFormat extends NumberFormat
+    {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public StringBuffer format(final double number, final StringBuffer toAppendTo, final FieldPosition pos)
+        {
+            if (number >= 1e6)
+            {
+                return toAppendTo.append(String.format(Locale.ROOT, "%.0fm", number / 1e6));
+            }
+            if (number >= 1e3)
+            {
+                return toAppendTo.append(String.format(Locale.ROOT, "%.0fk", number / 1e3));
+            }
+            return toAppendTo.append(String.format(Locale.ROOT, "%.0f", number));
+        }
+
+        @Override
+        public StringBuffer format(final long number, final StringBuffer toAppendTo, final FieldPosition pos)
+        {
+            return format((double)number, toAppendTo, pos);
+        }
+
+        @Override
+        public Number parse(final String source, final ParsePosition parsePosition)
+        {
+            throw new UnsupportedOperationException("labels only");
         }
     }
 }

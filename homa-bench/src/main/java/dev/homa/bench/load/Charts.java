@@ -89,7 +89,7 @@ final class Charts
     /**
      * Labels a byte count in the runner's size notation: 1k = 1,000 bytes, 1m = 1,000,000.
      */
-    private static final class SizeFormat extends NumberFormat
+    static final class SizeFormat extends NumberFormat
     {
         private static final long serialVersionUID = 1L;
 

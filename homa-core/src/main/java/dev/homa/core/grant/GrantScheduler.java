@@ -392,7 +392,6 @@ public final class GrantScheduler
         return metrics.get(HomaMetrics.GRANTS_SENT);
     }
 
-
     /**
      * @return FIFO (starvation avoidance) grants emitted.
      */
@@ -441,7 +440,6 @@ public final class GrantScheduler
     {
         return metrics.get(HomaMetrics.GRANT_DEMOTIONS);
     }
-
 
     /**
      * @return messages that became fully granted.

@@ -29,7 +29,7 @@ final class WarmUp
 
     @Option(names = "--warmup-max", defaultValue = "30", description = "Most warm-up seconds per trial " +
         "(default ${DEFAULT-VALUE}): past --warmup, a trial warms up while the compiler threads of one of its JVMs " +
-        "took more than 5% of a core in either of the last two seconds; equal to --warmup for a fixed warm-up.")
+        "took more than 5%% of a core in either of the last two seconds; equal to --warmup for a fixed warm-up.")
     double maxSeconds;
 
     /** For picocli. */

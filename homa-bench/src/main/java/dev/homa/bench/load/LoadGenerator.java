@@ -218,11 +218,14 @@ public final class LoadGenerator implements Runnable
         final StringBuilder which = new StringBuilder();
         for (int i = 0; i < s.length(); i++)
         {
-            // The engine's drops and the driver's, the kernel's socket-buffer drops among them; and how often the
-            // UDP driver read a payload straight to its place, and how often a guess missed.
+            // The engine's drops and the driver's, the kernel's socket-buffer drops among them; how often the UDP
+            // driver read a payload straight to its place, and how often a guess missed; and its packets, GSO sends
+            // and GRO reads, whose ratios say how many packets a system call moved.
             final String name = s.name(i);
             final boolean drop = name.startsWith("drop") || name.startsWith("driver.") && name.contains("drop");
-            if ((drop || name.startsWith("driver.rx_place")) && 0 != s.get(i))
+            final boolean shown = name.startsWith("driver.rx_place") || name.startsWith("driver.packets_") ||
+                name.startsWith("driver.gso_") || name.startsWith("driver.gro_");
+            if ((drop || shown) && 0 != s.get(i))
             {
                 drops += drop ? s.get(i) : 0;
                 which.append(' ').append(name).append('=').append(s.get(i));

@@ -253,7 +253,7 @@ final class HomaEngine implements Agent
                 work += commandWork + pacer.pace();
                 transmitter.flushBatch();
             }
-            work += driver.poll(dispatcher, pollBurst);
+            work += timer.onPolled(driver.poll(dispatcher, pollBurst), pollBurst);
             if (nowNs - nextTickNs >= 0)
             {
                 nextTickNs = nowNs + tickNs;

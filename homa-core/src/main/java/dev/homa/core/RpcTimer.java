@@ -30,11 +30,20 @@ import java.util.concurrent.TimeUnit;
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
  * its RPCs end at once. The same tick evicts idle peers, retries messages waiting for receive pages and renews
  * every peer's allowance of control answers.
+ * <p>
+ * Silence is what this host has read, not what has reached it: a tick throughout which packets waited unread in the
+ * driver (every poll took its whole burst) counts no silence, at most {@link #MAX_BACKLOGGED_TICKS} in a row. A
+ * userspace receiver that falls behind holds milliseconds of packets in its socket buffers, unlike the kernel's,
+ * which handles each packet as it arrives; counted, that wait would draw RESENDs for bytes already there, whose
+ * retransmissions deepen the backlog that caused them, and time out RPCs whose packets are waiting to be read. A
+ * receiver that never catches up (a flood) still counts one tick in four, so every timeout still comes, later.
  */
 final class RpcTimer
 {
     private static final Logger LOG = LoggerFactory.getLogger(RpcTimer.class);
     private static final long LOG_INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
+    /** Ticks in a row that may count no silence because the receive path was behind. */
+    static final int MAX_BACKLOGGED_TICKS = 3;
 
     private final RpcTable rpcs;
     private final ControlSender controlSender;
@@ -58,6 +67,9 @@ final class RpcTimer
     private long nextLogNs = Long.MIN_VALUE;
     private long unloggedTimeouts;
     private Peer deadPeer;
+    private boolean drained;
+    private int backloggedTicks;
+    private boolean countSilence;
 
     /**
      * @param ctx             concluded context (tick and its multiples).
@@ -103,6 +115,23 @@ final class RpcTimer
     }
 
     /**
+     * A poll of the driver took place: if it found fewer packets than it could take, the driver held no unread
+     * packet then.
+     *
+     * @param polled packets the poll took.
+     * @param burst  packets it could take.
+     * @return {@code polled}.
+     */
+    int onPolled(final int polled, final int burst)
+    {
+        if (polled < burst)
+        {
+            drained = true;
+        }
+        return polled;
+    }
+
+    /**
      * One tick over every live RPC, then peer eviction and the receive-page retry.
      *
      * @return RPCs acted on.
@@ -111,6 +140,16 @@ final class RpcTimer
     {
         ticks++;
         limiter.onTick();
+        countSilence = drained || ++backloggedTicks > MAX_BACKLOGGED_TICKS;
+        drained = false;
+        if (countSilence)
+        {
+            backloggedTicks = 0;
+        }
+        else
+        {
+            metrics.increment(HomaMetrics.TIMER_BACKLOGGED_TICKS);
+        }
         int work = 0;
         // A client RPC asked with a RESEND moves to the tail; the scan ends at the RPC that was last when it began,
         // so it meets none twice.
@@ -151,6 +190,11 @@ final class RpcTimer
         if (!rpc.client && Rpc.STATE_IN_SERVICE == rpc.state)
         {
             rpc.silentTicks = 0;
+            return 0;
+        }
+        if (!countSilence)
+        {
+            // What the peer sent this tick may be among the packets not read yet.
             return 0;
         }
         final OutboundMessage out = rpc.out;

@@ -1,10 +1,13 @@
 package dev.homa.core;
 
+import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.PacketType;
+import dev.homa.nic.HostAddress;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The RPC timer over a fake driver: a client whose server stays silent asks for the response after
  * {@code resendTicks}, again every {@code resendIntervalTicks}, and ends with a timeout at {@code timeoutTicks}; a
  * server whose response has left asks for the client's ACK after {@code requestAckTicks} and then each time the
- * silence doubles, and frees the RPC at {@code timeoutTicks}.
+ * silence doubles, and frees the RPC at {@code timeoutTicks}. A tick throughout which packets waited unread counts
+ * no silence, up to three in a row.
  */
 @Timeout(30)
 final class RpcTimerTest
@@ -49,6 +53,48 @@ final class RpcTimerTest
             assertInstanceOf(HomaTimeoutException.class, result.error());
             assertEquals(20, endTick, "timed out after timeoutTicks of silence");
             assertNull(host.socket.homaRecv(HomaSocket.RECV_ANY));
+        }
+    }
+
+    @Test
+    void ticksWithPacketsWaitingUnreadCountNoSilenceButTheRpcStillTimesOut()
+    {
+        final int burst = 4;
+        try (FakeHost host = new FakeHost(
+            (ctx) -> ctx.pollBurst(burst).resendTicks(3).resendIntervalTicks(4).timeoutTicks(20)))
+        {
+            final long id = host.send(100);
+            // The response of an RPC this host does not have, from a third host: read, counted and dropped.
+            final long other = HostAddress.parseIpv4("10.0.0.3");
+            final ByteBuffer unread = KernelPeer.data(40_000, FakeHost.PORT, 77_777, 100, 100, 0, 100, 0, 0, 0, false);
+            final List<Integer> resendTicks = new ArrayList<>();
+            final HomaMetrics metrics = host.transport.metrics();
+            HomaMessage result = null;
+            int endTick = 0;
+            for (int tick = 1; tick <= 100 && null == result; tick++)
+            {
+                // More than a poll takes: packets wait unread throughout the tick.
+                for (int i = 0; i <= burst; i++)
+                {
+                    host.driver.deliver(unread, other);
+                }
+                final int before = host.driver.sent(PacketType.RESEND).size();
+                host.tick();
+                if (host.driver.sent(PacketType.RESEND).size() > before)
+                {
+                    resendTicks.add(tick);
+                }
+                result = host.socket.homaRecv(HomaSocket.RECV_RESPONSE);
+                endTick = tick;
+            }
+            // The first tick counts (the polls before it found nothing to read), then one in four: silence reaches
+            // resendTicks at tick 9 and timeoutTicks at tick 77.
+            assertEquals(List.of(9, 25, 41, 57, 73), resendTicks, "RESEND ticks");
+            assertTrue(null != result && result.isError(), "the RPC ended with an error");
+            assertEquals(id, result.id());
+            assertInstanceOf(HomaTimeoutException.class, result.error());
+            assertEquals(77, endTick, "timed out after timeoutTicks of counted silence");
+            assertEquals(57, metrics.get(HomaMetrics.TIMER_BACKLOGGED_TICKS), "ticks that counted no silence");
         }
     }
 

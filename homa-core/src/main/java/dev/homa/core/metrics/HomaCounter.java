@@ -33,6 +33,8 @@ public enum HomaCounter
     RESENDS_REQUESTED("resends_requested"),
     /** Client RPCs whose RESEND waited for a later tick: maxResendsPerPeerPerTick had gone to their peer's others. */
     RESENDS_DEFERRED("resends_deferred"),
+    /** Timer ticks that counted no silence: packets waited unread in the driver throughout the tick. */
+    TIMER_BACKLOGGED_TICKS("timer_backlogged_ticks"),
     /** Client RPCs aborted because the server stayed silent for timeout_ticks. */
     CLIENT_TIMEOUTS("client_timeouts"),
     /** Server RPCs discarded because the client stayed silent for timeout_ticks. */

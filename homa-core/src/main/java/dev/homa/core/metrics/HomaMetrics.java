@@ -44,6 +44,8 @@ public final class HomaMetrics
     public static final int RESENDS_REQUESTED = HomaCounter.RESENDS_REQUESTED.id();
     /** Slot of {@link HomaCounter#RESENDS_DEFERRED}. */
     public static final int RESENDS_DEFERRED = HomaCounter.RESENDS_DEFERRED.id();
+    /** Slot of {@link HomaCounter#TIMER_BACKLOGGED_TICKS}. */
+    public static final int TIMER_BACKLOGGED_TICKS = HomaCounter.TIMER_BACKLOGGED_TICKS.id();
     /** Slot of {@link HomaCounter#CLIENT_TIMEOUTS}. */
     public static final int CLIENT_TIMEOUTS = HomaCounter.CLIENT_TIMEOUTS.id();
     /** Slot of {@link HomaCounter#SERVER_TIMEOUTS}. */

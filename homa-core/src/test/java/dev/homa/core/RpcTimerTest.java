@@ -33,25 +33,10 @@ final class RpcTimerTest
         {
             final long id = host.send(100);
             assertEquals(1, host.driver.sent(PacketType.DATA).size(), "the request left");
-            final List<Integer> resendTicks = new ArrayList<>();
-            HomaMessage result = null;
-            int endTick = 0;
-            for (int tick = 1; tick <= 25 && null == result; tick++)
-            {
-                final int before = host.driver.sent(PacketType.RESEND).size();
-                host.tick();
-                if (host.driver.sent(PacketType.RESEND).size() > before)
-                {
-                    resendTicks.add(tick);
-                }
-                result = host.socket.homaRecv(HomaSocket.RECV_RESPONSE);
-                endTick = tick;
-            }
-            assertEquals(List.of(3, 7, 11, 15, 19), resendTicks, "RESEND ticks");
-            assertTrue(null != result && result.isError(), "the RPC ended with an error");
-            assertEquals(id, result.id());
-            assertInstanceOf(HomaTimeoutException.class, result.error());
-            assertEquals(20, endTick, "timed out after timeoutTicks of silence");
+            final Silence silence = tickUntilTimeout(host, 25, () -> { });
+            assertEquals(List.of(3, 7, 11, 15, 19), silence.resendTicks(), "RESEND ticks");
+            silence.assertTimedOut(id);
+            assertEquals(20, silence.endTick(), "timed out after timeoutTicks of silence");
             assertNull(host.socket.homaRecv(HomaSocket.RECV_ANY));
         }
     }
@@ -67,34 +52,21 @@ final class RpcTimerTest
             // The response of an RPC this host does not have, from a third host: read, counted and dropped.
             final long other = HostAddress.parseIpv4("10.0.0.3");
             final ByteBuffer unread = KernelPeer.data(40_000, FakeHost.PORT, 77_777, 100, 100, 0, 100, 0, 0, 0, false);
-            final List<Integer> resendTicks = new ArrayList<>();
-            final HomaMetrics metrics = host.transport.metrics();
-            HomaMessage result = null;
-            int endTick = 0;
-            for (int tick = 1; tick <= 100 && null == result; tick++)
+            // More than a poll takes, before every tick: packets wait unread throughout it.
+            final Silence silence = tickUntilTimeout(host, 100, () ->
             {
-                // More than a poll takes: packets wait unread throughout the tick.
                 for (int i = 0; i <= burst; i++)
                 {
                     host.driver.deliver(unread, other);
                 }
-                final int before = host.driver.sent(PacketType.RESEND).size();
-                host.tick();
-                if (host.driver.sent(PacketType.RESEND).size() > before)
-                {
-                    resendTicks.add(tick);
-                }
-                result = host.socket.homaRecv(HomaSocket.RECV_RESPONSE);
-                endTick = tick;
-            }
+            });
             // The first tick counts (the polls before it found nothing to read), then one in four: silence reaches
             // resendTicks at tick 9 and timeoutTicks at tick 77.
-            assertEquals(List.of(9, 25, 41, 57, 73), resendTicks, "RESEND ticks");
-            assertTrue(null != result && result.isError(), "the RPC ended with an error");
-            assertEquals(id, result.id());
-            assertInstanceOf(HomaTimeoutException.class, result.error());
-            assertEquals(77, endTick, "timed out after timeoutTicks of counted silence");
-            assertEquals(57, metrics.get(HomaMetrics.TIMER_BACKLOGGED_TICKS), "ticks that counted no silence");
+            assertEquals(List.of(9, 25, 41, 57, 73), silence.resendTicks(), "RESEND ticks");
+            silence.assertTimedOut(id);
+            assertEquals(77, silence.endTick(), "timed out after timeoutTicks of counted silence");
+            assertEquals(57, host.transport.metrics().get(HomaMetrics.TIMER_BACKLOGGED_TICKS),
+                "ticks that counted no silence");
         }
     }
 
@@ -130,6 +102,39 @@ final class RpcTimerTest
             }
             assertEquals(List.of(2, 4, 8, 16, 32), needAckTicks, "NEED_ACK ticks");
             assertEquals(40, endTick, "freed after timeoutTicks without an ACK");
+        }
+    }
+
+    /**
+     * Tick until the client's only RPC ends or {@code maxTicks} pass, noting the ticks that sent a RESEND.
+     */
+    private static Silence tickUntilTimeout(final FakeHost host, final int maxTicks, final Runnable beforeTick)
+    {
+        final List<Integer> resendTicks = new ArrayList<>();
+        HomaMessage result = null;
+        int endTick = 0;
+        for (int tick = 1; tick <= maxTicks && null == result; tick++)
+        {
+            beforeTick.run();
+            final int before = host.driver.sent(PacketType.RESEND).size();
+            host.tick();
+            if (host.driver.sent(PacketType.RESEND).size() > before)
+            {
+                resendTicks.add(tick);
+            }
+            result = host.socket.homaRecv(HomaSocket.RECV_RESPONSE);
+            endTick = tick;
+        }
+        return new Silence(resendTicks, result, endTick);
+    }
+
+    private record Silence(List<Integer> resendTicks, HomaMessage result, int endTick)
+    {
+        void assertTimedOut(final long id)
+        {
+            assertTrue(null != result && result.isError(), "the RPC ended with an error");
+            assertEquals(id, result.id());
+            assertInstanceOf(HomaTimeoutException.class, result.error());
         }
     }
 }

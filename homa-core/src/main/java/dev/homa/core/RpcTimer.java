@@ -43,7 +43,7 @@ final class RpcTimer
     private static final Logger LOG = LoggerFactory.getLogger(RpcTimer.class);
     private static final long LOG_INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
     /** Ticks in a row that may count no silence because the receive path was behind. */
-    static final int MAX_BACKLOGGED_TICKS = 3;
+    private static final int MAX_BACKLOGGED_TICKS = 3;
 
     private final RpcTable rpcs;
     private final ControlSender controlSender;
@@ -69,7 +69,6 @@ final class RpcTimer
     private Peer deadPeer;
     private boolean drained;
     private int backloggedTicks;
-    private boolean countSilence;
 
     /**
      * @param ctx             concluded context (tick and its multiples).
@@ -140,7 +139,7 @@ final class RpcTimer
     {
         ticks++;
         limiter.onTick();
-        countSilence = drained || ++backloggedTicks > MAX_BACKLOGGED_TICKS;
+        final boolean countSilence = drained || ++backloggedTicks > MAX_BACKLOGGED_TICKS;
         drained = false;
         if (countSilence)
         {
@@ -158,7 +157,7 @@ final class RpcTimer
         {
             final Rpc next = rpc.allNext;
             final boolean end = rpc == last;
-            work += checkRpc(rpc);
+            work += checkRpc(rpc, countSilence);
             if (end)
             {
                 break;
@@ -179,7 +178,10 @@ final class RpcTimer
         return work;
     }
 
-    private int checkRpc(final Rpc rpc)
+    /**
+     * @param countSilence false when this tick's silence is not counted: packets waited unread throughout it.
+     */
+    private int checkRpc(final Rpc rpc, final boolean countSilence)
     {
         if (0 != rpc.deadlineNs && clock.nanoTime() - rpc.deadlineNs >= 0)
         {

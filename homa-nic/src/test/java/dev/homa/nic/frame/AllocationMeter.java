@@ -12,6 +12,9 @@ import java.util.function.IntConsumer;
  */
 public final class AllocationMeter
 {
+    /** Most batches measured: enough for C2 to compile the action on a loaded machine. */
+    public static final int MAX_BATCHES = 50;
+
     private final Object threadBean;
     private final MethodHandle allocatedBytes;
 
@@ -51,13 +54,16 @@ public final class AllocationMeter
     }
 
     /**
-     * Run the action enough to get it compiled, then measure batches of runs. The smallest batch figure is
-     * returned: the JVM itself may allocate once in a while on the measuring thread (a compilation finishing, a
-     * class initialised), which is not the action's doing, but an action that allocates does so in every batch.
+     * Run the action enough to get it compiled, then measure batches of runs until one allocates nothing, at most
+     * {@link #MAX_BATCHES}. The smallest batch figure is returned: the JVM itself may allocate once in a while on
+     * the measuring thread (a compilation finishing, a class initialised), and code not yet compiled by C2 may
+     * allocate what escape analysis later removes (a downcall's context); on a loaded machine C2 can take many
+     * batches to get there. None of that is the action's doing, but an action that allocates does so in every
+     * batch.
      *
      * @param iterations runs per batch.
      * @param action     the work, given the iteration number.
-     * @return bytes allocated by the least-allocating of five measured batches.
+     * @return bytes allocated by the least-allocating measured batch, 0 as soon as one allocated nothing.
      */
     public long measure(final int iterations, final IntConsumer action)
     {
@@ -66,7 +72,7 @@ public final class AllocationMeter
             action.accept(i);
         }
         long least = Long.MAX_VALUE;
-        for (int batch = 0; batch < 5; batch++)
+        for (int batch = 0; batch < MAX_BATCHES && least > 0; batch++)
         {
             final long start = allocatedBytes();
             for (int i = 0; i < iterations; i++)

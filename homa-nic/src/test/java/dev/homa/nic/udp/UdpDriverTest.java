@@ -581,7 +581,7 @@ class UdpDriverTest
                 b.poll(sink, 2);
             }
         });
-        assertEquals(4 * 3_000, received[0], "every datagram arrived");
+        assertEquals(sequence[0], received[0], "every datagram sent arrived");
         assertTrue(placed[0] > received[0] / 2, "most were placed: " + placed[0]);
         assertEquals(0, allocated, "bytes allocated by 500 rounds of 4 placed reads");
     }

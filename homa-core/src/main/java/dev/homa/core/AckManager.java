@@ -223,10 +223,17 @@ final class AckManager
         final int count = Math.min(ackFw.numAcks(), AckFlyweight.MAX_ACKS);
         for (int i = 0; i < count; i++)
         {
-            final EngineSocket serverSocket = sockets.get(ackFw.serverPort(i));
+            final int serverPort = ackFw.serverPort(i);
+            final long serverId = ackFw.clientId(i) ^ 1;
+            if (serverPort == socket.port && serverId == localId)
+            {
+                // An answer to NEED_ACK names its RPC in the header and again in the list of the peer's pending acks.
+                continue;
+            }
+            final EngineSocket serverSocket = sockets.get(serverPort);
             if (null != serverSocket)
             {
-                freeAcked(serverSocket, source, ackFw.clientId(i) ^ 1);
+                freeAcked(serverSocket, source, serverId);
             }
             else
             {

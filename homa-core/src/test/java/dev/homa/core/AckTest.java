@@ -46,6 +46,8 @@ class AckTest
             final long waited = cluster.sim.nowNs() - start;
             assertTrue(server.packetsSent(PacketType.NEED_ACK) >= 1, "last RPC: NEED_ACK");
             assertTrue(cluster.engine(0).metrics().packetsSent(PacketType.ACK) >= 1, "client answered with ACK");
+            assertEquals(10, server.get(HomaMetrics.SERVER_RPCS_ACKED), "the last freed by the ACK");
+            assertEquals(0, server.get(HomaMetrics.ACKS_IGNORED), "the ACK names the last RPC twice: one ack");
             assertTrue(waited <= 4_000_000, "freed within request_ack_ticks + a tick: " + waited + " ns");
             cluster.assertNoErrors();
         }

@@ -85,7 +85,7 @@ public enum HomaCounter
     PACER_THROTTLED("pacer_throttled"),
     /** Errors thrown inside the duty cycle and handed to the error handler. */
     ERRORS("errors"),
-    /** Explicit ACK packets that freed nothing (unknown ids are ignored). */
+    /** Acks carried by ACK packets that freed nothing: unknown RPCs, client-side ids, ports with no socket. */
     ACKS_IGNORED("acks_ignored"),
     /** Messages refused although reserved: the send pool's free space was split between slot and whole pages. */
     SEND_POOL_FRAGMENTED("send_pool_fragmented"),

@@ -11,12 +11,12 @@ import java.util.Arrays;
 
 /**
  * The end of server RPCs, as the kernel does it (homa_peer_add_ack, homa_rpc_ack). A client remembers each completed
- * RPC as a pending ack in its peer, one list for all its client sockets: piggybacked on the next DATA to that host
- * (any RPC's), or sent in an explicit ACK when the store is full (the new RPC in the header, the five stored ones as
- * entries) or when the server sends NEED_ACK. A server frees the RPC an ack names by client host and id, whichever
- * client port sent it; a piggybacked one at the start of the next duty cycle, so that it does not delay the request
- * carrying it. Nothing is remembered after the RPC ends: a request that arrives again creates a new RPC, as it does in
- * the kernel (a restarted client reuses its ids), so delivery is at least once.
+ * RPC as a pending ack in its peer, one list for all its client sockets: piggybacked on the next DATA to that host (any
+ * RPC's), or sent in an explicit ACK when the store is full (the new RPC in the header, the five stored ones as
+ * entries), when the server sends NEED_ACK, or when the transport closes. A server frees the RPC an ack names by client
+ * host and id, whichever client port sent it; a piggybacked one at the start of the next duty cycle, so that it does
+ * not delay the request carrying it. Nothing is remembered after the RPC ends: a request that arrives again creates a
+ * new RPC, as it does in the kernel (a restarted client reuses its ids), so delivery is at least once.
  */
 final class AckManager
 {
@@ -142,6 +142,24 @@ final class AckManager
             return;
         }
         peer.addAck(rpc.id, rpc.peerPort);
+    }
+
+    /**
+     * The transport is closing: send each peer's pending acks now, in one ACK whose header names the last of them.
+     * The kernel keeps them in its peer, which outlives the socket and answers a later NEED_ACK; once this engine
+     * is gone nothing would, and each server would hold its RPC until it timed out.
+     */
+    void flushPendingAcks()
+    {
+        peers.forEach(peer ->
+        {
+            if (0 != peer.ackCount)
+            {
+                final int last = --peer.ackCount;
+                sendAck(peer, peer.address, 0, peer.ackServerPorts[last], peer.ackIds[last]);
+            }
+        });
+        transmitter.flushBatch();
     }
 
     /**

@@ -294,11 +294,12 @@ final class HomaEngine implements Agent
     /**
      * {@inheritDoc}
      * <p>
-     * The counters file gets the final values and goes away.
+     * Pending acks go to their servers; the counters file gets the final values and goes away.
      */
     @Override
     public void onClose()
     {
+        ackManager.flushPendingAcks();
         counters.close(clock.nanoTime());
     }
 

@@ -6,6 +6,7 @@ import dev.homa.nic.HostAddress;
 import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.ArrayDeque;
+import java.util.function.Consumer;
 
 /**
  * The bounded peer table: host address to {@link Peer}, with an intrusive LRU list. When full, the least recently
@@ -50,6 +51,14 @@ final class PeerTable
     int size()
     {
         return peers.size();
+    }
+
+    /**
+     * @param action run for every peer in the table; off the data path (a close), as it may allocate.
+     */
+    void forEach(final Consumer<Peer> action)
+    {
+        peers.values().forEach(action);
     }
 
     /**

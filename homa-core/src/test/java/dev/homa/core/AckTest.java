@@ -55,6 +55,43 @@ class AckTest
 
     @Test
     @Timeout(30)
+    void closingTheClientTransportSendsItsPendingAcks()
+    {
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), ctx -> {}))
+        {
+            cluster.add(new Cluster.EchoServer(cluster.transport(1).openSocket(PORT)));
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[100]);
+            for (int i = 0; i < 3; i++)
+            {
+                client.homaSend(cluster.address(1), PORT, buffer, 0, 100, i);
+            }
+            final int[] done = new int[1];
+            assertTrue(cluster.runUntil(() ->
+            {
+                final HomaMessage m = client.homaRecv(HomaSocket.RECV_RESPONSE);
+                if (null != m)
+                {
+                    m.release();
+                    done[0]++;
+                }
+                return 3 == done[0];
+            }, 100_000_000L));
+            assertEquals(3, cluster.engine(1).rpcCount(), "three responses sent, none acknowledged yet");
+            cluster.transport(0).close();
+            assertTrue(cluster.runUntil(() -> 0 == cluster.engine(1).rpcCount(), 100_000L),
+                "freed within 100 us, long before a NEED_ACK");
+            final HomaMetrics server = cluster.engine(1).metrics();
+            assertEquals(3, server.get(HomaMetrics.SERVER_RPCS_ACKED));
+            assertEquals(1, server.packetsReceived(PacketType.ACK), "one ACK carried all three");
+            assertEquals(0, server.packetsSent(PacketType.NEED_ACK));
+            assertEquals(0, server.get(HomaMetrics.ACKS_IGNORED));
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void fullAckStoreGoesOutAsExplicitAck()
     {
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),

@@ -96,6 +96,10 @@ final class Cluster implements AutoCloseable
         @Override
         public int doWork()
         {
+            if (transport.isClosed())
+            {
+                return 0;
+            }
             if (0 == intervalNs)
             {
                 return transport.doWork();
@@ -113,6 +117,10 @@ final class Cluster implements AutoCloseable
         @Override
         public long nextDeadlineNs()
         {
+            if (transport.isClosed())
+            {
+                return Long.MAX_VALUE;
+            }
             final long deadline = transport.nextDeadlineNs();
             if (0 == intervalNs)
             {

@@ -148,9 +148,16 @@ final class AckManager
      * The transport is closing: send each peer's pending acks now, in one ACK whose header names the last of them.
      * The kernel keeps them in its peer, which outlives the socket and answers a later NEED_ACK; once this engine
      * is gone nothing would, and each server would hold its RPC until it timed out.
+     *
+     * @param onProtocolThread false if the closing thread is not the one that drives the duty cycle: then nothing
+     *                         is sent, as the transmitter is that thread's alone.
      */
-    void flushPendingAcks()
+    void flushPendingAcks(final boolean onProtocolThread)
     {
+        if (!onProtocolThread)
+        {
+            return;
+        }
         peers.forEach(peer ->
         {
             if (0 != peer.ackCount)

@@ -294,12 +294,12 @@ final class HomaEngine implements Agent
     /**
      * {@inheritDoc}
      * <p>
-     * Pending acks go to their servers; the counters file gets the final values and goes away.
+     * Pending acks go out from the protocol thread; the counters file gets the final values and goes away.
      */
     @Override
     public void onClose()
     {
-        ackManager.flushPendingAcks();
+        ackManager.flushPendingAcks(isInvokerThread());
         counters.close(clock.nanoTime());
     }
 

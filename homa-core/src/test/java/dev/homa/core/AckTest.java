@@ -92,6 +92,35 @@ class AckTest
 
     @Test
     @Timeout(30)
+    void closingFromAnotherThreadThanTheInvokerSendsNothing() throws InterruptedException
+    {
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), ctx -> {}))
+        {
+            cluster.add(new Cluster.EchoServer(cluster.transport(1).openSocket(PORT)));
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            client.homaSend(cluster.address(1), PORT, new UnsafeBuffer(new byte[100]), 0, 100, 1);
+            assertTrue(cluster.runUntil(() ->
+            {
+                final HomaMessage m = client.homaRecv(HomaSocket.RECV_RESPONSE);
+                if (null != m)
+                {
+                    m.release();
+                }
+                return null != m;
+            }, 100_000_000L));
+            // This thread drives the client's duty cycle; the transmitter is its alone.
+            final Thread closer = new Thread(cluster.transport(0)::close);
+            closer.start();
+            closer.join();
+            cluster.runUntil(() -> false, 100_000L);
+            assertEquals(0, cluster.engine(1).metrics().packetsReceived(PacketType.ACK));
+            assertEquals(1, cluster.engine(1).rpcCount(), "left to NEED_ACK and the timeout");
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void fullAckStoreGoesOutAsExplicitAck()
     {
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(),

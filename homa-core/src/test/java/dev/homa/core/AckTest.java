@@ -60,23 +60,7 @@ class AckTest
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), ctx -> {}))
         {
             cluster.add(new Cluster.EchoServer(cluster.transport(1).openSocket(PORT)));
-            final HomaSocket client = cluster.transport(0).openSocket(0);
-            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[100]);
-            for (int i = 0; i < 3; i++)
-            {
-                client.homaSend(cluster.address(1), PORT, buffer, 0, 100, i);
-            }
-            final int[] done = new int[1];
-            assertTrue(cluster.runUntil(() ->
-            {
-                final HomaMessage m = client.homaRecv(HomaSocket.RECV_RESPONSE);
-                if (null != m)
-                {
-                    m.release();
-                    done[0]++;
-                }
-                return 3 == done[0];
-            }, 100_000_000L));
+            completeRpcs(cluster, cluster.transport(0).openSocket(0), 3);
             assertEquals(3, cluster.engine(1).rpcCount(), "three responses sent, none acknowledged yet");
             cluster.transport(0).close();
             assertTrue(cluster.runUntil(() -> 0 == cluster.engine(1).rpcCount(), 100_000L),
@@ -97,17 +81,7 @@ class AckTest
         try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), ctx -> {}))
         {
             cluster.add(new Cluster.EchoServer(cluster.transport(1).openSocket(PORT)));
-            final HomaSocket client = cluster.transport(0).openSocket(0);
-            client.homaSend(cluster.address(1), PORT, new UnsafeBuffer(new byte[100]), 0, 100, 1);
-            assertTrue(cluster.runUntil(() ->
-            {
-                final HomaMessage m = client.homaRecv(HomaSocket.RECV_RESPONSE);
-                if (null != m)
-                {
-                    m.release();
-                }
-                return null != m;
-            }, 100_000_000L));
+            completeRpcs(cluster, cluster.transport(0).openSocket(0), 1);
             // This thread drives the client's duty cycle; the transmitter is its alone.
             final Thread closer = new Thread(cluster.transport(0)::close);
             closer.start();
@@ -127,23 +101,7 @@ class AckTest
             ctx -> ctx.requestAckTicks(50)))
         {
             cluster.add(new Cluster.EchoServer(cluster.transport(1).openSocket(PORT)));
-            final HomaSocket client = cluster.transport(0).openSocket(0);
-            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[100]);
-            for (int i = 0; i < 6; i++)
-            {
-                client.homaSend(cluster.address(1), PORT, buffer, 0, 100, i);
-            }
-            final int[] done = new int[1];
-            assertTrue(cluster.runUntil(() ->
-            {
-                final HomaMessage m = client.homaRecv(HomaSocket.RECV_RESPONSE);
-                if (null != m)
-                {
-                    m.release();
-                    done[0]++;
-                }
-                return 6 == done[0];
-            }, 100_000_000L));
+            completeRpcs(cluster, cluster.transport(0).openSocket(0), 6);
             cluster.runUntil(() -> false, 100_000L);
             assertEquals(1, cluster.engine(0).metrics().packetsSent(PacketType.ACK),
                 "the sixth completion went out in one ACK packet with the five stored acks (homa_peer_add_ack)");
@@ -176,5 +134,26 @@ class AckTest
             assertEquals(sent, cluster.engine(0).metrics().packetsSent(PacketType.DATA), "nothing sent after abort");
             cluster.assertNoErrors();
         }
+    }
+
+    /** Send {@code count} 100-byte requests to the echo server on host 1 and take every response. */
+    private static void completeRpcs(final Cluster cluster, final HomaSocket client, final int count)
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[100]);
+        for (int i = 0; i < count; i++)
+        {
+            client.homaSend(cluster.address(1), PORT, buffer, 0, 100, i);
+        }
+        final int[] done = new int[1];
+        assertTrue(cluster.runUntil(() ->
+        {
+            final HomaMessage m = client.homaRecv(HomaSocket.RECV_RESPONSE);
+            if (null != m)
+            {
+                m.release();
+                done[0]++;
+            }
+            return count == done[0];
+        }, 100_000_000L));
     }
 }

@@ -37,6 +37,13 @@ import java.util.concurrent.TimeUnit;
  * which handles each packet as it arrives; counted, that wait would draw RESENDs for bytes already there, whose
  * retransmissions deepen the backlog that caused them, and time out RPCs whose packets are waiting to be read. A
  * receiver that never catches up (a flood) still counts one tick in four, so every timeout still comes, later.
+ * <p>
+ * On a path with a network (a transmit queue: a NIC, the simulator's fabric), a tick in which DATA arrived at
+ * {@link #BUSY_LINK_PERCENT} of the link's rate or more counts no silence either, under the same bound. The downlink
+ * was busy delivering, so granted bytes not yet here most likely wait in a switch queue behind other levels rather
+ * than lost; a RESEND for them would draw a retransmission at the highest level, ahead of every short message, of
+ * bytes that are already on their way. A software path has no such queue: what has not arrived is unsent, unread
+ * (above) or dropped.
  */
 final class RpcTimer
 {
@@ -44,6 +51,8 @@ final class RpcTimer
     private static final long LOG_INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
     /** Ticks in a row that may count no silence because the receive path was behind. */
     private static final int MAX_BACKLOGGED_TICKS = 3;
+    /** DATA received in a tick, as a share of what the link carries in one, above which the tick is busy. */
+    static final int BUSY_LINK_PERCENT = 90;
 
     private final RpcTable rpcs;
     private final ControlSender controlSender;
@@ -69,6 +78,9 @@ final class RpcTimer
     private Peer deadPeer;
     private boolean drained;
     private int backloggedTicks;
+    /** DATA bytes received per tick at {@link #BUSY_LINK_PERCENT} of the link; {@code Long.MAX_VALUE} off. */
+    private final long busyTickBytes;
+    private long dataBytesAtTick;
 
     /**
      * @param ctx             concluded context (tick and its multiples).
@@ -109,6 +121,8 @@ final class RpcTimer
         this.timeoutResends = ctx.timeoutResends();
         this.responseStallTicks = ctx.responseStallTicks();
         this.maxResendsPerPeerPerTick = ctx.maxResendsPerPeerPerTick();
+        final long busyBytes = ctx.driver().linkBitsPerSecond() / 8 * BUSY_LINK_PERCENT / 100 * tickNs / 1_000_000_000L;
+        this.busyTickBytes = ctx.driver().hasTransmitQueue() && busyBytes > 0 ? busyBytes : Long.MAX_VALUE;
         this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
             ctx.resendTicks() + ctx.maxUnansweredResends() * ctx.resendIntervalTicks();
     }
@@ -139,16 +153,19 @@ final class RpcTimer
     {
         ticks++;
         limiter.onTick();
-        final boolean countSilence = drained || ++backloggedTicks > MAX_BACKLOGGED_TICKS;
-        drained = false;
+        final long dataBytes = metrics.bytesReceived(PacketType.DATA);
+        final boolean busy = dataBytes - dataBytesAtTick >= busyTickBytes;
+        dataBytesAtTick = dataBytes;
+        final boolean countSilence = (drained && !busy) || ++backloggedTicks > MAX_BACKLOGGED_TICKS;
         if (countSilence)
         {
             backloggedTicks = 0;
         }
         else
         {
-            metrics.increment(HomaMetrics.TIMER_BACKLOGGED_TICKS);
+            metrics.increment(drained ? HomaMetrics.TIMER_BUSY_TICKS : HomaMetrics.TIMER_BACKLOGGED_TICKS);
         }
+        drained = false;
         int work = 0;
         // A client RPC asked with a RESEND moves to the tail; the scan ends at the RPC that was last when it began,
         // so it meets none twice.

@@ -40,6 +40,8 @@ final class FakeDriver implements NicDriver
     final ArrayDeque<Packet> inbound = new ArrayDeque<>();
     /** What {@link #queuedBytes()} answers. */
     long queuedBytes;
+    /** A software path: no transmit queue ({@link #hasTransmitQueue()}). */
+    boolean software;
     /**
      * Whether to ask the sink where each DATA payload goes before handing the packet over, as the UDP driver does
      * with large datagrams ({@link PacketSink#placePayload}), and copy the payload there.
@@ -85,6 +87,12 @@ final class FakeDriver implements NicDriver
     public int priorityLevels()
     {
         return 8;
+    }
+
+    @Override
+    public boolean hasTransmitQueue()
+    {
+        return !software;
     }
 
     @Override

@@ -20,8 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The RPC timer over a fake driver: a client whose server stays silent asks for the response after
  * {@code resendTicks}, again every {@code resendIntervalTicks}, and ends with a timeout at {@code timeoutTicks}; a
  * server whose response has left asks for the client's ACK after {@code requestAckTicks} and then each time the
- * silence doubles, and frees the RPC at {@code timeoutTicks}. A tick throughout which packets waited unread counts
- * no silence, up to three in a row.
+ * silence doubles, and frees the RPC at {@code timeoutTicks}. A tick throughout which packets waited unread, or in
+ * which DATA came at nearly the link's rate, counts no silence, up to three in a row.
  */
 @Timeout(30)
 final class RpcTimerTest
@@ -71,6 +71,40 @@ final class RpcTimerTest
     }
 
     @Test
+    void ticksInWhichDataCameAtTheLinksRateCountNoSilenceButTheRpcStillTimesOut()
+    {
+        try (FakeHost host = new FakeHost((ctx) -> ctx.resendTicks(3).resendIntervalTicks(4).timeoutTicks(20)))
+        {
+            final long id = host.send(100);
+            final Silence silence = tickWhileDataComesAtTheLinksRate(host);
+            // Every tick is busy, and one in four counts: silence reaches resendTicks at tick 12, timeoutTicks at 80.
+            assertEquals(List.of(12, 28, 44, 60, 76), silence.resendTicks(), "RESEND ticks");
+            silence.assertTimedOut(id);
+            assertEquals(80, silence.endTick(), "timed out after timeoutTicks of counted silence");
+            assertEquals(60, host.transport.metrics().get(HomaMetrics.TIMER_BUSY_TICKS), "busy ticks");
+            assertEquals(0, host.transport.metrics().get(HomaMetrics.TIMER_BACKLOGGED_TICKS), "nothing waited unread");
+        }
+    }
+
+    @Test
+    void onASoftwarePathDataAtTheLinksRateLeavesSilenceCounted()
+    {
+        try (FakeHost host = new FakeHost((ctx) ->
+        {
+            ((FakeDriver)ctx.driver()).software = true;
+            ctx.resendTicks(3).resendIntervalTicks(4).timeoutTicks(20);
+        }))
+        {
+            final long id = host.send(100);
+            // No network queue there for missing bytes to wait in.
+            final Silence silence = tickWhileDataComesAtTheLinksRate(host);
+            assertEquals(List.of(3, 7, 11, 15, 19), silence.resendTicks(), "RESEND ticks");
+            silence.assertTimedOut(id);
+            assertEquals(0, host.transport.metrics().get(HomaMetrics.TIMER_BUSY_TICKS), "busy ticks");
+        }
+    }
+
+    @Test
     void aServerAsksForItsAckAtDoublingIntervalsThenGivesUp()
     {
         try (FakeHost host = new FakeHost((ctx) -> ctx.requestAckTicks(2).timeoutTicks(40)))
@@ -103,6 +137,29 @@ final class RpcTimerTest
             assertEquals(List.of(2, 4, 8, 16, 32), needAckTicks, "NEED_ACK ticks");
             assertEquals(40, endTick, "freed after timeoutTicks without an ACK");
         }
+    }
+
+    /**
+     * {@link #tickUntilTimeout} while DATA of an RPC this host does not have comes from a third host, all read before
+     * each tick: 800 full packets a 1 ms tick are 1,184,000 bytes, more than 90% of the 10 Gb/s link's 1,250,000.
+     */
+    private static Silence tickWhileDataComesAtTheLinksRate(final FakeHost host)
+    {
+        final long other = HostAddress.parseIpv4("10.0.0.3");
+        final int payload = FakeDriver.MAX_PACKET_LENGTH - KernelPeer.DATA_HEADER;
+        final ByteBuffer full =
+            KernelPeer.data(40_000, FakeHost.PORT, 77_777, 1_000_000, 1_000_000, 0, payload, 0, 0, 0, false);
+        return tickUntilTimeout(host, 100, () ->
+        {
+            for (int i = 0; i < 800; i++)
+            {
+                host.driver.deliver(full, other);
+            }
+            while (!host.driver.inbound.isEmpty())
+            {
+                host.cycle();
+            }
+        });
     }
 
     /**

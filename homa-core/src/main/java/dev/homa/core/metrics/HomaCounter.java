@@ -35,6 +35,8 @@ public enum HomaCounter
     RESENDS_DEFERRED("resends_deferred"),
     /** Timer ticks that counted no silence: packets waited unread in the driver throughout the tick. */
     TIMER_BACKLOGGED_TICKS("timer_backlogged_ticks"),
+    /** Timer ticks that counted no silence: DATA came at nearly the link's rate, so what is missing may be queued. */
+    TIMER_BUSY_TICKS("timer_busy_ticks"),
     /** Client RPCs aborted because the server stayed silent for timeout_ticks. */
     CLIENT_TIMEOUTS("client_timeouts"),
     /** Server RPCs discarded because the client stayed silent for timeout_ticks. */

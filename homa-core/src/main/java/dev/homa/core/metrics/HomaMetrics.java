@@ -46,6 +46,8 @@ public final class HomaMetrics
     public static final int RESENDS_DEFERRED = HomaCounter.RESENDS_DEFERRED.id();
     /** Slot of {@link HomaCounter#TIMER_BACKLOGGED_TICKS}. */
     public static final int TIMER_BACKLOGGED_TICKS = HomaCounter.TIMER_BACKLOGGED_TICKS.id();
+    /** Slot of {@link HomaCounter#TIMER_BUSY_TICKS}. */
+    public static final int TIMER_BUSY_TICKS = HomaCounter.TIMER_BUSY_TICKS.id();
     /** Slot of {@link HomaCounter#CLIENT_TIMEOUTS}. */
     public static final int CLIENT_TIMEOUTS = HomaCounter.CLIENT_TIMEOUTS.id();
     /** Slot of {@link HomaCounter#SERVER_TIMEOUTS}. */
@@ -364,6 +366,17 @@ public final class HomaMetrics
     public long packetsReceived(final int type)
     {
         return get(PACKETS_RECEIVED + type - PacketType.MIN_TYPE);
+    }
+
+    /**
+     * Any thread.
+     *
+     * @param type opcode.
+     * @return bytes of the packets of that type accepted (Homa header and payload).
+     */
+    public long bytesReceived(final int type)
+    {
+        return get(BYTES_RECEIVED + type - PacketType.MIN_TYPE);
     }
 
     /**

@@ -52,7 +52,7 @@ final class RpcTimer
     /** Ticks in a row that may count no silence because the receive path was behind. */
     private static final int MAX_BACKLOGGED_TICKS = 3;
     /** DATA received in a tick, as a share of what the link carries in one, above which the tick is busy. */
-    static final int BUSY_LINK_PERCENT = 90;
+    private static final int BUSY_LINK_PERCENT = 90;
 
     private final RpcTable rpcs;
     private final ControlSender controlSender;

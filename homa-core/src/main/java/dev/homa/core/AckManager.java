@@ -163,6 +163,7 @@ final class AckManager
             if (0 != peer.ackCount)
             {
                 final int last = --peer.ackCount;
+                // No client port: a server frees acked RPCs by host and id, whichever client socket sent the ACK.
                 sendAck(peer, peer.address, 0, peer.ackServerPorts[last], peer.ackIds[last]);
             }
         });

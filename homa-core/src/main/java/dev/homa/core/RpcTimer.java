@@ -196,7 +196,8 @@ final class RpcTimer
     }
 
     /**
-     * @param countSilence false when this tick's silence is not counted: packets waited unread throughout it.
+     * @param countSilence false when this tick's silence is not counted: packets waited unread throughout it, or
+     *                     DATA came at nearly the link's rate.
      */
     private int checkRpc(final Rpc rpc, final boolean countSilence)
     {

@@ -21,10 +21,12 @@ import static dev.homa.nic.linux.LibC.MSG_TRUNC;
  * into its pool slot, the rest into the places the sink names for the next packets of that message
  * ({@link PacketSink#placeFollowing}), and anything longer into the slot after them. Once the batch is in, the sink
  * is asked where each datagram's real header puts its payload: where that is where it landed, the datagram is handed
- * over placed; otherwise its bytes are moved back into its slot and it is handed over whole, as a batched read into
- * slots would have it, the sink copying the payload. A guessed place is always a range the message has not
- * received, so a datagram that lands there by a wrong guess overwrites nothing; and every wrong landing is moved back
- * before any datagram of the batch is handed over, since handing one over may fill the places another landed in.
+ * over placed. Otherwise, where no datagram of the batch has bytes in the places the header names (none landed, was
+ * confirmed or was moved there), its payload is moved there and it is handed over placed: one copy, as a batched read
+ * into slots would take; else its bytes are moved back into its slot and it is handed over whole, the sink copying
+ * the payload. A guessed place is always a range the message has not received, so a datagram that lands there by a
+ * wrong guess overwrites nothing; and every wrong landing is moved before any datagram of the batch is handed over,
+ * since handing one over may fill the places another landed in.
  * <p>
  * Used while large datagrams come ({@link #wanted()}); with nothing to go on from (the first batch, or after a
  * message ended), the batch reads into slots and its last large datagram becomes what the next one continues.
@@ -54,6 +56,8 @@ final class PlacedReads
     private final int[] slots;
     private final int[] keeps;
     private final int[] guessed;
+    /** Per datagram of the batch: its payload was moved to the places its header names. */
+    private final boolean[] moved;
     /** Gets the places a datagram's real header names, to compare with those it was read into. */
     private final Packet named;
     private final UnsafeBuffer headerView = new UnsafeBuffer(0, 0);
@@ -103,6 +107,7 @@ final class PlacedReads
         slots = new int[batch];
         keeps = new int[batch];
         guessed = new int[batch];
+        moved = new boolean[batch];
         named = new Packet(new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT), -1);
         basis = new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT);
     }
@@ -171,6 +176,7 @@ final class PlacedReads
         {
             rx.resetForReceive(i, controlLength);
             keeps[i] = -1;
+            moved[i] = false;
             final int slot = pool.take();
             slots[i] = slot;
             if (slot < 0)
@@ -210,8 +216,9 @@ final class PlacedReads
     }
 
     /**
-     * Before anything is handed over: keep each guess the sink confirms for the header that came, move the bytes of
-     * every other one back into its slot, and remember the last large datagram for the next batch to go on from.
+     * Before anything is handed over: keep each guess the sink confirms for the header that came; move the payload of
+     * every other one to the places the sink names for it where no datagram of the batch has bytes, or else back into
+     * its slot; and remember the last large datagram for the next batch to go on from.
      */
     private void check(final int received, final PacketSink sink, final int headerLength)
     {
@@ -226,22 +233,33 @@ final class PlacedReads
             final int length = rx.length(i);
             final long slotAddress = pool.packetAddress(slot);
             final int keep = keeps[i];
-            if (keep >= 0 && !confirmed(i, sink, headerLength, length, slotAddress))
+            if (keep >= 0)
             {
                 final Packet packet = pool.packet(slot);
-                slotView.wrap(slotAddress, maxPacketLength);
-                int moved = 0;
-                final int landed = Math.min(Math.max(length - keep, 0), guessed[i]);
-                for (int k = 0; moved < landed; k++)
+                final int namedKeep = ask(i, sink, headerLength, length, slotAddress);
+                if (namedKeep != keep || length != keep + guessed[i] || !namedAreGuessed(packet))
                 {
-                    final int n = Math.min(packet.payloadLength(k), landed - moved);
-                    placeView.wrap(packet.payloadAddress(k), n);
-                    slotView.putBytes(keep + moved, placeView, 0, n);
-                    moved += n;
+                    if (namedKeep == keep && length - keep <= guessed[i] && namedBytes() == length - keep &&
+                        namedFree(received))
+                    {
+                        moveToNamed(packet, length - keep);
+                        moved[i] = true;
+                        counters.onPlaceMiss();
+                        counters.onPlaceMoved();
+                    }
+                    else
+                    {
+                        // A datagram no longer than the header it was read with (a GRANT, an ACK) left the places
+                        // untouched and costs nothing.
+                        final int landed = Math.min(Math.max(length - keep, 0), guessed[i]);
+                        if (landed > 0)
+                        {
+                            counters.onPlaceMiss();
+                        }
+                        moveBack(packet, slotAddress, keep, landed);
+                        keeps[i] = -1;
+                    }
                 }
-                packet.clearPayload();
-                keeps[i] = -1;
-                counters.onPlaceMiss();
             }
             if (length >= ReceiveQueue.PLACEMENT_MIN_LENGTH && 0 == (rx.flags(i) & MSG_TRUNC))
             {
@@ -258,21 +276,25 @@ final class PlacedReads
         }
     }
 
-    private boolean confirmed(
+    /**
+     * Ask the sink where datagram i's real header puts its payload: {@link #named} gets the places.
+     *
+     * @return the sink's answer, or -1 if the datagram holds no whole header.
+     */
+    private int ask(
         final int i, final PacketSink sink, final int headerLength, final int length, final long slotAddress)
     {
-        final int keep = keeps[i];
-        if (length != keep + guessed[i] || 0 != (rx.flags(i) & MSG_TRUNC) || length < headerLength)
+        named.clearPayload();
+        if (0 != (rx.flags(i) & MSG_TRUNC) || length < headerLength)
         {
-            return false;
+            return -1;
         }
         headerView.wrap(slotAddress, headerLength);
-        named.clearPayload();
-        if (keep != sink.placePayload(headerView, headerLength, length, rx.source(i), named))
-        {
-            return false;
-        }
-        final Packet packet = pool.packet(slots[i]);
+        return sink.placePayload(headerView, headerLength, length, rx.source(i), named);
+    }
+
+    private boolean namedAreGuessed(final Packet packet)
+    {
         if (named.payloadSegments() != packet.payloadSegments())
         {
             return false;
@@ -286,6 +308,98 @@ final class PlacedReads
             }
         }
         return true;
+    }
+
+    private int namedBytes()
+    {
+        int bytes = 0;
+        for (int k = 0; k < named.payloadSegments(); k++)
+        {
+            bytes += named.payloadLength(k);
+        }
+        return bytes;
+    }
+
+    /**
+     * {@return true if no datagram of the batch has bytes in the named places: those a guess was confirmed for or a
+     * payload was moved to, and every guessed place not yet checked, this datagram's own among them}
+     */
+    private boolean namedFree(final int received)
+    {
+        for (int j = 0; j < received; j++)
+        {
+            if (slots[j] < 0 || keeps[j] < 0)
+            {
+                continue;
+            }
+            final Packet other = pool.packet(slots[j]);
+            for (int k = 0; k < named.payloadSegments(); k++)
+            {
+                final long start = named.payloadAddress(k);
+                final long end = start + named.payloadLength(k);
+                for (int m = 0; m < other.payloadSegments(); m++)
+                {
+                    final long otherStart = other.payloadAddress(m);
+                    if (start < otherStart + other.payloadLength(m) && otherStart < end)
+                    {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Copy a wrongly guessed datagram's payload from the places it landed in to those its header names, which then
+     * become its places: one copy, where moving it back into its slot and handing it over whole would take two.
+     */
+    private void moveToNamed(final Packet packet, final int bytes)
+    {
+        int from = 0;
+        int fromOffset = 0;
+        int to = 0;
+        int toOffset = 0;
+        for (int moved = 0; moved < bytes; )
+        {
+            final int n = Math.min(bytes - moved,
+                Math.min(packet.payloadLength(from) - fromOffset, named.payloadLength(to) - toOffset));
+            slotView.wrap(packet.payloadAddress(from) + fromOffset, n);
+            placeView.wrap(named.payloadAddress(to) + toOffset, n);
+            placeView.putBytes(0, slotView, 0, n);
+            moved += n;
+            fromOffset += n;
+            toOffset += n;
+            if (fromOffset == packet.payloadLength(from))
+            {
+                from++;
+                fromOffset = 0;
+            }
+            if (toOffset == named.payloadLength(to))
+            {
+                to++;
+                toOffset = 0;
+            }
+        }
+        packet.clearPayload();
+        for (int k = 0; k < named.payloadSegments(); k++)
+        {
+            packet.appendPayload(named.payloadAddress(k), named.payloadLength(k));
+        }
+    }
+
+    private void moveBack(final Packet packet, final long slotAddress, final int keep, final int landed)
+    {
+        slotView.wrap(slotAddress, maxPacketLength);
+        int moved = 0;
+        for (int k = 0; moved < landed; k++)
+        {
+            final int n = Math.min(packet.payloadLength(k), landed - moved);
+            placeView.wrap(packet.payloadAddress(k), n);
+            slotView.putBytes(keep + moved, placeView, 0, n);
+            moved += n;
+        }
+        packet.clearPayload();
     }
 
     private UnsafeBuffer slotView(final int i)
@@ -322,7 +436,7 @@ final class PlacedReads
                 onLargeDatagram();
             }
             final int keep = keeps[i];
-            if (keep >= 0)
+            if (keep >= 0 && !moved[i])
             {
                 counters.onPlaced();
             }

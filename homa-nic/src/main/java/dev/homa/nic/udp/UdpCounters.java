@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 public final class UdpCounters
 {
     /** Counters the driver reports through {@code NicDriver.counterValue}, in this order. */
-    static final int COUNT = 18;
+    static final int COUNT = 19;
     /** Index of the kernel's receive drops, which the driver reads from its sockets when asked. */
     static final int KERNEL_RECEIVE_DROPS = 9;
     /** Index of the sockets' receive buffer, which the driver reads from its sockets; not stored here. */
@@ -21,7 +21,7 @@ public final class UdpCounters
         "packets_sent", "packets_received", "gso_sends", "gso_segments", "gro_super_datagrams",
         "rx_dropped_no_buffer", "rx_dropped_oversize", "rx_dropped_empty", "rx_dropped_other", "kernel_receive_drops",
         "io_errors", "tx_dropped_stalled", "flush_stalls", "connected_sockets", "socket_receive_buffer", "rx_placed",
-        "rx_place_misses", "gso_staged" };
+        "rx_place_misses", "gso_staged", "rx_place_moved" };
     private static final Logger LOGGER = LoggerFactory.getLogger(UdpDriver.class);
 
     private long packetsSent;
@@ -40,6 +40,7 @@ public final class UdpCounters
     private long rxPlaced;
     private long rxPlaceMisses;
     private long gsoStaged;
+    private long rxPlaceMoved;
     private int connectedSockets;
     private long connectedSends;
     private long connectedRelevels;
@@ -76,6 +77,7 @@ public final class UdpCounters
             case 15 -> rxPlaced;
             case 16 -> rxPlaceMisses;
             case 17 -> gsoStaged;
+            case 18 -> rxPlaceMoved;
             default -> throw new IndexOutOfBoundsException("counter " + index + " of " + COUNT);
         };
     }
@@ -144,11 +146,20 @@ public final class UdpCounters
     }
 
     /**
-     * A datagram was read to a guessed place that its header did not confirm: its bytes were moved back.
+     * A datagram's bytes landed in guessed places that its header did not confirm: they were moved to the places its
+     * header names ({@link #onPlaceMoved()}) or back into its slot.
      */
     void onPlaceMiss()
     {
         rxPlaceMisses++;
+    }
+
+    /**
+     * A wrongly guessed datagram's payload was moved straight to the places its header names.
+     */
+    void onPlaceMoved()
+    {
+        rxPlaceMoved++;
     }
 
     void onDroppedNoBuffer()
@@ -294,12 +305,22 @@ public final class UdpCounters
     }
 
     /**
-     * @return received datagrams read to a guessed place their header did not confirm, whose bytes were moved back
-     * into their slot: each costs a copy that a right guess would have saved.
+     * @return received datagrams whose bytes landed in guessed places their header did not confirm: each costs a
+     * copy that a right guess would have saved ({@link #rxPlaceMoved()}), or two where its bytes went back into its
+     * slot and the sink copied its payload.
      */
     public long rxPlaceMisses()
     {
         return rxPlaceMisses;
+    }
+
+    /**
+     * @return wrongly guessed datagrams whose payload was moved straight from where it landed to the places its
+     * header names, where no other datagram of their batch had bytes, and handed over placed.
+     */
+    public long rxPlaceMoved()
+    {
+        return rxPlaceMoved;
     }
 
     /**

@@ -1,0 +1,200 @@
+package dev.homa.nic.udp;
+
+import dev.homa.nic.Packet;
+import dev.homa.nic.PacketSink;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.util.function.IntUnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Large datagrams on loopback (its own MTU: 64 KiB datagrams, no GRO, so a placing sink is offered placement) read
+ * straight to where a test sink says, with the guesses for the packets after a large one chosen by each test: every
+ * packet must arrive whole or placed, with every byte intact, whatever the guesses were.
+ */
+@Timeout(60)
+class PlacedReadsTest
+{
+    private static final int HEADER = 56;
+    private static final int COUNT = 16;
+    /** Each packet's places: a region of its own, its payload split over two pieces, the second 1,000 bytes in. */
+    private static final int REGION = 2 * 65_536;
+
+    private UdpDriver a;
+    private UdpDriver b;
+
+    @AfterEach
+    void close()
+    {
+        if (null != a)
+        {
+            a.close();
+        }
+        if (null != b)
+        {
+            b.close();
+        }
+    }
+
+    @Test
+    void readsLargePayloadsStraightToWhereThePlacingSinkSays()
+    {
+        final Outcome outcome = exchange((i) -> i);
+        assertTrue(outcome.placed >= 5, "large payloads after the first reads are placed: " + outcome.placed);
+        assertEquals(outcome.placed, b.counters().rxPlaced(), "placed datagrams are counted");
+        assertEquals(0, b.counters().rxPlaceMisses(), "every guess held");
+    }
+
+    @Test
+    void aWrongGuessIsMovedStraightToItsPlaces()
+    {
+        // The guesses for every third packet name a region that is no packet's: the packet read there is moved to
+        // its own places, which no other datagram of its batch was read into.
+        final Outcome outcome = exchange((i) -> 2 == i % 3 ? COUNT + i : i);
+        final long misses = b.counters().rxPlaceMisses();
+        assertTrue(misses >= 2, "wrong guesses are counted: " + misses);
+        assertEquals(misses, b.counters().rxPlaceMoved(), "each wrong guess is moved to its places");
+        assertEquals(outcome.placed, b.counters().rxPlaced() + b.counters().rxPlaceMoved(),
+            "moved datagrams arrive placed; only right guesses count as placed");
+    }
+
+    @Test
+    void aWrongGuessWhosePlacesHoldAnotherDatagramsBytesGoesBackToItsSlot()
+    {
+        // Each guess names the places of the packet before: in a batch of two, the first datagram's own places hold
+        // the second one's bytes, so it goes back to its slot and arrives whole; the second is then moved to its
+        // places, which the first one's guess was.
+        final Outcome outcome = exchange((i) -> i - 1);
+        final long misses = b.counters().rxPlaceMisses();
+        final long moved = b.counters().rxPlaceMoved();
+        assertTrue(moved >= 2, "wrong guesses are moved where nothing else landed: " + moved);
+        assertTrue(misses - moved >= 2, "a wrong guess whose places hold another's bytes arrives whole: " + misses +
+            " misses, " + moved + " moved");
+        assertTrue(outcome.wholeAfterGuess >= misses - moved, "those arrive whole: " + outcome.wholeAfterGuess);
+    }
+
+    private record Outcome(int placed, int wholeAfterGuess)
+    {
+    }
+
+    /**
+     * Send {@link #COUNT} datagrams from a to b and read them two at a time through a sink whose guess for packet i
+     * names the places of packet {@code guess(i)}.
+     */
+    private Outcome exchange(final IntUnaryOperator guess)
+    {
+        a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
+        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
+        final int freeAtStart = b.freePackets();
+        final int[] lengths = new int[COUNT];
+        for (int i = 0; i < COUNT; i++)
+        {
+            lengths[i] = 3 == i ? 300 : 40_000 + 1_000 * i;
+            final Packet packet = a.acquire();
+            for (int j = 0; j < lengths[i]; j++)
+            {
+                packet.buffer().putByte(j, (byte)(i * 7 + j * 13));
+            }
+            packet.length(lengths[i]);
+            assertTrue(a.send(packet, b.localAddress(), 2));
+            assertEquals(1, a.flush());
+            a.release(packet);
+        }
+        final UnsafeBuffer places = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * COUNT * REGION));
+        final int[] received = new int[1];
+        final int[] placed = new int[1];
+        final int[] wholeAfterGuess = new int[1];
+        final PacketSink sink = new PacketSink()
+        {
+            @Override
+            public void onPacket(final Packet packet)
+            {
+                final int i = received[0]++;
+                final int total = packet.length() + packet.placedBytes();
+                assertEquals(lengths[i], total, "length of packet " + i);
+                for (int j = 0; j < total; j++)
+                {
+                    final byte got = j < packet.length() ? packet.buffer().getByte(j) :
+                        places.getByte(placeOf(i, j - HEADER));
+                    assertEquals((byte)(i * 7 + j * 13), got, "byte " + j + " of packet " + i);
+                }
+                if (packet.placedBytes() > 0)
+                {
+                    placed[0]++;
+                    assertEquals(HEADER, packet.length());
+                }
+                else if (i > 5 && lengths[i] > HEADER)
+                {
+                    wholeAfterGuess[0]++;
+                }
+                b.release(packet);
+            }
+
+            @Override
+            public boolean releasesBeforeReturn()
+            {
+                return true;
+            }
+
+            @Override
+            public int placementHeaderLength()
+            {
+                return HEADER;
+            }
+
+            @Override
+            public int placePayload(
+                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
+                final Packet into)
+            {
+                assertEquals(HEADER, headerLength);
+                assertEquals(a.localAddress(), source);
+                final int i = (start.getByte(0) & 0xFF) / 7;
+                assertEquals(lengths[i], packetLength, "the header is that of a packet sent");
+                return appendPlaces(i, packetLength, into);
+            }
+
+            @Override
+            public int placeFollowing(
+                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
+                final int following, final Packet into)
+            {
+                final int i = (start.getByte(0) & 0xFF) / 7 + following;
+                if (i + 1 >= COUNT || lengths[i] < 16 * 1024)
+                {
+                    return -1;
+                }
+                return appendPlaces(guess.applyAsInt(i), lengths[i], into);
+            }
+
+            private int appendPlaces(final int i, final int packetLength, final Packet into)
+            {
+                assertTrue(into.appendPayload(places.addressOffset() + placeOf(i, 0), 1_000));
+                assertTrue(into.appendPayload(places.addressOffset() + placeOf(i, 1_000), packetLength - HEADER -
+                    1_000));
+                return HEADER;
+            }
+
+            private int placeOf(final int packet, final int payloadOffset)
+            {
+                return packet * REGION + (payloadOffset < 1_000 ? payloadOffset : 65_536 + payloadOffset);
+            }
+        };
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (received[0] < COUNT)
+        {
+            // Two at a time: the first reads show what the next ones go on from.
+            b.poll(sink, 2);
+            assertTrue(System.nanoTime() < deadlineNs, "received " + received[0]);
+        }
+        assertEquals(freeAtStart, b.freePackets());
+        return new Outcome(placed[0], wholeAfterGuess[0]);
+    }
+}

@@ -2,6 +2,7 @@ package dev.homa.nic.udp;
 
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import dev.homa.nic.frame.AllocationMeter;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
@@ -80,6 +81,104 @@ class PlacedReadsTest
         assertTrue(outcome.wholeAfterGuess >= misses - moved, "those arrive whole: " + outcome.wholeAfterGuess);
     }
 
+    @Test
+    void placedReadsAllocateNothing()
+    {
+        a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
+        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
+        final int length = 60_000;
+        final int regions = 8;
+        final UnsafeBuffer places = new UnsafeBuffer(ByteBuffer.allocateDirect(regions * 65_536));
+        final int[] received = new int[1];
+        final int[] placed = new int[1];
+        final PacketSink sink = new PlacingSink()
+        {
+            @Override
+            public void onPacket(final Packet packet)
+            {
+                received[0]++;
+                if (packet.placedBytes() > 0)
+                {
+                    placed[0]++;
+                }
+                b.release(packet);
+            }
+
+            @Override
+            int place(final DirectBuffer start, final int packetLength, final long source, final int following,
+                final Packet into)
+            {
+                final int sequence = start.getInt(0) + following;
+                into.appendPayload(places.addressOffset() + (long)(sequence % regions) * 65_536, packetLength - HEADER);
+                return HEADER;
+            }
+        };
+        final int[] sequence = new int[1];
+        final long allocated = new AllocationMeter().measure(500, i ->
+        {
+            for (int k = 0; k < 4; k++)
+            {
+                final Packet packet = a.acquire();
+                packet.buffer().putInt(0, sequence[0]++);
+                packet.length(length);
+                a.send(packet, b.localAddress(), 2);
+                a.flush();
+                a.release(packet);
+            }
+            final int expected = received[0] + 4;
+            final long deadlineNs = System.nanoTime() + 5_000_000_000L;
+            while (received[0] < expected && System.nanoTime() < deadlineNs)
+            {
+                b.poll(sink, 2);
+            }
+        });
+        assertEquals(sequence[0], received[0], "every datagram sent arrived");
+        assertTrue(placed[0] > received[0] / 2, "most were placed: " + placed[0]);
+        assertEquals(0, allocated, "bytes allocated by 500 rounds of 4 placed reads");
+    }
+
+    /**
+     * A sink that places payloads where {@link #place} says, its header {@link #HEADER} bytes long, and releases each
+     * packet before it returns.
+     */
+    private abstract static class PlacingSink implements PacketSink
+    {
+        /**
+         * @param following 0 for the packet that starts with {@code start}; n for the n-th after it.
+         * @return {@link #HEADER}, the places appended to {@code into}; or -1 for none.
+         */
+        abstract int place(DirectBuffer start, int packetLength, long source, int following, Packet into);
+
+        @Override
+        public boolean releasesBeforeReturn()
+        {
+            return true;
+        }
+
+        @Override
+        public int placementHeaderLength()
+        {
+            return HEADER;
+        }
+
+        @Override
+        public int placePayload(
+            final DirectBuffer start, final int headerLength, final int packetLength, final long source,
+            final Packet into)
+        {
+            assertEquals(HEADER, headerLength);
+            return place(start, packetLength, source, 0, into);
+        }
+
+        @Override
+        public int placeFollowing(
+            final DirectBuffer start, final int headerLength, final int packetLength, final long source,
+            final int following, final Packet into)
+        {
+            return place(start, packetLength, source, following, into);
+        }
+    }
+
     private record Outcome(int placed, int wholeAfterGuess)
     {
     }
@@ -111,7 +210,7 @@ class PlacedReadsTest
         final int[] received = new int[1];
         final int[] placed = new int[1];
         final int[] wholeAfterGuess = new int[1];
-        final PacketSink sink = new PacketSink()
+        final PacketSink sink = new PlacingSink()
         {
             @Override
             public void onPacket(final Packet packet)
@@ -138,35 +237,16 @@ class PlacedReadsTest
             }
 
             @Override
-            public boolean releasesBeforeReturn()
-            {
-                return true;
-            }
-
-            @Override
-            public int placementHeaderLength()
-            {
-                return HEADER;
-            }
-
-            @Override
-            public int placePayload(
-                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
+            int place(final DirectBuffer start, final int packetLength, final long source, final int following,
                 final Packet into)
             {
-                assertEquals(HEADER, headerLength);
-                assertEquals(a.localAddress(), source);
-                final int i = (start.getByte(0) & 0xFF) / 7;
-                assertEquals(lengths[i], packetLength, "the header is that of a packet sent");
-                return appendPlaces(i, packetLength, into);
-            }
-
-            @Override
-            public int placeFollowing(
-                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
-                final int following, final Packet into)
-            {
                 final int i = (start.getByte(0) & 0xFF) / 7 + following;
+                if (0 == following)
+                {
+                    assertEquals(a.localAddress(), source);
+                    assertEquals(lengths[i], packetLength, "the header is that of a packet sent");
+                    return appendPlaces(i, packetLength, into);
+                }
                 if (i + 1 >= COUNT || lengths[i] < 16 * 1024)
                 {
                     return -1;

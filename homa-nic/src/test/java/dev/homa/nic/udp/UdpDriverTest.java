@@ -8,7 +8,6 @@ import dev.homa.nic.frame.AllocationMeter;
 import dev.homa.nic.time.VirtualClock;
 import dev.homa.test.Capabilities;
 import org.agrona.BitUtil;
-import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -378,89 +377,6 @@ class UdpDriverTest
         }
         assertTrue(b.counters().groSuperDatagrams() > 0, "the run arrived coalesced");
         assertEquals(pool, b.freePackets());
-    }
-
-    @Test
-    @Timeout(60)
-    void placedReadsAllocateNothing()
-    {
-        final UdpDriver a = open(new UdpDriverContext().bindAddress(LOOPBACK));
-        final UdpDriver b = open(new UdpDriverContext().bindAddress(LOOPBACK));
-        final int header = 56;
-        final int length = 60_000;
-        final int regions = 8;
-        final UnsafeBuffer places = new UnsafeBuffer(ByteBuffer.allocateDirect(regions * 65_536));
-        final int[] received = new int[1];
-        final int[] placed = new int[1];
-        final PacketSink sink = new PacketSink()
-        {
-            @Override
-            public void onPacket(final Packet packet)
-            {
-                received[0]++;
-                if (packet.placedBytes() > 0)
-                {
-                    placed[0]++;
-                }
-                b.release(packet);
-            }
-
-            @Override
-            public boolean releasesBeforeReturn()
-            {
-                return true;
-            }
-
-            @Override
-            public int placementHeaderLength()
-            {
-                return header;
-            }
-
-            @Override
-            public int placePayload(
-                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
-                final Packet into)
-            {
-                return place(start.getInt(0), packetLength, into);
-            }
-
-            @Override
-            public int placeFollowing(
-                final DirectBuffer start, final int headerLength, final int packetLength, final long source,
-                final int following, final Packet into)
-            {
-                return place(start.getInt(0) + following, packetLength, into);
-            }
-
-            private int place(final int sequence, final int packetLength, final Packet into)
-            {
-                into.appendPayload(places.addressOffset() + (long)(sequence % regions) * 65_536, packetLength - header);
-                return header;
-            }
-        };
-        final int[] sequence = new int[1];
-        final long allocated = new AllocationMeter().measure(500, i ->
-        {
-            for (int k = 0; k < 4; k++)
-            {
-                final Packet packet = a.acquire();
-                packet.buffer().putInt(0, sequence[0]++);
-                packet.length(length);
-                a.send(packet, b.localAddress(), 2);
-                a.flush();
-                a.release(packet);
-            }
-            final int expected = received[0] + 4;
-            final long deadlineNs = System.nanoTime() + 5_000_000_000L;
-            while (received[0] < expected && System.nanoTime() < deadlineNs)
-            {
-                b.poll(sink, 2);
-            }
-        });
-        assertEquals(sequence[0], received[0], "every datagram sent arrived");
-        assertTrue(placed[0] > received[0] / 2, "most were placed: " + placed[0]);
-        assertEquals(0, allocated, "bytes allocated by 500 rounds of 4 placed reads");
     }
 
     @ParameterizedTest(name = "{0} gro={1}")

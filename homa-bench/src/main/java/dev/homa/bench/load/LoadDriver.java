@@ -298,6 +298,10 @@ final class LoadDriver
         freeSlots.addInt(slot);
         final long dueNs = slotDueNs[slot];
         final int requestLength = slotRequestLength[slot];
+        if (status < 0 && (!measuring || dueNs - measureStartNs < 0))
+        {
+            stats.errorsOutsideWindow++;
+        }
         if (!measuring)
         {
             return;

@@ -219,11 +219,13 @@ final class LoadRunner implements Callable<Integer>
         report.csvRow(scenario, hosts, result, round, specs.get(0), specs.size(), note);
         // The rows so far, after every trial: a long run that fails later keeps what it measured.
         report.write(null, csv);
-        if (verbose || result.faults() > 0 || result.metrics().stream().anyMatch(m -> m.contains("timeouts=") &&
-            !m.contains("timeouts=0 ")))
+        final long failedOutside = result.total().errorsOutsideWindow;
+        if (verbose || result.faults() > 0 || failedOutside > 0 || result.metrics().stream().anyMatch(
+            m -> m.contains("timeouts=") && !m.contains("timeouts=0 ")))
         {
-            System.err.printf(Locale.ROOT, "%s %s round %d (%.0f s warm-up): faults %d %s%n", scenario, peer.name(),
-                round, result.warmupSeconds(), result.faults(), result.metrics());
+            System.err.printf(Locale.ROOT,
+                "%s %s round %d (%.0f s warm-up): faults %d, failed outside the window %d %s%n", scenario,
+                peer.name(), round, result.warmupSeconds(), result.faults(), failedOutside, result.metrics());
         }
         return result;
     }

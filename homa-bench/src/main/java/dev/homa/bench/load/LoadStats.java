@@ -28,6 +28,11 @@ final class LoadStats
     long bytes;
     long verifyFailures;
     long errors;
+    /**
+     * RPCs that ended with a transport error and are not among {@link #errors}: failed in the warm-up or the drain, or
+     * issued before the window. Not cleared when the window starts, so that no failure of the trial goes unseen.
+     */
+    long errorsOutsideWindow;
     long started;
     long due;
     long backlogOverflows;
@@ -106,6 +111,7 @@ final class LoadStats
         bytes += other.bytes;
         verifyFailures += other.verifyFailures;
         errors += other.errors;
+        errorsOutsideWindow += other.errorsOutsideWindow;
         started += other.started;
         due += other.due;
         backlogOverflows += other.backlogOverflows;
@@ -123,6 +129,7 @@ final class LoadStats
             .append(" bytes=").append(bytes)
             .append(" verifyFailures=").append(verifyFailures)
             .append(" errors=").append(errors)
+            .append(" errorsOutsideWindow=").append(errorsOutsideWindow)
             .append(" started=").append(started)
             .append(" due=").append(due)
             .append(" backlogOverflows=").append(backlogOverflows)
@@ -156,6 +163,7 @@ final class LoadStats
         stats.bytes = Long.parseLong(fields.get("bytes"));
         stats.verifyFailures = Long.parseLong(fields.get("verifyFailures"));
         stats.errors = Long.parseLong(fields.get("errors"));
+        stats.errorsOutsideWindow = Long.parseLong(fields.get("errorsOutsideWindow"));
         stats.started = Long.parseLong(fields.get("started"));
         stats.due = Long.parseLong(fields.get("due"));
         stats.backlogOverflows = Long.parseLong(fields.get("backlogOverflows"));

@@ -72,6 +72,26 @@ class LoadDriverTest
             stats.slotWait.getMaxValue());
     }
 
+    @Test
+    void anRpcThatFailsOutsideTheWindowIsCountedApart()
+    {
+        final LoadDriver driver = openLoop(10_000, 3);
+        final List<Integer> sent = new ArrayList<>();
+        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        driver.start(0);
+        driver.poll(1 * MS);
+        assertEquals(3, sent.size(), "three slots");
+        driver.onResponse(sent.get(0), -1, 1 * MS);
+        driver.measure(2 * MS);
+        driver.onResponse(sent.get(1), -1, 3 * MS);
+        driver.poll(3 * MS);
+        assertTrue(sent.size() >= 4, "the freed slots take the window's first arrivals: " + sent.size());
+        driver.onResponse(sent.get(3), -1, 4 * MS);
+        final LoadStats stats = LoadStats.decode(driver.stats().encode());
+        assertEquals(1, stats.errors, "the RPC issued in the window");
+        assertEquals(2, stats.errorsOutsideWindow, "one failed in the warm-up, one was issued before the window");
+    }
+
     private static LoadDriver openLoop(final double rate, final int outstanding)
     {
         final LoadSpec spec = new LoadSpec();

@@ -228,6 +228,14 @@ public final class Packet
     }
 
     /**
+     * {@return bytes of all gathered pieces together}
+     */
+    public int payloadBytes()
+    {
+        return payloadBytes;
+    }
+
+    /**
      * Copies the packet as it goes on the wire, its own bytes and then its gathered payload, into one buffer.
      *
      * @param to    where the bytes go.

@@ -195,11 +195,10 @@ final class HomaHost extends SimHost
     long receivedWireBytes()
     {
         final HomaMetrics metrics = transport.metrics();
-        final int data = PacketType.DATA - PacketType.MIN_TYPE;
         final long helloWireBytes = 2L * (run.hostCount() - 1) *
             (DataHeaderFlyweight.HEADER_LENGTH + 1 + driver.wireOverheadBytes());
-        return metrics.get(HomaMetrics.BYTES_RECEIVED + data) - metrics.get(HomaMetrics.DUPLICATE_BYTES) +
-            metrics.get(HomaMetrics.PACKETS_RECEIVED + data) * driver.wireOverheadBytes() - helloWireBytes;
+        return metrics.bytesReceived(PacketType.DATA) - metrics.get(HomaMetrics.DUPLICATE_BYTES) +
+            metrics.packetsReceived(PacketType.DATA) * driver.wireOverheadBytes() - helloWireBytes;
     }
 
     @Override

@@ -189,11 +189,7 @@ final class PlacedReads
             final int keep = basisLength > 0 ?
                 sink.placeFollowing(basis, basisHeaderLength, basisLength, basisSource, i + 1, packet) : -1;
             final int places = keep < 0 ? 0 : packet.payloadSegments();
-            int placed = 0;
-            for (int k = 0; k < places; k++)
-            {
-                placed += packet.payloadLength(k);
-            }
+            final int placed = keep < 0 ? 0 : packet.payloadBytes();
             // The header must land whole in the slot, where the check after the read looks at it.
             if (keep < headerLength || keep + placed > maxPacketLength)
             {
@@ -239,7 +235,7 @@ final class PlacedReads
                 final int namedKeep = ask(i, sink, headerLength, length, slotAddress);
                 if (namedKeep != keep || length != keep + guessed[i] || !namedAreGuessed(packet))
                 {
-                    if (namedKeep == keep && length - keep <= guessed[i] && namedBytes() == length - keep &&
+                    if (namedKeep == keep && length - keep <= guessed[i] && named.payloadBytes() == length - keep &&
                         namedFree(received))
                     {
                         moveToNamed(packet, length - keep);
@@ -308,16 +304,6 @@ final class PlacedReads
             }
         }
         return true;
-    }
-
-    private int namedBytes()
-    {
-        int bytes = 0;
-        for (int k = 0; k < named.payloadSegments(); k++)
-        {
-            bytes += named.payloadLength(k);
-        }
-        return bytes;
     }
 
     /**

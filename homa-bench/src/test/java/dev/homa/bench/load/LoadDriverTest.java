@@ -22,8 +22,7 @@ class LoadDriverTest
     void theMeasuredWindowStartsWithoutTheWarmUpBacklog()
     {
         final LoadDriver driver = openLoop(10_000, 1);
-        final List<Integer> sent = new ArrayList<>();
-        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        final List<Integer> sent = recordSends(driver);
         driver.start(0);
         driver.poll(10 * MS);
         assertEquals(1, sent.size(), "one slot, the rest of 10 ms of arrivals wait in the backlog");
@@ -54,8 +53,7 @@ class LoadDriverTest
     void aRequestThatWaitsForASlotRecordsItsWaitAndSurvivesTheTripToTheRunner()
     {
         final LoadDriver driver = openLoop(10_000, 1);
-        final List<Integer> sent = new ArrayList<>();
-        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        final List<Integer> sent = recordSends(driver);
         driver.start(0);
         driver.measure(0);
         driver.poll(0);
@@ -76,8 +74,7 @@ class LoadDriverTest
     void anRpcThatFailsOutsideTheWindowIsCountedApart()
     {
         final LoadDriver driver = openLoop(10_000, 3);
-        final List<Integer> sent = new ArrayList<>();
-        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        final List<Integer> sent = recordSends(driver);
         driver.start(0);
         driver.poll(1 * MS);
         assertEquals(3, sent.size(), "three slots");
@@ -90,6 +87,16 @@ class LoadDriverTest
         final LoadStats stats = LoadStats.decode(driver.stats().encode());
         assertEquals(1, stats.errors, "the RPC issued in the window");
         assertEquals(2, stats.errorsOutsideWindow, "one failed in the warm-up, one was issued before the window");
+    }
+
+    /**
+     * @return the slots the driver sends on, in order.
+     */
+    private static List<Integer> recordSends(final LoadDriver driver)
+    {
+        final List<Integer> sent = new ArrayList<>();
+        driver.sender((slot, sequence, requestLength, responseLength) -> sent.add(slot));
+        return sent;
     }
 
     private static LoadDriver openLoop(final double rate, final int outstanding)

@@ -120,8 +120,12 @@ final class InboundAllocator
         {
             waitingForPages.remove(rpc);
             rpc.in.waitingForPages = false;
-            // Everything sent so far was dropped for lack of space: ask for it now.
+            // Everything sent so far was dropped for lack of space: ask for it now. Having just asked, the RPC starts
+            // its silence over: the timer counted the wait (a server RPC's, so that a forged one is reclaimed), and
+            // would otherwise ask for the same bytes again at its next resend tick, while the first answer is on its
+            // way (the kernel counts no silence while a message waits for buffers).
             resendRequester.requestRetransmission(rpc);
+            rpc.silentTicks = 0;
         }
     }
 

@@ -760,6 +760,32 @@ class KernelConformanceTest
         cluster.assertNoErrors();
     }
 
+    @Test
+    @Timeout(30)
+    void aMessageGivenPagesAsksOnceAndWaitsAResendIntervalForTheAnswer()
+    {
+        final int page = 64 * 1024;
+        // A RESEND every tick once silence reaches resendTicks: a second one for the same bytes would come at once.
+        start(FabricMode.INSTANT, ctx -> ctx.maxMessageLength(200_000).receivePoolBytes(5L * page)
+            .maxReceiveBytesPerPeer(5L * page).receiveReserveBytes(page / 2).resendIntervalTicks(1));
+        final HomaSocket server = cluster.transport(0).openSocket(SERVER_PORT);
+        // A takes four of the five pages; B (three pages, 30,000 bytes unscheduled) must wait, its packets dropped,
+        // and waits ten ticks: as long as the kernel's resendTicks twice over.
+        sendRange(2, 200_000, 200_000, 0, 200_000);
+        sendRange(4, 150_000, 30_000, 0, 30_000);
+        run(10_000_000);
+        final HomaMessage a = server.homaRecv(HomaSocket.RECV_REQUEST);
+        assertFalse(null == a, "A complete");
+        kernel.clear();
+        a.release();
+        run(3_500_000);
+        // B has its pages and asks for its bytes; the answer is not due before a resend interval of silence.
+        final List<KernelPeer.Received> resends = kernel.ofType(KernelPeer.RESEND);
+        assertEquals(1, resends.size(), "one RESEND for B's dropped bytes, not one per tick: " + resends);
+        assertEquals(30_000, resends.getFirst().resendLength(), "all it dropped");
+        cluster.assertNoErrors();
+    }
+
     private void sendRange(final long id, final int length, final int incoming, final int from, final int to)
     {
         for (int offset = from; offset < to; offset += 1_000)

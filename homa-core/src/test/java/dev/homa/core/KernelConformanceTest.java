@@ -729,10 +729,7 @@ class KernelConformanceTest
     @Timeout(30)
     void messagesWaitingForTheReceivePoolGetItShortestFirst()
     {
-        final int page = 64 * 1024;
-        start(FabricMode.INSTANT, ctx -> ctx.maxMessageLength(200_000).receivePoolBytes(5L * page)
-            .maxReceiveBytesPerPeer(5L * page).receiveReserveBytes(page / 2));
-        final HomaSocket server = cluster.transport(0).openSocket(SERVER_PORT);
+        final HomaSocket server = startWithFivePoolPages(ctx -> {});
         // A takes four of the five pages; B (three pages), C and D (two each) must wait.
         final int[] lengths = { 200_000, 150_000, 100_000, 120_000 };
         for (int i = 0; i < lengths.length; i++)
@@ -747,14 +744,9 @@ class KernelConformanceTest
                 0, 0, 0, false), engineAddress());
         }
         run(10_000);
-        final HomaMessage a = server.homaRecv(HomaSocket.RECV_REQUEST);
-        assertFalse(null == a, "A complete");
-        kernel.clear();
         // A's pages come back: the shortest waiting messages get them first (homa_pool's waiting_for_bufs is sorted
         // by length), C and D, which then ask for their bytes; B, the longest, waits on.
-        a.release();
-        run(2_000_000);
-        final List<KernelPeer.Received> resends = kernel.ofType(KernelPeer.RESEND);
+        final List<KernelPeer.Received> resends = resendsOnceReleased(server, 2_000_000);
         final List<Long> asked = resends.stream().map(KernelPeer.Received::senderId).distinct().sorted().toList();
         assertEquals(List.of(7L, 9L), asked, "C (id 7) and D (id 9) got pages; B (id 5) waits: " + resends);
         cluster.assertNoErrors();
@@ -764,26 +756,47 @@ class KernelConformanceTest
     @Timeout(30)
     void aMessageGivenPagesAsksOnceAndWaitsAResendIntervalForTheAnswer()
     {
-        final int page = 64 * 1024;
         // A RESEND every tick once silence reaches resendTicks: a second one for the same bytes would come at once.
-        start(FabricMode.INSTANT, ctx -> ctx.maxMessageLength(200_000).receivePoolBytes(5L * page)
-            .maxReceiveBytesPerPeer(5L * page).receiveReserveBytes(page / 2).resendIntervalTicks(1));
-        final HomaSocket server = cluster.transport(0).openSocket(SERVER_PORT);
+        final HomaSocket server = startWithFivePoolPages(ctx -> ctx.resendIntervalTicks(1));
         // A takes four of the five pages; B (three pages, 30,000 bytes unscheduled) must wait, its packets dropped,
         // and waits ten ticks: as long as the kernel's resendTicks twice over.
         sendRange(2, 200_000, 200_000, 0, 200_000);
         sendRange(4, 150_000, 30_000, 0, 30_000);
         run(10_000_000);
-        final HomaMessage a = server.homaRecv(HomaSocket.RECV_REQUEST);
-        assertFalse(null == a, "A complete");
-        kernel.clear();
-        a.release();
-        run(3_500_000);
         // B has its pages and asks for its bytes; the answer is not due before a resend interval of silence.
-        final List<KernelPeer.Received> resends = kernel.ofType(KernelPeer.RESEND);
+        final List<KernelPeer.Received> resends = resendsOnceReleased(server, 3_500_000);
         assertEquals(1, resends.size(), "one RESEND for B's dropped bytes, not one per tick: " + resends);
         assertEquals(30_000, resends.getFirst().resendLength(), "all it dropped");
         cluster.assertNoErrors();
+    }
+
+    /**
+     * A receive pool of five 64 KiB pages, all of which one peer may take but half a page kept for short messages;
+     * messages of up to 200,000 bytes.
+     *
+     * @return the server socket.
+     */
+    private HomaSocket startWithFivePoolPages(final Consumer<HomaTransport.Context> configure)
+    {
+        final int page = 64 * 1024;
+        start(FabricMode.INSTANT, ctx -> configure.accept(ctx.maxMessageLength(200_000).receivePoolBytes(5L * page)
+            .maxReceiveBytesPerPeer(5L * page).receiveReserveBytes(page / 2)));
+        return cluster.transport(0).openSocket(SERVER_PORT);
+    }
+
+    /**
+     * Receive the complete request that holds the pool's pages and release it.
+     *
+     * @return the RESENDs the engine sent in the {@code ns} after.
+     */
+    private List<KernelPeer.Received> resendsOnceReleased(final HomaSocket server, final long ns)
+    {
+        final HomaMessage holder = server.homaRecv(HomaSocket.RECV_REQUEST);
+        assertFalse(null == holder, "the first request complete");
+        kernel.clear();
+        holder.release();
+        run(ns);
+        return kernel.ofType(KernelPeer.RESEND);
     }
 
     private void sendRange(final long id, final int length, final int incoming, final int from, final int to)

@@ -120,8 +120,10 @@ public final class LibC
         JAVA_INT));
     private static final MethodHandle SETSOCKOPT = bind("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
         JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle GETSOCKOPT = bind("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
-        JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    // Read periodically for drop counts: raw addresses and no errno capture, so that a read allocates nothing before
+    // C2 has compiled its caller (the callers treat any failure alike).
+    private static final MethodHandle GETSOCKOPT_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("getsockopt"),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MMAP = bind("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG,
         JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
@@ -281,17 +283,22 @@ public final class LibC
         }
     }
 
-    public static int getsockopt(
-        final MemorySegment errno,
-        final int fd,
-        final int level,
-        final int name,
-        final MemorySegment value,
-        final MemorySegment length)
+    /**
+     * getsockopt without errno, by raw address.
+     *
+     * @param fd            the socket.
+     * @param level         the option's level.
+     * @param name          the option.
+     * @param valueAddress  where the value goes.
+     * @param lengthAddress an {@code int} holding the value's room, set to its length.
+     * @return 0, or -1 on failure.
+     */
+    public static int getsockoptNoErrno(
+        final int fd, final int level, final int name, final long valueAddress, final long lengthAddress)
     {
         try
         {
-            return (int)GETSOCKOPT.invokeExact(errno, fd, level, name, value, length);
+            return (int)GETSOCKOPT_NO_ERRNO.invokeExact(fd, level, name, valueAddress, lengthAddress);
         }
         catch (final Throwable ex)
         {

@@ -279,7 +279,8 @@ final class PacketSocket
     long takeRingDrops()
     {
         statisticsLength.set(JAVA_INT, 0, TPACKET_STATS_LENGTH);
-        if (0 == LibC.getsockopt(errno, fd, LibC.SOL_PACKET, LibC.PACKET_STATISTICS, statistics, statisticsLength))
+        if (0 == LibC.getsockoptNoErrno(
+            fd, LibC.SOL_PACKET, LibC.PACKET_STATISTICS, statistics.address(), statisticsLength.address()))
         {
             return statistics.get(JAVA_INT, TP_DROPS_OFFSET) & 0xFFFF_FFFFL;
         }

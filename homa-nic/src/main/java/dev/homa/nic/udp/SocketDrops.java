@@ -12,7 +12,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * Reads the kernel's count of datagrams a socket dropped for a full receive buffer ({@code sk_drops}, the number
  * {@code SO_RXQ_OVFL} would attach to each datagram) with {@code getsockopt(SO_MEMINFO)}, into memory of its own:
  * the engine refreshes the driver's counters every few milliseconds on the protocol thread, and a read allocates
- * nothing. Not thread-safe: one per reading thread, or under a lock.
+ * nothing, compiled or not. Not thread-safe: one per reading thread, or under a lock.
  */
 final class SocketDrops
 {
@@ -20,14 +20,12 @@ final class SocketDrops
     private static final int SK_MEMINFO_VARS = 9;
     private static final int SK_MEMINFO_DROPS = 8;
 
-    private final MemorySegment errno;
     private final MemorySegment meminfo;
     private final MemorySegment length;
 
     SocketDrops()
     {
         final Arena arena = Arena.ofAuto();
-        errno = LibC.newErrnoState(arena);
         meminfo = arena.allocate((long)SK_MEMINFO_VARS * Integer.BYTES, Integer.BYTES);
         length = arena.allocate(JAVA_INT);
     }
@@ -39,7 +37,8 @@ final class SocketDrops
     long read(final EpollDatagramChannel channel)
     {
         length.set(JAVA_INT, 0, SK_MEMINFO_VARS * Integer.BYTES);
-        if (0 != LibC.getsockopt(errno, channel.fd().intValue(), LibC.SOL_SOCKET, SO_MEMINFO, meminfo, length))
+        if (0 != LibC.getsockoptNoErrno(
+            channel.fd().intValue(), LibC.SOL_SOCKET, SO_MEMINFO, meminfo.address(), length.address()))
         {
             return 0;
         }

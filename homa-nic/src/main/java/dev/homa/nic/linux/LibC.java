@@ -156,6 +156,9 @@ public final class LibC
         JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT));
+    // recv(2) by raw address without errno capture, for sockets read on every few idle polls.
+    private static final MethodHandle RECV_ADDRESS_NO_ERRNO = LINKER.downcallHandle(LIBC.findOrThrow("recv"),
+        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SENDTO = bind("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS,
         JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle OPEN = bind("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -509,6 +512,22 @@ public final class LibC
         try
         {
             return (long)RECV.invokeExact(errno, fd, buffer, length, flags);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * recv without errno, by raw address: returns -1 on failure (nothing waiting on a non-blocking socket among
+     * the reasons).
+     */
+    public static long recvNoErrno(final int fd, final long address, final long length, final int flags)
+    {
+        try
+        {
+            return (long)RECV_ADDRESS_NO_ERRNO.invokeExact(fd, address, length, flags);
         }
         catch (final Throwable ex)
         {

@@ -155,7 +155,7 @@ final class IcmpChannel
      */
     int receive(final Packet packet)
     {
-        final long length = LibC.recv(errno, fd, in, RECEIVE_BUFFER, LibC.MSG_DONTWAIT);
+        final long length = LibC.recvNoErrno(fd, in.address(), RECEIVE_BUFFER, LibC.MSG_DONTWAIT);
         if (length <= 0)
         {
             return -1;

@@ -9,6 +9,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import dev.homa.core.metrics.HomaMetrics;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -888,6 +889,7 @@ class GrantSchedulerTest
     }
 
     @Test
+    @Tag("allocation")
     void shouldNotAllocateInSteadyState()
     {
         // Read through reflection: homa-core's module does not read java.management, the tests run on the class path.

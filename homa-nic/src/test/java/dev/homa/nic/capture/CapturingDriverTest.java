@@ -10,6 +10,7 @@ import dev.homa.nic.frame.HomaFrameReader;
 import dev.homa.nic.frame.MacResolver;
 import dev.homa.nic.time.VirtualClock;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -187,6 +188,7 @@ class CapturingDriverTest
     }
 
     @Test
+    @Tag("allocation")
     void sendAndReceivePathsAllocateNothing() throws Exception
     {
         final NoAllocationDriver quiet = new NoAllocationDriver(LOCAL);

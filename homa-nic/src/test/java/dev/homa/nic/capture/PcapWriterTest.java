@@ -2,6 +2,7 @@ package dev.homa.nic.capture;
 
 import dev.homa.nic.frame.AllocationMeter;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -165,6 +166,7 @@ class PcapWriterTest
     }
 
     @Test
+    @Tag("allocation")
     void recordingAllocatesNothing() throws Exception
     {
         final UnsafeBuffer head = new UnsafeBuffer(new byte[38]);

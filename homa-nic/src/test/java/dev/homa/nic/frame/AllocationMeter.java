@@ -59,7 +59,9 @@ public final class AllocationMeter
      * the measuring thread (a compilation finishing, a class initialised), and code not yet compiled by C2 may
      * allocate what escape analysis later removes (a downcall's context); on a loaded machine C2 can take many
      * batches to get there. None of that is the action's doing, but an action that allocates does so in every
-     * batch.
+     * batch. Tests tagged {@code allocation} run a second time with C1 alone (the build's
+     * {@code allocation-without-c2} execution), where nothing is removed: there their paths must allocate nothing
+     * by construction.
      *
      * @param iterations runs per batch.
      * @param action     the work, given the iteration number.

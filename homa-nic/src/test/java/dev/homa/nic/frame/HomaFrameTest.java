@@ -1,6 +1,7 @@
 package dev.homa.nic.frame;
 
 import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -326,6 +327,7 @@ class HomaFrameTest
     }
 
     @Test
+    @Tag("allocation")
     void writeAndReadAllocateNothing()
     {
         final long allocated = new AllocationMeter().measure(20_000, this::writeAndRead);

@@ -2,6 +2,7 @@ package dev.homa.nic.loopback;
 
 import dev.homa.nic.Packet;
 import dev.homa.nic.PacketSink;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -50,6 +51,7 @@ class SteadyStateAllocationTest
     }
 
     @Test
+    @Tag("allocation")
     void timedFabricWithFaultsMovesPacketsWithoutAllocating()
     {
         final Fabric fabric = Fabric.builder().mode(FabricMode.TIMED).hosts(3).packetPoolSize(256)
@@ -69,6 +71,7 @@ class SteadyStateAllocationTest
     }
 
     @Test
+    @Tag("allocation")
     void instantFabricMovesPacketsWithoutAllocating()
     {
         final Fabric fabric = Fabric.builder().mode(FabricMode.INSTANT).hosts(3).packetPoolSize(256).build();

@@ -9,6 +9,7 @@ import dev.homa.nic.frame.AllocationMeter;
 import dev.homa.test.NetnsPair;
 import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -48,6 +49,7 @@ class RawEthernetAllocationTest
     @CsvSource({ "V2,false,false", "V3,false,false", "V2,true,false", "V3,true,false", "V2,true,true",
         "V2,false,true" })
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    @Tag("allocation")
     void steadyStateSendFlushPollAllocatesNothing(
         final RawEthernetDriverContext.RxRing ring, final boolean lent, final boolean offload) throws Exception
     {

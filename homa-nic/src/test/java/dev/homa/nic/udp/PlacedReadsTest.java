@@ -6,6 +6,7 @@ import dev.homa.nic.frame.AllocationMeter;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -107,6 +108,7 @@ class PlacedReadsTest
     }
 
     @Test
+    @Tag("allocation")
     void placedReadsAllocateNothing()
     {
         a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));

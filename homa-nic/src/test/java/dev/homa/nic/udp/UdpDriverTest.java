@@ -10,6 +10,7 @@ import dev.homa.test.Capabilities;
 import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -891,6 +892,7 @@ class UdpDriverTest
     @ParameterizedTest
     @EnumSource(UdpDriverContext.Datapath.class)
     @Timeout(60)
+    @Tag("allocation")
     void readingTheKernelDropsAllocatesNothing(final UdpDriverContext.Datapath datapath)
     {
         // The engine refreshes the driver's counters every few milliseconds on the protocol thread.

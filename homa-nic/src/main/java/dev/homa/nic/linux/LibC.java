@@ -25,6 +25,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * when it inlines the whole call (it does not always); a call whose arguments are all primitives allocates nothing
  * even before C2 has compiled the caller. Callers therefore make the plain call and repeat a failed one through the
  * capturing handle to learn why: safe for sends, since a failed send took nothing; receivers sample errno that way.
+ * The calls a driver makes every few polls ({@code getsockopt} for drop counts, {@code recv} on an ICMP socket) have
+ * only the plain handle: their callers treat every failure alike.
  * The message headers these calls take are laid out by {@link MessageVector}.
  */
 public final class LibC

@@ -1,5 +1,6 @@
 package dev.homa.core;
 
+import dev.homa.nic.NicDriver;
 import dev.homa.nic.frame.PriorityMapping;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.wire.CutoffsFlyweight;
@@ -12,10 +13,11 @@ import org.agrona.concurrent.CachedNanoClock;
 /**
  * Receives the control packets that steer a message this host sends: GRANT (send further, at the granted level),
  * RESEND (retransmit what was sent, raise the grant if the range goes beyond it, BUSY if nothing asked for was sent
- * yet or the response does not exist, RPC_UNKNOWN if the RPC is unknown), RPC_UNKNOWN (a client whose response has
- * not started restarts its RPC), BUSY (the peer is alive) and CUTOFFS (the peer's unscheduled cutoffs). Packets for
- * unknown RPCs or peers are counted and dropped. Retransmissions go only to the RPC's own peer (a RESEND from
- * anywhere else finds no RPC) and, over an RPC's life, never exceed its retransmission budget.
+ * yet or the response does not exist, RPC_UNKNOWN if the RPC is unknown, BUSY instead while the driver drops
+ * packets), RPC_UNKNOWN (a client whose response has not started restarts its RPC), BUSY (the peer is alive) and
+ * CUTOFFS (the peer's unscheduled cutoffs). Packets for unknown RPCs or peers are counted and dropped.
+ * Retransmissions go only to the RPC's own peer (a RESEND from anywhere else finds no RPC) and, over an RPC's life,
+ * never exceed its retransmission budget.
  */
 final class ControlReceiver
 {
@@ -37,6 +39,7 @@ final class ControlReceiver
     private final UnscheduledSizer unscheduledSizer;
     private final CachedNanoClock clock;
     private final long restartIntervalNs;
+    private final ReceiveDrops receiveDrops;
 
     /**
      * @param rpcs          the live RPCs.
@@ -54,6 +57,8 @@ final class ControlReceiver
      * @param unscheduledSizer        learns each peer's round trip from first GRANTs.
      * @param clock                   the duty cycle's cached time.
      * @param restartIntervalNs       a client restarts an RPC at most once in this time.
+     * @param driver                  whose packet drops make a RESEND for an unknown server RPC draw BUSY for a
+     *                                restart interval.
      */
     ControlReceiver(
         final RpcTable rpcs,
@@ -69,7 +74,8 @@ final class ControlReceiver
         final int retransmitBudgetPercent,
         final UnscheduledSizer unscheduledSizer,
         final CachedNanoClock clock,
-        final long restartIntervalNs)
+        final long restartIntervalNs,
+        final NicDriver driver)
     {
         this.rpcs = rpcs;
         this.peers = peers;
@@ -85,6 +91,7 @@ final class ControlReceiver
         this.unscheduledSizer = unscheduledSizer;
         this.clock = clock;
         this.restartIntervalNs = restartIntervalNs;
+        this.receiveDrops = new ReceiveDrops(driver, clock, restartIntervalNs);
     }
 
     /**
@@ -157,8 +164,12 @@ final class ControlReceiver
         {
             if (limiter.allow(peers.get(source)))
             {
-                metrics.increment(HomaMetrics.UNKNOWN_ANSWERS);
-                controlSender.sendControl(PacketType.RPC_UNKNOWN, socket.port, sourcePort, localId, source);
+                // A server RPC we do not know, while the driver drops packets: its request may be among them, and a
+                // restart now would be lost as well (ReceiveDrops).
+                final boolean waitForDrops = 0 != (localId & 1) && receiveDrops.recent();
+                metrics.increment(waitForDrops ? HomaMetrics.UNKNOWN_BUSY_ANSWERS : HomaMetrics.UNKNOWN_ANSWERS);
+                controlSender.sendControl(waitForDrops ? PacketType.BUSY : PacketType.RPC_UNKNOWN, socket.port,
+                    sourcePort, localId, source);
             }
             return;
         }

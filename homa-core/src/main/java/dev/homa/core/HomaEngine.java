@@ -179,7 +179,7 @@ final class HomaEngine implements Agent
             ctx.maxIncomingBytesPerPeer(), maxPayload, driver.linkBitsPerSecond(), metrics);
         final ControlReceiver controlReceiver = new ControlReceiver(
             rpcs, peers, srpt, pacer, dataSender, controlSender, transmitter, limiter, metrics, maxPayload,
-            ctx.retransmitBudgetPercent(), unscheduledSizer, time, ctx.resendIntervalTicks() * tickNs);
+            ctx.retransmitBudgetPercent(), unscheduledSizer, time, ctx.resendIntervalTicks() * tickNs, driver);
 
         // Timers and commands.
         this.timer =

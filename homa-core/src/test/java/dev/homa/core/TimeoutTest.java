@@ -1,10 +1,14 @@
 package dev.homa.core;
 
 import dev.homa.core.metrics.HomaMetrics;
+import dev.homa.core.wire.HomaHeaderFlyweight;
 import dev.homa.core.wire.PacketType;
+import dev.homa.nic.ForwardingNicDriver;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.FabricMode;
+import dev.homa.nic.loopback.FaultInjector;
 import dev.homa.nic.loopback.Steppable;
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -14,6 +18,7 @@ import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -87,6 +92,65 @@ class TimeoutTest
             assertTrue(cluster.engine(0).metrics().packetsReceived(PacketType.RPC_UNKNOWN) >= 1,
                 "client received RPC_UNKNOWN");
             assertEquals(1, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_RESTARTS), "client restarted");
+            cluster.assertNoErrors();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aServerWhoseDriverDropsPacketsAnswersBusyForAnUnknownRequest()
+    {
+        // Every DATA packet to the server is lost for three timeouts, and its driver counts them as its kernel
+        // would (a full socket). RPC_UNKNOWN would draw restart after restart into the same loss until the client
+        // timed out; BUSY keeps the client waiting, and once the drops stop it restarts and is answered.
+        final int timeoutTicks = 10;
+        final long lossNs = 3L * timeoutTicks * TimerSettings.TICK_DEFAULT_NS;
+        final boolean[] losing = {true};
+        final long[] drops = {0};
+        try (Cluster cluster = new Cluster(Fabric.builder().mode(FabricMode.TIMED).hosts(2).build(), 2,
+            ctx -> ctx.timeoutTicks(timeoutTicks).resendTicks(2).resendIntervalTicks(2),
+            (host, driver) -> 1 == host ? new ForwardingNicDriver(driver)
+            {
+                @Override
+                public long receiveDrops()
+                {
+                    return drops[0];
+                }
+            } : driver))
+        {
+            final long server = cluster.address(1);
+            cluster.fabric.faultInjector(new FaultInjector()
+            {
+                @Override
+                public boolean shouldDrop(
+                    final long source, final long destination, final DirectBuffer buffer, final int length)
+                {
+                    final boolean drop = losing[0] && server == destination &&
+                        PacketType.DATA == HomaHeaderFlyweight.typeOf(buffer, 0);
+                    drops[0] += drop ? 1 : 0;
+                    return drop;
+                }
+            });
+            cluster.add(new Cluster.EchoServer(cluster.transport(1).openSocket(PORT)));
+            final HomaSocket client = cluster.transport(0).openSocket(0);
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[3000]);
+            Cluster.fill(buffer, 3000, 4);
+            client.homaSend(server, PORT, buffer, 0, 3000, 0);
+            final HomaMessage[] result = new HomaMessage[1];
+            cluster.runUntil(() -> null != (result[0] = client.homaRecv(HomaSocket.RECV_RESPONSE)), lossNs);
+            assertNull(result[0], () -> "ended while its packets were lost: " + result[0]);
+            final HomaMetrics serverMetrics = cluster.engine(1).metrics();
+            assertTrue(serverMetrics.get(HomaMetrics.UNKNOWN_BUSY_ANSWERS) >= timeoutTicks / 2,
+                "BUSY for the unknown request: " + serverMetrics.get(HomaMetrics.UNKNOWN_BUSY_ANSWERS));
+            losing[0] = false;
+            assertTrue(cluster.runUntil(() -> null != (result[0] = client.homaRecv(HomaSocket.RECV_RESPONSE)),
+                lossNs));
+            assertEquals(HomaMessage.Kind.RESPONSE, result[0].kind(), () -> result[0].toString());
+            Cluster.assertPayload(result[0], 3000, 4);
+            result[0].release();
+            assertTrue(serverMetrics.get(HomaMetrics.UNKNOWN_ANSWERS) >= 1, "RPC_UNKNOWN once the drops stopped");
+            assertTrue(cluster.engine(0).metrics().get(HomaMetrics.CLIENT_RESTARTS) >= 1, "the client restarted");
+            assertEquals(0, cluster.engine(0).metrics().get(HomaMetrics.CLIENT_TIMEOUTS));
             cluster.assertNoErrors();
         }
     }

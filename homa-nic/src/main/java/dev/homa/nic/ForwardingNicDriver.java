@@ -114,6 +114,12 @@ public abstract class ForwardingNicDriver implements NicDriver
     }
 
     @Override
+    public long receiveDrops()
+    {
+        return delegate.receiveDrops();
+    }
+
+    @Override
     public boolean completesChecksum()
     {
         return delegate.completesChecksum();

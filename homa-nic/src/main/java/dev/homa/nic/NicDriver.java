@@ -115,6 +115,16 @@ public interface NicDriver extends AutoCloseable
     long queuedBytes();
 
     /**
+     * {@return packets addressed to this driver that its kernel side dropped before the driver read them (a full
+     * socket buffer, a full receive ring), since it opened; 0 where packets are not dropped that way} The count may
+     * be read from the kernel on each call. Owner thread.
+     */
+    default long receiveDrops()
+    {
+        return 0;
+    }
+
+    /**
      * Whether packets wait after {@link #flush()} in a transmit queue in front of a link of {@link
      * #linkBitsPerSecond()}, as they do in a NIC: then the pacer keeps that queue short. A software path has no such
      * queue: on loopback or veth the kernel runs the receiving side inside the send call, so a flush is delivered when

@@ -45,6 +45,8 @@ public enum HomaCounter
     BUSY_ANSWERS("busy_answers"),
     /** RPC_UNKNOWN packets sent in answer to a RESEND for an unknown RPC. */
     UNKNOWN_ANSWERS("unknown_answers"),
+    /** BUSY packets sent, instead of RPC_UNKNOWN, for an unknown server RPC while the driver was dropping packets. */
+    UNKNOWN_BUSY_ANSWERS("unknown_busy_answers"),
     /** Client RPCs restarted because the server answered RPC_UNKNOWN. */
     CLIENT_RESTARTS("client_restarts"),
     /** Client RPCs created (homaSend). */

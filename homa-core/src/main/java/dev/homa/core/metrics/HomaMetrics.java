@@ -56,6 +56,8 @@ public final class HomaMetrics
     public static final int BUSY_ANSWERS = HomaCounter.BUSY_ANSWERS.id();
     /** Slot of {@link HomaCounter#UNKNOWN_ANSWERS}. */
     public static final int UNKNOWN_ANSWERS = HomaCounter.UNKNOWN_ANSWERS.id();
+    /** Slot of {@link HomaCounter#UNKNOWN_BUSY_ANSWERS}. */
+    public static final int UNKNOWN_BUSY_ANSWERS = HomaCounter.UNKNOWN_BUSY_ANSWERS.id();
     /** Slot of {@link HomaCounter#CLIENT_RESTARTS}. */
     public static final int CLIENT_RESTARTS = HomaCounter.CLIENT_RESTARTS.id();
     /** Slot of {@link HomaCounter#CLIENT_RPCS_CREATED}. */

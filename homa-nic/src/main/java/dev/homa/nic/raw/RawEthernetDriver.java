@@ -260,6 +260,17 @@ public final class RawEthernetDriver implements NicDriver
     }
 
     /**
+     * {@inheritDoc}
+     * <p>
+     * The frames the receive ring dropped ({@link RawEthernetCounters#ringDrops()}).
+     */
+    @Override
+    public long receiveDrops()
+    {
+        return counters().ringDrops();
+    }
+
+    /**
      * @return counters, with {@link RawEthernetCounters#ringDrops()} refreshed from the kernel.
      */
     public RawEthernetCounters counters()

@@ -549,6 +549,17 @@ public final class UdpDriver implements NicDriver
     }
 
     /**
+     * {@inheritDoc}
+     * <p>
+     * {@link #kernelReceiveDrops()}.
+     */
+    @Override
+    public long receiveDrops()
+    {
+        return kernelReceiveDrops();
+    }
+
+    /**
      * Datagrams the kernel dropped before the driver could read them, because a receive socket's buffer was full:
      * the sum over the driver's sockets of the kernel's per-socket drop count ({@code sk_drops}, the number
      * {@code SO_RXQ_OVFL} would attach to each datagram), read with {@code getsockopt(SO_MEMINFO)} when asked, so

@@ -259,6 +259,48 @@ class KernelConformanceTest
 
     @Test
     @Timeout(30)
+    void whileItsDriverDropsPacketsOnlyAnUnknownServerRpcDrawsBusy()
+    {
+        final long[] drops = {0};
+        start(FabricMode.INSTANT, ctx -> ctx.resendIntervalTicks(2).driver(new ForwardingNicDriver(ctx.driver())
+        {
+            @Override
+            public long receiveDrops()
+            {
+                return drops[0];
+            }
+        }));
+        cluster.transport(0).openSocket(SERVER_PORT);
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[500]), 0, 500, 0);
+        run(10_000);
+        final int clientPort = kernel.ofType(DATA).getFirst().sourcePort();
+        kernel.clear();
+
+        // Packets were just dropped: a RESEND for a request this host never saw may be for one of them.
+        drops[0] = 3;
+        kernel.send(KernelPeer.resend(KERNEL_CLIENT_PORT, SERVER_PORT, 8, 0, -1, 7), engineAddress());
+        // A RESEND naming a client RPC of ours that does not exist: no packet of ours is lost that way.
+        kernel.send(KernelPeer.resend(SERVER_PORT, clientPort, 41, 0, -1, 7), engineAddress());
+        run(10_000);
+        assertEquals(List.of(8L), kernel.ofType(KernelPeer.BUSY).stream().map(r -> r.senderId() ^ 1).toList(),
+            "BUSY for the unknown request");
+        assertEquals(List.of(41L), kernel.ofType(KernelPeer.RPC_UNKNOWN).stream().map(r -> r.senderId() ^ 1).toList(),
+            "RPC_UNKNOWN for the unknown client RPC");
+        assertEquals(1, cluster.engine(0).metrics().get(HomaMetrics.UNKNOWN_BUSY_ANSWERS));
+
+        // A resend interval without new drops: the kernel's answer again.
+        run(3_000_000);
+        kernel.clear();
+        kernel.send(KernelPeer.resend(KERNEL_CLIENT_PORT, SERVER_PORT, 10, 0, -1, 7), engineAddress());
+        run(10_000);
+        assertTrue(kernel.ofType(KernelPeer.BUSY).isEmpty(), "no BUSY once the drops stopped");
+        assertEquals(List.of(10L), kernel.ofType(KernelPeer.RPC_UNKNOWN).stream().map(r -> r.senderId() ^ 1).toList());
+        cluster.assertNoErrors();
+    }
+
+    @Test
+    @Timeout(30)
     void clientIgnoresRpcUnknownOnceItsResponseStarted()
     {
         start(FabricMode.INSTANT, ctx -> {});

@@ -157,6 +157,12 @@ class KernelConformanceTest
         return kernel.matching(r -> DATA == r.type() && r.senderId() == (clientId ^ 1));
     }
 
+    /** The kernel's ids of the RPCs the engine answered with packets of one type, in order. */
+    private List<Long> answeredIds(final int type)
+    {
+        return kernel.ofType(type).stream().map(r -> r.senderId() ^ 1).toList();
+    }
+
     private void request(final int clientPort, final long id, final int length, final long ackId, final boolean again)
     {
         kernel.send(KernelPeer.data(clientPort, SERVER_PORT, id, length, length, 0, length, ackId,
@@ -283,10 +289,8 @@ class KernelConformanceTest
         // A RESEND naming a client RPC of ours that does not exist: no packet of ours is lost that way.
         kernel.send(KernelPeer.resend(SERVER_PORT, clientPort, 41, 0, -1, 7), engineAddress());
         run(10_000);
-        assertEquals(List.of(8L), kernel.ofType(KernelPeer.BUSY).stream().map(r -> r.senderId() ^ 1).toList(),
-            "BUSY for the unknown request");
-        assertEquals(List.of(41L), kernel.ofType(KernelPeer.RPC_UNKNOWN).stream().map(r -> r.senderId() ^ 1).toList(),
-            "RPC_UNKNOWN for the unknown client RPC");
+        assertEquals(List.of(8L), answeredIds(KernelPeer.BUSY), "BUSY for the unknown request");
+        assertEquals(List.of(41L), answeredIds(KernelPeer.RPC_UNKNOWN), "RPC_UNKNOWN for the unknown client RPC");
         assertEquals(1, cluster.engine(0).metrics().get(HomaMetrics.UNKNOWN_BUSY_ANSWERS));
 
         // A resend interval without new drops: the kernel's answer again.
@@ -295,7 +299,7 @@ class KernelConformanceTest
         kernel.send(KernelPeer.resend(KERNEL_CLIENT_PORT, SERVER_PORT, 10, 0, -1, 7), engineAddress());
         run(10_000);
         assertTrue(kernel.ofType(KernelPeer.BUSY).isEmpty(), "no BUSY once the drops stopped");
-        assertEquals(List.of(10L), kernel.ofType(KernelPeer.RPC_UNKNOWN).stream().map(r -> r.senderId() ^ 1).toList());
+        assertEquals(List.of(10L), answeredIds(KernelPeer.RPC_UNKNOWN));
         cluster.assertNoErrors();
     }
 

@@ -24,7 +24,9 @@ import java.util.concurrent.TimeUnit;
  * client keeps it alive with its own RESENDs (ours and the kernel's do, every resend interval), while one that
  * never came back (a forged first packet, a crashed client) must not hold its table slot, pages and incoming bytes
  * forever. If nothing but the packet that created it ever came from the client, it is reclaimed early, once
- * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer.
+ * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer. One heard from
+ * more than once and waiting for pages counts none while its client host sent DATA within the last resend interval:
+ * a client under load, answered BUSY, backs off and may ask less often than our timeout runs.
  * A client asks at most {@code maxResendsPerPeerPerTick} of its RPCs with one peer each tick, least recently asked
  * first; while that peer answers, the others wait for their turn with their silence back at {@code resendTicks}.
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
@@ -72,6 +74,8 @@ final class RpcTimer
     private final int reclaimTicks;
     private final int responseStallTicks;
     private final int maxResendsPerPeerPerTick;
+    /** How recently a client must have sent DATA for its request waiting for pages to count no silence. */
+    private final long activeClientNs;
     private long ticks;
     private long nextLogNs = Long.MIN_VALUE;
     private long unloggedTimeouts;
@@ -121,6 +125,7 @@ final class RpcTimer
         this.timeoutResends = ctx.timeoutResends();
         this.responseStallTicks = ctx.responseStallTicks();
         this.maxResendsPerPeerPerTick = ctx.maxResendsPerPeerPerTick();
+        this.activeClientNs = ctx.resendIntervalTicks() * tickNs;
         final long busyBytes = ctx.driver().linkBitsPerSecond() / 8 * BUSY_LINK_PERCENT / 100 * tickNs / 1_000_000_000L;
         this.busyTickBytes = ctx.driver().hasTransmitQueue() && busyBytes > 0 ? busyBytes : Long.MAX_VALUE;
         this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
@@ -229,6 +234,13 @@ final class RpcTimer
         final InboundMessage in = rpc.in;
         if (rpc.client && in.waitingForPages)
         {
+            rpc.silentTicks = 0;
+            return 0;
+        }
+        if (in.waitingForPages && rpc.heard && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs)
+        {
+            // A request waiting for our pages whose client is sending us DATA: the client is alive, and it may ask
+            // less often than our timeout runs, as one under load and answered BUSY does.
             rpc.silentTicks = 0;
             return 0;
         }

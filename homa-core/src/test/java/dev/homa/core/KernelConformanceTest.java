@@ -817,6 +817,40 @@ class KernelConformanceTest
     }
 
     /**
+     * The kernel never counts silence for a request waiting for buffer space. Here one heard from more than once
+     * counts none while its client host sends DATA, and ends {@code timeoutTicks} after the client falls silent.
+     */
+    @Test
+    @Timeout(30)
+    void aRequestWaitingForPagesLivesWhileItsClientSendsAndEndsOnceItFallsSilent()
+    {
+        final HomaSocket server = startWithFivePoolPages(ctx -> {});
+        // The application holds A and its four pages; B (three pages) waits, its packets dropped.
+        sendRange(2, 200_000, 200_000, 0, 200_000);
+        sendRange(4, 150_000, 30_000, 0, 30_000);
+        run(1_000_000);
+        final HomaMessage holder = server.homaRecv(HomaSocket.RECV_REQUEST);
+        assertFalse(null == holder, "the first request complete");
+        // For three timeouts B's client never asks about B but sends a short request every millisecond.
+        final int timeoutTicks = TimerSettings.TIMEOUT_TICKS_DEFAULT;
+        for (int i = 0; i < 3 * timeoutTicks; i++)
+        {
+            sendRange(6 + 2 * i, 100, 100, 0, 100);
+            run(1_000_000);
+            final HomaMessage small = server.homaRecv(HomaSocket.RECV_REQUEST);
+            assertFalse(null == small, "short request " + i);
+            small.release();
+        }
+        final HomaMetrics metrics = cluster.engine(0).metrics();
+        assertEquals(0, metrics.get(HomaMetrics.SERVER_TIMEOUTS) + metrics.get(HomaMetrics.SERVER_RPCS_RECLAIMED),
+            "B lives while its client sends");
+        run((timeoutTicks + 5) * 1_000_000L);
+        assertEquals(1, metrics.get(HomaMetrics.SERVER_TIMEOUTS), "B ends once its client is silent");
+        holder.release();
+        cluster.assertNoErrors();
+    }
+
+    /**
      * A receive pool of five 64 KiB pages, all of which one peer may take but half a page kept for short messages;
      * messages of up to 200,000 bytes.
      *

@@ -25,8 +25,8 @@ import java.util.concurrent.TimeUnit;
  * never came back (a forged first packet, a crashed client) must not hold its table slot, pages and incoming bytes
  * forever. If nothing but the packet that created it ever came from the client, it is reclaimed early, once
  * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer. One heard from
- * more than once and waiting for pages counts none while its client host sent DATA within the last resend interval:
- * a client under load, answered BUSY, backs off and may ask less often than our timeout runs.
+ * more than once that waits for our pages or grants counts none while its client host sent DATA within the last
+ * resend interval: a client under load, answered BUSY, backs off and may ask less often than our timeout runs.
  * A client asks at most {@code maxResendsPerPeerPerTick} of its RPCs with one peer each tick, least recently asked
  * first; while that peer answers, the others wait for their turn with their silence back at {@code resendTicks}.
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
@@ -237,10 +237,10 @@ final class RpcTimer
             rpc.silentTicks = 0;
             return 0;
         }
-        if (in.waitingForPages && rpc.heard && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs)
+        if (!rpc.client && rpc.heard && waitsOnUs(in) && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs)
         {
-            // A request waiting for our pages whose client is sending us DATA: the client is alive, and it may ask
-            // less often than our timeout runs, as one under load and answered BUSY does.
+            // A request waiting for our pages or grants whose client is sending us DATA: the client is alive, and it
+            // may ask less often than our timeout runs, as one under load and answered BUSY does.
             rpc.silentTicks = 0;
             return 0;
         }
@@ -277,8 +277,7 @@ final class RpcTimer
             }
             return 0;
         }
-        if (rpc.client && in.started() && !in.complete() && 0 == in.gapCount &&
-            in.highest >= in.grantedEnd())
+        if (rpc.client && waitsOnUs(in))
         {
             // Everything we granted has arrived; silence is expected until our scheduler grants more. (A server
             // RPC counts on: its client probes with RESENDs while it waits.)
@@ -348,6 +347,15 @@ final class RpcTimer
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * @return whether the message waits for this host: for receive pages, or with everything granted to it here.
+     */
+    private static boolean waitsOnUs(final InboundMessage in)
+    {
+        return in.waitingForPages ||
+            in.started() && !in.complete() && 0 == in.gapCount && in.highest >= in.grantedEnd();
     }
 
     /**

@@ -851,6 +851,36 @@ class KernelConformanceTest
     }
 
     /**
+     * The kernel never counts silence for a request that has all it was granted. Here one heard from more than once
+     * counts none while its client host sends DATA, and ends {@code timeoutTicks} after the client falls silent.
+     */
+    @Test
+    @Timeout(30)
+    void aRequestWaitingForGrantsLivesWhileItsClientSendsAndEndsOnceItFallsSilent()
+    {
+        start(FabricMode.INSTANT, ctx -> ctx.overcommit(1).fifoGrantFractionPerMille(0));
+        cluster.transport(0).openSocket(SERVER_PORT);
+        // A and B, 1 MB each, send their 10,000 unscheduled bytes; the one grant goes to A, which goes on sending a
+        // packet a millisecond and so stays shortest; B has all it was granted and never asks about it.
+        sendRange(2, 1_000_000, 10_000, 0, 10_000);
+        sendRange(4, 1_000_000, 10_000, 0, 10_000);
+        final int timeoutTicks = TimerSettings.TIMEOUT_TICKS_DEFAULT;
+        for (int i = 0; i < 3 * timeoutTicks; i++)
+        {
+            final int offset = 10_000 + 1_000 * i;
+            sendRange(2, 1_000_000, 10_000, offset, offset + 1_000);
+            run(1_000_000);
+        }
+        final HomaMetrics metrics = cluster.engine(0).metrics();
+        assertEquals(0, metrics.get(HomaMetrics.SERVER_TIMEOUTS) + metrics.get(HomaMetrics.SERVER_RPCS_RECLAIMED),
+            "B lives while its client sends");
+        assertEquals(2, cluster.engine(0).serverRpcCount());
+        run((timeoutTicks + 5) * 1_000_000L);
+        assertEquals(2, metrics.get(HomaMetrics.SERVER_TIMEOUTS), "A and B end once their client is silent");
+        cluster.assertNoErrors();
+    }
+
+    /**
      * A receive pool of five 64 KiB pages, all of which one peer may take but half a page kept for short messages;
      * messages of up to 200,000 bytes.
      *

@@ -27,6 +27,9 @@ import java.util.concurrent.TimeUnit;
  * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer. One heard from
  * more than once that waits for our pages or grants counts none while its client host sent DATA within the last
  * resend interval: a client under load, answered BUSY, backs off and may ask less often than our timeout runs.
+ * Likewise a client RPC whose server host sent us DATA within the last resend interval ends only after
+ * {@link #ACTIVE_SERVER_TIMEOUTS} times {@code timeoutTicks}: a server that falls behind holds our RESENDs and its
+ * answers in its socket for longer than one timeout, and its RPC_UNKNOWNs do not end our silence.
  * A client asks at most {@code maxResendsPerPeerPerTick} of its RPCs with one peer each tick, least recently asked
  * first; while that peer answers, the others wait for their turn with their silence back at {@code resendTicks}.
  * With {@code timeoutResends} set, a peer that left that many rounds of RESENDs unanswered is presumed dead and all
@@ -53,6 +56,8 @@ final class RpcTimer
     private static final long LOG_INTERVAL_NS = TimeUnit.SECONDS.toNanos(10);
     /** Ticks in a row that may count no silence because the receive path was behind. */
     private static final int MAX_BACKLOGGED_TICKS = 3;
+    /** Timeouts of silence a client RPC may wait while its server host sends us DATA for other RPCs. */
+    private static final int ACTIVE_SERVER_TIMEOUTS = 4;
     /** DATA received in a tick, as a share of what the link carries in one, above which the tick is busy. */
     private static final int BUSY_LINK_PERCENT = 90;
 
@@ -74,8 +79,8 @@ final class RpcTimer
     private final int reclaimTicks;
     private final int responseStallTicks;
     private final int maxResendsPerPeerPerTick;
-    /** How recently a client must have sent DATA for its request waiting for pages to count no silence. */
-    private final long activeClientNs;
+    /** How recently a peer host must have sent DATA to count as active (one resend interval). */
+    private final long activePeerNs;
     private long ticks;
     private long nextLogNs = Long.MIN_VALUE;
     private long unloggedTimeouts;
@@ -125,7 +130,7 @@ final class RpcTimer
         this.timeoutResends = ctx.timeoutResends();
         this.responseStallTicks = ctx.responseStallTicks();
         this.maxResendsPerPeerPerTick = ctx.maxResendsPerPeerPerTick();
-        this.activeClientNs = ctx.resendIntervalTicks() * tickNs;
+        this.activePeerNs = ctx.resendIntervalTicks() * tickNs;
         final long busyBytes = ctx.driver().linkBitsPerSecond() / 8 * BUSY_LINK_PERCENT / 100 * tickNs / 1_000_000_000L;
         this.busyTickBytes = ctx.driver().hasTransmitQueue() && busyBytes > 0 ? busyBytes : Long.MAX_VALUE;
         this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
@@ -237,7 +242,7 @@ final class RpcTimer
             rpc.silentTicks = 0;
             return 0;
         }
-        if (!rpc.client && rpc.heard && waitsOnUs(in) && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs)
+        if (!rpc.client && rpc.heard && waitsOnUs(in) && clock.nanoTime() - rpc.peer.lastActiveNs < activePeerNs)
         {
             // A request waiting for our pages or grants whose client is sending us DATA: the client is alive, and it
             // may ask less often than our timeout runs, as one under load and answered BUSY does.
@@ -295,7 +300,7 @@ final class RpcTimer
             rpcs.freeRpc(rpc);
             return 1;
         }
-        if (rpc.silentTicks >= timeoutTicks)
+        if (rpc.silentTicks >= timeoutTicks && !waitsForActiveServer(rpc))
         {
             if (rpc.client)
             {
@@ -347,6 +352,17 @@ final class RpcTimer
             return 1;
         }
         return 0;
+    }
+
+    /**
+     * @return true for a client RPC silent for fewer than {@link #ACTIVE_SERVER_TIMEOUTS} timeouts whose server host
+     * sent us DATA within the last resend interval: the server is alive and answering other RPCs, and this one most
+     * likely waits in its backlog, or was lost and is being restarted.
+     */
+    private boolean waitsForActiveServer(final Rpc rpc)
+    {
+        return rpc.client && rpc.silentTicks < ACTIVE_SERVER_TIMEOUTS * timeoutTicks &&
+            clock.nanoTime() - rpc.peer.lastActiveNs < activePeerNs;
     }
 
     /**

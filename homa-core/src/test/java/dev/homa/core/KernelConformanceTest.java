@@ -303,6 +303,44 @@ class KernelConformanceTest
         cluster.assertNoErrors();
     }
 
+    /**
+     * The kernel ends a client RPC after {@code timeout_ticks} of silence whatever else its server sends. Here a
+     * server host that sends DATA for other RPCs is alive and likely behind: the RPC it has not answered gets four
+     * timeouts, then ends even though the server still sends.
+     */
+    @Test
+    @Timeout(30)
+    void aClientRpcWaitsLongerWhileItsServerSendsOtherResponses()
+    {
+        start(FabricMode.INSTANT, ctx -> {});
+        final HomaSocket client = cluster.transport(0).openSocket(0);
+        final long unanswered = client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[500]), 0, 500,
+            0);
+        client.homaSend(kernel.address, SERVER_PORT, new UnsafeBuffer(new byte[500]), 0, 500, 0);
+        run(10_000);
+        final KernelPeer.Received answered = kernel.ofType(DATA).get(1);
+        final long startNs = cluster.sim.nowNs();
+        // The second request's response comes a packet a millisecond, all of it unscheduled.
+        final int timeoutTicks = TimerSettings.TIMEOUT_TICKS_DEFAULT;
+        final int length = 1_000 * (5 * timeoutTicks);
+        HomaMessage ended = null;
+        for (int offset = 0; offset < length && null == ended; offset += 1_000)
+        {
+            kernel.send(KernelPeer.data(SERVER_PORT, answered.sourcePort(), answered.senderId() ^ 1, length, length,
+                offset, 1_000, 0, 0, 0, false), engineAddress());
+            run(1_000_000);
+            ended = client.homaRecv(HomaSocket.RECV_RESPONSE);
+        }
+        assertFalse(null == ended, "the unanswered RPC ends while the other response still comes");
+        assertEquals(unanswered, ended.id());
+        assertTrue(ended.isError(), "with an error");
+        final long elapsedMs = (cluster.sim.nowNs() - startNs) / 1_000_000;
+        assertTrue(elapsedMs > 3 * timeoutTicks && elapsedMs <= 4 * timeoutTicks + 2, "after four timeouts: " +
+            elapsedMs + " ms");
+        ended.release();
+        cluster.assertNoErrors();
+    }
+
     @Test
     @Timeout(30)
     void clientIgnoresRpcUnknownOnceItsResponseStarted()

@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * {@code maxUnansweredResends} resend intervals after the first RESEND went by without an answer. One heard from
  * more than once that waits for our pages or grants counts none while its client host sent DATA within the last
  * resend interval: a client under load, answered BUSY, backs off and may ask less often than our timeout runs.
- * Likewise a client RPC whose server host sent us DATA within the last resend interval ends only after
+ * Likewise a client RPC whose server host sent us DATA within the last {@code timeoutTicks} ends only after
  * {@link #ACTIVE_SERVER_TIMEOUTS} times {@code timeoutTicks}: a server that falls behind holds our RESENDs and its
  * answers in its socket for longer than one timeout, and its RPC_UNKNOWNs do not end our silence.
  * A client asks at most {@code maxResendsPerPeerPerTick} of its RPCs with one peer each tick, least recently asked
@@ -356,13 +356,13 @@ final class RpcTimer
 
     /**
      * @return true for a client RPC silent for fewer than {@link #ACTIVE_SERVER_TIMEOUTS} timeouts whose server host
-     * sent us DATA within the last resend interval: the server is alive and answering other RPCs, and this one most
-     * likely waits in its backlog, or was lost and is being restarted.
+     * sent us DATA within the last timeout: the server is alive and answering other RPCs, and this one most likely
+     * waits in its backlog, or was lost and is being restarted.
      */
     private boolean waitsForActiveServer(final Rpc rpc)
     {
         return rpc.client && rpc.silentTicks < ACTIVE_SERVER_TIMEOUTS * timeoutTicks &&
-            clock.nanoTime() - rpc.peer.lastActiveNs < activePeerNs;
+            clock.nanoTime() - rpc.peer.lastActiveNs < timeoutTicks * tickNs;
     }
 
     /**

@@ -79,8 +79,10 @@ final class RpcTimer
     private final int reclaimTicks;
     private final int responseStallTicks;
     private final int maxResendsPerPeerPerTick;
-    /** How recently a peer host must have sent DATA to count as active (one resend interval). */
-    private final long activePeerNs;
+    /** How recently a client must have sent DATA for its request that waits on us to count no silence. */
+    private final long activeClientNs;
+    /** How recently a server must have sent DATA for its client RPCs to wait up to ACTIVE_SERVER_TIMEOUTS. */
+    private final long activeServerNs;
     private long ticks;
     private long nextLogNs = Long.MIN_VALUE;
     private long unloggedTimeouts;
@@ -130,7 +132,8 @@ final class RpcTimer
         this.timeoutResends = ctx.timeoutResends();
         this.responseStallTicks = ctx.responseStallTicks();
         this.maxResendsPerPeerPerTick = ctx.maxResendsPerPeerPerTick();
-        this.activePeerNs = ctx.resendIntervalTicks() * tickNs;
+        this.activeClientNs = ctx.resendIntervalTicks() * tickNs;
+        this.activeServerNs = ctx.timeoutTicks() * tickNs;
         final long busyBytes = ctx.driver().linkBitsPerSecond() / 8 * BUSY_LINK_PERCENT / 100 * tickNs / 1_000_000_000L;
         this.busyTickBytes = ctx.driver().hasTransmitQueue() && busyBytes > 0 ? busyBytes : Long.MAX_VALUE;
         this.reclaimTicks = 0 == ctx.maxUnansweredResends() ? Integer.MAX_VALUE :
@@ -242,7 +245,7 @@ final class RpcTimer
             rpc.silentTicks = 0;
             return 0;
         }
-        if (!rpc.client && rpc.heard && waitsOnUs(in) && clock.nanoTime() - rpc.peer.lastActiveNs < activePeerNs)
+        if (!rpc.client && rpc.heard && waitsOnUs(in) && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs)
         {
             // A request waiting for our pages or grants whose client is sending us DATA: the client is alive, and it
             // may ask less often than our timeout runs, as one under load and answered BUSY does.
@@ -362,7 +365,7 @@ final class RpcTimer
     private boolean waitsForActiveServer(final Rpc rpc)
     {
         return rpc.client && rpc.silentTicks < ACTIVE_SERVER_TIMEOUTS * timeoutTicks &&
-            clock.nanoTime() - rpc.peer.lastActiveNs < timeoutTicks * tickNs;
+            clock.nanoTime() - rpc.peer.lastActiveNs < activeServerNs;
     }
 
     /**

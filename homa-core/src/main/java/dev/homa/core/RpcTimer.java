@@ -240,15 +240,13 @@ final class RpcTimer
             return 0;
         }
         final InboundMessage in = rpc.in;
-        if (rpc.client && in.waitingForPages)
+        if (waitsOnUs(in) &&
+            (rpc.client || rpc.heard && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs))
         {
-            rpc.silentTicks = 0;
-            return 0;
-        }
-        if (!rpc.client && rpc.heard && waitsOnUs(in) && clock.nanoTime() - rpc.peer.lastActiveNs < activeClientNs)
-        {
-            // A request waiting for our pages or grants whose client is sending us DATA: the client is alive, and it
-            // may ask less often than our timeout runs, as one under load and answered BUSY does.
+            // The message waits for our pages or for our scheduler's grants, so silence is expected: always for a
+            // response; for a request only while its client, heard from more than once, sends us DATA. A live
+            // client may ask less often than our timeout runs (under load, answered BUSY, it backs off); one that
+            // never came back must not hold the RPC, and counts silence (below).
             rpc.silentTicks = 0;
             return 0;
         }
@@ -283,13 +281,6 @@ final class RpcTimer
                 controlSender.sendControl(PacketType.NEED_ACK, rpc.socket.port, rpc.peerPort, rpc.id, rpc.peerAddress);
                 return 1;
             }
-            return 0;
-        }
-        if (rpc.client && waitsOnUs(in))
-        {
-            // Everything we granted has arrived; silence is expected until our scheduler grants more. (A server
-            // RPC counts on: its client probes with RESENDs while it waits.)
-            rpc.silentTicks = 0;
             return 0;
         }
         rpc.silentTicks++;

@@ -59,6 +59,8 @@ public final class LibC
     public static final int SO_ATTACH_FILTER = 26;
     public static final int SO_SNDBUFFORCE = 32;
     public static final int SO_RCVBUFFORCE = 33;
+    /** Where the next {@code MSG_PEEK} read starts: past the datagrams already peeked at, once set. */
+    public static final int SO_PEEK_OFF = 42;
 
     // <linux/if_packet.h>
     public static final int SOL_PACKET = 263;

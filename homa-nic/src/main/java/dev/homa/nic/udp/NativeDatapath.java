@@ -84,7 +84,7 @@ final class NativeDatapath implements UdpDatapath
         }
         final int maxConnected = singleReceiver ? context.connectedPeers() : 0;
         receiver = new NativeReceiver(arena, pool, queue, counters, sockets, context.receiveBatch(), maxConnected,
-            context.unconnectedPollInterval());
+            context.unconnectedPollInterval(), context.peek());
         connected = new ConnectedPeers(sockets, counters, receiver, maxConnected);
         final int txCapacity = context.txQueueCapacity();
         tx = new MessageVector(arena, txCapacity, txCapacity * (1 + Packet.MAX_PAYLOAD_SEGMENTS),

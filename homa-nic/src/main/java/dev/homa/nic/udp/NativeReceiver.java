@@ -70,10 +70,14 @@ final class NativeReceiver
     private final MemorySegment scratch;
     private final int[] rxSlots;
     private final PlacedReads placed;
+    /** Per socket: its placed reads peek at the headers first ({@link PlacedReads#enablePeek}). */
+    private final boolean[] peeked;
+    private final boolean peek;
 
     /**
      * Reads the level sockets (the first only, or all eight), then up to {@code maxConnected} connected sockets as
-     * they are added; with connected sockets, the unconnected one on every {@code unconnectedEvery}-th poll.
+     * they are added; with connected sockets, the unconnected one on every {@code unconnectedEvery}-th poll. With
+     * {@code peek}, placed reads peek at the headers first where the kernel allows it.
      */
     NativeReceiver(
         final Arena arena,
@@ -83,7 +87,8 @@ final class NativeReceiver
         final LevelSockets sockets,
         final int receiveBatch,
         final int maxConnected,
-        final int unconnectedEvery)
+        final int unconnectedEvery,
+        final boolean peek)
     {
         this.pool = pool;
         this.poolRegion = MemorySegment.ofAddress(pool.regionAddress())
@@ -102,6 +107,9 @@ final class NativeReceiver
         rxFds = new int[rxCapacity];
         rxBursts = new boolean[rxCapacity];
         readiness = new Readiness[rxCapacity];
+        peeked = new boolean[rxCapacity];
+        // A datagram read with GRO holds a run of packets, which placed reads do not read.
+        this.peek = peek && !gro;
         // What a poll reads: the one receive socket (and connected ones as they come), or all eight.
         rxSockets = singleReceiver ? 1 : levels;
         firstConnected = rxSockets;
@@ -124,6 +132,19 @@ final class NativeReceiver
         {
             rx.iovecs(i, i, 1);
         }
+        for (int index = 0; index < rxSockets; index++)
+        {
+            enablePeek(index);
+        }
+    }
+
+    /**
+     * Let the placed reads of socket {@code index} peek at the headers first, where that is wanted and the kernel
+     * allows it.
+     */
+    private void enablePeek(final int index)
+    {
+        peeked[index] = peek && placed.enablePeek(rxFds[index]);
     }
 
     /**
@@ -198,6 +219,7 @@ final class NativeReceiver
         final int index = rxSockets++;
         rxFds[index] = fd.intValue();
         readiness[index] = new Readiness(fd, index);
+        enablePeek(index);
         if (armed)
         {
             registerForRead(index);
@@ -257,7 +279,7 @@ final class NativeReceiver
     {
         if (null != queue.placingSink() && placed.wanted())
         {
-            return placed.receive(rxFds[index], singleReceiver ? -1 : index);
+            return placed.receive(rxFds[index], singleReceiver ? -1 : index, peeked[index]);
         }
         final int fd = rxFds[index];
         int total = 0;

@@ -11,26 +11,34 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static dev.homa.nic.linux.LibC.MSG_DONTWAIT;
+import static dev.homa.nic.linux.LibC.MSG_PEEK;
 import static dev.homa.nic.linux.LibC.MSG_TRUNC;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * Large datagrams read in batches straight to where a placing sink ({@link PacketSink#placePayload}) wants their
  * payloads, so that the kernel's copy is the only one and a {@code recvmmsg} takes several. The payload's place
- * depends on the datagram's header, which is not known before the read, so the batch guesses: the datagrams after a
- * large DATA packet most likely go on with its message, and each datagram of the batch is read with its first bytes
- * into its pool slot, the rest into the places the sink names for the next packets of that message
- * ({@link PacketSink#placeFollowing}), and anything longer into the slot after them. Once the batch is in, the sink
- * is asked where each datagram's real header puts its payload: where that is where it landed, the datagram is handed
- * over placed. Otherwise, where no datagram of the batch has bytes in the places the header names (none landed, was
- * confirmed or was moved there), its payload is moved there and it is handed over placed: one copy, as a batched read
- * into slots would take; else its bytes are moved back into its slot and it is handed over whole, the sink copying
- * the payload. A guessed place is always a range the message has not received, so a datagram that lands there by a
- * wrong guess overwrites nothing; and every wrong landing is moved before any datagram of the batch is handed over,
- * since handing one over may fill the places another landed in.
+ * depends on the datagram's header. Where the socket takes {@code SO_PEEK_OFF} ({@link #enablePeek}), a batch first
+ * peeks at the headers of the datagrams waiting (one {@code recvmmsg} with {@code MSG_PEEK}, each peeked datagram
+ * moving the peek past it) and then reads exactly those, each to the places its own header names: one system call
+ * more a batch instead of a user-space copy of each datagram that a guess would miss, and no slot or guess prepared
+ * for a datagram that is not there. Elsewhere the header is not known before the read, so the batch guesses: the
+ * datagrams after a large DATA packet most likely go on with its message, and each datagram of the batch is read
+ * with its first bytes into its pool slot, the rest into the places the sink names for the next packets of that
+ * message ({@link PacketSink#placeFollowing}), and anything longer into the slot after them. Once the batch is in,
+ * the sink is asked where each datagram's real header puts its payload (with the peek too, where it is confirmed):
+ * where that is where it landed, the datagram is handed over placed. Otherwise, where no datagram of the batch has
+ * bytes in the places the header names (none landed, was confirmed or was moved there), its payload is moved there
+ * and it is handed over placed: one copy, as a batched read into slots would take; else its bytes are moved back into
+ * its slot and it is handed over whole, the sink copying the payload. A guessed place is always a range the message
+ * has not received, so a datagram that lands there by a wrong guess overwrites nothing; and every wrong landing is
+ * moved before any datagram of the batch is handed over, since handing one over may fill the places another landed
+ * in. A peeked datagram whose places another of its batch is read into (a duplicate) is read whole.
  * <p>
  * Used while large datagrams come ({@link #wanted()}); with nothing to go on from (the first batch, or after a
- * message ended), the batch reads into slots and its last large datagram becomes what the next one continues.
- * Its iovecs, buffer views and remembered header are allocated once and reused: nothing is allocated per read.
+ * message ended), a batch without the peek reads into slots and its last large datagram becomes what the next one
+ * continues. Its iovecs, buffer views and remembered header are allocated once and reused: nothing is allocated per
+ * read.
  */
 final class PlacedReads
 {
@@ -64,6 +72,11 @@ final class PlacedReads
     private final UnsafeBuffer slotView = new UnsafeBuffer(0, 0);
     private final UnsafeBuffer placeView = new UnsafeBuffer(0, 0);
     private final UnsafeBuffer basis;
+    /** Gets the first bytes and the whole length of each datagram a peek looks at. */
+    private final MessageVector peek;
+    private final long peekHeaders;
+    private final MemorySegment optionValue;
+    private final MemorySegment errno;
     private int basisHeaderLength;
     private int basisLength;
     private long basisSource;
@@ -110,6 +123,28 @@ final class PlacedReads
         moved = new boolean[batch];
         named = new Packet(new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT), -1);
         basis = new UnsafeBuffer(arena.allocate(HEADER_LIMIT, 64).address(), HEADER_LIMIT);
+        peek = new MessageVector(arena, batch, batch, 0);
+        peekHeaders = arena.allocate((long)HEADER_LIMIT * batch, 64).address();
+        for (int i = 0; i < batch; i++)
+        {
+            peek.iovec(i, peekHeaders + (long)i * HEADER_LIMIT, HEADER_LIMIT);
+            peek.iovecs(i, i, 1);
+        }
+        optionValue = arena.allocate(4, 4);
+        errno = LibC.newErrnoState(arena);
+    }
+
+    /**
+     * Let this socket's batches peek at the headers of the datagrams waiting before reading them; also puts the peek
+     * back at the first datagram waiting.
+     *
+     * @param fd the socket.
+     * @return true if the kernel took {@code SO_PEEK_OFF}: {@link #receive} may then be told to peek.
+     */
+    boolean enablePeek(final int fd)
+    {
+        optionValue.set(JAVA_INT, 0, 0);
+        return 0 == LibC.setsockopt(errno, fd, LibC.SOL_SOCKET, LibC.SO_PEEK_OFF, optionValue, 4);
     }
 
     /**
@@ -136,25 +171,34 @@ final class PlacedReads
     /**
      * Read what one socket has, in batches, and hand each datagram to the queue's placing sink at once.
      *
-     * @param fd    the socket.
-     * @param level the level of what it receives, or -1 if each datagram's {@code IP_TOS} names it.
+     * @param fd     the socket.
+     * @param level  the level of what it receives, or -1 if each datagram's {@code IP_TOS} names it.
+     * @param peeked true to peek at the headers first: {@link #enablePeek} took for this socket.
      * @return datagrams handed over.
      */
-    int receive(final int fd, final int level)
+    int receive(final int fd, final int level, final boolean peeked)
     {
         final PacketSink sink = queue.placingSink();
         final int headerLength = Math.min(HEADER_LIMIT, sink.placementHeaderLength());
         int total = 0;
         for (int call = 0; call < MAX_CALLS; call++)
         {
-            final int count = Math.min(readSize, queue.budget());
+            final int wanted = Math.min(peeked ? batch : readSize, queue.budget());
+            if (wanted <= 0)
+            {
+                return total;
+            }
+            final int count = peeked ? peek(fd, wanted) : wanted;
             if (count <= 0)
             {
                 return total;
             }
-            prepare(count, sink, headerLength);
+            prepare(count, sink, headerLength, peeked);
             final int received = LibC.recvmmsgNoErrno(fd, rx.address(0), count, MSG_DONTWAIT);
-            readSize = Math.min(batch, received >= count ? 2 * count : Math.max(MIN_READ, received + 1));
+            if (!peeked)
+            {
+                readSize = Math.min(batch, received >= count ? 2 * count : Math.max(MIN_READ, received + 1));
+            }
             if (received > 0)
             {
                 check(received, sink, headerLength);
@@ -162,7 +206,12 @@ final class PlacedReads
                 total += received;
             }
             release(Math.max(received, 0), count);
-            if (received < count)
+            if (peeked && received != count)
+            {
+                // The peek stays past what it saw: back to the first datagram still waiting.
+                enablePeek(fd);
+            }
+            if (received < wanted)
             {
                 return total;
             }
@@ -170,7 +219,20 @@ final class PlacedReads
         return total;
     }
 
-    private void prepare(final int count, final PacketSink sink, final int headerLength)
+    /**
+     * {@return how many datagrams wait, up to {@code count}: the peek vector has the first bytes, the whole length
+     * and the source of each}
+     */
+    private int peek(final int fd, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            peek.resetForReceive(i, 0);
+        }
+        return LibC.recvmmsgNoErrno(fd, peek.address(0), count, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    }
+
+    private void prepare(final int count, final PacketSink sink, final int headerLength, final boolean peeked)
     {
         for (int i = 0; i < count; i++)
         {
@@ -186,7 +248,7 @@ final class PlacedReads
             }
             final Packet packet = queue.slotPacket(slot);
             final long slotAddress = pool.packetAddress(slot);
-            final int keep = basisLength > 0 ?
+            final int keep = peeked ? named(i, sink, headerLength, packet) : basisLength > 0 ?
                 sink.placeFollowing(basis, basisHeaderLength, basisLength, basisSource, i + 1, packet) : -1;
             final int places = keep < 0 ? 0 : packet.payloadSegments();
             final int placed = keep < 0 ? 0 : packet.payloadBytes();
@@ -209,6 +271,24 @@ final class PlacedReads
             keeps[i] = keep;
             guessed[i] = placed;
         }
+    }
+
+    /**
+     * {@return where peeked datagram i's own header puts its payload (the places in {@code packet}), or -1 to read
+     * it whole: the sink names none, they hold less or more than its payload, or a datagram before it in the batch
+     * (a duplicate) is read into one of them}
+     */
+    private int named(final int i, final PacketSink sink, final int headerLength, final Packet packet)
+    {
+        final int length = peek.length(i);
+        headerView.wrap(peekHeaders + (long)i * HEADER_LIMIT, Math.min(headerLength, Math.max(length, 0)));
+        final int keep = sink.placePayload(headerView, headerView.capacity(), length, peek.source(i), packet);
+        if (keep >= 0 && (keep + packet.payloadBytes() != length || overlaps(packet, i)))
+        {
+            packet.clearPayload();
+            return -1;
+        }
+        return keep;
     }
 
     /**
@@ -236,7 +316,7 @@ final class PlacedReads
                 if (namedKeep != keep || length != keep + guessed[i] || !namedAreGuessed(packet))
                 {
                     if (namedKeep == keep && length - keep <= guessed[i] && named.payloadBytes() == length - keep &&
-                        namedFree(received))
+                        !overlaps(named, received))
                     {
                         moveToNamed(packet, length - keep);
                         moved[i] = true;
@@ -307,33 +387,33 @@ final class PlacedReads
     }
 
     /**
-     * {@return true if no datagram of the batch has bytes in the named places: those a guess was confirmed for or a
-     * payload was moved to, and every guessed place not yet checked, this datagram's own among them}
+     * {@return true if a datagram of the batch before {@code count} has bytes in these places: those a guess was
+     * confirmed for or a payload was moved to, and every guessed place not yet checked}
      */
-    private boolean namedFree(final int received)
+    private boolean overlaps(final Packet places, final int count)
     {
-        for (int j = 0; j < received; j++)
+        for (int j = 0; j < count; j++)
         {
             if (slots[j] < 0 || keeps[j] < 0)
             {
                 continue;
             }
             final Packet other = pool.packet(slots[j]);
-            for (int k = 0; k < named.payloadSegments(); k++)
+            for (int k = 0; k < places.payloadSegments(); k++)
             {
-                final long start = named.payloadAddress(k);
-                final long end = start + named.payloadLength(k);
+                final long start = places.payloadAddress(k);
+                final long end = start + places.payloadLength(k);
                 for (int m = 0; m < other.payloadSegments(); m++)
                 {
                     final long otherStart = other.payloadAddress(m);
                     if (start < otherStart + other.payloadLength(m) && otherStart < end)
                     {
-                        return false;
+                        return true;
                     }
                 }
             }
         }
-        return true;
+        return false;
     }
 
     /**

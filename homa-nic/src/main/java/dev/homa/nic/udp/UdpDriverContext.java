@@ -70,6 +70,7 @@ public final class UdpDriverContext
     private int addressCacheCapacity = ADDRESS_CACHE_CAPACITY_DEFAULT;
     private boolean gso = true;
     private boolean gro = true;
+    private boolean peek = true;
     private Datapath datapath = Datapath.NATIVE;
     private boolean singleReceiveSocket = true;
     private int connectedPeers;
@@ -93,6 +94,8 @@ public final class UdpDriverContext
      *     <li>{@code rxbatch} - datagrams per recvmmsg (default 32).</li>
      *     <li>{@code rcvbuf}, {@code sndbuf} - socket buffer bytes, k/m suffix allowed (default 4m).</li>
      *     <li>{@code gso}, {@code gro} - true/false (default true; off anyway where the kernel lacks them).</li>
+     *     <li>{@code peek} - true/false: read large datagrams to their places by their peeked headers (default
+     *     true), see {@link #peek(boolean)}.</li>
      *     <li>{@code gsobuffers} - 64 KiB GSO staging buffers of the netty datapath (default 16).</li>
      *     <li>{@code datapath} - native (default) or netty, see {@link Datapath}.</li>
      *     <li>{@code connect} - peers that get a connected socket (default 0), see {@link #connectedPeers(int)}.</li>
@@ -137,6 +140,7 @@ public final class UdpDriverContext
             .socketSendBufferBytes(uri.size("sndbuf", c.socketSendBufferBytes))
             .gso(uri.bool("gso", c.gso))
             .gro(uri.bool("gro", c.gro))
+            .peek(uri.bool("peek", c.peek))
             .gsoBuffers(uri.size("gsobuffers", c.gsoBuffers))
             .datapath(uri.choice("datapath", Datapath.class, c.datapath))
             .connectedPeers(uri.size("connect", c.connectedPeers))
@@ -541,6 +545,31 @@ public final class UdpDriverContext
     public boolean gro()
     {
         return gro;
+    }
+
+    /**
+     * Large datagrams (without GRO) are read straight to where the engine places their payloads. With the peek, each
+     * batch first reads the headers of the datagrams waiting without taking them ({@code MSG_PEEK} with
+     * {@code SO_PEEK_OFF}), so every payload lands in its own place: one system call more a batch. Without it, a
+     * batch guesses that the datagrams go on with the last one's message and moves those it guessed wrong: a
+     * user-space copy each, which interleaved messages make common.
+     *
+     * @param peek true to peek where the kernel allows it.
+     * @return this.
+     */
+    public UdpDriverContext peek(final boolean peek)
+    {
+        checkNotConcluded();
+        this.peek = peek;
+        return this;
+    }
+
+    /**
+     * @return true if placed reads peek at the headers first.
+     */
+    public boolean peek()
+    {
+        return peek;
     }
 
     /**

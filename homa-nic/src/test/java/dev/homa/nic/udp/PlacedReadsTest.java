@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Large datagrams on loopback (its own MTU: 64 KiB datagrams, no GRO, so a placing sink is offered placement) read
- * straight to where a test sink says, with the guesses for the packets after a large one chosen by each test: every
- * packet must arrive whole or placed, with every byte intact, whatever the guesses were.
+ * straight to where a test sink says: by each datagram's peeked header, or with the peek off by guesses for the
+ * packets after a large one, chosen by each test. Every packet must arrive whole or placed, with every byte intact,
+ * whatever the guesses were.
  */
 @Timeout(60)
 class PlacedReadsTest
@@ -51,10 +52,34 @@ class PlacedReadsTest
     @Test
     void readsLargePayloadsStraightToWhereThePlacingSinkSays()
     {
-        final Outcome outcome = exchange((i) -> i);
+        final Outcome outcome = exchange((i) -> i, false, (i) -> i);
         assertTrue(outcome.placed >= 5, "large payloads after the first reads are placed: " + outcome.placed);
         assertEquals(outcome.placed, b.counters().rxPlaced(), "placed datagrams are counted");
         assertEquals(0, b.counters().rxPlaceMisses(), "every guess held");
+    }
+
+    @Test
+    void peekedHeadersPlaceEveryLargePayloadWithoutAGuess()
+    {
+        // Every guess would be wrong; with the headers peeked none is asked for.
+        final Outcome outcome = exchange((i) -> COUNT + i, true, (i) -> i);
+        assertEquals(0, outcome.guesses, "guesses asked for");
+        // The first poll reads one or two datagrams before placing starts; packet 3 is too short to place.
+        assertTrue(outcome.placed >= COUNT - 3, "every large payload after the first poll is placed: " +
+            outcome.placed);
+        assertEquals(outcome.placed, b.counters().rxPlaced(), "placed datagrams are counted");
+        assertEquals(0, b.counters().rxPlaceMisses(), "no misses");
+    }
+
+    @Test
+    void aPeekedDatagramNamingPlacesAnotherOfItsBatchIsReadIntoArrivesWhole()
+    {
+        // Packets 6, 9 and 12 are each sent three times in a row, and read two at a time, so one of each three shares
+        // a batch with the copy before it, whose places it names: it is read into its slot and arrives whole, and
+        // every byte of every packet is its own.
+        final Outcome outcome = exchange((i) -> i, true, (i) -> i >= 6 && i < 15 ? 6 + 3 * ((i - 6) / 3) : i);
+        assertEquals(3, outcome.wholeAfterGuess, "one copy of each three arrives whole");
+        assertEquals(0, b.counters().rxPlaceMisses(), "no misses");
     }
 
     @Test
@@ -62,7 +87,7 @@ class PlacedReadsTest
     {
         // The guesses for every third packet name a region that is no packet's: the packet read there is moved to
         // its own places, which no other datagram of its batch was read into.
-        final Outcome outcome = exchange((i) -> 2 == i % 3 ? COUNT + i : i);
+        final Outcome outcome = exchange((i) -> 2 == i % 3 ? COUNT + i : i, false, (i) -> i);
         final long misses = b.counters().rxPlaceMisses();
         assertTrue(misses >= 2, "wrong guesses are counted: " + misses);
         assertEquals(misses, b.counters().rxPlaceMoved(), "each wrong guess is moved to its places");
@@ -76,7 +101,7 @@ class PlacedReadsTest
         // Each guess names the places of the packet before: in a batch of two, the first datagram's own places hold
         // the second one's bytes, so it goes back to its slot and arrives whole; the second is then moved to its
         // places, which the first one's guess was.
-        final Outcome outcome = exchange((i) -> i - 1);
+        final Outcome outcome = exchange((i) -> i - 1, false, (i) -> i);
         final long misses = b.counters().rxPlaceMisses();
         final long moved = b.counters().rxPlaceMoved();
         assertTrue(moved >= 2, "wrong guesses are moved where nothing else landed: " + moved);
@@ -101,7 +126,7 @@ class PlacedReadsTest
                 regions[i] = regions[j];
                 regions[j] = i;
             }
-            exchange((i) -> regions[i]);
+            exchange((i) -> regions[i], false, (i) -> i);
             moved += b.counters().rxPlaceMoved();
         }
         assertTrue(moved > 0, "some wrong guesses were moved: " + moved);
@@ -111,8 +136,20 @@ class PlacedReadsTest
     @Tag("allocation")
     void placedReadsAllocateNothing()
     {
+        assertPlacedReadsAllocateNothing(true);
+    }
+
+    @Test
+    @Tag("allocation")
+    void guessedPlacedReadsAllocateNothing()
+    {
+        assertPlacedReadsAllocateNothing(false);
+    }
+
+    private void assertPlacedReadsAllocateNothing(final boolean peek)
+    {
         a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
-        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
+        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).peek(peek));
         final int length = 60_000;
         final int regions = 8;
         final UnsafeBuffer places = new UnsafeBuffer(ByteBuffer.allocateDirect(regions * 65_536));
@@ -206,30 +243,35 @@ class PlacedReadsTest
         }
     }
 
-    private record Outcome(int placed, int wholeAfterGuess)
+    private record Outcome(int placed, int wholeAfterGuess, int guesses)
     {
     }
 
     /**
-     * Send {@link #COUNT} datagrams from a to b and read them two at a time through a sink whose guess for packet i
-     * names the places of packet {@code guess(i)}.
+     * Send {@link #COUNT} datagrams from a to b, datagram i a copy of packet {@code content(i)}, and read them two at
+     * a time through a sink whose guess for packet i names the places of packet {@code guess(i)}; b peeks at the
+     * headers or not.
      */
-    private Outcome exchange(final IntUnaryOperator guess)
+    private Outcome exchange(final IntUnaryOperator guess, final boolean peek, final IntUnaryOperator content)
     {
         close();
         a = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
-        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK));
+        b = new UdpDriver(new UdpDriverContext().bindAddress(UdpDriverTest.LOOPBACK).peek(peek));
         final int freeAtStart = b.freePackets();
         final int[] lengths = new int[COUNT];
         for (int i = 0; i < COUNT; i++)
         {
             lengths[i] = 3 == i ? 300 : 40_000 + 1_000 * i;
+        }
+        for (int i = 0; i < COUNT; i++)
+        {
+            final int c = content.applyAsInt(i);
             final Packet packet = a.acquire();
-            for (int j = 0; j < lengths[i]; j++)
+            for (int j = 0; j < lengths[c]; j++)
             {
-                packet.buffer().putByte(j, (byte)(i * 7 + j * 13));
+                packet.buffer().putByte(j, (byte)(c * 7 + j * 13));
             }
-            packet.length(lengths[i]);
+            packet.length(lengths[c]);
             assertTrue(a.send(packet, b.localAddress(), 2));
             assertEquals(1, a.flush());
             a.release(packet);
@@ -238,26 +280,28 @@ class PlacedReadsTest
         final int[] received = new int[1];
         final int[] placed = new int[1];
         final int[] wholeAfterGuess = new int[1];
+        final int[] guesses = new int[1];
         final PacketSink sink = new PlacingSink()
         {
             @Override
             public void onPacket(final Packet packet)
             {
                 final int i = received[0]++;
+                final int c = content.applyAsInt(i);
                 final int total = packet.length() + packet.placedBytes();
-                assertEquals(lengths[i], total, "length of packet " + i);
+                assertEquals(lengths[c], total, "length of packet " + i);
                 for (int j = 0; j < total; j++)
                 {
                     final byte got = j < packet.length() ? packet.buffer().getByte(j) :
-                        places.getByte(placeOf(i, j - HEADER));
-                    assertEquals((byte)(i * 7 + j * 13), got, "byte " + j + " of packet " + i);
+                        places.getByte(placeOf(c, j - HEADER));
+                    assertEquals((byte)(c * 7 + j * 13), got, "byte " + j + " of packet " + i);
                 }
                 if (packet.placedBytes() > 0)
                 {
                     placed[0]++;
                     assertEquals(HEADER, packet.length());
                 }
-                else if (i > 5 && lengths[i] > HEADER)
+                else if (i > 5 && lengths[c] > HEADER)
                 {
                     wholeAfterGuess[0]++;
                 }
@@ -273,8 +317,9 @@ class PlacedReadsTest
                 {
                     assertEquals(a.localAddress(), source);
                     assertEquals(lengths[i], packetLength, "the header is that of a packet sent");
-                    return appendPlaces(i, packetLength, into);
+                    return packetLength > HEADER + 1_000 ? appendPlaces(i, packetLength, into) : -1;
                 }
+                guesses[0]++;
                 if (i + 1 >= COUNT || lengths[i] < 16 * 1024)
                 {
                     return -1;
@@ -303,6 +348,6 @@ class PlacedReadsTest
             assertTrue(System.nanoTime() < deadlineNs, "received " + received[0]);
         }
         assertEquals(freeAtStart, b.freePackets());
-        return new Outcome(placed[0], wholeAfterGuess[0]);
+        return new Outcome(placed[0], wholeAfterGuess[0], guesses[0]);
     }
 }

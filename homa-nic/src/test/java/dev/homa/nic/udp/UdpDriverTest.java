@@ -1100,7 +1100,7 @@ class UdpDriverTest
     {
         final UdpDriverContext context = UdpDriverContext.fromUri(
             "udp://198.18.0.1:4000?mtu=9000&rate=25g&pool=1k&gso=false&gro=true&rxbatch=16&rcvbuf=2m&connect=8" +
-            "&rxtos=false&unconnectedEvery=16");
+            "&rxtos=false&unconnectedEvery=16&peek=false");
         context.conclude();
         assertEquals(HostAddress.parseIpv4("198.18.0.1:4000"), context.bindAddress());
         assertEquals(9000, context.mtu());
@@ -1113,6 +1113,8 @@ class UdpDriverTest
         assertEquals(8, context.connectedPeers());
         assertFalse(context.receiveTos());
         assertEquals(16, context.unconnectedPollInterval());
+        assertFalse(context.peek());
+        assertTrue(new UdpDriverContext().peek(), "placed reads peek by default");
         assertThrows(IllegalArgumentException.class,
             () -> UdpDriverContext.fromUri("udp://1.2.3.4:1?connect=65").conclude());
         assertThrows(IllegalArgumentException.class, () -> UdpDriverContext.fromUri("raw://eth0"));

@@ -33,6 +33,8 @@ class PlacedReadsTest
 
     private UdpDriver a;
     private UdpDriver b;
+    /** The sink names other places for a header the first time it is asked than the second. */
+    private boolean firstAnswerWrong;
 
     @AfterEach
     void close()
@@ -69,6 +71,21 @@ class PlacedReadsTest
             outcome.placed);
         assertEquals(outcome.placed, b.counters().rxPlaced(), "placed datagrams are counted");
         assertEquals(0, b.counters().rxPlaceMisses(), "no misses");
+    }
+
+    @Test
+    void aPeekedPlaceTheHeaderReadDoesNotConfirmIsMovedToTheOneItNames()
+    {
+        // Asked at the peek, the sink names places the header read with the datagram does not (as a peek that saw
+        // other datagrams than the read took would): each datagram is moved to the places named last, every byte its
+        // own, before any is handed over.
+        firstAnswerWrong = true;
+        final Outcome outcome = exchange((i) -> i, true, (i) -> i);
+        final long misses = b.counters().rxPlaceMisses();
+        assertTrue(misses >= COUNT - 3, "every large payload after the first poll landed in the wrong places: " +
+            misses);
+        assertEquals(misses, b.counters().rxPlaceMoved(), "each is moved to the places its header names");
+        assertEquals(misses, outcome.placed, "and arrives placed");
     }
 
     @Test
@@ -281,6 +298,7 @@ class PlacedReadsTest
         final int[] placed = new int[1];
         final int[] wholeAfterGuess = new int[1];
         final int[] guesses = new int[1];
+        final int[] asks = new int[COUNT];
         final PacketSink sink = new PlacingSink()
         {
             @Override
@@ -317,7 +335,12 @@ class PlacedReadsTest
                 {
                     assertEquals(a.localAddress(), source);
                     assertEquals(lengths[i], packetLength, "the header is that of a packet sent");
-                    return packetLength > HEADER + 1_000 ? appendPlaces(i, packetLength, into) : -1;
+                    if (packetLength <= HEADER + 1_000)
+                    {
+                        return -1;
+                    }
+                    final boolean wrong = firstAnswerWrong && 0 == asks[i]++;
+                    return appendPlaces(wrong ? COUNT + i : i, packetLength, into);
                 }
                 guesses[0]++;
                 if (i + 1 >= COUNT || lengths[i] < 16 * 1024)

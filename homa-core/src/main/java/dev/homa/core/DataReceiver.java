@@ -138,9 +138,9 @@ final class DataReceiver
         final InboundMessage in = rpc.in;
         final long offset = DataHeaderFlyweight.segmentOffsetOf(header, 0) + (long)follow * payload;
         final long length = 0 == follow ? payload : Math.min(payload, in.length - offset);
-        if (!in.started() || in.complete() || in.waitingForPages ||
+        if (!in.started() || in.complete() ||
             in.length != header.getInt(DataHeaderFlyweight.MESSAGE_LENGTH_OFFSET, ByteOrder.BIG_ENDIAN) ||
-            offset < in.highest || length <= 0 || offset + length > in.length ||
+            offset < in.highest || length <= 0 || offset + length > in.heldBytes ||
             follow > 0 && offset + length > in.grantedEnd())
         {
             // A later packet of the message cannot lie beyond what the sender may have sent yet: a guess there
@@ -277,12 +277,6 @@ final class DataReceiver
             }
             return;
         }
-        if (in.waitingForPages)
-        {
-            metrics.increment(HomaMetrics.DROP_RECEIVE_POOL);
-            return;
-        }
-
         final int offset = data.segmentOffset();
         final int payload = length - DataHeaderFlyweight.HEADER_LENGTH;
         if (offset < 0 || (long)offset + payload > in.length)
@@ -290,10 +284,17 @@ final class DataReceiver
             metrics.increment(HomaMetrics.decoderDrop(RejectReason.OFFSET_PAST_END.ordinal()));
             return;
         }
-        if (!in.scheduled && in.needsGrants())
+        if ((long)offset + payload > in.heldBytes)
+        {
+            // Waiting for its pages, the message holds at most those of its unscheduled bytes.
+            metrics.increment(HomaMetrics.DROP_RECEIVE_POOL);
+            return;
+        }
+        if (!in.scheduled && in.needsGrants() && !in.waitingForPages)
         {
             // A message that needs grants is the scheduler's from its first packet until its last (only such
-            // messages count toward the incoming budget, as in homa_grant_update_incoming).
+            // messages count toward the incoming budget, as in homa_grant_update_incoming), or from when it got
+            // its storage if it had to wait for it.
             in.scheduled = true;
             scheduler.add(in);
         }

@@ -161,8 +161,8 @@ final class HomaEngine implements Agent
         final ResendRequester resendRequester =
             new ResendRequester(controlSender, transmitter.highestPriority());
         this.allocator =
-            new InboundAllocator(receivePool, metrics, resendRequester, time, ctx.maxReceiveBytesPerPeer(),
-            ctx.receiveReserveBytes());
+            new InboundAllocator(receivePool, scheduler, metrics, resendRequester, time, ctx.maxReceiveBytesPerPeer(),
+            ctx.maxMessageLength(), ctx.receiveReserveBytes(), 2 * ctx.overcommit());
         this.invokerThread = new InvokerThread(ThreadingMode.INVOKER == ctx.threadingMode());
         this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread, this::wake);
         this.rpcs = new RpcTable(

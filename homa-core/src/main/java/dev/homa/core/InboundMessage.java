@@ -33,7 +33,15 @@ final class InboundMessage implements Grantable
     long peerAddress;
     /** Receive-pool bytes counted against the peer's share while the message is being received. */
     long chargedBytes;
+    /**
+     * Bytes of the message, from its start, that its pages can hold: its length once it has its storage, fewer while
+     * it waits with pages for its unscheduled bytes only, 0 while it waits with none. DATA beyond is dropped.
+     */
+    int heldBytes;
+    /** Queued for its storage (or the rest of it) in the {@link InboundAllocator}; gets no grants meanwhile. */
     boolean waitingForPages;
+    /** Holds all its pages as one of the messages that could have held a prefix instead. */
+    boolean wholeInsteadOfPrefix;
     boolean scheduled;
     Rpc rpc;
 
@@ -54,7 +62,9 @@ final class InboundMessage implements Grantable
         birthOrder = 0;
         peerAddress = 0;
         chargedBytes = 0;
+        heldBytes = 0;
         waitingForPages = false;
+        wholeInsteadOfPrefix = false;
         scheduled = false;
     }
 

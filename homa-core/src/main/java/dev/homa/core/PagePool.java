@@ -143,6 +143,28 @@ final class PagePool
         return count;
     }
 
+    /**
+     * Give a message that holds the first {@code have} pages of its storage the rest of them, or nothing.
+     *
+     * @param handles the message's handles, the first {@code have} of them taken.
+     * @param have    whole pages it holds (none of them a slot).
+     * @param length  the message's length, longer than a slot.
+     * @return number of handles it holds now, or -1 if the pool cannot give it the rest now.
+     */
+    int extend(final int[] handles, final int have, final int length)
+    {
+        final int count = pagesFor(length);
+        if (count - have > freeCount)
+        {
+            return -1;
+        }
+        for (int i = have; i < count; i++)
+        {
+            handles[i] = free[--freeCount];
+        }
+        return count;
+    }
+
     void free(final int handle)
     {
         if (handle >= 0)

@@ -28,6 +28,8 @@ final class Peer
     int incomingRequests;
     /** Receive-pool bytes held by this peer's messages still being received. */
     long receiveBytes;
+    /** Receive-pool bytes held for the unscheduled bytes of this peer's messages that wait for the rest. */
+    long prefixBytes;
     /** Timer tick of {@link #answers}. */
     long answerTick;
     int answers;
@@ -58,6 +60,7 @@ final class Peer
         rpcCount = 0;
         incomingRequests = 0;
         receiveBytes = 0;
+        prefixBytes = 0;
         answerTick = -1;
         answers = 0;
         unansweredResends = 0;

@@ -175,6 +175,16 @@ public enum HomaCounter
     INCOMING_BUDGET_WIDENED("grant.budget_widened"),
     /** Times a peer's unscheduled bytes rose to a shorter round trip measured to it (software paths). */
     UNSCHEDULED_RAISES("unscheduled_raises"),
+    /**
+     * Messages that, while they waited for receive-pool pages, held pages for their unscheduled bytes: those bytes
+     * were kept, not dropped and asked for again.
+     */
+    RECEIVE_PREFIX_HOLDS("receive_prefix_holds"),
+    /**
+     * Messages that had to wait for their receive-pool pages because as many messages that need grants as may hold
+     * all theirs at once (twice the overcommitment) held them.
+     */
+    RECEIVE_GRANT_WAITS("receive_grant_waits"),
 
     /** Duty cycles that ran longer than the context's dutyCycleStallThresholdNs: the protocol thread stalled. */
     DUTY_CYCLE_STALLS("duty_cycle_stalls"),

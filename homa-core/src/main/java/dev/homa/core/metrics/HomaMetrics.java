@@ -176,6 +176,10 @@ public final class HomaMetrics
     public static final int INCOMING_BUDGET_WIDENED = HomaCounter.INCOMING_BUDGET_WIDENED.id();
     /** Slot of {@link HomaCounter#UNSCHEDULED_RAISES}. */
     public static final int UNSCHEDULED_RAISES = HomaCounter.UNSCHEDULED_RAISES.id();
+    /** Slot of {@link HomaCounter#RECEIVE_PREFIX_HOLDS}. */
+    public static final int RECEIVE_PREFIX_HOLDS = HomaCounter.RECEIVE_PREFIX_HOLDS.id();
+    /** Slot of {@link HomaCounter#RECEIVE_GRANT_WAITS}. */
+    public static final int RECEIVE_GRANT_WAITS = HomaCounter.RECEIVE_GRANT_WAITS.id();
     /** Slot of {@link HomaCounter#DUTY_CYCLE_STALLS}. */
     public static final int DUTY_CYCLE_STALLS = HomaCounter.DUTY_CYCLE_STALLS.id();
     /** Slot of {@link HomaCounter#DUTY_CYCLE_MAX_NS}. */

@@ -230,8 +230,7 @@ final class InboundAllocator
             return HomaMetrics.RECEIVE_GRANT_WAITS;
         }
         final int held = in.pageCount;
-        if (in.length > receivePool.pageBytes() &&
-            receivePool.pageCount() - receivePool.inUse() - (receivePool.pagesFor(in.length) - held) < reservePages)
+        if (in.length > receivePool.pageBytes() && !leavesReserve(receivePool.pagesFor(in.length) - held))
         {
             // The last free pages are kept for short messages.
             return HomaMetrics.RECEIVE_POOL_WAITS;
@@ -285,8 +284,7 @@ final class InboundAllocator
         final int pages = prefixPages(rpc);
         final long bytes = (long)pages * receivePool.pageBytes();
         if (peer.prefixBytes + bytes > maxPrefixBytesPerPeer || sharedBytes(rpc) + bytes > maxBytesPerPeer ||
-            prefixPages + pages > maxPrefixPages ||
-            receivePool.pageCount() - receivePool.inUse() - pages < reservePages)
+            prefixPages + pages > maxPrefixPages || !leavesReserve(pages))
         {
             return false;
         }
@@ -302,6 +300,14 @@ final class InboundAllocator
         peer.prefixBytes += bytes;
         metrics.increment(HomaMetrics.RECEIVE_PREFIX_HOLDS);
         return true;
+    }
+
+    /**
+     * @return true if taking this many more pages leaves the pages kept for short messages free.
+     */
+    private boolean leavesReserve(final int pages)
+    {
+        return receivePool.pageCount() - receivePool.inUse() - pages >= reservePages;
     }
 
     /**

@@ -131,23 +131,14 @@ final class PagePool
             handles[0] = -slot - 1;
             return 1;
         }
-        final int count = pagesFor(length);
-        if (count > freeCount)
-        {
-            return -1;
-        }
-        for (int i = 0; i < count; i++)
-        {
-            handles[i] = free[--freeCount];
-        }
-        return count;
+        return extend(handles, 0, length);
     }
 
     /**
      * Give a message that holds the first {@code have} pages of its storage the rest of them, or nothing.
      *
      * @param handles the message's handles, the first {@code have} of them taken.
-     * @param have    whole pages it holds (none of them a slot).
+     * @param have    whole pages it holds (none of them a slot), 0 for a message that holds none yet.
      * @param length  the message's length, longer than a slot.
      * @return number of handles it holds now, or -1 if the pool cannot give it the rest now.
      */

@@ -380,6 +380,11 @@ final class CommandHandler implements MessageHandler
         out.granted = unscheduled;
         out.scheduledPriority = 0;
         out.birthOrder = outBirths++;
+        if (!rpcs.admission.admit(out, rpc.peer))
+        {
+            // Its wait for a turn is no round trip: a held message gives the unscheduled sizer no sample.
+            out.startedNs = UnscheduledSizer.NOT_MEASURED;
+        }
     }
 
     /**

@@ -124,6 +124,7 @@ final class ControlReceiver
         }
         grantFw.wrap(buffer, 0);
         final OutboundMessage out = rpc.out;
+        rpcs.admission.onGranted(out, rpc.peer);
         if (UnscheduledSizer.NOT_MEASURED != out.startedNs)
         {
             unscheduledSizer.onFirstGrant(rpc.peer, clock.nanoTime() - out.startedNs);

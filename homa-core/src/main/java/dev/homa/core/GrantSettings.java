@@ -61,6 +61,11 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     /** Default of {@link #maxActivePerPeer(int)}. */
     public static final int MAX_ACTIVE_PER_PEER_DEFAULT = 1;
 
+    /** System property of {@link #maxUngrantedPerPeer(int)}. */
+    public static final String MAX_UNGRANTED_PER_PEER_PROP_NAME = "homa.max.ungranted.per.peer";
+    /** Default of {@link #maxUngrantedPerPeer(int)}: derived from the path at conclude. */
+    public static final int MAX_UNGRANTED_PER_PEER_DEFAULT = -1;
+
     /** System property of {@link #fifoGrantFractionPerMille(int)}. */
     public static final String FIFO_GRANT_FRACTION_PER_MILLE_PROP_NAME = "homa.grant.fifo.fraction";
     /** Default of {@link #fifoGrantFractionPerMille(int)}. */
@@ -106,6 +111,8 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
         Configuration.sizeInt(MAX_INCOMING_BYTES_PER_PEER_PROP_NAME, MAX_INCOMING_BYTES_PER_PEER_DEFAULT);
     private int windowBytes = Configuration.sizeInt(WINDOW_BYTES_PROP_NAME, WINDOW_BYTES_DEFAULT);
     private int maxActivePerPeer = Configuration.intValue(MAX_ACTIVE_PER_PEER_PROP_NAME, MAX_ACTIVE_PER_PEER_DEFAULT);
+    private int maxUngrantedPerPeer =
+        Configuration.intValue(MAX_UNGRANTED_PER_PEER_PROP_NAME, MAX_UNGRANTED_PER_PEER_DEFAULT);
     private int fifoGrantFractionPerMille =
         Configuration.intValue(FIFO_GRANT_FRACTION_PER_MILLE_PROP_NAME, FIFO_GRANT_FRACTION_PER_MILLE_DEFAULT);
     private int fifoGrantIncrement =
@@ -164,6 +171,13 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
         {
             maxIncomingBytesPerPeer = Math.max(payload, maxIncomingBytes / 2);
         }
+        if (MAX_UNGRANTED_PER_PEER_DEFAULT == maxUngrantedPerPeer)
+        {
+            // Only the receiver's socket holds what a software path brings, and it overflows long before a switch
+            // port would: see UnscheduledAdmission. Elsewhere every message starts at once, as the kernel's do.
+            maxUngrantedPerPeer = driver.hasTransmitQueue() ? 0 : overcommit;
+        }
+        check(maxUngrantedPerPeer >= 0, "maxUngrantedPerPeer", maxUngrantedPerPeer, ">= 0, or -1 to derive it");
         check(incastThreshold >= 1, "incastThreshold", incastThreshold, ">= 1");
         check(incastUnscheduledBytes >= 1, "incastUnscheduledBytes", incastUnscheduledBytes, ">= 1");
         grantConfig = new GrantConfig()
@@ -374,6 +388,28 @@ abstract class GrantSettings<C extends GrantSettings<C>> extends TimerSettings<C
     public int maxActivePerPeer()
     {
         return maxActivePerPeer;
+    }
+
+    /**
+     * @param maxUngrantedPerPeer messages needing grants that may await their first GRANT from one receiver; the
+     *                            others wait to start ({@code UnscheduledAdmission}). 0 = no limit; -1 (default) =
+     *                            the overcommitment on a path without a transmit queue (loopback, veth), no limit
+     *                            elsewhere.
+     * @return this.
+     */
+    public C maxUngrantedPerPeer(final int maxUngrantedPerPeer)
+    {
+        checkMutable();
+        this.maxUngrantedPerPeer = maxUngrantedPerPeer;
+        return self();
+    }
+
+    /**
+     * @return messages per receiver that may await their first GRANT (after conclude: resolved; 0 = no limit).
+     */
+    public int maxUngrantedPerPeer()
+    {
+        return maxUngrantedPerPeer;
     }
 
     /**

@@ -31,6 +31,10 @@ final class OutboundMessage
     /** Creation order, for the pacer's FIFO share (oldest first). */
     long birthOrder;
     boolean queued;
+    /** Its place in {@link UnscheduledAdmission}: free, held, or awaiting its first GRANT. */
+    byte admission;
+    OutboundMessage heldPrev;
+    OutboundMessage heldNext;
     OutboundMessage srptPrev;
     OutboundMessage srptNext;
     Rpc rpc;
@@ -54,6 +58,9 @@ final class OutboundMessage
         startedNs = UnscheduledSizer.NOT_MEASURED;
         scheduledPriority = 0;
         queued = false;
+        admission = UnscheduledAdmission.FREE;
+        heldPrev = null;
+        heldNext = null;
         srptPrev = null;
         srptNext = null;
     }

@@ -44,6 +44,11 @@ final class Peer
     long minRttNs;
     /** Unscheduled bytes for messages to this host from {@link #minRttNs}; 0 until measured. */
     int unscheduledBytes;
+    /** Our messages to this host that sent their unscheduled bytes and await a first GRANT. */
+    int ungranted;
+    /** Our messages to this host that wait to start ({@link UnscheduledAdmission}), in arrival order. */
+    OutboundMessage heldHead;
+    OutboundMessage heldTail;
     /** {@link #lastActiveNs} when the peer took its place in the table's LRU list; older once it was used since. */
     long listedNs;
     Peer lruPrev;
@@ -69,6 +74,9 @@ final class Peer
         resends = 0;
         minRttNs = Long.MAX_VALUE;
         unscheduledBytes = 0;
+        ungranted = 0;
+        heldHead = null;
+        heldTail = null;
         lruPrev = null;
         lruNext = null;
     }

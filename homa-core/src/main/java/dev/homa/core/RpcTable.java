@@ -24,6 +24,8 @@ final class RpcTable
     private final MessageDelivery delivery;
     private final CachedNanoClock clock;
     private final int maxPages;
+    /** Which outbound messages may start; shared with the command handler and the GRANT handler. */
+    final UnscheduledAdmission admission;
     private Rpc allHead;
     private Rpc allTail;
     private int rpcCount;
@@ -40,6 +42,7 @@ final class RpcTable
      * @param delivery          delivers errors to the application.
      * @param clock             the duty cycle's cached time.
      * @param maxPages          pages of the longest message.
+     * @param admission         the messages that wait to start, and those that await a first GRANT, per peer.
      */
     RpcTable(
         final SrptQueue srpt,
@@ -51,8 +54,10 @@ final class RpcTable
         final InboundAllocator allocator,
         final MessageDelivery delivery,
         final CachedNanoClock clock,
-        final int maxPages)
+        final int maxPages,
+        final UnscheduledAdmission admission)
     {
+        this.admission = admission;
         this.srpt = srpt;
         this.sendPool = sendPool;
         this.receivePool = receivePool;
@@ -218,6 +223,7 @@ final class RpcTable
         {
             srpt.dequeue(out);
         }
+        admission.onEnded(out, rpc.peer);
         if (rpc.outPagesHeld)
         {
             out.pool.free(out.pages, out.pageCount);

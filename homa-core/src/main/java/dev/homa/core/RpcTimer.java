@@ -233,7 +233,7 @@ final class RpcTimer
         final OutboundMessage out = rpc.out;
         final boolean sending = rpc.client ? Rpc.STATE_OUTGOING_REQUEST == rpc.state :
             Rpc.STATE_RESPONDING == rpc.state;
-        if (sending && out.hasTransmittable())
+        if (sending && (out.hasTransmittable() || UnscheduledAdmission.isHeld(out)))
         {
             // The ball is in our court: we hold granted bytes not yet sent.
             rpc.silentTicks = 0;

@@ -176,6 +176,11 @@ public enum HomaCounter
     /** Times a peer's unscheduled bytes rose to a shorter round trip measured to it (software paths). */
     UNSCHEDULED_RAISES("unscheduled_raises"),
     /**
+     * Messages that waited to start, their receiver already holding as many of this host's messages that await a
+     * first GRANT as it may (UnscheduledAdmission).
+     */
+    UNSCHEDULED_ADMISSION_WAITS("unscheduled_admission_waits"),
+    /**
      * Messages that, while they waited for receive-pool pages, held pages for their unscheduled bytes: those bytes
      * were kept, not dropped and asked for again.
      */

@@ -176,6 +176,8 @@ public final class HomaMetrics
     public static final int INCOMING_BUDGET_WIDENED = HomaCounter.INCOMING_BUDGET_WIDENED.id();
     /** Slot of {@link HomaCounter#UNSCHEDULED_RAISES}. */
     public static final int UNSCHEDULED_RAISES = HomaCounter.UNSCHEDULED_RAISES.id();
+    /** Slot of {@link HomaCounter#UNSCHEDULED_ADMISSION_WAITS}. */
+    public static final int UNSCHEDULED_ADMISSION_WAITS = HomaCounter.UNSCHEDULED_ADMISSION_WAITS.id();
     /** Slot of {@link HomaCounter#RECEIVE_PREFIX_HOLDS}. */
     public static final int RECEIVE_PREFIX_HOLDS = HomaCounter.RECEIVE_PREFIX_HOLDS.id();
     /** Slot of {@link HomaCounter#RECEIVE_GRANT_WAITS}. */

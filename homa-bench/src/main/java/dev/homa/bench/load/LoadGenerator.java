@@ -1,5 +1,6 @@
 package dev.homa.bench.load;
 
+import dev.homa.bench.cli.OneLineErrors;
 import dev.homa.core.metrics.HomaMetrics;
 import dev.homa.core.metrics.MetricsSnapshot;
 import dev.homa.core.wire.PacketType;
@@ -43,7 +44,8 @@ public final class LoadGenerator implements Runnable
      */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new LoadGenerator()).execute(args));
+        System.exit(new CommandLine(new LoadGenerator())
+            .setExecutionExceptionHandler(OneLineErrors.handler("homa-load")).execute(args));
     }
 
     @Override

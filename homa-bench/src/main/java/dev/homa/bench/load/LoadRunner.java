@@ -127,6 +127,7 @@ final class LoadRunner implements Callable<Integer>
     @Override
     public Integer call()
     {
+        PeerConfig.requireTcpForOpenLoop(scenarios, transports);
         report.line(String.format(Locale.ROOT, "homa-load run: %d rounds, %s, %.0f s measured; " +
             "homa options %s; %d cores", rounds, warmUp, duration, homaOptions,
             Runtime.getRuntime().availableProcessors()));

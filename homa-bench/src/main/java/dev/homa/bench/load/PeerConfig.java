@@ -74,6 +74,23 @@ record PeerConfig(
         };
     }
 
+    /**
+     * The open loop offers loads as fractions of the highest load a TCP peer sustains: without one there is none.
+     *
+     * @param scenarios  the scenarios asked for.
+     * @param transports the transports asked for.
+     * @throws IllegalArgumentException if the open loop is asked for without nio or netty.
+     */
+    static void requireTcpForOpenLoop(final List<String> scenarios, final List<String> transports)
+    {
+        if (scenarios.stream().anyMatch(s -> "open".equals(s.trim())) &&
+            transports.stream().map(String::trim).noneMatch(t -> "nio".equals(t) || "netty".equals(t)))
+        {
+            throw new IllegalArgumentException("--scenarios open offers loads as fractions of the highest load TCP " +
+                "sustains: name nio or netty in --transports (given: " + String.join(",", transports) + ")");
+        }
+    }
+
     boolean isHoma()
     {
         return "homa".equals(peer);

@@ -1,5 +1,6 @@
 package dev.homa.bench.sim;
 
+import dev.homa.bench.cli.OneLineErrors;
 import dev.homa.nic.loopback.Fabric;
 import dev.homa.nic.loopback.Topology;
 import picocli.CommandLine;
@@ -239,15 +240,7 @@ public final class HomaSim implements Callable<Integer>
                 commandLine.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(new File(file)));
             }
         }
-        commandLine.setExecutionExceptionHandler((ex, cmd, parsed) ->
-        {
-            System.err.println("homa-sim: " + (ex instanceof IllegalArgumentException ? ex.getMessage() : ex));
-            if (!(ex instanceof IllegalArgumentException))
-            {
-                ex.printStackTrace();
-            }
-            return 2;
-        });
+        commandLine.setExecutionExceptionHandler(OneLineErrors.handler("homa-sim"));
         final int status = commandLine.execute(args);
         return 0 == status ? 0 : 2;
     }

@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Transports by table name: a variant runs as its base with the base's system properties and then its own, so that
- * its own win; a variant must be declared and built on a Homa transport.
+ * its own win; a variant must be declared and built on a Homa transport; the open loop, whose loads are fractions of
+ * a TCP peer's capacity, needs one.
  */
 @Timeout(10)
 class PeerConfigTest
@@ -58,5 +59,15 @@ class PeerConfigTest
         final IllegalArgumentException tcp = assertThrows(IllegalArgumentException.class,
             () -> PeerConfig.parse("nio+big", HOMA_OPTIONS, Map.of("nio+big", List.of("-Dx=1"))));
         assertTrue(tcp.getMessage().contains("Homa transport"), tcp.getMessage());
+    }
+
+    @Test
+    void theOpenLoopNeedsATcpPeerToSizeItsLoads()
+    {
+        final IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+            () -> PeerConfig.requireTcpForOpenLoop(List.of("echo", "open"), List.of("homa", "homa+big")));
+        assertTrue(error.getMessage().contains("name nio or netty in --transports"), error.getMessage());
+        PeerConfig.requireTcpForOpenLoop(List.of("open"), List.of("homa", " netty"));
+        PeerConfig.requireTcpForOpenLoop(List.of("echo", "outstanding"), List.of("homa"));
     }
 }

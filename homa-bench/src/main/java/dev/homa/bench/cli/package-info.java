@@ -1,0 +1,4 @@
+/**
+ * What the bench tools' command lines share.
+ */
+package dev.homa.bench.cli;

@@ -184,6 +184,8 @@ final class ControlReceiver
         }
         resendFw.wrap(buffer, 0);
         final OutboundMessage out = rpc.out;
+        // A RESEND for the message shows, as a GRANT does, that the receiver has it.
+        rpcs.admission.onGranted(out, rpc.peer);
         final int requested = resendFw.length();
         final int offset = Math.max(0, resendFw.offset());
         final int priority = transmitter.clampPriority(resendFw.priority());

@@ -78,7 +78,9 @@ final class UnscheduledAdmission
     }
 
     /**
-     * A GRANT for the message came: it no longer counts, and a held one may start.
+     * The receiver showed it has the message (a GRANT or a RESEND for it came): it no longer counts, and a held one
+     * may start. A held message the receiver names all the same (it cannot know one, unless the packet is forged)
+     * starts at once, uncounted.
      *
      * @param out  the message.
      * @param peer its receiver.
@@ -94,6 +96,7 @@ final class UnscheduledAdmission
         else if (HELD == out.admission)
         {
             unlink(out, peer);
+            out.granted = Math.max(out.granted, out.unscheduled);
         }
     }
 

@@ -110,6 +110,26 @@ class UnscheduledAdmissionTest
     }
 
     /**
+     * A RESEND for a message awaiting its first GRANT shows the receiver has it, as a GRANT would: a held one starts.
+     */
+    @Test
+    @Timeout(30)
+    void aResendFromTheReceiverCountsAsItsFirstWord()
+    {
+        final HomaSocket socket = start(1);
+        final long first = socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 100_000, 0);
+        final long second = socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 100_000, 0);
+        run(1_000_000);
+        final int unscheduled = sentBytes(first);
+        assertEquals(0, sentBytes(second), "held behind the first");
+        final int port = kernel.ofType(DATA).getFirst().sourcePort();
+        kernel.send(KernelPeer.resend(SERVER_PORT, port, first ^ 1, 0, 1_000, 0), cluster.address(0));
+        run(1_000_000);
+        assertEquals(unscheduled, sentBytes(second), "started once the receiver asked for part of the first");
+        cluster.assertNoErrors();
+    }
+
+    /**
      * The default: the overcommitment on a path without a transmit queue (loopback, veth), no limit where packets
      * wait in a NIC's queue; a value set is kept.
      */

@@ -167,7 +167,7 @@ final class HomaEngine implements Agent
         this.delivery = new MessageDelivery(sockets, receivePool, allocator, maxPages, invokerThread, this::wake);
         this.rpcs = new RpcTable(
             srpt, sendPool, receivePool, sendPagesReserved, scheduler, controlSender, allocator, delivery, time,
-            maxPages, new UnscheduledAdmission(ctx.maxUngrantedPerPeer(), srpt, metrics));
+            maxPages, new UnscheduledAdmission(ctx, srpt, metrics));
 
         // Receiving.
         this.ackManager = new AckManager(transmitter, sockets, rpcs, peers, resendRequester, limiter, metrics);

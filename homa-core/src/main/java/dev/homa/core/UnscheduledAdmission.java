@@ -11,8 +11,9 @@ import dev.homa.core.metrics.HomaMetrics;
  * receiver fills the socket with bytes the receiver cannot grant yet: the socket overflows, and the bytes lost are
  * asked for and sent again, or the whole request restarted, which costs the receiver more of the time it lacks.
  * So at most {@code limit} of a peer's messages that need grants may await their first GRANT; the others wait here,
- * with nothing sent, and start shortest first as the receiver grants earlier ones or they end. Messages that need no
- * GRANT never wait. Protocol thread only.
+ * with nothing sent, and start shortest first as the receiver grants earlier ones or they end, but for the pacer's
+ * FIFO share ({@code pacerFifoFractionPerMille}): now and then the oldest starts instead, so that a long message
+ * cannot wait for good behind a stream of shorter ones. Messages that need no GRANT never wait. Protocol thread only.
  */
 final class UnscheduledAdmission
 {
@@ -24,17 +25,20 @@ final class UnscheduledAdmission
     static final byte UNGRANTED = 2;
 
     private final int limit;
+    private final int fifoEvery;
     private final SrptQueue srpt;
     private final HomaMetrics metrics;
+    private long admitted;
 
     /**
-     * @param limit   messages per peer that may await their first GRANT; 0 for no limit.
+     * @param ctx     concluded context: {@code maxUngrantedPerPeer} (0 for no limit) and the FIFO share.
      * @param srpt    the send queue an admitted message joins.
      * @param metrics counts messages held ({@code unscheduled_admission_waits}).
      */
-    UnscheduledAdmission(final int limit, final SrptQueue srpt, final HomaMetrics metrics)
+    UnscheduledAdmission(final HomaTransport.Context ctx, final SrptQueue srpt, final HomaMetrics metrics)
     {
-        this.limit = limit;
+        this.limit = ctx.maxUngrantedPerPeer();
+        this.fifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
         this.srpt = srpt;
         this.metrics = metrics;
     }
@@ -124,12 +128,16 @@ final class UnscheduledAdmission
     {
         while (peer.ungranted < limit && null != peer.heldHead)
         {
+            // The list is in arrival order: its head is the oldest, the FIFO share's pick.
             OutboundMessage next = peer.heldHead;
-            for (OutboundMessage m = next.heldNext; null != m; m = m.heldNext)
+            if (0 == fifoEvery || 0 != ++admitted % fifoEvery)
             {
-                if (m.length < next.length)
+                for (OutboundMessage m = next.heldNext; null != m; m = m.heldNext)
                 {
-                    next = m;
+                    if (m.length < next.length)
+                    {
+                        next = m;
+                    }
                 }
             }
             unlink(next, peer);

@@ -9,6 +9,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import static dev.homa.core.KernelPeer.DATA;
@@ -106,6 +110,44 @@ class UnscheduledAdmissionTest
         first.cancel(false);
         run(1_000_000);
         assertEquals(unscheduled, sentBytes(second), "started once the first ended");
+        cluster.assertNoErrors();
+    }
+
+    /**
+     * Shortest first, but for the pacer's FIFO share: with one admission in ten going to the oldest held message, a
+     * long message held behind a stream of shorter ones starts at the tenth admission, not never.
+     */
+    @Test
+    @Timeout(30)
+    void theOldestHeldMessageStartsAtTheFifoShareBehindAStreamOfShorterOnes()
+    {
+        cluster = new Cluster(Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build(), 1,
+            ctx -> ctx.maxUngrantedPerPeer(1).unscheduledBytes(UNSCHEDULED).pacerFifoFractionPerMille(100));
+        kernel = new KernelPeer(cluster.fabric.driverAt(1));
+        cluster.add(kernel);
+        final HomaSocket socket = cluster.transport(0).openSocket(0);
+        socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 100_000, 0);
+        final long longOne = socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 150_000, 0);
+        final Set<Long> granted = new HashSet<>();
+        for (int admission = 1; admission <= 10; admission++)
+        {
+            socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 60_000, 0);
+            run(1_000_000);
+            assertEquals(0, sentBytes(longOne), "still held before admission " + admission);
+            final List<Long> started = new ArrayList<>();
+            for (final KernelPeer.Received r : kernel.ofType(DATA))
+            {
+                if (!granted.contains(r.senderId()) && !started.contains(r.senderId()))
+                {
+                    started.add(r.senderId());
+                }
+            }
+            assertEquals(1, started.size(), "one message awaits its first GRANT: " + started);
+            granted.add(started.getFirst());
+            grant(started.getFirst(), 20_000);
+        }
+        run(1_000_000);
+        assertTrue(sentBytes(longOne) > 0, "the oldest starts at the tenth admission");
         cluster.assertNoErrors();
     }
 

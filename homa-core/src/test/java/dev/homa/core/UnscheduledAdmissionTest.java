@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 import static dev.homa.core.KernelPeer.DATA;
 import static dev.homa.core.KernelPeer.RESEND;
@@ -121,11 +122,7 @@ class UnscheduledAdmissionTest
     @Timeout(30)
     void theOldestHeldMessageStartsAtTheFifoShareBehindAStreamOfShorterOnes()
     {
-        cluster = new Cluster(Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build(), 1,
-            ctx -> ctx.maxUngrantedPerPeer(1).unscheduledBytes(UNSCHEDULED).pacerFifoFractionPerMille(100));
-        kernel = new KernelPeer(cluster.fabric.driverAt(1));
-        cluster.add(kernel);
-        final HomaSocket socket = cluster.transport(0).openSocket(0);
+        final HomaSocket socket = start(1, ctx -> ctx.pacerFifoFractionPerMille(100));
         socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 100_000, 0);
         final long longOne = socket.homaSend(kernel.address, SERVER_PORT, buffer, 0, 150_000, 0);
         final Set<Long> granted = new HashSet<>();
@@ -199,8 +196,13 @@ class UnscheduledAdmissionTest
 
     private HomaSocket start(final int limit)
     {
+        return start(limit, ctx -> { });
+    }
+
+    private HomaSocket start(final int limit, final Consumer<HomaTransport.Context> configure)
+    {
         cluster = new Cluster(Fabric.builder().mode(FabricMode.INSTANT).hosts(2).build(), 1,
-            ctx -> ctx.maxUngrantedPerPeer(limit).unscheduledBytes(UNSCHEDULED));
+            ctx -> configure.accept(ctx.maxUngrantedPerPeer(limit).unscheduledBytes(UNSCHEDULED)));
         kernel = new KernelPeer(cluster.fabric.driverAt(1));
         cluster.add(kernel);
         return cluster.transport(0).openSocket(0);

@@ -53,7 +53,7 @@ final class Pacer
         this.maxNicQueueBytes = ctx.maxNicQueueBytes();
         this.smallMessageBytes = ctx.smallMessageBytes();
         this.maxSendBurst = ctx.maxSendBurst();
-        this.pacerFifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
+        this.pacerFifoEvery = ctx.pacerFifoEvery();
         this.tickNs = ctx.tickNs();
         this.nsPerByte = 8e9 / ctx.driver().linkBitsPerSecond();
     }

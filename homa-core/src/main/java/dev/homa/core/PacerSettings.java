@@ -186,4 +186,12 @@ abstract class PacerSettings<C extends PacerSettings<C>> extends GrantSettings<C
     {
         return pacerFifoFractionPerMille;
     }
+
+    /**
+     * @return how many choices one in the FIFO share is (the oldest instead of the shortest); 0 for none.
+     */
+    final int pacerFifoEvery()
+    {
+        return 0 == pacerFifoFractionPerMille ? 0 : 1000 / pacerFifoFractionPerMille;
+    }
 }

@@ -38,7 +38,7 @@ final class UnscheduledAdmission
     UnscheduledAdmission(final HomaTransport.Context ctx, final SrptQueue srpt, final HomaMetrics metrics)
     {
         this.limit = ctx.maxUngrantedPerPeer();
-        this.fifoEvery = 0 == ctx.pacerFifoFractionPerMille() ? 0 : 1000 / ctx.pacerFifoFractionPerMille();
+        this.fifoEvery = ctx.pacerFifoEvery();
         this.srpt = srpt;
         this.metrics = metrics;
     }

@@ -54,6 +54,7 @@ final class ClusterRun
     private final int payloadPerPacket;
     private final int packetOverhead;
     private final long responseWireBytes;
+    private final IdleTimes idle;
     private final AliasedPoolMemory memory;
     private final Throwable[] errors = new Throwable[1];
     private RequestTrace trace;
@@ -73,13 +74,14 @@ final class ClusterRun
         this.payloadPerPacket = fabric.maxPacketLength() - DataHeaderFlyweight.HEADER_LENGTH;
         this.packetOverhead = DataHeaderFlyweight.HEADER_LENGTH + fabric.wireOverheadBytes();
         this.responseWireBytes = Workload.wireBytes(spec.responseBytes(), payloadPerPacket, packetOverhead);
+        this.idle = new IdleTimes(topology, payloadPerPacket, packetOverhead, spec.responseBytes());
         final int hostCount = fabric.hostCount();
         this.hosts = new SimHost[hostCount];
         this.queue = new HostQueue(hosts);
         final SwitchPort[] downlinks = fabric.hostPorts().toArray(new SwitchPort[0]);
         final double linkBytesPerNs = topology.hostLinkBitsPerSecond() / 8e9;
-        this.measurements =
-            new Measurements(workload.bucketCount(), downlinks, spec.warmupNs(), spec.endNs(), linkBytesPerNs);
+        this.measurements = new Measurements(workload.bucketCount(), hostCount, (host) -> downlinks[host].busyPs(),
+            spec.warmupNs(), spec.endNs(), linkBytesPerNs);
 
         // Requests and their responses together fill `load` of each host's link: every host sends requests at rate
         // r and, on average, answers r requests. An arrival issues `fanout` requests at once.
@@ -295,11 +297,6 @@ final class ClusterRun
         return sum;
     }
 
-    private double windowCapacityBytes()
-    {
-        return fabric.hostCount() * (topology.hostLinkBitsPerSecond() / 8e9) * spec.windowNs();
-    }
-
     private RunResult result(
         final long wallNs,
         final long cpuNs,
@@ -328,21 +325,6 @@ final class ClusterRun
                 }
             });
         }
-        final int buckets = workload.bucketCount();
-        final int[] bucketMax = new int[buckets];
-        final long[] counts = new long[buckets];
-        final double[] p50 = new double[buckets];
-        final double[] p99 = new double[buckets];
-        final long[] incomplete = new long[buckets];
-        for (int b = 0; b < buckets; b++)
-        {
-            bucketMax[b] = workload.bucketMaxBytes(b);
-            counts[b] = measurements.count(b);
-            p50[b] = measurements.percentile(b, 50);
-            p99[b] = measurements.percentile(b, 99);
-            incomplete[b] = measurements.incomplete(b);
-        }
-        final double capacityBytes = windowCapacityBytes();
         final long[] hostPeaks = new long[SwitchPort.LEVELS];
         final long[] fabricPeaks = new long[SwitchPort.LEVELS];
         long drops = 0;
@@ -373,14 +355,9 @@ final class ClusterRun
             host.addCounters(counters);
         }
         counters.put("fabric.drops", fabric.drops());
-        return new RunResult(spec, bucketMax, counts, p50, p99, incomplete, measurements.rpcPercentile(50),
-            measurements.rpcPercentile(99),
-            measurements.offeredWireBytes() / capacityBytes, measurements.deliveredWireBytes() / capacityBytes,
-            windowReceivedWireBytes / capacityBytes, windowReceivableWireBytes / capacityBytes,
-            secondHalf[0] / (capacityBytes / 2), secondHalf[1] / (capacityBytes / 2),
-            measurements.wastedPs() / 1000.0 / (fabric.hostCount() * (double)spec.windowNs()), hostPeaks,
-            fabricPeaks, tierBusy, drops, measurements.refused(), measurements.failed(),
-            measurements.measuredRequests(), packets, nowNs, wallNs, cpuNs, counters);
+        return measurements.result(spec, workload, fabric.hostCount(), windowReceivedWireBytes,
+            windowReceivableWireBytes, secondHalf, hostPeaks, fabricPeaks, tierBusy, drops, packets, nowNs, wallNs,
+            cpuNs, counters);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -536,58 +513,18 @@ final class ClusterRun
         client.ledger.remove(slot);
     }
 
-    /**
-     * @param elapsedNs  completion time.
-     * @param bytes      message length.
-     * @param sender     sending host.
-     * @param receiver   receiving host.
-     * @return the completion time over the best time for that length between those hosts on an idle network.
-     */
     double slowdown(final long elapsedNs, final int bytes, final int sender, final int receiver)
     {
-        return elapsedNs * 1000.0 / idlePs(bytes, topology.rackOf(sender) == topology.rackOf(receiver));
+        return idle.slowdown(elapsedNs, bytes, sender, receiver);
     }
 
-    /**
-     * @param elapsedNs from the request's issue to its response's delivery.
-     * @param bytes     request length.
-     * @param client    client host.
-     * @param server    server host.
-     * @return the RPC's time over the best time for its request and then its response on an idle network.
-     */
     double rpcSlowdown(final long elapsedNs, final int bytes, final int client, final int server)
     {
-        final boolean sameRack = topology.rackOf(client) == topology.rackOf(server);
-        return elapsedNs * 1000.0 / (idlePs(bytes, sameRack) + idlePs(spec.responseBytes(), sameRack));
+        return idle.rpcSlowdown(elapsedNs, bytes, client, server);
     }
 
-    /**
-     * The best time for a message on an idle network: its packets back to back at the sender's link rate, then its
-     * last packet's way through the switches (store and forward).
-     *
-     * @param bytes    message length.
-     * @param sameRack true within a rack.
-     * @return picoseconds.
-     */
     long idlePs(final int bytes, final boolean sameRack)
     {
-        final int packets = Math.max(1, (bytes + payloadPerPacket - 1) / payloadPerPacket);
-        final int lastPayload = bytes - (packets - 1) * payloadPerPacket;
-        final long before = (long)(packets - 1) * (payloadPerPacket + packetOverhead);
-        return transmitPs(before * 8L, topology.hostLinkBitsPerSecond()) +
-            topology.idleFrameLatencyPs(lastPayload + packetOverhead, sameRack);
-    }
-
-    /**
-     * Time to put bits on a link, exact: bits x 10^12 overflows a long for messages over 1.15 MB.
-     *
-     * @param bits          bits to send.
-     * @param bitsPerSecond link rate.
-     * @return picoseconds, rounded down.
-     */
-    static long transmitPs(final long bits, final long bitsPerSecond)
-    {
-        final long microbits = bits * 1_000_000L;
-        return microbits / bitsPerSecond * 1_000_000L + microbits % bitsPerSecond * 1_000_000L / bitsPerSecond;
+        return idle.idlePs(bytes, sameRack);
     }
 }

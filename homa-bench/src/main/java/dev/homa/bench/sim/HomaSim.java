@@ -102,7 +102,7 @@ public final class HomaSim implements Callable<Integer>
 
     @Option(names = "--transports", split = ",", defaultValue = "all",
         description = "homa, homa-1level, homa-k1, homa-fifo, homa-static, homa-online, homa-incast, pfabric, " +
-            "or all. Default ${DEFAULT-VALUE}.")
+            "ideal (a central scheduler's SRPT matching), or all. Default ${DEFAULT-VALUE}.")
     List<String> transports;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of arrivals, sizes, destinations, spraying.")
@@ -163,7 +163,7 @@ public final class HomaSim implements Callable<Integer>
     @Option(names = "--max-load", description = "Find the highest sustainable load instead of running at --load.")
     boolean maxLoad;
 
-    @Option(names = "--max-load-transports", split = ",", defaultValue = "homa,homa-k1,pfabric",
+    @Option(names = "--max-load-transports", split = ",", defaultValue = "homa,homa-k1,pfabric,ideal",
         description = "Transports for --max-load. Default ${DEFAULT-VALUE}.")
     List<String> maxLoadTransports;
 
@@ -359,10 +359,10 @@ public final class HomaSim implements Callable<Integer>
 
     private RunResult runLogged(final RunSpec spec)
     {
-        final ClusterRun run = new ClusterRun(spec);
+        final ClusterRun run = Variant.IDEAL == spec.variant() ? null : new ClusterRun(spec);
         final RequestTrace trace = null == traceRange || !spec.variant().isHoma() || maxLoad ? null :
             run.trace(traceRange[0], traceRange[1]);
-        final RunResult result = run.run();
+        final RunResult result = null == run ? new IdealMatching(spec).run() : run.run();
         if (null != trace)
         {
             trace.write(output.resolve(String.format(Locale.ROOT, "trace-%s-load%02.0f-%s.csv",

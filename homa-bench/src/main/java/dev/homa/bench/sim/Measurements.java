@@ -1,8 +1,7 @@
 package dev.homa.bench.sim;
 
-import dev.homa.nic.loopback.SwitchPort;
-
 import java.util.Arrays;
+import java.util.function.IntToLongFunction;
 
 /**
  * What a run measures while it goes: the slowdown of every request that arrived in the window (by size bucket);
@@ -29,7 +28,7 @@ final class Measurements
     private final int[] pending;
     private final long[] idleFromNs;
     private final long[] busyFromPs;
-    private final SwitchPort[] downlinks;
+    private final IntToLongFunction downlinkBusyPs;
     private final long[] sentTo;
     private final long[] sentToAtStart;
     private final double[] reachableInWindow;
@@ -46,14 +45,16 @@ final class Measurements
 
     /**
      * @param buckets       size buckets of the workload.
-     * @param downlinks     each host's downlink port, by host index.
+     * @param hosts          hosts in the cluster.
+     * @param downlinkBusyPs by host index, the time its downlink has spent transmitting so far, picoseconds.
      * @param windowStartNs start of the measurement window.
      * @param windowEndNs   its end.
      * @param linkBytesPerNs a host link's rate.
      */
     Measurements(
         final int buckets,
-        final SwitchPort[] downlinks,
+        final int hosts,
+        final IntToLongFunction downlinkBusyPs,
         final long windowStartNs,
         final long windowEndNs,
         final double linkBytesPerNs)
@@ -61,7 +62,7 @@ final class Measurements
         this.linkBytesPerNs = linkBytesPerNs;
         this.windowStartNs = windowStartNs;
         this.windowEndNs = windowEndNs;
-        this.downlinks = downlinks;
+        this.downlinkBusyPs = downlinkBusyPs;
         slowdowns = new double[buckets][];
         counts = new int[buckets];
         incomplete = new long[buckets];
@@ -69,12 +70,12 @@ final class Measurements
         {
             slowdowns[i] = new double[256];
         }
-        pending = new int[downlinks.length];
-        sentTo = new long[downlinks.length];
-        sentToAtStart = new long[downlinks.length];
-        reachableInWindow = new double[downlinks.length];
-        idleFromNs = new long[downlinks.length];
-        busyFromPs = new long[downlinks.length];
+        pending = new int[hosts];
+        sentTo = new long[hosts];
+        sentToAtStart = new long[hosts];
+        reachableInWindow = new double[hosts];
+        idleFromNs = new long[hosts];
+        busyFromPs = new long[hosts];
     }
 
     /**
@@ -318,6 +319,66 @@ final class Measurements
     }
 
     /**
+     * The run's result: what was measured here, and what the runner measured of its network.
+     *
+     * @param spec                  what ran.
+     * @param workload              its workload.
+     * @param hosts                 hosts in the cluster.
+     * @param windowReceivedBytes   wire bytes the hosts received in the window.
+     * @param windowReceivableBytes the most they could have received in it.
+     * @param secondHalf            wire bytes sent, then received, in the window's second half.
+     * @param hostPeaks             per level, the deepest queue at a port towards a host.
+     * @param fabricPeaks           per level, the deepest queue at a port between a ToR and a spine.
+     * @param tierBusy              per tier, the mean and largest busy share of its links.
+     * @param drops                 frames the switches dropped.
+     * @param packets               packets the hosts sent.
+     * @param simulatedNs           virtual time covered.
+     * @param wallNs                wall-clock time of the event loop.
+     * @param cpuNs                 CPU time of the event loop.
+     * @param counters              the transports' counters.
+     * @return the result.
+     */
+    RunResult result(
+        final RunSpec spec,
+        final Workload workload,
+        final int hosts,
+        final long windowReceivedBytes,
+        final long windowReceivableBytes,
+        final long[] secondHalf,
+        final long[] hostPeaks,
+        final long[] fabricPeaks,
+        final double[] tierBusy,
+        final long drops,
+        final long packets,
+        final long simulatedNs,
+        final long wallNs,
+        final long cpuNs,
+        final java.util.Map<String, Long> counters)
+    {
+        final int buckets = workload.bucketCount();
+        final int[] bucketMax = new int[buckets];
+        final long[] bucketCounts = new long[buckets];
+        final double[] p50 = new double[buckets];
+        final double[] p99 = new double[buckets];
+        final long[] incompleteCounts = new long[buckets];
+        for (int b = 0; b < buckets; b++)
+        {
+            bucketMax[b] = workload.bucketMaxBytes(b);
+            bucketCounts[b] = counts[b];
+            p50[b] = percentile(b, 50);
+            p99[b] = percentile(b, 99);
+            incompleteCounts[b] = incomplete[b];
+        }
+        final double capacityBytes = hosts * linkBytesPerNs * spec.windowNs();
+        return new RunResult(spec, bucketMax, bucketCounts, p50, p99, incompleteCounts, rpcPercentile(50),
+            rpcPercentile(99), offeredWireBytes / capacityBytes, deliveredWireBytes / capacityBytes,
+            windowReceivedBytes / capacityBytes, windowReceivableBytes / capacityBytes,
+            secondHalf[0] / (capacityBytes / 2), secondHalf[1] / (capacityBytes / 2),
+            wastedPs / 1000.0 / (hosts * (double)spec.windowNs()), hostPeaks, fabricPeaks, tierBusy, drops, refused,
+            failed, measuredRequests, packets, simulatedNs, wallNs, cpuNs, counters);
+    }
+
+    /**
      * @param bucket     a size bucket.
      * @param percentile 0 to 100.
      * @return that percentile of the bucket's slowdowns (nearest rank), NaN if it has none.
@@ -354,12 +415,12 @@ final class Measurements
     private void startWaiting(final int host, final long nowNs)
     {
         idleFromNs[host] = nowNs;
-        busyFromPs[host] = downlinks[host].busyPs();
+        busyFromPs[host] = downlinkBusyPs.applyAsLong(host);
     }
 
     private void stopWaiting(final int host, final long nowNs)
     {
-        final long busyPs = downlinks[host].busyPs() - busyFromPs[host];
+        final long busyPs = downlinkBusyPs.applyAsLong(host) - busyFromPs[host];
         wastedPs += Math.max(0, (nowNs - idleFromNs[host]) * 1000L - busyPs);
     }
 }

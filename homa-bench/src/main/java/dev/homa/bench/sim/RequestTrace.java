@@ -103,7 +103,7 @@ final class RequestTrace implements FabricTraceListener
      */
     private long lastHopPs(final int length)
     {
-        return ClusterRun.transmitPs((length + wireOverhead) * 8L, topology.hostLinkBitsPerSecond()) +
+        return IdleTimes.transmitPs((length + wireOverhead) * 8L, topology.hostLinkBitsPerSecond()) +
             topology.hostLinkDelayNs() * 1000L;
     }
 

@@ -1,15 +1,13 @@
 package dev.homa.bench.sim;
 
-import java.util.SplittableRandom;
-
 /**
  * One simulated host: an application that issues requests to random other hosts at Poisson times (one request per
  * arrival, or with a fan-out several at once, each to a different host) and answers every request it receives with
  * a response, over some transport. The {@link ClusterRun} runs a host only when it
  * is due: a packet reached it, its transport's own deadline came, or its next request is due.
  * <p>
- * Arrivals, sizes and destinations come from a generator seeded by the run's seed and the host's index alone, so
- * every transport of a run sees exactly the same requests at the same times.
+ * Arrivals, sizes and destinations come from {@link Arrivals}, seeded by the run's seed and the host's index alone,
+ * so every transport of a run sees exactly the same requests at the same times.
  */
 abstract class SimHost
 {
@@ -24,12 +22,7 @@ abstract class SimHost
     boolean running;
     /** The earliest wake-up while it ran. */
     long wokenNs;
-    private final SplittableRandom random;
-    private final double meanGapNs;
-    /** The hosts the current arrival sends to: one per request it issues at once. */
-    private final int[] fanoutDestinations;
-    private double nextArrivalExactNs;
-    private long nextArrivalNs;
+    private final Arrivals arrivals;
 
     /**
      * @param index       host index in the fabric.
@@ -41,32 +34,7 @@ abstract class SimHost
     {
         this.index = index;
         this.run = run;
-        this.random = hostRandom(seed, index);
-        this.meanGapNs = meanGapNs;
-        this.fanoutDestinations = new int[run.fanout()];
-        nextArrivalExactNs = gapNs();
-        nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
-    }
-
-    /**
-     * The generator of one host's arrivals, sizes and destinations. A {@link SplittableRandom} walks its seed in
-     * steps of one constant, so seeds that differ by a multiple of it (give or take the low bit) give one stream
-     * shifted: the hosts would issue the same requests a few arrivals apart. Each host's seed is instead the
-     * index-th draw of a generator seeded by the run's seed.
-     *
-     * @param seed  the run's seed.
-     * @param index the host's index.
-     * @return its generator.
-     */
-    static SplittableRandom hostRandom(final long seed, final int index)
-    {
-        final SplittableRandom root = new SplittableRandom(seed);
-        long hostSeed = 0;
-        for (int i = 0; i <= index; i++)
-        {
-            hostSeed = root.nextLong();
-        }
-        return new SplittableRandom(hostSeed);
+        this.arrivals = new Arrivals(index, run.hostCount(), run.workload(), seed, meanGapNs, run.fanout());
     }
 
     /**
@@ -74,7 +42,7 @@ abstract class SimHost
      */
     final long nextArrivalNs()
     {
-        return nextArrivalNs;
+        return arrivals.nextNs();
     }
 
     /**
@@ -85,23 +53,19 @@ abstract class SimHost
      */
     final void activate(final long nowNs)
     {
-        while (nextArrivalNs <= nowNs)
+        while (arrivals.nextNs() <= nowNs)
         {
-            for (int i = 0; i < fanoutDestinations.length; i++)
+            arrivals.draw();
+            for (int i = 0; i < arrivals.fanout(); i++)
             {
-                final int size = run.workload().sample(random.nextDouble());
-                final int destination = destination(i);
-                fanoutDestinations[i] = destination;
-                run.onArrival(this, destination, size, nowNs);
+                run.onArrival(this, arrivals.destination(i), arrivals.size(i), nowNs);
             }
-            nextArrivalExactNs += gapNs();
-            nextArrivalNs = (long)Math.ceil(nextArrivalExactNs);
         }
         running = true;
         wokenNs = Long.MAX_VALUE;
         final long deadlineNs = work(nowNs);
         running = false;
-        run.reschedule(this, Math.min(wokenNs, Math.max(nowNs + 1, Math.min(deadlineNs, nextArrivalNs))));
+        run.reschedule(this, Math.min(wokenNs, Math.max(nowNs + 1, Math.min(deadlineNs, arrivals.nextNs()))));
     }
 
     /**
@@ -109,36 +73,7 @@ abstract class SimHost
      */
     long firstDueNs()
     {
-        return nextArrivalNs;
-    }
-
-    /**
-     * A uniformly random host other than this one and the {@code taken} ones this arrival already sends to.
-     */
-    private int destination(final int taken)
-    {
-        while (true)
-        {
-            int destination = random.nextInt(run.hostCount() - 1);
-            if (destination >= index)
-            {
-                destination++;
-            }
-            boolean fresh = true;
-            for (int i = 0; i < taken && fresh; i++)
-            {
-                fresh = fanoutDestinations[i] != destination;
-            }
-            if (fresh)
-            {
-                return destination;
-            }
-        }
-    }
-
-    private double gapNs()
-    {
-        return -Math.log(1.0 - random.nextDouble()) * meanGapNs;
+        return arrivals.nextNs();
     }
 
     /**

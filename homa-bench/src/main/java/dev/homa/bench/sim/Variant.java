@@ -9,7 +9,8 @@ import java.util.Locale;
 
 /**
  * The transports a simulation compares on one topology and one workload: Homa with its defaults, each ablation of
- * the paper (one change from the defaults), and pFabric as the near-ideal reference.
+ * the paper (one change from the defaults), pFabric as the near-ideal reference, and the ideal SRPT that both
+ * approximate.
  */
 enum Variant
 {
@@ -39,7 +40,13 @@ enum Variant
     INCAST("homa-incast", "Homa, incast handling on"),
 
     /** pFabric: rank = bytes left, small buffers dropping the highest rank, line-rate senders, timeouts. */
-    PFABRIC("pfabric", "pFabric");
+    PFABRIC("pfabric", "pFabric"),
+
+    /**
+     * No transport: a central scheduler's greedy SRPT matching of senders to receivers on the host links, with
+     * nothing lost to control, queues or latency beyond the idle network's ({@link IdealMatching}).
+     */
+    IDEAL("ideal", "Ideal SRPT");
 
     private final String id;
     private final String label;
@@ -67,11 +74,11 @@ enum Variant
     }
 
     /**
-     * @return true for the Homa engine, false for pFabric.
+     * @return true for the Homa engine, false for pFabric and the ideal.
      */
     boolean isHoma()
     {
-        return PFABRIC != this;
+        return PFABRIC != this && IDEAL != this;
     }
 
     /**

@@ -201,7 +201,7 @@ class HomaSimTest
         final java.util.Set<Long> seen = new java.util.HashSet<>();
         for (int host = 0; host < hosts; host++)
         {
-            final java.util.SplittableRandom random = SimHost.hostRandom(1, host);
+            final java.util.SplittableRandom random = Arrivals.hostRandom(1, host);
             for (int i = 0; i < draws; i++)
             {
                 assertTrue(seen.add(random.nextLong()), "host " + host + " repeats a draw of another host");
@@ -227,9 +227,9 @@ class HomaSimTest
     void aMessageOfManyMegabytesHasItsExactIdleTime()
     {
         // W5's longest message: 235,200,000 bits take 23.52 ms at 10 Gb/s; bits x 10^12 does not fit a long.
-        assertEquals(23_520_000_000L, ClusterRun.transmitPs(29_400_000L * 8, 10_000_000_000L));
-        assertEquals(800L, ClusterRun.transmitPs(8, 10_000_000_000L));
-        assertEquals(2_333_333_333_333L, ClusterRun.transmitPs(7, 3));
+        assertEquals(23_520_000_000L, IdleTimes.transmitPs(29_400_000L * 8, 10_000_000_000L));
+        assertEquals(800L, IdleTimes.transmitPs(8, 10_000_000_000L));
+        assertEquals(2_333_333_333_333L, IdleTimes.transmitPs(7, 3));
     }
 
     @Test

@@ -319,9 +319,9 @@ final class ClusterRun
                     if (!host.ledger.isDelivered(slot))
                     {
                         measurements.onMeasuredIncomplete(workload.bucketOf(bytes),
-                            slowdown(nowNs - startNs, bytes, host.index, server));
+                            idle.slowdown(nowNs - startNs, bytes, host.index, server));
                     }
-                    measurements.onMeasuredRpc(rpcSlowdown(nowNs - startNs, bytes, host.index, server));
+                    measurements.onMeasuredRpc(idle.rpcSlowdown(nowNs - startNs, bytes, host.index, server));
                 }
             });
         }
@@ -444,7 +444,7 @@ final class ClusterRun
         {
             measurements.onMeasuredBytes(Workload.wireBytes(bytes, payloadPerPacket, packetOverhead));
             measurements.onMeasuredDone(workload.bucketOf(bytes),
-                slowdown(nowNs - startNs, bytes, clientIndex, server.index));
+                idle.slowdown(nowNs - startNs, bytes, clientIndex, server.index));
         }
     }
 
@@ -473,7 +473,8 @@ final class ClusterRun
             measurements.onMeasuredBytes(responseWireBytes);
             measurements.onMeasuredRpcEnded();
             measurements.onMeasuredRpc(
-                rpcSlowdown(nowNs - startNs, client.ledger.bytes(slot), client.index, client.ledger.destination(slot)));
+                idle.rpcSlowdown(nowNs - startNs, client.ledger.bytes(slot), client.index,
+                    client.ledger.destination(slot)));
         }
         client.ledger.remove(slot);
     }
@@ -502,29 +503,22 @@ final class ClusterRun
             if (measurements.measures(startNs))
             {
                 measurements.onMeasuredIncomplete(workload.bucketOf(bytes),
-                    slowdown(nowNs - startNs, bytes, client.index, server));
+                    idle.slowdown(nowNs - startNs, bytes, client.index, server));
             }
         }
         if (measurements.measures(startNs))
         {
             measurements.onMeasuredRpcEnded();
-            measurements.onMeasuredRpc(rpcSlowdown(nowNs - startNs, bytes, client.index, server));
+            measurements.onMeasuredRpc(idle.rpcSlowdown(nowNs - startNs, bytes, client.index, server));
         }
         client.ledger.remove(slot);
     }
 
-    double slowdown(final long elapsedNs, final int bytes, final int sender, final int receiver)
+    /**
+     * @return the idle network's times, the denominators of this run's slowdowns.
+     */
+    IdleTimes idleTimes()
     {
-        return idle.slowdown(elapsedNs, bytes, sender, receiver);
-    }
-
-    double rpcSlowdown(final long elapsedNs, final int bytes, final int client, final int server)
-    {
-        return idle.rpcSlowdown(elapsedNs, bytes, client, server);
-    }
-
-    long idlePs(final int bytes, final boolean sameRack)
-    {
-        return idle.idlePs(bytes, sameRack);
+        return idle;
     }
 }

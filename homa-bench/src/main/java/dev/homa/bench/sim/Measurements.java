@@ -254,11 +254,6 @@ final class Measurements
         return measuredOutstanding;
     }
 
-    long measuredRequests()
-    {
-        return measuredRequests;
-    }
-
     /**
      * The most a host could have received in the window: what had been sent to it and had not arrived when the
      * window opened, plus of each message sent to it in the window what one link could carry before the window
@@ -283,43 +278,9 @@ final class Measurements
         return sentWireBytes;
     }
 
-    long offeredWireBytes()
-    {
-        return offeredWireBytes;
-    }
-
-    long deliveredWireBytes()
-    {
-        return deliveredWireBytes;
-    }
-
-    long wastedPs()
-    {
-        return wastedPs;
-    }
-
-    long refused()
-    {
-        return refused;
-    }
-
-    long failed()
-    {
-        return failed;
-    }
-
-    int count(final int bucket)
-    {
-        return counts[bucket];
-    }
-
-    long incomplete(final int bucket)
-    {
-        return incomplete[bucket];
-    }
-
     /**
-     * The run's result: what was measured here, and what the runner measured of its network.
+     * The result of a run from these measurements and the network's own figures, which only the caller has (a packet
+     * network's queues, drops and tiers; none for the ideal), so that every transport's result is computed alike.
      *
      * @param spec                  what ran.
      * @param workload              its workload.

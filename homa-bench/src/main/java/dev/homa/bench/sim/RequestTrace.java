@@ -31,6 +31,7 @@ final class RequestTrace implements FabricTraceListener
 
     private final ClusterRun run;
     private final Topology topology;
+    private final IdleTimes idle;
     private final Measurements measurements;
     private final int wireOverhead;
     private final int minBytes;
@@ -83,6 +84,7 @@ final class RequestTrace implements FabricTraceListener
     {
         this.run = run;
         this.topology = topology;
+        this.idle = run.idleTimes();
         this.measurements = measurements;
         this.wireOverhead = wireOverhead;
         this.minBytes = minBytes;
@@ -90,11 +92,6 @@ final class RequestTrace implements FabricTraceListener
         this.payloadPerPacket = payload;
         this.retransmittedSent = new long[run.hostCount()];
         this.retransmittedReceived = new long[run.hostCount()];
-    }
-
-    private boolean sameRack(final int host, final int other)
-    {
-        return topology.rackOf(host) == topology.rackOf(other);
     }
 
     /**
@@ -254,8 +251,8 @@ final class RequestTrace implements FabricTraceListener
             case DELIVERED ->
             {
                 request.lastDeliveredNs = Math.max(request.lastDeliveredNs, timeNs);
-                final boolean sameRack = sameRack(request.client, request.server);
-                final long idleNs = run.idlePs(length - DataHeaderFlyweight.HEADER_LENGTH, sameRack) / 1000;
+                final boolean sameRack = idle.sameRack(request.client, request.server);
+                final long idleNs = idle.idlePs(length - DataHeaderFlyweight.HEADER_LENGTH, sameRack) / 1000;
                 request.maxPacketWaitNs = Math.max(request.maxPacketWaitNs, timeNs - request.sentNs[index] - idleNs);
                 final long lastHopNs = lastHopPs(length) / 1000;
                 request.maxDownlinkWaitNs =
@@ -282,8 +279,8 @@ final class RequestTrace implements FabricTraceListener
             final long totalNs = (delivered ? r.deliveredNs : endNs) - r.issuedNs;
             csv.append(String.format(Locale.ROOT,
                 "%d,%d,%d,%b,%.3f,%b,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%.3f,%.3f,%.3f,%.3f,%d,%d,%d,%d,%d%n",
-                r.client, r.server, r.bytes, sameRack(r.client, r.server), r.issuedNs / 1000.0, delivered,
-                run.slowdown(totalNs, r.bytes, r.client, r.server), totalNs / 1000.0, since(r.firstSentNs, r),
+                r.client, r.server, r.bytes, idle.sameRack(r.client, r.server), r.issuedNs / 1000.0, delivered,
+                idle.slowdown(totalNs, r.bytes, r.client, r.server), totalNs / 1000.0, since(r.firstSentNs, r),
                 since(r.firstGrantSentNs, r), since(r.firstGrantDeliveredNs, r), r.grants, since(r.lastSentNs, r),
                 since(r.lastDeliveredNs, r), r.maxPacketWaitNs / 1000.0, r.maxDownlinkWaitNs / 1000.0,
                 r.unscheduledLevel, r.lastLevel, r.retransmittedPackets, r.clientRetransmitted,
